@@ -1,0 +1,1 @@
+"""The governance simulation (no file I/O, no printing, no clock seeding)."""

@@ -1,0 +1,187 @@
+"""Policy families: the protocols, the read-only views they see, the decisions they return.
+
+A policy is a small frozen dataclass whose fields are its parameters. It gets a
+narrow read-only view and its own random generator, returns a decision and
+mutates nothing; the model applies the decision. So each policy can be tested
+on a few fake views without building a model (STYLE.md "Strategies").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+
+# ---------------------------------------------------------------------------
+# Units a case can visit
+# ---------------------------------------------------------------------------
+
+UnitLevel = Literal["centre", "street", "community", "grid", "department"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One unit of the governance system: a level and an index within that level."""
+
+    level: UnitLevel
+    index: int
+
+
+# ---------------------------------------------------------------------------
+# Routing
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """What a routing policy may know about one case (all read-only)."""
+
+    case_id: int
+    case_type: str  # one of model.cases.CASE_TYPES
+    source: str  # 'hotline' | 'grid_worker' | 'party_member' | 'patrol' | 'sensor'
+    departments: tuple[int, ...]  # departments needed, lead owner first
+    grid: int
+    community: int
+    street: int
+    minor: bool  # small enough to settle on the spot (F3.5, F4.6)
+    enforcement: bool  # any needed department is an enforcement department
+    repeat: bool  # the same resident's need of this category came back within the window (F5.5)
+    severity: float  # in [0, 1]; exogenous
+    time_limit_working_days: float
+    returns: int  # times this case has been returned (退件) so far
+
+
+@dataclass(frozen=True, slots=True)
+class SystemView:
+    """What a routing policy may know about the system (all read-only)."""
+
+    department_names: tuple[str, ...]
+    department_staff: np.ndarray  # int, per department
+    department_queue_length: np.ndarray  # int, cases waiting or in service per department
+    department_rating: np.ndarray  # float in [0, 1], e.g. the street's rating of each department (whistle)
+    department_enforcement: np.ndarray  # bool, per department
+    classification_accuracy: float  # probability the dispatcher picks the right owner (F3.6)
+    handoff_delay_hours: float
+    centre_review_hours: float
+    street_review_hours: float
+    community_review_hours: float
+    on_the_spot_hours: float
+    return_check_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A case's stop at one unit.
+
+    Attributes:
+        unit: where the case goes.
+        work_hours: staff hours of work there; None means the unit's own default
+            (for a department, the case's exogenous work content; for an office, its review time).
+        response_hours: when set, the unit reports within this many hours instead of the
+            ordinary hand-off delay (吹哨报到 summons, F4.3).
+    """
+
+    unit: Unit
+    work_hours: float | None = None
+    response_hours: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Visits handled jointly; the stage ends when every visit has ended.
+
+    ``role`` is 'review' (an office passes the case on), 'handle' (departments do the
+    work) or 'resolve' (settled on the spot by a grid worker or party member: the case
+    is handled at first contact and goes straight to verification).
+    """
+
+    visits: tuple[Visit, ...]
+    role: Literal["review", "handle", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A routing decision: the stages a case goes through, in order.
+
+    Attributes:
+        stages: sequential stages.
+        misroute_probability: chance that the first 'handle' stage goes to a wrong
+            department, which inspects and returns it (退件, F4.5); the case then repeats
+            the last 'review' stage before the right departments get it.
+        handoff_delay_hours: delay between units; None = the system's delay.
+        work_multiplier: scales departments' work content (e.g. ranking pressure, 接诉即办).
+        overhead_hours: extra staff hours charged to the lead department (coordination,
+            reporting for rankings).
+        priority: smaller is served first in deadline-first queues (added to the deadline, in days).
+    """
+
+    stages: tuple[Stage, ...]
+    misroute_probability: float = 0.0
+    handoff_delay_hours: float | None = None
+    work_multiplier: float = 1.0
+    overhead_hours: float = 0.0
+    priority: float = 0.0
+
+
+@runtime_checkable
+class RoutingPolicy(Protocol):
+    """Decides how a registered case travels to those who resolve it."""
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        """Return the route of ``case``; called once per case at registration and after each return."""
+        ...
+
+
+# ---------------------------------------------------------------------------
+# Consultation (协商 deliberation)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityView:
+    """What a consultation policy may know about one community on a meeting day."""
+
+    day: int
+    community: int
+    trust: np.ndarray  # float in [0, 1], per resident of the community
+    age_group: np.ndarray  # int index into age_groups, per resident
+    age_groups: tuple[str, ...]
+    party_member: np.ndarray  # bool, per resident
+    ties: sp.csr_matrix  # social ties among the community's residents (symmetric, 0/1)
+    open_collective_issues: int
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """A consultation decision for one community.
+
+    Attributes:
+        attendance_probability: per resident of the community, the chance to take part.
+        decision_quality: chance that a decision taken is implementable and gets implemented.
+        topics: how many open collective issues the meeting can decide on.
+        quorum: fewest participants for the meeting to decide anything.
+        staff_hours: community staff time the meeting costs.
+        implementation_days: days from decision to implementation.
+    """
+
+    attendance_probability: np.ndarray
+    decision_quality: float
+    topics: int
+    quorum: int
+    staff_hours: float
+    implementation_days: float
+
+
+@runtime_checkable
+class ConsultationPolicy(Protocol):
+    """Drives residents' participation in deliberation on collective issues."""
+
+    def meets_on(self, day: int) -> bool:
+        """Whether meetings are held on ``day`` (fixed cycles such as 季会制)."""
+        ...
+
+    def convene(self, view: CommunityView, rng: np.random.Generator) -> Meeting | None:
+        """Return the meeting held in this community today, or None."""
+        ...

@@ -1,0 +1,144 @@
+"""One explicit registry per policy family, keyed by the scenario's ``kind``.
+
+A ``kind`` is one of: a built-in name (``hierarchical``), a name registered by a
+third-party package under the entry-point group ``microgov.routing`` /
+``microgov.consultation``, or a ``"package.module:Class"`` reference.
+The block's other keys are the policy's parameters, validated by pydantic
+against the dataclass fields (unknown keys are errors).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import fields, is_dataclass
+from importlib.metadata import entry_points
+from typing import Any, Literal, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+Family = Literal["routing", "consultation"]
+_REGISTRIES: dict[Family, dict[str, type]] = {"routing": {}, "consultation": {}}
+T = TypeVar("T", bound=type)
+
+
+class PolicyError(ValueError):
+    """A policy block that cannot be turned into a policy; the message says why."""
+
+
+def register(family: Family, kind: str) -> Callable[[T], T]:
+    """Class decorator adding a built-in policy to its family's registry."""
+
+    def add(cls: T) -> T:
+        _REGISTRIES[family][kind] = cls
+        return cls
+
+    return add
+
+
+def builtin_kinds(family: Family) -> list[str]:
+    """The built-in kinds of a family (sorted)."""
+    _load_builtins()
+    return sorted(_REGISTRIES[family])
+
+
+def available_kinds(family: Family) -> list[str]:
+    """Built-in kinds plus those registered through entry points."""
+    names = set(builtin_kinds(family))
+    names.update(ep.name for ep in entry_points(group=f"microgov.{family}"))
+    return sorted(names)
+
+
+def _load_builtins() -> None:
+    # Importing the implementation modules registers them (explicit list, no scanning).
+    importlib.import_module("model.policies.routing")
+    importlib.import_module("model.policies.consultation")
+
+
+def policy_class(family: Family, kind: str) -> type:
+    """Find the class behind ``kind``; raise PolicyError naming what is allowed."""
+    _load_builtins()
+    if ":" in kind:
+        module_name, _, attr = kind.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise PolicyError(f"cannot import module {module_name!r} for kind {kind!r}: {exc}") from None
+        try:
+            cls = getattr(module, attr)
+        except AttributeError:
+            raise PolicyError(f"module {module_name!r} has no attribute {attr!r}") from None
+    elif kind in _REGISTRIES[family]:
+        cls = _REGISTRIES[family][kind]
+    else:
+        matches = [ep for ep in entry_points(group=f"microgov.{family}") if ep.name == kind]
+        if not matches:
+            allowed = available_kinds(family)
+            close = difflib.get_close_matches(kind, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PolicyError(
+                f"unknown {family} kind {kind!r}{hint}; allowed: {', '.join(allowed)} "
+                "or a 'package.module:Class' reference"
+            )
+        try:
+            cls = matches[0].load()
+        except Exception as exc:  # a broken third-party plug-in must not crash validation
+            raise PolicyError(f"cannot load {family} plug-in {kind!r}: {exc}") from None
+    if not (isinstance(cls, type) and is_dataclass(cls)):
+        raise PolicyError(f"{family} kind {kind!r} is not a dataclass policy class")
+    method = "route" if family == "routing" else "convene"
+    if not callable(getattr(cls, method, None)):
+        raise PolicyError(f"{family} kind {kind!r} has no {method}() method")
+    return cls
+
+
+def resolve_policy(family: Family, block: Any) -> Any:
+    """Turn a scenario block ``{"kind": ..., **params}`` into a frozen policy instance.
+
+    Already-built policy instances pass through unchanged. A parameter whose value
+    is itself a block with a ``kind`` (e.g. ``grid_first``'s ``inner``) is resolved
+    as a policy of the same family, so policies compose.
+    """
+    if not isinstance(block, Mapping):
+        if is_dataclass(block) and not isinstance(block, type):
+            return block
+        raise PolicyError(f"a {family} block must be a table with a 'kind' key, got {block!r}")
+    if "kind" not in block:
+        raise PolicyError(f"the {family} block needs a 'kind' key; allowed: {', '.join(available_kinds(family))}")
+    kind = block["kind"]
+    if not isinstance(kind, str):
+        raise PolicyError(f"'kind' must be a string, got {kind!r}")
+    cls = policy_class(family, kind)
+    allowed_keys = [f.name for f in fields(cls)]
+    for key in block:
+        if key != "kind" and key not in allowed_keys:
+            close = difflib.get_close_matches(str(key), allowed_keys, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PolicyError(
+                f"{family} kind {kind!r} has no parameter {key!r}{hint}; "
+                f"allowed: {', '.join(allowed_keys) or 'none'}"
+            )
+    params = {
+        key: resolve_policy(family, value) if isinstance(value, Mapping) and "kind" in value else value
+        for key, value in block.items()
+        if key != "kind"
+    }
+    try:
+        return TypeAdapter(cls).validate_python(params)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or kind}: {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise PolicyError(f"{family} kind {kind!r}: {problems}") from None
+
+
+def policy_kind(policy: Any) -> str:
+    """The registry name of a policy instance (or its import reference)."""
+    cls = type(policy)
+    for family in _REGISTRIES.values():
+        for kind, registered in family.items():
+            if registered is cls:
+                return kind
+    return f"{cls.__module__}:{cls.__qualname__}"
