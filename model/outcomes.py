@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from model.cases import CASE_TYPES
+from model.cases import CASE_TYPES, SOURCES
+
+if TYPE_CHECKING:
+    from model.governance import GovernanceModel
 
 # Fixed outcome names; every run's summary has each of them (NaN when undefined).
 OUTCOME_NAMES: tuple[str, ...] = (
@@ -71,3 +77,165 @@ class RunOutput:
     summary: dict[str, float]
     timeseries: pd.DataFrame
     cases: pd.DataFrame
+
+
+def _quantiles(values: np.ndarray) -> tuple[float, float, float]:
+    if values.size == 0:
+        return (math.nan, math.nan, math.nan)
+    return (float(values.mean()), float(np.median(values)), float(np.quantile(values, 0.9)))
+
+
+def _share(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator > 0 else math.nan
+
+
+def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
+    """Every outcome of the BRIEF for the run so far (NaN where undefined)."""
+    cw = model.casework
+    cases = cw.cases
+    n = cases.size
+    p = model.parameters
+    closed = ~np.isnan(cases.closed[:n])
+    resolution = (cases.closed[:n] - cases.reported[:n])[closed]
+    case_type = cases.case_type[:n]
+    summary: dict[str, float] = {}
+    summary["needs_generated"] = float(cw.needs_generated)
+    summary["cases_generated"] = float(n)
+    summary["cases_closed"] = float(closed.sum())
+    summary["cases_open"] = float(n - closed.sum())
+    summary["cases_queued"] = float((status == "queued").sum())
+    (
+        summary["resolution_time_mean_days"],
+        summary["resolution_time_median_days"],
+        summary["resolution_time_p90_days"],
+    ) = _quantiles(resolution)
+    for t, name in enumerate(CASE_TYPES):
+        mean, median, p90 = _quantiles(resolution[case_type[closed] == t])
+        summary[f"resolution_time_mean_days_{name}"] = mean
+        summary[f"resolution_time_median_days_{name}"] = median
+        summary[f"resolution_time_p90_days_{name}"] = p90
+    on_time = cases.closed[:n][closed] <= cases.deadline[:n][closed]
+    summary["on_time_share"] = _share(on_time.sum(), closed.sum())
+    summary["resolution_share"] = _share((cases.resolved[:n] & closed).sum(), n)
+    summary["on_the_spot_share"] = _share(cases.on_the_spot[:n].sum(), n)
+    dispatched = ~np.isnan(cases.dispatched[:n])
+    summary["returns_share"] = _share((cases.returns[:n] > 0).sum(), dispatched.sum())
+    summary["handoffs_per_case"] = _share(cases.handoffs[:n].sum(), n)
+    backlog = np.array([row for row in model.datacollector.model_vars.get("backlog", [])], dtype=float)
+    summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
+    summary["backlog_final"] = float(n - closed.sum())
+
+    hours = model.calendar.total_working_hours(max(model.day, 1))
+    summary["department_utilisation"] = _share(
+        sum(s.busy_hours for s in model.department_stations),
+        hours * sum(s.servers for s in model.department_stations),
+    )
+    patrol = p.detection.patrol_hours_per_day / p.calendar.working_hours_per_day
+    grid_busy = sum(s.busy_hours for s in model.grid_stations)
+    grid_capacity = hours * sum(s.servers for s in model.grid_stations)
+    # patrol time is part of a grid worker's working day (F4.6, assumption)
+    summary["grid_worker_utilisation"] = _share(grid_busy, grid_capacity * (1 - min(patrol, 0.9))) * (
+        1 - min(patrol, 0.9)
+    ) + min(patrol, 0.9) if grid_capacity > 0 else math.nan
+    admin = p.offices.community_admin_hours_per_day * hours / p.calendar.working_hours_per_day
+    loads = np.array(
+        [(s.busy_hours / s.work_factor + admin) / (s.servers * hours) for s in model.community_stations]
+    )
+    summary["community_utilisation"] = float(loads.mean())
+    summary["community_overload_share"] = float((loads > 1.0).mean())  # 小马拉大车
+
+    rated = cases.satisfied[:n] >= 0
+    summary["satisfaction_share"] = _share((cases.satisfied[:n] == 1).sum(), rated.sum())
+    pop = model.population
+    summary["trust_mean"] = float(pop.trust.mean())
+    summary["trust_change"] = float(pop.trust.mean() - model.initial_trust_mean)
+    summary["unreported_share"] = _share(cw.lapsed_needs, cw.needs_generated)
+
+    delib = model.deliberation
+    participated = delib.participated
+    summary["participation_share"] = float(participated.mean())
+    for g, group in enumerate(pop.age_groups):
+        members = pop.age_group == g
+        summary[f"participation_share_age_{group_key(group)}"] = _share(participated[members].sum(), members.sum())
+    summary["participation_share_party_member"] = _share(
+        participated[pop.party_member].sum(), pop.party_member.sum()
+    )
+    summary["participation_share_non_member"] = _share(
+        participated[~pop.party_member].sum(), (~pop.party_member).sum()
+    )
+    summary["representativeness"] = _representativeness(pop.age_group, pop.party_member, participated)
+    summary["meetings_held"] = float(delib.meetings_held)
+    summary["decisions_made"] = float(delib.decisions_made)
+    summary["implementation_share"] = _share(delib.projects_implemented, delib.decisions_made)
+    summary["collective_issues_open"] = float(delib.collective_issues_open)
+
+    grid = cases.grid[:n][closed]
+    per_grid_median = []
+    per_grid_on_time = []
+    for g in np.unique(grid):
+        mine = grid == g
+        if mine.sum() >= 5:
+            per_grid_median.append(np.median(resolution[mine]))
+            per_grid_on_time.append(on_time[mine].mean())
+    medians = np.array(per_grid_median)
+    summary["equity_resolution_time_cv"] = (
+        float(medians.std() / medians.mean()) if medians.size > 1 and medians.mean() > 0 else math.nan
+    )
+    ontime = np.array(per_grid_on_time)
+    summary["equity_on_time_gap"] = (
+        float(np.quantile(ontime, 0.9) - np.quantile(ontime, 0.1)) if ontime.size > 1 else math.nan
+    )
+    staff_hours = sum(s.busy_hours for s in model.all_stations()) + delib.staff_hours
+    summary["staff_hours_total"] = float(staff_hours)
+    summary["staff_hours_per_case"] = _share(staff_hours, n)
+    return summary
+
+
+def _representativeness(age_group: np.ndarray, party: np.ndarray, participated: np.ndarray) -> float:
+    """1 − total-variation distance between participants and population over age × party cells."""
+    if not participated.any():
+        return math.nan
+    cell = age_group.astype(np.int64) * 2 + party.astype(np.int64)
+    size = int(cell.max()) + 1
+    population = np.bincount(cell, minlength=size) / cell.size
+    chosen = np.bincount(cell[participated], minlength=size) / participated.sum()
+    return float(1.0 - 0.5 * np.abs(population - chosen).sum())
+
+
+def case_log(model: GovernanceModel, status: np.ndarray) -> pd.DataFrame:
+    """One row per case: attributes, timestamps (days; NaN if not reached), hand-offs, status."""
+    cases = model.casework.cases
+    n = cases.size
+    names = model.department_names
+    departments = cases.departments[:n]
+    closed = cases.closed[:n]
+    return pd.DataFrame(
+        {
+            "case_id": np.arange(n),
+            "need": cases.need[:n],
+            "resident": cases.resident[:n],
+            "case_type": pd.Categorical.from_codes(cases.case_type[:n], categories=list(CASE_TYPES)),
+            "source": pd.Categorical.from_codes(cases.source[:n], categories=list(SOURCES)),
+            "category": [names[d] for d in departments[:, 0]],
+            "departments_needed": (departments >= 0).sum(axis=1),
+            "grid": cases.grid[:n],
+            "severity": cases.severity[:n],
+            "minor": cases.minor[:n],
+            "repeat": cases.repeat[:n],
+            "reported": cases.reported[:n],
+            "registered": cases.registered[:n],
+            "dispatched": cases.dispatched[:n],
+            "handled": cases.handled[:n],
+            "verified": cases.verified[:n],
+            "closed": closed,
+            "deadline": cases.deadline[:n],
+            "resolution_time_days": closed - cases.reported[:n],
+            "handoffs": cases.handoffs[:n],
+            "returns": cases.returns[:n],
+            "on_the_spot": cases.on_the_spot[:n],
+            "on_time": np.where(np.isnan(closed), np.nan, closed <= cases.deadline[:n]),
+            "resolved": cases.resolved[:n],
+            "satisfied": np.where(cases.satisfied[:n] >= 0, cases.satisfied[:n], np.nan),
+            "status": status,
+        }
+    )

@@ -136,6 +136,8 @@ class DetectionParameters(Section):
     patrol_detection_probability_per_day: Probability = 0.04  # per pending patrol-visible need; assumption, F1.4
     sensor_coverage_share: Share = 0.0  # share of sensor-visible needs detected automatically (F6.6 lever)
     patrol_hours_per_day: NonNegative = 2.0  # grid worker patrol time per working day; assumption
+    public_problems_per_resident_per_year: NonNegative = 0.25  # public-space problems nobody reports
+    # (rubbish, damaged facilities): F1.4 — inspectors find most city-management cases; assumption
 
 
 class IntakeParameters(Section):

@@ -52,8 +52,15 @@ def available_kinds(family: Family) -> list[str]:
 
 def _load_builtins() -> None:
     # Importing the implementation modules registers them (explicit list, no scanning).
-    importlib.import_module("model.policies.routing")
-    importlib.import_module("model.policies.consultation")
+    for module in (
+        "model.policies.routing",
+        "model.policies.consultation",
+        "model.policies.whistle",
+        "model.policies.immediate",
+        "model.policies.grid_first",
+        "model.policies.deliberation",
+    ):
+        importlib.import_module(module)
 
 
 def policy_class(family: Family, kind: str) -> type:

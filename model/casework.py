@@ -1,0 +1,388 @@
+"""The case lifecycle (F4.5): intake → registration → dispatch → handling → return →
+feedback → verification → closure → rating.
+
+Cases are rows of a columnar :class:`CaseTable`; a case in progress also has a
+small :class:`Progress` record (its route and stage). The routing policy decides
+the route; this module applies it with the stations' queues and the calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.cases import CASE_TYPES, SOURCES
+from model.demand import INQUIRY, MAX_DEPARTMENTS, PATROL, SENSOR, NeedBatch
+from model.policies.base import CaseView, Route, Stage, Unit, Visit
+
+if TYPE_CHECKING:
+    from model.governance import GovernanceModel
+
+HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
+MAX_RETURNS = 3  # after this many returns the case goes straight to its owners (assumption)
+MINUTE = 1.0 / (24 * 60)
+RATING_MEMORY = 0.05  # weight of the latest case in a department's rating (assumption)
+
+_TIMESTAMPS = ("reported", "registered", "dispatched", "handled", "verified", "closed", "deadline")
+
+
+class CaseTable:
+    """Growable columns, one row per case; timestamps in days (NaN = not reached)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.size = 0
+        self._capacity = 0
+        self.columns: dict[str, np.ndarray] = {}
+        self._spec: dict[str, tuple[type, object, tuple[int, ...]]] = {
+            "need": (np.int64, -1, ()),
+            "resident": (np.int64, -1, ()),
+            "case_type": (np.int8, -1, ()),
+            "source": (np.int8, -1, ()),
+            "grid": (np.int32, -1, ()),
+            "departments": (np.int16, -1, (MAX_DEPARTMENTS,)),
+            "work": (np.float64, 0.0, (MAX_DEPARTMENTS,)),
+            "severity": (np.float64, 0.0, ()),
+            "minor": (np.bool_, False, ()),
+            "repeat": (np.bool_, False, ()),
+            "u_misroute": (np.float64, 0.0, ()),
+            "u_satisfy": (np.float64, 0.0, ()),
+            "u_unresolved": (np.float64, 0.0, ()),
+            "handoffs": (np.int16, 0, ()),
+            "returns": (np.int16, 0, ()),
+            "on_the_spot": (np.bool_, False, ()),
+            "resolved": (np.bool_, False, ()),
+            "satisfied": (np.int8, -1, ()),
+            **{name: (np.float64, np.nan, ()) for name in _TIMESTAMPS},
+        }
+        self._grow(capacity)
+
+    def _grow(self, capacity: int) -> None:
+        for name, (dtype, fill, shape) in self._spec.items():
+            new = np.full((capacity, *shape), fill, dtype=dtype)
+            if name in self.columns:
+                new[: self.size] = self.columns[name][: self.size]
+            self.columns[name] = new
+            setattr(self, name, new)
+        self._capacity = capacity
+
+    def add(self) -> int:
+        if self.size == self._capacity:
+            self._grow(self._capacity * 2)
+        self.size += 1
+        return self.size - 1
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@dataclass(slots=True)
+class Progress:
+    """Where a case in progress is on its route."""
+
+    route: Route
+    stage: int = 0
+    pending: int = 0
+    checked_misroute: bool = False
+    units: list[Unit] = field(default_factory=list)
+
+
+class Casework:
+    """Applies routing decisions to cases, using the model's stations and calendar."""
+
+    def __init__(self, model: GovernanceModel) -> None:
+        self.m = model
+        p = model.parameters
+        self.p = p
+        self.cases = CaseTable(capacity=max(1024, int(model.population.size * 0.05)))
+        self.progress: dict[int, Progress] = {}
+        self.calendar = model.calendar
+        self.events = model.events
+        self.limits = np.array([getattr(p.time_limits, t) for t in CASE_TYPES])
+        rep = p.reporting
+        weights = np.array([rep.hotline_weight, rep.grid_worker_weight, rep.party_member_weight])
+        self.channel_cdf = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else np.array([1.0, 1.0, 1.0])
+        self.last_need: dict[int, float] = {}  # (resident × departments + category) → last report time
+        self.department_rating = np.full(len(p.departments), 0.8)
+        self.lapsed_needs = 0
+        self.pending_found = 0
+        self.needs_generated = 0
+        self.needs_reported = 0
+        self.needs_found = 0
+        self.routing_rng = model.streams["routing"]
+        self.enforcement = np.array([d.enforcement for d in p.departments.values()])
+        self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
+        self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
+
+    # ------------------------------------------------------------------ intake
+    def receive(self, batch: NeedBatch) -> None:
+        """Decide for each of today's needs whether it becomes a case, when and how."""
+        if len(batch) == 0:
+            return
+        m, p = self.m, self.p
+        self.needs_generated += len(batch)
+        has_resident = batch.resident >= 0
+        trust = np.where(has_resident, m.population.trust[np.maximum(batch.resident, 0)], 0.0)
+        rep = p.reporting
+        p_report = rep.report_probability_at_zero_trust + (
+            rep.report_probability_at_full_trust - rep.report_probability_at_zero_trust
+        ) * trust
+        reported = has_resident & (batch.u_report < p_report)
+        lead = batch.departments[:, 0]
+        visible_type = (batch.case_type != INQUIRY) & (batch.case_type != CASE_TYPES.index("suggestion"))
+        sensor = ~reported & visible_type & self.sensor_visible[lead] & (
+            batch.u_sensor < p.detection.sensor_coverage_share
+        )
+        lifetime = p.reporting.unreported_need_lifetime_days
+        patrol = ~reported & ~sensor & visible_type & self.patrol_visible[lead] & (
+            batch.patrol_delay_days <= lifetime
+        )
+        lapsed = ~reported & ~sensor & ~patrol
+        self.lapsed_needs += int(lapsed.sum())
+        self.needs_reported += int(reported.sum())
+        self.needs_found += int(sensor.sum() + patrol.sum())
+        channel = np.searchsorted(self.channel_cdf, batch.u_channel[reported] * self.channel_cdf[-1], side="right")
+        channel = np.minimum(channel, 2)
+        base = m.need_offset
+        m.need_offset += len(batch)
+        for i, c in zip(np.flatnonzero(reported).tolist(), channel.tolist(), strict=True):
+            self.events.schedule(float(batch.time[i]), self._arrive, (batch, i, c, base + i))
+        for i in np.flatnonzero(sensor).tolist():
+            self.events.schedule(float(batch.time[i]) + 5 * MINUTE, self._arrive, (batch, i, SENSOR_SOURCE, base + i))
+        for i in np.flatnonzero(patrol).tolist():
+            # found on a patrol in working hours, ``delay`` days later
+            found = self.calendar.add_working_hours(float(batch.time[i]) + float(batch.patrol_delay_days[i]), 0.0)
+            self.pending_found += 1
+            self.events.schedule(found, self._arrive, (batch, i, PATROL_SOURCE, base + i))
+
+    def _arrive(self, item: tuple[NeedBatch, int, int, int]) -> None:
+        batch, i, source, need = item
+        now = self.events.now
+        cases = self.cases
+        cid = cases.add()
+        resident = int(batch.resident[i])
+        case_type = int(batch.case_type[i])
+        if source == PATROL_SOURCE:
+            self.pending_found -= 1
+            case_type = PATROL
+        elif source == SENSOR_SOURCE:
+            case_type = SENSOR
+        cases.need[cid] = need
+        cases.resident[cid] = resident
+        cases.case_type[cid] = case_type
+        cases.source[cid] = source
+        cases.grid[cid] = self.m.population.grid[resident] if resident >= 0 else self.m.public_grid(need)
+        cases.departments[cid] = batch.departments[i]
+        cases.work[cid] = batch.work[i]
+        cases.severity[cid] = batch.severity[i]
+        cases.minor[cid] = batch.minor[i]
+        cases.u_misroute[cid] = batch.u_misroute[i]
+        cases.u_satisfy[cid] = batch.u_satisfy[i]
+        cases.u_unresolved[cid] = batch.u_unresolved[i]
+        cases.reported[cid] = now
+        if resident >= 0:
+            key = resident * len(self.enforcement) + int(batch.departments[i, 0])
+            last = self.last_need.get(key)
+            cases.repeat[cid] = last is not None and now - last <= self.p.demand.repeat_complaint_window_days
+            self.last_need[key] = now
+        intake = self.p.intake
+        if source == HOTLINE:
+            registered = now + intake.registration_minutes * MINUTE
+        else:
+            # taken in person: registered when the grid worker is next at work (F4.6)
+            registered = self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
+        cases.registered[cid] = registered
+        cases.deadline[cid] = self.calendar.add_working_days(registered, float(self.limits[case_type]))
+        if case_type == INQUIRY and batch.u_desk[i] < intake.front_desk_inquiry_resolution_share:
+            # answered at the first contact (hotline front desk F3.1-F3.4, or the grid worker)
+            answered = now + intake.front_desk_minutes * MINUTE
+            cases.on_the_spot[cid] = True
+            cases.handled[cid] = answered
+            cases.resolved[cid] = True
+            self.events.schedule(answered, self._close, cid)
+            return
+        self.events.schedule(registered, self._dispatch, cid)
+
+    # ---------------------------------------------------------------- routing
+    def case_view(self, cid: int) -> CaseView:
+        cases = self.cases
+        depts = tuple(int(d) for d in cases.departments[cid] if d >= 0)
+        grid = int(cases.grid[cid])
+        community = self.m.grid_community[grid]
+        return CaseView(
+            case_id=cid,
+            case_type=CASE_TYPES[int(cases.case_type[cid])],
+            source=SOURCES[int(cases.source[cid])],
+            departments=depts,
+            grid=grid,
+            community=community,
+            street=self.m.community_street[community],
+            minor=bool(cases.minor[cid]),
+            enforcement=bool(self.enforcement[list(depts)].any()),
+            repeat=bool(cases.repeat[cid]),
+            severity=float(cases.severity[cid]),
+            time_limit_working_days=float(self.limits[int(cases.case_type[cid])]),
+            returns=int(cases.returns[cid]),
+        )
+
+    def _dispatch(self, cid: int) -> None:
+        self.cases.dispatched[cid] = self.events.now
+        route = self.m.routing.route(self.case_view(cid), self.m.system_view, self.routing_rng)
+        self.progress[cid] = Progress(route=route)
+        self._enter_stage(cid)
+
+    def _enter_stage(self, cid: int) -> None:
+        prog = self.progress[cid]
+        route = prog.route
+        if prog.stage >= len(route.stages):
+            self._handled(cid)
+            return
+        stage = route.stages[prog.stage]
+        if stage.role == "handle" and not prog.checked_misroute:
+            prog.checked_misroute = True
+            returns = int(self.cases.returns[cid])
+            u = self.cases.u_misroute[cid] if returns == 0 else self.routing_rng.random()
+            if returns < MAX_RETURNS and u < route.misroute_probability:
+                self._misroute(cid, stage)
+                return
+        prog.pending = len(stage.visits)
+        prog.units = [v.unit for v in stage.visits]
+        delay_default = route.handoff_delay_hours
+        if delay_default is None:
+            delay_default = self.p.coordination.handoff_delay_hours
+        now = self.events.now
+        for v in stage.visits:
+            if stage.role == "resolve":
+                delay = 0.0
+            else:
+                delay = v.response_hours if v.response_hours is not None else delay_default
+                self.cases.handoffs[cid] += 1
+            at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
+            self.events.schedule(at, self._visit_arrive, (cid, v, stage.role))
+
+    def _misroute(self, cid: int, stage: Stage) -> None:
+        """Send the case to a wrong department, which inspects and returns it (退件, F4.5)."""
+        needed = {v.unit.index for v in stage.visits if v.unit.level == "department"}
+        others = [d for d in range(len(self.enforcement)) if d not in needed]
+        if not others:
+            prog = self.progress[cid]
+            prog.checked_misroute = True
+            self._enter_stage(cid)
+            return
+        wrong = others[int(self.routing_rng.integers(len(others)))]
+        visit = Visit(Unit("department", wrong), work_hours=self.p.coordination.return_check_hours)
+        self.cases.handoffs[cid] += 1
+        prog = self.progress[cid]
+        prog.pending = 1
+        prog.units = [visit.unit]
+        at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
+        self.events.schedule(at, self._visit_arrive, (cid, visit, "return"))
+
+    def _delay(self, route: Route) -> float:
+        d = route.handoff_delay_hours
+        return self.p.coordination.handoff_delay_hours if d is None else d
+
+    def _visit_arrive(self, item: tuple[int, Visit, str]) -> None:
+        cid, visit, role = item
+        station = self.m.station(visit.unit)
+        work = visit.work_hours
+        prog = self.progress[cid]
+        if work is None:
+            work = self._default_work(cid, visit.unit, prog.route)
+        key = float(self.cases.deadline[cid]) + prog.route.priority
+        if role == "return":
+            station.arrive(work, self._returned, cid, key)
+        else:
+            station.arrive(work, self._visit_done, (cid, visit.unit, role), key)
+
+    def _default_work(self, cid: int, unit: Unit, route: Route) -> float:
+        m = self.m
+        if unit.level == "department":
+            row = self.cases.departments[cid]
+            slot = int(np.flatnonzero(row == unit.index)[0]) if (row == unit.index).any() else 0
+            work = float(self.cases.work[cid, slot]) * route.work_multiplier
+            if slot == 0:
+                work += route.overhead_hours
+            return work
+        if unit.level == "grid":
+            return self.p.offices.on_the_spot_hours
+        return m.review_hours[unit.level]
+
+    def _visit_done(self, item: tuple[int, Unit, str]) -> None:
+        cid, unit, role = item
+        prog = self.progress[cid]
+        if role == "handle" and unit.level == "department":
+            on_time = 1.0 if self.events.now <= self.cases.deadline[cid] else 0.0
+            r = self.department_rating
+            r[unit.index] += RATING_MEMORY * (on_time - r[unit.index])
+        prog.pending -= 1
+        if prog.pending > 0:
+            return
+        if role == "resolve":
+            self.cases.on_the_spot[cid] = True
+            self._handled(cid)
+            return
+        prog.stage += 1
+        self._enter_stage(cid)
+
+    def _returned(self, cid: int) -> None:
+        """Back from the wrong department: ask the policy again and repeat the last review."""
+        cases = self.cases
+        cases.returns[cid] += 1
+        route = self.m.routing.route(self.case_view(cid), self.m.system_view, self.routing_rng)
+        first_handle = next((k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages))
+        reviews = [k for k, s in enumerate(route.stages[:first_handle]) if s.role == "review"]
+        prog = Progress(route=route, stage=reviews[-1] if reviews else first_handle)
+        self.progress[cid] = prog
+        self._enter_stage(cid)
+
+    # --------------------------------------------------------- closure & rating
+    def _handled(self, cid: int) -> None:
+        cases = self.cases
+        now = self.events.now
+        cases.handled[cid] = now
+        cases.resolved[cid] = cases.u_unresolved[cid] >= self.p.feedback.unresolved_share
+        team = self.m.grid_stations[int(cases.grid[cid])]
+        delay = 0.0 if cases.on_the_spot[cid] else self._delay(self.progress[cid].route)
+        at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
+        self.events.schedule(at, self._verify, (cid, team))
+
+    def _verify(self, item: tuple[int, object]) -> None:
+        cid, team = item
+        team.arrive(self.p.offices.verification_hours, self._close, cid,  # type: ignore[attr-defined]
+                    float(self.cases.deadline[cid]))
+
+    def _close(self, cid: int) -> None:
+        """Verified and closed; the resident rates the outcome and learns from it."""
+        cases = self.cases
+        now = self.events.now
+        if not cases.on_the_spot[cid] or cases.case_type[cid] != INQUIRY:
+            cases.verified[cid] = now
+        cases.closed[cid] = now
+        self.progress.pop(cid, None)
+        fb = self.p.feedback
+        late = now > cases.deadline[cid]
+        p_satisfied = fb.satisfaction_base_probability
+        p_satisfied -= fb.late_penalty if late else 0.0
+        p_satisfied -= fb.unresolved_penalty if not cases.resolved[cid] else 0.0
+        p_satisfied -= fb.repeat_penalty if cases.repeat[cid] else 0.0
+        satisfied = bool(cases.u_satisfy[cid] < p_satisfied)
+        resident = int(cases.resident[cid])
+        if resident >= 0:
+            cases.satisfied[cid] = satisfied
+            self.m.resident_agent(resident).learn_from(satisfied)
+        self.m.closed_today += 1
+
+    # --------------------------------------------------------------- accounting
+    def status(self) -> np.ndarray:
+        """Per case: 'closed', 'queued' (waiting in a queue) or 'open' (in transit or in service)."""
+        n = self.cases.size
+        status = np.full(n, "open", dtype=object)
+        status[~np.isnan(self.cases.closed[:n])] = "closed"
+        for station in self.m.all_stations():
+            for token in station.queued_tokens():
+                cid = token[0] if isinstance(token, tuple) else token
+                if status[cid] != "closed":
+                    status[cid] = "queued"
+        return status

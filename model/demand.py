@@ -1,0 +1,125 @@
+"""Residents' needs and public-space problems, drawn day by day with everything exogenous.
+
+Each day's needs are drawn in one vectorised batch from the ``arrivals`` and
+``case_attributes`` streams, in a fixed order and independent of the system's
+state, so every policy faces the same needs with the same attributes (common
+random numbers). Decisions that depend on the state — whether a resident
+reports, whether the dispatcher misroutes — compare these pre-drawn uniforms
+against state-dependent probabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.cases import CASE_TYPES, REPORTED_TYPES
+from model.parameters import ModelParameters
+
+INQUIRY = CASE_TYPES.index("inquiry")
+SUGGESTION = CASE_TYPES.index("suggestion")
+PATROL = CASE_TYPES.index("patrol")
+SENSOR = CASE_TYPES.index("sensor")
+MAX_DEPARTMENTS = 4
+
+
+@dataclass
+class NeedBatch:
+    """One day's needs; all arrays have one entry per need."""
+
+    resident: np.ndarray  # int64; -1 for a public-space problem nobody owns
+    time: np.ndarray  # float64, days
+    case_type: np.ndarray  # int8 index into CASE_TYPES (reported types; public problems: PATROL)
+    departments: np.ndarray  # int16 (n, MAX_DEPARTMENTS), lead first, -1 padding
+    severity: np.ndarray
+    minor: np.ndarray  # bool
+    work: np.ndarray  # float64 (n, MAX_DEPARTMENTS) staff hours per department
+    u_report: np.ndarray
+    u_channel: np.ndarray
+    u_desk: np.ndarray
+    u_misroute: np.ndarray
+    u_satisfy: np.ndarray
+    u_unresolved: np.ndarray
+    u_sensor: np.ndarray
+    patrol_delay_days: np.ndarray  # days until a patrol would find it if nobody reports it
+
+    def __len__(self) -> int:
+        return int(self.resident.shape[0])
+
+
+class DemandGenerator:
+    """Draws each day's needs for a population of ``residents`` over ``grids``."""
+
+    def __init__(self, parameters: ModelParameters, residents: int, arrivals: np.random.Generator,
+                 attributes: np.random.Generator) -> None:
+        self.p = parameters
+        self.residents = residents
+        self.arrivals = arrivals
+        self.attributes = attributes
+        depts = list(parameters.departments.values())
+        self.n_departments = len(depts)
+        share = np.array([d.case_share for d in depts])
+        self.department_share = share / share.sum()
+        self.work_mean = np.array([d.work_hours_mean for d in depts])
+        self.patrol_visible = np.array([d.patrol_visible for d in depts])
+        self.sensor_visible = np.array([d.sensor_visible for d in depts])
+        public = np.where(self.patrol_visible | self.sensor_visible, share, 0.0)
+        self.public_share = public / public.sum() if public.sum() > 0 else None
+        shares = parameters.demand.case_type_shares
+        self.type_index = np.array([CASE_TYPES.index(t) for t in REPORTED_TYPES], dtype=np.int8)
+        probs = np.array([shares.get(t, 0.0) for t in REPORTED_TYPES])
+        self.type_share = probs / probs.sum()
+        self.need_rate = parameters.demand.needs_per_resident_per_year / 365.0
+        self.public_rate = parameters.detection.public_problems_per_resident_per_year / 365.0
+
+    def draw(self, day: int) -> NeedBatch:
+        """All needs arising on ``day`` (residents' needs, then public-space problems)."""
+        a, b = self.arrivals, self.attributes
+        n_needs = int(a.poisson(self.need_rate * self.residents))
+        n_public = int(a.poisson(self.public_rate * self.residents)) if self.public_share is not None else 0
+        n = n_needs + n_public
+        resident = np.concatenate((a.integers(0, self.residents, n_needs), np.full(n_public, -1)))
+        time = day + a.random(n)
+        order = np.argsort(time, kind="stable")
+
+        case_type = np.concatenate(
+            (self.type_index[b.choice(len(self.type_index), n_needs, p=self.type_share)],
+             np.full(n_public, PATROL, dtype=np.int8))
+        ).astype(np.int8)
+        lead = np.concatenate(
+            (b.choice(self.n_departments, n_needs, p=self.department_share),
+             b.choice(self.n_departments, n_public, p=self.public_share) if n_public else np.empty(0, int))
+        )
+        departments = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
+        departments[:, 0] = lead
+        max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
+        multi = b.random(n) < self.p.demand.multi_department_share
+        extra = np.where(multi, 1 + b.integers(0, max(max_extra, 1), n), 0) if max_extra > 0 else np.zeros(n, int)
+        # extra departments: distinct, different from the lead (random offsets, fixed draws)
+        offsets = b.permuted(np.tile(np.arange(1, self.n_departments), (n, 1)), axis=1) if self.n_departments > 1 else None
+        for k in range(1, MAX_DEPARTMENTS):
+            has = extra >= k
+            if offsets is not None and has.any():
+                departments[has, k] = (lead[has] + offsets[has, k - 1]) % self.n_departments
+        severity = b.random(n)
+        minor = b.random(n) < self.p.demand.minor_share
+        work = b.exponential(1.0, (n, MAX_DEPARTMENTS)) * np.where(
+            departments >= 0, self.work_mean[np.maximum(departments, 0)], 0.0
+        )
+        uniforms = b.random((8, n))
+        p_day = self.p.detection.patrol_detection_probability_per_day
+        with np.errstate(divide="ignore"):
+            delay = (
+                np.floor(np.log(uniforms[7]) / np.log1p(-p_day)) + 1.0 if 0 < p_day < 1 else
+                (np.ones(n) if p_day >= 1 else np.full(n, np.inf))
+            )
+        batch = NeedBatch(
+            resident=resident, time=time, case_type=case_type, departments=departments,
+            severity=severity, minor=minor, work=work,
+            u_report=uniforms[0], u_channel=uniforms[1], u_desk=uniforms[2], u_misroute=uniforms[3],
+            u_satisfy=uniforms[4], u_unresolved=uniforms[5], u_sensor=uniforms[6], patrol_delay_days=delay,
+        )
+        for field in batch.__dataclass_fields__:
+            setattr(batch, field, getattr(batch, field)[order])
+        return batch

@@ -1,0 +1,43 @@
+"""The governance network: district centre → streets/towns → communities → grids, plus departments.
+
+Nodes are ``(level, index)`` tuples; every node has a ``level`` attribute.
+Departments hang off the district centre. Mesa's ``discrete_space.Network``
+wraps the graph without a layout (``layout=None``: spring layout is slow and
+unseeded, MESA_NOTES.md).
+"""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+from mesa.discrete_space import Network
+
+from model.parameters import PopulationParameters
+
+
+def build_hierarchy(population: PopulationParameters, departments: list[str]) -> nx.Graph:
+    """The governance hierarchy as a tree graph."""
+    graph = nx.Graph()
+    centre = ("centre", 0)
+    graph.add_node(centre, level="centre", name="district centre")
+    for d, name in enumerate(departments):
+        graph.add_node(("department", d), level="department", name=name)
+        graph.add_edge(centre, ("department", d))
+    communities = population.communities_per_street
+    grids = population.grids_per_community
+    for s in range(population.streets):
+        graph.add_node(("street", s), level="street", name=f"street {s}")
+        graph.add_edge(centre, ("street", s))
+        for c in range(s * communities, (s + 1) * communities):
+            graph.add_node(("community", c), level="community", name=f"community {c}")
+            graph.add_edge(("street", s), ("community", c))
+            for g in range(c * grids, (c + 1) * grids):
+                graph.add_node(("grid", g), level="grid", name=f"grid {g}")
+                graph.add_edge(("community", c), ("grid", g))
+    return graph
+
+
+def build_space(graph: nx.Graph, rng: random.Random) -> Network:
+    """Mesa's network space over the hierarchy (no layout computed)."""
+    return Network(graph, random=rng, layout=None)

@@ -1,0 +1,94 @@
+"""The ``grid_first`` routing policy: 小事不出网格，大事镇上协调 (F4.6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field
+
+from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
+from model.policies.composition import InnerRouting, inner_queue_discipline
+from model.policies.registry import register
+from model.policies.routing import IntegratedRouting
+
+NonNegative = Annotated[float, Field(ge=0.0)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+Source = Literal["hotline", "grid_worker", "party_member", "patrol", "sensor"]
+
+
+def on_the_spot_hours(case: CaseView, system: SystemView) -> float:
+    """Grid-worker hours to settle ``case`` on site: the system's on-the-spot time, up to
+    twice that for the most severe case (assumption: effort grows with severity)."""
+    return system.on_the_spot_hours * (1.0 + case.severity)
+
+
+@register("routing", "grid_first")
+@dataclass(frozen=True)
+class GridFirstRouting:
+    """小事不出网格，大事镇上协调: minor cases settled in the grid, the rest passed on (F4.6).
+
+    Practice (Chongqing 141 system, F4.6): the grid worker solves what they can on the
+    spot, else the case goes up (community party secretary → street or departments).
+    Party members organised into grids claim small tasks in their responsibility zone
+    (党员编组入网, 任务快速认领, 红岩党员责任区; seed §二(二); F6.3 "1+3+N" team).
+
+    Model: a case met first in the grid (``sources``: reported in person to a grid
+    worker or party member, or found on patrol) that is minor (``CaseView.minor``,
+    exogenous; F3.5), needs one department, is not an enforcement matter (grid workers
+    have no enforcement powers unless ``enforcement_on_the_spot``, 执法进社区 seed §三(二)),
+    and whose on-site effort (:func:`on_the_spot_hours`) fits ``max_work_hours`` is
+    settled on the spot with probability ``resolve_share`` (skills and tools): a
+    'resolve' stage at its grid, which the engine counts as on-the-spot and sends to
+    verification. A party member claims it with probability ``party_claim_share`` (always
+    when it was reported to a party member); the member's time is volunteered, so the
+    grid worker spends only ``party_claim_hours`` logging it (assumption). Everything
+    else — and any case already returned — goes to ``inner`` (default ``integrated``),
+    which the scenario sets with a nested ``[routing.inner]`` block.
+
+    Attributes:
+        sources: report channels whose first contact is in the grid.
+        resolve_share: chance that an eligible minor case is settled at first contact
+            (assumption; F3.5 gives ≈9 % of all inspector cases self-handled before reform).
+        max_work_hours: most grid-worker hours one on-the-spot case may take (assumption).
+        enforcement_on_the_spot: allow cases of enforcement departments (城管 in the
+            community, 执法力量延伸到社区, seed §三(二)).
+        party_claim_share: share of on-the-spot cases claimed by a party member of the
+            responsibility zone (任务快速认领, seed §二(二); size assumption).
+        party_claim_hours: grid-worker hours to log a case a party member settled (assumption).
+        inner: the routing policy for cases not settled in the grid.
+    """
+
+    sources: tuple[Source, ...] = ("grid_worker", "party_member", "patrol")
+    resolve_share: Share = 0.7
+    max_work_hours: NonNegative = 1.5
+    enforcement_on_the_spot: bool = False
+    party_claim_share: Share = 0.3
+    party_claim_hours: NonNegative = 0.25
+    inner: InnerRouting = field(default_factory=IntegratedRouting)
+
+    @property
+    def queue_discipline(self) -> str | None:
+        """Queue discipline asked of the engine: the inner policy's (None: the scenario's)."""
+        return inner_queue_discipline(self.inner)
+
+    def within_grid(self, case: CaseView, system: SystemView) -> bool:
+        """Whether ``case`` is within the grid's time and skills (before the resolve draw)."""
+        return (
+            case.returns == 0
+            and case.minor
+            and case.source in self.sources
+            and len(case.departments) <= 1
+            and (self.enforcement_on_the_spot or not case.enforcement)
+            and on_the_spot_hours(case, system) <= self.max_work_hours
+        )
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        if not self.within_grid(case, system) or rng.random() >= self.resolve_share:
+            return self.inner.route(case, system, rng)
+        claimed = case.source == "party_member" or rng.random() < self.party_claim_share
+        hours = self.party_claim_hours if claimed else on_the_spot_hours(case, system)
+        resolve = Stage((Visit(Unit("grid", case.grid), work_hours=hours),), "resolve")
+        return Route(stages=(resolve,))

@@ -1,0 +1,128 @@
+"""Who the residents are and whom they know, as arrays (DESIGN.md "Residents at scale").
+
+Per-resident state that changes every day (trust, engagement) lives in numpy
+arrays; :class:`model.agents.Resident` agents read and write their own row.
+Social ties are a sparse 0/1 matrix so that trust diffusion is one sparse
+matrix-vector product per day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from model.parameters import PopulationParameters, SocialParameters
+
+
+@dataclass
+class Population:
+    """Residents as columns. Index = resident id."""
+
+    grid: np.ndarray  # int32
+    community: np.ndarray  # int32
+    street: np.ndarray  # int32
+    building: np.ndarray  # int32
+    household: np.ndarray  # int32
+    age_group: np.ndarray  # int8 index into age_groups
+    age_groups: tuple[str, ...]
+    party_member: np.ndarray  # bool
+    volunteer: np.ndarray  # bool: party member organised into the grid (党员编组入网)
+    trust: np.ndarray  # float64 in [0, 1]
+    ties: sp.csr_matrix  # symmetric 0/1 social ties
+    influence: sp.csr_matrix  # row-normalised ties (mean of neighbours' trust)
+
+    @property
+    def size(self) -> int:
+        return int(self.grid.shape[0])
+
+
+def build_population(
+    population: PopulationParameters, social: SocialParameters, rng: np.random.Generator
+) -> Population:
+    """Draw the residents of every grid and their ties."""
+    per_grid = population.residents_per_grid
+    grids = population.grids
+    n = grids * per_grid
+    resident = np.arange(n, dtype=np.int64)
+    grid = (resident // per_grid).astype(np.int32)
+    community = (grid // population.grids_per_community).astype(np.int32)
+    street = (community // population.communities_per_street).astype(np.int32)
+    position = resident % per_grid
+    buildings_per_grid = -(-per_grid // population.residents_per_building)
+    building = (grid * buildings_per_grid + position // population.residents_per_building).astype(np.int32)
+    household = _households(n, population.household_size, rng)
+
+    groups = tuple(population.age_group_shares)
+    shares = np.array([population.age_group_shares[g] for g in groups])
+    age_group = rng.choice(len(groups), size=n, p=shares / shares.sum()).astype(np.int8)
+    party = rng.random(n) < population.party_member_share
+    volunteer = party & (rng.random(n) < population.party_volunteer_share)
+    trust = np.clip(rng.normal(population.initial_trust_mean, population.initial_trust_sd, n), 0.0, 1.0)
+
+    ties = _ties(household, building, social, rng)
+    degree = np.asarray(ties.sum(axis=1)).ravel()
+    inverse = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
+    influence = sp.diags(inverse).dot(ties).tocsr()
+    return Population(
+        grid=grid,
+        community=community,
+        street=street,
+        building=building,
+        household=household,
+        age_group=age_group,
+        age_groups=groups,
+        party_member=party,
+        volunteer=volunteer,
+        trust=trust,
+        ties=ties,
+        influence=influence,
+    )
+
+
+def _households(n: int, mean_size: float, rng: np.random.Generator) -> np.ndarray:
+    """Consecutive residents form households of size 1 + Poisson(mean − 1)."""
+    sizes = 1 + rng.poisson(max(mean_size - 1.0, 0.0), size=n // max(int(mean_size), 1) + 2)
+    while sizes.sum() < n:
+        sizes = np.concatenate((sizes, 1 + rng.poisson(max(mean_size - 1.0, 0.0), size=len(sizes))))
+    return np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)[:n]
+
+
+def _ties(
+    household: np.ndarray, building: np.ndarray, social: SocialParameters, rng: np.random.Generator
+) -> sp.csr_matrix:
+    n = household.shape[0]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    # household: everyone knows everyone in the household (contiguous ids)
+    for offset in range(1, 8):
+        same = household[offset:] == household[:-offset]
+        if not same.any():
+            break
+        idx = np.flatnonzero(same)
+        rows.append(idx + offset)
+        cols.append(idx)
+    # building neighbours: random partners within the same building (contiguous ids)
+    start = np.searchsorted(building, building, side="left")
+    size = np.searchsorted(building, building, side="right") - start
+    for _ in range(social.building_ties_per_resident // 2 + social.building_ties_per_resident % 2):
+        offset = rng.integers(1, np.maximum(size, 2))
+        partner = start + (np.arange(n) - start + offset) % size
+        keep = size > 1
+        rows.append(np.arange(n)[keep])
+        cols.append(partner[keep])
+    # weak ties anywhere in the area (mostly across grids)
+    for _ in range(social.weak_ties_per_resident):
+        rows.append(np.arange(n))
+        cols.append(rng.integers(0, n, size=n))
+    if rows:
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        keep = r != c
+        r, c = r[keep], c[keep]
+        data = np.ones(2 * r.shape[0], dtype=np.float64)
+        ties = sp.coo_matrix((data, (np.concatenate((r, c)), np.concatenate((c, r)))), shape=(n, n)).tocsr()
+        ties.data[:] = 1.0
+        return ties
+    return sp.csr_matrix((n, n))
