@@ -8,13 +8,15 @@ the route; this module applies it with the stations' queues and the calendar.
 
 from __future__ import annotations
 
+import math
+from array import array
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from model.cases import CASE_TYPES, SOURCES
-from model.demand import INQUIRY, MAX_DEPARTMENTS, PATROL, SENSOR, NeedBatch
+from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
 from model.policies.base import CaseView, Route, Stage, Unit, Visit
 
 if TYPE_CHECKING:
@@ -29,49 +31,96 @@ _TIMESTAMPS = ("reported", "registered", "dispatched", "handled", "verified", "c
 
 
 class CaseTable:
-    """Growable columns, one row per case; timestamps in days (NaN = not reached)."""
+    """One row per case, stored column-wise in compact ``array.array`` columns.
 
-    def __init__(self, capacity: int = 1024) -> None:
+    Scalar access by case id is what the lifecycle does most, and ``array.array``
+    is several times faster at it than numpy while staying as compact; whole
+    columns are exposed to numpy without copying by :meth:`column`. Timestamps are
+    in days (NaN = not reached). The departments a case needs (lead first) and their
+    work content are small tuples.
+    """
+
+    need: array[int]
+    resident: array[int]
+    case_type: array[int]
+    source: array[int]
+    grid: array[int]
+    severity: array[float]
+    minor: array[int]
+    repeat: array[int]
+    u_misroute: array[float]
+    u_satisfy: array[float]
+    u_unresolved: array[float]
+    handoffs: array[int]
+    returns: array[int]
+    on_the_spot: array[int]
+    resolved: array[int]
+    satisfied: array[int]
+    reported: array[float]
+    registered: array[float]
+    dispatched: array[float]
+    handled: array[float]
+    verified: array[float]
+    closed: array[float]
+    deadline: array[float]
+
+    _SPEC: ClassVar[dict[str, tuple[str, float | int]]] = {
+        "need": ("q", -1),
+        "resident": ("q", -1),
+        "case_type": ("b", -1),
+        "source": ("b", -1),
+        "grid": ("l", -1),
+        "severity": ("d", 0.0),
+        "minor": ("b", 0),
+        "repeat": ("b", 0),
+        "u_misroute": ("d", 0.0),
+        "u_satisfy": ("d", 0.0),
+        "u_unresolved": ("d", 0.0),
+        "handoffs": ("l", 0),
+        "returns": ("l", 0),
+        "on_the_spot": ("b", 0),
+        "resolved": ("b", 0),
+        "satisfied": ("b", -1),
+        **{name: ("d", math.nan) for name in _TIMESTAMPS},
+    }
+    _DTYPES: ClassVar[dict[str, type]] = {
+        "q": np.int64,
+        "b": np.int8,
+        "l": np.int32 if array("l").itemsize == 4 else np.int64,
+        "d": np.float64,
+    }
+
+    _BLOCK = 4096  # rows added at a time, so that adding a case is O(1) and cheap
+
+    def __init__(self) -> None:
         self.size = 0
         self._capacity = 0
-        self.columns: dict[str, np.ndarray] = {}
-        self._spec: dict[str, tuple[type, object, tuple[int, ...]]] = {
-            "need": (np.int64, -1, ()),
-            "resident": (np.int64, -1, ()),
-            "case_type": (np.int8, -1, ()),
-            "source": (np.int8, -1, ()),
-            "grid": (np.int32, -1, ()),
-            "departments": (np.int16, -1, (MAX_DEPARTMENTS,)),
-            "work": (np.float64, 0.0, (MAX_DEPARTMENTS,)),
-            "severity": (np.float64, 0.0, ()),
-            "minor": (np.bool_, False, ()),
-            "repeat": (np.bool_, False, ()),
-            "u_misroute": (np.float64, 0.0, ()),
-            "u_satisfy": (np.float64, 0.0, ()),
-            "u_unresolved": (np.float64, 0.0, ()),
-            "handoffs": (np.int16, 0, ()),
-            "returns": (np.int16, 0, ()),
-            "on_the_spot": (np.bool_, False, ()),
-            "resolved": (np.bool_, False, ()),
-            "satisfied": (np.int8, -1, ()),
-            **{name: (np.float64, np.nan, ()) for name in _TIMESTAMPS},
-        }
-        self._grow(capacity)
+        self.departments: list[tuple[int, ...]] = []
+        self.work: list[tuple[float, ...]] = []
+        for name, (code, _) in self._SPEC.items():
+            setattr(self, name, array(code))
+        self._columns = [
+            (getattr(self, name), default) for name, (_, default) in self._SPEC.items()
+        ]
 
-    def _grow(self, capacity: int) -> None:
-        for name, (dtype, fill, shape) in self._spec.items():
-            new = np.full((capacity, *shape), fill, dtype=dtype)
-            if name in self.columns:
-                new[: self.size] = self.columns[name][: self.size]
-            self.columns[name] = new
-            setattr(self, name, new)
-        self._capacity = capacity
-
-    def add(self) -> int:
+    def add(self, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
+        """Add a case with default values; return its id."""
         if self.size == self._capacity:
-            self._grow(self._capacity * 2)
+            for column, default in self._columns:
+                column.extend([default] * self._BLOCK)  # type: ignore[list-item]
+            self._capacity += self._BLOCK
+        self.departments.append(departments)
+        self.work.append(work)
         self.size += 1
         return self.size - 1
+
+    def column(self, name: str) -> np.ndarray:
+        """A numpy view of one scalar column's filled rows (no copy)."""
+        code = self._SPEC[name][0]
+        data = getattr(self, name)
+        if self.size == 0:
+            return np.empty(0, dtype=self._DTYPES[code])
+        return np.frombuffer(data, dtype=self._DTYPES[code])[: self.size]
 
     def __len__(self) -> int:
         return self.size
@@ -95,23 +144,32 @@ class Casework:
         self.m = model
         p = model.parameters
         self.p = p
-        self.cases = CaseTable(capacity=max(1024, int(model.population.size * 0.05)))
+        self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
         self.calendar = model.calendar
         self.events = model.events
-        self.limits = np.array([getattr(p.time_limits, t) for t in CASE_TYPES])
+        self.limits = [float(getattr(p.time_limits, t)) for t in CASE_TYPES]
         rep = p.reporting
         weights = np.array([rep.hotline_weight, rep.grid_worker_weight, rep.party_member_weight])
-        self.channel_cdf = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else np.array([1.0, 1.0, 1.0])
-        self.last_need: dict[int, float] = {}  # (resident × departments + category) → last report time
+        self.channel_cdf = (
+            np.cumsum(weights / weights.sum()) if weights.sum() > 0 else np.array([1.0, 1.0, 1.0])
+        )
+        self.last_need: dict[
+            int, float
+        ] = {}  # (resident × departments + category) → last report time
         self.department_rating = np.full(len(p.departments), 0.8)
         self.lapsed_needs = 0
         self.pending_found = 0
+        self.found: dict[
+            int, list[tuple[float, _NeedRows, int, int]]
+        ] = {}  # day → needs a patrol finds
         self.needs_generated = 0
         self.needs_reported = 0
         self.needs_found = 0
         self.routing_rng = model.streams["routing"]
         self.enforcement = np.array([d.enforcement for d in p.departments.values()])
+        self._enforcement = self.enforcement.tolist()
+        self.n_departments = len(self._enforcement)
         self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
         self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
 
@@ -125,44 +183,70 @@ class Casework:
         has_resident = batch.resident >= 0
         trust = np.where(has_resident, m.population.trust[np.maximum(batch.resident, 0)], 0.0)
         rep = p.reporting
-        p_report = rep.report_probability_at_zero_trust + (
-            rep.report_probability_at_full_trust - rep.report_probability_at_zero_trust
-        ) * trust
+        p_report = (
+            rep.report_probability_at_zero_trust
+            + (rep.report_probability_at_full_trust - rep.report_probability_at_zero_trust) * trust
+        )
         reported = has_resident & (batch.u_report < p_report)
         lead = batch.departments[:, 0]
-        visible_type = (batch.case_type != INQUIRY) & (batch.case_type != CASE_TYPES.index("suggestion"))
-        sensor = ~reported & visible_type & self.sensor_visible[lead] & (
-            batch.u_sensor < p.detection.sensor_coverage_share
+        visible_type = (batch.case_type != INQUIRY) & (
+            batch.case_type != CASE_TYPES.index("suggestion")
+        )
+        sensor = (
+            ~reported
+            & visible_type
+            & self.sensor_visible[lead]
+            & (batch.u_sensor < p.detection.sensor_coverage_share)
         )
         lifetime = p.reporting.unreported_need_lifetime_days
-        patrol = ~reported & ~sensor & visible_type & self.patrol_visible[lead] & (
-            batch.patrol_delay_days <= lifetime
+        patrol = (
+            ~reported
+            & ~sensor
+            & visible_type
+            & self.patrol_visible[lead]
+            & (batch.patrol_delay_days <= lifetime)
         )
         lapsed = ~reported & ~sensor & ~patrol
         self.lapsed_needs += int(lapsed.sum())
         self.needs_reported += int(reported.sum())
         self.needs_found += int(sensor.sum() + patrol.sum())
-        channel = np.searchsorted(self.channel_cdf, batch.u_channel[reported] * self.channel_cdf[-1], side="right")
+        channel = np.searchsorted(
+            self.channel_cdf, batch.u_channel[reported] * self.channel_cdf[-1], side="right"
+        )
         channel = np.minimum(channel, 2)
         base = m.need_offset
         m.need_offset += len(batch)
-        for i, c in zip(np.flatnonzero(reported).tolist(), channel.tolist(), strict=True):
-            self.events.schedule(float(batch.time[i]), self._arrive, (batch, i, c, base + i))
-        for i in np.flatnonzero(sensor).tolist():
-            self.events.schedule(float(batch.time[i]) + 5 * MINUTE, self._arrive, (batch, i, SENSOR_SOURCE, base + i))
+        needs = _NeedRows(batch)
+        times = needs.time
+        day = int(batch.time[0]) if len(batch) else m.day
+        arrivals = [
+            (times[i], i, c)
+            for i, c in zip(np.flatnonzero(reported).tolist(), channel.tolist(), strict=True)
+        ]
+        arrivals += [
+            (times[i] + 5 * MINUTE, i, SENSOR_SOURCE) for i in np.flatnonzero(sensor).tolist()
+        ]
+        delays = batch.patrol_delay_days
         for i in np.flatnonzero(patrol).tolist():
             # found on a patrol in working hours, ``delay`` days later
-            found = self.calendar.add_working_hours(float(batch.time[i]) + float(batch.patrol_delay_days[i]), 0.0)
+            found = self.calendar.add_working_hours(times[i] + float(delays[i]), 0.0)
             self.pending_found += 1
-            self.events.schedule(found, self._arrive, (batch, i, PATROL_SOURCE, base + i))
+            self.found.setdefault(int(found), []).append((found, needs, i, base + i))
+        # Today's new cases are created now, in time order: creating a case needs no event,
+        # only its dispatch does (this keeps the event count per case low at district scale).
+        today = [(t, needs, i, source, base + i) for t, i, source in arrivals]
+        today += [(t, n, i, PATROL_SOURCE, need) for t, n, i, need in self.found.pop(day, [])]
+        today.sort(key=lambda item: (item[0], item[4]))
+        for t, rows, i, source, need in today:
+            self._create(rows, i, source, need, t)
 
-    def _arrive(self, item: tuple[NeedBatch, int, int, int]) -> None:
-        batch, i, source, need = item
-        now = self.events.now
+    def _create(self, batch: _NeedRows, i: int, source: int, need: int, now: float) -> None:
+        """A need becomes a case at time ``now`` (reported, or found by a patrol or sensor)."""
         cases = self.cases
-        cid = cases.add()
-        resident = int(batch.resident[i])
-        case_type = int(batch.case_type[i])
+        departments = batch.departments[i]
+        cid = cases.add(departments, batch.work[i])
+        resident = batch.resident[i]
+        case_type = batch.case_type[i]
         if source == PATROL_SOURCE:
             self.pending_found -= 1
             case_type = PATROL
@@ -172,9 +256,9 @@ class Casework:
         cases.resident[cid] = resident
         cases.case_type[cid] = case_type
         cases.source[cid] = source
-        cases.grid[cid] = self.m.population.grid[resident] if resident >= 0 else self.m.public_grid(need)
-        cases.departments[cid] = batch.departments[i]
-        cases.work[cid] = batch.work[i]
+        cases.grid[cid] = (
+            self.m.resident_grid[resident] if resident >= 0 else self.m.public_grid(need)
+        )
         cases.severity[cid] = batch.severity[i]
         cases.minor[cid] = batch.minor[i]
         cases.u_misroute[cid] = batch.u_misroute[i]
@@ -182,48 +266,52 @@ class Casework:
         cases.u_unresolved[cid] = batch.u_unresolved[i]
         cases.reported[cid] = now
         if resident >= 0:
-            key = resident * len(self.enforcement) + int(batch.departments[i, 0])
+            key = resident * self.n_departments + departments[0]
             last = self.last_need.get(key)
-            cases.repeat[cid] = last is not None and now - last <= self.p.demand.repeat_complaint_window_days
+            cases.repeat[cid] = (
+                last is not None and now - last <= self.p.demand.repeat_complaint_window_days
+            )
             self.last_need[key] = now
         intake = self.p.intake
         if source == HOTLINE:
             registered = now + intake.registration_minutes * MINUTE
         else:
             # taken in person: registered when the grid worker is next at work (F4.6)
-            registered = self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
+            registered = (
+                self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
+            )
         cases.registered[cid] = registered
-        cases.deadline[cid] = self.calendar.add_working_days(registered, float(self.limits[case_type]))
+        cases.deadline[cid] = self.calendar.add_working_days(registered, self.limits[case_type])
         if case_type == INQUIRY and batch.u_desk[i] < intake.front_desk_inquiry_resolution_share:
             # answered at the first contact (hotline front desk F3.1-F3.4, or the grid worker)
             answered = now + intake.front_desk_minutes * MINUTE
             cases.on_the_spot[cid] = True
             cases.handled[cid] = answered
             cases.resolved[cid] = True
-            self.events.schedule(answered, self._close, cid)
+            self._close(cid, answered)
             return
         self.events.schedule(registered, self._dispatch, cid)
 
     # ---------------------------------------------------------------- routing
     def case_view(self, cid: int) -> CaseView:
         cases = self.cases
-        depts = tuple(int(d) for d in cases.departments[cid] if d >= 0)
-        grid = int(cases.grid[cid])
+        depts = cases.departments[cid]
+        grid = cases.grid[cid]
         community = self.m.grid_community[grid]
         return CaseView(
             case_id=cid,
-            case_type=CASE_TYPES[int(cases.case_type[cid])],
-            source=SOURCES[int(cases.source[cid])],
+            case_type=CASE_TYPES[cases.case_type[cid]],
+            source=SOURCES[cases.source[cid]],
             departments=depts,
             grid=grid,
             community=community,
             street=self.m.community_street[community],
             minor=bool(cases.minor[cid]),
-            enforcement=bool(self.enforcement[list(depts)].any()),
+            enforcement=any(self._enforcement[d] for d in depts),
             repeat=bool(cases.repeat[cid]),
             severity=float(cases.severity[cid]),
-            time_limit_working_days=float(self.limits[int(cases.case_type[cid])]),
-            returns=int(cases.returns[cid]),
+            time_limit_working_days=self.limits[cases.case_type[cid]],
+            returns=cases.returns[cid],
         )
 
     def _dispatch(self, cid: int) -> None:
@@ -264,7 +352,7 @@ class Casework:
     def _misroute(self, cid: int, stage: Stage) -> None:
         """Send the case to a wrong department, which inspects and returns it (退件, F4.5)."""
         needed = {v.unit.index for v in stage.visits if v.unit.level == "department"}
-        others = [d for d in range(len(self.enforcement)) if d not in needed]
+        others = [d for d in range(self.n_departments) if d not in needed]
         if not others:
             prog = self.progress[cid]
             prog.checked_misroute = True
@@ -290,7 +378,7 @@ class Casework:
         prog = self.progress[cid]
         if work is None:
             work = self._default_work(cid, visit.unit, prog.route)
-        key = float(self.cases.deadline[cid]) + prog.route.priority
+        key = self.cases.deadline[cid] + prog.route.priority
         if role == "return":
             station.arrive(work, self._returned, cid, key)
         else:
@@ -300,8 +388,8 @@ class Casework:
         m = self.m
         if unit.level == "department":
             row = self.cases.departments[cid]
-            slot = int(np.flatnonzero(row == unit.index)[0]) if (row == unit.index).any() else 0
-            work = float(self.cases.work[cid, slot]) * route.work_multiplier
+            slot = row.index(unit.index) if unit.index in row else 0
+            work = self.cases.work[cid][slot] * route.work_multiplier
             if slot == 0:
                 work += route.overhead_hours
             return work
@@ -331,7 +419,9 @@ class Casework:
         cases = self.cases
         cases.returns[cid] += 1
         route = self.m.routing.route(self.case_view(cid), self.m.system_view, self.routing_rng)
-        first_handle = next((k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages))
+        first_handle = next(
+            (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
+        )
         reviews = [k for k, s in enumerate(route.stages[:first_handle]) if s.role == "review"]
         prog = Progress(route=route, stage=reviews[-1] if reviews else first_handle)
         self.progress[cid] = prog
@@ -343,20 +433,27 @@ class Casework:
         now = self.events.now
         cases.handled[cid] = now
         cases.resolved[cid] = cases.u_unresolved[cid] >= self.p.feedback.unresolved_share
-        team = self.m.grid_stations[int(cases.grid[cid])]
+        team = self.m.grid_stations[cases.grid[cid]]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(self.progress[cid].route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
         self.events.schedule(at, self._verify, (cid, team))
 
     def _verify(self, item: tuple[int, object]) -> None:
         cid, team = item
-        team.arrive(self.p.offices.verification_hours, self._close, cid,  # type: ignore[attr-defined]
-                    float(self.cases.deadline[cid]))
+        team.arrive(
+            self.p.offices.verification_hours,
+            self._verified,
+            cid,  # type: ignore[attr-defined]
+            self.cases.deadline[cid],
+        )
 
-    def _close(self, cid: int) -> None:
-        """Verified and closed; the resident rates the outcome and learns from it."""
+    def _verified(self, cid: int) -> None:
+        self._close(cid, self.events.now)
+
+    def _close(self, cid: int, now: float) -> None:
+        """Verified (or answered on the spot) and closed; the resident rates the outcome
+        and learns from it."""
         cases = self.cases
-        now = self.events.now
         if not cases.on_the_spot[cid] or cases.case_type[cid] != INQUIRY:
             cases.verified[cid] = now
         cases.closed[cid] = now
@@ -368,21 +465,54 @@ class Casework:
         p_satisfied -= fb.unresolved_penalty if not cases.resolved[cid] else 0.0
         p_satisfied -= fb.repeat_penalty if cases.repeat[cid] else 0.0
         satisfied = bool(cases.u_satisfy[cid] < p_satisfied)
-        resident = int(cases.resident[cid])
+        resident = cases.resident[cid]
         if resident >= 0:
             cases.satisfied[cid] = satisfied
             self.m.resident_agent(resident).learn_from(satisfied)
-        self.m.closed_today += 1
+        self.m.closed_total += 1
 
     # --------------------------------------------------------------- accounting
     def status(self) -> np.ndarray:
         """Per case: 'closed', 'queued' (waiting in a queue) or 'open' (in transit or in service)."""
         n = self.cases.size
         status = np.full(n, "open", dtype=object)
-        status[~np.isnan(self.cases.closed[:n])] = "closed"
+        status[~np.isnan(self.cases.column("closed"))] = "closed"
         for station in self.m.all_stations():
             for token in station.queued_tokens():
                 cid = token[0] if isinstance(token, tuple) else token
                 if status[cid] != "closed":
                     status[cid] = "queued"
         return status
+
+
+class _NeedRows:
+    """One day's needs as plain Python lists, for fast per-need access in callbacks."""
+
+    __slots__ = (
+        "case_type",
+        "departments",
+        "minor",
+        "resident",
+        "severity",
+        "time",
+        "u_desk",
+        "u_misroute",
+        "u_satisfy",
+        "u_unresolved",
+        "work",
+    )
+
+    def __init__(self, batch: NeedBatch) -> None:
+        self.time = batch.time.tolist()
+        self.resident = batch.resident.tolist()
+        self.case_type = batch.case_type.tolist()
+        self.severity = batch.severity.tolist()
+        self.minor = batch.minor.tolist()
+        self.u_desk = batch.u_desk.tolist()
+        self.u_misroute = batch.u_misroute.tolist()
+        self.u_satisfy = batch.u_satisfy.tolist()
+        self.u_unresolved = batch.u_unresolved.tolist()
+        self.departments = [tuple(d for d in row if d >= 0) for row in batch.departments.tolist()]
+        self.work = [
+            tuple(w[: len(d)]) for w, d in zip(batch.work.tolist(), self.departments, strict=True)
+        ]

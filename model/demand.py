@@ -51,8 +51,13 @@ class NeedBatch:
 class DemandGenerator:
     """Draws each day's needs for a population of ``residents`` over ``grids``."""
 
-    def __init__(self, parameters: ModelParameters, residents: int, arrivals: np.random.Generator,
-                 attributes: np.random.Generator) -> None:
+    def __init__(
+        self,
+        parameters: ModelParameters,
+        residents: int,
+        arrivals: np.random.Generator,
+        attributes: np.random.Generator,
+    ) -> None:
         self.p = parameters
         self.residents = residents
         self.arrivals = arrivals
@@ -77,27 +82,45 @@ class DemandGenerator:
         """All needs arising on ``day`` (residents' needs, then public-space problems)."""
         a, b = self.arrivals, self.attributes
         n_needs = int(a.poisson(self.need_rate * self.residents))
-        n_public = int(a.poisson(self.public_rate * self.residents)) if self.public_share is not None else 0
+        n_public = (
+            int(a.poisson(self.public_rate * self.residents))
+            if self.public_share is not None
+            else 0
+        )
         n = n_needs + n_public
         resident = np.concatenate((a.integers(0, self.residents, n_needs), np.full(n_public, -1)))
         time = day + a.random(n)
         order = np.argsort(time, kind="stable")
 
         case_type = np.concatenate(
-            (self.type_index[b.choice(len(self.type_index), n_needs, p=self.type_share)],
-             np.full(n_public, PATROL, dtype=np.int8))
+            (
+                self.type_index[b.choice(len(self.type_index), n_needs, p=self.type_share)],
+                np.full(n_public, PATROL, dtype=np.int8),
+            )
         ).astype(np.int8)
         lead = np.concatenate(
-            (b.choice(self.n_departments, n_needs, p=self.department_share),
-             b.choice(self.n_departments, n_public, p=self.public_share) if n_public else np.empty(0, int))
+            (
+                b.choice(self.n_departments, n_needs, p=self.department_share),
+                b.choice(self.n_departments, n_public, p=self.public_share)
+                if n_public
+                else np.empty(0, int),
+            )
         )
         departments = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
         departments[:, 0] = lead
         max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
         multi = b.random(n) < self.p.demand.multi_department_share
-        extra = np.where(multi, 1 + b.integers(0, max(max_extra, 1), n), 0) if max_extra > 0 else np.zeros(n, int)
+        extra = (
+            np.where(multi, 1 + b.integers(0, max(max_extra, 1), n), 0)
+            if max_extra > 0
+            else np.zeros(n, int)
+        )
         # extra departments: distinct, different from the lead (random offsets, fixed draws)
-        offsets = b.permuted(np.tile(np.arange(1, self.n_departments), (n, 1)), axis=1) if self.n_departments > 1 else None
+        offsets = (
+            b.permuted(np.tile(np.arange(1, self.n_departments), (n, 1)), axis=1)
+            if self.n_departments > 1
+            else None
+        )
         for k in range(1, MAX_DEPARTMENTS):
             has = extra >= k
             if offsets is not None and has.any():
@@ -111,14 +134,26 @@ class DemandGenerator:
         p_day = self.p.detection.patrol_detection_probability_per_day
         with np.errstate(divide="ignore"):
             delay = (
-                np.floor(np.log(uniforms[7]) / np.log1p(-p_day)) + 1.0 if 0 < p_day < 1 else
-                (np.ones(n) if p_day >= 1 else np.full(n, np.inf))
+                np.floor(np.log(uniforms[7]) / np.log1p(-p_day)) + 1.0
+                if 0 < p_day < 1
+                else (np.ones(n) if p_day >= 1 else np.full(n, np.inf))
             )
         batch = NeedBatch(
-            resident=resident, time=time, case_type=case_type, departments=departments,
-            severity=severity, minor=minor, work=work,
-            u_report=uniforms[0], u_channel=uniforms[1], u_desk=uniforms[2], u_misroute=uniforms[3],
-            u_satisfy=uniforms[4], u_unresolved=uniforms[5], u_sensor=uniforms[6], patrol_delay_days=delay,
+            resident=resident,
+            time=time,
+            case_type=case_type,
+            departments=departments,
+            severity=severity,
+            minor=minor,
+            work=work,
+            u_report=uniforms[0],
+            u_channel=uniforms[1],
+            u_desk=uniforms[2],
+            u_misroute=uniforms[3],
+            u_satisfy=uniforms[4],
+            u_unresolved=uniforms[5],
+            u_sensor=uniforms[6],
+            patrol_delay_days=delay,
         )
         for field in batch.__dataclass_fields__:
             setattr(batch, field, getattr(batch, field)[order])

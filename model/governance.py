@@ -31,7 +31,7 @@ from model.meetings import Deliberation
 from model.network import build_hierarchy, build_space
 from model.outcomes import RunOutput, case_log, summarise
 from model.parameters import ModelParameters
-from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit
+from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
@@ -51,7 +51,7 @@ class GovernanceModel(mesa.Model):
         self.consultation: ConsultationPolicy = parameters.consultation
         self.day = 0
         self.need_offset = 0
-        self.closed_today = 0
+        self.closed_total = 0
 
         p = parameters
         self.calendar = WorkCalendar(
@@ -63,11 +63,14 @@ class GovernanceModel(mesa.Model):
         self.events = EventCalendar()
         self.population = build_population(p.population, p.social, streams["population"])
         self.initial_trust_mean = float(self.population.trust.mean())
+        self.resident_grid: list[int] = self.population.grid.tolist()
         self.department_names = tuple(p.departments)
         self.n_grids = p.population.grids
         self.n_communities = p.population.streets * p.population.communities_per_street
         self.grid_community = [g // p.population.grids_per_community for g in range(self.n_grids)]
-        self.community_street = [c // p.population.communities_per_street for c in range(self.n_communities)]
+        self.community_street = [
+            c // p.population.communities_per_street for c in range(self.n_communities)
+        ]
 
         self.graph: nx.Graph = build_hierarchy(p.population, list(self.department_names))
         self.grid_space = build_space(self.graph, self.random)
@@ -76,14 +79,16 @@ class GovernanceModel(mesa.Model):
 
         self.casework = Casework(self)
         self.deliberation = Deliberation(self)
-        self.demand = DemandGenerator(p, self.population.size, streams["arrivals"], streams["case_attributes"])
+        self.demand = DemandGenerator(
+            p, self.population.size, streams["arrivals"], streams["case_attributes"]
+        )
         self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
         self.system_view = SystemView(
             department_names=self.department_names,
-            department_staff=_read_only(np.array([s.servers for s in self.department_stations])),
-            department_queue_length=_read_only(self._queue_lengths),
-            department_rating=_read_only(self.casework.department_rating),
-            department_enforcement=_read_only(self.casework.enforcement),
+            department_staff=read_only(np.array([s.servers for s in self.department_stations])),
+            department_queue_length=read_only(self._queue_lengths),
+            department_rating=read_only(self.casework.department_rating),
+            department_enforcement=read_only(self.casework.enforcement),
             classification_accuracy=p.coordination.classification_accuracy,
             handoff_delay_hours=p.coordination.handoff_delay_hours,
             centre_review_hours=p.offices.centre_review_hours,
@@ -100,7 +105,9 @@ class GovernanceModel(mesa.Model):
         cal, ev = self.calendar, self.events
         hours = p.calendar.working_hours_per_day
         moved_share = p.coordination.staff_moved_to_communities_share
-        discipline = getattr(self.routing, "queue_discipline", None) or p.coordination.queue_discipline
+        discipline = (
+            getattr(self.routing, "queue_discipline", None) or p.coordination.queue_discipline
+        )
         deadline_first = discipline == "deadline"
         self.department_stations: list[Station] = []
         moved_total = 0
@@ -108,11 +115,12 @@ class GovernanceModel(mesa.Model):
             staff = max(1, round(dept.staff_per_100k_residents * residents / 100_000))
             moved = min(staff - 1, round(staff * moved_share))
             moved_total += moved
-            self.department_stations.append(Station(f"department:{name}", staff - moved, cal, ev, deadline_first))
+            self.department_stations.append(
+                Station(f"department:{name}", staff - moved, cal, ev, deadline_first)
+            )
         # 下沉: department staff moved down to community offices, spread evenly (seed §三(二))
         extra = np.full(self.n_communities, moved_total // self.n_communities)
         extra[: moved_total % self.n_communities] += 1
-        admin_share = min(0.9, p.offices.community_admin_hours_per_day / (p.offices.community_staff * hours))
         self.community_stations = [
             Station(
                 f"community:{c}",
@@ -121,12 +129,18 @@ class GovernanceModel(mesa.Model):
                 ev,
                 deadline_first,
                 # 小马拉大车: staff time taken by non-case tasks stretches case work (assumption)
-                work_factor=1.0 / (1.0 - min(0.9, p.offices.community_admin_hours_per_day
-                                              / ((p.offices.community_staff + int(extra[c])) * hours))),
+                work_factor=1.0
+                / (
+                    1.0
+                    - min(
+                        0.9,
+                        p.offices.community_admin_hours_per_day
+                        / ((p.offices.community_staff + int(extra[c])) * hours),
+                    )
+                ),
             )
             for c in range(self.n_communities)
         ]
-        self._community_admin_share = admin_share
         self.street_stations = [
             Station(f"street:{s}", p.offices.street_staff, cal, ev, deadline_first)
             for s in range(p.population.streets)
@@ -134,8 +148,14 @@ class GovernanceModel(mesa.Model):
         self.centre_station = Station("centre:0", p.offices.centre_staff, cal, ev, deadline_first)
         patrol_share = min(0.9, p.detection.patrol_hours_per_day / hours)
         self.grid_stations = [
-            Station(f"grid:{g}", p.offices.grid_workers_per_grid, cal, ev, deadline_first,
-                    work_factor=1.0 / (1.0 - patrol_share))
+            Station(
+                f"grid:{g}",
+                p.offices.grid_workers_per_grid,
+                cal,
+                ev,
+                deadline_first,
+                work_factor=1.0 / (1.0 - patrol_share),
+            )
             for g in range(self.n_grids)
         ]
         self._queue_lengths = np.zeros(len(self.department_stations), dtype=np.int64)
@@ -172,10 +192,12 @@ class GovernanceModel(mesa.Model):
             "day": lambda m: m.day,
             "needs_generated": lambda m: m.casework.needs_generated,
             "cases_reported": lambda m: m.casework.cases.size,
-            "cases_closed": lambda m: m.closed_cumulative,
-            "backlog": lambda m: m.casework.cases.size - m.closed_cumulative,
+            "cases_closed": lambda m: m.closed_total,
+            "backlog": lambda m: m.casework.cases.size - m.closed_total,
             "department_queue": lambda m: int(sum(s.queue_length for s in m.department_stations)),
-            "department_busy_hours": lambda m: float(sum(s.busy_hours for s in m.department_stations)),
+            "department_busy_hours": lambda m: float(
+                sum(s.busy_hours for s in m.department_stations)
+            ),
             "trust_mean": lambda m: float(m.population.trust.mean()),
             "collective_issues_open": lambda m: m.deliberation.collective_issues_open,
             "participants": lambda m: int(m.deliberation.participated.sum()),
@@ -214,10 +236,6 @@ class GovernanceModel(mesa.Model):
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
 
     # ----------------------------------------------------------------- lookup
-    @property
-    def closed_cumulative(self) -> int:
-        return int((~np.isnan(self.casework.cases.closed[: self.casework.cases.size])).sum())
-
     def station(self, unit: Unit) -> Station:
         level, i = unit.level, unit.index
         if level == "department":
@@ -250,14 +268,15 @@ class GovernanceModel(mesa.Model):
         """Per node of :attr:`graph`: 'backlog' (open cases) or 'trust' (mean over residents)."""
         pop = self.population
         cases = self.casework.cases
-        n = cases.size
         if name == "trust":
-            per_grid = np.bincount(pop.grid, weights=pop.trust, minlength=self.n_grids) / np.maximum(
-                np.bincount(pop.grid, minlength=self.n_grids), 1
-            )
+            per_grid = np.bincount(
+                pop.grid, weights=pop.trust, minlength=self.n_grids
+            ) / np.maximum(np.bincount(pop.grid, minlength=self.n_grids), 1)
         elif name == "backlog":
-            open_mask = np.isnan(cases.closed[:n])
-            per_grid = np.bincount(cases.grid[:n][open_mask], minlength=self.n_grids).astype(float)
+            open_mask = np.isnan(cases.column("closed"))
+            per_grid = np.bincount(cases.column("grid")[open_mask], minlength=self.n_grids).astype(
+                float
+            )
         else:
             raise ValueError(f"unknown unit value {name!r}; allowed: backlog, trust")
         values: dict[tuple[str, int], float] = {}
@@ -271,10 +290,14 @@ class GovernanceModel(mesa.Model):
         for s in range(self.parameters.population.streets):
             chunk = np.array([values[("community", c)] for c in range(s * cps, (s + 1) * cps)])
             values[("street", s)] = float(chunk.mean() if name == "trust" else chunk.sum())
-        streets = np.array([values[("street", s)] for s in range(self.parameters.population.streets)])
+        streets = np.array(
+            [values[("street", s)] for s in range(self.parameters.population.streets)]
+        )
         values[("centre", 0)] = float(streets.mean() if name == "trust" else streets.sum())
         for d, station in enumerate(self.department_stations):
-            values[("department", d)] = float(station.queue_length + station.busy) if name == "backlog" else np.nan
+            values[("department", d)] = (
+                float(station.queue_length + station.busy) if name == "backlog" else np.nan
+            )
         return values
 
     # ---------------------------------------------------------------- results
@@ -282,10 +305,6 @@ class GovernanceModel(mesa.Model):
         """Summary, daily time series and case log of the run so far."""
         status = self.casework.status()
         timeseries = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        return RunOutput(summary=summarise(self, status), timeseries=timeseries, cases=case_log(self, status))
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    view = array.view()
-    view.flags.writeable = False
-    return view
+        return RunOutput(
+            summary=summarise(self, status), timeseries=timeseries, cases=case_log(self, status)
+        )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.policies.base import CommunityView
+from model.policies.base import CommunityView, read_only
 
 if TYPE_CHECKING:
     from model.governance import GovernanceModel
@@ -71,10 +71,10 @@ class Deliberation:
             view = CommunityView(
                 day=day,
                 community=c,
-                trust=_read_only(pop.trust[a:b]),
-                age_group=_read_only(pop.age_group[a:b]),
+                trust=read_only(pop.trust[a:b]),
+                age_group=read_only(pop.age_group[a:b]),
                 age_groups=pop.age_groups,
-                party_member=_read_only(pop.party_member[a:b]),
+                party_member=read_only(pop.party_member[a:b]),
                 ties=pop.ties[a:b, a:b],
                 open_collective_issues=int(self.open_issues[c]),
             )
@@ -83,7 +83,9 @@ class Deliberation:
                 continue
             self.meetings_held += 1
             self.staff_hours += meeting.staff_hours
-            attends = self.attendance_rng.random(b - a) < np.clip(meeting.attendance_probability, 0.0, 1.0)
+            attends = self.attendance_rng.random(b - a) < np.clip(
+                meeting.attendance_probability, 0.0, 1.0
+            )
             count = int(attends.sum())
             self.attendances += count
             self.participated[a:b] |= attends
@@ -98,7 +100,9 @@ class Deliberation:
             implemented = self.attendance_rng.random(decided) < meeting.decision_quality
             when = self.m.events.now + meeting.implementation_days
             for ok in implemented.tolist():
-                self.m.events.schedule(when, self._implement if ok else self._fail, (c, attends.copy()))
+                self.m.events.schedule(
+                    when, self._implement if ok else self._fail, (c, attends.copy())
+                )
 
     def _implement(self, item: tuple[int, np.ndarray]) -> None:
         """A decision implemented and reported back: the issue closes, trust rises."""
@@ -121,9 +125,3 @@ class Deliberation:
     @property
     def collective_issues_open(self) -> int:
         return int(self.open_issues.sum() + self.in_progress.sum())
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    view = array.view()
-    view.flags.writeable = False
-    return view

@@ -93,11 +93,12 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     """Every outcome of the BRIEF for the run so far (NaN where undefined)."""
     cw = model.casework
     cases = cw.cases
+    col = cases.column
     n = cases.size
     p = model.parameters
-    closed = ~np.isnan(cases.closed[:n])
-    resolution = (cases.closed[:n] - cases.reported[:n])[closed]
-    case_type = cases.case_type[:n]
+    closed = ~np.isnan(col("closed"))
+    resolution = (col("closed") - col("reported"))[closed]
+    case_type = col("case_type")
     summary: dict[str, float] = {}
     summary["needs_generated"] = float(cw.needs_generated)
     summary["cases_generated"] = float(n)
@@ -114,14 +115,16 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         summary[f"resolution_time_mean_days_{name}"] = mean
         summary[f"resolution_time_median_days_{name}"] = median
         summary[f"resolution_time_p90_days_{name}"] = p90
-    on_time = cases.closed[:n][closed] <= cases.deadline[:n][closed]
+    on_time = col("closed")[closed] <= col("deadline")[closed]
     summary["on_time_share"] = _share(on_time.sum(), closed.sum())
-    summary["resolution_share"] = _share((cases.resolved[:n] & closed).sum(), n)
-    summary["on_the_spot_share"] = _share(cases.on_the_spot[:n].sum(), n)
-    dispatched = ~np.isnan(cases.dispatched[:n])
-    summary["returns_share"] = _share((cases.returns[:n] > 0).sum(), dispatched.sum())
-    summary["handoffs_per_case"] = _share(cases.handoffs[:n].sum(), n)
-    backlog = np.array([row for row in model.datacollector.model_vars.get("backlog", [])], dtype=float)
+    summary["resolution_share"] = _share((col("resolved") & closed).sum(), n)
+    summary["on_the_spot_share"] = _share(col("on_the_spot").sum(), n)
+    dispatched = ~np.isnan(col("dispatched"))
+    summary["returns_share"] = _share((col("returns") > 0).sum(), dispatched.sum())
+    summary["handoffs_per_case"] = _share(col("handoffs").sum(), n)
+    backlog = np.array(
+        [row for row in model.datacollector.model_vars.get("backlog", [])], dtype=float
+    )
     summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
     summary["backlog_final"] = float(n - closed.sum())
 
@@ -134,18 +137,24 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     grid_busy = sum(s.busy_hours for s in model.grid_stations)
     grid_capacity = hours * sum(s.servers for s in model.grid_stations)
     # patrol time is part of a grid worker's working day (F4.6, assumption)
-    summary["grid_worker_utilisation"] = _share(grid_busy, grid_capacity * (1 - min(patrol, 0.9))) * (
-        1 - min(patrol, 0.9)
-    ) + min(patrol, 0.9) if grid_capacity > 0 else math.nan
+    summary["grid_worker_utilisation"] = (
+        _share(grid_busy, grid_capacity * (1 - min(patrol, 0.9))) * (1 - min(patrol, 0.9))
+        + min(patrol, 0.9)
+        if grid_capacity > 0
+        else math.nan
+    )
     admin = p.offices.community_admin_hours_per_day * hours / p.calendar.working_hours_per_day
     loads = np.array(
-        [(s.busy_hours / s.work_factor + admin) / (s.servers * hours) for s in model.community_stations]
+        [
+            (s.busy_hours / s.work_factor + admin) / (s.servers * hours)
+            for s in model.community_stations
+        ]
     )
     summary["community_utilisation"] = float(loads.mean())
     summary["community_overload_share"] = float((loads > 1.0).mean())  # 小马拉大车
 
-    rated = cases.satisfied[:n] >= 0
-    summary["satisfaction_share"] = _share((cases.satisfied[:n] == 1).sum(), rated.sum())
+    rated = col("satisfied") >= 0
+    summary["satisfaction_share"] = _share((col("satisfied") == 1).sum(), rated.sum())
     pop = model.population
     summary["trust_mean"] = float(pop.trust.mean())
     summary["trust_change"] = float(pop.trust.mean() - model.initial_trust_mean)
@@ -156,20 +165,24 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["participation_share"] = float(participated.mean())
     for g, group in enumerate(pop.age_groups):
         members = pop.age_group == g
-        summary[f"participation_share_age_{group_key(group)}"] = _share(participated[members].sum(), members.sum())
+        summary[f"participation_share_age_{group_key(group)}"] = _share(
+            participated[members].sum(), members.sum()
+        )
     summary["participation_share_party_member"] = _share(
         participated[pop.party_member].sum(), pop.party_member.sum()
     )
     summary["participation_share_non_member"] = _share(
         participated[~pop.party_member].sum(), (~pop.party_member).sum()
     )
-    summary["representativeness"] = _representativeness(pop.age_group, pop.party_member, participated)
+    summary["representativeness"] = _representativeness(
+        pop.age_group, pop.party_member, participated
+    )
     summary["meetings_held"] = float(delib.meetings_held)
     summary["decisions_made"] = float(delib.decisions_made)
     summary["implementation_share"] = _share(delib.projects_implemented, delib.decisions_made)
     summary["collective_issues_open"] = float(delib.collective_issues_open)
 
-    grid = cases.grid[:n][closed]
+    grid = col("grid")[closed]
     per_grid_median = []
     per_grid_on_time = []
     for g in np.unique(grid):
@@ -179,7 +192,9 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
             per_grid_on_time.append(on_time[mine].mean())
     medians = np.array(per_grid_median)
     summary["equity_resolution_time_cv"] = (
-        float(medians.std() / medians.mean()) if medians.size > 1 and medians.mean() > 0 else math.nan
+        float(medians.std() / medians.mean())
+        if medians.size > 1 and medians.mean() > 0
+        else math.nan
     )
     ontime = np.array(per_grid_on_time)
     summary["equity_on_time_gap"] = (
@@ -191,7 +206,9 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     return summary
 
 
-def _representativeness(age_group: np.ndarray, party: np.ndarray, participated: np.ndarray) -> float:
+def _representativeness(
+    age_group: np.ndarray, party: np.ndarray, participated: np.ndarray
+) -> float:
     """1 − total-variation distance between participants and population over age × party cells."""
     if not participated.any():
         return math.nan
@@ -205,37 +222,37 @@ def _representativeness(age_group: np.ndarray, party: np.ndarray, participated: 
 def case_log(model: GovernanceModel, status: np.ndarray) -> pd.DataFrame:
     """One row per case: attributes, timestamps (days; NaN if not reached), hand-offs, status."""
     cases = model.casework.cases
+    col = cases.column
     n = cases.size
     names = model.department_names
-    departments = cases.departments[:n]
-    closed = cases.closed[:n]
+    closed = col("closed")
     return pd.DataFrame(
         {
             "case_id": np.arange(n),
-            "need": cases.need[:n],
-            "resident": cases.resident[:n],
-            "case_type": pd.Categorical.from_codes(cases.case_type[:n], categories=list(CASE_TYPES)),
-            "source": pd.Categorical.from_codes(cases.source[:n], categories=list(SOURCES)),
-            "category": [names[d] for d in departments[:, 0]],
-            "departments_needed": (departments >= 0).sum(axis=1),
-            "grid": cases.grid[:n],
-            "severity": cases.severity[:n],
-            "minor": cases.minor[:n],
-            "repeat": cases.repeat[:n],
-            "reported": cases.reported[:n],
-            "registered": cases.registered[:n],
-            "dispatched": cases.dispatched[:n],
-            "handled": cases.handled[:n],
-            "verified": cases.verified[:n],
+            "need": col("need"),
+            "resident": col("resident"),
+            "case_type": pd.Categorical.from_codes(col("case_type"), categories=list(CASE_TYPES)),
+            "source": pd.Categorical.from_codes(col("source"), categories=list(SOURCES)),
+            "category": [names[d[0]] for d in cases.departments],
+            "departments_needed": np.array([len(d) for d in cases.departments], dtype=np.int64),
+            "grid": col("grid"),
+            "severity": col("severity"),
+            "minor": col("minor"),
+            "repeat": col("repeat"),
+            "reported": col("reported"),
+            "registered": col("registered"),
+            "dispatched": col("dispatched"),
+            "handled": col("handled"),
+            "verified": col("verified"),
             "closed": closed,
-            "deadline": cases.deadline[:n],
-            "resolution_time_days": closed - cases.reported[:n],
-            "handoffs": cases.handoffs[:n],
-            "returns": cases.returns[:n],
-            "on_the_spot": cases.on_the_spot[:n],
-            "on_time": np.where(np.isnan(closed), np.nan, closed <= cases.deadline[:n]),
-            "resolved": cases.resolved[:n],
-            "satisfied": np.where(cases.satisfied[:n] >= 0, cases.satisfied[:n], np.nan),
+            "deadline": col("deadline"),
+            "resolution_time_days": closed - col("reported"),
+            "handoffs": col("handoffs"),
+            "returns": col("returns"),
+            "on_the_spot": col("on_the_spot"),
+            "on_time": np.where(np.isnan(closed), np.nan, closed <= col("deadline")),
+            "resolved": col("resolved"),
+            "satisfied": np.where(col("satisfied") >= 0, col("satisfied"), np.nan),
             "status": status,
         }
     )

@@ -39,21 +39,35 @@ class SimulationParameters(Section):
 class CalendarParameters(Section):
     """One working calendar for office hours and working-day time limits (F4.1, F4.2)."""
 
-    working_hours_per_day: Annotated[float, Field(gt=0, le=24)] = 8.0  # 9:00-17:00 office (assumption)
-    working_days_per_week: Annotated[int, Field(ge=1, le=7)] = 5  # Monday-Friday (F4.1 "working days")
+    working_hours_per_day: Annotated[float, Field(gt=0, le=24)] = (
+        8.0  # 9:00-17:00 office (assumption)
+    )
+    working_days_per_week: Annotated[int, Field(ge=1, le=7)] = (
+        5  # Monday-Friday (F4.1 "working days")
+    )
 
 
 class PopulationParameters(Section):
     """Hierarchy sizes and who the residents are."""
 
     streets: Annotated[int, Field(ge=1, le=100)] = 1  # street/town units under the district centre
-    communities_per_street: Annotated[int, Field(ge=1, le=200)] = 9  # ≈50k residents per street (assumption)
-    grids_per_community: Annotated[int, Field(ge=1, le=100)] = 6  # ≈5.6 grids per community (F6.2, rounded)
-    residents_per_grid: Annotated[int, Field(ge=2, le=20_000)] = 515  # F6.2 (derived) ; F6.4: 300-550
+    communities_per_street: Annotated[int, Field(ge=1, le=200)] = (
+        9  # ≈50k residents per street (assumption)
+    )
+    grids_per_community: Annotated[int, Field(ge=1, le=100)] = (
+        6  # ≈5.6 grids per community (F6.2, rounded)
+    )
+    residents_per_grid: Annotated[int, Field(ge=2, le=20_000)] = (
+        515  # F6.2 (derived) ; F6.4: 300-550
+    )
     household_size: Annotated[float, Field(ge=1.0, le=10.0)] = 2.6  # assumption (census-like)
-    residents_per_building: Annotated[int, Field(ge=1, le=5000)] = 50  # F6.4: ≈20 households per building head
+    residents_per_building: Annotated[int, Field(ge=1, le=5000)] = (
+        50  # F6.4: ≈20 households per building head
+    )
     party_member_share: Share = 0.071  # F7.1
-    party_volunteer_share: Share = 0.5  # members organised into grids (党员编组入网, seed §二(二)); assumption
+    party_volunteer_share: Share = (
+        0.5  # members organised into grids (党员编组入网, seed §二(二)); assumption
+    )
     age_group_shares: dict[str, Share] = Field(
         # adults by age group; assumption (census-like shape)
         default_factory=lambda: {"18-29": 0.18, "30-49": 0.34, "50-69": 0.32, "70+": 0.16}
@@ -81,9 +95,13 @@ class PopulationParameters(Section):
 class SocialParameters(Section):
     """Residents' social ties (household, building, weak ties across grids) and influence."""
 
-    building_ties_per_resident: Annotated[int, Field(ge=0, le=50)] = 4  # F7.3: >57 % meet neighbours weekly
+    building_ties_per_resident: Annotated[int, Field(ge=0, le=50)] = (
+        4  # F7.3: >57 % meet neighbours weekly
+    )
     weak_ties_per_resident: Annotated[int, Field(ge=0, le=20)] = 1  # ties across grids; assumption
-    neighbour_influence_per_day: Share = 0.02  # weight of neighbours' mean trust per day; assumption
+    neighbour_influence_per_day: Share = (
+        0.02  # weight of neighbours' mean trust per day; assumption
+    )
 
 
 class DemandParameters(Section):
@@ -102,9 +120,15 @@ class DemandParameters(Section):
     )
     multi_department_share: Share = 0.12  # needs two or more departments; assumption
     max_departments_per_case: Annotated[int, Field(ge=1, le=4)] = 3  # assumption
-    minor_share: Share = 0.35  # small enough to settle on the spot (F3.5 ≈9 % self-handled); assumption
-    repeat_complaint_window_days: Annotated[float, Field(ge=0)] = 30.0  # F5.5 repeat complaints; assumption
-    collective_issues_per_community_per_year: NonNegative = 4.0  # parking, renovation, pocket parks (seed §二(三)); assumption
+    minor_share: Share = (
+        0.35  # small enough to settle on the spot (F3.5 ≈9 % self-handled); assumption
+    )
+    repeat_complaint_window_days: Annotated[float, Field(ge=0)] = (
+        30.0  # F5.5 repeat complaints; assumption
+    )
+    collective_issues_per_community_per_year: NonNegative = (
+        4.0  # parking, renovation, pocket parks (seed §二(三)); assumption
+    )
 
     @field_validator("case_type_shares")
     @classmethod
@@ -122,28 +146,42 @@ class DemandParameters(Section):
 class ReportingParameters(Section):
     """Whether and where a resident reports a need; trust drives both (BRIEF feedback loop)."""
 
-    report_probability_at_zero_trust: Probability = 0.35  # assumption; F1.2 demand grows with responsiveness
+    report_probability_at_zero_trust: Probability = (
+        0.35  # assumption; F1.2 demand grows with responsiveness
+    )
     report_probability_at_full_trust: Probability = 0.95  # assumption
     hotline_weight: NonNegative = 0.6  # 12345 hotline; assumption
     grid_worker_weight: NonNegative = 0.3  # in person to the grid worker (F4.6); assumption
-    party_member_weight: NonNegative = 0.1  # to a party member of the responsibility zone (seed §二(二)); assumption
-    unreported_need_lifetime_days: Positive = 30.0  # an unreported need lapses after this; assumption
+    party_member_weight: NonNegative = (
+        0.1  # to a party member of the responsibility zone (seed §二(二)); assumption
+    )
+    unreported_need_lifetime_days: Positive = (
+        30.0  # an unreported need lapses after this; assumption
+    )
 
 
 class DetectionParameters(Section):
     """Patrols and sensors find problems nobody reported (F1.4, F6.6)."""
 
-    patrol_detection_probability_per_day: Probability = 0.04  # per pending patrol-visible need; assumption, F1.4
-    sensor_coverage_share: Share = 0.0  # share of sensor-visible needs detected automatically (F6.6 lever)
+    patrol_detection_probability_per_day: Probability = (
+        0.04  # per pending patrol-visible need; assumption, F1.4
+    )
+    sensor_coverage_share: Share = (
+        0.0  # share of sensor-visible needs detected automatically (F6.6 lever)
+    )
     patrol_hours_per_day: NonNegative = 2.0  # grid worker patrol time per working day; assumption
-    public_problems_per_resident_per_year: NonNegative = 0.25  # public-space problems nobody reports
+    public_problems_per_resident_per_year: NonNegative = (
+        0.25  # public-space problems nobody reports
+    )
     # (rubbish, damaged facilities): F1.4 — inspectors find most city-management cases; assumption
 
 
 class IntakeParameters(Section):
     """Hotline front desk and registration (F3)."""
 
-    front_desk_inquiry_resolution_share: Share = 0.9  # F3.1-F3.3: 52.7-85.9 % of all calls closed at the desk
+    front_desk_inquiry_resolution_share: Share = (
+        0.9  # F3.1-F3.3: 52.7-85.9 % of all calls closed at the desk
+    )
     front_desk_minutes: NonNegative = 6.0  # F3.4
     registration_minutes: NonNegative = 3.7  # F3.4 call to dispatch
 
@@ -153,7 +191,9 @@ class DepartmentParameters(Section):
 
     staff_per_100k_residents: Annotated[float, Field(gt=0)] = 8.0
     case_share: Share = 0.1  # share of needs whose lead owner is this department
-    work_hours_mean: Positive = 3.0  # staff hours to handle one case; assumption (F5.4 "under 7 hours")
+    work_hours_mean: Positive = (
+        3.0  # staff hours to handle one case; assumption (F5.4 "under 7 hours")
+    )
     enforcement: bool = False  # enforcement department (whistle F4.3, 管执联动)
     patrol_visible: bool = False  # grid patrols can see its problems (F1.4)
     sensor_visible: bool = False  # cameras/sensors can detect its problems (F6.6)
@@ -161,47 +201,86 @@ class DepartmentParameters(Section):
 
 def _default_departments() -> dict[str, DepartmentParameters]:
     # Department names from the brief (城管, 公安, 交通, 住建, 民政, 卫健, 文旅, 市场监管);
-    # shares: F1.4/F2 put city management on top; the rest are assumptions.
+    # shares: F1.4/F2 put city management on top; the rest are assumptions. Staff levels are
+    # assumptions set so that the pre-reform baseline runs its departments at ≈60-80 % utilisation.
     D = DepartmentParameters
     return {
-        "urban_management": D(staff_per_100k_residents=18, case_share=0.30, work_hours_mean=2.5,
-                              enforcement=True, patrol_visible=True, sensor_visible=True),
-        "public_security": D(staff_per_100k_residents=8, case_share=0.12, work_hours_mean=3.0,
-                             enforcement=True, sensor_visible=True),
-        "transport": D(staff_per_100k_residents=6, case_share=0.10, work_hours_mean=3.0,
-                       patrol_visible=True, sensor_visible=True),
-        "housing_construction": D(staff_per_100k_residents=8, case_share=0.14, work_hours_mean=4.0,
-                                  enforcement=True, patrol_visible=True),
-        "civil_affairs": D(staff_per_100k_residents=6, case_share=0.10, work_hours_mean=3.0),
-        "health": D(staff_per_100k_residents=5, case_share=0.08, work_hours_mean=3.0),
-        "culture_tourism": D(staff_per_100k_residents=3, case_share=0.06, work_hours_mean=2.5),
-        "market_regulation": D(staff_per_100k_residents=5, case_share=0.10, work_hours_mean=3.0,
-                               enforcement=True),
+        "urban_management": D(
+            staff_per_100k_residents=36,
+            case_share=0.30,
+            work_hours_mean=2.5,
+            enforcement=True,
+            patrol_visible=True,
+            sensor_visible=True,
+        ),
+        "public_security": D(
+            staff_per_100k_residents=16,
+            case_share=0.12,
+            work_hours_mean=3.0,
+            enforcement=True,
+            sensor_visible=True,
+        ),
+        "transport": D(
+            staff_per_100k_residents=12,
+            case_share=0.10,
+            work_hours_mean=3.0,
+            patrol_visible=True,
+            sensor_visible=True,
+        ),
+        "housing_construction": D(
+            staff_per_100k_residents=20,
+            case_share=0.14,
+            work_hours_mean=4.0,
+            enforcement=True,
+            patrol_visible=True,
+        ),
+        "civil_affairs": D(staff_per_100k_residents=12, case_share=0.10, work_hours_mean=3.0),
+        "health": D(staff_per_100k_residents=12, case_share=0.08, work_hours_mean=3.0),
+        "culture_tourism": D(staff_per_100k_residents=8, case_share=0.06, work_hours_mean=2.5),
+        "market_regulation": D(
+            staff_per_100k_residents=10, case_share=0.10, work_hours_mean=3.0, enforcement=True
+        ),
     }
 
 
 class OfficeParameters(Section):
     """Offices that receive, review and dispatch cases; and grid workers (F6.3)."""
 
-    centre_staff: Annotated[int, Field(ge=1)] = 6  # district operation centre dispatchers (F6.5); assumption
+    centre_staff: Annotated[int, Field(ge=1)] = (
+        6  # district operation centre dispatchers (F6.5); assumption
+    )
     centre_review_hours: NonNegative = 0.3  # assumption
-    street_staff: Annotated[int, Field(ge=1)] = 3  # per street/town centre (F6.5); assumption
-    street_review_hours: NonNegative = 0.5  # assumption
-    community_staff: Annotated[int, Field(ge=1)] = 2  # per community; 小马拉大车 (seed §三(二)); assumption
+    street_staff: Annotated[int, Field(ge=1)] = 8  # per street/town centre (F6.5); assumption
+    street_review_hours: NonNegative = 0.3  # assumption
+    community_staff: Annotated[int, Field(ge=1)] = (
+        2  # per community; 小马拉大车 (seed §三(二)); assumption
+    )
     community_review_hours: NonNegative = 0.5  # assumption
-    community_admin_hours_per_day: NonNegative = 6.0  # non-case tasks pushed down to communities; assumption
-    grid_workers_per_grid: Annotated[int, Field(ge=1, le=20)] = 2  # F6.3 "1+3+N" team, full-time part
+    community_admin_hours_per_day: NonNegative = (
+        6.0  # non-case tasks pushed down to communities; assumption
+    )
+    grid_workers_per_grid: Annotated[int, Field(ge=1, le=20)] = (
+        2  # F6.3 "1+3+N" team, full-time part
+    )
     verification_hours: NonNegative = 0.5  # grid worker checks closure on site (F4.5); assumption
-    on_the_spot_hours: NonNegative = 1.0  # grid worker settles a minor case on site (F4.6); assumption
+    on_the_spot_hours: NonNegative = (
+        1.0  # grid worker settles a minor case on site (F4.6); assumption
+    )
 
 
 class CoordinationParameters(Section):
     """Digital and organisational levers every policy honours (seed §二(五), §三(二))."""
 
     classification_accuracy: Probability = 0.7  # F3.6: automatic dispatch correct for >70 %
-    handoff_delay_hours: NonNegative = 4.0  # between units before 一张网 merged networks; assumption
-    return_check_hours: NonNegative = 1.0  # staff time to inspect and return (退件) a misrouted case (F4.5)
-    staff_moved_to_communities_share: Share = 0.0  # 下沉: department staff moved to community offices
+    handoff_delay_hours: NonNegative = (
+        4.0  # between units before 一张网 merged networks; assumption
+    )
+    return_check_hours: NonNegative = (
+        1.0  # staff time to inspect and return (退件) a misrouted case (F4.5)
+    )
+    staff_moved_to_communities_share: Share = (
+        0.0  # 下沉: department staff moved to community offices
+    )
     queue_discipline: Literal["fifo", "deadline"] = "fifo"  # department queue order
 
 
@@ -220,14 +299,22 @@ class TimeLimitParameters(Section):
 class FeedbackParameters(Section):
     """Ratings and trust: the 需求—处置—反馈—评价 loop (seed §二(二))."""
 
-    satisfaction_base_probability: Probability = 0.9  # on time and resolved (F5.5: 93-95 % for consultations)
+    satisfaction_base_probability: Probability = (
+        0.9  # on time and resolved (F5.5: 93-95 % for consultations)
+    )
     late_penalty: Share = 0.3  # lower satisfaction when past the limit; assumption (F5.1 spread)
     unresolved_penalty: Share = 0.5  # assumption
     repeat_penalty: Share = 0.12  # F5.5: repeat complaints 76-84 % vs 93-95 %
     trust_learning_rate: Share = 0.25  # own experience; assumption
-    collective_issue_trust_drag_per_year: Share = 0.05  # open collective issues erode trust; assumption
-    project_trust_gain: Share = 0.05  # implemented decisions raise trust (成果转化落实反馈, seed §三(三)); assumption
-    unresolved_share: Share = 0.04  # handled but not actually solved (F5.1: closure 83 %, F5.6: 82 %); assumption
+    collective_issue_trust_drag_per_year: Share = (
+        0.05  # open collective issues erode trust; assumption
+    )
+    project_trust_gain: Share = (
+        0.05  # implemented decisions raise trust (成果转化落实反馈, seed §三(三)); assumption
+    )
+    unresolved_share: Share = (
+        0.04  # handled but not actually solved (F5.1: closure 83 %, F5.6: 82 %); assumption
+    )
 
 
 class ModelParameters(Section):
@@ -263,7 +350,9 @@ class ModelParameters(Section):
 
     @field_validator("departments")
     @classmethod
-    def _department_shares(cls, value: dict[str, DepartmentParameters]) -> dict[str, DepartmentParameters]:
+    def _department_shares(
+        cls, value: dict[str, DepartmentParameters]
+    ) -> dict[str, DepartmentParameters]:
         if not value:
             raise ValueError("at least one department is needed")
         total = sum(d.case_share for d in value.values())

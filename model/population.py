@@ -51,7 +51,9 @@ def build_population(
     street = (community // population.communities_per_street).astype(np.int32)
     position = resident % per_grid
     buildings_per_grid = -(-per_grid // population.residents_per_building)
-    building = (grid * buildings_per_grid + position // population.residents_per_building).astype(np.int32)
+    building = (grid * buildings_per_grid + position // population.residents_per_building).astype(
+        np.int32
+    )
     household = _households(n, population.household_size, rng)
 
     groups = tuple(population.age_group_shares)
@@ -59,7 +61,9 @@ def build_population(
     age_group = rng.choice(len(groups), size=n, p=shares / shares.sum()).astype(np.int8)
     party = rng.random(n) < population.party_member_share
     volunteer = party & (rng.random(n) < population.party_volunteer_share)
-    trust = np.clip(rng.normal(population.initial_trust_mean, population.initial_trust_sd, n), 0.0, 1.0)
+    trust = np.clip(
+        rng.normal(population.initial_trust_mean, population.initial_trust_sd, n), 0.0, 1.0
+    )
 
     ties = _ties(household, building, social, rng)
     degree = np.asarray(ties.sum(axis=1)).ravel()
@@ -122,7 +126,9 @@ def _ties(
         keep = r != c
         r, c = r[keep], c[keep]
         data = np.ones(2 * r.shape[0], dtype=np.float64)
-        ties = sp.coo_matrix((data, (np.concatenate((r, c)), np.concatenate((c, r)))), shape=(n, n)).tocsr()
+        ties = sp.coo_matrix(
+            (data, (np.concatenate((r, c)), np.concatenate((c, r)))), shape=(n, n)
+        ).tocsr()
         ties.data[:] = 1.0
         return ties
     return sp.csr_matrix((n, n))

@@ -14,6 +14,14 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (live: it shows later changes), for policy views."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 # ---------------------------------------------------------------------------
 # Units a case can visit
 # ---------------------------------------------------------------------------
@@ -60,7 +68,9 @@ class SystemView:
     department_names: tuple[str, ...]
     department_staff: np.ndarray  # int, per department
     department_queue_length: np.ndarray  # int, cases waiting or in service per department
-    department_rating: np.ndarray  # float in [0, 1], e.g. the street's rating of each department (whistle)
+    department_rating: (
+        np.ndarray
+    )  # float in [0, 1], e.g. the street's rating of each department (whistle)
     department_enforcement: np.ndarray  # bool, per department
     classification_accuracy: float  # probability the dispatcher picks the right owner (F3.6)
     handoff_delay_hours: float

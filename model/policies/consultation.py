@@ -76,7 +76,9 @@ class CouncilConsultation:
     implementation_days: NonNegative = 60.0
 
     def meets_on(self, day: int) -> bool:
-        return day >= self.first_meeting_day and (day - self.first_meeting_day) % self.cycle_days == 0
+        return (
+            day >= self.first_meeting_day and (day - self.first_meeting_day) % self.cycle_days == 0
+        )
 
     def convene(self, view: CommunityView, rng: np.random.Generator) -> Meeting | None:
         invitations = invitations_through_ties(view, self.invitations_per_member, rng)

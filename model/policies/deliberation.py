@@ -149,14 +149,15 @@ class OnlineConsultation:
         decision_quality: chance a decision is implementable and gets implemented.
         topics_per_round: most collective issues one round decides.
         quorum: fewest participants for a decision.
-        staff_hours: moderation time per round.
-        staff_hours_per_participant: staff time per expected participant (replies).
+        staff_hours: moderation time per round (assumption).
+        staff_hours_per_participant: staff time per expected participant, e.g. replies
+            (assumption; a fifth of an open meeting's).
         implementation_days: days from decision to implemented project.
     """
 
     cycle_days: CycleDays = 7
     first_meeting_day: Day = 7
-    base_logit: float = -6.0
+    base_logit: float = -4.5
     trust_weight: NonNegative = 2.0
     digital_divide_weight: NonNegative = 1.0
     invitations_per_member: NonNegative = 3.0
@@ -164,8 +165,8 @@ class OnlineConsultation:
     decision_quality: Share = 0.5
     topics_per_round: Annotated[int, Field(ge=0)] = 1
     quorum: Annotated[int, Field(ge=1)] = 5
-    staff_hours: NonNegative = 1.0
-    staff_hours_per_participant: NonNegative = 0.02
+    staff_hours: NonNegative = 0.5
+    staff_hours_per_participant: NonNegative = 0.01
     implementation_days: NonNegative = 60.0
 
     def meets_on(self, day: int) -> bool:

@@ -37,9 +37,8 @@ class GridFirstRouting:
 
     Model: a case met first in the grid (``sources``: reported in person to a grid
     worker or party member, or found on patrol) that is minor (``CaseView.minor``,
-    exogenous; F3.5), needs one department, is not an enforcement matter (grid workers
-    have no enforcement powers unless ``enforcement_on_the_spot``, 执法进社区 seed §三(二)),
-    and whose on-site effort (:func:`on_the_spot_hours`) fits ``max_work_hours`` is
+    exogenous; F3.5), needs one department (大事镇上协调), is not kept from the grid as
+    an enforcement matter (``exclude_enforcement``), and whose on-site effort (:func:`on_the_spot_hours`) fits ``max_work_hours`` is
     settled on the spot with probability ``resolve_share`` (skills and tools): a
     'resolve' stage at its grid, which the engine counts as on-the-spot and sends to
     verification. A party member claims it with probability ``party_claim_share`` (always
@@ -52,9 +51,12 @@ class GridFirstRouting:
         sources: report channels whose first contact is in the grid.
         resolve_share: chance that an eligible minor case is settled at first contact
             (assumption; F3.5 gives ≈9 % of all inspector cases self-handled before reform).
-        max_work_hours: most grid-worker hours one on-the-spot case may take (assumption).
-        enforcement_on_the_spot: allow cases of enforcement departments (城管 in the
-            community, 执法力量延伸到社区, seed §三(二)).
+        max_work_hours: most grid-worker hours one on-the-spot case may take (assumption;
+            the default admits every minor case at the default on-the-spot time).
+        exclude_enforcement: keep cases of enforcement departments out of the grid
+            (grid workers have no enforcement powers). Off by default: minor city-
+            management problems are what inspectors settle themselves (F3.5), and
+            enforcement reaches into communities (执法力量延伸到社区, seed §三(二)).
         party_claim_share: share of on-the-spot cases claimed by a party member of the
             responsibility zone (任务快速认领, seed §二(二); size assumption).
         party_claim_hours: grid-worker hours to log a case a party member settled (assumption).
@@ -63,8 +65,8 @@ class GridFirstRouting:
 
     sources: tuple[Source, ...] = ("grid_worker", "party_member", "patrol")
     resolve_share: Share = 0.7
-    max_work_hours: NonNegative = 1.5
-    enforcement_on_the_spot: bool = False
+    max_work_hours: NonNegative = 2.0
+    exclude_enforcement: bool = False
     party_claim_share: Share = 0.3
     party_claim_hours: NonNegative = 0.25
     inner: InnerRouting = field(default_factory=IntegratedRouting)
@@ -81,7 +83,7 @@ class GridFirstRouting:
             and case.minor
             and case.source in self.sources
             and len(case.departments) <= 1
-            and (self.enforcement_on_the_spot or not case.enforcement)
+            and not (self.exclude_enforcement and case.enforcement)
             and on_the_spot_hours(case, system) <= self.max_work_hours
         )
 

@@ -44,7 +44,9 @@ def invitations_through_ties(
     has_ties = degree > 0
     if not has_ties.any():
         return counts
-    neighbours = np.concatenate([indices[s:e] for s, e in zip(starts[has_ties], ends[has_ties], strict=True)])
+    neighbours = np.concatenate(
+        [indices[s:e] for s, e in zip(starts[has_ties], ends[has_ties], strict=True)]
+    )
     p = np.repeat(np.minimum(1.0, invitations_per_member / degree[has_ties]), degree[has_ties])
     invited = neighbours[rng.random(neighbours.shape[0]) < p]
     np.add.at(counts, invited, 1)

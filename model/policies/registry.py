@@ -71,7 +71,9 @@ def policy_class(family: Family, kind: str) -> type:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise PolicyError(f"cannot import module {module_name!r} for kind {kind!r}: {exc}") from None
+            raise PolicyError(
+                f"cannot import module {module_name!r} for kind {kind!r}: {exc}"
+            ) from None
         try:
             cls = getattr(module, attr)
         except AttributeError:
@@ -112,7 +114,9 @@ def resolve_policy(family: Family, block: Any) -> Any:
             return block
         raise PolicyError(f"a {family} block must be a table with a 'kind' key, got {block!r}")
     if "kind" not in block:
-        raise PolicyError(f"the {family} block needs a 'kind' key; allowed: {', '.join(available_kinds(family))}")
+        raise PolicyError(
+            f"the {family} block needs a 'kind' key; allowed: {', '.join(available_kinds(family))}"
+        )
     kind = block["kind"]
     if not isinstance(kind, str):
         raise PolicyError(f"'kind' must be a string, got {kind!r}")
@@ -127,7 +131,9 @@ def resolve_policy(family: Family, block: Any) -> Any:
                 f"allowed: {', '.join(allowed_keys) or 'none'}"
             )
     params = {
-        key: resolve_policy(family, value) if isinstance(value, Mapping) and "kind" in value else value
+        key: resolve_policy(family, value)
+        if isinstance(value, Mapping) and "kind" in value
+        else value
         for key, value in block.items()
         if key != "kind"
     }

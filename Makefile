@@ -1,0 +1,48 @@
+# microgov — the two commands of the README's quick start are `make demo` and `make test`.
+# Both create the virtual environment on first use (Python 3.12, chosen by .python-version).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck imports unit slow bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is required (pyenv: see .python-version)"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## demo: compare the bundled reform options at community scale and write the report
+demo: $(STAMP)
+	$(BIN)/microgov compare experiments/compare_reforms.toml --out results/compare_reforms --resume
+	$(BIN)/microgov report results/compare_reforms
+	@echo "Report: results/compare_reforms/report/report.html"
+
+## test: linters, type checker, layer contracts, then the test suite (slow checks excluded)
+test: lint typecheck imports unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not slow" -q
+
+slow: $(STAMP)
+	$(BIN)/pytest -m slow -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_scenarios.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
