@@ -18,6 +18,7 @@ import numpy as np
 from model.cases import CASE_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
 from model.policies.base import CaseView, Route, Stage, Unit, Visit
+from model.stations import Station
 
 if TYPE_CHECKING:
     from model.governance import GovernanceModel
@@ -107,7 +108,7 @@ class CaseTable:
         """Add a case with default values; return its id."""
         if self.size == self._capacity:
             for column, default in self._columns:
-                column.extend([default] * self._BLOCK)  # type: ignore[list-item]
+                column.extend([default] * self._BLOCK)
             self._capacity += self._BLOCK
         self.departments.append(departments)
         self.work.append(work)
@@ -438,12 +439,12 @@ class Casework:
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
         self.events.schedule(at, self._verify, (cid, team))
 
-    def _verify(self, item: tuple[int, object]) -> None:
+    def _verify(self, item: tuple[int, Station]) -> None:
         cid, team = item
         team.arrive(
             self.p.offices.verification_hours,
             self._verified,
-            cid,  # type: ignore[attr-defined]
+            cid,
             self.cases.deadline[cid],
         )
 

@@ -85,7 +85,7 @@ def _quantiles(values: np.ndarray) -> tuple[float, float, float]:
     return (float(values.mean()), float(np.median(values)), float(np.quantile(values, 0.9)))
 
 
-def _share(numerator: float, denominator: float) -> float:
+def _share(numerator: float | np.integer, denominator: float | np.integer) -> float:
     return float(numerator / denominator) if denominator > 0 else math.nan
 
 

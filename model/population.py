@@ -119,7 +119,7 @@ def _ties(
     # weak ties anywhere in the area (mostly across grids)
     for _ in range(social.weak_ties_per_resident):
         rows.append(np.arange(n))
-        cols.append(rng.integers(0, n, size=n))
+        cols.append(np.asarray(rng.integers(0, n, size=n)))
     if rows:
         r = np.concatenate(rows)
         c = np.concatenate(cols)
