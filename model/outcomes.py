@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 # Fixed outcome names; every run's summary has each of them (NaN when undefined).
 OUTCOME_NAMES: tuple[str, ...] = (
     "needs_generated",
+    "needs_reported",
+    "needs_found",
+    "needs_lapsed",
+    "needs_awaiting_patrol",
     "cases_generated",
     "cases_closed",
     "cases_open",
@@ -100,7 +104,13 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     resolution = (col("closed") - col("reported"))[closed]
     case_type = col("case_type")
     summary: dict[str, float] = {}
+    # every need is accounted for: reported, found by a patrol or sensor, lapsed unreported,
+    # or still waiting for the patrol that will find it
     summary["needs_generated"] = float(cw.needs_generated)
+    summary["needs_reported"] = float(cw.needs_reported)
+    summary["needs_found"] = float(cw.needs_found - cw.pending_found)
+    summary["needs_lapsed"] = float(cw.lapsed_needs)
+    summary["needs_awaiting_patrol"] = float(cw.pending_found)
     summary["cases_generated"] = float(n)
     summary["cases_closed"] = float(closed.sum())
     summary["cases_open"] = float(n - closed.sum())
@@ -146,7 +156,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     admin = p.offices.community_admin_hours_per_day * hours / p.calendar.working_hours_per_day
     loads = np.array(
         [
-            (s.busy_hours / s.work_factor + admin) / (s.servers * hours)
+            _share(s.busy_hours / s.work_factor + admin, s.servers * hours)  # NaN: no working hour yet
             for s in model.community_stations
         ]
     )
