@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
 MAX_RETURNS = 3  # after this many returns the case goes straight to its owners (assumption)
 MINUTE = 1.0 / (24 * 60)
+CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
 RATING_MEMORY = 0.05  # weight of the latest case in a department's rating (assumption)
 
 _TIMESTAMPS = ("reported", "registered", "dispatched", "handled", "verified", "closed", "deadline")
@@ -135,7 +136,7 @@ class Progress:
     stage: int = 0
     pending: int = 0
     checked_misroute: bool = False
-    units: list[Unit] = field(default_factory=list)
+    at: Unit | None = None  # the unit holding the case between stages
 
 
 class Casework:
@@ -318,7 +319,9 @@ class Casework:
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
         route = self.m.routing.route(self.case_view(cid), self.m.system_view, self.routing_rng)
-        self.progress[cid] = Progress(route=route)
+        source = self.cases.source[cid]
+        intake = CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
+        self.progress[cid] = Progress(route=route, at=intake)
         self._enter_stage(cid)
 
     def _enter_stage(self, cid: int) -> None:
@@ -336,19 +339,22 @@ class Casework:
                 self._misroute(cid, stage)
                 return
         prog.pending = len(stage.visits)
-        prog.units = [v.unit for v in stage.visits]
         delay_default = route.handoff_delay_hours
         if delay_default is None:
             delay_default = self.p.coordination.handoff_delay_hours
         now = self.events.now
         for v in stage.visits:
-            if stage.role == "resolve":
+            if stage.role == "resolve" or v.unit == prog.at:
+                # settled where the case already is: no transfer between units
                 delay = 0.0
             else:
                 delay = v.response_hours if v.response_hours is not None else delay_default
                 self.cases.handoffs[cid] += 1
-            at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
-            self.events.schedule(at, self._visit_arrive, (cid, v, stage.role))
+            if delay > 0:
+                at = self.calendar.add_working_hours(now, delay)
+                self.events.schedule(at, self._visit_arrive, (cid, v, stage.role))
+            else:
+                self._visit_arrive((cid, v, stage.role))
 
     def _misroute(self, cid: int, stage: Stage) -> None:
         """Send the case to a wrong department, which inspects and returns it (退件, F4.5)."""
@@ -364,7 +370,6 @@ class Casework:
         self.cases.handoffs[cid] += 1
         prog = self.progress[cid]
         prog.pending = 1
-        prog.units = [visit.unit]
         at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
         self.events.schedule(at, self._visit_arrive, (cid, visit, "return"))
 
@@ -412,6 +417,7 @@ class Casework:
             self.cases.on_the_spot[cid] = True
             self._handled(cid)
             return
+        prog.at = prog.route.stages[prog.stage].visits[0].unit
         prog.stage += 1
         self._enter_stage(cid)
 

@@ -35,7 +35,7 @@ def _can_route(value: Any) -> Any:
     if isinstance(value, type) or not callable(getattr(value, "route", None)):
         raise ValueError(
             f"the inner policy must be a routing policy (a block with a 'kind', e.g. "
-            f"{{kind = \"integrated\"}}), got {value!r}"
+            f'{{kind = "integrated"}}), got {value!r}'
         )
     return value
 

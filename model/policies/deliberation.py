@@ -117,7 +117,8 @@ class OpenDeliberationConsultation:
             decision_quality=self.decision_quality,
             topics=topics,
             quorum=self.quorum,
-            staff_hours=self.staff_hours + self.staff_hours_per_participant * float(probability.sum()),
+            staff_hours=self.staff_hours
+            + self.staff_hours_per_participant * float(probability.sum()),
             implementation_days=self.implementation_days,
         )
 
@@ -178,7 +179,8 @@ class OnlineConsultation:
             return None
         invitations = invitations_through_ties(view, self.invitations_per_member, rng)
         age_shift = {
-            group: self.digital_divide_weight * shift for group, shift in ONLINE_AGE_LOGIT_SHIFT.items()
+            group: self.digital_divide_weight * shift
+            for group, shift in ONLINE_AGE_LOGIT_SHIFT.items()
         }
         probability = attendance_probability(
             view,
@@ -194,6 +196,7 @@ class OnlineConsultation:
             decision_quality=self.decision_quality,
             topics=topics,
             quorum=self.quorum,
-            staff_hours=self.staff_hours + self.staff_hours_per_participant * float(probability.sum()),
+            staff_hours=self.staff_hours
+            + self.staff_hours_per_participant * float(probability.sum()),
             implementation_days=self.implementation_days,
         )

@@ -38,14 +38,15 @@ class GridFirstRouting:
     Model: a case met first in the grid (``sources``: reported in person to a grid
     worker or party member, or found on patrol) that is minor (``CaseView.minor``,
     exogenous; F3.5), needs one department (大事镇上协调), is not kept from the grid as
-    an enforcement matter (``exclude_enforcement``), and whose on-site effort (:func:`on_the_spot_hours`) fits ``max_work_hours`` is
-    settled on the spot with probability ``resolve_share`` (skills and tools): a
-    'resolve' stage at its grid, which the engine counts as on-the-spot and sends to
-    verification. A party member claims it with probability ``party_claim_share`` (always
-    when it was reported to a party member); the member's time is volunteered, so the
-    grid worker spends only ``party_claim_hours`` logging it (assumption). Everything
-    else — and any case already returned — goes to ``inner`` (default ``integrated``),
-    which the scenario sets with a nested ``[routing.inner]`` block.
+    an enforcement matter (``exclude_enforcement``), and whose on-site effort
+    (:func:`on_the_spot_hours`) fits ``max_work_hours`` is settled on the spot with
+    probability ``resolve_share`` (skills and tools): a 'resolve' stage at its grid,
+    which the engine counts as on-the-spot and sends to verification. A party member
+    claims it with probability ``party_claim_share`` (always when it was reported to a
+    party member); the member's time is volunteered, so the grid worker spends only
+    ``party_claim_hours`` logging it (assumption). Everything else — and any case
+    already returned — goes to ``inner`` (default ``integrated``), which the scenario
+    sets with a nested ``[routing.inner]`` block.
 
     Attributes:
         sources: report channels whose first contact is in the grid.

@@ -66,7 +66,9 @@ class ImmediateRouting:
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         intake = intake_unit(case)
         review_hours = (
-            system.centre_review_hours if intake.level == "centre" else system.community_review_hours
+            system.centre_review_hours
+            if intake.level == "centre"
+            else system.community_review_hours
         )
         stages = [Stage((Visit(intake, work_hours=review_hours),), "review")]
         if len(case.departments) > 1 and self.multi_department_via_street:

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
-from model.policies.composition import InnerRouting, inner_queue_discipline
+from model.policies.composition import InnerRouting
 from model.policies.registry import register
 from model.policies.routing import HierarchicalRouting, department_visits, intake_unit
 
@@ -52,7 +52,10 @@ class WhistleRouting:
     (``SystemView.department_rating``, kept by the engine) feeds back: the lower the
     worst rating among the needed departments, the earlier the case is served in
     deadline-first queues (``rating_priority_days``) and, optionally, the faster it is
-    handled (``rating_speedup_share``; assumption, off by default). Cases that are not
+    handled (``rating_speedup_share``; assumption, off by default). A summons goes ahead
+    of ordinary work, so the policy asks the engine for deadline-first queues
+    (``queue_discipline``) and gives whistled cases ``whistled_priority_days``; set
+    ``queue_discipline = "fifo"`` to study the joint stage alone. Cases that are not
     whistled go through ``inner`` (default ``hierarchical``, the pre-reform dispatch).
 
     Attributes:
@@ -69,12 +72,16 @@ class WhistleRouting:
         misroute_reduction_share: share of the dispatcher's misrouting removed because
             the departments meet on the scene (assumption).
         whistled_priority_days: whistled cases are served this many days earlier in
-            deadline-first queues (the summons overrides the queue; assumption).
+            deadline-first queues; the default, the longest time limit (F4.1: 15
+            working days), puts a summons ahead of ordinary cases (assumption).
         rating_priority_days: extra days earlier per unit of rating shortfall
             (1 − worst rating among the needed departments; F4.3 "the summoning unit
             rates the departments"; assumption for the size).
         rating_speedup_share: work content removed per unit of rating shortfall
             (pressure on low-rated departments; assumption, 0 = off).
+        queue_discipline: queue order the engine applies under this policy: "deadline"
+            (summons and ratings take effect), "fifo", or None for the scenario's
+            ``coordination.queue_discipline``.
         inner: the routing policy for cases that are not whistled.
     """
 
@@ -85,15 +92,11 @@ class WhistleRouting:
     summons_hours: NonNegative = 1.0
     street_coordination_hours: NonNegative = 0.5
     misroute_reduction_share: Share = 1.0
-    whistled_priority_days: NonNegative = 1.0
+    whistled_priority_days: NonNegative = 15.0
     rating_priority_days: NonNegative = 2.0
     rating_speedup_share: Share = 0.0
+    queue_discipline: Literal["deadline", "fifo"] | None = "deadline"
     inner: InnerRouting = field(default_factory=HierarchicalRouting)
-
-    @property
-    def queue_discipline(self) -> str | None:
-        """Queue discipline asked of the engine: the inner policy's (None: the scenario's)."""
-        return inner_queue_discipline(self.inner)
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         if not is_eligible(case, self.scope) or rng.random() >= self.whistle_share:
