@@ -215,8 +215,8 @@ class GovernanceModel(mesa.Model):
         self._diffuse_trust()
         for d, station in enumerate(self.department_stations):
             self._queue_lengths[d] = station.queue_length + station.busy
+        self.datacollector.collect(self)  # the row of day ``self.day`` (0-based), at its end
         self.day += 1
-        self.datacollector.collect(self)
 
     def run(self, days: int | None = None, progress: Callable[[int], None] | None = None) -> None:
         """Run ``days`` days (default: the scenario's ``simulation.days``)."""

@@ -52,7 +52,7 @@ class PopulationParameters(Section):
 
     streets: Annotated[int, Field(ge=1, le=100)] = 1  # street/town units under the district centre
     communities_per_street: Annotated[int, Field(ge=1, le=200)] = (
-        9  # ≈50k residents per street (assumption)
+        9  # ≈28k residents per street; assumption
     )
     grids_per_community: Annotated[int, Field(ge=1, le=100)] = (
         6  # ≈5.6 grids per community (F6.2, rounded)

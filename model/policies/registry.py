@@ -10,6 +10,7 @@ against the dataclass fields (unknown keys are errors).
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
@@ -138,13 +139,19 @@ def resolve_policy(family: Family, block: Any) -> Any:
         if key != "kind"
     }
     try:
-        return TypeAdapter(cls).validate_python(params)
+        return _adapter(cls).validate_python(params)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or kind}: {err['msg']} (got {err.get('input')!r})"
             for err in exc.errors()
         )
         raise PolicyError(f"{family} kind {kind!r}: {problems}") from None
+
+
+@functools.cache
+def _adapter(cls: type) -> TypeAdapter[Any]:
+    """One pydantic validator per policy class (building one costs milliseconds)."""
+    return TypeAdapter(cls)
 
 
 def policy_kind(policy: Any) -> str:
