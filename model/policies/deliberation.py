@@ -89,7 +89,7 @@ class OpenDeliberationConsultation:
     invitations_per_member: NonNegative = 2.0
     persuasiveness: NonNegative = 0.8
     decision_quality: Share = 0.85
-    max_topics_per_meeting: Annotated[int, Field(ge=0)] = 3
+    max_topics_per_meeting: Annotated[int, Field(ge=1)] = 3
     quorum: Annotated[int, Field(ge=1)] = 10
     staff_hours: NonNegative = 12.0
     staff_hours_per_participant: NonNegative = 0.05
@@ -164,7 +164,7 @@ class OnlineConsultation:
     invitations_per_member: NonNegative = 3.0
     persuasiveness: NonNegative = 0.5
     decision_quality: Share = 0.5
-    topics_per_round: Annotated[int, Field(ge=0)] = 1
+    topics_per_round: Annotated[int, Field(ge=1)] = 1
     quorum: Annotated[int, Field(ge=1)] = 5
     staff_hours: NonNegative = 0.5
     staff_hours_per_participant: NonNegative = 0.01

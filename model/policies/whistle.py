@@ -78,10 +78,10 @@ class WhistleRouting:
             (1 − worst rating among the needed departments; F4.3 "the summoning unit
             rates the departments"; assumption for the size).
         rating_speedup_share: work content removed per unit of rating shortfall
-            (pressure on low-rated departments; assumption, 0 = off).
+            (pressure on low-rated departments; assumption, 0 = off; at most 0.9 so
+            that some work always remains).
         queue_discipline: queue order the engine applies under this policy: "deadline"
-            (summons and ratings take effect), "fifo", or None for the scenario's
-            ``coordination.queue_discipline``.
+            (summons and ratings take effect) or "fifo" (the joint stage alone).
         inner: the routing policy for cases that are not whistled.
     """
 
@@ -94,8 +94,8 @@ class WhistleRouting:
     misroute_reduction_share: Share = 1.0
     whistled_priority_days: NonNegative = 15.0
     rating_priority_days: NonNegative = 2.0
-    rating_speedup_share: Share = 0.0
-    queue_discipline: Literal["deadline", "fifo"] | None = "deadline"
+    rating_speedup_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.0
+    queue_discipline: Literal["deadline", "fifo"] = "deadline"
     inner: InnerRouting = field(default_factory=HierarchicalRouting)
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:

@@ -1,0 +1,587 @@
+"""Figures of stored results (matplotlib, explicit Figure/Axes, Agg canvas, no pyplot state).
+
+Every function takes DataFrames from :mod:`analysis.results` / :mod:`analysis.statistics`
+(not file paths) and returns a :class:`matplotlib.figure.Figure`; :func:`figure_png` and
+:func:`save_png` turn one into PNG bytes or a file. Axis labels name the quantity and its
+unit; outcome names become readable labels through :func:`outcome_label`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+
+from analysis.statistics import participation_groups
+
+PNG_DPI = 110
+# Levels of the governance hierarchy, top first (model/network.py; DESIGN.md "Model").
+NETWORK_LEVELS: tuple[str, ...] = ("centre", "street", "community", "grid", "department")
+
+# Readable names and units of the fixed outcomes (model/outcomes.py OUTCOME_NAMES).
+_OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "needs_generated": ("Needs arising", "count"),
+    "cases_generated": ("Cases", "count"),
+    "cases_closed": ("Cases closed", "count"),
+    "cases_open": ("Cases open at the end", "count"),
+    "cases_queued": ("Cases queued at the end", "count"),
+    "resolution_time_mean_days": ("Resolution time, mean", "days"),
+    "resolution_time_median_days": ("Resolution time, median", "days"),
+    "resolution_time_p90_days": ("Resolution time, 90th percentile", "days"),
+    "on_time_share": ("Closed within the time limit", "share 0–1"),
+    "resolution_share": ("Cases resolved", "share 0–1"),
+    "on_the_spot_share": ("Resolved on the spot", "share 0–1"),
+    "returns_share": ("Misrouted and returned", "share 0–1"),
+    "handoffs_per_case": ("Hand-offs", "per case"),
+    "backlog_mean": ("Backlog, daily mean", "open cases"),
+    "backlog_final": ("Backlog at the end", "open cases"),
+    "department_utilisation": ("Department staff utilisation", "share of staff hours"),
+    "grid_worker_utilisation": ("Grid worker utilisation", "share of staff hours"),
+    "community_utilisation": ("Community office utilisation", "share of staff hours"),
+    "community_overload_share": ("Community-days over capacity", "share 0–1"),
+    "satisfaction_share": ("Satisfied ratings", "share 0–1"),
+    "trust_mean": ("Trust, mean at the end", "scale 0–1"),
+    "trust_change": ("Trust change over the run", "scale 0–1"),
+    "unreported_share": ("Needs never reported", "share 0–1"),
+    "participation_share": ("Participation in consultations", "share of adults"),
+    "representativeness": ("Representativeness of participants", "index 0–1"),
+    "meetings_held": ("Consultation meetings held", "count"),
+    "decisions_made": ("Consultation decisions made", "count"),
+    "implementation_share": ("Decisions implemented", "share 0–1"),
+    "collective_issues_open": ("Collective issues open at the end", "count"),
+    "equity_resolution_time_cv": (
+        "Resolution time spread across grids",
+        "coefficient of variation",
+    ),
+    "equity_on_time_gap": ("On-time gap between best and worst grid", "share 0–1"),
+    "staff_hours_total": ("Staff time", "staff-hours"),
+    "staff_hours_per_case": ("Staff time per case", "staff-hours per case"),
+}
+_STATISTIC_NAMES = {"mean": "mean", "median": "median", "p90": "90th percentile"}
+
+
+def _humanise(name: str) -> str:
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def outcome_unit(name: str) -> str:
+    """The unit of an outcome or parameter, from its name (STYLE.md units in names)."""
+    if name in _OUTCOME_LABELS:
+        return _OUTCOME_LABELS[name][1]
+    last = name.rsplit(".", 1)[-1]
+    if last.startswith("participation_share"):
+        return "share of group"
+    if last.startswith("resolution_time_") or last.endswith("_days") or "_days_" in last:
+        return "days"
+    for suffix, unit in (
+        ("_share", "share 0–1"),
+        ("_probability", "probability"),
+        ("_accuracy", "probability"),
+        ("_hours", "hours"),
+        ("_per_day", "per day"),
+        ("_per_year", "per year"),
+    ):
+        if last.endswith(suffix):
+            return unit
+    if last.startswith(("staff", "centre_staff")) or last.endswith(("_per_grid", "_staff")):
+        return "staff"
+    return ""
+
+
+def outcome_label(name: str, unit: bool = True) -> str:
+    """A readable label for an outcome (or dotted parameter) name, with its unit in brackets.
+
+    Examples: ``resolution_time_median_days`` → "Resolution time, median (days)";
+    ``resolution_time_p90_days_help`` → "Resolution time, 90th percentile — help cases (days)";
+    ``participation_share_age_70_plus`` → "Participation, age 70+ (share of group)".
+    """
+    if name in _OUTCOME_LABELS:
+        text = _OUTCOME_LABELS[name][0]
+    elif name.startswith("resolution_time_") and "_days_" in name:
+        head, case_type = name.split("_days_", 1)
+        statistic = head.removeprefix("resolution_time_")
+        text = f"Resolution time, {_STATISTIC_NAMES.get(statistic, statistic)} — {case_type} cases"
+    elif name.startswith("participation_share_"):
+        labels = {n: label for n, label, _ in participation_groups([name])}
+        group = labels.get(name, name.removeprefix("participation_share_").replace("_", " "))
+        group = group if group[:1].isdigit() else group.lower()
+        text = (
+            f"Participation, {'age ' if name.startswith('participation_share_age_') else ''}{group}"
+        )
+    else:
+        text = _humanise(name)
+    suffix = outcome_unit(name)
+    return f"{text} ({suffix})" if unit and suffix else text
+
+
+# ---------------------------------------------------------------------- figure helpers
+def new_figure(width: float = 7.0, height: float = 4.2) -> Figure:
+    """A Figure with an Agg canvas and constrained layout (no pyplot)."""
+    figure = Figure(figsize=(width, height), layout="constrained", dpi=PNG_DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def figure_png(figure: Figure, dpi: int = PNG_DPI) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def save_png(figure: Figure, path: str | Path, dpi: int = PNG_DPI) -> Path:
+    """Write the figure as a PNG file and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(figure_png(figure, dpi=dpi))
+    return path
+
+
+def group_colours(names: Sequence[Hashable]) -> dict[Hashable, tuple[float, ...]]:
+    """One colour per scenario (or group), stable for a given order of names."""
+    palette = mpl.colormaps["tab10"]
+    return {name: palette(i % 10) for i, name in enumerate(dict.fromkeys(names))}
+
+
+def _empty(axes, message: str) -> None:  # type: ignore[no-untyped-def]
+    axes.text(0.5, 0.5, message, ha="center", va="center", transform=axes.transAxes)
+
+
+# ---------------------------------------------------------------------- distributions
+def plot_resolution_ecdf(pooled: pd.DataFrame, by: str = "scenario") -> Figure:
+    """Empirical CDF of case resolution times per scenario, from pooled histograms.
+
+    Args:
+        pooled: :func:`analysis.statistics.pooled_distribution` output.
+        by: the group column.
+    """
+    figure = new_figure()
+    axes = figure.add_subplot()
+    colours = group_colours(list(pooled[by]) if by in pooled else [])
+    finite_uppers = []
+    for group, frame in pooled.groupby(by, sort=False):
+        frame = frame.sort_values("bin_upper")
+        uppers = frame["bin_upper"].to_numpy(dtype=float)
+        cumulative = frame["cumulative_share"].to_numpy(dtype=float)
+        keep = np.isfinite(uppers) & (uppers > 0)
+        if not keep.any():
+            continue
+        finite_uppers.extend(uppers[keep])
+        cases = int(frame["count"].sum())
+        # The share is known exactly at bin edges only; straight lines join the edges.
+        axes.plot(
+            uppers[keep],
+            cumulative[keep],
+            marker="o",
+            markersize=3,
+            color=colours[group],
+            label=f"{group} ({cases:,} cases)",
+            linewidth=1.8,
+        )
+    if finite_uppers:
+        axes.set_xscale("log")
+        axes.xaxis.set_major_formatter(ScalarFormatter())
+        axes.legend(loc="lower right", fontsize="small")
+    else:
+        _empty(axes, "no resolution times stored")
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("Resolution time, report to closure (days, log scale)")
+    axes.set_ylabel("Share of closed cases resolved within that time")
+    axes.set_title("Resolution-time distribution (ECDF, pooled over replications)")
+    axes.grid(True, which="both", alpha=0.3)
+    return figure
+
+
+# ---------------------------------------------------------------------- time series
+def plot_timeseries_bands(
+    bands: pd.DataFrame,
+    variable: str = "backlog",
+    by: str = "scenario",
+    confidence: float = 0.95,
+) -> Figure:
+    """Mean of a daily variable across replications with its confidence band, per scenario.
+
+    Args:
+        bands: :func:`analysis.statistics.timeseries_bands` output.
+        variable: the variable's name (for the axis label).
+        by: the group column.
+        confidence: the level of the bands (for the legend text).
+    """
+    figure = new_figure()
+    axes = figure.add_subplot()
+    colours = group_colours(list(bands[by]) if by in bands else [])
+    for group, frame in bands.groupby(by, sort=False):
+        colour = colours[group]
+        axes.plot(frame["day"], frame["mean"], color=colour, label=str(group), linewidth=1.6)
+        axes.fill_between(
+            frame["day"].to_numpy(dtype=float),
+            frame["ci_low"].to_numpy(dtype=float),
+            frame["ci_high"].to_numpy(dtype=float),
+            color=colour,
+            alpha=0.25,
+            linewidth=0,
+        )
+    if bands.empty:
+        _empty(axes, f"no daily {variable} stored")
+    else:
+        axes.legend(title=f"mean, {round(confidence * 100)} % band", fontsize="small", loc="best")
+    label = {
+        "backlog": "Backlog (open cases)",
+        "cases_reported": "Cases reported (cases per day)",
+        "cases_closed": "Cases closed (cases per day)",
+        "trust_mean": "Mean trust (scale 0–1)",
+    }.get(variable, outcome_label(variable))
+    axes.set_xlabel("Simulated day (days since start)")
+    axes.set_ylabel(label)
+    axes.set_title(f"{label.split(' (')[0]} over time")
+    axes.grid(True, alpha=0.3)
+    return figure
+
+
+def plot_backlog(bands: pd.DataFrame, by: str = "scenario", confidence: float = 0.95) -> Figure:
+    """Backlog of open cases over time with confidence bands (see :func:`plot_timeseries_bands`)."""
+    return plot_timeseries_bands(bands, "backlog", by=by, confidence=confidence)
+
+
+# ---------------------------------------------------------------------- paired effects
+def plot_forest(
+    effects: pd.DataFrame, reference: str | None = None, confidence: float = 0.95
+) -> Figure:
+    """Forest plot of paired reform effects: relative change against the reference per outcome.
+
+    Args:
+        effects: :func:`analysis.statistics.paired_differences` output.
+        reference: the reference scenario's name (for the axis label).
+        confidence: the level of the intervals (for the legend).
+
+    Filled markers: the interval excludes zero. Rows whose reference mean is 0 (no relative
+    change) are left out.
+    """
+    data = (
+        effects[np.isfinite(effects["relative_change"].astype(float))] if len(effects) else effects
+    )
+    outcomes = list(dict.fromkeys(data["outcome"])) if len(data) else []
+    scenarios = list(dict.fromkeys(data["scenario"])) if len(data) else []
+    figure = new_figure(8.0, max(2.6, 0.5 * len(outcomes) * max(1, len(scenarios)) ** 0.5 + 1.6))
+    axes = figure.add_subplot()
+    colours = group_colours(scenarios)
+    step = 0.7 / max(1, len(scenarios))
+    for s, scenario in enumerate(scenarios):
+        rows = data[data["scenario"] == scenario]
+        positions = (
+            np.array([outcomes.index(o) for o in rows["outcome"]], dtype=float)
+            + (s - (len(scenarios) - 1) / 2) * step
+        )
+        centre = 100 * rows["relative_change"].to_numpy(dtype=float)
+        low = 100 * rows["relative_low"].to_numpy(dtype=float)
+        high = 100 * rows["relative_high"].to_numpy(dtype=float)
+        error = np.vstack([np.nan_to_num(centre - low), np.nan_to_num(high - centre)])
+        axes.errorbar(
+            centre, positions, xerr=error, fmt="none", ecolor=colours[scenario], capsize=3
+        )
+        excludes = rows["excludes_zero"].to_numpy(dtype=bool)
+        axes.scatter(
+            centre[excludes],
+            positions[excludes],
+            color=colours[scenario],
+            marker="o",
+            zorder=3,
+            label=str(scenario),
+        )
+        axes.scatter(
+            centre[~excludes],
+            positions[~excludes],
+            facecolor="white",
+            edgecolor=colours[scenario],
+            marker="o",
+            zorder=3,
+            label=None if excludes.any() else str(scenario),
+        )
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_yticks(range(len(outcomes)), [outcome_label(o, unit=False) for o in outcomes])
+    axes.invert_yaxis()
+    against = f"against {reference}" if reference else "against the reference"
+    axes.set_xlabel(f"Change {against} (% of the reference mean)")
+    axes.set_ylabel("Outcome")
+    axes.set_title(f"Paired reform effects, {round(confidence * 100)} % intervals")
+    if scenarios:
+        axes.legend(title="filled: excludes 0", fontsize="small", loc="best")
+    else:
+        _empty(axes, "no paired effects")
+    axes.grid(True, axis="x", alpha=0.3)
+    return figure
+
+
+# ---------------------------------------------------------------------- participation
+def plot_participation(
+    table: pd.DataFrame, by: str = "scenario", confidence: float = 0.95
+) -> Figure:
+    """Participation in consultations by age group and party membership, per scenario.
+
+    Args:
+        table: :func:`analysis.statistics.participation_table` output (summary rows with
+            ``group`` and ``family`` columns).
+        by: the scenario column.
+        confidence: the level of the error bars (for the legend).
+    """
+    figure = new_figure(8.0, 4.2)
+    axes = figure.add_subplot()
+    groups = list(dict.fromkeys(table["group"])) if len(table) else []
+    scenarios = list(dict.fromkeys(table[by])) if len(table) else []
+    colours = group_colours(scenarios)
+    width = 0.8 / max(1, len(scenarios))
+    for s, scenario in enumerate(scenarios):
+        rows = table[table[by] == scenario].set_index("group").reindex(groups)
+        x = np.arange(len(groups)) + (s - (len(scenarios) - 1) / 2) * width
+        mean = 100 * rows["mean"].to_numpy(dtype=float)
+        low = 100 * rows["ci_low"].to_numpy(dtype=float)
+        high = 100 * rows["ci_high"].to_numpy(dtype=float)
+        error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
+        axes.bar(x, mean, width=width, color=colours[scenario], label=str(scenario))
+        axes.errorbar(x, mean, yerr=error, fmt="none", ecolor="black", capsize=2, linewidth=0.8)
+    family_of = dict(zip(table["group"], table["family"], strict=True)) if len(table) else {}
+    labels = [f"age {g}" if family_of[g] == "age" else g for g in groups]
+    axes.set_xticks(range(len(groups)), labels)
+    ages = sum(1 for g in groups if family_of[g] == "age")
+    if 0 < ages < len(groups):
+        axes.axvline(ages - 0.5, color="grey", linewidth=0.8, linestyle="--")
+    axes.set_xlabel("Resident group (age in years; party membership)")
+    axes.set_ylabel("Participation in consultations (% of group)")
+    axes.set_title(f"Who takes part, mean with {round(confidence * 100)} % intervals")
+    if scenarios:
+        axes.legend(fontsize="small", loc="best")
+    else:
+        _empty(axes, "no per-group participation stored")
+    axes.grid(True, axis="y", alpha=0.3)
+    return figure
+
+
+# ---------------------------------------------------------------------- sweeps
+def plot_sweep(curves: pd.DataFrame, factor: str, outcome: str, confidence: float = 0.95) -> Figure:
+    """Response curve of ``outcome`` against sweep ``factor`` with its confidence band.
+
+    Args:
+        curves: :func:`analysis.statistics.sweep_curves` output.
+        factor: the dotted field on the x axis.
+        outcome: the outcome on the y axis.
+        confidence: the level of the band (for the legend).
+
+    Other factors that vary between points give one line per combination of their values.
+    """
+    figure = new_figure()
+    axes = figure.add_subplot()
+    data = curves[curves["outcome"] == outcome]
+    # Parameter columns are dotted scenario fields; lines differ in the other varying ones.
+    parameter_columns = [c for c in curves.columns if "." in c or c == factor]
+    others = [c for c in parameter_columns if c != factor and data[c].astype(str).nunique() > 1]
+    groups = list(data.groupby(others, sort=False)) if others else [((), data)]
+    colours = group_colours([str(key) for key, _ in groups])
+    for key, frame in groups:
+        frame = frame.sort_values(factor)
+        x = pd.to_numeric(frame[factor], errors="coerce").to_numpy(dtype=float)
+        key_values = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{c} = {v}" for c, v in zip(others, key_values, strict=False)) or "mean"
+        colour = colours[str(key)]
+        axes.plot(x, frame["mean"], marker="o", color=colour, label=label)
+        axes.fill_between(
+            x,
+            frame["ci_low"].to_numpy(dtype=float),
+            frame["ci_high"].to_numpy(dtype=float),
+            color=colour,
+            alpha=0.25,
+            linewidth=0,
+        )
+    if data.empty:
+        _empty(axes, f"no results for {outcome}")
+    else:
+        axes.legend(title=f"{round(confidence * 100)} % band", fontsize="small", loc="best")
+    unit = outcome_unit(factor)
+    axes.set_xlabel(f"{factor} ({unit})" if unit else factor)
+    axes.set_ylabel(outcome_label(outcome))
+    axes.set_title(f"{outcome_label(outcome, unit=False)} against {factor}")
+    axes.grid(True, alpha=0.3)
+    return figure
+
+
+# ---------------------------------------------------------------------- sensitivity
+def plot_sobol(table: pd.DataFrame, outcome: str) -> Figure:
+    """First-order and total Sobol indices of ``outcome`` per factor, with interval bars.
+
+    Args:
+        table: :func:`analysis.statistics.sobol_table` output.
+        outcome: which outcome's indices to draw.
+    """
+    rows = table[table["outcome"] == outcome].reset_index(drop=True)
+    figure = new_figure(7.5, max(2.6, 0.55 * len(rows) + 1.4))
+    axes = figure.add_subplot()
+    y = np.arange(len(rows))
+    for offset, index, colour in ((-0.2, "S1", "tab:blue"), (0.2, "ST", "tab:orange")):
+        values = rows[index].to_numpy(dtype=float)
+        conf = np.nan_to_num(rows[f"{index}_conf"].to_numpy(dtype=float))
+        name = "first-order S1" if index == "S1" else "total ST"
+        axes.barh(y + offset, values, height=0.38, xerr=conf, color=colour, capsize=3, label=name)
+    axes.set_yticks(y, list(rows["factor"]))
+    axes.invert_yaxis()
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_xlabel("Sobol index (share of output variance, bars: 95 % bootstrap interval)")
+    axes.set_ylabel("Factor (dotted scenario field)")
+    axes.set_title(f"Sobol indices: {outcome_label(outcome)}")
+    if len(rows):
+        axes.legend(fontsize="small", loc="best")
+    else:
+        _empty(axes, f"no Sobol indices for {outcome}")
+    axes.grid(True, axis="x", alpha=0.3)
+    return figure
+
+
+def plot_morris(table: pd.DataFrame, outcome: str) -> Figure:
+    """Morris screening of ``outcome``: μ* against σ per factor (σ = μ* line for reference).
+
+    Args:
+        table: :func:`analysis.statistics.morris_table` output.
+        outcome: which outcome's indices to draw.
+    """
+    rows = table[table["outcome"] == outcome].reset_index(drop=True)
+    figure = new_figure()
+    axes = figure.add_subplot()
+    unit = outcome_unit(outcome)
+    in_units = f"{unit}" if unit else "outcome units"
+    mu_star = rows["mu_star"].to_numpy(dtype=float)
+    sigma = rows["sigma"].to_numpy(dtype=float)
+    conf = np.nan_to_num(rows["mu_star_conf"].to_numpy(dtype=float))
+    axes.errorbar(mu_star, sigma, xerr=conf, fmt="o", color="tab:blue", capsize=3)
+    for x, y, name in zip(mu_star, sigma, rows["factor"], strict=True):
+        axes.annotate(
+            str(name), (x, y), textcoords="offset points", xytext=(5, 4), fontsize="small"
+        )
+    finite = np.concatenate([mu_star[np.isfinite(mu_star)], sigma[np.isfinite(sigma)]])
+    top = float(finite.max()) * 1.15 if finite.size and finite.max() > 0 else 1.0
+    axes.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=0.8, label="σ = μ*")
+    axes.set_xlim(0, top)
+    axes.set_ylim(0, top)
+    axes.set_xlabel(f"μ*, mean absolute elementary effect ({in_units})")
+    axes.set_ylabel(f"σ, spread of elementary effects ({in_units})")
+    axes.set_title(f"Morris screening: {outcome_label(outcome, unit=False)}")
+    axes.legend(fontsize="small", loc="upper left")
+    if not len(rows):
+        _empty(axes, f"no Morris indices for {outcome}")
+    axes.grid(True, alpha=0.3)
+    return figure
+
+
+# ---------------------------------------------------------------------- network
+def network_layout(graph: nx.Graph) -> dict[Hashable, np.ndarray]:
+    """Deterministic positions: one row per hierarchy level (no random layout).
+
+    Nodes with a known ``level`` attribute are placed in rows, top to bottom in the order
+    of :data:`NETWORK_LEVELS`; a graph without levels falls back to a spring layout with a
+    fixed seed.
+    """
+    levels = nx.get_node_attributes(graph, "level")
+    if not levels:
+        return nx.spring_layout(graph, seed=0)
+    order = {level: i for i, level in enumerate(NETWORK_LEVELS)}
+    extra = sorted({str(v) for v in levels.values() if v not in order})
+    for level in extra:
+        order[level] = len(order)
+    layers: dict[int, list[Hashable]] = {}
+    for node in graph.nodes:
+        layers.setdefault(order.get(levels.get(node, "other"), len(order)), []).append(node)
+    positions: dict[Hashable, np.ndarray] = {}
+    for row, nodes in sorted(layers.items()):
+        nodes = sorted(nodes, key=_node_sort_key)
+        xs = np.linspace(0.0, 1.0, len(nodes) + 2)[1:-1]
+        for x, node in zip(xs, nodes, strict=True):
+            positions[node] = np.array([x, -float(row)])
+    return positions
+
+
+def _node_sort_key(node: Hashable) -> tuple[str, float | str]:
+    if isinstance(node, tuple) and len(node) == 2:
+        index = node[1]
+        return str(node[0]), float(index) if isinstance(index, int | float) else str(index)
+    return str(node), 0.0
+
+
+def plot_network(
+    graph: nx.Graph,
+    values: Mapping[Hashable, float],
+    title: str,
+    value_label: str | None = None,
+) -> Figure:
+    """The governance network of a small scenario, nodes coloured by a value.
+
+    Args:
+        graph: networkx graph whose nodes are ``(level, index)`` tuples with attribute
+            ``level`` (GovernanceModel.graph).
+        values: node → value, e.g. ``GovernanceModel.unit_values("backlog")``; nodes without
+            a value are grey.
+        title: the figure title.
+        value_label: the colour bar label (default: the title).
+    """
+    figure = new_figure(8.0, 5.0)
+    axes = figure.add_subplot()
+    positions = network_layout(graph)
+    for u, v in graph.edges:
+        (x0, y0), (x1, y1) = positions[u], positions[v]
+        axes.plot([x0, x1], [y0, y1], color="#bbbbbb", linewidth=0.6, zorder=1)
+    known = [n for n in graph.nodes if n in values and math.isfinite(float(values[n]))]
+    unknown = [n for n in graph.nodes if n not in known]
+    data = np.array([float(values[n]) for n in known])
+    low, high = (float(data.min()), float(data.max())) if data.size else (0.0, 1.0)
+    norm = Normalize(vmin=low, vmax=high if high > low else low + 1.0)
+    colour_map = mpl.colormaps["viridis"]
+    sizes = {"centre": 180, "street": 120, "community": 80, "department": 80, "grid": 40}
+    levels = nx.get_node_attributes(graph, "level")
+    if known:
+        axes.scatter(
+            [positions[n][0] for n in known],
+            [positions[n][1] for n in known],
+            c=data,
+            cmap=colour_map,
+            norm=norm,
+            s=[sizes.get(levels.get(n, ""), 40) for n in known],
+            edgecolors="black",
+            linewidths=0.4,
+            zorder=2,
+        )
+    if unknown:
+        axes.scatter(
+            [positions[n][0] for n in unknown],
+            [positions[n][1] for n in unknown],
+            color="#dddddd",
+            s=[sizes.get(levels.get(n, ""), 40) for n in unknown],
+            edgecolors="grey",
+            linewidths=0.4,
+            zorder=2,
+            label="no value",
+        )
+        axes.legend(fontsize="small", loc="lower right")
+    rows = sorted({float(p[1]) for p in positions.values()}, reverse=True)
+    if levels:
+        names = {}
+        for node, (_, y) in positions.items():
+            names.setdefault(float(y), str(levels.get(node, "other")))
+        axes.set_yticks(rows, [names[r] for r in rows])
+        axes.set_ylabel("Hierarchy level")
+        axes.set_xticks([])
+        for side in ("top", "right", "bottom"):
+            axes.spines[side].set_visible(False)
+    else:
+        axes.set_axis_off()
+    colour_bar = figure.colorbar(ScalarMappable(norm=norm, cmap=colour_map), ax=axes)
+    colour_bar.set_label(value_label or title)
+    axes.set_title(title)
+    return figure

@@ -1,0 +1,420 @@
+"""Read one results folder (docs/design.md "experiments → results store").
+
+A results folder holds ``results.sqlite`` (tables ``meta``, ``points``, ``runs``,
+``outcomes``, ``timeseries``, ``distributions``, ``sensitivity``), ``manifest.json``
+and ``exports/``. This module only reads: the database is opened read-only, so a
+report can be written while a sweep is still adding runs.
+
+Example:
+    >>> results = load_results("results/compare_reforms")  # doctest: +SKIP
+    >>> wide = results.outcomes(wide=True)  # one row per run, one column per outcome
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "results.sqlite"
+MANIFEST_NAME = "manifest.json"
+
+# Tables and the columns analysis reads from each (docs/design.md).
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "meta": ("key", "value"),
+    "points": ("point_id", "scenario", "parameters"),
+    "runs": (
+        "run_key",
+        "point_id",
+        "scenario",
+        "replication",
+        "seed",
+        "status",
+        "error",
+        "started_at",
+        "finished_at",
+        "duration_s",
+        "worker",
+    ),
+    "outcomes": ("run_key", "outcome", "value"),
+    "timeseries": ("run_key", "day", "variable", "value"),
+    "distributions": ("run_key", "variable", "bin_upper", "count"),
+    "sensitivity": ("method", "outcome", "factor", "index_name", "value", "conf"),
+}
+
+# Columns identifying a run in every per-run DataFrame this module returns.
+RUN_COLUMNS: tuple[str, ...] = ("run_key", "point_id", "scenario", "replication")
+
+# Meta keys written by experiments/store.py; the alternatives are accepted so that a
+# renamed key does not silently drop the reference scenario (assumption: first match wins).
+_META_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "experiment", "experiment_name"),
+    "kind": ("kind", "experiment_kind"),
+    "reference": ("reference", "reference_scenario"),
+    "outcomes": ("outcomes", "outcomes_of_interest"),
+    "method": ("method", "sensitivity_method"),
+    "description": ("description",),
+}
+
+
+class ResultsError(Exception):
+    """A folder or database that cannot be read as results; the message says what and where."""
+
+
+def load_results(path: str | Path) -> Results:
+    """Open the results folder at ``path`` (or the ``results.sqlite`` inside it).
+
+    Raises:
+        ResultsError: the path is missing, not a results folder, or lacks a table.
+    """
+    return Results(path)
+
+
+def _decode(value: Any) -> Any:
+    """A meta value as JSON when it is JSON, else the stored text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, ValueError):
+        return value
+
+
+class Results:
+    """One experiment's stored results, read on demand as pandas DataFrames.
+
+    Attributes:
+        folder: the results folder.
+        database: its SQLite file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        if path.is_file() and path.name == DATABASE_NAME:
+            path = path.parent
+        if not path.exists():
+            raise ResultsError(f"{path}: no such results folder")
+        if not path.is_dir():
+            raise ResultsError(
+                f"{path}: not a results folder (expected a folder holding {DATABASE_NAME} "
+                f"and {MANIFEST_NAME}, as written by `microgov compare|sweep|sensitivity`)"
+            )
+        database = path / DATABASE_NAME
+        if not database.is_file():
+            raise ResultsError(
+                f"{path}: not a results folder: {DATABASE_NAME} is missing "
+                f"(a results folder is written by `microgov compare|sweep|sensitivity`)"
+            )
+        self.folder = path
+        self.database = database
+        self._check_schema()
+
+    def __repr__(self) -> str:
+        return f"Results({str(self.folder)!r})"
+
+    # ------------------------------------------------------------------ database access
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(f"{self.database.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as error:
+            raise ResultsError(f"{self.database}: cannot open the database ({error})") from error
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        connection = self._connect()
+        try:
+            return pd.read_sql_query(sql, connection, params=list(params))
+        except (sqlite3.Error, pd.errors.DatabaseError) as error:
+            raise ResultsError(f"{self.database}: cannot read ({error})") from error
+        finally:
+            connection.close()
+
+    def _check_schema(self) -> None:
+        connection = self._connect()
+        try:
+            rows = connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            ).fetchall()
+            tables = {row[0] for row in rows}
+            missing = [table for table in SCHEMA if table not in tables]
+            if missing:
+                raise ResultsError(
+                    f"{self.database}: not a microgov results database: missing table(s) "
+                    f"{', '.join(missing)} (expected {', '.join(SCHEMA)}; see docs/design.md)"
+                )
+            for table, columns in SCHEMA.items():
+                present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                absent = [column for column in columns if column not in present]
+                if absent:
+                    raise ResultsError(
+                        f"{self.database}: table {table} lacks column(s) {', '.join(absent)} "
+                        f"(expected {', '.join(columns)}; see docs/design.md)"
+                    )
+        except sqlite3.DatabaseError as error:
+            raise ResultsError(
+                f"{self.database}: not an SQLite results database ({error})"
+            ) from error
+        finally:
+            connection.close()
+
+    # ------------------------------------------------------------------ experiment facts
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """The ``meta`` table as a dict; JSON values are decoded."""
+        frame = self._query("SELECT key, value FROM meta")
+        return {
+            str(key): _decode(value)
+            for key, value in zip(frame["key"], frame["value"], strict=True)
+        }
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """``manifest.json`` as a dict ({} with a logged warning when absent)."""
+        path = self.folder / MANIFEST_NAME
+        if not path.is_file():
+            logger.warning("%s: no %s; manifest facts will be missing", self.folder, MANIFEST_NAME)
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ResultsError(f"{path}: not a readable JSON manifest ({error})") from error
+        if not isinstance(data, dict):
+            raise ResultsError(
+                f"{path}: the manifest must be a JSON object, got {type(data).__name__}"
+            )
+        return data
+
+    def meta_value(self, key: str, default: Any = None) -> Any:
+        """A meta value by its canonical name (``name``, ``kind``, ``reference``, ``outcomes``…).
+
+        Looks in ``meta`` first (under the known spellings), then at the top of the manifest
+        and in its ``experiment`` block.
+        """
+        names = _META_ALIASES.get(key, (key,))
+        for name in names:
+            if name in self.meta and self.meta[name] not in (None, ""):
+                return self.meta[name]
+        experiment = self.manifest.get("experiment")
+        for source in (self.manifest, experiment if isinstance(experiment, dict) else {}):
+            for name in names:
+                value = source.get(name)
+                if value not in (None, "") and not isinstance(value, dict):
+                    return value
+        return default
+
+    @property
+    def name(self) -> str:
+        """The experiment's name (the folder name when not stored)."""
+        return str(self.meta_value("name", self.folder.name))
+
+    @property
+    def kind(self) -> str:
+        """The experiment kind: ``compare``, ``sweep`` or ``sensitivity`` (``unknown`` if unset)."""
+        return str(self.meta_value("kind", "unknown"))
+
+    @property
+    def reference(self) -> str | None:
+        """The reference scenario of a compare experiment (None when not stored)."""
+        value = self.meta_value("reference")
+        return None if value is None else str(value)
+
+    @property
+    def outcomes_of_interest(self) -> list[str]:
+        """Outcomes named by the experiment file; all stored outcomes when none are named."""
+        value = self.meta_value("outcomes")
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        stored = self.outcome_names()
+        if not value:
+            return stored
+        chosen = [str(name) for name in value]
+        unknown = [name for name in chosen if name not in stored]
+        if unknown and stored:
+            logger.warning(
+                "%s: outcomes of interest not stored: %s", self.folder, ", ".join(unknown)
+            )
+        return [name for name in chosen if name in stored] or stored
+
+    # ------------------------------------------------------------------ tables
+    @cached_property
+    def _points(self) -> pd.DataFrame:
+        frame = self._query("SELECT point_id, scenario, parameters FROM points ORDER BY rowid")
+        parsed = []
+        for point_id, text in zip(frame["point_id"], frame["parameters"], strict=True):
+            value = _decode(text) if text is not None else {}
+            if not isinstance(value, dict):
+                raise ResultsError(
+                    f"{self.database}: points.parameters of {point_id!r} "
+                    f"is not a JSON object: {text!r}"
+                )
+            parsed.append(value)
+        frame["parameters"] = parsed
+        return frame
+
+    def points(self) -> pd.DataFrame:
+        """Points (point_id, scenario, parameters as dict) in stored order."""
+        return self._points.copy()
+
+    def point_parameters(self) -> pd.DataFrame:
+        """One row per point: ``point_id``, ``scenario`` and one column per overridden field."""
+        points = self._points
+        values = pd.DataFrame(list(points["parameters"]), index=points.index)
+        return pd.concat([points[["point_id", "scenario"]], values], axis=1)
+
+    def factors(self) -> list[str]:
+        """Dotted fields that vary between points (sweep and sensitivity factors)."""
+        table = self.point_parameters().drop(columns=["point_id", "scenario"])
+        return [
+            column
+            for column in table.columns
+            if table[column].astype(str).nunique(dropna=False) > 1
+        ]
+
+    def scenarios(self) -> list[str]:
+        """Scenario names in stored order, the reference scenario first."""
+        names = list(dict.fromkeys(self._points["scenario"]))
+        if not names:
+            names = list(dict.fromkeys(self.runs()["scenario"]))
+        reference = self.reference
+        if reference in names:
+            names.remove(reference)
+            names.insert(0, reference)
+        return names
+
+    def runs(self) -> pd.DataFrame:
+        """Every run row (ok and failed), ordered by point and replication."""
+        columns = ", ".join(SCHEMA["runs"])
+        return self._query(f"SELECT {columns} FROM runs ORDER BY point_id, replication")
+
+    def failed_runs(self) -> pd.DataFrame:
+        """Runs with status other than ``ok``, with their error text."""
+        runs = self.runs()
+        return runs[runs["status"] != "ok"].reset_index(drop=True)
+
+    def outcome_names(self) -> list[str]:
+        """Names of the stored outcomes, sorted."""
+        frame = self._query("SELECT DISTINCT outcome FROM outcomes ORDER BY outcome")
+        return [str(name) for name in frame["outcome"]]
+
+    def outcomes(
+        self,
+        wide: bool = False,
+        outcomes: Iterable[str] | None = None,
+        include_failed: bool = False,
+    ) -> pd.DataFrame:
+        """Outcomes of the runs.
+
+        Args:
+            wide: one row per run and one column per outcome; else tidy (one row per
+                run × outcome with columns run_key, point_id, scenario, replication,
+                outcome, value).
+            outcomes: only these outcomes (all when None).
+            include_failed: keep rows of runs whose status is not ``ok``.
+        """
+        sql = (
+            "SELECT r.run_key, r.point_id, r.scenario, r.replication, o.outcome, o.value "
+            "FROM outcomes o JOIN runs r ON r.run_key = o.run_key"
+        )
+        params: list[Any] = []
+        clauses = []
+        if not include_failed:
+            clauses.append("r.status = 'ok'")
+        if outcomes is not None:
+            names = list(outcomes)
+            if not names:
+                clauses.append("0")
+            else:
+                clauses.append(f"o.outcome IN ({', '.join('?' * len(names))})")
+                params.extend(names)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY r.point_id, r.replication, o.outcome"
+        tidy = self._query(sql, params)
+        tidy["value"] = pd.to_numeric(tidy["value"], errors="coerce").astype(float)
+        if not wide:
+            return tidy
+        if tidy.empty:
+            return pd.DataFrame(columns=list(RUN_COLUMNS))
+        table = tidy.pivot(index=list(RUN_COLUMNS), columns="outcome", values="value")
+        table.columns.name = None
+        return table.reset_index()
+
+    def timeseries(self, variables: Iterable[str] | None = None) -> pd.DataFrame:
+        """Daily variables of ok runs, tidy: run columns, ``day``, ``variable``, ``value``."""
+        sql = (
+            "SELECT r.run_key, r.point_id, r.scenario, r.replication, t.day, t.variable, t.value "
+            "FROM timeseries t JOIN runs r ON r.run_key = t.run_key WHERE r.status = 'ok'"
+        )
+        params: list[Any] = []
+        if variables is not None:
+            names = list(variables)
+            sql += f" AND t.variable IN ({', '.join('?' * len(names))})" if names else " AND 0"
+            params.extend(names)
+        frame = self._query(sql + " ORDER BY r.point_id, r.replication, t.variable, t.day", params)
+        frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
+        return frame
+
+    def timeseries_variables(self) -> list[str]:
+        """Names of the stored daily variables."""
+        frame = self._query("SELECT DISTINCT variable FROM timeseries ORDER BY variable")
+        return [str(name) for name in frame["variable"]]
+
+    def distributions(self, variable: str | None = None) -> pd.DataFrame:
+        """Histograms of ok runs: run columns, ``variable``, ``bin_upper``, ``count``."""
+        sql = (
+            "SELECT r.run_key, r.point_id, r.scenario, r.replication, d.variable, d.bin_upper, "
+            "d.count FROM distributions d JOIN runs r ON r.run_key = d.run_key "
+            "WHERE r.status = 'ok'"
+        )
+        params: list[Any] = []
+        if variable is not None:
+            sql += " AND d.variable = ?"
+            params.append(variable)
+        frame = self._query(
+            sql + " ORDER BY r.point_id, r.replication, d.variable, d.bin_upper", params
+        )
+        frame["bin_upper"] = pd.to_numeric(frame["bin_upper"], errors="coerce").astype(float)
+        frame["count"] = pd.to_numeric(frame["count"], errors="coerce").fillna(0).astype("int64")
+        return frame
+
+    def distribution_variables(self) -> list[str]:
+        """Names of the stored histograms."""
+        frame = self._query("SELECT DISTINCT variable FROM distributions ORDER BY variable")
+        return [str(name) for name in frame["variable"]]
+
+    def sensitivity(self) -> pd.DataFrame:
+        """The ``sensitivity`` table: method, outcome, factor, index_name, value, conf."""
+        frame = self._query(
+            "SELECT method, outcome, factor, index_name, value, conf "
+            "FROM sensitivity ORDER BY rowid"
+        )
+        for column in ("value", "conf"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        return frame
+
+    def scenario_descriptions(self) -> dict[str, dict[str, Any]]:
+        """What the manifest says about each scenario (file, hash, raw TOML, parameters).
+
+        Accepts ``manifest["scenarios"]`` as a mapping ``name → dict | str`` or as a list of
+        dicts with a ``name`` key; a plain string value is taken as the scenario's digest.
+        """
+        raw = self.manifest.get("scenarios")
+        if raw is None:
+            raw = self.meta.get("scenarios")
+        described: dict[str, dict[str, Any]] = {}
+        if isinstance(raw, dict):
+            items = list(raw.items())
+        elif isinstance(raw, list):
+            items = [(str(entry.get("name")), entry) for entry in raw if isinstance(entry, dict)]
+        else:
+            items = []
+        for name, entry in items:
+            described[str(name)] = dict(entry) if isinstance(entry, dict) else {"digest": entry}
+        return described

@@ -1,0 +1,1 @@
+"""The ``microgov`` command line and the classroom web view (top layer)."""

@@ -1,0 +1,133 @@
+"""The ``microgov`` command line.
+
+Subcommands come from command modules, each exposing ``register(subparsers)`` that
+adds its parsers and sets ``func`` (called with the parsed arguments, returning the
+exit status):
+
+- :mod:`app.run_commands`: ``run``, ``validate``;
+- :mod:`app.experiment_commands`: ``compare``, ``sweep``, ``sensitivity``, ``export``, ``status``;
+- :mod:`app.report_commands`: ``report``.
+
+Command modules should import heavy dependencies inside their handlers, so that
+``microgov --help`` and ``microgov validate`` stay quick.
+
+Bad input never shows a traceback: an :class:`~experiments.errors.InputError` (or an
+OS error about a file) prints ``error: <message>`` on standard error and exits with
+status 2. An unexpected exception exits with status 1 and one line; ``--debug``
+(anywhere on the command line) shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from app.console import print_error
+from experiments.errors import InputError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "app.run_commands",
+    "app.experiment_commands",
+    "app.report_commands",
+    "app.view_commands",
+)
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every command module's subcommands registered."""
+    parser = argparse.ArgumentParser(
+        prog="microgov",
+        description="Agent-based simulation and policy evaluation of urban micro-governance "
+        "(小微治理) under the 大综合一体化 reform.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks of errors (anywhere on the line)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log messages (-vv for debug)"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that command family is not installed yet
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``microgov`` command line; return the exit status.
+
+    Args:
+        argv: the arguments after the program name; None reads ``sys.argv[1:]``.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    args_list = [a for a in args_list if a != "--debug"]
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(args_list)
+        except SystemExit as exc:  # --help, or argparse's own usage error (already printed)
+            return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else 2)
+        _configure_logging(args.verbose)
+        if not hasattr(args, "func"):
+            parser.print_help(sys.stderr)
+            return EXIT_BAD_INPUT
+        return int(args.func(args) or EXIT_OK)
+    except InputError as exc:
+        return _fail(exc, debug, EXIT_BAD_INPUT)
+    except ValidationError as exc:  # a schema check that escaped conversion: still bad input
+        return _fail(exc, debug, EXIT_BAD_INPUT)
+    except BrokenPipeError:  # e.g. `microgov run … | head`: stop quietly, like other tools
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", debug, EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        hint = "" if debug else " (rerun with --debug to see the traceback)"
+        return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", debug, EXIT_FAILURE)
+
+
+def _fail(message: object, debug: bool, status: int) -> int:
+    if debug:
+        traceback.print_exc()
+    print_error(message)
+    return status
+
+
+def _silence_stdout() -> None:
+    # Python would report the closed pipe again when it flushes stdout at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (e.g. captured in tests)
+        pass
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    # No force=True: a host that already configured logging (pytest, a notebook) keeps it.
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbosity > 0:
+        for package in ("model", "experiments", "analysis", "app"):
+            logging.getLogger(package).setLevel(level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

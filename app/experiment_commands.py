@@ -1,0 +1,298 @@
+"""Experiment subcommands: ``compare``, ``sweep``, ``sensitivity``, ``export``, ``status``.
+
+``microgov compare|sweep|sensitivity EXPERIMENT [--out DIR] [--workers N]
+[--cluster ADDRESS] [--resume]`` runs an experiment file into its results folder
+(default ``results/<experiment name>/``) with a progress bar (runs done, failed,
+time left). Exit status: 0 when every run succeeded, 1 when some failed (the
+message says how many and where), 2 for bad input (nothing was run), 130 when
+interrupted (finished runs are kept; ``--resume`` continues).
+
+``microgov export DIR`` writes CSV and Parquet tables to ``DIR/exports/``;
+``microgov status DIR`` tells how far an experiment got and what failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.console import format_value, print_error
+
+EXIT_OK, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+KIND_COMMANDS = ("compare", "sweep", "sensitivity")
+_HELP = {
+    "compare": "compare scenarios (reforms) on common random numbers",
+    "sweep": "sweep dotted scenario fields over a grid or list of values",
+    "sensitivity": "global sensitivity analysis (Sobol' or Morris) over scenario fields",
+}
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the experiment subcommands to the ``microgov`` parser."""
+    for kind in KIND_COMMANDS:
+        parser = subparsers.add_parser(
+            kind,
+            help=_HELP[kind],
+            description=f"Run a '{kind}' experiment file ({_HELP[kind]}); results go to an SQLite "
+            "store with a manifest, one transaction per finished run.",
+        )
+        parser.add_argument(
+            "experiment", metavar="EXPERIMENT", help="experiment .toml file, or a name in experiments/"
+        )
+        parser.add_argument(
+            "--out", type=Path, default=None, metavar="DIR",
+            help="results folder (default results/<experiment name>/)",
+        )
+        parser.add_argument(
+            "--workers", type=_workers, default=None, metavar="N",
+            help="worker processes (default: every CPU; 1 runs serially in this process)",
+        )
+        parser.add_argument(
+            "--cluster", default=None, metavar="ADDRESS",
+            help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'",
+        )
+        parser.add_argument(
+            "--resume", action="store_true",
+            help="continue a results folder of this experiment: skip stored runs, retry failed ones",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.set_defaults(func=run_command, kind=kind)
+
+    export = subparsers.add_parser(
+        "export", help="export a results folder to CSV and Parquet",
+        description="Write tidy tables (outcomes, runs, timeseries, distributions, points, "
+        "sensitivity) of a results folder to DIR/exports/.",
+    )
+    export.add_argument("folder", metavar="DIR", type=Path, help="results folder")
+    export.add_argument(
+        "--format", choices=("csv", "parquet", "both"), default="both", help="file format (default both)"
+    )
+    export.set_defaults(func=export_command)
+
+    status = subparsers.add_parser(
+        "status", help="how far an experiment got, and what failed",
+        description="Summarise a results folder: runs done and failed per point, failures with "
+        "their last traceback line, start and end times.",
+    )
+    status.add_argument("folder", metavar="DIR", type=Path, help="results folder")
+    status.set_defaults(func=status_command)
+
+
+# ---------------------------------------------------------------------------
+# compare | sweep | sensitivity
+# ---------------------------------------------------------------------------
+
+
+def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
+    """Run the experiment named on the command line; return the exit status."""
+    from experiments.errors import InputError
+    from experiments.experiment_files import load_experiment, resolve_experiment_path
+    from experiments.runner import default_folder, run_experiment
+
+    out = stream if stream is not None else sys.stdout
+    experiment = load_experiment(resolve_experiment_path(args.experiment))
+    if experiment.kind != args.kind:
+        raise InputError(
+            f"{experiment.path}: is a '{experiment.kind}' experiment; run it with "
+            f"`microgov {experiment.kind} {args.experiment}`"
+        )
+    folder = args.out if args.out is not None else default_folder(experiment.name)
+    bar = None if args.no_progress else _ProgressBar(experiment.name)
+    try:
+        # The runner checks the results folder before it starts any worker or cluster.
+        report = run_experiment(
+            experiment, folder, workers=args.workers, cluster=args.cluster, resume=args.resume,
+            progress=None if bar is None else bar.update,
+        )
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        print_error(f"interrupted; finished runs are stored in {folder}; continue with --resume")
+        return EXIT_INTERRUPTED
+    if bar is not None:
+        bar.close()
+    if report.sensitivity is not None:
+        print(sensitivity_text(report.sensitivity, report.noise), file=out)
+    elif experiment.spec.outcomes:
+        print(_means_text(folder, experiment.spec.outcomes), file=out)
+    print(report.summary(), file=out)
+    return EXIT_RUNS_FAILED if report.failed else EXIT_OK
+
+
+class _ProgressBar:
+    """A tqdm bar fed by the runner's progress events (only the CLI draws bars)."""
+
+    def __init__(self, name: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, desc=name, unit="run", dynamic_ncols=True, disable=None, file=sys.stderr)
+        self.started = False
+
+    def update(self, event: Any) -> None:
+        if self.bar.total != event.total:
+            self.bar.total = event.total
+        self.bar.n = event.done + event.failed
+        self.bar.set_postfix(ok=event.done, failed=event.failed, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _means_text(folder: Path, outcomes: list[str]) -> str:
+    """Mean and 95 % t interval per point of the experiment's outcomes of interest."""
+    from scipy import stats
+
+    from experiments.store import ResultStore
+
+    with ResultStore.open(folder) as store:
+        table = store.outcome_table(outcomes)
+    if table.empty:
+        return "no successful runs yet"
+    lines = ["mean over replications [95 % interval]"]
+    for outcome in outcomes:
+        lines.append(f"  {outcome}")
+        for point_id, group in table[table["outcome"] == outcome].groupby("point_id", sort=False):
+            values = group["value"].dropna()
+            n = len(values)
+            mean = float(values.mean()) if n else math.nan
+            half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            interval = (
+                f"[{format_value(outcome, mean - half)}, {format_value(outcome, mean + half)}]"
+                if not math.isnan(half) else ""
+            )
+            lines.append(f"    {point_id:<24} {format_value(outcome, mean):>14} {interval}  (n = {n})")
+    return "\n".join(lines)
+
+
+def sensitivity_text(indices: Any, noise: Any = None) -> str:
+    """Sobol' S1/ST or Morris mu*/sigma with intervals, for every outcome."""
+    lines: list[str] = []
+    method = str(indices["method"].iloc[0]) if len(indices) else "?"
+    noise_by_outcome = {} if noise is None else {r.outcome: r for r in noise.itertuples(index=False)}
+    if method == "sobol":
+        header = f"    {'factor':<48} {'S1':>7} {'± 95%':>7} {'ST':>7} {'± 95%':>7}"
+        shown = ("S1", "ST")
+    else:
+        header = f"    {'factor':<48} {'mu*':>10} {'± 95%':>9} {'sigma':>10}"
+        shown = ("mu_star", "sigma")
+    lines.append(f"sensitivity indices ({method}); intervals are bootstrap 95 % half-widths")
+    for outcome, group in indices.groupby("outcome", sort=True):
+        notes = [n for n in group.get("note", []) if isinstance(n, str) and n]
+        if notes:
+            lines.append(f"  {outcome}: no indices ({notes[0]})")
+            continue
+        extra = ""
+        row = noise_by_outcome.get(outcome)
+        if row is not None and isinstance(row.noise_share_of_point_means, float) and not math.isnan(
+            row.noise_share_of_point_means
+        ):
+            extra = f"  (seed noise: {100 * row.noise_share_of_point_means:.0f} % of the point means' variance)"
+        lines.append(f"  {outcome}{extra}")
+        lines.append(header)
+        for factor, rows in group.groupby("factor", sort=False):
+            by_index = {r.index_name: r for r in rows.itertuples(index=False)}
+            cells = []
+            for name in shown:
+                r = by_index.get(name)
+                value = math.nan if r is None else float(r.value)
+                conf = math.nan if r is None else float(r.conf)
+                if method == "sobol":
+                    cells.append(f"{value:>7.3f} {conf:>7.3f}")
+                elif name == "mu_star":
+                    cells.append(f"{value:>10.4g} {conf:>9.3g}")
+                else:
+                    cells.append(f"{value:>10.4g}")
+            lines.append(f"    {str(factor):<48} {' '.join(cells)}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# export | status
+# ---------------------------------------------------------------------------
+
+
+def export_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
+    """Export a results folder to CSV and/or Parquet."""
+    from experiments.export import FORMATS, export_results
+
+    out = stream if stream is not None else sys.stdout
+    formats = FORMATS if args.format == "both" else (args.format,)
+    written = export_results(args.folder, formats)
+    print(f"wrote {len(written)} file(s) to {args.folder / 'exports'}:", file=out)
+    for path in written:
+        print(f"  {path.name}", file=out)
+    return EXIT_OK
+
+
+def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
+    """Print how far an experiment got and what failed."""
+    from experiments.store import ResultStore
+
+    out = stream if stream is not None else sys.stdout
+    with ResultStore.open(args.folder) as store:
+        meta = store.meta()
+        runs = store.runs()
+        points = store.points()
+        manifest = store.read_manifest()
+        sensitivity_rows = len(store.sensitivity())
+    replications = int(meta.get("replications") or meta.get("replications_initial") or 0)
+    planned = replications * len(points)
+    ok = int((runs["status"] == "ok").sum())
+    failed = runs[runs["status"] == "failed"]
+    print(f"experiment {meta.get('name')!r} ({meta.get('kind')}) in {args.folder}", file=out)
+    print(f"  file: {meta.get('experiment_file')} (sha256 {meta.get('file_hash', '')[:12]}…)", file=out)
+    if meta.get("reference"):
+        print(f"  reference scenario: {meta['reference']}", file=out)
+    print(
+        f"  runs: {ok} ok, {len(failed)} failed, {max(0, planned - ok - len(failed))} not run "
+        f"of {planned} planned ({len(points)} point(s) × {replications} replications)",
+        file=out,
+    )
+    sessions = manifest.get("sessions", [])
+    if sessions:
+        last = sessions[-1]
+        print(
+            f"  started {manifest.get('started_at')}; last session {last.get('status')} at "
+            f"{last.get('finished_at')} on {last.get('executor')} ({last.get('workers')} worker(s))",
+            file=out,
+        )
+    if sensitivity_rows:
+        print(f"  sensitivity indices stored: {sensitivity_rows} rows", file=out)
+    if len(points) <= 30 and not runs.empty:
+        counts = runs.groupby(["point_id", "status"]).size().unstack(fill_value=0)
+        print("  per point (ok / failed):", file=out)
+        params = dict(zip(points["point_id"], points["parameters"], strict=True))
+        for point_id in points["point_id"]:
+            row = counts.loc[point_id] if point_id in counts.index else {}
+            described = ", ".join(f"{k}={v}" for k, v in json.loads(params[point_id] or "{}").items())
+            print(
+                f"    {point_id:<24} {int(row.get('ok', 0)):>4} / {int(row.get('failed', 0)):<4} {described}",
+                file=out,
+            )
+    if not failed.empty:
+        print(f"  failed runs ({len(failed)}):", file=out)
+        for r in failed.head(20).itertuples(index=False):
+            print(f"    {r.run_key}: {_last_line(r.error)}", file=out)
+        if len(failed) > 20:
+            print(f"    … and {len(failed) - 20} more (table runs, status = 'failed')", file=out)
+    return EXIT_OK
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(no traceback)"

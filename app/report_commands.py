@@ -1,0 +1,51 @@
+"""Report subcommand: ``microgov report RESULTS_DIR [--out DIR]`` (issue 5)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from app.console import print_error
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` subcommand to the ``microgov`` parser."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write an HTML and Markdown report of a results folder",
+        description="Write one self-contained HTML page (figures embedded) and a Markdown "
+        "version with PNG figures: reform effects with confidence intervals, figures, what "
+        "differs between the scenarios, and the facts needed to reproduce the result.",
+    )
+    parser.add_argument(
+        "results_dir",
+        metavar="RESULTS_DIR",
+        type=Path,
+        help="a results folder written by `microgov compare|sweep|sensitivity`",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="folder for report.html, report.md and figures/ (default: RESULTS_DIR/report)",
+    )
+    parser.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write the report of ``args.results_dir``; return the exit status."""
+    from analysis.report import write_report  # heavy (matplotlib): imported when used
+    from analysis.results import ResultsError
+
+    try:
+        paths = write_report(args.results_dir, args.out)
+    except ResultsError as exc:
+        print_error(exc)
+        return EXIT_BAD_INPUT
+    print(f"HTML report:     {paths.html}")
+    print(f"Markdown report: {paths.markdown} ({len(paths.figures)} figures)")
+    return EXIT_OK

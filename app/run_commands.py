@@ -1,0 +1,314 @@
+"""``microgov run`` (one run of one scenario) and ``microgov validate`` (check files).
+
+``run`` prints the outcome table and writes ``summary.json``, ``timeseries.csv`` and
+``cases.csv`` into one folder: ``--out DIR``, else ``results/run-<scenario>-seed<N>/``
+(``-2``, ``-3`` … appended when that folder already holds results, so nothing is ever
+overwritten unasked). Every file check happens before the run starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.console import outcome_table, print_error
+from experiments.errors import InputError
+from experiments.scenario_files import (
+    Scenario,
+    apply_overrides,
+    iter_scenario_files,
+    load_scenario,
+    resolve_scenario_path,
+)
+
+OUTPUT_FILES: tuple[str, ...] = ("summary.json", "timeseries.csv", "cases.csv")
+# Show the progress bar at once above this many residents; below, only if the run
+# lasts more than PROGRESS_DELAY_S (assumption: ~2 s is when people start to wonder).
+PROGRESS_RESIDENTS = 30_000
+PROGRESS_DELAY_S = 2.0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``run`` and ``validate`` subcommands."""
+    run = subparsers.add_parser(
+        "run",
+        help="run one scenario once and print its outcomes",
+        description="Run one scenario with one seed, print the outcomes and write summary.json, "
+        "timeseries.csv and cases.csv.",
+    )
+    run.add_argument("scenario", metavar="SCENARIO", help="scenario file, or a name in scenarios/")
+    run.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0)")
+    run.add_argument(
+        "--days", type=_positive_int, default=None, help="simulated days (default: the scenario's)"
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output folder (default results/run-<scenario>-seed<N>/)",
+    )
+    run.add_argument(
+        "--overwrite", action="store_true", help="replace the output files already in --out DIR"
+    )
+    run.add_argument("--no-files", action="store_true", help="print the outcomes only")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change one field, e.g. --set routing.kind=integrated (repeatable; TOML values)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=run_command)
+
+    validate = subparsers.add_parser(
+        "validate",
+        help="check scenario files without running them",
+        description="Read and validate scenario files (a folder means its *.toml files).",
+    )
+    validate.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="files or folders")
+    validate.set_defaults(func=validate_command)
+
+
+# ---------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``microgov run``: check everything, run once, print and write the results."""
+    scenario = load_scenario(resolve_scenario_path(args.scenario))
+    if args.overrides:
+        scenario = apply_overrides(scenario, parse_assignments(args.overrides))
+    days = args.days if args.days is not None else scenario.parameters.simulation.days
+    folder = None
+    if not args.no_files:
+        folder = (
+            prepare_output_folder(args.out, overwrite=args.overwrite)
+            if args.out is not None
+            else free_default_folder(scenario.name, args.seed)
+        )
+
+    from experiments.runs import run_single  # the model is imported only when needed
+
+    started = time.perf_counter()
+    with _progress_bar(scenario, days, disabled=args.quiet) as progress:
+        output = run_single(scenario, args.seed, days=days, progress=progress)
+    elapsed = time.perf_counter() - started
+
+    if folder is not None:  # files first: a closed pipe on stdout must not lose them
+        summary = summary_record(output.summary, scenario, seed=args.seed, days=days)
+        _write_atomic(folder / "summary.json", lambda f: _dump_json(summary, f))
+        _write_atomic(folder / "timeseries.csv", lambda f: output.timeseries.to_csv(f, index=False))
+        _write_atomic(folder / "cases.csv", lambda f: output.cases.to_csv(f, index=False))
+    print(
+        f"{scenario.name}: {scenario.residents:,} residents, routing {scenario.routing_kind}, "
+        f"consultation {scenario.consultation_kind}; seed {args.seed}, {days} days "
+        f"({elapsed:.1f} s)"
+    )
+    print(outcome_table(output.summary))
+    if folder is not None:
+        print(f"wrote {', '.join(OUTPUT_FILES)} to {folder}{os.sep}")
+    return 0
+
+
+def summary_record(
+    summary: Mapping[str, float], scenario: Scenario, *, seed: int, days: int
+) -> dict[str, Any]:
+    """What summary.json holds: scenario, scenario_digest, seed, days, then every outcome
+    (NaN written as null: JSON has no NaN)."""
+    record: dict[str, Any] = {
+        "scenario": scenario.name,
+        "scenario_digest": scenario.digest,
+        "seed": seed,
+        "days": days,
+    }
+    for name, value in summary.items():
+        number = float(value)
+        record[name] = None if math.isnan(number) else number
+    return record
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """``["a.b=1", "routing.kind=integrated"]`` → ``{"a.b": 1, "routing.kind": "integrated"}``.
+
+    Values are read as TOML (``1``, ``0.5``, ``true``, ``"text"``, ``[1, 2]``); anything
+    that is not valid TOML is taken as a plain string.
+    """
+    overrides: dict[str, Any] = {}
+    for item in assignments:
+        field, sep, text = item.partition("=")
+        field = field.strip()
+        if not sep or not field:
+            raise InputError(
+                "is not FIELD=VALUE", field="--set", value=item, allowed="e.g. population.streets=2"
+            )
+        try:
+            overrides[field] = tomllib.loads(f"value = {text.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            overrides[field] = text.strip()
+    return overrides
+
+
+def prepare_output_folder(folder: Path, *, overwrite: bool = False) -> Path:
+    """Make sure ``folder`` can take the output files, before anything runs.
+
+    Creates it if needed and checks that it is writable. Files other than the three
+    outputs are never touched; the outputs themselves are replaced only with ``overwrite``.
+
+    Raises:
+        InputError: when the folder is a file, cannot be created, is not writable, or
+            already holds output files and ``overwrite`` is false.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise InputError("exists and is not a folder", file=folder, allowed="a folder for --out")
+    existing = [name for name in OUTPUT_FILES if (folder / name).exists()]
+    if existing and not overwrite:
+        raise InputError(
+            f"already holds {', '.join(existing)}; nothing was changed",
+            file=folder,
+            allowed="--overwrite to replace them, or another --out folder",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".microgov-write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"cannot write to this output folder ({exc.strerror or exc})",
+            file=folder,
+            allowed="a writable folder for --out",
+        ) from None
+    return folder
+
+
+def free_default_folder(name: str, seed: int, root: Path = Path("results")) -> Path:
+    """``results/run-<name>-seed<N>/``, or the first ``…-2``, ``…-3`` without output files."""
+    stem = f"run-{_safe_name(name)}-seed{seed}"
+    for attempt in range(1, 1000):
+        folder = root / (stem if attempt == 1 else f"{stem}-{attempt}")
+        if not any((folder / f).exists() for f in OUTPUT_FILES) and not (
+            folder.exists() and not folder.is_dir()
+        ):
+            return prepare_output_folder(folder)
+    raise InputError("too many earlier runs; clean it up or use --out", file=root / stem)
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "-", name).strip("-.") or "scenario"
+
+
+def _write_atomic(path: Path, write: Callable[[TextIO], object]) -> None:
+    # Write beside the target, then rename: an interrupted run leaves no half file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _dump_json(data: Mapping[str, Any], handle: TextIO) -> None:
+    json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False)
+    handle.write("\n")
+
+
+@contextmanager
+def _progress_bar(
+    scenario: Scenario, days: int, *, disabled: bool
+) -> Iterator[Callable[[int], None]]:
+    """A tqdm bar on stderr for long runs; yields the ``progress(days_done)`` callback."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=days,
+        desc=scenario.name,
+        unit="day",
+        file=sys.stderr,
+        delay=0.0 if scenario.residents > PROGRESS_RESIDENTS else PROGRESS_DELAY_S,
+        disable=True if disabled else None,  # None: off when stderr is not a terminal
+        leave=False,
+    )
+
+    def update(days_done: int) -> None:
+        bar.update(days_done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+# ---------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """``microgov validate``: one line per file; status 2 if any file has a problem."""
+    valid = failed = 0
+    for reference in args.scenarios:
+        try:
+            paths = _scenario_paths(reference)
+        except InputError as exc:
+            print_error(exc)
+            failed += 1
+            continue
+        for path in paths:
+            try:
+                scenario = load_scenario(path)
+            except InputError as exc:
+                print(f"FAIL  {path}")
+                print_error(exc)
+                failed += 1
+                continue
+            valid += 1
+            print(
+                f"ok  {path}  ({scenario.name}, {scenario.residents:,} residents, "
+                f"routing {scenario.routing_kind}, consultation {scenario.consultation_kind})"
+            )
+    if valid + failed > 1 or failed:
+        print(f"{valid} valid, {failed} with problems")
+    return 2 if failed else 0
+
+
+def _scenario_paths(reference: str) -> list[Path]:
+    path = Path(reference)
+    if path.is_dir():
+        files = list(iter_scenario_files(path))
+        if not files:
+            raise InputError("holds no .toml files", file=path)
+        return files
+    return [resolve_scenario_path(reference)]
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; allowed: 0 or more")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

@@ -1,0 +1,144 @@
+"""``microgov view``: the classroom web view in a browser.
+
+    microgov view                      # scenarios/classroom.toml on http://127.0.0.1:8765/
+    microgov view baseline --port 0    # another scenario, any free port
+    microgov view --no-browser         # print the address only (e.g. over ssh)
+
+The server (:mod:`app.webview`) listens on 127.0.0.1 unless ``--host`` says otherwise:
+it has no authentication, so other machines should not reach it by accident. Ctrl+C
+(or SIGTERM) stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from experiments.scenario_files import load_scenario, resolve_scenario_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCENARIO = "classroom"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``view`` subcommand."""
+    from app.webview import DEFAULT_HOST, DEFAULT_PORT  # light: the page and the server only
+
+    view = subparsers.add_parser(
+        "view",
+        help="open the classroom web view (sliders, charts, network) in a browser",
+        description="Serve an interactive page that runs a scenario with the settings chosen "
+        "on sliders and draws backlog, trust, the key outcomes and the governance network, "
+        "next to the previous run. Stop with Ctrl+C.",
+    )
+    view.add_argument(
+        "scenario",
+        nargs="?",
+        default=DEFAULT_SCENARIO,
+        metavar="SCENARIO",
+        help="scenario file, or a name in scenarios/ (default: scenarios/classroom.toml)",
+    )
+    view.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free port)",
+    )
+    view.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)",
+    )
+    view.add_argument(
+        "--no-browser", action="store_true", help="do not open a browser; print the address only"
+    )
+    view.set_defaults(func=view_command)
+
+
+def view_command(args: argparse.Namespace) -> int:
+    """``microgov view``: serve the page until Ctrl+C or SIGTERM."""
+    from app.webview import make_server
+
+    scenario = load_scenario(resolve_scenario_path(args.scenario))
+    server = make_server(scenario, host=args.host, port=args.port)
+    if not _is_loopback(args.host):
+        log.warning(
+            "listening on %s: other machines can reach the view, and it has no password",
+            args.host,
+        )
+    print(
+        f"microgov view of {scenario.name} ({scenario.residents:,} residents) at {server.url}\n"
+        "Press Ctrl+C to stop.",
+        flush=True,
+    )
+    if not args.no_browser:
+        _open_browser(server.url)
+    previous = _stop_on_sigterm()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        server.server_close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port; allowed: 0 to 65535")
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _open_browser(url: str) -> None:
+    """Open ``url`` in the user's browser, in the background; never fail the command."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        # Without a display, webbrowser would start a text browser in this terminal.
+        print("no display found: open the address above in a browser", flush=True)
+        return
+
+    def open_it() -> None:
+        import webbrowser
+
+        try:
+            if not webbrowser.open(url, new=2):
+                log.warning("could not open a browser; open %s yourself", url)
+        except Exception as exc:  # a broken browser setup must not stop the server
+            log.warning("could not open a browser (%s); open %s yourself", exc, url)
+
+    threading.Thread(target=open_it, name="open-browser", daemon=True).start()
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM stop the server like Ctrl+C; return the previous handler (or None)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)

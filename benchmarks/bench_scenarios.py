@@ -1,0 +1,356 @@
+"""Benchmark one simulated year of the shipped scenarios: wall time and peak memory.
+
+Each scenario runs in a fresh child process (a cold interpreter, one core: numeric
+libraries are limited to one thread), which measures and reports, as one JSON line:
+
+- ``import_s``: from the script's start to the model imported (Mesa, pandas, scipy …);
+- ``load_s``: reading and validating the scenario file;
+- ``build_s``: ``GovernanceModel(parameters, seed)`` (population, network, agents);
+- ``run_s``: ``model.run(days)``;
+- ``output_s``: ``model.output()`` (summary, time series, case log);
+- ``peak_rss_mib``: the child's peak resident set size, ``ru_maxrss`` of
+  ``getrusage(RUSAGE_SELF)`` at its end (the honest peak, including the interpreter and
+  every library), and ``rss_after_build_mib`` (the peak up to the end of the build);
+- ``cpu_s``: the child's user + system CPU time (≈ its wall time when it used one core),
+  and ``*_cpu_s`` per phase (``time.process_time``): on a shared, loaded machine the
+  CPU time approximates what the wall time would be on an idle core.
+
+``--profile N`` runs build and run under cProfile instead (no target is judged) and
+prints the N functions with the most own time.
+
+Targets (issue 2, DESIGN.md), checked only for a full year (``--days 365``) and on
+``build_s + run_s`` (the model's own work; ``import_s`` is reported beside it), in
+wall time and in CPU time:
+``classroom`` about a second (≤ 1.5 s counts as met), ``yongchuan`` under 60 s and
+under 2 GB (2·10⁹ bytes) of peak RSS. ``baseline`` has no target.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_scenarios.py                                # classroom baseline
+    python benchmarks/bench_scenarios.py --scenarios yongchuan          # a few minutes
+    python benchmarks/bench_scenarios.py --scenarios classroom --days 5 --out /tmp/s.json
+    python benchmarks/bench_scenarios.py --scenarios baseline --days 60 --profile 20 \\
+        --out benchmarks/results/profile.json
+
+Results are merged by scenario into the JSON file (default
+``benchmarks/results/scenarios.json``), so a long scenario can be measured in a separate
+invocation; each entry carries its own date, days and git commit. A markdown table of
+this invocation's scenarios is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import logging
+import os
+import platform
+import pstats
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+START = time.perf_counter()
+
+logger = logging.getLogger("bench_scenarios")
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT_SCENARIOS = ("classroom", "baseline")
+FULL_YEAR = 365
+# name -> (limit on build_s + run_s, limit on peak RSS in bytes or None)
+TARGETS: dict[str, tuple[float, float | None]] = {
+    "classroom": (1.5, None),
+    "yongchuan": (60.0, 2e9),
+}
+ONE_THREAD = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+    )
+}
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# --------------------------------------------------------------------------- child
+def child(
+    scenario: str, days: int, seed: int, progress_days: int, profile: int = 0
+) -> dict[str, Any]:
+    """Load, build, run and summarise one scenario in this process; return the figures.
+
+    With ``profile`` > 0, build and run under cProfile (slower: the times are then not
+    comparable with the targets) and report the ``profile`` functions with the most
+    own time, and the cumulative time of the model's main phases.
+    """
+    from experiments.scenario_files import load_scenario, resolve_scenario_path
+    from model.governance import GovernanceModel
+
+    imported, imported_cpu = time.perf_counter(), time.process_time()
+    figures: dict[str, Any] = {"import_s": imported - START, "import_cpu_s": imported_cpu}
+
+    loaded = load_scenario(resolve_scenario_path(scenario))
+    built_at, built_cpu = time.perf_counter(), time.process_time()
+    figures["load_s"] = built_at - imported
+    figures["load_cpu_s"] = built_cpu - imported_cpu
+
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    model = GovernanceModel(loaded.parameters, seed=seed)
+    ran_at, ran_cpu = time.perf_counter(), time.process_time()
+    figures["build_s"] = ran_at - built_at
+    figures["build_cpu_s"] = ran_cpu - built_cpu
+    figures["rss_after_build_mib"] = _peak_rss_mib()
+
+    def progress(day: int) -> None:
+        if progress_days and day % progress_days == 0:
+            logger.info(
+                "%s day %d: %.1f s wall, %.1f s CPU since start, peak RSS %.0f MiB",
+                scenario,
+                day,
+                time.perf_counter() - ran_at,
+                time.process_time(),
+                _peak_rss_mib(),
+            )
+
+    model.run(days, progress=progress)
+    output_at, output_cpu = time.perf_counter(), time.process_time()
+    figures["run_s"] = output_at - ran_at
+    figures["run_cpu_s"] = output_cpu - ran_cpu
+    if profiler is not None:
+        profiler.disable()
+        figures["profile"] = _profile_summary(profiler, profile)
+
+    out = model.output()
+    figures["output_s"] = time.perf_counter() - output_at
+    figures["output_cpu_s"] = time.process_time() - output_cpu
+    figures["peak_rss_mib"] = _peak_rss_mib()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["cpu_s"] = usage.ru_utime + usage.ru_stime
+    summary = out.summary
+    figures["model"] = {
+        "residents": int(model.population.size),
+        "grids": int(model.n_grids),
+        "events_processed": int(model.events.processed),
+        "cases_generated": float(summary.get("cases_generated", float("nan"))),
+        "cases_closed": float(summary.get("cases_closed", float("nan"))),
+        "digest": loaded.digest,
+    }
+    return figures
+
+
+def _profile_summary(profiler: cProfile.Profile, top: int) -> dict[str, Any]:
+    """The ``top`` functions by own time, and the ``2 × top`` by cumulative time."""
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = []
+    for (file, line, function), (_, ncalls, tottime, cumtime, _) in raw.items():
+        where = f"{_short(file)}:{line}({function})"
+        rows.append({"function": where, "ncalls": ncalls, "tottime": tottime, "cumtime": cumtime})
+    total = sum(r["tottime"] for r in rows)  # all profiled time (build + run)
+    return {
+        "total_s": total,
+        "by_tottime": sorted(rows, key=lambda r: -r["tottime"])[:top],
+        "by_cumtime": sorted(rows, key=lambda r: -r["cumtime"])[: 2 * top],
+    }
+
+
+def _short(file: str) -> str:
+    """A file name relative to the repository or site-packages, for reading."""
+    for marker in (str(ROOT) + os.sep, "site-packages" + os.sep):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file
+
+
+# --------------------------------------------------------------------------- parent
+def measure(
+    scenario: str, days: int, seed: int, progress_days: int, profile: int = 0
+) -> dict[str, Any]:
+    """Run one scenario in a fresh child process and return its figures."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        scenario,
+        "--days",
+        str(days),
+        "--seed",
+        str(seed),
+        "--progress-days",
+        str(progress_days),
+        "--profile",
+        str(profile),
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=os.environ | ONE_THREAD,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{scenario}: child exited with {done.returncode} (see its stderr)")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["child_wall_s"] = wall
+    figures["model_s"] = figures["build_s"] + figures["run_s"]
+    figures["model_cpu_s"] = figures["build_cpu_s"] + figures["run_cpu_s"]
+    figures["days"] = days
+    figures["seed"] = seed
+    figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    figures["git"] = _git_state()
+    figures["targets"] = _targets(scenario, days if not profile else -1, figures)
+    return figures
+
+
+def _targets(scenario: str, days: int, figures: dict[str, Any]) -> dict[str, Any]:
+    """Which targets this measurement meets (None when it has none or is not a full year)."""
+    if scenario not in TARGETS or days != FULL_YEAR:
+        return {"time": None, "time_cpu": None, "memory": None}
+    seconds, memory = TARGETS[scenario]
+    return {
+        "time_limit_s": seconds,
+        "time": figures["model_s"] <= seconds,
+        "time_cpu": figures["model_cpu_s"] <= seconds,
+        "memory_limit_bytes": memory,
+        "memory": None if memory is None else figures["peak_rss_mib"] * 2**20 < memory,
+    }
+
+
+def _git_state() -> dict[str, Any]:
+    """The commit measured, and whether the model's sources had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--", "model", "experiments", "scenarios")),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """The machine and interpreter the figures were measured on."""
+    return {
+        "nproc": os.cpu_count(),
+        # other work on the machine inflates wall times: the 1-minute load at the end
+        "load_average_1min": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def markdown_table(entries: dict[str, dict[str, Any]]) -> str:
+    """One row per scenario."""
+    lines = [
+        "| scenario | days | residents | import s | build s | run s | build+run s "
+        "| build+run CPU s | peak RSS MiB | time met (wall / CPU) | memory met |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+
+    def word(value: bool | None) -> str:
+        return "n/a" if value is None else ("yes" if value else "no")
+
+    for name, f in entries.items():
+        met = f["targets"]
+        lines.append(
+            f"| {name} | {f['days']} | {f['model']['residents']:,} | {f['import_s']:.2f} "
+            f"| {f['build_s']:.2f} | {f['run_s']:.2f} | {f['model_s']:.2f} "
+            f"| {f['model_cpu_s']:.2f} | {f['peak_rss_mib']:.0f} "
+            f"| {word(met['time'])} / {word(met['time_cpu'])} | {word(met['memory'])} |"
+        )
+    return "\n".join(lines)
+
+
+def profile_table(name: str, profile: dict[str, Any]) -> str:
+    """The functions with the most own time, as a markdown table."""
+    lines = [
+        f"cProfile of {name} (build + run, {profile['total_s']:.1f} s under the profiler):",
+        "",
+        "| function | calls | own s | own % | cumulative s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in profile["by_tottime"]:
+        lines.append(
+            f"| `{row['function']}` | {row['ncalls']:,} | {row['tottime']:.2f} "
+            f"| {100 * row['tottime'] / profile['total_s']:.1f} | {row['cumtime']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: measure scenarios (parent) or run one (``--child``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--scenarios", nargs="+", default=list(DEFAULT_SCENARIOS))
+    parser.add_argument("--days", type=int, default=FULL_YEAR, help="simulated days")
+    parser.add_argument("--seed", type=int, default=0, help="model seed")
+    parser.add_argument("--out", type=Path, default=RESULTS / "scenarios.json", help="JSON")
+    parser.add_argument(
+        "--progress-days", type=int, default=30, help="log progress every N days (0: never)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run under cProfile and print the N functions with the most own time",
+    )
+    parser.add_argument("--child", metavar="SCENARIO", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.days < 1:
+        parser.error("--days must be at least 1")
+    # our progress at INFO; other libraries (Mesa logs every step at INFO) stay at WARNING
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logger.setLevel(logging.INFO)
+
+    if args.child:
+        figures = child(args.child, args.days, args.seed, args.progress_days, args.profile)
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return 0
+
+    measured: dict[str, dict[str, Any]] = {}
+    for scenario in args.scenarios:
+        logger.info("%s: %d days in a fresh process", scenario, args.days)
+        measured[scenario] = measure(
+            scenario, args.days, args.seed, args.progress_days, args.profile
+        )
+
+    document: dict[str, Any] = {"benchmark": "scenarios", "scenarios": {}}
+    if args.out.is_file():
+        document = json.loads(args.out.read_text(encoding="utf-8"))
+    document["machine"] = machine()
+    document["scenarios"].update(
+        {
+            name: figures
+            | {"command": " ".join(["python", "benchmarks/bench_scenarios.py", *sys.argv[1:]])}
+            for name, figures in measured.items()
+        }
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(markdown_table(measured))
+    for name, figures in measured.items():
+        if "profile" in figures:
+            print(f"\n{profile_table(name, figures['profile'])}")
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

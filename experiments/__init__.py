@@ -1,0 +1,2 @@
+"""Experiments layer: reads scenario and experiment files, derives seeds, runs models and
+stores results."""

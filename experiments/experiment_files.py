@@ -1,0 +1,590 @@
+"""Experiment files (``experiments/*.toml``): schema, validation and the points they define.
+
+An experiment file declares *what* to run; :mod:`experiments.runner` decides *how*.
+Three kinds share one set of common keys::
+
+    name = "compare_reforms"          # results go to results/<name>/ by default
+    kind = "compare"                  # compare | sweep | sensitivity
+    seed = 20240601                   # root seed; replication i uses SeedSequence(seed, spawn_key=(i,))
+    replications = 10                 # R; every scenario / point runs replications 0 … R-1
+    days = 365                        # optional; simulated days per run (else the scenario's own)
+    outcomes = ["resolution_time_median_days"]   # optional: outcomes of interest (stored in meta)
+    [overrides]                       # optional: dotted scenario fields changed for every run
+    "population.communities_per_street" = 2
+    [precision]                       # optional: add replications until the CI is narrow enough
+    outcomes = ["resolution_time_median_days"]
+    target = 0.05                     # half-width of the confidence interval ...
+    relative = true                   # ... as a share of |mean| (false: in the outcome's units)
+    batch = 5                         # replications added per round
+    max_replications = 50             # cap
+
+``compare``: ``[[scenarios]]`` tables with ``path`` (relative to the experiment
+file), optional ``name`` and ``overrides``; ``reference`` names the scenario paired
+differences are taken against (default: the first).
+``sweep``: one base ``scenario`` and either ``[grid]`` (dotted field → list of values,
+all combinations) or ``points`` (a list of {dotted field: value} tables).
+``sensitivity``: one base ``scenario``, ``method`` (``sobol`` or ``morris``),
+``samples`` and ``[[factors]]`` with a dotted ``name`` and ``bounds``; the design
+comes from :mod:`experiments.sensitivity` (SALib).
+
+Every dotted field is checked against the scenario schema, and every point's
+scenario is built and validated, before any run starts (issue 4). Errors are
+:class:`experiments.errors.InputError` naming the file, the key, the bad value and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from experiments.errors import InputError
+from experiments.scenario_files import Scenario, apply_overrides, check_field_path, load_scenario
+from model.cases import CASE_TYPES
+from model.outcomes import OUTCOME_NAMES, per_type_outcomes
+
+KINDS: tuple[str, ...] = ("compare", "sweep", "sensitivity")
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+# ---------------------------------------------------------------------------
+# Schema
+# ---------------------------------------------------------------------------
+
+
+class Spec(BaseModel):
+    """Base of every experiment-file block: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PrecisionSpec(Spec):
+    """Keep adding replications until the confidence interval is narrow enough (issue 4)."""
+
+    outcomes: Annotated[list[str], Field(min_length=1)]
+    target: Annotated[float, Field(gt=0)]
+    relative: bool = (
+        True  # half-width / |mean| ≤ target; false: half-width ≤ target (outcome units)
+    )
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    batch: Annotated[int, Field(ge=1)] = 5
+    max_replications: Annotated[int, Field(ge=2, le=100_000)] = 100
+
+
+class ScenarioEntry(Spec):
+    """One scenario of a ``compare`` experiment."""
+
+    path: str  # relative to the experiment file
+    name: Annotated[str, Field(pattern=_NAME_PATTERN)] | None = None  # default: the scenario's name
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class FactorSpec(Spec):
+    """One factor of a sensitivity analysis (meaning of each key: ``experiments.sensitivity.Factor``)."""
+
+    name: str  # dotted scenario field, also the SALib factor name (STYLE.md "Names")
+    lower: float
+    upper: float
+    distribution: Literal["uniform", "normal", "lognormal", "triangular"] = "uniform"
+    integer: bool = False  # round sampled values (needed for integer fields)
+    mode: float | None = None  # triangular only
+
+
+class SensitivityBlock(Spec):
+    """The ``[sensitivity]`` table: the SALib design (see ``experiments.sensitivity.SensitivitySpec``)."""
+
+    method: Literal["sobol", "morris"] = "sobol"
+    samples: Annotated[int, Field(ge=2, le=1_000_000)] = (
+        64  # sobol: N (a power of two); morris: trajectories
+    )
+    calc_second_order: bool = False  # sobol only: also S2 (N·(2k+2) points instead of N·(k+2))
+    morris_levels: Annotated[int, Field(ge=2, le=100)] = 4  # morris only: grid levels (even)
+    factors: Annotated[list[FactorSpec], Field(min_length=1)]
+
+
+class ExperimentSpec(Spec):
+    """Keys every experiment kind has."""
+
+    name: Annotated[str, Field(pattern=_NAME_PATTERN)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    outcomes: list[str] = Field(default_factory=list)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    precision: PrecisionSpec | None = None
+
+    @model_validator(mode="after")
+    def _precision_cap(self) -> ExperimentSpec:
+        if self.precision is not None and self.precision.max_replications < self.replications:
+            raise ValueError(
+                f"precision.max_replications ({self.precision.max_replications}) is below "
+                f"replications ({self.replications})"
+            )
+        return self
+
+
+class CompareSpec(ExperimentSpec):
+    """Several scenarios × R replications on common random numbers."""
+
+    kind: Literal["compare"]
+    scenarios: Annotated[list[ScenarioEntry], Field(min_length=1)]
+    reference: str | None = None  # default: the first scenario
+
+
+class SweepSpec(ExperimentSpec):
+    """A grid or list of points over dotted fields of one base scenario × R replications."""
+
+    kind: Literal["sweep"]
+    scenario: str
+    grid: dict[str, Annotated[list[Any], Field(min_length=1)]] | None = None
+    points: Annotated[list[dict[str, Any]], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_points(self) -> SweepSpec:
+        if (self.grid is None) == (self.points is None):
+            raise ValueError(
+                "a sweep needs exactly one of 'grid' (field → list of values) or 'points'"
+            )
+        if self.grid is not None and not self.grid:
+            raise ValueError(
+                "'grid' is empty: give at least one dotted field with a list of values"
+            )
+        return self
+
+
+class SensitivityExperimentSpec(ExperimentSpec):
+    """Sobol or Morris over named factors; each design point × R replications on the same seeds."""
+
+    kind: Literal["sensitivity"]
+    scenario: str
+    sensitivity: SensitivityBlock
+
+
+AnyExperimentSpec = Annotated[
+    CompareSpec | SweepSpec | SensitivityExperimentSpec, Field(discriminator="kind")
+]
+_ADAPTER: TypeAdapter[CompareSpec | SweepSpec | SensitivityExperimentSpec] = TypeAdapter(
+    AnyExperimentSpec
+)
+
+
+# ---------------------------------------------------------------------------
+# Loaded experiment
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    """One scenario configuration that runs R times (one row of the ``points`` table).
+
+    Attributes:
+        point_id: ``compare``: the scenario name; ``sweep``: ``p0000`` …; ``sensitivity``: ``s0000`` ….
+        scenario: name of the scenario this point derives from.
+        parameters: the point's own dotted-field values ({} for ``compare``).
+        built: the fully built and validated scenario the run receives.
+    """
+
+    point_id: str
+    scenario: str
+    parameters: dict[str, Any]
+    built: Scenario
+
+    @property
+    def digest(self) -> str:
+        """Digest of the built scenario (changes when the scenario file or an override changes)."""
+        return str(self.built.digest)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment file with every point built.
+
+    Attributes:
+        path: the experiment file.
+        text: its content (stored in the manifest).
+        digest: sha256 of its bytes; a changed file on resume is an error.
+        spec: the validated schema object.
+        scenarios: base scenario name → scenario (after the experiment-wide overrides).
+        points: every point, in a stable order.
+        design: sensitivity only: the design points (factor → value), in point order.
+        salib_spec: sensitivity only: the ``experiments.sensitivity.SensitivitySpec``.
+    """
+
+    path: Path
+    text: str
+    digest: str
+    spec: CompareSpec | SweepSpec | SensitivityExperimentSpec
+    scenarios: dict[str, Scenario]
+    points: list[Point]
+    design: list[dict[str, float]] = field(default_factory=list)
+    salib_spec: Any = None
+
+    @property
+    def name(self) -> str:
+        """The experiment's name."""
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        """``compare``, ``sweep`` or ``sensitivity``."""
+        return self.spec.kind
+
+    @property
+    def reference(self) -> str | None:
+        """Compare only: the reference scenario for paired differences."""
+        if isinstance(self.spec, CompareSpec):
+            return self.spec.reference or next(iter(self.scenarios))
+        return None
+
+    def scenario_digests(self) -> dict[str, str]:
+        """Scenario name → digest, for the manifest."""
+        return {name: str(s.digest) for name, s in self.scenarios.items()}
+
+
+def known_outcome(name: str) -> bool:
+    """Whether ``name`` is an outcome every run can report (model.outcomes)."""
+    if name in OUTCOME_NAMES or name in per_type_outcomes():
+        return True
+    # Per-grid / per-group outcomes are keyed by suffix (model/outcomes.py); accept the family.
+    return name.startswith(("participation_share_", "resolution_time_")) and len(name) > 20
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read, validate and build an experiment file; raise InputError on any problem.
+
+    Every dotted field is checked against the scenario schema and every point's
+    scenario is built (so values are validated too) before this returns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: experiment file not found")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+        raw = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: not a valid TOML file: {exc}") from None
+    spec = parse_spec(raw, path)
+    digest = hashlib.sha256(data).hexdigest()
+    for i, name in enumerate(spec.outcomes):
+        _check_outcome(path, f"outcomes[{i}]", name)
+    if spec.precision is not None:
+        for i, name in enumerate(spec.precision.outcomes):
+            _check_outcome(path, f"precision.outcomes[{i}]", name)
+
+    if isinstance(spec, CompareSpec):
+        scenarios, points = _build_compare(spec, path)
+        design: list[dict[str, float]] = []
+    elif isinstance(spec, SweepSpec):
+        scenarios, points = _build_sweep(spec, path)
+        design = []
+    else:
+        scenarios, points, design, salib_spec = _build_sensitivity(spec, path)
+        return Experiment(path, text, digest, spec, scenarios, points, design, salib_spec)
+    return Experiment(path, text, digest, spec, scenarios, points, design)
+
+
+def parse_spec(
+    raw: Mapping[str, Any], path: Path | str = "<experiment>"
+) -> CompareSpec | SweepSpec | SensitivityExperimentSpec:
+    """Validate the raw TOML mapping of an experiment file (no scenario is read)."""
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        close = difflib.get_close_matches(str(kind), KINDS, n=1) if kind is not None else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        got = "missing" if kind is None else repr(kind)
+        raise InputError(f"{path}: kind: {got}{hint}; allowed: {', '.join(KINDS)}")
+    try:
+        return _ADAPTER.validate_python(dict(raw))
+    except ValidationError as exc:
+        raise InputError(_format_validation_error(path, kind, exc)) from None
+
+
+def _format_validation_error(path: Path | str, kind: str, exc: ValidationError) -> str:
+    model = {"compare": CompareSpec, "sweep": SweepSpec, "sensitivity": SensitivityExperimentSpec}[
+        kind
+    ]
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[0] == kind:  # discriminator tag
+            loc = loc[1:]
+        where = _dotted_loc(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            close = difflib.get_close_matches(loc[-1], allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lines.append(f"{path}: {where}: unknown key{hint}; allowed: {', '.join(allowed)}")
+        elif err["type"] == "missing":
+            lines.append(f"{path}: {where}: required key is missing")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{path}: {where}: {msg} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _dotted_loc(loc: Sequence[str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[str]) -> list[str]:
+    """Field names of the block at ``loc`` (best effort, for the 'allowed' hint)."""
+    current: Any = model
+    for part in loc:
+        if part.isdigit():
+            continue
+        info = current.model_fields.get(part) if isinstance(current, type) else None
+        if info is None:
+            break
+        annotation = info.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            inner = getattr(candidate, "__args__", (candidate,))
+            found = [c for c in (candidate, *inner) if isinstance(c, type) and issubclass(c, Spec)]
+            if found:
+                current = found[0]
+                break
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return []
+
+
+def _check_outcome(path: Path, key: str, name: str) -> None:
+    if not known_outcome(name):
+        allowed = list(OUTCOME_NAMES)
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError(
+            f"{path}: {key}: unknown outcome {name!r}{hint}; allowed: {', '.join(allowed)}, "
+            f"and per-type keys such as resolution_time_median_days_<type> (types: {', '.join(CASE_TYPES)})"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Building points
+# ---------------------------------------------------------------------------
+
+
+def _scenario_path(experiment_path: Path, reference: str, key: str) -> Path:
+    resolved = (experiment_path.parent / reference).resolve()
+    if not resolved.is_file():
+        raise InputError(
+            f"{experiment_path}: {key}: scenario file {reference!r} not found "
+            f"(looked for {resolved}; paths are relative to the experiment file)"
+        )
+    return resolved
+
+
+def _load_base(experiment_path: Path, reference: str, key: str) -> Scenario:
+    scenario_path = _scenario_path(experiment_path, reference, key)
+    try:
+        return load_scenario(scenario_path)
+    except InputError as exc:
+        raise InputError(f"{experiment_path}: {key}: {exc}") from None
+
+
+def _lookup(parameters: Any, dotted: str) -> Any:
+    """The current value at ``dotted`` in built parameters (None when not reachable)."""
+    current = parameters
+    for part in dotted.split("."):
+        if isinstance(current, BaseModel):
+            current = getattr(current, part, None)
+        elif isinstance(current, Mapping):
+            current = current.get(part)
+        else:
+            return None
+    return current
+
+
+def flatten_overrides(
+    scenario: Scenario, overrides: Mapping[str, Any], prefix: str = ""
+) -> dict[str, Any]:
+    """Turn nested override tables into dotted keys, deep-merge style.
+
+    TOML turns an unquoted ``population.streets = 2`` into nested tables; a table
+    whose target is a section or a mapping (``population``, ``departments.x``) is
+    merged key by key, while a table whose target is a policy (``routing``) or a
+    plain value replaces it as a whole.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in overrides.items():
+        dotted = f"{prefix}{key}"
+        current = _lookup(scenario.parameters, dotted)
+        mergeable = isinstance(current, BaseModel | Mapping) and not is_dataclass(current)
+        if isinstance(value, Mapping) and mergeable and value:
+            flat.update(flatten_overrides(scenario, value, prefix=f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _check_fields(
+    experiment_path: Path, key: str, scenario: Scenario, fields: Sequence[str]
+) -> None:
+    for dotted in fields:
+        try:
+            check_field_path(scenario, dotted)
+        except InputError as exc:
+            raise InputError(f"{experiment_path}: {key}: {exc}") from None
+
+
+def _apply(
+    experiment_path: Path,
+    key: str,
+    scenario: Scenario,
+    overrides: Mapping[str, Any],
+    name: str | None = None,
+) -> Scenario:
+    flat = flatten_overrides(scenario, overrides)
+    _check_fields(experiment_path, key, scenario, list(flat))
+    if not flat and name is None:
+        return scenario
+    try:
+        return apply_overrides(scenario, flat, name=name)
+    except InputError as exc:
+        raise InputError(f"{experiment_path}: {key}: {exc}") from None
+
+
+def _build_compare(spec: CompareSpec, path: Path) -> tuple[dict[str, Scenario], list[Point]]:
+    scenarios: dict[str, Scenario] = {}
+    for i, entry in enumerate(spec.scenarios):
+        key = f"scenarios[{i}]"
+        base = _load_base(path, entry.path, f"{key}.path")
+        name = entry.name or str(base.name)
+        if not re.match(_NAME_PATTERN, name):
+            raise InputError(
+                f"{path}: {key}: scenario name {name!r} cannot name a point "
+                "(letters, digits, '_', '-', '.'); give the entry a 'name'"
+            )
+        if name in scenarios:
+            raise InputError(
+                f"{path}: {key}: scenario name {name!r} appears twice; give each entry a distinct 'name'"
+            )
+        built = _apply(path, "overrides", base, spec.overrides)
+        built = _apply(path, f"{key}.overrides", built, entry.overrides, name=name)
+        scenarios[name] = built
+    if spec.reference is not None and spec.reference not in scenarios:
+        raise InputError(
+            f"{path}: reference: {spec.reference!r} is not one of the scenarios; allowed: {', '.join(scenarios)}"
+        )
+    points = [Point(name, name, {}, built) for name, built in scenarios.items()]
+    return scenarios, points
+
+
+def _build_sweep(spec: SweepSpec, path: Path) -> tuple[dict[str, Scenario], list[Point]]:
+    base = _load_base(path, spec.scenario, "scenario")
+    base = _apply(path, "overrides", base, spec.overrides)
+    name = str(base.name)
+    if spec.grid is not None:
+        _check_fields(path, "grid", base, list(spec.grid))
+        keys = list(spec.grid)
+        combos = [
+            dict(zip(keys, values, strict=True))
+            for values in itertools.product(*spec.grid.values())
+        ]
+        where = "grid"
+    else:
+        assert spec.points is not None
+        combos = [dict(p) for p in spec.points]
+        where = "points"
+    points: list[Point] = []
+    for i, combo in enumerate(combos):
+        key = f"{where}[{i}]" if where == "points" else f"grid (point {i}: {describe_parameters(combo)})"
+        _check_fields(path, key, base, list(combo))
+        built = _apply(path, key, base, combo)
+        points.append(Point(f"p{i:04d}", name, combo, built))
+    return {name: base}, points
+
+
+def _build_sensitivity(
+    spec: SensitivityExperimentSpec, path: Path
+) -> tuple[dict[str, Scenario], list[Point], list[dict[str, float]], Any]:
+    from experiments import sensitivity as sa  # SALib is only needed here
+
+    base = _load_base(path, spec.scenario, "scenario")
+    base = _apply(path, "overrides", base, spec.overrides)
+    block = spec.sensitivity
+    for i, factor in enumerate(block.factors):
+        key = f"sensitivity.factors[{i}].name"
+        _check_fields(path, key, base, [factor.name])
+        current = _lookup(base.parameters, factor.name)
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            raise InputError(
+                f"{path}: {key}: {factor.name!r} holds {current!r}; a sensitivity factor must be a "
+                "numeric scenario field"
+            )
+        if isinstance(current, int) and not factor.integer:
+            raise InputError(
+                f"{path}: sensitivity.factors[{i}]: {factor.name!r} is an integer field; "
+                "add integer = true (sampled values are then rounded)"
+            )
+    try:
+        salib_spec = sa.SensitivitySpec(
+            method=block.method,
+            factors=tuple(sa.Factor(**f.model_dump()) for f in block.factors),
+            samples=block.samples,
+            seed=spec.seed,
+            calc_second_order=block.calc_second_order,
+            morris_levels=block.morris_levels,
+        )
+        design = [dict(p) for p in sa.sensitivity_design(salib_spec)]
+    except sa.SensitivitySpecError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    name = str(base.name)
+    points: list[Point] = []
+    for i, values in enumerate(design):
+        built = _apply(path, f"sensitivity design point {i} ({describe_parameters(values)})", base, values)
+        points.append(Point(f"s{i:04d}", name, dict(values), built))
+    return {name: base}, points, design, salib_spec
+
+
+def describe_parameters(combo: Mapping[str, Any]) -> str:
+    """``field=value, …`` of a point's parameters, shortened to 200 characters."""
+    text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in combo.items())
+    return text if len(text) < 200 else text[:197] + "..."
+
+
+def parameter_json(parameters: Mapping[str, Any]) -> str:
+    """The JSON stored in ``points.parameters`` (NaN/inf are not JSON: rejected)."""
+    for key, value in parameters.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"point parameter {key} = {value!r} is not a finite number")
+    return json.dumps(dict(parameters), sort_keys=True, default=str)
+
+
+EXPERIMENTS_FOLDER = Path(__file__).resolve().parent
+
+
+def resolve_experiment_path(reference: str | Path) -> Path:
+    """An experiment file from a path, or from a bare name in ``./experiments/`` or the
+    package's own folder (``"compare_reforms"`` → ``experiments/compare_reforms.toml``)."""
+    path = Path(reference)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give an experiment .toml file")
+    folders = [Path("experiments"), EXPERIMENTS_FOLDER]
+    if not path.suffix and len(path.parts) == 1:
+        for folder in folders:
+            candidate = folder / f"{path.name}.toml"
+            if candidate.is_file():
+                return candidate
+    known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.toml")})
+    close = difflib.get_close_matches(path.stem, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    allowed = f"; give a .toml path or one of: {', '.join(known)}" if known else ""
+    raise InputError(f"{path}: no such experiment file{hint}{allowed}")

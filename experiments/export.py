@@ -1,0 +1,125 @@
+"""Export a results folder to CSV and Parquet for pandas users (``microgov export DIR``).
+
+Tidy tables, written to ``DIR/exports/``:
+
+- ``outcomes``: one row per successful run × outcome — ``run_key, point_id,
+  scenario, replication, outcome, value`` plus one column per point parameter
+  (named by its dotted field, e.g. ``departments.urban_management.staff_per_100k_residents``).
+- ``runs``: one row per run (ok or failed, with the traceback) plus the parameter columns.
+- ``timeseries``: one row per run × day × variable — ``run_key, point_id, scenario,
+  replication, day, variable, value``.
+- ``distributions``: resolution-time histograms, one row per run × variable × bin.
+- ``points``: one row per point with its parameter columns and scenario digest.
+- ``sensitivity``: the stored indices (sensitivity experiments only).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments.errors import InputError
+from experiments.store import EXPORTS, ResultStore
+
+logger = logging.getLogger(__name__)
+
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+
+
+def _scalar(value: Any) -> Any:
+    """Parameter values that are tables or lists become JSON text (Parquet needs one type)."""
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def parameter_columns(points: pd.DataFrame) -> pd.DataFrame:
+    """``point_id`` plus one column per dotted parameter of the points table."""
+    records = []
+    for point_id, text in zip(points["point_id"], points["parameters"], strict=True):
+        values = json.loads(text) if text else {}
+        records.append({"point_id": point_id, **{k: _scalar(v) for k, v in values.items()}})
+    frame = pd.DataFrame.from_records(records, columns=None)
+    if frame.empty:
+        return pd.DataFrame({"point_id": pd.Series(dtype=str)})
+    return frame
+
+
+def load_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """Every export table of a results folder as DataFrames (nothing written)."""
+    with ResultStore.open(folder) as store:
+        con = store.connection
+        points = store.points()
+        params = parameter_columns(points)
+        runs = store.runs().merge(params, on="point_id", how="left")
+        outcomes = pd.read_sql_query(
+            "SELECT o.run_key, r.point_id, r.scenario, r.replication, o.outcome, o.value "
+            "FROM outcomes o JOIN runs r ON r.run_key = o.run_key WHERE r.status = 'ok' "
+            "ORDER BY r.point_id, r.replication, o.outcome",
+            con,
+        ).merge(params, on="point_id", how="left")
+        outcomes["value"] = outcomes["value"].astype(float)
+        timeseries = pd.read_sql_query(
+            "SELECT t.run_key, r.point_id, r.scenario, r.replication, t.day, t.variable, t.value "
+            "FROM timeseries t JOIN runs r ON r.run_key = t.run_key "
+            "ORDER BY r.point_id, r.replication, t.day, t.variable",
+            con,
+        )
+        timeseries["value"] = timeseries["value"].astype(float)
+        distributions = pd.read_sql_query(
+            "SELECT d.run_key, r.point_id, r.scenario, r.replication, d.variable, d.bin_upper, d.count "
+            "FROM distributions d JOIN runs r ON r.run_key = d.run_key "
+            "ORDER BY r.point_id, r.replication, d.variable, d.bin_upper",
+            con,
+        )
+        tables = {
+            "outcomes": outcomes,
+            "runs": runs,
+            "timeseries": timeseries,
+            "distributions": distributions,
+            "points": points.drop(columns=["parameters"]).merge(params, on="point_id", how="left"),
+        }
+        sensitivity = store.sensitivity()
+        if not sensitivity.empty:
+            tables["sensitivity"] = sensitivity
+    return tables
+
+
+def export_results(folder: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write every table of ``folder`` to ``folder/exports/`` in the given formats.
+
+    Returns:
+        The files written.
+
+    Raises:
+        InputError: not a results folder, an unknown format, or exports not writable.
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise InputError(f"export format(s) {unknown or list(formats)} not known; allowed: {', '.join(FORMATS)}")
+    folder = Path(folder)
+    tables = load_tables(folder)
+    target = folder / EXPORTS
+    try:
+        target.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot create the exports folder ({exc.strerror or exc})") from None
+    written: list[Path] = []
+    for name, frame in tables.items():
+        for fmt in formats:
+            path = target / f"{name}.{fmt}"
+            try:
+                if fmt == "csv":
+                    frame.to_csv(path, index=False)
+                else:
+                    frame.to_parquet(path, index=False)
+            except OSError as exc:
+                raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+            written.append(path)
+    logger.info("exported %d file(s) to %s", len(written), target)
+    return written

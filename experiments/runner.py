@@ -1,0 +1,597 @@
+"""Run an experiment: points × replications on an executor, into a results store.
+
+:func:`run_experiment` builds every point from the experiment file (all input
+checked before any run), opens or resumes the results folder, skips runs already
+stored, submits the rest, stores each finished run in its own transaction as it
+arrives, and finally — for sensitivity experiments — computes and stores the
+indices. A run that raises becomes a ``failed`` row with its traceback; the others
+go on (issue 4).
+
+Optional precision target (``[precision]`` in the experiment file): after the
+first R replications, replications are added in batches to *every* point (so
+paired comparisons stay on common random numbers) until, for each chosen outcome
+and point, the half-width of the t confidence interval of the mean is at most the
+target (relative to |mean|, or absolute), or the cap is reached.
+
+The run function is injectable (``run_fn``; default ``experiments.runs.run_single``)
+so that tests can use a small picklable stand-in. It is called as
+``run_fn(scenario, seed, days=days)`` and must return a ``model.outcomes.RunOutput``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from experiments.errors import InputError
+from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
+from experiments.experiment_files import (
+    CompareSpec,
+    Experiment,
+    SensitivityExperimentSpec,
+    describe_parameters,
+    load_experiment,
+    parameter_json,
+)
+from experiments.scenario_files import Scenario
+from experiments.seeds import replication_seed, seed_json
+from experiments.store import (
+    RESOLUTION_BINS_DAYS,
+    ResultStore,
+    RunRecord,
+    git_state,
+    machine_facts,
+    now_iso,
+    package_versions,
+    run_key,
+)
+
+logger = logging.getLogger(__name__)
+
+RunFunction = Callable[..., Any]
+AnyExecutor = SerialExecutor | ProcessExecutor | DaskExecutor
+RESULTS_ROOT = Path("results")
+
+
+# ---------------------------------------------------------------------------
+# One run (executes in the worker)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to execute: a point's scenario under one replication seed."""
+
+    point_id: str
+    scenario_name: str
+    replication: int
+    root_seed: int
+    scenario: Scenario
+    days: int | None
+    run_fn: RunFunction
+
+    @property
+    def run_key(self) -> str:
+        """``f"{point_id}/r{replication:04d}"``."""
+        return run_key(self.point_id, self.replication)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def execute_task(task: Task) -> RunRecord:
+    """Run one task and turn its output into a storable record; never raises for a model error."""
+    started = now_iso()
+    clock = time.perf_counter()
+    try:
+        output = task.run_fn(task.scenario, replication_seed(task.root_seed, task.replication), days=task.days)
+        summary = {str(k): float(v) for k, v in output.summary.items()}
+        series = timeseries_rows(output.timeseries)
+        histogram = distribution_rows(output.cases)
+        status, error = "ok", None
+    except Exception:
+        summary, series, histogram = {}, [], []
+        status, error = "failed", traceback.format_exc()
+    return RunRecord(
+        run_key=task.run_key,
+        point_id=task.point_id,
+        scenario=task.scenario_name,
+        replication=task.replication,
+        seed=seed_json(task.root_seed, task.replication),
+        status=status,
+        error=error,
+        started_at=started,
+        finished_at=now_iso(),
+        duration_s=time.perf_counter() - clock,
+        worker=_worker_name(),
+        summary=summary,
+        timeseries=series,
+        distributions=histogram,
+    )
+
+
+def failed_record(task: Task, exc: BaseException) -> RunRecord:
+    """The record of a task whose worker raised outside :func:`execute_task` (e.g. it died)."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    stamp = now_iso()
+    return RunRecord(
+        run_key=task.run_key,
+        point_id=task.point_id,
+        scenario=task.scenario_name,
+        replication=task.replication,
+        seed=seed_json(task.root_seed, task.replication),
+        status="failed",
+        error=text,
+        started_at=stamp,
+        finished_at=stamp,
+        duration_s=0.0,
+        worker="unknown",
+    )
+
+
+def timeseries_rows(frame: pd.DataFrame | None) -> list[tuple[int, str, float]]:
+    """A run's daily time series as (day, variable, value) rows (numeric columns only)."""
+    if frame is None or frame.empty:
+        return []
+    days = frame["day"].to_numpy() if "day" in frame.columns else np.arange(len(frame))
+    rows: list[tuple[int, str, float]] = []
+    for column in frame.columns:
+        if column == "day" or not pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        values = frame[column].to_numpy(dtype=float)
+        rows.extend(zip(days.astype(int).tolist(), [str(column)] * len(values), values.tolist(), strict=True))
+    return rows
+
+
+def distribution_rows(cases: pd.DataFrame | None) -> list[tuple[str, float, int]]:
+    """Histogram of closed cases' resolution times (days) on fixed bins.
+
+    The time is the case log's ``resolution_time_days`` (else ``closed − reported``).
+    Variable ``resolution_time_days`` (all cases) and ``resolution_time_days_<type>`` per
+    case type; every bin of :data:`experiments.store.RESOLUTION_BINS_DAYS` is stored,
+    bin i counting times in (upper[i-1], upper[i]].
+    """
+    if cases is None or cases.empty:
+        return []
+    if "resolution_time_days" in cases.columns:
+        times = cases["resolution_time_days"].to_numpy(dtype=float)
+    elif {"reported", "closed"} <= set(cases.columns):
+        times = cases["closed"].to_numpy(dtype=float) - cases["reported"].to_numpy(dtype=float)
+    else:
+        return []
+    closed = np.isfinite(times)
+    if "status" in cases.columns:
+        closed &= cases["status"].astype(str).to_numpy() == "closed"
+    edges = np.asarray(RESOLUTION_BINS_DAYS, dtype=float)
+    groups: list[tuple[str, np.ndarray]] = [("resolution_time_days", closed)]
+    if "case_type" in cases.columns:
+        types = cases["case_type"].astype(str).to_numpy()
+        for case_type in sorted(set(types[closed].tolist())):
+            groups.append((f"resolution_time_days_{case_type}", closed & (types == case_type)))
+    rows: list[tuple[str, float, int]] = []
+    for variable, mask in groups:
+        if not mask.any():
+            continue
+        index = np.searchsorted(edges, np.maximum(times[mask], 0.0), side="left")
+        counts = np.bincount(index, minlength=len(edges))[: len(edges)]
+        rows.extend((variable, float(upper), int(n)) for upper, n in zip(edges, counts, strict=True))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# The experiment
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Sent to the progress callback after every stored run."""
+
+    done: int  # runs stored ok, this session and before
+    failed: int  # runs that failed in this session
+    total: int  # runs planned so far (grows when the precision target adds replications)
+    run_key: str
+    status: str
+
+
+@dataclass
+class ExperimentReport:
+    """What an experiment run did; ``failed_runs`` says where the failures are."""
+
+    folder: Path
+    name: str
+    kind: str
+    planned: int = 0  # points × replications
+    ran: int = 0  # runs executed in this session
+    skipped: int = 0  # already stored ok (resume)
+    ok: int = 0  # stored ok in total
+    failed_runs: list[str] = field(default_factory=list)
+    failed_points: dict[str, str] = field(default_factory=dict)  # point_id → its parameters, as text
+    replications: int = 0
+    precision: dict[str, Any] | None = None
+    sensitivity: pd.DataFrame | None = None
+    noise: pd.DataFrame | None = None
+
+    @property
+    def failed(self) -> int:
+        """How many runs failed (stored as ``failed``)."""
+        return len(self.failed_runs)
+
+    @property
+    def database(self) -> Path:
+        """The results database."""
+        return self.folder / "results.sqlite"
+
+    def summary(self) -> str:
+        """One paragraph for the end of a command."""
+        text = (
+            f"experiment {self.name!r} ({self.kind}): {self.ok} of {self.planned} runs ok "
+            f"({self.ran} run now, {self.skipped} already stored), {self.replications} replications; "
+            f"results in {self.folder}"
+        )
+        if self.failed_runs:
+            shown = ", ".join(self.failed_runs[:10]) + (" …" if len(self.failed_runs) > 10 else "")
+            where = "".join(f"\n  {pid}: {desc}" for pid, desc in list(self.failed_points.items())[:10])
+            text += (
+                f"\n{self.failed} run(s) FAILED: {shown}"
+                f"{where}\n"
+                f"tracebacks: `microgov status {self.folder}` or table runs (status = 'failed') in "
+                f"{self.database}; fix the cause and run again with --resume to retry them"
+            )
+        if self.precision is not None and not self.precision.get("met", True):
+            text += f"\nprecision target not met at the cap: {self.precision.get('worst')}"
+        return text
+
+
+def default_folder(name: str) -> Path:
+    """The default results folder of an experiment: ``results/<name>/``."""
+    return RESULTS_ROOT / name
+
+
+def run_experiment(
+    experiment: Experiment | str | Path,
+    out: str | Path | None = None,
+    *,
+    executor: AnyExecutor | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    resume: bool = False,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    run_fn: RunFunction | None = None,
+) -> ExperimentReport:
+    """Run (or resume) an experiment into its results folder.
+
+    Args:
+        experiment: a loaded experiment or the path of an experiment file.
+        out: results folder (default ``results/<name>/``).
+        executor: an executor to use (kept open); else one is made from ``workers``
+            and ``cluster`` (see :func:`experiments.executors.make_executor`) and closed.
+        workers: worker processes (1 = serial; default: every CPU).
+        cluster: a Dask scheduler address or ``local``.
+        resume: continue a folder that already holds runs of this experiment.
+        progress: called after every stored run.
+        run_fn: the run function (default ``experiments.runs.run_single``).
+
+    Returns:
+        The report; ``report.failed_runs`` lists failed run keys.
+
+    Raises:
+        InputError: bad experiment file, scenario, results folder or option — always
+            before any run starts.
+    """
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    folder = Path(out) if out is not None else default_folder(exp.name)
+    run_fn = run_fn or _default_run_fn()
+    store = ResultStore.prepare(
+        folder,
+        name=exp.name,
+        kind=exp.kind,
+        file_hash=exp.digest,
+        point_digests={p.point_id: p.digest for p in exp.points},
+        resume=resume,
+    )
+    own_executor = executor is None
+    report = ExperimentReport(folder=folder, name=exp.name, kind=exp.kind)
+    session: dict[str, Any] = {"started_at": now_iso(), "finished_at": None, "status": "running"}
+    try:
+        _write_meta(store, exp)
+        store.write_points((p.point_id, p.scenario, parameter_json(p.parameters), p.digest) for p in exp.points)
+        executor = executor or make_executor(workers=workers, cluster=cluster)
+        session.update(executor.describe())
+        manifest = _start_manifest(store, exp, session)
+        _run_batches(store, exp, executor, run_fn, report, progress)
+        if isinstance(exp.spec, SensitivityExperimentSpec):
+            _analyse_sensitivity(store, exp, report)
+        session["status"] = "finished"
+    except BaseException:
+        session["status"] = "interrupted"
+        raise
+    finally:
+        session["finished_at"] = now_iso()
+        session.update(runs_ran=report.ran, runs_failed=report.failed, runs_skipped=report.skipped)
+        try:
+            if "manifest" in locals():
+                manifest["finished_at"] = session["finished_at"]
+                manifest["seeds"]["replications"] = report.replications
+                store.write_manifest(manifest)
+        finally:
+            if own_executor and executor is not None:
+                executor.close()
+            store.close()
+    logger.info(report.summary())
+    return report
+
+
+def _default_run_fn() -> RunFunction:
+    from experiments import runs  # looked up at call time so tests can replace it
+
+    return runs.run_single  # type: ignore[no-any-return]
+
+
+def _write_meta(store: ResultStore, exp: Experiment) -> None:
+    spec = exp.spec
+    meta: dict[str, Any] = {
+        "name": exp.name,
+        "kind": exp.kind,
+        "description": spec.description,
+        "file_hash": exp.digest,
+        "experiment_file": str(exp.path),
+        "root_seed": spec.seed,
+        "seed_rule": "numpy.random.SeedSequence(root_seed, spawn_key=(replication,))",
+        "replications_initial": spec.replications,
+        "days": spec.days,
+        "outcomes": list(spec.outcomes),
+        "precision": None if spec.precision is None else spec.precision.model_dump(),
+        "scenarios": json.dumps(exp.scenario_digests(), sort_keys=True),
+    }
+    if isinstance(spec, CompareSpec):
+        meta["reference"] = exp.reference or ""
+    if isinstance(spec, SensitivityExperimentSpec):
+        meta["method"] = spec.sensitivity.method
+        meta["factors"] = [f.model_dump() for f in spec.sensitivity.factors]
+    if "created_at" not in store.meta():
+        meta["created_at"] = now_iso()
+    store.set_meta(meta)
+
+
+def _start_manifest(store: ResultStore, exp: Experiment, session: dict[str, Any]) -> dict[str, Any]:
+    manifest = store.read_manifest()
+    sessions = list(manifest.get("sessions", []))
+    sessions.append(session)
+    manifest.update(
+        {
+            "format": "microgov-results/1",
+            "experiment": {
+                "name": exp.name,
+                "kind": exp.kind,
+                "file": str(exp.path.resolve()),
+                "sha256": exp.digest,
+                "text": exp.text,
+            },
+            "scenarios": {
+                name: {"file": None if s.path is None else str(s.path), "digest": str(s.digest)}
+                for name, s in exp.scenarios.items()
+            },
+            "points": len(exp.points),
+            "reference": exp.reference,
+            "seeds": {
+                "root": exp.spec.seed,
+                "replications": exp.spec.replications,
+                "rule": "replication i uses numpy.random.SeedSequence(root, spawn_key=(i,)) "
+                "== SeedSequence(root).spawn(R)[i]; the same for every scenario and point",
+            },
+            "packages": package_versions(),
+            "git": git_state(),
+            "machine": machine_facts(),
+            "started_at": manifest.get("started_at") or session["started_at"],
+            "finished_at": None,
+            "sessions": sessions,
+        }
+    )
+    store.write_manifest(manifest)
+    return manifest
+
+
+def _run_batches(
+    store: ResultStore,
+    exp: Experiment,
+    executor: AnyExecutor,
+    run_fn: RunFunction,
+    report: ExperimentReport,
+    progress: Callable[[ProgressEvent], None] | None,
+) -> None:
+    spec = exp.spec
+    replications = spec.replications
+    statuses = store.run_statuses()
+    session_failed: set[str] = set()
+    while True:
+        report.replications = replications
+        report.planned = replications * len(exp.points)
+        tasks = [
+            Task(p.point_id, p.scenario, r, spec.seed, p.built, spec.days, run_fn)
+            for r in range(replications)  # replication-major: partial results stay balanced
+            for p in exp.points
+            if statuses.get(run_key(p.point_id, r)) != "ok"
+        ]
+        if tasks:
+            retried = sum(1 for t in tasks if statuses.get(t.run_key) == "failed")
+            logger.info(
+                "%s: %d run(s) to do (%d failed earlier, retried) on %s",
+                exp.name, len(tasks), retried, executor.describe(),
+            )
+        for task, result in executor.map_unordered(execute_task, tasks):
+            record = result if isinstance(result, RunRecord) else failed_record(task, result)
+            store.record(record)
+            statuses[record.run_key] = record.status
+            report.ran += 1
+            if record.status == "ok":
+                session_failed.discard(record.run_key)
+            else:
+                session_failed.add(record.run_key)
+                logger.warning("run %s failed: %s", record.run_key, _last_line(record.error))
+            if progress is not None:
+                done = sum(1 for s in statuses.values() if s == "ok")
+                progress(ProgressEvent(done, len(session_failed), report.planned, record.run_key, record.status))
+        report.ok = sum(1 for p in exp.points for r in range(replications)
+                        if statuses.get(run_key(p.point_id, r)) == "ok")
+        if spec.precision is None:
+            break
+        report.precision = precision_status(store, exp, replications)
+        if report.precision["met"] or replications >= spec.precision.max_replications:
+            break
+        replications = min(replications + spec.precision.batch, spec.precision.max_replications)
+        logger.info("precision target not met (%s); adding replications up to %d",
+                    report.precision["worst"], replications)
+    report.failed_runs = sorted(k for k, s in statuses.items() if s == "failed")
+    described = {p.point_id: p for p in exp.points}
+    for key in report.failed_runs:
+        point_id = key.rsplit("/", 1)[0]
+        if point_id in described and point_id not in report.failed_points:
+            point = described[point_id]
+            report.failed_points[point_id] = (
+                f"scenario {point.scenario}" + (f", {describe_parameters(point.parameters)}" if point.parameters else "")
+            )
+    report.skipped = max(0, report.planned - report.ran)  # planned but not run now: stored ok before
+    store.set_meta({"replications": replications})
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def precision_status(store: ResultStore, exp: Experiment, replications: int) -> dict[str, Any]:
+    """Whether every chosen outcome at every point has a narrow enough confidence interval.
+
+    Returns ``{"met": bool, "replications": R, "worst": text, "rows": [...]}``; each row holds
+    point, outcome, n, mean, half_width and the target it is compared with.
+    """
+    precision = exp.spec.precision
+    assert precision is not None
+    table = store.outcome_table(precision.outcomes)
+    table = table[table["replication"] < replications]
+    rows = []
+    met = True
+    worst: tuple[float, str] = (-math.inf, "")
+    for point in exp.points:
+        for outcome in precision.outcomes:
+            values = table.loc[(table["point_id"] == point.point_id) & (table["outcome"] == outcome), "value"]
+            values = values[np.isfinite(values)]
+            n = len(values)
+            mean = float(values.mean()) if n else math.nan
+            if n >= 2:
+                sd = float(values.std(ddof=1))
+                half = float(stats.t.ppf(0.5 + precision.confidence / 2, n - 1)) * sd / math.sqrt(n)
+            else:
+                half = math.inf
+            if precision.relative:
+                ratio = 0.0 if half == 0 else (half / abs(mean) if mean not in (0.0,) and n else math.inf)
+            else:
+                ratio = half
+            ok = ratio <= precision.target
+            met = met and ok
+            rows.append({"point_id": point.point_id, "outcome": outcome, "n": n, "mean": mean,
+                         "half_width": half, "measure": ratio, "target": precision.target, "met": ok})
+            if ratio > worst[0]:
+                kind = "relative" if precision.relative else "absolute"
+                worst = (ratio, f"{point.point_id} {outcome}: {kind} half-width {ratio:.4g} "
+                                f"(target {precision.target:g}, n = {n})")
+    return {"met": met, "replications": replications, "worst": worst[1], "rows": rows}
+
+
+def _analyse_sensitivity(store: ResultStore, exp: Experiment, report: ExperimentReport) -> None:
+    from experiments.sensitivity import analyze_sensitivity, replication_noise
+
+    spec = exp.spec
+    assert isinstance(spec, SensitivityExperimentSpec)
+    table = store.outcome_table()
+    table = table[table["replication"] < report.replications]
+    means = table.groupby(["outcome", "point_id"])["value"].mean()
+    order = [p.point_id for p in exp.points]
+    outputs: dict[str, np.ndarray] = {}
+    for outcome in sorted(table["outcome"].unique()):
+        series = means.loc[outcome].reindex(order)
+        outputs[str(outcome)] = series.to_numpy(dtype=float)
+    indices = analyze_sensitivity(exp.salib_spec, exp.design, outputs)
+    store.write_sensitivity(indices, spec.sensitivity.method)
+    noise = replication_noise(table[["point_id", "replication", "outcome", "value"]])
+    _store_noise(store, noise)
+    report.sensitivity = indices
+    report.noise = noise
+
+
+def _store_noise(store: ResultStore, noise: pd.DataFrame) -> None:
+    """Keep the seed-noise share per outcome (an added table; the contract allows additions)."""
+    columns = list(noise.columns)
+    with store.transaction() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS sensitivity_noise(outcome TEXT PRIMARY KEY, points INTEGER, "
+            "replications REAL, within_variance REAL, between_variance REAL, noise_share REAL, "
+            "noise_share_of_point_means REAL, note TEXT)"
+        )
+        cur.execute("DELETE FROM sensitivity_noise")
+        cur.executemany(
+            f"INSERT INTO sensitivity_noise({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+             for row in noise.itertuples(index=False)],
+        )
+
+
+def replicate(
+    scenarios: Mapping[str, Scenario] | Sequence[Scenario],
+    replications: int,
+    seed: int = 0,
+    *,
+    days: int | None = None,
+    executor: AnyExecutor | None = None,
+    run_fn: RunFunction | None = None,
+) -> pd.DataFrame:
+    """Run scenarios × replications in memory (no store), e.g. from a notebook.
+
+    Returns one row per run with ``scenario``, ``replication``, ``status`` and one
+    column per outcome. Uses the same seeds as an experiment with root ``seed``.
+    """
+    items = scenarios.items() if isinstance(scenarios, Mapping) else [(s.name, s) for s in scenarios]
+    fn = run_fn or _default_run_fn()
+    tasks = [Task(name, name, r, seed, s, days, fn) for r in range(replications) for name, s in items]
+    own = executor is None
+    runner = executor or SerialExecutor()
+    rows = []
+    try:
+        for task, result in runner.map_unordered(execute_task, tasks):
+            record = result if isinstance(result, RunRecord) else failed_record(task, result)
+            rows.append({"scenario": record.scenario, "replication": record.replication,
+                         "status": record.status, **record.summary})
+    finally:
+        if own:
+            runner.close()
+    return pd.DataFrame(rows).sort_values(["scenario", "replication"], ignore_index=True)
+
+
+__all__ = [
+    "ExperimentReport",
+    "InputError",
+    "ProgressEvent",
+    "Task",
+    "default_folder",
+    "distribution_rows",
+    "execute_task",
+    "precision_status",
+    "replicate",
+    "run_experiment",
+    "timeseries_rows",
+]

@@ -1,0 +1,557 @@
+"""The results store: one folder per experiment (docs/design.md "experiments → results store").
+
+Folder layout: ``results.sqlite`` (SQLite in WAL mode), ``manifest.json`` and
+``exports/``. The tables below are a contract read directly by ``analysis/``:
+columns may be added, never renamed or dropped.
+
+Every finished run is written in one transaction (its ``runs`` row with its
+outcomes, time series and distributions), so a killed process loses no finished
+run, and a resumed experiment skips what is already stored (issue 4).
+``synchronous=NORMAL`` with WAL survives the process being killed at any point;
+only a power cut can lose the last commits (SQLite documentation) — assumption:
+acceptable for simulation results, which can be re-run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+DATABASE = "results.sqlite"
+MANIFEST = "manifest.json"
+EXPORTS = "exports"
+SCHEMA_VERSION = "1"
+_OWN_ENTRIES = {
+    DATABASE,
+    f"{DATABASE}-wal",
+    f"{DATABASE}-shm",
+    f"{DATABASE}-journal",
+    MANIFEST,
+    EXPORTS,
+}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS points(point_id TEXT PRIMARY KEY, scenario TEXT, parameters TEXT,
+    digest TEXT);
+CREATE TABLE IF NOT EXISTS runs(run_key TEXT PRIMARY KEY, point_id TEXT, scenario TEXT,
+    replication INTEGER, seed TEXT, status TEXT, error TEXT, started_at TEXT, finished_at TEXT,
+    duration_s REAL, worker TEXT);
+CREATE TABLE IF NOT EXISTS outcomes(run_key TEXT, outcome TEXT, value REAL,
+    PRIMARY KEY (run_key, outcome));
+CREATE TABLE IF NOT EXISTS timeseries(run_key TEXT, day INTEGER, variable TEXT, value REAL,
+    PRIMARY KEY (run_key, day, variable));
+CREATE TABLE IF NOT EXISTS distributions(run_key TEXT, variable TEXT, bin_upper REAL,
+    count INTEGER, PRIMARY KEY (run_key, variable, bin_upper));
+CREATE TABLE IF NOT EXISTS sensitivity(method TEXT, outcome TEXT, factor TEXT, index_name TEXT,
+    value REAL, conf REAL);
+CREATE INDEX IF NOT EXISTS runs_point ON runs(point_id, replication);
+"""
+
+# Upper edges (days) of the fixed histogram bins of case resolution times (closed − reported).
+# Assumption: log-like spacing from an hour at the front desk to beyond a year.
+RESOLUTION_BINS_DAYS: tuple[float, ...] = (
+    0.05,
+    0.125,
+    0.25,
+    0.5,
+    1,
+    2,
+    3,
+    5,
+    7,
+    10,
+    15,
+    20,
+    30,
+    45,
+    60,
+    90,
+    180,
+    365,
+    math.inf,
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One finished run, ready to be stored (made in the worker; small to pickle).
+
+    Attributes:
+        run_key: ``f"{point_id}/r{replication:04d}"``.
+        point_id, scenario, replication: where the run belongs.
+        seed: JSON ``{"root": int, "replication": int}``.
+        status: ``'ok'`` or ``'failed'``.
+        error: the traceback of a failed run, else None.
+        started_at, finished_at: ISO 8601 UTC.
+        duration_s: wall time of the run.
+        worker: host and process id that ran it.
+        summary: outcome name → value (empty when failed).
+        timeseries: rows (day, variable, value).
+        distributions: rows (variable, bin_upper, count).
+    """
+
+    run_key: str
+    point_id: str
+    scenario: str
+    replication: int
+    seed: str
+    status: str
+    error: str | None
+    started_at: str
+    finished_at: str
+    duration_s: float
+    worker: str
+    summary: dict[str, float] = field(default_factory=dict)
+    timeseries: list[tuple[int, str, float]] = field(default_factory=list)
+    distributions: list[tuple[str, float, int]] = field(default_factory=list)
+
+
+def run_key(point_id: str, replication: int) -> str:
+    """The primary key of a run: ``f"{point_id}/r{replication:04d}"``."""
+    return f"{point_id}/r{replication:04d}"
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with seconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _real(value: Any) -> float | None:
+    """A value for a REAL column: NaN becomes NULL (SQLite stores NaN as NULL anyway)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+class ResultStore:
+    """An open results folder. Use :meth:`prepare` to start or resume, :meth:`open` to read."""
+
+    def __init__(self, folder: Path, connection: sqlite3.Connection) -> None:
+        self.folder = folder
+        self.connection = connection
+
+    # -- opening ---------------------------------------------------------------
+
+    @property
+    def database(self) -> Path:
+        """Path of the SQLite file."""
+        return self.folder / DATABASE
+
+    @property
+    def manifest_path(self) -> Path:
+        """Path of manifest.json."""
+        return self.folder / MANIFEST
+
+    @classmethod
+    def prepare(
+        cls,
+        folder: str | Path,
+        *,
+        name: str,
+        kind: str,
+        file_hash: str,
+        point_digests: Mapping[str, str],
+        resume: bool,
+    ) -> ResultStore:
+        """Open ``folder`` for writing an experiment, after checking it is ours to write.
+
+        Raises InputError (before any run) when the folder cannot be created or
+        written, holds something that is not a microgov results store, holds another
+        experiment, already holds runs and ``resume`` is false, or — on resume — the
+        experiment file or a scenario changed since the stored runs were made.
+        """
+        folder = Path(folder)
+        _ensure_writable_folder(folder)
+        database = folder / DATABASE
+        if not database.exists():
+            foreign = sorted(e.name for e in folder.iterdir() if e.name not in _OWN_ENTRIES)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+                raise InputError(
+                    f"{folder}: not a microgov results folder (it holds {shown}); "
+                    "choose an empty or new folder with --out"
+                )
+            store = cls(folder, _connect(database))
+            store._create()
+            return store
+        try:
+            store = cls(folder, _connect(database))
+            meta = store.meta()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{database}: not a microgov results database ({exc})") from None
+        if meta.get("schema_version") is None or "name" not in meta:
+            store.close()
+            raise InputError(
+                f"{database}: not a microgov results database (no experiment in its 'meta' table)"
+            )
+        if meta["name"] != name or meta.get("kind") != kind:
+            store.close()
+            raise InputError(
+                f"{folder}: holds results of {meta.get('kind')} experiment {meta['name']!r}, not of "
+                f"{kind} experiment {name!r}; choose another folder with --out"
+            )
+        runs = store.count_runs()
+        if meta.get("file_hash") != file_hash:
+            store.close()
+            raise InputError(
+                f"{folder}: the experiment file changed since these results were started "
+                f"(sha256 {meta.get('file_hash', '?')[:12]}… stored, {file_hash[:12]}… now); "
+                "restore the file, or run the changed experiment into a new folder with --out"
+            )
+        if runs and not resume:
+            store.close()
+            raise InputError(
+                f"{folder}: already holds {runs} run(s) of experiment {name!r}; "
+                "add --resume to continue it, or choose another folder with --out"
+            )
+        changed = [
+            pid
+            for pid, digest in store.point_digests().items()
+            if pid in point_digests and digest is not None and digest != point_digests[pid]
+        ]
+        if changed and runs:
+            store.close()
+            raise InputError(
+                f"{folder}: the scenario of point(s) {', '.join(changed[:5])} changed since these results "
+                "were started (scenario file edited?); restore it, or use a new folder with --out"
+            )
+        return store
+
+    @classmethod
+    def open(cls, folder: str | Path) -> ResultStore:
+        """Open an existing results folder for reading (status, export)."""
+        folder = Path(folder)
+        database = folder / DATABASE
+        if not folder.is_dir():
+            raise InputError(f"{folder}: no such results folder")
+        if not database.is_file():
+            raise InputError(f"{folder}: not a microgov results folder (no {DATABASE})")
+        try:
+            store = cls(folder, _connect(database, create=False))
+            meta = store.meta()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{database}: not a microgov results database ({exc})") from None
+        if "name" not in meta:
+            store.close()
+            raise InputError(
+                f"{database}: not a microgov results database (no experiment in its 'meta' table)"
+            )
+        return store
+
+    def _create(self) -> None:
+        self.connection.executescript(SCHEMA)
+        self.set_meta({"schema_version": SCHEMA_VERSION})
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.connection.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One atomic transaction (BEGIN IMMEDIATE … COMMIT, rolled back on error)."""
+        cur = self.connection.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------
+
+    def set_meta(self, values: Mapping[str, Any]) -> None:
+        """Insert or replace meta keys; non-strings are stored as JSON."""
+        rows = [
+            (k, v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+            for k, v in values.items()
+        ]
+        with self.transaction() as cur:
+            cur.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", rows)
+
+    def write_points(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        """Insert or replace ``(point_id, scenario, parameters_json, digest)`` rows."""
+        with self.transaction() as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO points(point_id, scenario, parameters, digest) VALUES (?, ?, ?, ?)",
+                list(rows),
+            )
+
+    def record(self, run: RunRecord) -> None:
+        """Store one finished run in one transaction (replacing an earlier failed attempt)."""
+        key = run.run_key
+        with self.transaction() as cur:
+            for table in ("outcomes", "timeseries", "distributions"):
+                cur.execute(f"DELETE FROM {table} WHERE run_key = ?", (key,))  # noqa: S608 - fixed names
+            cur.execute(
+                "INSERT OR REPLACE INTO runs(run_key, point_id, scenario, replication, seed, status, error,"
+                " started_at, finished_at, duration_s, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    run.point_id,
+                    run.scenario,
+                    run.replication,
+                    run.seed,
+                    run.status,
+                    run.error,
+                    run.started_at,
+                    run.finished_at,
+                    run.duration_s,
+                    run.worker,
+                ),
+            )
+            cur.executemany(
+                "INSERT INTO outcomes(run_key, outcome, value) VALUES (?, ?, ?)",
+                [(key, name, _real(value)) for name, value in run.summary.items()],
+            )
+            cur.executemany(
+                "INSERT INTO timeseries(run_key, day, variable, value) VALUES (?, ?, ?, ?)",
+                [(key, int(day), var, _real(value)) for day, var, value in run.timeseries],
+            )
+            cur.executemany(
+                "INSERT INTO distributions(run_key, variable, bin_upper, count) VALUES (?, ?, ?, ?)",
+                [(key, var, float(upper), int(count)) for var, upper, count in run.distributions],
+            )
+
+    def write_sensitivity(self, table: pd.DataFrame, method: str) -> None:
+        """Replace the stored indices of ``method`` with ``table`` (columns as the contract)."""
+        columns = ["method", "outcome", "factor", "index_name", "value", "conf"]
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise ValueError(f"sensitivity table lacks column(s) {missing}")
+        rows = [
+            (
+                str(r.method),
+                str(r.outcome),
+                None if r.factor is None else str(r.factor),
+                str(r.index_name),
+                _real(r.value),
+                _real(r.conf),
+            )
+            for r in table[columns].itertuples(index=False)
+        ]
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM sensitivity WHERE method = ?", (method,))
+            cur.executemany(
+                "INSERT INTO sensitivity(method, outcome, factor, index_name, value, conf) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    # -- reading ---------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        """All meta keys (values as stored text)."""
+        return dict(self.connection.execute("SELECT key, value FROM meta").fetchall())
+
+    def point_digests(self) -> dict[str, str | None]:
+        """point_id → stored scenario digest."""
+        return dict(self.connection.execute("SELECT point_id, digest FROM points").fetchall())
+
+    def count_runs(self) -> int:
+        """How many runs (ok or failed) are stored."""
+        return int(self.connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def run_statuses(self) -> dict[str, str]:
+        """run_key → status of every stored run."""
+        return dict(self.connection.execute("SELECT run_key, status FROM runs").fetchall())
+
+    def runs(self) -> pd.DataFrame:
+        """The runs table."""
+        return pd.read_sql_query(
+            "SELECT * FROM runs ORDER BY point_id, replication", self.connection
+        )
+
+    def points(self) -> pd.DataFrame:
+        """The points table."""
+        return pd.read_sql_query("SELECT * FROM points ORDER BY point_id", self.connection)
+
+    def outcome_table(self, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
+        """Successful runs' outcomes, long: run_key, point_id, scenario, replication, outcome, value."""
+        query = (
+            "SELECT o.run_key, r.point_id, r.scenario, r.replication, o.outcome, o.value FROM outcomes o "
+            "JOIN runs r ON r.run_key = o.run_key WHERE r.status = 'ok'"
+        )
+        params: list[str] = []
+        if outcomes is not None:
+            query += f" AND o.outcome IN ({', '.join('?' * len(outcomes))})"
+            params = list(outcomes)
+        frame = pd.read_sql_query(
+            query + " ORDER BY r.point_id, r.replication", self.connection, params=params
+        )
+        frame["value"] = frame["value"].astype(float)
+        return frame
+
+    def sensitivity(self) -> pd.DataFrame:
+        """The sensitivity table."""
+        return pd.read_sql_query("SELECT * FROM sensitivity", self.connection)
+
+    # -- manifest --------------------------------------------------------------
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The manifest (empty dict if none yet)."""
+        if not self.manifest_path.exists():
+            return {}
+        try:
+            return dict(json.loads(self.manifest_path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{self.manifest_path}: unreadable manifest ({exc})") from None
+
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        """Write manifest.json atomically (a temporary file renamed over the old one)."""
+        tmp = self.folder / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
+        tmp.write_text(
+            json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
+        )
+        os.replace(tmp, self.manifest_path)
+
+
+def _connect(database: Path, create: bool = True) -> sqlite3.Connection:
+    if create:
+        connection = sqlite3.connect(database, timeout=60, isolation_level=None)
+    else:
+        connection = sqlite3.connect(
+            f"{database.resolve().as_uri()}?mode=rw", uri=True, timeout=60, isolation_level=None
+        )
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def _ensure_writable_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            f"{folder}: exists and is not a folder; choose a results folder with --out"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{folder}: cannot create the results folder ({exc.strerror or exc})"
+        ) from None
+    probe = folder / f".write-test-{uuid.uuid4().hex}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"{folder}: the results folder is not writable ({exc.strerror or exc})"
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# Manifest facts
+# ---------------------------------------------------------------------------
+
+_PACKAGES = (
+    "microgov",
+    "mesa",
+    "numpy",
+    "pandas",
+    "scipy",
+    "networkx",
+    "pydantic",
+    "SALib",
+    "dask",
+    "distributed",
+    "pyarrow",
+    "tqdm",
+)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of Python and the packages a result depends on."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_state(start: Path | None = None) -> dict[str, Any]:
+    """Commit and dirty flag of the source tree (read-only git commands; None outside a repo)."""
+    here = start or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            [
+                "git",
+                "--no-optional-locks",
+                "-C",
+                str(here),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(status.strip())}
+
+
+def machine_facts() -> dict[str, Any]:
+    """Host, platform and CPU facts for the manifest."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = None
+    return {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpus": cpus,
+        "python": sys.version.split()[0],
+        "user": user,
+    }
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,186 @@
+"""Every plot function draws a non-empty PNG whose axes carry readable labels with units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from analysis_fixtures import FakeResults, write_compare, write_sensitivity, write_sweep
+from matplotlib.figure import Figure
+
+from analysis import plots
+from analysis import statistics as st
+from analysis.results import Results, load_results
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def compare(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    """Stored results of a small compare experiment."""
+    fake: FakeResults = write_compare(tmp_path_factory.mktemp("plots") / "compare", days=10)
+    return load_results(fake.path)
+
+
+def _check_png(figure: Figure, tmp_path: Path, name: str) -> None:
+    """The figure saves as a non-empty PNG file."""
+    path = plots.save_png(figure, tmp_path / f"{name}.png")
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC), f"{name}: not a PNG file"
+    assert len(data) > 5_000, f"{name}: PNG suspiciously small ({len(data)} bytes)"
+
+
+def _labels(figure: Figure) -> tuple[str, str, str]:
+    axes = figure.axes[0]
+    return axes.get_xlabel(), axes.get_ylabel(), axes.get_title()
+
+
+def test_resolution_ecdf(compare: Results, tmp_path: Path) -> None:
+    """ECDF of resolution times: days on x, cumulative share on y, one line per scenario."""
+    pooled = st.pooled_distribution(compare.distributions("resolution_time_days"))
+    figure = plots.plot_resolution_ecdf(pooled)
+    _check_png(figure, tmp_path, "ecdf")
+    x, y, _ = _labels(figure)
+    assert "Resolution time" in x and "(days" in x, f"x label {x!r}"
+    assert "Share of closed cases" in y, f"y label {y!r}"
+    assert len(figure.axes[0].get_lines()) == 3, "one line per scenario"
+
+
+def test_backlog_bands(compare: Results, tmp_path: Path) -> None:
+    """Backlog over time: day on x, open cases on y, a band per scenario."""
+    bands = st.timeseries_bands(compare.timeseries(["backlog"]), "backlog")
+    figure = plots.plot_backlog(bands)
+    _check_png(figure, tmp_path, "backlog")
+    x, y, _ = _labels(figure)
+    assert x == "Simulated day (days since start)", f"x label {x!r}"
+    assert y == "Backlog (open cases)", f"y label {y!r}"
+    assert len(figure.axes[0].collections) == 3, "one confidence band per scenario"
+
+
+def test_forest_plot(compare: Results, tmp_path: Path) -> None:
+    """Forest plot: relative change in % on x, one tick per outcome."""
+    names = ["resolution_time_median_days", "on_time_share", "participation_share"]
+    effects = st.paired_differences(compare.outcomes(wide=True), "baseline", names=names)
+    figure = plots.plot_forest(effects, "baseline")
+    _check_png(figure, tmp_path, "forest")
+    x, y, _ = _labels(figure)
+    assert x == "Change against baseline (% of the reference mean)", f"x label {x!r}"
+    assert y == "Outcome", f"y label {y!r}"
+    ticks = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert ticks == [plots.outcome_label(n, unit=False) for n in names], f"ticks {ticks}"
+
+
+def test_participation_by_group(compare: Results, tmp_path: Path) -> None:
+    """Participation bars by age group and party membership, in percent."""
+    table = st.participation_table(st.summarise(compare.outcomes()))
+    figure = plots.plot_participation(table)
+    _check_png(figure, tmp_path, "participation")
+    x, y, _ = _labels(figure)
+    assert "age in years" in x and "party membership" in x, f"x label {x!r}"
+    assert y == "Participation in consultations (% of group)", f"y label {y!r}"
+    ticks = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert ticks == [
+        "age 18–29",
+        "age 30–49",
+        "age 50–69",
+        "age 70+",
+        "Party members",
+        "Non-members",
+    ], f"ticks {ticks}"
+
+
+def test_sweep_curve(tmp_path: Path) -> None:
+    """Sweep curve: the swept field on x, the outcome with its unit on y."""
+    results = load_results(write_sweep(tmp_path / "sweep").path)
+    curves = st.sweep_curves(results.outcomes(), results.point_parameters())
+    factor = "offices.grid_workers_per_grid"
+    figure = plots.plot_sweep(curves, factor, "resolution_time_mean_days")
+    _check_png(figure, tmp_path, "sweep")
+    x, y, _ = _labels(figure)
+    assert x.startswith(factor), f"x label {x!r}"
+    assert y == "Resolution time, mean (days)", f"y label {y!r}"
+    line = figure.axes[0].get_lines()[0]
+    assert list(line.get_xdata()) == [1, 2, 3, 4], "one point per sweep level"
+
+
+def test_sobol_bars(tmp_path: Path) -> None:
+    """Sobol bars: S1 and ST per factor with interval bars."""
+    results = load_results(write_sensitivity(tmp_path / "sobol", method="sobol").path)
+    table = st.sobol_table(results.sensitivity())
+    figure = plots.plot_sobol(table, "resolution_time_mean_days")
+    _check_png(figure, tmp_path, "sobol")
+    x, y, title = _labels(figure)
+    assert x.startswith("Sobol index (share of output variance"), f"x label {x!r}"
+    assert y == "Factor (dotted scenario field)", f"y label {y!r}"
+    assert "Resolution time, mean (days)" in title, f"title {title!r}"
+    assert len(figure.axes[0].patches) == 4, "2 factors × (S1, ST) bars"
+
+
+def test_morris_scatter(tmp_path: Path) -> None:
+    """Morris scatter: μ* on x and σ on y, in the outcome's unit."""
+    results = load_results(write_sensitivity(tmp_path / "morris", method="morris").path)
+    table = st.morris_table(results.sensitivity())
+    figure = plots.plot_morris(table, "resolution_time_mean_days")
+    _check_png(figure, tmp_path, "morris")
+    x, y, _ = _labels(figure)
+    assert x == "μ*, mean absolute elementary effect (days)", f"x label {x!r}"
+    assert y == "σ, spread of elementary effects (days)", f"y label {y!r}"
+
+
+def _small_network() -> nx.Graph:
+    """Centre → 2 streets → 2 communities each → 2 grids each, plus 2 departments."""
+    graph = nx.Graph()
+    graph.add_node(("centre", 0), level="centre")
+    for s in range(2):
+        graph.add_node(("street", s), level="street")
+        graph.add_edge(("centre", 0), ("street", s))
+        for c in range(2):
+            community = ("community", 2 * s + c)
+            graph.add_node(community, level="community")
+            graph.add_edge(("street", s), community)
+            for g in range(2):
+                grid = ("grid", 4 * s + 2 * c + g)
+                graph.add_node(grid, level="grid")
+                graph.add_edge(community, grid)
+    for d in range(2):
+        graph.add_node(("department", d), level="department")
+        graph.add_edge(("centre", 0), ("department", d))
+    return graph
+
+
+def test_network_picture(tmp_path: Path) -> None:
+    """The network is drawn level by level, coloured by the value, with a labelled colour bar."""
+    graph = _small_network()
+    values = {node: float(i) for i, node in enumerate(graph.nodes) if node[0] != "department"}
+    figure = plots.plot_network(graph, values, "Backlog by unit", "Backlog (open cases)")
+    _check_png(figure, tmp_path, "network")
+    axes, colour_bar = figure.axes[0], figure.axes[1]
+    assert axes.get_title() == "Backlog by unit", f"title {axes.get_title()!r}"
+    assert axes.get_ylabel() == "Hierarchy level", f"y label {axes.get_ylabel()!r}"
+    assert colour_bar.get_ylabel() == "Backlog (open cases)", "colour bar label"
+    ticks = [t.get_text() for t in axes.get_yticklabels()]
+    assert ticks == ["centre", "street", "community", "grid", "department"], f"levels {ticks}"
+
+
+def test_network_layout_is_deterministic() -> None:
+    """The same graph always gets the same positions (no unseeded random layout)."""
+    first = plots.network_layout(_small_network())
+    second = plots.network_layout(_small_network())
+    assert all((first[n] == second[n]).all() for n in first), "positions differ between calls"
+    assert first[("centre", 0)][1] > first[("grid", 0)][1], "the centre is drawn above the grids"
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("resolution_time_median_days", "Resolution time, median (days)"),
+        ("resolution_time_p90_days_help", "Resolution time, 90th percentile — help cases (days)"),
+        ("participation_share_age_70_plus", "Participation, age 70+ (share of group)"),
+        ("participation_share_non_member", "Participation, non-members (share of group)"),
+        ("staff_hours_per_case", "Staff time per case (staff-hours per case)"),
+    ],
+)
+def test_outcome_labels_carry_units(name: str, label: str) -> None:
+    """Outcome names become readable labels with units."""
+    assert plots.outcome_label(name) == label, f"{name} → {plots.outcome_label(name)!r}"

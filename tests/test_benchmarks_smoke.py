@@ -1,0 +1,59 @@
+"""Smoke tests of the benchmark scripts: they run at a tiny size and write their JSON.
+
+No timing is asserted here (DESIGN.md: the scale targets are measured in benchmarks/,
+not in timed tests); see docs/performance.md for the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_bench_engine_writes_ratios_and_waits(tmp_path: Path) -> None:
+    """bench_engine with 400 customers writes wall times, ratios and mean waits per system."""
+    out = tmp_path / "engine.json"
+    done = _run("bench_engine.py", "--customers", "400", "--repeats", "1", "--out", str(out))
+    assert done.returncode == 0, f"bench_engine failed:\n{done.stderr}"
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert set(results["systems"]) == {"mmc", "tandem"}, f"systems: {set(results['systems'])}"
+    for name, system in results["systems"].items():
+        for key in ("wall_s_median", "ratio", "mean_wait_hours", "targets"):
+            assert key in system, f"{name}: key {key!r} missing from {sorted(system)}"
+        assert set(system["ratio"]) == {"engine_over_heapq", "engine_over_ciw"}, (
+            f"{name}: ratios {system['ratio']}"
+        )
+        waits = system["mean_wait_hours"]
+        # the engine and the heapq loop consume the same pre-drawn times: same waits
+        assert abs(waits["engine"] - waits["heapq"]) < 1e-6, f"{name}: waits differ {waits}"
+    assert "| mmc |" in done.stdout, f"no markdown table printed:\n{done.stdout}"
+
+
+def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
+    """bench_scenarios runs classroom for 5 days in a child process and records its figures."""
+    out = tmp_path / "scenarios.json"
+    done = _run("bench_scenarios.py", "--scenarios", "classroom", "--days", "5", "--out", str(out))
+    assert done.returncode == 0, f"bench_scenarios failed:\n{done.stderr}"
+    results = json.loads(out.read_text(encoding="utf-8"))
+    figures = results["scenarios"]["classroom"]
+    for key in ("import_s", "build_s", "run_s", "model_s", "peak_rss_mib", "cpu_s", "model"):
+        assert key in figures, f"key {key!r} missing from {sorted(figures)}"
+    assert figures["days"] == 5, f"days recorded: {figures['days']}"
+    assert figures["peak_rss_mib"] > 0, f"peak RSS: {figures['peak_rss_mib']}"
+    assert figures["targets"]["time"] is None, "a 5-day run must not be judged against targets"

@@ -1,0 +1,197 @@
+"""Experiment files: schema, clear errors before any run, points, seeds (issue 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import standins
+
+from experiments.errors import InputError
+from experiments.experiment_files import (
+    EXPERIMENTS_FOLDER,
+    load_experiment,
+    resolve_experiment_path,
+)
+from experiments.seeds import replication_seed, replication_seeds, seed_from_json, seed_json
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = standins.write_experiment(tmp_path, "bad", text)
+    with pytest.raises(InputError) as info:
+        load_experiment(path)
+    return str(info.value)
+
+
+def test_compare_points_and_reference(tmp_path):
+    """A compare file gives one point per scenario, named after it, with the reference kept."""
+    exp = load_experiment(standins.write_experiment(tmp_path, "c", standins.compare_text()))
+    assert [p.point_id for p in exp.points] == ["tiny", "tiny_integrated"], (
+        "points are the scenarios"
+    )
+    assert exp.reference == "tiny", "reference scenario as declared"
+    assert all(p.parameters == {} for p in exp.points), "compare points have no own parameters"
+    assert exp.points[1].built.routing_kind == "integrated", "the second scenario keeps its routing"
+
+
+def test_sweep_grid_is_cartesian_product(tmp_path):
+    """A grid sweep has one point per combination, each with its overrides applied."""
+    exp = load_experiment(
+        standins.write_experiment(tmp_path, "s", standins.sweep_text(staff=(10, 20, 30)))
+    )
+    assert len(exp.points) == 6, "3 staff values × 2 delays"
+    staff = [
+        p.built.parameters.departments["urban_management"].staff_per_100k_residents
+        for p in exp.points
+    ]
+    assert sorted(set(staff)) == [10, 20, 30], "each staff value is applied to the built scenario"
+    assert exp.points[0].point_id == "p0000", "sweep points are numbered"
+
+
+def test_overrides_nested_tables_merge(tmp_path):
+    """An override written as a nested table changes only the named key (deep merge)."""
+    text = standins.compare_text(extra="overrides = { population = { residents_per_grid = 40 } }")
+    exp = load_experiment(standins.write_experiment(tmp_path, "c", text))
+    population = exp.points[0].built.parameters.population
+    assert population.residents_per_grid == 40, "override applied"
+    assert population.grids_per_community == 2, "the scenario's other population keys are kept"
+
+
+def test_unknown_key_names_file_and_suggests(tmp_path):
+    """A typo in a top-level key is named with the file and the closest valid key."""
+    message = _error(tmp_path, standins.compare_text().replace("replications =", "replicatons ="))
+    assert "bad.toml" in message and "replicatons" in message, f"file and key named: {message}"
+    assert "did you mean 'replications'" in message, f"closest key suggested: {message}"
+
+
+def test_unknown_kind(tmp_path):
+    """An unknown kind lists the allowed kinds."""
+    message = _error(
+        tmp_path, standins.compare_text().replace('kind = "compare"', 'kind = "comparison"')
+    )
+    assert "compare, sweep, sensitivity" in message, f"allowed kinds listed: {message}"
+
+
+def test_missing_scenario_file(tmp_path):
+    """A scenario path that does not exist is reported with where it was looked for."""
+    message = _error(
+        tmp_path, standins.compare_text().replace("tiny_integrated.toml", "nowhere.toml")
+    )
+    assert "scenarios[1].path" in message and "nowhere.toml" in message, (
+        f"entry and file named: {message}"
+    )
+
+
+def test_bad_dotted_field_in_grid(tmp_path):
+    """A sweep field that is not in the scenario schema fails before any run, with a suggestion."""
+    text = standins.sweep_text().replace("staff_per_100k_residents", "staff_per_100k_resident")
+    message = _error(tmp_path, text)
+    assert "staff_per_100k_resident" in message and "grid" in message, (
+        f"field and key named: {message}"
+    )
+    assert "staff_per_100k_residents" in message, f"closest valid field suggested: {message}"
+
+
+def test_bad_value_in_grid(tmp_path):
+    """A sweep value the schema rejects names the point and the field."""
+    message = _error(tmp_path, standins.sweep_text(delays=(1.0, -2.0)))
+    assert "handoff_delay_hours" in message and "-2" in message, f"field and value named: {message}"
+
+
+def test_reference_must_be_a_scenario(tmp_path):
+    """A reference that is not one of the scenarios lists the allowed names."""
+    message = _error(
+        tmp_path, standins.compare_text().replace('reference = "tiny"', 'reference = "tyni"')
+    )
+    assert "tyni" in message and "tiny, tiny_integrated" in message, (
+        f"allowed names listed: {message}"
+    )
+
+
+def test_unknown_outcome(tmp_path):
+    """An outcome of interest that no run reports is an error with a suggestion."""
+    message = _error(
+        tmp_path, standins.compare_text().replace('"participation_share"]', '"participation"]')
+    )
+    assert "outcomes[1]" in message and "participation_share" in message, (
+        f"closest outcome: {message}"
+    )
+
+
+def test_sweep_needs_grid_or_points(tmp_path):
+    """A sweep with neither grid nor points says what it needs."""
+    text = standins.sweep_text().split("[grid]")[0]
+    message = _error(tmp_path, text)
+    assert "exactly one of 'grid'" in message, f"grid or points required: {message}"
+
+
+def test_sensitivity_integer_field_needs_integer_flag(tmp_path):
+    """An integer scenario field as a factor must say integer = true."""
+    text = """\
+name = "sa"
+kind = "sensitivity"
+scenario = "../scenarios/tiny.toml"
+[sensitivity]
+method = "morris"
+samples = 2
+[[sensitivity.factors]]
+name = "population.residents_per_grid"
+lower = 40
+upper = 80
+"""
+    message = _error(tmp_path, text)
+    assert "integer = true" in message and "residents_per_grid" in message, (
+        f"integer hint: {message}"
+    )
+
+
+def test_sobol_samples_power_of_two(tmp_path):
+    """Sobol' sample sizes that are not powers of two are rejected with alternatives."""
+    text = """\
+name = "sa"
+kind = "sensitivity"
+scenario = "../scenarios/tiny.toml"
+[sensitivity]
+method = "sobol"
+samples = 100
+[[sensitivity.factors]]
+name = "coordination.classification_accuracy"
+lower = 0.5
+upper = 0.9
+"""
+    message = _error(tmp_path, text)
+    assert "power of two" in message and "bad.toml" in message, (
+        f"power-of-two rule named: {message}"
+    )
+
+
+def test_resolve_experiment_by_name(tmp_path, monkeypatch):
+    """A bare name finds experiments/<name>.toml; an unknown one lists the known names."""
+    path = standins.write_experiment(tmp_path, "mine", standins.compare_text())
+    monkeypatch.chdir(tmp_path)
+    assert resolve_experiment_path("mine").resolve() == path.resolve(), "bare name resolves"
+    with pytest.raises(InputError, match="no such experiment file"):
+        resolve_experiment_path("mien")
+
+
+def test_seed_rule_matches_spawn():
+    """Replication i's seed equals child i of SeedSequence(root).spawn(R), whatever R is."""
+    spawned = np.random.SeedSequence(42).spawn(5)
+    ours = replication_seeds(42, 5)
+    for a, b in zip(spawned, ours, strict=True):
+        assert a.generate_state(4).tolist() == b.generate_state(4).tolist(), "same state as spawn()"
+    assert replication_seed(42, 3).spawn_key == (3,), "spawn key is the replication index"
+    again = seed_from_json(seed_json(42, 3))
+    assert again.generate_state(2).tolist() == spawned[3].generate_state(2).tolist(), (
+        "stored seed round-trips"
+    )
+
+
+def test_bundled_experiments_validate():
+    """Every experiment file shipped in experiments/ validates, scenarios included."""
+    files = sorted(EXPERIMENTS_FOLDER.glob("*.toml"))
+    assert files, "experiments/*.toml exist"
+    for path in files:
+        exp = load_experiment(path)
+        assert exp.points, f"{path.name} defines points"

@@ -1,0 +1,259 @@
+"""Invariants of whole runs, property-based over random valid parameters (STYLE.md "Tests").
+
+Every case is closed, open or queued exactly once; no time runs backwards; every share
+lies in [0, 1]; every need is accounted for. Checked only through the public API:
+``GovernanceModel(parameters, seed).run(days)`` and ``model.output()``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from model.governance import GovernanceModel
+from model.outcomes import OUTCOME_NAMES, RunOutput
+from model.parameters import ModelParameters
+from model.policies.registry import builtin_kinds
+
+STATUSES = {"closed", "open", "queued"}
+TIMESTAMPS = ("reported", "registered", "dispatched", "handled", "verified", "closed")
+# Lifecycle order of the timestamps (F4.5); each pair (earlier, later) must hold where both are set.
+ORDER = (
+    ("reported", "registered"),
+    ("registered", "dispatched"),
+    ("dispatched", "handled"),
+    ("handled", "verified"),
+    ("verified", "closed"),
+    ("registered", "handled"),
+    ("handled", "closed"),
+    ("registered", "closed"),
+    ("dispatched", "closed"),
+    ("registered", "deadline"),
+)
+EPSILON = 1e-9  # days
+# A handful of examples, no shrinking: each example is a whole model run. derandomize for CI.
+INVARIANT_SETTINGS = settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=(HealthCheck.too_slow, HealthCheck.data_too_large),
+)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
+    """Small random valid scenarios (a few hundred residents, a few weeks) and a seed."""
+    staff_factor = draw(st.floats(min_value=0.05, max_value=3.0))
+    defaults = ModelParameters().departments
+    departments = {
+        name: dept.model_copy(
+            update={"staff_per_100k_residents": dept.staff_per_100k_residents * staff_factor}
+        )
+        for name, dept in defaults.items()
+    }
+    data: dict[str, Any] = {
+        "simulation": {
+            "days": draw(st.integers(min_value=3, max_value=40)),
+            "start_weekday": draw(st.integers(min_value=0, max_value=6)),
+        },
+        "calendar": {
+            "working_hours_per_day": draw(st.sampled_from([4.0, 8.0, 10.5, 16.0, 24.0])),
+            "working_days_per_week": draw(st.integers(min_value=1, max_value=7)),
+        },
+        "population": {
+            "streets": draw(st.integers(min_value=1, max_value=2)),
+            "communities_per_street": draw(st.integers(min_value=1, max_value=2)),
+            "grids_per_community": draw(st.integers(min_value=1, max_value=3)),
+            "residents_per_grid": draw(st.integers(min_value=20, max_value=150)),
+        },
+        "demand": {
+            "needs_per_resident_per_year": draw(st.floats(min_value=0.0, max_value=25.0)),
+            "multi_department_share": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "max_departments_per_case": draw(st.integers(min_value=1, max_value=3)),
+            "minor_share": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "collective_issues_per_community_per_year": draw(
+                st.floats(min_value=0.0, max_value=40.0)
+            ),
+        },
+        "detection": {
+            "patrol_detection_probability_per_day": draw(st.sampled_from([0.0, 0.04, 0.5, 1.0])),
+            "sensor_coverage_share": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "public_problems_per_resident_per_year": draw(st.floats(min_value=0.0, max_value=3.0)),
+        },
+        "intake": {
+            "front_desk_inquiry_resolution_share": draw(st.floats(min_value=0.0, max_value=1.0))
+        },
+        "coordination": {
+            "classification_accuracy": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "handoff_delay_hours": draw(st.floats(min_value=0.0, max_value=8.0)),
+            "staff_moved_to_communities_share": draw(st.floats(min_value=0.0, max_value=0.5)),
+            "queue_discipline": draw(st.sampled_from(["fifo", "deadline"])),
+        },
+        "departments": departments,
+        "routing": {"kind": draw(st.sampled_from(builtin_kinds("routing")))},
+        "consultation": {"kind": draw(st.sampled_from(builtin_kinds("consultation")))},
+    }
+    seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
+    return ModelParameters.model_validate(data), seed
+
+
+def run(parameters: ModelParameters, seed: int) -> RunOutput:
+    """Run the scenario for its configured days and return its output."""
+    model = GovernanceModel(parameters, seed=seed)
+    model.run()
+    return model.output()
+
+
+@INVARIANT_SETTINGS
+@given(scenario=scenarios())
+def test_every_case_accounted_once(scenario: tuple[ModelParameters, int]) -> None:
+    """Every case is closed, open or queued exactly once, and the summary counts agree with the log."""
+    parameters, seed = scenario
+    out = run(parameters, seed)
+    cases, summary = out.cases, out.summary
+    assert cases["case_id"].is_unique, "case ids must be unique"
+    assert cases["need"].is_unique, "a need becomes at most one case"
+    assert set(cases["status"].unique()) <= STATUSES, f"unknown statuses {set(cases['status'])}"
+    assert len(cases) == summary["cases_generated"], "case log length vs cases_generated"
+    assert summary["cases_closed"] + summary["cases_open"] == summary["cases_generated"], (
+        f"closed {summary['cases_closed']} + open {summary['cases_open']} != {summary['cases_generated']}"
+    )
+    assert summary["cases_queued"] <= summary["cases_open"], (
+        "queued cases are a subset of open ones"
+    )
+    counts = cases["status"].value_counts()
+    assert counts.get("closed", 0) == summary["cases_closed"], "closed statuses vs cases_closed"
+    assert counts.get("queued", 0) == summary["cases_queued"], "queued statuses vs cases_queued"
+    assert counts.get("open", 0) + counts.get("queued", 0) == summary["cases_open"], (
+        "open + queued vs cases_open"
+    )
+    closed_time = cases["closed"].notna()
+    assert (closed_time == (cases["status"] == "closed")).all(), (
+        "status 'closed' iff a closing time"
+    )
+    assert set(OUTCOME_NAMES) <= set(summary), (
+        f"missing outcomes {set(OUTCOME_NAMES) - set(summary)}"
+    )
+
+
+@INVARIANT_SETTINGS
+@given(scenario=scenarios())
+def test_no_negative_times(scenario: tuple[ModelParameters, int]) -> None:
+    """Timestamps follow the lifecycle (F4.5): reported ≤ registered ≤ dispatched ≤ handled ≤ verified ≤ closed."""
+    parameters, seed = scenario
+    cases = run(parameters, seed).cases
+    violations = []
+    for column in (*TIMESTAMPS, "deadline"):
+        bad = cases[column].notna() & (cases[column] < cases["reported"] - EPSILON)
+        if bad.any():
+            violations.append(
+                f"{column} < reported in {int(bad.sum())} cases, e.g. {_example(cases, bad)}"
+            )
+    for earlier, later in ORDER:
+        bad = (
+            cases[earlier].notna()
+            & cases[later].notna()
+            & (cases[later] < cases[earlier] - EPSILON)
+        )
+        if bad.any():
+            violations.append(
+                f"{later} < {earlier} in {int(bad.sum())} cases, e.g. {_example(cases, bad)}"
+            )
+    resolution = cases["resolution_time_days"].dropna()
+    if (resolution < 0).any():
+        violations.append(
+            f"negative resolution_time_days: {resolution[resolution < 0].tolist()[:5]}"
+        )
+    assert (cases["reported"] >= 0).all(), "every case has a non-negative reported time"
+    assert (cases["reported"] < parameters.simulation.days).all(), "no case reported after the run"
+    assert not violations, "time runs backwards:\n" + "\n".join(violations)
+
+
+def _example(cases: pd.DataFrame, mask: pd.Series) -> dict[str, Any]:
+    """The first offending row, for the failure message."""
+    row = cases[mask].iloc[0]
+    keep = ("case_id", "case_type", "source", "on_the_spot", *TIMESTAMPS, "deadline")
+    return {k: row[k] for k in keep}
+
+
+@INVARIANT_SETTINGS
+@given(scenario=scenarios())
+def test_shares_within_unit_interval(scenario: tuple[ModelParameters, int]) -> None:
+    """Every summary share (keys ending in _share, and representativeness) is NaN or within [0, 1]."""
+    parameters, seed = scenario
+    out = run(parameters, seed)
+    keys = [k for k in out.summary if k.endswith("_share") or k == "representativeness"]
+    assert "on_time_share" in keys and "participation_share" in keys, "share outcomes expected"
+    bad = {
+        k: out.summary[k]
+        for k in keys
+        if not (math.isnan(out.summary[k]) or 0.0 <= out.summary[k] <= 1.0)
+    }
+    assert not bad, f"shares outside [0, 1]: {bad}"
+    cases = out.cases
+    for column in ("on_time", "satisfied"):
+        values = set(cases[column].dropna().unique().tolist())
+        assert values <= {0.0, 1.0}, f"{column} should be 0, 1 or NaN, got {values}"
+    closed = cases[cases["status"] == "closed"]
+    assert closed["on_time"].notna().all(), "every closed case is on time or late"
+    public = cases["resident"] < 0
+    assert cases.loc[public, "satisfied"].isna().all(), "nobody rates a public-space problem"
+
+
+@INVARIANT_SETTINGS
+@given(scenario=scenarios())
+def test_needs_accounting(scenario: tuple[ModelParameters, int]) -> None:
+    """Needs generated cover the cases made from them plus the needs that lapsed unreported."""
+    parameters, seed = scenario
+    out = run(parameters, seed)
+    summary, cases, series = out.summary, out.cases, out.timeseries
+    needs = summary["needs_generated"]
+    lapsed = summary["unreported_share"] * needs if needs > 0 else 0.0
+    assert needs >= summary["cases_generated"] + round(lapsed), (
+        f"needs {needs} < cases {summary['cases_generated']} + lapsed {lapsed}"
+    )
+    from_residents = int((cases["resident"] >= 0).sum())
+    assert needs >= from_residents + round(lapsed), "needs cover residents' cases plus lapsed needs"
+    if len(cases):
+        assert cases["need"].min() >= 0 and cases["need"].max() < needs, (
+            "need ids lie in [0, needs_generated)"
+        )
+    assert len(series) == parameters.simulation.days, (
+        f"{len(series)} daily rows for {parameters.simulation.days} days"
+    )
+    for column in ("needs_generated", "cases_reported", "cases_closed"):
+        assert (np.diff(series[column].to_numpy()) >= 0).all(), (
+            f"cumulative {column} must never fall"
+        )
+    last = series.iloc[-1]
+    assert last["needs_generated"] == needs, "final needs_generated in the time series vs summary"
+    assert last["cases_reported"] == summary["cases_generated"], "final cases_reported vs summary"
+    assert last["cases_closed"] == summary["cases_closed"], "final cases_closed vs summary"
+    assert (series["backlog"] == series["cases_reported"] - series["cases_closed"]).all(), (
+        "backlog = open cases"
+    )
+
+
+def test_timeseries_day_is_zero_based() -> None:
+    """The time series has one row per day with ``day`` = 0 … days − 1 (docs/design.md contract)."""
+    parameters = ModelParameters.model_validate(
+        {
+            "population": {
+                "streets": 1,
+                "communities_per_street": 1,
+                "grids_per_community": 2,
+                "residents_per_grid": 50,
+            },
+            "simulation": {"days": 5},
+        }
+    )
+    series = run(parameters, 3).timeseries
+    assert series["day"].tolist() == [0, 1, 2, 3, 4], (
+        f"day column should be 0-based, got {series['day'].tolist()}"
+    )

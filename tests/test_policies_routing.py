@@ -1,0 +1,421 @@
+"""Routing policies decide on fake views, without a model (STYLE.md "Strategies")."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from model.parameters import ModelParameters
+from model.policies.base import CaseView, Route, RoutingPolicy, SystemView, Unit
+from model.policies.grid_first import GridFirstRouting, on_the_spot_hours
+from model.policies.immediate import ImmediateRouting
+from model.policies.registry import PolicyError, builtin_kinds, policy_kind, resolve_policy
+from model.policies.routing import HierarchicalRouting, IntegratedRouting
+from model.policies.whistle import WhistleRouting
+
+DEPARTMENTS = ("urban_management", "public_security", "transport", "civil_affairs")
+ENFORCEMENT = np.array([True, True, False, False])
+
+
+def make_case(**changes: object) -> CaseView:
+    """A single-department, minor, non-enforcement help case reported to a grid worker."""
+    base = CaseView(
+        case_id=1,
+        case_type="help",
+        source="grid_worker",
+        departments=(2,),
+        grid=7,
+        community=3,
+        street=1,
+        minor=True,
+        enforcement=False,
+        repeat=False,
+        severity=0.2,
+        time_limit_working_days=7.0,
+        returns=0,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def make_system(**changes: object) -> SystemView:
+    """Four departments, two of them enforcement, all rated 1.0."""
+    base = SystemView(
+        department_names=DEPARTMENTS,
+        department_staff=np.array([10, 5, 4, 4]),
+        department_queue_length=np.zeros(4, dtype=np.int64),
+        department_rating=np.ones(4),
+        department_enforcement=ENFORCEMENT,
+        classification_accuracy=0.7,
+        handoff_delay_hours=4.0,
+        centre_review_hours=0.3,
+        street_review_hours=0.5,
+        community_review_hours=0.5,
+        on_the_spot_hours=1.0,
+        return_check_hours=1.0,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def rng(seed: int = 0) -> np.random.Generator:
+    """A seeded generator for one decision."""
+    return np.random.default_rng(seed)
+
+
+def handle_stages(route: Route) -> list[tuple[int, ...]]:
+    """Department indices of each 'handle' stage."""
+    return [
+        tuple(v.unit.index for v in stage.visits)
+        for stage in route.stages
+        if stage.role == "handle"
+    ]
+
+
+def review_units(route: Route) -> list[Unit]:
+    """Units of the 'review' stages, in order."""
+    return [stage.visits[0].unit for stage in route.stages if stage.role == "review"]
+
+
+CROSS = make_case(departments=(2, 3), minor=False)
+
+
+# --------------------------------------------------------------------------- all policies
+
+
+@pytest.mark.parametrize(
+    "kind", ["hierarchical", "integrated", "whistle", "immediate", "grid_first"]
+)
+def test_every_builtin_routing_policy_returns_a_valid_route(kind: str) -> None:
+    """Every built-in routing policy builds from defaults and returns a well-formed Route."""
+    policy = resolve_policy("routing", {"kind": kind})
+    assert isinstance(policy, RoutingPolicy), f"{kind} does not satisfy the RoutingPolicy protocol"
+    assert policy_kind(policy) == kind, f"{kind} does not round-trip through policy_kind"
+    for case in (
+        make_case(),
+        CROSS,
+        make_case(source="hotline", enforcement=True, departments=(0,)),
+    ):
+        route = policy.route(case, make_system(), rng())
+        assert route.stages, f"{kind} returned an empty route for {case}"
+        assert 0.0 <= route.misroute_probability <= 1.0, (
+            f"{kind}: misroute {route.misroute_probability}"
+        )
+        assert route.work_multiplier > 0.0, f"{kind}: work multiplier {route.work_multiplier}"
+        assert route.overhead_hours >= 0.0, f"{kind}: negative overhead {route.overhead_hours}"
+        handled = {d for stage in handle_stages(route) for d in stage}
+        resolved = any(s.role == "resolve" for s in route.stages)
+        assert resolved or set(case.departments) <= handled, (
+            f"{kind} does not send {case.departments} to its departments: {route}"
+        )
+
+
+def test_builtin_kinds_list_the_reform_menu() -> None:
+    """The reform policies are registered under their scenario kinds."""
+    assert set(builtin_kinds("routing")) >= {
+        "hierarchical",
+        "integrated",
+        "whistle",
+        "immediate",
+        "grid_first",
+    }, f"missing routing kinds: {builtin_kinds('routing')}"
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def test_hierarchical_climbs_levels_and_handles_departments_one_after_another() -> None:
+    """hierarchical: community → street reviews, then one handle stage per department."""
+    route = HierarchicalRouting().route(CROSS, make_system(), rng())
+    assert review_units(route) == [Unit("community", 3), Unit("street", 1)], f"reviews {route}"
+    assert handle_stages(route) == [(2,), (3,)], f"departments should be sequential: {route}"
+    assert route.misroute_probability == pytest.approx(0.3), "misroute should be 1 - accuracy"
+
+
+def test_integrated_handles_jointly_with_fewer_misroutes() -> None:
+    """integrated: centre review, one joint stage, half the misrouting, coordination overhead."""
+    route = IntegratedRouting().route(CROSS, make_system(), rng())
+    assert review_units(route) == [Unit("centre", 0)], f"integrated reviews at the centre: {route}"
+    assert handle_stages(route) == [(2, 3)], f"departments should be joint: {route}"
+    assert route.misroute_probability == pytest.approx(0.15), "half of 1 - accuracy expected"
+    assert route.overhead_hours == pytest.approx(0.5), "one extra department costs 0.5 h"
+
+
+# --------------------------------------------------------------------------- whistle
+
+
+def test_whistle_summons_needed_departments_jointly_within_the_deadline() -> None:
+    """whistle: a cross-department case goes to the street, then one joint summoned stage."""
+    route = WhistleRouting().route(CROSS, make_system(), rng())
+    assert review_units(route)[-1] == Unit("street", 1), f"the street blows the whistle: {route}"
+    assert handle_stages(route) == [(2, 3)], f"needed departments handle jointly: {route}"
+    handle = next(s for s in route.stages if s.role == "handle")
+    assert all(v.response_hours == 0.5 for v in handle.visits), (
+        "summons must answer in 0.5 h (F4.3)"
+    )
+    assert all(v.work_hours is None for v in handle.visits), "needed departments do their own work"
+    assert route.misroute_probability == 0.0, "departments meet on the scene: no misrouting"
+    assert route.priority < 0.0, "whistled cases are served earlier"
+
+
+def test_whistle_also_covers_single_department_enforcement_cases() -> None:
+    """whistle: an enforcement case is eligible even with one department."""
+    case = make_case(departments=(0,), enforcement=True, minor=False)
+    route = WhistleRouting().route(case, make_system(), rng())
+    handle = next(s for s in route.stages if s.role == "handle")
+    assert handle.visits[0].response_hours == 0.5, f"enforcement case should be whistled: {route}"
+
+
+def test_whistle_passes_ineligible_cases_to_the_inner_policy() -> None:
+    """whistle: a single-department non-enforcement case goes through the inner policy unchanged."""
+    case = make_case(minor=False)
+    policy = WhistleRouting(inner=IntegratedRouting())
+    assert policy.route(case, make_system(), rng()) == IntegratedRouting().route(
+        case, make_system(), rng()
+    ), "ineligible case should follow the inner policy"
+
+
+def test_whistle_share_zero_never_whistles_and_share_sets_the_rate() -> None:
+    """whistle_share is the chance an eligible case is whistled."""
+    never = WhistleRouting(whistle_share=0.0)
+    assert never.route(CROSS, make_system(), rng()) == HierarchicalRouting().route(
+        CROSS, make_system(), rng()
+    ), "whistle_share 0 should behave as the inner policy"
+    policy = WhistleRouting(whistle_share=0.3)
+    generator = rng(1)
+    whistled = sum(
+        any(
+            v.response_hours is not None
+            for s in policy.route(CROSS, make_system(), generator).stages
+            for v in s.visits
+        )
+        for _ in range(4000)
+    )
+    assert 0.27 < whistled / 4000 < 0.33, f"whistled share {whistled / 4000:.3f}, expected ≈0.3"
+
+
+def test_whistle_extra_enforcement_summons_cost_staff_time() -> None:
+    """summon_extra_enforcement brings unneeded enforcement departments, each spending summons_hours."""
+    policy = WhistleRouting(summon_extra_enforcement=True, summons_hours=0.75)
+    route = policy.route(CROSS, make_system(), rng())
+    handle = next(s for s in route.stages if s.role == "handle")
+    by_department = {v.unit.index: v for v in handle.visits}
+    assert set(by_department) == {2, 3, 0, 1}, (
+        f"needed + all enforcement expected: {sorted(by_department)}"
+    )
+    assert by_department[0].work_hours == 0.75 and by_department[1].work_hours == 0.75, (
+        "unneeded summoned departments spend summons_hours"
+    )
+    assert by_department[2].work_hours is None, "needed departments keep their own work content"
+
+
+def test_whistle_low_rated_departments_get_priority() -> None:
+    """whistle: the lower a needed department's rating, the earlier (more negative) the priority."""
+    policy = WhistleRouting(rating_speedup_share=0.2)
+    good = policy.route(CROSS, make_system(), rng())
+    low = policy.route(CROSS, make_system(department_rating=np.array([1.0, 1.0, 1.0, 0.5])), rng())
+    assert low.priority < good.priority, (
+        f"low rating should raise priority: {low.priority} vs {good.priority}"
+    )
+    assert low.priority == pytest.approx(-(15.0 + 2.0 * 0.5)), (
+        "priority = -(whistled + rating days × shortfall)"
+    )
+    assert low.work_multiplier == pytest.approx(0.9), "speed-up share × shortfall removed from work"
+    unrelated = policy.route(
+        CROSS, make_system(department_rating=np.array([0.0, 1.0, 1.0, 1.0])), rng()
+    )
+    assert unrelated.priority == good.priority, (
+        "a department the case does not need must not matter"
+    )
+
+
+def test_whistle_asks_for_deadline_first_queues_unless_told_otherwise() -> None:
+    """whistle: summons jump queues only in deadline-first queues, which it asks for by default."""
+    assert WhistleRouting().queue_discipline == "deadline", "summons need deadline-first queues"
+    policy = resolve_policy("routing", {"kind": "whistle", "queue_discipline": "fifo"})
+    assert policy.queue_discipline == "fifo", "fifo isolates the joint stage"
+
+
+def test_whistle_scope_all_whistles_ordinary_cases() -> None:
+    """scope = 'all' (over-use) whistles even single-department ordinary cases."""
+    route = WhistleRouting(scope="all").route(make_case(minor=False), make_system(), rng())
+    assert any(v.response_hours is not None for s in route.stages for v in s.visits), (
+        f"not whistled: {route}"
+    )
+
+
+# --------------------------------------------------------------------------- immediate
+
+
+def test_immediate_dispatches_directly_with_ranking_pressure() -> None:
+    """immediate: hotline case → centre → owning department; speed-up, fewer misroutes, overhead."""
+    policy = ImmediateRouting()
+    route = policy.route(make_case(source="hotline"), make_system(), rng())
+    assert review_units(route) == [Unit("centre", 0)], f"no street/community layering: {route}"
+    assert handle_stages(route) == [(2,)], f"direct to the owner: {route}"
+    assert route.work_multiplier == pytest.approx(0.85), "ranking removes 15 % of work"
+    assert route.misroute_probability == pytest.approx(0.3 * 0.7), (
+        "ranking removes 30 % of misroutes"
+    )
+    assert route.overhead_hours == pytest.approx(0.25), "ranking costs staff time per case"
+    assert policy.queue_discipline == "deadline", "接诉即办 asks for deadline-first queues"
+
+
+def test_immediate_sends_multi_department_cases_to_the_street() -> None:
+    """immediate: a multi-department case goes to its street, which leads joint handling (F4.7)."""
+    route = ImmediateRouting().route(
+        dataclasses.replace(CROSS, source="hotline"), make_system(), rng()
+    )
+    assert review_units(route) == [Unit("centre", 0), Unit("street", 1)], (
+        f"direct-to-street: {route}"
+    )
+    assert handle_stages(route) == [(2, 3)], f"joint handling expected: {route}"
+    plain = ImmediateRouting(multi_department_via_street=False).route(CROSS, make_system(), rng())
+    assert Unit("street", 1) not in review_units(plain), "street step can be switched off"
+
+
+def test_immediate_serves_repeat_complaints_first() -> None:
+    """immediate: repeat complaints (F5.5) get a lower priority value."""
+    policy = ImmediateRouting(repeat_priority_days=2.0)
+    repeat = policy.route(make_case(repeat=True), make_system(), rng())
+    first = policy.route(make_case(), make_system(), rng())
+    assert repeat.priority == -2.0 and first.priority == 0.0, f"{repeat.priority}, {first.priority}"
+
+
+# --------------------------------------------------------------------------- grid_first
+
+
+def test_grid_first_settles_minor_cases_on_the_spot() -> None:
+    """grid_first: an eligible minor case is one 'resolve' stage at its own grid."""
+    route = GridFirstRouting(resolve_share=1.0, party_claim_share=0.0).route(
+        make_case(), make_system(), rng()
+    )
+    assert [s.role for s in route.stages] == ["resolve"], f"expected on-the-spot: {route}"
+    visit = route.stages[0].visits[0]
+    assert visit.unit == Unit("grid", 7), f"resolved at the case's grid: {visit}"
+    assert visit.work_hours == pytest.approx(on_the_spot_hours(make_case(), make_system())), (
+        "grid worker time"
+    )
+    assert route.misroute_probability == 0.0, "nothing to misroute on the spot"
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"minor": False}, "not minor"),
+        ({"departments": (2, 3)}, "needs several departments (大事镇上协调)"),
+        ({"source": "hotline"}, "first contact not in the grid"),
+        ({"severity": 0.9}, "too long for the grid worker (max 1.5 h here)"),
+        ({"returns": 1}, "already returned once"),
+    ],
+)
+def test_grid_first_passes_the_rest_to_the_inner_policy(
+    change: dict[str, object], why: str
+) -> None:
+    """grid_first: cases outside the grid's time or skills go to the inner policy unchanged."""
+    case = make_case(**change)
+    route = GridFirstRouting(resolve_share=1.0, max_work_hours=1.5).route(
+        case, make_system(), rng()
+    )
+    assert route == IntegratedRouting().route(case, make_system(), rng()), (
+        f"{why}: expected inner route"
+    )
+
+
+def test_grid_first_exclude_enforcement_keeps_enforcement_cases_out() -> None:
+    """Minor enforcement cases are settled in the grid unless exclude_enforcement is set."""
+    case = make_case(enforcement=True, departments=(0,))
+    allowed = GridFirstRouting(resolve_share=1.0).route(case, make_system(), rng())
+    assert allowed.stages[0].role == "resolve", f"expected on-the-spot by default: {allowed}"
+    excluded = GridFirstRouting(resolve_share=1.0, exclude_enforcement=True).route(
+        case, make_system(), rng()
+    )
+    assert excluded == IntegratedRouting().route(case, make_system(), rng()), (
+        "expected the inner route"
+    )
+
+
+def test_grid_first_resolve_share_sets_the_on_the_spot_rate() -> None:
+    """resolve_share is the chance an eligible minor case is settled on the spot."""
+    policy = GridFirstRouting(resolve_share=0.4)
+    generator = rng(2)
+    spot = sum(
+        policy.route(make_case(), make_system(), generator).stages[0].role == "resolve"
+        for _ in range(4000)
+    )
+    assert 0.37 < spot / 4000 < 0.43, f"on-the-spot share {spot / 4000:.3f}, expected ≈0.4"
+
+
+def test_grid_first_party_members_claim_cases_and_save_grid_worker_time() -> None:
+    """A case reported to a party member is claimed by them; the grid worker only logs it."""
+    policy = GridFirstRouting(resolve_share=1.0, party_claim_share=0.0, party_claim_hours=0.1)
+    route = policy.route(make_case(source="party_member"), make_system(), rng())
+    assert route.stages[0].visits[0].work_hours == pytest.approx(0.1), (
+        f"party claim hours expected: {route}"
+    )
+
+
+def test_grid_first_nested_inner_block_and_queue_discipline() -> None:
+    """A nested [routing.inner] block is resolved; the inner policy's queue discipline shows through."""
+    policy = resolve_policy("routing", {"kind": "grid_first", "inner": {"kind": "immediate"}})
+    assert isinstance(policy.inner, ImmediateRouting), f"inner not resolved: {policy.inner!r}"
+    assert policy.queue_discipline == "deadline", (
+        "grid_first in front of immediate keeps deadline queues"
+    )
+    assert GridFirstRouting().queue_discipline is None, (
+        "integrated inner leaves the scenario's discipline"
+    )
+    by_name = resolve_policy("routing", {"kind": "grid_first", "inner": "whistle"})
+    assert isinstance(by_name.inner, WhistleRouting), "a bare kind name is accepted for inner"
+
+
+def test_grid_first_in_a_scenario_parameters_block() -> None:
+    """ModelParameters resolves grid_first with a nested integrated block, as scenario files write it."""
+    parameters = ModelParameters.model_validate(
+        {"routing": {"kind": "grid_first", "resolve_share": 0.5, "inner": {"kind": "integrated"}}}
+    )
+    assert parameters.routing == GridFirstRouting(resolve_share=0.5, inner=IntegratedRouting()), (
+        f"unexpected policy {parameters.routing!r}"
+    )
+
+
+# --------------------------------------------------------------------------- malformed blocks
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ({"kind": "whistel"}, "did you mean 'whistle'"),
+        ({"resolve_share": 0.5}, "needs a 'kind'"),
+        ({"kind": "grid_first", "resolve_shar": 0.5}, "did you mean 'resolve_share'"),
+        ({"kind": "grid_first", "resolve_share": 1.5}, "resolve_share"),
+        ({"kind": "whistle", "response_deadline_hours": -1}, "response_deadline_hours"),
+        ({"kind": "whistle", "scope": "some"}, "scope"),
+        ({"kind": "immediate", "queue_discipline": "lifo"}, "queue_discipline"),
+        ({"kind": "grid_first", "inner": 3}, "inner policy must be a routing policy"),
+        ({"kind": "grid_first", "inner": {"kind": "nowhere"}}, "unknown routing kind 'nowhere'"),
+        (
+            {"kind": "grid_first", "inner": {"kind": "integrated", "speed": 2}},
+            "no parameter 'speed'",
+        ),
+        (
+            {"kind": "no_such_package.module:Policy"},
+            "cannot import module 'no_such_package.module'",
+        ),
+        ({"kind": "model.policies.routing:Missing"}, "has no attribute 'Missing'"),
+        ({"kind": "model.policies.routing:intake_unit"}, "not a dataclass policy class"),
+        ("hierarchical", "must be a table"),
+    ],
+)
+def test_malformed_routing_blocks_get_clear_errors(block: object, expected: str) -> None:
+    """A malformed routing block raises PolicyError naming the problem."""
+    with pytest.raises(PolicyError) as info:
+        resolve_policy("routing", block)
+    assert expected in str(info.value), f"error {info.value!s} should mention {expected!r}"
+
+
+def test_malformed_block_in_model_parameters_names_the_field() -> None:
+    """ModelParameters reports a bad routing block under the 'routing' field."""
+    with pytest.raises(ValueError, match="routing") as info:
+        ModelParameters.model_validate({"routing": {"kind": "whistle", "whistle_share": 2}})
+    assert "whistle_share" in str(info.value), f"error should name the parameter: {info.value}"

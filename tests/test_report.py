@@ -1,0 +1,208 @@
+"""The report: HTML and Markdown written, every scenario and outcome listed, CLI and store contract."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from analysis_fixtures import (
+    FakeResults,
+    write_compare,
+    write_sensitivity,
+    write_sweep,
+)
+
+from analysis import plots
+from analysis.report import ReportPaths, scenario_settings, write_report
+from analysis.results import load_results
+from app.cli import main
+
+
+@pytest.fixture(scope="module")
+def compare_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[FakeResults, ReportPaths]:
+    """A compare experiment (one failed run) and its report, written once for this module."""
+    fake = write_compare(tmp_path_factory.mktemp("report") / "compare", failed=[("whistle", 4)])
+    return fake, write_report(fake.path)
+
+
+def _texts(paths: ReportPaths) -> tuple[str, str]:
+    """The HTML (entities decoded) and Markdown texts."""
+    return (
+        html.unescape(paths.html.read_text(encoding="utf-8")),
+        paths.markdown.read_text(encoding="utf-8"),
+    )
+
+
+def test_report_files_are_written(compare_report: tuple[FakeResults, ReportPaths]) -> None:
+    """report.html and report.md are written in <results>/report with PNG figures beside."""
+    fake, paths = compare_report
+    assert paths.html == fake.path / "report" / "report.html", f"HTML at {paths.html}"
+    assert paths.markdown.is_file() and paths.html.is_file(), "both files exist"
+    assert len(paths.figures) >= 4, f"forest, ECDF, backlog, participation: {paths.figures}"
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in paths.figures), "PNG files"
+
+
+def test_report_lists_every_scenario_and_outcome(
+    compare_report: tuple[FakeResults, ReportPaths],
+) -> None:
+    """Both versions name every scenario and every stored outcome of the experiment."""
+    fake, paths = compare_report
+    outcomes = load_results(fake.path).outcome_names()
+    for text, kind in zip(_texts(paths), ("HTML", "Markdown"), strict=True):
+        for scenario in fake.scenarios:
+            assert scenario in text, f"{kind}: scenario {scenario} missing"
+        missing = [o for o in outcomes if plots.outcome_label(o) not in text]
+        assert not missing, f"{kind}: outcomes missing: {missing}"
+
+
+def test_headline_table_has_every_effect(compare_report: tuple[FakeResults, ReportPaths]) -> None:
+    """The headline table has a row per reform × outcome of interest, with intervals."""
+    fake, paths = compare_report
+    markdown = paths.markdown.read_text(encoding="utf-8")
+    headline = markdown.split("## Headline")[1].split("### Key findings")[0]
+    for scenario in fake.scenarios[1:]:
+        for outcome in fake.outcomes:
+            pattern = rf"\| {re.escape(plots.outcome_label(outcome))} \| {scenario} \|.*\[.*\]"
+            assert re.search(pattern, headline), f"no headline row for {scenario} × {outcome}"
+    assert "whistle/r0004" in markdown, "the failed run is reported"
+
+
+def test_html_is_self_contained(compare_report: tuple[FakeResults, ReportPaths]) -> None:
+    """Every figure is embedded as base64 PNG; nothing is loaded from elsewhere; no script."""
+    _, paths = compare_report
+    page = paths.html.read_text(encoding="utf-8")
+    sources = re.findall(r'<img src="([^"]*)"', page)
+    assert len(sources) == len(paths.figures), f"{len(sources)} images, {len(paths.figures)} PNGs"
+    assert all(s.startswith("data:image/png;base64,") for s in sources), "images are embedded"
+    assert not re.search(r'(src|href)="(https?:|//|file:)', page), "no external resources"
+    assert "<script" not in page, "no script in the report"
+
+
+def test_markdown_images_exist(compare_report: tuple[FakeResults, ReportPaths]) -> None:
+    """Every Markdown image link points at a PNG written beside the report."""
+    _, paths = compare_report
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", paths.markdown.read_text(encoding="utf-8"))
+    assert links, "the Markdown report shows figures"
+    assert all((paths.markdown.parent / link).is_file() for link in links), f"links {links}"
+
+
+def test_scenario_differences_and_manifest(
+    compare_report: tuple[FakeResults, ReportPaths],
+) -> None:
+    """The report lists settings that differ between scenarios and the reproduction facts."""
+    _, paths = compare_report
+    markdown = paths.markdown.read_text(encoding="utf-8")
+    assert "| routing.kind | hierarchical | integrated | whistle |" in markdown, "routing row"
+    assert "| offices.grid_workers_per_grid | (default) | (default) | 3 |" in markdown, "override"
+    for fact in ("20260101", "0123456789abcdef0123456789abcdef01234567", "mesa 3.5.1"):
+        assert fact in markdown, f"manifest fact {fact} missing"
+    assert "microgov compare" in markdown, "the command to re-run is given"
+
+
+def test_settings_fall_back_to_the_experiment_text(tmp_path: Path) -> None:
+    """Without stored scenario settings, the experiment file's scenario entries are used."""
+    fake = write_compare(tmp_path / "c", store_raw=False)
+    settings = scenario_settings(load_results(fake.path))
+    assert settings["integrated"]["scenario file"] == "../scenarios/integrated.toml", settings
+
+
+def test_sweep_report(tmp_path: Path) -> None:
+    """A sweep report has its own section with every point and the swept field."""
+    fake = write_sweep(tmp_path / "sweep")
+    markdown = write_report(fake.path).markdown.read_text(encoding="utf-8")
+    assert "## Sweep: response curves" in markdown, "sweep section"
+    assert "offices.grid_workers_per_grid" in markdown, "swept field"
+    for point in fake.point_parameters:
+        assert f"| {point} |" in markdown, f"point {point} missing"
+    assert "sweep_00.png" in markdown, "a response-curve figure"
+
+
+@pytest.mark.parametrize(("method", "heading"), [("sobol", "Sobol"), ("morris", "Morris")])
+def test_sensitivity_report(tmp_path: Path, method: str, heading: str) -> None:
+    """A sensitivity report tables and plots its indices."""
+    fake = write_sensitivity(tmp_path / method, method=method)
+    markdown = write_report(fake.path, tmp_path / "out").markdown.read_text(encoding="utf-8")
+    assert "## Sensitivity analysis" in markdown, "sensitivity section"
+    assert f"### {heading}" in markdown, f"{heading} table"
+    assert "coordination.classification_accuracy" in markdown, "factor listed"
+    assert f"{method}_00.png" in markdown, f"{heading} figure"
+
+
+def test_report_with_precision_target_and_no_runs(tmp_path: Path) -> None:
+    """A stored precision target is used; a folder with only failed runs still reports."""
+    precision = {"outcomes": ["on_time_share"], "target": 0.5, "relative": True}
+    fake = write_compare(tmp_path / "p", precision=precision, replications=3)
+    markdown = write_report(fake.path).markdown.read_text(encoding="utf-8")
+    assert "Precision target from the experiment file" in markdown, "stored target named"
+    failed = [(s, r) for s in ("baseline", "integrated", "whistle") for r in range(2)]
+    empty = write_compare(tmp_path / "e", replications=2, failed=failed)
+    text = write_report(empty.path).markdown.read_text(encoding="utf-8")
+    assert "No successful runs" in text, "an empty experiment says so"
+
+
+def test_cli_report_command(
+    compare_report: tuple[FakeResults, ReportPaths],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`microgov report DIR --out OUT` writes the report; a bad folder exits 2 with a message."""
+    fake, _ = compare_report
+    out = tmp_path / "out"
+    assert main(["report", str(fake.path), "--out", str(out)]) == 0, "report command failed"
+    assert (out / "report.html").is_file() and (out / "report.md").is_file(), "files in --out"
+    assert str(out / "report.html") in capsys.readouterr().out, "the HTML path is printed"
+    status = main(["report", str(tmp_path / "nowhere")])
+    error = capsys.readouterr().err
+    assert status == 2, f"exit status {status}"
+    assert "error:" in error and "no such results folder" in error, f"stderr {error!r}"
+
+
+def test_reads_a_folder_written_by_the_store(tmp_path: Path) -> None:
+    """Contract: a folder written by experiments.store is read and reported by analysis."""
+    store_module = pytest.importorskip("experiments.store")
+    folder = tmp_path / "stored"
+    store = store_module.ResultStore.prepare(
+        folder,
+        name="contract",
+        kind="compare",
+        file_hash="f" * 64,
+        point_digests={"a": "1", "b": "2"},
+        resume=False,
+    )
+    store.set_meta({"name": "contract", "kind": "compare", "reference": "a", "outcomes": []})
+    store.write_points([("a", "a", "{}", "1"), ("b", "b", "{}", "2")])
+    for scenario, shift in (("a", 0.0), ("b", -1.0)):
+        for replication in range(3):
+            store.record(
+                store_module.RunRecord(
+                    run_key=store_module.run_key(scenario, replication),
+                    point_id=scenario,
+                    scenario=scenario,
+                    replication=replication,
+                    seed=json.dumps({"root": 1, "replication": replication}),
+                    status="ok",
+                    error=None,
+                    started_at="2026-11-28T00:00:00",
+                    finished_at="2026-11-28T00:00:01",
+                    duration_s=1.0,
+                    worker="test",
+                    summary={"resolution_time_median_days": 5.0 + shift + 0.1 * replication},
+                    timeseries=[(day, "backlog", 10.0 + day) for day in range(3)],
+                    distributions=[
+                        ("resolution_time_days", 1.0, 3),
+                        ("resolution_time_days", 2.0, 1),
+                    ],
+                )
+            )
+    store.write_manifest({"experiment": {"name": "contract", "kind": "compare"}})
+    store.close()
+    results = load_results(folder)
+    wide = results.outcomes(wide=True)
+    assert len(wide) == 6 and results.reference == "a", f"{len(wide)} runs, ref {results.reference}"
+    markdown = write_report(folder).markdown.read_text(encoding="utf-8")
+    assert "| Resolution time, median (days) | b | 5.1 | 4.1 | −1 [−1, −1] |" in markdown, (
+        "the paired difference of exactly −1 is reported"
+    )

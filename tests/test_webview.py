@@ -1,0 +1,353 @@
+"""The classroom web view: its HTTP API, the page, the tree layout and `microgov view`."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from app.cli import build_parser, main
+from app.webview import (
+    CONTROL_NAMES,
+    MAX_BODY_BYTES,
+    ViewServer,
+    tree_layout,
+)
+from experiments.runs import run_single
+from experiments.scenario_files import Scenario
+from model.network import build_hierarchy
+from model.parameters import PopulationParameters
+
+ROOT = Path(__file__).resolve().parents[1]
+DAYS = 20
+# Never send requests for 127.0.0.1 through a proxy from the environment.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@pytest.fixture(scope="module")
+def server(classroom: Scenario) -> Iterator[ViewServer]:
+    """A view server on a free port of 127.0.0.1, serving the classroom scenario."""
+    with ViewServer(classroom, port=0) as running:
+        yield running
+
+
+def get(server: ViewServer, path: str) -> tuple[int, dict[str, str], bytes]:
+    """GET a path; return status, headers and body (errors included)."""
+    try:
+        with OPENER.open(server.url.rstrip("/") + path, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def post(
+    server: ViewServer,
+    body: Any,
+    *,
+    path: str = "/api/run",
+    content_type: str = "application/json",
+) -> tuple[int, dict[str, Any]]:
+    """POST settings (a dict is sent as JSON, bytes as they are); return status and JSON."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(
+        server.url.rstrip("/") + path,
+        data=data,
+        headers={"Content-Type": content_type},
+        method="POST",
+    )
+    try:
+        with OPENER.open(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def result(server: ViewServer) -> dict[str, Any]:
+    """One run of the classroom scenario for DAYS days, through the HTTP API."""
+    status, data = post(server, {"days": DAYS, "seed": 0})
+    assert status == 200, f"a valid run should answer 200, got {status}: {data}"
+    return data
+
+
+def test_page_is_served_self_contained(server: ViewServer) -> None:
+    """GET / returns the page, with a policy that forbids loading anything from elsewhere."""
+    status, headers, body = get(server, "/")
+    page = body.decode("utf-8")
+    assert status == 200, f"GET / should answer 200, got {status}"
+    assert headers["Content-Type"].startswith("text/html"), f"not HTML: {headers['Content-Type']}"
+    assert "default-src 'none'" in headers["Content-Security-Policy"], "missing CSP header"
+    assert 'id="run"' in page and "/api/run" in page, "the page lacks its Run button or API call"
+    external = page.replace("http://www.w3.org/2000/svg", "")
+    assert "http://" not in external and "https://" not in external, (
+        "the page must not load anything from another site (the class may be offline)"
+    )
+
+
+def test_config_lists_controls_and_scenario_defaults(
+    server: ViewServer, classroom: Scenario
+) -> None:
+    """GET /api/config lists every control, the policy kinds and the scenario's own values."""
+    status, _, body = get(server, "/api/config")
+    config = json.loads(body)
+    assert status == 200, f"GET /api/config should answer 200, got {status}"
+    assert [c["name"] for c in config["controls"]] == list(CONTROL_NAMES), "controls differ"
+    options = {c["name"]: c.get("options") for c in config["controls"]}
+    assert {"hierarchical", "integrated"} <= set(options["routing"]), "routing kinds missing"
+    assert {"none", "council"} <= set(options["consultation"]), "consultation kinds missing"
+    defaults = config["defaults"]
+    assert defaults["routing"] == classroom.routing_kind, "default routing is not the scenario's"
+    assert defaults["consultation"] == classroom.consultation_kind, "default consultation differs"
+    assert defaults["classification_accuracy"] == pytest.approx(
+        classroom.parameters.coordination.classification_accuracy
+    ), "default accuracy is not the scenario's"
+    assert "invitations_per_member" in config["consultation_fields"]["council"], (
+        "the council's invitations field should be listed"
+    )
+    assert config["consultation_fields"]["none"] == [], "'none' has no parameters"
+
+
+def test_run_returns_outcomes_series_and_network(result: dict[str, Any]) -> None:
+    """A run returns key outcomes with units, daily series and the network with positions."""
+    assert set(result) >= {"summary", "outcomes", "timeseries", "network", "settings"}, (
+        f"missing keys in {sorted(result)}"
+    )
+    assert result["settings"]["days"] == DAYS, "the run should echo its settings"
+    series = result["timeseries"]
+    for name in ("day", "backlog", "trust_mean", "cases_closed", "cases_closed_per_day"):
+        assert len(series[name]) == DAYS, f"series {name} should have one value per day"
+    assert all(v >= 0 for v in series["cases_closed_per_day"]), "closings per day are counts"
+    assert sum(series["cases_closed_per_day"]) == pytest.approx(series["cases_closed"][-1]), (
+        "daily closings should add up to the cumulative count"
+    )
+    assert all(0 <= v <= 1 for v in series["trust_mean"]), "trust lies in [0, 1]"
+    rows = result["outcomes"]
+    names = [row["name"] for row in rows]
+    assert "resolution_time_mean_days" in names and "trust_mean" in names, "key outcomes missing"
+    assert any(n.startswith("participation_share_age_") for n in names), "age groups missing"
+    assert "participation_share_party_member" in names, "party membership missing"
+    for row in rows:
+        assert row["label"] and row["unit"], f"outcome {row['name']} needs a label and a unit"
+        assert row["value"] is None or math.isfinite(row["value"]), f"{row['name']} not finite"
+    network = result["network"]
+    ids = {node["id"] for node in network["nodes"]}
+    assert len(ids) == 1 + 8 + 1 + 1 + 6, f"classroom has 17 units, got {len(ids)}"
+    assert all(a in ids and b in ids for a, b in network["edges"]), "edge to an unknown node"
+    for node in network["nodes"]:
+        assert 0 <= node["x"] <= 1 and 0 <= node["y"] <= 1, f"{node['id']} outside the picture"
+        assert node["backlog"] is not None, f"{node['id']} should have a backlog"
+        assert (node["trust"] is None) == (node["level"] == "department"), (
+            f"only departments lack a trust value ({node['id']})"
+        )
+
+
+def test_run_matches_microgov_run(result: dict[str, Any], classroom: Scenario) -> None:
+    """The view's run equals run_single with the same seed (what `microgov run --seed` does)."""
+    expected = run_single(classroom, 0, days=DAYS).summary
+    for name, value in result["summary"].items():
+        if value is None:
+            assert math.isnan(expected[name]), f"{name}: view has no value, run_single has one"
+        else:
+            assert value == pytest.approx(expected[name]), f"{name} differs from run_single"
+
+
+@pytest.mark.parametrize(
+    ("settings", "field", "words"),
+    [
+        ({"classification_accuracy": 1.5}, "classification_accuracy", "from 0 to 1"),
+        ({"days": 0}, "days", "from 1 to 730"),
+        ({"staff_multiplier": 0}, "staff_multiplier", "from 0.1 to 5"),
+        ({"handoff_delay_hours": -2}, "handoff_delay_hours", "≥ 0"),
+        ({"routing": "integrate"}, "routing", "did you mean 'integrated'"),
+        ({"consultation": "none", "invitations_per_member": 3}, "invitations_per_member", "council"),
+        ({"seed": "x"}, "seed", "must be a number"),
+    ],
+)
+def test_bad_value_gives_400_naming_the_field(
+    server: ViewServer, settings: dict[str, Any], field: str, words: str
+) -> None:
+    """A bad setting is refused with HTTP 400 and a message naming the field and what is allowed."""
+    status, data = post(server, settings)
+    assert status == 400, f"{settings} should be refused with 400, got {status}"
+    assert field in data["error"], f"the message should name {field}: {data['error']!r}"
+    assert words in data["error"], f"the message should say {words!r}: {data['error']!r}"
+    assert data["fields"] == [field], f"the page should highlight {field}, got {data['fields']}"
+
+
+def test_unknown_setting_is_named_with_suggestion(server: ViewServer) -> None:
+    """A misspelt setting is refused with the closest valid name."""
+    status, data = post(server, {"sead": 1})
+    assert status == 400, f"an unknown setting should be refused, got {status}"
+    assert "sead" in data["error"] and "did you mean 'seed'" in data["error"], data["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type", "expected"),
+    [
+        ("/api/run", b"{not json", "application/json", 400),
+        ("/api/run", b"[1, 2]", "application/json", 400),
+        ("/api/run", b"{}", "text/plain", 415),
+        ("/api/run", b" " * (MAX_BODY_BYTES + 1), "application/json", 413),
+        ("/api/other", b"{}", "application/json", 404),
+    ],
+)
+def test_bad_requests_get_clear_errors(
+    server: ViewServer, path: str, body: bytes, content_type: str, expected: int
+) -> None:
+    """Malformed requests get the right status and a JSON error message, never a crash."""
+    status, data = post(server, body, path=path, content_type=content_type)
+    assert status == expected, f"{path} {content_type} {body[:20]!r}: expected {expected}"
+    assert isinstance(data.get("error"), str) and data["error"], "an error needs a message"
+
+
+def test_unknown_page_is_404(server: ViewServer) -> None:
+    """GET of an unknown path answers 404."""
+    status, _, _ = get(server, "/nothing-here")
+    assert status == 404, f"expected 404, got {status}"
+
+
+def test_settings_become_scenario_overrides(server: ViewServer, classroom: Scenario) -> None:
+    """Staff ×2 doubles every department's staff; routing and invitations are applied."""
+    settings = {
+        "days": 5,
+        "routing": "integrated",
+        "staff_multiplier": 2,
+        "invitations_per_member": 4,
+    }
+    status, data = post(server, settings)
+    assert status == 200, f"valid settings should run: {data}"
+    assert data["scenario"]["routing"] == "integrated", "routing was not switched"
+    assert data["settings"]["invitations_per_member"] == 4, "invitations were not applied"
+    overrides = data["overrides"]
+    for name, department in classroom.parameters.departments.items():
+        key = f"departments.{name}.staff_per_100k_residents"
+        assert overrides[key] == pytest.approx(2 * department.staff_per_100k_residents), key
+    assert data["scenario"]["digest"] != classroom.digest, "a changed scenario needs a new digest"
+
+
+def test_switching_consultation_uses_its_own_defaults(server: ViewServer) -> None:
+    """Switching to another consultation kind without invitations keeps that kind's default."""
+    status, data = post(server, {"days": 3, "consultation": "online"})
+    assert status == 200, f"switching consultation should run: {data}"
+    assert data["scenario"]["consultation"] == "online", "consultation was not switched"
+    assert data["overrides"] == {"consultation.kind": "online"}, "only the kind should change"
+    status, data = post(server, {"days": 3, "consultation": "none"})
+    assert status == 200 and data["settings"]["invitations_per_member"] is None, (
+        "'none' has no invitations"
+    )
+
+
+def test_concurrent_runs_are_independent(server: ViewServer) -> None:
+    """Parallel requests with the same seed give identical results (one model per request)."""
+    answers: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        status, data = post(server, {"days": 15, "seed": 7, "routing": "integrated"})
+        with lock:
+            answers.append(data if status == 200 else {"status": status, **data})
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == 4, f"every request should be answered, got {len(answers)}"
+    assert all("summary" in a for a in answers), f"a run failed: {answers}"
+    assert all(a["summary"] == answers[0]["summary"] for a in answers), (
+        "the same settings and seed must give the same results under concurrency"
+    )
+
+
+def test_server_binds_loopback_and_stops_cleanly(classroom: Scenario) -> None:
+    """By default the server listens on 127.0.0.1 only; stop() frees the port."""
+    view = ViewServer(classroom, port=0)
+    host, port = view.server_address[:2]
+    assert host == "127.0.0.1", f"the default address should be 127.0.0.1, got {host}"
+    thread = view.start()
+    assert get(view, "/")[0] == 200, "the started server should answer"
+    view.stop()
+    assert not thread.is_alive(), "the serving thread should end on stop()"
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+
+
+def test_tree_layout_is_deterministic_and_tidy() -> None:
+    """The layout puts levels in rows, parents above the middle of their children, no overlaps,
+    and does not depend on the order the graph was built in."""
+    population = PopulationParameters(streets=2, communities_per_street=3, grids_per_community=4)
+    graph = build_hierarchy(population, ["a", "b", "c"])
+    layout = tree_layout(graph)
+    shuffled = nx.Graph()
+    shuffled.add_nodes_from(sorted(graph.nodes(data=True), key=lambda n: repr(n[0]))[::-1])
+    shuffled.add_edges_from(list(graph.edges)[::-1])
+    assert tree_layout(shuffled) == layout, "the layout must not depend on insertion order"
+    assert len(set(layout.values())) == len(layout), "two nodes share a position"
+    rows = {"centre": 0.0, "department": 1 / 3, "street": 1 / 3, "community": 2 / 3, "grid": 1.0}
+    for node, (x, y) in layout.items():
+        assert 0 <= x <= 1, f"{node} x outside [0, 1]"
+        assert y == pytest.approx(rows[graph.nodes[node]["level"]]), f"{node} in the wrong row"
+    for street in range(2):
+        kids = [layout[("community", c)][0] for c in range(street * 3, street * 3 + 3)]
+        x = layout[("street", street)][0]
+        assert x == pytest.approx(sum(kids) / len(kids)), "a parent sits above its children"
+
+
+def test_view_command_is_registered() -> None:
+    """`microgov view` parses with the classroom scenario, port 8765 and 127.0.0.1 by default."""
+    args = build_parser().parse_args(["view"])
+    assert args.scenario == "classroom", f"default scenario should be classroom: {args.scenario}"
+    assert (args.port, args.host, args.no_browser) == (8765, "127.0.0.1", False), "bad defaults"
+
+
+def test_view_command_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
+    """A port already in use is a clear error (status 2), not a traceback."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        status = main(["view", "--no-browser", "--port", str(port)])
+    err = capsys.readouterr().err
+    assert status == 2, f"a busy port is bad input (status 2), got {status}"
+    assert "--port" in err and "already in use" in err, f"unclear message: {err!r}"
+
+
+def test_view_command_serves_and_stops_on_ctrl_c() -> None:
+    """`microgov view --no-browser --port 0` prints its address, serves the page and exits 0
+    on Ctrl+C (SIGINT)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "view", "--no-browser", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = line.split(" at ", 1)[1].strip() if " at " in line else ""
+        assert url.startswith("http://127.0.0.1:"), f"no address printed: {line!r}"
+        with OPENER.open(url, timeout=30) as response:
+            assert response.status == 200, "the command's server should serve the page"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, f"Ctrl+C should exit 0, got {process.returncode}: {err}"
+    assert "Traceback" not in err, f"no traceback on Ctrl+C: {err}"
