@@ -314,6 +314,7 @@ class Casework:
             severity=float(cases.severity[cid]),
             time_limit_working_days=self.limits[cases.case_type[cid]],
             returns=cases.returns[cid],
+            work_hours=cases.work[cid],
         )
 
     def _dispatch(self, cid: int) -> None:
@@ -399,7 +400,7 @@ class Casework:
             if slot == 0:
                 work += route.overhead_hours
             return work
-        if unit.level == "grid":
+        if unit.level in ("grid", "party"):
             return self.p.offices.on_the_spot_hours
         return m.review_hours[unit.level]
 

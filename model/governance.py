@@ -146,6 +146,14 @@ class GovernanceModel(mesa.Model):
             for s in range(p.population.streets)
         ]
         self.centre_station = Station("centre:0", p.offices.centre_staff, cal, ev, deadline_first)
+        # party-member volunteers of each grid claim small tasks (任务快速认领, seed §二(二))
+        volunteers = np.bincount(
+            self.population.grid[self.population.volunteer], minlength=self.n_grids
+        )
+        self.party_stations = [
+            Station(f"party:{g}", max(1, int(volunteers[g])), cal, ev, deadline_first)
+            for g in range(self.n_grids)
+        ]
         patrol_share = min(0.9, p.detection.patrol_hours_per_day / hours)
         self.grid_stations = [
             Station(
@@ -242,6 +250,8 @@ class GovernanceModel(mesa.Model):
             return self.department_stations[i]
         if level == "grid":
             return self.grid_stations[i]
+        if level == "party":
+            return self.party_stations[i]
         if level == "community":
             return self.community_stations[i]
         if level == "street":
@@ -251,6 +261,12 @@ class GovernanceModel(mesa.Model):
         raise ValueError(f"unknown unit level {level!r}")
 
     def all_stations(self) -> Iterator[Station]:
+        """Every station, volunteers' included."""
+        yield from self.staff_stations()
+        yield from self.party_stations
+
+    def staff_stations(self) -> Iterator[Station]:
+        """Stations of paid staff (not party volunteers)."""
         yield self.centre_station
         yield from self.street_stations
         yield from self.community_stations

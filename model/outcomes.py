@@ -53,6 +53,7 @@ OUTCOME_NAMES: tuple[str, ...] = (
     "equity_on_time_gap",
     "staff_hours_total",
     "staff_hours_per_case",
+    "volunteer_hours_total",
 )
 
 
@@ -210,7 +211,8 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["equity_on_time_gap"] = (
         float(np.quantile(ontime, 0.9) - np.quantile(ontime, 0.1)) if ontime.size > 1 else math.nan
     )
-    staff_hours = sum(s.busy_hours for s in model.all_stations()) + delib.staff_hours
+    staff_hours = sum(s.busy_hours for s in model.staff_stations()) + delib.staff_hours
+    summary["volunteer_hours_total"] = float(sum(s.busy_hours for s in model.party_stations))
     summary["staff_hours_total"] = float(staff_hours)
     summary["staff_hours_per_case"] = _share(staff_hours, n)
     return summary

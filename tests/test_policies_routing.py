@@ -350,8 +350,10 @@ def test_grid_first_party_members_claim_cases_and_save_grid_worker_time() -> Non
     """A case reported to a party member is claimed by them; the grid worker only logs it."""
     policy = GridFirstRouting(resolve_share=1.0, party_claim_share=0.0, party_claim_hours=0.1)
     route = policy.route(make_case(source="party_member"), make_system(), rng())
-    assert route.stages[0].visits[0].work_hours == pytest.approx(0.1), (
-        f"party claim hours expected: {route}"
+    party, grid = route.stages[0].visits
+    assert party.unit == Unit("party", 7), f"the party member settles it: {route}"
+    assert grid.unit == Unit("grid", 7) and grid.work_hours == pytest.approx(0.1), (
+        f"the grid worker only logs it (party claim hours): {route}"
     )
 
 

@@ -26,7 +26,9 @@ def read_only(array: np.ndarray) -> np.ndarray:
 # Units a case can visit
 # ---------------------------------------------------------------------------
 
-UnitLevel = Literal["centre", "street", "community", "grid", "department"]
+# 'party' is the party-member volunteers of a grid (党员责任区, seed §二(二)): their time is
+# volunteered, so it is reported apart from staff hours.
+UnitLevel = Literal["centre", "street", "community", "grid", "party", "department"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class CaseView:
     severity: float  # in [0, 1]; exogenous
     time_limit_working_days: float
     returns: int  # times this case has been returned (退件) so far
+    work_hours: tuple[float, ...] = ()  # exogenous staff hours each needed department would spend
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,13 +85,26 @@ class GridFirstRouting:
             and case.source in self.sources
             and len(case.departments) <= 1
             and not (self.exclude_enforcement and case.enforcement)
-            and on_the_spot_hours(case, system) <= self.max_work_hours
+            and self.effort_estimate(case, system) <= self.max_work_hours
         )
+
+    @staticmethod
+    def effort_estimate(case: CaseView, system: SystemView) -> float:
+        """Staff hours the case needs: its department's work content when the view has it,
+        else the severity-based on-site time."""
+        return case.work_hours[0] if case.work_hours else on_the_spot_hours(case, system)
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         if not self.within_grid(case, system) or rng.random() >= self.resolve_share:
             return self.inner.route(case, system, rng)
         claimed = case.source == "party_member" or rng.random() < self.party_claim_share
-        hours = self.party_claim_hours if claimed else on_the_spot_hours(case, system)
-        resolve = Stage((Visit(Unit("grid", case.grid), work_hours=hours),), "resolve")
-        return Route(stages=(resolve,))
+        effort = on_the_spot_hours(case, system)
+        if claimed:
+            # the party member settles it on volunteered time; the grid worker only logs it
+            visits = (
+                Visit(Unit("party", case.grid), work_hours=effort),
+                Visit(Unit("grid", case.grid), work_hours=self.party_claim_hours),
+            )
+        else:
+            visits = (Visit(Unit("grid", case.grid), work_hours=effort),)
+        return Route(stages=(Stage(visits, "resolve"),))
