@@ -321,7 +321,9 @@ class Casework:
         self.cases.dispatched[cid] = self.events.now
         route = self.m.routing.route(self.case_view(cid), self.m.system_view, self.routing_rng)
         source = self.cases.source[cid]
-        intake = CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
+        intake = (
+            CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
+        )
         self.progress[cid] = Progress(route=route, at=intake)
         self._enter_stage(cid)
 

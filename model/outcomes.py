@@ -157,7 +157,9 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     admin = p.offices.community_admin_hours_per_day * hours / p.calendar.working_hours_per_day
     loads = np.array(
         [
-            _share(s.busy_hours / s.work_factor + admin, s.servers * hours)  # NaN: no working hour yet
+            _share(
+                s.busy_hours / s.work_factor + admin, s.servers * hours
+            )  # NaN: no working hour yet
             for s in model.community_stations
         ]
     )

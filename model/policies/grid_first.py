@@ -99,6 +99,7 @@ class GridFirstRouting:
             return self.inner.route(case, system, rng)
         claimed = case.source == "party_member" or rng.random() < self.party_claim_share
         effort = on_the_spot_hours(case, system)
+        visits: tuple[Visit, ...]
         if claimed:
             # the party member settles it on volunteered time; the grid worker only logs it
             visits = (
