@@ -286,7 +286,10 @@ class Casework:
         cases.deadline[cid] = self.calendar.add_working_days(registered, self.limits[case_type])
         if case_type == INQUIRY and batch.u_desk[i] < intake.front_desk_inquiry_resolution_share:
             # answered at the first contact (hotline front desk F3.1-F3.4, or the grid worker)
-            answered = now + intake.front_desk_minutes * MINUTE
+            # in person, the answer comes when the grid worker is at work (registration)
+            answered = (
+                now if source == HOTLINE else registered
+            ) + intake.front_desk_minutes * MINUTE
             cases.on_the_spot[cid] = True
             cases.handled[cid] = answered
             cases.resolved[cid] = True

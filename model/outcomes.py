@@ -84,10 +84,23 @@ class RunOutput:
     cases: pd.DataFrame
 
 
-def _quantiles(values: np.ndarray) -> tuple[float, float, float]:
-    if values.size == 0:
+def _quantiles(durations: np.ndarray) -> tuple[float, float, float]:
+    """Mean of the finished durations; median and p90 with unfinished ones (+inf) counted.
+
+    A case still open at the end has not been resolved *yet*: dropping it would make an
+    overloaded system look fast, so the median and p90 count it as longer than every
+    closed case (right-censored), and are NaN when they fall among the open cases.
+    """
+    if durations.size == 0:
         return (math.nan, math.nan, math.nan)
-    return (float(values.mean()), float(np.median(values)), float(np.quantile(values, 0.9)))
+    finite = durations[np.isfinite(durations)]
+    mean = float(finite.mean()) if finite.size else math.nan
+    median, p90 = np.quantile(durations, [0.5, 0.9], method="inverted_cdf")
+    return (
+        mean,
+        float(median) if np.isfinite(median) else math.nan,
+        float(p90) if np.isfinite(p90) else math.nan,
+    )
 
 
 def _share(numerator: float | np.integer, denominator: float | np.integer) -> float:
@@ -102,7 +115,9 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     n = cases.size
     p = model.parameters
     closed = ~np.isnan(col("closed"))
-    resolution = (col("closed") - col("reported"))[closed]
+    # resolution time of every case; +inf while still open (censored at the horizon)
+    durations = np.where(closed, col("closed") - col("reported"), np.inf)
+    resolution = durations[closed]
     case_type = col("case_type")
     summary: dict[str, float] = {}
     # every need is accounted for: reported, found by a patrol or sensor, lapsed unreported,
@@ -120,14 +135,16 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         summary["resolution_time_mean_days"],
         summary["resolution_time_median_days"],
         summary["resolution_time_p90_days"],
-    ) = _quantiles(resolution)
+    ) = _quantiles(durations)
     for t, name in enumerate(CASE_TYPES):
-        mean, median, p90 = _quantiles(resolution[case_type[closed] == t])
+        mean, median, p90 = _quantiles(durations[case_type == t])
         summary[f"resolution_time_mean_days_{name}"] = mean
         summary[f"resolution_time_median_days_{name}"] = median
         summary[f"resolution_time_p90_days_{name}"] = p90
     on_time = col("closed")[closed] <= col("deadline")[closed]
-    summary["on_time_share"] = _share(on_time.sum(), closed.sum())
+    # open cases already past their deadline are late whatever happens next
+    overdue = (~closed & (col("deadline") < model.events.now)).sum()
+    summary["on_time_share"] = _share(on_time.sum(), closed.sum() + overdue)
     summary["resolution_share"] = _share((col("resolved") & closed).sum(), n)
     summary["on_the_spot_share"] = _share(col("on_the_spot").sum(), n)
     dispatched = ~np.isnan(col("dispatched"))
@@ -195,15 +212,19 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["implementation_share"] = _share(delib.projects_implemented, delib.decisions_made)
     summary["collective_issues_open"] = float(delib.collective_issues_open)
 
-    grid = col("grid")[closed]
+    grid = col("grid")
+    closed_grid = grid[closed]
     per_grid_median = []
     per_grid_on_time = []
     for g in np.unique(grid):
         mine = grid == g
         if mine.sum() >= 5:
-            per_grid_median.append(np.median(resolution[mine]))
-            per_grid_on_time.append(on_time[mine].mean())
+            per_grid_median.append(_quantiles(durations[mine])[1])
+        mine_closed = closed_grid == g
+        if mine_closed.sum() >= 5:
+            per_grid_on_time.append(on_time[mine_closed].mean())
     medians = np.array(per_grid_median)
+    medians = medians[np.isfinite(medians)]
     summary["equity_resolution_time_cv"] = (
         float(medians.std() / medians.mean())
         if medians.size > 1 and medians.mean() > 0
