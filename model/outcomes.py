@@ -117,7 +117,6 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     closed = ~np.isnan(col("closed"))
     # resolution time of every case; +inf while still open (censored at the horizon)
     durations = np.where(closed, col("closed") - col("reported"), np.inf)
-    resolution = durations[closed]
     case_type = col("case_type")
     summary: dict[str, float] = {}
     # every need is accounted for: reported, found by a patrol or sensor, lapsed unreported,
