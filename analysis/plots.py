@@ -17,6 +17,7 @@ import matplotlib as mpl
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -26,8 +27,9 @@ from matplotlib.ticker import ScalarFormatter
 from analysis.statistics import participation_groups
 
 PNG_DPI = 110
-# Levels of the governance hierarchy, top first (model/network.py; DESIGN.md "Model").
-NETWORK_LEVELS: tuple[str, ...] = ("centre", "street", "community", "grid", "department")
+# Rows of the network picture, top first (model/network.py): departments hang off the
+# district centre, so they sit just below it, above the street → community → grid tree.
+NETWORK_LEVELS: tuple[str, ...] = ("centre", "department", "street", "community", "grid")
 
 # Readable names and units of the fixed outcomes (model/outcomes.py OUTCOME_NAMES).
 _OUTCOME_LABELS: dict[str, tuple[str, str]] = {
@@ -149,13 +151,13 @@ def save_png(figure: Figure, path: str | Path, dpi: int = PNG_DPI) -> Path:
     return path
 
 
-def group_colours(names: Sequence[Hashable]) -> dict[Hashable, tuple[float, ...]]:
+def group_colours(names: Sequence[Hashable]) -> dict[Hashable, tuple[float, float, float, float]]:
     """One colour per scenario (or group), stable for a given order of names."""
     palette = mpl.colormaps["tab10"]
     return {name: palette(i % 10) for i, name in enumerate(dict.fromkeys(names))}
 
 
-def _empty(axes, message: str) -> None:  # type: ignore[no-untyped-def]
+def _empty(axes: Axes, message: str) -> None:
     axes.text(0.5, 0.5, message, ha="center", va="center", transform=axes.transAxes)
 
 
@@ -274,7 +276,7 @@ def plot_forest(
     )
     outcomes = list(dict.fromkeys(data["outcome"])) if len(data) else []
     scenarios = list(dict.fromkeys(data["scenario"])) if len(data) else []
-    figure = new_figure(8.0, max(2.6, 0.5 * len(outcomes) * max(1, len(scenarios)) ** 0.5 + 1.6))
+    figure = new_figure(9.0, max(2.6, 0.5 * len(outcomes) * max(1, len(scenarios)) ** 0.5 + 1.6))
     axes = figure.add_subplot()
     colours = group_colours(scenarios)
     step = 0.7 / max(1, len(scenarios))
@@ -317,7 +319,12 @@ def plot_forest(
     axes.set_ylabel("Outcome")
     axes.set_title(f"Paired reform effects, {round(confidence * 100)} % intervals")
     if scenarios:
-        axes.legend(title="filled: excludes 0", fontsize="small", loc="best")
+        axes.legend(
+            title="filled: excludes 0",
+            fontsize="small",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
     else:
         _empty(axes, "no paired effects")
     axes.grid(True, axis="x", alpha=0.3)
@@ -515,6 +522,34 @@ def _node_sort_key(node: Hashable) -> tuple[str, float | str]:
     return str(node), 0.0
 
 
+def _unit_node(text: str) -> tuple[str, int | str]:
+    """A stored ``"level:index"`` as the graph's ``(level, index)`` node."""
+    level, _, index = str(text).rpartition(":")
+    return (level, int(index)) if index.lstrip("-").isdigit() else (level, index)
+
+
+def network_from_units(units: pd.DataFrame) -> nx.Graph:
+    """The governance network rebuilt from stored unit rows (``Results.units()``).
+
+    Nodes become ``(level, index)`` tuples as in GovernanceModel.graph, with attributes
+    ``level`` and ``name``; each node is joined to its ``parent``.
+    """
+    graph = nx.Graph()
+    rows = units.drop_duplicates("node")
+    for row in rows.itertuples(index=False):
+        graph.add_node(_unit_node(row.node), level=str(row.level), name=str(row.name or row.node))
+    for row in rows.itertuples(index=False):
+        if isinstance(row.parent, str) and row.parent:
+            graph.add_edge(_unit_node(row.parent), _unit_node(row.node))
+    return graph
+
+
+def unit_means(units: pd.DataFrame, variable: str) -> dict[Hashable, float]:
+    """Mean of ``variable`` per node over the runs in ``units`` (keys as in the graph)."""
+    means = units[units["variable"] == variable].groupby("node", sort=False)["value"].mean()
+    return {_unit_node(str(k)): float(v) for k, v in means.items() if np.isfinite(v)}
+
+
 def plot_network(
     graph: nx.Graph,
     values: Mapping[Hashable, float],
@@ -568,13 +603,28 @@ def plot_network(
             zorder=2,
             label="no value",
         )
-        axes.legend(fontsize="small", loc="lower right")
+        axes.legend(fontsize="small", loc="upper right")
+    names = nx.get_node_attributes(graph, "name")
+    if graph.number_of_nodes() <= 60:  # small views: name the departments
+        for node in graph.nodes:
+            if levels.get(node) == "department" and node in names:
+                x, y = positions[node]
+                axes.annotate(
+                    str(names[node]).replace("_", "\n").replace(" ", "\n"),
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(0, -10),
+                    ha="center",
+                    va="top",
+                    fontsize="x-small",
+                )
     rows = sorted({float(p[1]) for p in positions.values()}, reverse=True)
     if levels:
-        names = {}
+        row_names: dict[float, str] = {}
         for node, (_, y) in positions.items():
-            names.setdefault(float(y), str(levels.get(node, "other")))
-        axes.set_yticks(rows, [names[r] for r in rows])
+            row_names.setdefault(float(y), str(levels.get(node, "other")))
+        axes.set_yticks(rows, [row_names[r] for r in rows])
+        axes.margins(y=0.12)
         axes.set_ylabel("Hierarchy level")
         axes.set_xticks([])
         for side in ("top", "right", "bottom"):

@@ -56,6 +56,7 @@ HEADLINE_OUTCOMES: tuple[str, ...] = (
     "staff_hours_per_case",
 )
 MAX_FIGURES_PER_SECTION = 12
+MAX_NETWORK_NODES = 300  # network pictures are for small scenarios (DESIGN.md: no big layouts)
 _RESOLUTION_VARIABLE = "resolution_time_days"
 _SKIPPED_SETTINGS = {"name", "description", "extends"}
 
@@ -165,7 +166,8 @@ def _percent(value: Any) -> str:
         return "–"
     if math.isnan(number):
         return "–"
-    return f"{100 * number:+.1f} %".replace("-", "−")
+    digits = 1 if abs(number) >= 0.01 or number == 0 else 2 if abs(number) >= 0.001 else 3
+    return f"{100 * number:+.{digits}f} %".replace("-", "−")
 
 
 def _percent_interval(value: Any, low: Any, high: Any) -> str:
@@ -205,6 +207,11 @@ def scenario_settings(results: Results) -> dict[str, dict[str, Any]]:
     ``[[scenarios]]`` entries (file and overrides) are used. Keys ``name``,
     ``description`` and ``extends`` are left out.
     """
+    return _scenario_settings(results)[0]
+
+
+def _scenario_settings(results: Results) -> tuple[dict[str, dict[str, Any]], bool]:
+    """(settings, complete): complete is False when only experiment-file overrides are known."""
     described = results.scenario_descriptions()
     settings: dict[str, dict[str, Any]] = {}
     for name, entry in described.items():
@@ -218,8 +225,8 @@ def scenario_settings(results: Results) -> dict[str, dict[str, Any]]:
             flat = _flatten(mapping)
             settings[name] = {k: v for k, v in flat.items() if k not in _SKIPPED_SETTINGS}
     if settings:
-        return settings
-    return _settings_from_experiment_text(results)
+        return settings, True
+    return _settings_from_experiment_text(results), False
 
 
 def _settings_from_experiment_text(results: Results) -> dict[str, dict[str, Any]]:
@@ -249,11 +256,13 @@ def _settings_from_experiment_text(results: Results) -> dict[str, dict[str, Any]
     return settings
 
 
-def scenario_differences(settings: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+def scenario_differences(
+    settings: Mapping[str, Mapping[str, Any]], unset: str = "(default)"
+) -> pd.DataFrame:
     """Settings whose values differ between scenarios: one row per dotted field.
 
     Columns: ``setting`` and one per scenario; a field a scenario does not set shows
-    "(default)".
+    ``unset``.
     """
     names = list(settings)
     keys = sorted({key for values in settings.values() for key in values})
@@ -313,7 +322,7 @@ def _precision(results: Results) -> tuple[st.Precision, float, str]:
     )
 
 
-def _runs_section(doc: _Document, results: Results) -> pd.DataFrame:
+def _runs_section(doc: _Document, results: Results) -> None:
     runs = results.runs()
     ok = runs[runs["status"] == "ok"]
     failed = runs[runs["status"] != "ok"]
@@ -353,12 +362,13 @@ def _runs_section(doc: _Document, results: Results) -> pd.DataFrame:
             ),
             _Bullets(items),
         )
-    return ok
 
 
-def _summary_table(summary: pd.DataFrame, names: Sequence[str], groups: Sequence[str]) -> _Table:
+def _summary_table(
+    summary: pd.DataFrame, names: Sequence[str], groups: Sequence[str], confidence: float
+) -> _Table:
     by = "scenario" if "scenario" in summary else "point_id"
-    header = ["Outcome", *[f"{g} mean [95 % CI]" for g in groups]]
+    header = ["Outcome", *[f"{g} mean [{round(confidence * 100)} % CI]" for g in groups]]
     indexed = summary.set_index([by, "outcome"]) if len(summary) else summary
     rows = []
     for name in names:
@@ -382,7 +392,8 @@ def _compare_section(
     confidence: float,
     precision_note: str,
 ) -> None:
-    reference = results.reference or (results.scenarios() or [None])[0]
+    stored = results.scenarios()
+    reference = results.reference or (stored[0] if stored else None)
     scenarios = [s for s in results.scenarios() if s in set(wide.get("scenario", []))]
     level = round(confidence * 100)
     doc.add(_Heading(2, f"Headline: reform effects against {reference}"))
@@ -443,11 +454,10 @@ def _compare_section(
                 else "the interval includes zero: no clear effect at these replications"
             )
             findings.append(
-                f"{scenario}: {plots.outcome_label(row.outcome, unit=False)} "
-                f"{_number(row.scenario_mean)} against {_number(row.reference_mean)} under "
-                f"{reference} ({plots.outcome_unit(row.outcome) or 'units'}); difference "
-                f"{_number(row.difference)} ({level} % CI {_number(row.ci_low)} to "
-                f"{_number(row.ci_high)}), {_percent(row.relative_change)}; {verdict}."
+                f"{scenario}: {plots.outcome_label(row.outcome)} {_number(row.scenario_mean)} "
+                f"against {_number(row.reference_mean)} under {reference}; difference "
+                f"{_number(row.difference)}, {level} % CI {_number(row.ci_low)} to "
+                f"{_number(row.ci_high)} ({_percent(row.relative_change)}); {verdict}."
             )
     doc.add(_Bullets(findings or ["Too few paired replications for intervals."]))
     warnings = [w for w in effects["warning"] if w]
@@ -459,7 +469,7 @@ def _compare_section(
         )
     doc.add(_Heading(3, "Scenario means"))
     summary = st.summarise(wide, names=names, confidence=confidence)
-    doc.add(_summary_table(summary, names, scenarios))
+    doc.add(_summary_table(summary, names, scenarios, confidence))
     finite = effects[effects["relative_change"].astype(float).map(math.isfinite)]
     if len(finite):
         doc.figure(
@@ -484,7 +494,7 @@ def _distribution_and_timeseries_figures(
 ) -> None:
     level = round(confidence * 100)
     variables = results.distribution_variables()
-    if _RESOLUTION_VARIABLE in variables or variables:
+    if variables:
         variable = _RESOLUTION_VARIABLE if _RESOLUTION_VARIABLE in variables else variables[0]
         pooled = st.pooled_distribution(results.distributions(variable))
         if len(pooled):
@@ -520,6 +530,41 @@ def _distribution_and_timeseries_figures(
                 plots.plot_timeseries_bands(bands, variable, confidence=confidence),
                 f"{caption}: mean over replications with its {level} % band.",
             )
+
+
+def _network_section(doc: _Document, results: Results) -> None:
+    """Pictures of the governance network per scenario, when per-unit values are stored."""
+    units = results.units()
+    if units.empty or units["node"].nunique() > MAX_NETWORK_NODES:
+        return
+    doc.add(
+        _Heading(2, "Governance network"),
+        _Text(
+            "Each unit of the hierarchy coloured by its value at the end of the run, averaged "
+            "over replications; grey units have no value."
+        ),
+    )
+    labels = {"backlog": "Open cases at the end", "trust": "Mean trust at the end (0–1)"}
+    drawn = 0
+    for scenario in results.scenarios():
+        rows = units[units["scenario"] == scenario]
+        if rows.empty:
+            continue
+        graph = plots.network_from_units(rows)
+        for variable in [v for v in labels if v in set(rows["variable"])]:
+            if drawn >= MAX_FIGURES_PER_SECTION:
+                return
+            doc.figure(
+                f"network_{drawn:02d}",
+                plots.plot_network(
+                    graph,
+                    plots.unit_means(rows, variable),
+                    f"{scenario}: {variable}",
+                    labels[variable],
+                ),
+                f"{labels[variable]} per unit under {scenario}.",
+            )
+            drawn += 1
 
 
 def _sweep_section(
@@ -577,8 +622,10 @@ def _sweep_section(
         )
 
 
-def _sensitivity_section(doc: _Document, results: Results) -> None:
+def _sensitivity_section(doc: _Document, results: Results, names: Sequence[str]) -> None:
     table = results.sensitivity()
+    if names and table["outcome"].isin(names).any():
+        table = table[table["outcome"].isin(names)]  # the experiment's outcomes of interest
     doc.add(_Heading(2, "Sensitivity analysis"))
     factors = results.meta_value("factors")
     if isinstance(factors, list) and factors and isinstance(factors[0], Mapping):
@@ -593,6 +640,27 @@ def _sensitivity_section(doc: _Document, results: Results) -> None:
     if table.empty:
         doc.add(_Text("No sensitivity indices are stored in this results folder yet."))
         return
+    noise = results.sensitivity_noise()
+    if len(noise) and "outcome" in noise and names and noise["outcome"].isin(names).any():
+        noise = noise[noise["outcome"].isin(names)]
+    if len(noise) and "outcome" in noise:
+        shown = [c for c in ("noise_share", "noise_share_of_point_means", "note") if c in noise]
+        doc.add(
+            _Heading(3, "Seed noise"),
+            _Text(
+                "Share of each outcome's variance that comes from replication seeds rather than "
+                "from the factors; the indices of an outcome with a large share need more "
+                "replications per design point."
+            ),
+            _Table(
+                ["Outcome", *[c.replace("_", " ") for c in shown]],
+                [
+                    [plots.outcome_label(str(r["outcome"]))]
+                    + [_number(r[c]) if c != "note" else str(r[c] or "") for c in shown]
+                    for r in noise.to_dict("records")
+                ],
+            ),
+        )
     sobol = st.sobol_table(table)
     if len(sobol):
         doc.add(
@@ -657,7 +725,7 @@ def _sensitivity_section(doc: _Document, results: Results) -> None:
 def _differences_section(doc: _Document, results: Results) -> None:
     compare = results.kind not in ("sweep", "sensitivity")
     doc.add(_Heading(2, "What differs between the scenarios" if compare else "Base scenario"))
-    settings = scenario_settings(results)
+    settings, complete = _scenario_settings(results)
     described = results.scenario_descriptions()
     if described:
         doc.add(
@@ -685,30 +753,41 @@ def _differences_section(doc: _Document, results: Results) -> None:
         else:
             doc.add(_Text("One base scenario; the points differ only in the swept fields."))
         return
-    differences = scenario_differences(settings)
+    unset = "(default)" if complete else "(as in its file)"
+    differences = scenario_differences(settings, unset)
     if differences.empty:
         doc.add(_Text("The stored settings of the scenarios are identical."))
         return
+    caption = (
+        "Settings written in the scenario files (and experiment overrides) that differ; "
+        "(default) means the model default applies."
+        if complete
+        else "The results folder stores only the experiment file, so this lists each "
+        "scenario's file and the overrides the experiment applies to it; (as in its file) "
+        "means the scenario file's own value applies."
+    )
     doc.add(
         _Table(
             ["Setting", *differences.columns[1:]],
             differences.astype(str).values.tolist(),
-            caption="Settings written in the scenario files (and experiment overrides) that "
-            "differ; (default) means the model default applies.",
+            caption=caption,
         )
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (manifests are read leniently)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _manifest_section(doc: _Document, results: Results) -> None:
     manifest = results.manifest
     meta = results.meta
-    experiment = (
-        manifest.get("experiment") if isinstance(manifest.get("experiment"), Mapping) else {}
-    )
-    seeds = manifest.get("seeds") if isinstance(manifest.get("seeds"), Mapping) else {}
-    git = manifest.get("git") if isinstance(manifest.get("git"), Mapping) else {}
-    packages = manifest.get("packages") or manifest.get("versions") or {}
-    machine = manifest.get("machine") if isinstance(manifest.get("machine"), Mapping) else {}
+    experiment = _mapping(manifest.get("experiment"))
+    seeds = _mapping(manifest.get("seeds"))
+    git = _mapping(manifest.get("git"))
+    packages = _mapping(manifest.get("packages") or manifest.get("versions"))
+    machine = _mapping(manifest.get("machine"))
     sessions = manifest.get("sessions") if isinstance(manifest.get("sessions"), list) else []
     doc.add(_Heading(2, "Reproducing this result"))
     commit = git.get("commit")
@@ -729,7 +808,7 @@ def _manifest_section(doc: _Document, results: Results) -> None:
             else f"{commit}{' (uncommitted changes)' if git.get('dirty') else ''}",
         ],
     ]
-    if isinstance(packages, Mapping) and packages:
+    if packages:
         rows.append(
             [
                 "Versions",
@@ -773,7 +852,7 @@ def _appendix(doc: _Document, results: Results, wide: pd.DataFrame, confidence: 
         return
     summary = st.summarise(wide, names=names, confidence=confidence)
     doc.add(_Heading(2, "Appendix: every stored outcome"))
-    doc.add(_summary_table(summary, names, groups))
+    doc.add(_summary_table(summary, names, groups, confidence))
 
 
 # ---------------------------------------------------------------------- building
@@ -797,7 +876,9 @@ def build_document(results: Results) -> _Document:
     elif results.kind == "sweep":
         _sweep_section(doc, results, wide, names, precision, confidence)
     if results.kind == "sensitivity":
-        _sensitivity_section(doc, results)
+        _sensitivity_section(doc, results, names)
+    if results.kind not in ("sweep", "sensitivity"):
+        _network_section(doc, results)
     _differences_section(doc, results)
     if not wide.empty and results.kind not in ("sweep", "sensitivity"):
         _appendix(doc, results, wide, confidence)

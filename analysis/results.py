@@ -291,7 +291,10 @@ class Results:
     def runs(self) -> pd.DataFrame:
         """Every run row (ok and failed), ordered by point and replication."""
         columns = ", ".join(SCHEMA["runs"])
-        return self._query(f"SELECT {columns} FROM runs ORDER BY point_id, replication")
+        return self._query(
+            f"SELECT {columns} FROM runs ORDER BY "
+            "(SELECT rowid FROM points WHERE points.point_id = runs.point_id), point_id, replication"
+        )
 
     def failed_runs(self) -> pd.DataFrame:
         """Runs with status other than ``ok``, with their error text."""
@@ -320,7 +323,8 @@ class Results:
         """
         sql = (
             "SELECT r.run_key, r.point_id, r.scenario, r.replication, o.outcome, o.value "
-            "FROM outcomes o JOIN runs r ON r.run_key = o.run_key"
+            "FROM outcomes o JOIN runs r ON r.run_key = o.run_key "
+            "LEFT JOIN points p ON p.point_id = r.point_id"
         )
         params: list[Any] = []
         clauses = []
@@ -335,7 +339,7 @@ class Results:
                 params.extend(names)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY r.point_id, r.replication, o.outcome"
+        sql += " ORDER BY p.rowid, r.point_id, r.replication, o.outcome"  # points' stored order
         tidy = self._query(sql, params)
         tidy["value"] = pd.to_numeric(tidy["value"], errors="coerce").astype(float)
         if not wide:
@@ -344,20 +348,26 @@ class Results:
             return pd.DataFrame(columns=list(RUN_COLUMNS))
         table = tidy.pivot(index=list(RUN_COLUMNS), columns="outcome", values="value")
         table.columns.name = None
-        return table.reset_index()
+        table = table.reset_index()
+        order = {key: i for i, key in enumerate(dict.fromkeys(tidy["run_key"]))}
+        table = table.sort_values("run_key", key=lambda keys: keys.map(order), kind="stable")
+        return table.reset_index(drop=True)  # runs in stored point order, not alphabetical
 
     def timeseries(self, variables: Iterable[str] | None = None) -> pd.DataFrame:
         """Daily variables of ok runs, tidy: run columns, ``day``, ``variable``, ``value``."""
         sql = (
             "SELECT r.run_key, r.point_id, r.scenario, r.replication, t.day, t.variable, t.value "
-            "FROM timeseries t JOIN runs r ON r.run_key = t.run_key WHERE r.status = 'ok'"
+            "FROM timeseries t JOIN runs r ON r.run_key = t.run_key "
+            "LEFT JOIN points p ON p.point_id = r.point_id WHERE r.status = 'ok'"
         )
         params: list[Any] = []
         if variables is not None:
             names = list(variables)
             sql += f" AND t.variable IN ({', '.join('?' * len(names))})" if names else " AND 0"
             params.extend(names)
-        frame = self._query(sql + " ORDER BY r.point_id, r.replication, t.variable, t.day", params)
+        frame = self._query(
+            sql + " ORDER BY p.rowid, r.point_id, r.replication, t.variable, t.day", params
+        )
         frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
         return frame
 
@@ -371,14 +381,14 @@ class Results:
         sql = (
             "SELECT r.run_key, r.point_id, r.scenario, r.replication, d.variable, d.bin_upper, "
             "d.count FROM distributions d JOIN runs r ON r.run_key = d.run_key "
-            "WHERE r.status = 'ok'"
+            "LEFT JOIN points p ON p.point_id = r.point_id WHERE r.status = 'ok'"
         )
         params: list[Any] = []
         if variable is not None:
             sql += " AND d.variable = ?"
             params.append(variable)
         frame = self._query(
-            sql + " ORDER BY r.point_id, r.replication, d.variable, d.bin_upper", params
+            sql + " ORDER BY p.rowid, r.point_id, r.replication, d.variable, d.bin_upper", params
         )
         frame["bin_upper"] = pd.to_numeric(frame["bin_upper"], errors="coerce").astype(float)
         frame["count"] = pd.to_numeric(frame["count"], errors="coerce").fillna(0).astype("int64")
@@ -398,6 +408,39 @@ class Results:
         for column in ("value", "conf"):
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
         return frame
+
+    def table_names(self) -> list[str]:
+        """Every table in the database (the contract's and any added by the store)."""
+        frame = self._query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return [str(name) for name in frame["name"]]
+
+    def sensitivity_noise(self) -> pd.DataFrame:
+        """Seed noise per outcome of a sensitivity experiment (``sensitivity_noise`` table).
+
+        An addition to the contract written by experiments/runner.py: columns outcome, points,
+        replications, within_variance, between_variance, noise_share,
+        noise_share_of_point_means, note. Empty when the table is absent.
+        """
+        if "sensitivity_noise" not in self.table_names():
+            return pd.DataFrame()
+        return self._query("SELECT * FROM sensitivity_noise ORDER BY rowid")
+
+    def units(self) -> pd.DataFrame:
+        """Per-unit values of ok runs from the optional ``units`` table (proposed addition).
+
+        Proposed schema: ``units(run_key, node, level, parent, name, variable, value)`` with
+        ``node`` / ``parent`` written ``"level:index"`` (parent NULL for the centre) and
+        ``variable`` ``backlog`` or ``trust`` (GovernanceModel.unit_values at the end of the
+        run). Returns run columns plus those; empty when the table is absent.
+        """
+        if "units" not in self.table_names():
+            return pd.DataFrame()
+        return self._query(
+            "SELECT r.run_key, r.point_id, r.scenario, r.replication, u.node, u.level, u.parent, "
+            "u.name, u.variable, u.value FROM units u JOIN runs r ON r.run_key = u.run_key "
+            "LEFT JOIN points p ON p.point_id = r.point_id "
+            "WHERE r.status = 'ok' ORDER BY p.rowid, r.point_id, r.replication, u.variable, u.rowid"
+        )
 
     def scenario_descriptions(self) -> dict[str, dict[str, Any]]:
         """What the manifest says about each scenario (file, hash, raw TOML, parameters).

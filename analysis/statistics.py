@@ -195,7 +195,10 @@ def to_wide(outcomes: pd.DataFrame) -> pd.DataFrame:
         unique = outcomes.drop_duplicates(subset=[*index, "outcome"])
         wide = unique.pivot(index=index, columns="outcome", values="value")
         wide.columns.name = None
-        return wide.reset_index()
+        wide = wide.reset_index()
+        # pivot sorts; keep the runs in the order they came (stored point order)
+        first = unique.drop_duplicates(subset=index)[index].reset_index(drop=True)
+        return first.merge(wide, on=index, how="left")
     return outcomes
 
 

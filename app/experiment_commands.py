@@ -51,40 +51,56 @@ def register(subparsers: Any) -> None:
             "store with a manifest, one transaction per finished run.",
         )
         parser.add_argument(
-            "experiment", metavar="EXPERIMENT", help="experiment .toml file, or a name in experiments/"
+            "experiment",
+            metavar="EXPERIMENT",
+            help="experiment .toml file, or a name in experiments/",
         )
         parser.add_argument(
-            "--out", type=Path, default=None, metavar="DIR",
+            "--out",
+            type=Path,
+            default=None,
+            metavar="DIR",
             help="results folder (default results/<experiment name>/)",
         )
         parser.add_argument(
-            "--workers", type=_workers, default=None, metavar="N",
+            "--workers",
+            type=_workers,
+            default=None,
+            metavar="N",
             help="worker processes (default: every CPU; 1 runs serially in this process)",
         )
         parser.add_argument(
-            "--cluster", default=None, metavar="ADDRESS",
+            "--cluster",
+            default=None,
+            metavar="ADDRESS",
             help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'",
         )
         parser.add_argument(
-            "--resume", action="store_true",
+            "--resume",
+            action="store_true",
             help="continue a results folder of this experiment: skip stored runs, retry failed ones",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.set_defaults(func=run_command, kind=kind)
 
     export = subparsers.add_parser(
-        "export", help="export a results folder to CSV and Parquet",
+        "export",
+        help="export a results folder to CSV and Parquet",
         description="Write tidy tables (outcomes, runs, timeseries, distributions, points, "
         "sensitivity) of a results folder to DIR/exports/.",
     )
     export.add_argument("folder", metavar="DIR", type=Path, help="results folder")
     export.add_argument(
-        "--format", choices=("csv", "parquet", "both"), default="both", help="file format (default both)"
+        "--format",
+        choices=("csv", "parquet", "both"),
+        default="both",
+        help="file format (default both)",
     )
     export.set_defaults(func=export_command)
 
     status = subparsers.add_parser(
-        "status", help="how far an experiment got, and what failed",
+        "status",
+        help="how far an experiment got, and what failed",
         description="Summarise a results folder: runs done and failed per point, failures with "
         "their last traceback line, start and end times.",
     )
@@ -100,7 +116,11 @@ def register(subparsers: Any) -> None:
 def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Run the experiment named on the command line; return the exit status."""
     from experiments.errors import InputError
-    from experiments.experiment_files import load_experiment, resolve_experiment_path
+    from experiments.experiment_files import (
+        describe_parameters,
+        load_experiment,
+        resolve_experiment_path,
+    )
     from experiments.runner import default_folder, run_experiment
 
     out = stream if stream is not None else sys.stdout
@@ -115,7 +135,11 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     try:
         # The runner checks the results folder before it starts any worker or cluster.
         report = run_experiment(
-            experiment, folder, workers=args.workers, cluster=args.cluster, resume=args.resume,
+            experiment,
+            folder,
+            workers=args.workers,
+            cluster=args.cluster,
+            resume=args.resume,
             progress=None if bar is None else bar.update,
         )
     except KeyboardInterrupt:
@@ -128,7 +152,8 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     if report.sensitivity is not None:
         print(sensitivity_text(report.sensitivity, report.noise), file=out)
     elif experiment.spec.outcomes:
-        print(_means_text(folder, experiment.spec.outcomes), file=out)
+        labels = {p.point_id: describe_parameters(p.parameters) for p in experiment.points}
+        print(_means_text(folder, experiment.spec.outcomes, labels), file=out)
     print(report.summary(), file=out)
     return EXIT_RUNS_FAILED if report.failed else EXIT_OK
 
@@ -139,7 +164,9 @@ class _ProgressBar:
     def __init__(self, name: str) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, desc=name, unit="run", dynamic_ncols=True, disable=None, file=sys.stderr)
+        self.bar = tqdm(
+            total=0, desc=name, unit="run", dynamic_ncols=True, disable=None, file=sys.stderr
+        )
         self.started = False
 
     def update(self, event: Any) -> None:
@@ -153,8 +180,9 @@ class _ProgressBar:
         self.bar.close()
 
 
-def _means_text(folder: Path, outcomes: list[str]) -> str:
-    """Mean and 95 % t interval per point of the experiment's outcomes of interest."""
+def _means_text(folder: Path, outcomes: list[str], labels: dict[str, str]) -> str:
+    """Mean and 95 % t interval per point of the outcomes of interest; ``labels``: point → its
+    parameters as text, in the experiment's point order."""
     from scipy import stats
 
     from experiments.store import ResultStore
@@ -166,16 +194,25 @@ def _means_text(folder: Path, outcomes: list[str]) -> str:
     lines = ["mean over replications [95 % interval]"]
     for outcome in outcomes:
         lines.append(f"  {outcome}")
-        for point_id, group in table[table["outcome"] == outcome].groupby("point_id", sort=False):
+        rows = table[table["outcome"] == outcome]
+        for point_id, label in labels.items():
+            group = rows[rows["point_id"] == point_id]
             values = group["value"].dropna()
             n = len(values)
             mean = float(values.mean()) if n else math.nan
-            half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            half = (
+                float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+                if n > 1
+                else math.nan
+            )
             interval = (
                 f"[{format_value(outcome, mean - half)}, {format_value(outcome, mean + half)}]"
-                if not math.isnan(half) else ""
+                if not math.isnan(half)
+                else ""
             )
-            lines.append(f"    {point_id:<24} {format_value(outcome, mean):>14} {interval}  (n = {n})")
+            lines.append(
+                f"    {point_id:<24} {format_value(outcome, mean):>14} {interval}  (n = {n})  {label}"
+            )
     return "\n".join(lines)
 
 
@@ -183,7 +220,9 @@ def sensitivity_text(indices: Any, noise: Any = None) -> str:
     """Sobol' S1/ST or Morris mu*/sigma with intervals, for every outcome."""
     lines: list[str] = []
     method = str(indices["method"].iloc[0]) if len(indices) else "?"
-    noise_by_outcome = {} if noise is None else {r.outcome: r for r in noise.itertuples(index=False)}
+    noise_by_outcome = (
+        {} if noise is None else {r.outcome: r for r in noise.itertuples(index=False)}
+    )
     if method == "sobol":
         header = f"    {'factor':<48} {'S1':>7} {'± 95%':>7} {'ST':>7} {'± 95%':>7}"
         shown = ("S1", "ST")
@@ -198,8 +237,10 @@ def sensitivity_text(indices: Any, noise: Any = None) -> str:
             continue
         extra = ""
         row = noise_by_outcome.get(outcome)
-        if row is not None and isinstance(row.noise_share_of_point_means, float) and not math.isnan(
-            row.noise_share_of_point_means
+        if (
+            row is not None
+            and isinstance(row.noise_share_of_point_means, float)
+            and not math.isnan(row.noise_share_of_point_means)
         ):
             extra = f"  (seed noise: {100 * row.noise_share_of_point_means:.0f} % of the point means' variance)"
         lines.append(f"  {outcome}{extra}")
@@ -217,7 +258,7 @@ def sensitivity_text(indices: Any, noise: Any = None) -> str:
                     cells.append(f"{value:>10.4g} {conf:>9.3g}")
                 else:
                     cells.append(f"{value:>10.4g}")
-            lines.append(f"    {str(factor):<48} {' '.join(cells)}")
+            lines.append(f"    {factor!s:<48} {' '.join(cells)}")
     return "\n".join(lines)
 
 
@@ -255,7 +296,10 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
     ok = int((runs["status"] == "ok").sum())
     failed = runs[runs["status"] == "failed"]
     print(f"experiment {meta.get('name')!r} ({meta.get('kind')}) in {args.folder}", file=out)
-    print(f"  file: {meta.get('experiment_file')} (sha256 {meta.get('file_hash', '')[:12]}…)", file=out)
+    print(
+        f"  file: {meta.get('experiment_file')} (sha256 {meta.get('file_hash', '')[:12]}…)",
+        file=out,
+    )
     if meta.get("reference"):
         print(f"  reference scenario: {meta['reference']}", file=out)
     print(
@@ -279,7 +323,9 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
         params = dict(zip(points["point_id"], points["parameters"], strict=True))
         for point_id in points["point_id"]:
             row = counts.loc[point_id] if point_id in counts.index else {}
-            described = ", ".join(f"{k}={v}" for k, v in json.loads(params[point_id] or "{}").items())
+            described = ", ".join(
+                f"{k}={v}" for k, v in json.loads(params[point_id] or "{}").items()
+            )
             print(
                 f"    {point_id:<24} {int(row.get('ok', 0)):>4} / {int(row.get('failed', 0)):<4} {described}",
                 file=out,

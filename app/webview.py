@@ -131,7 +131,10 @@ CONTROLS: tuple[Control, ...] = (
         "departments.*.staff_per_100k_residents",
         *STAFF_MULTIPLIER_RANGE,
         0.05,
-        help="scales every department's staff per 100k residents",
+        # The model rounds staff to whole people, at least one per department: in the
+        # classroom community (≈3,100 residents) every department has one at ×1 and ×0.5.
+        help="scales every department's staff per 100k residents; staff are whole people "
+        "(at least one per department), so a small community needs a large step",
     ),
     Control(
         "classification_accuracy",
@@ -219,8 +222,11 @@ def default_settings(scenario: Scenario) -> dict[str, Any]:
 
 def view_config(scenario: Scenario) -> dict[str, Any]:
     """What ``GET /api/config`` returns: the scenario, its controls and their defaults."""
-    consultation_kinds = available_kinds("consultation")
-    kinds = {"routing": available_kinds("routing"), "consultation": consultation_kinds}
+    # The scenario's own kinds are always offered, even a 'package.module:Class' reference
+    # that no registry lists: otherwise the page would switch policy without being asked.
+    consultation_kinds = sorted({*available_kinds("consultation"), scenario.consultation_kind})
+    routing_kinds = sorted({*available_kinds("routing"), scenario.routing_kind})
+    kinds = {"routing": routing_kinds, "consultation": consultation_kinds}
     controls = []
     for control in CONTROLS:
         entry = {k: v for k, v in dataclasses.asdict(control).items() if v is not None}

@@ -65,8 +65,8 @@ PAGE = r"""<!DOCTYPE html>
   path.previous { stroke: var(--prev); stroke-dasharray: 5 4; }
   .edge { stroke: #bcccdc; stroke-width: 1.2; }
   .node { stroke: #52606d; stroke-width: 1; }
-  .networks { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
-              gap: 8px; }
+  .networks { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }
+  @media (max-width: 1100px) { .networks { grid-template-columns: 1fr; } }
   .note { color: var(--muted); font-size: 12px; margin: 4px 0; }
   table { border-collapse: collapse; width: 100%; margin-top: 6px; }
   th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; }

@@ -50,7 +50,9 @@ class Executor(Protocol):
     name: str
     workers: int
 
-    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[tuple[T, R | BaseException]]:
+    def map_unordered(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
         """Submit every task and yield each with its result, in completion order."""
         ...
 
@@ -69,7 +71,9 @@ class SerialExecutor:
     name = "serial"
     workers = 1
 
-    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[tuple[T, R | BaseException]]:
+    def map_unordered(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
         """Run each task in turn."""
         for task in tasks:
             try:
@@ -117,7 +121,9 @@ class ProcessExecutor:
             self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool
 
-    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[tuple[T, R | BaseException]]:
+    def map_unordered(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
         """Submit every task to the pool and yield results as they complete."""
         futures = {self.pool.submit(fn, task): task for task in tasks}
         try:
@@ -157,7 +163,9 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str = "local", workers: int | None = None, **cluster_kwargs: Any) -> None:
+    def __init__(
+        self, address: str = "local", workers: int | None = None, **cluster_kwargs: Any
+    ) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
@@ -176,17 +184,23 @@ class DaskExecutor:
             self._cluster = LocalCluster(**options)
             self.client = Client(self._cluster)
         else:
-            if not address.startswith(("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")):
+            if not address.startswith(
+                ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
+            ):
                 raise InputError(
                     f"--cluster {address!r}: expected a scheduler address such as tcp://host:8786, or 'local'"
                 )
             try:
                 self.client = Client(address, timeout="15s")
             except (OSError, TimeoutError) as exc:
-                raise InputError(f"--cluster {address}: cannot reach the Dask scheduler ({exc})") from None
+                raise InputError(
+                    f"--cluster {address}: cannot reach the Dask scheduler ({exc})"
+                ) from None
         self.workers = max(1, sum(self.client.nthreads().values()))
 
-    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[tuple[T, R | BaseException]]:
+    def map_unordered(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
         """Submit every task to the cluster and yield results as they complete."""
         from distributed import as_completed
 
@@ -225,7 +239,9 @@ class DaskExecutor:
         self.close()
 
 
-def make_executor(workers: int | None = None, cluster: str | None = None) -> SerialExecutor | ProcessExecutor | DaskExecutor:
+def make_executor(
+    workers: int | None = None, cluster: str | None = None
+) -> SerialExecutor | ProcessExecutor | DaskExecutor:
     """The executor the command line asks for.
 
     ``cluster`` given → Dask (``local`` or a scheduler address); else ``workers == 1``

@@ -313,9 +313,12 @@ def parse_spec(
 
 
 def _format_validation_error(path: Path | str, kind: str, exc: ValidationError) -> str:
-    model = {"compare": CompareSpec, "sweep": SweepSpec, "sensitivity": SensitivityExperimentSpec}[
-        kind
-    ]
+    models: dict[str, type[BaseModel]] = {
+        "compare": CompareSpec,
+        "sweep": SweepSpec,
+        "sensitivity": SensitivityExperimentSpec,
+    }
+    model = models[kind]
     lines = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
@@ -348,7 +351,8 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[str]) -> list[str]:
     for part in loc:
         if part.isdigit():
             continue
-        info = current.model_fields.get(part) if isinstance(current, type) else None
+        is_model = isinstance(current, type) and issubclass(current, BaseModel)
+        info = current.model_fields.get(part) if is_model else None
         if info is None:
             break
         annotation = info.annotation
@@ -401,7 +405,9 @@ def _lookup(parameters: Any, dotted: str) -> Any:
     """The current value at ``dotted`` in built parameters (None when not reachable)."""
     current = parameters
     for part in dotted.split("."):
-        if isinstance(current, BaseModel):
+        if isinstance(current, BaseModel) or (
+            is_dataclass(current) and not isinstance(current, type)
+        ):
             current = getattr(current, part, None)
         elif isinstance(current, Mapping):
             current = current.get(part)
@@ -503,7 +509,11 @@ def _build_sweep(spec: SweepSpec, path: Path) -> tuple[dict[str, Scenario], list
         where = "points"
     points: list[Point] = []
     for i, combo in enumerate(combos):
-        key = f"{where}[{i}]" if where == "points" else f"grid (point {i}: {describe_parameters(combo)})"
+        key = (
+            f"{where}[{i}]"
+            if where == "points"
+            else f"grid (point {i}: {describe_parameters(combo)})"
+        )
         _check_fields(path, key, base, list(combo))
         built = _apply(path, key, base, combo)
         points.append(Point(f"p{i:04d}", name, combo, built))
@@ -547,7 +557,9 @@ def _build_sensitivity(
     name = str(base.name)
     points: list[Point] = []
     for i, values in enumerate(design):
-        built = _apply(path, f"sensitivity design point {i} ({describe_parameters(values)})", base, values)
+        built = _apply(
+            path, f"sensitivity design point {i} ({describe_parameters(values)})", base, values
+        )
         points.append(Point(f"s{i:04d}", name, dict(values), built))
     return {name: base}, points, design, salib_spec
 

@@ -101,14 +101,18 @@ def export_results(folder: str | Path, formats: Sequence[str] = FORMATS) -> list
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise InputError(f"export format(s) {unknown or list(formats)} not known; allowed: {', '.join(FORMATS)}")
+        raise InputError(
+            f"export format(s) {unknown or list(formats)} not known; allowed: {', '.join(FORMATS)}"
+        )
     folder = Path(folder)
     tables = load_tables(folder)
     target = folder / EXPORTS
     try:
         target.mkdir(exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{target}: cannot create the exports folder ({exc.strerror or exc})") from None
+        raise InputError(
+            f"{target}: cannot create the exports folder ({exc.strerror or exc})"
+        ) from None
     written: list[Path] = []
     for name, frame in tables.items():
         for fmt in formats:

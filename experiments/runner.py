@@ -98,7 +98,9 @@ def execute_task(task: Task) -> RunRecord:
     started = now_iso()
     clock = time.perf_counter()
     try:
-        output = task.run_fn(task.scenario, replication_seed(task.root_seed, task.replication), days=task.days)
+        output = task.run_fn(
+            task.scenario, replication_seed(task.root_seed, task.replication), days=task.days
+        )
         summary = {str(k): float(v) for k, v in output.summary.items()}
         series = timeseries_rows(output.timeseries)
         histogram = distribution_rows(output.cases)
@@ -153,7 +155,11 @@ def timeseries_rows(frame: pd.DataFrame | None) -> list[tuple[int, str, float]]:
         if column == "day" or not pd.api.types.is_numeric_dtype(frame[column]):
             continue
         values = frame[column].to_numpy(dtype=float)
-        rows.extend(zip(days.astype(int).tolist(), [str(column)] * len(values), values.tolist(), strict=True))
+        rows.extend(
+            zip(
+                days.astype(int).tolist(), [str(column)] * len(values), values.tolist(), strict=True
+            )
+        )
     return rows
 
 
@@ -188,7 +194,9 @@ def distribution_rows(cases: pd.DataFrame | None) -> list[tuple[str, float, int]
             continue
         index = np.searchsorted(edges, np.maximum(times[mask], 0.0), side="left")
         counts = np.bincount(index, minlength=len(edges))[: len(edges)]
-        rows.extend((variable, float(upper), int(n)) for upper, n in zip(edges, counts, strict=True))
+        rows.extend(
+            (variable, float(upper), int(n)) for upper, n in zip(edges, counts, strict=True)
+        )
     return rows
 
 
@@ -220,7 +228,9 @@ class ExperimentReport:
     skipped: int = 0  # already stored ok (resume)
     ok: int = 0  # stored ok in total
     failed_runs: list[str] = field(default_factory=list)
-    failed_points: dict[str, str] = field(default_factory=dict)  # point_id → its parameters, as text
+    failed_points: dict[str, str] = field(
+        default_factory=dict
+    )  # point_id → its parameters, as text
     replications: int = 0
     precision: dict[str, Any] | None = None
     sensitivity: pd.DataFrame | None = None
@@ -245,7 +255,9 @@ class ExperimentReport:
         )
         if self.failed_runs:
             shown = ", ".join(self.failed_runs[:10]) + (" …" if len(self.failed_runs) > 10 else "")
-            where = "".join(f"\n  {pid}: {desc}" for pid, desc in list(self.failed_points.items())[:10])
+            where = "".join(
+                f"\n  {pid}: {desc}" for pid, desc in list(self.failed_points.items())[:10]
+            )
             text += (
                 f"\n{self.failed} run(s) FAILED: {shown}"
                 f"{where}\n"
@@ -307,9 +319,12 @@ def run_experiment(
     own_executor = executor is None
     report = ExperimentReport(folder=folder, name=exp.name, kind=exp.kind)
     session: dict[str, Any] = {"started_at": now_iso(), "finished_at": None, "status": "running"}
+    manifest: dict[str, Any] | None = None
     try:
         _write_meta(store, exp)
-        store.write_points((p.point_id, p.scenario, parameter_json(p.parameters), p.digest) for p in exp.points)
+        store.write_points(
+            (p.point_id, p.scenario, parameter_json(p.parameters), p.digest) for p in exp.points
+        )
         executor = executor or make_executor(workers=workers, cluster=cluster)
         session.update(executor.describe())
         manifest = _start_manifest(store, exp, session)
@@ -317,14 +332,14 @@ def run_experiment(
         if isinstance(exp.spec, SensitivityExperimentSpec):
             _analyse_sensitivity(store, exp, report)
         session["status"] = "finished"
-    except BaseException:
-        session["status"] = "interrupted"
+    except BaseException as exc:
+        session["status"] = f"stopped ({type(exc).__name__})"
         raise
     finally:
         session["finished_at"] = now_iso()
         session.update(runs_ran=report.ran, runs_failed=report.failed, runs_skipped=report.skipped)
         try:
-            if "manifest" in locals():
+            if manifest is not None:
                 manifest["finished_at"] = session["finished_at"]
                 manifest["seeds"]["replications"] = report.replications
                 store.write_manifest(manifest)
@@ -339,7 +354,7 @@ def run_experiment(
 def _default_run_fn() -> RunFunction:
     from experiments import runs  # looked up at call time so tests can replace it
 
-    return runs.run_single  # type: ignore[no-any-return]
+    return runs.run_single
 
 
 def _write_meta(store: ResultStore, exp: Experiment) -> None:
@@ -431,7 +446,10 @@ def _run_batches(
             retried = sum(1 for t in tasks if statuses.get(t.run_key) == "failed")
             logger.info(
                 "%s: %d run(s) to do (%d failed earlier, retried) on %s",
-                exp.name, len(tasks), retried, executor.describe(),
+                exp.name,
+                len(tasks),
+                retried,
+                executor.describe(),
             )
         for task, result in executor.map_unordered(execute_task, tasks):
             record = result if isinstance(result, RunRecord) else failed_record(task, result)
@@ -445,27 +463,40 @@ def _run_batches(
                 logger.warning("run %s failed: %s", record.run_key, _last_line(record.error))
             if progress is not None:
                 done = sum(1 for s in statuses.values() if s == "ok")
-                progress(ProgressEvent(done, len(session_failed), report.planned, record.run_key, record.status))
-        report.ok = sum(1 for p in exp.points for r in range(replications)
-                        if statuses.get(run_key(p.point_id, r)) == "ok")
+                progress(
+                    ProgressEvent(
+                        done, len(session_failed), report.planned, record.run_key, record.status
+                    )
+                )
+        report.ok = sum(
+            1
+            for p in exp.points
+            for r in range(replications)
+            if statuses.get(run_key(p.point_id, r)) == "ok"
+        )
         if spec.precision is None:
             break
         report.precision = precision_status(store, exp, replications)
         if report.precision["met"] or replications >= spec.precision.max_replications:
             break
         replications = min(replications + spec.precision.batch, spec.precision.max_replications)
-        logger.info("precision target not met (%s); adding replications up to %d",
-                    report.precision["worst"], replications)
+        logger.info(
+            "precision target not met (%s); adding replications up to %d",
+            report.precision["worst"],
+            replications,
+        )
     report.failed_runs = sorted(k for k, s in statuses.items() if s == "failed")
     described = {p.point_id: p for p in exp.points}
     for key in report.failed_runs:
         point_id = key.rsplit("/", 1)[0]
         if point_id in described and point_id not in report.failed_points:
             point = described[point_id]
-            report.failed_points[point_id] = (
-                f"scenario {point.scenario}" + (f", {describe_parameters(point.parameters)}" if point.parameters else "")
+            report.failed_points[point_id] = f"scenario {point.scenario}" + (
+                f", {describe_parameters(point.parameters)}" if point.parameters else ""
             )
-    report.skipped = max(0, report.planned - report.ran)  # planned but not run now: stored ok before
+    report.skipped = max(
+        0, report.planned - report.ran
+    )  # planned but not run now: stored ok before
     store.set_meta({"replications": replications})
 
 
@@ -489,7 +520,9 @@ def precision_status(store: ResultStore, exp: Experiment, replications: int) -> 
     worst: tuple[float, str] = (-math.inf, "")
     for point in exp.points:
         for outcome in precision.outcomes:
-            values = table.loc[(table["point_id"] == point.point_id) & (table["outcome"] == outcome), "value"]
+            values = table.loc[
+                (table["point_id"] == point.point_id) & (table["outcome"] == outcome), "value"
+            ]
             values = values[np.isfinite(values)]
             n = len(values)
             mean = float(values.mean()) if n else math.nan
@@ -499,17 +532,34 @@ def precision_status(store: ResultStore, exp: Experiment, replications: int) -> 
             else:
                 half = math.inf
             if precision.relative:
-                ratio = 0.0 if half == 0 else (half / abs(mean) if mean not in (0.0,) and n else math.inf)
+                ratio = (
+                    0.0
+                    if half == 0
+                    else (half / abs(mean) if mean not in (0.0,) and n else math.inf)
+                )
             else:
                 ratio = half
             ok = ratio <= precision.target
             met = met and ok
-            rows.append({"point_id": point.point_id, "outcome": outcome, "n": n, "mean": mean,
-                         "half_width": half, "measure": ratio, "target": precision.target, "met": ok})
+            rows.append(
+                {
+                    "point_id": point.point_id,
+                    "outcome": outcome,
+                    "n": n,
+                    "mean": mean,
+                    "half_width": half,
+                    "measure": ratio,
+                    "target": precision.target,
+                    "met": ok,
+                }
+            )
             if ratio > worst[0]:
                 kind = "relative" if precision.relative else "absolute"
-                worst = (ratio, f"{point.point_id} {outcome}: {kind} half-width {ratio:.4g} "
-                                f"(target {precision.target:g}, n = {n})")
+                worst = (
+                    ratio,
+                    f"{point.point_id} {outcome}: {kind} half-width {ratio:.4g} "
+                    f"(target {precision.target:g}, n = {n})",
+                )
     return {"met": met, "replications": replications, "worst": worst[1], "rows": rows}
 
 
@@ -546,8 +596,10 @@ def _store_noise(store: ResultStore, noise: pd.DataFrame) -> None:
         cur.execute("DELETE FROM sensitivity_noise")
         cur.executemany(
             f"INSERT INTO sensitivity_noise({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
-             for row in noise.itertuples(index=False)],
+            [
+                tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+                for row in noise.itertuples(index=False)
+            ],
         )
 
 
@@ -565,17 +617,27 @@ def replicate(
     Returns one row per run with ``scenario``, ``replication``, ``status`` and one
     column per outcome. Uses the same seeds as an experiment with root ``seed``.
     """
-    items = scenarios.items() if isinstance(scenarios, Mapping) else [(s.name, s) for s in scenarios]
+    items = (
+        scenarios.items() if isinstance(scenarios, Mapping) else [(s.name, s) for s in scenarios]
+    )
     fn = run_fn or _default_run_fn()
-    tasks = [Task(name, name, r, seed, s, days, fn) for r in range(replications) for name, s in items]
+    tasks = [
+        Task(name, name, r, seed, s, days, fn) for r in range(replications) for name, s in items
+    ]
     own = executor is None
     runner = executor or SerialExecutor()
     rows = []
     try:
         for task, result in runner.map_unordered(execute_task, tasks):
             record = result if isinstance(result, RunRecord) else failed_record(task, result)
-            rows.append({"scenario": record.scenario, "replication": record.replication,
-                         "status": record.status, **record.summary})
+            rows.append(
+                {
+                    "scenario": record.scenario,
+                    "replication": record.replication,
+                    "status": record.status,
+                    **record.summary,
+                }
+            )
     finally:
         if own:
             runner.close()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -92,6 +93,8 @@ _UNIT_EPS = 1e-12
 # Named streams of the experiment seed (docs/design.md "Randomness"): spawn key crc32(name).
 _DESIGN_STREAM = "sensitivity.design"
 _ANALYSIS_STREAM = "sensitivity.analysis"
+# Start of the warning SALib's Sobol' estimators give for outputs without variance.
+_SALIB_CONSTANT = "Constant values encountered"
 
 
 class SensitivitySpecError(InputError, ValueError):
@@ -410,7 +413,9 @@ def analyze_sensitivity(
         were asked for). Morris: ``mu_star`` (with ``conf``), ``sigma`` and ``mu``
         (``conf`` NaN). ``note`` is empty, or says why an outcome has no indices:
         an outcome with any NaN/infinite value (failed runs, undefined outcomes) or,
-        for Sobol', without variance keeps its rows with NaN values and is logged.
+        for Sobol', without variance keeps its rows with NaN values and is logged;
+        or why its indices are unreliable (an outcome that changes at only a few
+        points, so that SALib saw no variance in some samples).
     """
     if not 0.0 < conf_level < 1.0:
         raise ValueError(f"conf_level = {conf_level!r} must lie strictly between 0 and 1")
@@ -437,27 +442,32 @@ def analyze_sensitivity(
             rows.extend(_empty_rows(spec, outcome, note))
             continue
         rng = _stream(spec.seed, _ANALYSIS_STREAM)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if spec.method == "sobol":
+                result = sobol_analyze.analyze(
+                    salib_problem,
+                    y,
+                    calc_second_order=spec.calc_second_order,
+                    num_resamples=num_resamples,
+                    conf_level=conf_level,
+                    seed=rng,  # a Generator: SALib treats an int seed of 0 as "unseeded"
+                )
+            else:
+                result = morris_analyze.analyze(
+                    salib_problem,
+                    unit,  # SALib only reads which factor moved and in which direction
+                    y,
+                    num_resamples=num_resamples,
+                    conf_level=conf_level,
+                    num_levels=spec.morris_levels,
+                    seed=rng,
+                )
+        note = _constant_resamples_note(outcome, caught)
         if spec.method == "sobol":
-            result = sobol_analyze.analyze(
-                salib_problem,
-                y,
-                calc_second_order=spec.calc_second_order,
-                num_resamples=num_resamples,
-                conf_level=conf_level,
-                seed=rng,  # a Generator: SALib treats an int seed of 0 as "unseeded"
-            )
-            rows.extend(_sobol_rows(spec, outcome, result))
+            rows.extend(_sobol_rows(spec, outcome, result, note))
         else:
-            result = morris_analyze.analyze(
-                salib_problem,
-                unit,  # SALib only reads which factor moved and in which direction
-                y,
-                num_resamples=num_resamples,
-                conf_level=conf_level,
-                num_levels=spec.morris_levels,
-                seed=rng,
-            )
-            rows.extend(_morris_rows(spec, outcome, result))
+            rows.extend(_morris_rows(spec, outcome, result, note))
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
@@ -634,6 +644,32 @@ def _unusable(spec: SensitivitySpec, y: np.ndarray) -> str:
     return ""
 
 
+def _constant_resamples_note(outcome: str, caught: list[warnings.WarningMessage]) -> str:
+    """Turn SALib's "constant values" warnings into a note; re-issue any other warning.
+
+    SALib's Sobol' estimators warn, and return 0, when the base samples (A, B) or a
+    bootstrap resample of them have no variance: an outcome that changes at only a
+    few design points (say, a rare event). Its indices and intervals are then unreliable.
+    """
+    constant = 0
+    for w in caught:
+        if issubclass(w.category, UserWarning) and _SALIB_CONSTANT in str(w.message):
+            constant += 1
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not constant:
+        return ""
+    logger.warning(
+        "sensitivity: outcome %r varies at only a few design points; its intervals are unreliable",
+        outcome,
+    )
+    return (
+        "the outcome varies at only a few design points: SALib found no variance in the "
+        "base samples or in some bootstrap resamples and counted them as 0, so the "
+        "indices and their intervals are unreliable"
+    )
+
+
 def _empty_rows(spec: SensitivitySpec, outcome: str, note: str) -> list[dict[str, Any]]:
     return [
         _row(spec, outcome, factor, index_name, math.nan, math.nan, note)
@@ -663,39 +699,31 @@ def _row(
 
 
 def _sobol_rows(
-    spec: SensitivitySpec, outcome: str, result: Mapping[str, Any]
+    spec: SensitivitySpec, outcome: str, result: Mapping[str, Any], note: str
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for j, name in enumerate(spec.names):
-        rows.append(_row(spec, outcome, name, "S1", result["S1"][j], result["S1_conf"][j]))
-        rows.append(_row(spec, outcome, name, "ST", result["ST"][j], result["ST_conf"][j]))
+        rows.append(_row(spec, outcome, name, "S1", result["S1"][j], result["S1_conf"][j], note))
+        rows.append(_row(spec, outcome, name, "ST", result["ST"][j], result["ST_conf"][j], note))
     if spec.calc_second_order:
         names = spec.names
         for j in range(len(names)):
             for k in range(j + 1, len(names)):
-                rows.append(
-                    _row(
-                        spec,
-                        outcome,
-                        f"{names[j]}:{names[k]}",
-                        "S2",
-                        result["S2"][j, k],
-                        result["S2_conf"][j, k],
-                    )
-                )
+                pair = f"{names[j]}:{names[k]}"
+                value, conf = result["S2"][j, k], result["S2_conf"][j, k]
+                rows.append(_row(spec, outcome, pair, "S2", value, conf, note))
     return rows
 
 
 def _morris_rows(
-    spec: SensitivitySpec, outcome: str, result: Mapping[str, Any]
+    spec: SensitivitySpec, outcome: str, result: Mapping[str, Any], note: str
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for j, name in enumerate(spec.names):
-        rows.append(
-            _row(spec, outcome, name, "mu_star", result["mu_star"][j], result["mu_star_conf"][j])
-        )
-        rows.append(_row(spec, outcome, name, "sigma", result["sigma"][j], math.nan))
-        rows.append(_row(spec, outcome, name, "mu", result["mu"][j], math.nan))
+        mu_star, conf = result["mu_star"][j], result["mu_star_conf"][j]
+        rows.append(_row(spec, outcome, name, "mu_star", mu_star, conf, note))
+        rows.append(_row(spec, outcome, name, "sigma", result["sigma"][j], math.nan, note))
+        rows.append(_row(spec, outcome, name, "mu", result["mu"][j], math.nan, note))
     return rows
 
 

@@ -313,7 +313,7 @@ class ResultStore:
         key = run.run_key
         with self.transaction() as cur:
             for table in ("outcomes", "timeseries", "distributions"):
-                cur.execute(f"DELETE FROM {table} WHERE run_key = ?", (key,))  # noqa: S608 - fixed names
+                cur.execute(f"DELETE FROM {table} WHERE run_key = ?", (key,))
             cur.execute(
                 "INSERT OR REPLACE INTO runs(run_key, point_id, scenario, replication, seed, status, error,"
                 " started_at, finished_at, duration_s, worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

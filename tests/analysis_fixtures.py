@@ -264,6 +264,7 @@ def write_compare(
     seed: int = 7,
     precision: dict[str, Any] | None = None,
     store_raw: bool = True,
+    units: bool = False,
 ) -> FakeResults:
     """A compare experiment: scenarios × replications on common random numbers.
 
@@ -319,6 +320,8 @@ def write_compare(
             writer.run(scenario, scenario, r, values, series, histogram)
             fake.values[(scenario, r)] = values
             fake.histograms[(scenario, r)] = histogram
+    if units:
+        _write_units(writer, fake, rng)
     descriptions: dict[str, dict[str, Any]] = {}
     for s, name in enumerate(scenarios):
         descriptions[name] = {"file": f"/work/main/scenarios/{name}.toml", "digest": f"{s:016x}"}
@@ -341,6 +344,37 @@ def write_compare(
         )
     )
     return fake
+
+
+def _unit_rows() -> list[tuple[str, str, str | None, str]]:
+    """(node, level, parent, name) of a tiny hierarchy: centre, 2 departments, 1 street,
+    1 community, 3 grids."""
+    rows: list[tuple[str, str, str | None, str]] = [("centre:0", "centre", None, "centre")]
+    rows += [(f"department:{d}", "department", "centre:0", f"dept_{d}") for d in range(2)]
+    rows += [("street:0", "street", "centre:0", "street 0")]
+    rows += [("community:0", "community", "street:0", "community 0")]
+    rows += [(f"grid:{g}", "grid", "community:0", f"grid {g}") for g in range(3)]
+    return rows
+
+
+def _write_units(writer: _Writer, fake: FakeResults, rng: np.random.Generator) -> None:
+    """The proposed optional ``units`` table: end-of-run backlog and trust per unit."""
+    with writer.connection:
+        writer.connection.execute(
+            "CREATE TABLE units(run_key TEXT, node TEXT, level TEXT, parent TEXT, name TEXT, "
+            "variable TEXT, value REAL, PRIMARY KEY (run_key, node, variable))"
+        )
+        for point_id, replication in fake.values:
+            run_key = f"{point_id}/r{replication:04d}"
+            for node, level, parent, name in _unit_rows():
+                for variable, value in (
+                    ("backlog", float(rng.poisson(5))),
+                    ("trust", float(rng.uniform(0.4, 0.6))),
+                ):
+                    writer.connection.execute(
+                        "INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (run_key, node, level, parent, name, variable, value),
+                    )
 
 
 def write_sweep(
@@ -440,6 +474,17 @@ def write_sensitivity(
                 rows.append(("morris", outcome, factor, "mu", -mu_star, None))
     writer.sensitivity(rows)
     fake.sensitivity_rows = rows
+    # An added table the runner writes beside the contract's (experiments/runner.py).
+    with writer.connection:
+        writer.connection.execute(
+            "CREATE TABLE sensitivity_noise(outcome TEXT PRIMARY KEY, points INTEGER, "
+            "replications REAL, within_variance REAL, between_variance REAL, noise_share REAL, "
+            "noise_share_of_point_means REAL, note TEXT)"
+        )
+        writer.connection.executemany(
+            "INSERT INTO sensitivity_noise VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(o, points, replications, 0.1, 0.9, 0.1, 0.05, "") for o in outcomes],
+        )
     descriptions = {"baseline": {"file": "/work/main/scenarios/baseline.toml", "digest": "cd" * 8}}
     writer.close(
         _manifest(f"{method}_test", "sensitivity", descriptions, replications, points=points)

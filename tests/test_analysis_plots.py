@@ -160,7 +160,20 @@ def test_network_picture(tmp_path: Path) -> None:
     assert axes.get_ylabel() == "Hierarchy level", f"y label {axes.get_ylabel()!r}"
     assert colour_bar.get_ylabel() == "Backlog (open cases)", "colour bar label"
     ticks = [t.get_text() for t in axes.get_yticklabels()]
-    assert ticks == ["centre", "street", "community", "grid", "department"], f"levels {ticks}"
+    assert ticks == ["centre", "department", "street", "community", "grid"], f"levels {ticks}"
+
+
+def test_network_from_stored_units(tmp_path: Path) -> None:
+    """Stored unit rows rebuild the hierarchy and its per-unit means."""
+    fake = write_compare(tmp_path / "u", scenarios=("baseline", "integrated"), units=True)
+    units = load_results(fake.path).units()
+    rows = units[units["scenario"] == "baseline"]
+    graph = plots.network_from_units(rows)
+    assert graph.number_of_nodes() == 8 and nx.is_tree(graph), "8 units in one tree"
+    assert graph.has_edge(("community", 0), ("grid", 2)), "grid 2 hangs off community 0"
+    means = plots.unit_means(rows, "trust")
+    expected = rows[(rows["node"] == "grid:1") & (rows["variable"] == "trust")]["value"].mean()
+    assert means[("grid", 1)] == pytest.approx(expected), "mean over replications"
 
 
 def test_network_layout_is_deterministic() -> None:

@@ -83,6 +83,20 @@ def test_outcomes_wide_and_tidy_agree(compare_results: FakeResults) -> None:
     ), "tidy value"
 
 
+def test_stored_scenario_order_is_kept(tmp_path: Path) -> None:
+    """Scenarios keep the experiment's order (reference first), not alphabetical order."""
+    fake = write_compare(tmp_path / "o", scenarios=("zeta", "beta", "alpha"), replications=2)
+    results = load_results(fake.path)
+    wide = results.outcomes(wide=True)
+    assert list(dict.fromkeys(wide["scenario"])) == ["zeta", "beta", "alpha"], "wide order"
+    tidy_to_wide = st.to_wide(results.outcomes(outcomes=["trust_mean"]))
+    assert list(tidy_to_wide["scenario"]) == ["zeta"] * 2 + ["beta"] * 2 + ["alpha"] * 2, (
+        "to_wide keeps the order of its input"
+    )
+    effects = st.paired_differences(wide, "zeta", names=["trust_mean"])
+    assert list(effects["scenario"]) == ["beta", "alpha"], "effects in stored order"
+
+
 def test_failed_runs_are_left_out_unless_asked(tmp_path: Path) -> None:
     """A failed run has no outcomes in the statistics but is listed by failed_runs()."""
     fake = write_compare(tmp_path / "c", failed=[("integrated", 3)])

@@ -3,7 +3,9 @@
 With a round-the-clock calendar (24 working hours, 7 days a week) working time equals
 calendar time, so :class:`model.stations.Station` driven by
 :class:`model.events.EventCalendar` must reproduce the Erlang C mean wait
-``Wq = C(c, a) / (c μ − λ)`` within a batch-means confidence interval.
+``Wq = C(c, a) / (c μ − λ)`` within a batch-means confidence interval. A whole ``GovernanceModel`` reduced to one
+department (no reviews, no hand-off delays, no returns) must do the same for the time a
+case spends at that department.
 """
 
 from __future__ import annotations

@@ -277,3 +277,30 @@ def test_command_help_lists_options():
     assert args.out == Path("d"), "--out parsed as a path"
     with pytest.raises(SystemExit):
         parser.parse_args(["sweep", "x.toml", "--workers", "0"])
+
+
+def test_replicate_in_memory(tmp_path):
+    """replicate() runs scenarios × replications without a store, on the experiment seeds."""
+    from experiments.runner import replicate
+    from experiments.scenario_files import load_scenario
+
+    scenarios = standins.write_tiny_scenarios(tmp_path)
+    tiny = load_scenario(scenarios / "tiny.toml")
+    frame = replicate([tiny], 3, seed=5, run_fn=standins.fake_run)
+    assert list(frame["replication"]) == [0, 1, 2] and (frame["status"] == "ok").all(), "3 runs ok"
+    path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=3))
+    run_experiment(path, tmp_path / "out", workers=1, run_fn=standins.fake_run)
+    stored = _outcomes(tmp_path / "out")
+    first = stored[(stored["outcome"] == "needs_generated") & (stored["point_id"] == "p0000")]
+    assert list(first["value"]) == list(frame["needs_generated"]), "same seeds as an experiment"
+
+
+def test_bad_cluster_address_is_input_error(tmp_path):
+    """A --cluster value that is not a scheduler address is a clear error before any run."""
+    from experiments.errors import InputError
+
+    path = standins.write_experiment(tmp_path, "s", standins.sweep_text())
+    with pytest.raises(InputError, match="expected a scheduler address"):
+        run_experiment(path, tmp_path / "out", cluster="myhost:8786", run_fn=standins.fake_run)
+    with ResultStore.open(tmp_path / "out") as store:
+        assert store.count_runs() == 0, "no run was made"

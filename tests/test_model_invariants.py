@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -99,6 +100,9 @@ def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
         "routing": {"kind": draw(st.sampled_from(builtin_kinds("routing")))},
         "consultation": {"kind": draw(st.sampled_from(builtin_kinds("consultation")))},
     }
+    if data["consultation"]["kind"] != "none":  # meet early and often so that meetings happen
+        data["consultation"]["cycle_days"] = draw(st.integers(min_value=1, max_value=20))
+        data["consultation"]["first_meeting_day"] = draw(st.integers(min_value=0, max_value=10))
     seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
     return ModelParameters.model_validate(data), seed
 
@@ -218,6 +222,17 @@ def test_needs_accounting(scenario: tuple[ModelParameters, int]) -> None:
     assert needs >= summary["cases_generated"] + round(lapsed), (
         f"needs {needs} < cases {summary['cases_generated']} + lapsed {lapsed}"
     )
+    parts = ("needs_reported", "needs_found", "needs_lapsed", "needs_awaiting_patrol")
+    assert needs == sum(summary[k] for k in parts), (
+        f"needs_generated {needs} != reported + found + lapsed + awaiting patrol "
+        f"{[summary[k] for k in parts]}"
+    )
+    assert summary["cases_generated"] == summary["needs_reported"] + summary["needs_found"], (
+        "every case is a need that was reported or found"
+    )
+    assert summary["needs_lapsed"] == round(lapsed), (
+        "unreported_share = needs_lapsed / needs_generated"
+    )
     from_residents = int((cases["resident"] >= 0).sum())
     assert needs >= from_residents + round(lapsed), "needs cover residents' cases plus lapsed needs"
     if len(cases):
@@ -256,4 +271,32 @@ def test_timeseries_day_is_zero_based() -> None:
     series = run(parameters, 3).timeseries
     assert series["day"].tolist() == [0, 1, 2, 3, 4], (
         f"day column should be 0-based, got {series['day'].tolist()}"
+    )
+
+
+@pytest.mark.parametrize("routing", builtin_kinds("routing"))
+@pytest.mark.parametrize("discipline", ["fifo", "deadline"])
+def test_no_case_lost(routing: str, discipline: str) -> None:
+    """With light load and a long horizon, every case reported before day 60 of 100 is closed."""
+    parameters = ModelParameters.model_validate(
+        {
+            "population": {
+                "streets": 1,
+                "communities_per_street": 2,
+                "grids_per_community": 2,
+                "residents_per_grid": 150,
+            },
+            "simulation": {"days": 100},
+            "demand": {"needs_per_resident_per_year": 4.0, "multi_department_share": 0.5},
+            "detection": {"sensor_coverage_share": 0.5},
+            "coordination": {"queue_discipline": discipline},
+            "routing": {"kind": routing},
+        }
+    )
+    cases = run(parameters, 5).cases
+    early = cases[cases["reported"] < 60]
+    assert len(early) > 200, f"expected a few hundred early cases, got {len(early)}"
+    stuck = early[early["status"] != "closed"]
+    assert stuck.empty, (
+        f"{len(stuck)} early cases never closed, e.g. {stuck.head(3).to_dict('records')}"
     )

@@ -109,6 +109,17 @@ def test_settings_fall_back_to_the_experiment_text(tmp_path: Path) -> None:
     assert settings["integrated"]["scenario file"] == "../scenarios/integrated.toml", settings
 
 
+def test_network_pictures_when_units_are_stored(tmp_path: Path) -> None:
+    """With the optional units table, the report draws the network of every scenario."""
+    fake = write_compare(tmp_path / "u", scenarios=("baseline", "integrated"), units=True)
+    markdown = write_report(fake.path).markdown.read_text(encoding="utf-8")
+    assert "## Governance network" in markdown, "network section"
+    for scenario in fake.scenarios:
+        for label in ("Open cases at the end", "Mean trust at the end (0–1)"):
+            assert f"{label} per unit under {scenario}." in markdown, f"{scenario}: {label}"
+    assert markdown.count("figures/network_") == 4, "2 scenarios × (backlog, trust)"
+
+
 def test_sweep_report(tmp_path: Path) -> None:
     """A sweep report has its own section with every point and the swept field."""
     fake = write_sweep(tmp_path / "sweep")
@@ -129,6 +140,7 @@ def test_sensitivity_report(tmp_path: Path, method: str, heading: str) -> None:
     assert f"### {heading}" in markdown, f"{heading} table"
     assert "coordination.classification_accuracy" in markdown, "factor listed"
     assert f"{method}_00.png" in markdown, f"{heading} figure"
+    assert "### Seed noise" in markdown, "the runner's seed-noise table is shown"
 
 
 def test_report_with_precision_target_and_no_runs(tmp_path: Path) -> None:

@@ -172,7 +172,11 @@ def test_run_matches_microgov_run(result: dict[str, Any], classroom: Scenario) -
         ({"staff_multiplier": 0}, "staff_multiplier", "from 0.1 to 5"),
         ({"handoff_delay_hours": -2}, "handoff_delay_hours", "≥ 0"),
         ({"routing": "integrate"}, "routing", "did you mean 'integrated'"),
-        ({"consultation": "none", "invitations_per_member": 3}, "invitations_per_member", "council"),
+        (
+            {"consultation": "none", "invitations_per_member": 3},
+            "invitations_per_member",
+            "council",
+        ),
         ({"seed": "x"}, "seed", "must be a number"),
     ],
 )
@@ -286,8 +290,7 @@ def test_server_binds_loopback_and_stops_cleanly(classroom: Scenario) -> None:
 
 
 def test_tree_layout_is_deterministic_and_tidy() -> None:
-    """The layout puts levels in rows, parents above the middle of their children, no overlaps,
-    and does not depend on the order the graph was built in."""
+    """Tree layout: levels in rows, parents centred over children, no overlaps, order-free."""
     population = PopulationParameters(streets=2, communities_per_street=3, grids_per_community=4)
     graph = build_hierarchy(population, ["a", "b", "c"])
     layout = tree_layout(graph)
@@ -326,8 +329,7 @@ def test_view_command_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_view_command_serves_and_stops_on_ctrl_c() -> None:
-    """`microgov view --no-browser --port 0` prints its address, serves the page and exits 0
-    on Ctrl+C (SIGINT)."""
+    """`microgov view --no-browser --port 0` prints its address, serves, exits 0 on Ctrl+C."""
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "view", "--no-browser", "--port", "0"],
         cwd=ROOT,
@@ -344,7 +346,7 @@ def test_view_command_serves_and_stops_on_ctrl_c() -> None:
         with OPENER.open(url, timeout=30) as response:
             assert response.status == 200, "the command's server should serve the page"
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        _, err = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
