@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import mesa
 import networkx as nx
 import numpy as np
+import pandas as pd
 
 from model.agents import (
     CommunityOffice,
@@ -29,7 +30,7 @@ from model.demand import DemandGenerator
 from model.events import EventCalendar
 from model.meetings import Deliberation
 from model.network import build_hierarchy, build_space
-from model.outcomes import RunOutput, case_log, summarise
+from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, summarise
 from model.parameters import ModelParameters
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
@@ -321,6 +322,42 @@ class GovernanceModel(mesa.Model):
         """Summary, daily time series and case log of the run so far."""
         status = self.casework.status()
         timeseries = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        small = self.graph.number_of_nodes() <= MAX_UNIT_NODES
         return RunOutput(
-            summary=summarise(self, status), timeseries=timeseries, cases=case_log(self, status)
+            summary=summarise(self, status),
+            timeseries=timeseries,
+            cases=case_log(self, status),
+            units=self.unit_table() if small else pd.DataFrame(),
         )
+
+    def unit_table(self) -> pd.DataFrame:
+        """Final backlog and mean trust per unit of :attr:`graph`, in long format."""
+        rows = []
+        values = {name: self.unit_values(name) for name in ("backlog", "trust")}
+        for node, data in self.graph.nodes(data=True):
+            level, index = node
+            above = _LEVEL_ABOVE.get(level)
+            parent = next(
+                (f"{p[0]}:{p[1]}" for p in self.graph.neighbors(node) if p[0] == above), None
+            )
+            for variable, per_node in values.items():
+                rows.append(
+                    {
+                        "node": f"{level}:{index}",
+                        "level": level,
+                        "parent": parent,
+                        "name": data.get("name", f"{level} {index}"),
+                        "variable": variable,
+                        "value": per_node.get(node, np.nan),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+# the level each level hangs from in the governance hierarchy
+_LEVEL_ABOVE = {
+    "street": "centre",
+    "community": "street",
+    "grid": "community",
+    "department": "centre",
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,6 +57,9 @@ OUTCOME_NAMES: tuple[str, ...] = (
 )
 
 
+MAX_UNIT_NODES = 500  # unit values are kept for pictures of small scenarios only
+
+
 def group_key(name: str) -> str:
     """Turn an age group label such as '18-29' or '70+' into an identifier part."""
     return name.replace("+", "_plus").replace("-", "_")
@@ -77,11 +80,15 @@ class RunOutput:
         summary: outcome name → value (NaN where undefined).
         timeseries: one row per simulated day (column 'day' plus daily variables).
         cases: the case log, one row per case with its timestamps and hand-offs.
+        units: for small scenarios (at most ``MAX_UNIT_NODES`` units), the final backlog
+            and mean trust of every unit of the governance network, long format: node
+            ('level:index'), level, parent ('level:index' or None), name, variable, value.
     """
 
     summary: dict[str, float]
     timeseries: pd.DataFrame
     cases: pd.DataFrame
+    units: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _quantiles(durations: np.ndarray) -> tuple[float, float, float]:
