@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -131,6 +132,15 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             f"`microgov {experiment.kind} {args.experiment}`"
         )
     folder = args.out if args.out is not None else default_folder(experiment.name)
+    if args.cluster and not getattr(args, "verbose", 0):
+        # Dask's own INFO lines (scheduler start and close) would bury the summary; importing
+        # distributed sets its logger's level, so import it first.
+        import distributed  # noqa: F401
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if experiment.kind == "sensitivity" and not getattr(args, "verbose", 0):
+        # Outcomes without indices are listed with the reason in the printed table.
+        logging.getLogger("experiments.sensitivity").setLevel(logging.ERROR)
     bar = None if args.no_progress else _ProgressBar(experiment.name)
     try:
         # The runner checks the results folder before it starts any worker or cluster.

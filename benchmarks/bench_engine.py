@@ -1,6 +1,7 @@
 """Benchmark the case engine (EventCalendar + Station) against a heapq loop and Ciw.
 
-Two queueing systems, each simulated by three implementations in the same process:
+Two queueing systems, each simulated by three implementations (and one diagnostic) in
+the same process:
 
 - ``mmc``: one M/M/c station (c = 3, utilisation 0.8, mean service one hour);
 - ``tandem``: three such stations in series (by Burke's theorem each sees Poisson
@@ -27,9 +28,10 @@ Each implementation runs ``--repeats`` times, interleaved (engine, heapq, ciw,
 engine_clock, engine, …) so that machine noise hits them alike; the median wall time is
 reported, and the ratios engine/heapq and engine/Ciw are taken between medians of the
 same run, of wall time and of CPU time (``time.process_time``, less sensitive to other
-work on a shared machine). Wall time includes drawing the random times (numpy for engine and heapq,
-Ciw's own sampling for Ciw) and building the stations. Targets (issue 2): engine within
-3× heapq, faster than Ciw.
+work on a shared machine). One small untimed warm-up run of each comes first. Times
+include drawing the random times (numpy for engine and heapq, Ciw's own sampling for
+Ciw) and building the stations. Targets (issue 2): engine within 3× heapq, faster than
+Ciw.
 
 Usage (from the repository root)::
 
@@ -73,6 +75,8 @@ SERVICE_HOURS = 1.0  # mean service time per station
 UTILISATION = 0.8  # ρ = λ / (c μ)
 ARRIVAL_RATE_PER_HOUR = UTILISATION * SERVERS / SERVICE_HOURS
 SYSTEMS = {"mmc": 1, "tandem": 3}  # system name -> stations in series
+BATCHES = 20  # batch means for the confidence interval of the mean wait
+T_975_19 = 2.093  # Student t, 97.5 % quantile, 19 degrees of freedom
 IMPLEMENTATIONS = ("engine", "heapq", "ciw", "engine_clock")
 ENGINE_OVER_HEAPQ_TARGET = 3.0
 
@@ -136,10 +140,8 @@ def run_engine(customers: int, stations: int, seed: int, calendar: Any = None) -
     while len(events):
         day += 1
         events.run_until(float(day))
-    return {
-        "mean_wait_hours": _mean_wait([f * 24.0 for f in finish], arrivals, service),
-        "services": float(sum(station.jobs_done for station in chain)),
-    }
+    waits = _waits([f * 24.0 for f in finish], arrivals, service)
+    return _wait_figures(waits) | {"services": float(sum(s.jobs_done for s in chain))}
 
 
 class ClockCalendar:
@@ -196,14 +198,29 @@ def run_heapq(customers: int, stations: int, seed: int) -> dict[str, float]:
             sequence += 1
         else:
             queues[k].append(i)
-    return {"mean_wait_hours": _mean_wait(finish, arrivals, service), "services": float(services)}
+    waits = _waits(finish, arrivals, service)
+    return _wait_figures(waits) | {"services": float(services)}
 
 
-def _mean_wait(finish: list[float], arrivals: list[float], service: list[list[float]]) -> float:
-    """Mean over customers of the time in system minus the time in service (hours)."""
+def _waits(finish: list[float], arrivals: list[float], service: list[list[float]]) -> np.ndarray:
+    """Per customer, in arrival order: time in system minus time in service (hours)."""
     total_service = np.sum(np.asarray(service), axis=0)
-    waits = np.asarray(finish) - np.asarray(arrivals) - total_service
-    return float(waits.mean())
+    return np.asarray(finish) - np.asarray(arrivals) - total_service
+
+
+def _wait_figures(waits: np.ndarray) -> dict[str, float]:
+    """Mean wait and the half-width of its 95 % confidence interval by batch means.
+
+    Waits of successive customers are strongly correlated at ρ = 0.8, so the interval
+    uses 20 batch means of consecutive customers (t quantile with 19 degrees of freedom).
+    """
+    mean = float(waits.mean()) if len(waits) else math.nan
+    if len(waits) < 2 * BATCHES:
+        return {"mean_wait_hours": mean, "mean_wait_ci95_hours": math.nan}
+    usable = len(waits) - len(waits) % BATCHES
+    batch_means = waits[:usable].reshape(BATCHES, -1).mean(axis=1)
+    half_width = T_975_19 * float(batch_means.std(ddof=1)) / math.sqrt(BATCHES)
+    return {"mean_wait_hours": mean, "mean_wait_ci95_hours": half_width}
 
 
 # --------------------------------------------------------------------------- Ciw
@@ -222,12 +239,14 @@ def run_ciw(customers: int, stations: int, seed: int) -> dict[str, float]:
     simulation = ciw.Simulation(network)
     simulation.simulate_until_max_customers(customers, method="Complete")
     records = simulation.get_all_records()
-    waits: list[list[float]] = [[] for _ in range(stations)]
+    total: dict[int, float] = {}
+    visits: dict[int, int] = {}
     for record in records:
-        waits[record.node - 1].append(record.waiting_time)
-    # sum over stations of the mean wait at each station (every customer visits each once)
-    mean_wait = sum(statistics.fmean(w) for w in waits if w)
-    return {"mean_wait_hours": float(mean_wait), "services": float(len(records))}
+        total[record.id_number] = total.get(record.id_number, 0.0) + record.waiting_time
+        visits[record.id_number] = visits.get(record.id_number, 0) + 1
+    # customers who completed every station, in arrival order (ids are given at arrival)
+    waits = np.array([total[i] for i in sorted(total) if visits[i] == stations])
+    return _wait_figures(waits) | {"services": float(len(records))}
 
 
 RUNNERS: dict[str, Callable[[int, int, int], dict[str, float]]] = {
@@ -285,6 +304,7 @@ def bench_system(system: str, customers: int, repeats: int, seed: int) -> dict[s
         },
         "mean_wait_hours": {n: last[n]["mean_wait_hours"] for n in IMPLEMENTATIONS}
         | {"erlang_c": analytic},
+        "mean_wait_ci95_hours": {n: last[n]["mean_wait_ci95_hours"] for n in IMPLEMENTATIONS},
         # services completed (customer × station); Ciw also finishes some of the
         # customers who arrived after the first ``customers``
         "services": {n: last[n]["services"] for n in IMPLEMENTATIONS},
@@ -321,18 +341,19 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines = [
         "| system | customers | engine s | heapq s | Ciw s | engine/heapq | engine/Ciw "
         "| engine/heapq (CPU) | engine/Ciw (CPU) | engine, clock calendar s "
-        "| wait engine h | wait heapq h | wait Ciw h | Erlang C h |",
+        "| wait engine h (95 % CI) | wait heapq h | wait Ciw h (95 % CI) | Erlang C h |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for system, r in results["systems"].items():
         wall, wait, cpu = r["wall_s_median"], r["mean_wait_hours"], r["ratio_cpu"]
+        ci = r["mean_wait_ci95_hours"]
         lines.append(
             f"| {system} | {r['customers']:,} | {wall['engine']:.3f} | {wall['heapq']:.3f} "
             f"| {wall['ciw']:.3f} | {r['ratio']['engine_over_heapq']:.2f} "
             f"| {r['ratio']['engine_over_ciw']:.3f} | {cpu['engine_over_heapq']:.2f} "
             f"| {cpu['engine_over_ciw']:.3f} | {wall['engine_clock']:.3f} "
-            f"| {wait['engine']:.3f} | {wait['heapq']:.3f} | {wait['ciw']:.3f} "
-            f"| {wait['erlang_c']:.3f} |"
+            f"| {wait['engine']:.3f} ± {ci['engine']:.3f} | {wait['heapq']:.3f} "
+            f"| {wait['ciw']:.3f} ± {ci['ciw']:.3f} | {wait['erlang_c']:.3f} |"
         )
     return "\n".join(lines)
 

@@ -441,7 +441,14 @@ def flatten_overrides(
 def _check_fields(
     experiment_path: Path, key: str, scenario: Scenario, fields: Sequence[str]
 ) -> None:
+    # A path inside a policy whose kind the same overrides change belongs to the new kind:
+    # apply_overrides checks it after switching the kind.
+    switched = {f.removesuffix(".kind") for f in fields if f.endswith(".kind")}
     for dotted in fields:
+        if any(
+            dotted.startswith(f"{prefix}.") and dotted != f"{prefix}.kind" for prefix in switched
+        ):
+            continue
         try:
             check_field_path(scenario, dotted)
         except InputError as exc:
@@ -456,7 +463,6 @@ def _apply(
     name: str | None = None,
 ) -> Scenario:
     flat = flatten_overrides(scenario, overrides)
-    _check_fields(experiment_path, key, scenario, list(flat))
     if not flat and name is None:
         return scenario
     try:

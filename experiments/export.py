@@ -10,6 +10,8 @@ Tidy tables, written to ``DIR/exports/``:
   replication, day, variable, value``.
 - ``distributions``: resolution-time histograms, one row per run × variable × bin.
 - ``points``: one row per point with its parameter columns and scenario digest.
+- ``units``: final backlog and trust per unit of the governance network (small
+  scenarios only; see ``model.outcomes.RunOutput.units``).
 - ``sensitivity``: the stored indices (sensitivity experiments only).
 """
 
@@ -84,6 +86,22 @@ def load_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
             "distributions": distributions,
             "points": points.drop(columns=["parameters"]).merge(params, on="point_id", how="left"),
         }
+        has_units = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'units'"
+        ).fetchone()
+        units = (
+            pd.read_sql_query(
+                "SELECT u.run_key, r.point_id, r.scenario, r.replication, u.node, u.level, "
+                "u.parent, u.name, u.variable, u.value FROM units u "
+                "JOIN runs r ON r.run_key = u.run_key "
+                "ORDER BY r.point_id, r.replication, u.node, u.variable",
+                con,
+            )
+            if has_units
+            else pd.DataFrame()
+        )
+        if not units.empty:
+            tables["units"] = units
         sensitivity = store.sensitivity()
         if not sensitivity.empty:
             tables["sensitivity"] = sensitivity

@@ -104,9 +104,10 @@ def execute_task(task: Task) -> RunRecord:
         summary = {str(k): float(v) for k, v in output.summary.items()}
         series = timeseries_rows(output.timeseries)
         histogram = distribution_rows(output.cases)
+        units = unit_rows(getattr(output, "units", None))
         status, error = "ok", None
     except Exception:
-        summary, series, histogram = {}, [], []
+        summary, series, histogram, units = {}, [], [], []
         status, error = "failed", traceback.format_exc()
     return RunRecord(
         run_key=task.run_key,
@@ -123,6 +124,7 @@ def execute_task(task: Task) -> RunRecord:
         summary=summary,
         timeseries=series,
         distributions=histogram,
+        units=units,
     )
 
 
@@ -160,6 +162,22 @@ def timeseries_rows(frame: pd.DataFrame | None) -> list[tuple[int, str, float]]:
                 days.astype(int).tolist(), [str(column)] * len(values), values.tolist(), strict=True
             )
         )
+    return rows
+
+
+def unit_rows(frame: pd.DataFrame | None) -> list[tuple[str, str, str | None, str, str, float]]:
+    """A run's per-unit final values (``RunOutput.units``) as rows for the ``units`` table."""
+    columns = ["node", "level", "parent", "name", "variable", "value"]
+    if frame is None or frame.empty or not set(columns) <= set(frame.columns):
+        return []
+    rows = []
+    for node, level, parent, name, variable, value in frame[columns].itertuples(index=False):
+        parent_text = (
+            None
+            if parent is None or (isinstance(parent, float) and math.isnan(parent))
+            else str(parent)
+        )
+        rows.append((str(node), str(level), parent_text, str(name), str(variable), float(value)))
     return rows
 
 
@@ -378,8 +396,11 @@ def _write_meta(store: ResultStore, exp: Experiment) -> None:
     if isinstance(spec, SensitivityExperimentSpec):
         meta["method"] = spec.sensitivity.method
         meta["factors"] = [f.model_dump() for f in spec.sensitivity.factors]
-    if "created_at" not in store.meta():
+    stored = store.meta()
+    if "created_at" not in stored:
         meta["created_at"] = now_iso()
+    # Replications planned so far (the precision target may have added some earlier).
+    meta["replications"] = max(spec.replications, int(stored.get("replications") or 0))
     store.set_meta(meta)
 
 

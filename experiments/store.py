@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS distributions(run_key TEXT, variable TEXT, bin_upper 
     count INTEGER, PRIMARY KEY (run_key, variable, bin_upper));
 CREATE TABLE IF NOT EXISTS sensitivity(method TEXT, outcome TEXT, factor TEXT, index_name TEXT,
     value REAL, conf REAL);
+CREATE TABLE IF NOT EXISTS units(run_key TEXT, node TEXT, level TEXT, parent TEXT, name TEXT,
+    variable TEXT, value REAL, PRIMARY KEY (run_key, node, variable));
 CREATE INDEX IF NOT EXISTS runs_point ON runs(point_id, replication);
 """
 
@@ -111,6 +113,8 @@ class RunRecord:
         summary: outcome name → value (empty when failed).
         timeseries: rows (day, variable, value).
         distributions: rows (variable, bin_upper, count).
+        units: rows (node, level, parent, name, variable, value): final backlog and trust per
+            unit of the governance network, for small scenarios only (``RunOutput.units``).
     """
 
     run_key: str
@@ -127,6 +131,7 @@ class RunRecord:
     summary: dict[str, float] = field(default_factory=dict)
     timeseries: list[tuple[int, str, float]] = field(default_factory=list)
     distributions: list[tuple[str, float, int]] = field(default_factory=list)
+    units: list[tuple[str, str, str | None, str, str, float]] = field(default_factory=list)
 
 
 def run_key(point_id: str, replication: int) -> str:
@@ -215,6 +220,7 @@ class ResultStore:
                 f"{folder}: holds results of {meta.get('kind')} experiment {meta['name']!r}, not of "
                 f"{kind} experiment {name!r}; choose another folder with --out"
             )
+        store.connection.executescript(SCHEMA)  # tables added since the store was made
         runs = store.count_runs()
         if meta.get("file_hash") != file_hash:
             store.close()
@@ -312,7 +318,7 @@ class ResultStore:
         """Store one finished run in one transaction (replacing an earlier failed attempt)."""
         key = run.run_key
         with self.transaction() as cur:
-            for table in ("outcomes", "timeseries", "distributions"):
+            for table in ("outcomes", "timeseries", "distributions", "units"):
                 cur.execute(f"DELETE FROM {table} WHERE run_key = ?", (key,))
             cur.execute(
                 "INSERT OR REPLACE INTO runs(run_key, point_id, scenario, replication, seed, status, error,"
@@ -342,6 +348,11 @@ class ResultStore:
             cur.executemany(
                 "INSERT INTO distributions(run_key, variable, bin_upper, count) VALUES (?, ?, ?, ?)",
                 [(key, var, float(upper), int(count)) for var, upper, count in run.distributions],
+            )
+            cur.executemany(
+                "INSERT OR REPLACE INTO units(run_key, node, level, parent, name, variable, value)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(key, *row[:5], _real(row[5])) for row in run.units],
             )
 
     def write_sensitivity(self, table: pd.DataFrame, method: str) -> None:

@@ -43,4 +43,6 @@ def test_bench_pool_writes_figures(tmp_path):
     assert set(result["speedup"]) == {"pool_cold", "pool_warm"}, "speed-ups against serial"
     assert result["identical_outcomes"] is True, "serial and pool store identical outcomes"
     assert {"serial", "pool"} <= set(result["overhead"]), "per-run overheads measured"
+    assert result["ceiling_before"]["ceiling"] > 0, "the machine's parallel ceiling is measured"
+    assert set(result["efficiency"]) == {"pool_cold", "pool_warm"}, "speed-up over ceiling given"
     assert "| serial |" in done.stdout, "markdown table printed"

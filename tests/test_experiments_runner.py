@@ -242,6 +242,10 @@ def test_compare_end_to_end_cli(tmp_path, capsys):
     with ResultStore.open(tmp_path / "out") as store:
         meta = store.meta()
         assert store.count_runs() == 4, "2 scenarios × 2 replications"
+        nodes = store.connection.execute(
+            "SELECT COUNT(DISTINCT node) FROM units WHERE run_key = 'tiny/r0000'"
+        ).fetchone()[0]
+        assert nodes > 2, "per-unit final backlog and trust stored for a small scenario"
     assert meta["reference"] == "tiny", "reference scenario stored in meta"
     assert meta["outcomes"] == '["resolution_time_median_days", "participation_share"]', (
         "outcomes in meta"
