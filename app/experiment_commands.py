@@ -242,9 +242,11 @@ def sensitivity_text(indices: Any, noise: Any = None) -> str:
     lines.append(f"sensitivity indices ({method}); intervals are bootstrap 95 % half-widths")
     for outcome, group in indices.groupby("outcome", sort=True):
         notes = [n for n in group.get("note", []) if isinstance(n, str) and n]
-        if notes:
-            lines.append(f"  {outcome}: no indices ({notes[0]})")
+        if group["value"].isna().all():
+            lines.append(f"  {outcome}: no indices ({notes[0] if notes else 'undefined'})")
             continue
+        if notes:
+            lines.append(f"  {outcome}: note: {notes[0]}")
         extra = ""
         row = noise_by_outcome.get(outcome)
         if (

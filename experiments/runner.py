@@ -419,7 +419,12 @@ def _start_manifest(store: ResultStore, exp: Experiment, session: dict[str, Any]
                 "text": exp.text,
             },
             "scenarios": {
-                name: {"file": None if s.path is None else str(s.path), "digest": str(s.digest)}
+                name: {
+                    "file": None if s.path is None else str(s.path),
+                    "digest": str(s.digest),
+                    # the settings as written (after extends and overrides), for the report
+                    "raw": s.raw,
+                }
                 for name, s in exp.scenarios.items()
             },
             "points": len(exp.points),
@@ -594,7 +599,11 @@ def _analyse_sensitivity(store: ResultStore, exp: Experiment, report: Experiment
     means = table.groupby(["outcome", "point_id"])["value"].mean()
     order = [p.point_id for p in exp.points]
     outputs: dict[str, np.ndarray] = {}
+    # analyse the outcomes of interest when the file names them (every stored one otherwise)
+    wanted = set(exp.spec.outcomes) if exp.spec.outcomes else None
     for outcome in sorted(table["outcome"].unique()):
+        if wanted is not None and outcome not in wanted:
+            continue
         series = means.loc[outcome].reindex(order)
         outputs[str(outcome)] = series.to_numpy(dtype=float)
     indices = analyze_sensitivity(exp.salib_spec, exp.design, outputs)

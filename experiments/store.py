@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS timeseries(run_key TEXT, day INTEGER, variable TEXT, 
 CREATE TABLE IF NOT EXISTS distributions(run_key TEXT, variable TEXT, bin_upper REAL,
     count INTEGER, PRIMARY KEY (run_key, variable, bin_upper));
 CREATE TABLE IF NOT EXISTS sensitivity(method TEXT, outcome TEXT, factor TEXT, index_name TEXT,
-    value REAL, conf REAL);
+    value REAL, conf REAL, note TEXT);
 CREATE TABLE IF NOT EXISTS units(run_key TEXT, node TEXT, level TEXT, parent TEXT, name TEXT,
     variable TEXT, value REAL, PRIMARY KEY (run_key, node, variable));
 CREATE INDEX IF NOT EXISTS runs_point ON runs(point_id, replication);
@@ -369,13 +369,19 @@ class ResultStore:
                 str(r.index_name),
                 _real(r.value),
                 _real(r.conf),
+                note if isinstance(note, str) and note else None,
             )
-            for r in table[columns].itertuples(index=False)
+            for r, note in zip(
+                table[columns].itertuples(index=False),
+                table["note"] if "note" in table.columns else [None] * len(table),
+                strict=True,
+            )
         ]
         with self.transaction() as cur:
             cur.execute("DELETE FROM sensitivity WHERE method = ?", (method,))
             cur.executemany(
-                "INSERT INTO sensitivity(method, outcome, factor, index_name, value, conf) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sensitivity(method, outcome, factor, index_name, value, conf, note)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
