@@ -38,6 +38,8 @@ class WorkCalendar:
         self._cum = np.concatenate(([0.0], np.cumsum(hours))).tolist()
         self._working = self.is_working.tolist()
         self.horizon = horizon_days
+        self._window_day = -1
+        self._window = (1.0, 0.0)
 
     def _extend(self, day: int) -> None:
         while day >= len(self._working):
@@ -72,6 +74,20 @@ class WorkCalendar:
 
     def add_working_hours(self, t: float, hours: float) -> float:
         """Moment at which ``hours`` of work starting at ``t`` end (office hours only)."""
+        # Fast path: the work ends inside the working window that ``t`` is in (most jobs);
+        # the window of the last day asked about is cached.
+        day = int(t)
+        if day != self._window_day:
+            self._window_day = day
+            self._extend(day + 1)
+            if self._working[day]:
+                self._window = (day + self.open, day + self.open + self.length)
+            else:
+                self._window = (1.0, 0.0)  # empty: never taken
+        start, end = self._window
+        finish = t + hours / 24.0
+        if start <= t and finish < end:
+            return finish
         return self.moment_at(self.working_hours_at(t) + hours)
 
     def add_working_days(self, t: float, days: float) -> float:
