@@ -241,7 +241,10 @@ class GovernanceModel(mesa.Model):
         if w <= 0:
             return
         pop = self.population
-        pop.trust[:] = (1.0 - w) * pop.trust + w * pop.influence.dot(pop.trust)
+        neighbours = pop.influence.dot(pop.trust.astype(np.float32))
+        if pop.isolated.any():  # nobody to listen to: one's own trust stays
+            neighbours[pop.isolated] = pop.trust[pop.isolated]
+        pop.trust[:] = (1.0 - w) * pop.trust + w * neighbours
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
 
     # ----------------------------------------------------------------- lookup

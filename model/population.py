@@ -31,7 +31,8 @@ class Population:
     volunteer: np.ndarray  # bool: party member organised into the grid (党员编组入网)
     trust: np.ndarray  # float64 in [0, 1]
     ties: sp.csr_matrix  # symmetric 0/1 social ties
-    influence: sp.csr_matrix  # row-normalised ties (mean of neighbours' trust)
+    influence: sp.csr_matrix  # row-normalised ties (mean of neighbours' trust), float32
+    isolated: np.ndarray  # bool: residents without ties (no neighbours to learn from)
 
     @property
     def size(self) -> int:
@@ -68,7 +69,8 @@ def build_population(
     ties = _ties(household, building, social, rng)
     degree = np.asarray(ties.sum(axis=1)).ravel()
     inverse = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
-    influence = sp.diags(inverse).dot(ties).tocsr()
+    # float32: the daily product is memory-bound, and trust needs no more precision
+    influence = sp.diags(inverse).dot(ties).tocsr().astype(np.float32)
     return Population(
         grid=grid,
         community=community,
@@ -82,6 +84,7 @@ def build_population(
         trust=trust,
         ties=ties,
         influence=influence,
+        isolated=degree == 0,
     )
 
 

@@ -159,3 +159,30 @@ def test_same_seed_same_population() -> None:
         )
     assert (a.ties != b.ties).nnz == 0, "ties differ under the same seed"
     assert not np.array_equal(a.trust, c.trust), "a different seed should give different residents"
+
+
+def test_isolated_residents_keep_their_trust() -> None:
+    """Trust diffusion leaves residents without ties where they are (no pull toward zero)."""
+    from model.governance import GovernanceModel
+    from model.parameters import ModelParameters
+
+    params = ModelParameters.model_validate(
+        {
+            "population": {
+                "communities_per_street": 1,
+                "grids_per_community": 1,
+                "household_size": 1.0,
+            },
+            "social": {"building_ties_per_resident": 0, "weak_ties_per_resident": 0},
+            "demand": {
+                "needs_per_resident_per_year": 0.0,
+                "collective_issues_per_community_per_year": 0.0,
+            },
+            "detection": {"public_problems_per_resident_per_year": 0.0},
+        }
+    )
+    model = GovernanceModel(params, seed=5)
+    assert model.population.isolated.all(), "this population has no ties at all"
+    before = model.population.trust.copy()
+    model.run(30)
+    assert np.allclose(model.population.trust, before), "isolated residents' trust must not drift"
