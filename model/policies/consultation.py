@@ -17,9 +17,8 @@ from pydantic import Field
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
     AGE_LOGIT_SHIFT,
-    PARTY_LOGIT_SHIFT,
-    attendance_probability,
-    invitations_through_ties,
+    mobilised_attendance,
+    on_cycle,
 )
 from model.policies.registry import register
 
@@ -76,19 +75,16 @@ class CouncilConsultation:
     implementation_days: NonNegative = 60.0
 
     def meets_on(self, day: int) -> bool:
-        return (
-            day >= self.first_meeting_day and (day - self.first_meeting_day) % self.cycle_days == 0
-        )
+        return on_cycle(day, self.first_meeting_day, self.cycle_days)
 
     def convene(self, view: CommunityView, rng: np.random.Generator) -> Meeting | None:
-        invitations = invitations_through_ties(view, self.invitations_per_member, rng)
-        probability = attendance_probability(
+        probability = mobilised_attendance(
             view,
+            rng,
             base_logit=self.base_logit,
             trust_weight=self.trust_weight,
             age_shift=AGE_LOGIT_SHIFT,
-            party_shift=PARTY_LOGIT_SHIFT,
-            invitations=invitations,
+            invitations_per_member=self.invitations_per_member,
             persuasiveness=self.persuasiveness,
         )
         return Meeting(

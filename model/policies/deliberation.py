@@ -17,9 +17,8 @@ from pydantic import Field
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
     AGE_LOGIT_SHIFT,
-    PARTY_LOGIT_SHIFT,
-    attendance_probability,
-    invitations_through_ties,
+    mobilised_attendance,
+    on_cycle,
 )
 from model.policies.registry import register
 
@@ -33,11 +32,6 @@ Day = Annotated[int, Field(ge=0)]
 # online. Assumption (digital divide; no stylized fact yet) — scaled by
 # ``digital_divide_weight`` for sensitivity analysis.
 ONLINE_AGE_LOGIT_SHIFT: dict[str, float] = {"18-29": 0.4, "30-49": 0.0, "50-69": -0.5, "70+": -1.5}
-
-
-def on_cycle(day: int, first_meeting_day: int, cycle_days: int) -> bool:
-    """Whether ``day`` is a meeting day of a fixed cycle starting at ``first_meeting_day``."""
-    return day >= first_meeting_day and (day - first_meeting_day) % cycle_days == 0
 
 
 def collected_topics(view: CommunityView, max_topics: int) -> int:
@@ -102,14 +96,13 @@ class OpenDeliberationConsultation:
         topics = collected_topics(view, self.max_topics_per_meeting)
         if topics == 0:
             return None
-        invitations = invitations_through_ties(view, self.invitations_per_member, rng)
-        probability = attendance_probability(
+        probability = mobilised_attendance(
             view,
+            rng,
             base_logit=self.base_logit + self.topic_salience * topics,
             trust_weight=self.trust_weight,
             age_shift=AGE_LOGIT_SHIFT,
-            party_shift=PARTY_LOGIT_SHIFT,
-            invitations=invitations,
+            invitations_per_member=self.invitations_per_member,
             persuasiveness=self.persuasiveness,
         )
         return Meeting(
@@ -177,18 +170,17 @@ class OnlineConsultation:
         topics = collected_topics(view, self.topics_per_round)
         if topics == 0:
             return None
-        invitations = invitations_through_ties(view, self.invitations_per_member, rng)
         age_shift = {
             group: self.digital_divide_weight * shift
             for group, shift in ONLINE_AGE_LOGIT_SHIFT.items()
         }
-        probability = attendance_probability(
+        probability = mobilised_attendance(
             view,
+            rng,
             base_logit=self.base_logit,
             trust_weight=self.trust_weight,
             age_shift=age_shift,
-            party_shift=PARTY_LOGIT_SHIFT,
-            invitations=invitations,
+            invitations_per_member=self.invitations_per_member,
             persuasiveness=self.persuasiveness,
         )
         return Meeting(

@@ -78,3 +78,35 @@ def attendance_probability(
         + persuasiveness * np.minimum(invitations, 3)
     )
     return logistic(logit)
+
+
+def mobilised_attendance(
+    view: CommunityView,
+    rng: np.random.Generator,
+    *,
+    base_logit: float,
+    trust_weight: float,
+    age_shift: Mapping[str, float],
+    invitations_per_member: float,
+    persuasiveness: float,
+) -> np.ndarray:
+    """Attendance probabilities after party members' invitations through ties.
+
+    Party mobilisation is a lever of every consultation policy (党员编组入网, seed §二(二));
+    the party shift is F7.2's gap.
+    """
+    invitations = invitations_through_ties(view, invitations_per_member, rng)
+    return attendance_probability(
+        view,
+        base_logit=base_logit,
+        trust_weight=trust_weight,
+        age_shift=age_shift,
+        party_shift=PARTY_LOGIT_SHIFT,
+        invitations=invitations,
+        persuasiveness=persuasiveness,
+    )
+
+
+def on_cycle(day: int, first_meeting_day: int, cycle_days: int) -> bool:
+    """Whether ``day`` is a meeting day of a fixed cycle starting at ``first_meeting_day``."""
+    return day >= first_meeting_day and (day - first_meeting_day) % cycle_days == 0
