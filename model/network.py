@@ -8,7 +8,7 @@ unseeded, MESA_NOTES.md).
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of Mesa's own generator (model.random)
 
 import networkx as nx
 from mesa.discrete_space import Network
@@ -38,6 +38,6 @@ def build_hierarchy(population: PopulationParameters, departments: list[str]) ->
     return graph
 
 
-def build_space(graph: nx.Graph, rng: random.Random) -> Network:
+def build_space(graph: nx.Graph, rng: Random) -> Network:
     """Mesa's network space over the hierarchy (no layout computed)."""
     return Network(graph, random=rng, layout=None)
