@@ -1,0 +1,95 @@
+"""The reform → mechanism → parameter → neutral value table ("mechanisms, not levers").
+
+A reform acts on outcomes only through mechanisms: who receives a case, who owns it,
+what units are ranked on, what residents do next. Each mechanism's assumed strength
+is one named parameter of a policy, with a source (a fact id of docs/sources.md) or
+"assumption", and a *neutral* value at which the mechanism does nothing.
+
+A policy class declares its mechanisms in a class attribute::
+
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism("first_unit_leads", "first_unit_leads", False,
+                  "the first unit to receive a case leads the others (首接负责)", "F4.7"),
+    )
+
+``microgov explain`` switches each mechanism to its neutral value in turn (and on
+alone) on common random numbers; the tests and the sensitivity analysis read the same
+table, so it is the one place where a mechanism is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Neutral = float | int | bool | str
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """One mechanism of a policy.
+
+    Attributes:
+        name: identifier of the mechanism (unique within its policy).
+        parameter: the policy field that sets its strength, dotted within the policy
+            block (e.g. ``"gaming_propensity"``).
+        neutral: the value of ``parameter`` at which the mechanism does nothing.
+        description: what it does, in a sentence.
+        source: a fact id (``F4.7``, ``M15`` …, see docs/sources.md) or ``"assumption"``.
+        structural: True when the mechanism changes who does what (a route, an owner)
+            rather than the strength of a behaviour; structural mechanisms are not
+            "assumed strengths" and stay on in the neutral-strength checks.
+    """
+
+    name: str
+    parameter: str
+    neutral: Neutral
+    description: str
+    source: str
+    structural: bool = False
+
+
+@dataclass(frozen=True)
+class LocatedMechanism:
+    """A mechanism found in a scenario: where its policy block sits and which policy it is."""
+
+    path: str  # dotted scenario path of the parameter, e.g. "routing.inner.first_unit_leads"
+    family: str  # the scenario block the policy came from: "routing", "consultation", …
+    kind: str  # the policy's class name
+    mechanism: Mechanism
+
+
+def mechanisms_of(policy: Any) -> tuple[Mechanism, ...]:
+    """The mechanisms a policy instance (or class) declares (empty if none)."""
+    cls = policy if isinstance(policy, type) else type(policy)
+    return tuple(getattr(cls, "MECHANISMS", ()))
+
+
+def locate_mechanisms(policy: Any, prefix: str, family: str) -> Iterator[LocatedMechanism]:
+    """Every mechanism of ``policy`` and of the policies it wraps (an ``inner`` field),
+    with its dotted scenario path under ``prefix`` (e.g. ``"routing"``)."""
+    for mechanism in mechanisms_of(policy):
+        yield LocatedMechanism(
+            path=f"{prefix}.{mechanism.parameter}",
+            family=family,
+            kind=type(policy).__name__,
+            mechanism=mechanism,
+        )
+    inner = getattr(policy, "inner", None)
+    if inner is not None and not isinstance(inner, type):
+        yield from locate_mechanisms(inner, f"{prefix}.inner", family)
+
+
+# Scenario blocks that hold a policy; the accountability regime joins them (issue 9).
+POLICY_BLOCKS: tuple[str, ...] = ("routing", "consultation")
+
+
+def scenario_mechanisms(parameters: Any) -> list[LocatedMechanism]:
+    """Every mechanism of every policy in a validated scenario (``ModelParameters``)."""
+    found: list[LocatedMechanism] = []
+    for block in POLICY_BLOCKS:
+        policy = getattr(parameters, block, None)
+        if policy is not None:
+            found.extend(locate_mechanisms(policy, block, block))
+    return found
