@@ -3,31 +3,36 @@ feedback → verification → closure → rating.
 
 Cases are rows of a columnar :class:`CaseTable`; a case in progress also has a
 small :class:`Progress` record (its route and stage). The routing policy decides
-the route; this module applies it with the stations' queues and the calendar.
+the route; the agents decide what happens at each unit (which department an office
+names, whether a department accepts or returns a case, whether a party member
+claims a task, how a grid worker verifies); this module keeps the ledger and the
+event calendar and is given its collaborators explicitly.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
-from model.policies.base import CaseView, Route, Stage, Unit, Visit
-from model.stations import Station
+from model.events import EventCalendar
+from model.policies.base import CaseView, Route, RoutingPolicy, Stage, SystemView, Unit, Visit
+from model.units import Geography, Units
 
 if TYPE_CHECKING:
-    from model.governance import GovernanceModel
+    from model.agents import Office, Resident
+    from model.parameters import ModelParameters
 
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
-MAX_RETURNS = 3  # after this many returns the case goes straight to its owners (assumption)
 MINUTE = 1.0 / (24 * 60)
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
-RATING_MEMORY = 0.05  # weight of the latest case in a department's rating (assumption)
 
 _TIMESTAMPS = ("reported", "registered", "dispatched", "handled", "verified", "closed", "deadline")
 
@@ -50,7 +55,7 @@ class CaseTable:
     severity: array[float]
     minor: array[int]
     repeat: array[int]
-    u_misroute: array[float]
+    u_classify: array[float]
     u_satisfy: array[float]
     u_unresolved: array[float]
     handoffs: array[int]
@@ -75,7 +80,7 @@ class CaseTable:
         "severity": ("d", 0.0),
         "minor": ("b", 0),
         "repeat": ("b", 0),
-        "u_misroute": ("d", 0.0),
+        "u_classify": ("d", 0.0),
         "u_satisfy": ("d", 0.0),
         "u_unresolved": ("d", 0.0),
         "handoffs": ("l", 0),
@@ -135,55 +140,95 @@ class Progress:
     route: Route
     stage: int = 0
     pending: int = 0
-    checked_misroute: bool = False
+    classified: bool = False  # the office holding it has named the lead department
     at: Unit | None = None  # the unit holding the case between stages
+    settled_by_team: bool = False  # the grid's own workers settled it (they saw the result)
 
 
 class Casework:
-    """Applies routing decisions to cases, using the model's stations and calendar."""
+    """The ledger of cases and their events; asks the units' agents at each step.
 
-    def __init__(self, model: GovernanceModel) -> None:
-        self.m = model
-        p = model.parameters
+    Args:
+        parameters: the run's validated parameters.
+        calendar: working days and hours.
+        events: the event calendar the daily step advances.
+        units: the agents and stations of every unit.
+        routing: the routing policy.
+        system: the read-only system view the routing policy sees.
+        residents: the resident agents by row (they rate outcomes and learn from them).
+        trust: the residents' trust array (reporting propensity).
+        geography: where residents, grids and communities sit.
+        streams: the named random streams ('routing', 'classification', 'claims').
+    """
+
+    def __init__(
+        self,
+        parameters: ModelParameters,
+        calendar: WorkCalendar,
+        events: EventCalendar,
+        units: Units,
+        routing: RoutingPolicy,
+        system: SystemView,
+        residents: Sequence[Resident],
+        trust: np.ndarray,
+        geography: Geography,
+        streams: Mapping[str, np.random.Generator],
+    ) -> None:
+        p = parameters
         self.p = p
+        self.calendar = calendar
+        self.events = events
+        self.units = units
+        self.routing = routing
+        self.system = system
+        self.residents = residents
+        self.trust = trust
+        self.geography = geography
+        self.routing_rng = streams["routing"]
+        self.classification_rng = streams["classification"]
+        self.claims_rng = streams["claims"]
         self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
-        self.calendar = model.calendar
-        self.events = model.events
+        self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
         self.limits = [float(getattr(p.time_limits, t)) for t in CASE_TYPES]
         rep = p.reporting
         weights = np.array([rep.hotline_weight, rep.grid_worker_weight, rep.party_member_weight])
         self.channel_cdf = (
             np.cumsum(weights / weights.sum()) if weights.sum() > 0 else np.array([1.0, 1.0, 1.0])
         )
-        self.last_need: dict[
-            int, float
-        ] = {}  # (resident × departments + category) → last report time
-        self.department_rating = np.full(len(p.departments), 0.8)
+        # (resident × departments + category) → last report time
+        self.last_need: dict[int, float] = {}
+        self.need_offset = 0  # needs drawn so far (a need's number is its position)
+        self.closed_total = 0
         self.lapsed_needs = 0
         self.pending_found = 0
-        self.found: dict[
-            int, list[tuple[float, _NeedRows, int, int]]
-        ] = {}  # day → needs a patrol finds
+        # day → needs a patrol finds that day
+        self.found: dict[int, list[tuple[float, _NeedRows, int, int]]] = {}
         self.needs_generated = 0
         self.needs_reported = 0
         self.needs_found = 0
-        self.routing_rng = model.streams["routing"]
+        self.needs_generated_mark = 0  # counters at the end of the warm-up
+        self.lapsed_needs_mark = 0
         self.enforcement = np.array([d.enforcement for d in p.departments.values()])
         self._enforcement = self.enforcement.tolist()
         self.n_departments = len(self._enforcement)
         self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
         self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
 
+    def mark(self) -> None:
+        """Start the measured period (need counters; the case ledger keeps every case)."""
+        self.needs_generated_mark = self.needs_generated
+        self.lapsed_needs_mark = self.lapsed_needs
+
     # ------------------------------------------------------------------ intake
     def receive(self, batch: NeedBatch) -> None:
         """Decide for each of today's needs whether it becomes a case, when and how."""
         if len(batch) == 0:
             return
-        m, p = self.m, self.p
+        p = self.p
         self.needs_generated += len(batch)
         has_resident = batch.resident >= 0
-        trust = np.where(has_resident, m.population.trust[np.maximum(batch.resident, 0)], 0.0)
+        trust = np.where(has_resident, self.trust[np.maximum(batch.resident, 0)], 0.0)
         rep = p.reporting
         p_report = (
             rep.report_probability_at_zero_trust
@@ -216,11 +261,11 @@ class Casework:
             self.channel_cdf, batch.u_channel[reported] * self.channel_cdf[-1], side="right"
         )
         channel = np.minimum(channel, 2)
-        base = m.need_offset
-        m.need_offset += len(batch)
+        base = self.need_offset
+        self.need_offset += len(batch)
         needs = _NeedRows(batch)
         times = needs.time
-        day = int(batch.time[0]) if len(batch) else m.day
+        day = int(batch.time[0])
         arrivals = [
             (times[i], i, c)
             for i, c in zip(np.flatnonzero(reported).tolist(), channel.tolist(), strict=True)
@@ -258,12 +303,11 @@ class Casework:
         cases.resident[cid] = resident
         cases.case_type[cid] = case_type
         cases.source[cid] = source
-        cases.grid[cid] = (
-            self.m.resident_grid[resident] if resident >= 0 else self.m.public_grid(need)
-        )
+        geo = self.geography
+        cases.grid[cid] = geo.resident_grid[resident] if resident >= 0 else geo.public_grid(need)
         cases.severity[cid] = batch.severity[i]
         cases.minor[cid] = batch.minor[i]
-        cases.u_misroute[cid] = batch.u_misroute[i]
+        cases.u_classify[cid] = batch.u_classify[i]
         cases.u_satisfy[cid] = batch.u_satisfy[i]
         cases.u_unresolved[cid] = batch.u_unresolved[i]
         cases.reported[cid] = now
@@ -302,7 +346,7 @@ class Casework:
         cases = self.cases
         depts = cases.departments[cid]
         grid = cases.grid[cid]
-        community = self.m.grid_community[grid]
+        community = self.geography.grid_community[grid]
         return CaseView(
             case_id=cid,
             case_type=CASE_TYPES[cases.case_type[cid]],
@@ -310,7 +354,7 @@ class Casework:
             departments=depts,
             grid=grid,
             community=community,
-            street=self.m.community_street[community],
+            street=self.geography.community_street[community],
             minor=bool(cases.minor[cid]),
             enforcement=any(self._enforcement[d] for d in depts),
             repeat=bool(cases.repeat[cid]),
@@ -322,13 +366,23 @@ class Casework:
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
-        route = self.m.routing.route(self.case_view(cid), self.m.system_view, self.routing_rng)
+        route = self.routing.route(self.case_view(cid), self.system, self.routing_rng)
         source = self.cases.source[cid]
         intake = (
             CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
         )
         self.progress[cid] = Progress(route=route, at=intake)
         self._enter_stage(cid)
+
+    def dispatcher(self, cid: int, holder: Unit | None) -> Office:
+        """The office that classifies case ``cid`` held by ``holder``: the office itself,
+        else the case's community office (grid level) or street office (departments)."""
+        if holder is not None and holder.level in ("centre", "street", "community"):
+            return self.units.dispatcher(holder)
+        community = self.geography.grid_community[self.cases.grid[cid]]
+        if holder is not None and holder.level in ("grid", "party", "embedded"):
+            return self.units.communities[community]
+        return self.units.streets[self.geography.community_street[community]]
 
     def _enter_stage(self, cid: int) -> None:
         prog = self.progress[cid]
@@ -337,19 +391,19 @@ class Casework:
             self._handled(cid)
             return
         stage = route.stages[prog.stage]
-        if stage.role == "handle" and not prog.checked_misroute:
-            prog.checked_misroute = True
-            returns = int(self.cases.returns[cid])
-            u = self.cases.u_misroute[cid] if returns == 0 else self.routing_rng.random()
-            if returns < MAX_RETURNS and u < route.misroute_probability:
-                self._misroute(cid, stage)
+        if stage.role == "handle" and not prog.classified:
+            prog.classified = True
+            if self._misclassified(cid, stage, prog):
                 return
-        prog.pending = len(stage.visits)
-        delay_default = route.handoff_delay_hours
-        if delay_default is None:
-            delay_default = self.p.coordination.handoff_delay_hours
+        visits = stage.visits
+        if stage.role == "resolve" and stage.claimable:
+            visits = self._offer_to_party(cid, visits)
+        elif stage.role == "resolve" and visits and visits[0].unit.level == "grid":
+            prog.settled_by_team = True
+        prog.pending = len(visits)
+        delay_default = self._delay(route)
         now = self.events.now
-        for v in stage.visits:
+        for v in visits:
             if stage.role == "resolve" or v.unit == prog.at:
                 # settled where the case already is: no transfer between units
                 delay = 0.0
@@ -362,22 +416,42 @@ class Casework:
             else:
                 self._visit_arrive((cid, v, stage.role))
 
-    def _misroute(self, cid: int, stage: Stage) -> None:
-        """Send the case to a wrong department, which inspects and returns it (退件, F4.5)."""
-        needed = {v.unit.index for v in stage.visits if v.unit.level == "department"}
-        others = [d for d in range(self.n_departments) if d not in needed]
-        if not others:
-            prog = self.progress[cid]
-            prog.checked_misroute = True
-            self._enter_stage(cid)
-            return
-        wrong = others[int(self.routing_rng.integers(len(others)))]
-        visit = Visit(Unit("department", wrong), work_hours=self.p.coordination.return_check_hours)
+    def _misclassified(self, cid: int, stage: Stage, prog: Progress) -> bool:
+        """The office holding the case names its lead department (:meth:`Office.classify`);
+        a department that is not needed inspects the case and returns it (退件, F4.5, F9.2)."""
+        needed = self.cases.departments[cid]
+        returned = self.returned_by.get(cid, ())
+        u = self.cases.u_classify[cid] if not returned else self.classification_rng.random()
+        office = self.dispatcher(cid, prog.at)
+        chosen = office.classify(needed, returned, u, self.classification_rng)
+        department = self.units.departments[chosen]
+        if department.accepts(needed):
+            return False
         self.cases.handoffs[cid] += 1
-        prog = self.progress[cid]
         prog.pending = 1
+        prog.at = Unit(office.level, office.index)  # type: ignore[arg-type]
+        visit = Visit(Unit("department", chosen), work_hours=department.return_check_hours)
         at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
         self.events.schedule(at, self._visit_arrive, (cid, visit, "return"))
+        return True
+
+    def _offer_to_party(self, cid: int, visits: tuple[Visit, ...]) -> tuple[Visit, ...]:
+        """A small task offered to the grid's party-member volunteers (任务快速认领): a
+        volunteer who claims it settles it on volunteered time and the grid worker only
+        logs it; otherwise the grid's own workers settle it."""
+        grid = self.cases.grid[cid]
+        volunteers = self.units.volunteers[grid]
+        if volunteers:
+            rng = self.claims_rng
+            member = volunteers[int(rng.integers(len(volunteers)))]
+            if member.claims(self.cases.source[cid] == PARTY_MEMBER, float(rng.random())):
+                effort = visits[0].work_hours
+                return (
+                    Visit(Unit("party", grid), work_hours=effort),
+                    Visit(Unit("grid", grid), work_hours=self.p.party.claim_logging_hours),
+                )
+        self.progress[cid].settled_by_team = True
+        return visits
 
     def _delay(self, route: Route) -> float:
         d = route.handoff_delay_hours
@@ -385,37 +459,42 @@ class Casework:
 
     def _visit_arrive(self, item: tuple[int, Visit, str]) -> None:
         cid, visit, role = item
-        station = self.m.station(visit.unit)
-        work = visit.work_hours
+        unit = visit.unit
+        station = self.units.station(unit)
         prog = self.progress[cid]
+        work = visit.work_hours
         if work is None:
-            work = self._default_work(cid, visit.unit, prog.route)
-        key = self.cases.deadline[cid] + prog.route.priority
-        if role == "return":
-            station.arrive(work, self._returned, cid, key)
+            work = self._default_work(cid, unit, prog.route)
+        key = self.cases.deadline[cid]
+        if unit.level == "department":
+            key = self.units.departments[unit.index].queue_key(key, prog.route.priority)
         else:
-            station.arrive(work, self._visit_done, (cid, visit.unit, role), key)
+            key += prog.route.priority
+        if role == "return":
+            station.arrive(work, self._returned, (cid, unit.index), key)
+        else:
+            station.arrive(work, self._visit_done, (cid, unit, role), key)
 
     def _default_work(self, cid: int, unit: Unit, route: Route) -> float:
-        m = self.m
-        if unit.level == "department":
+        level = unit.level
+        if level == "department":
             row = self.cases.departments[cid]
             slot = row.index(unit.index) if unit.index in row else 0
-            work = self.cases.work[cid][slot] * route.work_multiplier
-            if slot == 0:
-                work += route.overhead_hours
-            return work
-        if unit.level in ("grid", "party"):
+            department = self.units.departments[unit.index]
+            return department.work_hours(
+                self.cases.work[cid][slot], slot == 0, route.overhead_hours
+            )
+        if level == "embedded":
+            return self.cases.work[cid][0]  # the moved staff do the department's own work
+        if level in ("grid", "party"):
             return self.p.offices.on_the_spot_hours
-        return m.review_hours[unit.level]
+        return self.units.dispatcher(unit).review_hours
 
     def _visit_done(self, item: tuple[int, Unit, str]) -> None:
         cid, unit, role = item
         prog = self.progress[cid]
         if role == "handle" and unit.level == "department":
-            on_time = 1.0 if self.events.now <= self.cases.deadline[cid] else 0.0
-            r = self.department_rating
-            r[unit.index] += RATING_MEMORY * (on_time - r[unit.index])
+            self.units.departments[unit.index].rate(self.events.now <= self.cases.deadline[cid])
         prog.pending -= 1
         if prog.pending > 0:
             return
@@ -427,17 +506,23 @@ class Casework:
         prog.stage += 1
         self._enter_stage(cid)
 
-    def _returned(self, cid: int) -> None:
-        """Back from the wrong department: ask the policy again and repeat the last review."""
+    def _returned(self, item: tuple[int, int]) -> None:
+        """Back from the wrong department: the policy routes it again and the office that
+        classified it reviews it again, knowing who returned it."""
+        cid, department = item
         cases = self.cases
         cases.returns[cid] += 1
-        route = self.m.routing.route(self.case_view(cid), self.m.system_view, self.routing_rng)
+        self.returned_by.setdefault(cid, set()).add(department)
+        route = self.routing.route(self.case_view(cid), self.system, self.routing_rng)
         first_handle = next(
             (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
         )
         reviews = [k for k, s in enumerate(route.stages[:first_handle]) if s.role == "review"]
-        prog = Progress(route=route, stage=reviews[-1] if reviews else first_handle)
-        self.progress[cid] = prog
+        self.progress[cid] = Progress(
+            route=route,
+            stage=reviews[-1] if reviews else first_handle,
+            at=Unit("department", department),
+        )
         self._enter_stage(cid)
 
     # --------------------------------------------------------- closure & rating
@@ -446,19 +531,20 @@ class Casework:
         now = self.events.now
         cases.handled[cid] = now
         cases.resolved[cid] = cases.u_unresolved[cid] >= self.p.feedback.unresolved_share
-        team = self.m.grid_stations[cases.grid[cid]]
-        delay = 0.0 if cases.on_the_spot[cid] else self._delay(self.progress[cid].route)
+        prog = self.progress[cid]
+        worker = self.units.grid_workers[cases.grid[cid]]
+        hours = worker.verification_hours(prog.settled_by_team)
+        delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
-        self.events.schedule(at, self._verify, (cid, team))
+        self.events.schedule(at, self._verify, (cid, hours))
 
-    def _verify(self, item: tuple[int, Station]) -> None:
-        cid, team = item
-        team.arrive(
-            self.p.offices.verification_hours,
-            self._verified,
-            cid,
-            self.cases.deadline[cid],
-        )
+    def _verify(self, item: tuple[int, float]) -> None:
+        cid, hours = item
+        if hours <= 0:
+            self._verified(cid)
+            return
+        team = self.units.grid_workers[self.cases.grid[cid]].station
+        team.arrive(hours, self._verified, cid, self.cases.deadline[cid])
 
     def _verified(self, cid: int) -> None:
         self._close(cid, self.events.now)
@@ -471,6 +557,7 @@ class Casework:
             cases.verified[cid] = now
         cases.closed[cid] = now
         self.progress.pop(cid, None)
+        self.returned_by.pop(cid, None)
         fb = self.p.feedback
         late = now > cases.deadline[cid]
         p_satisfied = fb.satisfaction_base_probability
@@ -481,8 +568,8 @@ class Casework:
         resident = cases.resident[cid]
         if resident >= 0:
             cases.satisfied[cid] = satisfied
-            self.m.resident_agent(resident).learn_from(satisfied)
-        self.m.closed_total += 1
+            self.residents[resident].learn_from(satisfied)
+        self.closed_total += 1
 
     # --------------------------------------------------------------- accounting
     def status(self) -> np.ndarray:
@@ -490,7 +577,7 @@ class Casework:
         n = self.cases.size
         status = np.full(n, "open", dtype=object)
         status[~np.isnan(self.cases.column("closed"))] = "closed"
-        for station in self.m.all_stations():
+        for station in self.units.all_stations():
             for token in station.queued_tokens():
                 cid = token[0] if isinstance(token, tuple) else token
                 if status[cid] != "closed":
@@ -509,7 +596,7 @@ class _NeedRows:
         "severity",
         "time",
         "u_desk",
-        "u_misroute",
+        "u_classify",
         "u_satisfy",
         "u_unresolved",
         "work",
@@ -522,7 +609,7 @@ class _NeedRows:
         self.severity = batch.severity.tolist()
         self.minor = batch.minor.tolist()
         self.u_desk = batch.u_desk.tolist()
-        self.u_misroute = batch.u_misroute.tolist()
+        self.u_classify = batch.u_classify.tolist()
         self.u_satisfy = batch.u_satisfy.tolist()
         self.u_unresolved = batch.u_unresolved.tolist()
         self.departments = [tuple(d for d in row if d >= 0) for row in batch.departments.tolist()]

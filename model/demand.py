@@ -4,7 +4,7 @@ Each day's needs are drawn in one vectorised batch from the ``arrivals`` and
 ``case_attributes`` streams, in a fixed order and independent of the system's
 state, so every policy faces the same needs with the same attributes (common
 random numbers). Decisions that depend on the state — whether a resident
-reports, whether the dispatcher misroutes — compare these pre-drawn uniforms
+reports, whether the dispatcher names the right owner — compare these pre-drawn uniforms
 against state-dependent probabilities.
 """
 
@@ -38,7 +38,7 @@ class NeedBatch:
     u_report: np.ndarray
     u_channel: np.ndarray
     u_desk: np.ndarray
-    u_misroute: np.ndarray
+    u_classify: np.ndarray
     u_satisfy: np.ndarray
     u_unresolved: np.ndarray
     u_sensor: np.ndarray
@@ -130,6 +130,7 @@ class DemandGenerator:
         work = b.exponential(1.0, (n, MAX_DEPARTMENTS)) * np.where(
             departments >= 0, self.work_mean[np.maximum(departments, 0)], 0.0
         )
+        work[minor] *= self.p.demand.minor_work_share  # a minor problem is a small job
         uniforms = b.random((8, n))
         p_day = self.p.detection.patrol_detection_probability_per_day
         with np.errstate(divide="ignore"):
@@ -149,7 +150,7 @@ class DemandGenerator:
             u_report=uniforms[0],
             u_channel=uniforms[1],
             u_desk=uniforms[2],
-            u_misroute=uniforms[3],
+            u_classify=uniforms[3],
             u_satisfy=uniforms[4],
             u_unresolved=uniforms[5],
             u_sensor=uniforms[6],

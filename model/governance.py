@@ -20,6 +20,7 @@ from model.agents import (
     Department,
     DistrictCentre,
     GridWorker,
+    Office,
     PartyMember,
     Resident,
     StreetOffice,
@@ -30,12 +31,13 @@ from model.demand import DemandGenerator
 from model.events import EventCalendar
 from model.meetings import Deliberation
 from model.network import build_hierarchy, build_space
-from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, summarise
+from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, run_warnings, summarise
 from model.parameters import ModelParameters
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
+from model.units import Geography, Units
 
 
 class GovernanceModel(mesa.Model):
@@ -50,46 +52,42 @@ class GovernanceModel(mesa.Model):
         self.streams = streams
         self.routing: RoutingPolicy = parameters.routing
         self.consultation: ConsultationPolicy = parameters.consultation
-        self.day = 0
-        self.need_offset = 0
-        self.closed_total = 0
+        self.day = 0  # days simulated so far, warm-up included
+        self.warmup_days = parameters.simulation.warmup_days
 
         p = parameters
         self.calendar = WorkCalendar(
             p.calendar.working_hours_per_day,
             p.calendar.working_days_per_week,
             p.simulation.start_weekday,
-            horizon_days=p.simulation.days + 60,
+            horizon_days=p.simulation.total_days + 60,
         )
         self.events = EventCalendar()
         self.population = build_population(p.population, p.social, streams["population"])
-        self.initial_trust_mean = float(self.population.trust.mean())
-        self.resident_grid: list[int] = self.population.grid.tolist()
         self.department_names = tuple(p.departments)
         self.n_grids = p.population.grids
         self.n_communities = p.population.streets * p.population.communities_per_street
-        self.grid_community = [g // p.population.grids_per_community for g in range(self.n_grids)]
-        self.community_street = [
-            c // p.population.communities_per_street for c in range(self.n_communities)
-        ]
+        self.geography = Geography(
+            resident_grid=self.population.grid.tolist(),
+            grid_community=[g // p.population.grids_per_community for g in range(self.n_grids)],
+            community_street=[
+                c // p.population.communities_per_street for c in range(self.n_communities)
+            ],
+        )
 
         self.graph: nx.Graph = build_hierarchy(p.population, list(self.department_names))
         self.grid_space = build_space(self.graph, self.random)
-        self._build_units()
-        self._build_agents()
-
-        self.casework = Casework(self)
-        self.deliberation = Deliberation(self)
-        self.demand = DemandGenerator(
-            p, self.population.size, streams["arrivals"], streams["case_attributes"]
-        )
-        self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
+        self.department_rating = np.full(len(self.department_names), 0.8)  # assumption: middling
+        self._queue_lengths = np.zeros(len(self.department_names), dtype=np.int64)
+        self.units = self._build_units()
         self.system_view = SystemView(
             department_names=self.department_names,
-            department_staff=read_only(np.array([s.servers for s in self.department_stations])),
+            department_staff=read_only(np.array([s.staff for s in self.department_stations])),
             department_queue_length=read_only(self._queue_lengths),
-            department_rating=read_only(self.casework.department_rating),
-            department_enforcement=read_only(self.casework.enforcement),
+            department_rating=read_only(self.department_rating),
+            department_enforcement=read_only(
+                np.array([d.enforcement for d in p.departments.values()])
+            ),
             classification_accuracy=p.coordination.classification_accuracy,
             handoff_delay_hours=p.coordination.handoff_delay_hours,
             centre_review_hours=p.offices.centre_review_hours,
@@ -97,67 +95,137 @@ class GovernanceModel(mesa.Model):
             community_review_hours=p.offices.community_review_hours,
             on_the_spot_hours=p.offices.on_the_spot_hours,
             return_check_hours=p.coordination.return_check_hours,
+            embedded_departments=read_only(self.embedded_departments),
+            management_enforcement_joint=p.coordination.management_enforcement_joint,
         )
+        self.casework = Casework(
+            p,
+            self.calendar,
+            self.events,
+            self.units,
+            self.routing,
+            self.system_view,
+            self.residents,
+            self.population.trust,
+            self.geography,
+            streams,
+        )
+        self.deliberation = Deliberation(
+            p, self.population, self.consultation, self.events, self.n_communities, streams
+        )
+        self.demand = DemandGenerator(
+            p, self.population.size, streams["arrivals"], streams["case_attributes"]
+        )
+        self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
+        self.initial_trust_mean = float(self.population.trust.mean())
+        self.warmup_trust_mean = self.initial_trust_mean
+        if self.warmup_days == 0:
+            self._end_warmup()
 
     # ------------------------------------------------------------ construction
-    def _build_units(self) -> None:
+    def _build_units(self) -> Units:
         p = self.parameters
         residents = self.population.size
         cal, ev = self.calendar, self.events
         hours = p.calendar.working_hours_per_day
-        moved_share = p.coordination.staff_moved_to_communities_share
-        discipline = (
-            getattr(self.routing, "queue_discipline", None) or p.coordination.queue_discipline
-        )
+        co = p.coordination
+        discipline = getattr(self.routing, "queue_discipline", None) or co.queue_discipline
         deadline_first = discipline == "deadline"
-        self.department_stations: list[Station] = []
-        moved_total = 0
-        for name, dept in p.departments.items():
-            staff = max(1, round(dept.staff_per_100k_residents * residents / 100_000))
-            moved = min(staff - 1, round(staff * moved_share))
+        n_departments = len(self.department_names)
+        # 下沉: a share of every department's staff moves down to the communities (seed §三(二))
+        moved_share = co.staff_moved_to_communities_share
+        with_tasks = co.tasks_moved_with_staff
+        departments: list[Department] = []
+        moved_total = 0.0
+        self.embedded_departments = np.zeros(n_departments, dtype=bool)
+        cells = self.grid_space._cells
+        for d, (name, dept) in enumerate(p.departments.items()):
+            staff = dept.staff_per_100k_residents * residents / 100_000  # FTE, fractional
+            moved = staff * moved_share
             moved_total += moved
-            self.department_stations.append(
-                Station(f"department:{name}", staff - moved, cal, ev, deadline_first)
+            self.embedded_departments[d] = moved > 0 and with_tasks
+            station = Station(f"department:{name}", staff - moved, cal, ev, deadline_first)
+            agent = Department(
+                self,
+                d,
+                name,
+                station,
+                dept.enforcement,
+                co.return_check_hours,
+                self.department_rating,
             )
-        # 下沉: department staff moved down to community offices, spread evenly (seed §三(二))
-        extra = np.full(self.n_communities, moved_total // self.n_communities)
-        extra[: moved_total % self.n_communities] += 1
-        self.community_stations = [
-            Station(
-                f"community:{c}",
-                p.offices.community_staff + int(extra[c]),
-                cal,
-                ev,
-                deadline_first,
-                # 小马拉大车: staff time taken by non-case tasks stretches case work (assumption)
-                work_factor=1.0
-                / (
-                    1.0
-                    - min(
-                        0.9,
-                        p.offices.community_admin_hours_per_day
-                        / ((p.offices.community_staff + int(extra[c])) * hours),
-                    )
+            agent.cell = cells[("department", d)]
+            departments.append(agent)
+        moved_per_community = moved_total / self.n_communities
+        # With their tasks, the moved staff settle the sunk departments' minor cases in the
+        # community; without them they only add to the community office's review staff.
+        embedded: list[Station | None] = [
+            Station(f"embedded:{c}", moved_per_community, cal, ev, deadline_first)
+            if with_tasks and moved_per_community > 0
+            else None
+            for c in range(self.n_communities)
+        ]
+        office_staff = p.offices.community_staff + (0.0 if with_tasks else moved_per_community)
+        # 小马拉大车: staff time taken by non-case tasks stretches case work (assumption)
+        admin_share = min(0.9, p.offices.community_admin_hours_per_day / (office_staff * hours))
+        catalogue = frozenset(
+            self.department_names.index(name) for name in co.catalogue_departments
+        )
+
+        def office(cls: type[Office], index: int, station: Station, accuracy: float) -> Office:
+            agent = cls(
+                self,
+                index,
+                station,
+                accuracy,
+                catalogue,
+                co.catalogue_accuracy,
+                n_departments,
+                self._review_hours[cls.level],
+            )
+            agent.cell = cells[(cls.level, index)]
+            return agent
+
+        self._review_hours = {
+            "centre": p.offices.centre_review_hours,
+            "street": p.offices.street_review_hours,
+            "community": p.offices.community_review_hours,
+        }
+        communities = [
+            office(
+                CommunityOffice,
+                c,
+                Station(
+                    f"community:{c}",
+                    office_staff,
+                    cal,
+                    ev,
+                    deadline_first,
+                    work_factor=1.0 / (1.0 - admin_share),
                 ),
+                co.community_classification_accuracy,
             )
             for c in range(self.n_communities)
         ]
-        self.street_stations = [
-            Station(f"street:{s}", p.offices.street_staff, cal, ev, deadline_first)
+        streets = [
+            office(
+                StreetOffice,
+                s,
+                Station(f"street:{s}", p.offices.street_staff, cal, ev, deadline_first),
+                co.classification_accuracy,
+            )
             for s in range(p.population.streets)
         ]
-        self.centre_station = Station("centre:0", p.offices.centre_staff, cal, ev, deadline_first)
-        # party-member volunteers of each grid claim small tasks (任务快速认领, seed §二(二))
-        volunteers = np.bincount(
-            self.population.grid[self.population.volunteer], minlength=self.n_grids
+        centre = office(
+            DistrictCentre,
+            0,
+            Station("centre:0", p.offices.centre_staff, cal, ev, deadline_first),
+            co.classification_accuracy,
         )
-        self.party_stations = [
-            Station(f"party:{g}", max(1, int(volunteers[g])), cal, ev, deadline_first)
-            for g in range(self.n_grids)
-        ]
         patrol_share = min(0.9, p.detection.patrol_hours_per_day / hours)
-        self.grid_stations = [
-            Station(
+        grid_workers = []
+        for g in range(self.n_grids):
+            team = Station(
                 f"grid:{g}",
                 p.offices.grid_workers_per_grid,
                 cal,
@@ -165,44 +233,57 @@ class GovernanceModel(mesa.Model):
                 deadline_first,
                 work_factor=1.0 / (1.0 - patrol_share),
             )
+            worker = GridWorker(self, g, team, p.offices.verification_hours)
+            worker.cell = cells[("grid", g)]
+            grid_workers.append(worker)
+        volunteers = self._build_residents()
+        # party-member volunteers of each grid claim small tasks (任务快速认领, seed §二(二))
+        party = [
+            Station(f"party:{g}", max(1, len(volunteers[g])), cal, ev, deadline_first)
             for g in range(self.n_grids)
         ]
-        self._queue_lengths = np.zeros(len(self.department_stations), dtype=np.int64)
-        self.review_hours = {
-            "centre": p.offices.centre_review_hours,
-            "street": p.offices.street_review_hours,
-            "community": p.offices.community_review_hours,
-        }
+        return Units(
+            centre=centre,
+            streets=streets,
+            communities=communities,
+            grid_workers=grid_workers,
+            departments=departments,
+            party=party,
+            volunteers=volunteers,
+            embedded=embedded,
+        )
 
-    def _build_agents(self) -> None:
+    def _build_residents(self) -> list[list[PartyMember]]:
+        """Every resident as an agent in their grid's cell; returns each grid's volunteers."""
         cells = self.grid_space._cells
         pop = self.population
+        learning = self.parameters.feedback.trust_learning_rate
+        claim = self.parameters.party.claim_probability
         self.residents: list[Resident] = []
+        volunteers: list[list[PartyMember]] = [[] for _ in range(self.n_grids)]
         append = self.residents.append
         for row, (grid, party, volunteer) in enumerate(
             zip(pop.grid.tolist(), pop.party_member.tolist(), pop.volunteer.tolist(), strict=True)
         ):
-            agent = PartyMember(self, row, volunteer) if party else Resident(self, row)
+            agent: Resident
+            if party:
+                member = PartyMember(self, row, pop, learning, volunteer, claim)
+                if volunteer:
+                    volunteers[grid].append(member)
+                agent = member
+            else:
+                agent = Resident(self, row, pop, learning)
             agent.cell = cells[("grid", grid)]
             append(agent)
-        for g, station in enumerate(self.grid_stations):
-            for _ in range(station.servers):
-                GridWorker(self, g, station).cell = cells[("grid", g)]
-        for d, station in enumerate(self.department_stations):
-            Department(self, d, self.department_names[d], station).cell = cells[("department", d)]
-        DistrictCentre(self, 0, self.centre_station).cell = cells[("centre", 0)]
-        for s, station in enumerate(self.street_stations):
-            StreetOffice(self, s, station).cell = cells[("street", s)]
-        for c, station in enumerate(self.community_stations):
-            CommunityOffice(self, c, station).cell = cells[("community", c)]
+        return volunteers
 
     def _daily_reporters(self) -> dict[str, Callable[[GovernanceModel], float]]:
         return {
             "day": lambda m: m.day,
             "needs_generated": lambda m: m.casework.needs_generated,
             "cases_reported": lambda m: m.casework.cases.size,
-            "cases_closed": lambda m: m.closed_total,
-            "backlog": lambda m: m.casework.cases.size - m.closed_total,
+            "cases_closed": lambda m: m.casework.closed_total,
+            "backlog": lambda m: m.casework.cases.size - m.casework.closed_total,
             "department_queue": lambda m: int(sum(s.queue_length for s in m.department_stations)),
             "department_busy_hours": lambda m: float(
                 sum(s.busy_hours for s in m.department_stations)
@@ -216,6 +297,8 @@ class GovernanceModel(mesa.Model):
     def step(self) -> None:
         """One day: needs arise, case events run, meetings, trust moves, data is collected."""
         day = self.day
+        if day == self.warmup_days and day > 0:
+            self._end_warmup()
         self.casework.receive(self.demand.draw(day))
         self.events.run_until(day + 1.0)
         self.deliberation.raise_issues()
@@ -227,10 +310,28 @@ class GovernanceModel(mesa.Model):
         self.datacollector.collect(self)  # the row of day ``self.day`` (0-based), at its end
         self.day += 1
 
+    def _end_warmup(self) -> None:
+        """The measured period starts now: staff hours, meetings and participation count
+        from here on, and trust change is measured from here (docs/design.md "Warm-up")."""
+        for station in self.units.all_stations():
+            station.mark()
+        self.deliberation.mark()
+        self.casework.mark()
+        self.warmup_trust_mean = float(self.population.trust.mean())
+
+    @property
+    def measured_days(self) -> int:
+        """Days simulated after the warm-up."""
+        return max(0, self.day - self.warmup_days)
+
     def run(self, days: int | None = None, progress: Callable[[int], None] | None = None) -> None:
-        """Run ``days`` days (default: the scenario's ``simulation.days``)."""
-        total = self.parameters.simulation.days if days is None else days
-        for _ in range(total):
+        """Run the warm-up, then ``days`` measured days (default: ``simulation.days``).
+
+        ``progress`` is called after each day with the days simulated so far, out of
+        ``warmup_days + days``.
+        """
+        measured = self.parameters.simulation.days if days is None else days
+        for _ in range(self.warmup_days + measured):
             self.step()
             if progress is not None:
                 progress(self.day)
@@ -249,40 +350,31 @@ class GovernanceModel(mesa.Model):
 
     # ----------------------------------------------------------------- lookup
     def station(self, unit: Unit) -> Station:
-        level, i = unit.level, unit.index
-        if level == "department":
-            return self.department_stations[i]
-        if level == "grid":
-            return self.grid_stations[i]
-        if level == "party":
-            return self.party_stations[i]
-        if level == "community":
-            return self.community_stations[i]
-        if level == "street":
-            return self.street_stations[i]
-        if level == "centre":
-            return self.centre_station
-        raise ValueError(f"unknown unit level {level!r}")
+        return self.units.station(unit)
 
     def all_stations(self) -> Iterator[Station]:
         """Every station, volunteers' included."""
-        yield from self.staff_stations()
-        yield from self.party_stations
+        return self.units.all_stations()
 
     def staff_stations(self) -> Iterator[Station]:
         """Stations of paid staff (not party volunteers)."""
-        yield self.centre_station
-        yield from self.street_stations
-        yield from self.community_stations
-        yield from self.grid_stations
-        yield from self.department_stations
+        return self.units.staff_stations()
 
-    def resident_agent(self, row: int) -> Resident:
-        return self.residents[row]
+    @property
+    def department_stations(self) -> list[Station]:
+        return self.units.department_stations
 
-    def public_grid(self, need: int) -> int:
-        """Grid of a public-space problem: a fixed hash of the need's number (exogenous)."""
-        return (need * 2654435761) % self.n_grids
+    @property
+    def grid_stations(self) -> list[Station]:
+        return self.units.grid_stations
+
+    @property
+    def community_stations(self) -> list[Station]:
+        return self.units.community_stations
+
+    @property
+    def party_stations(self) -> list[Station]:
+        return self.units.party
 
     def unit_values(self, name: str) -> dict[tuple[str, int], float]:
         """Per node of :attr:`graph`: 'backlog' (open cases) or 'trust' (mean over residents)."""
@@ -322,15 +414,20 @@ class GovernanceModel(mesa.Model):
 
     # ---------------------------------------------------------------- results
     def output(self) -> RunOutput:
-        """Summary, daily time series and case log of the run so far."""
+        """Summary, daily time series (measured days, day 0 = the first after the warm-up),
+        case log (every case, with a ``measured`` flag) and warnings of the run so far."""
         status = self.casework.status()
         timeseries = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        timeseries = timeseries[timeseries["day"] >= self.warmup_days].reset_index(drop=True)
+        timeseries["day"] -= self.warmup_days
         small = self.graph.number_of_nodes() <= MAX_UNIT_NODES
+        summary = summarise(self, status)
         return RunOutput(
-            summary=summarise(self, status),
+            summary=summary,
             timeseries=timeseries,
             cases=case_log(self, status),
             units=self.unit_table() if small else pd.DataFrame(),
+            warnings=run_warnings(self, summary),
         )
 
     def unit_table(self) -> pd.DataFrame:

@@ -9,61 +9,102 @@ is implemented, closes the issue and raises trust (成果转化落实反馈, see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.policies.base import CommunityView, read_only
+from model.events import EventCalendar
+from model.policies.base import CommunityView, ConsultationPolicy, read_only
+from model.population import Population
 
 if TYPE_CHECKING:
-    from model.governance import GovernanceModel
+    from model.parameters import ModelParameters
 
 
 class Deliberation:
-    """State of collective issues, meetings and projects in every community."""
+    """State of collective issues, meetings and projects in every community.
 
-    def __init__(self, model: GovernanceModel) -> None:
-        self.m = model
-        n_communities = model.n_communities
+    Args:
+        parameters: the run's parameters.
+        population: the residents (trust, age, party membership, ties).
+        policy: the consultation policy.
+        events: the event calendar (projects are implemented later).
+        n_communities: number of communities.
+        streams: the named random streams ('collective_issues', 'consultation', 'attendance').
+    """
+
+    def __init__(
+        self,
+        parameters: ModelParameters,
+        population: Population,
+        policy: ConsultationPolicy,
+        events: EventCalendar,
+        n_communities: int,
+        streams: Mapping[str, np.random.Generator],
+    ) -> None:
+        self.p = parameters
+        self.population = population
+        self.policy = policy
+        self.events = events
         self.open_issues = np.zeros(n_communities, dtype=np.int64)
         self.in_progress = np.zeros(n_communities, dtype=np.int64)
+        self.issues_raised = 0
+        self.issues_settled_top_down = 0
+        self.meetings_held = 0
+        self.decisions_made = 0
+        self.projects_implemented = 0
+        self.projects_failed = 0
+        self.staff_hours = 0.0
+        self.participated = np.zeros(population.size, dtype=bool)
+        self.attendances = 0
+        # residents are stored grid by grid, so each community is a contiguous block
+        self.bounds = np.searchsorted(population.community, np.arange(n_communities + 1))
+        self.issue_rng = streams["collective_issues"]
+        self.policy_rng = streams["consultation"]
+        self.attendance_rng = streams["attendance"]
+
+    def mark(self) -> None:
+        """Start the measured period: meetings, decisions, projects, staff hours and
+        participation count from now (open issues and projects under way carry over)."""
         self.issues_raised = 0
         self.meetings_held = 0
         self.decisions_made = 0
         self.projects_implemented = 0
         self.projects_failed = 0
         self.staff_hours = 0.0
-        self.participated = np.zeros(model.population.size, dtype=bool)
         self.attendances = 0
-        # residents are stored grid by grid, so each community is a contiguous block
-        community = model.population.community
-        self.bounds = np.searchsorted(community, np.arange(n_communities + 1))
-        self.issue_rng = model.streams["collective_issues"]
-        self.policy_rng = model.streams["consultation"]
-        self.attendance_rng = model.streams["attendance"]
+        self.participated[:] = False
 
     def raise_issues(self) -> None:
-        """New collective issues today (Poisson per community)."""
-        rate = self.m.parameters.demand.collective_issues_per_community_per_year / 365.0
-        new = self.issue_rng.poisson(rate, self.open_issues.shape[0])
-        self.open_issues += new
+        """New collective issues today (Poisson per community); some open ones are settled
+        top-down, without deliberation (binomial at the top-down rate)."""
+        demand = self.p.demand
+        new = self.issue_rng.poisson(
+            demand.collective_issues_per_community_per_year / 365.0, self.open_issues.shape[0]
+        )
+        settled = self.issue_rng.binomial(
+            self.open_issues, min(1.0, demand.collective_issue_top_down_rate_per_year / 365.0)
+        )
+        self.open_issues += new - settled
         self.issues_raised += int(new.sum())
+        self.issues_settled_top_down += int(settled.sum())
 
     def erode_trust(self) -> None:
         """Open collective issues erode trust in their community (assumption)."""
-        drag = self.m.parameters.feedback.collective_issue_trust_drag_per_year / 365.0
+        drag = self.p.feedback.collective_issue_trust_drag_per_year / 365.0
         if drag <= 0 or not self.open_issues.any():
             return
-        pop = self.m.population
+        pop = self.population
         factor = 1.0 - drag * np.minimum(self.open_issues, 5)[pop.community]
         pop.trust *= factor
 
     def hold_meetings(self, day: int) -> None:
         """Meetings in every community on the policy's meeting days."""
-        policy = self.m.consultation
+        policy = self.policy
         if not policy.meets_on(day):
             return
-        pop = self.m.population
+        pop = self.population
         for c in range(self.open_issues.shape[0]):
             a, b = int(self.bounds[c]), int(self.bounds[c + 1])
             if b <= a:
@@ -98,9 +139,9 @@ class Deliberation:
             self.open_issues[c] -= decided
             self.in_progress[c] += decided
             implemented = self.attendance_rng.random(decided) < meeting.decision_quality
-            when = self.m.events.now + meeting.implementation_days
+            when = self.events.now + meeting.implementation_days
             for ok in implemented.tolist():
-                self.m.events.schedule(
+                self.events.schedule(
                     when, self._implement if ok else self._fail, (c, attends.copy())
                 )
 
@@ -109,9 +150,9 @@ class Deliberation:
         c, attended = item
         self.in_progress[c] -= 1
         self.projects_implemented += 1
-        gain = self.m.parameters.feedback.project_trust_gain
+        gain = self.p.feedback.project_trust_gain
         a, b = int(self.bounds[c]), int(self.bounds[c + 1])
-        trust = self.m.population.trust[a:b]
+        trust = self.population.trust[a:b]
         boost = np.where(attended, 2.0 * gain, gain)  # participants see the result first-hand
         trust += boost * (1.0 - trust)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -54,10 +55,17 @@ OUTCOME_NAMES: tuple[str, ...] = (
     "staff_hours_total",
     "staff_hours_per_case",
     "volunteer_hours_total",
+    "warmup_days",
+    "measured_days",
+    "requests_per_resident_per_year",
+    "returns_per_case",
+    "department_utilisation_max",
 )
 
 
 MAX_UNIT_NODES = 500  # unit values are kept for pictures of small scenarios only
+UTILISATION_WARNING = 0.9  # a department busier than this may never clear its queue
+logger = logging.getLogger(__name__)
 
 
 def group_key(name: str) -> str:
@@ -83,12 +91,15 @@ class RunOutput:
         units: for small scenarios (at most ``MAX_UNIT_NODES`` units), the final backlog
             and mean trust of every unit of the governance network, long format: node
             ('level:index'), level, parent ('level:index' or None), name, variable, value.
+        warnings: what a reader of the outcomes must know, e.g. a department whose
+            utilisation exceeds ``UTILISATION_WARNING`` (its queue may not settle).
     """
 
     summary: dict[str, float]
     timeseries: pd.DataFrame
     cases: pd.DataFrame
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: tuple[str, ...] = ()
 
 
 def _quantiles(durations: np.ndarray) -> tuple[float, float, float]:
@@ -115,16 +126,19 @@ def _share(numerator: float | np.integer, denominator: float | np.integer) -> fl
 
 
 def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
-    """Every outcome of the BRIEF for the run so far (NaN where undefined)."""
+    """Every outcome of a run so far (NaN where undefined).
+
+    The accounting of needs and cases covers the whole run, warm-up included (nothing
+    is lost); every other outcome covers the measured period after the warm-up only:
+    cases reported since then, staff hours and meetings since then, the backlog on
+    measured days (docs/design.md "Warm-up").
+    """
     cw = model.casework
     cases = cw.cases
     col = cases.column
     n = cases.size
     p = model.parameters
-    closed = ~np.isnan(col("closed"))
-    # resolution time of every case; +inf while still open (censored at the horizon)
-    durations = np.where(closed, col("closed") - col("reported"), np.inf)
-    case_type = col("case_type")
+    closed_all = ~np.isnan(col("closed"))
     summary: dict[str, float] = {}
     # every need is accounted for: reported, found by a patrol or sensor, lapsed unreported,
     # or still waiting for the patrol that will find it
@@ -134,9 +148,22 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["needs_lapsed"] = float(cw.lapsed_needs)
     summary["needs_awaiting_patrol"] = float(cw.pending_found)
     summary["cases_generated"] = float(n)
-    summary["cases_closed"] = float(closed.sum())
-    summary["cases_open"] = float(n - closed.sum())
+    summary["cases_closed"] = float(closed_all.sum())
+    summary["cases_open"] = float(n - closed_all.sum())
     summary["cases_queued"] = float((status == "queued").sum())
+
+    warmup = model.warmup_days
+    measured_days = model.measured_days
+    summary["warmup_days"] = float(warmup)
+    summary["measured_days"] = float(measured_days)
+    window = col("reported") >= warmup  # cases of the measured period
+    m = int(window.sum())
+    closed = closed_all[window]
+    closed_at = col("closed")[window]
+    # resolution time of every measured case; +inf while still open (censored at the horizon)
+    durations = np.where(closed, closed_at - col("reported")[window], np.inf)
+    case_type = col("case_type")[window]
+    deadline = col("deadline")[window]
     (
         summary["resolution_time_mean_days"],
         summary["resolution_time_median_days"],
@@ -147,54 +174,68 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         summary[f"resolution_time_mean_days_{name}"] = mean
         summary[f"resolution_time_median_days_{name}"] = median
         summary[f"resolution_time_p90_days_{name}"] = p90
-    on_time = col("closed")[closed] <= col("deadline")[closed]
+    on_time = closed_at[closed] <= deadline[closed]
     # open cases already past their deadline are late whatever happens next
-    overdue = (~closed & (col("deadline") < model.events.now)).sum()
+    overdue = (~closed & (deadline < model.events.now)).sum()
     summary["on_time_share"] = _share(on_time.sum(), closed.sum() + overdue)
-    summary["resolution_share"] = _share((col("resolved") & closed).sum(), n)
-    summary["on_the_spot_share"] = _share(col("on_the_spot").sum(), n)
-    dispatched = ~np.isnan(col("dispatched"))
-    summary["returns_share"] = _share((col("returns") > 0).sum(), dispatched.sum())
-    summary["handoffs_per_case"] = _share(col("handoffs").sum(), n)
-    backlog = np.array(
-        [row for row in model.datacollector.model_vars.get("backlog", [])], dtype=float
+    summary["resolution_share"] = _share((col("resolved")[window] & closed).sum(), m)
+    summary["on_the_spot_share"] = _share(col("on_the_spot")[window].sum(), m)
+    dispatched = ~np.isnan(col("dispatched")[window])
+    returns = col("returns")[window]
+    summary["returns_share"] = _share((returns[dispatched] > 0).sum(), dispatched.sum())
+    summary["returns_per_case"] = _share(returns[dispatched].sum(), dispatched.sum())
+    summary["handoffs_per_case"] = _share(col("handoffs")[window].sum(), m)
+    residents_cases = (col("resident")[window] >= 0).sum()
+    years = measured_days / 365.0
+    summary["requests_per_resident_per_year"] = (
+        float(residents_cases / model.population.size / years) if years > 0 else math.nan
     )
+    backlog = np.array(model.datacollector.model_vars.get("backlog", [])[warmup:], dtype=float)
     summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
-    summary["backlog_final"] = float(n - closed.sum())
+    summary["backlog_final"] = float(n - closed_all.sum())
 
-    hours = model.calendar.total_working_hours(max(model.day, 1))
-    summary["department_utilisation"] = _share(
-        sum(s.busy_hours for s in model.department_stations),
-        hours * sum(s.servers for s in model.department_stations),
+    hours = model.calendar.total_working_hours(model.day) - model.calendar.total_working_hours(
+        min(warmup, model.day)
     )
-    patrol = p.detection.patrol_hours_per_day / p.calendar.working_hours_per_day
-    grid_busy = sum(s.busy_hours for s in model.grid_stations)
-    grid_capacity = hours * sum(s.servers for s in model.grid_stations)
+    departments = model.department_stations
+    summary["department_utilisation"] = _share(
+        sum(s.busy_hours_since_mark for s in departments), hours * sum(s.staff for s in departments)
+    )
+    for name, station in zip(model.department_names, departments, strict=True):
+        summary[f"department_utilisation_{name}"] = _share(
+            station.busy_hours_since_mark, hours * station.staff
+        )
+    per_department = [summary[f"department_utilisation_{name}"] for name in model.department_names]
+    summary["department_utilisation_max"] = (
+        float(np.nanmax(per_department)) if hours > 0 else math.nan
+    )
+    patrol = min(p.detection.patrol_hours_per_day / p.calendar.working_hours_per_day, 0.9)
+    grid_busy = sum(s.busy_hours_since_mark for s in model.grid_stations)
+    grid_capacity = hours * sum(s.staff for s in model.grid_stations)
     # patrol time is part of a grid worker's working day (F4.6, assumption)
     summary["grid_worker_utilisation"] = (
-        _share(grid_busy, grid_capacity * (1 - min(patrol, 0.9))) * (1 - min(patrol, 0.9))
-        + min(patrol, 0.9)
+        _share(grid_busy, grid_capacity * (1 - patrol)) * (1 - patrol) + patrol
         if grid_capacity > 0
         else math.nan
     )
     admin = p.offices.community_admin_hours_per_day * hours / p.calendar.working_hours_per_day
     loads = np.array(
         [
-            _share(
-                s.busy_hours / s.work_factor + admin, s.servers * hours
-            )  # NaN: no working hour yet
+            _share(s.busy_hours_since_mark / s.work_factor + admin, s.staff * hours)
             for s in model.community_stations
         ]
     )
     summary["community_utilisation"] = float(loads.mean())
     summary["community_overload_share"] = float((loads > 1.0).mean())  # 小马拉大车
 
-    rated = col("satisfied") >= 0
-    summary["satisfaction_share"] = _share((col("satisfied") == 1).sum(), rated.sum())
+    satisfied = col("satisfied")[window]
+    summary["satisfaction_share"] = _share((satisfied == 1).sum(), (satisfied >= 0).sum())
     pop = model.population
     summary["trust_mean"] = float(pop.trust.mean())
-    summary["trust_change"] = float(pop.trust.mean() - model.initial_trust_mean)
-    summary["unreported_share"] = _share(cw.lapsed_needs, cw.needs_generated)
+    summary["trust_change"] = float(pop.trust.mean() - model.warmup_trust_mean)
+    summary["unreported_share"] = _share(
+        cw.lapsed_needs - cw.lapsed_needs_mark, cw.needs_generated - cw.needs_generated_mark
+    )
 
     delib = model.deliberation
     participated = delib.participated
@@ -218,7 +259,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["implementation_share"] = _share(delib.projects_implemented, delib.decisions_made)
     summary["collective_issues_open"] = float(delib.collective_issues_open)
 
-    grid = col("grid")
+    grid = col("grid")[window]
     closed_grid = grid[closed]
     per_grid_median = []
     per_grid_on_time = []
@@ -240,11 +281,28 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["equity_on_time_gap"] = (
         float(np.quantile(ontime, 0.9) - np.quantile(ontime, 0.1)) if ontime.size > 1 else math.nan
     )
-    staff_hours = sum(s.busy_hours for s in model.staff_stations()) + delib.staff_hours
-    summary["volunteer_hours_total"] = float(sum(s.busy_hours for s in model.party_stations))
+    staff_hours = sum(s.busy_hours_since_mark for s in model.staff_stations()) + delib.staff_hours
+    summary["volunteer_hours_total"] = float(
+        sum(s.busy_hours_since_mark for s in model.party_stations)
+    )
     summary["staff_hours_total"] = float(staff_hours)
-    summary["staff_hours_per_case"] = _share(staff_hours, n)
+    summary["staff_hours_per_case"] = _share(staff_hours, m)
     return summary
+
+
+def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str, ...]:
+    """Warnings a reader of the outcomes must see (each is also logged)."""
+    found = []
+    for name in model.department_names:
+        value = summary.get(f"department_utilisation_{name}", math.nan)
+        if value > UTILISATION_WARNING:
+            found.append(
+                f"department {name} utilisation {value:.2f} exceeds {UTILISATION_WARNING}: "
+                "its queue may not settle, and outcomes depend on the run's length"
+            )
+    for message in found:
+        logger.warning(message)
+    return tuple(found)
 
 
 def _representativeness(
@@ -295,5 +353,6 @@ def case_log(model: GovernanceModel, status: np.ndarray) -> pd.DataFrame:
             "resolved": col("resolved"),
             "satisfied": np.where(col("satisfied") >= 0, col("satisfied"), np.nan),
             "status": status,
+            "measured": col("reported") >= model.warmup_days,  # reported after the warm-up
         }
     )

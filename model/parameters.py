@@ -32,8 +32,19 @@ class Section(BaseModel):
 
 
 class SimulationParameters(Section):
-    days: Annotated[int, Field(ge=1, le=3650)] = 365  # one simulated year (assumption)
+    """How long a run is, and the warm-up its outcomes exclude (docs/design.md "Warm-up")."""
+
+    days: Annotated[int, Field(ge=1, le=3650)] = 365  # measured days after the warm-up (assumption)
+    warmup_days: Annotated[int, Field(ge=0, le=3650)] = (
+        120  # run before the measured days, outcomes exclude it; 8x the longest time limit (F4.1 15
+        # working days) so that queues and repeat contacts reach their steady state (assumption, tested)
+    )
     start_weekday: Annotated[int, Field(ge=0, le=6)] = 0  # day 0 is a Monday (assumption)
+
+    @property
+    def total_days(self) -> int:
+        """Days simulated in all: the warm-up, then the measured days."""
+        return self.warmup_days + self.days
 
 
 class CalendarParameters(Section):
@@ -72,7 +83,9 @@ class PopulationParameters(Section):
         # adults by age group; assumption (census-like shape)
         default_factory=lambda: {"18-29": 0.18, "30-49": 0.34, "50-69": 0.32, "70+": 0.16}
     )
-    initial_trust_mean: Share = 0.5  # assumption; calibrated against satisfaction F5.5/F5.6
+    initial_trust_mean: Share = (
+        0.33  # assumption: the steady state of the pre-reform street baseline (docs/validation.md)
+    )
     initial_trust_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.15  # assumption
 
     @field_validator("age_group_shares")
@@ -123,11 +136,18 @@ class DemandParameters(Section):
     minor_share: Share = (
         0.35  # small enough to settle on the spot (F3.5 ≈9 % self-handled); assumption
     )
+    minor_work_share: Annotated[float, Field(gt=0.0, le=1.0)] = (
+        0.3  # a minor case needs this share of its department's mean work; assumption (F5.4: hours)
+    )
     repeat_complaint_window_days: Annotated[float, Field(ge=0)] = (
         30.0  # F5.5 repeat complaints; assumption
     )
     collective_issues_per_community_per_year: NonNegative = (
         4.0  # parking, renovation, pocket parks (seed §二(三)); assumption
+    )
+    collective_issue_top_down_rate_per_year: NonNegative = (
+        0.5  # an open collective issue is settled top-down, without deliberation; assumption
+        # (without it, issues pile up for ever and no baseline settles)
     )
 
     @field_validator("case_type_shares")
@@ -202,11 +222,12 @@ class DepartmentParameters(Section):
 def _default_departments() -> dict[str, DepartmentParameters]:
     # Department names from the brief (城管, 公安, 交通, 住建, 民政, 卫健, 文旅, 市场监管);
     # shares: F1.4/F2 put city management on top; the rest are assumptions. Staff levels are
-    # assumptions set so that the pre-reform baseline runs its departments at ≈60-80 % utilisation.
+    # assumptions set so that the pre-reform street baseline runs every department at ≈50-75 %
+    # utilisation after the warm-up (docs/validation.md), fractional staff (FTE) per 100k residents.
     D = DepartmentParameters
     return {
         "urban_management": D(
-            staff_per_100k_residents=36,
+            staff_per_100k_residents=30,
             case_share=0.30,
             work_hours_mean=2.5,
             enforcement=True,
@@ -214,29 +235,29 @@ def _default_departments() -> dict[str, DepartmentParameters]:
             sensor_visible=True,
         ),
         "public_security": D(
-            staff_per_100k_residents=16,
+            staff_per_100k_residents=13,
             case_share=0.12,
             work_hours_mean=3.0,
             enforcement=True,
             sensor_visible=True,
         ),
         "transport": D(
-            staff_per_100k_residents=12,
+            staff_per_100k_residents=14,
             case_share=0.10,
             work_hours_mean=3.0,
             patrol_visible=True,
             sensor_visible=True,
         ),
         "housing_construction": D(
-            staff_per_100k_residents=20,
+            staff_per_100k_residents=24,
             case_share=0.14,
             work_hours_mean=4.0,
             enforcement=True,
             patrol_visible=True,
         ),
-        "civil_affairs": D(staff_per_100k_residents=12, case_share=0.10, work_hours_mean=3.0),
-        "health": D(staff_per_100k_residents=12, case_share=0.08, work_hours_mean=3.0),
-        "culture_tourism": D(staff_per_100k_residents=8, case_share=0.06, work_hours_mean=2.5),
+        "civil_affairs": D(staff_per_100k_residents=10, case_share=0.10, work_hours_mean=3.0),
+        "health": D(staff_per_100k_residents=11, case_share=0.08, work_hours_mean=3.0),
+        "culture_tourism": D(staff_per_100k_residents=6.5, case_share=0.06, work_hours_mean=2.5),
         "market_regulation": D(
             staff_per_100k_residents=10, case_share=0.10, work_hours_mean=3.0, enforcement=True
         ),
@@ -246,21 +267,17 @@ def _default_departments() -> dict[str, DepartmentParameters]:
 class OfficeParameters(Section):
     """Offices that receive, review and dispatch cases; and grid workers (F6.3)."""
 
-    centre_staff: Annotated[int, Field(ge=1)] = (
-        6  # district operation centre dispatchers (F6.5); assumption
-    )
+    centre_staff: Positive = 6.0  # district operation centre dispatchers, FTE (F6.5); assumption
     centre_review_hours: NonNegative = 0.3  # assumption
-    street_staff: Annotated[int, Field(ge=1)] = 8  # per street/town centre (F6.5); assumption
+    street_staff: Positive = 8.0  # per street/town centre, FTE (F6.5); assumption
     street_review_hours: NonNegative = 0.3  # assumption
-    community_staff: Annotated[int, Field(ge=1)] = (
-        2  # per community; 小马拉大车 (seed §三(二)); assumption
-    )
+    community_staff: Positive = 2.0  # per community, FTE; 小马拉大车 (seed §三(二)); assumption
     community_review_hours: NonNegative = 0.5  # assumption
     community_admin_hours_per_day: NonNegative = (
         6.0  # non-case tasks pushed down to communities; assumption
     )
-    grid_workers_per_grid: Annotated[int, Field(ge=1, le=20)] = (
-        2  # F6.3 "1+3+N" team, full-time part
+    grid_workers_per_grid: Annotated[float, Field(gt=0, le=20)] = (
+        2.0  # FTE; F6.3 "1+3+N" team, full-time part
     )
     verification_hours: NonNegative = 0.5  # grid worker checks closure on site (F4.5); assumption
     on_the_spot_hours: NonNegative = (
@@ -269,9 +286,28 @@ class OfficeParameters(Section):
 
 
 class CoordinationParameters(Section):
-    """Digital and organisational levers every policy honours (seed §二(五), §三(二))."""
+    """Digital and organisational settings every policy honours (seed §二(五), §三(二)).
+
+    Classification (docs/design.md "Misrouting from classification"): the unit that
+    dispatches a case to a department names the owner correctly with its own accuracy —
+    ``classification_accuracy`` at the district centre and street offices,
+    ``community_classification_accuracy`` at a community office — or, for the
+    departments in the single dispatch catalogue backed by integrated data (一组库,
+    ``catalogue_departments``), with ``catalogue_accuracy``. A wrong department returns
+    the case (退件, F4.5, F9.2) and the dispatcher classifies it again, knowing who
+    returned it; returns per case follow from that, not from a routing field.
+    """
 
     classification_accuracy: Probability = 0.7  # F3.6: automatic dispatch correct for >70 %
+    community_classification_accuracy: Probability = (
+        0.6  # a community office's own list is shorter and older; assumption
+    )
+    catalogue_departments: tuple[
+        str, ...
+    ] = ()  # 一组库 single dispatch catalogue (seed §二(五)); none before the reform
+    catalogue_accuracy: Probability = (
+        0.95  # assumption; M22/M23: catalogues of 300+ items and expanded subcategories
+    )
     handoff_delay_hours: NonNegative = (
         4.0  # between units before 一张网 merged networks; assumption
     )
@@ -279,9 +315,24 @@ class CoordinationParameters(Section):
         1.0  # staff time to inspect and return (退件) a misrouted case (F4.5)
     )
     staff_moved_to_communities_share: Share = (
-        0.0  # 下沉: department staff moved to community offices
+        0.0  # 下沉: share of every department's staff moved down to the communities (seed §三(二))
     )
+    tasks_moved_with_staff: bool = (
+        True  # 下沉 as practised: staff, tasks and authority move together (seed §三(二))
+    )
+    management_enforcement_joint: bool = False  # 管执联动: management and enforcement handle a case jointly (seed §三(二)); off before
     queue_discipline: Literal["fifo", "deadline"] = "fifo"  # department queue order
+
+
+class PartyParameters(Section):
+    """Party members organised into grids (党员编组入网, 任务快速认领, 党员责任区; seed §二(二))."""
+
+    claim_probability: Probability = (
+        0.3  # a volunteer of the grid claims a small task offered there; assumption
+    )
+    claim_logging_hours: NonNegative = (
+        0.25  # grid-worker hours to log a task a party member settled; assumption
+    )
 
 
 class TimeLimitParameters(Section):
@@ -333,6 +384,7 @@ class ModelParameters(Section):
     departments: dict[str, DepartmentParameters] = Field(default_factory=_default_departments)
     offices: OfficeParameters = OfficeParameters()
     coordination: CoordinationParameters = CoordinationParameters()
+    party: PartyParameters = PartyParameters()
     time_limits: TimeLimitParameters = TimeLimitParameters()
     feedback: FeedbackParameters = FeedbackParameters()
     routing: Any = Field(default_factory=lambda: {"kind": "hierarchical"}, validate_default=True)
@@ -366,5 +418,11 @@ class ModelParameters(Section):
             raise ValueError(
                 f"demand.max_departments_per_case = {self.demand.max_departments_per_case} exceeds "
                 f"the number of departments ({len(self.departments)})"
+            )
+        unknown = sorted(set(self.coordination.catalogue_departments) - set(self.departments))
+        if unknown:
+            raise ValueError(
+                f"coordination.catalogue_departments names unknown department(s) {unknown}; "
+                f"allowed: {sorted(self.departments)}"
             )
         return self

@@ -1,14 +1,22 @@
 """Multi-server queues that work in office hours: departments, offices, grid teams.
 
-A station has ``servers`` staff. A job needs some working hours of one staff
-member; it waits in a FIFO or deadline-first queue when all are busy. Service
-runs only in working time (see :mod:`model.calendar`), so a job started at
-16:30 that needs two hours ends the next working morning.
+A station has ``staff`` full-time equivalents (FTE), possibly fractional. A job
+needs some working hours of one staff member; it waits in a FIFO or
+deadline-first queue when every desk is busy. Service runs only in working time
+(see :mod:`model.calendar`), so a job started at 16:30 that needs two hours ends
+the next working morning.
+
+Fractional staff are *shared staff*: ``staff = 2.5`` FTE man ``ceil(2.5) = 3``
+desks, each staffed ``2.5 / 3`` of the time, so a job takes ``3 / 2.5`` times its
+working hours at its desk. Utilisation (staff hours worked over staff hours
+available) therefore scales exactly with ``1 / staff``, and whole staff behave as
+ordinary servers (docs/design.md "Fractional staff").
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -20,9 +28,11 @@ Done = Callable[[Any], None]
 
 
 class Station:
-    """A queue with ``servers`` identical staff, served in working hours.
+    """A queue with ``staff`` FTE (``servers`` desks), served in working hours.
 
     Attributes:
+        staff: full-time equivalents (> 0; fractional staff share the desks).
+        servers: desks, ``ceil(staff)``: how many jobs run at once.
         busy_hours: staff working hours spent on jobs (for utilisation and cost).
         jobs_done: completed jobs.
         work_factor: working hours actually needed per hour of nominal work
@@ -35,38 +45,54 @@ class Station:
         "_sequence",
         "busy",
         "busy_hours",
+        "busy_hours_mark",
         "calendar",
         "deadline_first",
         "events",
         "jobs_done",
         "name",
         "servers",
+        "slowdown",
+        "staff",
         "work_factor",
     )
 
     def __init__(
         self,
         name: str,
-        servers: int,
+        staff: float,
         calendar: WorkCalendar,
         events: EventCalendar,
         deadline_first: bool = False,
         work_factor: float = 1.0,
     ) -> None:
-        if servers < 1:
-            raise ValueError(f"station {name} needs at least one server, got {servers}")
+        if not staff > 0 or not math.isfinite(staff):
+            raise ValueError(f"station {name} needs a positive, finite staff, got {staff}")
         self.name = name
-        self.servers = servers
+        self.staff = float(staff)
+        self.servers = math.ceil(self.staff - 1e-9)
+        # desk time per staff hour: each of the ``servers`` desks is staffed staff/servers of the time
+        self.slowdown = self.servers / self.staff
         self.calendar = calendar
         self.events = events
         self.deadline_first = deadline_first
         self.work_factor = work_factor
         self.busy = 0
         self.busy_hours = 0.0
+        self.busy_hours_mark = 0.0
         self.jobs_done = 0
         self._fifo: deque[tuple[float, Done, Any]] = deque()
         self._heap: list[tuple[float, int, float, Done, Any]] = []
         self._sequence = 0
+
+    def mark(self) -> None:
+        """Start a measured period: :attr:`busy_hours_since_mark` counts from now."""
+        self.busy_hours_mark = self.busy_hours
+
+    @property
+    def busy_hours_since_mark(self) -> float:
+        """Staff hours spent on jobs started since :meth:`mark` (the measured period)."""
+        return self.busy_hours - self.busy_hours_mark
 
     @property
     def queue_length(self) -> int:
@@ -89,7 +115,7 @@ class Station:
         self.busy += 1
         hours = work_hours * self.work_factor
         self.busy_hours += hours
-        end = self.calendar.add_working_hours(self.events.now, hours)
+        end = self.calendar.add_working_hours(self.events.now, hours * self.slowdown)
         self.events.schedule(end, self._finish, (done, token))
 
     def _finish(self, item: tuple[Done, Any]) -> None:

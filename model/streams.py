@@ -16,7 +16,9 @@ STREAM_NAMES: tuple[str, ...] = (
     "arrivals",  # when and to whom needs arise
     "case_attributes",  # everything exogenous about a case, drawn at birth
     "collective_issues",  # collective issues per community
-    "routing",  # the routing policy's own stream, and re-draws after returns
+    "routing",  # the routing policy's own stream
+    "classification",  # an office's choice of a wrong department, and re-classification after returns
+    "claims",  # which party member is offered a small task, and whether they claim it
     "consultation",  # the consultation policy's own stream
     "attendance",  # sampling who attends a meeting
     "mesa",  # Mesa's own shuffling (model.rng / model.random)

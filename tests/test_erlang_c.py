@@ -153,7 +153,7 @@ def degenerate_parameters(days: int) -> ModelParameters:
                 "grids_per_community": 2,
                 "residents_per_grid": 500,
             },
-            "simulation": {"days": days},
+            "simulation": {"days": days, "warmup_days": 0},
             "calendar": {"working_hours_per_day": 24.0, "working_days_per_week": 7},
             "demand": {
                 "needs_per_resident_per_year": ARRIVAL_RATE * 24 * 365 / 1000,

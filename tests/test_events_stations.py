@@ -179,7 +179,7 @@ def test_work_factor_stretches_service() -> None:
 
 def test_station_needs_a_server() -> None:
     """A station without staff is refused with a clear message."""
-    with pytest.raises(ValueError, match="at least one server"):
+    with pytest.raises(ValueError, match="positive, finite staff"):
         Station("empty", 0, round_the_clock(), EventCalendar())
 
 

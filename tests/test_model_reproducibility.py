@@ -36,7 +36,7 @@ def small_parameters(**changes: object) -> ModelParameters:
             "grids_per_community": 3,
             "residents_per_grid": 200,
         },
-        "simulation": {"days": DAYS},
+        "simulation": {"days": DAYS, "warmup_days": 0},
         "demand": {
             "needs_per_resident_per_year": 3.0,
             "collective_issues_per_community_per_year": 8.0,

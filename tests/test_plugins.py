@@ -67,16 +67,18 @@ def test_reference_kind_loads_a_policy_from_a_module_on_the_path(
 ) -> None:
     """kind = "package.module:Class" builds a third-party policy with validated parameters."""
     monkeypatch.syspath_prepend(str(PLUGIN_DIR))
-    policy = resolve_policy("routing", {"kind": f"{PACKAGE}:DirectRouting", "work_multiplier": 0.8})
+    policy = resolve_policy(
+        "routing", {"kind": f"{PACKAGE}:DirectRouting", "coordination_hours": 0.8}
+    )
     assert isinstance(policy, RoutingPolicy), f"not a routing policy: {policy!r}"
-    assert policy.work_multiplier == 0.8, "the parameter should be passed through"
+    assert policy.coordination_hours == 0.8, "the parameter should be passed through"
     consultation = resolve_policy("consultation", {"kind": f"{PACKAGE}:LotteryConsultation"})
     assert isinstance(consultation, ConsultationPolicy), (
         f"not a consultation policy: {consultation!r}"
     )
     with pytest.raises(PolicyError) as info:
-        resolve_policy("routing", {"kind": f"{PACKAGE}:DirectRouting", "work_multiplier": 5})
-    assert "work_multiplier" in str(info.value), (
+        resolve_policy("routing", {"kind": f"{PACKAGE}:DirectRouting", "coordination_hours": 50})
+    assert "coordination_hours" in str(info.value), (
         f"bounds of plug-in fields are checked: {info.value}"
     )
 

@@ -8,7 +8,7 @@ on a few fake views without building a model (STYLE.md "Strategies").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -27,8 +27,9 @@ def read_only(array: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 # 'party' is the party-member volunteers of a grid (党员责任区, seed §二(二)): their time is
-# volunteered, so it is reported apart from staff hours.
-UnitLevel = Literal["centre", "street", "community", "grid", "party", "department"]
+# volunteered, so it is reported apart from staff hours. 'embedded' is the department staff
+# moved down to a community together with their tasks (下沉, seed §三(二)).
+UnitLevel = Literal["centre", "street", "community", "grid", "party", "department", "embedded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +76,18 @@ class SystemView:
         np.ndarray
     )  # float in [0, 1], e.g. the street's rating of each department (whistle)
     department_enforcement: np.ndarray  # bool, per department
-    classification_accuracy: float  # probability the dispatcher picks the right owner (F3.6)
+    classification_accuracy: float  # a dispatcher's accuracy without the catalogue (F3.6)
     handoff_delay_hours: float
     centre_review_hours: float
     street_review_hours: float
     community_review_hours: float
     on_the_spot_hours: float
     return_check_hours: float
+    # per department: part of its staff was moved down to the communities together with
+    # the authority to settle its minor cases there (下沉 as practised, seed §三(二))
+    embedded_departments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # 管执联动: management and enforcement departments handle a case jointly (seed §三(二))
+    management_enforcement_joint: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +112,19 @@ class Stage:
     """Visits handled jointly; the stage ends when every visit has ended.
 
     ``role`` is 'review' (an office passes the case on), 'handle' (departments do the
-    work) or 'resolve' (settled on the spot by a grid worker or party member: the case
-    is handled at first contact and goes straight to verification).
+    work) or 'resolve' (settled on the spot by a grid worker, party member or the
+    department staff moved down to the community: the case is handled at first contact
+    and goes straight to verification).
+
+    The office holding the case when a 'handle' stage begins classifies it: it names the
+    lead department, correctly or not (:meth:`model.agents.Office.classify`); a wrong
+    department returns it (退件). ``claimable``: a 'resolve' stage at a grid is offered to
+    the grid's party-member volunteers first (任务快速认领, :meth:`model.agents.PartyMember.claims`).
     """
 
     visits: tuple[Visit, ...]
     role: Literal["review", "handle", "resolve"]
+    claimable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,20 +133,14 @@ class Route:
 
     Attributes:
         stages: sequential stages.
-        misroute_probability: chance that the first 'handle' stage goes to a wrong
-            department, which inspects and returns it (退件, F4.5); the case then repeats
-            the last 'review' stage before the right departments get it.
         handoff_delay_hours: delay between units; None = the system's delay.
-        work_multiplier: scales departments' work content (e.g. ranking pressure, 接诉即办).
         overhead_hours: extra staff hours charged to the lead department (coordination,
             reporting for rankings).
         priority: smaller is served first in deadline-first queues (added to the deadline, in days).
     """
 
     stages: tuple[Stage, ...]
-    misroute_probability: float = 0.0
     handoff_delay_hours: float | None = None
-    work_multiplier: float = 1.0
     overhead_hours: float = 0.0
     priority: float = 0.0
 

@@ -41,12 +41,12 @@ class GridFirstRouting:
     an enforcement matter (``exclude_enforcement``), and whose on-site effort
     (:func:`on_the_spot_hours`) fits ``max_work_hours`` is settled on the spot with
     probability ``resolve_share`` (skills and tools): a 'resolve' stage at its grid,
-    which the engine counts as on-the-spot and sends to verification. A party member
-    claims it with probability ``party_claim_share`` (always when it was reported to a
-    party member); the member's time is volunteered, so the grid worker spends only
-    ``party_claim_hours`` logging it (assumption). Everything else — and any case
-    already returned — goes to ``inner`` (default ``integrated``), which the scenario
-    sets with a nested ``[routing.inner]`` block.
+    which the engine counts as on-the-spot and sends to verification. With
+    ``offer_to_party_members`` the stage is offered to the grid's party-member volunteers
+    first, who decide whether to claim it (:meth:`model.agents.PartyMember.claims`;
+    ``party.claim_probability``); a claimed task costs the grid worker only the time to
+    log it. Everything else — and any case already returned — goes to ``inner``
+    (default ``integrated``), which the scenario sets with a nested ``[routing.inner]`` block.
 
     Attributes:
         sources: report channels whose first contact is in the grid.
@@ -58,9 +58,8 @@ class GridFirstRouting:
             (grid workers have no enforcement powers). Off by default: minor city-
             management problems are what inspectors settle themselves (F3.5), and
             enforcement reaches into communities (执法力量延伸到社区, seed §三(二)).
-        party_claim_share: share of on-the-spot cases claimed by a party member of the
-            responsibility zone (任务快速认领, seed §二(二); size assumption).
-        party_claim_hours: grid-worker hours to log a case a party member settled (assumption).
+        offer_to_party_members: offer on-the-spot cases to the grid's party-member
+            volunteers first (任务快速认领, seed §二(二)).
         inner: the routing policy for cases not settled in the grid.
     """
 
@@ -68,8 +67,7 @@ class GridFirstRouting:
     resolve_share: Share = 0.7
     max_work_hours: NonNegative = 2.0
     exclude_enforcement: bool = False
-    party_claim_share: Share = 0.3
-    party_claim_hours: NonNegative = 0.25
+    offer_to_party_members: bool = True
     inner: InnerRouting = field(default_factory=IntegratedRouting)
 
     @property
@@ -97,15 +95,6 @@ class GridFirstRouting:
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         if not self.within_grid(case, system) or rng.random() >= self.resolve_share:
             return self.inner.route(case, system, rng)
-        claimed = case.source == "party_member" or rng.random() < self.party_claim_share
         effort = on_the_spot_hours(case, system)
-        visits: tuple[Visit, ...]
-        if claimed:
-            # the party member settles it on volunteered time; the grid worker only logs it
-            visits = (
-                Visit(Unit("party", case.grid), work_hours=effort),
-                Visit(Unit("grid", case.grid), work_hours=self.party_claim_hours),
-            )
-        else:
-            visits = (Visit(Unit("grid", case.grid), work_hours=effort),)
-        return Route(stages=(Stage(visits, "resolve"),))
+        visit = Visit(Unit("grid", case.grid), work_hours=effort)
+        return Route(stages=(Stage((visit,), "resolve", claimable=self.offer_to_party_members),))

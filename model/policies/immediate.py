@@ -10,10 +10,9 @@ from pydantic import Field
 
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
-from model.policies.routing import department_visits, intake_unit
+from model.policies.routing import handling_stages, intake_unit
 
 NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 @register("routing", "immediate")
@@ -25,27 +24,22 @@ class ImmediateRouting:
     hotline dispatches each work order straight to the street that owns the place
     (街乡, 属地) or to the owning department, with no centre → street → community
     layering; the first unit to receive it leads (首接负责制, F4.7); units are ranked
-    monthly on response, resolution and satisfaction, which pushes them to work faster
-    and to stop bouncing cases, at a cost in reporting and call-back time. Repeat
-    complaints are tracked and rated lower (F5.5); the engine's rating applies the
-    repeat penalty (``feedback.repeat_penalty``), the policy may serve them first.
+    monthly on response, resolution and satisfaction (F9.1), at a cost in reporting and
+    call-back time. Repeat complaints are tracked and rated lower (F5.5); the engine's
+    rating applies the repeat penalty (``feedback.repeat_penalty``), the policy may
+    serve them first. How units respond to the ranking is the accountability regime's
+    business (issue 9), not a speed factor here.
 
     Model: after intake review (the centre for hotline calls and sensors, the
     community for in-person reports), a case needing one department goes straight to
     it; a case needing several goes to the street of its grid, which leads the joint
     handling (``multi_department_via_street``; else straight to all departments).
     Department queues are deadline-first (``queue_discipline``, honoured by the engine).
-    Ranking pressure shortens work by ``ranking_speedup_share`` and removes
-    ``ranking_misroute_reduction_share`` of misrouting, and costs
-    ``ranking_overhead_hours`` of the lead department's time per case. Repeat complaints
-    get ``repeat_priority_days`` of priority. The stronger response to residents draws
+    Ranking costs ``ranking_overhead_hours`` of the lead department's time per case.
+    Repeat complaints get ``repeat_priority_days`` of priority. The stronger response to residents draws
     more reports through the trust feedback in the engine (F1.2), not here.
 
     Attributes:
-        ranking_speedup_share: share of departments' work content removed by ranking
-            pressure (assumption; F5.4 "under 7 hours" as the mature level).
-        ranking_misroute_reduction_share: share of the dispatcher's misrouting removed
-            because returns (退件) count against a unit's ranking (assumption).
         ranking_overhead_hours: staff hours per case for deadline tracking, reporting
             and the call-back to the resident (回访) that ranking needs (assumption).
         multi_department_via_street: a case needing several departments goes to the
@@ -56,8 +50,6 @@ class ImmediateRouting:
             (接诉即办 works to deadlines: "deadline"; "fifo" to isolate the effect).
     """
 
-    ranking_speedup_share: Share = 0.15
-    ranking_misroute_reduction_share: Share = 0.3
     ranking_overhead_hours: NonNegative = 0.25
     multi_department_via_street: bool = True
     repeat_priority_days: NonNegative = 1.0
@@ -74,12 +66,9 @@ class ImmediateRouting:
         if len(case.departments) > 1 and self.multi_department_via_street:
             street = Unit("street", case.street)
             stages.append(Stage((Visit(street, work_hours=system.street_review_hours),), "review"))
-        stages.append(Stage(department_visits(case), "handle"))
+        stages.extend(handling_stages(case, system, joint=True))
         return Route(
             stages=tuple(stages),
-            misroute_probability=(1.0 - system.classification_accuracy)
-            * (1.0 - self.ranking_misroute_reduction_share),
-            work_multiplier=1.0 - self.ranking_speedup_share,
             overhead_hours=self.ranking_overhead_hours,
             priority=-self.repeat_priority_days if case.repeat else 0.0,
         )

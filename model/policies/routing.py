@@ -32,71 +32,101 @@ def department_visits(case: CaseView) -> tuple[Visit, ...]:
     return tuple(Visit(Unit("department", d)) for d in case.departments)
 
 
+def settled_in_community(case: CaseView, system: SystemView) -> bool:
+    """Whether the department staff moved down to the case's community, with their tasks
+    and authority, settle it there (下沉 as practised, seed §三(二)): a minor case of one
+    department whose staff were moved down."""
+    embedded = system.embedded_departments
+    return (
+        case.minor
+        and len(case.departments) == 1
+        and embedded.shape[0] > case.departments[0]
+        and bool(embedded[case.departments[0]])
+    )
+
+
+def handling_stages(case: CaseView, system: SystemView, *, joint: bool) -> tuple[Stage, ...]:
+    """The stages that do the work of ``case`` once it is dispatched.
+
+    A case the community settles with the staff moved down to it is resolved there
+    (:func:`settled_in_community`). Otherwise the departments handle it together in one
+    stage when ``joint`` (首接负责 lead, F4.7), or under 管执联动 when the case needs an
+    enforcement department and another (seed §三(二)); else one after another.
+    """
+    if settled_in_community(case, system):
+        return (Stage((Visit(Unit("embedded", case.community)),), "resolve"),)
+    visits = department_visits(case)
+    together = joint or (
+        system.management_enforcement_joint and case.enforcement and len(visits) > 1
+    )
+    if together:
+        return (Stage(visits, "handle"),)
+    return tuple(Stage((v,), "handle") for v in visits)
+
+
 @register("routing", "hierarchical")
 @dataclass(frozen=True)
 class HierarchicalRouting:
-    """层层上报: the pre-reform baseline (BRIEF; seed §一, 碎片化/被动化).
+    """层层上报: the pre-reform baseline (seed §一, 碎片化/被动化).
 
     A case climbs level by level — grid → community → street → department (or
     centre → street → department for hotline calls) — with a review at each level;
-    the dispatcher's classification errors send it to a wrong department, which
-    returns it (退件, F4.5); a case needing several departments goes to them one
-    after another.
+    the street office classifies it with its own list, so a wrong department may get
+    it and return it (退件, F4.5); a case needing several departments goes to them one
+    after another (unless 管执联动 joins management and enforcement). A minor case the
+    community can settle with staff moved down to it stops there (下沉).
 
     Attributes:
         review_hours_multiplier: scales each office's review time (assumption).
-        misroute_multiplier: scales the misrouting chance ``1 - classification_accuracy``;
-            fragmented data makes it higher than the centre's automatic dispatch (F3.6; assumption).
     """
 
     review_hours_multiplier: NonNegative = 1.0
-    misroute_multiplier: NonNegative = 1.0
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         first = intake_unit(case)
         reviews = [first, Unit("street", case.street)]
+        if settled_in_community(case, system) and first.level == "community":
+            reviews = [first]  # the community passes it to the staff moved down to it
         stages = [
             Stage((Visit(u, work_hours=self._review_hours(u, system)),), "review") for u in reviews
         ]
-        stages += [Stage((v,), "handle") for v in department_visits(case)]
-        misroute = min(1.0, (1.0 - system.classification_accuracy) * self.misroute_multiplier)
-        return Route(stages=tuple(stages), misroute_probability=misroute)
+        stages += handling_stages(case, system, joint=False)
+        return Route(stages=tuple(stages))
 
     def _review_hours(self, unit: Unit, system: SystemView) -> float:
-        base = {
-            "centre": system.centre_review_hours,
-            "street": system.street_review_hours,
-            "community": system.community_review_hours,
-        }[unit.level]
-        return base * self.review_hours_multiplier
+        return review_hours(unit, system) * self.review_hours_multiplier
+
+
+def review_hours(unit: Unit, system: SystemView) -> float:
+    """An office's review time for one case."""
+    return {
+        "centre": system.centre_review_hours,
+        "street": system.street_review_hours,
+        "community": system.community_review_hours,
+    }[unit.level]
 
 
 @register("routing", "integrated")
 @dataclass(frozen=True)
 class IntegratedRouting:
-    """大综合一体化: unified intake and direct dispatch (BRIEF; seed §二(一), 一网统管).
+    """大综合一体化: unified intake and direct dispatch (seed §二(一), 一网统管).
 
     One centre registers every case and dispatches it straight to the owning
-    department; integrated data (一组库) lowers misrouting; a case needing several
-    departments is handled jointly under the lead department (首接负责, F4.7),
-    which pays a coordination cost per extra department.
+    department (classifying it with its list, or with the single catalogue of
+    integrated data where the scenario has one: ``coordination.catalogue_departments``);
+    a case needing several departments is handled jointly under the lead department
+    (首接负责, F4.7), which pays a coordination cost per extra department.
 
     Attributes:
-        misroute_reduction_share: share of the dispatcher's misrouting removed by
-            integrated data (assumption; F3.6 gives the baseline accuracy).
         joint_coordination_hours: lead department's staff hours per extra department (assumption).
     """
 
-    misroute_reduction_share: Share = 0.5
     joint_coordination_hours: NonNegative = 0.5
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         review = Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
-        handle = Stage(department_visits(case), "handle")
-        misroute = (1.0 - system.classification_accuracy) * (1.0 - self.misroute_reduction_share)
         extra = len(case.departments) - 1
         return Route(
-            stages=(review, handle),
-            misroute_probability=misroute,
+            stages=(review, *handling_stages(case, system, joint=True)),
             overhead_hours=self.joint_coordination_hours * extra,
         )

@@ -11,7 +11,12 @@ from pydantic import Field
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.composition import InnerRouting
 from model.policies.registry import register
-from model.policies.routing import HierarchicalRouting, department_visits, intake_unit
+from model.policies.routing import (
+    HierarchicalRouting,
+    department_visits,
+    intake_unit,
+    settled_in_community,
+)
 
 NonNegative = Annotated[float, Field(ge=0.0)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -45,14 +50,13 @@ class WhistleRouting:
     (the lever). A whistled case is reviewed at intake and at the street, which then
     summons every needed department — plus, if ``summon_extra_enforcement``, every other
     enforcement department — to report within ``response_deadline_hours``; all handle it
-    in one joint stage. The departments are identified on the scene, so misrouting falls
-    by ``misroute_reduction_share`` (assumption). A summoned department that the case does
+    in one joint stage; the street names them with its own list, so a wrong department
+    may still be summoned and return the case (退件). A summoned department that the case does
     not need still spends ``summons_hours`` of staff time: whistling too often overloads
     departments (the trade-off in the issue). The street's rating of the departments
     (``SystemView.department_rating``, kept by the engine) feeds back: the lower the
     worst rating among the needed departments, the earlier the case is served in
-    deadline-first queues (``rating_priority_days``) and, optionally, the faster it is
-    handled (``rating_speedup_share``; assumption, off by default). A summons goes ahead
+    deadline-first queues (``rating_priority_days``). A summons goes ahead
     of ordinary work, so the policy asks the engine for deadline-first queues
     (``queue_discipline``) and gives whistled cases ``whistled_priority_days``; set
     ``queue_discipline = "fifo"`` to study the joint stage alone. Cases that are not
@@ -69,17 +73,12 @@ class WhistleRouting:
             scene (assumption: the half-hour trip plus half an hour there).
         street_coordination_hours: lead department's staff hours per extra department
             coordinating the joint handling on site (assumption).
-        misroute_reduction_share: share of the dispatcher's misrouting removed because
-            the departments meet on the scene (assumption).
         whistled_priority_days: whistled cases are served this many days earlier in
             deadline-first queues; the default, the longest time limit (F4.1: 15
             working days), puts a summons ahead of ordinary cases (assumption).
         rating_priority_days: extra days earlier per unit of rating shortfall
             (1 − worst rating among the needed departments; F4.3 "the summoning unit
             rates the departments"; assumption for the size).
-        rating_speedup_share: work content removed per unit of rating shortfall
-            (pressure on low-rated departments; assumption, 0 = off; at most 0.9 so
-            that some work always remains).
         queue_discipline: queue order the engine applies under this policy: "deadline"
             (summons and ratings take effect) or "fifo" (the joint stage alone).
         inner: the routing policy for cases that are not whistled.
@@ -91,15 +90,17 @@ class WhistleRouting:
     summon_extra_enforcement: bool = False
     summons_hours: NonNegative = 1.0
     street_coordination_hours: NonNegative = 0.5
-    misroute_reduction_share: Share = 1.0
     whistled_priority_days: NonNegative = 15.0
     rating_priority_days: NonNegative = 2.0
-    rating_speedup_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.0
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
     inner: InnerRouting = field(default_factory=HierarchicalRouting)
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
-        if not is_eligible(case, self.scope) or rng.random() >= self.whistle_share:
+        if (
+            not is_eligible(case, self.scope)
+            or settled_in_community(case, system)  # 下沉: the community settles it itself
+            or rng.random() >= self.whistle_share
+        ):
             return self.inner.route(case, system, rng)
         return self._whistled_route(case, system)
 
@@ -135,9 +136,6 @@ class WhistleRouting:
         shortfall = self._rating_shortfall(case, system)
         return Route(
             stages=tuple(stages),
-            misroute_probability=(1.0 - system.classification_accuracy)
-            * (1.0 - self.misroute_reduction_share),
-            work_multiplier=1.0 - self.rating_speedup_share * shortfall,
             overhead_hours=self.street_coordination_hours * (len(case.departments) - 1),
             priority=-(self.whistled_priority_days + self.rating_priority_days * shortfall),
         )

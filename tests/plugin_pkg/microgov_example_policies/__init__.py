@@ -32,18 +32,18 @@ from model.policies.participation import invitations_through_ties
 class DirectRouting:
     """Every case goes straight to its departments, jointly, with no office review.
 
-    An idealised upper bound for dispatch reforms (assumption): nobody reviews and
-    nothing is misrouted.
+    An idealised bound for dispatch reforms (assumption): nobody reviews; the office
+    that took the case in still names its lead department, so returns remain.
 
     Attributes:
-        work_multiplier: scales the departments' work content.
+        coordination_hours: staff hours the lead department spends coordinating the others.
     """
 
-    work_multiplier: Annotated[float, Field(gt=0.0, le=2.0)] = 1.0
+    coordination_hours: Annotated[float, Field(ge=0.0, le=8.0)] = 0.0
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         visits = tuple(Visit(Unit("department", d)) for d in case.departments)
-        return Route(stages=(Stage(visits, "handle"),), work_multiplier=self.work_multiplier)
+        return Route(stages=(Stage(visits, "handle"),), overhead_hours=self.coordination_hours)
 
 
 @dataclass(frozen=True)
