@@ -44,7 +44,7 @@ from model.parameters import DepartmentParameters, ModelParameters
 from model.policies.registry import policy_kind
 
 # Fields of ModelParameters holding a policy block ({"kind": ..., **parameters}).
-POLICY_FIELDS: tuple[str, ...] = ("routing", "consultation")
+POLICY_FIELDS: tuple[str, ...] = ("routing", "consultation", "accountability")
 # Keys that describe one file and are not inherited through ``extends``.
 OWN_KEYS: tuple[str, ...] = ("name", "description")
 # Scenario files shipped with a source checkout (an editable install finds them here).

@@ -16,7 +16,7 @@ keeps the ledger and the event calendar and asks the agents.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -27,9 +27,16 @@ from model.stations import Station
 if TYPE_CHECKING:
     import mesa
 
+    from model.parameters import HandlingParameters
     from model.population import Population
 
-RATING_MEMORY = 0.05  # weight of the latest case in a street's rating of a department (assumption)
+
+def resolves(handling: HandlingParameters, effort: float, u: float) -> bool:
+    """Whether handling with ``effort`` (share of the work content) resolves a problem:
+    with probability ``1 − (1 − q) ** effort``, ``q`` the full-effort probability
+    (``u`` a uniform draw). Full effort gives ``q``; a premature closure much less."""
+    miss = 1.0 - handling.resolution_probability_full_effort
+    return u < 1.0 - miss**effort
 
 
 class Resident(CellAgent):
@@ -52,8 +59,24 @@ class Resident(CellAgent):
         self.population.trust[self.row] = min(1.0, max(0.0, value))
 
     def learn_from(self, satisfied: bool) -> None:
-        """Move trust toward one's own experience of a case (需求—处置—反馈—评价 loop, seed §二(二))."""
-        self.trust = self.trust + self.learning_rate * ((1.0 if satisfied else 0.0) - self.trust)
+        """Move trust, and one's settled disposition, toward one's own experience of a case
+        (需求—处置—反馈—评价 loop, seed §二(二)); neighbours' influence fades back to the
+        disposition, one's own experience stays."""
+        outcome = 1.0 if satisfied else 0.0
+        self.trust = self.trust + self.learning_rate * (outcome - self.trust)
+        d = self.population.disposition
+        d[self.row] += self.learning_rate * (outcome - d[self.row])
+
+    def contacts_again(
+        self, contacts_so_far: int, probability: float, limit: int, u: float
+    ) -> bool:
+        """Whether the resident contacts the system again about a problem that was not
+        resolved (a repeat contact, M12, M14), until they give up after ``limit`` contacts."""
+        return contacts_so_far < limit and u < probability
+
+    def urges(self, probability: float, u: float) -> bool:
+        """Whether the resident calls to urge a case past its time limit (催办, F9.4)."""
+        return u < probability
 
 
 class PartyMember(Resident):
@@ -90,25 +113,45 @@ class GridWorker(CellAgent):
     settles minor cases on the spot and verifies closure on site (F4.5, F9.5)."""
 
     def __init__(
-        self, model: mesa.Model, grid: int, station: Station, verification_hours: float
+        self,
+        model: mesa.Model,
+        grid: int,
+        station: Station,
+        verification_hours: float,
+        catch_probability: float,
     ) -> None:
         super().__init__(model)
         self.grid = grid
         self.station = station
         self._verification_hours = verification_hours
+        self.catch_probability = catch_probability
 
     def verification_hours(self, settled_by_team: bool) -> float:
         """Staff hours to verify a closure on site: none for a case the team settled itself
         (it saw the result), else the on-site check of F9.5."""
         return 0.0 if settled_by_team else self._verification_hours
 
+    def catches(self, resolved: bool, settled_by_team: bool, u: float) -> bool:
+        """Whether the on-site check finds that a closed case is not actually resolved
+        (F9.5; a superficial or premature closure), so it is reopened."""
+        return not resolved and not settled_by_team and u < self.catch_probability
+
 
 class Department(CellAgent):
     """A functional department (职能部门) with limited staff and office hours.
 
+    It decides whether a case is its job (:meth:`accepts`), how much of the case's work
+    it puts in (:meth:`effort`), which case it takes next (:meth:`queue_key`) and, through
+    its effort, whether the case is resolved (:meth:`resolves`). Under an accountability
+    regime its ``pressure`` (0 = top of the league table, 1 = bottom, set each period) and
+    the regime's ``weights`` (what is ranked) drive those decisions (docs/design.md
+    "Accountability").
+
     Attributes:
         rating: the street's running rating of the department's timeliness, in [0, 1]
             (吹哨报到: the summoning unit rates the departments, F4.3).
+        pressure: how far behind the department stands in the last league table, in [0, 1].
+        quality_focus: share of the ranking on resolution and satisfaction, in [0, 1].
     """
 
     def __init__(
@@ -118,6 +161,7 @@ class Department(CellAgent):
         name: str,
         station: Station,
         enforcement: bool,
+        handling: HandlingParameters,
         return_check_hours: float,
         ratings: np.ndarray,
     ) -> None:
@@ -126,8 +170,11 @@ class Department(CellAgent):
         self.name = name
         self.station = station
         self.enforcement = enforcement
+        self.handling = handling
         self.return_check_hours = return_check_hours
         self._ratings = ratings  # shared with the read-only system view policies see
+        self.pressure = 0.0
+        self.quality_focus = 0.0
 
     @property
     def rating(self) -> float:
@@ -137,14 +184,58 @@ class Department(CellAgent):
     def rating(self, value: float) -> None:
         self._ratings[self.index] = value
 
-    def accepts(self, departments_needed: Collection[int]) -> bool:
-        """Whether a case that needs ``departments_needed`` is this department's job;
-        if not, it inspects the case and returns it with the legal basis (退件, F4.5, F9.2)."""
-        return self.index in departments_needed
+    @staticmethod
+    def works_to_deadlines(weights: Mapping[str, float], stakes: float) -> bool:
+        """Whether departments work deadline-first: when timeliness (response or on-time
+        rates) is ranked with some stakes (F9.1, F4.1 time limits)."""
+        timeliness = weights.get("response", 0.0) + weights.get("on_time", 0.0)
+        return stakes > 0 and timeliness > 0
+
+    def respond_to(self, pressure: float, weights: Mapping[str, float]) -> None:
+        """Take in this period's league table: the pressure and what is ranked."""
+        total = sum(weights.values())
+        quality = weights.get("resolution", 0.0) + weights.get("satisfaction", 0.0)
+        self.pressure = pressure
+        self.quality_focus = quality / total if total > 0 else 0.0
+
+    def accepts(
+        self, departments_needed: Collection[int], disputed: bool, must_lead: bool, u: float
+    ) -> bool:
+        """Whether the department takes the case on.
+
+        A case that is not its job is returned with the legal basis (退件, F4.5, F9.2). A case
+        whose ownership is disputed (职责交叉, 无主, F9.5) is returned as "not ours" with
+        ``dispute_probability``, more often under pressure when gaming, unless the
+        department must lead it as the first unit to receive it (首接负责, F4.7).
+        """
+        if self.index not in departments_needed:
+            return False
+        if not disputed or must_lead:
+            return True
+        h = self.handling
+        p_dispute = min(1.0, h.dispute_probability * (1.0 + h.gaming_propensity * self.pressure))
+        return u >= p_dispute
+
+    def effort(self, u: float) -> tuple[float, bool]:
+        """The share of a case's work content the department puts in, and whether it closes
+        the case prematurely (gaming, M5, M9; ``u`` a uniform draw).
+
+        Without pressure it does the work (1.0). Under pressure it takes more care where
+        resolution and satisfaction are ranked (``care_gain``), and with
+        ``gaming_propensity`` it sometimes cuts the case short to clear its queue.
+        """
+        h = self.handling
+        if u < h.gaming_propensity * self.pressure:
+            return h.premature_effort_share, True
+        return 1.0 + h.care_gain * self.pressure * self.quality_focus, False
+
+    def resolves(self, effort: float, u: float) -> bool:
+        """Whether handling with ``effort`` (share of the work content) resolves the case."""
+        return resolves(self.handling, effort, u)
 
     def work_hours(self, work_content: float, lead: bool, coordination_hours: float) -> float:
-        """Staff hours this department puts into a case: its exogenous work content, plus
-        the coordination its route charges to the lead (首接负责, F4.7)."""
+        """Staff hours of full effort on a case: its exogenous work content, plus the
+        coordination its route charges to the lead (首接负责, F4.7)."""
         return work_content + (coordination_hours if lead else 0.0)
 
     def queue_key(self, deadline: float, priority: float) -> float:
@@ -154,7 +245,8 @@ class Department(CellAgent):
 
     def rate(self, on_time: bool) -> None:
         """The street rates the department after each case it handled (F4.3)."""
-        self.rating += RATING_MEMORY * ((1.0 if on_time else 0.0) - self.rating)
+        memory = self.handling.rating_memory
+        self.rating += memory * ((1.0 if on_time else 0.0) - self.rating)
 
 
 class Office(CellAgent):

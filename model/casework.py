@@ -1,5 +1,6 @@
 """The case lifecycle (F4.5): intake → registration → dispatch → handling → return →
-feedback → verification → closure → rating.
+feedback → verification → call-back → closure → rating; and what residents do next
+(repeat contacts, urging calls).
 
 Cases are rows of a columnar :class:`CaseTable`; a case in progress also has a
 small :class:`Progress` record (its route and stage). The routing policy decides
@@ -11,6 +12,7 @@ event calendar and is given its collaborators explicitly.
 
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from collections.abc import Mapping, Sequence
@@ -19,11 +21,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from model.agents import resolves
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
 from model.events import EventCalendar
-from model.policies.base import CaseView, Route, RoutingPolicy, Stage, SystemView, Unit, Visit
+from model.policies.accountability import METRICS, LeagueView
+from model.policies.base import CaseView, Route, RoutingPolicy, SystemView, Unit, Visit
 from model.units import Geography, Units
 
 if TYPE_CHECKING:
@@ -31,10 +35,20 @@ if TYPE_CHECKING:
     from model.parameters import ModelParameters
 
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
+HANDLING_ROLES = ("handle", "resolve")
 MINUTE = 1.0 / (24 * 60)
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
 
-_TIMESTAMPS = ("reported", "registered", "dispatched", "handled", "verified", "closed", "deadline")
+_TIMESTAMPS = (
+    "reported",
+    "registered",
+    "dispatched",
+    "handled",
+    "verified",
+    "closed",
+    "parked",
+    "deadline",
+)
 
 
 class CaseTable:
@@ -55,10 +69,20 @@ class CaseTable:
     severity: array[float]
     minor: array[int]
     repeat: array[int]
+    disputed: array[int]
+    parent: array[int]
+    contact: array[int]
+    owner: array[int]
     u_classify: array[float]
     u_satisfy: array[float]
-    u_unresolved: array[float]
+    u_quality: array[float]
+    u_callback: array[float]
+    u_repeat: array[float]
+    u_urge: array[float]
     handoffs: array[int]
+    reopened: array[int]
+    premature: array[int]
+    urged: array[int]
     returns: array[int]
     on_the_spot: array[int]
     resolved: array[int]
@@ -69,6 +93,7 @@ class CaseTable:
     handled: array[float]
     verified: array[float]
     closed: array[float]
+    parked: array[float]
     deadline: array[float]
 
     _SPEC: ClassVar[dict[str, tuple[str, float | int]]] = {
@@ -80,10 +105,20 @@ class CaseTable:
         "severity": ("d", 0.0),
         "minor": ("b", 0),
         "repeat": ("b", 0),
+        "disputed": ("b", 0),
+        "parent": ("q", -1),
+        "contact": ("b", 1),
+        "owner": ("l", -1),
         "u_classify": ("d", 0.0),
         "u_satisfy": ("d", 0.0),
-        "u_unresolved": ("d", 0.0),
+        "u_quality": ("d", 0.0),
+        "u_callback": ("d", 0.0),
+        "u_repeat": ("d", 0.0),
+        "u_urge": ("d", 0.0),
         "handoffs": ("l", 0),
+        "reopened": ("l", 0),
+        "premature": ("l", 0),
+        "urged": ("b", 0),
         "returns": ("l", 0),
         "on_the_spot": ("b", 0),
         "resolved": ("b", 0),
@@ -143,6 +178,11 @@ class Progress:
     classified: bool = False  # the office holding it has named the lead department
     at: Unit | None = None  # the unit holding the case between stages
     settled_by_team: bool = False  # the grid's own workers settled it (they saw the result)
+    lead: int = -1  # the department that took it on as its owner
+    first_handling: int = -1  # index of the first handling stage (where a reopening restarts)
+    failed: bool = False  # some handling did not resolve the problem
+    premature: bool = False  # some handling closed it prematurely (gaming)
+    quality_draws: int = 0  # handling judged so far (the first uses the pre-drawn uniform)
 
 
 class Casework:
@@ -158,7 +198,8 @@ class Casework:
         residents: the resident agents by row (they rate outcomes and learn from them).
         trust: the residents' trust array (reporting propensity).
         geography: where residents, grids and communities sit.
-        streams: the named random streams ('routing', 'classification', 'claims').
+        streams: the named random streams ('routing', 'classification', 'claims',
+            'handling', 'gaming', 'contacts').
     """
 
     def __init__(
@@ -187,6 +228,9 @@ class Casework:
         self.routing_rng = streams["routing"]
         self.classification_rng = streams["classification"]
         self.claims_rng = streams["claims"]
+        self.handling_rng = streams["handling"]
+        self.gaming_rng = streams["gaming"]
+        self.contacts_rng = streams["contacts"]
         self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
@@ -200,6 +244,7 @@ class Casework:
         self.last_need: dict[int, float] = {}
         self.need_offset = 0  # needs drawn so far (a need's number is its position)
         self.closed_total = 0
+        self.parked_total = 0
         self.lapsed_needs = 0
         self.pending_found = 0
         # day → needs a patrol finds that day
@@ -207,18 +252,34 @@ class Casework:
         self.needs_generated = 0
         self.needs_reported = 0
         self.needs_found = 0
+        self.repeat_contacts = 0  # contacts about a need already reported (cases too)
+        self.urging_calls = 0  # calls urging an overdue case (催办, F9.4); not cases
+        self.reopenings = 0
+        self.premature_closures = 0
+        self.premature_caught = 0
+        self.disputes = 0  # returns of a case of disputed ownership by its owner
+        self.callbacks = 0
         self.needs_generated_mark = 0  # counters at the end of the warm-up
         self.lapsed_needs_mark = 0
+        self.urging_calls_mark = 0
+        self.deadlines: list[tuple[float, int]] = []  # (deadline, case) of residents' open cases
         self.enforcement = np.array([d.enforcement for d in p.departments.values()])
         self._enforcement = self.enforcement.tolist()
         self.n_departments = len(self._enforcement)
         self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
         self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
+        # the league table of the current period (考核): counts per department
+        self.league = {
+            name: np.zeros(self.n_departments, dtype=np.int64)
+            for name in ("received", "accepted", "handled", "resolved", "rated", "satisfied")
+        }
+        self.league["on_time"] = np.zeros(self.n_departments, dtype=np.int64)
 
     def mark(self) -> None:
         """Start the measured period (need counters; the case ledger keeps every case)."""
         self.needs_generated_mark = self.needs_generated
         self.lapsed_needs_mark = self.lapsed_needs
+        self.urging_calls_mark = self.urging_calls
 
     # ------------------------------------------------------------------ intake
     def receive(self, batch: NeedBatch) -> None:
@@ -307,9 +368,13 @@ class Casework:
         cases.grid[cid] = geo.resident_grid[resident] if resident >= 0 else geo.public_grid(need)
         cases.severity[cid] = batch.severity[i]
         cases.minor[cid] = batch.minor[i]
+        cases.disputed[cid] = batch.disputed[i]
         cases.u_classify[cid] = batch.u_classify[i]
         cases.u_satisfy[cid] = batch.u_satisfy[i]
-        cases.u_unresolved[cid] = batch.u_unresolved[i]
+        cases.u_quality[cid] = batch.u_quality[i]
+        cases.u_callback[cid] = batch.u_callback[i]
+        cases.u_repeat[cid] = batch.u_repeat[i]
+        cases.u_urge[cid] = batch.u_urge[i]
         cases.reported[cid] = now
         if resident >= 0:
             key = resident * self.n_departments + departments[0]
@@ -318,7 +383,33 @@ class Casework:
                 last is not None and now - last <= self.p.demand.repeat_complaint_window_days
             )
             self.last_need[key] = now
+        self._register(cid, source, now, batch.u_desk[i])
+
+    def _contact_again(self, parent: int) -> None:
+        """The resident contacts the system again about a problem that was not resolved:
+        a new case about the same need (a repeat contact, by the hotline; M12, M14)."""
+        cases = self.cases
+        now = self.events.now
+        cid = cases.add(cases.departments[parent], cases.work[parent])
+        for name in ("need", "resident", "case_type", "grid", "severity", "minor", "disputed"):
+            getattr(cases, name)[cid] = getattr(cases, name)[parent]
+        cases.source[cid] = HOTLINE
+        cases.repeat[cid] = True
+        cases.parent[cid] = parent
+        cases.contact[cid] = cases.contact[parent] + 1
+        u = self.contacts_rng.random(7).tolist()
+        cases.u_classify[cid], cases.u_satisfy[cid], cases.u_quality[cid] = u[0], u[1], u[2]
+        cases.u_callback[cid], cases.u_repeat[cid], cases.u_urge[cid] = u[3], u[4], u[5]
+        cases.reported[cid] = now
+        self.repeat_contacts += 1
+        self._register(cid, HOTLINE, now, u[6])
+
+    def _register(self, cid: int, source: int, now: float, u_desk: float) -> None:
+        """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an
+        inquiry, or the dispatch event."""
+        cases = self.cases
         intake = self.p.intake
+        case_type = cases.case_type[cid]
         if source == HOTLINE:
             registered = now + intake.registration_minutes * MINUTE
         else:
@@ -327,8 +418,9 @@ class Casework:
                 self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
             )
         cases.registered[cid] = registered
-        cases.deadline[cid] = self.calendar.add_working_days(registered, self.limits[case_type])
-        if case_type == INQUIRY and batch.u_desk[i] < intake.front_desk_inquiry_resolution_share:
+        deadline = self.calendar.add_working_days(registered, self.limits[case_type])
+        cases.deadline[cid] = deadline
+        if case_type == INQUIRY and u_desk < intake.front_desk_inquiry_resolution_share:
             # answered at the first contact (hotline front desk F3.1-F3.4, or the grid worker)
             # in person, the answer comes when the grid worker is at work (registration)
             answered = (
@@ -339,6 +431,8 @@ class Casework:
             cases.resolved[cid] = True
             self._close(cid, answered)
             return
+        if cases.resident[cid] >= 0:
+            heapq.heappush(self.deadlines, (deadline, cid))
         self.events.schedule(registered, self._dispatch, cid)
 
     # ---------------------------------------------------------------- routing
@@ -391,9 +485,11 @@ class Casework:
             self._handled(cid)
             return
         stage = route.stages[prog.stage]
+        if prog.first_handling < 0 and stage.role in HANDLING_ROLES:
+            prog.first_handling = prog.stage
         if stage.role == "handle" and not prog.classified:
             prog.classified = True
-            if self._misclassified(cid, stage, prog):
+            if self._turned_away(cid, prog):
                 return
         visits = stage.visits
         if stage.role == "resolve" and stage.claimable:
@@ -416,18 +512,28 @@ class Casework:
             else:
                 self._visit_arrive((cid, v, stage.role))
 
-    def _misclassified(self, cid: int, stage: Stage, prog: Progress) -> bool:
-        """The office holding the case names its lead department (:meth:`Office.classify`);
-        a department that is not needed inspects the case and returns it (退件, F4.5, F9.2)."""
-        needed = self.cases.departments[cid]
+    def _turned_away(self, cid: int, prog: Progress) -> bool:
+        """The office holding the case names its lead department (:meth:`Office.classify`),
+        which takes it on or returns it (:meth:`Department.accepts`): not its job (退件,
+        F4.5, F9.2), or a case of disputed ownership it will not own (职责交叉, F9.5)."""
+        cases = self.cases
+        needed = cases.departments[cid]
         returned = self.returned_by.get(cid, ())
-        u = self.cases.u_classify[cid] if not returned else self.classification_rng.random()
+        u = cases.u_classify[cid] if not returned else self.classification_rng.random()
         office = self.dispatcher(cid, prog.at)
         chosen = office.classify(needed, returned, u, self.classification_rng)
         department = self.units.departments[chosen]
-        if department.accepts(needed):
+        self.league["received"][chosen] += 1
+        disputed = bool(cases.disputed[cid])
+        u_dispute = self.handling_rng.random() if disputed else 1.0
+        if department.accepts(needed, disputed, prog.route.first_unit_leads, u_dispute):
+            self.league["accepted"][chosen] += 1
+            prog.lead = chosen
+            cases.owner[cid] = chosen
             return False
-        self.cases.handoffs[cid] += 1
+        if chosen in needed:
+            self.disputes += 1
+        cases.handoffs[cid] += 1
         prog.pending = 1
         prog.at = Unit(office.level, office.index)  # type: ignore[arg-type]
         visit = Visit(Unit("department", chosen), work_hours=department.return_check_hours)
@@ -466,14 +572,20 @@ class Casework:
         if work is None:
             work = self._default_work(cid, unit, prog.route)
         key = self.cases.deadline[cid]
+        effort, premature = 1.0, False
         if unit.level == "department":
-            key = self.units.departments[unit.index].queue_key(key, prog.route.priority)
+            department = self.units.departments[unit.index]
+            key = department.queue_key(key, prog.route.priority)
+            if role == "handle" and visit.work_hours is None:
+                u = self.gaming_rng.random() if department.pressure > 0 else 1.0
+                effort, premature = department.effort(u)
+                work *= effort
         else:
             key += prog.route.priority
         if role == "return":
             station.arrive(work, self._returned, (cid, unit.index), key)
         else:
-            station.arrive(work, self._visit_done, (cid, unit, role), key)
+            station.arrive(work, self._visit_done, (cid, unit, role, effort, premature), key)
 
     def _default_work(self, cid: int, unit: Unit, route: Route) -> float:
         level = unit.level
@@ -490,15 +602,33 @@ class Casework:
             return self.p.offices.on_the_spot_hours
         return self.units.dispatcher(unit).review_hours
 
-    def _visit_done(self, item: tuple[int, Unit, str]) -> None:
-        cid, unit, role = item
+    def _quality_draw(self, cid: int, prog: Progress) -> float:
+        prog.quality_draws += 1
+        if prog.quality_draws == 1 and self.cases.reopened[cid] == 0:
+            return self.cases.u_quality[cid]
+        return float(self.handling_rng.random())
+
+    def _visit_done(self, item: tuple[int, Unit, str, float, bool]) -> None:
+        cid, unit, role, effort, premature = item
         prog = self.progress[cid]
         if role == "handle" and unit.level == "department":
-            self.units.departments[unit.index].rate(self.events.now <= self.cases.deadline[cid])
+            department = self.units.departments[unit.index]
+            department.rate(self.events.now <= self.cases.deadline[cid])
+            ok = department.resolves(effort, self._quality_draw(cid, prog))
+            # with a lead (首接负责, F4.7) the lead answers for the whole case; without one
+            # every department's part must succeed
+            if unit.index == prog.lead or not prog.route.first_unit_leads:
+                prog.failed |= not ok
+            if premature:
+                prog.premature = True
+                self.cases.premature[cid] += 1
+                self.premature_closures += 1
         prog.pending -= 1
         if prog.pending > 0:
             return
         if role == "resolve":
+            ok = resolves(self.p.handling, 1.0, self._quality_draw(cid, prog))
+            prog.failed |= not ok
             self.cases.on_the_spot[cid] = True
             self._handled(cid)
             return
@@ -507,11 +637,15 @@ class Casework:
         self._enter_stage(cid)
 
     def _returned(self, item: tuple[int, int]) -> None:
-        """Back from the wrong department: the policy routes it again and the office that
-        classified it reviews it again, knowing who returned it."""
+        """Back from a department that would not take it: parked (挂账, F4.5, F9.5) after
+        ``handling.returns_before_parking`` returns; else the policy routes it again and
+        the office that classified it reviews it again, knowing who returned it."""
         cid, department = item
         cases = self.cases
         cases.returns[cid] += 1
+        if cases.returns[cid] >= self.p.handling.returns_before_parking:
+            self._park(cid)
+            return
         self.returned_by.setdefault(cid, set()).add(department)
         route = self.routing.route(self.case_view(cid), self.system, self.routing_rng)
         first_handle = next(
@@ -525,13 +659,13 @@ class Casework:
         )
         self._enter_stage(cid)
 
-    # --------------------------------------------------------- closure & rating
+    # ------------------------------------------- verification, call-back, closure
     def _handled(self, cid: int) -> None:
         cases = self.cases
         now = self.events.now
         cases.handled[cid] = now
-        cases.resolved[cid] = cases.u_unresolved[cid] >= self.p.feedback.unresolved_share
         prog = self.progress[cid]
+        cases.resolved[cid] = not prog.failed
         worker = self.units.grid_workers[cases.grid[cid]]
         hours = worker.verification_hours(prog.settled_by_team)
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
@@ -547,40 +681,169 @@ class Casework:
         team.arrive(hours, self._verified, cid, self.cases.deadline[cid])
 
     def _verified(self, cid: int) -> None:
+        """The grid worker's on-site check (F9.5), then the call-back (回访, F9.3): a case
+        found unresolved is reopened (重新办理) up to ``feedback.reopen_limit`` times."""
+        cases = self.cases
+        prog = self.progress[cid]
+        worker = self.units.grid_workers[cases.grid[cid]]
+        resolved = bool(cases.resolved[cid])
+        can_reopen = cases.reopened[cid] < self.p.feedback.reopen_limit
+        if can_reopen and worker.catches(
+            resolved, prog.settled_by_team, float(self.handling_rng.random())
+        ):
+            if prog.premature:
+                self.premature_caught += 1
+            self._reopen(cid)
+            return
+        if cases.resident[cid] >= 0:
+            u = cases.u_callback[cid] if cases.reopened[cid] == 0 else self.contacts_rng.random()
+            if u < self.p.feedback.callback_share:
+                self.callbacks += 1
+                if not resolved and can_reopen:
+                    if prog.premature:
+                        self.premature_caught += 1
+                    self._reopen(cid)
+                    return
         self._close(cid, self.events.now)
 
+    def _reopen(self, cid: int) -> None:
+        """Handled again by the same units from the first handling stage (重新办理, F9.3)."""
+        self.cases.reopened[cid] += 1
+        self.reopenings += 1
+        prog = self.progress[cid]
+        prog.stage = max(prog.first_handling, 0)
+        prog.failed = False
+        prog.premature = False
+        prog.classified = True  # its owner keeps it
+        prog.at = Unit("grid", self.cases.grid[cid])
+        self._enter_stage(cid)
+
     def _close(self, cid: int, now: float) -> None:
-        """Verified (or answered on the spot) and closed; the resident rates the outcome
-        and learns from it."""
+        """Closed; the resident rates the experience and learns from it, and contacts the
+        system again if the problem was not resolved."""
         cases = self.cases
         if not cases.on_the_spot[cid] or cases.case_type[cid] != INQUIRY:
             cases.verified[cid] = now
         cases.closed[cid] = now
         self.progress.pop(cid, None)
         self.returned_by.pop(cid, None)
-        fb = self.p.feedback
-        late = now > cases.deadline[cid]
-        p_satisfied = fb.satisfaction_base_probability
-        p_satisfied -= fb.late_penalty if late else 0.0
-        p_satisfied -= fb.unresolved_penalty if not cases.resolved[cid] else 0.0
-        p_satisfied -= fb.repeat_penalty if cases.repeat[cid] else 0.0
-        satisfied = bool(cases.u_satisfy[cid] < p_satisfied)
+        resolved = bool(cases.resolved[cid])
+        on_time = now <= cases.deadline[cid]
         resident = cases.resident[cid]
+        satisfied = False
         if resident >= 0:
+            satisfied = bool(cases.u_satisfy[cid] < self.satisfaction_probability(cid, now))
             cases.satisfied[cid] = satisfied
             self.residents[resident].learn_from(satisfied)
+        owner = cases.owner[cid]
+        if owner >= 0:
+            league = self.league
+            league["handled"][owner] += 1
+            league["resolved"][owner] += resolved
+            league["on_time"][owner] += on_time
+            if resident >= 0:
+                league["rated"][owner] += 1
+                league["satisfied"][owner] += satisfied
         self.closed_total += 1
+        if not resolved:
+            self._maybe_contact_again(cid)
+
+    def satisfaction_probability(self, cid: int, now: float) -> float:
+        """Chance of a "satisfied" rating from the experience of case ``cid`` closed at ``now``
+        (resolved or not, time past the limit, reopenings, a repeat contact; M11, F5.5)."""
+        cases = self.cases
+        fb = self.p.feedback
+        registered, deadline = cases.registered[cid], cases.deadline[cid]
+        late = max(0.0, now - deadline) / max(deadline - registered, MINUTE)
+        logit = (
+            fb.satisfaction_logit_base
+            + (fb.satisfaction_logit_resolved if cases.resolved[cid] else 0.0)
+            + fb.satisfaction_logit_per_limit_late * late
+            + fb.satisfaction_logit_per_reopening * cases.reopened[cid]
+            + (fb.satisfaction_logit_repeat if cases.repeat[cid] else 0.0)
+        )
+        return 1.0 / (1.0 + math.exp(-logit))
+
+    def _park(self, cid: int) -> None:
+        """Parked (挂账, F4.5, F9.5): it leaves the active backlog unresolved; the resident
+        counts it as a failure and may contact the system again."""
+        cases = self.cases
+        cases.parked[cid] = self.events.now
+        self.parked_total += 1
+        self.progress.pop(cid, None)
+        self.returned_by.pop(cid, None)
+        resident = cases.resident[cid]
+        if resident >= 0:
+            self.residents[resident].learn_from(False)
+        self._maybe_contact_again(cid)
+
+    def _maybe_contact_again(self, cid: int) -> None:
+        cases = self.cases
+        resident = cases.resident[cid]
+        if resident < 0:
+            return
+        rep = self.p.reporting
+        if self.residents[resident].contacts_again(
+            cases.contact[cid],
+            rep.repeat_contact_probability,
+            rep.contacts_per_need_max,
+            cases.u_repeat[cid],
+        ):
+            delay = float(self.contacts_rng.exponential(rep.repeat_contact_delay_days))
+            self.events.schedule(self.events.now + delay, self._contact_again, cid)
+
+    def urge_overdue(self, now: float) -> None:
+        """Residents whose open case passed its time limit call to urge it (催办, F9.4)."""
+        cases = self.cases
+        deadlines = self.deadlines
+        probability = self.p.reporting.urging_probability
+        while deadlines and deadlines[0][0] < now:
+            _, cid = heapq.heappop(deadlines)
+            if not math.isnan(cases.closed[cid]) or not math.isnan(cases.parked[cid]):
+                continue
+            if self.residents[cases.resident[cid]].urges(probability, cases.u_urge[cid]):
+                cases.urged[cid] = True
+                self.urging_calls += 1
+
+    # ---------------------------------------------------------- accountability
+    def league_table(self, day: int) -> LeagueView:
+        """The departments' record since the last table (考核, F9.1), and their cases still
+        open five working days or more past the limit (通报批评, F9.4)."""
+        lg = self.league
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = {
+                "response": lg["accepted"] / lg["received"],
+                "resolution": lg["resolved"] / lg["handled"],
+                "satisfaction": lg["satisfied"] / lg["rated"],
+                "on_time": lg["on_time"] / lg["handled"],
+            }
+        col = self.cases.column
+        now = float(day)
+        late = now - 5.0 * 7.0 / max(self.p.calendar.working_days_per_week, 1)
+        open_ = np.isnan(col("closed")) & np.isnan(col("parked")) & (col("owner") >= 0)
+        overdue_cases = open_ & (col("deadline") < late)
+        overdue = np.bincount(
+            col("owner")[overdue_cases].astype(np.int64), minlength=self.n_departments
+        )
+        assert set(rates) == set(METRICS)
+        return LeagueView(day=day, handled=lg["handled"].copy(), rates=rates, overdue=overdue)
+
+    def reset_league(self) -> None:
+        for counts in self.league.values():
+            counts[:] = 0
 
     # --------------------------------------------------------------- accounting
     def status(self) -> np.ndarray:
-        """Per case: 'closed', 'queued' (waiting in a queue) or 'open' (in transit or in service)."""
+        """Per case: 'closed', 'parked' (挂账), 'queued' (waiting in a queue) or 'open'
+        (in transit or in service)."""
         n = self.cases.size
         status = np.full(n, "open", dtype=object)
         status[~np.isnan(self.cases.column("closed"))] = "closed"
+        status[~np.isnan(self.cases.column("parked"))] = "parked"
         for station in self.units.all_stations():
             for token in station.queued_tokens():
                 cid = token[0] if isinstance(token, tuple) else token
-                if status[cid] != "closed":
+                if status[cid] == "open":
                     status[cid] = "queued"
         return status
 
@@ -591,14 +854,18 @@ class _NeedRows:
     __slots__ = (
         "case_type",
         "departments",
+        "disputed",
         "minor",
         "resident",
         "severity",
         "time",
-        "u_desk",
+        "u_callback",
         "u_classify",
+        "u_desk",
+        "u_quality",
+        "u_repeat",
         "u_satisfy",
-        "u_unresolved",
+        "u_urge",
         "work",
     )
 
@@ -611,7 +878,11 @@ class _NeedRows:
         self.u_desk = batch.u_desk.tolist()
         self.u_classify = batch.u_classify.tolist()
         self.u_satisfy = batch.u_satisfy.tolist()
-        self.u_unresolved = batch.u_unresolved.tolist()
+        self.u_quality = batch.u_quality.tolist()
+        self.u_callback = batch.u_callback.tolist()
+        self.u_repeat = batch.u_repeat.tolist()
+        self.u_urge = batch.u_urge.tolist()
+        self.disputed = batch.disputed.tolist()
         self.departments = [tuple(d for d in row if d >= 0) for row in batch.departments.tolist()]
         self.work = [
             tuple(w[: len(d)]) for w, d in zip(batch.work.tolist(), self.departments, strict=True)

@@ -40,8 +40,12 @@ class NeedBatch:
     u_desk: np.ndarray
     u_classify: np.ndarray
     u_satisfy: np.ndarray
-    u_unresolved: np.ndarray
+    u_quality: np.ndarray  # whether the first handling resolves it
     u_sensor: np.ndarray
+    u_callback: np.ndarray  # whether the call-back reaches the resident
+    u_repeat: np.ndarray  # whether an unresolved case brings a repeat contact
+    u_urge: np.ndarray  # whether the resident urges an overdue case
+    disputed: np.ndarray  # bool: ownership disputed between departments (职责交叉, 无主)
     patrol_delay_days: np.ndarray  # days until a patrol would find it if nobody reports it
 
     def __len__(self) -> int:
@@ -131,7 +135,7 @@ class DemandGenerator:
             departments >= 0, self.work_mean[np.maximum(departments, 0)], 0.0
         )
         work[minor] *= self.p.demand.minor_work_share  # a minor problem is a small job
-        uniforms = b.random((8, n))
+        uniforms = b.random((12, n))
         p_day = self.p.detection.patrol_detection_probability_per_day
         with np.errstate(divide="ignore"):
             delay = (
@@ -152,8 +156,12 @@ class DemandGenerator:
             u_desk=uniforms[2],
             u_classify=uniforms[3],
             u_satisfy=uniforms[4],
-            u_unresolved=uniforms[5],
+            u_quality=uniforms[5],
             u_sensor=uniforms[6],
+            u_callback=uniforms[8],
+            u_repeat=uniforms[9],
+            u_urge=uniforms[10],
+            disputed=uniforms[11] < self.p.demand.disputed_ownership_share,
             patrol_delay_days=delay,
         )
         for field in batch.__dataclass_fields__:

@@ -33,6 +33,7 @@ from model.meetings import Deliberation
 from model.network import build_hierarchy, build_space
 from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, run_warnings, summarise
 from model.parameters import ModelParameters
+from model.policies.accountability import AccountabilityPolicy
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
 from model.stations import Station
@@ -52,6 +53,7 @@ class GovernanceModel(mesa.Model):
         self.streams = streams
         self.routing: RoutingPolicy = parameters.routing
         self.consultation: ConsultationPolicy = parameters.consultation
+        self.accountability: AccountabilityPolicy = parameters.accountability
         self.day = 0  # days simulated so far, warm-up included
         self.warmup_days = parameters.simulation.warmup_days
 
@@ -131,6 +133,11 @@ class GovernanceModel(mesa.Model):
         co = p.coordination
         discipline = getattr(self.routing, "queue_discipline", None) or co.queue_discipline
         deadline_first = discipline == "deadline"
+        # departments ranked on timeliness work to their deadlines (考核, F9.1)
+        regime = self.accountability
+        departments_deadline_first = deadline_first or Department.works_to_deadlines(
+            getattr(regime, "weights", {}), getattr(regime, "stakes", 0.0)
+        )
         n_departments = len(self.department_names)
         # 下沉: a share of every department's staff moves down to the communities (seed §三(二))
         moved_share = co.staff_moved_to_communities_share
@@ -144,13 +151,16 @@ class GovernanceModel(mesa.Model):
             moved = staff * moved_share
             moved_total += moved
             self.embedded_departments[d] = moved > 0 and with_tasks
-            station = Station(f"department:{name}", staff - moved, cal, ev, deadline_first)
+            station = Station(
+                f"department:{name}", staff - moved, cal, ev, departments_deadline_first
+            )
             agent = Department(
                 self,
                 d,
                 name,
                 station,
                 dept.enforcement,
+                p.handling,
                 co.return_check_hours,
                 self.department_rating,
             )
@@ -233,7 +243,13 @@ class GovernanceModel(mesa.Model):
                 deadline_first,
                 work_factor=1.0 / (1.0 - patrol_share),
             )
-            worker = GridWorker(self, g, team, p.offices.verification_hours)
+            worker = GridWorker(
+                self,
+                g,
+                team,
+                p.offices.verification_hours,
+                p.handling.verification_catch_probability,
+            )
             worker.cell = cells[("grid", g)]
             grid_workers.append(worker)
         volunteers = self._build_residents()
@@ -283,7 +299,10 @@ class GovernanceModel(mesa.Model):
             "needs_generated": lambda m: m.casework.needs_generated,
             "cases_reported": lambda m: m.casework.cases.size,
             "cases_closed": lambda m: m.casework.closed_total,
-            "backlog": lambda m: m.casework.cases.size - m.casework.closed_total,
+            "cases_parked": lambda m: m.casework.parked_total,
+            "backlog": lambda m: (
+                m.casework.cases.size - m.casework.closed_total - m.casework.parked_total
+            ),
             "department_queue": lambda m: int(sum(s.queue_length for s in m.department_stations)),
             "department_busy_hours": lambda m: float(
                 sum(s.busy_hours for s in m.department_stations)
@@ -301,6 +320,9 @@ class GovernanceModel(mesa.Model):
             self._end_warmup()
         self.casework.receive(self.demand.draw(day))
         self.events.run_until(day + 1.0)
+        self.casework.urge_overdue(day + 1.0)
+        if (day + 1) % self.accountability.period_days == 0:
+            self._hold_to_account(day + 1)
         self.deliberation.raise_issues()
         self.deliberation.hold_meetings(day)
         self.deliberation.erode_trust()
@@ -309,6 +331,17 @@ class GovernanceModel(mesa.Model):
             self._queue_lengths[d] = station.queue_length + station.busy
         self.datacollector.collect(self)  # the row of day ``self.day`` (0-based), at its end
         self.day += 1
+
+    def _hold_to_account(self, day: int) -> None:
+        """The period's league table (考核): the regime sets each department's pressure,
+        and each department decides how to respond (docs/design.md "Accountability")."""
+        league = self.casework.league_table(day)
+        incentives = self.accountability.assess(league, self.streams["accountability"])
+        for department, pressure in zip(
+            self.units.departments, incentives.pressure.tolist(), strict=True
+        ):
+            department.respond_to(float(pressure), incentives.weights)
+        self.casework.reset_league()
 
     def _end_warmup(self) -> None:
         """The measured period starts now: staff hours, meetings and participation count
@@ -339,13 +372,16 @@ class GovernanceModel(mesa.Model):
     def _diffuse_trust(self) -> None:
         """Neighbours' trust pulls one's own: one sparse product per day (assumption)."""
         w = self.parameters.social.neighbour_influence_per_day
-        if w <= 0:
+        if w <= 0 and self.parameters.social.disposition_weight_per_day <= 0:
             return
         pop = self.population
         neighbours = pop.influence.dot(pop.trust.astype(np.float32))
         if pop.isolated.any():  # nobody to listen to: one's own trust stays
             neighbours[pop.isolated] = pop.trust[pop.isolated]
-        pop.trust[:] = (1.0 - w) * pop.trust + w * neighbours
+        # each resident is also pulled back to their own disposition (their own settled
+        # experience), so neighbour averaging does not erase differences (assumption)
+        r = self.parameters.social.disposition_weight_per_day
+        pop.trust[:] = (1.0 - w - r) * pop.trust + w * neighbours + r * pop.disposition
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
 
     # ----------------------------------------------------------------- lookup

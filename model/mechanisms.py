@@ -81,8 +81,8 @@ def locate_mechanisms(policy: Any, prefix: str, family: str) -> Iterator[Located
         yield from locate_mechanisms(inner, f"{prefix}.inner", family)
 
 
-# Scenario blocks that hold a policy; the accountability regime joins them (issue 9).
-POLICY_BLOCKS: tuple[str, ...] = ("routing", "consultation")
+# Scenario blocks that hold a policy (one per policy family).
+POLICY_BLOCKS: tuple[str, ...] = ("routing", "consultation", "accountability")
 
 
 def scenario_mechanisms(parameters: Any) -> list[LocatedMechanism]:
@@ -93,3 +93,73 @@ def scenario_mechanisms(parameters: Any) -> list[LocatedMechanism]:
         if policy is not None:
             found.extend(locate_mechanisms(policy, block, block))
     return found
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """An assumed behavioural strength of the engine (not of one policy): a scenario field,
+    its neutral value, and its source. The sensitivity analysis varies these."""
+
+    path: str  # dotted scenario field
+    neutral: Neutral
+    description: str
+    source: str
+
+
+# Behaviours every policy acts through (docs/design.md "Mechanisms, not levers").
+BEHAVIOURS: tuple[Behaviour, ...] = (
+    Behaviour(
+        "handling.dispute_probability",
+        0.0,
+        "a department returns a case of disputed ownership as not its job (职责交叉)",
+        "assumption (F9.5)",
+    ),
+    Behaviour(
+        "handling.care_gain",
+        0.0,
+        "a department under pressure takes more care where quality is ranked",
+        "assumption",
+    ),
+    Behaviour(
+        "handling.gaming_propensity",
+        0.0,
+        "a department under pressure closes cases prematurely and disputes more",
+        "M4, M5, M9, M10",
+    ),
+    Behaviour(
+        "handling.verification_catch_probability",
+        0.0,
+        "the grid worker's on-site check finds an unresolved closure",
+        "assumption (F9.5, M5)",
+    ),
+    Behaviour(
+        "feedback.callback_share",
+        0.0,
+        "the call-back reaches the resident, who can reject an unresolved closure",
+        "M27 (F9.3)",
+    ),
+    Behaviour(
+        "reporting.repeat_contact_probability",
+        0.0,
+        "a resident whose problem was not resolved contacts the system again",
+        "M12, M14",
+    ),
+    Behaviour(
+        "reporting.urging_probability",
+        0.0,
+        "a resident whose case is overdue calls to urge it (催办)",
+        "F9.4",
+    ),
+    Behaviour(
+        "feedback.trust_learning_rate",
+        0.0,
+        "trust follows one's own experience of a case",
+        "assumption, bounded by M15",
+    ),
+    Behaviour(
+        "social.neighbour_influence_per_day",
+        0.0,
+        "trust follows neighbours' trust",
+        "assumption",
+    ),
+)

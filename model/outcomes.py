@@ -26,6 +26,8 @@ OUTCOME_NAMES: tuple[str, ...] = (
     "cases_closed",
     "cases_open",
     "cases_queued",
+    "cases_parked",
+    "repeat_contacts",
     "resolution_time_mean_days",
     "resolution_time_median_days",
     "resolution_time_p90_days",
@@ -60,6 +62,14 @@ OUTCOME_NAMES: tuple[str, ...] = (
     "requests_per_resident_per_year",
     "returns_per_case",
     "department_utilisation_max",
+    "parked_share",
+    "repeat_contact_share",
+    "reopened_share",
+    "premature_closures",
+    "premature_caught_share",
+    "disputes",
+    "urging_calls",
+    "urging_calls_per_resident_per_year",
 )
 
 
@@ -139,6 +149,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     n = cases.size
     p = model.parameters
     closed_all = ~np.isnan(col("closed"))
+    parked_all = ~np.isnan(col("parked"))
     summary: dict[str, float] = {}
     # every need is accounted for: reported, found by a patrol or sensor, lapsed unreported,
     # or still waiting for the patrol that will find it
@@ -147,9 +158,13 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["needs_found"] = float(cw.needs_found - cw.pending_found)
     summary["needs_lapsed"] = float(cw.lapsed_needs)
     summary["needs_awaiting_patrol"] = float(cw.pending_found)
+    # every case is a need reported or found, or a repeat contact about one; and every case
+    # is closed, parked (挂账) or still open (of which some wait in a queue)
+    summary["repeat_contacts"] = float(cw.repeat_contacts)
     summary["cases_generated"] = float(n)
     summary["cases_closed"] = float(closed_all.sum())
-    summary["cases_open"] = float(n - closed_all.sum())
+    summary["cases_parked"] = float(parked_all.sum())
+    summary["cases_open"] = float(n - closed_all.sum() - parked_all.sum())
     summary["cases_queued"] = float((status == "queued").sum())
 
     warmup = model.warmup_days
@@ -185,14 +200,28 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["returns_share"] = _share((returns[dispatched] > 0).sum(), dispatched.sum())
     summary["returns_per_case"] = _share(returns[dispatched].sum(), dispatched.sum())
     summary["handoffs_per_case"] = _share(col("handoffs")[window].sum(), m)
+    summary["parked_share"] = _share(parked_all[window].sum(), m)
+    summary["repeat_contact_share"] = _share((col("parent")[window] >= 0).sum(), m)
+    summary["reopened_share"] = _share((col("reopened")[window] > 0).sum(), m)
+    premature = col("premature")[window]
+    summary["premature_closures"] = float(premature.sum())
+    summary["premature_caught_share"] = _share(
+        (premature > 0).sum() and ((premature > 0) & (col("reopened")[window] > 0)).sum(),
+        (premature > 0).sum(),
+    )
+    summary["disputes"] = float(cw.disputes)
+    summary["urging_calls"] = float(cw.urging_calls - cw.urging_calls_mark)
     residents_cases = (col("resident")[window] >= 0).sum()
     years = measured_days / 365.0
     summary["requests_per_resident_per_year"] = (
         float(residents_cases / model.population.size / years) if years > 0 else math.nan
     )
+    summary["urging_calls_per_resident_per_year"] = (
+        summary["urging_calls"] / model.population.size / years if years > 0 else math.nan
+    )
     backlog = np.array(model.datacollector.model_vars.get("backlog", [])[warmup:], dtype=float)
     summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
-    summary["backlog_final"] = float(n - closed_all.sum())
+    summary["backlog_final"] = float(n - closed_all.sum() - parked_all.sum())
 
     hours = model.calendar.total_working_hours(model.day) - model.calendar.total_working_hours(
         min(warmup, model.day)
@@ -348,6 +377,14 @@ def case_log(model: GovernanceModel, status: np.ndarray) -> pd.DataFrame:
             "resolution_time_days": closed - col("reported"),
             "handoffs": col("handoffs"),
             "returns": col("returns"),
+            "disputed": col("disputed"),
+            "parent": col("parent"),
+            "contact": col("contact"),
+            "owner": [names[d] if d >= 0 else None for d in col("owner").tolist()],
+            "reopened": col("reopened"),
+            "premature": col("premature"),
+            "urged": col("urged"),
+            "parked": col("parked"),
             "on_the_spot": col("on_the_spot"),
             "on_time": np.where(np.isnan(closed), np.nan, closed <= col("deadline")),
             "resolved": col("resolved"),

@@ -84,7 +84,7 @@ class PopulationParameters(Section):
         default_factory=lambda: {"18-29": 0.18, "30-49": 0.34, "50-69": 0.32, "70+": 0.16}
     )
     initial_trust_mean: Share = (
-        0.33  # assumption: the steady state of the pre-reform street baseline (docs/validation.md)
+        0.78  # assumption: the steady state of the pre-reform street baseline (docs/validation.md)
     )
     initial_trust_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.15  # assumption
 
@@ -115,6 +115,10 @@ class SocialParameters(Section):
     neighbour_influence_per_day: Share = (
         0.02  # weight of neighbours' mean trust per day; assumption
     )
+    disposition_weight_per_day: Share = (
+        0.03  # pull of each resident's own disposition (settled experience) per day; keeps trust
+        # heterogeneous under neighbour averaging; assumption
+    )
 
 
 class DemandParameters(Section):
@@ -135,6 +139,10 @@ class DemandParameters(Section):
     max_departments_per_case: Annotated[int, Field(ge=1, le=4)] = 3  # assumption
     minor_share: Share = (
         0.35  # small enough to settle on the spot (F3.5 ≈9 % self-handled); assumption
+    )
+    disputed_ownership_share: Share = (
+        0.1  # 职责交叉, 无主: ownership disputed between departments (F9.5); assumption, the
+        # unsourced "41 % beyond a community's authority" as a wide prior
     )
     minor_work_share: Annotated[float, Field(gt=0.0, le=1.0)] = (
         0.3  # a minor case needs this share of its department's mean work; assumption (F5.4: hours)
@@ -166,10 +174,13 @@ class DemandParameters(Section):
 class ReportingParameters(Section):
     """Whether and where a resident reports a need; trust drives both (BRIEF feedback loop)."""
 
+    # Reporting follows trust linearly between these two. The slope is bounded by M15 (a
+    # first report that was fixed raised the chance of a second by 57 %): here a resolved,
+    # satisfying case against an unsatisfying one at the default trust gives ≈ +46 %.
     report_probability_at_zero_trust: Probability = (
-        0.35  # assumption; F1.2 demand grows with responsiveness
+        0.2  # assumption; F1.2 demand grows with responsiveness (a holdout, not a target)
     )
-    report_probability_at_full_trust: Probability = 0.95  # assumption
+    report_probability_at_full_trust: Probability = 0.7  # assumption, with M15
     hotline_weight: NonNegative = 0.6  # 12345 hotline; assumption
     grid_worker_weight: NonNegative = 0.3  # in person to the grid worker (F4.6); assumption
     party_member_weight: NonNegative = (
@@ -177,6 +188,17 @@ class ReportingParameters(Section):
     )
     unreported_need_lifetime_days: Positive = (
         30.0  # an unreported need lapses after this; assumption
+    )
+    repeat_contact_probability: Probability = (
+        0.5  # after an unresolved or parked case the resident contacts again; assumption
+        # (M12: repeat complaints were 19.6 % of a county's orders; M14)
+    )
+    repeat_contact_delay_days: Positive = 7.0  # mean days before a repeat contact; assumption
+    contacts_per_need_max: Annotated[int, Field(ge=1, le=20)] = (
+        3  # a resident gives up after this many contacts about one need; assumption (M14: >10)
+    )
+    urging_probability: Probability = (
+        0.5  # a resident whose case is past its limit calls to urge it (催办, F9.4); assumption
     )
 
 
@@ -320,7 +342,8 @@ class CoordinationParameters(Section):
     tasks_moved_with_staff: bool = (
         True  # 下沉 as practised: staff, tasks and authority move together (seed §三(二))
     )
-    management_enforcement_joint: bool = False  # 管执联动: management and enforcement handle a case jointly (seed §三(二)); off before
+    # 管执联动: management and enforcement handle a case jointly (seed §三(二)); off before
+    management_enforcement_joint: bool = False
     queue_discipline: Literal["fifo", "deadline"] = "fifo"  # department queue order
 
 
@@ -348,23 +371,85 @@ class TimeLimitParameters(Section):
 
 
 class FeedbackParameters(Section):
-    """Ratings and trust: the 需求—处置—反馈—评价 loop (seed §二(二))."""
+    """Call-back, ratings and trust: the 需求—处置—反馈—评价 loop (seed §二(二)).
 
-    satisfaction_base_probability: Probability = (
-        0.9  # on time and resolved (F5.5: 93-95 % for consultations)
+    Satisfaction comes from the experience (M11: speed ≈51 % and outcome ≈28 % of
+    satisfaction): the log-odds of a "satisfied" rating are
+    ``satisfaction_logit_base`` + ``satisfaction_logit_resolved`` if the problem was
+    resolved + ``satisfaction_logit_per_limit_late`` per time limit overdue +
+    ``satisfaction_logit_per_reopening`` per reopening + ``satisfaction_logit_repeat`` for a
+    repeat contact. No cap: a fast, resolved first contact rates as high as the logit says.
+    """
+
+    satisfaction_logit_base: Annotated[float, Field(ge=-10, le=10)] = (
+        -0.5  # assumption: an unresolved case on time is rated satisfied 38 % of the time
     )
-    late_penalty: Share = 0.3  # lower satisfaction when past the limit; assumption (F5.1 spread)
-    unresolved_penalty: Share = 0.5  # assumption
-    repeat_penalty: Share = 0.12  # F5.5: repeat complaints 76-84 % vs 93-95 %
-    trust_learning_rate: Share = 0.25  # own experience; assumption
+    satisfaction_logit_resolved: Annotated[float, Field(ge=0, le=10)] = (
+        3.0  # assumption: resolved on time → 92 % (F5.5: consultations 93-95 %)
+    )
+    satisfaction_logit_per_limit_late: Annotated[float, Field(ge=-10, le=0)] = (
+        -1.5  # per time limit overdue; M11 speed ≈51 % of satisfaction; assumption
+    )
+    satisfaction_logit_per_reopening: Annotated[float, Field(ge=-10, le=0)] = (
+        -0.7  # assumption: a redone case (重新办理, F9.3) is rated lower
+    )
+    satisfaction_logit_repeat: Annotated[float, Field(ge=-10, le=0)] = (
+        -0.6  # F5.5: repeat complaints 76-84 % vs 93-95 %
+    )
+    callback_share: Probability = (
+        0.645  # residents reached by the call-back (回访, F9.3); M27: 10,003 of 15,507
+    )
+    reopen_limit: Annotated[int, Field(ge=0, le=10)] = (
+        2  # reopenings (重新办理) before an unresolved case is closed as it is; assumption
+    )
+    trust_learning_rate: Share = (
+        0.4  # own experience; assumption, bounded by M15 (a fixed report: +57 % later reports)
+    )
     collective_issue_trust_drag_per_year: Share = (
         0.05  # open collective issues erode trust; assumption
     )
     project_trust_gain: Share = (
         0.05  # implemented decisions raise trust (成果转化落实反馈, seed §三(三)); assumption
     )
-    unresolved_share: Share = (
-        0.04  # handled but not actually solved (F5.1: closure 83 %, F5.6: 82 %); assumption
+
+
+class HandlingParameters(Section):
+    """How units handle a case, and how departments respond to accountability (考核).
+
+    A department that handles a case with effort share *e* of its work content resolves
+    it with probability ``1 − (1 − resolution_probability_full_effort) ** e``. A grid
+    worker's on-site verification catches an unresolved case with
+    ``verification_catch_probability`` (F9.5); a caught case, or one the resident rejects
+    at the call-back, is reopened (F9.3). Under an accountability regime a department
+    under pressure *p* puts ``1 + care_gain · p · q`` of the work into a case, where *q* is
+    the share of the ranking on resolution and satisfaction; with ``gaming_propensity`` *g*
+    it closes a case prematurely (effort ``premature_effort_share``) with probability
+    *g · p* and disputes a case of unclear ownership more often (×(1 + *g · p*)).
+    """
+
+    resolution_probability_full_effort: Probability = (
+        0.92  # assumption; F5.1 closure 83 %, F5.6 82 % resolved as judged by departments, M8
+    )
+    verification_catch_probability: Probability = (
+        0.5  # grid worker's on-site check (F9.5) catches an unresolved case; assumption (M5)
+    )
+    dispute_probability: Probability = (
+        0.5  # a department returns a case of disputed ownership as not its job; assumption
+    )
+    returns_before_parking: Annotated[int, Field(ge=1, le=20)] = (
+        3  # after this many returns the case is parked (挂账, F4.5, F9.5); assumption
+    )
+    care_gain: Annotated[float, Field(ge=0, le=2)] = (
+        0.5  # extra effort share at full pressure when quality is ranked; assumption
+    )
+    gaming_propensity: Probability = (
+        0.1  # assumption; M4 ≈4.9 % fraudulent ratings, M5, M9 (90 % official vs 69 % surveyed)
+    )
+    premature_effort_share: Annotated[float, Field(gt=0, le=1)] = (
+        0.3  # effort put into a premature closure; assumption (M5, M10)
+    )
+    rating_memory: Share = (
+        0.05  # weight of the latest case in the street's rating of a department (F4.3); assumption
     )
 
 
@@ -387,8 +472,10 @@ class ModelParameters(Section):
     party: PartyParameters = PartyParameters()
     time_limits: TimeLimitParameters = TimeLimitParameters()
     feedback: FeedbackParameters = FeedbackParameters()
+    handling: HandlingParameters = HandlingParameters()
     routing: Any = Field(default_factory=lambda: {"kind": "hierarchical"}, validate_default=True)
     consultation: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
+    accountability: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
 
     @field_validator("routing", mode="before")
     @classmethod
@@ -399,6 +486,11 @@ class ModelParameters(Section):
     @classmethod
     def _resolve_consultation(cls, value: Any) -> Any:
         return resolve_policy("consultation", value)
+
+    @field_validator("accountability", mode="before")
+    @classmethod
+    def _resolve_accountability(cls, value: Any) -> Any:
+        return resolve_policy("accountability", value)
 
     @field_validator("departments")
     @classmethod

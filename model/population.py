@@ -30,6 +30,9 @@ class Population:
     party_member: np.ndarray  # bool
     volunteer: np.ndarray  # bool: party member organised into the grid (党员编组入网)
     trust: np.ndarray  # float64 in [0, 1]
+    # float64 in [0, 1]: one's own settled view, from one's own experience; daily trust is
+    # pulled back to it, neighbours move trust only for a while (assumption)
+    disposition: np.ndarray
     ties: sp.csr_matrix  # symmetric 0/1 social ties
     influence: sp.csr_matrix  # row-normalised ties (mean of neighbours' trust), float32
     isolated: np.ndarray  # bool: residents without ties (no neighbours to learn from)
@@ -82,6 +85,7 @@ def build_population(
         party_member=party,
         volunteer=volunteer,
         trust=trust,
+        disposition=trust.copy(),
         ties=ties,
         influence=influence,
         isolated=degree == 0,

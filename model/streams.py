@@ -19,6 +19,10 @@ STREAM_NAMES: tuple[str, ...] = (
     "routing",  # the routing policy's own stream
     "classification",  # an office's choice of a wrong department, and re-classification after returns
     "claims",  # which party member is offered a small task, and whether they claim it
+    "handling",  # disputes, whether re-handling resolves a case, on-site verification
+    "gaming",  # whether a department under pressure closes a case prematurely
+    "contacts",  # repeat contacts: when they come, and their own draws
+    "accountability",  # the accountability regime's own stream
     "consultation",  # the consultation policy's own stream
     "attendance",  # sampling who attends a meeting
     "mesa",  # Mesa's own shuffling (model.rng / model.random)

@@ -161,7 +161,10 @@ def degenerate_parameters(days: int) -> ModelParameters:
                 "multi_department_share": 0.0,
                 "max_departments_per_case": 1,
                 "collective_issues_per_community_per_year": 0.0,
+                "minor_share": 0.0,  # every case has the full exponential work content
+                "disputed_ownership_share": 0.0,
             },
+            "handling": {"resolution_probability_full_effort": 1.0},
             "reporting": {
                 "report_probability_at_zero_trust": 1.0,
                 "report_probability_at_full_trust": 1.0,

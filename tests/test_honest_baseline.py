@@ -74,9 +74,9 @@ def test_doubling_fractional_staff_halves_utilisation() -> None:
         ratios.append(model.output().summary)
     for name in parameters.departments:
         key = f"department_utilisation_{name}"
-        # each department within 10 % (re-classification draws shift a few return checks
-        # between departments when timings differ), the whole within 3 %
-        assert ratios[1][key] == pytest.approx(ratios[0][key] / 2, rel=0.1), (
+        # each department within 15 % (re-classification and dispute draws shift a few return
+        # checks between departments when timings differ), the whole within 3 %
+        assert ratios[1][key] == pytest.approx(ratios[0][key] / 2, rel=0.15), (
             f"{key}: {ratios[0][key]:.4f} with the staff, {ratios[1][key]:.4f} with twice the staff"
         )
     total = "department_utilisation"

@@ -21,7 +21,7 @@ from model.outcomes import OUTCOME_NAMES, RunOutput
 from model.parameters import ModelParameters
 from model.policies.registry import builtin_kinds
 
-STATUSES = {"closed", "open", "queued"}
+STATUSES = {"closed", "open", "queued", "parked"}
 TIMESTAMPS = ("reported", "registered", "dispatched", "handled", "verified", "closed")
 # Lifecycle order of the timestamps (F4.5); each pair (earlier, later) must hold where both are set.
 ORDER = (
@@ -79,6 +79,7 @@ def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
             "multi_department_share": draw(st.floats(min_value=0.0, max_value=1.0)),
             "max_departments_per_case": draw(st.integers(min_value=1, max_value=3)),
             "minor_share": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "disputed_ownership_share": draw(st.floats(min_value=0.0, max_value=1.0)),
             "collective_issues_per_community_per_year": draw(
                 st.floats(min_value=0.0, max_value=40.0)
             ),
@@ -104,6 +105,20 @@ def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
             "queue_discipline": draw(st.sampled_from(["fifo", "deadline"])),
         },
         "departments": departments,
+        "handling": {
+            "resolution_probability_full_effort": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "dispute_probability": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "gaming_propensity": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "returns_before_parking": draw(st.integers(min_value=1, max_value=4)),
+        },
+        "reporting": {
+            "repeat_contact_probability": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "repeat_contact_delay_days": draw(st.floats(min_value=0.1, max_value=10.0)),
+        },
+        "accountability": {
+            "kind": draw(st.sampled_from(builtin_kinds("accountability"))),
+            "period_days": draw(st.integers(min_value=1, max_value=10)),
+        },
         "routing": {"kind": draw(st.sampled_from(builtin_kinds("routing")))},
         "consultation": {"kind": draw(st.sampled_from(builtin_kinds("consultation")))},
     }
@@ -112,6 +127,11 @@ def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
         data["consultation"]["first_meeting_day"] = draw(st.integers(min_value=0, max_value=10))
     seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
     return ModelParameters.model_validate(data), seed
+
+
+def counts_of(cases: pd.DataFrame, status: str) -> int:
+    """Cases with ``status`` in the case log."""
+    return int((cases["status"] == status).sum())
 
 
 def run(parameters: ModelParameters, seed: int) -> RunOutput:
@@ -129,12 +149,26 @@ def test_every_case_accounted_once(scenario: tuple[ModelParameters, int]) -> Non
     out = run(parameters, seed)
     cases, summary = out.cases, out.summary
     assert cases["case_id"].is_unique, "case ids must be unique"
-    assert cases["need"].is_unique, "a need becomes at most one case"
+    first = cases[cases["parent"] < 0]
+    assert first["need"].is_unique, "a need becomes at most one first contact"
     assert set(cases["status"].unique()) <= STATUSES, f"unknown statuses {set(cases['status'])}"
     assert len(cases) == summary["cases_generated"], "case log length vs cases_generated"
-    assert summary["cases_closed"] + summary["cases_open"] == summary["cases_generated"], (
-        f"closed {summary['cases_closed']} + open {summary['cases_open']} != {summary['cases_generated']}"
+    total = summary["cases_closed"] + summary["cases_open"] + summary["cases_parked"]
+    assert total == summary["cases_generated"], (
+        f"closed {summary['cases_closed']} + open {summary['cases_open']} + parked "
+        f"{summary['cases_parked']} != {summary['cases_generated']}"
     )
+    assert counts_of(cases, "parked") == summary["cases_parked"], "parked statuses vs cases_parked"
+    repeats = cases[cases["parent"] >= 0]
+    assert len(repeats) == summary["repeat_contacts"], "every repeat contact is one case"
+    assert repeats["parent"].isin(cases["case_id"]).all(), "a repeat contact's parent is a case"
+    assert (
+        repeats["need"].to_numpy()
+        == cases.set_index("case_id").loc[repeats["parent"], "need"].to_numpy()
+    ).all(), "a repeat contact is about its parent's need"
+    assert (cases["reopened"] >= 0).all() and (
+        cases.loc[cases["reopened"] > 0, "status"] != "parked"
+    ).all(), "a reopened case was handled, so it was never parked"
     assert summary["cases_queued"] <= summary["cases_open"], (
         "queued cases are a subset of open ones"
     )
@@ -235,8 +269,9 @@ def test_needs_accounting(scenario: tuple[ModelParameters, int]) -> None:
         f"needs_generated {needs} != reported + found + lapsed + awaiting patrol "
         f"{[summary[k] for k in parts]}"
     )
-    assert summary["cases_generated"] == summary["needs_reported"] + summary["needs_found"], (
-        "every case is a need that was reported or found"
+    made = summary["needs_reported"] + summary["needs_found"] + summary["repeat_contacts"]
+    assert summary["cases_generated"] == made, (
+        "every case is a need that was reported or found, or a repeat contact about one"
     )
     if parameters.simulation.warmup_days == 0 and needs > 0:
         assert summary["unreported_share"] * needs == pytest.approx(lapsed), (
@@ -259,9 +294,8 @@ def test_needs_accounting(scenario: tuple[ModelParameters, int]) -> None:
     assert last["needs_generated"] == needs, "final needs_generated in the time series vs summary"
     assert last["cases_reported"] == summary["cases_generated"], "final cases_reported vs summary"
     assert last["cases_closed"] == summary["cases_closed"], "final cases_closed vs summary"
-    assert (series["backlog"] == series["cases_reported"] - series["cases_closed"]).all(), (
-        "backlog = open cases"
-    )
+    active = series["cases_reported"] - series["cases_closed"] - series["cases_parked"]
+    assert (series["backlog"] == active).all(), "backlog = open cases, parked ones excluded"
 
 
 def test_timeseries_day_is_zero_based() -> None:
@@ -310,7 +344,7 @@ def test_no_case_lost(routing: str, discipline: str) -> None:
     cases = run(parameters, 5).cases
     early = cases[cases["reported"] < 60]
     assert len(early) > 200, f"expected a few hundred early cases, got {len(early)}"
-    stuck = early[early["status"] != "closed"]
+    stuck = early[~early["status"].isin(["closed", "parked"])]
     assert stuck.empty, (
-        f"{len(stuck)} early cases never closed, e.g. {stuck.head(3).to_dict('records')}"
+        f"{len(stuck)} early cases neither closed nor parked, e.g. {stuck.head(3).to_dict('records')}"
     )

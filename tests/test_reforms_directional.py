@@ -153,7 +153,7 @@ def test_case_log_invariants_hold_under_reforms(
     out = run(routing, consultation, seed=7, days=90)
     cases = out.cases
     assert len(cases) > 0, "no case was generated"
-    assert set(cases["status"]) <= {"closed", "open", "queued"}, (
+    assert set(cases["status"]) <= {"closed", "open", "queued", "parked"}, (
         f"bad statuses {set(cases['status'])}"
     )
     assert cases["case_id"].is_unique, "a case appears twice in the log"

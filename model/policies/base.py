@@ -137,12 +137,17 @@ class Route:
         overhead_hours: extra staff hours charged to the lead department (coordination,
             reporting for rankings).
         priority: smaller is served first in deadline-first queues (added to the deadline, in days).
+        first_unit_leads: 首接负责 (F4.7): the first department to take the case on leads it —
+            it cannot return a case of disputed ownership, and it answers for the whole of a
+            case that needs several departments; without a lead every department's part must
+            succeed and a disputed case may bounce between departments until it is parked.
     """
 
     stages: tuple[Stage, ...]
     handoff_delay_hours: float | None = None
     overhead_hours: float = 0.0
     priority: float = 0.0
+    first_unit_leads: bool = False
 
 
 @runtime_checkable

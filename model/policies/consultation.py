@@ -9,11 +9,12 @@ into trust (成果转化落实反馈, seed §三(三)).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
 
+from model.mechanisms import Mechanism
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
     AGE_LOGIT_SHIFT,
@@ -73,6 +74,30 @@ class CouncilConsultation:
     quorum: Annotated[int, Field(ge=1)] = 5
     staff_hours: NonNegative = 8.0
     implementation_days: NonNegative = 60.0
+
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism(
+            "party_mobilisation",
+            "invitations_per_member",
+            0.0,
+            "party members invite neighbours through their ties (党员编组入网)",
+            "seed §二(二)",
+        ),
+        Mechanism(
+            "trust_drives_attendance",
+            "trust_weight",
+            0.0,
+            "residents who trust the system more take part more",
+            "assumption",
+        ),
+        Mechanism(
+            "decisions",
+            "topics_per_meeting",
+            0,
+            "the council decides open collective issues, which become projects",
+            "seed §二(四)",
+        ),
+    )
 
     def meets_on(self, day: int) -> bool:
         return on_cycle(day, self.first_meeting_day, self.cycle_days)

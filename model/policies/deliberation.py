@@ -9,11 +9,12 @@ through social ties — party mobilisation (``invitations_per_member``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
 
+from model.mechanisms import Mechanism
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
     AGE_LOGIT_SHIFT,
@@ -89,6 +90,30 @@ class OpenDeliberationConsultation:
     staff_hours_per_participant: NonNegative = 0.05
     implementation_days: NonNegative = 45.0
 
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism(
+            "party_mobilisation",
+            "invitations_per_member",
+            0.0,
+            "party members invite neighbours through their ties (党员编组入网)",
+            "seed §二(二)",
+        ),
+        Mechanism(
+            "trust_drives_attendance",
+            "trust_weight",
+            0.0,
+            "residents who trust the system more take part more",
+            "assumption",
+        ),
+        Mechanism(
+            "topic_salience",
+            "topic_salience",
+            0.0,
+            "residents come for collected topics that concern them (议题征集)",
+            "seed §二(四)",
+        ),
+    )
+
     def meets_on(self, day: int) -> bool:
         return on_cycle(day, self.first_meeting_day, self.cycle_days)
 
@@ -162,6 +187,30 @@ class OnlineConsultation:
     staff_hours: NonNegative = 0.5
     staff_hours_per_participant: NonNegative = 0.01
     implementation_days: NonNegative = 60.0
+
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism(
+            "party_mobilisation",
+            "invitations_per_member",
+            0.0,
+            "party members invite neighbours through their ties (党员编组入网)",
+            "seed §二(二)",
+        ),
+        Mechanism(
+            "trust_drives_attendance",
+            "trust_weight",
+            0.0,
+            "residents who trust the system more take part more",
+            "assumption",
+        ),
+        Mechanism(
+            "digital_divide",
+            "digital_divide_weight",
+            0.0,
+            "older residents are less often online, the young more",
+            "assumption",
+        ),
+    )
 
     def meets_on(self, day: int) -> bool:
         return on_cycle(day, self.first_meeting_day, self.cycle_days)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
+from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.composition import InnerRouting, inner_queue_discipline
 from model.policies.registry import register
@@ -69,6 +70,24 @@ class GridFirstRouting:
     exclude_enforcement: bool = False
     offer_to_party_members: bool = True
     inner: InnerRouting = field(default_factory=IntegratedRouting)
+
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism(
+            "settle_in_grid",
+            "resolve_share",
+            0.0,
+            "minor one-department cases met in the grid are settled there on the spot",
+            "F4.6",
+            structural=True,
+        ),
+        Mechanism(
+            "party_claims",
+            "offer_to_party_members",
+            False,
+            "party members of the grid claim small tasks on volunteered time",
+            "seed §二(二)",
+        ),
+    )
 
     @property
     def queue_discipline(self) -> str | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
+from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
 from model.policies.routing import handling_stages, intake_unit
@@ -27,8 +28,9 @@ class ImmediateRouting:
     monthly on response, resolution and satisfaction (F9.1), at a cost in reporting and
     call-back time. Repeat complaints are tracked and rated lower (F5.5); the engine's
     rating applies the repeat penalty (``feedback.repeat_penalty``), the policy may
-    serve them first. How units respond to the ranking is the accountability regime's
-    business (issue 9), not a speed factor here.
+    serve them first. The ranking itself is an accountability regime
+    (``[accountability] kind = "ranking"``, :mod:`model.policies.accountability`), to
+    which the departments respond; ``reform_immediate.toml`` sets both.
 
     Model: after intake review (the centre for hotline calls and sensors, the
     community for in-person reports), a case needing one department goes straight to
@@ -48,9 +50,45 @@ class ImmediateRouting:
             deadline-first queues (F5.5 flags them; size is an assumption).
         queue_discipline: department queue order the engine applies under this policy
             (接诉即办 works to deadlines: "deadline"; "fifo" to isolate the effect).
+        first_unit_leads: 首接负责 (F4.7): the first department to take a case on leads it and
+            cannot return a case of disputed ownership.
     """
 
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism(
+            "direct_dispatch",
+            "multi_department_via_street",
+            False,
+            "multi-department cases go to the street of the grid, which leads (属地)",
+            "F4.7",
+            structural=True,
+        ),
+        Mechanism(
+            "lead_responsibility",
+            "first_unit_leads",
+            False,
+            "the first department to take a case on leads it: no disputed returns, one owner",
+            "F4.7",
+            structural=True,
+        ),
+        Mechanism(
+            "repeat_priority",
+            "repeat_priority_days",
+            0.0,
+            "repeat complaints are served earlier in deadline-first queues",
+            "F5.5",
+        ),
+        Mechanism(
+            "ranking_overhead",
+            "ranking_overhead_hours",
+            0.0,
+            "tracking, reporting and call-backs cost the lead staff hours per case",
+            "assumption",
+        ),
+    )
+
     ranking_overhead_hours: NonNegative = 0.25
+    first_unit_leads: bool = True
     multi_department_via_street: bool = True
     repeat_priority_days: NonNegative = 1.0
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
@@ -71,4 +109,5 @@ class ImmediateRouting:
             stages=tuple(stages),
             overhead_hours=self.ranking_overhead_hours,
             priority=-self.repeat_priority_days if case.repeat else 0.0,
+            first_unit_leads=self.first_unit_leads,
         )

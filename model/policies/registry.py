@@ -19,8 +19,18 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-Family = Literal["routing", "consultation"]
-_REGISTRIES: dict[Family, dict[str, type]] = {"routing": {}, "consultation": {}}
+Family = Literal["routing", "consultation", "accountability"]
+_REGISTRIES: dict[Family, dict[str, type]] = {
+    "routing": {},
+    "consultation": {},
+    "accountability": {},
+}
+# the decision method a policy class of each family must have
+_METHODS: dict[Family, str] = {
+    "routing": "route",
+    "consultation": "convene",
+    "accountability": "assess",
+}
 T = TypeVar("T", bound=type)
 
 
@@ -60,6 +70,7 @@ def _load_builtins() -> None:
         "model.policies.immediate",
         "model.policies.grid_first",
         "model.policies.deliberation",
+        "model.policies.accountability",
     ):
         importlib.import_module(module)
 
@@ -97,7 +108,7 @@ def policy_class(family: Family, kind: str) -> type:
             raise PolicyError(f"cannot load {family} plug-in {kind!r}: {exc}") from None
     if not (isinstance(cls, type) and is_dataclass(cls)):
         raise PolicyError(f"{family} kind {kind!r} is not a dataclass policy class")
-    method = "route" if family == "routing" else "convene"
+    method = _METHODS[family]
     if not callable(getattr(cls, method, None)):
         raise PolicyError(f"{family} kind {kind!r} has no {method}() method")
     return cls

@@ -7,11 +7,12 @@ Each is a frozen dataclass whose fields are its parameters; ``route`` reads a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
 
+from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
 
@@ -119,9 +120,30 @@ class IntegratedRouting:
 
     Attributes:
         joint_coordination_hours: lead department's staff hours per extra department (assumption).
+        first_unit_leads: the lead department answers for the whole case and cannot return
+            a case of disputed ownership (首接负责, 权责一致, F4.7).
     """
 
     joint_coordination_hours: NonNegative = 0.5
+    first_unit_leads: bool = True
+
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism(
+            "lead_responsibility",
+            "first_unit_leads",
+            False,
+            "the first department to take a case on leads it: no disputed returns, one owner",
+            "F4.7",
+            structural=True,
+        ),
+        Mechanism(
+            "joint_coordination_cost",
+            "joint_coordination_hours",
+            0.0,
+            "the lead spends hours coordinating each extra department",
+            "assumption",
+        ),
+    )
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         review = Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
@@ -129,4 +151,5 @@ class IntegratedRouting:
         return Route(
             stages=(review, *handling_stages(case, system, joint=True)),
             overhead_hours=self.joint_coordination_hours * extra,
+            first_unit_leads=self.first_unit_leads,
         )

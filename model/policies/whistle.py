@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
+from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.composition import InnerRouting
 from model.policies.registry import register
@@ -95,6 +96,32 @@ class WhistleRouting:
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
     inner: InnerRouting = field(default_factory=HierarchicalRouting)
 
+    MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
+        Mechanism(
+            "whistle",
+            "whistle_share",
+            0.0,
+            "the street summons the departments to the scene, where they handle the case "
+            "together under its lead",
+            "F4.3",
+            structural=True,
+        ),
+        Mechanism(
+            "summons_priority",
+            "whistled_priority_days",
+            0.0,
+            "a summons goes ahead of ordinary work",
+            "F4.3",
+        ),
+        Mechanism(
+            "rating_priority",
+            "rating_priority_days",
+            0.0,
+            "cases of departments the street rates low are served earlier",
+            "F4.3",
+        ),
+    )
+
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         if (
             not is_eligible(case, self.scope)
@@ -138,6 +165,7 @@ class WhistleRouting:
             stages=tuple(stages),
             overhead_hours=self.street_coordination_hours * (len(case.departments) - 1),
             priority=-(self.whistled_priority_days + self.rating_priority_days * shortfall),
+            first_unit_leads=True,  # the street leads the summoned departments on the scene
         )
 
     @staticmethod
