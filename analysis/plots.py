@@ -79,7 +79,7 @@ def _humanise(name: str) -> str:
 
 
 def outcome_unit(name: str) -> str:
-    """The unit of an outcome or parameter, from its name (STYLE.md units in names)."""
+    """The unit of an outcome or parameter, from its name (docs/design.md "Conventions": units in names)."""
     if name in _OUTCOME_LABELS:
         return _OUTCOME_LABELS[name][1]
     last = name.rsplit(".", 1)[-1]

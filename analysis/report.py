@@ -44,7 +44,7 @@ FIGURE_FOLDER = "figures"
 # imprecise when its interval is wider than ±10 % of the reference level — roughly the
 # smallest change a policymaker would act on.
 DEFAULT_PRECISION = st.PrecisionTarget(0.10)
-# Outcomes of the headline table when the experiment file names none (BRIEF "Outcomes").
+# Outcomes of the headline table when the experiment file names none (README "What a run reports").
 HEADLINE_OUTCOMES: tuple[str, ...] = (
     "resolution_time_median_days",
     "resolution_time_p90_days",
@@ -56,7 +56,7 @@ HEADLINE_OUTCOMES: tuple[str, ...] = (
     "staff_hours_per_case",
 )
 MAX_FIGURES_PER_SECTION = 12
-MAX_NETWORK_NODES = 300  # network pictures are for small scenarios (DESIGN.md: no big layouts)
+MAX_NETWORK_NODES = 300  # network pictures are for small scenarios (docs/design.md: no big layouts)
 _RESOLUTION_VARIABLE = "resolution_time_days"
 _SKIPPED_SETTINGS = {"name", "description", "extends"}
 

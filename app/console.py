@@ -1,6 +1,6 @@
 """Console helpers for the ``microgov`` command line: outcome tables and error lines.
 
-Only the app layer prints; everything below it logs (STYLE.md "Tooling").
+Only the app layer prints; everything below it logs (docs/design.md "Conventions").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TextIO
 
 from model.cases import CASE_TYPES
 
-# Outcome groups for the run table (BRIEF "Outcomes every run reports"); names are
+# Outcome groups for the run table (README "What a run reports"); names are
 # model.outcomes.OUTCOME_NAMES. Keys not listed here are printed under "other".
 OUTCOME_GROUPS: dict[str, tuple[str, ...]] = {
     "volume": (

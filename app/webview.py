@@ -66,7 +66,7 @@ STAFF_MULTIPLIER_RANGE = (0.1, 5.0)
 MAX_BODY_BYTES = 64 * 1024
 # Two cores on the class machine: more parallel runs would only slow each other down.
 MAX_CONCURRENT_RUNS = 2
-# Above this many residents a run no longer takes "about a second" (DESIGN.md targets).
+# Above this many residents a run no longer takes "about a second" (docs/design.md "Scale targets").
 LARGE_SCENARIO_RESIDENTS = 50_000
 
 PAGE_HEADERS = {
@@ -462,7 +462,7 @@ def tree_layout(graph: nx.Graph) -> dict[Any, tuple[float, float]]:
     The root is the centre; rows follow :data:`LEVEL_ROWS`. Leaves take consecutive
     slots left to right in node order (departments first, then streets' subtrees);
     a parent sits at the mean of its children. No randomness, no force layout
-    (MESA_NOTES.md: spring layouts are slow and unseeded).
+    (docs/design.md "Notes on the libraries": spring layouts are slow and unseeded).
     """
     if graph.number_of_nodes() == 0:
         return {}

@@ -21,7 +21,7 @@ Implementations:
   calendar's conversions take;
 - ``ciw``: Ciw 3.2 with the same arrival and service rates. Ciw seeds its one global
   stream (``ciw.seed``), so its sample path differs and its mean wait agrees only within
-  noise (MESA_NOTES.md); ``engine`` and ``heapq`` consume the same pre-drawn times and
+  noise (docs/design.md "Notes on the libraries"); ``engine`` and ``heapq`` consume the same pre-drawn times and
   must agree to rounding.
 
 Each implementation runs ``--repeats`` times, interleaved (engine, heapq, ciw,

@@ -18,7 +18,7 @@ libraries are limited to one thread), which measures and reports, as one JSON li
 ``--profile N`` runs build and run under cProfile instead (no target is judged) and
 prints the N functions with the most own time.
 
-Targets (issue 2, DESIGN.md), checked only for a full year (``--days 365``) and on
+Targets (issue 2, docs/design.md "Scale targets"), checked only for a full year (``--days 365``) and on
 ``build_s + run_s`` (the model's own work; ``import_s`` is reported beside it), in
 wall time and in CPU time:
 ``classroom`` about a second (≤ 1.5 s counts as met), ``yongchuan`` under 60 s and

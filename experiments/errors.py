@@ -1,7 +1,7 @@
 """Errors in user input: scenario files, experiment files, results folders, command lines.
 
 An :class:`InputError` names the file, the dotted field, the bad value and what is
-allowed, with the closest valid spelling for a typo (STYLE.md "Configuration"). The
+allowed, with the closest valid spelling for a typo (docs/design.md "Conventions"). The
 command line prints it as ``error: <message>`` and exits with status 2 — never a
 traceback.
 """

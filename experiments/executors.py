@@ -4,12 +4,12 @@ An executor maps a picklable function over tasks and yields ``(task, result)``
 pairs as they finish, in any order; a task whose function raised — or whose
 worker died — yields the exception instead of a result, so one bad run never
 stops the others. Results do not depend on the executor: each run gets its
-scenario and seed and nothing else (DESIGN.md "Randomness"), so serial, pool and
+scenario and seed and nothing else (docs/design.md "Randomness"), so serial, pool and
 cluster give the same numbers bit for bit.
 
 The process pool uses an explicit ``forkserver`` (Linux/macOS) or ``spawn``
 context passed to ``ProcessPoolExecutor``; the process-wide start method is never
-changed (MESA_NOTES.md: Mesa's ``batch_run`` does change it). Workers import the
+changed (docs/design.md "Notes on the libraries": Mesa's ``batch_run`` does change it). Workers import the
 run function by name, so it works from a notebook as long as the function lives in
 an importable module.
 """

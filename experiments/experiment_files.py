@@ -93,7 +93,7 @@ class ScenarioEntry(Spec):
 class FactorSpec(Spec):
     """One factor of a sensitivity analysis (meaning of each key: ``experiments.sensitivity.Factor``)."""
 
-    name: str  # dotted scenario field, also the SALib factor name (STYLE.md "Names")
+    name: str  # dotted scenario field, also the SALib factor name (docs/design.md "Conventions")
     lower: float
     upper: float
     distribution: Literal["uniform", "normal", "lognormal", "triangular"] = "uniform"

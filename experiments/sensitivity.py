@@ -7,7 +7,7 @@ replications on the same replication seeds (common random numbers), and hands
 the per-point means to :func:`analyze_sensitivity` and the per-replication
 values to :func:`replication_noise`.
 
-What this layer adds to SALib 1.6 (``shared/MESA_NOTES.md``):
+What this layer adds to SALib 1.6 (docs/design.md "Notes on the libraries"):
 
 - Factor distributions with one meaning of ``lower``/``upper`` for every
   distribution (see :class:`Factor`), sampled here from the unit hypercube with

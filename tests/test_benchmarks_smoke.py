@@ -1,6 +1,6 @@
 """Smoke tests of the benchmark scripts: they run at a tiny size and write their JSON.
 
-No timing is asserted here (DESIGN.md: the scale targets are measured in benchmarks/,
+No timing is asserted here (docs/design.md "Scale targets": the targets are measured in benchmarks/,
 not in timed tests); see docs/performance.md for the figures.
 """
 

@@ -1,4 +1,4 @@
-"""Directional tests (STYLE.md "Tests"): more staff ⇒ no slower resolution on the same seeds;
+"""Directional tests (docs/design.md "Conventions"): more staff ⇒ no slower resolution on the same seeds;
 ``integrated`` ⇒ fewer hand-offs and returns than ``hierarchical`` (seed §二(一), F4.5, F4.7).
 
 A small but loaded district: six grids of 300 residents with five needs per resident per

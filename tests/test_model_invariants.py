@@ -1,4 +1,4 @@
-"""Invariants of whole runs, property-based over random valid parameters (STYLE.md "Tests").
+"""Invariants of whole runs, property-based over random valid parameters (docs/design.md "Conventions").
 
 Every case is closed, open or queued exactly once; no time runs backwards; every share
 lies in [0, 1]; every need is accounted for. Checked only through the public API:

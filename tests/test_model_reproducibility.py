@@ -1,4 +1,4 @@
-"""Reproducibility and common random numbers (DESIGN.md "Randomness", STYLE.md "Randomness").
+"""Reproducibility and common random numbers (docs/design.md "Randomness" and "Conventions").
 
 Same seed ⇒ identical summary, time series and case log (also in a fresh process with
 another hash seed); different seeds differ; switching the routing policy leaves the

@@ -1,4 +1,4 @@
-"""Routing policies decide on fake views, without a model (STYLE.md "Strategies")."""
+"""Routing policies decide on fake views, without a model (docs/design.md "Conventions")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """docs/tutorial.md runs as written: its Python blocks in order in one namespace, its
-console blocks through the `microgov` command line (STYLE.md "Executed docs")."""
+console blocks through the `microgov` command line (docs/design.md "Conventions")."""
 
 from __future__ import annotations
 
