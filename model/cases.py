@@ -2,7 +2,7 @@
 
 A case is identified by an integer id; its attributes and timestamped history
 live in columns of :class:`CaseTable` (numpy arrays), which keeps a district of
-a million residents within memory (DESIGN.md scale targets).
+a million residents within memory (docs/design.md "Scale targets").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A heap of ``(time, sequence, callback, argument)``: the sequence number keeps
 same-time events in insertion order, and callbacks are held strongly (Mesa's
 ``schedule_event`` holds them weakly and can silently drop an event whose owner
-is collected — MESA_NOTES.md — which would lose cases). The daily Mesa step
+is collected — docs/design.md "Notes on the libraries" — which would lose cases). The daily Mesa step
 advances it with :meth:`run_until`.
 """
 

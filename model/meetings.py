@@ -1,10 +1,10 @@
 """Collective issues and deliberation (议事协商): topics, meetings, projects, feedback.
 
-Collective issues (parking, old-compound renovation, pocket parks — seed §二(三))
+Collective issues (parking, old-compound renovation, pocket parks — seed §二(三), §三(一))
 arise per community; while open they slowly erode residents' trust. The
 consultation policy decides when meetings are held and who is likely to attend;
 this module samples attendance, turns decisions into projects and, when a project
-is implemented, closes the issue and raises trust (成果转化落实反馈, seed §三(三)).
+is implemented, closes the issue and raises trust (成果转化落实反馈, seed §二(四)).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Nodes are ``(level, index)`` tuples; every node has a ``level`` attribute.
 Departments hang off the district centre. Mesa's ``discrete_space.Network``
 wraps the graph without a layout (``layout=None``: spring layout is slow and
-unseeded, MESA_NOTES.md).
+unseeded, docs/design.md "Notes on the libraries").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Outcomes every run reports (BRIEF "Outcomes every run reports")."""
+"""Outcomes every run reports (README "What a run reports")."""
 
 from __future__ import annotations
 

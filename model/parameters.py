@@ -1,8 +1,8 @@
 """Validated, frozen parameters of one governance model run.
 
 The schema is the single source of truth for scenario files: every TOML key is a
-field here, spelled the same (STYLE.md). Defaults carry their source in a
-comment: a stylized-fact id (``F…``, see ``shared/data/stylized_facts.md``), the
+field here, spelled the same (docs/design.md "Conventions"). Defaults carry their source in a
+comment: a stylized-fact id (``F…``, see ``docs/sources.md``), the
 seed document (``seed §…``) or "assumption".
 
 Policies are validated by their family registry (``model.policies.registry``):
@@ -151,7 +151,7 @@ class DemandParameters(Section):
         30.0  # F5.5 repeat complaints; assumption
     )
     collective_issues_per_community_per_year: NonNegative = (
-        4.0  # parking, renovation, pocket parks (seed §二(三)); assumption
+        4.0  # parking, renovation, pocket parks (seed §二(三), §三(一)); assumption
     )
     collective_issue_top_down_rate_per_year: NonNegative = (
         0.5  # an open collective issue is settled top-down, without deliberation; assumption
@@ -172,7 +172,7 @@ class DemandParameters(Section):
 
 
 class ReportingParameters(Section):
-    """Whether and where a resident reports a need; trust drives both (BRIEF feedback loop)."""
+    """Whether and where a resident reports a need; trust drives both (需求—处置—反馈—评价 loop, seed §二(二))."""
 
     # Reporting follows trust linearly between these two. The slope is bounded by M15 (a
     # first report that was fixed raised the chance of a second by 57 %): here a resolved,
@@ -293,7 +293,7 @@ class OfficeParameters(Section):
     centre_review_hours: NonNegative = 0.3  # assumption
     street_staff: Positive = 8.0  # per street/town centre, FTE (F6.5); assumption
     street_review_hours: NonNegative = 0.3  # assumption
-    community_staff: Positive = 2.0  # per community, FTE; 小马拉大车 (seed §三(二)); assumption
+    community_staff: Positive = 2.0  # per community, FTE; 小马拉大车 (seed §二(一)); assumption
     community_review_hours: NonNegative = 0.5  # assumption
     community_admin_hours_per_day: NonNegative = (
         6.0  # non-case tasks pushed down to communities; assumption
@@ -409,7 +409,7 @@ class FeedbackParameters(Section):
         0.05  # open collective issues erode trust; assumption
     )
     project_trust_gain: Share = (
-        0.05  # implemented decisions raise trust (成果转化落实反馈, seed §三(三)); assumption
+        0.05  # implemented decisions raise trust (成果转化落实反馈, seed §二(四)); assumption
     )
 
 

@@ -1,4 +1,4 @@
-"""Who the residents are and whom they know, as arrays (DESIGN.md "Residents at scale").
+"""Who the residents are and whom they know, as arrays (docs/design.md "Residents at scale").
 
 Per-resident state that changes every day (trust, engagement) lives in numpy
 arrays; :class:`model.agents.Resident` agents read and write their own row.

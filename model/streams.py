@@ -1,4 +1,4 @@
-"""Named random streams: one generator per stochastic process (DESIGN.md "Randomness").
+"""Named random streams: one generator per stochastic process (docs/design.md "Randomness").
 
 A stream is keyed by a stable hash of its name, so adding a stream never shifts
 another, and a policy change never perturbs the arrival or case-attribute streams

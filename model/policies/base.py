@@ -3,7 +3,7 @@
 A policy is a small frozen dataclass whose fields are its parameters. It gets a
 narrow read-only view and its own random generator, returns a decision and
 mutates nothing; the model applies the decision. So each policy can be tested
-on a few fake views without building a model (STYLE.md "Strategies").
+on a few fake views without building a model (docs/design.md "Conventions").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A consultation policy says on which days meetings are held and, for one
 community, who is likely to attend and what the meeting can decide; the model
 samples attendance, turns decisions into projects and feeds implementation back
-into trust (成果转化落实反馈, seed §三(三)).
+into trust (成果转化落实反馈, seed §二(四)).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class NoConsultation:
 @register("consultation", "council")
 @dataclass(frozen=True)
 class CouncilConsultation:
-    """议事会 on a fixed cycle (季会制 quarterly, 年中会议制; BRIEF, seed §二(四)).
+    """议事会 on a fixed cycle (季会制 quarterly, 年中会议制; seed §二(四)).
 
     A standing council meets every ``cycle_days`` on the community's open collective
     issues (parking, old-compound renovation, pocket parks). Attendance follows trust,

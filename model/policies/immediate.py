@@ -19,7 +19,7 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 @register("routing", "immediate")
 @dataclass(frozen=True)
 class ImmediateRouting:
-    """接诉即办 / 民呼我为: direct dispatch, deadlines and ranking (BRIEF; seed §二(三)).
+    """接诉即办 / 民呼我为: direct dispatch, deadlines and ranking (seed §二(三)).
 
     Practice (Beijing 接诉即办 since 2019, F1.1-F1.2, F4.7; Chongqing 民呼我为): the
     hotline dispatches each work order straight to the street that owns the place

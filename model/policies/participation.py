@@ -1,6 +1,6 @@
 """Shared helpers of consultation policies: who takes part, and party mobilisation.
 
-Kept as functions, not a base class (STYLE.md): each consultation policy calls them
+Kept as functions, not a base class (docs/design.md "Conventions"): each consultation policy calls them
 with its own parameters.
 """
 

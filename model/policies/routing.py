@@ -68,7 +68,7 @@ def handling_stages(case: CaseView, system: SystemView, *, joint: bool) -> tuple
 @register("routing", "hierarchical")
 @dataclass(frozen=True)
 class HierarchicalRouting:
-    """层层上报: the pre-reform baseline (seed §一, 碎片化/被动化).
+    """层层上报: the pre-reform baseline (seed §三(一), 碎片化/被动化).
 
     A case climbs level by level — grid → community → street → department (or
     centre → street → department for hotline calls) — with a review at each level;
@@ -110,7 +110,7 @@ def review_hours(unit: Unit, system: SystemView) -> float:
 @register("routing", "integrated")
 @dataclass(frozen=True)
 class IntegratedRouting:
-    """大综合一体化: unified intake and direct dispatch (seed §二(一), 一网统管).
+    """大综合一体化: unified intake and direct dispatch (seed §二(二), §三(二), 一网统管).
 
     One centre registers every case and dispatches it straight to the owning
     department (classifying it with its list, or with the single catalogue of
