@@ -251,7 +251,7 @@ def mechanisms_command(args: argparse.Namespace, stream: TextIO | None = None) -
         for reference in args.scenarios:
             scenario = load_scenario(resolve_scenario_path(reference))
             rows += [{"scenario": scenario.name} | r for r in scenario_mechanism_rows(scenario)]
-        columns = ["scenario", *MECHANISM_COLUMNS]
+        columns = ["scenario", *(c if c != "default" else "value" for c in MECHANISM_COLUMNS)]
     else:
         rows = registered_mechanisms()
         columns = list(MECHANISM_COLUMNS)

@@ -29,6 +29,7 @@ which role is stored in the ``meta`` table under ``explain``;
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -38,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from experiments.errors import InputError
+from experiments.errors import InputError, closest
 from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from experiments.experiment_files import (
     CompareSpec,
@@ -297,6 +298,7 @@ def build_explain(
                 field=f"outcomes[{i}]",
                 value=outcome,
                 allowed=", ".join(OUTCOME_NAMES),
+                suggestion=closest(outcome, list(OUTCOME_NAMES)),
             )
     if reform.digest == reference.digest:
         raise InputError(
@@ -594,7 +596,9 @@ def registered_mechanisms(families: Iterable[str] = POLICY_BLOCKS) -> list[dict[
 
 
 def scenario_mechanism_rows(scenario: Scenario) -> list[dict[str, Any]]:
-    """The mechanisms of a scenario's policies, with their dotted path and current value."""
+    """The mechanisms of a scenario's policies: the columns of :data:`MECHANISM_COLUMNS`
+    with ``parameter`` its dotted scenario path and ``value`` (its value in the scenario)
+    in place of ``default``."""
     rows = []
     for located in scenario_mechanisms(scenario.parameters):
         m = located.mechanism
@@ -605,7 +609,7 @@ def scenario_mechanism_rows(scenario: Scenario) -> list[dict[str, Any]]:
                 "mechanism": m.name,
                 "parameter": located.path,
                 "neutral": m.neutral,
-                "default": field_value(scenario, located.path),
+                "value": field_value(scenario, located.path),
                 "structural": m.structural,
                 "source": m.source,
                 "description": m.description,
@@ -615,12 +619,11 @@ def scenario_mechanism_rows(scenario: Scenario) -> list[dict[str, Any]]:
 
 
 def _policy_rows(family: str, kind: str, cls: type) -> list[dict[str, Any]]:
-    defaults = getattr(cls, "__dataclass_fields__", {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     rows = []
     for m in mechanisms_of(cls):
-        head = m.parameter.split(".", 1)[0]
-        field = defaults.get(head)
-        default = getattr(field, "default", None) if "." not in m.parameter else None
+        field = fields.get(m.parameter)  # a parameter nested in a sub-table shows no default
+        default = None if field is None or field.default is dataclasses.MISSING else field.default
         rows.append(
             {
                 "family": family,
@@ -628,7 +631,7 @@ def _policy_rows(family: str, kind: str, cls: type) -> list[dict[str, Any]]:
                 "mechanism": m.name,
                 "parameter": m.parameter,
                 "neutral": m.neutral,
-                "default": None if default is None or repr(default) == "<factory>" else default,
+                "default": default,
                 "structural": m.structural,
                 "source": m.source,
                 "description": m.description,

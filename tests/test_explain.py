@@ -375,7 +375,9 @@ def test_mechanisms_command_lists_the_toy(tmp_path, monkeypatch, capsys):
     assert main(["mechanisms", str(reform), "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("scenario,family,kind,mechanism,parameter,neutral"), lines[0]
-    assert any("routing.direct_dispatch" in line for line in lines), "dotted path in a scenario"
+    assert any("routing.review_hours_multiplier,1.0,0.5," in line for line in lines), (
+        "dotted path, neutral value and the scenario's value"
+    )
     assert main(["mechanisms", str(reform)]) == 0
     assert "review_speedup" in capsys.readouterr().out, "the table format lists it too"
 
