@@ -359,6 +359,7 @@ def decomposition_text(
         f"(paired replications; [{level} interval]).",
         "  alone: the mechanism on, every other neutral, against all neutral; "
         "carried: what the reform loses when it alone is neutral.",
+        "  Shares are of the total effect; – when the total's interval covers 0.",
     ]
     for outcome in dict.fromkeys(table["outcome"]):
         first = table[table["outcome"] == outcome].iloc[0]
