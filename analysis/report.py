@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from analysis import plots
 from analysis import statistics as st
+from analysis.decomposition import SectionFigure, SectionTable, decomposition_sections
 from analysis.results import Results, load_results
 from model.outcomes import OUTCOME_NAMES, per_type_outcomes
 
@@ -855,6 +856,19 @@ def _appendix(doc: _Document, results: Results, wide: pd.DataFrame, confidence: 
     doc.add(_summary_table(summary, names, groups, confidence))
 
 
+def _decomposition_sections(doc: _Document, results: Results) -> None:
+    """The effect by mechanism (``microgov explain``), when the folder holds explains."""
+    for section in decomposition_sections(results):
+        doc.add(_Heading(2, section.title))
+        for block in section.blocks:
+            if isinstance(block, SectionTable):
+                doc.add(_Table(block.header, block.rows, block.caption))
+            elif isinstance(block, SectionFigure):
+                doc.add(_Image(block.name, block.caption, block.png))
+            else:
+                doc.add(_Text(block))
+
+
 # ---------------------------------------------------------------------- building
 def build_document(results: Results) -> _Document:
     """The report's content as blocks (rendered by :func:`render_html` / :func:`render_markdown`)."""
@@ -877,6 +891,7 @@ def build_document(results: Results) -> _Document:
         _sweep_section(doc, results, wide, names, precision, confidence)
     if results.kind == "sensitivity":
         _sensitivity_section(doc, results, names)
+    _decomposition_sections(doc, results)  # microgov explain (issue 9): analysis/decomposition.py
     if results.kind not in ("sweep", "sensitivity"):
         _network_section(doc, results)
     _differences_section(doc, results)

@@ -132,6 +132,10 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             f"`microgov {experiment.kind} {args.experiment}`"
         )
     folder = args.out if args.out is not None else default_folder(experiment.name)
+    if experiment.kind == "compare":  # its explains are checked before any run (issue 9)
+        from app.explain_commands import check_compare_explains
+
+        check_compare_explains(experiment)
     if args.cluster and not getattr(args, "verbose", 0):
         # Dask's own INFO lines (scheduler start and close) would bury the summary; importing
         # distributed sets its logger's level, so import it first.
@@ -165,6 +169,12 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         labels = {p.point_id: describe_parameters(p.parameters) for p in experiment.points}
         print(_means_text(folder, experiment.spec.outcomes, labels), file=out)
     print(report.summary(), file=out)
+    if experiment.kind == "compare":  # the explains the compare asks for (issue 9)
+        from app.explain_commands import run_compare_explains_command
+
+        status = run_compare_explains_command(experiment, folder, args, report.replications, out)
+        if status != EXIT_OK:
+            return int(status)
     return EXIT_RUNS_FAILED if report.failed else EXIT_OK
 
 

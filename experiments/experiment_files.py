@@ -20,7 +20,9 @@ Three kinds share one set of common keys::
 
 ``compare``: ``[[scenarios]]`` tables with ``path`` (relative to the experiment
 file), optional ``name`` and ``overrides``; ``reference`` names the scenario paired
-differences are taken against (default: the first).
+differences are taken against (default: the first); ``explain`` (optional) lists
+scenarios whose effect on the reference is also decomposed by mechanism
+(:mod:`experiments.explain`, results in ``<folder>/explain/<scenario>/``).
 ``sweep``: one base ``scenario`` and either ``[grid]`` (dotted field → list of values,
 all combinations) or ``points`` (a list of {dotted field: value} tables).
 ``sensitivity``: one base ``scenario``, ``method`` (``sobol`` or ``morris``),
@@ -141,6 +143,19 @@ class CompareSpec(ExperimentSpec):
     kind: Literal["compare"]
     scenarios: Annotated[list[ScenarioEntry], Field(min_length=1)]
     reference: str | None = None  # default: the first scenario
+    # scenarios whose effect is also decomposed by mechanism (`microgov explain`, issue 9)
+    explain: list[str] = Field(default_factory=list)
+
+
+class ExplainSpec(ExperimentSpec):
+    """A reform's effect decomposed by mechanism (built by :mod:`experiments.explain`, not
+    read from a file): the reform, the reference and the reform with its mechanisms
+    switched to neutral one by one, alone and all together, on the same seeds."""
+
+    kind: Literal["explain"]
+    reform: str  # point (and scenario) name of the reform
+    reference: str  # point (and scenario) name of the reference
+    plan: dict[str, Any]  # mechanisms and which point plays which role (stored in meta)
 
 
 class SweepSpec(ExperimentSpec):
@@ -225,7 +240,7 @@ class Experiment:
     path: Path
     text: str
     digest: str
-    spec: CompareSpec | SweepSpec | SensitivityExperimentSpec
+    spec: CompareSpec | SweepSpec | SensitivityExperimentSpec | ExplainSpec
     scenarios: dict[str, Scenario]
     points: list[Point]
     design: list[dict[str, float]] = field(default_factory=list)
@@ -243,9 +258,11 @@ class Experiment:
 
     @property
     def reference(self) -> str | None:
-        """Compare only: the reference scenario for paired differences."""
+        """Compare and explain: the reference scenario for paired differences."""
         if isinstance(self.spec, CompareSpec):
             return self.spec.reference or next(iter(self.scenarios))
+        if isinstance(self.spec, ExplainSpec):
+            return self.spec.reference
         return None
 
     def scenario_digests(self) -> dict[str, str]:
@@ -493,6 +510,14 @@ def _build_compare(spec: CompareSpec, path: Path) -> tuple[dict[str, Scenario], 
         raise InputError(
             f"{path}: reference: {spec.reference!r} is not one of the scenarios; allowed: {', '.join(scenarios)}"
         )
+    reference = spec.reference or next(iter(scenarios))
+    for i, reform in enumerate(spec.explain):
+        if reform not in scenarios or reform == reference:
+            others = [name for name in scenarios if name != reference]
+            raise InputError(
+                f"{path}: explain[{i}]: {reform!r} is not one of the compared scenarios other "
+                f"than the reference {reference!r}; allowed: {', '.join(others) or 'none'}"
+            )
     points = [Point(name, name, {}, built) for name, built in scenarios.items()]
     return scenarios, points
 

@@ -39,8 +39,8 @@ from scipy import stats
 from experiments.errors import InputError
 from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from experiments.experiment_files import (
-    CompareSpec,
     Experiment,
+    ExplainSpec,
     SensitivityExperimentSpec,
     describe_parameters,
     load_experiment,
@@ -391,8 +391,10 @@ def _write_meta(store: ResultStore, exp: Experiment) -> None:
         "precision": None if spec.precision is None else spec.precision.model_dump(),
         "scenarios": json.dumps(exp.scenario_digests(), sort_keys=True),
     }
-    if isinstance(spec, CompareSpec):
-        meta["reference"] = exp.reference or ""
+    if exp.reference is not None:  # compare and explain
+        meta["reference"] = exp.reference
+    if isinstance(spec, ExplainSpec):  # roles of the points and the mechanisms (issue 9)
+        meta["explain"] = spec.plan
     if isinstance(spec, SensitivityExperimentSpec):
         meta["method"] = spec.sensitivity.method
         meta["factors"] = [f.model_dump() for f in spec.sensitivity.factors]
