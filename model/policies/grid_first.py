@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
+from model.bounds import Hours, Share
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.composition import InnerRouting, inner_queue_discipline
 from model.policies.registry import register
 from model.policies.routing import IntegratedRouting
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 Source = Literal["hotline", "grid_worker", "party_member", "patrol", "sensor"]
 
@@ -66,10 +63,10 @@ class GridFirstRouting:
 
     sources: tuple[Source, ...] = ("grid_worker", "party_member", "patrol")
     resolve_share: Share = 0.7
-    max_work_hours: NonNegative = 2.0
+    max_work_hours: Hours = 2.0
     exclude_enforcement: bool = False
     party_claim_share: Share = 0.3
-    party_claim_hours: NonNegative = 0.25
+    party_claim_hours: Hours = 0.25
     inner: InnerRouting = field(default_factory=IntegratedRouting)
 
     @property

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
+from model.bounds import Days, Hours, Share
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
 from model.policies.routing import department_visits, intake_unit
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 @register("routing", "immediate")
@@ -58,9 +55,9 @@ class ImmediateRouting:
 
     ranking_speedup_share: Share = 0.15
     ranking_misroute_reduction_share: Share = 0.3
-    ranking_overhead_hours: NonNegative = 0.25
+    ranking_overhead_hours: Hours = 0.25
     multi_department_via_street: bool = True
-    repeat_priority_days: NonNegative = 1.0
+    repeat_priority_days: Days = 1.0
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:

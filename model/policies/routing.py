@@ -7,16 +7,12 @@ Each is a frozen dataclass whose fields are its parameters; ``route`` reads a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 import numpy as np
-from pydantic import Field
 
+from model.bounds import Hours, Multiplier, Share
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 def intake_unit(case: CaseView) -> Unit:
@@ -49,8 +45,8 @@ class HierarchicalRouting:
             fragmented data makes it higher than the centre's automatic dispatch (F3.6; assumption).
     """
 
-    review_hours_multiplier: NonNegative = 1.0
-    misroute_multiplier: NonNegative = 1.0
+    review_hours_multiplier: Multiplier = 1.0
+    misroute_multiplier: Multiplier = 1.0
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         first = intake_unit(case)
@@ -88,7 +84,7 @@ class IntegratedRouting:
     """
 
     misroute_reduction_share: Share = 0.5
-    joint_coordination_hours: NonNegative = 0.5
+    joint_coordination_hours: Hours = 0.5
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         review = Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")

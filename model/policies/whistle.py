@@ -8,13 +8,11 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
+from model.bounds import Days, Hours, Number, Share
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.composition import InnerRouting
 from model.policies.registry import register
 from model.policies.routing import HierarchicalRouting, department_visits, intake_unit
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 WhistleScope = Literal["cross_department_or_enforcement", "cross_department", "enforcement", "all"]
 
@@ -87,14 +85,14 @@ class WhistleRouting:
 
     whistle_share: Share = 1.0
     scope: WhistleScope = "cross_department_or_enforcement"
-    response_deadline_hours: NonNegative = 0.5
+    response_deadline_hours: Hours = 0.5
     summon_extra_enforcement: bool = False
-    summons_hours: NonNegative = 1.0
-    street_coordination_hours: NonNegative = 0.5
+    summons_hours: Hours = 1.0
+    street_coordination_hours: Hours = 0.5
     misroute_reduction_share: Share = 1.0
-    whistled_priority_days: NonNegative = 15.0
-    rating_priority_days: NonNegative = 2.0
-    rating_speedup_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.0
+    whistled_priority_days: Days = 15.0
+    rating_priority_days: Days = 2.0
+    rating_speedup_share: Annotated[Number, Field(ge=0.0, le=0.9)] = 0.0
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
     inner: InnerRouting = field(default_factory=HierarchicalRouting)
 
