@@ -260,8 +260,7 @@ def test_bundled_experiment_extremes_are_within_the_ranges():
             ]
         for values in extremes:
             values = {
-                k: int(v) if isinstance(field_value(base, k), int) else v
-                for k, v in values.items()
+                k: int(v) if isinstance(field_value(base, k), int) else v for k, v in values.items()
             }
             apply_overrides(base, values)  # raises InputError when a bound is outside a range
             checked += 1

@@ -227,7 +227,7 @@ def test_memory_estimate_is_near_the_measured_peak(scenarios_dir: Path) -> None:
         ('[consultation]\nkind = "council"\nbase_logit = nan\n', "base_logit"),
         ('[routing]\nkind = "whistle"\nsummons_hours = inf\n', "summons_hours"),
         ("name = 3\n", "name"),
-        ("name = [\"a\"]\n", "name"),
+        ('name = ["a"]\n', "name"),
     ],
 )
 def test_nonsense_values_are_refused(write_toml, text: str, field: str) -> None:
@@ -375,7 +375,12 @@ def no_this_module():
         {"routing": {"kind": "this:X"}},
         {"consultation": {"kind": "this:X"}},
         {"routing": {"kind": "grid_first", "inner": "this:X"}},
-        {"routing": {"kind": "grid_first", "inner": {"kind": "whistle", "inner": {"kind": "this:X"}}}},
+        {
+            "routing": {
+                "kind": "grid_first",
+                "inner": {"kind": "whistle", "inner": {"kind": "this:X"}},
+            }
+        },
     ],
     ids=["routing", "consultation", "inner-name", "inner-block"],
 )
