@@ -262,13 +262,18 @@ def _load_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
 
 
 def _parent_path(path: Path, reference: Any) -> Path:
-    if (
-        not isinstance(reference, str)
-        or not reference.strip()
-        or not reference.lower().endswith(".toml")
-    ):
+    if not isinstance(reference, str) or not reference.strip():
         raise InputError(
             "must be a file name",
+            file=path,
+            field="extends",
+            value=reference,
+            allowed='a .toml file path relative to this file, e.g. "baseline.toml"',
+        )
+    if not reference.lower().endswith(".toml"):
+        # refused unread: a message must never show lines of another kind of file
+        raise InputError(
+            "must name a .toml file (other files are not read)",
             file=path,
             field="extends",
             value=reference,
@@ -509,15 +514,24 @@ def scenario_from_mapping(
     """
     path = None if path is None else Path(path)
     raw = {k: copy.deepcopy(v) for k, v in raw.items() if k != "extends"}
+    bad_name = None
     if name is None and "name" in raw:
-        if not isinstance(raw["name"], str):
-            raise InputError(
+        if isinstance(raw["name"], str):
+            name = raw["name"]
+        else:
+            bad_name = InputError(
                 "must be a string", file=path, field="name", value=raw["name"], allowed="a string"
             )
-        name = raw["name"]
     if name is None:
         name = path.stem if path is not None else "unnamed"
-    parameters = validate_mapping(raw, name=name, file=path, allow_imports=allow_imports)
+    try:
+        parameters = validate_mapping(raw, name=name, file=path, allow_imports=allow_imports)
+    except InputError as exc:
+        if bad_name is None:
+            raise
+        raise InputError.combine([bad_name, *exc.all_problems()], omitted=exc.omitted) from None
+    if bad_name is not None:
+        raise bad_name
     return Scenario(
         name=name,
         path=path,

@@ -238,6 +238,15 @@ def test_nonsense_values_are_refused(write_toml, text: str, field: str) -> None:
     assert field in error_text(excinfo), f"the error names {field}: {error_text(excinfo)}"
 
 
+def test_bad_name_is_reported_with_the_other_problems(write_toml) -> None:
+    """A non-string name is one problem among the file's others (every problem at once)."""
+    path = write_toml("two.toml", "name = 3\n[population]\nstreets = true\n")
+    with pytest.raises(InputError) as excinfo:
+        load_scenario(path)
+    fields = [p.field for p in excinfo.value.all_problems()]
+    assert fields == ["name", "population.streets"], f"both problems: {fields}"
+
+
 def test_all_report_weights_zero_is_refused(write_toml) -> None:
     """All reporting weights 0 is an error (it used to fall back to the hotline silently)."""
     path = write_toml(
