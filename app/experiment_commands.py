@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.console import format_value, print_error
+from app.run_commands import REGISTERED_ONLY_FLAG, REGISTERED_ONLY_HELP
 
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 KIND_COMMANDS = ("compare", "sweep", "sensitivity")
@@ -82,6 +83,7 @@ def register(subparsers: Any) -> None:
             help="continue a results folder of this experiment: skip stored runs, retry failed ones",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(REGISTERED_ONLY_FLAG, action="store_true", help=REGISTERED_ONLY_HELP)
         parser.set_defaults(func=run_command, kind=kind)
 
     export = subparsers.add_parser(
@@ -125,7 +127,10 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     from experiments.runner import default_folder, run_experiment
 
     out = stream if stream is not None else sys.stdout
-    experiment = load_experiment(resolve_experiment_path(args.experiment))
+    experiment = load_experiment(
+        resolve_experiment_path(args.experiment),
+        allow_imports=not getattr(args, "registered_kinds_only", False),
+    )
     if experiment.kind != args.kind:
         raise InputError(
             f"{experiment.path}: is a '{experiment.kind}' experiment; run it with "

@@ -37,6 +37,13 @@ OUTPUT_FILES: tuple[str, ...] = ("summary.json", "timeseries.csv", "cases.csv")
 # lasts more than PROGRESS_DELAY_S (assumption: ~2 s is when people start to wonder).
 PROGRESS_RESIDENTS = 30_000
 PROGRESS_DELAY_S = 2.0
+# Scenario files are trusted input: `kind = "package.module:Class"` imports code. This flag
+# (on run, validate, compare, sweep, sensitivity) refuses such kinds.
+REGISTERED_ONLY_FLAG = "--registered-kinds-only"
+REGISTERED_ONLY_HELP = (
+    "accept only built-in and installed (entry-point) policy kinds; a 'module:Class' kind, "
+    "which would import code, is an error"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -72,6 +79,7 @@ def register(subparsers: Any) -> None:
         help="change one field, e.g. --set routing.kind=integrated (repeatable; TOML values)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(REGISTERED_ONLY_FLAG, action="store_true", help=REGISTERED_ONLY_HELP)
     run.set_defaults(func=run_command)
 
     validate = subparsers.add_parser(
@@ -80,6 +88,7 @@ def register(subparsers: Any) -> None:
         description="Read and validate scenario files (a folder means its *.toml files).",
     )
     validate.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="files or folders")
+    validate.add_argument(REGISTERED_ONLY_FLAG, action="store_true", help=REGISTERED_ONLY_HELP)
     validate.set_defaults(func=validate_command)
 
 
@@ -90,7 +99,9 @@ def register(subparsers: Any) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """``microgov run``: check everything, run once, print and write the results."""
-    scenario = load_scenario(resolve_scenario_path(args.scenario))
+    scenario = load_scenario(
+        resolve_scenario_path(args.scenario), allow_imports=not args.registered_kinds_only
+    )
     if args.overrides:
         scenario = apply_overrides(scenario, parse_assignments(args.overrides))
     days = args.days if args.days is not None else scenario.parameters.simulation.days
@@ -271,7 +282,7 @@ def validate_command(args: argparse.Namespace) -> int:
             continue
         for path in paths:
             try:
-                scenario = load_scenario(path)
+                scenario = load_scenario(path, allow_imports=not args.registered_kinds_only)
             except InputError as exc:
                 print(f"FAIL  {path}")
                 print_error(exc)

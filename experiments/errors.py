@@ -22,6 +22,9 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
+# At most this many problems are listed in a message; the rest are counted ("… and N
+# more problems"): a file with millions of bad keys must not print gigabytes.
+MAX_SHOWN_PROBLEMS: Final = 20
 
 
 class InputError(Exception):
@@ -35,7 +38,9 @@ class InputError(Exception):
         suggestion: the closest valid spelling, shown as "did you mean …?".
         reason: what is wrong; defaults to "is not allowed".
         problems: several problems found at once (e.g. every error of one file);
-            when given, the message lists each of them on its own line.
+            when given, the message lists each of them on its own line (the first
+            :data:`MAX_SHOWN_PROBLEMS`, then how many more there are).
+        omitted: further problems found but not described (counted in the message).
 
     Example: ``InputError(file="scenarios/foo.toml", field="routing.kind", value="integrate",
     allowed="hierarchical, integrated", suggestion="integrated")`` reads::
@@ -56,6 +61,7 @@ class InputError(Exception):
         allowed: str = "",
         suggestion: str | None = None,
         problems: Sequence[InputError] = (),
+        omitted: int = 0,
     ) -> None:
         self.reason = reason
         self.file = None if file is None else str(file)
@@ -64,17 +70,27 @@ class InputError(Exception):
         self.allowed = allowed
         self.suggestion = suggestion
         self.problems: tuple[InputError, ...] = tuple(problems)
+        self.omitted = omitted
         super().__init__(str(self))
 
     @classmethod
-    def combine(cls, problems: Iterable[InputError]) -> InputError:
-        """One error holding several problems (a single problem is returned as is)."""
+    def combine(cls, problems: Iterable[InputError], omitted: int = 0) -> InputError:
+        """One error holding several problems (a single problem is returned as is).
+
+        ``omitted`` counts further problems that were found but not described.
+        """
         found = list(problems)
         if not found:
             raise ValueError("combine() needs at least one problem")
-        if len(found) == 1:
+        if len(found) == 1 and not omitted:
             return found[0]
-        return cls(problems=found)
+        return cls(problems=found, omitted=omitted)
+
+    def problem_count(self) -> int:
+        """How many problems there are, described or not."""
+        if not self.problems:
+            return 1
+        return sum(p.problem_count() for p in self.problems) + self.omitted
 
     def all_problems(self) -> tuple[InputError, ...]:
         """The individual problems (itself when it is a single problem)."""
@@ -85,8 +101,12 @@ class InputError(Exception):
     def __str__(self) -> str:
         if self.problems:
             problems = self.all_problems()
-            lines = [f"{len(problems)} problems:"] if len(problems) > 1 else []
-            lines += [("  " if len(problems) > 1 else "") + p._line() for p in problems]
+            count = self.problem_count()
+            lines = [f"{count:,} problems:"] if count > 1 else []
+            shown = problems[:MAX_SHOWN_PROBLEMS]
+            lines += [("  " if count > 1 else "") + p._line() for p in shown]
+            if count > len(shown):
+                lines.append(f"  … and {count - len(shown):,} more problems")
             return "\n".join(lines)
         return self._line()
 

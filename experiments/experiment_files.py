@@ -43,7 +43,6 @@ import itertools
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
@@ -51,8 +50,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from experiments.errors import InputError
-from experiments.scenario_files import Scenario, apply_overrides, check_field_path, load_scenario
+from experiments.errors import MAX_SHOWN_PROBLEMS, InputError
+from experiments.scenario_files import (
+    Scenario,
+    apply_overrides,
+    check_field_path,
+    load_scenario,
+    parse_toml,
+    read_toml_bytes,
+)
 from model.cases import CASE_TYPES
 from model.outcomes import OUTCOME_NAMES, per_type_outcomes
 
@@ -278,21 +284,20 @@ def known_outcome(name: str) -> bool:
     return name.startswith(("participation_share_", "resolution_time_")) and len(name) > 20
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(path: str | Path, *, allow_imports: bool = True) -> Experiment:
     """Read, validate and build an experiment file; raise InputError on any problem.
 
     Every dotted field is checked against the scenario schema and every point's
-    scenario is built (so values are validated too) before this returns.
+    scenario is built (so values are validated too) before this returns. The file's
+    size and nesting are capped as a scenario file's (``experiments.scenario_files``);
+    ``allow_imports=False`` loads its scenarios with registered policy kinds only.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: experiment file not found")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-        raw = tomllib.loads(text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: not a valid TOML file: {exc}") from None
+    data = read_toml_bytes(path)
+    raw = parse_toml(data, path)
+    text = data.decode("utf-8")  # parse_toml checked that it is UTF-8
     spec = parse_spec(raw, path)
     digest = hashlib.sha256(data).hexdigest()
     for i, name in enumerate(spec.outcomes):
@@ -302,13 +307,13 @@ def load_experiment(path: str | Path) -> Experiment:
             _check_outcome(path, f"precision.outcomes[{i}]", name)
 
     if isinstance(spec, CompareSpec):
-        scenarios, points = _build_compare(spec, path)
+        scenarios, points = _build_compare(spec, path, allow_imports)
         design: list[dict[str, float]] = []
     elif isinstance(spec, SweepSpec):
-        scenarios, points = _build_sweep(spec, path)
+        scenarios, points = _build_sweep(spec, path, allow_imports)
         design = []
     else:
-        scenarios, points, design, salib_spec = _build_sensitivity(spec, path)
+        scenarios, points, design, salib_spec = _build_sensitivity(spec, path, allow_imports)
         return Experiment(path, text, digest, spec, scenarios, points, design, salib_spec)
     return Experiment(path, text, digest, spec, scenarios, points, design)
 
@@ -351,8 +356,18 @@ def _format_validation_error(path: Path | str, kind: str, exc: ValidationError) 
             lines.append(f"{path}: {where}: required key is missing")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{path}: {where}: {msg} (got {err.get('input')!r})")
+            lines.append(f"{path}: {where}: {msg} (got {_short(err.get('input'))})")
+        if len(lines) == MAX_SHOWN_PROBLEMS:
+            break
+    more = exc.error_count() - len(lines)
+    if more > 0:
+        lines.append(f"… and {more:,} more errors")
     return "\n".join(lines)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _dotted_loc(loc: Sequence[str]) -> str:
@@ -410,10 +425,12 @@ def _scenario_path(experiment_path: Path, reference: str, key: str) -> Path:
     return resolved
 
 
-def _load_base(experiment_path: Path, reference: str, key: str) -> Scenario:
+def _load_base(
+    experiment_path: Path, reference: str, key: str, allow_imports: bool = True
+) -> Scenario:
     scenario_path = _scenario_path(experiment_path, reference, key)
     try:
-        return load_scenario(scenario_path)
+        return load_scenario(scenario_path, allow_imports=allow_imports)
     except InputError as exc:
         raise InputError(f"{experiment_path}: {key}: {exc}") from None
 
@@ -488,11 +505,13 @@ def _apply(
         raise InputError(f"{experiment_path}: {key}: {exc}") from None
 
 
-def _build_compare(spec: CompareSpec, path: Path) -> tuple[dict[str, Scenario], list[Point]]:
+def _build_compare(
+    spec: CompareSpec, path: Path, allow_imports: bool = True
+) -> tuple[dict[str, Scenario], list[Point]]:
     scenarios: dict[str, Scenario] = {}
     for i, entry in enumerate(spec.scenarios):
         key = f"scenarios[{i}]"
-        base = _load_base(path, entry.path, f"{key}.path")
+        base = _load_base(path, entry.path, f"{key}.path", allow_imports)
         name = entry.name or str(base.name)
         if not re.match(_NAME_PATTERN, name):
             raise InputError(
@@ -522,8 +541,10 @@ def _build_compare(spec: CompareSpec, path: Path) -> tuple[dict[str, Scenario], 
     return scenarios, points
 
 
-def _build_sweep(spec: SweepSpec, path: Path) -> tuple[dict[str, Scenario], list[Point]]:
-    base = _load_base(path, spec.scenario, "scenario")
+def _build_sweep(
+    spec: SweepSpec, path: Path, allow_imports: bool = True
+) -> tuple[dict[str, Scenario], list[Point]]:
+    base = _load_base(path, spec.scenario, "scenario", allow_imports)
     base = _apply(path, "overrides", base, spec.overrides)
     name = str(base.name)
     if spec.grid is not None:
@@ -552,11 +573,11 @@ def _build_sweep(spec: SweepSpec, path: Path) -> tuple[dict[str, Scenario], list
 
 
 def _build_sensitivity(
-    spec: SensitivityExperimentSpec, path: Path
+    spec: SensitivityExperimentSpec, path: Path, allow_imports: bool = True
 ) -> tuple[dict[str, Scenario], list[Point], list[dict[str, float]], Any]:
     from experiments import sensitivity as sa  # SALib is only needed here
 
-    base = _load_base(path, spec.scenario, "scenario")
+    base = _load_base(path, spec.scenario, "scenario", allow_imports)
     base = _apply(path, "overrides", base, spec.overrides)
     block = spec.sensitivity
     for i, factor in enumerate(block.factors):

@@ -17,6 +17,13 @@ A scenario file is TOML whose tables are the fields of
 
 Overrides (``apply_overrides``) set dotted fields in a copy and re-validate; they are
 how sweeps, sensitivity analysis and calibration vary a scenario.
+
+Limits (issue 13): a scenario or experiment file must end in ``.toml`` (anything else
+is refused unread, so an error can never show lines of ``/etc/passwd``), hold at most
+:data:`MAX_FILE_BYTES` and nest tables and arrays at most :data:`MAX_NESTING` deep;
+at most :data:`MAX_DESCRIBED_PROBLEMS` problems are described, the rest counted.
+Files are trusted input: a policy ``kind = "package.module:Class"`` imports code,
+unless the scenario is loaded with ``allow_imports=False`` (``--registered-kinds-only``).
 """
 
 from __future__ import annotations
@@ -50,6 +57,14 @@ OWN_KEYS: tuple[str, ...] = ("name", "description")
 # Scenario files shipped with a source checkout (an editable install finds them here).
 SCENARIOS_FOLDER = Path(__file__).resolve().parents[1] / "scenarios"
 
+# The largest scenario or experiment file read (the shipped ones hold a few KiB).
+MAX_FILE_BYTES = 1024 * 1024
+# Deepest nesting of tables and arrays (the schema's deepest path, a policy wrapping a
+# policy wrapping a policy, is four levels: routing.inner.inner.kind).
+MAX_NESTING = 10
+# Problems described in one error; more are only counted (describing each costs time).
+MAX_DESCRIBED_PROBLEMS = 100
+
 _DEFAULT_CASE_SHARE = DepartmentParameters.model_fields["case_share"].default
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
@@ -68,6 +83,9 @@ class Scenario:
             effective parameters (defaults filled in, policies with their ``kind``;
             ``name`` and ``description`` left out): equal digests ⇒ the model gets
             the same parameters.
+        allow_imports: whether policy kinds may be ``module:Class`` references (which
+            import code); False admits registered kinds only, here and in every
+            scenario :func:`apply_overrides` derives from this one.
     """
 
     name: str
@@ -75,6 +93,7 @@ class Scenario:
     raw: dict[str, Any]
     parameters: ModelParameters
     digest: str
+    allow_imports: bool = True
 
     def __hash__(self) -> int:
         return hash((self.name, self.digest))
@@ -127,22 +146,82 @@ def _kind_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read one TOML file; syntax and I/O problems become :class:`InputError`."""
     path = Path(path)
+    return parse_toml(read_toml_bytes(path), path)
+
+
+def read_toml_bytes(path: str | Path) -> bytes:
+    """The bytes of a ``.toml`` file of at most :data:`MAX_FILE_BYTES`.
+
+    A file whose name does not end in ``.toml`` is refused before it is opened: its
+    content is never read, so no message can show it.
+
+    Raises:
+        InputError: for another suffix, a missing or unreadable file, a folder, or a
+            file larger than the cap.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".toml":
+        raise InputError(
+            "is not a valid scenario or experiment file: the name must end in .toml "
+            "(the file was not read)",
+            file=path,
+        )
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError("no such file", file=path) from None
     except IsADirectoryError:
         raise InputError("is a folder, not a TOML file", file=path) from None
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(
+            f"is larger than {MAX_FILE_BYTES // 1024**2} MiB, the most a scenario or "
+            "experiment file may hold (the shipped ones hold a few KiB)",
+            file=path,
+        )
+    return data
+
+
+def parse_toml(data: bytes, path: str | Path) -> dict[str, Any]:
+    """Decode and parse TOML bytes read from ``path``, and check their nesting depth."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
     try:
-        return tomllib.loads(text)
+        parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(_toml_syntax_message(str(exc), text), file=path) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise _too_deep(path, None) from None
+    _check_nesting(parsed, path)
+    return parsed
+
+
+def _check_nesting(data: dict[str, Any], path: str | Path) -> None:
+    """Refuse tables and arrays nested deeper than :data:`MAX_NESTING` (iteratively: a
+    recursive walk is what fails on such input)."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > MAX_NESTING:
+            raise _too_deep(path, where)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if isinstance(child, dict | list):
+                label = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}"
+                stack.append((child, depth + 1, label.lstrip(".")))
+
+
+def _too_deep(path: str | Path, where: str | None) -> InputError:
+    return InputError(
+        f"tables or arrays are nested more than {MAX_NESTING} levels deep"
+        + (f" (at {where[:80]})" if where else "")
+        + "; no scenario or experiment field is that deep",
+        file=path,
+    )
 
 
 def _toml_syntax_message(message: str, text: str) -> str:
@@ -191,6 +270,15 @@ def _parent_path(path: Path, reference: Any) -> Path:
             value=reference,
             allowed='a .toml file path relative to this file, e.g. "baseline.toml"',
         )
+    if not reference.lower().endswith(".toml"):
+        # refused unread: a message must never show lines of another kind of file
+        raise InputError(
+            "must name a .toml file (other files are not read)",
+            file=path,
+            field="extends",
+            value=reference,
+            allowed='a .toml file path relative to this file, e.g. "baseline.toml"',
+        )
     parent = path.parent / reference
     if not parent.is_file():
         siblings = sorted(
@@ -219,24 +307,36 @@ def _default_mapping() -> dict[str, Any]:
 
 
 def validate_mapping(
-    raw: Mapping[str, Any], *, name: str, file: str | Path | None = None
+    raw: Mapping[str, Any],
+    *,
+    name: str,
+    file: str | Path | None = None,
+    allow_imports: bool = True,
 ) -> ModelParameters:
     """Validate a merged scenario mapping over the model defaults.
 
+    ``allow_imports=False`` refuses policy kinds that are ``module:Class`` references
+    (registered kinds only; ``model.policies.registry``).
+
     Raises:
-        InputError: listing every problem, each with its dotted field.
+        InputError: listing every problem, each with its dotted field (the first
+            :data:`MAX_DESCRIBED_PROBLEMS` described, the others counted).
     """
     effective = merge_tables(_default_mapping(), {k: v for k, v in raw.items() if k != "extends"})
     effective["name"] = name
     problems = _new_department_problems(raw, file)
+    omitted = 0
     try:
-        parameters = ModelParameters.model_validate(effective)
+        parameters = ModelParameters.model_validate(
+            effective, context={"allow_imports": allow_imports}
+        )
     except ValidationError as exc:
-        problems += [
-            _pydantic_problem(error, file, effective) for error in exc.errors(include_url=False)
-        ]
+        errors = exc.errors(include_url=False)
+        room = max(0, MAX_DESCRIBED_PROBLEMS - len(problems))
+        problems += [_pydantic_problem(error, file, effective) for error in errors[:room]]
+        omitted = max(0, len(errors) - room)
     if problems:
-        raise InputError.combine(problems)
+        raise InputError.combine(problems, omitted=omitted)
     return parameters
 
 
@@ -386,8 +486,11 @@ def _num(value: Any) -> str:
 # ---------------------------------------------------------------------------
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, allow_imports: bool = True) -> Scenario:
     """Read, merge (``extends``) and validate one scenario file.
+
+    ``allow_imports=False`` admits registered policy kinds only: a ``module:Class`` kind
+    is an error and imports nothing (for files that are not trusted).
 
     Raises:
         InputError: for an unreadable file, a TOML syntax error, a missing or cyclic
@@ -395,11 +498,15 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     raw = load_mapping(path)
-    return scenario_from_mapping(raw, path=path)
+    return scenario_from_mapping(raw, path=path, allow_imports=allow_imports)
 
 
 def scenario_from_mapping(
-    raw: Mapping[str, Any], *, name: str | None = None, path: str | Path | None = None
+    raw: Mapping[str, Any],
+    *,
+    name: str | None = None,
+    path: str | Path | None = None,
+    allow_imports: bool = True,
 ) -> Scenario:
     """Build a scenario from an already merged mapping (no ``extends`` following).
 
@@ -407,13 +514,31 @@ def scenario_from_mapping(
     """
     path = None if path is None else Path(path)
     raw = {k: copy.deepcopy(v) for k, v in raw.items() if k != "extends"}
-    if name is None:
-        name = raw.get("name") if isinstance(raw.get("name"), str) else None
+    bad_name = None
+    if name is None and "name" in raw:
+        if isinstance(raw["name"], str):
+            name = raw["name"]
+        else:
+            bad_name = InputError(
+                "must be a string", file=path, field="name", value=raw["name"], allowed="a string"
+            )
     if name is None:
         name = path.stem if path is not None else "unnamed"
-    parameters = validate_mapping(raw, name=name, file=path)
+    try:
+        parameters = validate_mapping(raw, name=name, file=path, allow_imports=allow_imports)
+    except InputError as exc:
+        if bad_name is None:
+            raise
+        raise InputError.combine([bad_name, *exc.all_problems()], omitted=exc.omitted) from None
+    if bad_name is not None:
+        raise bad_name
     return Scenario(
-        name=name, path=path, raw=raw, parameters=parameters, digest=scenario_digest(parameters)
+        name=name,
+        path=path,
+        raw=raw,
+        parameters=parameters,
+        digest=scenario_digest(parameters),
+        allow_imports=allow_imports,
     )
 
 
@@ -637,7 +762,8 @@ def apply_overrides(
     "integrated"}``. A ``<policy>.kind`` that changes the kind replaces the policy block
     (like ``extends``), and is applied before the other overrides so that the new
     policy's parameters can be set in the same call. A mapping value merges into the
-    table like a child file's table. numpy scalars are accepted.
+    table like a child file's table. numpy scalars are accepted. The copy keeps the
+    scenario's ``allow_imports`` setting.
 
     Args:
         scenario: the scenario to start from (unchanged).
@@ -652,7 +778,9 @@ def apply_overrides(
     if not overrides:
         if name == scenario.name:
             return scenario
-        return scenario_from_mapping(scenario.raw, name=name, path=scenario.path)
+        return scenario_from_mapping(
+            scenario.raw, name=name, path=scenario.path, allow_imports=scenario.allow_imports
+        )
     first = {k: v for k, v in overrides.items() if _applies_first(k, v)}
     rest = {k: v for k, v in overrides.items() if k not in first}
     raw = copy.deepcopy(scenario.raw)
@@ -665,13 +793,19 @@ def apply_overrides(
             raise InputError.combine(problems)
         for dotted, value in sorted(group.items(), key=lambda kv: kv[0].count(".")):
             _set_path(raw, parameters, dotted.split("."), _plain(value))
-        parameters = validate_mapping(raw, name=name, file=_override_label(scenario))
+        parameters = validate_mapping(
+            raw,
+            name=name,
+            file=_override_label(scenario),
+            allow_imports=scenario.allow_imports,
+        )
     return Scenario(
         name=name,
         path=scenario.path,
         raw=raw,
         parameters=parameters,
         digest=scenario_digest(parameters),
+        allow_imports=scenario.allow_imports,
     )
 
 
@@ -732,7 +866,9 @@ __all__ = [
     "load_scenario",
     "merge_tables",
     "parameters_mapping",
+    "parse_toml",
     "read_toml",
+    "read_toml_bytes",
     "resolve_scenario_path",
     "scenario_digest",
     "scenario_from_mapping",

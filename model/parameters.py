@@ -14,15 +14,41 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from model.bounds import (
+    MAX_DAYS,
+    MAX_DEPARTMENTS,
+    MAX_LOGIT,
+    MAX_STAFF,
+    MAX_STAFF_PER_100K,
+    Days,
+    Hours,
+    HoursPerDay,
+    Integer,
+    Minutes,
+    Number,
+    PositiveDays,
+    PositiveHours,
+    Probability,
+    RatePerResident,
+    Share,
+    Weight,
+    WorkingDays,
+    memory_problem,
+)
 from model.cases import CASE_TYPES
-from model.policies.registry import resolve_policy
+from model.policies.registry import imports_allowed, resolve_policy
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+StaffFTE = Annotated[Number, Field(gt=0.0, le=MAX_STAFF)]  # full-time equivalents, fractional
+Logit = Annotated[Number, Field(ge=-MAX_LOGIT, le=MAX_LOGIT)]
 
 
 class Section(BaseModel):
@@ -34,12 +60,14 @@ class Section(BaseModel):
 class SimulationParameters(Section):
     """How long a run is, and the warm-up its outcomes exclude (docs/design.md "Warm-up")."""
 
-    days: Annotated[int, Field(ge=1, le=3650)] = 365  # measured days after the warm-up (assumption)
-    warmup_days: Annotated[int, Field(ge=0, le=3650)] = (
+    days: Annotated[Integer, Field(ge=1, le=MAX_DAYS)] = (
+        365  # measured days after the warm-up (assumption)
+    )
+    warmup_days: Annotated[Integer, Field(ge=0, le=MAX_DAYS)] = (
         120  # run before the measured days, outcomes exclude it; 8x the longest time limit (F4.1 15
         # working days) so that queues and repeat contacts reach their steady state (assumption, tested)
     )
-    start_weekday: Annotated[int, Field(ge=0, le=6)] = 0  # day 0 is a Monday (assumption)
+    start_weekday: Annotated[Integer, Field(ge=0, le=6)] = 0  # day 0 is a Monday (assumption)
 
     @property
     def total_days(self) -> int:
@@ -50,10 +78,10 @@ class SimulationParameters(Section):
 class CalendarParameters(Section):
     """One working calendar for office hours and working-day time limits (F4.1, F4.2)."""
 
-    working_hours_per_day: Annotated[float, Field(gt=0, le=24)] = (
+    working_hours_per_day: Annotated[Number, Field(ge=0.5, le=24)] = (
         8.0  # 9:00-17:00 office (assumption)
     )
-    working_days_per_week: Annotated[int, Field(ge=1, le=7)] = (
+    working_days_per_week: Annotated[Integer, Field(ge=1, le=7)] = (
         5  # Monday-Friday (F4.1 "working days")
     )
 
@@ -61,32 +89,34 @@ class CalendarParameters(Section):
 class PopulationParameters(Section):
     """Hierarchy sizes and who the residents are."""
 
-    streets: Annotated[int, Field(ge=1, le=100)] = 1  # street/town units under the district centre
-    communities_per_street: Annotated[int, Field(ge=1, le=200)] = (
+    streets: Annotated[Integer, Field(ge=1, le=100)] = (
+        1  # street/town units under the district centre
+    )
+    communities_per_street: Annotated[Integer, Field(ge=1, le=200)] = (
         9  # ≈28k residents per street; assumption
     )
-    grids_per_community: Annotated[int, Field(ge=1, le=100)] = (
+    grids_per_community: Annotated[Integer, Field(ge=1, le=100)] = (
         6  # ≈5.6 grids per community (F6.2, rounded)
     )
-    residents_per_grid: Annotated[int, Field(ge=2, le=20_000)] = (
+    residents_per_grid: Annotated[Integer, Field(ge=2, le=20_000)] = (
         515  # F6.2 (derived) ; F6.4: 300-550
     )
-    household_size: Annotated[float, Field(ge=1.0, le=10.0)] = 2.6  # assumption (census-like)
-    residents_per_building: Annotated[int, Field(ge=1, le=5000)] = (
+    household_size: Annotated[Number, Field(ge=1.0, le=10.0)] = 2.6  # assumption (census-like)
+    residents_per_building: Annotated[Integer, Field(ge=1, le=5000)] = (
         50  # F6.4: ≈20 households per building head
     )
     party_member_share: Share = 0.071  # F7.1
     party_volunteer_share: Share = (
         0.5  # members organised into grids (党员编组入网, seed §二(二)); assumption
     )
-    age_group_shares: dict[str, Share] = Field(
+    age_group_shares: Annotated[dict[str, Share], Field(max_length=20)] = Field(
         # adults by age group; assumption (census-like shape)
         default_factory=lambda: {"18-29": 0.18, "30-49": 0.34, "50-69": 0.32, "70+": 0.16}
     )
     initial_trust_mean: Share = (
         0.78  # assumption: the steady state of the pre-reform street baseline (docs/validation.md)
     )
-    initial_trust_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.15  # assumption
+    initial_trust_sd: Annotated[Number, Field(ge=0.0, le=0.5)] = 0.15  # assumption
 
     @field_validator("age_group_shares")
     @classmethod
@@ -108,10 +138,12 @@ class PopulationParameters(Section):
 class SocialParameters(Section):
     """Residents' social ties (household, building, weak ties across grids) and influence."""
 
-    building_ties_per_resident: Annotated[int, Field(ge=0, le=50)] = (
+    building_ties_per_resident: Annotated[Integer, Field(ge=0, le=50)] = (
         4  # F7.3: >57 % meet neighbours weekly
     )
-    weak_ties_per_resident: Annotated[int, Field(ge=0, le=20)] = 1  # ties across grids; assumption
+    weak_ties_per_resident: Annotated[Integer, Field(ge=0, le=20)] = (
+        1  # ties across grids; assumption
+    )
     neighbour_influence_per_day: Share = (
         0.02  # weight of neighbours' mean trust per day; assumption
     )
@@ -124,7 +156,7 @@ class SocialParameters(Section):
 class DemandParameters(Section):
     """Residents' needs, their type mix and the departments they concern."""
 
-    needs_per_resident_per_year: NonNegative = 0.98  # F1.1 (hotline requests per resident)
+    needs_per_resident_per_year: RatePerResident = 0.98  # F1.1 (hotline requests per resident)
     case_type_shares: dict[str, Share] = Field(
         # F2.2/F2.3 blend: inquiry 47-64 %, help 29-30 %, suggestion 1-15 %, complaint+report 2-5 %
         default_factory=lambda: {
@@ -136,7 +168,7 @@ class DemandParameters(Section):
         }
     )
     multi_department_share: Share = 0.12  # needs two or more departments; assumption
-    max_departments_per_case: Annotated[int, Field(ge=1, le=4)] = 3  # assumption
+    max_departments_per_case: Annotated[Integer, Field(ge=1, le=4)] = 3  # assumption
     minor_share: Share = (
         0.35  # small enough to settle on the spot (F3.5 ≈9 % self-handled); assumption
     )
@@ -144,16 +176,14 @@ class DemandParameters(Section):
         0.1  # 职责交叉, 无主: ownership disputed between departments (F9.5); assumption, the
         # unsourced "41 % beyond a community's authority" as a wide prior
     )
-    minor_work_share: Annotated[float, Field(gt=0.0, le=1.0)] = (
+    minor_work_share: Annotated[Number, Field(gt=0.0, le=1.0)] = (
         0.3  # a minor case needs this share of its department's mean work; assumption (F5.4: hours)
     )
-    repeat_complaint_window_days: Annotated[float, Field(ge=0)] = (
-        30.0  # F5.5 repeat complaints; assumption
-    )
-    collective_issues_per_community_per_year: NonNegative = (
+    repeat_complaint_window_days: Days = 30.0  # F5.5 repeat complaints; assumption
+    collective_issues_per_community_per_year: Annotated[Number, Field(ge=0, le=365)] = (
         4.0  # parking, renovation, pocket parks (seed §二(三), §三(一)); assumption
     )
-    collective_issue_top_down_rate_per_year: NonNegative = (
+    collective_issue_top_down_rate_per_year: Annotated[Number, Field(ge=0, le=365)] = (
         0.5  # an open collective issue is settled top-down, without deliberation; assumption
         # (without it, issues pile up for ever and no baseline settles)
     )
@@ -181,25 +211,34 @@ class ReportingParameters(Section):
         0.2  # assumption; F1.2 demand grows with responsiveness (a holdout, not a target)
     )
     report_probability_at_full_trust: Probability = 0.7  # assumption, with M15
-    hotline_weight: NonNegative = 0.6  # 12345 hotline; assumption
-    grid_worker_weight: NonNegative = 0.3  # in person to the grid worker (F4.6); assumption
-    party_member_weight: NonNegative = (
+    hotline_weight: Weight = 0.6  # 12345 hotline; assumption
+    grid_worker_weight: Weight = 0.3  # in person to the grid worker (F4.6); assumption
+    party_member_weight: Weight = (
         0.1  # to a party member of the responsibility zone (seed §二(二)); assumption
     )
-    unreported_need_lifetime_days: Positive = (
+    unreported_need_lifetime_days: PositiveDays = (
         30.0  # an unreported need lapses after this; assumption
     )
     repeat_contact_probability: Probability = (
         0.5  # after an unresolved or parked case the resident contacts again; assumption
         # (M12: repeat complaints were 19.6 % of a county's orders; M14)
     )
-    repeat_contact_delay_days: Positive = 7.0  # mean days before a repeat contact; assumption
-    contacts_per_need_max: Annotated[int, Field(ge=1, le=20)] = (
+    repeat_contact_delay_days: PositiveDays = 7.0  # mean days before a repeat contact; assumption
+    contacts_per_need_max: Annotated[Integer, Field(ge=1, le=20)] = (
         3  # a resident gives up after this many contacts about one need; assumption (M14: >10)
     )
     urging_probability: Probability = (
         0.5  # a resident whose case is past its limit calls to urge it (催办, F9.4); assumption
     )
+
+    @model_validator(mode="after")
+    def _some_channel(self) -> ReportingParameters:
+        if self.hotline_weight + self.grid_worker_weight + self.party_member_weight <= 0:
+            raise ValueError(
+                "hotline_weight, grid_worker_weight and party_member_weight are all 0: "
+                "at least one report channel needs a weight above 0"
+            )
+        return self
 
 
 class DetectionParameters(Section):
@@ -211,8 +250,8 @@ class DetectionParameters(Section):
     sensor_coverage_share: Share = (
         0.0  # share of sensor-visible needs detected automatically (F6.6 lever)
     )
-    patrol_hours_per_day: NonNegative = 2.0  # grid worker patrol time per working day; assumption
-    public_problems_per_resident_per_year: NonNegative = (
+    patrol_hours_per_day: HoursPerDay = 2.0  # grid worker patrol time per working day; assumption
+    public_problems_per_resident_per_year: RatePerResident = (
         0.25  # public-space problems nobody reports
     )
     # (rubbish, damaged facilities): F1.4 — inspectors find most city-management cases; assumption
@@ -224,16 +263,16 @@ class IntakeParameters(Section):
     front_desk_inquiry_resolution_share: Share = (
         0.9  # F3.1-F3.3: 52.7-85.9 % of all calls closed at the desk
     )
-    front_desk_minutes: NonNegative = 6.0  # F3.4
-    registration_minutes: NonNegative = 3.7  # F3.4 call to dispatch
+    front_desk_minutes: Minutes = 6.0  # F3.4
+    registration_minutes: Minutes = 3.7  # F3.4 call to dispatch
 
 
 class DepartmentParameters(Section):
     """One functional department (职能部门) and the category of needs it owns."""
 
-    staff_per_100k_residents: Annotated[float, Field(gt=0)] = 8.0
+    staff_per_100k_residents: Annotated[Number, Field(gt=0, le=MAX_STAFF_PER_100K)] = 8.0
     case_share: Share = 0.1  # share of needs whose lead owner is this department
-    work_hours_mean: Positive = (
+    work_hours_mean: PositiveHours = (
         3.0  # staff hours to handle one case; assumption (F5.4 "under 7 hours")
     )
     enforcement: bool = False  # enforcement department (whistle F4.3, 管执联动)
@@ -289,22 +328,20 @@ def _default_departments() -> dict[str, DepartmentParameters]:
 class OfficeParameters(Section):
     """Offices that receive, review and dispatch cases; and grid workers (F6.3)."""
 
-    centre_staff: Positive = 6.0  # district operation centre dispatchers, FTE (F6.5); assumption
-    centre_review_hours: NonNegative = 0.3  # assumption
-    street_staff: Positive = 8.0  # per street/town centre, FTE (F6.5); assumption
-    street_review_hours: NonNegative = 0.3  # assumption
-    community_staff: Positive = 2.0  # per community, FTE; 小马拉大车 (seed §二(一)); assumption
-    community_review_hours: NonNegative = 0.5  # assumption
-    community_admin_hours_per_day: NonNegative = (
+    centre_staff: StaffFTE = 6.0  # district operation centre dispatchers, FTE (F6.5); assumption
+    centre_review_hours: Hours = 0.3  # assumption
+    street_staff: StaffFTE = 8.0  # per street/town centre, FTE (F6.5); assumption
+    street_review_hours: Hours = 0.3  # assumption
+    community_staff: StaffFTE = 2.0  # per community, FTE; 小马拉大车 (seed §二(一)); assumption
+    community_review_hours: Hours = 0.5  # assumption
+    community_admin_hours_per_day: Hours = (
         6.0  # non-case tasks pushed down to communities; assumption
     )
-    grid_workers_per_grid: Annotated[float, Field(gt=0, le=20)] = (
+    grid_workers_per_grid: Annotated[Number, Field(gt=0, le=20)] = (
         2.0  # FTE; F6.3 "1+3+N" team, full-time part
     )
-    verification_hours: NonNegative = 0.5  # grid worker checks closure on site (F4.5); assumption
-    on_the_spot_hours: NonNegative = (
-        1.0  # grid worker settles a minor case on site (F4.6); assumption
-    )
+    verification_hours: Hours = 0.5  # grid worker checks closure on site (F4.5); assumption
+    on_the_spot_hours: Hours = 1.0  # grid worker settles a minor case on site (F4.6); assumption
 
 
 class CoordinationParameters(Section):
@@ -330,10 +367,8 @@ class CoordinationParameters(Section):
     catalogue_accuracy: Probability = (
         0.95  # assumption; M22/M23: catalogues of 300+ items and expanded subcategories
     )
-    handoff_delay_hours: NonNegative = (
-        4.0  # between units before 一张网 merged networks; assumption
-    )
-    return_check_hours: NonNegative = (
+    handoff_delay_hours: Hours = 4.0  # between units before 一张网 merged networks; assumption
+    return_check_hours: Hours = (
         1.0  # staff time to inspect and return (退件) a misrouted case (F4.5)
     )
     staff_moved_to_communities_share: Share = (
@@ -353,7 +388,7 @@ class PartyParameters(Section):
     claim_probability: Probability = (
         0.3  # a volunteer of the grid claims a small task offered there; assumption
     )
-    claim_logging_hours: NonNegative = (
+    claim_logging_hours: Hours = (
         0.25  # grid-worker hours to log a task a party member settled; assumption
     )
 
@@ -361,13 +396,13 @@ class PartyParameters(Section):
 class TimeLimitParameters(Section):
     """Time limits per case type, in working days (F4.1; patrol/sensor classes F4.2)."""
 
-    inquiry: Positive = 3.0  # F4.1
-    help: Positive = 7.0  # F4.1
-    suggestion: Positive = 7.0  # F4.1
-    complaint: Positive = 15.0  # F4.1
-    report: Positive = 15.0  # F4.1
-    patrol: Positive = 1.0  # F4.2: e.g. exposed rubbish, 1 working day
-    sensor: Positive = 1.0  # F4.2
+    inquiry: WorkingDays = 3.0  # F4.1
+    help: WorkingDays = 7.0  # F4.1
+    suggestion: WorkingDays = 7.0  # F4.1
+    complaint: WorkingDays = 15.0  # F4.1
+    report: WorkingDays = 15.0  # F4.1
+    patrol: WorkingDays = 1.0  # F4.2: e.g. exposed rubbish, 1 working day
+    sensor: WorkingDays = 1.0  # F4.2
 
 
 class FeedbackParameters(Section):
@@ -381,25 +416,25 @@ class FeedbackParameters(Section):
     repeat contact. No cap: a fast, resolved first contact rates as high as the logit says.
     """
 
-    satisfaction_logit_base: Annotated[float, Field(ge=-10, le=10)] = (
+    satisfaction_logit_base: Logit = (
         -0.5  # assumption: an unresolved case on time is rated satisfied 38 % of the time
     )
-    satisfaction_logit_resolved: Annotated[float, Field(ge=0, le=10)] = (
+    satisfaction_logit_resolved: Annotated[Number, Field(ge=0, le=MAX_LOGIT)] = (
         3.0  # assumption: resolved on time → 92 % (F5.5: consultations 93-95 %)
     )
-    satisfaction_logit_per_limit_late: Annotated[float, Field(ge=-10, le=0)] = (
+    satisfaction_logit_per_limit_late: Annotated[Number, Field(ge=-MAX_LOGIT, le=0)] = (
         -1.5  # per time limit overdue; M11 speed ≈51 % of satisfaction; assumption
     )
-    satisfaction_logit_per_reopening: Annotated[float, Field(ge=-10, le=0)] = (
+    satisfaction_logit_per_reopening: Annotated[Number, Field(ge=-MAX_LOGIT, le=0)] = (
         -0.7  # assumption: a redone case (重新办理, F9.3) is rated lower
     )
-    satisfaction_logit_repeat: Annotated[float, Field(ge=-10, le=0)] = (
+    satisfaction_logit_repeat: Annotated[Number, Field(ge=-MAX_LOGIT, le=0)] = (
         -0.6  # F5.5: repeat complaints 76-84 % vs 93-95 %
     )
     callback_share: Probability = (
         0.645  # residents reached by the call-back (回访, F9.3); M27: 10,003 of 15,507
     )
-    reopen_limit: Annotated[int, Field(ge=0, le=10)] = (
+    reopen_limit: Annotated[Integer, Field(ge=0, le=10)] = (
         2  # reopenings (重新办理) before an unresolved case is closed as it is; assumption
     )
     trust_learning_rate: Share = (
@@ -436,16 +471,16 @@ class HandlingParameters(Section):
     dispute_probability: Probability = (
         0.5  # a department returns a case of disputed ownership as not its job; assumption
     )
-    returns_before_parking: Annotated[int, Field(ge=1, le=20)] = (
+    returns_before_parking: Annotated[Integer, Field(ge=1, le=20)] = (
         3  # after this many returns the case is parked (挂账, F4.5, F9.5); assumption
     )
-    care_gain: Annotated[float, Field(ge=0, le=2)] = (
+    care_gain: Annotated[Number, Field(ge=0, le=2)] = (
         0.5  # extra effort share at full pressure when quality is ranked; assumption
     )
     gaming_propensity: Probability = (
         0.1  # assumption; M4 ≈4.9 % fraudulent ratings, M5, M9 (90 % official vs 69 % surveyed)
     )
-    premature_effort_share: Annotated[float, Field(gt=0, le=1)] = (
+    premature_effort_share: Annotated[Number, Field(gt=0, le=1)] = (
         0.3  # effort put into a premature closure; assumption (M5, M10)
     )
     rating_memory: Share = (
@@ -466,7 +501,9 @@ class ModelParameters(Section):
     reporting: ReportingParameters = ReportingParameters()
     detection: DetectionParameters = DetectionParameters()
     intake: IntakeParameters = IntakeParameters()
-    departments: dict[str, DepartmentParameters] = Field(default_factory=_default_departments)
+    departments: Annotated[dict[str, DepartmentParameters], Field(max_length=MAX_DEPARTMENTS)] = (
+        Field(default_factory=_default_departments)
+    )
     offices: OfficeParameters = OfficeParameters()
     coordination: CoordinationParameters = CoordinationParameters()
     party: PartyParameters = PartyParameters()
@@ -479,18 +516,18 @@ class ModelParameters(Section):
 
     @field_validator("routing", mode="before")
     @classmethod
-    def _resolve_routing(cls, value: Any) -> Any:
-        return resolve_policy("routing", value)
+    def _resolve_routing(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_policy("routing", value, imports_allowed(info.context))
 
     @field_validator("consultation", mode="before")
     @classmethod
-    def _resolve_consultation(cls, value: Any) -> Any:
-        return resolve_policy("consultation", value)
+    def _resolve_consultation(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_policy("consultation", value, imports_allowed(info.context))
 
     @field_validator("accountability", mode="before")
     @classmethod
-    def _resolve_accountability(cls, value: Any) -> Any:
-        return resolve_policy("accountability", value)
+    def _resolve_accountability(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_policy("accountability", value, imports_allowed(info.context))
 
     @field_validator("departments")
     @classmethod
@@ -517,4 +554,12 @@ class ModelParameters(Section):
                 f"coordination.catalogue_departments names unknown department(s) {unknown}; "
                 f"allowed: {sorted(self.departments)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> ModelParameters:
+        # A derived quantity, checked before any array is allocated (model/bounds.py).
+        problem = memory_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self

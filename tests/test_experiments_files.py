@@ -214,3 +214,54 @@ def test_sweep_points_may_switch_policy_kind(tmp_path):
     assert "points[1]" in message and "misroute_reduction_share" in message, (
         f"typo caught: {message}"
     )
+
+
+def _factor_extremes(factor) -> tuple[float, float]:
+    """The extreme values a sensitivity design can give a factor: its bounds for uniform and
+    triangular factors; for normal and lognormal ones (bounds = central 95 % interval) 4.5
+    standard deviations out (beyond any sampled point)."""
+    if factor.distribution in ("uniform", "triangular"):
+        low, high = factor.lower, factor.upper
+    else:
+        log = factor.distribution == "lognormal"
+        a, b = (np.log(factor.lower), np.log(factor.upper)) if log else (factor.lower, factor.upper)
+        mean, sd = (a + b) / 2, (b - a) / (2 * 1.96)
+        low, high = mean - 4.5 * sd, mean + 4.5 * sd
+        if log:
+            low, high = float(np.exp(low)), float(np.exp(high))
+    if factor.integer:
+        return float(round(low)), float(round(high))
+    return float(low), float(high)
+
+
+def test_bundled_experiment_extremes_are_within_the_ranges():
+    """The parameter ranges contain every bound of the shipped sweeps and sensitivity designs.
+
+    Each factor at its extremes (alone, and all factors at their lower or upper ends
+    together); each sweep field at its smallest and largest value. Loading a file builds
+    and validates every point too.
+    """
+    from experiments.scenario_files import apply_overrides, field_value
+
+    checked = 0
+    for path in sorted(EXPERIMENTS_FOLDER.glob("*.toml")):
+        exp = load_experiment(path)
+        base = next(iter(exp.scenarios.values()))
+        extremes: list[dict[str, float]] = []
+        if exp.kind == "sensitivity":
+            factors = exp.spec.sensitivity.factors
+            ends = {f.name: _factor_extremes(f) for f in factors}
+            extremes += [{name: end[i]} for name, end in ends.items() for i in (0, 1)]
+            extremes += [{name: end[i] for name, end in ends.items()} for i in (0, 1)]
+        elif exp.kind == "sweep" and exp.spec.grid:
+            extremes += [
+                {name: pick(values) for name, values in exp.spec.grid.items()}
+                for pick in (min, max)
+            ]
+        for values in extremes:
+            values = {
+                k: int(v) if isinstance(field_value(base, k), int) else v for k, v in values.items()
+            }
+            apply_overrides(base, values)  # raises InputError when a bound is outside a range
+            checked += 1
+    assert checked >= 30, f"the shipped designs have many extreme points, checked {checked}"

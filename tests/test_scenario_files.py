@@ -404,7 +404,9 @@ def test_describe_field_in_words() -> None:
     """describe_field says what a field accepts."""
     assert describe_field("population.streets") == "an integer from 1 to 100", "int range"
     assert describe_field("population.party_member_share") == "a number from 0 to 1", "share"
-    assert describe_field("departments.health.staff_per_100k_residents") == "a number > 0", "gt"
+    assert describe_field("departments.health.staff_per_100k_residents") == (
+        "a number > 0 and ≤ 100000"
+    ), "gt"
     assert describe_field("coordination.queue_discipline") == "'fifo', 'deadline'", "literal"
     assert describe_field("no.such") == "", "unknown paths give an empty description"
 

@@ -20,11 +20,12 @@ from typing import Annotated, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from pydantic import Field
 
+from model.bounds import Integer, Number
 from model.mechanisms import Mechanism
 from model.policies.registry import register
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Weight = Annotated[float, Field(ge=0.0, le=10.0)]
+Share = Annotated[Number, Field(ge=0.0, le=1.0)]
+Weight = Annotated[Number, Field(ge=0.0, le=10.0)]
 
 METRICS: tuple[str, ...] = ("response", "resolution", "satisfaction", "on_time")
 
@@ -76,7 +77,7 @@ class AccountabilityPolicy(Protocol):
 class NoAccountability:
     """No ranking of units on their case handling (the pre-reform baseline, assumption)."""
 
-    period_days: int = 30
+    period_days: Annotated[Integer, Field(ge=1, le=365)] = 30
 
     def assess(self, league: LeagueView, rng: np.random.Generator) -> Incentives:
         return Incentives(pressure=np.zeros_like(league.handled, dtype=float), weights={})
@@ -107,7 +108,7 @@ class RankingAccountability:
             working days (通报批评, F9.4; assumption for the size).
     """
 
-    period_days: Annotated[int, Field(ge=1, le=365)] = 30
+    period_days: Annotated[Integer, Field(ge=1, le=365)] = 30
     response_weight: Weight = 1.0
     resolution_weight: Weight = 1.0
     satisfaction_weight: Weight = 1.0

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 
-from model.policies.registry import resolve_policy
+from model.policies.registry import imports_allowed, resolve_policy
 
 
-def _inner_from_name(value: Any) -> Any:
+def _inner_from_name(value: Any, info: ValidationInfo) -> Any:
     # ``inner = "integrated"`` is shorthand for ``[routing.inner] kind = "integrated"``.
     if isinstance(value, str):
-        return resolve_policy("routing", {"kind": value})
+        return resolve_policy("routing", {"kind": value}, imports_allowed(info.context))
     return value
 
 

@@ -14,6 +14,17 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
+from model.bounds import (
+    MAX_PEOPLE,
+    Day,
+    Days,
+    Hours,
+    Integer,
+    Logit,
+    LogitWeight,
+    People,
+    Share,
+)
 from model.mechanisms import Mechanism
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
@@ -22,9 +33,6 @@ from model.policies.participation import (
     on_cycle,
 )
 from model.policies.registry import register
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 @register("consultation", "none")
@@ -63,17 +71,17 @@ class CouncilConsultation:
         implementation_days: days from decision to implemented project.
     """
 
-    cycle_days: Annotated[int, Field(ge=1, le=365)] = 91
-    first_meeting_day: Annotated[int, Field(ge=0)] = 45
-    base_logit: float = -4.5
-    trust_weight: NonNegative = 2.0
-    invitations_per_member: NonNegative = 2.0
-    persuasiveness: NonNegative = 0.8
+    cycle_days: Annotated[Integer, Field(ge=1, le=365)] = 91
+    first_meeting_day: Day = 45
+    base_logit: Logit = -4.5
+    trust_weight: LogitWeight = 2.0
+    invitations_per_member: People = 2.0
+    persuasiveness: LogitWeight = 0.8
     decision_quality: Share = 0.7
-    topics_per_meeting: Annotated[int, Field(ge=0)] = 2
-    quorum: Annotated[int, Field(ge=1)] = 5
-    staff_hours: NonNegative = 8.0
-    implementation_days: NonNegative = 60.0
+    topics_per_meeting: Annotated[Integer, Field(ge=0, le=100)] = 2
+    quorum: Annotated[Integer, Field(ge=1, le=MAX_PEOPLE)] = 5
+    staff_hours: Hours = 8.0
+    implementation_days: Days = 60.0
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
         Mechanism(

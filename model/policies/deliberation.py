@@ -14,6 +14,18 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
+from model.bounds import (
+    MAX_PEOPLE,
+    Day,
+    Days,
+    Hours,
+    Integer,
+    Logit,
+    LogitWeight,
+    Multiplier,
+    People,
+    Share,
+)
 from model.mechanisms import Mechanism
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
@@ -23,10 +35,7 @@ from model.policies.participation import (
 )
 from model.policies.registry import register
 
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-CycleDays = Annotated[int, Field(ge=1, le=365)]
-Day = Annotated[int, Field(ge=0)]
+CycleDays = Annotated[Integer, Field(ge=1, le=365)]
 
 # Online reach by age, as log-odds shifts against the 30-49 group: the F7.2 gradient
 # (older residents turn out more) is reversed because older residents are less often
@@ -78,17 +87,17 @@ class OpenDeliberationConsultation:
 
     cycle_days: CycleDays = 30
     first_meeting_day: Day = 15
-    base_logit: float = -4.0
-    trust_weight: NonNegative = 2.0
-    topic_salience: NonNegative = 0.15
-    invitations_per_member: NonNegative = 2.0
-    persuasiveness: NonNegative = 0.8
+    base_logit: Logit = -4.0
+    trust_weight: LogitWeight = 2.0
+    topic_salience: LogitWeight = 0.15
+    invitations_per_member: People = 2.0
+    persuasiveness: LogitWeight = 0.8
     decision_quality: Share = 0.85
-    max_topics_per_meeting: Annotated[int, Field(ge=1)] = 3
-    quorum: Annotated[int, Field(ge=1)] = 10
-    staff_hours: NonNegative = 12.0
-    staff_hours_per_participant: NonNegative = 0.05
-    implementation_days: NonNegative = 45.0
+    max_topics_per_meeting: Annotated[Integer, Field(ge=1, le=100)] = 3
+    quorum: Annotated[Integer, Field(ge=1, le=MAX_PEOPLE)] = 10
+    staff_hours: Hours = 12.0
+    staff_hours_per_participant: Hours = 0.05
+    implementation_days: Days = 45.0
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
         Mechanism(
@@ -176,17 +185,17 @@ class OnlineConsultation:
 
     cycle_days: CycleDays = 7
     first_meeting_day: Day = 7
-    base_logit: float = -4.5
-    trust_weight: NonNegative = 2.0
-    digital_divide_weight: NonNegative = 1.0
-    invitations_per_member: NonNegative = 3.0
-    persuasiveness: NonNegative = 0.5
+    base_logit: Logit = -4.5
+    trust_weight: LogitWeight = 2.0
+    digital_divide_weight: Multiplier = 1.0
+    invitations_per_member: People = 3.0
+    persuasiveness: LogitWeight = 0.5
     decision_quality: Share = 0.5
-    topics_per_round: Annotated[int, Field(ge=1)] = 1
-    quorum: Annotated[int, Field(ge=1)] = 5
-    staff_hours: NonNegative = 0.5
-    staff_hours_per_participant: NonNegative = 0.01
-    implementation_days: NonNegative = 60.0
+    topics_per_round: Annotated[Integer, Field(ge=1, le=100)] = 1
+    quorum: Annotated[Integer, Field(ge=1, le=MAX_PEOPLE)] = 5
+    staff_hours: Hours = 0.5
+    staff_hours_per_participant: Hours = 0.01
+    implementation_days: Days = 60.0
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
         Mechanism(

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
 
+from model.bounds import Hours, Share
 from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.composition import InnerRouting, inner_queue_discipline
 from model.policies.registry import register
 from model.policies.routing import IntegratedRouting
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 Source = Literal["hotline", "grid_worker", "party_member", "patrol", "sensor"]
 
@@ -66,7 +63,7 @@ class GridFirstRouting:
 
     sources: tuple[Source, ...] = ("grid_worker", "party_member", "patrol")
     resolve_share: Share = 0.7
-    max_work_hours: NonNegative = 2.0
+    max_work_hours: Hours = 2.0
     exclude_enforcement: bool = False
     offer_to_party_members: bool = True
     inner: InnerRouting = field(default_factory=IntegratedRouting)

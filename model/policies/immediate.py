@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
 
+from model.bounds import Days, Hours
 from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
 from model.policies.routing import handling_stages, intake_unit
-
-NonNegative = Annotated[float, Field(ge=0.0)]
 
 
 @register("routing", "immediate")
@@ -87,10 +85,10 @@ class ImmediateRouting:
         ),
     )
 
-    ranking_overhead_hours: NonNegative = 0.25
+    ranking_overhead_hours: Hours = 0.25
     first_unit_leads: bool = True
     multi_department_via_street: bool = True
-    repeat_priority_days: NonNegative = 1.0
+    repeat_priority_days: Days = 1.0
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:

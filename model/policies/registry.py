@@ -5,6 +5,12 @@ third-party package under the entry-point group ``microgov.routing`` /
 ``microgov.consultation``, or a ``"package.module:Class"`` reference.
 The block's other keys are the policy's parameters, validated by pydantic
 against the dataclass fields (unknown keys are errors).
+
+A ``module:Class`` reference imports that module, i.e. runs its code: scenario files
+are trusted input. Where they are not (the web view, ``--registered-kinds-only``),
+validation runs with ``allow_imports=False`` — as an argument of :func:`resolve_policy`
+or as the pydantic validation context ``{"allow_imports": False}`` of
+``ModelParameters.model_validate`` — and only built-in and entry-point kinds resolve.
 """
 
 from __future__ import annotations
@@ -75,9 +81,25 @@ def _load_builtins() -> None:
         importlib.import_module(module)
 
 
-def policy_class(family: Family, kind: str) -> type:
-    """Find the class behind ``kind``; raise PolicyError naming what is allowed."""
+def imports_allowed(context: Any) -> bool:
+    """The ``allow_imports`` setting of a pydantic validation context (default: allowed)."""
+    if isinstance(context, Mapping):
+        return bool(context.get("allow_imports", True))
+    return True
+
+
+def policy_class(family: Family, kind: str, *, allow_imports: bool = True) -> type:
+    """Find the class behind ``kind``; raise PolicyError naming what is allowed.
+
+    With ``allow_imports=False`` a ``module:Class`` reference is refused before anything
+    is imported; built-in and entry-point kinds still resolve.
+    """
     _load_builtins()
+    if ":" in kind and not allow_imports:
+        raise PolicyError(
+            f"{family} kind {kind!r} is a 'module:Class' reference, which would import code; "
+            f"only registered kinds are allowed here: {', '.join(available_kinds(family))}"
+        )
     if ":" in kind:
         module_name, _, attr = kind.partition(":")
         try:
@@ -114,12 +136,13 @@ def policy_class(family: Family, kind: str) -> type:
     return cls
 
 
-def resolve_policy(family: Family, block: Any) -> Any:
+def resolve_policy(family: Family, block: Any, allow_imports: bool = True) -> Any:
     """Turn a scenario block ``{"kind": ..., **params}`` into a frozen policy instance.
 
     Already-built policy instances pass through unchanged. A parameter whose value
     is itself a block with a ``kind`` (e.g. ``grid_first``'s ``inner``) is resolved
-    as a policy of the same family, so policies compose.
+    as a policy of the same family, so policies compose. ``allow_imports=False`` refuses
+    ``module:Class`` kinds at every level (see :func:`policy_class`).
     """
     if not isinstance(block, Mapping):
         if is_dataclass(block) and not isinstance(block, type):
@@ -132,7 +155,7 @@ def resolve_policy(family: Family, block: Any) -> Any:
     kind = block["kind"]
     if not isinstance(kind, str):
         raise PolicyError(f"'kind' must be a string, got {kind!r}")
-    cls = policy_class(family, kind)
+    cls = policy_class(family, kind, allow_imports=allow_imports)
     allowed_keys = [f.name for f in fields(cls)]
     for key in block:
         if key != "kind" and key not in allowed_keys:
@@ -143,14 +166,15 @@ def resolve_policy(family: Family, block: Any) -> Any:
                 f"allowed: {', '.join(allowed_keys) or 'none'}"
             )
     params = {
-        key: resolve_policy(family, value)
+        key: resolve_policy(family, value, allow_imports)
         if isinstance(value, Mapping) and "kind" in value
         else value
         for key, value in block.items()
         if key != "kind"
     }
     try:
-        return _adapter(cls).validate_python(params)
+        # the context reaches nested validators (composition.InnerRouting's kind names)
+        return _adapter(cls).validate_python(params, context={"allow_imports": allow_imports})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or kind}: {err['msg']} (got {err.get('input')!r})"

@@ -7,17 +7,14 @@ Each is a frozen dataclass whose fields are its parameters; ``route`` reads a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import numpy as np
-from pydantic import Field
 
+from model.bounds import Hours, Multiplier
 from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 def intake_unit(case: CaseView) -> Unit:
@@ -81,7 +78,7 @@ class HierarchicalRouting:
         review_hours_multiplier: scales each office's review time (assumption).
     """
 
-    review_hours_multiplier: NonNegative = 1.0
+    review_hours_multiplier: Multiplier = 1.0
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         first = intake_unit(case)
@@ -124,7 +121,7 @@ class IntegratedRouting:
             a case of disputed ownership (首接负责, 权责一致, F4.7).
     """
 
-    joint_coordination_hours: NonNegative = 0.5
+    joint_coordination_hours: Hours = 0.5
     first_unit_leads: bool = True
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (

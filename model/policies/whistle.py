@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
 
+from model.bounds import Days, Hours, Share
 from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.composition import InnerRouting
@@ -18,9 +18,6 @@ from model.policies.routing import (
     intake_unit,
     settled_in_community,
 )
-
-NonNegative = Annotated[float, Field(ge=0.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 WhistleScope = Literal["cross_department_or_enforcement", "cross_department", "enforcement", "all"]
 
@@ -87,12 +84,12 @@ class WhistleRouting:
 
     whistle_share: Share = 1.0
     scope: WhistleScope = "cross_department_or_enforcement"
-    response_deadline_hours: NonNegative = 0.5
+    response_deadline_hours: Hours = 0.5
     summon_extra_enforcement: bool = False
-    summons_hours: NonNegative = 1.0
-    street_coordination_hours: NonNegative = 0.5
-    whistled_priority_days: NonNegative = 15.0
-    rating_priority_days: NonNegative = 2.0
+    summons_hours: Hours = 1.0
+    street_coordination_hours: Hours = 0.5
+    whistled_priority_days: Days = 15.0
+    rating_priority_days: Days = 2.0
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
     inner: InnerRouting = field(default_factory=HierarchicalRouting)
 
