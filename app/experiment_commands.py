@@ -2,8 +2,8 @@
 
 ``microgov compare|sweep|sensitivity EXPERIMENT [--out DIR] [--workers N]
 [--cluster ADDRESS] [--worker-timeout SECONDS] [--resume] [--no-progress]`` runs an
-experiment file into its results folder (default ``results/<experiment name>/``) with a progress bar (runs done, failed,
-time left). Exit status: 0 when every run succeeded, 1 when some failed (the
+experiment file into its results folder (default ``results/<experiment name>/``)
+with a progress bar (runs done, failed, time left). Exit status: 0 when every run succeeded, 1 when some failed (the
 message says how many and where), 2 for bad input (nothing was run), 130 when
 interrupted (finished runs are kept; ``--resume`` continues). An experiment stopped
 by its surroundings (disk full, damaged database, no Dask worker left) ends with
