@@ -649,7 +649,13 @@ def _is_damage(exc: sqlite3.Error) -> bool:
 
 
 def _damaged(database: Path, problems: Sequence[str]) -> ResourceError:
-    shown = "; ".join(problems[:_CHECK_PROBLEMS])
+    lines = [
+        line.strip()
+        for problem in problems
+        for line in problem.splitlines()
+        if line.strip() and not line.startswith("***")  # "*** in database main ***"
+    ]
+    shown = "; ".join(lines[:_CHECK_PROBLEMS]) or "unknown damage"
     return ResourceError(
         f"{database}: the results database is damaged (SQLite integrity check: {shown}). "
         "Nothing was changed. What to do: move the folder aside and run the experiment again "

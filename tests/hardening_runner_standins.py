@@ -60,22 +60,24 @@ def kill_worker_at_hook(scenario, seed, days=None, progress=None) -> Any:
 
 def warning_run(scenario, seed, days=None, progress=None) -> Any:
     """fake_run with a warning on every run, and a second one at hand-off delay 4 h."""
-    from dataclasses import dataclass
-
     from standins import fake_run
+
+    warnings: tuple[str, ...] = ("department transport utilisation 0.93 > 0.9",)
+    if scenario.parameters.coordination.handoff_delay_hours == 4.0:
+        warnings += ("hand-off delay of 4 h is long",)
+    return with_warnings(fake_run(scenario, seed, days=days), warnings)
+
+
+def with_warnings(output: Any, warnings: tuple[str, ...]) -> Any:
+    """``output`` (a RunOutput) with the ``warnings`` attribute the model is about to add."""
+    from dataclasses import dataclass
 
     from model.outcomes import RunOutput
 
     @dataclass(frozen=True)
-    class WarnedOutput(RunOutput):
-        """A RunOutput with the ``warnings`` attribute the model is about to add."""
-
+    class WarnedOutput(RunOutput):  # made here: model.outcomes is imported only when needed
         warnings: tuple[str, ...] = ()
 
-    output = fake_run(scenario, seed, days=days)
-    warnings: tuple[str, ...] = ("department transport utilisation 0.93 > 0.9",)
-    if scenario.parameters.coordination.handoff_delay_hours == 4.0:
-        warnings += ("hand-off delay of 4 h is long",)
     return WarnedOutput(
         summary=output.summary,
         timeseries=output.timeseries,
