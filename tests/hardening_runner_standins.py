@@ -85,3 +85,11 @@ def with_warnings(output: Any, warnings: tuple[str, ...]) -> Any:
         units=output.units,
         warnings=warnings,
     )
+
+
+def slow_run(scenario, seed, days=None, progress=None, *, seconds: float) -> Any:
+    """fake_run after sleeping ``seconds`` (the setting travels with the task)."""
+    from standins import fake_run
+
+    time.sleep(seconds)
+    return fake_run(scenario, seed, days=days)

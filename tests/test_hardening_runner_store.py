@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -134,7 +135,9 @@ def test_injected_disk_full_error_is_reported_not_the_manifest_error(tmp_path, m
 
     monkeypatch.setattr(ResultStore, "record", record)
     monkeypatch.setattr(Path, "write_text", write_text)
-    with pytest.raises(ResourceError, match="the disk is full .SQLite: database or disk is full"):
+    with pytest.raises(
+        ResourceError, match=re.escape("the disk is full (SQLite: database or disk is full)")
+    ):
         run_experiment(path, out, workers=1, run_fn=standins.fake_run)
     assert not list(out.glob(".*.tmp")), "the half-written manifest was removed"
     manifest = json.loads((out / "manifest.json").read_text())
