@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -154,8 +155,12 @@ def guard_worker(runner_pid: int) -> None:
 
 
 def _set_parent_death_signal() -> None:
-    """Linux only: ask the kernel for SIGKILL when the parent process dies (no-op elsewhere)."""
-    if not hasattr(os, "sched_getaffinity"):  # not Linux
+    """Linux only: ask the kernel for SIGKILL when the parent dies (no-op elsewhere).
+
+    Strictly, the signal comes when the *thread* that created this process ends: the fork
+    server's main thread, or under ``spawn`` the runner's thread that started the pool
+    (its main thread, which submits the tasks)."""
+    if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
