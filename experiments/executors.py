@@ -375,8 +375,9 @@ class ProcessExecutor:
             f"replaced; {len(retried)} run(s) retried one at a time, {len(given_up)} given up "
             f"after {self.retries + 1} losses"
         )
-        logger.warning("%s", detail)
-        if on_worker_lost is not None:
+        if on_worker_lost is None:  # else the caller logs it, with its own names for the tasks
+            logger.warning("%s", detail)
+        else:
             stamp = _now()
             if retried or not given_up:
                 on_worker_lost(
@@ -551,8 +552,9 @@ class DaskExecutor:
                         f"Dask worker {worker} was lost with {len(in_flight)} run(s) in flight; "
                         f"{len(now_processing)} worker(s) left"
                     )
-                    logger.warning("%s", detail)
-                    if on_worker_lost is not None:
+                    if on_worker_lost is None:  # else the caller logs it
+                        logger.warning("%s", detail)
+                    else:
                         on_worker_lost(
                             WorkerLoss(
                                 _now(), self.name, worker, in_flight, "rescheduled by Dask", detail
