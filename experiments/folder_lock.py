@@ -100,8 +100,11 @@ class FolderLock:
                 folder,
                 describe_holder(stale),
             )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        except OSError as exc:  # e.g. a full disk: the flock itself still holds
+            logger.warning("%s: locked, but cannot write who holds it (%s)", path, exc)
         return cls(path, holder, stale, fd)
 
     def release(self) -> None:
