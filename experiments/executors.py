@@ -585,8 +585,14 @@ class DaskExecutor:
                 self.client.cancel(list(futures))
 
     def _processing(self) -> dict[str, list[Any]]:
-        """Worker address → keys of the tasks it is running, for every worker now."""
-        return {str(k): list(v) for k, v in self.client.processing().items()}
+        """Worker address → keys of the tasks it is running, for every worker now (none
+        while the scheduler cannot be reached, so that the worker timeout applies)."""
+        try:
+            processing = self.client.processing()
+        except (OSError, TimeoutError) as exc:
+            logger.warning("Dask scheduler %s cannot be reached: %s", self.address, exc)
+            return {}
+        return {str(k): list(v) for k, v in processing.items()}
 
     def close(self) -> None:
         """Close the client, and the local cluster if this executor started it."""
