@@ -14,7 +14,9 @@ Command modules should import heavy dependencies inside their handlers, so that
 
 Bad input never shows a traceback: an :class:`~experiments.errors.InputError` (or an
 OS error about a file) prints ``error: <message>`` on standard error and exits with
-status 2. An unexpected exception exits with status 1 and one line; ``--debug``
+status 2; a :class:`~experiments.errors.ResourceError` (disk full, damaged results
+database, no Dask worker left) prints ``error: <message>`` and exits with status 1.
+An unexpected exception exits with status 1 and one line; ``--debug``
 (anywhere on the command line) shows the traceback.
 """
 
@@ -31,7 +33,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from app.console import print_error
-from experiments.errors import InputError
+from experiments.errors import InputError, ResourceError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "app.run_commands",
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log messages (-vv for debug)"
     )
+    parser.add_argument("--version", action="version", version=f"microgov {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -92,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, debug, EXIT_BAD_INPUT)
     except ValidationError as exc:  # a schema check that escaped conversion: still bad input
         return _fail(exc, debug, EXIT_BAD_INPUT)
+    except ResourceError as exc:  # stopped by the disk, the database or the cluster
+        return _fail(exc, debug, EXIT_FAILURE)
     except BrokenPipeError:  # e.g. `microgov run … | head`: stop quietly, like other tools
         _silence_stdout()
         return EXIT_BROKEN_PIPE
@@ -104,6 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         hint = "" if debug else " (rerun with --debug to see the traceback)"
         return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", debug, EXIT_FAILURE)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("microgov")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "(version unknown: not installed)"
 
 
 def _fail(message: object, debug: bool, status: int) -> int:

@@ -1,14 +1,17 @@
 """Experiment subcommands: ``compare``, ``sweep``, ``sensitivity``, ``export``, ``status``.
 
 ``microgov compare|sweep|sensitivity EXPERIMENT [--out DIR] [--workers N]
-[--cluster ADDRESS] [--resume]`` runs an experiment file into its results folder
-(default ``results/<experiment name>/``) with a progress bar (runs done, failed,
-time left). Exit status: 0 when every run succeeded, 1 when some failed (the
+[--cluster ADDRESS] [--worker-timeout SECONDS] [--resume] [--no-progress]`` runs an
+experiment file into its results folder (default ``results/<experiment name>/``)
+with a progress bar (runs done, failed, time left). Exit status: 0 when every run succeeded, 1 when some failed (the
 message says how many and where), 2 for bad input (nothing was run), 130 when
-interrupted (finished runs are kept; ``--resume`` continues).
+interrupted (finished runs are kept; ``--resume`` continues). An experiment stopped
+by its surroundings (disk full, damaged database, no Dask worker left) ends with
+``error: …`` and status 1 (app.cli).
 
 ``microgov export DIR`` writes CSV and Parquet tables to ``DIR/exports/``;
-``microgov status DIR`` tells how far an experiment got and what failed.
+``microgov status DIR`` tells how far an experiment got, what failed, which workers
+were lost, which runs reported warnings, and whether a runner is working on it now.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from app import arguments
 from app.console import format_value, print_error
 from app.run_commands import REGISTERED_ONLY_FLAG, REGISTERED_ONLY_HELP
+from experiments.executors import DEFAULT_WORKER_TIMEOUT_S, max_workers
 
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 KIND_COMMANDS = ("compare", "sweep", "sensitivity")
@@ -33,13 +38,13 @@ _HELP = {
 }
 
 
-def _workers(text: str) -> int:
+def _seconds(text: str) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
 
 
@@ -59,17 +64,18 @@ def register(subparsers: Any) -> None:
         )
         parser.add_argument(
             "--out",
-            type=Path,
+            type=arguments.out_folder,
             default=None,
             metavar="DIR",
             help="results folder (default results/<experiment name>/)",
         )
         parser.add_argument(
             "--workers",
-            type=_workers,
+            type=arguments.workers,
             default=None,
             metavar="N",
-            help="worker processes (default: every CPU; 1 runs serially in this process)",
+            help=f"worker processes, 1 to {max_workers()} (default: every CPU; 1 runs serially "
+            "in this process)",
         )
         parser.add_argument(
             "--cluster",
@@ -78,11 +84,19 @@ def register(subparsers: Any) -> None:
             help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'",
         )
         parser.add_argument(
+            "--worker-timeout",
+            type=_seconds,
+            default=DEFAULT_WORKER_TIMEOUT_S,
+            metavar="SECONDS",
+            help="with --cluster: stop with an error after this long without any Dask worker "
+            f"(default {DEFAULT_WORKER_TIMEOUT_S:g})",
+        )
+        parser.add_argument(
             "--resume",
             action="store_true",
             help="continue a results folder of this experiment: skip stored runs, retry failed ones",
         )
-        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        arguments.add_no_progress(parser)
         parser.add_argument(REGISTERED_ONLY_FLAG, action="store_true", help=REGISTERED_ONLY_HELP)
         parser.set_defaults(func=run_command, kind=kind)
 
@@ -160,14 +174,16 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             cluster=args.cluster,
             resume=args.resume,
             progress=None if bar is None else bar.update,
+            worker_timeout_s=args.worker_timeout,
         )
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
         print_error(f"interrupted; finished runs are stored in {folder}; continue with --resume")
         return EXIT_INTERRUPTED
-    if bar is not None:
-        bar.close()
+    finally:
+        if bar is not None:  # before an error message, so that the two do not mix
+            bar.close()
     if report.sensitivity is not None:
         print(sensitivity_text(report.sensitivity, report.noise), file=out)
     elif experiment.spec.outcomes:
@@ -309,15 +325,20 @@ def export_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
 
 def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Print how far an experiment got and what failed."""
+    from experiments.folder_lock import current_holder, describe_holder, left_behind
     from experiments.store import ResultStore
 
     out = stream if stream is not None else sys.stdout
-    with ResultStore.open(args.folder) as store:
+    with ResultStore.open(args.folder) as store:  # checks the database's integrity first
         meta = store.meta()
         runs = store.runs()
         points = store.points()
         manifest = store.read_manifest()
         sensitivity_rows = len(store.sensitivity())
+        warnings = store.warnings()
+        losses = store.worker_losses()
+    holder = current_holder(args.folder)
+    stale = left_behind(args.folder)
     replications = int(meta.get("replications") or meta.get("replications_initial") or 0)
     planned = replications * len(points)
     ok = int((runs["status"] == "ok").sum())
@@ -342,6 +363,14 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
             f"{last.get('finished_at')} on {last.get('executor')} ({last.get('workers')} worker(s))",
             file=out,
         )
+    if holder is not None:
+        print(f"  RUNNING now: {describe_holder(holder)}", file=out)
+    elif stale is not None:
+        print(
+            f"  the last runner stopped without finishing ({describe_holder(stale)}); "
+            "continue with --resume",
+            file=out,
+        )
     if sensitivity_rows:
         print(f"  sensitivity indices stored: {sensitivity_rows} rows", file=out)
     if len(points) <= 30 and not runs.empty:
@@ -363,7 +392,38 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
             print(f"    {r.run_key}: {_last_line(r.error)}", file=out)
         if len(failed) > 20:
             print(f"    … and {len(failed) - 20} more (table runs, status = 'failed')", file=out)
+    _print_losses(losses, out)
+    _print_warnings(warnings, out)
     return EXIT_OK
+
+
+def _print_losses(losses: Any, out: TextIO) -> None:
+    """Worker deaths and lost Dask workers (table worker_losses), one line per event."""
+    if losses.empty:
+        return
+    events = losses.groupby(["at", "worker"], sort=False)
+    print(f"  worker losses ({events.ngroups}):", file=out)
+    for (at, worker), rows in list(events)[:10]:
+        keys = [k for k in rows["run_key"] if isinstance(k, str)]
+        actions = ", ".join(sorted(set(rows["action"].astype(str))))
+        print(
+            f"    {at} {rows['executor'].iloc[0]} worker {worker}: {len(keys)} run(s) in "
+            f"flight ({actions}){': ' + ', '.join(keys[:5]) if keys else ''}",
+            file=out,
+        )
+
+
+def _print_warnings(warnings: Any, out: TextIO) -> None:
+    """Runs' warnings (table warnings): each distinct message with how many runs gave it."""
+    if warnings.empty:
+        return
+    runs = warnings["run_key"].nunique()
+    print(f"  warnings ({runs} run(s)):", file=out)
+    counts = warnings.groupby("message", sort=False)["run_key"].nunique()
+    for message, n in counts.sort_values(ascending=False).head(10).items():
+        print(f"    {message}  ({n} run(s))", file=out)
+    if len(counts) > 10:
+        print(f"    … and {len(counts) - 10} more messages (table warnings)", file=out)
 
 
 def _last_line(text: str | None) -> str:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from app import arguments
 from app.console import outcome_table, print_error
 from experiments.errors import InputError
 from experiments.scenario_files import (
@@ -56,12 +57,16 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("scenario", metavar="SCENARIO", help="scenario file, or a name in scenarios/")
     run.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0)")
+    low, high = arguments.days_bounds()
     run.add_argument(
-        "--days", type=_positive_int, default=None, help="simulated days (default: the scenario's)"
+        "--days",
+        type=arguments.days,
+        default=None,
+        help=f"simulated days, {low} to {high} (default: the scenario's)",
     )
     run.add_argument(
         "--out",
-        type=Path,
+        type=arguments.out_folder,
         default=None,
         metavar="DIR",
         help="output folder (default results/run-<scenario>-seed<N>/)",
@@ -78,7 +83,7 @@ def register(subparsers: Any) -> None:
         metavar="FIELD=VALUE",
         help="change one field, e.g. --set routing.kind=integrated (repeatable; TOML values)",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    arguments.add_no_progress(run, "--quiet")  # --quiet: the spelling before issue 13
     run.add_argument(REGISTERED_ONLY_FLAG, action="store_true", help=REGISTERED_ONLY_HELP)
     run.set_defaults(func=run_command)
 
@@ -116,12 +121,15 @@ def run_command(args: argparse.Namespace) -> int:
     from experiments.runs import run_single  # the model is imported only when needed
 
     started = time.perf_counter()
-    with _progress_bar(scenario, days, disabled=args.quiet) as progress:
+    with _progress_bar(scenario, days, disabled=args.no_progress) as progress:
         output = run_single(scenario, args.seed, days=days, progress=progress)
     elapsed = time.perf_counter() - started
 
+    warnings = tuple(str(w) for w in getattr(output, "warnings", ()) or ())  # new in RunOutput
     if folder is not None:  # files first: a closed pipe on stdout must not lose them
-        summary = summary_record(output.summary, scenario, seed=args.seed, days=days)
+        summary = summary_record(
+            output.summary, scenario, seed=args.seed, days=days, warnings=warnings
+        )
         _write_atomic(folder / "summary.json", lambda f: _dump_json(summary, f))
         _write_atomic(folder / "timeseries.csv", lambda f: output.timeseries.to_csv(f, index=False))
         _write_atomic(folder / "cases.csv", lambda f: output.cases.to_csv(f, index=False))
@@ -131,26 +139,58 @@ def run_command(args: argparse.Namespace) -> int:
         f"({elapsed:.1f} s)"
     )
     print(outcome_table(output.summary))
+    if warnings:
+        print(f"warnings ({len(warnings)}):")
+        for message in warnings:
+            print(f"  {message}")
     if folder is not None:
         print(f"wrote {', '.join(OUTPUT_FILES)} to {folder}{os.sep}")
     return 0
 
 
 def summary_record(
-    summary: Mapping[str, float], scenario: Scenario, *, seed: int, days: int
+    summary: Mapping[str, float],
+    scenario: Scenario,
+    *,
+    seed: int,
+    days: int,
+    warnings: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """What summary.json holds: scenario, scenario_digest, seed, days, then every outcome
-    (NaN written as null: JSON has no NaN)."""
+    """What summary.json holds: scenario, scenario_digest, seed, days, warnings (the run's
+    ``RunOutput.warnings``), then every outcome — counts (:func:`is_count`) as integers,
+    NaN as null (JSON has no NaN), infinities as null too (strict JSON has none)."""
     record: dict[str, Any] = {
         "scenario": scenario.name,
         "scenario_digest": scenario.digest,
         "seed": seed,
         "days": days,
+        "warnings": list(warnings),
     }
     for name, value in summary.items():
         number = float(value)
-        record[name] = None if math.isnan(number) else number
+        if not math.isfinite(number):
+            record[name] = None
+        elif is_count(name) and number.is_integer():
+            record[name] = int(number)
+        else:
+            record[name] = number
     return record
+
+
+# The rule for counts (docs/design.md "Hardening the runner and store"): an outcome is a
+# count when its name starts with needs_ or cases_, or ends with _held, _made, _open or
+# _final, unless it ends like a ratio or mean. It is written as an integer only when its
+# value is whole, so the rule can never lose a fraction.
+_COUNT_PREFIXES = ("needs_", "cases_")
+_COUNT_SUFFIXES = ("_held", "_made", "_open", "_final")
+_NOT_COUNT_SUFFIXES = ("_share", "_mean", "_days", "_per_case", "_rate", "_utilisation")
+
+
+def is_count(name: str) -> bool:
+    """Whether outcome ``name`` counts things (cases, needs, meetings …) by the naming rule."""
+    if name.endswith(_NOT_COUNT_SUFFIXES):
+        return False
+    return name.startswith(_COUNT_PREFIXES) or name.endswith(_COUNT_SUFFIXES)
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, Any]:
@@ -315,11 +355,4 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; allowed: 0 or more")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
     return value

@@ -1,4 +1,5 @@
-"""Errors in user input: scenario files, experiment files, results folders, command lines.
+"""Errors in user input (scenario files, experiment files, results folders, command lines),
+and :class:`ResourceError` for an experiment stopped by its surroundings (disk, database, cluster).
 
 An :class:`InputError` names the file, the dotted field, the bad value and what is
 allowed, with the closest valid spelling for a typo (docs/design.md "Conventions"). The
@@ -149,3 +150,12 @@ def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | 
     """The candidate closest to ``word`` (difflib ratio ≥ ``cutoff``), or None."""
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return matches[0] if matches else None
+
+
+class ResourceError(Exception):
+    """An experiment cannot go on for a reason outside its input: the disk is full, the
+    results database is damaged or cannot be written, the cluster has no worker left.
+
+    The message says what happened and what to do; runs stored before are kept. The
+    command line prints ``error: <message>`` and exits with status 1 — never a traceback.
+    """

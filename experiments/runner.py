@@ -13,6 +13,13 @@ paired comparisons stay on common random numbers) until, for each chosen outcome
 and point, the half-width of the t confidence interval of the mean is at most the
 target (relative to |mean|, or absolute), or the cap is reached.
 
+A pool worker that dies is replaced and its runs retried (bounded); a lost Dask
+worker is reported, and a cluster without workers for ``worker_timeout_s`` stops the
+experiment with a clear error (:mod:`experiments.executors`). Every worker loss is
+logged and stored in table ``worker_losses``; the warnings a run reports
+(``RunOutput.warnings``) go to table ``warnings`` in the run's own transaction. Only
+one runner at a time works on a results folder (its lock is held by the store).
+
 The run function is injectable (``run_fn``; default ``experiments.runs.run_single``)
 so that tests can use a small picklable stand-in. It is called as
 ``run_fn(scenario, seed, days=days)`` and must return a ``model.outcomes.RunOutput``.
@@ -36,8 +43,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.errors import InputError
-from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
+from experiments.errors import InputError, ResourceError
+from experiments.executors import (
+    DEFAULT_WORKER_TIMEOUT_S,
+    DaskExecutor,
+    ProcessExecutor,
+    SerialExecutor,
+    WorkerLoss,
+    check_workers,
+    make_executor,
+)
 from experiments.experiment_files import (
     Experiment,
     ExplainSpec,
@@ -105,9 +120,11 @@ def execute_task(task: Task) -> RunRecord:
         series = timeseries_rows(output.timeseries)
         histogram = distribution_rows(output.cases)
         units = unit_rows(getattr(output, "units", None))
+        # RunOutput.warnings is new in the model; older outputs have none
+        warnings = tuple(str(w) for w in getattr(output, "warnings", ()) or ())
         status, error = "ok", None
     except Exception:
-        summary, series, histogram, units = {}, [], [], []
+        summary, series, histogram, units, warnings = {}, [], [], [], ()
         status, error = "failed", traceback.format_exc()
     return RunRecord(
         run_key=task.run_key,
@@ -125,6 +142,7 @@ def execute_task(task: Task) -> RunRecord:
         timeseries=series,
         distributions=histogram,
         units=units,
+        warnings=warnings,
     )
 
 
@@ -250,6 +268,9 @@ class ExperimentReport:
         default_factory=dict
     )  # point_id → its parameters, as text
     replications: int = 0
+    warned_runs: int = 0  # runs of this session that reported warnings
+    worker_losses: int = 0  # workers that died or left during this session
+    _losses_seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
     precision: dict[str, Any] | None = None
     sensitivity: pd.DataFrame | None = None
     noise: pd.DataFrame | None = None
@@ -282,6 +303,16 @@ class ExperimentReport:
                 f"tracebacks: `microgov status {self.folder}` or table runs (status = 'failed') in "
                 f"{self.database}; fix the cause and run again with --resume to retry them"
             )
+        if self.worker_losses:
+            text += (
+                f"\n{self.worker_losses} worker loss(es) during this session (table worker_losses; "
+                f"`microgov status {self.folder}`)"
+            )
+        if self.warned_runs:
+            text += (
+                f"\n{self.warned_runs} run(s) reported warnings (table warnings; "
+                f"`microgov status {self.folder}`)"
+            )
         if self.precision is not None and not self.precision.get("met", True):
             text += f"\nprecision target not met at the cap: {self.precision.get('worst')}"
         return text
@@ -302,6 +333,7 @@ def run_experiment(
     resume: bool = False,
     progress: Callable[[ProgressEvent], None] | None = None,
     run_fn: RunFunction | None = None,
+    worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S,
 ) -> ExperimentReport:
     """Run (or resume) an experiment into its results folder.
 
@@ -315,15 +347,21 @@ def run_experiment(
         resume: continue a folder that already holds runs of this experiment.
         progress: called after every stored run.
         run_fn: the run function (default ``experiments.runs.run_single``).
+        worker_timeout_s: on a Dask cluster, stop with an error after this many seconds
+            without any worker (default 300 s; ignored by the local executors).
 
     Returns:
         The report; ``report.failed_runs`` lists failed run keys.
 
     Raises:
-        InputError: bad experiment file, scenario, results folder or option — always
-            before any run starts.
+        InputError: bad experiment file, scenario, results folder or option, or another
+            runner holds the folder — always before any run starts.
+        ResourceError: the experiment had to stop (disk full, damaged database, no Dask
+            worker left); the runs stored before are kept.
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    if executor is None:
+        check_workers(workers)
     folder = Path(out) if out is not None else default_folder(exp.name)
     run_fn = run_fn or _default_run_fn()
     store = ResultStore.prepare(
@@ -337,13 +375,19 @@ def run_experiment(
     own_executor = executor is None
     report = ExperimentReport(folder=folder, name=exp.name, kind=exp.kind)
     session: dict[str, Any] = {"started_at": now_iso(), "finished_at": None, "status": "running"}
+    if store.lock is not None:
+        session["runner"] = store.lock.holder
+        if store.lock.stale is not None:
+            session["took_over_stale_lock"] = store.lock.stale
     manifest: dict[str, Any] | None = None
     try:
         _write_meta(store, exp)
         store.write_points(
             (p.point_id, p.scenario, parameter_json(p.parameters), p.digest) for p in exp.points
         )
-        executor = executor or make_executor(workers=workers, cluster=cluster)
+        executor = executor or make_executor(
+            workers=workers, cluster=cluster, worker_timeout_s=worker_timeout_s
+        )
         session.update(executor.describe())
         manifest = _start_manifest(store, exp, session)
         _run_batches(store, exp, executor, run_fn, report, progress)
@@ -355,18 +399,34 @@ def run_experiment(
         raise
     finally:
         session["finished_at"] = now_iso()
-        session.update(runs_ran=report.ran, runs_failed=report.failed, runs_skipped=report.skipped)
+        session.update(
+            runs_ran=report.ran,
+            runs_failed=report.failed,
+            runs_skipped=report.skipped,
+            worker_losses=report.worker_losses,
+        )
         try:
             if manifest is not None:
                 manifest["finished_at"] = session["finished_at"]
                 manifest["seeds"]["replications"] = report.replications
-                store.write_manifest(manifest)
+                _close_manifest(store, manifest, stopping=session["status"] != "finished")
         finally:
             if own_executor and executor is not None:
                 executor.close()
             store.close()
     logger.info(report.summary())
     return report
+
+
+def _close_manifest(store: ResultStore, manifest: dict[str, Any], *, stopping: bool) -> None:
+    """Write the final manifest; when the experiment is already stopping on an error, a
+    failure here is logged, never raised, so that the first error is the one reported."""
+    try:
+        store.write_manifest(manifest)
+    except ResourceError as exc:
+        if not stopping:
+            raise
+        logger.warning("%s", exc)
 
 
 def _default_run_fn() -> RunFunction:
@@ -479,11 +539,16 @@ def _run_batches(
                 retried,
                 executor.describe(),
             )
-        for task, result in executor.map_unordered(execute_task, tasks):
+        for task, result in executor.map_unordered(
+            execute_task, tasks, on_worker_lost=lambda loss: _record_loss(store, report, loss)
+        ):
             record = result if isinstance(result, RunRecord) else failed_record(task, result)
             store.record(record)
             statuses[record.run_key] = record.status
             report.ran += 1
+            if record.warnings:
+                report.warned_runs += 1
+                logger.info("run %s: %s", record.run_key, "; ".join(record.warnings))
             if record.status == "ok":
                 session_failed.discard(record.run_key)
             else:
@@ -526,6 +591,17 @@ def _run_batches(
         0, report.planned - report.ran
     )  # planned but not run now: stored ok before
     store.set_meta({"replications": replications})
+
+
+def _record_loss(store: ResultStore, report: ExperimentReport, loss: WorkerLoss) -> None:
+    """Log a lost worker and store it (table worker_losses) with the runs it had in flight."""
+    keys = [task.run_key for task in loss.tasks if isinstance(task, Task)]
+    logger.warning(
+        "worker lost: %s (runs %s: %s)", loss.detail, ", ".join(keys) or "none", loss.action
+    )
+    store.record_worker_loss(loss.at, loss.executor, loss.worker, keys, loss.action, loss.detail)
+    report._losses_seen.add((loss.at, loss.worker))  # one death may be told in two parts
+    report.worker_losses = len(report._losses_seen)
 
 
 def _last_line(text: str | None) -> str:

@@ -10,11 +10,19 @@ run, and a resumed experiment skips what is already stored (issue 4).
 ``synchronous=NORMAL`` with WAL survives the process being killed at any point;
 only a power cut can lose the last commits (SQLite documentation) — assumption:
 acceptable for simulation results, which can be re-run.
+
+Hardening (issue 13): a writer holds the folder's lock (:mod:`experiments.folder_lock`)
+from :meth:`ResultStore.prepare` to :meth:`ResultStore.close`; every open checks the
+database with ``PRAGMA quick_check`` and names the damage and the way out; SQLite's
+own errors (disk full, I/O error) become a :class:`~experiments.errors.ResourceError`
+that says what happened; the manifest is written through a temporary file that is
+removed when the write fails.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import hashlib
 import json
@@ -35,7 +43,8 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.errors import InputError
+from experiments.errors import InputError, ResourceError
+from experiments.folder_lock import LOCK_FILE, FolderLock
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +59,7 @@ _OWN_ENTRIES = {
     f"{DATABASE}-journal",
     MANIFEST,
     EXPORTS,
+    LOCK_FILE,
 }
 
 SCHEMA = """
@@ -70,7 +80,15 @@ CREATE TABLE IF NOT EXISTS sensitivity(method TEXT, outcome TEXT, factor TEXT, i
 CREATE TABLE IF NOT EXISTS units(run_key TEXT, node TEXT, level TEXT, parent TEXT, name TEXT,
     variable TEXT, value REAL, PRIMARY KEY (run_key, node, variable));
 CREATE INDEX IF NOT EXISTS runs_point ON runs(point_id, replication);
+CREATE TABLE IF NOT EXISTS warnings(run_key TEXT, message TEXT);
+CREATE INDEX IF NOT EXISTS warnings_run ON warnings(run_key);
+CREATE TABLE IF NOT EXISTS worker_losses(at TEXT, executor TEXT, worker TEXT, run_key TEXT,
+    action TEXT, detail TEXT);
 """
+# Tables cleared and rewritten with a run's row when it is stored again.
+_RUN_TABLES = ("outcomes", "timeseries", "distributions", "units", "warnings")
+# How many problems PRAGMA quick_check lists at most (enough to say where the damage is).
+_CHECK_PROBLEMS = 5
 
 # Upper edges (days) of the fixed histogram bins of case resolution times (closed − reported).
 # Assumption: log-like spacing from an hour at the front desk to beyond a year.
@@ -115,6 +133,8 @@ class RunRecord:
         distributions: rows (variable, bin_upper, count).
         units: rows (node, level, parent, name, variable, value): final backlog and trust per
             unit of the governance network, for small scenarios only (``RunOutput.units``).
+        warnings: the run's warnings (``RunOutput.warnings``), e.g. "department transport
+            utilisation 0.93 > 0.9".
     """
 
     run_key: str
@@ -132,6 +152,7 @@ class RunRecord:
     timeseries: list[tuple[int, str, float]] = field(default_factory=list)
     distributions: list[tuple[str, float, int]] = field(default_factory=list)
     units: list[tuple[str, str, str | None, str, str, float]] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
 
 def run_key(point_id: str, replication: int) -> str:
@@ -156,9 +177,12 @@ def _real(value: Any) -> float | None:
 class ResultStore:
     """An open results folder. Use :meth:`prepare` to start or resume, :meth:`open` to read."""
 
-    def __init__(self, folder: Path, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self, folder: Path, connection: sqlite3.Connection, lock: FolderLock | None = None
+    ) -> None:
         self.folder = folder
         self.connection = connection
+        self.lock = lock  # held by a writer (prepare) until close
 
     # -- opening ---------------------------------------------------------------
 
@@ -186,12 +210,41 @@ class ResultStore:
         """Open ``folder`` for writing an experiment, after checking it is ours to write.
 
         Raises InputError (before any run) when the folder cannot be created or
-        written, holds something that is not a microgov results store, holds another
-        experiment, already holds runs and ``resume`` is false, or — on resume — the
-        experiment file or a scenario changed since the stored runs were made.
+        written, another runner holds its lock, it holds something that is not a microgov
+        results store, holds another experiment, already holds runs and ``resume`` is
+        false, or — on resume — the experiment file or a scenario changed since the stored
+        runs were made; ResourceError when the database is damaged or cannot be written.
+        The returned store holds the folder's lock until it is closed.
         """
         folder = Path(folder)
         _ensure_writable_folder(folder)
+        lock = FolderLock.acquire(folder)
+        try:
+            return cls._prepare_locked(
+                folder,
+                lock,
+                name=name,
+                kind=kind,
+                file_hash=file_hash,
+                point_digests=point_digests,
+                resume=resume,
+            )
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _prepare_locked(
+        cls,
+        folder: Path,
+        lock: FolderLock,
+        *,
+        name: str,
+        kind: str,
+        file_hash: str,
+        point_digests: Mapping[str, str],
+        resume: bool,
+    ) -> ResultStore:
         database = folder / DATABASE
         if not database.exists():
             foreign = sorted(e.name for e in folder.iterdir() if e.name not in _OWN_ENTRIES)
@@ -201,13 +254,14 @@ class ResultStore:
                     f"{folder}: not a microgov results folder (it holds {shown}); "
                     "choose an empty or new folder with --out"
                 )
-            store = cls(folder, _connect(database))
+            store = cls(folder, _connect(database), lock)
             store._create()
             return store
+        store = cls(folder, _open_checked(database, create=True), lock)
         try:
-            store = cls(folder, _connect(database))
             meta = store.meta()
         except sqlite3.DatabaseError as exc:
+            store.close()
             raise InputError(f"{database}: not a microgov results database ({exc})") from None
         if meta.get("schema_version") is None or "name" not in meta:
             store.close()
@@ -220,7 +274,7 @@ class ResultStore:
                 f"{folder}: holds results of {meta.get('kind')} experiment {meta['name']!r}, not of "
                 f"{kind} experiment {name!r}; choose another folder with --out"
             )
-        store.connection.executescript(SCHEMA)  # tables added since the store was made
+        store._apply_schema()  # tables added since the store was made
         runs = store.count_runs()
         if meta.get("file_hash") != file_hash:
             store.close()
@@ -257,10 +311,11 @@ class ResultStore:
             raise InputError(f"{folder}: no such results folder")
         if not database.is_file():
             raise InputError(f"{folder}: not a microgov results folder (no {DATABASE})")
+        store = cls(folder, _open_checked(database, create=False))
         try:
-            store = cls(folder, _connect(database, create=False))
             meta = store.meta()
         except sqlite3.DatabaseError as exc:
+            store.close()
             raise InputError(f"{database}: not a microgov results database ({exc})") from None
         if "name" not in meta:
             store.close()
@@ -270,12 +325,26 @@ class ResultStore:
         return store
 
     def _create(self) -> None:
-        self.connection.executescript(SCHEMA)
+        self._apply_schema()
         self.set_meta({"schema_version": SCHEMA_VERSION})
 
+    def _apply_schema(self) -> None:
+        """Create the tables that do not exist yet (all of them in a new store)."""
+        try:
+            self.connection.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            translated = _storage_error(exc, self.database, "creating tables in")
+            if translated is None:
+                raise
+            raise translated from exc
+
     def close(self) -> None:
-        """Close the database connection."""
-        self.connection.close()
+        """Close the database connection and release the folder's lock."""
+        try:
+            self.connection.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     def __enter__(self) -> ResultStore:
         return self
@@ -285,15 +354,33 @@ class ResultStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
-        """One atomic transaction (BEGIN IMMEDIATE … COMMIT, rolled back on error)."""
+        """One atomic transaction (BEGIN IMMEDIATE … COMMIT, rolled back on error).
+
+        Raises:
+            ResourceError: SQLite could not write (disk full, I/O error, damaged file);
+                the transaction was rolled back, earlier ones are kept.
+        """
         cur = self.connection.cursor()
-        cur.execute("BEGIN IMMEDIATE")
         try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.DatabaseError as exc:
+            translated = _storage_error(exc, self.database, "writing")
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself after some errors (e.g. SQLITE_FULL): then there is
+        # no transaction left, and a failing ROLLBACK must not hide the first error.
+        if self.connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.connection.execute("ROLLBACK")
 
     # -- writing ---------------------------------------------------------------
 
@@ -318,7 +405,7 @@ class ResultStore:
         """Store one finished run in one transaction (replacing an earlier failed attempt)."""
         key = run.run_key
         with self.transaction() as cur:
-            for table in ("outcomes", "timeseries", "distributions", "units"):
+            for table in _RUN_TABLES:
                 cur.execute(f"DELETE FROM {table} WHERE run_key = ?", (key,))
             cur.execute(
                 "INSERT OR REPLACE INTO runs(run_key, point_id, scenario, replication, seed, status, error,"
@@ -353,6 +440,22 @@ class ResultStore:
                 "INSERT OR REPLACE INTO units(run_key, node, level, parent, name, variable, value)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(key, *row[:5], _real(row[5])) for row in run.units],
+            )
+            cur.executemany(
+                "INSERT INTO warnings(run_key, message) VALUES (?, ?)",
+                [(key, str(message)) for message in run.warnings],
+            )
+
+    def record_worker_loss(
+        self, at: str, executor: str, worker: str, run_keys: Sequence[str], action: str, detail: str
+    ) -> None:
+        """Store a worker that died or left: one row per run in flight (one row if none)."""
+        keys: Sequence[str | None] = list(run_keys) or [None]
+        with self.transaction() as cur:
+            cur.executemany(
+                "INSERT INTO worker_losses(at, executor, worker, run_key, action, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(at, executor, worker, key, action, detail) for key in keys],
             )
 
     def write_sensitivity(self, table: pd.DataFrame, method: str) -> None:
@@ -433,6 +536,29 @@ class ResultStore:
         """The sensitivity table."""
         return pd.read_sql_query("SELECT * FROM sensitivity", self.connection)
 
+    def warnings(self) -> pd.DataFrame:
+        """The warnings of every run: run_key, message (empty in stores made before the table)."""
+        if not self._has_table("warnings"):
+            return pd.DataFrame({"run_key": [], "message": []}, dtype=str)
+        return pd.read_sql_query(
+            "SELECT run_key, message FROM warnings ORDER BY run_key, rowid", self.connection
+        )
+
+    def worker_losses(self) -> pd.DataFrame:
+        """Workers that died or left during the experiment (empty in older stores)."""
+        columns = ["at", "executor", "worker", "run_key", "action", "detail"]
+        if not self._has_table("worker_losses"):
+            return pd.DataFrame({c: [] for c in columns}, dtype=str)
+        return pd.read_sql_query(
+            f"SELECT {', '.join(columns)} FROM worker_losses ORDER BY at, rowid", self.connection
+        )
+
+    def _has_table(self, name: str) -> bool:
+        found = self.connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return found is not None
+
     # -- manifest --------------------------------------------------------------
 
     def read_manifest(self) -> dict[str, Any]:
@@ -445,24 +571,124 @@ class ResultStore:
             raise InputError(f"{self.manifest_path}: unreadable manifest ({exc})") from None
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
-        """Write manifest.json atomically (a temporary file renamed over the old one)."""
+        """Write manifest.json atomically (a temporary file renamed over the old one).
+
+        Raises:
+            ResourceError: the file cannot be written (e.g. the disk is full); the
+                temporary file is removed and the old manifest is left as it was.
+        """
         tmp = self.folder / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
-        tmp.write_text(
-            json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
-        )
-        os.replace(tmp, self.manifest_path)
+        text = json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.manifest_path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
+            raise ResourceError(
+                f"{self.manifest_path}: cannot write the manifest: {exc.strerror or exc}{full}; "
+                "the runs in the database are kept"
+            ) from exc
 
 
 def _connect(database: Path, create: bool = True) -> sqlite3.Connection:
-    if create:
-        connection = sqlite3.connect(database, timeout=60, isolation_level=None)
-    else:
-        connection = sqlite3.connect(
-            f"{database.resolve().as_uri()}?mode=rw", uri=True, timeout=60, isolation_level=None
-        )
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    try:
+        if create:
+            connection = sqlite3.connect(database, timeout=60, isolation_level=None)
+        else:
+            connection = sqlite3.connect(
+                f"{database.resolve().as_uri()}?mode=rw",
+                uri=True,
+                timeout=60,
+                isolation_level=None,
+            )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.OperationalError as exc:
+        translated = _storage_error(exc, database, "opening")
+        if translated is None:
+            raise
+        raise translated from exc
     return connection
+
+
+def _open_checked(database: Path, *, create: bool) -> sqlite3.Connection:
+    """Connect to an existing database and check it (``PRAGMA quick_check``) before use.
+
+    Raises:
+        InputError: the file is not an SQLite database at all.
+        ResourceError: it is damaged (the message lists what SQLite found and what to do).
+    """
+    try:
+        connection = _connect(database, create=create)
+    except sqlite3.DatabaseError as exc:
+        if _is_damage(exc):
+            raise _damaged(database, [str(exc)]) from None
+        raise InputError(f"{database}: not a microgov results database ({exc})") from None
+    try:
+        problems = [
+            str(row[0])
+            for row in connection.execute(f"PRAGMA quick_check({_CHECK_PROBLEMS})").fetchall()
+        ]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        connection.close()
+        raise _damaged(database, problems)
+    return connection
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF  # extended codes keep it in the low byte
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    return _primary_code(exc) == sqlite3.SQLITE_CORRUPT or "malformed" in str(exc)
+
+
+def _damaged(database: Path, problems: Sequence[str]) -> ResourceError:
+    lines = [
+        line.strip()
+        for problem in problems
+        for line in problem.splitlines()
+        if line.strip() and not line.startswith("***")  # "*** in database main ***"
+    ]
+    shown = "; ".join(lines[:_CHECK_PROBLEMS]) or "unknown damage"
+    return ResourceError(
+        f"{database}: the results database is damaged (SQLite integrity check: {shown}). "
+        "Nothing was changed. What to do: move the folder aside and run the experiment again "
+        "into a new folder with --out (the seeds are fixed, so every run comes out the same); "
+        "to save the readable rows first, use the sqlite3 shell: "
+        f"sqlite3 {database} .recover | sqlite3 recovered.sqlite"
+    )
+
+
+def _storage_error(exc: sqlite3.Error, database: Path, doing: str) -> ResourceError | None:
+    """SQLite's own error about the disk or the file, said plainly with what to do; None for
+    any other error (a bug must keep its traceback)."""
+    code = _primary_code(exc)
+    text = str(exc)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return ResourceError(
+            f"{database}: the disk is full (SQLite: {text}) while {doing} the results "
+            f"database; the runs stored before are kept. Free space on the disk of "
+            f"{database.parent} and continue with --resume"
+        )
+    if _is_damage(exc):
+        return _damaged(database, [text])
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return ResourceError(
+            f"{database}: cannot write the results database (SQLite: {text}); make the folder "
+            "and its files writable, then continue with --resume"
+        )
+    if code == sqlite3.SQLITE_IOERR or "disk I/O error" in text:
+        return ResourceError(
+            f"{database}: the disk failed while {doing} the results database (SQLite: {text}); "
+            "the runs stored before are kept: check the disk and continue with --resume"
+        )
+    return None
 
 
 def _ensure_writable_folder(folder: Path) -> None:

@@ -1,0 +1,83 @@
+"""Command-line argument types shared by the subcommands: one bound and one message per option.
+
+- ``--days``: a whole number within the scenario schema's own bounds for
+  ``simulation.days`` (read from the schema, so the two cannot drift apart);
+- ``--workers``: 1 … :func:`experiments.executors.max_workers` (4 × the CPUs, at most 64
+  unless the machine has more CPUs);
+- ``--out``: a folder name, never empty (``--out ""`` would mean the current folder);
+- ``--no-progress``: the one spelling for "no progress bar" (old spellings stay as
+  hidden aliases).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import annotated_types
+
+from experiments.errors import InputError
+from experiments.executors import check_workers
+from model.parameters import SimulationParameters
+
+
+def days_bounds() -> tuple[int, int]:
+    """Smallest and largest ``simulation.days`` the scenario schema accepts."""
+    low, high = 1, None
+    for rule in SimulationParameters.model_fields["days"].metadata:
+        if isinstance(rule, annotated_types.Ge):
+            low = int(rule.ge)  # type: ignore[call-overload]
+        elif isinstance(rule, annotated_types.Le):
+            high = int(rule.le)  # type: ignore[call-overload]
+    if high is None:  # pragma: no cover - the schema bounds days
+        raise RuntimeError("simulation.days has no upper bound in the scenario schema")
+    return low, high
+
+
+def days(text: str) -> int:
+    """``--days``: simulated days, within the scenario schema's bounds."""
+    low, high = days_bounds()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of days; allowed: {low} to {high}"
+        ) from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"{value} is out of range; allowed: {low} to {high} simulated days "
+            "(the scenario field simulation.days has the same bounds)"
+        )
+    return value
+
+
+def workers(text: str) -> int:
+    """``--workers``: worker processes, 1 … the cap of :func:`experiments.executors.max_workers`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    try:
+        check_workers(value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--workers ")) from None
+    return value
+
+
+def out_folder(text: str) -> Path:
+    """``--out``: a folder; an empty name is refused rather than read as the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty folder name is not allowed (it would write into the current folder); "
+            "give a folder such as results/mine, or '.' for the current folder on purpose"
+        )
+    return Path(text)
+
+
+def add_no_progress(parser: argparse.ArgumentParser, *old_spellings: str) -> None:
+    """Add ``--no-progress`` (dest ``no_progress``), with old spellings as hidden aliases."""
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for spelling in old_spellings:
+        parser.add_argument(
+            spelling, dest="no_progress", action="store_true", help=argparse.SUPPRESS
+        )

@@ -1,0 +1,105 @@
+"""A Dask experiment whose only worker dies reports it and stops in bounded time (issue 13)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import hardening_runner_standins as hs
+import pytest
+import standins
+
+from experiments.errors import ResourceError
+from experiments.runner import run_experiment
+from experiments.store import ResultStore
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+
+@pytest.mark.timeout(180)
+def test_dask_run_whose_only_worker_dies_times_out_with_a_clear_error(tmp_path, caplog):
+    """Kill the one worker of a real LocalCluster scheduler: lost worker reported, error after
+    --worker-timeout, finished runs kept, the loss stored."""
+    from distributed import Client, LocalCluster
+
+    path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=3))
+    out = tmp_path / "out"
+    # The scheduler of a LocalCluster, and one worker without a nanny in its own process:
+    # a nanny (which LocalCluster runs inside this process) would restart a killed worker.
+    cluster = LocalCluster(
+        n_workers=0, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_worker",
+            cluster.scheduler_address,
+            "--no-nanny",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    killed: list[int] = []
+    try:
+        with Client(cluster) as client:
+            client.wait_for_workers(1, timeout=120)
+
+        def kill_after_first_run(event) -> None:
+            if not killed:
+                os.kill(worker.pid, signal.SIGKILL)
+                killed.append(worker.pid)
+
+        run_fn = functools.partial(hs.slow_run, seconds=0.5)
+        started = time.monotonic()
+        with (
+            caplog.at_level(logging.WARNING, logger="experiments"),
+            pytest.raises(ResourceError) as caught,
+        ):
+            run_experiment(
+                path,
+                out,
+                cluster=cluster.scheduler_address,
+                worker_timeout_s=3,
+                run_fn=run_fn,
+                progress=kill_after_first_run,
+            )
+        waited = time.monotonic() - started
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait(timeout=30)
+        cluster.close(timeout=20)
+    message = str(caught.value)
+    assert killed, "the worker was killed after the first stored run"
+    assert "no worker for" in message and "--worker-timeout" in message, message
+    assert "lost: tcp://" in message, f"the lost worker is named: {message}"
+    assert "--resume" in message, "says how to go on"
+    assert waited < 60, f"gave up in bounded time ({waited:.0f} s)"
+    assert any("was lost" in r.getMessage() for r in caplog.records), "the loss is logged"
+    with ResultStore.open(out) as store:
+        ok = store.count_runs()
+        losses = store.worker_losses()
+    assert ok >= 1, "the run stored before the loss is kept"
+    assert set(losses["executor"]) == {"dask"} and not losses.empty, losses
+    assert losses["run_key"].notna().any(), "the run in flight on the lost worker is named"
+    manifest = json.loads((out / "manifest.json").read_text())
+    session = manifest["sessions"][-1]
+    assert session["status"] == "stopped (ResourceError)", session
+    assert session["worker_timeout_s"] == 3, "the limit is in the manifest"
