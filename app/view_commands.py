@@ -5,8 +5,10 @@
     microgov view --no-browser         # print the address only (e.g. over ssh)
 
 The server (:mod:`app.webview`) listens on 127.0.0.1 unless ``--host`` says otherwise:
-it has no authentication, so other machines should not reach it by accident. Ctrl+C
-(or SIGTERM) stops it cleanly.
+it has no authentication, so other machines should not reach it by accident. It answers
+only requests addressed to its own names (``--allow-host`` adds one). Each run has a
+time and a memory limit (``--time-limit-seconds``, ``--memory-limit-mb``). Ctrl+C (or
+SIGTERM) stops it at once, killing runs still going.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ DEFAULT_SCENARIO = "classroom"
 
 def register(subparsers: Any) -> None:
     """Add the ``view`` subcommand."""
-    from app.webview import DEFAULT_HOST, DEFAULT_PORT  # light: the page and the server only
+    from app.webview import (  # light: the page and the server only
+        DEFAULT_HOST,
+        DEFAULT_PORT,
+        MEMORY_LIMIT_MB,
+        TIME_LIMIT_SECONDS,
+    )
 
     view = subparsers.add_parser(
         "view",
@@ -58,6 +65,27 @@ def register(subparsers: Any) -> None:
         help=f"address to listen on (default {DEFAULT_HOST}: this machine only)",
     )
     view.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name or address students use to reach the server (with --host "
+        "0.0.0.0); requests for any other host name are refused (DNS rebinding)",
+    )
+    view.add_argument(
+        "--time-limit-seconds",
+        type=_limit("--time-limit-seconds", 1, 3600),
+        default=TIME_LIMIT_SECONDS,
+        help=f"wall-clock time one run may take (default {TIME_LIMIT_SECONDS:g}; 1 to 3600)",
+    )
+    view.add_argument(
+        "--memory-limit-mb",
+        type=_limit("--memory-limit-mb", 64, 65536),
+        default=MEMORY_LIMIT_MB,
+        help=f"memory one run may add to the model's start (default {MEMORY_LIMIT_MB:g}; "
+        "64 to 65536)",
+    )
+    view.add_argument(
         "--no-browser", action="store_true", help="do not open a browser; print the address only"
     )
     view.set_defaults(func=view_command)
@@ -68,7 +96,14 @@ def view_command(args: argparse.Namespace) -> int:
     from app.webview import make_server
 
     scenario = load_scenario(resolve_scenario_path(args.scenario))
-    server = make_server(scenario, host=args.host, port=args.port)
+    server = make_server(
+        scenario,
+        host=args.host,
+        port=args.port,
+        time_limit_seconds=args.time_limit_seconds,
+        memory_limit_mb=args.memory_limit_mb,
+        allowed_hosts=args.allow_host,
+    )
     if not _is_loopback(args.host):
         log.warning(
             "listening on %s: other machines can reach the view, and it has no password",
@@ -87,7 +122,7 @@ def view_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:
-        server.server_close()
+        server.close()  # kills runs still going
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
@@ -101,6 +136,19 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port; allowed: 0 to 65535")
     return value
+
+
+def _limit(flag: str, low: float, high: float) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{flag} {text}: allowed: {low:g} to {high:g}")
+        return value
+
+    return parse
 
 
 def _is_loopback(host: str) -> bool:
