@@ -406,8 +406,8 @@ function lineChart(svg, key, opts) {
   ymin = yt.values[0];
   ymax = yt.values[yt.values.length - 1];
   const xt = ticks(0, xmax, 5);
-  const xmaxTick = Math.max(xt.values[xt.values.length - 1], 1);
-  const sx = (x) => m.l + (x / xmaxTick) * (W - m.l - m.r);
+  xt.values = xt.values.filter((v) => v <= xmax);  // the axis ends on the last day
+  const sx = (x) => m.l + (x / xmax) * (W - m.l - m.r);
   const sy = (y) => H - m.b - ((y - ymin) / (ymax - ymin)) * (H - m.t - m.b);
   for (const v of yt.values) {
     el("line", { class: "gridline", x1: m.l, x2: W - m.r, y1: sy(v), y2: sy(v) }, svg);
@@ -519,19 +519,16 @@ function drawLegend() {
        "relative scale: lowest to highest value shown, not 0 to 1; departments have no residents"];
   el("text", { x: x0, y: 27 }, svg, low);
   el("text", { x: x0 + width, y: 27, "text-anchor": "end" }, svg, high);
-  el("text", { x: x0 + width + 10, y: 12, class: "legend-text" }, svg,
-     text.length > 90 ? text.slice(0, text.lastIndexOf(" ", 90)) : text);
-  if (text.length > 90) {
-    el("text", { x: x0 + width + 10, y: 27, class: "legend-text" }, svg,
-       text.slice(text.lastIndexOf(" ", 90) + 1));
-  }
+  const cut = text.length > 72 ? text.lastIndexOf(" ", 72) : text.length;
+  el("text", { x: x0 + width + 10, y: 12, class: "legend-text" }, svg, text.slice(0, cut));
+  el("text", { x: x0 + width + 10, y: 27, class: "legend-text" }, svg, text.slice(cut + 1));
 }
 function drawNetwork() {
   const svg = $("network");
   clear(svg);
   const data = state.current;
   const nodes = data.network.nodes;
-  const W = 640, H = 300, padX = 30, padTop = 16, padBottom = 40;
+  const W = 640, H = 330, padX = 30, padTop = 16, padBottom = 40;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const mode = colourMode();
   const values = data.frames[mode][state.frame];
