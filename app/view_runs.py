@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,7 +67,7 @@ LEVEL_ROWS: dict[str, int] = {"centre": 0, "department": 1, "street": 1, "commun
 
 
 def outcome_rows(
-    summaries: list[Mapping[str, float]], age_groups: list[str]
+    summaries: Sequence[Mapping[str, float]], age_groups: list[str]
 ) -> list[dict[str, Any]]:
     """The outcomes table: one row per key outcome, with per-age-group participation.
 

@@ -230,7 +230,7 @@ def _invitations_default(scenario: Scenario, kind: str) -> float | None:
         return None
     for field in dataclasses.fields(cls):
         if field.name == "invitations_per_member" and field.default is not dataclasses.MISSING:
-            return float(field.default)  # type: ignore[arg-type]
+            return float(field.default)
     return None
 
 
@@ -357,8 +357,10 @@ def check_settings(scenario: Scenario, settings: Any) -> dict[str, Any]:
         if name not in _BY_NAME or value is None:
             continue
         try:
-            if name in ("routing", "consultation"):
-                chosen[name] = _kind(scenario, name, value)
+            if name == "routing":
+                chosen[name] = _kind(scenario, "routing", value)
+            elif name == "consultation":
+                chosen[name] = _kind(scenario, "consultation", value)
             elif _BY_NAME[name].kind == "integer":
                 chosen[name] = _whole(name, value)
             else:
@@ -382,7 +384,7 @@ def check_settings(scenario: Scenario, settings: Any) -> dict[str, Any]:
     return chosen
 
 
-def _kind(scenario: Scenario, family: str, value: Any) -> str:
+def _kind(scenario: Scenario, family: Family, value: Any) -> str:
     """A policy kind a request may choose; anything else is refused before any import."""
     allowed = allowed_kinds(scenario, family)
     if isinstance(value, str) and value in allowed:
