@@ -523,6 +523,18 @@ function drawLegend() {
   el("text", { x: x0 + width + 10, y: 12, class: "legend-text" }, svg, text.slice(0, cut));
   el("text", { x: x0 + width + 10, y: 27, class: "legend-text" }, svg, text.slice(cut + 1));
 }
+function levelRadii(nodes, at, largest) {  // per level: neighbours' circles must not overlap
+  const rows = {};
+  for (const n of nodes) (rows[n.level] = rows[n.level] || []).push(at[n.id][0]);
+  const radii = {};
+  for (const [y, xs] of Object.entries(rows)) {
+    xs.sort((a, b) => a - b);
+    let gap = Infinity;
+    for (let i = 1; i < xs.length; i++) gap = Math.min(gap, xs[i] - xs[i - 1]);
+    radii[y] = Math.max(2, Math.min(largest, 0.45 * gap));
+  }
+  return radii;
+}
 function drawNetwork() {
   const svg = $("network");
   clear(svg);
@@ -543,12 +555,13 @@ function drawNetwork() {
     el("line", { class: "edge", x1: at[a][0], y1: at[a][1], x2: at[b][0], y2: at[b][1] }, svg);
   }
   const labels = nodes.length <= LABEL_LIMIT;
-  const radius = labels ? 12 : Math.max(3, Math.min(8, 200 / Math.sqrt(nodes.length + 1)));
+  const radii = levelRadii(nodes, at, labels ? 12 : 8);
   // Neighbours in one row closer than a label's width take turns on two label lines.
   const rowIndex = {};
   nodes.forEach((n, i) => {
     const fill = fillFor(mode, n.level, values[i]);
     const [x, y] = at[n.id];
+    const radius = radii[n.level];
     const circle = el("circle", { class: "node", cx: x, cy: y, r: radius, fill,
                                   "data-id": n.id, "data-level": n.level }, svg);
     const b = backlog[i] === null ? "n/a" : String(backlog[i]);
