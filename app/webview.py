@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import json
 import logging
 import math
@@ -213,10 +214,17 @@ _BY_NAME = {c.name: c for c in CONTROLS}
 
 def consultation_fields(kind: str) -> list[str]:
     """Parameter names of a consultation kind ([] when the kind cannot be loaded)."""
+    return list(_consultation_fields(kind))
+
+
+@functools.cache
+def _consultation_fields(kind: str) -> tuple[str, ...]:
+    # Only kinds of allowed_kinds() get here from a request (checked before), so the
+    # cache stays small and no request imports a module.
     try:
-        return [f.name for f in dataclasses.fields(policy_class("consultation", kind))]
+        return tuple(f.name for f in dataclasses.fields(policy_class("consultation", kind)))
     except PolicyError:
-        return []
+        return ()
 
 
 def _invitations_default(scenario: Scenario, kind: str) -> float | None:
@@ -259,7 +267,14 @@ def allowed_kinds(scenario: Scenario, family: Family) -> list[str]:
     accepted, so a request never imports code.
     """
     own = scenario.routing_kind if family == "routing" else scenario.consultation_kind
-    return sorted({*available_kinds(family), own})
+    return sorted({*registered_kinds(family), own})
+
+
+@functools.cache
+def registered_kinds(family: Family) -> tuple[str, ...]:
+    """``available_kinds(family)``, read once per process: scanning the entry points takes
+    tens of milliseconds, and a newly installed plug-in needs a restart of the view anyway."""
+    return tuple(available_kinds(family))
 
 
 def view_config(scenario: Scenario) -> dict[str, Any]:
@@ -369,7 +384,7 @@ def check_settings(scenario: Scenario, settings: Any) -> dict[str, Any]:
             problems.append(exc)
     invitations = settings.get("invitations_per_member")
     if invitations is not None and not problems:
-        kinds = [k for k in available_kinds("consultation") if _has_invitations(k)]
+        kinds = [k for k in registered_kinds("consultation") if _has_invitations(k)]
         if not _has_invitations(chosen["consultation"]):
             problems.append(
                 InputError(

@@ -6,6 +6,7 @@ tests/test_webview_limits.py.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -23,10 +24,20 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.cli import build_parser, main
 from app.view_runs import MAX_FRAMES, TRUST_BINS, frame_days, tree_layout
-from app.webview import CONTROL_NAMES, MAX_BODY_BYTES, STATIC_FILES, ViewServer
+from app.webview import (
+    CONTROL_NAMES,
+    MAX_BODY_BYTES,
+    STATIC_FILES,
+    ViewServer,
+    check_settings,
+    view_config,
+)
+from experiments.errors import InputError
 from experiments.runs import run_single
 from experiments.scenario_files import Scenario
 from model.network import build_hierarchy
@@ -447,3 +458,50 @@ def test_view_command_serves_and_stops_on_ctrl_c() -> None:
             process.communicate()
     assert process.returncode == 0, f"Ctrl+C should exit 0, got {process.returncode}: {err}"
     assert "Traceback" not in err, f"no traceback on Ctrl+C: {err}"
+
+
+@functools.cache
+def config_of(scenario: Scenario) -> dict[str, Any]:
+    """The view's controls for a scenario (computed once)."""
+    return view_config(scenario)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**500), max_value=10**500)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(["integrated", "council", "this:X", "os:system", "none"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=5,
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.dictionaries(
+        st.sampled_from([*CONTROL_NAMES, "sead", "module"]),
+        JSON_VALUES,
+        max_size=len(CONTROL_NAMES),
+    )
+)
+def test_any_settings_are_either_valid_or_a_clear_error(
+    classroom: Scenario, settings_: dict[str, Any]
+) -> None:
+    """Any JSON settings give checked settings within the controls' ranges, or an InputError
+    naming a setting; never another exception (which would be an HTTP 500)."""
+    try:
+        chosen = check_settings(classroom, settings_)
+    except InputError as error:
+        named = {problem.field for problem in error.all_problems()}
+        assert named and named <= set(settings_), f"the error should name a setting: {error}"
+        return
+    for control in config_of(classroom)["controls"]:
+        value = chosen[control["name"]]
+        if control["kind"] == "select":
+            assert value in control["options"], f"{control['name']} = {value!r} not offered"
+        elif value is not None:
+            assert control["minimum"] <= value <= control["maximum"], f"{control['name']} range"
