@@ -155,6 +155,8 @@ class RunWorkers:
                 outcome, value = receiver.recv()
             except EOFError:
                 process.join(REAP_SECONDS)
+                if self._closed:
+                    raise RunRefused(503, "the server is stopping") from None
                 raise RunRefused(500, _death_message(process.exitcode, self)) from None
         finally:
             receiver.close()
@@ -178,7 +180,10 @@ class RunWorkers:
             self._closed = True
             live = list(self._live)
         for process in live:
-            _stop(process)
+            # Kill only: the request thread that started it reaps and closes it (closing
+            # here too would race with that thread).
+            with contextlib.suppress(ValueError, ProcessLookupError, OSError):
+                process.kill()
 
 
 def _stop(process: BaseProcess) -> None:

@@ -105,6 +105,30 @@ def test_closed_workers_refuse_runs(workers: RunWorkers) -> None:
     assert refused.value.status == 503, "a stopping server is unavailable"
 
 
+def test_close_stops_a_run_going(workers: RunWorkers) -> None:
+    """close() while a run is going kills it; its request gets 503, not a hang or a crash."""
+    outcome: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            workers.run(time.sleep, 30)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while workers.live == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers.live == 1, "the run should have started"
+    workers.close()
+    thread.join(timeout=15)
+    assert not thread.is_alive(), "the request should end when its run is killed"
+    assert len(outcome) == 1 and isinstance(outcome[0], RunRefused), outcome
+    assert outcome[0].status == 503 and "stopping" in str(outcome[0]), outcome[0]
+    assert workers.live == 0, "the killed worker should be reaped"
+
+
 @pytest.fixture(scope="module")
 def limited(classroom: Scenario) -> Iterator[ViewServer]:
     """A view server whose runs may take 2 s, one at a time."""
