@@ -43,8 +43,10 @@ def register(subparsers: Any) -> None:
         "view",
         help="open the classroom web view (sliders, charts, network) in a browser",
         description="Serve an interactive page that runs a scenario with the settings chosen "
-        "on sliders and draws backlog, trust, the key outcomes and the governance network, "
-        "next to the previous run. Stop with Ctrl+C.",
+        "on sliders and plays its days back: the governance network and the grids coloured "
+        "by open cases or trust, the residents' trust distribution, backlog and trust over "
+        "time (with bands for several seeds) and the key outcomes, next to the previous "
+        "run. Each run is stopped at the time and memory limits. Stop with Ctrl+C.",
     )
     view.add_argument(
         "scenario",
@@ -76,12 +78,14 @@ def register(subparsers: Any) -> None:
         "--time-limit-seconds",
         type=_limit("--time-limit-seconds", 1, 3600),
         default=TIME_LIMIT_SECONDS,
+        metavar="SECONDS",
         help=f"wall-clock time one run may take (default {TIME_LIMIT_SECONDS:g}; 1 to 3600)",
     )
     view.add_argument(
         "--memory-limit-mb",
         type=_limit("--memory-limit-mb", 64, 65536),
         default=MEMORY_LIMIT_MB,
+        metavar="MB",
         help=f"memory one run may add to the model's start (default {MEMORY_LIMIT_MB:g}; "
         "64 to 65536)",
     )

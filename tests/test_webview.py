@@ -505,3 +505,18 @@ def test_any_settings_are_either_valid_or_a_clear_error(
             assert value in control["options"], f"{control['name']} = {value!r} not offered"
         elif value is not None:
             assert control["minimum"] <= value <= control["maximum"], f"{control['name']} range"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--time-limit-seconds", "0"), ("--time-limit-seconds", "inf"), ("--memory-limit-mb", "x")],
+)
+def test_view_command_refuses_bad_limits(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A limit out of its range is refused by the command line (status 2) with the range."""
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["view", flag, value])
+    assert stopped.value.code == 2, f"{flag} {value} should be refused"
+    err = capsys.readouterr().err
+    assert flag in err or "not a number" in err, f"the message should name {flag}: {err!r}"

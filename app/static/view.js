@@ -305,6 +305,14 @@ function render() {
   const slider = $("day-slider");
   slider.max = String(frameCount() - 1);
   for (const id of ["play", "step", "day-slider"]) $(id).disabled = false;
+  // Say what the playback shows when it is not every day of every seed.
+  const s = state.current.settings;
+  const gap = Math.round(s.days / Math.max(frameCount() - 1, 1));
+  const notes = [];
+  if (frameCount() < s.days) notes.push(`about every ${gap} days`);
+  if (s.seeds > 1) notes.push(`seed ${s.seed} of ${s.seed}–${s.seed + s.seeds - 1}`);
+  $("playback-note").textContent = notes.length ? `(${notes.join("; ")})` : "";
+  $("step").title = frameCount() < s.days ? "to the next frame" : "one day further";
   state.scales = colourScales();
   lineChart($("chart-backlog"), "backlog", { yLabel: "open cases", zero: true });
   lineChart($("chart-trust"), "trust_mean", { yLabel: "mean trust (0–1)", zero: false });
