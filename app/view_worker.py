@@ -228,6 +228,8 @@ def limit_this_process(time_limit_seconds: float, memory_limit_mb: float) -> Non
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:  # the forkserver died before the line above: no orphans
+            os._exit(1)
     used = _address_space_bytes()
     if used is not None:
         limit = used + int(memory_limit_mb * 1024 * 1024)

@@ -4,6 +4,7 @@ once, and SIGTERM with a run going. Linux-only where it reads /proc."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -219,8 +220,9 @@ def test_fifty_clients_at_once_all_get_answers(classroom: Scenario) -> None:
     assert answers.count(200) >= 25, "the page and controls should always be served"
 
 
-def session_processes(session: int) -> list[int]:
-    """Processes of a session (the server started in its own session and its workers)."""
+def session_processes(session: int, command: str = "") -> list[int]:
+    """Processes of a session (the server started in its own session and its workers),
+    whose command line contains ``command``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -231,7 +233,9 @@ def session_processes(session: int) -> list[int]:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[3]) == session and fields[0] != "Z":
-            found.append(int(entry.name))
+            with contextlib.suppress(OSError):
+                if command.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
     return found
 
 
@@ -259,10 +263,11 @@ def test_sigterm_stops_the_server_and_its_runs() -> None:
         )
         runner.start()
         deadline = time.monotonic() + 60
-        # The server, its forkserver and the run's worker: wait until the run is going.
-        while len(session_processes(process.pid)) < 3 and time.monotonic() < deadline:
+        # The forkserver and the run's worker (forked from it) share its command line.
+        forked = "multiprocessing.forkserver"
+        while len(session_processes(process.pid, forked)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(session_processes(process.pid)) >= 3, "the run's worker did not start"
+        assert len(session_processes(process.pid, forked)) >= 2, "the run did not start"
         stopped = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=20)
