@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.cli import build_parser, main
-from app.view_runs import MAX_FRAMES, TRUST_BINS, frame_days, tree_layout
+from app.view_runs import MAX_FRAMES, TRUST_BINS, frame_days, play_run, tree_layout
 from app.webview import (
     CONTROL_NAMES,
     MAX_BODY_BYTES,
@@ -520,3 +520,16 @@ def test_view_command_refuses_bad_limits(
     assert stopped.value.code == 2, f"{flag} {value} should be refused"
     err = capsys.readouterr().err
     assert flag in err or "not a number" in err, f"the message should name {flag}: {err!r}"
+
+
+def test_long_run_payload_stays_small(classroom: Scenario) -> None:
+    """A run longer than MAX_FRAMES days is thinned, rounded and stays well below 1 MB."""
+    days = MAX_FRAMES + 60
+    data = play_run(classroom.parameters, seed=0, seeds=1, days=days)
+    frames = data["frames"]
+    assert len(frames["day"]) == MAX_FRAMES and frames["day"][-1] == days, "thinned frames"
+    assert len(data["timeseries"]["day"]) == days, "the daily series keep every day"
+    size = len(json.dumps(data, allow_nan=False))
+    assert size < 400_000, f"the answer should stay small, got {size:,} bytes"
+    digits = max(len(repr(v).partition(".")[2]) for row in frames["trust"] for v in row if v)
+    assert digits <= 4, "trust values should be rounded to 4 decimals"
