@@ -5,8 +5,10 @@
     microgov view --no-browser         # print the address only (e.g. over ssh)
 
 The server (:mod:`app.webview`) listens on 127.0.0.1 unless ``--host`` says otherwise:
-it has no authentication, so other machines should not reach it by accident. Ctrl+C
-(or SIGTERM) stops it cleanly.
+it has no authentication, so other machines should not reach it by accident. It answers
+only requests addressed to its own names (``--allow-host`` adds one). Each run has a
+time and a memory limit (``--time-limit-seconds``, ``--memory-limit-mb``). Ctrl+C (or
+SIGTERM) stops it at once, killing runs still going.
 """
 
 from __future__ import annotations
@@ -30,14 +32,21 @@ DEFAULT_SCENARIO = "classroom"
 
 def register(subparsers: Any) -> None:
     """Add the ``view`` subcommand."""
-    from app.webview import DEFAULT_HOST, DEFAULT_PORT  # light: the page and the server only
+    from app.webview import (  # light: the page and the server only
+        DEFAULT_HOST,
+        DEFAULT_PORT,
+        MEMORY_LIMIT_MB,
+        TIME_LIMIT_SECONDS,
+    )
 
     view = subparsers.add_parser(
         "view",
         help="open the classroom web view (sliders, charts, network) in a browser",
         description="Serve an interactive page that runs a scenario with the settings chosen "
-        "on sliders and draws backlog, trust, the key outcomes and the governance network, "
-        "next to the previous run. Stop with Ctrl+C.",
+        "on sliders and plays its days back: the governance network and the grids coloured "
+        "by open cases or trust, the residents' trust distribution, backlog and trust over "
+        "time (with bands for several seeds) and the key outcomes, next to the previous "
+        "run. Each run is stopped at the time and memory limits. Stop with Ctrl+C.",
     )
     view.add_argument(
         "scenario",
@@ -58,6 +67,29 @@ def register(subparsers: Any) -> None:
         help=f"address to listen on (default {DEFAULT_HOST}: this machine only)",
     )
     view.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name or address students use to reach the server (with --host "
+        "0.0.0.0); requests for any other host name are refused (DNS rebinding)",
+    )
+    view.add_argument(
+        "--time-limit-seconds",
+        type=_limit("--time-limit-seconds", 1, 3600),
+        default=TIME_LIMIT_SECONDS,
+        metavar="SECONDS",
+        help=f"wall-clock time one run may take (default {TIME_LIMIT_SECONDS:g}; 1 to 3600)",
+    )
+    view.add_argument(
+        "--memory-limit-mb",
+        type=_limit("--memory-limit-mb", 64, 65536),
+        default=MEMORY_LIMIT_MB,
+        metavar="MB",
+        help=f"memory one run may add to the model's start (default {MEMORY_LIMIT_MB:g}; "
+        "64 to 65536)",
+    )
+    view.add_argument(
         "--no-browser", action="store_true", help="do not open a browser; print the address only"
     )
     view.set_defaults(func=view_command)
@@ -68,7 +100,14 @@ def view_command(args: argparse.Namespace) -> int:
     from app.webview import make_server
 
     scenario = load_scenario(resolve_scenario_path(args.scenario))
-    server = make_server(scenario, host=args.host, port=args.port)
+    server = make_server(
+        scenario,
+        host=args.host,
+        port=args.port,
+        time_limit_seconds=args.time_limit_seconds,
+        memory_limit_mb=args.memory_limit_mb,
+        allowed_hosts=args.allow_host,
+    )
     if not _is_loopback(args.host):
         log.warning(
             "listening on %s: other machines can reach the view, and it has no password",
@@ -87,7 +126,7 @@ def view_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:
-        server.server_close()
+        server.close()  # kills runs still going
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
@@ -101,6 +140,19 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port; allowed: 0 to 65535")
     return value
+
+
+def _limit(flag: str, low: float, high: float) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{flag} {text}: allowed: {low:g} to {high:g}")
+        return value
+
+    return parse
 
 
 def _is_loopback(host: str) -> bool:

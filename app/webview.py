@@ -1,58 +1,62 @@
 """The classroom web view: a small browser page with sliders that runs one scenario.
 
-The page (:data:`app.webview_page.PAGE`) is served by the standard library's
-``ThreadingHTTPServer``; it loads nothing from other sites (no CDN: the machines of a
-class may be offline), and its Content-Security-Policy forbids it to. Endpoints:
+The page (``app/static/view.html``, ``view.css`` and ``view.js``, package data) is
+served by the standard library's ``ThreadingHTTPServer``; it loads nothing from other
+sites (no CDN: the machines of a class may be offline), and its Content-Security-Policy
+forbids it to. Endpoints:
 
-- ``GET /`` — the page. Query parameters preset the controls, e.g.
-  ``/?routing=integrated&days=90&autorun=1`` (``autorun=1`` runs once on load), so a
-  teacher can share a link to one setting.
+- ``GET /`` — the page; ``GET /view.css`` and ``GET /view.js`` its style and script.
+  Query parameters preset the controls, e.g. ``/?routing=integrated&days=90&autorun=1``
+  (``autorun=1`` runs once on load), so a teacher can share a link to one setting; the
+  page refuses a link with an unknown name or value, naming what is allowed.
 - ``GET /api/config`` — the controls: kinds, ranges and the scenario's own values.
-- ``POST /api/run`` — JSON settings (below) in, one run's results out as JSON: key
-  outcomes with units, daily series and the governance network with a tree layout.
-  Bad settings give HTTP 400 with ``{"error": <message naming the field>, "fields": [...]}``.
+- ``POST /api/run`` — JSON settings (below) in, one run's trajectory out as JSON (see
+  :func:`app.view_runs.play_run`). Bad settings give HTTP 400 with
+  ``{"error": <message naming the field>, "fields": [...]}``.
 
 Settings (every key optional; a missing key keeps the scenario's value)::
 
     {"routing": "integrated", "consultation": "council", "staff_multiplier": 1.5,
      "classification_accuracy": 0.8, "handoff_delay_hours": 2, "invitations_per_member": 3,
-     "days": 365, "seed": 0}
+     "days": 365, "seed": 0, "seeds": 1}
 
 ``staff_multiplier`` scales every department's ``staff_per_100k_residents``;
-``invitations_per_member`` exists only for consultation kinds with that field.
+``invitations_per_member`` exists only for consultation kinds with that field; ``seeds``
+runs that many seeds (``seed``, ``seed + 1``, …) to draw bands. Policy kinds are only
+the registered ones (``available_kinds``) and the scenario's own: a request can never
+name a ``module:Class`` to import.
 
-Each request builds its own model, so concurrent requests share nothing mutable; at
-most :data:`MAX_CONCURRENT_RUNS` run at once (the others wait). The server binds to
-127.0.0.1 unless told otherwise: it has no authentication.
+Each run is one model (one per seed) in its own worker process with a time and a memory
+limit (:mod:`app.view_worker`): a run that takes too long or grows too large is killed
+and answered with a JSON error, and the server goes on. The server binds to 127.0.0.1
+unless told otherwise: it has no authentication, and it answers only requests whose
+``Host`` header names it (no DNS rebinding).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import json
 import logging
 import math
 import socket
 import socketserver
 import threading
-import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
-import numpy as np
-
-from app.webview_page import PAGE
+from app.view_runs import play_run
+from app.view_worker import RunRefused, RunWorkers
 from experiments.errors import InputError, closest
 from experiments.scenario_files import Scenario, apply_overrides
-from model.policies.registry import PolicyError, available_kinds, policy_class
-
-if TYPE_CHECKING:
-    import networkx as nx
+from model.policies.registry import Family, PolicyError, available_kinds, policy_class
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +66,36 @@ DEFAULT_PORT = 8765
 # few seconds (assumption: longer runs belong to `microgov run`).
 MAX_DAYS = 730
 MAX_SEED = 2**32 - 1
+# Seeds of one request: enough to see the spread, few enough to stay quick (assumption).
+MAX_SEEDS = 5
 STAFF_MULTIPLIER_RANGE = (0.1, 5.0)
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 16 * 1024
 # Two cores on the class machine: more parallel runs would only slow each other down.
 MAX_CONCURRENT_RUNS = 2
+# Requests that may wait for a run slot; more get 503 at once (a class of ~30 students).
+MAX_WAITING_RUNS = 32
+# A run's wall-clock time and the memory it may add to the model's start (assumption:
+# 5 seeds × 730 days of the classroom take ≈10 s on a free core; a street-scale scenario
+# needs a few hundred MB).
+TIME_LIMIT_SECONDS = 60.0
+MEMORY_LIMIT_MB = 2048.0
+# Connections the kernel queues before the server accepts them (default 5: a class
+# opening the page at once got connection resets).
+LISTEN_BACKLOG = 128
 # Above this many residents a run no longer takes "about a second" (docs/design.md "Scale targets").
 LARGE_SCENARIO_RESIDENTS = 50_000
 
+STATIC_FILES: dict[str, tuple[str, str]] = {
+    "/": ("view.html", "text/html; charset=utf-8"),
+    "/index.html": ("view.html", "text/html; charset=utf-8"),
+    "/view.css": ("view.css", "text/css; charset=utf-8"),
+    "/view.js": ("view.js", "text/javascript; charset=utf-8"),
+}
 PAGE_HEADERS = {
-    # Everything is inline; nothing may come from elsewhere (the class may be offline).
+    # Nothing may come from elsewhere (the class may be offline), nothing inline.
     "Content-Security-Policy": (
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-        "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -131,10 +153,8 @@ CONTROLS: tuple[Control, ...] = (
         "departments.*.staff_per_100k_residents",
         *STAFF_MULTIPLIER_RANGE,
         0.05,
-        # The model rounds staff to whole people, at least one per department: in the
-        # classroom community (≈3,100 residents) every department has one at ×1 and ×0.5.
-        help="scales every department's staff per 100k residents; staff are whole people "
-        "(at least one per department), so a small community needs a large step",
+        help="scales every department's staff per 100k residents (the head count for this "
+        "scenario's residents is shown beside it)",
     ),
     Control(
         "classification_accuracy",
@@ -177,6 +197,16 @@ CONTROLS: tuple[Control, ...] = (
         help=f"simulated days (at most {MAX_DAYS} here)",
     ),
     Control("seed", "Seed", "integer", "", 0, MAX_SEED, 1, help="same seed, same residents"),
+    Control(
+        "seeds",
+        "Seeds",
+        "integer",
+        "",
+        1,
+        MAX_SEEDS,
+        1,
+        help="runs seed, seed + 1, …: the charts show the spread as a band",
+    ),
 )
 CONTROL_NAMES: tuple[str, ...] = tuple(c.name for c in CONTROLS)
 _BY_NAME = {c.name: c for c in CONTROLS}
@@ -184,10 +214,17 @@ _BY_NAME = {c.name: c for c in CONTROLS}
 
 def consultation_fields(kind: str) -> list[str]:
     """Parameter names of a consultation kind ([] when the kind cannot be loaded)."""
+    return list(_consultation_fields(kind))
+
+
+@functools.cache
+def _consultation_fields(kind: str) -> tuple[str, ...]:
+    # Only kinds of allowed_kinds() get here from a request (checked before), so the
+    # cache stays small and no request imports a module.
     try:
-        return [f.name for f in dataclasses.fields(policy_class("consultation", kind))]
+        return tuple(f.name for f in dataclasses.fields(policy_class("consultation", kind)))
     except PolicyError:
-        return []
+        return ()
 
 
 def _invitations_default(scenario: Scenario, kind: str) -> float | None:
@@ -201,7 +238,7 @@ def _invitations_default(scenario: Scenario, kind: str) -> float | None:
         return None
     for field in dataclasses.fields(cls):
         if field.name == "invitations_per_member" and field.default is not dataclasses.MISSING:
-            return float(field.default)  # type: ignore[arg-type]
+            return float(field.default)
     return None
 
 
@@ -217,16 +254,33 @@ def default_settings(scenario: Scenario) -> dict[str, Any]:
         "invitations_per_member": _invitations_default(scenario, scenario.consultation_kind),
         "days": min(p.simulation.days, MAX_DAYS),
         "seed": 0,
+        "seeds": 1,
     }
+
+
+def allowed_kinds(scenario: Scenario, family: Family) -> list[str]:
+    """Policy kinds a request may choose: the registered ones and the scenario's own.
+
+    The scenario's own kind is offered even when it is a 'package.module:Class' reference
+    that no registry lists (the scenario file is trusted input and already loaded it):
+    otherwise the page would switch policy without being asked. No other reference is
+    accepted, so a request never imports code.
+    """
+    own = scenario.routing_kind if family == "routing" else scenario.consultation_kind
+    return sorted({*registered_kinds(family), own})
+
+
+@functools.cache
+def registered_kinds(family: Family) -> tuple[str, ...]:
+    """``available_kinds(family)``, read once per process: scanning the entry points takes
+    tens of milliseconds, and a newly installed plug-in needs a restart of the view anyway."""
+    return tuple(available_kinds(family))
 
 
 def view_config(scenario: Scenario) -> dict[str, Any]:
     """What ``GET /api/config`` returns: the scenario, its controls and their defaults."""
-    # The scenario's own kinds are always offered, even a 'package.module:Class' reference
-    # that no registry lists: otherwise the page would switch policy without being asked.
-    consultation_kinds = sorted({*available_kinds("consultation"), scenario.consultation_kind})
-    routing_kinds = sorted({*available_kinds("routing"), scenario.routing_kind})
-    kinds = {"routing": routing_kinds, "consultation": consultation_kinds}
+    consultation_kinds = allowed_kinds(scenario, "consultation")
+    kinds = {"routing": allowed_kinds(scenario, "routing"), "consultation": consultation_kinds}
     controls = []
     for control in CONTROLS:
         entry = {k: v for k, v in dataclasses.asdict(control).items() if v is not None}
@@ -240,6 +294,11 @@ def view_config(scenario: Scenario) -> dict[str, Any]:
             "residents": scenario.residents,
             "digest": scenario.digest,
         },
+        # Head counts beside the staff slider: staff = per 100k × multiplier × residents / 100k.
+        "staff_per_100k_residents": {
+            name: department.staff_per_100k_residents
+            for name, department in scenario.parameters.departments.items()
+        },
         "controls": controls,
         "defaults": default_settings(scenario),
         "consultation_fields": {kind: consultation_fields(kind) for kind in consultation_kinds},
@@ -250,16 +309,28 @@ def view_config(scenario: Scenario) -> dict[str, Any]:
 
 
 def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError("must be a number", field=name, value=value, allowed=_allowed(name))
+    """A number within the control's range (JSON integers of any size included)."""
+    control = _BY_NAME[name]
+    low, high = control.minimum or 0.0, control.maximum or 0.0
+    shown = value if not isinstance(value, int) or abs(value) < 10**20 else _short(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError("must be a number", field=name, value=shown, allowed=_allowed(name))
+    # Compare before converting: float(10**400) would overflow.
+    if not (isinstance(value, int) or math.isfinite(value)) or not low <= value <= high:
+        raise InputError("is out of range", field=name, value=shown, allowed=_allowed(name))
     return float(value)
+
+
+def _short(value: int) -> str:
+    digits = str(abs(value)) if value.bit_length() < 10_000 else ""
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:6]}… ({len(digits)} digits)" if digits else "a huge number"
 
 
 def _whole(name: str, value: Any) -> int:
     number = _number(name, value)
-    control = _BY_NAME[name]
-    if not number.is_integer() or not (control.minimum or 0) <= number <= (control.maximum or 0):
-        raise InputError(field=name, value=value, allowed=_allowed(name))
+    if not number.is_integer():
+        raise InputError("must be a whole number", field=name, value=value, allowed=_allowed(name))
     return int(number)
 
 
@@ -301,30 +372,19 @@ def check_settings(scenario: Scenario, settings: Any) -> dict[str, Any]:
         if name not in _BY_NAME or value is None:
             continue
         try:
-            if name in ("routing", "consultation"):
-                if not isinstance(value, str) or not value:
-                    raise InputError(
-                        "must be a policy kind",
-                        field=name,
-                        value=value,
-                        allowed=", ".join(available_kinds(name)),  # type: ignore[arg-type]
-                    )
-                chosen[name] = value
-            elif name in ("days", "seed"):
+            if name == "routing":
+                chosen[name] = _kind(scenario, "routing", value)
+            elif name == "consultation":
+                chosen[name] = _kind(scenario, "consultation", value)
+            elif _BY_NAME[name].kind == "integer":
                 chosen[name] = _whole(name, value)
-            elif name == "staff_multiplier":
-                low, high = STAFF_MULTIPLIER_RANGE
-                number = _number(name, value)
-                if not low <= number <= high:
-                    raise InputError(field=name, value=value, allowed=_allowed(name))
-                chosen[name] = number
             else:
                 chosen[name] = _number(name, value)
         except InputError as exc:
             problems.append(exc)
     invitations = settings.get("invitations_per_member")
     if invitations is not None and not problems:
-        kinds = [k for k in available_kinds("consultation") if _has_invitations(k)]
+        kinds = [k for k in registered_kinds("consultation") if _has_invitations(k)]
         if not _has_invitations(chosen["consultation"]):
             problems.append(
                 InputError(
@@ -337,6 +397,21 @@ def check_settings(scenario: Scenario, settings: Any) -> dict[str, Any]:
     if problems:
         raise InputError.combine(problems)
     return chosen
+
+
+def _kind(scenario: Scenario, family: Family, value: Any) -> str:
+    """A policy kind a request may choose; anything else is refused before any import."""
+    allowed = allowed_kinds(scenario, family)
+    if isinstance(value, str) and value in allowed:
+        return value
+    text = value if isinstance(value, str) else None
+    raise InputError(
+        "is not a policy kind of this view",
+        field=family,
+        value=value if text is None or len(text) <= 80 else text[:80] + "…",
+        allowed=", ".join(allowed),
+        suggestion=closest(text, allowed) if text else None,
+    )
 
 
 def _has_invitations(kind: str) -> bool:
@@ -384,204 +459,28 @@ def _setting_names(error: InputError) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
-# One run → JSON
+# One request → one run in a worker
 # ---------------------------------------------------------------------------
 
-# Key outcomes of the table: name, label, unit, scale (value × scale is shown), digits,
-# and which direction is better (None: neither). Names are model.outcomes.OUTCOME_NAMES.
-KEY_OUTCOMES: tuple[tuple[str, str, str, float, int, str | None], ...] = (
-    ("resolution_time_mean_days", "Resolution time, mean", "days", 1, 2, "lower"),
-    ("resolution_time_median_days", "Resolution time, median", "days", 1, 2, "lower"),
-    ("resolution_time_p90_days", "Resolution time, 90th percentile", "days", 1, 2, "lower"),
-    ("on_time_share", "Closed on time", "% of closed cases", 100, 1, "higher"),
-    ("resolution_share", "Resolved", "% of cases", 100, 1, "higher"),
-    ("on_the_spot_share", "Settled on the spot", "% of cases", 100, 1, "higher"),
-    ("returns_share", "Misrouted and returned (退件)", "% of dispatched", 100, 1, "lower"),
-    ("cases_generated", "Cases reported", "cases", 1, 0, None),
-    ("backlog_final", "Open cases at the end", "cases", 1, 0, "lower"),
-    ("unreported_share", "Needs never reported", "% of needs", 100, 1, "lower"),
-    ("satisfaction_share", "Satisfied ratings", "% of ratings", 100, 1, "higher"),
-    ("trust_mean", "Trust, mean", "0–1 scale", 1, 3, "higher"),
-    ("trust_change", "Trust, change over the run", "0–1 scale", 1, 3, "higher"),
-    ("department_utilisation", "Department staff busy", "% of working hours", 100, 1, None),
-    ("community_overload_share", "Communities overloaded (小马拉大车)", "% of communities", 100, 1,
-     "lower"),
-    ("staff_hours_per_case", "Staff time per case", "hours", 1, 2, "lower"),
-    ("meetings_held", "Consultation meetings", "meetings", 1, 0, None),
-    ("decisions_made", "Decisions made", "decisions", 1, 0, None),
-    ("participation_share", "Residents who took part", "% of residents", 100, 1, "higher"),
-    ("participation_share_party_member", "… party members", "% of members", 100, 1, None),
-    ("participation_share_non_member", "… non-members", "% of non-members", 100, 1, None),
-    ("representativeness", "Representativeness of participants", "0–1 (1 = like the population)",
-     1, 3, "higher"),
-)  # fmt: skip
-SERIES: tuple[str, ...] = ("backlog", "trust_mean", "cases_closed", "participants")
-# Rows of the tree picture, top to bottom; departments hang off the centre (model.network).
-LEVEL_ROWS: dict[str, int] = {"centre": 0, "department": 1, "street": 1, "community": 2, "grid": 3}
 
-
-def outcome_rows(summary: Mapping[str, float], age_groups: list[str]) -> list[dict[str, Any]]:
-    """The outcomes table: one row per key outcome, with per-age-group participation."""
-    from model.outcomes import group_key  # pandas: imported when a run is done
-
-    spec = list(KEY_OUTCOMES)
-    at = next(i for i, row in enumerate(spec) if row[0] == "participation_share") + 1
-    for group in reversed(age_groups):
-        name = f"participation_share_age_{group_key(group)}"
-        spec.insert(at, (name, f"… aged {group}", "% of the age group", 100, 1, None))
-    rows = []
-    for name, label, unit, scale, digits, better in spec:
-        if name not in summary:
-            continue
-        rows.append(
-            {
-                "name": name,
-                "label": label,
-                "unit": unit,
-                "scale": scale,
-                "digits": digits,
-                "better": better,
-                "value": _finite(summary[name]),
-            }
-        )
-    return rows
-
-
-def _finite(value: Any) -> float | None:
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _finite_or_none(value: Any) -> float | None:
-    return None if value is None else _finite(value)
-
-
-def tree_layout(graph: nx.Graph) -> dict[Any, tuple[float, float]]:
-    """A deterministic tidy-tree layout of the governance hierarchy, in [0, 1]².
-
-    The root is the centre; rows follow :data:`LEVEL_ROWS`. Leaves take consecutive
-    slots left to right in node order (departments first, then streets' subtrees);
-    a parent sits at the mean of its children. No randomness, no force layout
-    (docs/design.md "Notes on the libraries": spring layouts are slow and unseeded).
-    """
-    if graph.number_of_nodes() == 0:
-        return {}
-    root = ("centre", 0) if ("centre", 0) in graph else min(graph.nodes, key=_node_order)
-    slots: dict[Any, float] = {}
-    depth: dict[Any, int] = {root: 0}
-    next_slot = 0.0
-
-    # Iterative post-order walk (deep or wide trees must not hit the recursion limit).
-    stack: list[tuple[Any, Any, bool]] = [(root, None, False)]
-    children: dict[Any, list[Any]] = {}
-    while stack:
-        node, parent, expanded = stack.pop()
-        if not expanded:
-            kids = sorted((n for n in graph.neighbors(node) if n != parent), key=_node_order)
-            kids = [k for k in kids if k not in depth]
-            children[node] = kids
-            for kid in kids:
-                depth[kid] = depth[node] + 1
-            stack.append((node, parent, True))
-            stack.extend((kid, node, False) for kid in reversed(kids))
-        elif children[node]:
-            slots[node] = sum(slots[k] for k in children[node]) / len(children[node])
-        else:
-            slots[node] = next_slot
-            next_slot += 1.0
-    # Nodes not connected to the root (none in a model hierarchy) go to the right.
-    for node in sorted(set(graph.nodes) - set(slots), key=_node_order):
-        slots[node] = next_slot
-        depth[node] = 0
-        next_slot += 1.0
-    width = max(next_slot - 1.0, 1.0)
-    rows = {node: _row(graph, node, depth[node]) for node in slots}
-    height = max(max(rows.values()), 1)
-    return {
-        node: (
-            0.5 if next_slot <= 1 else slots[node] / width,
-            rows[node] / height,
-        )
-        for node in slots
-    }
-
-
-def _node_order(node: Any) -> tuple[int, bool, Any]:
-    level = node[0] if isinstance(node, tuple) and node else str(node)
-    index = node[1] if isinstance(node, tuple) and len(node) > 1 else 0
-    return (LEVEL_ROWS.get(str(level), 9), str(level) != "department", index)
-
-
-def _row(graph: nx.Graph, node: Any, depth: int) -> int:
-    level = graph.nodes[node].get("level")
-    return LEVEL_ROWS.get(level, depth) if isinstance(level, str) else depth
-
-
-def _node_id(node: Any) -> str:
-    if isinstance(node, tuple):
-        return "-".join(str(part) for part in node)
-    return str(node)
-
-
-def network_payload(
-    graph: nx.Graph, backlog: Mapping[Any, float], trust: Mapping[Any, float]
-) -> dict[str, Any]:
-    """Nodes (level, position, backlog, trust) and edges of the governance network."""
-    positions = tree_layout(graph)
-    nodes = []
-    for node in sorted(graph.nodes, key=lambda n: (positions[n][1], positions[n][0])):
-        attributes = graph.nodes[node]
-        x, y = positions[node]
-        nodes.append(
-            {
-                "id": _node_id(node),
-                "level": attributes.get("level", ""),
-                "name": attributes.get("name", _node_id(node)),
-                "x": round(x, 4),
-                "y": round(y, 4),
-                "backlog": _finite(backlog.get(node, math.nan)),
-                "trust": _finite(trust.get(node, math.nan)),
-            }
-        )
-    edges = sorted((_node_id(a), _node_id(b)) for a, b in graph.edges)
-    return {"nodes": nodes, "edges": [list(edge) for edge in edges]}
-
-
-def run_view(scenario: Scenario, settings: Any) -> dict[str, Any]:
-    """Check ``settings``, run ``scenario`` with them and return the page's JSON.
+def run_view(scenario: Scenario, settings: Any, workers: RunWorkers) -> dict[str, Any]:
+    """Check ``settings``, run ``scenario`` with them in a worker and return the page's JSON.
 
     The same seed gives the same results as ``microgov run --seed`` with the same
     overrides (the seed becomes ``SeedSequence(seed)`` in both).
 
     Raises:
         InputError: for bad settings (naming the setting or scenario field).
+        RunRefused: when the server is busy, or the run broke the time or memory limit.
     """
-    # Imported when first needed: `microgov --help` must not wait for Mesa.
-    from experiments.runs import as_seed_sequence
-    from model.governance import GovernanceModel
-
     chosen = check_settings(scenario, settings)
     overrides = settings_overrides(scenario, chosen)
     varied = apply_overrides(scenario, overrides)
-    started = time.perf_counter()
-    model = GovernanceModel(varied.parameters, seed=as_seed_sequence(chosen["seed"]))
-    model.run(chosen["days"])
-    output = model.output()
-    elapsed = time.perf_counter() - started
-    daily = output.timeseries
-    series: dict[str, list[float | None]] = {
-        "day": [int(d) for d in daily["day"]] if "day" in daily else list(range(1, len(daily) + 1))
-    }
-    for name in SERIES:
-        if name in daily:
-            series[name] = [_finite(v) for v in daily[name]]
-    if "cases_closed" in daily:  # the model's column is cumulative
-        per_day = np.diff(daily["cases_closed"].to_numpy(dtype=float), prepend=0.0)
-        series["cases_closed_per_day"] = [_finite(v) for v in per_day]
-    chosen["invitations_per_member"] = _finite_or_none(
-        getattr(varied.parameters.consultation, "invitations_per_member", None)
+    result = workers.run(
+        play_run, varied.parameters, chosen["seed"], chosen["seeds"], chosen["days"]
     )
-    rows = outcome_rows(output.summary, list(varied.parameters.population.age_group_shares))
+    invitations = getattr(varied.parameters.consultation, "invitations_per_member", None)
+    chosen["invitations_per_member"] = None if invitations is None else float(invitations)
     return {
         "scenario": {
             "name": scenario.name,
@@ -592,13 +491,7 @@ def run_view(scenario: Scenario, settings: Any) -> dict[str, Any]:
         },
         "settings": chosen,
         "overrides": overrides,
-        "elapsed_seconds": round(elapsed, 3),
-        "summary": {row["name"]: row["value"] for row in rows},
-        "outcomes": rows,
-        "timeseries": series,
-        "network": network_payload(
-            model.graph, model.unit_values("backlog"), model.unit_values("trust")
-        ),
+        **result,
     }
 
 
@@ -607,14 +500,42 @@ def run_view(scenario: Scenario, settings: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
+def _static_file(name: str) -> bytes:
+    return resources.files("app").joinpath("static", name).read_bytes()
+
+
+def host_names(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The ``Host`` header values the server answers: its own names, with the port.
+
+    127.0.0.1, localhost and ::1 always; the bound address; and ``extra`` names (how
+    other machines reach a server bound to 0.0.0.0). Names are compared lowercased.
+    """
+    names = {"127.0.0.1", "localhost", "[::1]", host, *extra}
+    if host in ("0.0.0.0", "::", ""):  # all interfaces: the machine's own name too
+        names.add(socket.gethostname())
+    allowed = set()
+    for name in names:
+        if not name:
+            continue
+        name = name.lower()
+        if ":" in name and not name.startswith("["):
+            name = f"[{name}]"  # an IPv6 address in a Host header
+        allowed.add(f"{name}:{port}")
+        if port == 80:
+            allowed.add(name)
+    return frozenset(allowed)
+
+
 class ViewServer(ThreadingHTTPServer):
-    """The view's HTTP server: one thread and one model per request.
+    """The view's HTTP server: one thread per request, one worker process per run.
 
     Use as a context manager (``with ViewServer(scenario) as server: ...``) to serve in
-    a background thread and stop cleanly, or call :meth:`serve_forever` yourself.
+    a background thread and stop cleanly, or call :meth:`serve_forever` yourself and
+    :meth:`close` at the end (which also kills runs still going).
     """
 
-    daemon_threads = True  # a request still running never blocks the exit
+    daemon_threads = True  # a request still waiting never blocks the exit
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
         self,
@@ -622,14 +543,30 @@ class ViewServer(ThreadingHTTPServer):
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         max_concurrent_runs: int = MAX_CONCURRENT_RUNS,
+        *,
+        time_limit_seconds: float = TIME_LIMIT_SECONDS,
+        memory_limit_mb: float = MEMORY_LIMIT_MB,
+        max_waiting_runs: int = MAX_WAITING_RUNS,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.scenario = scenario
         self.config = view_config(scenario)
-        self.run_slots = threading.BoundedSemaphore(max_concurrent_runs)
+        self.static = {
+            path: (_static_file(name), kind) for path, (name, kind) in STATIC_FILES.items()
+        }
         self._thread: threading.Thread | None = None
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host, port), ViewRequestHandler)
+        self.host_names = host_names(host, self.server_port, allowed_hosts)
+        self.workers = RunWorkers(
+            max_concurrent_runs,
+            max_waiting_runs,
+            time_limit_seconds,
+            memory_limit_mb,
+            # A waiting request gives up after the runs ahead of it could have finished.
+            wait_limit_seconds=time_limit_seconds * (1 + max_waiting_runs / max_concurrent_runs),
+        )
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks the host's name up (socket.getfqdn), which can hang
@@ -656,11 +593,16 @@ class ViewServer(ThreadingHTTPServer):
         return self._thread
 
     def stop(self) -> None:
-        """Stop serving (if started with :meth:`start`) and close the socket."""
+        """Stop serving (if started with :meth:`start`), kill running runs, close the socket."""
         if self._thread is not None:
             self.shutdown()
             self._thread.join(timeout=10)
             self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        """Kill the runs still going and close the socket."""
+        self.workers.close()
         self.server_close()
 
     def __enter__(self) -> ViewServer:
@@ -672,9 +614,14 @@ class ViewServer(ThreadingHTTPServer):
 
 
 def make_server(
-    scenario: Scenario, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+    scenario: Scenario,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    **options: Any,
 ) -> ViewServer:
     """A :class:`ViewServer` bound to ``host:port`` (port 0: any free port).
+
+    ``options`` are the limits of :class:`ViewServer` (``time_limit_seconds``, …).
 
     Raises:
         InputError: when the port is taken or the host cannot be bound.
@@ -687,7 +634,7 @@ def make_server(
             f"{scenario.residents:,}",
         )
     try:
-        return ViewServer(scenario, host, port)
+        return ViewServer(scenario, host, port, **options)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise InputError(
@@ -712,9 +659,12 @@ class ViewRequestHandler(BaseHTTPRequestHandler):
     timeout = 60  # seconds a slow or silent client may hold its connection
 
     def do_GET(self) -> None:
+        if not self._host_allowed():
+            return
         path = urlsplit(self.path).path
-        if path in ("/", "/index.html"):
-            self._send(HTTPStatus.OK, PAGE.encode("utf-8"), "text/html; charset=utf-8")
+        if path in self.server.static:
+            body, content_type = self.server.static[path]
+            self._send(HTTPStatus.OK, body, content_type)
         elif path == "/api/config":
             self._send_json(HTTPStatus.OK, self.server.config)
         elif path == "/favicon.ico":
@@ -723,6 +673,8 @@ class ViewRequestHandler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
 
     def do_POST(self) -> None:
+        if not self._host_allowed():
+            return
         path = urlsplit(self.path).path
         if path != "/api/run":
             self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {path}"})
@@ -741,6 +693,7 @@ class ViewRequestHandler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.LENGTH_REQUIRED, {"error": "Content-Length is required"})
             return
         if not 0 <= length <= MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body must not be taken for a request
             self._send_json(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 {"error": f"the settings must be at most {MAX_BODY_BYTES} bytes"},
@@ -749,25 +702,45 @@ class ViewRequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         try:
             settings = json.loads(body.decode("utf-8")) if body.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": "the body is nested too deeply"})
+            return
+        except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, too many digits
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON: {exc}"})
             return
         try:
-            with self.server.run_slots:
-                result = run_view(self.server.scenario, settings)
+            result = run_view(self.server.scenario, settings, self.server.workers)
         except InputError as exc:
             self._send_json(
                 HTTPStatus.BAD_REQUEST, {"error": str(exc), "fields": _setting_names(exc)}
             )
             return
-        except Exception as exc:  # one failed run must not stop the class's server
-            log.exception("run failed for settings %r", settings)
+        except RunRefused as exc:
+            self._send_json(HTTPStatus(exc.status), {"error": str(exc), "fields": []})
+            return
+        except Exception as exc:  # one failed request must not stop the class's server
+            log.exception("request failed for settings %r", settings)
             self._send_json(
                 HTTPStatus.INTERNAL_SERVER_ERROR,
-                {"error": f"the run failed: {type(exc).__name__}: {exc}"},
+                {"error": f"the run failed: {type(exc).__name__}: {exc}", "fields": []},
             )
             return
         self._send_json(HTTPStatus.OK, result)
+
+    def _host_allowed(self) -> bool:
+        """Answer 403 unless the Host header names this server (a DNS-rebinding guard)."""
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host in self.server.host_names:
+            return True
+        log.warning("refused a request for host %r (allowed: %s)", host, self.server.host_names)
+        self._send_json(
+            HTTPStatus.FORBIDDEN,
+            {
+                "error": f"this server answers only for {', '.join(sorted(self.server.host_names))}"
+                " (start it with --allow-host NAME to add a name)"
+            },
+        )
+        return False
 
     def _send_json(self, status: HTTPStatus, data: Any) -> None:
         body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -780,6 +753,8 @@ class ViewRequestHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             for name, value in PAGE_HEADERS.items():
                 self.send_header(name, value)
+            if status == HTTPStatus.SERVICE_UNAVAILABLE:
+                self.send_header("Retry-After", "5")
             self.end_headers()
             if body and self.command != "HEAD":
                 self.wfile.write(body)

@@ -1,10 +1,16 @@
-"""The classroom web view: its HTTP API, the page, the tree layout and `microgov view`."""
+"""The classroom web view: its HTTP API, the page, the tree layout and `microgov view`.
+
+The hardening tests (worker limits, Host check, load, bad bodies) are in
+tests/test_webview_limits.py.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,14 +24,20 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.cli import build_parser, main
+from app.view_runs import MAX_FRAMES, TRUST_BINS, frame_days, play_run, tree_layout
 from app.webview import (
     CONTROL_NAMES,
     MAX_BODY_BYTES,
+    STATIC_FILES,
     ViewServer,
-    tree_layout,
+    check_settings,
+    view_config,
 )
+from experiments.errors import InputError
 from experiments.runs import run_single
 from experiments.scenario_files import Scenario
 from model.network import build_hierarchy
@@ -83,18 +95,45 @@ def result(server: ViewServer) -> dict[str, Any]:
     return data
 
 
-def test_page_is_served_self_contained(server: ViewServer) -> None:
-    """GET / returns the page, with a policy that forbids loading anything from elsewhere."""
-    status, headers, body = get(server, "/")
-    page = body.decode("utf-8")
-    assert status == 200, f"GET / should answer 200, got {status}"
-    assert headers["Content-Type"].startswith("text/html"), f"not HTML: {headers['Content-Type']}"
-    assert "default-src 'none'" in headers["Content-Security-Policy"], "missing CSP header"
-    assert 'id="run"' in page and "/api/run" in page, "the page lacks its Run button or API call"
-    external = page.replace("http://www.w3.org/2000/svg", "")
+@pytest.mark.parametrize("path", sorted(STATIC_FILES))
+def test_page_is_served_self_contained(server: ViewServer, path: str) -> None:
+    """The page's files are served with a policy that forbids anything from elsewhere."""
+    status, headers, body = get(server, path)
+    text = body.decode("utf-8")
+    assert status == 200, f"GET {path} should answer 200, got {status}"
+    kind = {"css": "text/css", "js": "text/javascript"}.get(path.rpartition(".")[2], "text/html")
+    assert headers["Content-Type"].startswith(kind), f"{path}: {headers['Content-Type']}"
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy, policy
+    external = text.replace("http://www.w3.org/2000/svg", "")
     assert "http://" not in external and "https://" not in external, (
-        "the page must not load anything from another site (the class may be offline)"
+        f"{path} must not load anything from another site (the class may be offline)"
     )
+
+
+def test_page_files_are_package_data() -> None:
+    """Every file of app/static is declared as package data (so an installed view works)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    patterns = project["tool"]["setuptools"]["package-data"]["app"]
+    static = sorted(p.name for p in (ROOT / "app" / "static").iterdir())
+    assert {"view.html", "view.css", "view.js"} <= set(static), static
+    for name in static:
+        assert any(Path("static", name).match(p) for p in patterns), f"{name} not in {patterns}"
+    page = (ROOT / "app" / "static" / "view.html").read_text("utf-8")
+    assert 'id="run"' in page and 'src="view.js"' in page and 'href="view.css"' in page
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to check the script")
+def test_page_script_parses() -> None:
+    """`node --check` accepts view.js (a syntax error would leave the page dead)."""
+    script = ROOT / "app" / "static" / "view.js"
+    done = subprocess.run(
+        ["node", "--check", str(script)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, f"view.js does not parse: {done.stderr}"
+    assert "/api/run" in script.read_text("utf-8"), "the script should post to /api/run"
 
 
 def test_config_lists_controls_and_scenario_defaults(
@@ -148,10 +187,61 @@ def test_run_returns_outcomes_series_and_network(result: dict[str, Any]) -> None
     assert all(a in ids and b in ids for a, b in network["edges"]), "edge to an unknown node"
     for node in network["nodes"]:
         assert 0 <= node["x"] <= 1 and 0 <= node["y"] <= 1, f"{node['id']} outside the picture"
-        assert node["backlog"] is not None, f"{node['id']} should have a backlog"
-        assert (node["trust"] is None) == (node["level"] == "department"), (
-            f"only departments lack a trust value ({node['id']})"
+    assert result["bands"] == {}, "one seed draws no bands"
+
+
+def test_run_returns_a_daily_playback(result: dict[str, Any], classroom: Scenario) -> None:
+    """Each day has a frame: open cases and trust per unit and the residents' trust histogram."""
+    frames, nodes = result["frames"], result["network"]["nodes"]
+    assert frames["day"] == list(range(1, DAYS + 1)), "a short run keeps every day"
+    centre = [n["id"] for n in nodes].index("centre-0")
+    for f, day in enumerate(frames["day"]):
+        backlog, trust = frames["backlog"][f], frames["trust"][f]
+        assert len(backlog) == len(trust) == len(nodes), "one value per unit and frame"
+        assert backlog[centre] == result["timeseries"]["backlog"][day - 1], (
+            f"day {day}: the centre's open cases should be the whole backlog"
         )
+        for node, b, t in zip(nodes, backlog, trust, strict=True):
+            assert b is not None and b >= 0, f"{node['id']}: open cases are counts"
+            assert (t is None) == (node["level"] == "department"), (
+                f"only departments lack a trust value ({node['id']})"
+            )
+            assert t is None or 0 <= t <= 1, f"{node['id']}: trust {t} outside [0, 1]"
+        histogram = frames["trust_histogram"][f]
+        assert len(histogram) == TRUST_BINS == result["trust_bins"], "one count per bin"
+        assert sum(histogram) == classroom.residents, "the histogram counts every resident"
+    assert frames["backlog"][0] != frames["backlog"][-1], "the picture should change over days"
+
+
+def test_several_seeds_give_bands(server: ViewServer, classroom: Scenario) -> None:
+    """seeds = 3 gives mean series with lowest and highest seed around them, and outcome ranges."""
+    status, data = post(server, {"days": 6, "seeds": 3, "seed": 4})
+    assert status == 200, f"several seeds should run: {data}"
+    assert data["settings"]["seeds"] == 3, "the run should echo its seeds"
+    band = data["bands"]["backlog"]
+    for low, mean, high in zip(
+        band["low"], data["timeseries"]["backlog"], band["high"], strict=True
+    ):
+        assert low <= mean <= high, f"the mean {mean} should lie in its band [{low}, {high}]"
+    assert any(h > lo for lo, h in zip(band["low"], band["high"], strict=True)), (
+        "three seeds should differ somewhere"
+    )
+    rows = {row["name"]: row for row in data["outcomes"]}
+    cases = rows["cases_generated"]
+    assert cases["low"] <= cases["value"] <= cases["high"], f"range around the mean: {cases}"
+    singles = [run_single(classroom, s, days=6).summary["cases_generated"] for s in (4, 5, 6)]
+    assert cases["value"] == pytest.approx(sum(singles) / 3), "the value is the mean of the seeds"
+
+
+def test_frames_are_thinned_to_a_few_hundred() -> None:
+    """Long runs keep at most MAX_FRAMES evenly spaced days, always the first and the last."""
+    assert frame_days(20, 17) == list(range(1, 21)), "short runs keep every day"
+    for days, nodes in [(730, 17), (365, 17), (241, 17), (730, 5000), (2, 10**6)]:
+        kept = frame_days(days, nodes)
+        assert len(kept) <= MAX_FRAMES, f"{days} days: {len(kept)} frames"
+        assert kept[-1] == days and kept == sorted(set(kept)), f"{days} days: {kept[:5]}…"
+        assert kept[0] == 1 or len(kept) == 1, "the first day is a frame"
+    assert len(frame_days(730, 5000)) < len(frame_days(730, 17)), "large networks get fewer"
 
 
 def test_run_matches_microgov_run(result: dict[str, Any], classroom: Scenario) -> None:
@@ -169,9 +259,17 @@ def test_run_matches_microgov_run(result: dict[str, Any], classroom: Scenario) -
     [
         ({"classification_accuracy": 1.5}, "classification_accuracy", "from 0 to 1"),
         ({"days": 0}, "days", "from 1 to 730"),
+        ({"days": 10**400}, "days", "from 1 to 730"),
+        ({"days": 2.5}, "days", "a whole number"),
+        ({"seeds": 9}, "seeds", "from 1 to 5"),
         ({"staff_multiplier": 0}, "staff_multiplier", "from 0.1 to 5"),
-        ({"handoff_delay_hours": -2}, "handoff_delay_hours", "≥ 0"),
+        ({"handoff_delay_hours": -2}, "handoff_delay_hours", "from 0 to 48"),
+        ({"handoff_delay_hours": 1e300, "days": 5}, "handoff_delay_hours", "from 0 to 48"),
+        ({"invitations_per_member": 1e9}, "invitations_per_member", "from 0 to 10"),
         ({"routing": "integrate"}, "routing", "did you mean 'integrated'"),
+        ({"routing": "this:X"}, "routing", "hierarchical, immediate, integrated"),
+        ({"consultation": "os:system"}, "consultation", "council"),
+        ({"routing": ["integrated"]}, "routing", "hierarchical"),
         (
             {"consultation": "none", "invitations_per_member": 3},
             "invitations_per_member",
@@ -205,6 +303,10 @@ def test_unknown_setting_is_named_with_suggestion(server: ViewServer) -> None:
         ("/api/run", b"[1, 2]", "application/json", 400),
         ("/api/run", b"{}", "text/plain", 415),
         ("/api/run", b" " * (MAX_BODY_BYTES + 1), "application/json", 413),
+        ("/api/run", b"[" * 30_000, "application/json", 413),
+        ("/api/run", b"[" * 10_000, "application/json", 400),
+        ("/api/run", b'{"days": 1' + b"0" * 5000 + b"}", "application/json", 400),
+        ("/api/run", b"\xff\xfe", "application/json", 400),
         ("/api/other", b"{}", "application/json", 404),
     ],
 )
@@ -314,6 +416,9 @@ def test_view_command_is_registered() -> None:
     args = build_parser().parse_args(["view"])
     assert args.scenario == "classroom", f"default scenario should be classroom: {args.scenario}"
     assert (args.port, args.host, args.no_browser) == (8765, "127.0.0.1", False), "bad defaults"
+    assert (args.time_limit_seconds, args.memory_limit_mb, args.allow_host) == (60, 2048, []), (
+        "bad default limits"
+    )
 
 
 def test_view_command_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
@@ -353,3 +458,78 @@ def test_view_command_serves_and_stops_on_ctrl_c() -> None:
             process.communicate()
     assert process.returncode == 0, f"Ctrl+C should exit 0, got {process.returncode}: {err}"
     assert "Traceback" not in err, f"no traceback on Ctrl+C: {err}"
+
+
+@functools.cache
+def config_of(scenario: Scenario) -> dict[str, Any]:
+    """The view's controls for a scenario (computed once)."""
+    return view_config(scenario)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**500), max_value=10**500)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(["integrated", "council", "this:X", "os:system", "none"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=5,
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.dictionaries(
+        st.sampled_from([*CONTROL_NAMES, "sead", "module"]),
+        JSON_VALUES,
+        max_size=len(CONTROL_NAMES),
+    )
+)
+def test_any_settings_are_either_valid_or_a_clear_error(
+    classroom: Scenario, settings_: dict[str, Any]
+) -> None:
+    """Any JSON settings give checked settings within the controls' ranges, or an InputError
+    naming a setting; never another exception (which would be an HTTP 500)."""
+    try:
+        chosen = check_settings(classroom, settings_)
+    except InputError as error:
+        named = {problem.field for problem in error.all_problems()}
+        assert named and named <= set(settings_), f"the error should name a setting: {error}"
+        return
+    for control in config_of(classroom)["controls"]:
+        value = chosen[control["name"]]
+        if control["kind"] == "select":
+            assert value in control["options"], f"{control['name']} = {value!r} not offered"
+        elif value is not None:
+            assert control["minimum"] <= value <= control["maximum"], f"{control['name']} range"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--time-limit-seconds", "0"), ("--time-limit-seconds", "inf"), ("--memory-limit-mb", "x")],
+)
+def test_view_command_refuses_bad_limits(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A limit out of its range is refused by the command line (status 2) with the range."""
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["view", flag, value])
+    assert stopped.value.code == 2, f"{flag} {value} should be refused"
+    err = capsys.readouterr().err
+    assert flag in err or "not a number" in err, f"the message should name {flag}: {err!r}"
+
+
+def test_long_run_payload_stays_small(classroom: Scenario) -> None:
+    """A run longer than MAX_FRAMES days is thinned, rounded and stays well below 1 MB."""
+    days = MAX_FRAMES + 60
+    data = play_run(classroom.parameters, seed=0, seeds=1, days=days)
+    frames = data["frames"]
+    assert len(frames["day"]) == MAX_FRAMES and frames["day"][-1] == days, "thinned frames"
+    assert len(data["timeseries"]["day"]) == days, "the daily series keep every day"
+    size = len(json.dumps(data, allow_nan=False))
+    assert size < 400_000, f"the answer should stay small, got {size:,} bytes"
+    digits = max(len(repr(v).partition(".")[2]) for row in frames["trust"] for v in row if v)
+    assert digits <= 4, "trust values should be rounded to 4 decimals"

@@ -2,12 +2,18 @@
 
 The test clicks Run like a user (a mouse event at the button), waits for the page's
 ``render-marker`` to say ``done``, checks the charts, the network and the outcomes
-table, compares two runs, shows a refused setting, and fails on any script error,
-console error or resource the page could not load.
+table, plays the days back, compares two runs, shows a refused setting and a bad link,
+and fails on any script error, console error or resource the page could not load (so
+view.js must parse and run cleanly).
+
+A screenshot of the page after playback at 1280×800 is written to docs/images/view.png
+when ``MICROGOV_DOCS_SCREENSHOTS=1`` (to the test's temporary folder otherwise, so a
+test run does not change the repository).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -41,6 +47,8 @@ FLAGS = (
 )
 DAYS = 20
 WAIT_S = 60.0
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "docs" / "images" / "view.png"
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 pytestmark = [
@@ -233,16 +241,25 @@ DRAWN = """(() => {
   const q = (s) => document.querySelectorAll(s);
   const path = (id, cls) => document.querySelector(`#${id} path.series.${cls}`);
   const length = (p) => p ? p.getAttribute('d').split('L').length : 0;
+  const marker = document.getElementById('render-marker');
   return {
     backlog: length(path('chart-backlog', 'current')),
     trust: length(path('chart-trust', 'current')),
     closed: length(path('chart-closed', 'current')),
     previous: length(path('chart-backlog', 'previous')),
-    nodes: q('#network-current circle.node').length,
-    previousNodes: q('#network-previous circle.node').length,
-    fills: [...q('#network-current circle.node')].map((c) => c.getAttribute('fill')),
+    bands: q('#chart-backlog path.band').length,
+    nodes: q('#network circle.node').length,
+    names: [...q('#network text.node-name')].map((t) => t.textContent),
+    fills: [...q('#network circle.node')].map((c) => c.getAttribute('fill')),
+    tiles: [...q('#grid-map rect.tile')].map((c) => c.getAttribute('fill')),
+    bars: [...q('#trust-histogram rect.bar')].map((c) => c.getAttribute('height')),
+    legend: [...q('#legend text')].map((t) => t.textContent),
     rows: [...q('#outcomes tbody tr')].map((tr) => [...tr.cells].map((td) => td.textContent)),
     errorShown: !document.getElementById('error').hidden,
+    warningShown: !document.getElementById('seed-warning').hidden,
+    day: marker.dataset.day,
+    dayLabel: document.getElementById('day-label').textContent,
+    staff: document.getElementById('staff-count').textContent,
   };
 })()"""
 
@@ -257,7 +274,16 @@ def test_page_runs_and_draws_results(page: DevTools, server: ViewServer) -> None
     assert drawn["backlog"] == DAYS and drawn["trust"] == DAYS, f"one point per day: {drawn}"
     assert drawn["closed"] == DAYS, "the closings chart should have one point per day"
     assert drawn["previous"] == 0, "no previous run yet"
+    assert drawn["bands"] == 0, "one seed draws no band"
     assert drawn["nodes"] == 17, f"the classroom network has 17 units, drew {drawn['nodes']}"
+    assert {"district centre", "street 0", "community 0", "grid 5", "urban"} <= set(
+        drawn["names"]
+    ), f"the network's nodes should be labelled: {drawn['names']}"
+    assert len(drawn["tiles"]) == 6, f"the classroom has 6 grids, drew {len(drawn['tiles'])}"
+    assert len(drawn["bars"]) == 20, "the trust histogram should have its 20 bars"
+    assert drawn["day"] == str(DAYS) and drawn["dayLabel"] == f"day {DAYS} of {DAYS}", (
+        f"after a run the picture shows the last day: {drawn['dayLabel']}"
+    )
     assert not drawn["errorShown"], "no error should be shown after a good run"
     rows = {cells[0]: cells for cells in drawn["rows"]}
     assert "Resolution time, mean" in rows, f"outcomes table lacks resolution time: {list(rows)}"
@@ -270,19 +296,142 @@ def test_page_runs_and_draws_results(page: DevTools, server: ViewServer) -> None
 
     backlog_fills = drawn["fills"]
     page.click('input[name="colour"][value="trust"]')
-    trust_fills = page.evaluate(DRAWN)["fills"]
-    assert trust_fills != backlog_fills, "colouring by trust should change the node colours"
+    drawn = page.evaluate(DRAWN)
+    assert drawn["fills"] != backlog_fills, "colouring by trust should change the node colours"
+    assert "relative scale" in " ".join(drawn["legend"]), f"the legend should say so: {drawn}"
+    low, high = (float(v) for v in drawn["legend"][:2])
+    assert 0 <= low < high <= 1, f"the legend should show the lowest and highest trust: {drawn}"
 
     set_control(page, "routing", "integrated")
     set_control(page, "staff_multiplier", 1.5)
+    set_control(page, "seeds", 2)
     run_and_wait(page, 2)
     drawn = page.evaluate(DRAWN)
     assert drawn["previous"] == DAYS, "the previous run should be drawn beside the new one"
-    assert drawn["previousNodes"] == 17, "the previous network should be drawn too"
+    assert drawn["bands"] == 1, "two seeds draw a band (the previous single seed none)"
+    assert drawn["warningShown"], "comparing with a single-seed run should show the warning"
     assert all(len(cells) == 5 for cells in drawn["rows"]), "table needs previous and change"
     runs = page.evaluate("document.getElementById('runs').textContent")
     assert "routing integrated" in runs and "routing hierarchical" in runs, runs
+    assert "seeds 0–1" in runs, f"the run should name its seeds: {runs}"
     assert page.problems() == [], "script or console errors during the runs"
+
+
+def test_head_count_follows_the_staff_slider(
+    page: DevTools, server: ViewServer, classroom: Scenario
+) -> None:
+    """Beside the staff slider: the department staff it means for this scenario, one decimal."""
+    open_page(page, server.url)
+    per_100k = sum(d.staff_per_100k_residents for d in classroom.parameters.departments.values())
+    for multiplier in (1, 2.5):
+        set_control(page, "staff_multiplier", multiplier)
+        text = page.evaluate("document.getElementById('staff-count').textContent")
+        expected = per_100k * multiplier * classroom.residents / 100_000
+        assert text.startswith(f"= {expected:,.1f} department staff"), (
+            f"×{multiplier} should read {expected:.1f} staff: {text!r}"
+        )
+        assert f"{classroom.residents:,} residents" in text, text
+
+
+def test_playback_steps_through_the_days(page: DevTools, server: ViewServer) -> None:
+    """Play advances the day and changes the picture's colours; pause stops; step adds a day."""
+    open_page(page, server.url)
+    set_control(page, "days", DAYS)
+    run_and_wait(page, 1)
+    last = page.evaluate(DRAWN)
+    page.click("#play")
+    page.wait_for(
+        "Number(document.getElementById('render-marker').dataset.day) >= 5 && "
+        f"Number(document.getElementById('render-marker').dataset.day) < {DAYS}",
+        "the playback to reach day 5",
+    )
+    page.click("#play")  # pause
+    paused = page.evaluate(DRAWN)
+    day = int(paused["day"])
+    time.sleep(0.5)
+    assert page.evaluate(DRAWN)["day"] == str(day), "pause should stop the days"
+    assert paused["dayLabel"] == f"day {day} of {DAYS}", paused["dayLabel"]
+    assert (paused["fills"], paused["tiles"], paused["bars"]) != (
+        last["fills"],
+        last["tiles"],
+        last["bars"],
+    ), "the picture on an early day should differ from the last day"
+    page.click("#step")
+    assert page.evaluate(DRAWN)["day"] == str(day + 1), "step should go one day further"
+    page.click("#play")
+    page.wait_for(
+        f"document.getElementById('render-marker').dataset.day === '{DAYS}' && "
+        "document.getElementById('play').textContent.includes('Play')",
+        "the playback to end on the last day",
+    )
+    assert page.evaluate(DRAWN)["fills"] == last["fills"], "the last day looks as after the run"
+    assert page.problems() == [], "script or console errors during the playback"
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("routing=integrate", "routing = 'integrate' is not allowed; allowed: grid_first, "),
+        ("days=5000", "days = '5000' is not allowed; allowed: a whole number from 1 to 730"),
+        ("dayz=5", "'dayz' is not a setting of this view"),
+        ("colour=green", "colour = 'green' is not allowed; allowed: backlog, trust"),
+    ],
+)
+def test_bad_link_is_refused_with_the_allowed_values(
+    page: DevTools, server: ViewServer, query: str, words: str
+) -> None:
+    """A shared link with an unknown name or value shows what is allowed and runs nothing."""
+    page.call("Page.navigate", url=f"{server.url}?{query}&autorun=1")
+    page.wait_for(
+        "document.getElementById('render-marker')?.dataset.state === 'error'", "the link error"
+    )
+    message = page.evaluate("document.getElementById('error').textContent")
+    assert words in message, f"the message should say {words!r}: {message!r}"
+    time.sleep(0.3)
+    assert page.evaluate("document.getElementById('render-marker').dataset.runs") == "0", (
+        "a bad link must not run anything"
+    )
+    name = query.split("=")[0]
+    if name in ("routing", "days"):
+        marked = page.evaluate(
+            "[...document.querySelectorAll('.control.invalid')].map(e => e.dataset.name)"
+        )
+        assert marked == [name], f"the {name} control should be marked, got {marked}"
+    assert page.problems() == [], "script or console errors with a bad link"
+
+
+def test_screenshot_after_playback(page: DevTools, server: ViewServer, tmp_path: Path) -> None:
+    """At 1280×800 after playback nothing overflows; the screenshot goes to the docs."""
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=1280,
+        height=800,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    try:
+        open_page(page, f"{server.url}?days=120&seeds=3")
+        run_and_wait(page, 1)
+        set_control(page, "routing", "integrated")
+        run_and_wait(page, 2)
+        page.click("#play")
+        page.wait_for(
+            "Number(document.getElementById('render-marker').dataset.day) >= 70",
+            "the playback to reach day 70",
+        )
+        page.click("#play")  # pause
+        page.evaluate("window.scrollTo(0, 0)")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1280, f"the page overflows 1280 px horizontally ({width} px)"
+        shot = base64.b64decode(page.call("Page.captureScreenshot", format="png")["data"])
+    finally:
+        page.call("Emulation.clearDeviceMetricsOverride")
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n", "the screenshot should be a PNG"
+    assert int.from_bytes(shot[16:20], "big") == 1280, "the screenshot should be 1280 px wide"
+    target = SCREENSHOT if os.environ.get("MICROGOV_DOCS_SCREENSHOTS") == "1" else None
+    (target or tmp_path / "view.png").parent.mkdir(parents=True, exist_ok=True)
+    (target or tmp_path / "view.png").write_bytes(shot)
+    assert page.problems() == [], "script or console errors during the screenshot"
 
 
 def test_refused_setting_is_shown_in_the_page(page: DevTools, server: ViewServer) -> None:
@@ -293,6 +442,7 @@ def test_refused_setting_is_shown_in_the_page(page: DevTools, server: ViewServer
     page.wait_for("document.getElementById('render-marker').dataset.state === 'error'", "the error")
     message = page.evaluate("document.getElementById('error').textContent")
     assert "days" in message and "730" in message, f"the message should name days: {message!r}"
+    assert "hierarchical" not in message, "only the bad setting should be named"
     marked = page.evaluate(
         "[...document.querySelectorAll('.control.invalid')].map(e => e.dataset.name)"
     )
