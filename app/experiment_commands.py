@@ -7,7 +7,8 @@ time left). Exit status: 0 when every run succeeded, 1 when some failed (the
 message says how many and where), 2 for bad input (nothing was run), 130 when
 interrupted (finished runs are kept; ``--resume`` continues).
 
-``microgov export DIR`` writes CSV and Parquet tables to ``DIR/exports/``;
+``microgov export DIR [--wide]`` writes CSV and Parquet tables to ``DIR/exports/``
+(``--wide`` adds ``outcomes_wide``: one row per run, parameters and outcomes as columns);
 ``microgov status DIR`` tells how far an experiment got and what failed.
 """
 
@@ -96,6 +97,12 @@ def register(subparsers: Any) -> None:
         choices=("csv", "parquet", "both"),
         default="both",
         help="file format (default both)",
+    )
+    export.add_argument(
+        "--wide",
+        action="store_true",
+        help="also write outcomes_wide: one row per run with its parameters and every outcome "
+        "as columns (the mesa.batch_run / BehaviorSpace layout)",
     )
     export.set_defaults(func=export_command)
 
@@ -285,7 +292,7 @@ def export_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
 
     out = stream if stream is not None else sys.stdout
     formats = FORMATS if args.format == "both" else (args.format,)
-    written = export_results(args.folder, formats)
+    written = export_results(args.folder, formats, wide=args.wide)
     print(f"wrote {len(written)} file(s) to {args.folder / 'exports'}:", file=out)
     for path in written:
         print(f"  {path.name}", file=out)
