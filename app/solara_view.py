@@ -14,7 +14,9 @@ model stops after ``simulation.days``. ``microgov view`` remains the classroom v
 (offline, no extra packages, shareable links); this page is for Mesa users.
 
 Solara serves the module-level ``page``. Importing this module needs ``solara``
-(the ``[viz]`` extra); it builds the first model (a fraction of a second).
+(the ``[viz]`` extra); it builds the first model (a fraction of a second). The extra
+installs ``solara-assets`` so that the page works offline, and Vue 2 widgets
+(``ipyvuetify<3``), which Mesa 3.5's plot grid needs (pyproject.toml says why).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def model_parameters() -> dict[str, Any]:
             "label": "routing policy",
         },
         STAFF: Slider(
-            "urban management staff per 100k residents",
+            "urban management staff /100k",
             value=staff,
             min=staff,
             max=5 * staff,
