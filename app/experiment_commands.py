@@ -9,7 +9,8 @@ interrupted (finished runs are kept; ``--resume`` continues). An experiment stop
 by its surroundings (disk full, damaged database, no Dask worker left) ends with
 ``error: …`` and status 1 (app.cli).
 
-``microgov export DIR`` writes CSV and Parquet tables to ``DIR/exports/``;
+``microgov export DIR [--wide]`` writes CSV and Parquet tables to ``DIR/exports/``
+(``--wide`` adds ``outcomes_wide``: one row per run, parameters and outcomes as columns);
 ``microgov status DIR`` tells how far an experiment got, what failed, which workers
 were lost, which runs reported warnings, and whether a runner is working on it now.
 """
@@ -112,6 +113,12 @@ def register(subparsers: Any) -> None:
         choices=("csv", "parquet", "both"),
         default="both",
         help="file format (default both)",
+    )
+    export.add_argument(
+        "--wide",
+        action="store_true",
+        help="also write outcomes_wide: one row per run with its parameters and every outcome "
+        "as columns (the mesa.batch_run / BehaviorSpace layout)",
     )
     export.set_defaults(func=export_command)
 
@@ -316,7 +323,7 @@ def export_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
 
     out = stream if stream is not None else sys.stdout
     formats = FORMATS if args.format == "both" else (args.format,)
-    written = export_results(args.folder, formats)
+    written = export_results(args.folder, formats, wide=args.wide)
     print(f"wrote {len(written)} file(s) to {args.folder / 'exports'}:", file=out)
     for path in written:
         print(f"  {path.name}", file=out)

@@ -24,7 +24,9 @@ differences are taken against (default: the first); ``explain`` (optional) lists
 scenarios whose effect on the reference is also decomposed by mechanism
 (:mod:`experiments.explain`, results in ``<folder>/explain/<scenario>/``).
 ``sweep``: one base ``scenario`` and either ``[grid]`` (dotted field → list of values,
-all combinations) or ``points`` (a list of {dotted field: value} tables).
+all combinations) or ``points`` (a list of {dotted field: value} tables); optionally
+``[roles]`` marks every factor as ``"lever"`` (a policy choice) or ``"uncertainty"``
+(a parameter nobody controls) for robustness analysis (``analysis.robustness``).
 ``sensitivity``: one base ``scenario``, ``method`` (``sobol`` or ``morris``),
 ``samples`` and ``[[factors]]`` with a dotted ``name`` and ``bounds``; the design
 comes from :mod:`experiments.sensitivity` (SALib).
@@ -171,6 +173,8 @@ class SweepSpec(ExperimentSpec):
     scenario: str
     grid: dict[str, Annotated[list[Any], Field(min_length=1)]] | None = None
     points: Annotated[list[dict[str, Any]], Field(min_length=1)] | None = None
+    # factor → its role in robustness analysis (EMA Workbench's levers and uncertainties)
+    roles: dict[str, Literal["lever", "uncertainty"]] | None = None
 
     @model_validator(mode="after")
     def _grid_or_points(self) -> SweepSpec:
@@ -569,7 +573,27 @@ def _build_sweep(
         _check_fields(path, key, base, list(combo))
         built = _apply(path, key, base, combo)
         points.append(Point(f"p{i:04d}", name, combo, built))
+    if spec.roles is not None:
+        _check_roles(path, spec.roles, list(dict.fromkeys(k for c in combos for k in c)))
     return {name: base}, points
+
+
+def _check_roles(path: Path, roles: Mapping[str, str], factors: list[str]) -> None:
+    """Every role names a factor of the sweep, and every factor has a role."""
+    for factor in roles:
+        if factor not in factors:
+            close = difflib.get_close_matches(factor, factors, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(
+                f"{path}: roles: {factor!r} is not a factor of this sweep{hint}; "
+                f"factors: {', '.join(factors)}"
+            )
+    unmarked = [f for f in factors if f not in roles]
+    if unmarked:
+        raise InputError(
+            f"{path}: roles: factor(s) {', '.join(unmarked)} have no role; mark each factor "
+            '"lever" or "uncertainty"'
+        )
 
 
 def _build_sensitivity(

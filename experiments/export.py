@@ -13,6 +13,17 @@ Tidy tables, written to ``DIR/exports/``:
 - ``units``: final backlog and trust per unit of the governance network (small
   scenarios only; see ``model.outcomes.RunOutput.units``).
 - ``sensitivity``: the stored indices (sensitivity experiments only).
+
+With ``wide=True`` (``microgov export DIR --wide``) one more table is written beside
+these:
+
+- ``outcomes_wide``: one row per successful run, the layout ``mesa.batch_run`` and
+  NetLogo BehaviorSpace users expect — ``run_key, point_id, scenario, replication,
+  seed_root``, then one column per point parameter (dotted field, as above), then one
+  column per outcome (the model's outcome order, then any others alphabetically). The
+  run's seed is ``numpy.random.SeedSequence(seed_root, spawn_key=(replication,))``, so
+  ``seed_root`` and ``replication`` together identify it. Failed runs are left out, as
+  in ``outcomes``; ``runs`` lists them.
 """
 
 from __future__ import annotations
@@ -27,10 +38,14 @@ import pandas as pd
 
 from experiments.errors import InputError
 from experiments.store import EXPORTS, ResultStore
+from model.outcomes import OUTCOME_NAMES
 
 logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
+WIDE_TABLE = "outcomes_wide"
+# Columns that identify a run in the wide table, before the parameters and outcomes.
+WIDE_RUN_COLUMNS: tuple[str, ...] = ("run_key", "point_id", "scenario", "replication", "seed_root")
 
 
 def _scalar(value: Any) -> Any:
@@ -52,13 +67,53 @@ def parameter_columns(points: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def load_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Every export table of a results folder as DataFrames (nothing written)."""
+def wide_outcomes(outcomes: pd.DataFrame, runs: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: run columns, parameter columns, one column per outcome.
+
+    Args:
+        outcomes: the long ``outcomes`` table (``run_key``, ``outcome``, ``value``, …).
+        runs: the ``runs`` table (for the seed of each run).
+        params: :func:`parameter_columns` of the points.
+    """
+    ok = runs[runs["status"] == "ok"]
+    seeds = ok["seed"].map(lambda text: json.loads(text)["root"] if text else None)
+    frame = pd.DataFrame(
+        {
+            "run_key": ok["run_key"],
+            "point_id": ok["point_id"],
+            "scenario": ok["scenario"],
+            "replication": ok["replication"].astype("int64"),
+            "seed_root": seeds.astype("Int64"),
+        }
+    )
+    frame = frame.merge(params, on="point_id", how="left")
+    parameters = set(params.columns) - {"point_id"}
+    clash = sorted(parameters & (set(outcomes["outcome"]) | set(WIDE_RUN_COLUMNS)))
+    if clash:
+        raise InputError(
+            f"point parameter(s) {', '.join(clash)} share a name with an outcome or run column; "
+            "the wide table cannot hold both"
+        )
+    if not outcomes.empty:
+        values = outcomes.pivot(index="run_key", columns="outcome", values="value")
+        known = [name for name in OUTCOME_NAMES if name in values.columns]
+        values = values[known + sorted(set(values.columns) - set(known))]
+        values.columns.name = None
+        frame = frame.merge(values.reset_index(), on="run_key", how="inner")
+    return frame.reset_index(drop=True)  # the runs table's order: point, then replication
+
+
+def load_tables(folder: str | Path, wide: bool = False) -> dict[str, pd.DataFrame]:
+    """Every export table of a results folder as DataFrames (nothing written).
+
+    ``wide`` adds the ``outcomes_wide`` table (one row per run; see the module docstring).
+    """
     with ResultStore.open(folder) as store:
         con = store.connection
         points = store.points()
         params = parameter_columns(points)
-        runs = store.runs().merge(params, on="point_id", how="left")
+        store_runs = store.runs()
+        runs = store_runs.merge(params, on="point_id", how="left")
         outcomes = pd.read_sql_query(
             "SELECT o.run_key, r.point_id, r.scenario, r.replication, o.outcome, o.value "
             "FROM outcomes o JOIN runs r ON r.run_key = o.run_key WHERE r.status = 'ok' "
@@ -105,11 +160,18 @@ def load_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
         sensitivity = store.sensitivity()
         if not sensitivity.empty:
             tables["sensitivity"] = sensitivity
+    if wide:
+        tables[WIDE_TABLE] = wide_outcomes(outcomes, store_runs, params)
     return tables
 
 
-def export_results(folder: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+def export_results(
+    folder: str | Path, formats: Sequence[str] = FORMATS, wide: bool = False
+) -> list[Path]:
     """Write every table of ``folder`` to ``folder/exports/`` in the given formats.
+
+    ``wide`` also writes ``outcomes_wide`` (one row per run, parameters and outcomes as
+    columns) beside the long tables.
 
     Returns:
         The files written.
@@ -123,7 +185,7 @@ def export_results(folder: str | Path, formats: Sequence[str] = FORMATS) -> list
             f"export format(s) {unknown or list(formats)} not known; allowed: {', '.join(FORMATS)}"
         )
     folder = Path(folder)
-    tables = load_tables(folder)
+    tables = load_tables(folder, wide=wide)
     target = folder / EXPORTS
     try:
         target.mkdir(exist_ok=True)

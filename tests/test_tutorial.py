@@ -3,6 +3,7 @@ console blocks through the `microgov` command line (docs/design.md "Conventions"
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shlex
@@ -79,6 +80,7 @@ def test_tutorial_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
 
     monkeypatch.chdir(ROOT)  # the tutorial runs in the project folder
     namespace: dict[str, Any] = {"__name__": "tutorial"}
+    start_method = multiprocessing.get_start_method(allow_none=True)  # batch_run forces spawn
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
         for number, (lang, code) in enumerate(blocks(), start=1):
@@ -93,6 +95,7 @@ def test_tutorial_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
                     assert status == 0, f"{line!r} exited with {status}: {capsys.readouterr()}"
     finally:
         plt.close("all")
+        multiprocessing.set_start_method(start_method, force=True)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     out = capsys.readouterr().out
     assert "classroom" in out, "the tutorial should print the scenario and its outcomes"
@@ -103,6 +106,10 @@ def test_tutorial_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
     profile = namespace["profile"]
     assert profile.notna().all().all() and (profile.to_numpy() >= 0).all(), (
         f"participation by group should be defined for policies with meetings:\n{profile}"
+    )
+    batch = namespace["batch_table"]
+    assert len(batch) == 4 and batch["resolution_time_mean_days"].notna().all(), (
+        f"batch_run: 2 routing kinds × 2 seeds, each with its outcomes:\n{batch}"
     )
     assert cpu < BUDGET_S, (
         f"the tutorial took {cpu:.1f} s of CPU ({elapsed:.1f} s wall; budget {BUDGET_S:.0f} s)"
