@@ -267,11 +267,15 @@ def write_compare(
     precision: dict[str, Any] | None = None,
     store_raw: bool = True,
     units: bool = False,
+    experiment_keys: str = "",
+    titles: dict[str, str] | None = None,
 ) -> FakeResults:
     """A compare experiment: scenarios × replications on common random numbers.
 
     Each scenario has its own level (0, -1, -2, …: later reforms resolve faster) and every
     replication shares a noise term across scenarios, as common random numbers would.
+    ``experiment_keys`` is TOML added to the stored experiment text (question,
+    main_outcomes, thresholds, sensitivity_results); ``titles`` sets scenarios' ``title``.
     """
     rng = np.random.default_rng(seed)
     writer = _Writer(folder)
@@ -328,11 +332,14 @@ def write_compare(
     for s, name in enumerate(scenarios):
         descriptions[name] = {"file": f"/work/main/scenarios/{name}.toml", "digest": f"{s:016x}"}
         if store_raw:
-            descriptions[name]["raw"] = SCENARIO_RAW.get(name, {"name": name})
+            raw = dict(SCENARIO_RAW.get(name, {"name": name}))
+            if titles and name in titles:
+                raw["title"] = titles[name]
+            descriptions[name]["raw"] = raw
     text = "".join(f'[[scenarios]]\npath = "../scenarios/{name}.toml"\n' for name in scenarios)
     text = (
         f'name = "compare_test"\nkind = "compare"\nseed = {ROOT_SEED}\n'
-        f"replications = {replications}\n" + text
+        f"replications = {replications}\n{experiment_keys}\n" + text
     )
     writer.close(
         _manifest(

@@ -1,0 +1,237 @@
+"""Outcome values in natural units, driven by the outcome registry (model/outcomes.py).
+
+Durations stored in days are shown in days, hours or minutes, whichever reads best
+(0.00417 days is "6 min"); shares stored in [0, 1] as percentages for levels and
+percentage points ("pp") for differences; counts as whole numbers with thousands
+separators (never 3.83e+03); hours as staff-hours; indices on a 0–1 scale with three
+decimals. The console, the report and the plots format through these functions only.
+
+Examples:
+    >>> format_level("on_time_share", 0.632)
+    '63.2 %'
+    >>> format_difference("on_time_share", 0.041)
+    '+4.1 pp'
+    >>> format_level("resolution_time_median_days_inquiry", 0.00417)
+    '6 min'
+    >>> format_effect("resolution_time_median_days", -1.24, -1.6, -0.88)
+    '−1.2 days [−1.6, −0.9]'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from model.outcomes import Outcome, find_outcome
+
+MINUS = "−"
+HOURS_PER_DAY = 24.0
+# Outcomes that cannot be negative (so an interval of their level is clipped at zero).
+_NON_NEGATIVE = ("count", "hours", "duration", "share")
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _finite(values: Iterable[Any]) -> list[float]:
+    return [v for v in (_float(x) for x in values) if math.isfinite(v)]
+
+
+def _sign(text: str, signed: bool, value: float) -> str:
+    text = text.replace("-", MINUS)
+    if signed and value >= 0 and not text.startswith(MINUS):
+        return "+" + text
+    return text
+
+
+def _decimals(value: float, digits: int) -> str:
+    text = f"{value:,.{digits}f}"
+    return "0" if float(text.replace(",", "")) == 0 and digits == 0 else text
+
+
+def duration_unit(magnitude: float) -> tuple[str, float]:
+    """The unit to show a duration of ``magnitude`` days in: (unit, factor from days).
+
+    One day or more reads in days, one hour or more in hours, less in minutes.
+    """
+    if not math.isfinite(magnitude) or magnitude >= 1.0:
+        return "days", 1.0
+    if magnitude >= 1.0 / HOURS_PER_DAY:
+        return "h", HOURS_PER_DAY
+    return "min", HOURS_PER_DAY * 60
+
+
+def _number(value: float, display: str, scale: float, signed: bool) -> str:
+    """``value`` (stored units) × ``scale`` with the digits the display calls for."""
+    shown = value * scale
+    size = abs(shown)
+    if display == "count":
+        digits = 0 if size >= 10 or float(shown).is_integer() else 1
+    elif display in ("duration", "hours", "share"):
+        digits = 0 if size >= 100 else 1
+        if display == "share" and 0 < size < 0.1:
+            digits = 2
+        if display == "duration" and scale > HOURS_PER_DAY:  # minutes
+            digits = 0
+    elif display == "index":
+        digits = 3
+    else:  # ratio, or an outcome the registry does not know
+        return _sign(_generic(value), signed, value)
+    return _sign(_decimals(shown, digits), signed, value)
+
+
+def _generic(value: float) -> str:
+    """Three significant digits without exponent notation for up to 15 digits."""
+    if value != 0 and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value != 0 and abs(value) < 0.001:
+        return f"{value:.2g}"
+    return f"{value:.3g}"
+
+
+def _scale_and_unit(entry: Outcome | None, magnitude: float, difference: bool) -> tuple[float, str]:
+    """(factor from stored units, unit text) for values around ``magnitude``."""
+    if entry is None:
+        return 1.0, ""
+    if entry.display == "duration":
+        unit, factor = duration_unit(magnitude)
+        return factor, unit
+    if entry.display == "share":
+        return 100.0, "pp" if difference else "%"
+    if entry.display == "hours":
+        return 1.0, "h"
+    if entry.display == "count":
+        return 1.0, entry.unit
+    return 1.0, ""
+
+
+def _join(number: str, unit: str) -> str:
+    return f"{number} {unit}" if unit else number
+
+
+def format_level(name: str, value: Any) -> str:
+    """A level of outcome ``name`` (a mean, a run's value) in natural units; '–' if missing."""
+    number = _float(value)
+    if not math.isfinite(number):
+        return "–" if math.isnan(number) else ("∞" if number > 0 else MINUS + "∞")
+    entry = find_outcome(name)
+    scale, unit = _scale_and_unit(entry, abs(number), difference=False)
+    display = entry.display if entry else ""
+    return _join(_number(number, display, scale, signed=False), unit)
+
+
+def format_difference(name: str, value: Any) -> str:
+    """A signed difference of outcome ``name`` (scenario − reference) in natural units."""
+    number = _float(value)
+    if not math.isfinite(number):
+        return "–"
+    entry = find_outcome(name)
+    scale, unit = _scale_and_unit(entry, abs(number), difference=True)
+    display = entry.display if entry else ""
+    return _join(_number(number, display, scale, signed=True), unit)
+
+
+def format_interval(name: str, low: Any, high: Any, difference: bool, magnitude: float) -> str:
+    """``[low, high]`` in the unit chosen for ``magnitude``; a level's bounds clipped at 0.
+
+    A level of a non-negative outcome (a count, a duration, a share) cannot fall below zero,
+    so its lower bound is clipped there; differences are not clipped.
+    """
+    lo, hi = _float(low), _float(high)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    entry = find_outcome(name)
+    display = entry.display if entry else ""
+    if not difference and display in _NON_NEGATIVE:
+        lo = max(lo, 0.0)
+    scale, _ = _scale_and_unit(entry, magnitude, difference)
+    bounds = [_number(v, display, scale, signed=False) for v in (lo, hi)]
+    return f"[{bounds[0]}, {bounds[1]}]"
+
+
+def format_effect(name: str, difference: Any, low: Any, high: Any) -> str:
+    """A difference with its interval, in one unit: '−1.2 days [−1.6, −0.9]'."""
+    values = _finite([difference, low, high])
+    if not math.isfinite(_float(difference)):
+        return "–"
+    magnitude = abs(_float(difference)) or max((abs(v) for v in values), default=0.0)
+    entry = find_outcome(name)
+    scale, unit = _scale_and_unit(entry, magnitude, difference=True)
+    display = entry.display if entry else ""
+    centre = _number(_float(difference), display, scale, signed=True)
+    interval = format_interval(name, low, high, difference=True, magnitude=magnitude)
+    return f"{_join(centre, unit)} {interval}".strip()
+
+
+def format_level_with_interval(name: str, value: Any, low: Any, high: Any) -> str:
+    """A level with its interval (clipped at zero where the outcome cannot be negative)."""
+    number = _float(value)
+    if not math.isfinite(number):
+        return format_level(name, value)
+    entry = find_outcome(name)
+    scale, unit = _scale_and_unit(entry, abs(number), difference=False)
+    display = entry.display if entry else ""
+    centre = _number(number, display, scale, signed=False)
+    interval = format_interval(name, low, high, difference=False, magnitude=abs(number))
+    return f"{_join(centre, unit)} {interval}".strip()
+
+
+def outcome_label(name: str, unit: bool = True) -> str:
+    """The registry label of ``name``, with its unit in brackets; unknown names humanised."""
+    entry = find_outcome(name)
+    if entry is None:
+        text = name.replace("_", " ").strip()
+        return text[:1].upper() + text[1:]
+    return f"{entry.label} ({entry.unit})" if unit else entry.label
+
+
+def axis_unit(name: str) -> str:
+    """The unit an axis of ``name`` is drawn in (values scaled by :func:`axis_scale`)."""
+    entry = find_outcome(name)
+    if entry is None:
+        return ""
+    if entry.display == "share":
+        return f"% ({entry.unit})" if entry.unit.startswith("share of") else "%"
+    if entry.display == "hours":
+        return entry.unit
+    return entry.unit
+
+
+def axis_scale(name: str) -> float:
+    """The factor from stored units to the axis of ``name`` (100 for shares, else 1)."""
+    entry = find_outcome(name)
+    return 100.0 if entry is not None and entry.display == "share" else 1.0
+
+
+def parameter_label(dotted: str) -> str:
+    """A dotted scenario field as words with its unit, e.g.
+    ``departments.urban_management.staff_per_100k_residents`` →
+    "Urban management staff (per 100k residents)"."""
+    parts = dotted.split(".")
+    last = parts[-1]
+    context = parts[-2].replace("_", " ") if len(parts) >= 3 else ""
+    unit = ""
+    for marker, words in (
+        ("_per_100k_residents", "per 100k residents"),
+        ("_per_day", "per day"),
+        ("_per_year", "per year"),
+        ("_per_grid", "per grid"),
+        ("_per_community", "per community"),
+        ("_per_street", "per street"),
+        ("_working_days", "working days"),
+        ("_days", "days"),
+        ("_hours", "hours"),
+        ("_share", "share 0–1"),
+        ("_probability", "probability"),
+    ):
+        if last.endswith(marker):
+            last, unit = last[: -len(marker)], words
+            break
+    text = f"{context} {last}".strip().replace("_", " ")
+    text = text[:1].upper() + text[1:]
+    return f"{text} ({unit})" if unit else text
