@@ -181,27 +181,34 @@ def plot_timeseries_bands(
         labels: scenario → legend text.
         period_days: the days each point averages (7: weekly means, x axis in weeks).
     """
-    figure = new_figure()
+    figure = new_figure(9.0, 4.2)
     axes = figure.add_subplot()
     names = list(dict.fromkeys(bands[by])) if by in bands else []
     colour_of = _colours_for(names, colours)
     legend = _legend_names(names, labels)
+    # counts and trust cannot be negative: a t band of a few replications can dip below 0
+    floor = 0.0 if variable in _SERIES_LABELS else -np.inf
     for group, frame in bands.groupby(by, sort=False):
         colour = colour_of[group]
         x = frame["day"].to_numpy(dtype=float) / period_days
         axes.plot(x, frame["mean"], color=colour, label=legend[group], linewidth=1.6)
         axes.fill_between(
             x,
-            frame["ci_low"].to_numpy(dtype=float),
+            np.maximum(frame["ci_low"].to_numpy(dtype=float), floor),
             frame["ci_high"].to_numpy(dtype=float),
             color=colour,
-            alpha=0.2,
+            alpha=0.12,
             linewidth=0,
         )
     if bands.empty:
         _empty(axes, f"no daily {variable} stored")
     else:
-        axes.legend(title=f"mean, {round(confidence * 100)} % band", fontsize="small", loc="best")
+        axes.legend(
+            title=f"mean, {round(confidence * 100)} % band",
+            fontsize="small",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
     label = _SERIES_LABELS.get(variable, outcome_label(variable))
     axes.set_xlabel("Week of the run" if period_days == 7 else f"Period of {period_days} days")
     if period_days == 1:
@@ -269,7 +276,7 @@ def plot_forest(
             color=colour,
             marker="o",
             zorder=3,
-            label=legend[scenario],
+            label=legend[scenario] if excludes.any() else None,
         )
         axes.scatter(
             centre[~excludes],
@@ -550,6 +557,7 @@ def _draw_network(
     colour_map: Any,
     positions: Mapping[Hashable, np.ndarray],
     row_labels: bool = True,
+    unit_names: bool = True,
 ) -> None:
     """Draw ``graph`` on ``axes``, nodes coloured by ``values`` on the shared ``norm``."""
     for u, v in graph.edges:
@@ -584,7 +592,7 @@ def _draw_network(
         )
         axes.legend(fontsize="small", loc="upper right")
     names = nx.get_node_attributes(graph, "name")
-    if graph.number_of_nodes() <= 60:  # small views: name the departments
+    if unit_names and graph.number_of_nodes() <= 60:  # small views: name the departments
         for node in graph.nodes:
             if levels.get(node) == "department" and node in names:
                 x, y = positions[node]
@@ -611,10 +619,14 @@ def _draw_network(
         axes.set_axis_off()
 
 
-def _norm(values: Sequence[Mapping[Hashable, float]]) -> Normalize:
-    """One colour scale over every mapping in ``values``."""
+def _norm(values: Sequence[Mapping[Hashable, float]], min_span: float = 0.0) -> Normalize:
+    """One colour scale over every mapping in ``values``, at least ``min_span`` wide (so
+    that differences smaller than what matters do not fill the whole colour range)."""
     data = np.array([float(v) for m in values for v in m.values() if math.isfinite(float(v))])
     low, high = (float(data.min()), float(data.max())) if data.size else (0.0, 1.0)
+    if high - low < min_span:
+        middle = (low + high) / 2
+        low, high = middle - min_span / 2, middle + min_span / 2
     return Normalize(vmin=low, vmax=high if high > low else low + 1.0)
 
 
@@ -650,6 +662,7 @@ def plot_network(
 def plot_networks(
     panels: Sequence[tuple[str, nx.Graph, Mapping[str, Mapping[Hashable, float]]]],
     variables: Mapping[str, str],
+    min_spans: Mapping[str, float] | None = None,
 ) -> Figure:
     """Every scenario's network in one figure: a row per scenario, a column per variable,
     each column on ONE colour scale shared by all scenarios (so noise does not look like a
@@ -658,13 +671,18 @@ def plot_networks(
     Args:
         panels: (scenario label, graph, variable → node values) per scenario.
         variables: variable → colour bar label, in column order.
+        min_spans: variable → the narrowest colour range (e.g. 0.1 for trust on a 0–1
+            scale, so that noise of ±0.005 shows as one colour, not as a pattern).
     """
     columns = list(variables)
-    figure = new_figure(4.6 * max(1, len(columns)) + 0.8, 2.3 * max(1, len(panels)) + 0.6)
+    figure = new_figure(4.6 * max(1, len(columns)), 1.9 * max(1, len(panels)) + 1.2)
     grid = figure.subplots(max(1, len(panels)), max(1, len(columns)), squeeze=False)
     colour_map = mpl.colormaps["viridis"]
     for c, variable in enumerate(columns):
-        norm = _norm([values.get(variable, {}) for _, _, values in panels])
+        norm = _norm(
+            [values.get(variable, {}) for _, _, values in panels],
+            (min_spans or {}).get(variable, 0.0),
+        )
         for r, (label, graph, values) in enumerate(panels):
             axes = grid[r][c]
             _draw_network(
@@ -675,10 +693,15 @@ def plot_networks(
                 colour_map,
                 network_layout(graph),
                 row_labels=c == 0,
+                unit_names=r == 0,
             )
             axes.set_title(f"{label}: {variables[variable]}", fontsize="small")
         colour_bar = figure.colorbar(
-            ScalarMappable(norm=norm, cmap=colour_map), ax=[grid[r][c] for r in range(len(panels))]
+            ScalarMappable(norm=norm, cmap=colour_map),
+            ax=[grid[r][c] for r in range(len(panels))],
+            location="bottom",
+            shrink=0.8,
+            aspect=30,
         )
         colour_bar.set_label(f"{variables[variable]} (one scale for all scenarios)")
     if not panels:

@@ -61,6 +61,9 @@ MAX_FIGURES_PER_SECTION = 12
 MAX_NETWORK_NODES = 300  # network pictures are for small scenarios (DESIGN.md: no big layouts)
 _RESOLUTION_VARIABLE = "resolution_time_days"
 WEEK_DAYS = 7  # daily series are drawn as weekly means
+# The trust colour scale of the network figure spans at least 0.1 (ten times the registry's
+# practical threshold of 0.01), so that noise does not look like a pattern (assumption).
+NETWORK_TRUST_SPAN = 0.1
 _SKIPPED_SETTINGS = {"name", "description", "extends"}
 
 
@@ -730,7 +733,7 @@ def _network_section(doc: _Document, results: Results) -> None:
     )
     doc.figure(
         "network",
-        plots.plot_networks(panels, variables),
+        plots.plot_networks(panels, variables, {"trust": NETWORK_TRUST_SPAN}),
         "End-of-run backlog and trust per unit, every scenario on the same scales.",
     )
 
@@ -1080,6 +1083,9 @@ p.subtitle { color: #555; margin: 0 0 .5rem; font-size: .9rem; }
 table { border-collapse: collapse; font-size: .88rem; }
 th, td { border: 1px solid #ccc; padding: .2rem .45rem; text-align: left; vertical-align: top;
          overflow-wrap: anywhere; }
+table.grid th, table.grid td { overflow-wrap: normal; }
+table.grid td.rank, table.grid th:first-child { white-space: nowrap; width: 2.5rem; }
+table.grid td.scenario { min-width: 9rem; }
 th { background: #f0f0f0; }
 caption { caption-side: bottom; font-size: .82rem; color: #555; text-align: left; }
 figure { margin: 1rem 0; }
