@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -249,7 +250,8 @@ def sensitivity_folder(results: Results) -> Path | None:
     if not path.is_absolute() and isinstance(file, str):
         candidates.append(Path(file).parent / path)
     candidates.append(path)
-    return next((c for c in candidates if c.exists()), candidates[0])
+    found = next((c for c in candidates if c.exists()), candidates[0])
+    return found.resolve() if found.exists() else Path(os.path.normpath(found))
 
 
 def assumptions_from_sensitivity(folder: Path, outcomes: Sequence[str]) -> list[Assumption]:
@@ -317,6 +319,8 @@ class RunFacts:
     """Scale, horizon and warm-up of the runs (None when the folder does not say)."""
 
     residents: dict[str, int]
+    communities: dict[str, int]
+    grids: dict[str, int]
     days: int | None
     warmup_days: float | None
     replications: int | None
@@ -327,22 +331,32 @@ def _section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def residents(raw: Mapping[str, Any]) -> int:
-    """Residents of a scenario's stored settings (model defaults where a field is unset)."""
+def population_size(raw: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(communities, grids, residents) of a scenario's stored settings (model defaults
+    where a field is unset)."""
     from model.parameters import PopulationParameters  # the defaults of unset fields
 
     population = _section(raw, "population")
     defaults = PopulationParameters()
-    total = 1
-    for key in (*_POPULATION_FIELDS, "residents_per_grid"):
-        value = population.get(key, getattr(defaults, key))
-        total *= int(value)
-    return total
+    sizes = [
+        int(population.get(key, getattr(defaults, key)))
+        for key in (*_POPULATION_FIELDS, "residents_per_grid")
+    ]
+    communities = sizes[0] * sizes[1]
+    grids = communities * sizes[2]
+    return communities, grids, grids * sizes[3]
+
+
+def residents(raw: Mapping[str, Any]) -> int:
+    """Residents of a scenario's stored settings (model defaults where a field is unset)."""
+    return population_size(raw)[2]
 
 
 def run_facts(results: Results) -> RunFacts:
     """The scale (residents per scenario), horizon (days) and warm-up the runs used."""
     counted: dict[str, int] = {}
+    communities: dict[str, int] = {}
+    grids: dict[str, int] = {}
     days: int | None = None
     warmup: float | None = None
     stored_days = results.meta_value("days")
@@ -353,7 +367,7 @@ def run_facts(results: Results) -> RunFacts:
         if not isinstance(raw, Mapping):
             continue
         try:
-            counted[name] = residents(raw)
+            communities[name], grids[name], counted[name] = population_size(raw)
         except (TypeError, ValueError):
             logger.warning("%s: scenario %s: population settings unreadable", results.folder, name)
         simulation = _section(raw, "simulation")
@@ -367,6 +381,8 @@ def run_facts(results: Results) -> RunFacts:
     replications = results.meta_value("replications")
     return RunFacts(
         residents=counted,
+        communities=communities,
+        grids=grids,
         days=days,
         warmup_days=warmup,
         replications=int(replications) if isinstance(replications, int | float) else None,

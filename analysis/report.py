@@ -397,6 +397,7 @@ class _Answer:
     """The summary box: the reforms ranked, a reforms × outcomes grid, what it rests on."""
 
     lead: str
+    each: str  # the best reform on each main outcome
     header: list[str]
     notes: list[str]  # one per outcome column: direction and threshold
     rows: list[tuple[str, str, str, list[_Cell]]]  # rank, scenario name, label, cells
@@ -417,7 +418,12 @@ def _scale_text(facts: answer.RunFacts, scenarios: Sequence[str]) -> str:
     if not counts:
         scale = "residents not recorded"
     elif min(counts) == max(counts):
-        scale = f"{counts[0]:,} residents per scenario"
+        first = next(s for s in scenarios if s in facts.residents)
+        communities, grids = facts.communities[first], facts.grids[first]
+        scale = (
+            f"{counts[0]:,} residents per scenario ({communities:,} "
+            f"{'community' if communities == 1 else 'communities'}, {grids:,} grids)"
+        )
     else:
         scale = f"{min(counts):,}–{max(counts):,} residents"
     horizon = f"{facts.days:,} simulated days" if facts.days else "horizon not recorded"
@@ -450,6 +456,8 @@ def _answer_block(
 
     def effect_text(scenario: str, outcome: str) -> str:
         r = indexed.loc[(scenario, outcome)]
+        if r["reference_mean"] == 0 and r["scenario_mean"] == 0:
+            return "0 in both"  # e.g. participation where neither holds consultations
         return fmt.format_effect(outcome, r["difference"], r["ci_low"], r["ci_high"])
 
     header = ["Rank", "Scenario", *[outcome_label(o, unit=False) for o in main]]
@@ -498,6 +506,7 @@ def _answer_block(
     )
     block = _Answer(
         lead=lead,
+        each=_best_per_outcome(verdicts, main, titles, effect_text),
         header=header,
         notes=notes,
         rows=rows,
@@ -538,6 +547,29 @@ def _lead_sentence(
     text = f"{titles.get(best, best)} does best: better than {reference_title} on {better}"
     text += f"; worse on {worse}." if worse else "; worse on none of the main outcomes."
     return text
+
+
+def _best_per_outcome(
+    verdicts: pd.DataFrame, main: Sequence[str], titles: Mapping[str, str], effect_text: Any
+) -> str:
+    """'Best on each: <outcome>: <reform> (<effect>); …' over outcomes with a direction."""
+    parts = []
+    for outcome in main:
+        entry = find_outcome(outcome)
+        if entry is None or entry.direction is None:
+            continue
+        better = verdicts[(verdicts["outcome"] == outcome) & (verdicts["verdict"] == answer.BETTER)]
+        label = outcome_label(outcome, unit=False).lower()
+        if better.empty:
+            parts.append(f"{label}: none makes a practical difference")
+            continue
+        sign = 1.0 if entry.direction == "higher" else -1.0
+        top = better.loc[(sign * better["difference"].astype(float)).idxmax()]
+        scenario = str(top["scenario"])
+        parts.append(
+            f"{label}: {titles.get(scenario, scenario)} ({effect_text(scenario, outcome)})"
+        )
+    return "Best on each: " + "; ".join(parts) + "." if parts else ""
 
 
 def _compare_section(
@@ -1107,6 +1139,7 @@ table.grid td.reference { background: #f3f3f3; }
 table.grid td.unclear { color: #555; }
 table.grid td.rank { text-align: center; font-weight: 600; }
 p.rests, p.facts, p.legend { font-size: .84rem; color: #333; }
+p.each { font-size: .92rem; }
 """
 
 
@@ -1192,7 +1225,7 @@ def _answer_html(block: _Answer) -> str:
     )
     return (
         '<section class="answer" id="answer"><h2>Answer</h2>'
-        f'<p class="lead">{esc(block.lead)}</p>'
+        f'<p class="lead">{esc(block.lead)}</p><p class="each">{esc(block.each)}</p>'
         f'<div class="scroll"><table class="grid"><thead><tr>{header}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
         f'<p class="rests">{rests}</p>'
@@ -1202,7 +1235,7 @@ def _answer_html(block: _Answer) -> str:
 
 
 def _answer_markdown(block: _Answer) -> list[str]:
-    lines = ["## Answer", "", f"**{block.lead}**", ""]
+    lines = ["## Answer", "", f"**{block.lead}**", "", block.each, ""]
     header = [h if i < 2 else f"{h} ({block.notes[i - 2]})" for i, h in enumerate(block.header)]
     lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
     lines.append("|" + "---|" * len(header))

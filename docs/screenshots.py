@@ -42,6 +42,7 @@ import websocket
 WIDTH, HEIGHT = 1280, 800
 IMAGES = Path(__file__).resolve().parent / "images"
 TIMEOUT_SECONDS = 60.0
+VIEW_SETTLE_SECONDS = 12.0  # the view runs one simulated year of the classroom scenario
 
 
 def chromium_path() -> str:
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.view:
             with classroom_view() as url:
-                page.open(url, settle_seconds=3.0)
+                page.open(url + "?autorun=1", settle_seconds=VIEW_SETTLE_SECONDS)
                 written.append(page.screenshot(args.out / "view.png"))
     for path in written:
         print(path)

@@ -41,9 +41,7 @@ PARTICIPATION_GROUPS = (
     "participation_share_party_member",
     "participation_share_non_member",
 )
-ALL_OUTCOMES = tuple(
-    dict.fromkeys((*OUTCOME_NAMES, *per_type_outcomes(), *PARTICIPATION_GROUPS))
-)
+ALL_OUTCOMES = tuple(dict.fromkeys((*OUTCOME_NAMES, *per_type_outcomes(), *PARTICIPATION_GROUPS)))
 RESOLUTION_VARIABLE = "resolution_time_days"
 BIN_UPPERS = (0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, math.inf)
 DAILY_VARIABLES = ("backlog", "cases_reported", "cases_closed", "trust_mean")

@@ -62,9 +62,7 @@ def test_effect_interval_shares_the_unit_of_the_effect() -> None:
     assert format_effect("resolution_time_median_days", -1.24, -1.6, -0.88) == (
         "−1.2 days [−1.6, −0.9]"
     )
-    assert format_effect("resolution_time_median_days", -0.2, -0.5, 0.05) == (
-        "−4.8 h [−12.0, 1.2]"
-    )
+    assert format_effect("resolution_time_median_days", -0.2, -0.5, 0.05) == ("−4.8 h [−12.0, 1.2]")
     assert format_effect("on_time_share", 0.04, 0.036, 0.044) == "+4.0 pp [3.6, 4.4]"
 
 

@@ -20,7 +20,6 @@ from analysis.report import ReportPaths, scenario_settings, write_report
 from analysis.results import load_results
 from app.cli import main
 
-
 QUESTION = "Which reform closes cases fastest?"
 MAIN = ("resolution_time_mean_days", "on_time_share", "cases_closed")
 EXPERIMENT_KEYS = (
