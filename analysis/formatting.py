@@ -43,6 +43,8 @@ def _finite(values: Iterable[Any]) -> list[float]:
 
 
 def _sign(text: str, signed: bool, value: float) -> str:
+    if not any(ch in "123456789" for ch in text):  # rounds to zero: no sign ("0.0", not "−0.0")
+        return text.lstrip("-")
     text = text.replace("-", MINUS)
     if signed and value >= 0 and not text.startswith(MINUS):
         return "+" + text
@@ -154,12 +156,19 @@ def format_interval(name: str, low: Any, high: Any, difference: bool, magnitude:
     return f"[{bounds[0]}, {bounds[1]}]"
 
 
-def format_effect(name: str, difference: Any, low: Any, high: Any) -> str:
-    """A difference with its interval, in one unit: '−1.2 days [−1.6, −0.9]'."""
+def format_effect(name: str, difference: Any, low: Any, high: Any, level: Any = None) -> str:
+    """A difference with its interval, in one unit: '−1.2 days [−1.6, −0.9]'.
+
+    The unit of a duration follows ``level`` when given (the reference mean, so that an
+    effect reads in the unit of the level it changes: 3.0 → 2.1 days is "−0.9 days", not
+    "−22 h"), else the size of the difference.
+    """
     values = _finite([difference, low, high])
     if not math.isfinite(_float(difference)):
         return "–"
     magnitude = abs(_float(difference)) or max((abs(v) for v in values), default=0.0)
+    if level is not None and math.isfinite(_float(level)) and _float(level) != 0:
+        magnitude = abs(_float(level))
     entry = find_outcome(name)
     scale, unit = _scale_and_unit(entry, magnitude, difference=True)
     display = entry.display if entry else ""

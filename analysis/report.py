@@ -458,7 +458,9 @@ def _answer_block(
         r = indexed.loc[(scenario, outcome)]
         if r["reference_mean"] == 0 and r["scenario_mean"] == 0:
             return "0 in both"  # e.g. participation where neither holds consultations
-        return fmt.format_effect(outcome, r["difference"], r["ci_low"], r["ci_high"])
+        return fmt.format_effect(
+            outcome, r["difference"], r["ci_low"], r["ci_high"], r["reference_mean"]
+        )
 
     header = ["Rank", "Scenario", *[outcome_label(o, unit=False) for o in main]]
     notes = []
@@ -620,7 +622,9 @@ def _compare_section(
                 titles.get(str(row.scenario), str(row.scenario)),
                 fmt.format_level(outcome, row.reference_mean),
                 fmt.format_level(outcome, row.scenario_mean),
-                fmt.format_effect(outcome, row.difference, row.ci_low, row.ci_high),
+                fmt.format_effect(
+                    outcome, row.difference, row.ci_low, row.ci_high, row.reference_mean
+                ),
                 _MARKS.get(str(row.verdict), str(row.verdict)),
                 f"{row.n:,}",
             ]

@@ -64,6 +64,11 @@ def test_effect_interval_shares_the_unit_of_the_effect() -> None:
     )
     assert format_effect("resolution_time_median_days", -0.2, -0.5, 0.05) == ("−4.8 h [−12.0, 1.2]")
     assert format_effect("on_time_share", 0.04, 0.036, 0.044) == "+4.0 pp [3.6, 4.4]"
+    # with the reference level, a duration effect reads in the level's unit
+    assert format_effect("resolution_time_median_days", -0.9, -0.96, -0.84, 3.0) == (
+        "−0.9 days [−1.0, −0.8]"
+    )
+    assert format_effect("staff_hours_per_case", -0.01, -0.03, 0.01) == "0.0 h [0.0, 0.0]"
 
 
 def test_count_level_interval_is_clipped_at_zero() -> None:

@@ -108,7 +108,9 @@ def test_answer_effects_in_natural_units(compare_report: tuple[FakeResults, Repo
             for r in range(fake.replications)
         ]
         mean = sum(differences) / len(differences)
-        text = format_effect(outcome, mean, mean - 1, mean + 1)
+        reference = fake.series("baseline", outcome)
+        level = sum(reference) / len(reference)
+        text = format_effect(outcome, mean, mean - 1, mean + 1, level)
         centre = text.split(" [")[0]
         assert centre.endswith(unit), f"{outcome}: {text!r} lacks its unit {unit}"
         assert centre in box, f"{outcome}: effect {centre!r} not in the answer box"

@@ -263,7 +263,9 @@ def test_answer_box_fits_the_first_screen(tmp_path: Path) -> None:
         assert len(row["effects"]) == len(MAIN), f"{row['scenario']}: {row['effects']}"
         for outcome, shown in zip(MAIN, row["effects"], strict=True):
             e = effects.loc[(row["scenario"], outcome)]
-            expected = format_effect(outcome, e["difference"], e["ci_low"], e["ci_high"])
+            expected = format_effect(
+                outcome, e["difference"], e["ci_low"], e["ci_high"], e["reference_mean"]
+            )
             assert shown == expected, f"{row['scenario']} × {outcome}: {shown!r} ≠ {expected!r}"
             centre, interval = shown.split(" [")
             assert centre.split()[-1] in (units[outcome], "h", "min"), f"unit of {shown!r}"
