@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import websocket
-from analysis_fixtures import write_compare
+from analysis_fixtures import write_compare, write_sensitivity, write_sweep
 
 from analysis import statistics as st
 from analysis.formatting import format_effect
@@ -30,6 +30,7 @@ from analysis.results import load_results
 CHROMIUM = Path("/usr/bin/chromium")
 STARTUP_SECONDS = 30.0
 LOAD_SECONDS = 30.0
+LONG_FACTOR = "departments.urban_management.staff_per_100k_residents"
 WIDTH, HEIGHT = 1280, 800  # a laptop browser window: the answer must fit in it
 SCENARIOS = ("baseline", "integrated", "whistle", "council", "immediate", "grid_first")
 MAIN = ("resolution_time_p90_days", "on_time_share", "satisfaction_share", "cases_closed")
@@ -273,3 +274,23 @@ def test_answer_box_fits_the_first_screen(tmp_path: Path) -> None:
     broken = [i for i, image in enumerate(state["images"]) if not image["width"]]
     assert state["images"] and not broken, f"images not loaded: {broken}"
     assert not _console_errors(events), "console errors"
+
+
+def test_sweep_and_sensitivity_reports_fit_1280(tmp_path: Path) -> None:
+    """Sweep and sensitivity reports do not scroll sideways at 1280 px; every image loads."""
+    reports = [
+        write_report(write_sweep(tmp_path / "sweep", factor=LONG_FACTOR).path),
+        write_report(write_sensitivity(tmp_path / "sobol").path),
+    ]
+    with _chromium(tmp_path / "profile") as port:
+        page = _Page(port)
+        try:
+            for domain in ("Page", "Runtime", "Log"):
+                page.call(f"{domain}.enable")
+            states = [_load(page, report.html)[0] for report in reports]
+        finally:
+            page.close()
+    for report, state in zip(reports, states, strict=True):
+        assert state["overflow"] <= 0, f"{report.html}: {state['overflow']} px too wide"
+        broken = [i for i, image in enumerate(state["images"]) if not image["width"]]
+        assert state["images"] and not broken, f"{report.html}: images not loaded {broken}"
