@@ -205,9 +205,11 @@ def axis_unit(name: str) -> str:
     if entry is None:
         return ""
     if entry.display == "share":
-        return f"% ({entry.unit})" if entry.unit.startswith("share of") else "%"
-    if entry.display == "hours":
-        return entry.unit
+        return (
+            "% of " + entry.unit.removeprefix("share of ")
+            if entry.unit.startswith("share of ")
+            else "%"
+        )
     return entry.unit
 
 

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.formatting import (
+    axis_scale,
+    axis_unit,
     duration_unit,
     format_difference,
     format_effect,
@@ -109,6 +111,9 @@ def test_labels_from_the_registry() -> None:
     assert outcome_label("resolution_time_p90_days_help", unit=False) == (
         "Resolution time, 90th percentile — help cases"
     )
+    assert axis_unit("on_time_share") == "% of closed and overdue cases"
+    assert axis_unit("equity_on_time_gap") == "%"
+    assert axis_scale("on_time_share") == 100.0 and axis_scale("trust_mean") == 1.0
     assert parameter_label("departments.urban_management.staff_per_100k_residents") == (
         "Urban management staff (per 100k residents)"
     )
