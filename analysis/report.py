@@ -7,10 +7,13 @@ record), computes the statistics of :mod:`analysis.statistics`, draws the figure
 - ``report.html``: one file, figures embedded as base64 PNG, no script, no external link;
 - ``report.md`` with the figures as PNG files in ``figures/`` beside it.
 
-Contents: the headline table of reform effects with intervals (compare experiments), key
-findings in words, scenario means, the figures, what differs between the scenarios, sweep
-and sensitivity sections for those kinds, every stored outcome in an appendix, and the
-manifest facts (seeds, versions, dates, git commit) needed to reproduce the result.
+Contents: the experiment's question as the title; for compare experiments the answer box
+(:mod:`analysis.answer`: reforms ranked on the main outcomes, a reforms × outcomes grid in
+natural units with verdicts, what it rests on, scale and horizon), then the reform effects
+in detail, scenario means and the figures; sweep and sensitivity sections for those kinds;
+the runs, what differs between the scenarios, the governance network and every stored
+outcome in appendices, and the manifest facts (seeds, versions, dates, git commit) needed
+to reproduce the result.
 """
 
 from __future__ import annotations
