@@ -352,6 +352,20 @@ def residents(raw: Mapping[str, Any]) -> int:
     return population_size(raw)[2]
 
 
+def _find_number(mapping: Mapping[str, Any], key: str) -> float | None:
+    """The first number stored under ``key`` anywhere in nested ``mapping`` (e.g. the
+    scenario's ``simulation.warmup_days``, wherever the model puts it)."""
+    value = mapping.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    for nested in mapping.values():
+        if isinstance(nested, Mapping):
+            found = _find_number(nested, key)
+            if found is not None:
+                return found
+    return None
+
+
 def run_facts(results: Results) -> RunFacts:
     """The scale (residents per scenario), horizon (days) and warm-up the runs used."""
     counted: dict[str, int] = {}
@@ -373,8 +387,8 @@ def run_facts(results: Results) -> RunFacts:
         simulation = _section(raw, "simulation")
         if days is None and isinstance(simulation.get("days"), int):
             days = int(simulation["days"])
-        if warmup is None and isinstance(simulation.get("warmup_days"), int | float):
-            warmup = float(simulation["warmup_days"])
+        if warmup is None:
+            warmup = _find_number(raw, "warmup_days")
     if warmup is None and "warmup_days" in results.outcome_names():
         values = results.outcomes(outcomes=["warmup_days"])["value"]
         warmup = float(values.iloc[0]) if len(values) else None

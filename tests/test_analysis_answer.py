@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -106,6 +107,13 @@ def test_experiment_fields_and_titles(tmp_path: Path) -> None:
     whistle = {"population": {"communities_per_street": 1, "residents_per_grid": 100}}
     assert answer.residents(whistle) == defaults.streets * defaults.grids_per_community * 100
     assert facts.warmup_days is None, "no warm-up stored"
+    warm = write_compare(tmp_path / "w", titles={"baseline": "Before the reform"})
+    manifest = warm.path / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["scenarios"]["baseline"]["raw"]["simulation"] = {"days": 400, "warmup_days": 35}
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    facts = answer.run_facts(load_results(warm.path))
+    assert facts.warmup_days == 35 and facts.days == 400, facts
 
 
 def test_assumptions_from_a_sensitivity_folder(tmp_path: Path) -> None:
