@@ -300,8 +300,10 @@ def key_assumptions(results: Results, outcomes: Sequence[str]) -> tuple[list[Ass
                 "assumptions this ranking rests on are not ranked here."
             )
     elif not folder.exists():
+        named = experiment_fields(results).get("sensitivity_results")
         note = (
-            f"The experiment names sensitivity results at `{folder}`, which do not exist yet "
+            f"The experiment names sensitivity results at `{named}` (relative to the "
+            "experiment file), which do not exist yet "
             "(run the sensitivity experiment that writes them, e.g. `microgov sensitivity "
             "experiments/sobol.toml`), so the assumptions are not ranked here."
         )
