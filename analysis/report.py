@@ -617,7 +617,12 @@ def _compare_section(
         )
     )
     rows = []
-    for row in verdicts.itertuples(index=False):
+    # grouped by outcome (the reforms side by side), outcomes in the order of interest
+    order = {name: i for i, name in enumerate(chosen)}
+    by_outcome = verdicts.assign(_order=verdicts["outcome"].map(order)).sort_values(
+        "_order", kind="stable"
+    )
+    for row in by_outcome.itertuples(index=False):
         outcome = str(row.outcome)
         rows.append(
             [
