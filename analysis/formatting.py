@@ -68,23 +68,33 @@ def duration_unit(magnitude: float) -> tuple[str, float]:
     return "min", HOURS_PER_DAY * 60
 
 
-def _number(value: float, display: str, scale: float, signed: bool) -> str:
-    """``value`` (stored units) × ``scale`` with the digits the display calls for."""
-    shown = value * scale
-    size = abs(shown)
+def _digits(display: str, scale: float, centre: float, values: Iterable[float] = ()) -> int:
+    """Decimals for a value of size ``centre`` (stored units) and the others shown with it
+    (an interval's bounds), so that one string uses one precision; -1: no fixed digits."""
+    size = abs(centre * scale)
     if display == "count":
-        digits = 0 if size >= 10 or float(shown).is_integer() else 1
-    elif display in ("duration", "hours", "share"):
-        digits = 0 if size >= 100 else 1
-        if display == "share" and 0 < size < 0.1:
-            digits = 2
+        whole = all(float(v).is_integer() for v in (centre, *values))
+        return 0 if size >= 10 or whole else 1
+    if display in ("duration", "hours", "share"):
         if display == "duration" and scale > HOURS_PER_DAY:  # minutes
-            digits = 0
-    elif display == "index":
-        digits = 3
-    else:  # ratio, or an outcome the registry does not know
+            return 0
+        if display == "share" and 0 < size < 0.1:
+            return 2
+        return 0 if size >= 100 else 1
+    if display == "index":
+        return 3
+    return -1  # ratio, or an outcome the registry does not know
+
+
+def _number(
+    value: float, display: str, scale: float, signed: bool, digits: int | None = None
+) -> str:
+    """``value`` (stored units) × ``scale`` with the digits the display calls for."""
+    if digits is None:
+        digits = _digits(display, scale, value)
+    if digits < 0:
         return _sign(_generic(value), signed, value)
-    return _sign(_decimals(shown, digits), signed, value)
+    return _sign(_decimals(value * scale, digits), signed, value)
 
 
 def _generic(value: float) -> str:
@@ -138,11 +148,19 @@ def format_difference(name: str, value: Any) -> str:
     return _join(_number(number, display, scale, signed=True), unit)
 
 
-def format_interval(name: str, low: Any, high: Any, difference: bool, magnitude: float) -> str:
+def format_interval(
+    name: str,
+    low: Any,
+    high: Any,
+    difference: bool,
+    magnitude: float,
+    centre: int | None = None,
+) -> str:
     """``[low, high]`` in the unit chosen for ``magnitude``; a level's bounds clipped at 0.
 
     A level of a non-negative outcome (a count, a duration, a share) cannot fall below zero,
-    so its lower bound is clipped there; differences are not clipped.
+    so its lower bound is clipped there; differences are not clipped. ``centre``: the
+    digits of the value the interval belongs to (so both read with one precision).
     """
     lo, hi = _float(low), _float(high)
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -152,7 +170,8 @@ def format_interval(name: str, low: Any, high: Any, difference: bool, magnitude:
     if not difference and display in _NON_NEGATIVE:
         lo = max(lo, 0.0)
     scale, _ = _scale_and_unit(entry, magnitude, difference)
-    bounds = [_number(v, display, scale, signed=False) for v in (lo, hi)]
+    digits = _digits(display, scale, magnitude, (lo, hi)) if centre is None else centre
+    bounds = [_number(v, display, scale, signed=False, digits=digits) for v in (lo, hi)]
     return f"[{bounds[0]}, {bounds[1]}]"
 
 
@@ -172,8 +191,9 @@ def format_effect(name: str, difference: Any, low: Any, high: Any, level: Any = 
     entry = find_outcome(name)
     scale, unit = _scale_and_unit(entry, magnitude, difference=True)
     display = entry.display if entry else ""
-    centre = _number(_float(difference), display, scale, signed=True)
-    interval = format_interval(name, low, high, difference=True, magnitude=magnitude)
+    digits = _digits(display, scale, _float(difference), values)
+    centre = _number(_float(difference), display, scale, signed=True, digits=digits)
+    interval = format_interval(name, low, high, True, magnitude, centre=digits)
     return f"{_join(centre, unit)} {interval}".strip()
 
 
@@ -185,8 +205,12 @@ def format_level_with_interval(name: str, value: Any, low: Any, high: Any) -> st
     entry = find_outcome(name)
     scale, unit = _scale_and_unit(entry, abs(number), difference=False)
     display = entry.display if entry else ""
-    centre = _number(number, display, scale, signed=False)
-    interval = format_interval(name, low, high, difference=False, magnitude=abs(number))
+    bounds = _finite([low, high])
+    if display in _NON_NEGATIVE:
+        bounds = [max(b, 0.0) for b in bounds]
+    digits = _digits(display, scale, number, bounds)
+    centre = _number(number, display, scale, signed=False, digits=digits)
+    interval = format_interval(name, low, high, False, abs(number), centre=digits)
     return f"{_join(centre, unit)} {interval}".strip()
 
 

@@ -447,8 +447,14 @@ def _answer_block(
     scenarios: Sequence[str],
     titles: Mapping[str, str],
     confidence: float,
+    order: Sequence[str] | None = None,
+    row_header: str = "Sweep point",
 ) -> tuple[_Answer, pd.DataFrame]:
-    """The summary box of a compare report, and the verdict table it was built from."""
+    """The summary box of a compare report, and the verdict table it was built from.
+
+    ``order``: rows in this order (a sweep's points by factor value) instead of ranked; the
+    first column then numbers them.
+    """
     stored = list(dict.fromkeys(effects["outcome"]))
     main = answer.main_outcomes(results, stored)
     verdicts = answer.verdict_table(effects, answer.thresholds(results))
@@ -465,7 +471,11 @@ def _answer_block(
             outcome, r["difference"], r["ci_low"], r["ci_high"], r["reference_mean"]
         )
 
-    header = ["Rank", "Scenario", *[outcome_label(o, unit=False) for o in main]]
+    header = [
+        "Rank" if order is None else "#",
+        "Scenario" if order is None else row_header,
+        *[outcome_label(o, unit=False) for o in main],
+    ]
     notes = []
     for outcome in main:
         entry = find_outcome(outcome)
@@ -486,8 +496,9 @@ def _answer_block(
             text = "–"
         cells.append(_Cell(text, "reference"))
     rows.append(("ref.", reference, titles.get(reference, reference), cells))
-    for r in ranking.itertuples(index=False):
-        scenario = str(r.scenario)
+    ranks = {str(r.scenario): str(r.rank) for r in ranking.itertuples(index=False)}
+    listed = [s for s in order if s in ranks] if order is not None else list(ranks)
+    for i, scenario in enumerate(listed, start=1):
         cells = []
         for outcome in main:
             if (scenario, outcome) in indexed.index:
@@ -495,8 +506,23 @@ def _answer_block(
                 cells.append(_Cell(effect_text(scenario, outcome), verdict))
             else:
                 cells.append(_Cell("–", answer.NO_DATA))
-        rows.append((str(r.rank), scenario, titles.get(scenario, scenario), cells))
-    lead = _lead_sentence(ranking, verdicts, main, reference, titles, effect_text)
+        rows.append(
+            (
+                ranks[scenario] if order is None else str(i),
+                scenario,
+                titles.get(scenario, scenario),
+                cells,
+            )
+        )
+    # in sentences a sweep point is "<factor> = <value>", in the grid just its value
+    named = (
+        {k: f"{row_header} = {v}" for k, v in titles.items()}
+        if order is not None and row_header != "Sweep point"
+        else dict(titles)
+    )
+    lead = _lead_sentence(ranking, verdicts, main, reference, named, effect_text)
+    if order is not None:
+        lead = lead.replace("No reform is", "No sweep point is")
     assumptions, note = answer.key_assumptions(results, main)
     assumption_texts = [
         f"{parameter_label(a.factor)} — weight {a.weight:.2f} on "
@@ -504,20 +530,20 @@ def _answer_block(
         for a in assumptions
     ]
     legend = (
-        f"Reference row: {titles.get(reference, reference)}'s mean with its {level} % interval. "
+        f"Reference row: {named.get(reference, reference)}: mean with its {level} % interval. "
         f"Other rows: paired difference from it (same seeds) with its {level} % interval. "
         "▲/▼ better/worse by the outcome's direction; ≈ the difference is below the smallest "
         "that matters; ? the interval spans zero (more replications needed)."
     )
     block = _Answer(
         lead=lead,
-        each=_best_per_outcome(verdicts, main, titles, effect_text),
+        each=_best_per_outcome(verdicts, main, named, effect_text),
         header=header,
         notes=notes,
         rows=rows,
         assumptions=assumption_texts,
         assumptions_note=note,
-        facts=_scale_text(answer.run_facts(results), scenarios),
+        facts=_scale_text(answer.run_facts(results), results.scenarios()),
         legend=legend,
     )
     return block, verdicts
@@ -782,6 +808,52 @@ def _network_section(doc: _Document, results: Results) -> None:
     )
 
 
+def _sweep_answer(
+    doc: _Document,
+    results: Results,
+    wide: pd.DataFrame,
+    parameters: pd.DataFrame,
+    factors: Sequence[str],
+    confidence: float,
+) -> None:
+    """The answer box of a sweep: each point against the lowest one on the main outcomes,
+    paired by replication (every point ran the same seeds)."""
+    stored = st.outcome_columns(wide)
+    main = answer.main_outcomes(results, stored)
+    if not factors or not main or "point_id" not in wide:
+        return
+    table = parameters.copy()
+    numeric = [f for f in factors if pd.to_numeric(table[f], errors="coerce").notna().all()]
+    for factor in numeric:
+        table[factor] = pd.to_numeric(table[factor])
+    table = table.sort_values(numeric, kind="stable") if numeric else table
+    order = [str(p) for p in table["point_id"]]
+    one = len(factors) == 1
+    titles = {
+        str(r["point_id"]): ", ".join(
+            _setting(r[f]) if one else f"{parameter_label(f)} = {_setting(r[f])}" for f in factors
+        )
+        for r in table.to_dict("records")
+    }
+    by_point = wide.assign(scenario=wide["point_id"].astype(str))
+    if order[0] not in set(by_point["scenario"]):
+        return
+    effects = st.paired_differences(by_point, order[0], names=main, confidence=confidence)
+    summary = st.summarise(by_point, names=main, confidence=confidence)
+    block, _ = _answer_block(
+        results,
+        effects,
+        summary,
+        order[0],
+        order,
+        titles,
+        confidence,
+        order=order[1:],
+        row_header=parameter_label(factors[0]) if one else "Sweep point",
+    )
+    doc.add(block)
+
+
 def _sweep_section(
     doc: _Document,
     results: Results,
@@ -793,6 +865,7 @@ def _sweep_section(
     level = round(confidence * 100)
     parameters = results.point_parameters()
     factors = results.factors()
+    _sweep_answer(doc, results, wide, parameters, factors, confidence)
     doc.add(_Heading(2, "Sweep: response curves"))
     doc.add(
         _Text(

@@ -79,6 +79,14 @@ def test_count_level_interval_is_clipped_at_zero() -> None:
     assert format_effect("cases_open", 3, -2, 8) == "+3 cases [−2, 8]"
 
 
+def test_one_precision_per_string() -> None:
+    """A value and its interval bounds are written with the same number of decimals."""
+    assert format_level_with_interval("backlog_mean", 9.0, 7.1, 11.0) == (
+        "9.0 open cases [7.1, 11.0]"
+    )
+    assert format_effect("backlog_mean", -3.0, -3.0, -3.0) == "−3 open cases [−3, −3]"
+
+
 def test_duration_units() -> None:
     """One day or more in days, one hour or more in hours, less in minutes."""
     assert duration_unit(1.0) == ("days", 1.0)

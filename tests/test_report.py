@@ -176,6 +176,14 @@ def test_sweep_report(tmp_path: Path) -> None:
     for point in fake.point_parameters:
         assert f"| {point} |" in markdown, f"point {point} missing"
     assert "sweep_00.png" in markdown, "a response-curve figure"
+    box = markdown.split("## Answer")[1].split("\n## ")[0]
+    assert "| # | Grid workers (per grid) |" in box, (
+        "the sweep's answer grid is headed by its factor"
+    )
+    for point, parameters in fake.point_parameters.items():
+        value = parameters["offices.grid_workers_per_grid"]
+        assert f"| {value} ({point}) |" in box, f"point {point} missing from the answer grid"
+    assert "Grid workers (per grid) = 1" in box, "sentences name the factor and its value"
 
 
 @pytest.mark.parametrize(("method", "heading"), [("sobol", "Sobol"), ("morris", "Morris")])
