@@ -410,10 +410,12 @@ class _Answer:
     legend: str
 
 
-def _threshold_text(outcome: str, threshold: float) -> str:
+def _threshold_text(outcome: str, threshold: float, level: float) -> str:
+    """'matters from ±0.5 days', in the unit of the reference level."""
     if not math.isfinite(threshold):
         return "no threshold"
-    return f"matters from ±{fmt.format_difference(outcome, threshold).lstrip('+')}"
+    text = fmt.format_effect(outcome, threshold, math.nan, math.nan, level)
+    return f"matters from ±{text.lstrip('+')}"
 
 
 def _scale_text(facts: answer.RunFacts, scenarios: Sequence[str]) -> str:
@@ -482,10 +484,11 @@ def _answer_block(
         direction = entry.direction if entry is not None else None
         rows_of = verdicts[verdicts["outcome"] == outcome]
         threshold = float(rows_of["threshold"].iloc[0]) if len(rows_of) else math.nan
+        level = float(rows_of["reference_mean"].iloc[0]) if len(rows_of) else math.nan
         said = {"higher": "higher is better", "lower": "lower is better"}.get(
             direction or "", "no better direction"
         )
-        notes.append(f"{said} · {_threshold_text(outcome, threshold)}")
+        notes.append(f"{said} · {_threshold_text(outcome, threshold, level)}")
     rows: list[tuple[str, str, str, list[_Cell]]] = []
     cells = []
     for outcome in main:
@@ -1199,8 +1202,8 @@ p.subtitle { color: #555; margin: 0 0 .5rem; font-size: .9rem; }
 .scroll { overflow-x: auto; max-width: 100%; margin: .6rem 0; }
 table { border-collapse: collapse; font-size: .88rem; }
 th, td { border: 1px solid #ccc; padding: .2rem .45rem; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; }
-table.grid th, table.grid td { overflow-wrap: normal; }
+         overflow-wrap: break-word; }
+th, table.grid td { overflow-wrap: normal; }
 table.grid td.rank, table.grid th:first-child { white-space: nowrap; width: 2.5rem; }
 table.grid td.scenario { min-width: 9rem; }
 th { background: #f0f0f0; }
