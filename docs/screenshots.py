@@ -4,10 +4,11 @@ Run by hand after ``make demo`` (or any ``microgov report``)::
 
     .venv/bin/python docs/screenshots.py results/compare_reforms-latest
     .venv/bin/python docs/screenshots.py results/compare_reforms-latest --view
+    .venv/bin/python docs/screenshots.py results/staffing_sweep --name report_sweep
 
 It writes into ``docs/images/``:
 
-- ``report_first_screen.png``: the report as a 1280×800 browser window first shows it
+- ``report_first_screen.png`` (``--name`` sets the prefix): the report as a 1280×800 browser window first shows it
   (what a reader sees before scrolling: the answer box must be there);
 - ``report_page.png``: the whole page at 1280 px wide, scaled down to at most
   ``--max-height`` pixels (to judge its length and figures at a glance);
@@ -203,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--view", action="store_true", help="also screenshot `microgov view`")
     parser.add_argument("--out", type=Path, default=IMAGES, help="folder for the PNG files")
     parser.add_argument("--max-height", type=int, default=4000, help="full-page height cap")
+    parser.add_argument(
+        "--name", default="report", help="file name prefix (default: report → report_*.png)"
+    )
     args = parser.parse_args(argv)
     report = args.results / "report" / "report.html"
     if not report.is_file():
@@ -212,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     with chromium() as port:
         page = Page(port)
         page.open(report.resolve().as_uri())
-        written.append(page.screenshot(args.out / "report_first_screen.png"))
+        written.append(page.screenshot(args.out / f"{args.name}_first_screen.png"))
         written.append(
             page.screenshot(
-                args.out / "report_page.png", full_page=True, max_height=args.max_height
+                args.out / f"{args.name}_page.png", full_page=True, max_height=args.max_height
             )
         )
         if args.view:
