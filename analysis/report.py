@@ -484,11 +484,11 @@ def _answer_block(
         direction = entry.direction if entry is not None else None
         rows_of = verdicts[verdicts["outcome"] == outcome]
         threshold = float(rows_of["threshold"].iloc[0]) if len(rows_of) else math.nan
-        level = float(rows_of["reference_mean"].iloc[0]) if len(rows_of) else math.nan
+        reference_level = float(rows_of["reference_mean"].iloc[0]) if len(rows_of) else math.nan
         said = {"higher": "higher is better", "lower": "lower is better"}.get(
             direction or "", "no better direction"
         )
-        notes.append(f"{said} · {_threshold_text(outcome, threshold, level)}")
+        notes.append(f"{said} · {_threshold_text(outcome, threshold, reference_level)}")
     rows: list[tuple[str, str, str, list[_Cell]]] = []
     cells = []
     for outcome in main:

@@ -96,6 +96,7 @@ def test_answer_comes_first(compare_report: tuple[FakeResults, ReportPaths]) -> 
     assert "does best" in box, "the lead sentence names the best reform"
     assert "no warm-up" in box and "residents per scenario" in box, "scale and warm-up"
     assert "sensitivity" in box, "the box says what the ranking rests on (or why not)"
+    assert "its 95 % interval" in box, "the legend names the confidence level"
 
 
 def test_answer_effects_in_natural_units(compare_report: tuple[FakeResults, ReportPaths]) -> None:
