@@ -15,11 +15,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## demo: compare the bundled reform options at community scale and write the report
+## demo: compare the bundled reform options at community scale and write the report.
+## Each content of the experiment and scenario files gets its own results folder,
+## results/compare_reforms-<hash8>/ (so an edited file never meets stale results), and
+## results/compare_reforms-latest points at the folder of the last demo.
+DEMO_EXPERIMENT := experiments/compare_reforms.toml
+DEMO_INPUTS := $(DEMO_EXPERIMENT) $(sort $(wildcard scenarios/*.toml))
 demo: $(STAMP)
-	$(BIN)/microgov compare experiments/compare_reforms.toml --out results/compare_reforms --resume
-	$(BIN)/microgov report results/compare_reforms
-	@echo "Report: results/compare_reforms/report/report.html"
+	@hash=$$($(BIN)/python -c "import hashlib, sys; print(hashlib.sha256(b''.join(open(f, 'rb').read() for f in sys.argv[1:])).hexdigest()[:8])" $(DEMO_INPUTS)); \
+	out=results/compare_reforms-$$hash; \
+	echo "Results folder: $$out (content hash of $(DEMO_EXPERIMENT) and scenarios/*.toml)"; \
+	$(BIN)/microgov compare $(DEMO_EXPERIMENT) --out $$out --resume && \
+	$(BIN)/microgov report $$out && \
+	ln -sfn compare_reforms-$$hash results/compare_reforms-latest && \
+	echo "Report: results/compare_reforms-latest/report/report.html"
 
 ## test: linters, type checker, layer contracts, then the test suite (slow checks excluded)
 test: lint typecheck imports unit

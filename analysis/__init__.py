@@ -6,6 +6,8 @@ this); the results-store schema in docs/design.md is the contract between them.
 Modules:
     results: open a results folder and read its tables as pandas DataFrames.
     statistics: confidence intervals, paired reform effects, sweep curves, sensitivity tables.
+    formatting: outcome values in natural units, from the outcome registry (model/outcomes.py).
+    answer: verdicts, the ranking of reforms and what a result rests on (the report's answer).
     plots: matplotlib figures (explicit Figure/Axes, no pyplot state).
     report: one HTML page and a Markdown version per results folder.
 """

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import networkx as nx
@@ -24,108 +26,26 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
-from analysis.statistics import participation_groups
+from analysis.formatting import axis_scale, axis_unit, outcome_label, parameter_label
+from model.outcomes import find_outcome
 
 PNG_DPI = 110
 # Rows of the network picture, top first (model/network.py): departments hang off the
 # district centre, so they sit just below it, above the street → community → grid tree.
 NETWORK_LEVELS: tuple[str, ...] = ("centre", "department", "street", "community", "grid")
 
-# Readable names and units of the fixed outcomes (model/outcomes.py OUTCOME_NAMES).
-_OUTCOME_LABELS: dict[str, tuple[str, str]] = {
-    "needs_generated": ("Needs arising", "count"),
-    "cases_generated": ("Cases", "count"),
-    "cases_closed": ("Cases closed", "count"),
-    "cases_open": ("Cases open at the end", "count"),
-    "cases_queued": ("Cases queued at the end", "count"),
-    "resolution_time_mean_days": ("Resolution time, mean", "days"),
-    "resolution_time_median_days": ("Resolution time, median", "days"),
-    "resolution_time_p90_days": ("Resolution time, 90th percentile", "days"),
-    "on_time_share": ("Closed within the time limit", "share 0–1"),
-    "resolution_share": ("Cases resolved", "share 0–1"),
-    "on_the_spot_share": ("Resolved on the spot", "share 0–1"),
-    "returns_share": ("Misrouted and returned", "share 0–1"),
-    "handoffs_per_case": ("Hand-offs", "per case"),
-    "backlog_mean": ("Backlog, daily mean", "open cases"),
-    "backlog_final": ("Backlog at the end", "open cases"),
-    "department_utilisation": ("Department staff utilisation", "share of staff hours"),
-    "grid_worker_utilisation": ("Grid worker utilisation", "share of staff hours"),
-    "community_utilisation": ("Community office utilisation", "share of staff hours"),
-    "community_overload_share": ("Community-days over capacity", "share 0–1"),
-    "satisfaction_share": ("Satisfied ratings", "share 0–1"),
-    "trust_mean": ("Trust, mean at the end", "scale 0–1"),
-    "trust_change": ("Trust change over the run", "scale 0–1"),
-    "unreported_share": ("Needs never reported", "share 0–1"),
-    "participation_share": ("Participation in consultations", "share of adults"),
-    "representativeness": ("Representativeness of participants", "index 0–1"),
-    "meetings_held": ("Consultation meetings held", "count"),
-    "decisions_made": ("Consultation decisions made", "count"),
-    "implementation_share": ("Decisions implemented", "share 0–1"),
-    "collective_issues_open": ("Collective issues open at the end", "count"),
-    "equity_resolution_time_cv": (
-        "Resolution time spread across grids",
-        "coefficient of variation",
-    ),
-    "equity_on_time_gap": ("On-time gap between best and worst grid", "share 0–1"),
-    "staff_hours_total": ("Staff time", "staff-hours"),
-    "staff_hours_per_case": ("Staff time per case", "staff-hours per case"),
-}
-_STATISTIC_NAMES = {"mean": "mean", "median": "median", "p90": "90th percentile"}
-
-
-def _humanise(name: str) -> str:
-    text = name.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+# One colour per scenario in every figure of a report: pass the mapping of
+# :func:`scenario_colours` (built from the experiment's scenario order) to each plot.
+Colours = Mapping[Hashable, tuple[float, float, float, float]]
 
 
 def outcome_unit(name: str) -> str:
-    """The unit of an outcome or parameter, from its name (docs/design.md "Conventions": units in names)."""
-    if name in _OUTCOME_LABELS:
-        return _OUTCOME_LABELS[name][1]
-    last = name.rsplit(".", 1)[-1]
-    if last.startswith("participation_share"):
-        return "share of group"
-    if last.startswith("resolution_time_") or last.endswith("_days") or "_days_" in last:
-        return "days"
-    for suffix, unit in (
-        ("_share", "share 0–1"),
-        ("_probability", "probability"),
-        ("_accuracy", "probability"),
-        ("_hours", "hours"),
-        ("_per_day", "per day"),
-        ("_per_year", "per year"),
-    ):
-        if last.endswith(suffix):
-            return unit
-    if last.startswith(("staff", "centre_staff")) or last.endswith(("_per_grid", "_staff")):
-        return "staff"
-    return ""
-
-
-def outcome_label(name: str, unit: bool = True) -> str:
-    """A readable label for an outcome (or dotted parameter) name, with its unit in brackets.
-
-    Examples: ``resolution_time_median_days`` → "Resolution time, median (days)";
-    ``resolution_time_p90_days_help`` → "Resolution time, 90th percentile — help cases (days)";
-    ``participation_share_age_70_plus`` → "Participation, age 70+ (share of group)".
-    """
-    if name in _OUTCOME_LABELS:
-        text = _OUTCOME_LABELS[name][0]
-    elif name.startswith("resolution_time_") and "_days_" in name:
-        head, case_type = name.split("_days_", 1)
-        statistic = head.removeprefix("resolution_time_")
-        text = f"Resolution time, {_STATISTIC_NAMES.get(statistic, statistic)} — {case_type} cases"
-    elif name.startswith("participation_share_"):
-        labels = {n: label for n, label, _ in participation_groups([name])}
-        group = labels.get(name, name.removeprefix("participation_share_").replace("_", " "))
-        group = group if group[:1].isdigit() else group.lower()
-        text = (
-            f"Participation, {'age ' if name.startswith('participation_share_age_') else ''}{group}"
-        )
-    else:
-        text = _humanise(name)
-    suffix = outcome_unit(name)
-    return f"{text} ({suffix})" if unit and suffix else text
+    """The unit of an outcome (registry) or of a dotted parameter (from its name)."""
+    entry = find_outcome(name)
+    if entry is not None:
+        return entry.unit
+    label = parameter_label(name)
+    return label[label.rfind("(") + 1 : -1] if label.endswith(")") else ""
 
 
 # ---------------------------------------------------------------------- figure helpers
@@ -157,21 +77,46 @@ def group_colours(names: Sequence[Hashable]) -> dict[Hashable, tuple[float, floa
     return {name: palette(i % 10) for i, name in enumerate(dict.fromkeys(names))}
 
 
+def scenario_colours(scenarios: Sequence[Hashable]) -> dict[Hashable, tuple[float, ...]]:
+    """The colour of each scenario for every figure of one report (experiment order)."""
+    return dict(group_colours(scenarios))
+
+
+def _colours_for(names: Sequence[Hashable], colours: Colours | None) -> Colours:
+    """``colours`` when it covers ``names``, else a fresh mapping (standalone figures)."""
+    if colours is not None and all(n in colours for n in names):
+        return colours
+    return group_colours(names)
+
+
+def _legend_names(names: Sequence[Hashable], labels: Mapping[Hashable, str] | None) -> dict:
+    return {n: (labels or {}).get(n, str(n)) for n in names}
+
+
 def _empty(axes: Axes, message: str) -> None:
     axes.text(0.5, 0.5, message, ha="center", va="center", transform=axes.transAxes)
 
 
 # ---------------------------------------------------------------------- distributions
-def plot_resolution_ecdf(pooled: pd.DataFrame, by: str = "scenario") -> Figure:
+def plot_resolution_ecdf(
+    pooled: pd.DataFrame,
+    by: str = "scenario",
+    colours: Colours | None = None,
+    labels: Mapping[Hashable, str] | None = None,
+) -> Figure:
     """Empirical CDF of case resolution times per scenario, from pooled histograms.
 
     Args:
         pooled: :func:`analysis.statistics.pooled_distribution` output.
         by: the group column.
+        colours: scenario → colour (one per scenario across a report).
+        labels: scenario → legend text (default: the name).
     """
     figure = new_figure()
     axes = figure.add_subplot()
-    colours = group_colours(list(pooled[by]) if by in pooled else [])
+    names = list(dict.fromkeys(pooled[by])) if by in pooled else []
+    colour_of = _colours_for(names, colours)
+    legend = _legend_names(names, labels)
     finite_uppers = []
     for group, frame in pooled.groupby(by, sort=False):
         frame = frame.sort_values("bin_upper")
@@ -185,11 +130,11 @@ def plot_resolution_ecdf(pooled: pd.DataFrame, by: str = "scenario") -> Figure:
         # The share is known exactly at bin edges only; straight lines join the edges.
         axes.plot(
             uppers[keep],
-            cumulative[keep],
+            100 * cumulative[keep],
             marker="o",
             markersize=3,
-            color=colours[group],
-            label=f"{group} ({cases:,} cases)",
+            color=colour_of[group],
+            label=f"{legend[group]} ({cases:,} cases)",
             linewidth=1.8,
         )
     if finite_uppers:
@@ -198,58 +143,83 @@ def plot_resolution_ecdf(pooled: pd.DataFrame, by: str = "scenario") -> Figure:
         axes.legend(loc="lower right", fontsize="small")
     else:
         _empty(axes, "no resolution times stored")
-    axes.set_ylim(0, 1.02)
+    axes.set_ylim(0, 102)
     axes.set_xlabel("Resolution time, report to closure (days, log scale)")
-    axes.set_ylabel("Share of closed cases resolved within that time")
-    axes.set_title("Resolution-time distribution (ECDF, pooled over replications)")
+    axes.set_ylabel("Closed cases resolved within that time (%)")
+    axes.set_title("How long cases take (pooled over replications)")
     axes.grid(True, which="both", alpha=0.3)
     return figure
 
 
 # ---------------------------------------------------------------------- time series
+_SERIES_LABELS = {
+    "backlog": "Open cases",
+    "cases_reported": "Cases reported per day",
+    "cases_closed": "Cases closed per day",
+    "trust_mean": "Mean trust (0–1 scale)",
+}
+
+
 def plot_timeseries_bands(
     bands: pd.DataFrame,
     variable: str = "backlog",
     by: str = "scenario",
     confidence: float = 0.95,
+    colours: Colours | None = None,
+    labels: Mapping[Hashable, str] | None = None,
+    period_days: int = 1,
 ) -> Figure:
     """Mean of a daily variable across replications with its confidence band, per scenario.
 
     Args:
-        bands: :func:`analysis.statistics.timeseries_bands` output.
+        bands: :func:`analysis.statistics.timeseries_bands` output (of weekly means when
+            ``period_days`` is 7: :func:`analysis.statistics.period_means`).
         variable: the variable's name (for the axis label).
         by: the group column.
         confidence: the level of the bands (for the legend text).
+        colours: scenario → colour (one per scenario across a report).
+        labels: scenario → legend text.
+        period_days: the days each point averages (7: weekly means, x axis in weeks).
     """
-    figure = new_figure()
+    figure = new_figure(9.0, 4.2)
     axes = figure.add_subplot()
-    colours = group_colours(list(bands[by]) if by in bands else [])
+    names = list(dict.fromkeys(bands[by])) if by in bands else []
+    colour_of = _colours_for(names, colours)
+    legend = _legend_names(names, labels)
+    # counts and trust cannot be negative: a t band of a few replications can dip below 0
+    floor = 0.0 if variable in _SERIES_LABELS else -np.inf
     for group, frame in bands.groupby(by, sort=False):
-        colour = colours[group]
-        axes.plot(frame["day"], frame["mean"], color=colour, label=str(group), linewidth=1.6)
+        colour = colour_of[group]
+        x = frame["day"].to_numpy(dtype=float) / period_days
+        axes.plot(x, frame["mean"], color=colour, label=legend[group], linewidth=1.6)
         axes.fill_between(
-            frame["day"].to_numpy(dtype=float),
-            frame["ci_low"].to_numpy(dtype=float),
+            x,
+            np.maximum(frame["ci_low"].to_numpy(dtype=float), floor),
             frame["ci_high"].to_numpy(dtype=float),
             color=colour,
-            alpha=0.25,
+            alpha=0.12,
             linewidth=0,
         )
     if bands.empty:
         _empty(axes, f"no daily {variable} stored")
     else:
-        axes.legend(title=f"mean, {round(confidence * 100)} % band", fontsize="small", loc="best")
-    label = {
-        "backlog": "Backlog (open cases)",
-        "cases_reported": "Cases reported (cases per day)",
-        "cases_closed": "Cases closed (cases per day)",
-        "trust_mean": "Mean trust (scale 0–1)",
-    }.get(variable, outcome_label(variable))
-    axes.set_xlabel("Simulated day (days since start)")
-    axes.set_ylabel(label)
+        axes.legend(
+            title=f"mean, {round(confidence * 100)} % band",
+            fontsize="small",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
+    label = _SERIES_LABELS.get(variable, outcome_label(variable))
+    axes.set_xlabel("Week of the run" if period_days == 7 else f"Period of {period_days} days")
+    if period_days == 1:
+        axes.set_xlabel("Simulated day (days since start)")
+    axes.set_ylabel(label if period_days == 1 else f"{label}, {_PERIOD_WORD[period_days]} mean")
     axes.set_title(f"{label.split(' (')[0]} over time")
     axes.grid(True, alpha=0.3)
     return figure
+
+
+_PERIOD_WORD = {1: "daily", 7: "weekly", 30: "monthly"}
 
 
 def plot_backlog(bands: pd.DataFrame, by: str = "scenario", confidence: float = 0.95) -> Figure:
@@ -259,14 +229,20 @@ def plot_backlog(bands: pd.DataFrame, by: str = "scenario", confidence: float = 
 
 # ---------------------------------------------------------------------- paired effects
 def plot_forest(
-    effects: pd.DataFrame, reference: str | None = None, confidence: float = 0.95
+    effects: pd.DataFrame,
+    reference: str | None = None,
+    confidence: float = 0.95,
+    colours: Colours | None = None,
+    labels: Mapping[Hashable, str] | None = None,
 ) -> Figure:
     """Forest plot of paired reform effects: relative change against the reference per outcome.
 
     Args:
         effects: :func:`analysis.statistics.paired_differences` output.
-        reference: the reference scenario's name (for the axis label).
+        reference: the reference scenario's label (for the axis label).
         confidence: the level of the intervals (for the legend).
+        colours: scenario → colour (one per scenario across a report).
+        labels: scenario → legend text.
 
     Filled markers: the interval excludes zero. Rows whose reference mean is 0 (no relative
     change) are left out.
@@ -278,7 +254,8 @@ def plot_forest(
     scenarios = list(dict.fromkeys(data["scenario"])) if len(data) else []
     figure = new_figure(9.0, max(2.6, 0.5 * len(outcomes) * max(1, len(scenarios)) ** 0.5 + 1.6))
     axes = figure.add_subplot()
-    colours = group_colours(scenarios)
+    colour_of = _colours_for(scenarios, colours)
+    legend = _legend_names(scenarios, labels)
     step = 0.7 / max(1, len(scenarios))
     for s, scenario in enumerate(scenarios):
         rows = data[data["scenario"] == scenario]
@@ -290,33 +267,33 @@ def plot_forest(
         low = 100 * rows["relative_low"].to_numpy(dtype=float)
         high = 100 * rows["relative_high"].to_numpy(dtype=float)
         error = np.vstack([np.nan_to_num(centre - low), np.nan_to_num(high - centre)])
-        axes.errorbar(
-            centre, positions, xerr=error, fmt="none", ecolor=colours[scenario], capsize=3
-        )
+        colour = colour_of[scenario]
+        axes.errorbar(centre, positions, xerr=error, fmt="none", ecolor=colour, capsize=3)
         excludes = rows["excludes_zero"].to_numpy(dtype=bool)
         axes.scatter(
             centre[excludes],
             positions[excludes],
-            color=colours[scenario],
+            color=colour,
             marker="o",
             zorder=3,
-            label=str(scenario),
+            label=legend[scenario] if excludes.any() else None,
         )
         axes.scatter(
             centre[~excludes],
             positions[~excludes],
             facecolor="white",
-            edgecolor=colours[scenario],
+            edgecolor=colour,
             marker="o",
             zorder=3,
-            label=None if excludes.any() else str(scenario),
+            label=None if excludes.any() else legend[scenario],
         )
     axes.axvline(0, color="black", linewidth=0.8)
-    axes.set_yticks(range(len(outcomes)), [outcome_label(o, unit=False) for o in outcomes])
+    axes.set_yticks(
+        range(len(outcomes)), [_wrap(outcome_label(o, unit=False), 34) for o in outcomes]
+    )
     axes.invert_yaxis()
     against = f"against {reference}" if reference else "against the reference"
     axes.set_xlabel(f"Change {against} (% of the reference mean)")
-    axes.set_ylabel("Outcome")
     axes.set_title(f"Paired reform effects, {round(confidence * 100)} % intervals")
     if scenarios:
         axes.legend(
@@ -331,46 +308,57 @@ def plot_forest(
     return figure
 
 
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
 # ---------------------------------------------------------------------- participation
 def plot_participation(
-    table: pd.DataFrame, by: str = "scenario", confidence: float = 0.95
+    table: pd.DataFrame,
+    by: str = "scenario",
+    confidence: float = 0.95,
+    colours: Colours | None = None,
+    labels: Mapping[Hashable, str] | None = None,
 ) -> Figure:
     """Participation in consultations by age group and party membership, per scenario.
 
     Args:
         table: :func:`analysis.statistics.participation_table` output (summary rows with
-            ``group`` and ``family`` columns).
+            ``group`` and ``family`` columns); pass only scenarios that hold consultations.
         by: the scenario column.
         confidence: the level of the error bars (for the legend).
+        colours: scenario → colour (one per scenario across a report).
+        labels: scenario → legend text.
     """
     figure = new_figure(8.0, 4.2)
     axes = figure.add_subplot()
     groups = list(dict.fromkeys(table["group"])) if len(table) else []
     scenarios = list(dict.fromkeys(table[by])) if len(table) else []
-    colours = group_colours(scenarios)
+    colour_of = _colours_for(scenarios, colours)
+    legend = _legend_names(scenarios, labels)
     width = 0.8 / max(1, len(scenarios))
     for s, scenario in enumerate(scenarios):
         rows = table[table[by] == scenario].set_index("group").reindex(groups)
         x = np.arange(len(groups)) + (s - (len(scenarios) - 1) / 2) * width
         mean = 100 * rows["mean"].to_numpy(dtype=float)
-        low = 100 * rows["ci_low"].to_numpy(dtype=float)
+        low = 100 * rows["ci_low"].to_numpy(dtype=float).clip(min=0)
         high = 100 * rows["ci_high"].to_numpy(dtype=float)
         error = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
-        axes.bar(x, mean, width=width, color=colours[scenario], label=str(scenario))
+        axes.bar(x, mean, width=width, color=colour_of[scenario], label=legend[scenario])
         axes.errorbar(x, mean, yerr=error, fmt="none", ecolor="black", capsize=2, linewidth=0.8)
     family_of = dict(zip(table["group"], table["family"], strict=True)) if len(table) else {}
-    labels = [f"age {g}" if family_of[g] == "age" else g for g in groups]
-    axes.set_xticks(range(len(groups)), labels)
+    ticks = [f"age {g}" if family_of[g] == "age" else g for g in groups]
+    axes.set_xticks(range(len(groups)), ticks)
     ages = sum(1 for g in groups if family_of[g] == "age")
     if 0 < ages < len(groups):
         axes.axvline(ages - 0.5, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel("Resident group (age in years; party membership)")
-    axes.set_ylabel("Participation in consultations (% of group)")
+    axes.set_ylabel("Took part in consultations (% of group)")
     axes.set_title(f"Who takes part, mean with {round(confidence * 100)} % intervals")
     if scenarios:
         axes.legend(fontsize="small", loc="best")
     else:
-        _empty(axes, "no per-group participation stored")
+        _empty(axes, "no scenario holds consultations")
     axes.grid(True, axis="y", alpha=0.3)
     return figure
 
@@ -386,10 +374,12 @@ def plot_sweep(curves: pd.DataFrame, factor: str, outcome: str, confidence: floa
         confidence: the level of the band (for the legend).
 
     Other factors that vary between points give one line per combination of their values.
+    Shares are drawn in %, counts and durations in their units (registry).
     """
     figure = new_figure()
     axes = figure.add_subplot()
     data = curves[curves["outcome"] == outcome]
+    scale = axis_scale(outcome)
     # Parameter columns are dotted scenario fields; lines differ in the other varying ones.
     parameter_columns = [c for c in curves.columns if "." in c or c == factor]
     others = [c for c in parameter_columns if c != factor and data[c].astype(str).nunique() > 1]
@@ -399,13 +389,18 @@ def plot_sweep(curves: pd.DataFrame, factor: str, outcome: str, confidence: floa
         frame = frame.sort_values(factor)
         x = pd.to_numeric(frame[factor], errors="coerce").to_numpy(dtype=float)
         key_values = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{c} = {v}" for c, v in zip(others, key_values, strict=False)) or "mean"
+        label = (
+            ", ".join(
+                f"{parameter_label(c)} = {v}" for c, v in zip(others, key_values, strict=False)
+            )
+            or "mean"
+        )
         colour = colours[str(key)]
-        axes.plot(x, frame["mean"], marker="o", color=colour, label=label)
+        axes.plot(x, scale * frame["mean"], marker="o", color=colour, label=_wrap(label, 40))
         axes.fill_between(
             x,
-            frame["ci_low"].to_numpy(dtype=float),
-            frame["ci_high"].to_numpy(dtype=float),
+            scale * frame["ci_low"].to_numpy(dtype=float),
+            scale * frame["ci_high"].to_numpy(dtype=float),
             color=colour,
             alpha=0.25,
             linewidth=0,
@@ -414,10 +409,11 @@ def plot_sweep(curves: pd.DataFrame, factor: str, outcome: str, confidence: floa
         _empty(axes, f"no results for {outcome}")
     else:
         axes.legend(title=f"{round(confidence * 100)} % band", fontsize="small", loc="best")
-    unit = outcome_unit(factor)
-    axes.set_xlabel(f"{factor} ({unit})" if unit else factor)
-    axes.set_ylabel(outcome_label(outcome))
-    axes.set_title(f"{outcome_label(outcome, unit=False)} against {factor}")
+    axes.set_xlabel(parameter_label(factor))
+    unit = axis_unit(outcome)
+    name = outcome_label(outcome, unit=False)
+    axes.set_ylabel(_wrap(f"{name} ({unit})" if unit else name, 40))
+    axes.set_title(_wrap(name, 60))
     axes.grid(True, alpha=0.3)
     return figure
 
@@ -439,12 +435,11 @@ def plot_sobol(table: pd.DataFrame, outcome: str) -> Figure:
         conf = np.nan_to_num(rows[f"{index}_conf"].to_numpy(dtype=float))
         name = "first-order S1" if index == "S1" else "total ST"
         axes.barh(y + offset, values, height=0.38, xerr=conf, color=colour, capsize=3, label=name)
-    axes.set_yticks(y, list(rows["factor"]))
+    axes.set_yticks(y, [_wrap(parameter_label(str(f)), 30) for f in rows["factor"]])
     axes.invert_yaxis()
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlabel("Sobol index (share of output variance, bars: 95 % bootstrap interval)")
-    axes.set_ylabel("Factor (dotted scenario field)")
-    axes.set_title(f"Sobol indices: {outcome_label(outcome)}")
+    axes.set_title(_wrap(f"Sobol indices: {outcome_label(outcome)}", 60))
     if len(rows):
         axes.legend(fontsize="small", loc="best")
     else:
@@ -471,7 +466,11 @@ def plot_morris(table: pd.DataFrame, outcome: str) -> Figure:
     axes.errorbar(mu_star, sigma, xerr=conf, fmt="o", color="tab:blue", capsize=3)
     for x, y, name in zip(mu_star, sigma, rows["factor"], strict=True):
         axes.annotate(
-            str(name), (x, y), textcoords="offset points", xytext=(5, 4), fontsize="small"
+            parameter_label(str(name)),
+            (x, y),
+            textcoords="offset points",
+            xytext=(5, 4),
+            fontsize="small",
         )
     finite = np.concatenate([mu_star[np.isfinite(mu_star)], sigma[np.isfinite(sigma)]])
     top = float(finite.max()) * 1.15 if finite.size and finite.max() > 0 else 1.0
@@ -550,41 +549,29 @@ def unit_means(units: pd.DataFrame, variable: str) -> dict[Hashable, float]:
     return {_unit_node(str(k)): float(v) for k, v in means.items() if np.isfinite(v)}
 
 
-def plot_network(
+def _draw_network(
+    axes: Axes,
     graph: nx.Graph,
     values: Mapping[Hashable, float],
-    title: str,
-    value_label: str | None = None,
-) -> Figure:
-    """The governance network of a small scenario, nodes coloured by a value.
-
-    Args:
-        graph: networkx graph whose nodes are ``(level, index)`` tuples with attribute
-            ``level`` (GovernanceModel.graph).
-        values: node → value, e.g. ``GovernanceModel.unit_values("backlog")``; nodes without
-            a value are grey.
-        title: the figure title.
-        value_label: the colour bar label (default: the title).
-    """
-    figure = new_figure(8.0, 5.0)
-    axes = figure.add_subplot()
-    positions = network_layout(graph)
+    norm: Normalize,
+    colour_map: Any,
+    positions: Mapping[Hashable, np.ndarray],
+    row_labels: bool = True,
+    unit_names: bool = True,
+) -> None:
+    """Draw ``graph`` on ``axes``, nodes coloured by ``values`` on the shared ``norm``."""
     for u, v in graph.edges:
         (x0, y0), (x1, y1) = positions[u], positions[v]
         axes.plot([x0, x1], [y0, y1], color="#bbbbbb", linewidth=0.6, zorder=1)
     known = [n for n in graph.nodes if n in values and math.isfinite(float(values[n]))]
     unknown = [n for n in graph.nodes if n not in known]
-    data = np.array([float(values[n]) for n in known])
-    low, high = (float(data.min()), float(data.max())) if data.size else (0.0, 1.0)
-    norm = Normalize(vmin=low, vmax=high if high > low else low + 1.0)
-    colour_map = mpl.colormaps["viridis"]
     sizes = {"centre": 180, "street": 120, "community": 80, "department": 80, "grid": 40}
     levels = nx.get_node_attributes(graph, "level")
     if known:
         axes.scatter(
             [positions[n][0] for n in known],
             [positions[n][1] for n in known],
-            c=data,
+            c=[float(values[n]) for n in known],
             cmap=colour_map,
             norm=norm,
             s=[sizes.get(levels.get(n, ""), 40) for n in known],
@@ -605,7 +592,7 @@ def plot_network(
         )
         axes.legend(fontsize="small", loc="upper right")
     names = nx.get_node_attributes(graph, "name")
-    if graph.number_of_nodes() <= 60:  # small views: name the departments
+    if unit_names and graph.number_of_nodes() <= 60:  # small views: name the departments
         for node in graph.nodes:
             if levels.get(node) == "department" and node in names:
                 x, y = positions[node]
@@ -618,20 +605,105 @@ def plot_network(
                     va="top",
                     fontsize="x-small",
                 )
-    rows = sorted({float(p[1]) for p in positions.values()}, reverse=True)
     if levels:
+        rows = sorted({float(p[1]) for p in positions.values()}, reverse=True)
         row_names: dict[float, str] = {}
         for node, (_, y) in positions.items():
             row_names.setdefault(float(y), str(levels.get(node, "other")))
-        axes.set_yticks(rows, [row_names[r] for r in rows])
+        axes.set_yticks(rows, [row_names[r] for r in rows] if row_labels else [])
         axes.margins(y=0.12)
-        axes.set_ylabel("Hierarchy level")
         axes.set_xticks([])
         for side in ("top", "right", "bottom"):
             axes.spines[side].set_visible(False)
     else:
         axes.set_axis_off()
+
+
+def _norm(values: Sequence[Mapping[Hashable, float]], min_span: float = 0.0) -> Normalize:
+    """One colour scale over every mapping in ``values``, at least ``min_span`` wide (so
+    that differences smaller than what matters do not fill the whole colour range)."""
+    data = np.array([float(v) for m in values for v in m.values() if math.isfinite(float(v))])
+    low, high = (float(data.min()), float(data.max())) if data.size else (0.0, 1.0)
+    if high - low < min_span:
+        middle = (low + high) / 2
+        low, high = middle - min_span / 2, middle + min_span / 2
+    return Normalize(vmin=low, vmax=high if high > low else low + 1.0)
+
+
+def plot_network(
+    graph: nx.Graph,
+    values: Mapping[Hashable, float],
+    title: str,
+    value_label: str | None = None,
+) -> Figure:
+    """The governance network of a small scenario, nodes coloured by a value.
+
+    Args:
+        graph: networkx graph whose nodes are ``(level, index)`` tuples with attribute
+            ``level`` (GovernanceModel.graph).
+        values: node → value, e.g. ``GovernanceModel.unit_values("backlog")``; nodes without
+            a value are grey.
+        title: the figure title.
+        value_label: the colour bar label (default: the title).
+    """
+    figure = new_figure(8.0, 5.0)
+    axes = figure.add_subplot()
+    norm = _norm([values])
+    colour_map = mpl.colormaps["viridis"]
+    _draw_network(axes, graph, values, norm, colour_map, network_layout(graph))
+    if nx.get_node_attributes(graph, "level"):
+        axes.set_ylabel("Hierarchy level")
     colour_bar = figure.colorbar(ScalarMappable(norm=norm, cmap=colour_map), ax=axes)
     colour_bar.set_label(value_label or title)
     axes.set_title(title)
+    return figure
+
+
+def plot_networks(
+    panels: Sequence[tuple[str, nx.Graph, Mapping[str, Mapping[Hashable, float]]]],
+    variables: Mapping[str, str],
+    min_spans: Mapping[str, float] | None = None,
+) -> Figure:
+    """Every scenario's network in one figure: a row per scenario, a column per variable,
+    each column on ONE colour scale shared by all scenarios (so noise does not look like a
+    pattern).
+
+    Args:
+        panels: (scenario label, graph, variable → node values) per scenario.
+        variables: variable → colour bar label, in column order.
+        min_spans: variable → the narrowest colour range (e.g. 0.1 for trust on a 0–1
+            scale, so that noise of ±0.005 shows as one colour, not as a pattern).
+    """
+    columns = list(variables)
+    figure = new_figure(4.6 * max(1, len(columns)), 1.9 * max(1, len(panels)) + 1.2)
+    grid = figure.subplots(max(1, len(panels)), max(1, len(columns)), squeeze=False)
+    colour_map = mpl.colormaps["viridis"]
+    for c, variable in enumerate(columns):
+        norm = _norm(
+            [values.get(variable, {}) for _, _, values in panels],
+            (min_spans or {}).get(variable, 0.0),
+        )
+        for r, (label, graph, values) in enumerate(panels):
+            axes = grid[r][c]
+            _draw_network(
+                axes,
+                graph,
+                values.get(variable, {}),
+                norm,
+                colour_map,
+                network_layout(graph),
+                row_labels=c == 0,
+                unit_names=r == 0,
+            )
+            axes.set_title(f"{label}: {variables[variable]}", fontsize="small")
+        colour_bar = figure.colorbar(
+            ScalarMappable(norm=norm, cmap=colour_map),
+            ax=[grid[r][c] for r in range(len(panels))],
+            location="bottom",
+            shrink=0.8,
+            aspect=30,
+        )
+        colour_bar.set_label(f"{variables[variable]} (one scale for all scenarios)")
+    if not panels:
+        _empty(grid[0][0], "no unit values stored")
     return figure

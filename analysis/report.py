@@ -7,10 +7,13 @@ record), computes the statistics of :mod:`analysis.statistics`, draws the figure
 - ``report.html``: one file, figures embedded as base64 PNG, no script, no external link;
 - ``report.md`` with the figures as PNG files in ``figures/`` beside it.
 
-Contents: the headline table of reform effects with intervals (compare experiments), key
-findings in words, scenario means, the figures, what differs between the scenarios, sweep
-and sensitivity sections for those kinds, every stored outcome in an appendix, and the
-manifest facts (seeds, versions, dates, git commit) needed to reproduce the result.
+Contents: the experiment's question as the title; for compare experiments the answer box
+(:mod:`analysis.answer`: reforms ranked on the main outcomes, a reforms × outcomes grid in
+natural units with verdicts, what it rests on, scale and horizon), then the reform effects
+in detail, scenario means and the figures; sweep and sensitivity sections for those kinds;
+the runs, what differs between the scenarios, the governance network and every stored
+outcome in appendices, and the manifest facts (seeds, versions, dates, git commit) needed
+to reproduce the result.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis import plots
+from analysis import answer, plots
+from analysis import formatting as fmt
 from analysis import statistics as st
 from analysis.decomposition import SectionFigure, SectionTable, decomposition_sections
+from analysis.formatting import outcome_label, parameter_label
 from analysis.results import Results, load_results
-from model.outcomes import OUTCOME_NAMES, per_type_outcomes
+from model.outcomes import OUTCOME_NAMES, find_outcome, per_type_outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,10 @@ HEADLINE_OUTCOMES: tuple[str, ...] = (
 MAX_FIGURES_PER_SECTION = 12
 MAX_NETWORK_NODES = 300  # network pictures are for small scenarios (docs/design.md: no big layouts)
 _RESOLUTION_VARIABLE = "resolution_time_days"
+WEEK_DAYS = 7  # daily series are drawn as weekly means
+# The trust colour scale of the network figure spans at least 0.1 (ten times the registry's
+# practical threshold of 0.01), so that noise does not look like a pattern (assumption).
+NETWORK_TRUST_SPAN = 0.1
 _SKIPPED_SETTINGS = {"name", "description", "extends"}
 
 
@@ -158,28 +167,6 @@ def _interval(low: Any, high: Any) -> str:
 def _with_interval(value: Any, low: Any, high: Any) -> str:
     interval = _interval(low, high)
     return f"{_number(value)} {interval}".strip()
-
-
-def _percent(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    if math.isnan(number):
-        return "–"
-    digits = 1 if abs(number) >= 0.01 or number == 0 else 2 if abs(number) >= 0.001 else 3
-    return f"{100 * number:+.{digits}f} %".replace("-", "−")
-
-
-def _percent_interval(value: Any, low: Any, high: Any) -> str:
-    if _percent(value) == "–":
-        return "–"
-    bounds = (
-        f" [{_percent(low).replace(' %', '')}, {_percent(high).replace(' %', '')}]"
-        if _percent(low) != "–"
-        else ""
-    )
-    return f"{_percent(value)}{bounds}"
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -366,22 +353,258 @@ def _runs_section(doc: _Document, results: Results) -> None:
 
 
 def _summary_table(
-    summary: pd.DataFrame, names: Sequence[str], groups: Sequence[str], confidence: float
+    summary: pd.DataFrame,
+    names: Sequence[str],
+    groups: Sequence[str],
+    confidence: float,
+    titles: Mapping[str, str] | None = None,
 ) -> _Table:
     by = "scenario" if "scenario" in summary else "point_id"
-    header = ["Outcome", *[f"{g} mean [{round(confidence * 100)} % CI]" for g in groups]]
+    level = round(confidence * 100)
+    header = ["Outcome", *[f"{(titles or {}).get(g, g)} mean [{level} % CI]" for g in groups]]
     indexed = summary.set_index([by, "outcome"]) if len(summary) else summary
     rows = []
     for name in names:
-        row = [plots.outcome_label(name)]
+        row = [outcome_label(name)]
         for group in groups:
             if len(summary) and (group, name) in indexed.index:
                 r = indexed.loc[(group, name)]
-                row.append(_with_interval(r["mean"], r["ci_low"], r["ci_high"]))
+                row.append(
+                    fmt.format_level_with_interval(name, r["mean"], r["ci_low"], r["ci_high"])
+                )
             else:
                 row.append("–")
         rows.append(row)
     return _Table(header, rows)
+
+
+# ---------------------------------------------------------------------- the answer
+_MARKS = {
+    answer.BETTER: "▲ better",
+    answer.WORSE: "▼ worse",
+    answer.HIGHER: "↑ higher",
+    answer.LOWER: "↓ lower",
+    answer.NO_PRACTICAL_DIFFERENCE: "≈ no practical difference",
+    answer.UNCLEAR: "? unclear: interval spans zero",
+    answer.NO_DATA: "no data",
+}
+
+
+@dataclass
+class _Cell:
+    text: str
+    verdict: str = ""
+
+
+@dataclass
+class _Answer:
+    """The summary box: the reforms ranked, a reforms × outcomes grid, what it rests on."""
+
+    lead: str
+    each: str  # the best reform on each main outcome
+    header: list[str]
+    notes: list[str]  # one per outcome column: direction and threshold
+    rows: list[tuple[str, str, str, list[_Cell]]]  # rank, scenario name, label, cells
+    assumptions: list[str]
+    assumptions_note: str
+    facts: str
+    legend: str
+
+
+def _threshold_text(outcome: str, threshold: float, level: float) -> str:
+    """'matters from ±0.5 days', in the unit of the reference level."""
+    if not math.isfinite(threshold):
+        return "no threshold"
+    text = fmt.format_effect(outcome, threshold, math.nan, math.nan, level)
+    return f"matters from ±{text.lstrip('+')}"
+
+
+def _scale_text(facts: answer.RunFacts, scenarios: Sequence[str]) -> str:
+    counts = [facts.residents[s] for s in scenarios if s in facts.residents]
+    if not counts:
+        scale = "residents not recorded"
+    elif min(counts) == max(counts):
+        first = next(s for s in scenarios if s in facts.residents)
+        communities, grids = facts.communities[first], facts.grids[first]
+        scale = (
+            f"{counts[0]:,} residents per scenario ({communities:,} "
+            f"{'community' if communities == 1 else 'communities'}, {grids:,} grids)"
+        )
+    else:
+        scale = f"{min(counts):,}–{max(counts):,} residents"
+    horizon = f"{facts.days:,} simulated days" if facts.days else "horizon not recorded"
+    warmup = (
+        f"warm-up {facts.warmup_days:g} days left out of the statistics"
+        if facts.warmup_days
+        else "no warm-up (statistics include the start-up days)"
+    )
+    runs = f"{facts.replications:,} replications per scenario" if facts.replications else ""
+    return " · ".join(p for p in (f"Scale: {scale}", horizon, warmup, runs) if p)
+
+
+def _answer_block(
+    results: Results,
+    effects: pd.DataFrame,
+    summary: pd.DataFrame,
+    reference: str,
+    scenarios: Sequence[str],
+    titles: Mapping[str, str],
+    confidence: float,
+    order: Sequence[str] | None = None,
+    row_header: str = "Sweep point",
+) -> tuple[_Answer, pd.DataFrame]:
+    """The summary box of a compare report, and the verdict table it was built from.
+
+    ``order``: rows in this order (a sweep's points by factor value) instead of ranked; the
+    first column then numbers them.
+    """
+    stored = list(dict.fromkeys(effects["outcome"]))
+    main = answer.main_outcomes(results, stored)
+    verdicts = answer.verdict_table(effects, answer.thresholds(results))
+    ranking = answer.rank_reforms(verdicts, main)
+    indexed = verdicts.set_index(["scenario", "outcome"])
+    means = summary.set_index(["scenario", "outcome"]) if len(summary) else summary
+    level = round(confidence * 100)
+
+    def effect_text(scenario: str, outcome: str) -> str:
+        r = indexed.loc[(scenario, outcome)]
+        if r["reference_mean"] == 0 and r["scenario_mean"] == 0:
+            return "0 in both"  # e.g. participation where neither holds consultations
+        return fmt.format_effect(
+            outcome, r["difference"], r["ci_low"], r["ci_high"], r["reference_mean"]
+        )
+
+    header = [
+        "Rank" if order is None else "#",
+        "Scenario" if order is None else row_header,
+        *[outcome_label(o, unit=False) for o in main],
+    ]
+    notes = []
+    for outcome in main:
+        entry = find_outcome(outcome)
+        direction = entry.direction if entry is not None else None
+        rows_of = verdicts[verdicts["outcome"] == outcome]
+        threshold = float(rows_of["threshold"].iloc[0]) if len(rows_of) else math.nan
+        reference_level = float(rows_of["reference_mean"].iloc[0]) if len(rows_of) else math.nan
+        said = {"higher": "higher is better", "lower": "lower is better"}.get(
+            direction or "", "no better direction"
+        )
+        notes.append(f"{said} · {_threshold_text(outcome, threshold, reference_level)}")
+    rows: list[tuple[str, str, str, list[_Cell]]] = []
+    cells = []
+    for outcome in main:
+        if len(summary) and (reference, outcome) in means.index:
+            r = means.loc[(reference, outcome)]
+            text = fmt.format_level_with_interval(outcome, r["mean"], r["ci_low"], r["ci_high"])
+        else:
+            text = "–"
+        cells.append(_Cell(text, "reference"))
+    rows.append(("ref.", reference, titles.get(reference, reference), cells))
+    ranks = {str(r.scenario): str(r.rank) for r in ranking.itertuples(index=False)}
+    listed = [s for s in order if s in ranks] if order is not None else list(ranks)
+    for i, scenario in enumerate(listed, start=1):
+        cells = []
+        for outcome in main:
+            if (scenario, outcome) in indexed.index:
+                verdict = str(indexed.loc[(scenario, outcome), "verdict"])
+                cells.append(_Cell(effect_text(scenario, outcome), verdict))
+            else:
+                cells.append(_Cell("–", answer.NO_DATA))
+        rows.append(
+            (
+                ranks[scenario] if order is None else str(i),
+                scenario,
+                titles.get(scenario, scenario),
+                cells,
+            )
+        )
+    # in sentences a sweep point is "<factor> = <value>", in the grid just its value
+    named = (
+        {k: f"{row_header} = {v}" for k, v in titles.items()}
+        if order is not None and row_header != "Sweep point"
+        else dict(titles)
+    )
+    lead = _lead_sentence(ranking, verdicts, main, reference, named, effect_text)
+    if order is not None:
+        lead = lead.replace("No reform is", "No sweep point is")
+    assumptions, note = answer.key_assumptions(results, main)
+    assumption_texts = [
+        f"{parameter_label(a.factor)} — weight {a.weight:.2f} on "
+        f"{outcome_label(a.outcome, unit=False).lower()} ({a.source})"
+        for a in assumptions
+    ]
+    legend = (
+        f"Reference row: {named.get(reference, reference)}: mean with its {level} % interval. "
+        f"Other rows: paired difference from it (same seeds) with its {level} % interval. "
+        "▲/▼ better/worse by the outcome's direction; ≈ the difference is below the smallest "
+        "that matters; ? the interval spans zero (more replications needed)."
+    )
+    block = _Answer(
+        lead=lead,
+        each=_best_per_outcome(verdicts, main, named, effect_text),
+        header=header,
+        notes=notes,
+        rows=rows,
+        assumptions=assumption_texts,
+        assumptions_note=note,
+        facts=_scale_text(answer.run_facts(results), results.scenarios()),
+        legend=legend,
+    )
+    return block, verdicts
+
+
+def _lead_sentence(
+    ranking: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    main: Sequence[str],
+    reference: str,
+    titles: Mapping[str, str],
+    effect_text: Any,
+) -> str:
+    if ranking.empty or not main:
+        return "No reform has paired effects on the main outcomes yet."
+    best = str(ranking["scenario"].iloc[0])
+    mine = verdicts[(verdicts["scenario"] == best) & verdicts["outcome"].isin(main)]
+
+    def listed(verdict: str) -> str:
+        chosen = mine[mine["verdict"] == verdict]["outcome"]
+        return "; ".join(
+            f"{outcome_label(o, unit=False).lower()} {effect_text(best, o)}" for o in chosen
+        )
+
+    better, worse = listed(answer.BETTER), listed(answer.WORSE)
+    reference_title = titles.get(reference, reference)
+    if not better:
+        return (
+            f"No reform is better than {reference_title} on any main outcome at these "
+            "replications: the effects below are too small to matter or too uncertain."
+        )
+    text = f"{titles.get(best, best)} does best: better than {reference_title} on {better}"
+    text += f"; worse on {worse}." if worse else "; worse on none of the main outcomes."
+    return text
+
+
+def _best_per_outcome(
+    verdicts: pd.DataFrame, main: Sequence[str], titles: Mapping[str, str], effect_text: Any
+) -> str:
+    """'Best on each: <outcome>: <reform> (<effect>); …' over outcomes with a direction."""
+    parts = []
+    for outcome in main:
+        entry = find_outcome(outcome)
+        if entry is None or entry.direction is None:
+            continue
+        better = verdicts[(verdicts["outcome"] == outcome) & (verdicts["verdict"] == answer.BETTER)]
+        label = outcome_label(outcome, unit=False).lower()
+        if better.empty:
+            parts.append(f"{label}: none makes a practical difference")
+            continue
+        sign = 1.0 if entry.direction == "higher" else -1.0
+        top = better.loc[(sign * better["difference"].astype(float)).idxmax()]
+        scenario = str(top["scenario"])
+        parts.append(
+            f"{label}: {titles.get(scenario, scenario)} ({effect_text(scenario, outcome)})"
+        )
+    return "Best on each: " + "; ".join(parts) + "." if parts else ""
 
 
 def _compare_section(
@@ -396,32 +619,51 @@ def _compare_section(
     stored = results.scenarios()
     reference = results.reference or (stored[0] if stored else None)
     scenarios = [s for s in results.scenarios() if s in set(wide.get("scenario", []))]
+    titles = answer.scenario_titles(results)
+    colours = plots.scenario_colours(stored)
+    legend = {s: answer.plain_title(titles.get(s, s)) for s in stored}
     level = round(confidence * 100)
-    doc.add(_Heading(2, f"Headline: reform effects against {reference}"))
     if reference is None or reference not in scenarios:
         doc.add(_Text(f"The reference scenario {reference!r} has no successful runs.", "warning"))
         return
+    outcomes_all = st.outcome_columns(wide)
+    main = answer.main_outcomes(results, outcomes_all)
+    chosen = list(dict.fromkeys([*main, *names]))
     effects = st.paired_differences(
-        wide, reference, names=names, confidence=confidence, precision=precision
+        wide, reference, names=chosen, confidence=confidence, precision=precision
     )
+    summary = st.summarise(wide, names=chosen, confidence=confidence)
+    block, verdicts = _answer_block(
+        results, effects, summary, reference, scenarios, titles, confidence
+    )
+    doc.add(block)
+    reference_title = titles.get(reference, reference)
+    doc.add(_Heading(2, "Reform effects in detail"))
     doc.add(
         _Text(
-            f"Each scenario is compared with {reference} on common random numbers: replication "
-            f"i of every scenario ran on the same seed, so the {level} % intervals below are "
-            "paired-t intervals of the per-replication differences (scenario − reference)."
+            f"Each scenario is compared with {reference_title} on common random numbers: "
+            f"replication i of every scenario ran on the same seed, so the {level} % intervals "
+            "are paired-t intervals of the per-replication differences (scenario − reference)."
         )
     )
     rows = []
-    for row in effects.itertuples(index=False):
+    # grouped by outcome (the reforms side by side), outcomes in the order of interest
+    order = {name: i for i, name in enumerate(chosen)}
+    by_outcome = verdicts.assign(_order=verdicts["outcome"].map(order)).sort_values(
+        "_order", kind="stable"
+    )
+    for row in by_outcome.itertuples(index=False):
+        outcome = str(row.outcome)
         rows.append(
             [
-                plots.outcome_label(row.outcome),
-                str(row.scenario),
-                _number(row.reference_mean),
-                _number(row.scenario_mean),
-                _with_interval(row.difference, row.ci_low, row.ci_high),
-                _percent_interval(row.relative_change, row.relative_low, row.relative_high),
-                "yes" if row.excludes_zero else "no",
+                outcome_label(outcome),
+                titles.get(str(row.scenario), str(row.scenario)),
+                fmt.format_level(outcome, row.reference_mean),
+                fmt.format_level(outcome, row.scenario_mean),
+                fmt.format_effect(
+                    outcome, row.difference, row.ci_low, row.ci_high, row.reference_mean
+                ),
+                _MARKS.get(str(row.verdict), str(row.verdict)),
                 f"{row.n:,}",
             ]
         )
@@ -430,37 +672,17 @@ def _compare_section(
             [
                 "Outcome",
                 "Scenario",
-                f"{reference} mean",
+                f"{reference_title} mean",
                 "Scenario mean",
                 f"Difference [{level} % CI]",
-                f"Change [{level} % CI]",
-                "Interval excludes 0",
+                "Verdict",
                 "Pairs",
             ],
             rows,
-            caption="Reform effects (scenario − reference), paired by replication.",
+            caption="Reform effects (scenario − reference), paired by replication; shares in "
+            "percentage points (pp), times in days, hours or minutes, counts as whole numbers.",
         )
     )
-    doc.add(_Heading(3, "Key findings"))
-    findings = []
-    for scenario in scenarios:
-        if scenario == reference:
-            continue
-        for row in effects[effects["scenario"] == scenario].head(4).itertuples(index=False):
-            if row.n < 2:
-                continue
-            verdict = (
-                "the interval excludes zero"
-                if row.excludes_zero
-                else "the interval includes zero: no clear effect at these replications"
-            )
-            findings.append(
-                f"{scenario}: {plots.outcome_label(row.outcome)} {_number(row.scenario_mean)} "
-                f"against {_number(row.reference_mean)} under {reference}; difference "
-                f"{_number(row.difference)}, {level} % CI {_number(row.ci_low)} to "
-                f"{_number(row.ci_high)} ({_percent(row.relative_change)}); {verdict}."
-            )
-    doc.add(_Bullets(findings or ["Too few paired replications for intervals."]))
     warnings = [w for w in effects["warning"] if w]
     doc.add(_Text(precision_note))
     if warnings:
@@ -469,29 +691,41 @@ def _compare_section(
             _Bullets(warnings),
         )
     doc.add(_Heading(3, "Scenario means"))
-    summary = st.summarise(wide, names=names, confidence=confidence)
-    doc.add(_summary_table(summary, names, scenarios, confidence))
+    doc.add(_summary_table(summary, chosen, scenarios, confidence, titles))
     finite = effects[effects["relative_change"].astype(float).map(math.isfinite)]
     if len(finite):
         doc.figure(
             "forest",
-            plots.plot_forest(effects, reference, confidence),
-            f"Paired effects against {reference}, as a share of the reference mean, with "
+            plots.plot_forest(effects, reference_title, confidence, colours, legend),
+            f"Paired effects against {reference_title}, as a share of the reference mean, with "
             f"{level} % intervals.",
         )
-    _distribution_and_timeseries_figures(doc, results, confidence)
-    table = st.participation_table(st.summarise(wide, confidence=confidence))
+    _distribution_and_timeseries_figures(doc, results, confidence, colours, legend)
+    full = st.summarise(wide, confidence=confidence)
+    consulting = _consulting_scenarios(full)
+    table = st.participation_table(full)
+    table = table[table["scenario"].isin(consulting)] if len(table) else table
     if len(table):
         doc.figure(
             "participation",
-            plots.plot_participation(table, confidence=confidence),
-            "Participation in consultations by age group and party membership "
-            f"(mean over replications, {level} % intervals).",
+            plots.plot_participation(table, confidence=confidence, colours=colours, labels=legend),
+            "Participation in consultations by age group and party membership, for the "
+            f"scenarios that hold consultations (mean over replications, {level} % intervals).",
         )
 
 
+def _consulting_scenarios(summary: pd.DataFrame) -> list[str]:
+    """Scenarios that held consultation meetings (or had any participation)."""
+    held = summary[summary["outcome"].isin(["meetings_held", "participation_share"])]
+    return sorted({str(s) for s, m in zip(held["scenario"], held["mean"], strict=True) if m > 0})
+
+
 def _distribution_and_timeseries_figures(
-    doc: _Document, results: Results, confidence: float
+    doc: _Document,
+    results: Results,
+    confidence: float,
+    colours: plots.Colours,
+    legend: Mapping[str, str],
 ) -> None:
     level = round(confidence * 100)
     variables = results.distribution_variables()
@@ -501,16 +735,22 @@ def _distribution_and_timeseries_figures(
         if len(pooled):
             doc.figure(
                 "resolution_ecdf",
-                plots.plot_resolution_ecdf(pooled),
+                plots.plot_resolution_ecdf(pooled, colours=colours, labels=legend),
                 "Share of closed cases resolved within a given time, pooled over "
                 "replications (from the stored histograms).",
             )
             quantiles = st.distribution_quantiles(pooled)
+            name = "resolution_time_median_days"
             doc.add(
                 _Table(
-                    ["Scenario", "Closed cases", "Median (days)", "90th percentile (days)"],
+                    ["Scenario", "Closed cases", "Median", "90th percentile"],
                     [
-                        [str(r.scenario), f"{r.cases:,}", _number(r.q50), _number(r.q90)]
+                        [
+                            legend.get(str(r.scenario), str(r.scenario)),
+                            f"{r.cases:,.0f}",
+                            fmt.format_level(name, r.q50),
+                            fmt.format_level(name, r.q90),
+                        ]
                         for r in quantiles.itertuples(index=False)
                     ],
                     caption="Resolution time of all closed cases pooled over replications "
@@ -523,49 +763,99 @@ def _distribution_and_timeseries_figures(
         ("trust_mean", "Mean trust over time"),
     ):
         if variable in stored:
-            bands = st.timeseries_bands(
-                results.timeseries([variable]), variable, confidence=confidence
-            )
+            weekly = st.period_means(results.timeseries([variable]), WEEK_DAYS)
+            bands = st.timeseries_bands(weekly, variable, confidence=confidence)
             doc.figure(
                 variable,
-                plots.plot_timeseries_bands(bands, variable, confidence=confidence),
-                f"{caption}: mean over replications with its {level} % band.",
+                plots.plot_timeseries_bands(
+                    bands,
+                    variable,
+                    confidence=confidence,
+                    colours=colours,
+                    labels=legend,
+                    period_days=WEEK_DAYS,
+                ),
+                f"{caption}: weekly means, mean over replications with its {level} % band.",
             )
 
 
 def _network_section(doc: _Document, results: Results) -> None:
-    """Pictures of the governance network per scenario, when per-unit values are stored."""
+    """Appendix: every scenario's governance network in one figure on shared colour scales."""
     units = results.units()
     if units.empty or units["node"].nunique() > MAX_NETWORK_NODES:
         return
-    doc.add(
-        _Heading(2, "Governance network"),
-        _Text(
-            "Each unit of the hierarchy coloured by its value at the end of the run, averaged "
-            "over replications; grey units have no value."
-        ),
-    )
+    titles = answer.scenario_titles(results)
     labels = {"backlog": "Open cases at the end", "trust": "Mean trust at the end (0–1)"}
-    drawn = 0
+    variables = {v: labels[v] for v in labels if v in set(units["variable"])}
+    panels = []
     for scenario in results.scenarios():
         rows = units[units["scenario"] == scenario]
         if rows.empty:
             continue
+        values = {v: plots.unit_means(rows, v) for v in variables}
         graph = plots.network_from_units(rows)
-        for variable in [v for v in labels if v in set(rows["variable"])]:
-            if drawn >= MAX_FIGURES_PER_SECTION:
-                return
-            doc.figure(
-                f"network_{drawn:02d}",
-                plots.plot_network(
-                    graph,
-                    plots.unit_means(rows, variable),
-                    f"{scenario}: {variable}",
-                    labels[variable],
-                ),
-                f"{labels[variable]} per unit under {scenario}.",
-            )
-            drawn += 1
+        panels.append((answer.plain_title(titles.get(scenario, scenario)), graph, values))
+    if not panels or not variables:
+        return
+    doc.add(
+        _Heading(2, "Appendix: the governance network"),
+        _Text(
+            "Each unit of the hierarchy coloured by its value at the end of the run, averaged "
+            "over replications; each column shares one colour scale across scenarios, so "
+            "colours compare between scenarios. Grey units have no value."
+        ),
+    )
+    doc.figure(
+        "network",
+        plots.plot_networks(panels, variables, {"trust": NETWORK_TRUST_SPAN}),
+        "End-of-run backlog and trust per unit, every scenario on the same scales.",
+    )
+
+
+def _sweep_answer(
+    doc: _Document,
+    results: Results,
+    wide: pd.DataFrame,
+    parameters: pd.DataFrame,
+    factors: Sequence[str],
+    confidence: float,
+) -> None:
+    """The answer box of a sweep: each point against the lowest one on the main outcomes,
+    paired by replication (every point ran the same seeds)."""
+    stored = st.outcome_columns(wide)
+    main = answer.main_outcomes(results, stored)
+    if not factors or not main or "point_id" not in wide:
+        return
+    table = parameters.copy()
+    numeric = [f for f in factors if pd.to_numeric(table[f], errors="coerce").notna().all()]
+    for factor in numeric:
+        table[factor] = pd.to_numeric(table[factor])
+    table = table.sort_values(numeric, kind="stable") if numeric else table
+    order = [str(p) for p in table["point_id"]]
+    one = len(factors) == 1
+    titles = {
+        str(r["point_id"]): ", ".join(
+            _setting(r[f]) if one else f"{parameter_label(f)} = {_setting(r[f])}" for f in factors
+        )
+        for r in table.to_dict("records")
+    }
+    by_point = wide.assign(scenario=wide["point_id"].astype(str))
+    if order[0] not in set(by_point["scenario"]):
+        return
+    effects = st.paired_differences(by_point, order[0], names=main, confidence=confidence)
+    summary = st.summarise(by_point, names=main, confidence=confidence)
+    block, _ = _answer_block(
+        results,
+        effects,
+        summary,
+        order[0],
+        order,
+        titles,
+        confidence,
+        order=order[1:],
+        row_header=parameter_label(factors[0]) if one else "Sweep point",
+    )
+    doc.add(block)
 
 
 def _sweep_section(
@@ -579,16 +869,21 @@ def _sweep_section(
     level = round(confidence * 100)
     parameters = results.point_parameters()
     factors = results.factors()
+    _sweep_answer(doc, results, wide, parameters, factors, confidence)
     doc.add(_Heading(2, "Sweep: response curves"))
     doc.add(
         _Text(
             f"Every point ran the same replication seeds (common random numbers). Bands are "
-            f"{level} % t intervals of the mean over replications. Swept fields: "
-            f"{', '.join(factors) or 'none'}."
+            f"{level} % t intervals of the mean over replications. Swept: "
+            f"{'; '.join(f'{parameter_label(f)} (`{f}`)' for f in factors) or 'nothing'}."
         )
     )
     curves = st.sweep_curves(wide, parameters, names=names, confidence=confidence)
-    header = ["Point", *factors, *[f"{plots.outcome_label(n)} [{level} % CI]" for n in names]]
+    header = [
+        "Point",
+        *[parameter_label(f) for f in factors],
+        *[f"{outcome_label(n)} [{level} % CI]" for n in names],
+    ]
     rows = []
     indexed = curves.set_index(["point_id", "outcome"]) if len(curves) else curves
     for point in parameters.to_dict("records"):
@@ -597,7 +892,9 @@ def _sweep_section(
         for name in names:
             if len(curves) and (point_id, name) in indexed.index:
                 r = indexed.loc[(point_id, name)]
-                row.append(_with_interval(r["mean"], r["ci_low"], r["ci_high"]))
+                row.append(
+                    fmt.format_level_with_interval(name, r["mean"], r["ci_low"], r["ci_high"])
+                )
             else:
                 row.append("–")
         rows.append(row)
@@ -612,7 +909,8 @@ def _sweep_section(
             doc.figure(
                 f"sweep_{drawn:02d}",
                 plots.plot_sweep(curves, factor, name, confidence),
-                f"{plots.outcome_label(name, unit=False)} against {factor}.",
+                f"{outcome_label(name, unit=False)} against "
+                f"{parameter_label(factor)[:1].lower()}{parameter_label(factor)[1:]}.",
             )
             drawn += 1
     warnings = [w for w in curves["warning"] if w] if precision is not None else []
@@ -656,7 +954,7 @@ def _sensitivity_section(doc: _Document, results: Results, names: Sequence[str])
             _Table(
                 ["Outcome", *[c.replace("_", " ") for c in shown]],
                 [
-                    [plots.outcome_label(str(r["outcome"]))]
+                    [outcome_label(str(r["outcome"]))]
                     + [_number(r[c]) if c != "note" else str(r[c] or "") for c in shown]
                     for r in noise.to_dict("records")
                 ],
@@ -674,8 +972,8 @@ def _sensitivity_section(doc: _Document, results: Results, names: Sequence[str])
                 ["Outcome", "Factor", "S1 [CI]", "ST [CI]"],
                 [
                     [
-                        plots.outcome_label(r.outcome),
-                        str(r.factor),
+                        outcome_label(r.outcome),
+                        parameter_label(str(r.factor)),
                         _with_interval(r.S1, r.S1_low, r.S1_high),
                         _with_interval(r.ST, r.ST_low, r.ST_high),
                     ]
@@ -689,7 +987,7 @@ def _sensitivity_section(doc: _Document, results: Results, names: Sequence[str])
             doc.figure(
                 f"sobol_{i:02d}",
                 plots.plot_sobol(sobol, outcome),
-                f"Sobol indices of {plots.outcome_label(outcome, unit=False)}.",
+                f"Sobol indices of {outcome_label(outcome, unit=False)}.",
             )
     morris = st.morris_table(table)
     if len(morris):
@@ -703,8 +1001,8 @@ def _sensitivity_section(doc: _Document, results: Results, names: Sequence[str])
                 ["Outcome", "Factor", "μ* [CI]", "σ", "μ"],
                 [
                     [
-                        plots.outcome_label(r.outcome),
-                        str(r.factor),
+                        outcome_label(r.outcome),
+                        parameter_label(str(r.factor)),
                         _with_interval(r.mu_star, r.mu_star_low, r.mu_star_high),
                         _number(r.sigma),
                         _number(r.mu),
@@ -719,7 +1017,7 @@ def _sensitivity_section(doc: _Document, results: Results, names: Sequence[str])
             doc.figure(
                 f"morris_{i:02d}",
                 plots.plot_morris(morris, outcome),
-                f"Morris screening of {plots.outcome_label(outcome, unit=False)}.",
+                f"Morris screening of {outcome_label(outcome, unit=False)}.",
             )
 
 
@@ -871,14 +1169,19 @@ def _decomposition_sections(doc: _Document, results: Results) -> None:
 
 # ---------------------------------------------------------------------- building
 def build_document(results: Results) -> _Document:
-    """The report's content as blocks (rendered by :func:`render_html` / :func:`render_markdown`)."""
-    doc = _Document(f"microgov report: {results.name}")
+    """The report's content as blocks (rendered by :func:`render_html` / :func:`render_markdown`).
+
+    The experiment's question is the title; a compare report opens with the summary box
+    (:class:`_Answer`), then the details, the figures and the appendices.
+    """
+    asked = answer.question(results)
+    doc = _Document(asked or f"microgov report: {results.name}")
     description = results.meta_value("description")
-    intro = f"{results.kind.capitalize()} experiment {results.name!r}"
+    intro = f"{results.kind.capitalize()} experiment `{results.name}`"
     if results.reference:
-        intro += f", reference scenario {results.reference}"
-    doc.add(_Text(intro + (f". {description}" if description else ".")))
-    _runs_section(doc, results)
+        titles = answer.scenario_titles(results)
+        intro += f", against {titles.get(results.reference, results.reference)}"
+    doc.add(_Text(intro + (f". {description}" if description else "."), css="subtitle"))
     wide = results.outcomes(wide=True)
     stored = st.outcome_columns(wide)
     names = [n for n in _choose_outcomes(results, stored) if n in stored]
@@ -891,10 +1194,11 @@ def build_document(results: Results) -> _Document:
         _sweep_section(doc, results, wide, names, precision, confidence)
     if results.kind == "sensitivity":
         _sensitivity_section(doc, results, names)
+    _runs_section(doc, results)
+    _differences_section(doc, results)
     _decomposition_sections(doc, results)  # microgov explain (issue 9): analysis/decomposition.py
     if results.kind not in ("sweep", "sensitivity"):
         _network_section(doc, results)
-    _differences_section(doc, results)
     if not wide.empty and results.kind not in ("sweep", "sensitivity"):
         _appendix(doc, results, wide, confidence)
     _manifest_section(doc, results)
@@ -902,20 +1206,43 @@ def build_document(results: Results) -> _Document:
 
 
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
-       max-width: 64rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
-h1 { font-size: 1.6rem; border-bottom: 2px solid #333; padding-bottom: .3rem; }
-h2 { font-size: 1.3rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
-h3 { font-size: 1.1rem; }
-table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
-th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif;
+       margin: .8rem auto 2rem; max-width: 76rem; padding: 0 1rem; color: #1a1a1a;
+       line-height: 1.4; overflow-wrap: break-word; }
+h1 { font-size: 1.45rem; margin: .2rem 0 .1rem; }
+h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1.05rem; }
+p.subtitle { color: #555; margin: 0 0 .5rem; font-size: .9rem; }
+.scroll { overflow-x: auto; max-width: 100%; margin: .6rem 0; }
+table { border-collapse: collapse; font-size: .88rem; }
+th, td { border: 1px solid #ccc; padding: .2rem .45rem; text-align: left; vertical-align: top;
+         overflow-wrap: break-word; }
+th, table.grid td { overflow-wrap: normal; }
+table.grid td.rank, table.grid th:first-child { white-space: nowrap; width: 2.5rem; }
+table.grid td.scenario { min-width: 9rem; }
 th { background: #f0f0f0; }
-caption { caption-side: bottom; font-size: .85rem; color: #555; text-align: left; }
+caption { caption-side: bottom; font-size: .82rem; color: #555; text-align: left; }
 figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .9rem; color: #444; }
 .warning { background: #fff4e5; border-left: 4px solid #e69500; padding: .4rem .8rem; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .85rem; }
+section.answer { border: 2px solid #2b4c7e; border-radius: 6px; padding: .5rem .8rem .4rem;
+                 background: #f7f9fc; }
+section.answer h2 { margin: 0 0 .2rem; border: 0; font-size: 1.05rem; color: #2b4c7e; }
+section.answer p { margin: .25rem 0; }
+p.lead { font-size: 1.02rem; font-weight: 600; }
+table.grid { font-size: .86rem; background: white; width: 100%; }
+table.grid th small, table.grid td small { display: block; font-weight: normal; color: #555;
+                                           font-size: .76rem; }
+table.grid td.better { background: #e3f4e3; }
+table.grid td.worse { background: #fbe3e1; }
+table.grid td.reference { background: #f3f3f3; }
+table.grid td.unclear { color: #555; }
+table.grid td.rank { text-align: center; font-weight: 600; }
+p.rests, p.facts, p.legend { font-size: .84rem; color: #333; }
+p.each { font-size: .92rem; }
 """
 
 
@@ -944,6 +1271,8 @@ def render_html(doc: _Document) -> str:
         elif isinstance(block, _Bullets):
             items = "".join(f"<li>{esc(item)}</li>" for item in block.items)
             parts.append(f"<ul>{items}</ul>")
+        elif isinstance(block, _Answer):
+            parts.append(_answer_html(block))
         elif isinstance(block, _Table):
             caption = f"<caption>{esc(block.caption)}</caption>" if block.caption else ""
             header = "".join(f"<th>{esc(h)}</th>" for h in block.header)
@@ -952,7 +1281,8 @@ def render_html(doc: _Document) -> str:
                 for row in block.rows
             )
             parts.append(
-                f"<table>{caption}<thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+                f'<div class="scroll"><table>{caption}<thead><tr>{header}</tr></thead>'
+                f"<tbody>{body}</tbody></table></div>"
             )
         elif isinstance(block, _Image):
             data = base64.b64encode(block.png).decode("ascii")
@@ -967,6 +1297,62 @@ def render_html(doc: _Document) -> str:
             )
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _answer_html(block: _Answer) -> str:
+    """The summary box: lead sentence, ranked grid, what it rests on, scale and horizon."""
+    esc = html.escape
+    header = "".join(
+        f"<th>{esc(h)}</th>"
+        if i < 2
+        else f"<th>{esc(h)}<small>{esc(block.notes[i - 2])}</small></th>"
+        for i, h in enumerate(block.header)
+    )
+    body = []
+    for rank, name, label, cells in block.rows:
+        shown = esc(label) if label == name else f"{esc(label)}<small>{esc(name)}</small>"
+        tds = "".join(
+            f'<td class="effect {esc(c.verdict.split(":")[0].replace(" ", "-"))}" '
+            f'data-verdict="{esc(c.verdict)}">{esc(c.text)}'
+            f"<small>{esc(_MARKS.get(c.verdict, 'reference level'))}</small></td>"
+            for c in cells
+        )
+        body.append(
+            f'<tr data-scenario="{esc(name)}"><td class="rank">{esc(rank)}</td>'
+            f'<td class="scenario">{shown}</td>{tds}</tr>'
+        )
+    rests = (
+        "<strong>Rests most on:</strong> " + "; ".join(esc(a) for a in block.assumptions) + "."
+        if block.assumptions
+        else f"<strong>Rests on:</strong> {_inline_code_html(block.assumptions_note)}"
+    )
+    return (
+        '<section class="answer" id="answer"><h2>Answer</h2>'
+        f'<p class="lead">{esc(block.lead)}</p><p class="each">{esc(block.each)}</p>'
+        f'<div class="scroll"><table class="grid"><thead><tr>{header}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+        f'<p class="rests">{rests}</p>'
+        f'<p class="facts">{esc(block.facts)}</p>'
+        f'<p class="legend">{esc(block.legend)}</p></section>'
+    )
+
+
+def _answer_markdown(block: _Answer) -> list[str]:
+    lines = ["## Answer", "", f"**{block.lead}**", "", block.each, ""]
+    header = [h if i < 2 else f"{h} ({block.notes[i - 2]})" for i, h in enumerate(block.header)]
+    lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for rank, name, label, cells in block.rows:
+        shown = label if label == name else f"{label} ({name})"
+        texts = [f"{c.text} {_MARKS.get(c.verdict, '(reference level)')}" for c in cells]
+        lines.append("| " + " | ".join(_md_cell(t) for t in [rank, shown, *texts]) + " |")
+    lines.append("")
+    if block.assumptions:
+        lines += ["**Rests most on:**", ""] + [f"- {a}" for a in block.assumptions] + [""]
+    else:
+        lines += [f"**Rests on:** {block.assumptions_note}", ""]
+    lines += [block.facts, "", f"*{block.legend}*", ""]
+    return lines
 
 
 def _inline_code_html(text: str) -> str:
@@ -986,6 +1372,8 @@ def render_markdown(doc: _Document, figure_paths: Mapping[str, str]) -> str:
     for block in doc.blocks:
         if isinstance(block, _Heading):
             lines += ["#" * block.level + " " + block.text, ""]
+        elif isinstance(block, _Answer):
+            lines += _answer_markdown(block)
         elif isinstance(block, _Text):
             lines += [f"> **Note:** {block.text}" if block.css == "warning" else block.text, ""]
         elif isinstance(block, _Bullets):

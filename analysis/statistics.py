@@ -581,6 +581,28 @@ def timeseries_bands(
     return table[columns].reset_index(drop=True)
 
 
+def period_means(timeseries: pd.DataFrame, period_days: int = 7) -> pd.DataFrame:
+    """Each run's daily values averaged over periods (weeks by default).
+
+    Daily series of a stochastic model are noisy from day to day; a weekly mean shows the
+    trend. Returns the same columns, ``day`` being the first day of each period. A last
+    period cut short by the end of the run is left out (a mean of one or two days would
+    draw a spike), unless the run is shorter than one period.
+    """
+    if timeseries.empty:
+        return timeseries.copy()
+    if period_days < 1:
+        raise ValueError(f"period_days must be at least 1, got {period_days}")
+    data = timeseries.copy()
+    last_day = int(data["day"].max())
+    complete = (last_day + 1) // period_days * period_days
+    if complete > 0:
+        data = data[data["day"] < complete]
+    data["day"] = (data["day"] // period_days) * period_days
+    keys = [c for c in data.columns if c not in ("value",)]
+    return data.groupby(keys, sort=False, as_index=False, dropna=False)["value"].mean()
+
+
 # ---------------------------------------------------------------------- participation
 def participation_groups(names: Iterable[str]) -> list[tuple[str, str, str]]:
     """Per-group participation outcomes among ``names`` as (outcome, label, family).

@@ -9,6 +9,11 @@ Three kinds share one set of common keys::
     replications = 10                 # R; every scenario / point runs replications 0 … R-1
     days = 365                        # optional; simulated days per run (else the scenario's own)
     outcomes = ["resolution_time_median_days"]   # optional: outcomes of interest (stored in meta)
+    question = "Which reform …?"      # optional: the report's title
+    main_outcomes = ["resolution_time_median_days", "on_time_share"]  # optional: ranked first
+    sensitivity_results = "../results/sobol"   # optional: what the answer rests on
+    [thresholds]                      # optional: smallest difference that matters (stored unit)
+    resolution_time_median_days = 1.0
     [overrides]                       # optional: dotted scenario fields changed for every run
     "population.communities_per_street" = 2
     [precision]                       # optional: add replications until the CI is narrow enough
@@ -62,7 +67,7 @@ from experiments.scenario_files import (
     read_toml_bytes,
 )
 from model.cases import CASE_TYPES
-from model.outcomes import OUTCOME_NAMES, per_type_outcomes
+from model.outcomes import OUTCOME_NAMES, find_outcome
 
 KINDS: tuple[str, ...] = ("compare", "sweep", "sensitivity")
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -134,6 +139,15 @@ class ExperimentSpec(Spec):
     outcomes: list[str] = Field(default_factory=list)
     overrides: dict[str, Any] = Field(default_factory=dict)
     precision: PrecisionSpec | None = None
+    # What the report answers (docs/design.md "Reports that answer first"): the question is
+    # its title; the main outcomes are ranked in its summary box; thresholds (outcome →
+    # smallest difference that matters, in the outcome's stored unit) override the
+    # registry's; sensitivity_results names a sensitivity results folder (relative to this
+    # file) whose largest total-order indices are the assumptions the answer rests on.
+    question: str = ""
+    main_outcomes: Annotated[list[str], Field(max_length=4)] = Field(default_factory=list)
+    thresholds: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    sensitivity_results: str | None = None
 
     @model_validator(mode="after")
     def _precision_cap(self) -> ExperimentSpec:
@@ -282,10 +296,9 @@ class Experiment:
 
 def known_outcome(name: str) -> bool:
     """Whether ``name`` is an outcome every run can report (model.outcomes)."""
-    if name in OUTCOME_NAMES or name in per_type_outcomes():
-        return True
-    # Per-grid / per-group outcomes are keyed by suffix (model/outcomes.py); accept the family.
-    return name.startswith(("participation_share_", "resolution_time_")) and len(name) > 20
+    # The outcome registry knows every fixed outcome and the families (per case type, age
+    # group, department) by pattern.
+    return find_outcome(name) is not None
 
 
 def load_experiment(path: str | Path, *, allow_imports: bool = True) -> Experiment:
@@ -306,6 +319,10 @@ def load_experiment(path: str | Path, *, allow_imports: bool = True) -> Experime
     digest = hashlib.sha256(data).hexdigest()
     for i, name in enumerate(spec.outcomes):
         _check_outcome(path, f"outcomes[{i}]", name)
+    for i, name in enumerate(spec.main_outcomes):
+        _check_outcome(path, f"main_outcomes[{i}]", name)
+    for name in spec.thresholds:
+        _check_outcome(path, f"thresholds.{name}", name)
     if spec.precision is not None:
         for i, name in enumerate(spec.precision.outcomes):
             _check_outcome(path, f"precision.outcomes[{i}]", name)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -15,62 +17,539 @@ from model.cases import CASE_TYPES, SOURCES
 if TYPE_CHECKING:
     from model.governance import GovernanceModel
 
-# Fixed outcome names; every run's summary has each of them (NaN when undefined).
-OUTCOME_NAMES: tuple[str, ...] = (
-    "needs_generated",
-    "needs_reported",
-    "needs_found",
-    "needs_lapsed",
-    "needs_awaiting_patrol",
-    "cases_generated",
-    "cases_closed",
-    "cases_open",
-    "cases_queued",
-    "cases_parked",
-    "repeat_contacts",
-    "resolution_time_mean_days",
-    "resolution_time_median_days",
-    "resolution_time_p90_days",
-    "on_time_share",
-    "resolution_share",
-    "on_the_spot_share",
-    "returns_share",
-    "handoffs_per_case",
-    "backlog_mean",
-    "backlog_final",
-    "department_utilisation",
-    "grid_worker_utilisation",
-    "community_utilisation",
-    "community_overload_share",
-    "satisfaction_share",
-    "trust_mean",
-    "trust_change",
-    "unreported_share",
-    "participation_share",
-    "representativeness",
-    "meetings_held",
-    "decisions_made",
-    "implementation_share",
-    "collective_issues_open",
-    "equity_resolution_time_cv",
-    "equity_on_time_gap",
-    "staff_hours_total",
-    "staff_hours_per_case",
-    "volunteer_hours_total",
-    "warmup_days",
-    "measured_days",
-    "requests_per_resident_per_year",
-    "returns_per_case",
-    "department_utilisation_max",
-    "parked_share",
-    "repeat_contact_share",
-    "reopened_share",
-    "premature_closures",
-    "premature_caught_share",
-    "disputes",
-    "urging_calls",
-    "urging_calls_per_resident_per_year",
+# ---------------------------------------------------------------------------
+# The outcome registry: one entry per outcome (STYLE.md "One registry per concept").
+# Console tables, reports, plots and the classroom view read labels, units, directions,
+# display formats and practical thresholds from here, never from a copy of their own.
+# ---------------------------------------------------------------------------
+
+Direction = Literal["higher", "lower"] | None
+# How a value is shown (analysis.formatting): durations stored in days are shown in
+# days, hours or minutes; shares stored in [0, 1] as % (levels) and percentage points
+# (differences); counts as whole numbers; hours as staff-hours; index and ratio as decimals.
+DISPLAYS: tuple[str, ...] = ("duration", "share", "count", "hours", "index", "ratio")
+GROUPS: tuple[str, ...] = ("volume", "time", "quality", "participation", "cost", "run")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an outcome means and how to show it.
+
+    Attributes:
+        name: the summary key (``RunOutput.summary``), e.g. ``on_time_share``.
+        label: a short English label without the unit, e.g. "Closed on time".
+        unit: the unit of the stored value in words, e.g. "days", "share of closed cases".
+        chinese: the Chinese term policymakers use.
+        group: volume, time, quality, participation, cost or run (``GROUPS``).
+        direction: "higher" or "lower" is better; None when neither is (a volume, a load).
+        display: how values are shown (``DISPLAYS``).
+        threshold: the smallest difference that matters in practice, in the stored unit
+            (or, when ``relative_threshold``, as a share of the reference level); a smaller
+            difference is "no practical difference" (overridable per experiment).
+        relative_threshold: whether ``threshold`` is relative to the reference level.
+    """
+
+    name: str
+    label: str
+    unit: str
+    chinese: str
+    group: str
+    direction: Direction
+    display: str
+    threshold: float
+    relative_threshold: bool = False
+
+    def practical_threshold(self, reference_level: float) -> float:
+        """The threshold in the stored unit for a given reference level (NaN if undefined)."""
+        if not self.relative_threshold:
+            return self.threshold
+        if not math.isfinite(reference_level):
+            return math.nan
+        return self.threshold * abs(reference_level)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict of every field (for the classroom view and exports)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "unit": self.unit,
+            "chinese": self.chinese,
+            "group": self.group,
+            "direction": self.direction,
+            "display": self.display,
+            "threshold": self.threshold,
+            "relative_threshold": self.relative_threshold,
+        }
+
+
+@dataclass(frozen=True)
+class OutcomeFamily:
+    """Outcomes named by a pattern, e.g. one per case type or age group.
+
+    ``pattern`` is a regular expression with a named group ``key`` (the case type, age group
+    or department) and optionally ``stat`` (mean, median, p90); ``label`` and ``chinese``
+    are templates filled with ``{key}`` (made readable) and ``{stat}``.
+    """
+
+    pattern: str
+    example: str
+    label: str
+    unit: str
+    chinese: str
+    group: str
+    direction: Direction
+    display: str
+    threshold: float
+    relative_threshold: bool = False
+
+    def resolve(self, name: str) -> Outcome | None:
+        """The entry of ``name`` when it belongs to this family, else None."""
+        match = re.fullmatch(self.pattern, name)
+        if match is None:
+            return None
+        parts = match.groupdict()
+        key = parts.get("key") or ""
+        readable = {
+            "key": key.replace("_plus", "+").replace("_", "–" if key[:1].isdigit() else " "),
+            "stat": STATISTIC_LABELS.get(parts.get("stat") or "", parts.get("stat") or ""),
+            "stat_zh": STATISTIC_CHINESE.get(parts.get("stat") or "", ""),
+            "key_zh": KEY_CHINESE.get(key, key),
+        }
+        return Outcome(
+            name=name,
+            label=self.label.format(**readable),
+            unit=self.unit,
+            chinese=self.chinese.format(**readable),
+            group=self.group,
+            direction=self.direction,
+            display=self.display,
+            threshold=self.threshold,
+            relative_threshold=self.relative_threshold,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict of every field (``pattern`` is a JavaScript-compatible regex)."""
+        return {
+            "pattern": self.pattern.replace("(?P<", "(?<"),
+            "example": self.example,
+            "label": self.label,
+            "unit": self.unit,
+            "chinese": self.chinese,
+            "group": self.group,
+            "direction": self.direction,
+            "display": self.display,
+            "threshold": self.threshold,
+            "relative_threshold": self.relative_threshold,
+        }
+
+
+STATISTIC_LABELS = {"mean": "mean", "median": "median", "p90": "90th percentile"}
+STATISTIC_CHINESE = {"mean": "平均", "median": "中位", "p90": "90分位"}
+# Case types in Chinese (F2: 咨询 求助 投诉 举报 建议; patrol and sensor finds).
+KEY_CHINESE = {
+    "inquiry": "咨询",
+    "help": "求助",
+    "complaint": "投诉",
+    "report": "举报",
+    "suggestion": "建议",
+    "patrol": "巡查发现",
+    "sensor": "感知发现",
+}
+# Practical thresholds are assumptions (docs/design.md "Reports that answer first"): the
+# smallest change a street office would notice or act on; experiments override them.
+_DAYS = 0.5  # half a working day of resolution time (assumption)
+_SHARE = 0.02  # two percentage points of a share (assumption)
+_RELATIVE = 0.05  # 5 % of the reference level for counts and hours (assumption)
+_INDEX = 0.01  # 0.01 on a 0–1 scale (assumption)
+
+
+def _entries(display: str, default: float, relative: bool = False) -> Callable[..., Outcome]:
+    """A constructor of entries shown as ``display`` with a default practical threshold."""
+
+    def make(
+        name: str,
+        label: str,
+        unit: str,
+        chinese: str,
+        group: str,
+        direction: Direction = None,
+        threshold: float = default,
+    ) -> Outcome:
+        return Outcome(name, label, unit, chinese, group, direction, display, threshold, relative)
+
+    return make
+
+
+_count = _entries("count", _RELATIVE, relative=True)
+_hours = _entries("hours", _RELATIVE, relative=True)
+_percent = _entries("share", _SHARE)
+_duration = _entries("duration", _DAYS)
+_index = _entries("index", _INDEX)
+_ratio = _entries("ratio", 0.1)
+
+
+# Every outcome every run's summary holds, in the order tables show them.
+OUTCOMES: tuple[Outcome, ...] = (
+    _count("needs_generated", "Needs arising", "needs", "居民诉求", "volume"),
+    _count("needs_reported", "Needs reported by residents", "needs", "居民上报诉求", "volume"),
+    _count("needs_found", "Needs found by patrols and sensors", "needs", "巡查发现", "volume"),
+    _count("needs_lapsed", "Needs never reported", "needs", "未上报诉求", "volume", "lower"),
+    _count(
+        "needs_awaiting_patrol",
+        "Needs awaiting a patrol at the end",
+        "needs",
+        "待巡查发现",
+        "volume",
+    ),
+    _count("cases_generated", "Cases", "cases", "案件数", "volume"),
+    _count("cases_closed", "Cases closed", "cases", "办结案件", "volume"),
+    _count("cases_open", "Cases open at the end", "cases", "未办结案件", "volume", "lower"),
+    _count("cases_queued", "Cases queued at the end", "cases", "排队案件", "volume", "lower"),
+    _count("backlog_mean", "Backlog, daily mean", "open cases", "平均积压", "volume", "lower"),
+    _count("backlog_final", "Backlog at the end", "open cases", "期末积压", "volume", "lower"),
+    _percent(
+        "unreported_share", "Needs never reported", "share of needs", "未上报率", "volume", "lower"
+    ),
+    _duration(
+        "resolution_time_mean_days",
+        "Resolution time, mean",
+        "days",
+        "平均办结时长",
+        "time",
+        "lower",
+    ),
+    _duration(
+        "resolution_time_median_days",
+        "Resolution time, median",
+        "days",
+        "办结时长中位数",
+        "time",
+        "lower",
+    ),
+    _duration(
+        "resolution_time_p90_days",
+        "Resolution time, 90th percentile",
+        "days",
+        "办结时长90分位",
+        "time",
+        "lower",
+        threshold=2 * _DAYS,
+    ),
+    _percent(
+        "on_time_share",
+        "Closed on time",
+        "share of closed and overdue cases",
+        "按时办结率",
+        "time",
+        "higher",
+    ),
+    _ratio(
+        "equity_resolution_time_cv",
+        "Resolution time spread across grids",
+        "coefficient of variation",
+        "网格间办结时长差异",
+        "time",
+        "lower",
+        threshold=0.05,
+    ),
+    _percent(
+        "equity_on_time_gap",
+        "On-time gap between best and worst grids",
+        "share",
+        "网格间按时办结差距",
+        "time",
+        "lower",
+    ),
+    _percent("resolution_share", "Cases resolved", "share of cases", "解决率", "quality", "higher"),
+    _percent(
+        "on_the_spot_share",
+        "Settled on the spot",
+        "share of cases",
+        "就地解决率",
+        "quality",
+        "higher",
+    ),
+    _percent(
+        "returns_share",
+        "Misrouted and returned",
+        "share of dispatched cases",
+        "退件率",
+        "quality",
+        "lower",
+    ),
+    _ratio(
+        "handoffs_per_case",
+        "Hand-offs per case",
+        "hand-offs per case",
+        "流转次数",
+        "quality",
+        "lower",
+        threshold=0.1,
+    ),
+    _percent(
+        "satisfaction_share", "Satisfied ratings", "share of ratings", "满意率", "quality", "higher"
+    ),
+    _index("trust_mean", "Trust, mean at the end", "0–1 scale", "信任度", "quality", "higher"),
+    _index(
+        "trust_change", "Trust, change over the run", "0–1 scale", "信任度变化", "quality", "higher"
+    ),
+    _percent(
+        "participation_share",
+        "Residents who took part in consultations",
+        "share of adults",
+        "议事参与率",
+        "participation",
+        "higher",
+        threshold=0.01,
+    ),
+    _percent(
+        "participation_share_party_member",
+        "Participation, party members",
+        "share of members",
+        "党员参与率",
+        "participation",
+        threshold=0.01,
+    ),
+    _percent(
+        "participation_share_non_member",
+        "Participation, non-members",
+        "share of non-members",
+        "群众参与率",
+        "participation",
+        threshold=0.01,
+    ),
+    _index(
+        "representativeness",
+        "Representativeness of participants",
+        "0–1 (1 = like the population)",
+        "参与代表性",
+        "participation",
+        "higher",
+        threshold=_SHARE,
+    ),
+    _count(
+        "meetings_held", "Consultation meetings held", "meetings", "议事会议次数", "participation"
+    ),
+    _count(
+        "decisions_made", "Consultation decisions made", "decisions", "议事决定数", "participation"
+    ),
+    _percent(
+        "implementation_share",
+        "Decisions implemented",
+        "share of decisions",
+        "议定事项落实率",
+        "participation",
+        "higher",
+    ),
+    _count(
+        "collective_issues_open",
+        "Collective issues open at the end",
+        "issues",
+        "未解决公共议题",
+        "participation",
+        "lower",
+    ),
+    _hours("staff_hours_total", "Staff time", "staff-hours", "工作人员工时", "cost", "lower"),
+    _hours(
+        "staff_hours_per_case",
+        "Staff time per case",
+        "staff-hours per case",
+        "每件工时",
+        "cost",
+        "lower",
+    ),
+    _hours("volunteer_hours_total", "Volunteer time", "volunteer-hours", "志愿者工时", "cost"),
+    _percent(
+        "department_utilisation",
+        "Department staff busy",
+        "share of working hours",
+        "部门人员负荷率",
+        "cost",
+        threshold=0.05,
+    ),
+    _percent(
+        "grid_worker_utilisation",
+        "Grid workers busy",
+        "share of working hours",
+        "网格员负荷率",
+        "cost",
+        threshold=0.05,
+    ),
+    _percent(
+        "community_utilisation",
+        "Community office busy",
+        "share of working hours",
+        "社区工作负荷率",
+        "cost",
+        threshold=0.05,
+    ),
+    _percent(
+        "community_overload_share",
+        "Communities overloaded (小马拉大车)",
+        "share of communities",
+        "社区超负荷比例",
+        "cost",
+        "lower",
+    ),
+    _count("cases_parked", "Cases parked (挂账)", "cases", "挂账案件", "volume", "lower"),
+    _count(
+        "repeat_contacts", "Repeat contacts about the same need", "contacts", "重复来电", "volume"
+    ),
+    _count("warmup_days", "Warm-up excluded", "days", "预热期", "run"),
+    _count("measured_days", "Days measured", "days", "统计期", "run"),
+    _ratio(
+        "requests_per_resident_per_year",
+        "Requests per resident per year",
+        "requests per resident per year",
+        "人均诉求量",
+        "volume",
+        threshold=0.02,
+    ),
+    _ratio(
+        "returns_per_case",
+        "Returns per dispatched case",
+        "returns per case",
+        "件均退件次数",
+        "quality",
+        "lower",
+        threshold=0.05,
+    ),
+    _percent(
+        "department_utilisation_max",
+        "Busiest department's staff busy",
+        "share of working hours",
+        "最忙部门负荷率",
+        "cost",
+        "lower",
+        threshold=0.05,
+    ),
+    _percent(
+        "parked_share",
+        "Parked unresolved (挂账)",
+        "share of cases",
+        "挂账率",
+        "quality",
+        "lower",
+    ),
+    _percent(
+        "repeat_contact_share",
+        "Repeat contacts",
+        "share of cases",
+        "重复诉求占比",
+        "quality",
+        "lower",
+    ),
+    _percent(
+        "reopened_share",
+        "Reopened after verification or call-back (重新办理)",
+        "share of cases",
+        "重办率",
+        "quality",
+        "lower",
+    ),
+    _count(
+        "premature_closures",
+        "Premature closures (gaming)",
+        "closures",
+        "虚假办结",
+        "quality",
+        "lower",
+    ),
+    _percent(
+        "premature_caught_share",
+        "Premature closures caught and reopened",
+        "share of premature closures",
+        "虚假办结发现率",
+        "quality",
+        "higher",
+    ),
+    _count("disputes", "Disputed returns (推诿)", "returns", "推诿退件", "quality", "lower"),
+    _count("urging_calls", "Urging calls (催办)", "calls", "催办来电", "volume", "lower"),
+    _ratio(
+        "urging_calls_per_resident_per_year",
+        "Urging calls per resident per year",
+        "calls per resident per year",
+        "人均催办量",
+        "volume",
+        "lower",
+        threshold=0.01,
+    ),
 )
+
+# Outcomes with one key per case type, age group or department.
+OUTCOME_FAMILIES: tuple[OutcomeFamily, ...] = (
+    OutcomeFamily(
+        r"resolution_time_(?P<stat>mean|median|p90)_days_(?P<key>[a-z0-9_]+)",
+        "resolution_time_median_days_help",
+        "Resolution time, {stat} — {key} cases",
+        "days",
+        "{key_zh}类办结时长{stat_zh}",
+        "time",
+        "lower",
+        "duration",
+        _DAYS,
+    ),
+    OutcomeFamily(
+        r"participation_share_age_(?P<key>[a-z0-9_]+)",
+        "participation_share_age_70_plus",
+        "Participation, age {key}",
+        "share of the age group",
+        "{key}岁居民参与率",
+        "participation",
+        None,
+        "share",
+        0.01,
+    ),
+    OutcomeFamily(
+        r"department_utilisation_(?P<key>[a-z0-9_]+)",
+        "department_utilisation_urban_management",
+        "Staff busy — {key}",
+        "share of working hours",
+        "{key}人员负荷率",
+        "cost",
+        None,
+        "share",
+        0.05,
+    ),
+)
+
+_BY_NAME: dict[str, Outcome] = {o.name: o for o in OUTCOMES}
+# Fixed outcome names; every run's summary has each of them (NaN when undefined).
+OUTCOME_NAMES: tuple[str, ...] = tuple(_BY_NAME)
+
+
+def find_outcome(name: str) -> Outcome | None:
+    """The registry entry of ``name`` (a fixed outcome or a family member), else None."""
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    for family in OUTCOME_FAMILIES:
+        found = family.resolve(name)
+        if found is not None:
+            return found
+    return None
+
+
+def outcome(name: str) -> Outcome:
+    """The registry entry of ``name``.
+
+    Raises:
+        KeyError: ``name`` has no entry; the message names it and where to add one.
+    """
+    found = find_outcome(name)
+    if found is None:
+        raise KeyError(
+            f"outcome {name!r} has no entry in the outcome registry: add an Outcome to "
+            "model/outcomes.py OUTCOMES (or an OutcomeFamily to OUTCOME_FAMILIES)"
+        )
+    return found
+
+
+def outcome_registry_json() -> dict[str, Any]:
+    """The registry as JSON-able data: ``{"outcomes": [...], "families": [...]}``."""
+    return {
+        "outcomes": [o.to_json() for o in OUTCOMES],
+        "families": [f.to_json() for f in OUTCOME_FAMILIES],
+    }
 
 
 MAX_UNIT_NODES = 500  # unit values are kept for pictures of small scenarios only

@@ -41,7 +41,7 @@ PARTICIPATION_GROUPS = (
     "participation_share_party_member",
     "participation_share_non_member",
 )
-ALL_OUTCOMES = OUTCOME_NAMES + per_type_outcomes() + PARTICIPATION_GROUPS
+ALL_OUTCOMES = tuple(dict.fromkeys((*OUTCOME_NAMES, *per_type_outcomes(), *PARTICIPATION_GROUPS)))
 RESOLUTION_VARIABLE = "resolution_time_days"
 BIN_UPPERS = (0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, math.inf)
 DAILY_VARIABLES = ("backlog", "cases_reported", "cases_closed", "trust_mean")
@@ -265,11 +265,15 @@ def write_compare(
     precision: dict[str, Any] | None = None,
     store_raw: bool = True,
     units: bool = False,
+    experiment_keys: str = "",
+    titles: dict[str, str] | None = None,
 ) -> FakeResults:
     """A compare experiment: scenarios × replications on common random numbers.
 
     Each scenario has its own level (0, -1, -2, …: later reforms resolve faster) and every
     replication shares a noise term across scenarios, as common random numbers would.
+    ``experiment_keys`` is TOML added to the stored experiment text (question,
+    main_outcomes, thresholds, sensitivity_results); ``titles`` sets scenarios' ``title``.
     """
     rng = np.random.default_rng(seed)
     writer = _Writer(folder)
@@ -326,11 +330,14 @@ def write_compare(
     for s, name in enumerate(scenarios):
         descriptions[name] = {"file": f"/work/main/scenarios/{name}.toml", "digest": f"{s:016x}"}
         if store_raw:
-            descriptions[name]["raw"] = SCENARIO_RAW.get(name, {"name": name})
+            raw = dict(SCENARIO_RAW.get(name, {"name": name}))
+            if titles and name in titles:
+                raw["title"] = titles[name]
+            descriptions[name]["raw"] = raw
     text = "".join(f'[[scenarios]]\npath = "../scenarios/{name}.toml"\n' for name in scenarios)
     text = (
         f'name = "compare_test"\nkind = "compare"\nseed = {ROOT_SEED}\n'
-        f"replications = {replications}\n" + text
+        f"replications = {replications}\n{experiment_keys}\n" + text
     )
     writer.close(
         _manifest(

@@ -43,7 +43,7 @@ def test_resolution_ecdf(compare: Results, tmp_path: Path) -> None:
     _check_png(figure, tmp_path, "ecdf")
     x, y, _ = _labels(figure)
     assert "Resolution time" in x and "(days" in x, f"x label {x!r}"
-    assert "Share of closed cases" in y, f"y label {y!r}"
+    assert y == "Closed cases resolved within that time (%)", f"y label {y!r}"
     assert len(figure.axes[0].get_lines()) == 3, "one line per scenario"
 
 
@@ -54,8 +54,30 @@ def test_backlog_bands(compare: Results, tmp_path: Path) -> None:
     _check_png(figure, tmp_path, "backlog")
     x, y, _ = _labels(figure)
     assert x == "Simulated day (days since start)", f"x label {x!r}"
-    assert y == "Backlog (open cases)", f"y label {y!r}"
+    assert y == "Open cases", f"y label {y!r}"
     assert len(figure.axes[0].collections) == 3, "one confidence band per scenario"
+
+
+def test_weekly_bands_in_one_colour_per_scenario(compare: Results, tmp_path: Path) -> None:
+    """Weekly means are drawn per week, bands never below zero, colours fixed per scenario."""
+    weekly = st.period_means(compare.timeseries(["backlog"]), 7)
+    assert set(weekly["day"]) == {0}, "days 0-6 of a 10-day run; the short week 7-9 is left out"
+    bands = st.timeseries_bands(weekly, "backlog")
+    colours = plots.scenario_colours(["whistle", "integrated", "baseline"])  # not plot order
+    figure = plots.plot_timeseries_bands(bands, "backlog", colours=colours, period_days=7)
+    _check_png(figure, tmp_path, "weekly")
+    x, y, _ = _labels(figure)
+    assert x == "Week of the run" and y == "Open cases, weekly mean", f"labels {x!r}, {y!r}"
+    for line in figure.axes[0].get_lines():
+        assert line.get_color() == colours[line.get_label()], f"{line.get_label()} recoloured"
+    effects = st.paired_differences(
+        compare.outcomes(wide=True), "baseline", names=["on_time_share"]
+    )
+    forest = plots.plot_forest(effects, "baseline", colours=colours)
+    drawn = {c.get_label(): tuple(c.get_facecolor()[0]) for c in forest.axes[0].collections if
+             not c.get_label().startswith("_") and len(c.get_facecolor())}  # fmt: skip
+    for scenario, colour in drawn.items():
+        assert colour == tuple(colours[scenario]), f"forest recolours {scenario}"
 
 
 def test_forest_plot(compare: Results, tmp_path: Path) -> None:
@@ -66,8 +88,8 @@ def test_forest_plot(compare: Results, tmp_path: Path) -> None:
     _check_png(figure, tmp_path, "forest")
     x, y, _ = _labels(figure)
     assert x == "Change against baseline (% of the reference mean)", f"x label {x!r}"
-    assert y == "Outcome", f"y label {y!r}"
-    ticks = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert y == "", f"the outcome ticks need no y label, got {y!r}"
+    ticks = [t.get_text().replace("\n", " ") for t in figure.axes[0].get_yticklabels()]
     assert ticks == [plots.outcome_label(n, unit=False) for n in names], f"ticks {ticks}"
 
 
@@ -78,7 +100,7 @@ def test_participation_by_group(compare: Results, tmp_path: Path) -> None:
     _check_png(figure, tmp_path, "participation")
     x, y, _ = _labels(figure)
     assert "age in years" in x and "party membership" in x, f"x label {x!r}"
-    assert y == "Participation in consultations (% of group)", f"y label {y!r}"
+    assert y == "Took part in consultations (% of group)", f"y label {y!r}"
     ticks = [t.get_text() for t in figure.axes[0].get_xticklabels()]
     assert ticks == [
         "age 18–29",
@@ -98,7 +120,7 @@ def test_sweep_curve(tmp_path: Path) -> None:
     figure = plots.plot_sweep(curves, factor, "resolution_time_mean_days")
     _check_png(figure, tmp_path, "sweep")
     x, y, _ = _labels(figure)
-    assert x.startswith(factor), f"x label {x!r}"
+    assert x == "Grid workers (per grid)", f"x label {x!r}"
     assert y == "Resolution time, mean (days)", f"y label {y!r}"
     line = figure.axes[0].get_lines()[0]
     assert list(line.get_xdata()) == [1, 2, 3, 4], "one point per sweep level"
@@ -112,7 +134,9 @@ def test_sobol_bars(tmp_path: Path) -> None:
     _check_png(figure, tmp_path, "sobol")
     x, y, title = _labels(figure)
     assert x.startswith("Sobol index (share of output variance"), f"x label {x!r}"
-    assert y == "Factor (dotted scenario field)", f"y label {y!r}"
+    assert y == "", f"the factor ticks need no y label, got {y!r}"
+    ticks = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert ticks == ["Classification accuracy", "Grid workers (per grid)"], f"ticks {ticks}"
     assert "Resolution time, mean (days)" in title, f"title {title!r}"
     assert len(figure.axes[0].patches) == 4, "2 factors × (S1, ST) bars"
 
@@ -163,6 +187,23 @@ def test_network_picture(tmp_path: Path) -> None:
     assert ticks == ["centre", "department", "street", "community", "grid"], f"levels {ticks}"
 
 
+def test_networks_share_one_scale(tmp_path: Path) -> None:
+    """Every scenario's network is one figure; each variable has one colour scale, at least
+    as wide as its minimum span."""
+    graph = _small_network()
+    low = {n: 0.50 for n in graph.nodes}
+    high = {n: 0.51 for n in graph.nodes}
+    figure = plots.plot_networks(
+        [("a", graph, {"trust": low}), ("b", graph, {"trust": high})],
+        {"trust": "Mean trust"},
+        {"trust": 0.1},
+    )
+    _check_png(figure, tmp_path, "networks")
+    norms = [c.norm for a in figure.axes[:2] for c in a.collections if c.get_array() is not None]
+    assert len(norms) == 2 and norms[0] is norms[1], "both scenarios use one colour scale"
+    assert norms[0].vmax - norms[0].vmin == pytest.approx(0.1), "span widened to 0.1"
+
+
 def test_network_from_stored_units(tmp_path: Path) -> None:
     """Stored unit rows rebuild the hierarchy and its per-unit means."""
     fake = write_compare(tmp_path / "u", scenarios=("baseline", "integrated"), units=True)
@@ -189,8 +230,8 @@ def test_network_layout_is_deterministic() -> None:
     [
         ("resolution_time_median_days", "Resolution time, median (days)"),
         ("resolution_time_p90_days_help", "Resolution time, 90th percentile — help cases (days)"),
-        ("participation_share_age_70_plus", "Participation, age 70+ (share of group)"),
-        ("participation_share_non_member", "Participation, non-members (share of group)"),
+        ("participation_share_age_70_plus", "Participation, age 70+ (share of the age group)"),
+        ("participation_share_non_member", "Participation, non-members (share of non-members)"),
         ("staff_hours_per_case", "Staff time per case (staff-hours per case)"),
     ],
 )

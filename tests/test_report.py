@@ -15,16 +15,29 @@ from analysis_fixtures import (
     write_sweep,
 )
 
-from analysis import plots
+from analysis.formatting import format_effect, outcome_label
 from analysis.report import ReportPaths, scenario_settings, write_report
 from analysis.results import load_results
 from app.cli import main
+
+QUESTION = "Which reform closes cases fastest?"
+MAIN = ("resolution_time_mean_days", "on_time_share", "cases_closed")
+EXPERIMENT_KEYS = (
+    f'question = "{QUESTION}"\nmain_outcomes = {list(MAIN)!r}\n'.replace("'", '"')
+    + "[thresholds]\non_time_share = 0.001\n"
+)
+TITLES = {"integrated": "Integrated dispatch · 大综合一体化"}
 
 
 @pytest.fixture(scope="module")
 def compare_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[FakeResults, ReportPaths]:
     """A compare experiment (one failed run) and its report, written once for this module."""
-    fake = write_compare(tmp_path_factory.mktemp("report") / "compare", failed=[("whistle", 4)])
+    fake = write_compare(
+        tmp_path_factory.mktemp("report") / "compare",
+        failed=[("whistle", 4)],
+        experiment_keys=EXPERIMENT_KEYS,
+        titles=TITLES,
+    )
     return fake, write_report(fake.path)
 
 
@@ -54,20 +67,55 @@ def test_report_lists_every_scenario_and_outcome(
     for text, kind in zip(_texts(paths), ("HTML", "Markdown"), strict=True):
         for scenario in fake.scenarios:
             assert scenario in text, f"{kind}: scenario {scenario} missing"
-        missing = [o for o in outcomes if plots.outcome_label(o) not in text]
+        missing = [o for o in outcomes if outcome_label(o) not in text]
         assert not missing, f"{kind}: outcomes missing: {missing}"
 
 
-def test_headline_table_has_every_effect(compare_report: tuple[FakeResults, ReportPaths]) -> None:
-    """The headline table has a row per reform × outcome of interest, with intervals."""
+def test_detail_table_has_every_effect(compare_report: tuple[FakeResults, ReportPaths]) -> None:
+    """The detail table has a row per reform × outcome of interest, with its interval."""
     fake, paths = compare_report
     markdown = paths.markdown.read_text(encoding="utf-8")
-    headline = markdown.split("## Headline")[1].split("### Key findings")[0]
+    detail = markdown.split("## Reform effects in detail")[1].split("### Scenario means")[0]
     for scenario in fake.scenarios[1:]:
+        label = TITLES.get(scenario, scenario)
         for outcome in fake.outcomes:
-            pattern = rf"\| {re.escape(plots.outcome_label(outcome))} \| {scenario} \|.*\[.*\]"
-            assert re.search(pattern, headline), f"no headline row for {scenario} × {outcome}"
+            pattern = rf"\| {re.escape(outcome_label(outcome))} \| {re.escape(label)} \|.*\[.*\]"
+            assert re.search(pattern, detail), f"no detail row for {scenario} × {outcome}"
     assert "whistle/r0004" in markdown, "the failed run is reported"
+
+
+def test_answer_comes_first(compare_report: tuple[FakeResults, ReportPaths]) -> None:
+    """The question is the title and the answer box, with every scenario, opens the report."""
+    fake, paths = compare_report
+    markdown = paths.markdown.read_text(encoding="utf-8")
+    assert markdown.startswith(f"# {QUESTION}\n"), markdown[:80]
+    box = markdown.split("## Answer")[1].split("\n## ")[0]
+    assert markdown.index("## Answer") < markdown.index("## Reform effects in detail"), "order"
+    for scenario in fake.scenarios:
+        assert TITLES.get(scenario, scenario) in box, f"{scenario} missing from the answer box"
+    assert "does best" in box, "the lead sentence names the best reform"
+    assert "no warm-up" in box and "residents per scenario" in box, "scale and warm-up"
+    assert "sensitivity" in box, "the box says what the ranking rests on (or why not)"
+    assert "its 95 % interval" in box, "the legend names the confidence level"
+
+
+def test_answer_effects_in_natural_units(compare_report: tuple[FakeResults, ReportPaths]) -> None:
+    """Each main effect appears formatted in its unit with its interval (pp, days, cases)."""
+    fake, paths = compare_report
+    box = paths.markdown.read_text(encoding="utf-8").split("## Answer")[1].split("\n## ")[0]
+    for outcome, unit in zip(MAIN, ("days", "pp", "cases"), strict=True):
+        differences = [
+            fake.series("integrated", outcome)[r] - fake.series("baseline", outcome)[r]
+            for r in range(fake.replications)
+        ]
+        mean = sum(differences) / len(differences)
+        reference = fake.series("baseline", outcome)
+        level = sum(reference) / len(reference)
+        text = format_effect(outcome, mean, mean - 1, mean + 1, level)
+        centre = text.split(" [")[0]
+        assert centre.endswith(unit), f"{outcome}: {text!r} lacks its unit {unit}"
+        assert centre in box, f"{outcome}: effect {centre!r} not in the answer box"
+    assert "e+0" not in box and "e-0" not in box, "no exponent notation"
 
 
 def test_html_is_self_contained(compare_report: tuple[FakeResults, ReportPaths]) -> None:
@@ -110,14 +158,14 @@ def test_settings_fall_back_to_the_experiment_text(tmp_path: Path) -> None:
 
 
 def test_network_pictures_when_units_are_stored(tmp_path: Path) -> None:
-    """With the optional units table, the report draws the network of every scenario."""
+    """With the optional units table, one appendix figure draws every scenario's network."""
     fake = write_compare(tmp_path / "u", scenarios=("baseline", "integrated"), units=True)
     markdown = write_report(fake.path).markdown.read_text(encoding="utf-8")
-    assert "## Governance network" in markdown, "network section"
-    for scenario in fake.scenarios:
-        for label in ("Open cases at the end", "Mean trust at the end (0–1)"):
-            assert f"{label} per unit under {scenario}." in markdown, f"{scenario}: {label}"
-    assert markdown.count("figures/network_") == 4, "2 scenarios × (backlog, trust)"
+    assert "## Appendix: the governance network" in markdown, "network section"
+    assert markdown.count("figures/network") == 1, "one network figure for every scenario"
+    assert markdown.index("## Appendix: the governance network") > markdown.index(
+        "## Reform effects in detail"
+    ), "the network is in an appendix"
 
 
 def test_sweep_report(tmp_path: Path) -> None:
@@ -125,10 +173,18 @@ def test_sweep_report(tmp_path: Path) -> None:
     fake = write_sweep(tmp_path / "sweep")
     markdown = write_report(fake.path).markdown.read_text(encoding="utf-8")
     assert "## Sweep: response curves" in markdown, "sweep section"
-    assert "offices.grid_workers_per_grid" in markdown, "swept field"
+    assert "Grid workers (per grid)" in markdown, "swept field, in words"
     for point in fake.point_parameters:
         assert f"| {point} |" in markdown, f"point {point} missing"
     assert "sweep_00.png" in markdown, "a response-curve figure"
+    box = markdown.split("## Answer")[1].split("\n## ")[0]
+    assert "| # | Grid workers (per grid) |" in box, (
+        "the sweep's answer grid is headed by its factor"
+    )
+    for point, parameters in fake.point_parameters.items():
+        value = parameters["offices.grid_workers_per_grid"]
+        assert f"| {value} ({point}) |" in box, f"point {point} missing from the answer grid"
+    assert "Grid workers (per grid) = 1" in box, "sentences name the factor and its value"
 
 
 @pytest.mark.parametrize(("method", "heading"), [("sobol", "Sobol"), ("morris", "Morris")])
@@ -138,7 +194,7 @@ def test_sensitivity_report(tmp_path: Path, method: str, heading: str) -> None:
     markdown = write_report(fake.path, tmp_path / "out").markdown.read_text(encoding="utf-8")
     assert "## Sensitivity analysis" in markdown, "sensitivity section"
     assert f"### {heading}" in markdown, f"{heading} table"
-    assert "coordination.classification_accuracy" in markdown, "factor listed"
+    assert "Classification accuracy" in markdown, "factor listed, in words"
     assert f"{method}_00.png" in markdown, f"{heading} figure"
     assert "### Seed noise" in markdown, "the runner's seed-noise table is shown"
 
@@ -215,6 +271,7 @@ def test_reads_a_folder_written_by_the_store(tmp_path: Path) -> None:
     wide = results.outcomes(wide=True)
     assert len(wide) == 6 and results.reference == "a", f"{len(wide)} runs, ref {results.reference}"
     markdown = write_report(folder).markdown.read_text(encoding="utf-8")
-    assert "| Resolution time, median (days) | b | 5.1 | 4.1 | −1 [−1, −1] |" in markdown, (
-        "the paired difference of exactly −1 is reported"
-    )
+    assert (
+        "| Resolution time, median (days) | b | 5.1 days | 4.1 days | −1.0 days [−1.0, −1.0] |"
+        in markdown
+    ), "the paired difference of exactly −1 is reported"

@@ -20,13 +20,25 @@ from typing import Any
 
 import pytest
 import websocket
-from analysis_fixtures import write_compare
+from analysis_fixtures import write_compare, write_sensitivity, write_sweep
 
+from analysis import statistics as st
+from analysis.formatting import format_effect
 from analysis.report import write_report
+from analysis.results import load_results
 
 CHROMIUM = Path("/usr/bin/chromium")
 STARTUP_SECONDS = 30.0
 LOAD_SECONDS = 30.0
+LONG_FACTOR = "departments.urban_management.staff_per_100k_residents"
+WIDTH, HEIGHT = 1280, 800  # a laptop browser window: the answer must fit in it
+SCENARIOS = ("baseline", "integrated", "whistle", "council", "immediate", "grid_first")
+MAIN = ("resolution_time_p90_days", "on_time_share", "satisfaction_share", "cases_closed")
+TITLES = {
+    "integrated": "Integrated dispatch · 大综合一体化",
+    "whistle": "Blow the whistle · 吹哨报到",
+    "grid_first": "Small matters stay in the grid · 小事不出网格",
+}
 
 pytestmark = [
     pytest.mark.browser,
@@ -139,6 +151,13 @@ def _console_errors(events: list[dict[str, Any]]) -> list[str]:
 
 def _load(page: _Page, path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Navigate to ``path``; return the page state and the protocol events of that load."""
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=WIDTH,
+        height=HEIGHT,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
     page.events.clear()
     page.call("Page.navigate", url=path.resolve().as_uri())
     page.wait_for("Page.loadEventFired")
@@ -146,7 +165,15 @@ def _load(page: _Page, path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
         "JSON.stringify({title: document.title, "
         "images: Array.from(document.images).map(i => "
         "({complete: i.complete, width: i.naturalWidth})), "
-        "tables: document.querySelectorAll('table').length})"
+        "tables: document.querySelectorAll('table').length, "
+        "overflow: document.documentElement.scrollWidth - window.innerWidth, "
+        "answer: (() => { const box = document.getElementById('answer'); if (!box) return null; "
+        "const r = box.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, "
+        "rows: Array.from(box.querySelectorAll('tr[data-scenario]')).map(tr => ({"
+        "scenario: tr.dataset.scenario, "
+        "label: tr.querySelector('td.scenario').firstChild.textContent, "
+        "effects: Array.from(tr.querySelectorAll('td.effect')).map(td => "
+        "td.firstChild.textContent)}))}; })()})"
     )
     result = page.call("Runtime.evaluate", expression=expression, returnByValue=True)
     return json.loads(result["result"]["value"]), list(page.events)
@@ -176,6 +203,7 @@ def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
     assert len(_console_errors(control_events)) >= 1, "the control's console error was missed"
 
     assert state["title"] == "microgov report: compare_test", f"title {state['title']!r}"
+    assert state["overflow"] <= 0, f"the page is {state['overflow']} px wider than its window"
     assert len(state["images"]) == len(report.figures), f"{len(state['images'])} images"
     broken = [i for i, image in enumerate(state["images"]) if not image["width"]]
     assert not broken, f"images not loaded (naturalWidth 0): {broken}"
@@ -189,3 +217,80 @@ def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
     ]
     remote = [url for url in fetched if not url.startswith(("file:", "data:"))]
     assert not remote, f"the report fetched remote resources: {remote}"
+
+
+def test_answer_box_fits_the_first_screen(tmp_path: Path) -> None:
+    """At 1280×800 the answer box is wholly on the first screen, names every scenario by its
+    label and shows each main effect with its unit and interval; nothing overflows sideways."""
+    keys = (
+        'question = "Which reform does best?"\nmain_outcomes = ['
+        + ", ".join(f'"{m}"' for m in MAIN)
+        + "]\n"
+    )
+    fake = write_compare(
+        tmp_path / "results",
+        scenarios=SCENARIOS,
+        replications=4,
+        days=8,
+        experiment_keys=keys,
+        titles=TITLES,
+        units=True,
+    )
+    report = write_report(fake.path)
+    wide = load_results(fake.path).outcomes(wide=True)
+    effects = st.paired_differences(wide, "baseline", names=list(MAIN)).set_index(
+        ["scenario", "outcome"]
+    )
+    with _chromium(tmp_path / "profile") as port:
+        page = _Page(port)
+        try:
+            for domain in ("Page", "Runtime", "Log"):
+                page.call(f"{domain}.enable")
+            state, events = _load(page, report.html)
+        finally:
+            page.close()
+    assert state["title"] == "Which reform does best?", f"title {state['title']!r}"
+    box = state["answer"]
+    assert box is not None, "no element with id 'answer'"
+    assert 0 <= box["top"] and box["bottom"] <= HEIGHT, f"answer box spans {box} (window {HEIGHT})"
+    assert state["overflow"] <= 0, f"the page is {state['overflow']} px wider than its window"
+    labels = {row["scenario"]: row["label"] for row in box["rows"]}
+    for scenario in SCENARIOS:
+        assert labels.get(scenario) == TITLES.get(scenario, scenario), f"{scenario}: {labels}"
+    units = {MAIN[0]: "days", MAIN[1]: "pp", MAIN[2]: "pp", MAIN[3]: "cases"}
+    for row in box["rows"]:
+        if row["scenario"] == "baseline":
+            continue
+        assert len(row["effects"]) == len(MAIN), f"{row['scenario']}: {row['effects']}"
+        for outcome, shown in zip(MAIN, row["effects"], strict=True):
+            e = effects.loc[(row["scenario"], outcome)]
+            expected = format_effect(
+                outcome, e["difference"], e["ci_low"], e["ci_high"], e["reference_mean"]
+            )
+            assert shown == expected, f"{row['scenario']} × {outcome}: {shown!r} ≠ {expected!r}"
+            centre, interval = shown.split(" [")
+            assert centre.split()[-1] in (units[outcome], "h", "min"), f"unit of {shown!r}"
+            assert interval.endswith("]") and "," in interval, f"interval of {shown!r}"
+    broken = [i for i, image in enumerate(state["images"]) if not image["width"]]
+    assert state["images"] and not broken, f"images not loaded: {broken}"
+    assert not _console_errors(events), "console errors"
+
+
+def test_sweep_and_sensitivity_reports_fit_1280(tmp_path: Path) -> None:
+    """Sweep and sensitivity reports do not scroll sideways at 1280 px; every image loads."""
+    reports = [
+        write_report(write_sweep(tmp_path / "sweep", factor=LONG_FACTOR).path),
+        write_report(write_sensitivity(tmp_path / "sobol").path),
+    ]
+    with _chromium(tmp_path / "profile") as port:
+        page = _Page(port)
+        try:
+            for domain in ("Page", "Runtime", "Log"):
+                page.call(f"{domain}.enable")
+            states = [_load(page, report.html)[0] for report in reports]
+        finally:
+            page.close()
+    for report, state in zip(reports, states, strict=True):
+        assert state["overflow"] <= 0, f"{report.html}: {state['overflow']} px too wide"
+        broken = [i for i, image in enumerate(state["images"]) if not image["width"]]
+        assert state["images"] and not broken, f"{report.html}: images not loaded {broken}"
