@@ -6,7 +6,8 @@ exit status):
 
 - :mod:`app.run_commands`: ``run``, ``validate``;
 - :mod:`app.experiment_commands`: ``compare``, ``sweep``, ``sensitivity``, ``export``, ``status``;
-- :mod:`app.report_commands`: ``report``.
+- :mod:`app.report_commands`: ``report``;
+- :mod:`app.calibrate_commands`: ``calibrate``, ``fit-logs``.
 
 Command modules should import heavy dependencies inside their handlers, so that
 ``microgov --help`` and ``microgov validate`` stay quick.
@@ -37,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.experiment_commands",
     "app.report_commands",
     "app.view_commands",
+    "app.calibrate_commands",
 )
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 

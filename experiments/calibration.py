@@ -1,0 +1,1002 @@
+"""Calibration: fit dotted scenario fields to a target file by the method of simulated moments.
+
+``microgov calibrate EXPERIMENT.toml`` runs a ``calibrate`` experiment (see
+:mod:`experiments.experiment_files`)::
+
+    name = "calibrate_baseline"
+    kind = "calibrate"
+    scenario = "../scenarios/baseline.toml"
+    targets = "../scenarios/targets/pre_reform.toml"
+    seed = 20261201
+    replications = 3                  # R replications per candidate, the same seeds for all
+    days = 365
+
+    [calibration]
+    sampler = "tpe"                   # tpe | random
+    batch = 4                         # candidates proposed and run together
+    max_candidates = 40               # budget
+    patience = 4                      # stop after K batches without a better best
+    startup_candidates = 8            # random candidates before TPE models the history
+    [[calibration.parameters]]
+    name = "demand.needs_per_resident_per_year"
+    lower = 0.1
+    upper = 1.2
+    log = true
+    [calibration.profile]             # optional: identifiability
+    points = 5                        # grid values per parameter
+    candidates = 6                    # candidates re-optimising the others at each value
+
+**Objective.** For a candidate θ, every replication r = 0 … R−1 runs on the seed
+``SeedSequence(root, spawn_key=(r,))`` — the same R seeds for every candidate (common
+random numbers), so two candidates differ by their parameters and not by their luck. With
+m̄ₖ(θ) the mean over the R replications of target k's outcome, yₖ its published value,
+sₖ its standard uncertainty and wₖ its weight, the objective is the weighted sum of
+squared standardised distances over the *fit* targets only::
+
+    J(θ) = Σₖ wₖ · ((m̄ₖ(θ) − yₖ) / sₖ)²
+
+Holdout targets never enter J. A candidate whose run failed, or for which a fit outcome
+is undefined (NaN) in every replication, has no objective: it is stored as ``failed`` and
+told to the optimiser as a failed trial.
+
+**Optimiser.** Optuna's TPE sampler (or its random sampler) through the ask/tell
+interface. Before each batch the study is rebuilt from the stored candidates (in their
+order) and the sampler is seeded from ``(root seed, study, batch)``, so the proposals
+depend on the stored history only: an interrupted calibration resumed with ``--resume``
+proposes exactly what the uninterrupted one would have, and reaches the same result.
+
+**Store.** The results folder is an ordinary one (:mod:`experiments.store`): each
+candidate is a point (``points.parameters`` holds its dotted values) whose R runs are
+stored one transaction each, with their summaries and resolution-time histograms (daily
+time series are not kept for candidates: a calibration makes many runs). The added table
+``calibration_candidates`` holds each candidate's study, number, batch, parameters,
+objective and status; a batch is written before it runs, so a resumed calibration runs
+the missing replications of the stored batch and never proposes or evaluates a candidate
+twice.
+
+**Stopping rule.** A study stops when it has used its budget (``max_candidates``) or
+when its best objective has not improved for ``patience`` batches.
+
+**Profiles** (optional, ``[calibration.profile]``): for each fitted parameter, ``points``
+values spread over its bounds; at each value the parameter is held fixed and the others
+re-optimised with ``candidates`` candidates (the first one is the best fit's values), all
+on the same seeds. A flat profile means the targets do not identify the parameter.
+
+**Outputs.** A calibrated scenario file that ``extends`` the input scenario and adds the
+experiment's overrides and the fitted values, with its provenance in comments (target file
+hash, objective, date, seeds, experiment file); ``microgov report`` writes the fit report
+(``analysis.calibration``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.errors import InputError
+from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
+from experiments.experiment_files import (
+    CalibrateSpec,
+    Experiment,
+    FittedParameterSpec,
+    flatten_overrides,
+    known_outcome,
+    load_experiment,
+    parameter_json,
+)
+from experiments.runner import Task, default_folder, execute_task, failed_record
+from experiments.scenario_files import Scenario, apply_overrides, load_scenario
+from experiments.seeds import replication_seed
+from experiments.store import (
+    ResultStore,
+    RunRecord,
+    git_state,
+    machine_facts,
+    now_iso,
+    package_versions,
+    run_key,
+)
+from experiments.targets import TargetSet, check_outcomes
+
+logger = logging.getLogger(__name__)
+
+RunFunction = Callable[..., Any]
+AnyExecutor = SerialExecutor | ProcessExecutor | DaskExecutor
+
+FIT_STUDY = "fit"
+OBJECTIVE_TEXT = (
+    "J(θ) = Σ_k w_k · ((mean_k(θ) − value_k) / uncertainty_k)² over the fit targets; "
+    "mean_k is the mean of outcome k over the R replications, which use the same seeds "
+    "for every candidate (common random numbers); holdout targets are not in J"
+)
+CANDIDATES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calibration_candidates(point_id TEXT PRIMARY KEY, study TEXT,
+    number INTEGER, batch INTEGER, parameters TEXT, objective REAL, status TEXT, note TEXT,
+    created_at TEXT);
+CREATE INDEX IF NOT EXISTS calibration_study ON calibration_candidates(study, number);
+"""
+
+
+# ---------------------------------------------------------------------------
+# Plans and candidates
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One fitted parameter's search space."""
+
+    name: str
+    lower: float
+    upper: float
+    log: bool = False
+    integer: bool = False
+
+    @classmethod
+    def from_spec(cls, spec: FittedParameterSpec) -> Dimension:
+        """From the experiment file's ``[[calibration.parameters]]`` entry."""
+        return cls(spec.name, spec.lower, spec.upper, spec.log, spec.integer)
+
+    def distribution(self) -> Any:
+        """The Optuna distribution of this dimension."""
+        from optuna.distributions import FloatDistribution, IntDistribution
+
+        if self.integer:
+            return IntDistribution(int(self.lower), int(self.upper), log=self.log)
+        return FloatDistribution(self.lower, self.upper, log=self.log)
+
+    def grid(self, points: int) -> list[float | int]:
+        """``points`` values spread over the bounds (geometric on a log scale; unique integers)."""
+        spread = (
+            np.geomspace(self.lower, self.upper, points)
+            if self.log
+            else np.linspace(self.lower, self.upper, points)
+        )
+        if self.integer:
+            return sorted({round(float(v)) for v in spread})
+        return [float(v) for v in spread]
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """One optimisation: the main fit, or one point of a parameter's profile.
+
+    Attributes:
+        study: ``"fit"`` or ``"profile/<parameter>/<k>"``.
+        index: 0 for the fit; 1, 2, … for profile points (mixed into the sampler seeds).
+        prefix: point-id prefix of its candidates.
+        free: the dimensions it searches.
+        fixed: values held fixed (a profile's pinned parameter).
+        budget: most candidates.
+        batch: candidates proposed together.
+        patience: batches without improvement before stopping (None: use the budget).
+        startup: random candidates before TPE.
+        first: the first candidate's free values (a profile's warm start), or None.
+    """
+
+    study: str
+    index: int
+    prefix: str
+    free: tuple[Dimension, ...]
+    fixed: dict[str, float | int]
+    budget: int
+    batch: int
+    patience: int | None
+    startup: int
+    first: dict[str, float | int] | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One stored candidate (a row of ``calibration_candidates``)."""
+
+    point_id: str
+    study: str
+    number: int
+    batch: int
+    parameters: dict[str, Any]
+    objective: float | None
+    status: str  # pending | complete | failed
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CalibrationProgress:
+    """Sent to the progress callback after every evaluated candidate."""
+
+    done: int  # candidates evaluated (all studies, this session and before)
+    total: int  # the planned budget (fit + profiles); the fit may stop earlier
+    best: float | None  # best objective of the fit so far
+    study: str
+    point_id: str
+
+
+@dataclass
+class CalibrationReport:
+    """What a calibration did."""
+
+    folder: Path
+    name: str
+    candidates: int = 0  # fit candidates evaluated
+    ran: int = 0  # runs executed in this session
+    failed_candidates: list[str] = field(default_factory=list)
+    stop_reason: str = ""
+    best_point: str | None = None
+    best_objective: float | None = None
+    best_parameters: dict[str, Any] = field(default_factory=dict)
+    scenario_file: Path | None = None
+    profiles: int = 0  # profile candidates evaluated
+    holdouts_unavailable: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One paragraph for the end of the command."""
+        values = ", ".join(f"{k} = {v:.6g}" for k, v in self.best_parameters.items())
+        text = (
+            f"calibration {self.name!r}: {self.candidates} candidate(s) evaluated "
+            f"({self.ran} run(s) now); stopped: {self.stop_reason}; "
+            f"best objective {_fmt(self.best_objective)} at {self.best_point} ({values}); "
+            f"results in {self.folder}"
+        )
+        if self.profiles:
+            text += f"; {self.profiles} profile candidate(s)"
+        if self.scenario_file is not None:
+            text += f"\ncalibrated scenario: {self.scenario_file}"
+        if self.failed_candidates:
+            shown = ", ".join(self.failed_candidates[:10])
+            text += (
+                f"\n{len(self.failed_candidates)} candidate(s) without an objective (a run failed "
+                f"or a fit outcome was undefined): {shown}; see `microgov status {self.folder}`"
+            )
+        if self.holdouts_unavailable:
+            text += "\nholdout target(s) the model does not report (not compared): " + ", ".join(
+                self.holdouts_unavailable
+            )
+        return text
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.6g}"
+
+
+# ---------------------------------------------------------------------------
+# The objective
+# ---------------------------------------------------------------------------
+
+
+def objective_value(
+    targets: Sequence[Any], values: Mapping[str, Sequence[float]]
+) -> tuple[float | None, str | None]:
+    """J for one candidate from its replications' outcome values (see the module docstring).
+
+    Args:
+        targets: the fit targets (``experiments.targets.Target``).
+        values: outcome name → the values of the R replications, in replication order.
+
+    Returns:
+        ``(J, None)``, or ``(None, reason)`` when a fit outcome has no finite value.
+    """
+    total = 0.0
+    for target in targets:
+        data = np.asarray(values.get(target.outcome, []), dtype=float)
+        data = data[np.isfinite(data)]
+        if data.size == 0:
+            return None, f"outcome {target.outcome} is undefined in every replication"
+        distance = (float(data.mean()) - target.value) / target.scale
+        total += target.weight * distance * distance
+    return total, None
+
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+
+
+def execute_candidate_run(task: Task) -> RunRecord:
+    """Run one replication of a candidate (in the worker); daily series are not kept."""
+    record = execute_task(task)
+    return dataclasses.replace(record, timeseries=[], units=[])
+
+
+@dataclass
+class _Context:
+    store: ResultStore
+    exp: Experiment
+    spec: CalibrateSpec
+    base: Scenario
+    targets: TargetSet
+    executor: AnyExecutor
+    run_fn: RunFunction
+    report: CalibrationReport
+    progress: Callable[[CalibrationProgress], None] | None
+    total: int
+    dimensions: tuple[Dimension, ...]
+
+    # -- store -----------------------------------------------------------------
+
+    def candidates(self, study: str | None = None) -> list[Candidate]:
+        query = (
+            "SELECT point_id, study, number, batch, parameters, objective, status, note "
+            "FROM calibration_candidates"
+        )
+        params: tuple[str, ...] = ()
+        if study is not None:
+            query += " WHERE study = ?"
+            params = (study,)
+        rows = self.store.connection.execute(query + " ORDER BY study, number", params).fetchall()
+        return [
+            Candidate(pid, st, int(n), int(b), json.loads(p), obj, status, note)
+            for pid, st, n, b, p, obj, status, note in rows
+        ]
+
+    def add_batch(self, plan: StudyPlan, batch: int, proposals: list[dict[str, Any]]) -> None:
+        start = len(self.candidates(plan.study))
+        rows, points = [], []
+        for offset, free in enumerate(proposals):
+            number = start + offset
+            point_id = f"{plan.prefix}{number:04d}"
+            parameters = {**plan.fixed, **free}
+            parameters = {d.name: parameters[d.name] for d in self.dimensions}
+            built = self.build(parameters, point_id)
+            text = parameter_json(parameters)
+            rows.append(
+                (point_id, plan.study, number, batch, text, None, "pending", None, now_iso())
+            )
+            points.append((point_id, str(self.base.name), text, str(built.digest)))
+        with self.store.transaction() as cur:
+            cur.executemany(
+                "INSERT INTO calibration_candidates(point_id, study, number, batch, parameters,"
+                " objective, status, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            cur.executemany(
+                "INSERT OR REPLACE INTO points(point_id, scenario, parameters, digest)"
+                " VALUES (?, ?, ?, ?)",
+                points,
+            )
+
+    def build(self, parameters: Mapping[str, Any], point_id: str) -> Scenario:
+        try:
+            return apply_overrides(self.base, dict(parameters))
+        except InputError as exc:
+            raise InputError(
+                f"{self.exp.path}: candidate {point_id} ({parameters}) is not a valid scenario: {exc}"
+            ) from None
+
+    def set_objective(self, point_id: str, objective: float | None, note: str | None) -> None:
+        status = "complete" if objective is not None else "failed"
+        with self.store.transaction() as cur:
+            cur.execute(
+                "UPDATE calibration_candidates SET objective = ?, status = ?, note = ?"
+                " WHERE point_id = ?",
+                (objective, status, note, point_id),
+            )
+
+    def replication_values(self, point_id: str) -> tuple[dict[str, list[float]], list[str]]:
+        """Fit outcomes' values in replication order, and the failed runs' keys."""
+        outcomes = sorted({t.outcome for t in self.targets.fit})
+        marks = ", ".join("?" * len(outcomes))
+        rows = self.store.connection.execute(
+            "SELECT r.replication, o.outcome, o.value FROM outcomes o JOIN runs r ON "
+            f"r.run_key = o.run_key WHERE r.point_id = ? AND r.status = 'ok' AND o.outcome IN ({marks})"
+            " ORDER BY r.replication",
+            (point_id, *outcomes),
+        ).fetchall()
+        values: dict[str, list[float]] = {name: [] for name in outcomes}
+        for _, outcome, value in rows:
+            values[outcome].append(math.nan if value is None else float(value))
+        failed = [
+            key
+            for (key,) in self.store.connection.execute(
+                "SELECT run_key FROM runs WHERE point_id = ? AND status != 'ok'", (point_id,)
+            ).fetchall()
+        ]
+        return values, failed
+
+    # -- evaluating ------------------------------------------------------------
+
+    def evaluate(self, pending: list[Candidate]) -> None:
+        replications = self.spec.replications
+        stored = set(self.store.run_statuses())
+        tasks = []
+        for candidate in pending:
+            built = self.build(candidate.parameters, candidate.point_id)
+            for r in range(replications):
+                if run_key(candidate.point_id, r) not in stored:
+                    tasks.append(
+                        Task(
+                            candidate.point_id,
+                            str(self.base.name),
+                            r,
+                            self.spec.seed,
+                            built,
+                            self.spec.days,
+                            self.run_fn,
+                        )
+                    )
+        remaining = {c.point_id: 0 for c in pending}
+        for task in tasks:
+            remaining[task.point_id] += 1
+        by_id = {c.point_id: c for c in pending}
+        for candidate in pending:
+            if remaining[candidate.point_id] == 0:
+                self.finish(candidate)
+        for task, result in self.executor.map_unordered(execute_candidate_run, tasks):
+            record = result if isinstance(result, RunRecord) else failed_record(task, result)
+            self.store.record(record)
+            self.report.ran += 1
+            if record.status != "ok":
+                logger.warning("run %s failed", record.run_key)
+            remaining[task.point_id] -= 1
+            if remaining[task.point_id] == 0:
+                self.finish(by_id[task.point_id])
+
+    def finish(self, candidate: Candidate) -> None:
+        values, failed = self.replication_values(candidate.point_id)
+        objective: float | None
+        note: str | None
+        if failed:
+            objective, note = None, f"run(s) failed: {', '.join(failed)}"
+        else:
+            objective, note = objective_value(self.targets.fit, values)
+        self.set_objective(candidate.point_id, objective, note)
+        if self.progress is not None:
+            done = sum(1 for c in self.candidates() if c.status != "pending")
+            best = _best(self.candidates(FIT_STUDY))
+            self.progress(
+                CalibrationProgress(
+                    done,
+                    self.total,
+                    None if best is None else best.objective,
+                    candidate.study,
+                    candidate.point_id,
+                )
+            )
+
+
+def _best(candidates: Sequence[Candidate]) -> Candidate | None:
+    """The candidate with the lowest objective (the earliest on ties)."""
+    scored = [c for c in candidates if c.objective is not None and c.status == "complete"]
+    if not scored:
+        return None
+    return min(scored, key=lambda c: (c.objective, c.number))
+
+
+def stop_reason(plan: StudyPlan, history: Sequence[Candidate]) -> str | None:
+    """Why ``plan`` should propose no more candidates, or None to go on."""
+    if len(history) >= plan.budget:
+        return f"budget of {plan.budget} candidates used"
+    if plan.patience is None or not history:
+        return None
+    best = _best(history)
+    last_batch = max(c.batch for c in history)
+    best_batch = best.batch if best is not None else min(c.batch for c in history)
+    if last_batch - best_batch >= plan.patience:
+        return f"no better candidate in the last {plan.patience} batches"
+    return None
+
+
+def sampler_seed(root: int, study_index: int, batch: int) -> int:
+    """The sampler seed of one batch of one study: a pure function of the stored history's place."""
+    sequence = np.random.SeedSequence([int(root) % 2**63, 0xCA11B, study_index, batch])
+    return int(sequence.generate_state(1)[0])
+
+
+def propose(
+    plan: StudyPlan,
+    history: Sequence[Candidate],
+    count: int,
+    batch: int,
+    root_seed: int,
+    sampler: str,
+) -> list[dict[str, Any]]:
+    """Ask the optimiser for ``count`` candidates given the stored ``history`` (ask/tell).
+
+    The study is rebuilt from the history in stored order and the sampler seeded from
+    (root seed, study, batch): the same history always gives the same proposals.
+    """
+    if not plan.free:
+        return [{} for _ in range(count)]
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    seed = sampler_seed(root_seed, plan.index, batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        chosen: optuna.samplers.BaseSampler
+        if sampler == "random":
+            chosen = optuna.samplers.RandomSampler(seed=seed)
+        else:
+            chosen = optuna.samplers.TPESampler(
+                seed=seed,
+                n_startup_trials=plan.startup,
+                multivariate=True,
+                constant_liar=True,
+            )
+        study = optuna.create_study(direction="minimize", sampler=chosen)
+        distributions = {d.name: d.distribution() for d in plan.free}
+        for candidate in history:
+            params = {d.name: candidate.parameters[d.name] for d in plan.free}
+            if candidate.objective is not None and candidate.status == "complete":
+                trial = create_trial(
+                    params=params, distributions=distributions, value=candidate.objective
+                )
+            else:
+                trial = create_trial(
+                    params=params, distributions=distributions, state=TrialState.FAIL
+                )
+            study.add_trial(trial)
+        proposals: list[dict[str, Any]] = []
+        if not history and plan.first is not None:
+            proposals.append(dict(plan.first))
+        while len(proposals) < count:
+            asked = study.ask(distributions)
+            proposals.append({d.name: asked.params[d.name] for d in plan.free})
+    return proposals
+
+
+def run_plan(ctx: _Context, plan: StudyPlan) -> str:
+    """Run one study to its stopping rule; return why it stopped."""
+    while True:
+        history = ctx.candidates(plan.study)
+        pending = [c for c in history if c.status == "pending"]
+        if pending:
+            ctx.evaluate(pending)
+            continue
+        reason = stop_reason(plan, history)
+        if reason is not None:
+            return reason
+        batch = max((c.batch for c in history), default=-1) + 1
+        count = min(plan.batch, plan.budget - len(history))
+        proposals = propose(
+            plan, history, count, batch, ctx.spec.seed, ctx.spec.calibration.sampler
+        )
+        logger.info("%s: batch %d, %d candidate(s)", plan.study, batch, len(proposals))
+        ctx.add_batch(plan, batch, proposals)
+
+
+def fit_plan(spec: CalibrateSpec) -> StudyPlan:
+    """The main fit's plan."""
+    block = spec.calibration
+    return StudyPlan(
+        study=FIT_STUDY,
+        index=0,
+        prefix="c",
+        free=tuple(Dimension.from_spec(p) for p in block.parameters),
+        fixed={},
+        budget=block.max_candidates,
+        batch=block.batch,
+        patience=block.patience,
+        startup=block.startup_candidates,
+    )
+
+
+def profile_plans(spec: CalibrateSpec, best: Mapping[str, Any]) -> list[StudyPlan]:
+    """One plan per grid value of each fitted parameter (empty without ``[calibration.profile]``)."""
+    block = spec.calibration
+    if block.profile is None:
+        return []
+    dimensions = [Dimension.from_spec(p) for p in block.parameters]
+    plans = []
+    for i, pinned in enumerate(dimensions):
+        free = tuple(d for d in dimensions if d.name != pinned.name)
+        budget = block.profile.candidates if free else 1
+        for k, value in enumerate(pinned.grid(block.profile.points)):
+            plans.append(
+                StudyPlan(
+                    study=f"profile/{pinned.name}/{k}",
+                    index=1 + i * 1000 + k,
+                    prefix=f"p{i}k{k}-",
+                    free=free,
+                    fixed={pinned.name: value},
+                    budget=budget,
+                    batch=min(block.batch, budget),
+                    patience=None,
+                    startup=min(block.startup_candidates, budget),
+                    first={d.name: best[d.name] for d in free} if free else None,
+                )
+            )
+    return plans
+
+
+def run_calibration(
+    experiment: Experiment | str | Path,
+    out: str | Path | None = None,
+    *,
+    executor: AnyExecutor | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    resume: bool = False,
+    progress: Callable[[CalibrationProgress], None] | None = None,
+    run_fn: RunFunction | None = None,
+    scenario_out: str | Path | None = None,
+) -> CalibrationReport:
+    """Run (or resume) a calibration into its results folder and write the calibrated scenario.
+
+    Args:
+        experiment: a loaded ``calibrate`` experiment or its file.
+        out: results folder (default ``results/<name>/``).
+        executor, workers, cluster: where runs execute (as ``experiments.runner.run_experiment``).
+        resume: continue a folder holding this calibration (stored candidates are reused).
+        progress: called after every evaluated candidate.
+        run_fn: the run function (default ``experiments.runs.run_single``).
+        scenario_out: the calibrated scenario file (default
+            ``<folder>/<scenario>_calibrated.toml``).
+
+    Raises:
+        InputError: bad experiment or target file, a fit target naming an outcome the model
+            does not report, a results folder that is not this calibration's, or (on resume)
+            a changed scenario or changed fit targets.
+    """
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    spec = exp.spec
+    if not isinstance(spec, CalibrateSpec):
+        raise InputError(
+            f"{exp.path}: is a '{exp.kind}' experiment; run it with `microgov {exp.kind}`"
+        )
+    targets: TargetSet = exp.targets
+    base = next(iter(exp.scenarios.values()))
+    folder = Path(out) if out is not None else default_folder(exp.name)
+    if run_fn is None:
+        from experiments import runs
+
+        run_fn = runs.run_single
+    store = ResultStore.prepare(
+        folder, name=exp.name, kind=exp.kind, file_hash=exp.digest, point_digests={}, resume=resume
+    )
+    report = CalibrationReport(folder=folder, name=exp.name)
+    own_executor = executor is None
+    session: dict[str, Any] = {"started_at": now_iso(), "finished_at": None, "status": "running"}
+    manifest: dict[str, Any] | None = None
+    try:
+        store.connection.executescript(CANDIDATES_SCHEMA)
+        _check_resume(store, exp, base, targets)
+        report.holdouts_unavailable = [t.name for t in _check_target_outcomes(exp, base, run_fn)]
+        _write_meta(store, exp, base, targets, report)
+        executor = executor or make_executor(workers=workers, cluster=cluster)
+        session.update(executor.describe())
+        manifest = _start_manifest(store, exp, targets, session)
+        dimensions = tuple(Dimension.from_spec(p) for p in spec.calibration.parameters)
+        block = spec.calibration
+        profile_total = 0
+        if block.profile is not None:
+            per_parameter = [
+                len(d.grid(block.profile.points))
+                * (block.profile.candidates if len(dimensions) > 1 else 1)
+                for d in dimensions
+            ]
+            profile_total = sum(per_parameter)
+        ctx = _Context(
+            store,
+            exp,
+            spec,
+            base,
+            targets,
+            executor,
+            run_fn,
+            report,
+            progress,
+            block.max_candidates + profile_total,
+            dimensions,
+        )
+        plan = fit_plan(spec)
+        report.stop_reason = run_plan(ctx, plan)
+        fit = ctx.candidates(FIT_STUDY)
+        best = _best(fit)
+        report.candidates = len(fit)
+        report.failed_candidates = [c.point_id for c in fit if c.status == "failed"]
+        if best is None:
+            raise InputError(
+                f"{exp.path}: no candidate has an objective (every one failed); see "
+                f"`microgov status {folder}`"
+            )
+        report.best_point = best.point_id
+        report.best_objective = best.objective
+        report.best_parameters = dict(best.parameters)
+        store.set_meta(
+            {
+                "stop_reason": report.stop_reason,
+                "best_point": best.point_id,
+                "best_objective": best.objective,
+                "best_parameters": best.parameters,
+            }
+        )
+        for profile in profile_plans(spec, best.parameters):
+            run_plan(ctx, profile)
+        report.profiles = sum(1 for c in ctx.candidates() if c.study != FIT_STUDY)
+        target_path = (
+            Path(scenario_out)
+            if scenario_out is not None
+            else folder / f"{base.name}_calibrated.toml"
+        )
+        report.scenario_file = write_calibrated_scenario(
+            target_path, exp, base, targets, best, len(fit)
+        )
+        store.set_meta({"calibrated_scenario": str(report.scenario_file)})
+        session["status"] = "finished"
+    except BaseException as exc:
+        session["status"] = f"stopped ({type(exc).__name__})"
+        raise
+    finally:
+        session["finished_at"] = now_iso()
+        session.update(runs_ran=report.ran)
+        try:
+            if manifest is not None:
+                manifest["finished_at"] = session["finished_at"]
+                store.write_manifest(manifest)
+        finally:
+            if own_executor and executor is not None:
+                executor.close()
+            store.close()
+    logger.info(report.summary())
+    return report
+
+
+def _check_resume(store: ResultStore, exp: Experiment, base: Scenario, targets: TargetSet) -> None:
+    meta = store.meta()
+    checks = (
+        ("base_scenario_digest", str(base.digest), "the scenario"),
+        ("targets_fit_sha256", targets.fit_digest(), "the fit targets of the target file"),
+    )
+    for key, now, what in checks:
+        stored = meta.get(key)
+        if stored is not None and stored != now:
+            raise InputError(
+                f"{store.folder}: {what} changed since this calibration was started "
+                f"({stored[:12]}… stored, {now[:12]}… now); restore it, or calibrate into a "
+                "new folder with --out"
+            )
+
+
+def _check_target_outcomes(exp: Experiment, base: Scenario, run_fn: RunFunction) -> list[Any]:
+    """Check target outcomes against a run's summary keys; return unavailable holdouts.
+
+    Names the model is known to report are accepted at once; otherwise one one-day run of
+    the base scenario (seed of replication 0) tells which outcomes this model reports.
+    """
+    targets: TargetSet = exp.targets
+    if all(known_outcome(t.outcome) for t in targets.targets):
+        return []
+    assert isinstance(exp.spec, CalibrateSpec)
+    started = time.perf_counter()
+    output = run_fn(base, replication_seed(exp.spec.seed, 0), days=1)
+    logger.info("outcome names read from a one-day run (%.1f s)", time.perf_counter() - started)
+    return check_outcomes(targets, output.summary.keys())
+
+
+def _write_meta(
+    store: ResultStore,
+    exp: Experiment,
+    base: Scenario,
+    targets: TargetSet,
+    report: CalibrationReport,
+) -> None:
+    spec = exp.spec
+    assert isinstance(spec, CalibrateSpec)
+    stored = store.meta()
+    meta: dict[str, Any] = {
+        "name": exp.name,
+        "kind": exp.kind,
+        "description": spec.description,
+        "file_hash": exp.digest,
+        "experiment_file": str(exp.path),
+        "root_seed": spec.seed,
+        "seed_rule": "numpy.random.SeedSequence(root_seed, spawn_key=(replication,)); the "
+        "same replications for every candidate",
+        "replications": spec.replications,
+        "replications_initial": spec.replications,
+        "days": spec.days,
+        "outcomes": sorted({t.outcome for t in targets.targets}),
+        "scenarios": json.dumps({str(base.name): str(base.digest)}),
+        "base_scenario_digest": str(base.digest),
+        "targets": targets.records(),
+        "targets_file": str(targets.path),
+        "targets_sha256": targets.sha256,
+        "targets_fit_sha256": targets.fit_digest(),
+        "targets_unavailable": report.holdouts_unavailable,
+        "parameters": [p.model_dump() for p in spec.calibration.parameters],
+        "calibration": spec.calibration.model_dump(),
+        "objective": OBJECTIVE_TEXT,
+    }
+    if "created_at" not in stored:
+        meta["created_at"] = now_iso()
+    store.set_meta(meta)
+
+
+def _start_manifest(
+    store: ResultStore, exp: Experiment, targets: TargetSet, session: dict[str, Any]
+) -> dict[str, Any]:
+    manifest = store.read_manifest()
+    sessions = [*manifest.get("sessions", []), session]
+    spec = exp.spec
+    manifest.update(
+        {
+            "format": "microgov-results/1",
+            "experiment": {
+                "name": exp.name,
+                "kind": exp.kind,
+                "file": str(exp.path.resolve()),
+                "sha256": exp.digest,
+                "text": exp.text,
+            },
+            "scenarios": {
+                name: {
+                    "file": None if s.path is None else str(s.path),
+                    "digest": str(s.digest),
+                    "raw": s.raw,
+                }
+                for name, s in exp.scenarios.items()
+            },
+            "targets": {
+                "file": str(targets.path.resolve()),
+                "sha256": targets.sha256,
+                "text": targets.path.read_text(encoding="utf-8"),
+            },
+            "seeds": {
+                "root": spec.seed,
+                "replications": spec.replications,
+                "rule": "replication i uses numpy.random.SeedSequence(root, spawn_key=(i,)); "
+                "every candidate runs replications 0 … R-1 (common random numbers)",
+            },
+            "packages": package_versions() | {"optuna": _optuna_version()},
+            "git": git_state(),
+            "machine": machine_facts(),
+            "started_at": manifest.get("started_at") or session["started_at"],
+            "finished_at": None,
+            "sessions": sessions,
+        }
+    )
+    store.write_manifest(manifest)
+    return manifest
+
+
+def _optuna_version() -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version("optuna")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# The calibrated scenario file
+# ---------------------------------------------------------------------------
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a scenario value (numbers, booleans, strings, lists, tables)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} to a scenario file")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return (
+            "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+        )
+    raise ValueError(f"cannot write {type(value).__name__} {value!r} to a scenario file")
+
+
+def _toml_key(key: str) -> str:
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else json.dumps(key, ensure_ascii=False)
+
+
+def scenario_tables(
+    values: Mapping[str, Any], comments: Mapping[str, str] | None = None
+) -> list[str]:
+    """Dotted fields as TOML tables (``demand.x = 1`` → ``[demand]`` / ``x = 1``)."""
+    comments = comments or {}
+    tables: dict[str, list[tuple[str, Any, str]]] = {}
+    for dotted, value in values.items():
+        parts = dotted.split(".")
+        table = ".".join(_toml_key(p) for p in parts[:-1])
+        tables.setdefault(table, []).append((parts[-1], value, comments.get(dotted, "")))
+    lines: list[str] = []
+    for table in sorted(tables):
+        lines += ["", f"[{table}]"]
+        for key, value, comment in tables[table]:
+            line = f"{_toml_key(key)} = {toml_value(value)}"
+            lines.append(f"{line}  # {comment}" if comment else line)
+    return lines
+
+
+def write_calibrated_scenario(
+    path: Path,
+    exp: Experiment,
+    base: Scenario,
+    targets: TargetSet,
+    best: Candidate,
+    candidates: int,
+) -> Path:
+    """Write the calibrated scenario and check that it builds the best candidate's scenario.
+
+    The file ``extends`` the input scenario (path relative to the new file), repeats the
+    experiment's overrides and sets the fitted values; comments give the provenance.
+    """
+    spec = exp.spec
+    assert isinstance(spec, CalibrateSpec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if base.path is None:
+        raise InputError(f"{exp.path}: the base scenario has no file to extend")
+    source = Path(base.path).resolve()
+    try:
+        extends = os.path.relpath(source, path.resolve().parent)
+    except ValueError:  # another drive (Windows)
+        extends = str(source)
+    overrides = flatten_overrides(load_scenario(source), spec.overrides)
+    fitted = dict(best.parameters)
+    bounds = {p.name: p for p in spec.calibration.parameters}
+    values = {k: v for k, v in overrides.items() if k not in fitted} | fitted
+    comments = {k: "experiment override" for k in overrides if k not in fitted}
+    for name, value in fitted.items():
+        b = bounds[name]
+        scale = ", log scale" if b.log else ""
+        comments[name] = f"fitted ≈ {value:.4g}; searched [{b.lower:g}, {b.upper:g}]{scale}"
+    name = f"{base.name}_calibrated"
+    seeds = f"root {spec.seed}, replications 0…{spec.replications - 1}"
+    header = [
+        f"# {name} — written by `microgov calibrate`; rerun the calibration rather than edit",
+        "# the fitted values by hand.",
+        f"# experiment file: {exp.path} (sha256 {exp.digest[:16]}…)",
+        f"# target file: {targets.path} (sha256 {targets.sha256})",
+        f"# objective: {OBJECTIVE_TEXT}",
+        f"# objective value: {best.objective!r} at candidate {best.point_id}, best of "
+        f"{candidates} candidate(s)",
+        f"# seeds: {seeds} (numpy SeedSequence(root, spawn_key=(i,)))",
+        f"# simulated days per run: {spec.days if spec.days is not None else 'the scenario own'}",
+        f"# date: {now_iso()}",
+        "",
+        f"extends = {toml_value(extends)}",
+        f"name = {toml_value(name)}",
+        f"description = {toml_value(f'{base.name} calibrated to {targets.path.name}')}",
+    ]
+    text = "\n".join([*header, *scenario_tables(values, comments)]) + "\n"
+    path.write_text(text, encoding="utf-8")
+    written = load_scenario(path)
+    expected = apply_overrides(base, fitted)
+    if written.digest != expected.digest:  # the file must give the model the fitted parameters
+        raise RuntimeError(
+            f"{path}: the calibrated scenario does not rebuild the best candidate "
+            f"(digest {written.digest} != {expected.digest})"
+        )
+    logger.info("calibrated scenario written to %s", path)
+    return path
+
+
+__all__ = [
+    "OBJECTIVE_TEXT",
+    "CalibrationProgress",
+    "CalibrationReport",
+    "Candidate",
+    "Dimension",
+    "StudyPlan",
+    "execute_candidate_run",
+    "fit_plan",
+    "objective_value",
+    "profile_plans",
+    "propose",
+    "run_calibration",
+    "sampler_seed",
+    "stop_reason",
+    "write_calibrated_scenario",
+]
