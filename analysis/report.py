@@ -865,6 +865,12 @@ def build_document(results: Results) -> _Document:
         intro += f", reference scenario {results.reference}"
     doc.add(_Text(intro + (f". {description}" if description else ".")))
     _runs_section(doc, results)
+    if results.kind == "calibrate":  # the fit report lives in analysis/calibration.py
+        from analysis.calibration import add_fit_report
+
+        add_fit_report(doc, results)
+        _manifest_section(doc, results)
+        return doc
     wide = results.outcomes(wide=True)
     stored = st.outcome_columns(wide)
     names = [n for n in _choose_outcomes(results, stored) if n in stored]
