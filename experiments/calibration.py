@@ -652,17 +652,17 @@ def run_calibration(
         from experiments import runs
 
         run_fn = runs.run_single
+    unavailable = [t.name for t in _check_target_outcomes(exp, base, run_fn)]
     store = ResultStore.prepare(
         folder, name=exp.name, kind=exp.kind, file_hash=exp.digest, point_digests={}, resume=resume
     )
-    report = CalibrationReport(folder=folder, name=exp.name)
+    report = CalibrationReport(folder=folder, name=exp.name, holdouts_unavailable=unavailable)
     own_executor = executor is None
     session: dict[str, Any] = {"started_at": now_iso(), "finished_at": None, "status": "running"}
     manifest: dict[str, Any] | None = None
     try:
         store.connection.executescript(CANDIDATES_SCHEMA)
         _check_resume(store, exp, base, targets)
-        report.holdouts_unavailable = [t.name for t in _check_target_outcomes(exp, base, run_fn)]
         _write_meta(store, exp, base, targets, report)
         executor = executor or make_executor(workers=workers, cluster=cluster)
         session.update(executor.describe())

@@ -251,9 +251,7 @@ def check_outcomes(targets: TargetSet, known: Iterable[str]) -> list[Target]:
             continue
         problems.append(
             InputError(
-                "is not an outcome this model reports (the target file may name an outcome "
-                "the model has not gained yet; fix the name, or move the target to group = "
-                "'holdout' until the model reports it)",
+                "is not an outcome this model reports",
                 file=targets.path,
                 field=f"targets[{i}].outcome (target {target.name!r})",
                 value=target.outcome,
@@ -261,6 +259,12 @@ def check_outcomes(targets: TargetSet, known: Iterable[str]) -> list[Target]:
             )
         )
     if problems:
+        problems.append(
+            InputError(
+                "a target file may name outcomes the model has not gained yet: fix the names "
+                "above, or move those targets to group = 'holdout' until the model reports them"
+            )
+        )
         raise InputError.combine(problems)
     return missing_holdouts
 
