@@ -379,6 +379,8 @@ def _identifiability_note(name: str, frame: pd.DataFrame, best: float) -> str:
     if finite.empty:
         return f"{name}: no profile value has an objective."
     rise = float(finite.max() - min(best, float(finite.min())))
+    # J is a sum of squared standardised distances: a rise below 1 across the whole range is
+    # less than one uncertainty on one target (assumption: the threshold of "flat").
     verdict = (
         "flat: the targets hardly identify it"
         if rise < 1.0

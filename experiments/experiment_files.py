@@ -1,10 +1,11 @@
 """Experiment files (``experiments/*.toml``): schema, validation and the points they define.
 
-An experiment file declares *what* to run; :mod:`experiments.runner` decides *how*.
-Three kinds share one set of common keys::
+An experiment file declares *what* to run; :mod:`experiments.runner` (and
+:mod:`experiments.calibration` for ``calibrate``) decides *how*. The kinds share one set
+of common keys::
 
     name = "compare_reforms"          # results go to results/<name>/ by default
-    kind = "compare"                  # compare | sweep | sensitivity
+    kind = "compare"                  # compare | sweep | sensitivity | calibrate
     seed = 20240601                   # root seed; replication i uses SeedSequence(seed, spawn_key=(i,))
     replications = 10                 # R; every scenario / point runs replications 0 … R-1
     days = 365                        # optional; simulated days per run (else the scenario's own)
