@@ -415,6 +415,21 @@ def test_kill_and_resume_evaluates_no_candidate_twice(tmp_path: Path) -> None:
     assert resumed.best_objective == expected.best_objective
 
 
+def test_progress_events_count_candidates_and_track_the_best(tmp_path: Path) -> None:
+    """The progress callback sees every candidate once, with a best objective that never rises."""
+    path = write_setup(
+        tmp_path, target_entry("volume", "cases_generated", 30.0, 5.0), days=5, candidates=6
+    )
+    events = []
+    report = run_calibration(
+        path, tmp_path / "results", executor=SerialExecutor(), progress=events.append
+    )
+    assert [e.done for e in events] == list(range(1, report.candidates + 1))
+    bests = [e.best for e in events if e.best is not None]
+    assert bests == sorted(bests, reverse=True) and bests[-1] == report.best_objective
+    assert all(e.total == 6 for e in events)
+
+
 def test_resume_refuses_changed_fit_targets(tmp_path: Path) -> None:
     """Resuming after a fit target changed is an error; nothing is mixed."""
     path = write_setup(
