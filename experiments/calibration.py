@@ -35,9 +35,10 @@ squared standardised distances over the *fit* targets only::
 
     J(θ) = Σₖ wₖ · ((m̄ₖ(θ) − yₖ) / sₖ)²
 
-Holdout targets never enter J. A candidate whose run failed, or for which a fit outcome
-is undefined (NaN) in every replication, has no objective: it is stored as ``failed`` and
-told to the optimiser as a failed trial.
+Holdout targets never enter J. Replications in which an outcome is undefined (NaN, e.g.
+no rated case yet) are left out of its mean. A candidate whose run failed, or for which a
+fit outcome is undefined in every replication, has no objective: it is stored as
+``failed`` and told to the optimiser as a failed trial.
 
 **Optimiser.** Optuna's TPE sampler (or its random sampler) through the ask/tell
 interface. Before each batch the study is rebuilt from the stored candidates (in their

@@ -341,7 +341,6 @@ def test_recovers_known_parameters_with_profiles(tmp_path: Path) -> None:
     for name, value in report.best_parameters.items():
         assert search_scale_error(name, value) <= 0.05, f"{name}: fitted {value}"
     assert report.profiles == 2 * 4 * 4
-    assert len(list((tmp_path / "results").glob("report"))) == 0
     paths = write_report(tmp_path / "results")
     assert any("profile_" in p.name for p in paths.figures)
 
@@ -453,6 +452,23 @@ def test_serial_and_dask_give_the_same_fit(tmp_path: Path) -> None:
     assert candidate_rows(tmp_path / "serial") == candidate_rows(tmp_path / "dask")
     stored = json.loads(candidate_rows(tmp_path / "dask")[0][1])
     assert set(stored) == {NEEDS, SATISFACTION}
+
+
+def test_cli_calibrates_and_writes_the_scenario(tmp_path: Path, capsys) -> None:
+    """`microgov calibrate` exits 0, prints the summary and writes the calibrated scenario where asked."""
+    from app.cli import main
+
+    path = write_setup(
+        tmp_path, target_entry("volume", "cases_generated", 30.0, 5.0), days=5, candidates=4
+    )
+    scenario = tmp_path / "scenarios" / "classroom_fitted.toml"
+    arguments = ["calibrate", str(path), "--out", str(tmp_path / "results"), "--workers", "1"]
+    status = main([*arguments, "--no-progress", "--scenario-out", str(scenario)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "4 candidate(s) evaluated" in printed and str(scenario) in printed
+    fitted = load_scenario(scenario)
+    assert fitted.parameters.population.communities_per_street == 1, "extends the classroom"
 
 
 def test_cli_reports_unknown_fit_outcomes_without_a_traceback(tmp_path: Path, capsys) -> None:

@@ -185,3 +185,20 @@ def test_cli_writes_a_scenario_and_a_table(model_log, tmp_path: Path, capsys) ->
     assert scenario.parameters.population.communities_per_street == 16, "extends the baseline"
     accuracy = scenario.parameters.coordination.classification_accuracy
     assert 0.0 <= accuracy <= 1.0 and not math.isnan(accuracy)
+
+
+def test_work_content_from_staffing_figures(model_log, tmp_path: Path) -> None:
+    """With [staffing], staff-hours per case = utilisation × staff × working hours / orders."""
+    cases, path = model_log
+    staffing = "\n[staffing]\nutilisation = 0.5\nstaff = { urban_management = 4.0 }\n"
+    text = MAP.read_text(encoding="utf-8") + staffing
+    staffed = tmp_path / "staffed.toml"
+    staffed.write_text(text, encoding="utf-8")
+    result = fit_logs(path, staffed, out=tmp_path / "fitted.toml")
+    orders = int((cases["category"].astype(str) == "urban_management").sum())
+    expected = 0.5 * 4.0 * 8.0 * (DAYS * 5 / 7) / orders
+    got = _estimate(result, "work content (staff-hours per case)", "urban_management")
+    assert got == pytest.approx(expected)
+    written = load_scenario(result.scenario_file).parameters.departments["urban_management"]
+    assert written.work_hours_mean == pytest.approx(expected)
+    assert written.staff_per_100k_residents == pytest.approx(4.0 / 49440 * 100_000)
