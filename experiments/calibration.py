@@ -58,6 +58,11 @@ twice.
 **Stopping rule.** A study stops when it has used its budget (``max_candidates``) or
 when its best objective has not improved for ``patience`` batches.
 
+**Check on fresh seeds.** The best of many noisy candidates looks better on the seeds it
+was chosen on than it is (the winner's curse), so the best candidate runs once more on R
+fresh seeds (replications R … 2R−1, study ``check``); the fit report compares the targets
+with these runs.
+
 **Profiles** (optional, ``[calibration.profile]``): for each fitted parameter, ``points``
 values spread over its bounds; at each value the parameter is held fixed and the others
 re-optimised with ``candidates`` candidates (the first one is the best fit's values), all
@@ -116,6 +121,7 @@ RunFunction = Callable[..., Any]
 AnyExecutor = SerialExecutor | ProcessExecutor | DaskExecutor
 
 FIT_STUDY = "fit"
+CHECK_STUDY = "check"  # the best candidate again, on R fresh seeds
 OBJECTIVE_TEXT = (
     "J(θ) = Σ_k w_k · ((mean_k(θ) − value_k) / uncertainty_k)² over the fit targets; "
     "mean_k is the mean of outcome k over the R replications, which use the same seeds "
@@ -238,6 +244,7 @@ class CalibrationReport:
     best_parameters: dict[str, Any] = field(default_factory=dict)
     scenario_file: Path | None = None
     profiles: int = 0  # profile candidates evaluated
+    check_objective: float | None = None  # J of the best candidate on fresh seeds
     holdouts_unavailable: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -246,7 +253,8 @@ class CalibrationReport:
         text = (
             f"calibration {self.name!r}: {self.candidates} candidate(s) evaluated "
             f"({self.ran} run(s) now); stopped: {self.stop_reason}; "
-            f"best objective {_fmt(self.best_objective)} at {self.best_point} ({values}); "
+            f"best objective {_fmt(self.best_objective)} at {self.best_point} ({values}), "
+            f"{_fmt(self.check_objective)} on fresh seeds; "
             f"results in {self.folder}"
         )
         if self.profiles:
@@ -406,13 +414,17 @@ class _Context:
 
     # -- evaluating ------------------------------------------------------------
 
+    def replications(self, candidate: Candidate) -> range:
+        """Replications 0 … R−1; the check runs R … 2R−1, seeds the fit never saw."""
+        r = self.spec.replications
+        return range(r, 2 * r) if candidate.study == CHECK_STUDY else range(r)
+
     def evaluate(self, pending: list[Candidate]) -> None:
-        replications = self.spec.replications
         stored = set(self.store.run_statuses())
         tasks = []
         for candidate in pending:
             built = self.build(candidate.parameters, candidate.point_id)
-            for r in range(replications):
+            for r in self.replications(candidate):
                 if run_key(candidate.point_id, r) not in stored:
                     tasks.append(
                         Task(
@@ -583,6 +595,25 @@ def fit_plan(spec: CalibrateSpec) -> StudyPlan:
     )
 
 
+def check_plan(spec: CalibrateSpec, best: Mapping[str, Any]) -> StudyPlan:
+    """The best candidate once more, on fresh seeds (replications R … 2R−1).
+
+    The best of many noisy candidates looks better on the seeds it was chosen on than it
+    is (the winner's curse); the fit report shows the targets on these fresh seeds.
+    """
+    return StudyPlan(
+        study=CHECK_STUDY,
+        index=999_999,
+        prefix="check",
+        free=(),
+        fixed=dict(best),
+        budget=1,
+        batch=1,
+        patience=None,
+        startup=1,
+    )
+
+
 def profile_plans(spec: CalibrateSpec, best: Mapping[str, Any]) -> list[StudyPlan]:
     """One plan per grid value of each fitted parameter (empty without ``[calibration.profile]``)."""
     block = spec.calibration
@@ -688,7 +719,7 @@ def run_calibration(
             run_fn,
             report,
             progress,
-            block.max_candidates + profile_total,
+            block.max_candidates + 1 + profile_total,
             dimensions,
         )
         plan = fit_plan(spec)
@@ -713,9 +744,20 @@ def run_calibration(
                 "best_parameters": best.parameters,
             }
         )
+        run_plan(ctx, check_plan(spec, best.parameters))
+        check = _best(ctx.candidates(CHECK_STUDY))
+        report.check_objective = None if check is None else check.objective
+        store.set_meta(
+            {
+                "check_point": None if check is None else check.point_id,
+                "check_objective": report.check_objective,
+            }
+        )
         for profile in profile_plans(spec, best.parameters):
             run_plan(ctx, profile)
-        report.profiles = sum(1 for c in ctx.candidates() if c.study != FIT_STUDY)
+        report.profiles = sum(
+            1 for c in ctx.candidates() if c.study not in (FIT_STUDY, CHECK_STUDY)
+        )
         target_path = (
             Path(scenario_out)
             if scenario_out is not None

@@ -408,7 +408,7 @@ def test_kill_and_resume_evaluates_no_candidate_twice(tmp_path: Path) -> None:
     after = dict(connection.execute("SELECT run_key, started_at FROM runs").fetchall())
     connection.close()
     assert {k: after[k] for k in before} == before, "a stored run was evaluated again"
-    assert len(after) == resumed.candidates * replications
+    assert len(after) == (resumed.candidates + 1) * replications, "fit candidates and the check"
     assert candidate_rows(folder) == candidate_rows(tmp_path / "reference" / "results")
     assert resumed.best_parameters == expected.best_parameters
     assert resumed.best_objective == expected.best_objective
@@ -423,10 +423,10 @@ def test_progress_events_count_candidates_and_track_the_best(tmp_path: Path) -> 
     report = run_calibration(
         path, tmp_path / "results", executor=SerialExecutor(), progress=events.append
     )
-    assert [e.done for e in events] == list(range(1, report.candidates + 1))
+    assert [e.done for e in events] == list(range(1, report.candidates + 2))
     bests = [e.best for e in events if e.best is not None]
     assert bests == sorted(bests, reverse=True) and bests[-1] == report.best_objective
-    assert all(e.total == 6 for e in events)
+    assert all(e.total == 6 + 1 for e in events), "the budget and the check on fresh seeds"
 
 
 def test_resume_refuses_changed_fit_targets(tmp_path: Path) -> None:
