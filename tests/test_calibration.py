@@ -492,3 +492,11 @@ def test_cli_reports_unknown_fit_outcomes_without_a_traceback(tmp_path: Path, ca
     error = capsys.readouterr().err
     assert "targets[0].outcome (target 'volume')" in error and "Traceback" not in error
     assert not (tmp_path / "results").exists(), "nothing is written before the check"
+
+
+def test_bounds_outside_the_field_are_refused(tmp_path: Path) -> None:
+    """A bound the scenario field does not accept is an error naming the bound."""
+    path = write_setup(tmp_path, target_entry("v", "cases_generated", 1.0, 1.0))
+    path.write_text(path.read_text().replace("upper = 1.0", "upper = 1.5"))
+    with pytest.raises(InputError, match=r"calibration\.parameters\[1\]\.upper"):
+        load_experiment(path)
