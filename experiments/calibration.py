@@ -40,8 +40,8 @@ no rated case yet) are left out of its mean. A candidate whose run failed, or fo
 fit outcome is undefined in every replication, has no objective: it is stored as
 ``failed`` and told to the optimiser as a failed trial.
 
-**Optimiser.** Optuna's TPE sampler (or its random sampler) through the ask/tell
-interface. Before each batch the study is rebuilt from the stored candidates (in their
+**Optimiser** (:mod:`experiments.calibration_search`). Optuna's TPE sampler (or its random
+sampler) through the ask/tell interface. Before each batch the study is rebuilt from the stored candidates (in their
 order) and the sampler is seeded from ``(root seed, study, batch)``, so the proposals
 depend on the stored history only: an interrupted calibration resumed with ``--resume``
 proposes exactly what the uninterrupted one would have, and reaches the same result.
@@ -80,22 +80,31 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import time
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from experiments.calibration_search import (
+    CHECK_STUDY,
+    FIT_STUDY,
+    Candidate,
+    Dimension,
+    StudyPlan,
+    best_candidate,
+    check_plan,
+    fit_plan,
+    objective_value,
+    profile_plans,
+    propose,
+    stop_reason,
+)
 from experiments.errors import InputError
 from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from experiments.experiment_files import (
     CalibrateSpec,
     Experiment,
-    FittedParameterSpec,
     flatten_overrides,
     known_outcome,
     load_experiment,
@@ -103,6 +112,7 @@ from experiments.experiment_files import (
 )
 from experiments.runner import Task, default_folder, execute_task, failed_record
 from experiments.scenario_files import Scenario, apply_overrides, load_scenario
+from experiments.scenario_writer import write_extending_scenario
 from experiments.seeds import replication_seed
 from experiments.store import (
     ResultStore,
@@ -120,8 +130,6 @@ logger = logging.getLogger(__name__)
 RunFunction = Callable[..., Any]
 AnyExecutor = SerialExecutor | ProcessExecutor | DaskExecutor
 
-FIT_STUDY = "fit"
-CHECK_STUDY = "check"  # the best candidate again, on R fresh seeds
 OBJECTIVE_TEXT = (
     "J(θ) = Σ_k w_k · ((mean_k(θ) − value_k) / uncertainty_k)² over the fit targets; "
     "mean_k is the mean of outcome k over the R replications, which use the same seeds "
@@ -138,84 +146,6 @@ CREATE INDEX IF NOT EXISTS calibration_study ON calibration_candidates(study, nu
 # ---------------------------------------------------------------------------
 # Plans and candidates
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One fitted parameter's search space."""
-
-    name: str
-    lower: float
-    upper: float
-    log: bool = False
-    integer: bool = False
-
-    @classmethod
-    def from_spec(cls, spec: FittedParameterSpec) -> Dimension:
-        """From the experiment file's ``[[calibration.parameters]]`` entry."""
-        return cls(spec.name, spec.lower, spec.upper, spec.log, spec.integer)
-
-    def distribution(self) -> Any:
-        """The Optuna distribution of this dimension."""
-        from optuna.distributions import FloatDistribution, IntDistribution
-
-        if self.integer:
-            return IntDistribution(int(self.lower), int(self.upper), log=self.log)
-        return FloatDistribution(self.lower, self.upper, log=self.log)
-
-    def grid(self, points: int) -> list[float | int]:
-        """``points`` values spread over the bounds (geometric on a log scale; unique integers)."""
-        spread = (
-            np.geomspace(self.lower, self.upper, points)
-            if self.log
-            else np.linspace(self.lower, self.upper, points)
-        )
-        if self.integer:
-            return sorted({round(float(v)) for v in spread})
-        return [float(v) for v in spread]
-
-
-@dataclass(frozen=True)
-class StudyPlan:
-    """One optimisation: the main fit, or one point of a parameter's profile.
-
-    Attributes:
-        study: ``"fit"`` or ``"profile/<parameter>/<k>"``.
-        index: 0 for the fit; 1, 2, … for profile points (mixed into the sampler seeds).
-        prefix: point-id prefix of its candidates.
-        free: the dimensions it searches.
-        fixed: values held fixed (a profile's pinned parameter).
-        budget: most candidates.
-        batch: candidates proposed together.
-        patience: batches without improvement before stopping (None: use the budget).
-        startup: random candidates before TPE.
-        first: the first candidate's free values (a profile's warm start), or None.
-    """
-
-    study: str
-    index: int
-    prefix: str
-    free: tuple[Dimension, ...]
-    fixed: dict[str, float | int]
-    budget: int
-    batch: int
-    patience: int | None
-    startup: int
-    first: dict[str, float | int] | None = None
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One stored candidate (a row of ``calibration_candidates``)."""
-
-    point_id: str
-    study: str
-    number: int
-    batch: int
-    parameters: dict[str, Any]
-    objective: float | None
-    status: str  # pending | complete | failed
-    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,29 +211,6 @@ def _fmt(value: float | None) -> str:
 # ---------------------------------------------------------------------------
 # The objective
 # ---------------------------------------------------------------------------
-
-
-def objective_value(
-    targets: Sequence[Any], values: Mapping[str, Sequence[float]]
-) -> tuple[float | None, str | None]:
-    """J for one candidate from its replications' outcome values (see the module docstring).
-
-    Args:
-        targets: the fit targets (``experiments.targets.Target``).
-        values: outcome name → the values of the R replications, in replication order.
-
-    Returns:
-        ``(J, None)``, or ``(None, reason)`` when a fit outcome has no finite value.
-    """
-    total = 0.0
-    for target in targets:
-        data = np.asarray(values.get(target.outcome, []), dtype=float)
-        data = data[np.isfinite(data)]
-        if data.size == 0:
-            return None, f"outcome {target.outcome} is undefined in every replication"
-        distance = (float(data.mean()) - target.value) / target.scale
-        total += target.weight * distance * distance
-    return total, None
 
 
 # ---------------------------------------------------------------------------
@@ -465,7 +372,7 @@ class _Context:
         self.set_objective(candidate.point_id, objective, note)
         if self.progress is not None:
             done = sum(1 for c in self.candidates() if c.status != "pending")
-            best = _best(self.candidates(FIT_STUDY))
+            best = best_candidate(self.candidates(FIT_STUDY))
             self.progress(
                 CalibrationProgress(
                     done,
@@ -475,88 +382,6 @@ class _Context:
                     candidate.point_id,
                 )
             )
-
-
-def _best(candidates: Sequence[Candidate]) -> Candidate | None:
-    """The candidate with the lowest objective (the earliest on ties)."""
-    scored = [c for c in candidates if c.objective is not None and c.status == "complete"]
-    if not scored:
-        return None
-    return min(scored, key=lambda c: (c.objective, c.number))
-
-
-def stop_reason(plan: StudyPlan, history: Sequence[Candidate]) -> str | None:
-    """Why ``plan`` should propose no more candidates, or None to go on."""
-    if len(history) >= plan.budget:
-        return f"budget of {plan.budget} candidates used"
-    if plan.patience is None or not history:
-        return None
-    best = _best(history)
-    last_batch = max(c.batch for c in history)
-    best_batch = best.batch if best is not None else min(c.batch for c in history)
-    if last_batch - best_batch >= plan.patience:
-        return f"no better candidate in the last {plan.patience} batches"
-    return None
-
-
-def sampler_seed(root: int, study_index: int, batch: int) -> int:
-    """The sampler seed of one batch of one study: a pure function of the stored history's place."""
-    sequence = np.random.SeedSequence([int(root) % 2**63, 0xCA11B, study_index, batch])
-    return int(sequence.generate_state(1)[0])
-
-
-def propose(
-    plan: StudyPlan,
-    history: Sequence[Candidate],
-    count: int,
-    batch: int,
-    root_seed: int,
-    sampler: str,
-) -> list[dict[str, Any]]:
-    """Ask the optimiser for ``count`` candidates given the stored ``history`` (ask/tell).
-
-    The study is rebuilt from the history in stored order and the sampler seeded from
-    (root seed, study, batch): the same history always gives the same proposals.
-    """
-    if not plan.free:
-        return [{} for _ in range(count)]
-    import optuna
-    from optuna.trial import TrialState, create_trial
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    seed = sampler_seed(root_seed, plan.index, batch)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        chosen: optuna.samplers.BaseSampler
-        if sampler == "random":
-            chosen = optuna.samplers.RandomSampler(seed=seed)
-        else:
-            chosen = optuna.samplers.TPESampler(
-                seed=seed,
-                n_startup_trials=plan.startup,
-                multivariate=True,
-                constant_liar=True,
-            )
-        study = optuna.create_study(direction="minimize", sampler=chosen)
-        distributions = {d.name: d.distribution() for d in plan.free}
-        for candidate in history:
-            params = {d.name: candidate.parameters[d.name] for d in plan.free}
-            if candidate.objective is not None and candidate.status == "complete":
-                trial = create_trial(
-                    params=params, distributions=distributions, value=candidate.objective
-                )
-            else:
-                trial = create_trial(
-                    params=params, distributions=distributions, state=TrialState.FAIL
-                )
-            study.add_trial(trial)
-        proposals: list[dict[str, Any]] = []
-        if not history and plan.first is not None:
-            proposals.append(dict(plan.first))
-        while len(proposals) < count:
-            asked = study.ask(distributions)
-            proposals.append({d.name: asked.params[d.name] for d in plan.free})
-    return proposals
 
 
 def run_plan(ctx: _Context, plan: StudyPlan) -> str:
@@ -577,69 +402,6 @@ def run_plan(ctx: _Context, plan: StudyPlan) -> str:
         )
         logger.info("%s: batch %d, %d candidate(s)", plan.study, batch, len(proposals))
         ctx.add_batch(plan, batch, proposals)
-
-
-def fit_plan(spec: CalibrateSpec) -> StudyPlan:
-    """The main fit's plan."""
-    block = spec.calibration
-    return StudyPlan(
-        study=FIT_STUDY,
-        index=0,
-        prefix="c",
-        free=tuple(Dimension.from_spec(p) for p in block.parameters),
-        fixed={},
-        budget=block.max_candidates,
-        batch=block.batch,
-        patience=block.patience,
-        startup=block.startup_candidates,
-    )
-
-
-def check_plan(spec: CalibrateSpec, best: Mapping[str, Any]) -> StudyPlan:
-    """The best candidate once more, on fresh seeds (replications R … 2R−1).
-
-    The best of many noisy candidates looks better on the seeds it was chosen on than it
-    is (the winner's curse); the fit report shows the targets on these fresh seeds.
-    """
-    return StudyPlan(
-        study=CHECK_STUDY,
-        index=999_999,
-        prefix="check",
-        free=(),
-        fixed=dict(best),
-        budget=1,
-        batch=1,
-        patience=None,
-        startup=1,
-    )
-
-
-def profile_plans(spec: CalibrateSpec, best: Mapping[str, Any]) -> list[StudyPlan]:
-    """One plan per grid value of each fitted parameter (empty without ``[calibration.profile]``)."""
-    block = spec.calibration
-    if block.profile is None:
-        return []
-    dimensions = [Dimension.from_spec(p) for p in block.parameters]
-    plans = []
-    for i, pinned in enumerate(dimensions):
-        free = tuple(d for d in dimensions if d.name != pinned.name)
-        budget = block.profile.candidates if free else 1
-        for k, value in enumerate(pinned.grid(block.profile.points)):
-            plans.append(
-                StudyPlan(
-                    study=f"profile/{pinned.name}/{k}",
-                    index=1 + i * 1000 + k,
-                    prefix=f"p{i}k{k}-",
-                    free=free,
-                    fixed={pinned.name: value},
-                    budget=budget,
-                    batch=min(block.batch, budget),
-                    patience=None,
-                    startup=min(block.startup_candidates, budget),
-                    first={d.name: best[d.name] for d in free} if free else None,
-                )
-            )
-    return plans
 
 
 def run_calibration(
@@ -725,7 +487,7 @@ def run_calibration(
         plan = fit_plan(spec)
         report.stop_reason = run_plan(ctx, plan)
         fit = ctx.candidates(FIT_STUDY)
-        best = _best(fit)
+        best = best_candidate(fit)
         report.candidates = len(fit)
         report.failed_candidates = [c.point_id for c in fit if c.status == "failed"]
         if best is None:
@@ -745,7 +507,7 @@ def run_calibration(
             }
         )
         run_plan(ctx, check_plan(spec, best.parameters))
-        check = _best(ctx.candidates(CHECK_STUDY))
+        check = best_candidate(ctx.candidates(CHECK_STUDY))
         report.check_objective = None if check is None else check.objective
         store.set_meta(
             {
@@ -918,51 +680,6 @@ def _optuna_version() -> str | None:
 # ---------------------------------------------------------------------------
 
 
-def toml_value(value: Any) -> str:
-    """A TOML literal for a scenario value (numbers, booleans, strings, lists, tables)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} to a scenario file")
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return (
-            "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-        )
-    raise ValueError(f"cannot write {type(value).__name__} {value!r} to a scenario file")
-
-
-def _toml_key(key: str) -> str:
-    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
-    return key if bare else json.dumps(key, ensure_ascii=False)
-
-
-def scenario_tables(
-    values: Mapping[str, Any], comments: Mapping[str, str] | None = None
-) -> list[str]:
-    """Dotted fields as TOML tables (``demand.x = 1`` → ``[demand]`` / ``x = 1``)."""
-    comments = comments or {}
-    tables: dict[str, list[tuple[str, Any, str]]] = {}
-    for dotted, value in values.items():
-        parts = dotted.split(".")
-        table = ".".join(_toml_key(p) for p in parts[:-1])
-        tables.setdefault(table, []).append((parts[-1], value, comments.get(dotted, "")))
-    lines: list[str] = []
-    for table in sorted(tables):
-        lines += ["", f"[{table}]"]
-        for key, value, comment in tables[table]:
-            line = f"{_toml_key(key)} = {toml_value(value)}"
-            lines.append(f"{line}  # {comment}" if comment else line)
-    return lines
-
-
 def write_calibrated_scenario(
     path: Path,
     exp: Experiment,
@@ -978,14 +695,9 @@ def write_calibrated_scenario(
     """
     spec = exp.spec
     assert isinstance(spec, CalibrateSpec)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if base.path is None:
         raise InputError(f"{exp.path}: the base scenario has no file to extend")
-    source = Path(base.path).resolve()
-    try:
-        extends = os.path.relpath(source, path.resolve().parent)
-    except ValueError:  # another drive (Windows)
-        extends = str(source)
+    source = Path(base.path)
     overrides = flatten_overrides(load_scenario(source), spec.overrides)
     fitted = dict(best.parameters)
     bounds = {p.name: p for p in spec.calibration.parameters}
@@ -997,25 +709,28 @@ def write_calibrated_scenario(
         comments[name] = f"fitted ≈ {value:.4g}; searched [{b.lower:g}, {b.upper:g}]{scale}"
     name = f"{base.name}_calibrated"
     seeds = f"root {spec.seed}, replications 0…{spec.replications - 1}"
+    days = spec.days if spec.days is not None else "the scenario's own"
     header = [
-        f"# {name} — written by `microgov calibrate`; rerun the calibration rather than edit",
-        "# the fitted values by hand.",
-        f"# experiment file: {exp.path} (sha256 {exp.digest[:16]}…)",
-        f"# target file: {targets.path} (sha256 {targets.sha256})",
-        f"# objective: {OBJECTIVE_TEXT}",
-        f"# objective value: {best.objective!r} at candidate {best.point_id}, best of "
+        f"{name} — written by `microgov calibrate`; rerun the calibration rather than edit",
+        "the fitted values by hand.",
+        f"experiment file: {exp.path} (sha256 {exp.digest[:16]}…)",
+        f"target file: {targets.path} (sha256 {targets.sha256})",
+        f"objective: {OBJECTIVE_TEXT}",
+        f"objective value: {best.objective!r} at candidate {best.point_id}, best of "
         f"{candidates} candidate(s)",
-        f"# seeds: {seeds} (numpy SeedSequence(root, spawn_key=(i,)))",
-        f"# simulated days per run: {spec.days if spec.days is not None else 'the scenario own'}",
-        f"# date: {now_iso()}",
-        "",
-        f"extends = {toml_value(extends)}",
-        f"name = {toml_value(name)}",
-        f"description = {toml_value(f'{base.name} calibrated to {targets.path.name}')}",
+        f"seeds: {seeds} (numpy SeedSequence(root, spawn_key=(i,)))",
+        f"simulated days per run: {days}",
+        f"date: {now_iso()}",
     ]
-    text = "\n".join([*header, *scenario_tables(values, comments)]) + "\n"
-    path.write_text(text, encoding="utf-8")
-    written = load_scenario(path)
+    written = write_extending_scenario(
+        path,
+        source,
+        name=name,
+        description=f"{base.name} calibrated to {targets.path.name}",
+        header=header,
+        values=values,
+        comments=comments,
+    )
     expected = apply_overrides(base, fitted)
     if written.digest != expected.digest:  # the file must give the model the fitted parameters
         raise RuntimeError(
@@ -1030,16 +745,7 @@ __all__ = [
     "OBJECTIVE_TEXT",
     "CalibrationProgress",
     "CalibrationReport",
-    "Candidate",
-    "Dimension",
-    "StudyPlan",
     "execute_candidate_run",
-    "fit_plan",
-    "objective_value",
-    "profile_plans",
-    "propose",
     "run_calibration",
-    "sampler_seed",
-    "stop_reason",
     "write_calibrated_scenario",
 ]

@@ -51,7 +51,6 @@ import difflib
 import hashlib
 import logging
 import math
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,9 +61,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from experiments.calibration import scenario_tables, toml_value
 from experiments.errors import InputError
 from experiments.scenario_files import load_scenario, resolve_scenario_path
+from experiments.scenario_writer import write_extending_scenario
 from model.cases import CASE_TYPES, REPORTED_TYPES
 
 logger = logging.getLogger(__name__)
@@ -773,11 +772,6 @@ def _write_scenario(
     rows: int,
     used: int,
 ) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        extends = os.path.relpath(base.resolve(), path.resolve().parent)
-    except ValueError:
-        extends = str(base.resolve())
     plain: dict[str, Any] = {
         k: ({t: round(v, 6) for t, v in val.items()} if isinstance(val, dict) else val)
         for k, val in values.items()
@@ -793,19 +787,20 @@ def _write_scenario(
         rounded[largest] = round(1.0 - sum(v for k, v in rounded.items() if k != largest), 6)
         plain.update(rounded)
     header = [
-        f"# {path.stem} — estimated by `microgov fit-logs` from a work-order log.",
-        f"# log: {cases} (sha256 {log_hash}); {used} of {rows} rows used (see the estimates table)",
-        f"# map: {map_file}",
-        "# Values are estimates from the log; fields the log cannot inform keep the base's values.",
-        "",
-        f"extends = {toml_value(extends)}",
-        f"name = {toml_value(path.stem)}",
-        f"description = {toml_value(f'{base.stem} with values estimated from {cases.name}')}",
+        f"{path.stem} — estimated by `microgov fit-logs` from a work-order log.",
+        f"log: {cases} (sha256 {log_hash}); {used} of {rows} rows used (see the estimates table)",
+        f"map: {map_file}",
+        "Values are estimates from the log; fields the log cannot inform keep the base's values.",
     ]
-    path.write_text(
-        "\n".join([*header, *scenario_tables(plain, comments)]) + "\n", encoding="utf-8"
+    write_extending_scenario(
+        path,
+        base,
+        name=path.stem,
+        description=f"{base.stem} with values estimated from {cases.name}",
+        header=header,
+        values=plain,
+        comments=comments,
     )
-    load_scenario(path)  # the written file must be a valid scenario
 
 
 def _markdown(estimates: pd.DataFrame, dropped: pd.DataFrame, rows: int) -> str:

@@ -18,14 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.report import write_report
-from experiments.calibration import (
+from experiments.calibration import run_calibration
+from experiments.calibration_search import (
     Candidate,
     Dimension,
     StudyPlan,
     objective_value,
     propose,
-    run_calibration,
-    scenario_tables,
     stop_reason,
 )
 from experiments.errors import InputError
@@ -33,6 +32,7 @@ from experiments.executors import SerialExecutor
 from experiments.experiment_files import load_experiment
 from experiments.runs import run_single
 from experiments.scenario_files import SCENARIOS_FOLDER, apply_overrides, load_scenario
+from experiments.scenario_writer import scenario_tables
 from experiments.seeds import replication_seed
 from experiments.targets import check_outcomes, load_targets
 
