@@ -318,6 +318,376 @@ def _coded(
     return labels
 
 
+NOT_WRITTEN = "estimated, not written"
+
+
+class _Estimator:
+    """Estimates from one log: each method reads some columns and adds rows to the table.
+
+    ``usable`` marks rows with a mapped case type and a readable arrival time; every other
+    row has been counted in ``rows`` with its reason.
+    """
+
+    def __init__(self, frame: pd.DataFrame, spec: MapSpec, cases: Path) -> None:
+        self.frame, self.spec, self.cases = frame, spec, cases
+        self.columns = spec.columns
+        self.rows = _Rows()
+        self.estimates: list[dict[str, Any]] = []
+        self.written: dict[str, Any] = {}
+        self.comments: dict[str, str] = {}
+        columns = self.columns
+        self.case_type = frame[columns.case_type].str.strip().map(spec.case_types)
+        unmapped = self.case_type.isna().to_numpy()
+        self.drop(
+            f"request type not in [case_types] (column {columns.case_type!r})",
+            unmapped,
+            columns.case_type,
+        )
+        ignored = (self.case_type == IGNORE).to_numpy()
+        self.drop("request type mapped to 'ignore'", ignored, columns.case_type)
+        self.arrival = self.times(columns.arrival, "arrival")
+        blank = (frame[columns.arrival].str.strip() == "").to_numpy()
+        self.drop(f"arrival time blank (column {columns.arrival!r})", blank, None)
+        self.usable = ~unmapped & ~ignored & self.arrival.notna().to_numpy()
+        if not self.usable.any():
+            raise InputError(
+                "no row is usable (every row lacks a mapped request type or a readable arrival "
+                "time); see the map's [case_types] and [columns] arrival",
+                file=cases,
+            )
+        self.start = self.arrival  # closure and planned times count from dispatch, else arrival
+        if columns.dispatched is not None:
+            self.start = self.times(columns.dispatched, "dispatch").fillna(self.arrival)
+        self.closed = self.times(columns.closed, "closure") if columns.closed else None
+        self.unit = frame[columns.unit].str.strip() if columns.unit is not None else None
+        self.days = 0
+
+    # -- helpers -----------------------------------------------------------------
+
+    def drop(self, reason: str, mask: np.ndarray, column: str | None) -> None:
+        self.rows.drop(reason, mask, self.frame, column)
+
+    def times(self, column: str, quantity: str) -> pd.Series:
+        return _times(self.frame, column, self.spec, self.rows, quantity, self.cases)
+
+    def coded(
+        self, column: str | None, codes: Mapping[Any, list[str]], quantity: str
+    ) -> pd.Series | None:
+        return _coded(self.frame, column, codes, self.rows, quantity)
+
+    def add(
+        self,
+        quantity: str,
+        key: str,
+        value: float,
+        n: int,
+        scenario_field: str = "",
+        status: str = "estimated",
+        note: str = "",
+    ) -> None:
+        self.estimates.append(
+            {
+                "quantity": quantity,
+                "key": key,
+                "value": value,
+                "n": n,
+                "scenario_field": scenario_field,
+                "status": status,
+                "note": note,
+            }
+        )
+
+    def write(self, field_path: str, value: Any, comment: str) -> None:
+        self.written[field_path] = value
+        self.comments[field_path] = comment
+
+    def share(self, quantity: str, labels: pd.Series | None, label: Any, target: str) -> None:
+        """The share of usable rows with a known label that carry ``label`` (a target)."""
+        if labels is None:
+            return
+        known = self.usable & labels.notna().to_numpy()
+        if known.any():
+            value = float((labels[known] == label).mean())
+            self.add(
+                quantity,
+                "",
+                value,
+                int(known.sum()),
+                status=NOT_WRITTEN,
+                note=f"a target ({target})",
+            )
+
+    # -- estimates ---------------------------------------------------------------
+
+    def arrivals(self) -> None:
+        """Observed period, arrival rates by case type and weekday, mix and volume."""
+        data = pd.DataFrame(
+            {
+                "case_type": self.case_type[self.usable].to_numpy(),
+                "arrival": self.arrival[self.usable].to_numpy(),
+            }
+        )
+        first_day = data["arrival"].min().normalize()
+        last_day = data["arrival"].max().normalize()
+        self.days = days = int((last_day - first_day).days) + 1
+        calendar = pd.date_range(first_day, last_day, freq="D")
+        weekday_days = np.bincount(calendar.day_of_week, minlength=7)
+        self.add(
+            "observed period",
+            "days",
+            float(days),
+            len(data),
+            note=f"{first_day.date()} to {last_day.date()}",
+        )
+        counts = data["case_type"].value_counts()
+        weekday = data["arrival"].dt.day_of_week.to_numpy()
+        for name in CASE_TYPES:
+            n = int(counts.get(name, 0))
+            if not n:
+                continue
+            self.add("arrival rate per day", name, n / days, n)
+            per = np.bincount(weekday[data["case_type"].to_numpy() == name], minlength=7)
+            for d, day_name in enumerate(WEEKDAYS):
+                if weekday_days[d]:
+                    self.add(
+                        "arrival rate per day by weekday",
+                        f"{name} {day_name}",
+                        per[d] / weekday_days[d],
+                        int(per[d]),
+                        status=NOT_WRITTEN,
+                        note="the model has no weekday profile of needs",
+                    )
+        reported = {t: int(counts.get(t, 0)) for t in REPORTED_TYPES}
+        total = sum(reported.values())
+        if not total:
+            return
+        shares = {t: n / total for t, n in reported.items()}
+        self.write("demand.case_type_shares", shares, f"from {total} resident-reported orders")
+        for t, share in shares.items():
+            self.add("case-type share", t, share, reported[t], "demand.case_type_shares")
+        if self.spec.residents is None:
+            self.add(
+                "requests per resident per year",
+                "",
+                math.nan,
+                total,
+                status="not estimated",
+                note="needs the number of residents (residents = … in the map)",
+            )
+            return
+        per_resident = total / days * DAYS_PER_YEAR / self.spec.residents
+        self.add(
+            "requests per resident per year",
+            "",
+            per_resident,
+            total,
+            "demand.needs_per_resident_per_year",
+            note="reported requests: a lower bound of needs (unreported needs are not in a log); "
+            "also a calibration target (requests_per_resident_per_year)",
+        )
+        self.write(
+            "demand.needs_per_resident_per_year",
+            per_resident,
+            "lower bound: reported requests per resident per year; calibrate with reporting.*",
+        )
+
+    def closure_times(self) -> None:
+        """Closure-time median, p90 and mean (days) over all units and per handling unit."""
+        if self.closed is None:
+            self.add(
+                "closure time",
+                "",
+                math.nan,
+                0,
+                status="not estimated",
+                note="no closed column in the map",
+            )
+            return
+        columns = self.columns
+        is_closed = self.closed.notna()
+        status = self.coded(columns.status, self.spec.values.status, "status")
+        if status is not None:
+            is_closed &= status.ne("open")
+        duration = (self.closed - self.start).dt.total_seconds() / 86_400
+        negative = self.usable & is_closed.to_numpy() & (duration < 0).to_numpy()
+        self.drop(
+            "closure before arrival/dispatch (closure time not used)", negative, columns.closed
+        )
+        ok = self.usable & is_closed.to_numpy() & (duration >= 0).to_numpy()
+        groups: dict[str, np.ndarray] = {"all units": ok}
+        if self.unit is not None:
+            blank = self.usable & (self.unit == "").to_numpy()
+            self.drop(f"handling unit blank (column {columns.unit!r})", blank, None)
+            for name in sorted(set(self.unit[ok])):
+                if name:
+                    groups[name] = ok & (self.unit == name).to_numpy()
+        for name, mask in groups.items():
+            values = duration[mask].to_numpy(dtype=float)
+            if not values.size:
+                continue
+            for stat, statistic in (
+                ("median", float(np.median(values))),
+                ("p90", float(np.quantile(values, 0.9))),
+                ("mean", float(values.mean())),
+            ):
+                self.add(
+                    f"closure time, {stat} (days)",
+                    name,
+                    statistic,
+                    int(values.size),
+                    status=NOT_WRITTEN,
+                    note="a target (resolution_time_*); closure time includes queueing, so it is "
+                    "not work content",
+                )
+
+    def time_limits(self) -> None:
+        """Planned time limits per case type, and the on-time share."""
+        if self.columns.deadline is None:
+            return
+        deadline = self.times(self.columns.deadline, "planned handling")
+        limit = (deadline - self.start).dt.total_seconds() / 86_400
+        for name in CASE_TYPES:
+            mask = self.usable & (self.case_type == name).to_numpy() & limit.notna().to_numpy()
+            if mask.any():
+                self.add(
+                    "planned time limit, median (calendar days)",
+                    name,
+                    float(np.median(limit[mask])),
+                    int(mask.sum()),
+                    status=NOT_WRITTEN,
+                    note=f"compare with time_limits.{name} (working days, F4.1)",
+                )
+        if self.closed is not None:
+            on_time = (self.closed <= deadline).where(self.closed.notna() & deadline.notna())
+            self.share("on-time share", on_time, True, "on_time_share")
+
+    def routing(self) -> None:
+        """Front-desk share (of inquiries: a scenario field) and the return share."""
+        columns = self.columns
+        mode = self.coded(columns.handling_mode, self.spec.values.handling_mode, "handling_mode")
+        if mode is not None:
+            inquiries = (
+                self.usable & (self.case_type == "inquiry").to_numpy() & mode.notna().to_numpy()
+            )
+            if inquiries.any():
+                share = float((mode[inquiries] == "front_desk").mean())
+                key = "intake.front_desk_inquiry_resolution_share"
+                self.add("front-desk share of inquiries", "", share, int(inquiries.sum()), key)
+                self.write(key, share, f"from {int(inquiries.sum())} inquiries")
+            self.share("front-desk share of all orders", mode, "front_desk", "front_desk_share")
+        if columns.returns is None:
+            return
+        text = self.frame[columns.returns].str.strip()
+        number = pd.to_numeric(text, errors="coerce")
+        bad = self.usable & (text != "").to_numpy() & number.isna().to_numpy()
+        self.drop(
+            f"number of returns not a number (column {columns.returns!r})", bad, columns.returns
+        )
+        dispatched = self.usable & number.notna().to_numpy()
+        if mode is not None:
+            dispatched &= (mode == "dispatched").to_numpy()
+        if dispatched.any():
+            returned = float((number[dispatched] > 0).mean())
+            key = "coordination.classification_accuracy"
+            self.add(
+                "return share of dispatched orders",
+                "",
+                returned,
+                int(dispatched.sum()),
+                key,
+                note="accuracy = 1 − return share (assumption: a misrouted order is returned)",
+            )
+            self.write(key, 1.0 - returned, "1 − observed return share (assumption)")
+
+    def departments(self, departments: list[str]) -> None:
+        """Departments' case shares from the handling units, and work content from staffing."""
+        if self.unit is None or not self.spec.units:
+            self.add(
+                "department case shares",
+                "",
+                math.nan,
+                0,
+                status="not estimated",
+                note="needs columns.unit and a [units] map",
+            )
+            return
+        department = self.unit.map(self.spec.units)
+        unmapped = self.usable & department.isna().to_numpy() & (self.unit != "").to_numpy()
+        self.drop(
+            f"handling unit not in [units] (column {self.columns.unit!r}; department shares)",
+            unmapped,
+            self.columns.unit,
+        )
+        mapped = self.usable & department.notna().to_numpy() & (department != IGNORE).to_numpy()
+        if not mapped.any():
+            return
+        counts = department[mapped].value_counts()
+        total = int(mapped.sum())
+        for name in departments:
+            n = int(counts.get(name, 0))
+            key = f"departments.{name}.case_share"
+            note = "" if n else "no order in the log: share 0"
+            self.add("department case share", name, n / total, n, key, note=note)
+            self.write(key, n / total, f"{n} of {total} orders with a mapped unit")
+        self.work_content(counts)
+
+    def work_content(self, counts: pd.Series) -> None:
+        """Staff-hours per case from staffing figures (utilisation × available hours / cases)."""
+        quantity = "work content (staff-hours per case)"
+        s = self.spec.staffing
+        if s is None:
+            self.add(
+                quantity,
+                "",
+                math.nan,
+                0,
+                status="not estimated",
+                note="needs staffing figures: add [staffing] (staff per department, utilisation) "
+                "to the map",
+            )
+            return
+        working_days = self.days * s.working_days_per_week / 7
+        for name, staff in s.staff.items():
+            n = int(counts.get(name, 0))
+            if not n:
+                self.add(
+                    quantity,
+                    name,
+                    math.nan,
+                    0,
+                    status="not estimated",
+                    note="no order of this department in the log",
+                )
+                continue
+            hours = s.utilisation * staff * s.working_hours_per_day * working_days / n
+            key = f"departments.{name}.work_hours_mean"
+            self.add(
+                quantity,
+                name,
+                hours,
+                n,
+                key,
+                note="utilisation × staff × working hours / orders (assumption: staff serve only "
+                "these orders)",
+            )
+            self.write(
+                key, hours, f"{s.utilisation:g} × {staff:g} staff × working hours / {n} orders"
+            )
+            if self.spec.residents is not None:
+                key = f"departments.{name}.staff_per_100k_residents"
+                per_100k = staff / self.spec.residents * 100_000
+                self.add("staff per 100k residents", name, per_100k, n, key)
+                self.write(key, per_100k, f"{staff:g} staff / {self.spec.residents} residents")
+
+    def outcomes(self) -> None:
+        """Resolution and satisfaction shares: calibration targets, not scenario fields."""
+        values = self.spec.values
+        resolved = self.coded(self.columns.resolved, values.resolved, "resolved")
+        self.share("resolution share", resolved, "yes", "resolution_share")
+        satisfied = self.coded(self.columns.satisfaction, values.satisfaction, "satisfaction")
+        self.share("satisfaction share", satisfied, "satisfied", "satisfaction_share")
+
+
 def fit_logs(
     cases: str | Path,
     map_file: str | Path,
@@ -336,8 +706,7 @@ def fit_logs(
     base_path = resolve_scenario_path(
         base if base is not None else _map_relative(map_file, spec.base)
     )
-    base_scenario = load_scenario(base_path)
-    departments = list(base_scenario.parameters.departments)
+    departments = list(load_scenario(base_path).parameters.departments)
     for value, department in spec.units.items():
         if department != IGNORE and department not in departments:
             raise InputError(
@@ -349,330 +718,16 @@ def fit_logs(
                 suggestion=_closest(department, departments),
             )
     frame = _read_log(cases, spec, map_file)
-    columns = spec.columns
-    rows = _Rows()
-    estimates: list[dict[str, Any]] = []
+    estimator = _Estimator(frame, spec, cases)
+    estimator.arrivals()
+    estimator.closure_times()
+    estimator.time_limits()
+    estimator.routing()
+    estimator.departments(departments)
+    estimator.outcomes()
+    estimates = pd.DataFrame(estimator.estimates)
+    used = int(estimator.usable.sum())
 
-    def add(
-        quantity: str,
-        key: str,
-        value: float,
-        n: int,
-        scenario_field: str = "",
-        status: str = "estimated",
-        note: str = "",
-    ) -> None:
-        estimates.append(
-            {
-                "quantity": quantity,
-                "key": key,
-                "value": value,
-                "n": n,
-                "scenario_field": scenario_field,
-                "status": status,
-                "note": note,
-            }
-        )
-
-    # -- case types and arrivals ----------------------------------------------
-    raw_type = frame[columns.case_type].str.strip()
-    case_type = raw_type.map(spec.case_types)
-    unmapped = case_type.isna().to_numpy()
-    rows.drop(
-        f"request type not in [case_types] (column {columns.case_type!r})",
-        unmapped,
-        frame,
-        columns.case_type,
-    )
-    ignored = (case_type == IGNORE).to_numpy()
-    rows.drop("request type mapped to 'ignore'", ignored, frame, columns.case_type)
-    arrival = _times(frame, columns.arrival, spec, rows, "arrival", cases)
-    missing_arrival = (frame[columns.arrival].str.strip() == "").to_numpy()
-    rows.drop(f"arrival time blank (column {columns.arrival!r})", missing_arrival, frame, None)
-    usable = ~unmapped & ~ignored & arrival.notna().to_numpy()
-    if not usable.any():
-        raise InputError(
-            "no row is usable (every row lacks a mapped request type or a readable arrival "
-            "time); see the map's [case_types] and [columns] arrival",
-            file=cases,
-        )
-    data = pd.DataFrame(
-        {"case_type": case_type[usable].to_numpy(), "arrival": arrival[usable].to_numpy()},
-        index=frame.index[usable],
-    )
-    first_day = data["arrival"].min().normalize()
-    last_day = data["arrival"].max().normalize()
-    days = int((last_day - first_day).days) + 1
-    calendar = pd.date_range(first_day, last_day, freq="D")
-    weekday_days = np.bincount(calendar.day_of_week, minlength=7)
-    add(
-        "observed period",
-        "days",
-        float(days),
-        int(usable.sum()),
-        note=f"{first_day.date()} to {last_day.date()}",
-    )
-    counts = data["case_type"].value_counts()
-    for name in CASE_TYPES:
-        n = int(counts.get(name, 0))
-        if n:
-            add("arrival rate per day", name, n / days, n)
-    weekday = data["arrival"].dt.day_of_week.to_numpy()
-    for name in CASE_TYPES:
-        mine = data["case_type"].to_numpy() == name
-        if not mine.any():
-            continue
-        per = np.bincount(weekday[mine], minlength=7)
-        for d, day_name in enumerate(WEEKDAYS):
-            if weekday_days[d]:
-                add(
-                    "arrival rate per day by weekday",
-                    f"{name} {day_name}",
-                    per[d] / weekday_days[d],
-                    int(per[d]),
-                    status="estimated, not written",
-                    note="the model has no weekday profile of needs",
-                )
-    written: dict[str, Any] = {}
-    comments: dict[str, str] = {}
-    reported = {t: int(counts.get(t, 0)) for t in REPORTED_TYPES}
-    total_reported = sum(reported.values())
-    if total_reported:
-        shares = {t: n / total_reported for t, n in reported.items()}
-        written["demand.case_type_shares"] = shares
-        comments["demand.case_type_shares"] = f"from {total_reported} resident-reported orders"
-        for t, share in shares.items():
-            add("case-type share", t, share, reported[t], "demand.case_type_shares")
-        if spec.residents is not None:
-            per_resident = total_reported / days * DAYS_PER_YEAR / spec.residents
-            add(
-                "requests per resident per year",
-                "",
-                per_resident,
-                total_reported,
-                "demand.needs_per_resident_per_year",
-                note="reported requests: a lower bound of needs (unreported needs are not in a log); "
-                "also a calibration target (requests_per_resident_per_year)",
-            )
-            written["demand.needs_per_resident_per_year"] = per_resident
-            comments["demand.needs_per_resident_per_year"] = (
-                "lower bound: reported requests per resident per year; calibrate with reporting.*"
-            )
-        else:
-            add(
-                "requests per resident per year",
-                "",
-                math.nan,
-                total_reported,
-                status="not estimated",
-                note="needs the number of residents (residents = … in the map)",
-            )
-
-    # -- units, closure times, time limits ---------------------------------------
-    start = arrival
-    if columns.dispatched is not None:
-        dispatched = _times(frame, columns.dispatched, spec, rows, "dispatch", cases)
-        start = dispatched.fillna(arrival)
-    closed = (
-        _times(frame, columns.closed, spec, rows, "closure", cases)
-        if columns.closed is not None
-        else None
-    )
-    status = _coded(frame, columns.status, spec.values.status, rows, "status")
-    unit = frame[columns.unit].str.strip() if columns.unit is not None else None
-    if closed is not None:
-        is_closed = closed.notna()
-        if status is not None:
-            is_closed &= status.ne("open")
-        duration = (closed - start).dt.total_seconds() / 86_400
-        negative = usable & is_closed.to_numpy() & (duration < 0).to_numpy()
-        rows.drop(
-            "closure before arrival/dispatch (closure time not used)",
-            negative,
-            frame,
-            columns.closed,
-        )
-        ok = usable & is_closed.to_numpy() & (duration >= 0).to_numpy()
-        groups: dict[str, np.ndarray] = {"all units": ok}
-        if unit is not None:
-            blank_unit = usable & (unit == "").to_numpy()
-            rows.drop(f"handling unit blank (column {columns.unit!r})", blank_unit, frame, None)
-            for name in sorted(set(unit[ok])):
-                if name:
-                    groups[name] = ok & (unit == name).to_numpy()
-        for name, mask in groups.items():
-            values = duration[mask].to_numpy(dtype=float)
-            if values.size:
-                for stat, statistic in (
-                    ("median", float(np.median(values))),
-                    ("p90", float(np.quantile(values, 0.9))),
-                    ("mean", float(values.mean())),
-                ):
-                    add(
-                        f"closure time, {stat} (days)",
-                        name,
-                        statistic,
-                        int(values.size),
-                        status="estimated, not written",
-                        note="a target (resolution_time_*); closure time includes queueing, so it "
-                        "is not work content",
-                    )
-    else:
-        add(
-            "closure time",
-            "",
-            math.nan,
-            0,
-            status="not estimated",
-            note="no closed column in the map",
-        )
-    if columns.deadline is not None:
-        deadline = _times(frame, columns.deadline, spec, rows, "planned handling", cases)
-        limit = (deadline - start).dt.total_seconds() / 86_400
-        for name in CASE_TYPES:
-            mask = usable & (case_type == name).to_numpy() & limit.notna().to_numpy()
-            if mask.any():
-                add(
-                    "planned time limit, median (calendar days)",
-                    name,
-                    float(np.median(limit[mask])),
-                    int(mask.sum()),
-                    status="estimated, not written",
-                    note=f"compare with time_limits.{name} (working days, F4.1)",
-                )
-        if closed is not None:
-            both = usable & closed.notna().to_numpy() & deadline.notna().to_numpy()
-            if both.any():
-                on_time = (closed[both] <= deadline[both]).to_numpy()
-                add(
-                    "on-time share",
-                    "",
-                    float(on_time.mean()),
-                    int(both.sum()),
-                    status="estimated, not written",
-                    note="a target (on_time_share)",
-                )
-
-    # -- routing: front desk, returns, departments -------------------------------
-    mode = _coded(frame, columns.handling_mode, spec.values.handling_mode, rows, "handling_mode")
-    if mode is not None:
-        inquiries = usable & (case_type == "inquiry").to_numpy() & mode.notna().to_numpy()
-        if inquiries.any():
-            share = float((mode[inquiries] == "front_desk").mean())
-            add(
-                "front-desk share of inquiries",
-                "",
-                share,
-                int(inquiries.sum()),
-                "intake.front_desk_inquiry_resolution_share",
-            )
-            written["intake.front_desk_inquiry_resolution_share"] = share
-            comments["intake.front_desk_inquiry_resolution_share"] = (
-                f"from {int(inquiries.sum())} inquiries"
-            )
-        known = usable & mode.notna().to_numpy()
-        if known.any():
-            add(
-                "front-desk share of all orders",
-                "",
-                float((mode[known] == "front_desk").mean()),
-                int(known.sum()),
-                status="estimated, not written",
-                note="a target (front_desk_share)",
-            )
-    if columns.returns is not None:
-        text = frame[columns.returns].str.strip()
-        number = pd.to_numeric(text, errors="coerce")
-        bad = usable & (text != "").to_numpy() & number.isna().to_numpy()
-        rows.drop(
-            f"number of returns not a number (column {columns.returns!r})",
-            bad,
-            frame,
-            columns.returns,
-        )
-        dispatched_rows = usable & number.notna().to_numpy()
-        if mode is not None:
-            dispatched_rows &= (mode == "dispatched").to_numpy()
-        if dispatched_rows.any():
-            returned = float((number[dispatched_rows] > 0).mean())
-            add(
-                "return share of dispatched orders",
-                "",
-                returned,
-                int(dispatched_rows.sum()),
-                "coordination.classification_accuracy",
-                note="accuracy = 1 − return share (assumption: a misrouted order is returned)",
-            )
-            written["coordination.classification_accuracy"] = 1.0 - returned
-            comments["coordination.classification_accuracy"] = (
-                "1 − observed return share (assumption)"
-            )
-    if unit is not None and spec.units:
-        department = unit.map(spec.units)
-        unmapped_unit = usable & department.isna().to_numpy() & (unit != "").to_numpy()
-        rows.drop(
-            f"handling unit not in [units] (column {columns.unit!r}; department shares)",
-            unmapped_unit,
-            frame,
-            columns.unit,
-        )
-        mapped = usable & department.notna().to_numpy() & (department != IGNORE).to_numpy()
-        if mapped.any():
-            share_counts = department[mapped].value_counts()
-            total = int(mapped.sum())
-            for name in departments:
-                n = int(share_counts.get(name, 0))
-                key = f"departments.{name}.case_share"
-                add(
-                    "department case share",
-                    name,
-                    n / total,
-                    n,
-                    key,
-                    note="" if n else "no order in the log: share 0",
-                )
-                written[key] = n / total
-                comments[key] = f"{n} of {total} orders with a mapped unit"
-            _work_content(spec, share_counts, days, written, comments, add)
-    elif unit is None or not spec.units:
-        add(
-            "department case shares",
-            "",
-            math.nan,
-            0,
-            status="not estimated",
-            note="needs columns.unit and a [units] map",
-        )
-
-    # -- outcomes usable as calibration targets ----------------------------------
-    resolved = _coded(frame, columns.resolved, spec.values.resolved, rows, "resolved")
-    if resolved is not None:
-        known = usable & resolved.notna().to_numpy()
-        if known.any():
-            add(
-                "resolution share",
-                "",
-                float((resolved[known] == "yes").mean()),
-                int(known.sum()),
-                status="estimated, not written",
-                note="a target (resolution_share)",
-            )
-    satisfied = _coded(frame, columns.satisfaction, spec.values.satisfaction, rows, "satisfaction")
-    if satisfied is not None:
-        known = usable & satisfied.notna().to_numpy()
-        if known.any():
-            add(
-                "satisfaction share",
-                "",
-                float((satisfied[known] == "satisfied").mean()),
-                int(known.sum()),
-                status="estimated, not written",
-                note="a target (satisfaction_share)",
-            )
-    estimates_frame = pd.DataFrame(estimates)
-    dropped = rows.table()
-
-    # -- outputs ----------------------------------------------------------------
     scenario_file = Path(out) if out is not None else cases.with_name(f"{cases.stem}_fitted.toml")
     log_hash = hashlib.sha256(cases.read_bytes()).hexdigest()
     _write_scenario(
@@ -681,79 +736,19 @@ def fit_logs(
         cases,
         map_file,
         log_hash,
-        written,
-        comments,
+        estimator.written,
+        estimator.comments,
         len(frame),
-        int(usable.sum()),
+        used,
     )
     table_file = scenario_file.with_name(f"{scenario_file.stem}.estimates.md")
-    result = FitLogsResult(estimates_frame, dropped, scenario_file, table_file, len(frame), written)
-    table_file.write_text(result.table_text() + "\n", encoding="utf-8")
-    estimates_frame.to_csv(table_file.with_suffix(".csv"), index=False)
-    logger.info(
-        "fit-logs: %d of %d rows used; scenario %s", int(usable.sum()), len(frame), scenario_file
+    result = FitLogsResult(
+        estimates, estimator.rows.table(), scenario_file, table_file, len(frame), estimator.written
     )
+    table_file.write_text(result.table_text() + "\n", encoding="utf-8")
+    estimates.to_csv(table_file.with_suffix(".csv"), index=False)
+    logger.info("fit-logs: %d of %d rows used; scenario %s", used, len(frame), scenario_file)
     return result
-
-
-def _work_content(
-    spec: MapSpec,
-    counts: pd.Series,
-    days: int,
-    written: dict[str, Any],
-    comments: dict[str, str],
-    add: Any,
-) -> None:
-    """Staff-hours per case from staffing figures (utilisation × available hours / cases)."""
-    if spec.staffing is None:
-        add(
-            "work content (staff-hours per case)",
-            "",
-            math.nan,
-            0,
-            status="not estimated",
-            note="needs staffing figures: add [staffing] (staff per department, utilisation) to the map",
-        )
-        return
-    s = spec.staffing
-    working_days = days * s.working_days_per_week / 7
-    for name, staff in s.staff.items():
-        n = int(counts.get(name, 0))
-        if not n:
-            add(
-                "work content (staff-hours per case)",
-                name,
-                math.nan,
-                0,
-                status="not estimated",
-                note="no order of this department in the log",
-            )
-            continue
-        hours = s.utilisation * staff * s.working_hours_per_day * working_days / n
-        key = f"departments.{name}.work_hours_mean"
-        add(
-            "work content (staff-hours per case)",
-            name,
-            hours,
-            n,
-            key,
-            note="utilisation × staff × working hours / orders (assumption: staff serve only these orders)",
-        )
-        written[key] = hours
-        comments[key] = f"{s.utilisation:g} × {staff:g} staff × working hours / {n} orders"
-        if spec.residents is not None:
-            per_100k = staff / spec.residents * 100_000
-            written[f"departments.{name}.staff_per_100k_residents"] = per_100k
-            comments[f"departments.{name}.staff_per_100k_residents"] = (
-                f"{staff:g} staff / {spec.residents} residents"
-            )
-            add(
-                "staff per 100k residents",
-                name,
-                per_100k,
-                n,
-                f"departments.{name}.staff_per_100k_residents",
-            )
 
 
 def _map_relative(map_file: Path, reference: str) -> str | Path:

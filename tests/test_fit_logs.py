@@ -202,3 +202,16 @@ def test_work_content_from_staffing_figures(model_log, tmp_path: Path) -> None:
     written = load_scenario(result.scenario_file).parameters.departments["urban_management"]
     assert written.work_hours_mean == pytest.approx(expected)
     assert written.staff_per_100k_residents == pytest.approx(4.0 / 49440 * 100_000)
+
+
+def test_recovers_shares_the_model_reports(model_log, tmp_path: Path) -> None:
+    """On-time, resolution and satisfaction shares from the export equal the case log's own."""
+    cases, path = model_log
+    result = fit_logs(path, MAP, out=tmp_path / "fitted.toml")
+    closed = cases[cases["status"].astype(str) == "closed"]
+    on_time = (closed["closed"] <= closed["deadline"]).mean()
+    assert _estimate(result, "on-time share", "") == pytest.approx(on_time, abs=0.01)
+    resolved = closed["resolved"].astype(bool).mean()
+    assert _estimate(result, "resolution share", "") == pytest.approx(resolved, abs=1e-9)
+    rated = cases["satisfied"].dropna()
+    assert _estimate(result, "satisfaction share", "") == pytest.approx((rated == 1).mean())
