@@ -47,94 +47,28 @@ line 1).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import logging
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from experiments.errors import InputError
+from experiments.log_maps import IGNORE, MapSpec, closest, load_map
 from experiments.scenario_files import load_scenario, resolve_scenario_path
 from experiments.scenario_writer import write_extending_scenario
 from model.cases import CASE_TYPES, REPORTED_TYPES
 
 logger = logging.getLogger(__name__)
 
-IGNORE = "ignore"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAYS_PER_YEAR = 365.0
 EXAMPLE_ROWS = 5
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FileSpec(_Spec):
-    """How to read the CSV."""
-
-    encoding: str = "utf-8"
-    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
-    time_format: str | None = None  # strptime format; None: ISO 8601
-
-
-class ColumnSpec(_Spec):
-    """Quantity → column name of the export (F9.8 fields where a Chinese export has them)."""
-
-    arrival: str  # when the order arrived: call time, else dispatch time
-    case_type: str  # nature of the request (诉求性质)
-    unit: str | None = None  # handling department (承办部门)
-    dispatched: str | None = None  # dispatch time (派单时间)
-    deadline: str | None = None  # planned handling time (计划办结时间)
-    closed: str | None = None  # closure time (办结时间)
-    rated: str | None = None  # time of the caller's rating (回访时间)
-    status: str | None = None  # work-order status (工单状态)
-    handling_mode: str | None = None  # handling mode (办理方式)
-    resolved: str | None = None  # department's resolution (部门办理结果)
-    satisfaction: str | None = None  # satisfaction (满意度)
-    returns: str | None = None  # number of returns (退件次数)
-
-
-class ValueSpec(_Spec):
-    """Which codes of the coded columns mean what."""
-
-    status: dict[Literal["closed", "open"], list[str]] = Field(default_factory=dict)
-    handling_mode: dict[Literal["front_desk", "dispatched"], list[str]] = Field(
-        default_factory=dict
-    )
-    resolved: dict[Literal["yes", "no"], list[str]] = Field(default_factory=dict)
-    satisfaction: dict[Literal["satisfied", "unsatisfied"], list[str]] = Field(default_factory=dict)
-
-
-class StaffingSpec(_Spec):
-    """Staff per department, for work content (staff-hours per case)."""
-
-    staff: dict[str, Annotated[float, Field(gt=0)]]
-    utilisation: Annotated[float, Field(gt=0, le=1)]  # share of working time spent on cases
-    working_hours_per_day: Annotated[float, Field(gt=0, le=24)] = 8.0
-    working_days_per_week: Annotated[int, Field(ge=1, le=7)] = 5
-
-
-class MapSpec(_Spec):
-    """A map file."""
-
-    description: str = ""
-    base: str = "baseline"
-    residents: Annotated[int, Field(ge=1)] | None = None
-    file: FileSpec = FileSpec()
-    columns: ColumnSpec
-    case_types: dict[str, str]
-    units: dict[str, str] = Field(default_factory=dict)
-    values: ValueSpec = ValueSpec()
-    staffing: StaffingSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -159,49 +93,6 @@ class FitLogsResult:
     def table_text(self) -> str:
         """The estimates and the unused rows as text (also the Markdown file's content)."""
         return _markdown(self.estimates, self.dropped, self.rows)
-
-
-def load_map(path: str | Path) -> MapSpec:
-    """Read and validate a map file (errors name the file and the field)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("map file not found", file=path)
-    try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"not a valid TOML file: {exc}", file=path) from None
-    try:
-        spec = MapSpec.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            if err["type"] == "extra_forbidden":
-                problems.append(InputError("unknown key", file=path, field=where))
-            elif err["type"] == "missing":
-                problems.append(InputError("required key is missing", file=path, field=where))
-            else:
-                problems.append(
-                    InputError(f"{err['msg']} (got {err.get('input')!r})", file=path, field=where)
-                )
-        raise InputError.combine(problems) from None
-    allowed = (*CASE_TYPES, IGNORE)
-    for value, case_type in spec.case_types.items():
-        if case_type not in allowed:
-            raise InputError(
-                "is not a case type",
-                file=path,
-                field=f"case_types.{value!r}",
-                value=case_type,
-                allowed=", ".join(allowed),
-                suggestion=_closest(case_type, allowed),
-            )
-    return spec
-
-
-def _closest(word: str, candidates: Any) -> str | None:
-    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
-    return found[0] if found else None
 
 
 class _Rows:
@@ -263,7 +154,7 @@ def _read_log(path: Path, spec: MapSpec, map_path: Path) -> pd.DataFrame:
                     file=map_path,
                     field=f"columns.{quantity}",
                     allowed=", ".join(frame.columns),
-                    suggestion=_closest(column, frame.columns),
+                    suggestion=closest(column, frame.columns),
                 )
             )
     if problems:
@@ -715,7 +606,7 @@ def fit_logs(
                 field=f"units.{value!r}",
                 value=department,
                 allowed=", ".join([*departments, IGNORE]),
-                suggestion=_closest(department, departments),
+                suggestion=closest(department, departments),
             )
     frame = _read_log(cases, spec, map_file)
     estimator = _Estimator(frame, spec, cases)
@@ -822,4 +713,4 @@ def _markdown(estimates: pd.DataFrame, dropped: pd.DataFrame, rows: int) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["FitLogsResult", "MapSpec", "fit_logs", "load_map"]
+__all__ = ["FitLogsResult", "fit_logs"]

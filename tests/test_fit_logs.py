@@ -11,7 +11,8 @@ import pytest
 
 from app.cli import main
 from experiments.errors import InputError
-from experiments.fit_logs import fit_logs, load_map
+from experiments.fit_logs import fit_logs
+from experiments.log_maps import load_map
 from experiments.runs import run_single
 from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
 
