@@ -1182,6 +1182,13 @@ def build_document(results: Results) -> _Document:
         titles = answer.scenario_titles(results)
         intro += f", against {titles.get(results.reference, results.reference)}"
     doc.add(_Text(intro + (f". {description}" if description else "."), css="subtitle"))
+    if results.kind == "calibrate":  # the fit report lives in analysis/calibration.py
+        from analysis.calibration import add_fit_report
+
+        _runs_section(doc, results)
+        add_fit_report(doc, results)
+        _manifest_section(doc, results)
+        return doc
     wide = results.outcomes(wide=True)
     stored = st.outcome_columns(wide)
     names = [n for n in _choose_outcomes(results, stored) if n in stored]

@@ -8,6 +8,7 @@ exit status):
 - :mod:`app.experiment_commands`: ``compare``, ``sweep``, ``sensitivity``, ``export``, ``status``;
 - :mod:`app.report_commands`: ``report``;
 - :mod:`app.explain_commands`: ``explain``, ``mechanisms``.
+- :mod:`app.calibrate_commands`: ``calibrate``, ``fit-logs``.
 
 Command modules should import heavy dependencies inside their handlers, so that
 ``microgov --help`` and ``microgov validate`` stay quick.
@@ -41,6 +42,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.report_commands",
     "app.view_commands",
     "app.explain_commands",
+    "app.calibrate_commands",
 )
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 

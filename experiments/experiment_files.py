@@ -1,10 +1,11 @@
 """Experiment files (``experiments/*.toml``): schema, validation and the points they define.
 
-An experiment file declares *what* to run; :mod:`experiments.runner` decides *how*.
-Three kinds share one set of common keys::
+An experiment file declares *what* to run; :mod:`experiments.runner` (and
+:mod:`experiments.calibration` for ``calibrate``) decides *how*. The kinds share one set
+of common keys::
 
     name = "compare_reforms"          # results go to results/<name>/ by default
-    kind = "compare"                  # compare | sweep | sensitivity
+    kind = "compare"                  # compare | sweep | sensitivity | calibrate
     seed = 20240601                   # root seed; replication i uses SeedSequence(seed, spawn_key=(i,))
     replications = 10                 # R; every scenario / point runs replications 0 … R-1
     days = 365                        # optional; simulated days per run (else the scenario's own)
@@ -35,6 +36,11 @@ all combinations) or ``points`` (a list of {dotted field: value} tables); option
 ``sensitivity``: one base ``scenario``, ``method`` (``sobol`` or ``morris``),
 ``samples`` and ``[[factors]]`` with a dotted ``name`` and ``bounds``; the design
 comes from :mod:`experiments.sensitivity` (SALib).
+``calibrate``: one base ``scenario``, a ``targets`` file (:mod:`experiments.targets`)
+and ``[calibration]`` with ``[[calibration.parameters]]`` (dotted ``name``, ``lower``,
+``upper``, optional ``log`` and ``integer``); its candidates are proposed while it runs
+(:mod:`experiments.calibration`), so it has no points here. Reform parameters (policy
+blocks) cannot be fitted.
 
 Every dotted field is checked against the scenario schema, and every point's
 scenario is built and validated, before any run starts (issue 4). Errors are
@@ -69,7 +75,9 @@ from experiments.scenario_files import (
 from model.cases import CASE_TYPES
 from model.outcomes import OUTCOME_NAMES, find_outcome
 
-KINDS: tuple[str, ...] = ("compare", "sweep", "sensitivity")
+KINDS: tuple[str, ...] = ("compare", "sweep", "sensitivity", "calibrate")
+# Policy blocks hold the reforms a calibrated baseline is compared under: never fitted.
+REFORM_BLOCKS: tuple[str, ...] = ("routing", "consultation", "accountability")
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -211,11 +219,72 @@ class SensitivityExperimentSpec(ExperimentSpec):
     sensitivity: SensitivityBlock
 
 
+class FittedParameterSpec(Spec):
+    """One parameter a calibration fits (a dotted scenario field and its search bounds)."""
+
+    name: str
+    lower: float
+    upper: float
+    log: bool = False  # search on a log scale (lower must be > 0)
+    integer: bool = False  # integer fields
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FittedParameterSpec:
+        if (
+            not (math.isfinite(self.lower) and math.isfinite(self.upper))
+            or self.lower >= self.upper
+        ):
+            raise ValueError(f"need finite lower < upper (got {self.lower} and {self.upper})")
+        if self.log and self.lower <= 0:
+            raise ValueError(f"log = true needs lower > 0 (got {self.lower})")
+        return self
+
+
+class ProfileSpec(Spec):
+    """Optional profile plots: the others re-optimised at a few fixed values of each parameter."""
+
+    points: Annotated[int, Field(ge=2, le=25)] = 5  # grid values per fitted parameter
+    candidates: Annotated[int, Field(ge=1, le=500)] = 6  # candidates per grid value
+
+
+class CalibrationBlock(Spec):
+    """The ``[calibration]`` table (meaning of each key: ``experiments.calibration``)."""
+
+    parameters: Annotated[list[FittedParameterSpec], Field(min_length=1)]
+    sampler: Literal["tpe", "random"] = "tpe"
+    batch: Annotated[int, Field(ge=1, le=1000)] = 4  # candidates proposed and run together
+    max_candidates: Annotated[int, Field(ge=1, le=100_000)] = 40  # budget
+    patience: Annotated[int, Field(ge=1, le=10_000)] = (
+        4  # stop after K batches without a better best
+    )
+    startup_candidates: Annotated[int, Field(ge=1, le=10_000)] = 8  # random ones before TPE
+    profile: ProfileSpec | None = None
+
+
+class CalibrateSpec(ExperimentSpec):
+    """Fit dotted fields of one base scenario to a target file (method of simulated moments)."""
+
+    kind: Literal["calibrate"]
+    scenario: str
+    targets: str  # target file, relative to the experiment file
+    calibration: CalibrationBlock
+
+    @model_validator(mode="after")
+    def _no_precision(self) -> CalibrateSpec:
+        if self.precision is not None:
+            raise ValueError(
+                "a calibration runs a fixed number of replications per candidate; "
+                "remove [precision] and set 'replications'"
+            )
+        return self
+
+
 AnyExperimentSpec = Annotated[
-    CompareSpec | SweepSpec | SensitivityExperimentSpec, Field(discriminator="kind")
+    CompareSpec | SweepSpec | SensitivityExperimentSpec | CalibrateSpec,
+    Field(discriminator="kind"),
 ]
-_ADAPTER: TypeAdapter[CompareSpec | SweepSpec | SensitivityExperimentSpec] = TypeAdapter(
-    AnyExperimentSpec
+_ADAPTER: TypeAdapter[CompareSpec | SweepSpec | SensitivityExperimentSpec | CalibrateSpec] = (
+    TypeAdapter(AnyExperimentSpec)
 )
 
 
@@ -259,16 +328,18 @@ class Experiment:
         points: every point, in a stable order.
         design: sensitivity only: the design points (factor → value), in point order.
         salib_spec: sensitivity only: the ``experiments.sensitivity.SensitivitySpec``.
+        targets: calibrate only: the ``experiments.targets.TargetSet``.
     """
 
     path: Path
     text: str
     digest: str
-    spec: CompareSpec | SweepSpec | SensitivityExperimentSpec | ExplainSpec
+    spec: CompareSpec | SweepSpec | SensitivityExperimentSpec | ExplainSpec | CalibrateSpec
     scenarios: dict[str, Scenario]
     points: list[Point]
     design: list[dict[str, float]] = field(default_factory=list)
     salib_spec: Any = None
+    targets: Any = None
 
     @property
     def name(self) -> str:
@@ -327,6 +398,9 @@ def load_experiment(path: str | Path, *, allow_imports: bool = True) -> Experime
         for i, name in enumerate(spec.precision.outcomes):
             _check_outcome(path, f"precision.outcomes[{i}]", name)
 
+    if isinstance(spec, CalibrateSpec):
+        scenarios, targets = _build_calibration(spec, path)
+        return Experiment(path, text, digest, spec, scenarios, [], targets=targets)
     if isinstance(spec, CompareSpec):
         scenarios, points = _build_compare(spec, path, allow_imports)
         design: list[dict[str, float]] = []
@@ -341,7 +415,7 @@ def load_experiment(path: str | Path, *, allow_imports: bool = True) -> Experime
 
 def parse_spec(
     raw: Mapping[str, Any], path: Path | str = "<experiment>"
-) -> CompareSpec | SweepSpec | SensitivityExperimentSpec:
+) -> CompareSpec | SweepSpec | SensitivityExperimentSpec | CalibrateSpec:
     """Validate the raw TOML mapping of an experiment file (no scenario is read)."""
     kind = raw.get("kind")
     if kind not in KINDS:
@@ -360,6 +434,7 @@ def _format_validation_error(path: Path | str, kind: str, exc: ValidationError) 
         "compare": CompareSpec,
         "sweep": SweepSpec,
         "sensitivity": SensitivityExperimentSpec,
+        "calibrate": CalibrateSpec,
     }
     model = models[kind]
     lines = []
@@ -655,6 +730,50 @@ def _build_sensitivity(
         )
         points.append(Point(f"s{i:04d}", name, dict(values), built))
     return {name: base}, points, design, salib_spec
+
+
+def _build_calibration(spec: CalibrateSpec, path: Path) -> tuple[dict[str, Scenario], Any]:
+    from experiments.targets import load_targets
+
+    base = _load_base(path, spec.scenario, "scenario")
+    base = _apply(path, "overrides", base, spec.overrides)
+    names = [p.name for p in spec.calibration.parameters]
+    for i, parameter in enumerate(spec.calibration.parameters):
+        key = f"calibration.parameters[{i}]"
+        block = parameter.name.split(".")[0]
+        if block in REFORM_BLOCKS:
+            raise InputError(
+                f"{path}: {key}.name: {parameter.name!r} is a reform parameter (under "
+                f"'{block}.'); a calibration fits the baseline and never the reform: reforms "
+                f"must get their effect from their mechanisms. Fields under "
+                f"{', '.join(b + '.' for b in REFORM_BLOCKS)} cannot be fitted"
+            )
+        if names.count(parameter.name) > 1:
+            raise InputError(f"{path}: {key}.name: {parameter.name!r} is listed twice")
+        _check_fields(path, f"{key}.name", base, [parameter.name])
+        current = _lookup(base.parameters, parameter.name)
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            raise InputError(
+                f"{path}: {key}.name: {parameter.name!r} holds {current!r}; a fitted parameter "
+                "must be a numeric scenario field"
+            )
+        if isinstance(current, int) and not parameter.integer:
+            raise InputError(
+                f"{path}: {key}: {parameter.name!r} is an integer field; add integer = true"
+            )
+        for bound in ("lower", "upper"):
+            value: float | int = getattr(parameter, bound)
+            if parameter.integer:
+                if value != int(value):
+                    raise InputError(f"{path}: {key}.{bound}: {value} is not a whole number")
+                value = int(value)
+            _apply(path, f"{key}.{bound}", base, {parameter.name: value})
+    reference = (path.parent / spec.targets).resolve()
+    try:
+        targets = load_targets(reference)
+    except InputError as exc:
+        raise InputError(f"{path}: targets: {exc}") from None
+    return {str(base.name): base}, targets
 
 
 def describe_parameters(combo: Mapping[str, Any]) -> str:

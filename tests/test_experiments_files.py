@@ -194,7 +194,8 @@ def test_bundled_experiments_validate():
     assert files, "experiments/*.toml exist"
     for path in files:
         exp = load_experiment(path)
-        assert exp.points, f"{path.name} defines points"
+        # a calibration proposes its points while it runs (experiments/calibration.py)
+        assert exp.points or exp.kind == "calibrate", f"{path.name} defines points"
 
 
 def test_sweep_points_may_switch_policy_kind(tmp_path):

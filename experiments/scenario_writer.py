@@ -1,0 +1,107 @@
+"""Writing scenario files: a scenario that ``extends`` a base and sets dotted fields.
+
+Used by ``microgov calibrate`` (the calibrated scenario) and ``microgov fit-logs`` (the
+scenario estimated from a log). The file extends the base by a path relative to itself,
+carries its provenance in comments, and is read back after writing, so a file that would
+not validate is never left behind silently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from experiments.scenario_files import Scenario, load_scenario
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a scenario value (numbers, booleans, strings, lists, tables)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} to a scenario file")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        pairs = ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + pairs + " }"
+    raise ValueError(f"cannot write {type(value).__name__} {value!r} to a scenario file")
+
+
+def toml_key(key: str) -> str:
+    """A bare key when TOML allows it, else a quoted one."""
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else json.dumps(key, ensure_ascii=False)
+
+
+def scenario_tables(
+    values: Mapping[str, Any], comments: Mapping[str, str] | None = None
+) -> list[str]:
+    """Dotted fields as TOML tables (``demand.x = 1`` → ``[demand]`` / ``x = 1``)."""
+    comments = comments or {}
+    tables: dict[str, list[tuple[str, Any, str]]] = {}
+    for dotted, value in values.items():
+        parts = dotted.split(".")
+        table = ".".join(toml_key(p) for p in parts[:-1])
+        tables.setdefault(table, []).append((parts[-1], value, comments.get(dotted, "")))
+    lines: list[str] = []
+    for table in sorted(tables):
+        lines += ["", f"[{table}]"]
+        for key, value, comment in tables[table]:
+            line = f"{toml_key(key)} = {toml_value(value)}"
+            lines.append(f"{line}  # {comment}" if comment else line)
+    return lines
+
+
+def write_extending_scenario(
+    path: Path,
+    base: Path,
+    *,
+    name: str,
+    description: str,
+    header: Sequence[str],
+    values: Mapping[str, Any],
+    comments: Mapping[str, str] | None = None,
+) -> Scenario:
+    """Write a scenario that extends ``base`` and sets ``values``; return it as loaded back.
+
+    Args:
+        path: the file to write (its folder is created).
+        base: the scenario file it extends (written relative to ``path``).
+        name, description: the new scenario's own keys.
+        header: comment lines (without ``#``) written first: provenance.
+        values: dotted field → value.
+        comments: dotted field → a comment written after its value.
+
+    Raises:
+        InputError: the written file does not validate (from ``load_scenario``).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = base.resolve()
+    try:
+        extends = os.path.relpath(source, path.resolve().parent)
+    except ValueError:  # another drive (Windows)
+        extends = str(source)
+    lines = [f"# {line}" if line else "#" for line in header]
+    lines += [
+        "",
+        f"extends = {toml_value(extends)}",
+        f"name = {toml_value(name)}",
+        f"description = {toml_value(description)}",
+        *scenario_tables(values, comments),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_scenario(path)
+
+
+__all__ = ["scenario_tables", "toml_key", "toml_value", "write_extending_scenario"]
