@@ -22,7 +22,7 @@ plus three keywords of their own:
   (``"classroom"``), a loaded :class:`~experiments.scenario_files.Scenario`, a
   :class:`~model.parameters.ModelParameters`, or a mapping written like a scenario file
   (sections merge over the model defaults). Default: the model defaults.
-- the run stops after the scenario's ``simulation.days`` (set ``simulation__days=30``):
+- the run stops after the warm-up and the scenario's ``simulation.days`` (set ``simulation__days=30``):
   the model sets ``running = False``, which ends ``batch_run`` and Solara's play loop.
 
 On the last day every outcome of ``model.outcomes.OUTCOME_NAMES`` (and the resolution
@@ -213,9 +213,9 @@ class KeywordGovernanceModel(GovernanceModel):
         )
 
     def step(self) -> None:
-        """One day; after the last day of ``simulation.days``, record outcomes and stop."""
+        """One day; after the warm-up and the last measured day, record outcomes and stop."""
         super().step()
-        if self.day == self.parameters.simulation.days:
+        if self.day == self.parameters.simulation.total_days:
             self._outcomes = dict(self.output().summary)
             rows = self.datacollector.model_vars
             for name in self.outcome_columns:

@@ -202,17 +202,17 @@ def test_sweep_points_may_switch_policy_kind(tmp_path):
     """A point that changes routing.kind may set the new kind's parameters; typos still fail."""
     points = """points = [
   { "routing.kind" = "hierarchical" },
-  { "routing.kind" = "integrated", "routing.misroute_reduction_share" = 0.3 },
+  { "routing.kind" = "integrated", "routing.joint_coordination_hours" = 0.3 },
 ]
 """
     text = standins.sweep_text().split("[grid]")[0] + points
     exp = load_experiment(standins.write_experiment(tmp_path, "k", text))
     assert exp.points[1].built.routing_kind == "integrated", "kind switched at point 1"
-    assert exp.points[1].built.parameters.routing.misroute_reduction_share == 0.3, (
+    assert exp.points[1].built.parameters.routing.joint_coordination_hours == 0.3, (
         "new kind's parameter set"
     )
-    message = _error(tmp_path, text.replace("misroute_reduction_share", "misroute_reduction_shar"))
-    assert "points[1]" in message and "misroute_reduction_share" in message, (
+    message = _error(tmp_path, text.replace("joint_coordination_hours", "joint_coordination_hour"))
+    assert "points[1]" in message and "joint_coordination_hour" in message, (
         f"typo caught: {message}"
     )
 

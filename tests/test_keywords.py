@@ -23,6 +23,7 @@ from experiments.runs import run_single
 from experiments.scenario_files import apply_overrides, field_paths
 
 DAYS = 6
+WARMUP = 5  # a short warm-up keeps the test quick
 
 
 @pytest.fixture
@@ -65,6 +66,7 @@ def test_keyword_model_equals_run_single(classroom):
         routing__kind="integrated",
         departments__urban_management__staff_per_100k_residents=60,
         simulation__days=DAYS,
+        simulation__warmup_days=WARMUP,
     )
     model.run()
     assert not model.running, "the model stops itself after simulation.days"
@@ -73,6 +75,7 @@ def test_keyword_model_equals_run_single(classroom):
         {
             "routing.kind": "integrated",
             "departments.urban_management.staff_per_100k_residents": 60,
+            "simulation.warmup_days": WARMUP,
         },
     )
     expected = run_single(expected_scenario, 4, days=DAYS)
@@ -121,10 +124,10 @@ def test_bad_value_names_the_keyword(classroom):
 def test_kind_switch_takes_the_new_kinds_fields(classroom):
     """routing__kind and a field of the new kind can be given together (the kind goes first)."""
     built = build_scenario(
-        classroom, routing__kind="integrated", routing__misroute_reduction_share=0.3
+        classroom, routing__kind="integrated", routing__joint_coordination_hours=0.3
     )
     assert built.routing_kind == "integrated", "kind switched"
-    assert built.parameters.routing.misroute_reduction_share == 0.3, "new kind's field set"
+    assert built.parameters.routing.joint_coordination_hours == 0.3, "new kind's field set"
 
 
 def test_seed_is_required(classroom):
@@ -143,6 +146,7 @@ def batch(classroom, processes: int) -> pd.DataFrame:
         parameters={
             "scenario": "classroom",
             "simulation__days": DAYS,
+            "simulation__warmup_days": WARMUP,
             "routing__kind": ["hierarchical", "integrated"],
         },
         rng=[0, 1],
@@ -157,9 +161,12 @@ def test_batch_run_drives_the_model(classroom, restore_start_method):
     """batch_run gets one row per run with its keywords and outcomes equal to run_single's."""
     table = batch(classroom, processes=1)
     assert len(table) == 4, "2 values × 2 seeds"
-    assert (table["Step"] == DAYS).all(), "each run stopped after simulation.days"
+    assert (table["Step"] == WARMUP + DAYS).all(), "each run stopped after the warm-up and days"
     for row in table.itertuples(index=False):
-        scenario = apply_overrides(classroom, {"routing.kind": row.routing__kind})
+        scenario = apply_overrides(
+            classroom,
+            {"routing.kind": row.routing__kind, "simulation.warmup_days": WARMUP},
+        )
         expected = run_single(scenario, row.seed, days=DAYS).summary
         for name in ("resolution_time_mean_days", "returns_share", "backlog_mean"):
             assert same(getattr(row, name), expected[name]), (

@@ -33,7 +33,7 @@ SHIPPED = sorted(p.name for p in iter_scenario_files())
 # A value line is "key = value"; these keys need no cited source (kind is the choice studied).
 _NO_SOURCE_NEEDED = {"name", "description", "extends", "kind"}
 _VALUE_LINE = re.compile(r"^\s*([A-Za-z0-9_\"'.-]+)\s*=")
-_SOURCE = re.compile(r"#.*(\bF\d+(\.\d+)?|\bseed\b|assumption|derived)", re.IGNORECASE)
+_SOURCE = re.compile(r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived)", re.IGNORECASE)
 
 
 def error_text(excinfo: pytest.ExceptionInfo[InputError]) -> str:
@@ -100,12 +100,21 @@ def test_shipped_scenarios_have_the_intended_sizes_and_policies(scenarios_dir: P
     assert yongchuan.routing_kind == "integrated", "Yongchuan is post-reform"
 
 
-def test_integrated_differs_from_baseline_only_in_routing(scenarios_dir: Path) -> None:
-    """Apart from name, description and routing, integrated's parameters equal baseline's."""
+def test_integrated_differs_from_baseline_only_in_routing_and_catalogue(
+    scenarios_dir: Path,
+) -> None:
+    """Apart from name, description, routing and the single catalogue (一组库), integrated's
+    parameters equal baseline's."""
     base = parameters_mapping(load_scenario(scenarios_dir / "baseline.toml").parameters)
     integrated = parameters_mapping(load_scenario(scenarios_dir / "integrated.toml").parameters)
     different = sorted(k for k in base if base[k] != integrated[k])
-    assert different == ["description", "name", "routing"], f"unexpected differences: {different}"
+    assert different == ["coordination", "description", "name", "routing"], (
+        f"unexpected differences: {different}"
+    )
+    changed = sorted(
+        k for k in base["coordination"] if base["coordination"][k] != integrated["coordination"][k]
+    )
+    assert changed == ["catalogue_departments"], f"coordination differs in {changed}"
 
 
 # ---------------------------------------------------------------------------
@@ -165,13 +174,11 @@ def test_policy_kind_switch_replaces_the_parent_block(write_toml) -> None:
 
 def test_policy_block_without_kind_changes_parameters_only(write_toml) -> None:
     """A child block without kind keeps the parent's policy and changes one parameter."""
-    write_toml("parent.toml", '[routing]\nkind = "hierarchical"\nreview_hours_multiplier = 2.0\n')
-    child = write_toml(
-        "child.toml", 'extends = "parent.toml"\n[routing]\nmisroute_multiplier = 1.5\n'
-    )
-    routing = load_scenario(child).parameters.routing
-    assert routing == HierarchicalRouting(review_hours_multiplier=2.0, misroute_multiplier=1.5), (
-        f"parameters should merge within the same kind, got {routing}"
+    write_toml("parent.toml", '[consultation]\nkind = "council"\nquorum = 7\n')
+    child = write_toml("child.toml", 'extends = "parent.toml"\n[consultation]\ncycle_days = 30\n')
+    policy = load_scenario(child).parameters.consultation
+    assert policy == CouncilConsultation(quorum=7, cycle_days=30), (
+        f"parameters should merge within the same kind, got {policy}"
     )
 
 
@@ -295,7 +302,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             id="unknown-policy-kind",
         ),
         pytest.param(
-            "[routing]\nmisroute_multiplier = 2.0\n",
+            "[routing]\nreview_hours_multiplier = 2.0\n",
             "routing: the routing block needs a 'kind' key; allowed: ",
             id="missing-kind",
         ),
@@ -440,9 +447,9 @@ def test_apply_overrides_sets_dotted_fields(classroom: Scenario) -> None:
 def test_apply_overrides_kind_switch_then_its_parameters(classroom: Scenario) -> None:
     """routing.kind and the new policy's parameter can be set in one call, in any order."""
     changed = apply_overrides(
-        classroom, {"routing.misroute_reduction_share": 0.2, "routing.kind": "integrated"}
+        classroom, {"routing.joint_coordination_hours": 0.2, "routing.kind": "integrated"}
     )
-    assert changed.parameters.routing == IntegratedRouting(misroute_reduction_share=0.2), (
+    assert changed.parameters.routing == IntegratedRouting(joint_coordination_hours=0.2), (
         f"got {changed.parameters.routing}"
     )
 
@@ -450,8 +457,8 @@ def test_apply_overrides_kind_switch_then_its_parameters(classroom: Scenario) ->
 def test_apply_overrides_on_a_default_policy_keeps_its_kind() -> None:
     """Setting one parameter of a policy the file leaves at its default keeps that kind."""
     scenario = scenario_from_mapping({}, name="defaults")
-    changed = apply_overrides(scenario, {"routing.misroute_multiplier": 2.0})
-    assert changed.parameters.routing == HierarchicalRouting(misroute_multiplier=2.0), (
+    changed = apply_overrides(scenario, {"routing.review_hours_multiplier": 2.0})
+    assert changed.parameters.routing == HierarchicalRouting(review_hours_multiplier=2.0), (
         f"got {changed.parameters.routing}"
     )
 
@@ -459,10 +466,10 @@ def test_apply_overrides_on_a_default_policy_keeps_its_kind() -> None:
 def test_apply_overrides_accepts_numpy_scalars(classroom: Scenario) -> None:
     """numpy scalars (from SALib samples) are accepted and stored as plain Python numbers."""
     changed = apply_overrides(
-        classroom, {"population.streets": np.int64(2), "feedback.late_penalty": np.float64(0.2)}
+        classroom, {"population.streets": np.int64(2), "feedback.callback_share": np.float64(0.2)}
     )
     assert changed.parameters.population.streets == 2, "np.int64 is accepted"
-    assert type(changed.raw["feedback"]["late_penalty"]) is float, "stored as a Python float"
+    assert type(changed.raw["feedback"]["callback_share"]) is float, "stored as a Python float"
 
 
 def test_apply_overrides_bad_path_names_the_closest_path(classroom: Scenario) -> None:
@@ -477,10 +484,8 @@ def test_apply_overrides_bad_path_names_the_closest_path(classroom: Scenario) ->
 def test_apply_overrides_bad_policy_parameter_path(classroom: Scenario) -> None:
     """A parameter of another policy kind is not a field of this scenario's policy."""
     with pytest.raises(InputError) as excinfo:
-        apply_overrides(classroom, {"routing.misroute_reduction_share": 0.2})
-    assert "routing: kind, review_hours_multiplier, misroute_multiplier" in error_text(excinfo), (
-        error_text(excinfo)
-    )
+        apply_overrides(classroom, {"routing.joint_coordination_hours": 0.2})
+    assert "routing: kind, review_hours_multiplier" in error_text(excinfo), error_text(excinfo)
 
 
 def test_apply_overrides_bad_value(classroom: Scenario) -> None:
