@@ -121,7 +121,8 @@ def run_command(args: argparse.Namespace) -> int:
     from experiments.runs import run_single  # the model is imported only when needed
 
     started = time.perf_counter()
-    with _progress_bar(scenario, days, disabled=args.no_progress) as progress:
+    warmup = scenario.parameters.simulation.warmup_days
+    with _progress_bar(scenario, warmup + days, disabled=args.no_progress) as progress:
         output = run_single(scenario, args.seed, days=days, progress=progress)
     elapsed = time.perf_counter() - started
 
@@ -135,8 +136,8 @@ def run_command(args: argparse.Namespace) -> int:
         _write_atomic(folder / "cases.csv", lambda f: output.cases.to_csv(f, index=False))
     print(
         f"{scenario.name}: {scenario.residents:,} residents, routing {scenario.routing_kind}, "
-        f"consultation {scenario.consultation_kind}; seed {args.seed}, {days} days "
-        f"({elapsed:.1f} s)"
+        f"consultation {scenario.consultation_kind}; seed {args.seed}, {days} days measured "
+        f"after a {warmup}-day warm-up ({elapsed:.1f} s)"
     )
     print(outcome_table(output.summary))
     if warnings:
@@ -283,7 +284,8 @@ def _dump_json(data: Mapping[str, Any], handle: TextIO) -> None:
 def _progress_bar(
     scenario: Scenario, days: int, *, disabled: bool
 ) -> Iterator[Callable[[int], None]]:
-    """A tqdm bar on stderr for long runs; yields the ``progress(days_done)`` callback."""
+    """A tqdm bar on stderr for long runs (``days``: warm-up included); yields the
+    ``progress(days_done)`` callback."""
     from tqdm import tqdm
 
     bar = tqdm(

@@ -1,7 +1,7 @@
 """Finite, physical ranges for every numeric parameter, and the memory a population needs.
 
-Validation is the one place where impossible values are stopped (STYLE.md "Validate
-once"): a value that passes must give a run that ends in bounded time and memory.
+Validation is the one place where impossible values are stopped (docs/design.md
+"Conventions": validate once): a value that passes must give a run that ends in bounded time and memory.
 Infinite, NaN or astronomically large hours, rates and sizes used to pass and then
 hang a run or crash it (issue 13). The rule, recorded in docs/design.md:
 
@@ -69,7 +69,7 @@ GIB = 1024**3
 MEMORY_LIMIT_BYTES = 32 * GIB
 # Interpreter, numpy, scipy, pandas and Mesa before any resident (measured: ≈155 MiB).
 BASE_BYTES = 256 * 1024**2
-# Per resident: a Mesa agent (≈440 B, MESA_NOTES.md) and the population arrays.
+# Per resident: a Mesa agent (≈440 B, docs/design.md "Notes on the libraries") and the population arrays.
 RESIDENT_BYTES = 512
 # Per social tie (stored non-zero): the ties and influence matrices and their build temporaries.
 TIE_BYTES = 40

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from model.governance import GovernanceModel
 
 # ---------------------------------------------------------------------------
-# The outcome registry: one entry per outcome (STYLE.md "One registry per concept").
+# The outcome registry: one entry per outcome (docs/design.md "Conventions": one registry per concept).
 # Console tables, reports, plots and the classroom view read labels, units, directions,
 # display formats and practical thresholds from here, never from a copy of their own.
 # ---------------------------------------------------------------------------
@@ -395,8 +395,8 @@ OUTCOMES: tuple[Outcome, ...] = (
     _count(
         "repeat_contacts", "Repeat contacts about the same need", "contacts", "重复来电", "volume"
     ),
-    _count("warmup_days", "Warm-up excluded", "days", "预热期", "run"),
-    _count("measured_days", "Days measured", "days", "统计期", "run"),
+    _duration("warmup_days", "Warm-up excluded", "days", "预热期", "run"),
+    _duration("measured_days", "Days measured", "days", "统计期", "run"),
     _ratio(
         "requests_per_resident_per_year",
         "Requests per resident per year",

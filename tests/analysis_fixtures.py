@@ -41,7 +41,13 @@ PARTICIPATION_GROUPS = (
     "participation_share_party_member",
     "participation_share_non_member",
 )
-ALL_OUTCOMES = tuple(dict.fromkeys((*OUTCOME_NAMES, *per_type_outcomes(), *PARTICIPATION_GROUPS)))
+# run facts (the warm-up and the measured days) are not outcomes to draw at random
+RUN_FACTS = ("warmup_days", "measured_days")
+ALL_OUTCOMES = tuple(
+    name
+    for name in dict.fromkeys((*OUTCOME_NAMES, *per_type_outcomes(), *PARTICIPATION_GROUPS))
+    if name not in RUN_FACTS
+)
 RESOLUTION_VARIABLE = "resolution_time_days"
 BIN_UPPERS = (0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, math.inf)
 DAILY_VARIABLES = ("backlog", "cases_reported", "cases_closed", "trust_mean")

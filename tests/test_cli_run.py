@@ -282,10 +282,11 @@ def test_run_single_int_seed_equals_seed_sequence(tiny: Scenario) -> None:
 
 
 def test_run_single_reports_progress(tiny: Scenario) -> None:
-    """progress is called after every day with the days done."""
+    """progress is called after every day with the days done, the warm-up included."""
     seen: list[int] = []
     run_single(tiny, 0, days=4, progress=seen.append)
-    assert seen == [1, 2, 3, 4], f"progress calls: {seen}"
+    total = tiny.parameters.simulation.warmup_days + 4
+    assert seen == list(range(1, total + 1)), f"progress calls: {seen}"
 
 
 def test_run_single_rejects_bad_seed_and_days(tiny: Scenario) -> None:

@@ -1,4 +1,4 @@
-"""docs/robustness.md runs as written, in a copy of the project folder (STYLE.md "Executed docs")."""
+"""docs/robustness.md runs as written, in a copy of the project folder (docs/design.md "Conventions": executed docs)."""
 
 from __future__ import annotations
 
