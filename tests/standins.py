@@ -21,8 +21,8 @@ FAILING_HANDOFF_DELAY_HOURS = 13.0
 # Ishigami factors, each a share in [0, 1] mapped to [-π, π].
 ISHIGAMI_FIELDS = (
     "coordination.classification_accuracy",
-    "feedback.late_penalty",
-    "feedback.unresolved_penalty",
+    "feedback.callback_share",
+    "handling.dispute_probability",
 )
 
 
@@ -61,9 +61,10 @@ def fake_run(scenario, seed, days=None, progress=None) -> RunOutput:
     rng = np.random.default_rng(seed)
     days = days or p.simulation.days
     staff = p.departments["urban_management"].staff_per_100k_residents
+    noise = rng.normal(0.0, 0.2, 2)  # drawn first: independent of how many outcomes exist
     summary = {name: float(rng.random()) for name in OUTCOME_NAMES}
-    summary["resolution_time_median_days"] = 40.0 / staff + float(rng.normal(0.0, 0.2))
-    summary["resolution_time_mean_days"] = 50.0 / staff + float(rng.normal(0.0, 0.2))
+    summary["resolution_time_median_days"] = 40.0 / staff + float(noise[0])
+    summary["resolution_time_mean_days"] = 50.0 / staff + float(noise[1])
     summary["participation_share"] = (
         0.2 + 0.01 * p.population.residents_per_grid / 100 + 0.01 * rng.random()
     )
@@ -78,8 +79,8 @@ def ishigami_run(scenario, seed, days=None, progress=None) -> RunOutput:
         -math.pi + 2 * math.pi * value
         for value in (
             p.coordination.classification_accuracy,
-            p.feedback.late_penalty,
-            p.feedback.unresolved_penalty,
+            p.feedback.callback_share,
+            p.handling.dispute_probability,
         )
     )
     y = math.sin(x1) + 7.0 * math.sin(x2) ** 2 + 0.1 * x3**4 * math.sin(x1)
@@ -103,6 +104,8 @@ def quick_run(scenario, seed, days=None, progress=None) -> RunOutput:
 TINY_SCENARIO = """\
 name = "tiny"
 description = "two grids of 60 residents: a run of 30 days takes a fraction of a second"
+[simulation]
+warmup_days = 0                 # tests measure from day 0 (the warm-up has its own tests)
 [population]
 communities_per_street = 1
 grids_per_community = 2

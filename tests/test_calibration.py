@@ -38,7 +38,7 @@ from experiments.targets import check_outcomes, load_targets
 
 CLASSROOM = SCENARIOS_FOLDER / "classroom.toml"
 NEEDS = "demand.needs_per_resident_per_year"
-SATISFACTION = "feedback.satisfaction_base_probability"
+SATISFACTION = "handling.resolution_probability_full_effort"
 TRUTH = {NEEDS: 0.8, SATISFACTION: 0.75}
 # Recovery tolerance: within 15 % of the searched range, on the search scale (log for NEEDS).
 # With 3 replications of 60 days and 32 candidates, seeds 3…29 gave errors up to 10 %: the
@@ -107,10 +107,10 @@ def truth_targets(seed: int, replications: int, days: int, holdout_value: float 
         for r in range(replications)
     ]
     volume = float(np.mean([s["cases_generated"] for s in runs]))
-    satisfaction = float(np.mean([s["satisfaction_share"] for s in runs]))
+    resolution = float(np.mean([s["resolution_share"] for s in runs]))
     return (
         target_entry("volume", "cases_generated", volume, 0.05 * volume)
-        + target_entry("satisfaction", "satisfaction_share", satisfaction, 0.02)
+        + target_entry("resolution", "resolution_share", resolution, 0.02)
         + target_entry("trust", "trust_mean", holdout_value, 0.05, group="holdout")
     )
 
@@ -221,7 +221,9 @@ def test_reform_parameters_cannot_be_fitted(tmp_path: Path, field: str) -> None:
 def test_integer_field_needs_integer_flag(tmp_path: Path) -> None:
     """An integer field without integer = true is refused, naming the parameter."""
     path = write_setup(tmp_path, target_entry("v", "cases_generated", 1.0, 1.0))
-    text = path.read_text().replace(f'name = "{SATISFACTION}"', 'name = "offices.community_staff"')
+    text = path.read_text().replace(
+        f'name = "{SATISFACTION}"', 'name = "social.building_ties_per_resident"'
+    )
     text = text.replace("lower = 0.5\nupper = 1.0", "lower = 1\nupper = 4")
     path.write_text(text)
     with pytest.raises(InputError, match=r"calibration\.parameters\[1\].*add integer = true"):
@@ -334,7 +336,7 @@ def test_recovers_known_parameters(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_recovers_known_parameters_with_profiles(tmp_path: Path) -> None:
-    """A longer fit (60 days, 3 replications, 60 candidates) recovers the values within 5 % and profiles them."""
+    """A longer fit (60 days, 3 replications, 60 candidates) recovers the values within 10 % and profiles them."""
     seed, replications, days = 4, 3, 60
     profile = "\n[calibration.profile]\npoints = 4\ncandidates = 4\n"
     path = write_setup(
@@ -348,7 +350,7 @@ def test_recovers_known_parameters_with_profiles(tmp_path: Path) -> None:
     )
     report = run_calibration(path, tmp_path / "results", workers=2)
     for name, value in report.best_parameters.items():
-        assert search_scale_error(name, value) <= 0.05, f"{name}: fitted {value}"
+        assert search_scale_error(name, value) <= 0.1, f"{name}: fitted {value}"
     assert report.profiles == 2 * 4 * 4
     paths = write_report(tmp_path / "results")
     assert any("profile_" in p.name for p in paths.figures)
@@ -484,9 +486,7 @@ def test_cli_reports_unknown_fit_outcomes_without_a_traceback(tmp_path: Path, ca
     """`microgov calibrate` on targets the model lacks exits 2 naming the target and outcome."""
     from app.cli import main
 
-    path = write_setup(
-        tmp_path, target_entry("volume", "requests_per_resident_per_year", 0.19, 0.03), days=2
-    )
+    path = write_setup(tmp_path, target_entry("volume", "front_desk_share", 0.5, 0.03), days=2)
     status = main(["calibrate", str(path), "--out", str(tmp_path / "results"), "--workers", "1"])
     assert status == 2
     error = capsys.readouterr().err

@@ -96,7 +96,7 @@ def test_precision_target_adds_replications(tmp_path):
     extra = """\
 [precision]
 outcomes = ["resolution_time_median_days"]
-target = 0.06
+target = 0.005
 relative = false
 batch = 2
 max_replications = 9
@@ -105,13 +105,13 @@ max_replications = 9
         tmp_path, "s", standins.sweep_text(replications=2, extra=extra)
     )
     report = run_experiment(path, tmp_path / "out", workers=1, run_fn=standins.fake_run)
-    # stand-in noise sd 0.2 ⇒ half-width ≈ t·0.2/√n: 0.06 needs n ≈ 45 > cap; so the cap is reached.
+    # stand-in noise sd 0.2 ⇒ half-width ≈ t·0.2/√n: 0.005 needs thousands > cap; so the cap is reached.
     assert report.replications == 9, "replications grew to the cap"
     assert report.precision is not None and not report.precision["met"], (
         "target reported as not met"
     )
     assert report.ok == 4 * 9, "every point got the added replications (common random numbers)"
-    loose = path.read_text(encoding="utf-8").replace("target = 0.06", "target = 5.0")
+    loose = path.read_text(encoding="utf-8").replace("target = 0.005", "target = 5.0")
     path2 = standins.write_experiment(
         tmp_path, "s2", loose.replace('name = "tiny_sweep"', 'name = "s2"')
     )

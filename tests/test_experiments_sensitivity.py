@@ -14,13 +14,13 @@ from experiments.runner import run_experiment
 # Ishigami (a = 7, b = 0.1) on [-π, π]³: analytic first-order and total indices.
 ISHIGAMI_S1 = {
     "coordination.classification_accuracy": 0.3139,
-    "feedback.late_penalty": 0.4424,
-    "feedback.unresolved_penalty": 0.0,
+    "feedback.callback_share": 0.4424,
+    "handling.dispute_probability": 0.0,
 }
 ISHIGAMI_ST = {
     "coordination.classification_accuracy": 0.5576,
-    "feedback.late_penalty": 0.4424,
-    "feedback.unresolved_penalty": 0.2437,
+    "feedback.callback_share": 0.4424,
+    "handling.dispute_probability": 0.2437,
 }
 
 
@@ -61,7 +61,7 @@ def _check_ishigami(tmp_path, samples: int, tolerance: float) -> None:
         value, _ = got[(factor, "ST")]
         assert abs(value - expected) < tolerance, f"ST of {factor}: {value:.3f} vs {expected}"
     text = sensitivity_text(report.sensitivity, report.noise)
-    assert "feedback.late_penalty" in text, "indices printed per factor"
+    assert "feedback.callback_share" in text, "indices printed per factor"
 
 
 def test_sobol_recovers_ishigami(tmp_path):

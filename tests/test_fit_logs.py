@@ -14,7 +14,7 @@ from experiments.errors import InputError
 from experiments.fit_logs import fit_logs
 from experiments.log_maps import load_map
 from experiments.runs import run_single
-from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
+from experiments.scenario_files import SCENARIOS_FOLDER, apply_overrides, load_scenario
 
 MAP = SCENARIOS_FOLDER / "maps" / "hotline_12345.toml"
 DAYS = 60
@@ -75,7 +75,9 @@ def export_12345(cases: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def model_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
     """A classroom run's case log written as a 12345 export CSV."""
-    scenario = load_scenario(SCENARIOS_FOLDER / "classroom.toml")
+    scenario = apply_overrides(
+        load_scenario(SCENARIOS_FOLDER / "classroom.toml"), {"simulation.warmup_days": 0}
+    )
     cases = run_single(scenario, 7, days=DAYS).cases
     path = tmp_path_factory.mktemp("log") / "orders.csv"
     export_12345(cases).to_csv(path, index=False)

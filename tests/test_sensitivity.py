@@ -372,8 +372,8 @@ def test_replication_noise_separates_seed_noise_from_parameter_effects() -> None
 # Three share fields of the classroom scenario, each mapped from [0, 1] to [-π, π].
 ISHIGAMI_FIELDS = (
     "coordination.classification_accuracy",
-    "feedback.late_penalty",
-    "feedback.unresolved_penalty",
+    "feedback.callback_share",
+    "handling.dispute_probability",
 )
 
 
@@ -390,8 +390,8 @@ def ishigami_stand_in(
         [
             [
                 p.coordination.classification_accuracy,
-                p.feedback.late_penalty,
-                p.feedback.unresolved_penalty,
+                p.feedback.callback_share,
+                p.handling.dispute_probability,
             ]
         ]
     )

@@ -25,7 +25,7 @@ class ImmediateRouting:
     layering; the first unit to receive it leads (首接负责制, F4.7); units are ranked
     monthly on response, resolution and satisfaction (F9.1), at a cost in reporting and
     call-back time. Repeat complaints are tracked and rated lower (F5.5); the engine's
-    rating applies the repeat penalty (``feedback.repeat_penalty``), the policy may
+    rating applies the repeat penalty (``feedback.satisfaction_logit_repeat``), the policy may
     serve them first. The ranking itself is an accountability regime
     (``[accountability] kind = "ranking"``, :mod:`model.policies.accountability`), to
     which the departments respond; ``reform_immediate.toml`` sets both.
