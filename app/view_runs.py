@@ -225,8 +225,10 @@ def _rounded(values: Any, digits: int) -> list[float | None]:
 def play_run(parameters: ModelParameters, seed: int, seeds: int, days: int) -> dict[str, Any]:
     """Run ``seeds`` models (seeds ``seed``, ``seed + 1``, …) for ``days`` days each.
 
-    Seed ``s`` is ``SeedSequence(s)``, as in ``microgov run --seed s``, so one seed gives
-    the same results as ``run_single``.
+    Seed ``s`` is ``SeedSequence(s)``, as in ``microgov run --seed s``. The view shows every
+    day from the start, so it runs without a warm-up (``simulation.warmup_days = 0``): one
+    seed gives the same results as ``run_single`` of the scenario with no warm-up, and the
+    outcomes cover every day shown (docs/design.md "Warm-up").
 
     Returns:
         ``timeseries`` (mean over seeds, day 1 = the end of the first day), ``bands``
@@ -237,6 +239,8 @@ def play_run(parameters: ModelParameters, seed: int, seeds: int, days: int) -> d
     from experiments.runs import as_seed_sequence
     from model.governance import GovernanceModel
 
+    simulation = parameters.simulation.model_copy(update={"warmup_days": 0})
+    parameters = parameters.model_copy(update={"simulation": simulation})
     started = time.perf_counter()
     summaries = []
     series_runs: list[dict[str, np.ndarray]] = []

@@ -421,7 +421,8 @@ class GovernanceModel(mesa.Model):
                 pop.grid, weights=pop.trust, minlength=self.n_grids
             ) / np.maximum(np.bincount(pop.grid, minlength=self.n_grids), 1)
         elif name == "backlog":
-            open_mask = np.isnan(cases.column("closed"))
+            # open cases: neither closed nor parked (挂账 cases left the active backlog)
+            open_mask = np.isnan(cases.column("closed")) & np.isnan(cases.column("parked"))
             per_grid = np.bincount(cases.column("grid")[open_mask], minlength=self.n_grids).astype(
                 float
             )

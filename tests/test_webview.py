@@ -229,7 +229,10 @@ def test_several_seeds_give_bands(server: ViewServer, classroom: Scenario) -> No
     rows = {row["name"]: row for row in data["outcomes"]}
     cases = rows["cases_generated"]
     assert cases["low"] <= cases["value"] <= cases["high"], f"range around the mean: {cases}"
-    singles = [run_single(classroom, s, days=6).summary["cases_generated"] for s in (4, 5, 6)]
+    from experiments.scenario_files import apply_overrides
+
+    no_warmup = apply_overrides(classroom, {"simulation.warmup_days": 0})  # as the view runs
+    singles = [run_single(no_warmup, s, days=6).summary["cases_generated"] for s in (4, 5, 6)]
     assert cases["value"] == pytest.approx(sum(singles) / 3), "the value is the mean of the seeds"
 
 
@@ -245,8 +248,13 @@ def test_frames_are_thinned_to_a_few_hundred() -> None:
 
 
 def test_run_matches_microgov_run(result: dict[str, Any], classroom: Scenario) -> None:
-    """The view's run equals run_single with the same seed (what `microgov run --seed` does)."""
-    expected = run_single(classroom, 0, days=DAYS).summary
+    """The view's run equals run_single with the same seed and no warm-up (the view shows
+    every day from the start)."""
+    from experiments.scenario_files import apply_overrides
+
+    expected = run_single(
+        apply_overrides(classroom, {"simulation.warmup_days": 0}), 0, days=DAYS
+    ).summary
     for name, value in result["summary"].items():
         if value is None:
             assert math.isnan(expected[name]), f"{name}: view has no value, run_single has one"
