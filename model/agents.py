@@ -96,6 +96,16 @@ class PartyMember(Resident):
         self.volunteer = volunteer
         self.claim_probability = claim_probability
 
+    @staticmethod
+    def invitation_probability(
+        invitations_per_member: float, degree: np.ndarray | int
+    ) -> np.ndarray | float:
+        """Mobilisation: the chance that a party member invites each of their ``degree`` ties
+        to a meeting, so that they invite about ``invitations_per_member`` in all
+        (党员编组入网, seed §二(二)). The consultation helper applies it to every member of
+        a community at once (``model.policies.participation.invitations_through_ties``)."""
+        return np.minimum(1.0, invitations_per_member / np.maximum(degree, 1))
+
     def claims(self, reported_to_me: bool, u: float) -> bool:
         """Whether this member takes on a small task offered in the grid.
 
@@ -152,6 +162,7 @@ class Department(CellAgent):
             (吹哨报到: the summoning unit rates the departments, F4.3).
         pressure: how far behind the department stands in the last league table, in [0, 1].
         quality_focus: share of the ranking on resolution and satisfaction, in [0, 1].
+        timeliness_focus: share of the ranking on response, on-time and street ratings.
     """
 
     def __init__(
@@ -175,6 +186,7 @@ class Department(CellAgent):
         self._ratings = ratings  # shared with the read-only system view policies see
         self.pressure = 0.0
         self.quality_focus = 0.0
+        self.timeliness_focus = 0.0
 
     @property
     def rating(self) -> float:
@@ -188,15 +200,17 @@ class Department(CellAgent):
     def works_to_deadlines(weights: Mapping[str, float], stakes: float) -> bool:
         """Whether departments work deadline-first: when timeliness (response or on-time
         rates) is ranked with some stakes (F9.1, F4.1 time limits)."""
-        timeliness = weights.get("response", 0.0) + weights.get("on_time", 0.0)
+        timeliness = sum(weights.get(m, 0.0) for m in ("response", "on_time", "street_rating"))
         return stakes > 0 and timeliness > 0
 
     def respond_to(self, pressure: float, weights: Mapping[str, float]) -> None:
         """Take in this period's league table: the pressure and what is ranked."""
         total = sum(weights.values())
         quality = weights.get("resolution", 0.0) + weights.get("satisfaction", 0.0)
+        timeliness = sum(weights.get(m, 0.0) for m in ("response", "on_time", "street_rating"))
         self.pressure = pressure
         self.quality_focus = quality / total if total > 0 else 0.0
+        self.timeliness_focus = timeliness / total if total > 0 else 0.0
 
     def accepts(
         self, departments_needed: Collection[int], disputed: bool, must_lead: bool, u: float
@@ -228,6 +242,12 @@ class Department(CellAgent):
         if u < h.gaming_propensity * self.pressure:
             return h.premature_effort_share, True
         return 1.0 + h.care_gain * self.pressure * self.quality_focus, False
+
+    def reclassifies(self, u: float) -> bool:
+        """Whether the department, ranked on timeliness and under pressure, re-files a case
+        under a longer time limit so that it counts as on time (gaming by reclassification,
+        M10; ``u`` a uniform draw). The resident still judges by the limit first promised."""
+        return u < self.handling.gaming_propensity * self.pressure * self.timeliness_focus
 
     def resolves(self, effort: float, u: float) -> bool:
         """Whether handling with ``effort`` (share of the work content) resolves the case."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from model.agents import resolves
 from model.calendar import WorkCalendar
-from model.cases import CASE_TYPES, SOURCES
+from model.cases import CASE_TYPES, REPORTED_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
 from model.events import EventCalendar
 from model.policies.accountability import METRICS, LeagueView
@@ -48,6 +48,7 @@ _TIMESTAMPS = (
     "closed",
     "parked",
     "deadline",
+    "promised",
 )
 
 
@@ -83,6 +84,7 @@ class CaseTable:
     reopened: array[int]
     premature: array[int]
     urged: array[int]
+    reclassified: array[int]
     returns: array[int]
     on_the_spot: array[int]
     resolved: array[int]
@@ -95,6 +97,7 @@ class CaseTable:
     closed: array[float]
     parked: array[float]
     deadline: array[float]
+    promised: array[float]
 
     _SPEC: ClassVar[dict[str, tuple[str, float | int]]] = {
         "need": ("q", -1),
@@ -119,6 +122,7 @@ class CaseTable:
         "reopened": ("l", 0),
         "premature": ("l", 0),
         "urged": ("b", 0),
+        "reclassified": ("b", 0),
         "returns": ("l", 0),
         "on_the_spot": ("b", 0),
         "resolved": ("b", 0),
@@ -420,6 +424,7 @@ class Casework:
         cases.registered[cid] = registered
         deadline = self.calendar.add_working_days(registered, self.limits[case_type])
         cases.deadline[cid] = deadline
+        cases.promised[cid] = deadline  # the limit the resident was told; reclassification keeps it
         if case_type == INQUIRY and u_desk < intake.front_desk_inquiry_resolution_share:
             # answered at the first contact (hotline front desk F3.1-F3.4, or the grid worker)
             # in person, the answer comes when the grid worker is at work (registration)
@@ -530,6 +535,8 @@ class Casework:
             self.league["accepted"][chosen] += 1
             prog.lead = chosen
             cases.owner[cid] = chosen
+            if department.pressure > 0 and department.reclassifies(self.gaming_rng.random()):
+                self._reclassify(cid)
             return False
         if chosen in needed:
             self.disputes += 1
@@ -540,6 +547,16 @@ class Casework:
         at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
         self.events.schedule(at, self._visit_arrive, (cid, visit, "return"))
         return True
+
+    def _reclassify(self, cid: int) -> None:
+        """Re-filed under the longest time limit of the reported case types (gaming, M10):
+        the official deadline moves, the resident's promised one does not."""
+        cases = self.cases
+        longest = max(self.limits[CASE_TYPES.index(t)] for t in REPORTED_TYPES)
+        extended = self.calendar.add_working_days(cases.registered[cid], longest)
+        if extended > cases.deadline[cid]:
+            cases.deadline[cid] = extended
+            cases.reclassified[cid] = True
 
     def _offer_to_party(self, cid: int, visits: tuple[Visit, ...]) -> tuple[Visit, ...]:
         """A small task offered to the grid's party-member volunteers (任务快速认领): a
@@ -753,7 +770,7 @@ class Casework:
         (resolved or not, time past the limit, reopenings, a repeat contact; M11, F5.5)."""
         cases = self.cases
         fb = self.p.feedback
-        registered, deadline = cases.registered[cid], cases.deadline[cid]
+        registered, deadline = cases.registered[cid], cases.promised[cid]
         late = max(0.0, now - deadline) / max(deadline - registered, MINUTE)
         logit = (
             fb.satisfaction_logit_base
@@ -816,6 +833,7 @@ class Casework:
                 "resolution": lg["resolved"] / lg["handled"],
                 "satisfaction": lg["satisfied"] / lg["rated"],
                 "on_time": lg["on_time"] / lg["handled"],
+                "street_rating": np.array([d.rating for d in self.units.departments]),
             }
         col = self.cases.column
         now = float(day)

@@ -465,6 +465,14 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     _count("disputes", "Disputed returns (推诿)", "returns", "推诿退件", "quality", "lower"),
     _count("urging_calls", "Urging calls (催办)", "calls", "催办来电", "volume", "lower"),
+    _percent(
+        "reclassified_share",
+        "Re-filed under a longer limit (gaming)",
+        "share of cases",
+        "改类延期",
+        "quality",
+        "lower",
+    ),
     _ratio(
         "urging_calls_per_resident_per_year",
         "Urging calls per resident per year",
@@ -689,6 +697,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         (premature > 0).sum(),
     )
     summary["disputes"] = float(cw.disputes)
+    summary["reclassified_share"] = _share(col("reclassified")[window].sum(), m)
     summary["urging_calls"] = float(cw.urging_calls - cw.urging_calls_mark)
     residents_cases = (col("resident")[window] >= 0).sum()
     years = measured_days / 365.0
@@ -863,6 +872,8 @@ def case_log(model: GovernanceModel, status: np.ndarray) -> pd.DataFrame:
             "reopened": col("reopened"),
             "premature": col("premature"),
             "urged": col("urged"),
+            "reclassified": col("reclassified"),
+            "promised": col("promised"),
             "parked": col("parked"),
             "on_the_spot": col("on_the_spot"),
             "on_time": np.where(np.isnan(closed), np.nan, closed <= col("deadline")),

@@ -205,3 +205,20 @@ def test_resident_contacts_again_and_urges(world) -> None:
     assert not resident.contacts_again(3, probability=0.5, limit=3, u=0.0), "gave up"
     assert not resident.contacts_again(1, probability=0.5, limit=3, u=0.6)
     assert resident.urges(0.5, 0.1) and not resident.urges(0.5, 0.9)
+
+
+def test_department_reclassifies_only_under_timeliness_pressure_with_gaming(world) -> None:
+    """Department.reclassifies: gaming × pressure × the share of timeliness in the ranking."""
+    dept = _department(world, gaming_propensity=0.4)
+    assert not dept.reclassifies(0.0 + 1e-9), "no pressure: never"
+    dept.respond_to(1.0, {"on_time": 1.0, "satisfaction": 1.0})
+    assert dept.reclassifies(0.19) and not dept.reclassifies(0.21), "0.4 × 1 × 1/2 = 0.2"
+    dept.respond_to(1.0, {"satisfaction": 1.0})
+    assert not dept.reclassifies(0.0 + 1e-9), "timeliness not ranked: never"
+
+
+def test_party_member_mobilises_about_the_invitations_asked(world) -> None:
+    """PartyMember.invitation_probability: each tie with k/degree, all of them when degree ≤ k."""
+    chance = PartyMember.invitation_probability(2.0, np.array([1, 2, 4, 8]))
+    assert chance.tolist() == [1.0, 1.0, 0.5, 0.25], chance
+    assert PartyMember.invitation_probability(0.0, 5) == 0.0, "no mobilisation: nobody invited"

@@ -15,7 +15,12 @@ from experiments.scenario_files import apply_overrides, load_scenario
 from model.mechanisms import mechanisms_of, scenario_mechanisms
 from model.outcomes import RunOutput
 from model.parameters import ModelParameters
-from model.policies.accountability import LeagueView, RankingAccountability, league_rank
+from model.policies.accountability import (
+    METRICS,
+    LeagueView,
+    RankingAccountability,
+    league_rank,
+)
 from model.policies.registry import builtin_kinds, policy_class, resolve_policy
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -86,6 +91,7 @@ def test_ranking_puts_the_worst_department_under_the_most_pressure() -> None:
         "resolution": [0.9, 0.5, 0.7],
         "satisfaction": [0.9, 0.5, 0.7],
         "on_time": [0.1, 0.9, 0.5],  # not ranked by default
+        "street_rating": [0.1, 0.9, 0.5],  # not ranked by default
     }
     pressure = RankingAccountability().assess(_league(rates), np.random.default_rng(0)).pressure
     assert pressure.tolist() == [0.0, 1.0, 0.5], pressure
@@ -95,7 +101,7 @@ def test_ranking_puts_the_worst_department_under_the_most_pressure() -> None:
 
 def test_written_criticism_adds_pressure_to_a_department_with_long_overdue_cases() -> None:
     """通报批评 (F9.4): a long-overdue case adds criticism_pressure."""
-    rates = {m: [0.9, 0.5, 0.7] for m in ("response", "resolution", "satisfaction", "on_time")}
+    rates = {m: [0.9, 0.5, 0.7] for m in METRICS}
     regime = RankingAccountability(criticism_pressure=0.3)
     pressure = regime.assess(_league(rates, [1, 0, 0]), np.random.default_rng(0)).pressure
     assert pressure[0] == pytest.approx(0.3), "best placed, but criticised"
@@ -234,3 +240,31 @@ def test_the_reform_menu_lists_every_built_in_mechanism() -> None:
             for m in mechanisms_of(policy_class(family, kind)):
                 row = f"| {family} | `{kind}` | `{m.name}` | `{family}.{m.parameter}` |"
                 assert row in text, f"missing from the reform menu: {row}"
+
+
+def test_the_street_rating_feeds_the_league_table() -> None:
+    """吹哨报到's street rating (F4.3) is a metric of the same league table."""
+    rates = {m: [0.5, 0.5, 0.5] for m in METRICS}
+    rates["street_rating"] = [0.2, 0.9, 0.6]
+    regime = RankingAccountability(
+        response_weight=0.0,
+        resolution_weight=0.0,
+        satisfaction_weight=0.0,
+        street_rating_weight=1.0,
+    )
+    pressure = regime.assess(_league(rates), np.random.default_rng(0)).pressure
+    assert pressure.tolist() == [1.0, 0.0, 0.5], pressure
+
+
+def test_gaming_under_a_timeliness_ranking_reclassifies_cases() -> None:
+    """Ranked on on-time rates, units that game re-file cases under longer limits (M10)."""
+    ranked = {
+        "accountability__kind": "ranking",
+        "accountability__response_weight": 0.0,
+        "accountability__resolution_weight": 0.0,
+        "accountability__satisfaction_weight": 0.0,
+        "accountability__on_time_weight": 1.0,
+    }
+    gaming = mean("reclassified_share", **ranked, handling__gaming_propensity=0.5)
+    honest = mean("reclassified_share", **ranked, handling__gaming_propensity=0.0)
+    assert honest == 0.0 < gaming, f"re-filed share {honest} → {gaming}"

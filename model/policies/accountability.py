@@ -27,7 +27,9 @@ from model.policies.registry import register
 Share = Annotated[Number, Field(ge=0.0, le=1.0)]
 Weight = Annotated[Number, Field(ge=0.0, le=10.0)]
 
-METRICS: tuple[str, ...] = ("response", "resolution", "satisfaction", "on_time")
+# "street_rating": the street's running rating of each department's timeliness on the
+# cases it handled (吹哨报到: the summoning unit rates the departments, F4.3)
+METRICS: tuple[str, ...] = ("response", "resolution", "satisfaction", "on_time", "street_rating")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ class RankingAccountability:
         resolution_weight: weight of the resolution rate (F9.1).
         satisfaction_weight: weight of the satisfaction rate (F9.1).
         on_time_weight: weight of the on-time rate (F5.1-style timeliness targets).
+        street_rating_weight: weight of the street's rating of the department (吹哨报到,
+            F4.3): the whistle's ratings feed the same league table.
         stakes: how much the ranking weighs for the unit (M2: it feeds year-end assessment
             and resources; assumption for the size). 0 switches the regime's effect off.
         criticism_pressure: extra pressure on a department with a case overdue by five
@@ -113,6 +117,7 @@ class RankingAccountability:
     resolution_weight: Weight = 1.0
     satisfaction_weight: Weight = 1.0
     on_time_weight: Weight = 0.0
+    street_rating_weight: Weight = 0.0
     stakes: Share = 1.0
     criticism_pressure: Share = 0.2
 
@@ -140,6 +145,7 @@ class RankingAccountability:
             "resolution": self.resolution_weight,
             "satisfaction": self.satisfaction_weight,
             "on_time": self.on_time_weight,
+            "street_rating": self.street_rating_weight,
         }
 
     def assess(self, league: LeagueView, rng: np.random.Generator) -> Incentives:

@@ -54,10 +54,10 @@ class ImmediateRouting:
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
         Mechanism(
-            "direct_dispatch",
+            "street_leads_joint_cases",
             "multi_department_via_street",
             False,
-            "multi-department cases go to the street of the grid, which leads (属地)",
+            "multi-department cases go to the street of the grid, which leads them (属地)",
             "F4.7",
             structural=True,
         ),

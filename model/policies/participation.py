@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from model.agents import PartyMember
 from model.policies.base import CommunityView
 
 # F7.2 (Shanghai, residents'-committee elections): turnout by age 18-29 13.8 %, 50-59 55.7 %,
@@ -47,7 +48,8 @@ def invitations_through_ties(
     neighbours = np.concatenate(
         [indices[s:e] for s, e in zip(starts[has_ties], ends[has_ties], strict=True)]
     )
-    p = np.repeat(np.minimum(1.0, invitations_per_member / degree[has_ties]), degree[has_ties])
+    chance = PartyMember.invitation_probability(invitations_per_member, degree[has_ties])
+    p = np.repeat(chance, degree[has_ties])
     invited = neighbours[rng.random(neighbours.shape[0]) < p]
     np.add.at(counts, invited, 1)
     return counts
