@@ -59,6 +59,8 @@ class ClassroomModel(KeywordGovernanceModel):
         }
         # None: the classroom scenario's own value
         fields = {name: value for name, value in given.items() if value is not None}
+        # the page shows every day from the start, as `microgov view` does: no warm-up
+        fields["simulation__warmup_days"] = 0
         super().__init__(seed=seed, scenario=SCENARIO, **fields)
 
 
