@@ -68,7 +68,7 @@ WEEK_DAYS = 7  # daily series are drawn as weekly means
 # The trust colour scale of the network figure spans at least 0.1 (ten times the registry's
 # practical threshold of 0.01), so that noise does not look like a pattern (assumption).
 NETWORK_TRUST_SPAN = 0.1
-_SKIPPED_SETTINGS = {"name", "description", "extends"}
+_SKIPPED_SETTINGS = {"name", "title", "description", "extends"}
 
 
 @dataclass(frozen=True)

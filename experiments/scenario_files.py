@@ -53,7 +53,7 @@ from model.policies.registry import policy_kind
 # Fields of ModelParameters holding a policy block ({"kind": ..., **parameters}).
 POLICY_FIELDS: tuple[str, ...] = ("routing", "consultation", "accountability")
 # Keys that describe one file and are not inherited through ``extends``.
-OWN_KEYS: tuple[str, ...] = ("name", "description")
+OWN_KEYS: tuple[str, ...] = ("name", "title", "description")
 # Scenario files shipped with a source checkout (an editable install finds them here).
 SCENARIOS_FOLDER = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -492,6 +492,7 @@ class ModelParameters(Section):
     """Everything one run needs. Build with :func:`ModelParameters.model_validate`."""
 
     name: str = "unnamed"
+    title: str = ""  # a reader's title for reports and views, e.g. "Baseline street · 层层上报"
     description: str = ""
     simulation: SimulationParameters = SimulationParameters()
     calendar: CalendarParameters = CalendarParameters()

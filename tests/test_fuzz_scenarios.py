@@ -102,7 +102,7 @@ def own_mapping(file_name: str) -> dict[str, Any]:
 def schema_paths(file_name: str) -> tuple[str, ...]:
     """Every settable dotted field of a shipped scenario (policy parameters of its kinds too)."""
     scenario = shipped(file_name)
-    skip = ("name", "description")
+    skip = ("name", "title", "description")
     return ("extends", "name", *(p for p in field_paths(scenario.parameters) if p not in skip))
 
 

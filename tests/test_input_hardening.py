@@ -48,7 +48,7 @@ def numeric_paths(scenario: Scenario, prefix: str = "") -> list[str]:
     """Dotted paths of the scenario's numeric (int or float, not bool) fields under ``prefix``."""
     paths = []
     for path in field_paths(scenario.parameters):
-        if not path.startswith(prefix) or path in ("name", "description"):
+        if not path.startswith(prefix) or path in ("name", "title", "description"):
             continue
         value = field_value(scenario, path)
         if isinstance(value, int | float) and not isinstance(value, bool):

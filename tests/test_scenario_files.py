@@ -31,7 +31,7 @@ from model.policies.routing import HierarchicalRouting, IntegratedRouting
 
 SHIPPED = sorted(p.name for p in iter_scenario_files())
 # A value line is "key = value"; these keys need no cited source (kind is the choice studied).
-_NO_SOURCE_NEEDED = {"name", "description", "extends", "kind"}
+_NO_SOURCE_NEEDED = {"name", "title", "description", "extends", "kind"}
 _VALUE_LINE = re.compile(r"^\s*([A-Za-z0-9_\"'.-]+)\s*=")
 _SOURCE = re.compile(r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived)", re.IGNORECASE)
 
@@ -108,7 +108,7 @@ def test_integrated_differs_from_baseline_only_in_routing_and_catalogue(
     base = parameters_mapping(load_scenario(scenarios_dir / "baseline.toml").parameters)
     integrated = parameters_mapping(load_scenario(scenarios_dir / "integrated.toml").parameters)
     different = sorted(k for k in base if base[k] != integrated[k])
-    assert different == ["coordination", "description", "name", "routing"], (
+    assert different == ["coordination", "description", "name", "routing", "title"], (
         f"unexpected differences: {different}"
     )
     changed = sorted(
@@ -271,7 +271,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         ),
         pytest.param(
             "[populaton]\nstreets = 2\n",
-            "populaton: unknown key; allowed: name, description, simulation",
+            "populaton: unknown key; allowed: name, title, description, simulation",
             id="unknown-section",
         ),
         pytest.param(
