@@ -465,6 +465,15 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     _count("disputes", "Disputed returns (推诿)", "returns", "推诿退件", "quality", "lower"),
     _count("urging_calls", "Urging calls (催办)", "calls", "催办来电", "volume", "lower"),
+    _index(
+        "overloaded",
+        "Overloaded: the system cannot keep up (1 = yes)",
+        "0 or 1",
+        "系统超载",
+        "run",
+        "lower",
+        threshold=0.5,
+    ),
     _percent(
         "reclassified_share",
         "Re-filed under a longer limit (gaming)",
@@ -562,6 +571,8 @@ def outcome_registry_json() -> dict[str, Any]:
 
 MAX_UNIT_NODES = 500  # unit values are kept for pictures of small scenarios only
 UTILISATION_WARNING = 0.9  # a department busier than this may never clear its queue
+OVERLOAD_UTILISATION = 0.98  # a department this busy cannot keep up: the run shows collapse
+OVERLOAD_BACKLOG_DAYS = 30.0  # an active backlog of a month of arrivals at the end: collapse
 logger = logging.getLogger(__name__)
 
 
@@ -726,6 +737,15 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["department_utilisation_max"] = (
         float(np.nanmax(per_department)) if hours > 0 else math.nan
     )
+    # Overload is a valid run that shows collapse, not an error: it still ends in bounded
+    # time and memory (every event belongs to a case, cases are bounded by the validated
+    # demand, and the memory estimate covers them), and it is flagged here.
+    arrivals_per_day = m / measured_days if measured_days > 0 else math.nan
+    backlog_days = summary["backlog_final"] / arrivals_per_day if arrivals_per_day > 0 else 0.0
+    summary["overloaded"] = float(
+        summary["department_utilisation_max"] > OVERLOAD_UTILISATION
+        or backlog_days > OVERLOAD_BACKLOG_DAYS
+    )
     patrol = min(p.detection.patrol_hours_per_day / p.calendar.working_hours_per_day, 0.9)
     grid_busy = sum(s.busy_hours_since_mark for s in model.grid_stations)
     grid_capacity = hours * sum(s.staff for s in model.grid_stations)
@@ -817,6 +837,12 @@ def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str
                 f"department {name} utilisation {value:.2f} exceeds {UTILISATION_WARNING}: "
                 "its queue may not settle, and outcomes depend on the run's length"
             )
+    if summary.get("overloaded") == 1.0:
+        found.append(
+            "overloaded: the system cannot keep up (a department above "
+            f"{OVERLOAD_UTILISATION} busy or a backlog of over {OVERLOAD_BACKLOG_DAYS:.0f} days "
+            "of arrivals); the run shows collapse, its time outcomes are censored"
+        )
     for message in found:
         logger.warning(message)
     return tuple(found)

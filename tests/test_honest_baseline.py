@@ -245,3 +245,17 @@ def test_party_members_claim_tasks_only_when_they_are_willing() -> None:
 
     willing, reluctant = volunteer_hours(1.0), volunteer_hours(0.0)
     assert willing > 2 * reluctant > 0, f"volunteer hours {willing:.1f} vs {reluctant:.1f}"
+
+
+def test_an_overloaded_system_finishes_and_is_flagged() -> None:
+    """Utilisation above 1 is a valid run that shows collapse: it ends and says so."""
+    starved = {
+        f"departments.{name}.staff_per_100k_residents": 2.0
+        for name in ModelParameters().departments
+    }
+    out = run_single(_classroom(starved), 1, 60)
+    assert out.summary["overloaded"] == 1.0, out.summary["department_utilisation_max"]
+    assert any(w.startswith("overloaded") for w in out.warnings), out.warnings
+    s = out.summary
+    assert s["cases_generated"] == s["cases_closed"] + s["cases_open"] + s["cases_parked"]
+    assert run_single(_classroom(), 1, 60).summary["overloaded"] == 0.0, "default staffing"
