@@ -465,6 +465,35 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     _count("disputes", "Disputed returns (推诿)", "returns", "推诿退件", "quality", "lower"),
     _count("urging_calls", "Urging calls (催办)", "calls", "催办来电", "volume", "lower"),
+    _percent(
+        "front_desk_share",
+        "Hotline requests answered at the front desk",
+        "share of hotline requests",
+        "热线直接办结率",
+        "volume",
+    ),
+    _percent(
+        "patrol_found_share_urban_management",
+        "Urban-management cases found by patrols",
+        "share of urban-management cases",
+        "城管巡查发现占比",
+        "volume",
+    ),
+    _percent(
+        "on_time_share_patrol",
+        "Patrol-found cases closed on time",
+        "share of closed and overdue patrol cases",
+        "巡查案件按时办结率",
+        "time",
+        "higher",
+    ),
+    _percent(
+        "requests_growth_share",
+        "Growth of requests, last 90 days against the first 90",
+        "relative change",
+        "诉求量增长",
+        "volume",
+    ),
     _index(
         "overloaded",
         "Overloaded: the system cannot keep up (1 = yes)",
@@ -516,6 +545,17 @@ OUTCOME_FAMILIES: tuple[OutcomeFamily, ...] = (
         None,
         "share",
         0.01,
+    ),
+    OutcomeFamily(
+        r"case_share_(?P<key>[a-z0-9_]+)",
+        "case_share_inquiry",
+        "Share of residents' requests — {key}",
+        "share of residents' first contacts",
+        "{key_zh}占比",
+        "volume",
+        None,
+        "share",
+        _SHARE,
     ),
     OutcomeFamily(
         r"department_utilisation_(?P<key>[a-z0-9_]+)",
@@ -718,6 +758,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["urging_calls_per_resident_per_year"] = (
         summary["urging_calls"] / model.population.size / years if years > 0 else math.nan
     )
+    summary.update(_intake_shares(model, window, measured_days))
     backlog = np.array(model.datacollector.model_vars.get("backlog", [])[warmup:], dtype=float)
     summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
     summary["backlog_final"] = float(n - closed_all.sum() - parked_all.sum())
@@ -825,6 +866,47 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["staff_hours_total"] = float(staff_hours)
     summary["staff_hours_per_case"] = _share(staff_hours, m)
     return summary
+
+
+def _intake_shares(
+    model: GovernanceModel, window: np.ndarray, measured_days: int
+) -> dict[str, float]:
+    """What a work-order log shows of intake (calibration targets, F2, F3, F1.4, F4.2, F1.2):
+    the type mix of residents' first contacts, the front-desk share of hotline requests, the
+    share of urban-management cases found by patrols, patrol cases on time, and the growth
+    of requests per day from the first 90 measured days to the last 90."""
+    col = model.casework.cases.column
+    out: dict[str, float] = {}
+    reported_by_residents = col("source") <= SOURCES.index("party_member")  # not patrol/sensor
+    first = window & reported_by_residents & (col("parent") < 0)
+    types = col("case_type")[first]
+    for t, name in enumerate(CASE_TYPES[:5]):  # the types residents report (F2)
+        out[f"case_share_{name}"] = _share((types == t).sum(), first.sum())
+    hotline = window & (col("source") == SOURCES.index("hotline"))
+    desk = hotline & (col("on_the_spot") == 1) & np.isnan(col("dispatched"))
+    out["front_desk_share"] = _share(desk.sum(), hotline.sum())
+    leads = np.array([d[0] for d in model.casework.cases.departments], dtype=np.int64)
+    if "urban_management" in model.department_names:
+        urban = window & (leads == model.department_names.index("urban_management"))
+        patrol = urban & (col("source") == SOURCES.index("patrol"))
+        out["patrol_found_share_urban_management"] = _share(patrol.sum(), urban.sum())
+    else:
+        out["patrol_found_share_urban_management"] = math.nan
+    patrol_cases = window & (col("case_type") == CASE_TYPES.index("patrol"))
+    closed = ~np.isnan(col("closed"))
+    done = patrol_cases & closed
+    on_time = (col("closed") <= col("deadline")) & done
+    overdue = patrol_cases & ~closed & (col("deadline") < model.events.now)
+    out["on_time_share_patrol"] = _share(on_time.sum(), done.sum() + overdue.sum())
+    start = float(model.warmup_days)
+    reported = col("reported")[window & (col("resident") >= 0)]
+    if measured_days >= 180:
+        early = ((reported >= start) & (reported < start + 90)).sum()
+        late = (reported >= start + measured_days - 90).sum()
+        out["requests_growth_share"] = _share(late - early, early)
+    else:
+        out["requests_growth_share"] = math.nan
+    return out
 
 
 def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str, ...]:

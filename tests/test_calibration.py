@@ -500,3 +500,12 @@ def test_bounds_outside_the_field_are_refused(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("upper = 1.0", "upper = 1.5"))
     with pytest.raises(InputError, match=r"calibration\.parameters\[1\]\.upper"):
         load_experiment(path)
+
+
+def test_the_shipped_pre_reform_targets_name_outcomes_the_model_reports() -> None:
+    """scenarios/targets/pre_reform.toml names only outcomes a run's summary has."""
+    targets = load_targets(SCENARIOS_FOLDER / "targets" / "pre_reform.toml")
+    scenario = apply_overrides(load_scenario(CLASSROOM), {"simulation.warmup_days": 0})
+    summary = run_single(scenario, 0, days=5).summary
+    missing = check_outcomes(targets, summary.keys())
+    assert not missing, f"targets naming outcomes the model lacks: {[t.name for t in missing]}"
