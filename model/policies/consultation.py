@@ -29,6 +29,8 @@ from model.mechanisms import Mechanism
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
     AGE_LOGIT_SHIFT,
+    PARTY_MOBILISATION,
+    TRUST_DRIVES_ATTENDANCE,
     mobilised_attendance,
     on_cycle,
 )
@@ -84,20 +86,8 @@ class CouncilConsultation:
     implementation_days: Days = 60.0
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
-        Mechanism(
-            "party_mobilisation",
-            "invitations_per_member",
-            0.0,
-            "party members invite neighbours through their ties (党员编组入网)",
-            "seed §二(二)",
-        ),
-        Mechanism(
-            "trust_drives_attendance",
-            "trust_weight",
-            0.0,
-            "residents who trust the system more take part more",
-            "assumption",
-        ),
+        PARTY_MOBILISATION,
+        TRUST_DRIVES_ATTENDANCE,
         Mechanism(
             "decisions",
             "topics_per_meeting",

@@ -30,6 +30,8 @@ from model.mechanisms import Mechanism
 from model.policies.base import CommunityView, Meeting
 from model.policies.participation import (
     AGE_LOGIT_SHIFT,
+    PARTY_MOBILISATION,
+    TRUST_DRIVES_ATTENDANCE,
     mobilised_attendance,
     on_cycle,
 )
@@ -100,20 +102,8 @@ class OpenDeliberationConsultation:
     implementation_days: Days = 45.0
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
-        Mechanism(
-            "party_mobilisation",
-            "invitations_per_member",
-            0.0,
-            "party members invite neighbours through their ties (党员编组入网)",
-            "seed §二(二)",
-        ),
-        Mechanism(
-            "trust_drives_attendance",
-            "trust_weight",
-            0.0,
-            "residents who trust the system more take part more",
-            "assumption",
-        ),
+        PARTY_MOBILISATION,
+        TRUST_DRIVES_ATTENDANCE,
         Mechanism(
             "topic_salience",
             "topic_salience",
@@ -198,20 +188,8 @@ class OnlineConsultation:
     implementation_days: Days = 60.0
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
-        Mechanism(
-            "party_mobilisation",
-            "invitations_per_member",
-            0.0,
-            "party members invite neighbours through their ties (党员编组入网)",
-            "seed §二(二)",
-        ),
-        Mechanism(
-            "trust_drives_attendance",
-            "trust_weight",
-            0.0,
-            "residents who trust the system more take part more",
-            "assumption",
-        ),
+        PARTY_MOBILISATION,
+        TRUST_DRIVES_ATTENDANCE,
         Mechanism(
             "digital_divide",
             "digital_divide_weight",

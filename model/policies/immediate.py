@@ -11,7 +11,7 @@ from model.bounds import Days, Hours
 from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
-from model.policies.routing import handling_stages, intake_unit
+from model.policies.routing import LEAD_RESPONSIBILITY, handling_stages, intake_unit
 
 
 @register("routing", "immediate")
@@ -61,14 +61,7 @@ class ImmediateRouting:
             "F4.7",
             structural=True,
         ),
-        Mechanism(
-            "lead_responsibility",
-            "first_unit_leads",
-            False,
-            "the first department to take a case on leads it: no disputed returns, one owner",
-            "F4.7",
-            structural=True,
-        ),
+        LEAD_RESPONSIBILITY,
         Mechanism(
             "repeat_priority",
             "repeat_priority_days",

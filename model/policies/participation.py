@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from model.agents import PartyMember
+from model.mechanisms import Mechanism
 from model.policies.base import CommunityView
 
 # F7.2 (Shanghai, residents'-committee elections): turnout by age 18-29 13.8 %, 50-59 55.7 %,
@@ -18,6 +19,23 @@ from model.policies.base import CommunityView
 # against the 30-49 group; the 30-49 value is interpolated (assumption).
 AGE_LOGIT_SHIFT: dict[str, float] = {"18-29": -1.6, "30-49": 0.0, "50-69": 0.7, "70+": 1.5}
 PARTY_LOGIT_SHIFT = 0.69  # logit(0.651) - logit(0.484), F7.2
+
+
+# Mechanisms every consultation policy acts through (declared in each policy's MECHANISMS).
+PARTY_MOBILISATION = Mechanism(
+    "party_mobilisation",
+    "invitations_per_member",
+    0.0,
+    "party members invite neighbours through their ties (党员编组入网)",
+    "seed §二(二)",
+)
+TRUST_DRIVES_ATTENDANCE = Mechanism(
+    "trust_drives_attendance",
+    "trust_weight",
+    0.0,
+    "residents who trust the system more take part more",
+    "assumption",
+)
 
 
 def logistic(x: np.ndarray) -> np.ndarray:

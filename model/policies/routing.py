@@ -16,6 +16,16 @@ from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
 
+# 首接负责 (F4.7): declared by every policy whose routes set ``first_unit_leads``.
+LEAD_RESPONSIBILITY = Mechanism(
+    "lead_responsibility",
+    "first_unit_leads",
+    False,
+    "the first department to take a case on leads it: no disputed returns, one owner",
+    "F4.7",
+    structural=True,
+)
+
 
 def intake_unit(case: CaseView) -> Unit:
     """Where a case is first reviewed: the grid's community for in-person and patrol
@@ -125,14 +135,7 @@ class IntegratedRouting:
     first_unit_leads: bool = True
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
-        Mechanism(
-            "lead_responsibility",
-            "first_unit_leads",
-            False,
-            "the first department to take a case on leads it: no disputed returns, one owner",
-            "F4.7",
-            structural=True,
-        ),
+        LEAD_RESPONSIBILITY,
         Mechanism(
             "joint_coordination_cost",
             "joint_coordination_hours",
