@@ -33,34 +33,55 @@ MIN_FRAMES = 20
 # Bins of the residents' trust distribution on [0, 1].
 TRUST_BINS = 20
 
-# Key outcomes of the table: name, label, unit, scale (value × scale is shown), digits,
-# and which direction is better (None: neither). Names are model.outcomes.OUTCOME_NAMES.
-KEY_OUTCOMES: tuple[tuple[str, str, str, float, int, str | None], ...] = (
-    ("resolution_time_mean_days", "Resolution time, mean", "days", 1, 2, "lower"),
-    ("resolution_time_median_days", "Resolution time, median", "days", 1, 2, "lower"),
-    ("resolution_time_p90_days", "Resolution time, 90th percentile", "days", 1, 2, "lower"),
-    ("on_time_share", "Closed on time", "% of closed cases", 100, 1, "higher"),
-    ("resolution_share", "Resolved", "% of cases", 100, 1, "higher"),
-    ("on_the_spot_share", "Settled on the spot", "% of cases", 100, 1, "higher"),
-    ("returns_share", "Misrouted and returned (退件)", "% of dispatched", 100, 1, "lower"),
-    ("cases_generated", "Cases reported", "cases", 1, 0, None),
-    ("backlog_final", "Open cases at the end", "cases", 1, 0, "lower"),
-    ("unreported_share", "Needs never reported", "% of needs", 100, 1, "lower"),
-    ("satisfaction_share", "Satisfied ratings", "% of ratings", 100, 1, "higher"),
-    ("trust_mean", "Trust, mean", "0–1 scale", 1, 3, "higher"),
-    ("trust_change", "Trust, change over the run", "0–1 scale", 1, 3, "higher"),
-    ("department_utilisation", "Department staff busy", "% of working hours", 100, 1, None),
-    ("community_overload_share", "Communities overloaded (小马拉大车)", "% of communities", 100, 1,
-     "lower"),
-    ("staff_hours_per_case", "Staff time per case", "hours", 1, 2, "lower"),
-    ("meetings_held", "Consultation meetings", "meetings", 1, 0, None),
-    ("decisions_made", "Decisions made", "decisions", 1, 0, None),
-    ("participation_share", "Residents who took part", "% of residents", 100, 1, "higher"),
-    ("participation_share_party_member", "… party members", "% of members", 100, 1, None),
-    ("participation_share_non_member", "… non-members", "% of non-members", 100, 1, None),
-    ("representativeness", "Representativeness of participants", "0–1 (1 = like the population)",
-     1, 3, "higher"),
-)  # fmt: skip
+# Key outcomes of the table, in order; labels, units and directions come from the one
+# outcome registry (model/outcomes.py), so the view and the report never disagree.
+KEY_OUTCOMES: tuple[str, ...] = (
+    "resolution_time_mean_days",
+    "resolution_time_median_days",
+    "resolution_time_p90_days",
+    "on_time_share",
+    "resolution_share",
+    "on_the_spot_share",
+    "returns_share",
+    "parked_share",
+    "repeat_contact_share",
+    "cases_generated",
+    "backlog_final",
+    "unreported_share",
+    "satisfaction_share",
+    "trust_mean",
+    "trust_change",
+    "department_utilisation",
+    "community_overload_share",
+    "staff_hours_per_case",
+    "meetings_held",
+    "decisions_made",
+    "participation_share",
+    "participation_share_party_member",
+    "participation_share_non_member",
+    "representativeness",
+)
+# How each registry display is shown in the table: scale (value × scale) and digits.
+_DISPLAY_FORMAT: dict[str, tuple[float, int]] = {
+    "share": (100, 1),
+    "duration": (1, 2),
+    "hours": (1, 2),
+    "count": (1, 0),
+    "index": (1, 3),
+    "ratio": (1, 2),
+}
+
+
+def _table_spec(name: str) -> tuple[str, str, str, float, int, str | None]:
+    """name, label, unit, scale, digits and better direction of one outcome, from the registry."""
+    from model.outcomes import outcome  # imported when a run is done
+
+    entry = outcome(name)
+    scale, digits = _DISPLAY_FORMAT.get(entry.display, (1, 2))
+    unit = entry.unit.replace("share of ", "% of ") if entry.display == "share" else entry.unit
+    return name, entry.label, unit, scale, digits, entry.direction
+
+
 SERIES: tuple[str, ...] = ("backlog", "trust_mean", "cases_closed", "participants")
 # Rows of the tree picture, top to bottom; departments hang off the centre (model.network).
 LEVEL_ROWS: dict[str, int] = {"centre": 0, "department": 1, "street": 1, "community": 2, "grid": 3}
@@ -76,11 +97,10 @@ def outcome_rows(
     """
     from model.outcomes import group_key  # pandas: imported when a run is done
 
-    spec = list(KEY_OUTCOMES)
+    spec = [_table_spec(name) for name in KEY_OUTCOMES]
     at = next(i for i, row in enumerate(spec) if row[0] == "participation_share") + 1
     for group in reversed(age_groups):
-        name = f"participation_share_age_{group_key(group)}"
-        spec.insert(at, (name, f"… aged {group}", "% of the age group", 100, 1, None))
+        spec.insert(at, _table_spec(f"participation_share_age_{group_key(group)}"))
     rows = []
     for name, label, unit, scale, digits, better in spec:
         if name not in summaries[0]:
