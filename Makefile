@@ -4,24 +4,30 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The demo needs only the package; the tests need the developer toolchain (the dev extra).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck imports unit slow bench clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is required (pyenv: see .python-version)"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## demo: compare the bundled reform options at community scale and write the report.
+## demo: compare the bundled reform options on the baseline street and write the report.
 ## Each content of the experiment and scenario files gets its own results folder,
 ## results/compare_reforms-<hash8>/ (so an edited file never meets stale results), and
 ## results/compare_reforms-latest points at the folder of the last demo.
 DEMO_EXPERIMENT := experiments/compare_reforms.toml
 DEMO_INPUTS := $(DEMO_EXPERIMENT) $(sort $(wildcard scenarios/*.toml))
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	@hash=$$($(BIN)/python -c "import hashlib, sys; print(hashlib.sha256(b''.join(open(f, 'rb').read() for f in sys.argv[1:])).hexdigest()[:8])" $(DEMO_INPUTS)); \
 	out=results/compare_reforms-$$hash; \
 	echo "Results folder: $$out (content hash of $(DEMO_EXPERIMENT) and scenarios/*.toml)"; \

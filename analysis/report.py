@@ -696,7 +696,9 @@ def _compare_section(
     if len(finite):
         doc.figure(
             "forest",
-            plots.plot_forest(effects, reference_title, confidence, colours, legend),
+            plots.plot_forest(
+                effects, answer.plain_title(reference_title), confidence, colours, legend
+            ),
             f"Paired effects against {reference_title}, as a share of the reference mean, with "
             f"{level} % intervals.",
         )

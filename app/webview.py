@@ -174,7 +174,7 @@ CONTROLS: tuple[Control, ...] = (
         0.0,
         48.0,
         0.5,
-        help="delay each time a case passes between units (管执联动)",
+        help="delay each time a case passes between units (一张网 shortens it)",
     ),
     Control(
         "invitations_per_member",
