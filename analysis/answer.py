@@ -228,13 +228,38 @@ class Assumption:
 
 
 def assumptions_from_explain(results: Results, outcomes: Sequence[str]) -> list[Assumption]:
-    """HOOK for ``microgov explain``: the factors its decomposition ranks highest.
+    """The mechanisms that carry most of the explained reforms' effects on the main
+    ``outcomes`` (``microgov explain``, asked for by a compare's ``explain``): each
+    mechanism's largest carried share of a total effect, the largest first."""
+    from analysis.decomposition import decomposition, explain_folders, explain_plan
 
-    ``analysis/decomposition.py`` (being built with ``microgov explain``) will return the
-    assumptions the main ``outcomes`` of ``results`` rest on; the report shows them before
-    those of a sensitivity folder. Returns [] until that module is wired in here.
-    """
-    return []
+    found: list[Assumption] = []
+    for path in explain_folders(results.folder):
+        try:
+            explained = load_results(path)
+        except ResultsError as error:
+            logger.warning("%s: %s", path, error)
+            continue
+        plan = explain_plan(explained)
+        if plan is None:
+            continue
+        stored = set(explained.outcome_names())
+        table = decomposition(explained, [o for o in outcomes if o in stored])
+        carried = table[(table["term"] == "carried") & table["share"].notna()]
+        if carried.empty:
+            continue
+        carried = carried.assign(weight=carried["share"].abs())
+        best = carried.sort_values("weight", ascending=False).drop_duplicates("mechanism")
+        for row in best.itertuples(index=False):
+            source = (
+                f"`microgov explain` of {plan.reform_scenario}: {row.name} carries "
+                f"{100 * float(row.share):.0f} % of its effect on {outcome_label(str(row.outcome))}"
+            )
+            found.append(
+                Assumption(str(row.mechanism), float(row.weight), str(row.outcome), source)
+            )
+    found.sort(key=lambda a: a.weight, reverse=True)
+    return found[:MAX_ASSUMPTIONS]
 
 
 def sensitivity_folder(results: Results) -> Path | None:

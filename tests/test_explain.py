@@ -342,6 +342,17 @@ def test_compare_asks_for_explain(tmp_path, monkeypatch, capsys):
     page = paths.html.read_text(encoding="utf-8")
     assert "Why does toy work? Its effect by mechanism" in page, "the section in the compare report"
     assert any(p.name.startswith("explain_") for p in paths.figures), "a waterfall figure"
+    from analysis.answer import key_assumptions
+
+    found, _ = key_assumptions(load_results(out), ["resolution_time_median_days"])
+    # resolution time is additive in the two mechanisms (A·x1 + B·x2, no interaction): their
+    # carried shares add up to the whole effect, the larger one first
+    assert [a.factor for a in found] == [
+        "routing.direct_dispatch",
+        "routing.review_hours_multiplier",
+    ], found
+    assert sum(a.weight for a in found) == pytest.approx(1.0, abs=0.02), found
+    assert "microgov explain" in page and "direct_dispatch carries" in page, "rests on"
     again = main(
         [
             "compare",
