@@ -901,7 +901,9 @@ class _NeedRows:
         self.u_repeat = batch.u_repeat.tolist()
         self.u_urge = batch.u_urge.tolist()
         self.disputed = batch.disputed.tolist()
-        self.departments = [tuple(d for d in row if d >= 0) for row in batch.departments.tolist()]
-        self.work = [
-            tuple(w[: len(d)]) for w, d in zip(batch.work.tolist(), self.departments, strict=True)
+        # departments are lead first, then the others, then -1 padding: slice, don't filter
+        counts = (batch.departments >= 0).sum(axis=1).tolist()
+        self.departments = [
+            tuple(row[:k]) for row, k in zip(batch.departments.tolist(), counts, strict=True)
         ]
+        self.work = [tuple(w[:k]) for w, k in zip(batch.work.tolist(), counts, strict=True)]
