@@ -162,7 +162,7 @@ class Department(CellAgent):
             (吹哨报到: the summoning unit rates the departments, F4.3).
         pressure: how far behind the department stands in the last league table, in [0, 1].
         quality_focus: share of the ranking on resolution and satisfaction, in [0, 1].
-        timeliness_focus: share of the ranking on response, on-time and street ratings.
+        timeliness_focus: share of the ranking on on-time rates and street ratings.
     """
 
     def __init__(
@@ -198,16 +198,17 @@ class Department(CellAgent):
 
     @staticmethod
     def works_to_deadlines(weights: Mapping[str, float], stakes: float) -> bool:
-        """Whether departments work deadline-first: when timeliness (response or on-time
-        rates) is ranked with some stakes (F9.1, F4.1 time limits)."""
-        timeliness = sum(weights.get(m, 0.0) for m in ("response", "on_time", "street_rating"))
+        """Whether departments work deadline-first: when timeliness (on-time rates or the
+        street's rating) is ranked with some stakes (F9.1, F4.1 time limits); the response
+        rate (cases taken on / received) does not depend on the order of work."""
+        timeliness = sum(weights.get(m, 0.0) for m in ("on_time", "street_rating"))
         return stakes > 0 and timeliness > 0
 
     def respond_to(self, pressure: float, weights: Mapping[str, float]) -> None:
         """Take in this period's league table: the pressure and what is ranked."""
         total = sum(weights.values())
         quality = weights.get("resolution", 0.0) + weights.get("satisfaction", 0.0)
-        timeliness = sum(weights.get(m, 0.0) for m in ("response", "on_time", "street_rating"))
+        timeliness = sum(weights.get(m, 0.0) for m in ("on_time", "street_rating"))
         self.pressure = pressure
         self.quality_focus = quality / total if total > 0 else 0.0
         self.timeliness_focus = timeliness / total if total > 0 else 0.0

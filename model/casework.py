@@ -80,6 +80,8 @@ class CaseTable:
     u_callback: array[float]
     u_repeat: array[float]
     u_urge: array[float]
+    u_dispute: array[float]
+    u_verify: array[float]
     handoffs: array[int]
     reopened: array[int]
     premature: array[int]
@@ -118,6 +120,8 @@ class CaseTable:
         "u_callback": ("d", 0.0),
         "u_repeat": ("d", 0.0),
         "u_urge": ("d", 0.0),
+        "u_dispute": ("d", 0.0),
+        "u_verify": ("d", 0.0),
         "handoffs": ("l", 0),
         "reopened": ("l", 0),
         "premature": ("l", 0),
@@ -266,6 +270,7 @@ class Casework:
         self.needs_generated_mark = 0  # counters at the end of the warm-up
         self.lapsed_needs_mark = 0
         self.urging_calls_mark = 0
+        self.disputes_mark = 0
         self.deadlines: list[tuple[float, int]] = []  # (deadline, case) of residents' open cases
         self.enforcement = np.array([d.enforcement for d in p.departments.values()])
         self._enforcement = self.enforcement.tolist()
@@ -284,11 +289,15 @@ class Casework:
         self.needs_generated_mark = self.needs_generated
         self.lapsed_needs_mark = self.lapsed_needs
         self.urging_calls_mark = self.urging_calls
+        self.disputes_mark = self.disputes
 
     # ------------------------------------------------------------------ intake
-    def receive(self, batch: NeedBatch) -> None:
-        """Decide for each of today's needs whether it becomes a case, when and how."""
+    def receive(self, batch: NeedBatch, day: int) -> None:
+        """Decide for each of today's needs whether it becomes a case, when and how; and
+        create the cases of needs patrols find today (even on a day with no new need)."""
         if len(batch) == 0:
+            for t, rows, i, need in self.found.pop(day, []):
+                self._create(rows, i, PATROL_SOURCE, need, t)
             return
         p = self.p
         self.needs_generated += len(batch)
@@ -330,7 +339,6 @@ class Casework:
         self.need_offset += len(batch)
         needs = _NeedRows(batch)
         times = needs.time
-        day = int(batch.time[0])
         arrivals = [
             (times[i], i, c)
             for i, c in zip(np.flatnonzero(reported).tolist(), channel.tolist(), strict=True)
@@ -370,6 +378,10 @@ class Casework:
         cases.source[cid] = source
         geo = self.geography
         cases.grid[cid] = geo.resident_grid[resident] if resident >= 0 else geo.public_grid(need)
+        if source in (PATROL_SOURCE, SENSOR_SOURCE):
+            # found, not reported: nobody is waiting for it, rates it, urges it or calls again
+            resident = -1
+            cases.resident[cid] = -1
         cases.severity[cid] = batch.severity[i]
         cases.minor[cid] = batch.minor[i]
         cases.disputed[cid] = batch.disputed[i]
@@ -379,6 +391,8 @@ class Casework:
         cases.u_callback[cid] = batch.u_callback[i]
         cases.u_repeat[cid] = batch.u_repeat[i]
         cases.u_urge[cid] = batch.u_urge[i]
+        cases.u_dispute[cid] = batch.u_dispute[i]
+        cases.u_verify[cid] = batch.u_verify[i]
         cases.reported[cid] = now
         if resident >= 0:
             key = resident * self.n_departments + departments[0]
@@ -401,9 +415,10 @@ class Casework:
         cases.repeat[cid] = True
         cases.parent[cid] = parent
         cases.contact[cid] = cases.contact[parent] + 1
-        u = self.contacts_rng.random(7).tolist()
+        u = self.contacts_rng.random(9).tolist()
         cases.u_classify[cid], cases.u_satisfy[cid], cases.u_quality[cid] = u[0], u[1], u[2]
         cases.u_callback[cid], cases.u_repeat[cid], cases.u_urge[cid] = u[3], u[4], u[5]
+        cases.u_dispute[cid], cases.u_verify[cid] = u[7], u[8]
         cases.reported[cid] = now
         self.repeat_contacts += 1
         self._register(cid, HOTLINE, now, u[6])
@@ -530,7 +545,8 @@ class Casework:
         department = self.units.departments[chosen]
         self.league["received"][chosen] += 1
         disputed = bool(cases.disputed[cid])
-        u_dispute = self.handling_rng.random() if disputed else 1.0
+        # the first naming uses the case's pre-drawn uniform (common random numbers)
+        u_dispute = cases.u_dispute[cid] if not returned else float(self.handling_rng.random())
         if department.accepts(needed, disputed, prog.route.first_unit_leads, u_dispute):
             self.league["accepted"][chosen] += 1
             prog.lead = chosen
@@ -619,9 +635,12 @@ class Casework:
             return self.p.offices.on_the_spot_hours
         return self.units.dispatcher(unit).review_hours
 
-    def _quality_draw(self, cid: int, prog: Progress) -> float:
-        prog.quality_draws += 1
-        if prog.quality_draws == 1 and self.cases.reopened[cid] == 0:
+    def _quality_draw(self, cid: int, prog: Progress, primary: bool) -> float:
+        """The uniform that decides whether a handling resolves the case: the case's pre-drawn
+        one for its first primary handling (the lead department's, or the on-the-spot
+        settlement), so common random numbers hold; the ``handling`` stream otherwise."""
+        if primary and prog.quality_draws == 0 and self.cases.reopened[cid] == 0:
+            prog.quality_draws = 1
             return self.cases.u_quality[cid]
         return float(self.handling_rng.random())
 
@@ -631,7 +650,9 @@ class Casework:
         if role == "handle" and unit.level == "department":
             department = self.units.departments[unit.index]
             department.rate(self.events.now <= self.cases.deadline[cid])
-            ok = department.resolves(effort, self._quality_draw(cid, prog))
+            ok = department.resolves(
+                effort, self._quality_draw(cid, prog, primary=unit.index == prog.lead)
+            )
             # with a lead (首接负责, F4.7) the lead answers for the whole case; without one
             # every department's part must succeed
             if unit.index == prog.lead or not prog.route.first_unit_leads:
@@ -644,7 +665,7 @@ class Casework:
         if prog.pending > 0:
             return
         if role == "resolve":
-            ok = resolves(self.p.handling, 1.0, self._quality_draw(cid, prog))
+            ok = resolves(self.p.handling, 1.0, self._quality_draw(cid, prog, primary=True))
             prog.failed |= not ok
             self.cases.on_the_spot[cid] = True
             self._handled(cid)
@@ -705,9 +726,10 @@ class Casework:
         worker = self.units.grid_workers[cases.grid[cid]]
         resolved = bool(cases.resolved[cid])
         can_reopen = cases.reopened[cid] < self.p.feedback.reopen_limit
-        if can_reopen and worker.catches(
-            resolved, prog.settled_by_team, float(self.handling_rng.random())
-        ):
+        u_verify = (
+            cases.u_verify[cid] if cases.reopened[cid] == 0 else float(self.handling_rng.random())
+        )
+        if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
             if prog.premature:
                 self.premature_caught += 1
             self._reopen(cid)
@@ -731,6 +753,7 @@ class Casework:
         prog.stage = max(prog.first_handling, 0)
         prog.failed = False
         prog.premature = False
+        prog.settled_by_team = False  # whoever settles it this time decides the check
         prog.classified = True  # its owner keeps it
         prog.at = Unit("grid", self.cases.grid[cid])
         self._enter_stage(cid)
@@ -880,10 +903,12 @@ class _NeedRows:
         "u_callback",
         "u_classify",
         "u_desk",
+        "u_dispute",
         "u_quality",
         "u_repeat",
         "u_satisfy",
         "u_urge",
+        "u_verify",
         "work",
     )
 
@@ -900,6 +925,8 @@ class _NeedRows:
         self.u_callback = batch.u_callback.tolist()
         self.u_repeat = batch.u_repeat.tolist()
         self.u_urge = batch.u_urge.tolist()
+        self.u_dispute = batch.u_dispute.tolist()
+        self.u_verify = batch.u_verify.tolist()
         self.disputed = batch.disputed.tolist()
         # departments are lead first, then the others, then -1 padding: slice, don't filter
         counts = (batch.departments >= 0).sum(axis=1).tolist()

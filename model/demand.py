@@ -45,6 +45,8 @@ class NeedBatch:
     u_callback: np.ndarray  # whether the call-back reaches the resident
     u_repeat: np.ndarray  # whether an unresolved case brings a repeat contact
     u_urge: np.ndarray  # whether the resident urges an overdue case
+    u_dispute: np.ndarray  # whether the owner disputes a case of unclear ownership
+    u_verify: np.ndarray  # whether the on-site check catches an unresolved closure
     disputed: np.ndarray  # bool: ownership disputed between departments (职责交叉, 无主)
     patrol_delay_days: np.ndarray  # days until a patrol would find it if nobody reports it
 
@@ -135,7 +137,7 @@ class DemandGenerator:
             departments >= 0, self.work_mean[np.maximum(departments, 0)], 0.0
         )
         work[minor] *= self.p.demand.minor_work_share  # a minor problem is a small job
-        uniforms = b.random((12, n))
+        uniforms = b.random((14, n))
         p_day = self.p.detection.patrol_detection_probability_per_day
         with np.errstate(divide="ignore"):
             delay = (
@@ -162,6 +164,8 @@ class DemandGenerator:
             u_repeat=uniforms[9],
             u_urge=uniforms[10],
             disputed=uniforms[11] < self.p.demand.disputed_ownership_share,
+            u_dispute=uniforms[12],
+            u_verify=uniforms[13],
             patrol_delay_days=delay,
         )
         for field in batch.__dataclass_fields__:

@@ -318,7 +318,7 @@ class GovernanceModel(mesa.Model):
         day = self.day
         if day == self.warmup_days and day > 0:
             self._end_warmup()
-        self.casework.receive(self.demand.draw(day))
+        self.casework.receive(self.demand.draw(day), day)
         self.events.run_until(day + 1.0)
         self.casework.urge_overdue(day + 1.0)
         if (day + 1) % self.accountability.period_days == 0:

@@ -747,7 +747,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         (premature > 0).sum() and ((premature > 0) & (col("reopened")[window] > 0)).sum(),
         (premature > 0).sum(),
     )
-    summary["disputes"] = float(cw.disputes)
+    summary["disputes"] = float(cw.disputes - cw.disputes_mark)
     summary["reclassified_share"] = _share(col("reclassified")[window].sum(), m)
     summary["urging_calls"] = float(cw.urging_calls - cw.urging_calls_mark)
     residents_cases = (col("resident")[window] >= 0).sum()
@@ -788,13 +788,12 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         or backlog_days > OVERLOAD_BACKLOG_DAYS
     )
     patrol = min(p.detection.patrol_hours_per_day / p.calendar.working_hours_per_day, 0.9)
-    grid_busy = sum(s.busy_hours_since_mark for s in model.grid_stations)
+    # busy hours include the patrol stretch (work_factor = 1/(1 − patrol)): take it out
+    grid_work = sum(s.busy_hours_since_mark / s.work_factor for s in model.grid_stations)
     grid_capacity = hours * sum(s.staff for s in model.grid_stations)
     # patrol time is part of a grid worker's working day (F4.6, assumption)
     summary["grid_worker_utilisation"] = (
-        _share(grid_busy, grid_capacity * (1 - patrol)) * (1 - patrol) + patrol
-        if grid_capacity > 0
-        else math.nan
+        _share(grid_work, grid_capacity) + patrol if grid_capacity > 0 else math.nan
     )
     admin = p.offices.community_admin_hours_per_day * hours / p.calendar.working_hours_per_day
     loads = np.array(

@@ -114,7 +114,7 @@ class PopulationParameters(Section):
         default_factory=lambda: {"18-29": 0.18, "30-49": 0.34, "50-69": 0.32, "70+": 0.16}
     )
     initial_trust_mean: Share = (
-        0.78  # assumption: the steady state of the pre-reform street baseline (docs/validation.md)
+        0.84  # assumption: the steady state of the pre-reform street baseline (docs/validation.md)
     )
     initial_trust_sd: Annotated[Number, Field(ge=0.0, le=0.5)] = 0.15  # assumption
 

@@ -184,9 +184,10 @@ def test_department_resolves_more_with_more_effort(world) -> None:
 
 def test_departments_work_to_deadlines_when_timeliness_is_ranked() -> None:
     """Department.works_to_deadlines: only when response or on-time rates count, with stakes."""
-    assert Department.works_to_deadlines({"response": 1.0}, 1.0)
+    assert Department.works_to_deadlines({"on_time": 1.0}, 1.0)
+    assert not Department.works_to_deadlines({"response": 1.0}, 1.0), "order does not matter"
     assert not Department.works_to_deadlines({"satisfaction": 1.0}, 1.0)
-    assert not Department.works_to_deadlines({"on_time": 1.0}, 0.0)
+    assert not Department.works_to_deadlines({"on_time": 1.0}, 0.0), "no stakes"
 
 
 def test_grid_worker_catches_only_unresolved_cases_others_settled(world) -> None:

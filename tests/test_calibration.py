@@ -486,7 +486,7 @@ def test_cli_reports_unknown_fit_outcomes_without_a_traceback(tmp_path: Path, ca
     """`microgov calibrate` on targets the model lacks exits 2 naming the target and outcome."""
     from app.cli import main
 
-    path = write_setup(tmp_path, target_entry("volume", "front_desk_share", 0.5, 0.03), days=2)
+    path = write_setup(tmp_path, target_entry("volume", "no_such_outcome", 0.5, 0.03), days=2)
     status = main(["calibrate", str(path), "--out", str(tmp_path / "results"), "--workers", "1"])
     assert status == 2
     error = capsys.readouterr().err

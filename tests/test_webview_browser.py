@@ -288,7 +288,9 @@ def test_page_runs_and_draws_results(page: DevTools, server: ViewServer) -> None
     rows = {cells[0]: cells for cells in drawn["rows"]}
     assert "Resolution time, mean" in rows, f"outcomes table lacks resolution time: {list(rows)}"
     assert rows["Resolution time, mean"][1] == "days", "resolution time is shown in days"
-    assert any(label.startswith("… aged") for label in rows), "participation by age missing"
+    assert any(label.startswith("Participation, age") for label in rows), (
+        "participation by age missing"
+    )
     for label, cells in rows.items():
         assert all(c not in ("NaN", "undefined", "null", "") for c in cells[2:3]), (
             f"the value of {label!r} is not shown properly: {cells}"
