@@ -114,7 +114,8 @@ class PopulationParameters(Section):
         default_factory=lambda: {"18-29": 0.18, "30-49": 0.34, "50-69": 0.32, "70+": 0.16}
     )
     initial_trust_mean: Share = (
-        0.84  # assumption: the steady state of the pre-reform street baseline (docs/validation.md)
+        0.84  # assumption: the steady state of the pre-reform street baseline (docs/validation.md);
+        # residents draw normal(mean, sd) clipped to [0, 1], so the drawn mean is ≈0.83
     )
     initial_trust_sd: Annotated[Number, Field(ge=0.0, le=0.5)] = 0.15  # assumption
 

@@ -147,7 +147,12 @@ def test_age_groups_and_trust(large: Population) -> None:
             f"age group {group}: {shares[g]:.3f} vs {expected}"
         )
     assert large.trust.min() >= 0.0 and large.trust.max() <= 1.0, "trust must lie in [0, 1]"
-    assert large.trust.mean() == pytest.approx(LARGE.initial_trust_mean, abs=0.01), "mean trust"
+    # initial trust is a normal draw clipped to [0, 1]: its mean is the clipped normal's
+    m, sd = LARGE.initial_trust_mean, LARGE.initial_trust_sd
+    grid = np.linspace(-8.0, 8.0, 20001)
+    weights = np.exp(-0.5 * grid**2)
+    clipped = float(np.sum(np.clip(m + sd * grid, 0.0, 1.0) * weights) / np.sum(weights))
+    assert large.trust.mean() == pytest.approx(clipped, abs=0.01), "mean trust"
 
 
 def test_same_seed_same_population() -> None:
