@@ -26,8 +26,10 @@ from experiments.scenario_files import (
     scenario_from_mapping,
 )
 from model.parameters import ModelParameters
+from model.policies.accountability import NoAccountability
 from model.policies.consultation import CouncilConsultation
-from model.policies.routing import HierarchicalRouting, IntegratedRouting
+from model.policies.immediate import ImmediateRouting
+from model.policies.routing import IntegratedRouting
 
 SHIPPED = sorted(p.name for p in iter_scenario_files())
 # A value line is "key = value"; these keys need no cited source (kind is the choice studied).
@@ -165,11 +167,11 @@ def test_extends_chain_of_three_files(write_toml) -> None:
 
 def test_policy_kind_switch_replaces_the_parent_block(write_toml) -> None:
     """A child that changes the routing kind does not inherit the old policy's parameters."""
-    write_toml("parent.toml", '[routing]\nkind = "hierarchical"\nreview_hours_multiplier = 2.0\n')
-    child = write_toml("child.toml", 'extends = "parent.toml"\n[routing]\nkind = "integrated"\n')
+    write_toml("parent.toml", '[routing]\nkind = "integrated"\njoint_coordination_hours = 2.0\n')
+    child = write_toml("child.toml", 'extends = "parent.toml"\n[routing]\nkind = "immediate"\n')
     routing = load_scenario(child).parameters.routing
-    assert isinstance(routing, IntegratedRouting), "the child's kind wins"
-    assert routing == IntegratedRouting(), "no parameter of the parent's policy leaks in"
+    assert isinstance(routing, ImmediateRouting), "the child's kind wins"
+    assert routing == ImmediateRouting(), "no parameter of the parent's policy leaks in"
 
 
 def test_policy_block_without_kind_changes_parameters_only(write_toml) -> None:
@@ -302,7 +304,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             id="unknown-policy-kind",
         ),
         pytest.param(
-            "[routing]\nreview_hours_multiplier = 2.0\n",
+            "[routing]\njoint_coordination_hours = 2.0\n",
             "routing: the routing block needs a 'kind' key; allowed: ",
             id="missing-kind",
         ),
@@ -457,9 +459,9 @@ def test_apply_overrides_kind_switch_then_its_parameters(classroom: Scenario) ->
 def test_apply_overrides_on_a_default_policy_keeps_its_kind() -> None:
     """Setting one parameter of a policy the file leaves at its default keeps that kind."""
     scenario = scenario_from_mapping({}, name="defaults")
-    changed = apply_overrides(scenario, {"routing.review_hours_multiplier": 2.0})
-    assert changed.parameters.routing == HierarchicalRouting(review_hours_multiplier=2.0), (
-        f"got {changed.parameters.routing}"
+    changed = apply_overrides(scenario, {"accountability.period_days": 10})
+    assert changed.parameters.accountability == NoAccountability(period_days=10), (
+        f"got {changed.parameters.accountability}"
     )
 
 
@@ -485,7 +487,7 @@ def test_apply_overrides_bad_policy_parameter_path(classroom: Scenario) -> None:
     """A parameter of another policy kind is not a field of this scenario's policy."""
     with pytest.raises(InputError) as excinfo:
         apply_overrides(classroom, {"routing.joint_coordination_hours": 0.2})
-    assert "routing: kind, review_hours_multiplier" in error_text(excinfo), error_text(excinfo)
+    assert "allowed: routing: kind" in error_text(excinfo), error_text(excinfo)
 
 
 def test_apply_overrides_bad_value(classroom: Scenario) -> None:

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from model.bounds import Hours, Multiplier
+from model.bounds import Hours
 from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
@@ -84,25 +84,18 @@ class HierarchicalRouting:
     after another (unless 管执联动 joins management and enforcement). A minor case the
     community can settle with staff moved down to it stops there (下沉).
 
-    Attributes:
-        review_hours_multiplier: scales each office's review time (assumption).
+    It has no parameters of its own: its review times are the offices'
+    (``offices.*_review_hours``), its dispatch accuracy the holding office's.
     """
-
-    review_hours_multiplier: Multiplier = 1.0
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         first = intake_unit(case)
         reviews = [first, Unit("street", case.street)]
         if settled_in_community(case, system) and first.level == "community":
             reviews = [first]  # the community passes it to the staff moved down to it
-        stages = [
-            Stage((Visit(u, work_hours=self._review_hours(u, system)),), "review") for u in reviews
-        ]
+        stages = [Stage((Visit(u, work_hours=review_hours(u, system)),), "review") for u in reviews]
         stages += handling_stages(case, system, joint=False)
         return Route(stages=tuple(stages))
-
-    def _review_hours(self, unit: Unit, system: SystemView) -> float:
-        return review_hours(unit, system) * self.review_hours_multiplier
 
 
 def review_hours(unit: Unit, system: SystemView) -> float:
