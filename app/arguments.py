@@ -17,7 +17,7 @@ from pathlib import Path
 import annotated_types
 
 from experiments.errors import InputError
-from experiments.executors import check_workers
+from experiments.executors import check_workers, max_workers
 from model.parameters import SimulationParameters
 
 
@@ -81,3 +81,38 @@ def add_no_progress(parser: argparse.ArgumentParser, *old_spellings: str) -> Non
         parser.add_argument(
             spelling, dest="no_progress", action="store_true", help=argparse.SUPPRESS
         )
+
+
+def count(text: str, least: int = 1) -> int:
+    """A whole number of at least ``least`` (replications, seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+    return value
+
+
+def add_execution_options(
+    parser: argparse.ArgumentParser, *, out_help: str, resume_help: str
+) -> None:
+    """``--out``, ``--workers``, ``--cluster``, ``--resume`` and ``--no-progress``: how every
+    experiment-running command (compare, sweep, sensitivity, explain, calibrate) runs."""
+    parser.add_argument("--out", type=out_folder, default=None, metavar="DIR", help=out_help)
+    parser.add_argument(
+        "--workers",
+        type=workers,
+        default=None,
+        metavar="N",
+        help=f"worker processes, 1 to {max_workers()} (default: every CPU; 1 runs serially "
+        "in this process)",
+    )
+    parser.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'",
+    )
+    parser.add_argument("--resume", action="store_true", help=resume_help)
+    add_no_progress(parser)

@@ -19,19 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from app import arguments
 from app.console import print_error
 
 EXIT_OK, EXIT_INTERRUPTED = 0, 130
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -47,30 +38,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "experiment", metavar="EXPERIMENT", help="experiment .toml file, or a name in experiments/"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="results folder (default results/<experiment name>/)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=_workers,
-        default=None,
-        metavar="N",
-        help="worker processes (default: every CPU; 1 runs serially in this process)",
-    )
-    parser.add_argument(
-        "--cluster",
-        default=None,
-        metavar="ADDRESS",
-        help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue a stopped calibration in its folder (stored candidates are not rerun)",
+    arguments.add_execution_options(
+        parser,
+        out_help="results folder (default results/<experiment name>/)",
+        resume_help="continue a stopped calibration in its folder (stored candidates are not "
+        "rerun)",
     )
     parser.add_argument(
         "--scenario-out",
@@ -79,7 +51,6 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="the calibrated scenario file (default DIR/<scenario>_calibrated.toml)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=calibrate_command)
 
     logs = subparsers.add_parser(

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from app import arguments
 from app.console import format_value, print_error
 from app.run_commands import REGISTERED_ONLY_FLAG, REGISTERED_ONLY_HELP
-from experiments.executors import DEFAULT_WORKER_TIMEOUT_S, max_workers
+from experiments.executors import DEFAULT_WORKER_TIMEOUT_S
 
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 KIND_COMMANDS = ("compare", "sweep", "sensitivity")
@@ -63,26 +63,11 @@ def register(subparsers: Any) -> None:
             metavar="EXPERIMENT",
             help="experiment .toml file, or a name in experiments/",
         )
-        parser.add_argument(
-            "--out",
-            type=arguments.out_folder,
-            default=None,
-            metavar="DIR",
-            help="results folder (default results/<experiment name>/)",
-        )
-        parser.add_argument(
-            "--workers",
-            type=arguments.workers,
-            default=None,
-            metavar="N",
-            help=f"worker processes, 1 to {max_workers()} (default: every CPU; 1 runs serially "
-            "in this process)",
-        )
-        parser.add_argument(
-            "--cluster",
-            default=None,
-            metavar="ADDRESS",
-            help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'",
+        arguments.add_execution_options(
+            parser,
+            out_help="results folder (default results/<experiment name>/)",
+            resume_help="continue a results folder of this experiment: skip stored runs, "
+            "retry failed ones",
         )
         parser.add_argument(
             "--worker-timeout",
@@ -92,12 +77,6 @@ def register(subparsers: Any) -> None:
             help="with --cluster: stop with an error after this long without any Dask worker "
             f"(default {DEFAULT_WORKER_TIMEOUT_S:g})",
         )
-        parser.add_argument(
-            "--resume",
-            action="store_true",
-            help="continue a results folder of this experiment: skip stored runs, retry failed ones",
-        )
-        arguments.add_no_progress(parser)
         parser.add_argument(REGISTERED_ONLY_FLAG, action="store_true", help=REGISTERED_ONLY_HELP)
         parser.set_defaults(func=run_command, kind=kind)
 

@@ -22,20 +22,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from app import arguments
 from app.console import print_error
 
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 FORMATS = ("table", "csv", "json")
-
-
-def _count(text: str, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < least:
-        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -57,20 +48,20 @@ def register(subparsers: Any) -> None:
     )
     explain.add_argument(
         "--replications",
-        type=lambda t: _count(t, 1),
+        type=arguments.count,
         default=5,
         metavar="N",
         help="replications of every variant (default 5; more with --resume extend the stored)",
     )
     explain.add_argument(
         "--days",
-        type=lambda t: _count(t, 1),
+        type=arguments.days,
         default=None,
         metavar="D",
         help="simulated days (default: the scenario's)",
     )
     explain.add_argument(
-        "--seed", type=lambda t: _count(t, 0), default=0, help="root seed (default 0)"
+        "--seed", type=lambda t: arguments.count(t, 0), default=0, help="root seed (default 0)"
     )
     explain.add_argument(
         "--outcomes",
@@ -79,32 +70,12 @@ def register(subparsers: Any) -> None:
         metavar="OUTCOME",
         help="outcomes to decompose (default: resolution, satisfaction, on-time, time, trust)",
     )
-    explain.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="results folder (default results/explain_<reform>_vs_<reference>/)",
+    arguments.add_execution_options(
+        explain,
+        out_help="results folder (default results/explain_<reform>_vs_<reference>/)",
+        resume_help="continue a results folder of this explain: skip stored runs, retry "
+        "failed ones",
     )
-    explain.add_argument(
-        "--workers",
-        type=lambda t: _count(t, 1),
-        default=None,
-        metavar="N",
-        help="worker processes (default: every CPU; 1 runs serially in this process)",
-    )
-    explain.add_argument(
-        "--cluster",
-        default=None,
-        metavar="ADDRESS",
-        help="run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'",
-    )
-    explain.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue a results folder of this explain: skip stored runs, retry failed ones",
-    )
-    explain.add_argument("--no-progress", action="store_true", help="no progress bar")
     explain.set_defaults(func=explain_command)
 
     mechanisms = subparsers.add_parser(

@@ -110,17 +110,20 @@ from experiments.experiment_files import (
     load_experiment,
     parameter_json,
 )
-from experiments.runner import Task, default_folder, execute_task, failed_record
+from experiments.runner import (
+    Task,
+    default_folder,
+    execute_task,
+    experiment_manifest,
+    failed_record,
+)
 from experiments.scenario_files import Scenario, apply_overrides, load_scenario
 from experiments.scenario_writer import write_extending_scenario
 from experiments.seeds import replication_seed
 from experiments.store import (
     ResultStore,
     RunRecord,
-    git_state,
-    machine_facts,
     now_iso,
-    package_versions,
     run_key,
 )
 from experiments.targets import TargetSet, check_outcomes
@@ -623,45 +626,25 @@ def _start_manifest(
     store: ResultStore, exp: Experiment, targets: TargetSet, session: dict[str, Any]
 ) -> dict[str, Any]:
     manifest = store.read_manifest()
-    sessions = [*manifest.get("sessions", []), session]
     spec = exp.spec
-    manifest.update(
-        {
-            "format": "microgov-results/1",
-            "experiment": {
-                "name": exp.name,
-                "kind": exp.kind,
-                "file": str(exp.path.resolve()),
-                "sha256": exp.digest,
-                "text": exp.text,
-            },
-            "scenarios": {
-                name: {
-                    "file": None if s.path is None else str(s.path),
-                    "digest": str(s.digest),
-                    "raw": s.raw,
-                }
-                for name, s in exp.scenarios.items()
-            },
-            "targets": {
-                "file": str(targets.path.resolve()),
-                "sha256": targets.sha256,
-                "text": targets.path.read_text(encoding="utf-8"),
-            },
-            "seeds": {
-                "root": spec.seed,
-                "replications": spec.replications,
-                "rule": "replication i uses numpy.random.SeedSequence(root, spawn_key=(i,)); "
-                "every candidate runs replications 0 … R-1 (common random numbers)",
-            },
-            "packages": package_versions() | {"optuna": _optuna_version()},
-            "git": git_state(),
-            "machine": machine_facts(),
-            "started_at": manifest.get("started_at") or session["started_at"],
-            "finished_at": None,
-            "sessions": sessions,
-        }
+    entries = experiment_manifest(
+        manifest,
+        exp,
+        session,
+        targets={
+            "file": str(targets.path.resolve()),
+            "sha256": targets.sha256,
+            "text": targets.path.read_text(encoding="utf-8"),
+        },
+        seeds={
+            "root": spec.seed,
+            "replications": spec.replications,
+            "rule": "replication i uses numpy.random.SeedSequence(root, spawn_key=(i,)); "
+            "every candidate runs replications 0 … R-1 (common random numbers)",
+        },
     )
+    entries["packages"] = entries["packages"] | {"optuna": _optuna_version()}
+    manifest.update(entries)
     store.write_manifest(manifest)
     return manifest
 

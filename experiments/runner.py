@@ -466,44 +466,55 @@ def _write_meta(store: ResultStore, exp: Experiment) -> None:
     store.set_meta(meta)
 
 
+def experiment_manifest(
+    manifest: dict[str, Any], exp: Experiment, session: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """The manifest entries every experiment kind writes (the experiment file, its
+    scenarios as written, packages, git, machine, sessions), plus the kind's ``extra``."""
+    return {
+        "format": "microgov-results/1",
+        "experiment": {
+            "name": exp.name,
+            "kind": exp.kind,
+            "file": str(exp.path.resolve()),
+            "sha256": exp.digest,
+            "text": exp.text,
+        },
+        "scenarios": {
+            name: {
+                "file": None if s.path is None else str(s.path),
+                "digest": str(s.digest),
+                # the settings as written (after extends and overrides), for the report
+                "raw": s.raw,
+            }
+            for name, s in exp.scenarios.items()
+        },
+        **extra,
+        "packages": package_versions(),
+        "git": git_state(),
+        "machine": machine_facts(),
+        "started_at": manifest.get("started_at") or session["started_at"],
+        "finished_at": None,
+        "sessions": [*manifest.get("sessions", []), session],
+    }
+
+
 def _start_manifest(store: ResultStore, exp: Experiment, session: dict[str, Any]) -> dict[str, Any]:
     manifest = store.read_manifest()
-    sessions = list(manifest.get("sessions", []))
-    sessions.append(session)
     manifest.update(
-        {
-            "format": "microgov-results/1",
-            "experiment": {
-                "name": exp.name,
-                "kind": exp.kind,
-                "file": str(exp.path.resolve()),
-                "sha256": exp.digest,
-                "text": exp.text,
-            },
-            "scenarios": {
-                name: {
-                    "file": None if s.path is None else str(s.path),
-                    "digest": str(s.digest),
-                    # the settings as written (after extends and overrides), for the report
-                    "raw": s.raw,
-                }
-                for name, s in exp.scenarios.items()
-            },
-            "points": len(exp.points),
-            "reference": exp.reference,
-            "seeds": {
+        experiment_manifest(
+            manifest,
+            exp,
+            session,
+            points=len(exp.points),
+            reference=exp.reference,
+            seeds={
                 "root": exp.spec.seed,
                 "replications": exp.spec.replications,
                 "rule": "replication i uses numpy.random.SeedSequence(root, spawn_key=(i,)) "
                 "== SeedSequence(root).spawn(R)[i]; the same for every scenario and point",
             },
-            "packages": package_versions(),
-            "git": git_state(),
-            "machine": machine_facts(),
-            "started_at": manifest.get("started_at") or session["started_at"],
-            "finished_at": None,
-            "sessions": sessions,
-        }
+        )
     )
     store.write_manifest(manifest)
     return manifest
