@@ -14,13 +14,12 @@ plus a table of what it estimated and what it could not.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from app import arguments
-from app.console import print_error
+from app.console import quiet_dask, run_with_progress
 
 EXIT_OK, EXIT_INTERRUPTED = 0, 130
 
@@ -98,30 +97,23 @@ def calibrate_command(args: argparse.Namespace, stream: TextIO | None = None) ->
     from experiments.calibration import run_calibration  # optuna: imported when used
 
     folder = args.out if args.out is not None else default_folder(experiment.name)
-    if args.cluster and not getattr(args, "verbose", 0):
-        import distributed  # noqa: F401  (sets its logger's level on import)
-
-        logging.getLogger("distributed").setLevel(logging.WARNING)
+    quiet_dask(args)
     bar = None if args.no_progress else _CandidateBar(experiment.name)
-    try:
-        report = run_calibration(
+    report = run_with_progress(
+        bar,
+        lambda progress: run_calibration(
             experiment,
             folder,
             workers=args.workers,
             cluster=args.cluster,
             resume=args.resume,
-            progress=None if bar is None else bar.update,
+            progress=progress,
             scenario_out=args.scenario_out,
-        )
-    except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        print_error(
-            f"interrupted; evaluated candidates are stored in {folder}; continue with --resume"
-        )
+        ),
+        f"interrupted; evaluated candidates are stored in {folder}; continue with --resume",
+    )
+    if report is None:
         return EXIT_INTERRUPTED
-    if bar is not None:
-        bar.close()
     print(report.summary(), file=out)
     print(f"fit report: microgov report {folder}", file=out)
     return EXIT_OK

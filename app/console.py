@@ -5,11 +5,12 @@ Only the app layer prints; everything below it logs (docs/design.md "Conventions
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sys
-from collections.abc import Mapping
-from typing import TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
 
 from analysis.formatting import format_level
 from model.cases import CASE_TYPES
@@ -77,3 +78,29 @@ def _type_order(case_type: str) -> int:
 def print_error(message: object, stream: TextIO | None = None) -> None:
     """Print ``error: <message>`` on standard error (or ``stream``)."""
     print(f"error: {message}", file=stream if stream is not None else sys.stderr)
+
+
+def quiet_dask(args: Any) -> None:
+    """With ``--cluster`` and without ``--verbose``, keep Dask's own INFO lines (scheduler
+    start and close) from burying the summary; importing distributed sets its logger's
+    level, so import it first."""
+    if getattr(args, "cluster", None) and not getattr(args, "verbose", 0):
+        import distributed  # noqa: F401
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+
+
+def run_with_progress[T](
+    bar: Any, run: Callable[[Callable[..., None] | None], T], interrupted: str
+) -> T | None:
+    """``run(progress)`` with ``bar`` (or None) as its progress callback. On Ctrl+C the bar
+    is closed first, then ``interrupted`` is printed as an error, and None returned."""
+    try:
+        return run(None if bar is None else bar.update)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if bar is not None:  # before an error message, so that the two do not mix
+            bar.close()
+    print_error(interrupted)
+    return None

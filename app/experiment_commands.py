@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import arguments
-from app.console import format_value, print_error
+from app.console import format_value, quiet_dask, run_with_progress
 from app.run_commands import REGISTERED_ONLY_FLAG, REGISTERED_ONLY_HELP
 from experiments.executors import DEFAULT_WORKER_TIMEOUT_S
 
@@ -141,35 +141,27 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         from app.explain_commands import check_compare_explains
 
         check_compare_explains(experiment)
-    if args.cluster and not getattr(args, "verbose", 0):
-        # Dask's own INFO lines (scheduler start and close) would bury the summary; importing
-        # distributed sets its logger's level, so import it first.
-        import distributed  # noqa: F401
-
-        logging.getLogger("distributed").setLevel(logging.WARNING)
+    quiet_dask(args)
     if experiment.kind == "sensitivity" and not getattr(args, "verbose", 0):
         # Outcomes without indices are listed with the reason in the printed table.
         logging.getLogger("experiments.sensitivity").setLevel(logging.ERROR)
     bar = None if args.no_progress else _ProgressBar(experiment.name)
-    try:
-        # The runner checks the results folder before it starts any worker or cluster.
-        report = run_experiment(
+    # The runner checks the results folder before it starts any worker or cluster.
+    report = run_with_progress(
+        bar,
+        lambda progress: run_experiment(
             experiment,
             folder,
             workers=args.workers,
             cluster=args.cluster,
             resume=args.resume,
-            progress=None if bar is None else bar.update,
+            progress=progress,
             worker_timeout_s=args.worker_timeout,
-        )
-    except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        print_error(f"interrupted; finished runs are stored in {folder}; continue with --resume")
+        ),
+        f"interrupted; finished runs are stored in {folder}; continue with --resume",
+    )
+    if report is None:
         return EXIT_INTERRUPTED
-    finally:
-        if bar is not None:  # before an error message, so that the two do not mix
-            bar.close()
     if report.sensitivity is not None:
         print(sensitivity_text(report.sensitivity, report.noise), file=out)
     elif experiment.spec.outcomes:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from app import arguments
-from app.console import print_error
+from app.console import quiet_dask, run_with_progress
 
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 FORMATS = ("table", "csv", "json")
@@ -120,23 +119,22 @@ def explain_command(args: argparse.Namespace, stream: TextIO | None = None) -> i
         outcomes=args.outcomes,
     )
     folder = args.out if args.out is not None else default_folder(experiment.name)
-    _quiet_dask(args)
+    quiet_dask(args)
     bar = None if args.no_progress else _ProgressBar(experiment.name)
-    try:
-        report = run_experiment(
+    report = run_with_progress(
+        bar,
+        lambda progress: run_experiment(
             experiment,
             folder,
             workers=args.workers,
             cluster=args.cluster,
             resume=args.resume,
-            progress=None if bar is None else bar.update,
-        )
-    except KeyboardInterrupt:
-        print_error(f"interrupted; finished runs are stored in {folder}; continue with --resume")
+            progress=progress,
+        ),
+        f"interrupted; finished runs are stored in {folder}; continue with --resume",
+    )
+    if report is None:
         return EXIT_INTERRUPTED
-    finally:
-        if bar is not None:
-            bar.close()
     print(explanation_text(folder, args.outcomes), file=out)
     print(report.summary(), file=out)
     print(f"report: microgov report {folder}", file=out)
@@ -153,13 +151,6 @@ def explanation_text(folder: Path, outcomes: list[str] | None = None) -> str:
     if plan is None:
         return f"{folder}: not an explain results folder"
     return decomposition_text(decomposition(results, outcomes or None), plan)
-
-
-def _quiet_dask(args: argparse.Namespace) -> None:
-    if args.cluster and not getattr(args, "verbose", 0):
-        import distributed  # noqa: F401  (importing it sets its logger's level)
-
-        logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
 def check_compare_explains(experiment: Any) -> None:
@@ -179,22 +170,21 @@ def run_compare_explains_command(
     if not compare_explains(experiment):
         return EXIT_OK
     bar = None if args.no_progress else _ProgressBar(f"{experiment.name} explain")
-    try:
-        reports = run_compare_explains(
+    reports = run_with_progress(
+        bar,
+        lambda progress: run_compare_explains(
             experiment,
             folder,
             replications=replications,
             workers=args.workers,
             cluster=args.cluster,
             resume=True,  # the compare's own folder was checked (and resumed) already
-            progress=None if bar is None else bar.update,
-        )
-    except KeyboardInterrupt:
-        print_error(f"interrupted; finished runs are stored in {folder}; continue with --resume")
+            progress=progress,
+        ),
+        f"interrupted; finished runs are stored in {folder}; continue with --resume",
+    )
+    if reports is None:
         return EXIT_INTERRUPTED
-    finally:
-        if bar is not None:
-            bar.close()
     for reform, report in zip(experiment.spec.explain, reports, strict=True):
         print("", file=out)
         print(explanation_text(explain_folder(folder, reform)), file=out)
