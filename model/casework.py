@@ -33,6 +33,7 @@ from model.units import Geography, Units
 if TYPE_CHECKING:
     from model.agents import Office, Resident
     from model.parameters import ModelParameters
+    from model.party import Organisations
 
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
 HANDLING_ROLES = ("handle", "resolve")
@@ -236,6 +237,8 @@ class Casework:
         self.routing_rng = streams["routing"]
         self.classification_rng = streams["classification"]
         self.claims_rng = streams["claims"]
+        # who takes a small task offered in a grid (model.party); set by the model
+        self.organisation: Organisations | None = None
         self.handling_rng = streams["handling"]
         self.gaming_rng = streams["gaming"]
         self.contacts_rng = streams["contacts"]
@@ -575,20 +578,20 @@ class Casework:
             cases.reclassified[cid] = True
 
     def _offer_to_party(self, cid: int, visits: tuple[Visit, ...]) -> tuple[Visit, ...]:
-        """A small task offered to the grid's party-member volunteers (任务快速认领): a
-        volunteer who claims it settles it on volunteered time and the grid worker only
-        logs it; otherwise the grid's own workers settle it."""
-        grid = self.cases.grid[cid]
-        volunteers = self.units.volunteers[grid]
-        if volunteers:
-            rng = self.claims_rng
-            member = volunteers[int(rng.integers(len(volunteers)))]
-            if member.claims(self.cases.source[cid] == PARTY_MEMBER, float(rng.random())):
-                effort = visits[0].work_hours
-                return (
-                    Visit(Unit("party", grid), work_hours=effort),
-                    Visit(Unit("grid", grid), work_hours=self.p.party.claim_logging_hours),
-                )
+        """A small task offered to the grid's volunteers (任务快速认领; who, in what order:
+        :meth:`model.party.Organisations.offer`): one who takes it settles it on
+        volunteered time and the grid worker only logs it; otherwise the grid's own
+        workers settle it."""
+        if self.organisation is not None:
+            taken = self.organisation.offer(
+                self.cases.grid[cid],
+                self.cases.source[cid] == PARTY_MEMBER,
+                visits[0].work_hours,
+                self.p.party.claim_logging_hours,
+                self.claims_rng,
+            )
+            if taken is not None:
+                return taken
         self.progress[cid].settled_by_team = True
         return visits
 

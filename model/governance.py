@@ -33,6 +33,7 @@ from model.meetings import Deliberation
 from model.network import build_hierarchy, build_space
 from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, run_warnings, summarise
 from model.parameters import ModelParameters
+from model.party import Organisations
 from model.policies.accountability import AccountabilityPolicy
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
@@ -115,6 +116,21 @@ class GovernanceModel(mesa.Model):
         self.deliberation = Deliberation(
             p, self.population, self.consultation, self.events, self.n_communities, streams
         )
+        # the community party organisations and other volunteers (党建引领, 多元主体)
+        self.organisation = Organisations(
+            self,
+            p,
+            self.population,
+            self.residents,
+            self.units,
+            self.calendar,
+            self.events,
+            self.n_communities,
+            streams["organisation"],
+        )
+        self.organisation.deliberation = self.deliberation
+        self.casework.organisation = self.organisation
+        self.deliberation.organisation = self.organisation
         self.demand = DemandGenerator(
             p, self.population.size, streams["arrivals"], streams["case_attributes"]
         )
@@ -318,6 +334,7 @@ class GovernanceModel(mesa.Model):
         day = self.day
         if day == self.warmup_days and day > 0:
             self._end_warmup()
+        self.organisation.step(day)
         self.casework.receive(self.demand.draw(day), day)
         self.events.run_until(day + 1.0)
         self.casework.urge_overdue(day + 1.0)
@@ -350,6 +367,7 @@ class GovernanceModel(mesa.Model):
             station.mark()
         self.deliberation.mark()
         self.casework.mark()
+        self.organisation.mark()
         self.warmup_trust_mean = float(self.population.trust.mean())
 
     @property

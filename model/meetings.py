@@ -20,6 +20,7 @@ from model.population import Population
 
 if TYPE_CHECKING:
     from model.parameters import ModelParameters
+    from model.party import Organisations
 
 
 class Deliberation:
@@ -63,6 +64,9 @@ class Deliberation:
         self.issue_rng = streams["collective_issues"]
         self.policy_rng = streams["consultation"]
         self.attendance_rng = streams["attendance"]
+        # the community party organisations (model.party): route issues, bring residents
+        # to meetings and follow decisions up; set by the model
+        self.organisation: Organisations | None = None
 
     def mark(self) -> None:
         """Start the measured period: meetings, decisions, projects, staff hours and
@@ -86,6 +90,8 @@ class Deliberation:
         settled = self.issue_rng.binomial(
             self.open_issues, min(1.0, demand.collective_issue_top_down_rate_per_year / 365.0)
         )
+        if self.organisation is not None:
+            settled = settled - self.organisation.route_issues(settled)
         self.open_issues += new - settled
         self.issues_raised += int(new.sum())
         self.issues_settled_top_down += int(settled.sum())
@@ -124,9 +130,10 @@ class Deliberation:
                 continue
             self.meetings_held += 1
             self.staff_hours += meeting.staff_hours
-            attends = self.attendance_rng.random(b - a) < np.clip(
-                meeting.attendance_probability, 0.0, 1.0
-            )
+            probability = meeting.attendance_probability
+            if self.organisation is not None:
+                probability = self.organisation.turnout(c, a, probability)
+            attends = self.attendance_rng.random(b - a) < np.clip(probability, 0.0, 1.0)
             count = int(attends.sum())
             self.attendances += count
             self.participated[a:b] |= attends
@@ -157,7 +164,10 @@ class Deliberation:
         trust += boost * (1.0 - trust)
 
     def _fail(self, item: tuple[int, np.ndarray]) -> None:
-        """A decision that was not implemented: the issue is open again."""
+        """A decision that was not implemented: the issue is open again (unless the party
+        organisation follows it up, model.party)."""
+        if self.organisation is not None and self.organisation.follow_up(item):
+            return
         c, _ = item
         self.in_progress[c] -= 1
         self.open_issues[c] += 1

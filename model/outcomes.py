@@ -520,6 +520,85 @@ OUTCOMES: tuple[Outcome, ...] = (
         "lower",
         threshold=0.01,
     ),
+    # the party organisation and other actors (model.party, model.actors)
+    _hours(
+        "volunteer_hours_party_members",
+        "Volunteer time, party members",
+        "volunteer-hours",
+        "党员志愿工时",
+        "cost",
+    ),
+    _hours(
+        "volunteer_hours_registered_units",
+        "Volunteer time, registered units",
+        "volunteer-hours",
+        "双报到单位志愿工时",
+        "cost",
+    ),
+    _hours(
+        "volunteer_hours_building_heads",
+        "Volunteer time, building heads",
+        "volunteer-hours",
+        "楼栋长志愿工时",
+        "cost",
+    ),
+    _hours(
+        "volunteer_hours_social_organisations",
+        "Volunteer time, social organisations",
+        "volunteer-hours",
+        "社会组织志愿工时",
+        "cost",
+    ),
+    _count(
+        "cases_taken_party_members",
+        "Small tasks taken by party members",
+        "cases",
+        "党员认领事项",
+        "volume",
+    ),
+    _count(
+        "cases_taken_registered_units",
+        "Small tasks taken by registered units",
+        "cases",
+        "双报到单位认领事项",
+        "volume",
+    ),
+    _count(
+        "cases_taken_building_heads",
+        "Small tasks taken by building heads",
+        "cases",
+        "楼栋长认领事项",
+        "volume",
+    ),
+    _count(
+        "cases_taken_social_organisations",
+        "Small tasks taken by social organisations",
+        "cases",
+        "社会组织认领事项",
+        "volume",
+    ),
+    _count(
+        "collective_issues_routed",
+        "Collective issues routed to deliberation by the party",
+        "issues",
+        "党组织转入协商议题",
+        "participation",
+    ),
+    _count(
+        "decisions_followed_up",
+        "Stalled decisions followed up by the party",
+        "decisions",
+        "党组织督办议定事项",
+        "participation",
+    ),
+    _count(
+        "follow_ups_implemented",
+        "Followed-up decisions implemented",
+        "decisions",
+        "督办后落实事项",
+        "participation",
+        "higher",
+    ),
 )
 
 # Outcomes with one key per case type, age group or department.
@@ -859,9 +938,8 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         float(np.quantile(ontime, 0.9) - np.quantile(ontime, 0.1)) if ontime.size > 1 else math.nan
     )
     staff_hours = sum(s.busy_hours_since_mark for s in model.staff_stations()) + delib.staff_hours
-    summary["volunteer_hours_total"] = float(
-        sum(s.busy_hours_since_mark for s in model.party_stations)
-    )
+    summary.update(model.organisation.summary())  # volunteer hours by actor (model.party)
+    staff_hours += model.organisation.follow_up_staff_hours
     summary["staff_hours_total"] = float(staff_hours)
     summary["staff_hours_per_case"] = _share(staff_hours, m)
     return summary

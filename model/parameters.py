@@ -515,6 +515,7 @@ class ModelParameters(Section):
     routing: Any = Field(default_factory=lambda: {"kind": "hierarchical"}, validate_default=True)
     consultation: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
     accountability: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
+    organisation: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
 
     @field_validator("routing", mode="before")
     @classmethod
@@ -530,6 +531,11 @@ class ModelParameters(Section):
     @classmethod
     def _resolve_accountability(cls, value: Any, info: ValidationInfo) -> Any:
         return resolve_policy("accountability", value, imports_allowed(info.context))
+
+    @field_validator("organisation", mode="before")
+    @classmethod
+    def _resolve_organisation(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_policy("organisation", value, imports_allowed(info.context))
 
     @field_validator("departments")
     @classmethod

@@ -26,6 +26,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "consultation",  # the consultation policy's own stream
     "attendance",  # sampling who attends a meeting
     "mesa",  # Mesa's own shuffling (model.rng / model.random)
+    "organisation",  # the party organisation's and other actors' draws (model.party)
 )
 
 

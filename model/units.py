@@ -10,7 +10,7 @@ instead of reaching into the model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from model.agents import (
     CommunityOffice,
@@ -35,6 +35,9 @@ class Units:
         volunteers: per grid, its volunteering party members.
         embedded: per community, the station of department staff moved down to it with
             their tasks (下沉 as practised), or None where nothing was moved with tasks.
+        volunteer_groups: other volunteers' stations by level ('building' per grid,
+            'social' and 'registered' per community; None where the group is empty), set
+            by the party organisation (model.party); their time is volunteered.
     """
 
     centre: DistrictCentre
@@ -45,6 +48,7 @@ class Units:
     party: list[Station]
     volunteers: list[list[PartyMember]]
     embedded: list[Station | None]
+    volunteer_groups: dict[str, list[Station | None]] = field(default_factory=dict)
 
     def station(self, unit: Unit) -> Station:
         """The station serving ``unit``."""
@@ -66,6 +70,9 @@ class Units:
             if station is None:
                 raise ValueError(f"community {i} has no department staff moved down with tasks")
             return station
+        group = self.volunteer_groups.get(level)
+        if group is not None and group[i] is not None:
+            return group[i]  # type: ignore[return-value]
         raise ValueError(f"unknown unit level {level!r}")
 
     def dispatcher(self, unit: Unit) -> Office:
@@ -108,6 +115,8 @@ class Units:
         """Every station, volunteers' included."""
         yield from self.staff_stations()
         yield from self.party
+        for group in self.volunteer_groups.values():
+            yield from (s for s in group if s is not None)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,20 @@ def read_only(array: np.ndarray) -> np.ndarray:
 
 # 'party' is the party-member volunteers of a grid (党员责任区, seed §二(二)): their time is
 # volunteered, so it is reported apart from staff hours. 'embedded' is the department staff
-# moved down to a community together with their tasks (下沉, seed §三(二)).
-UnitLevel = Literal["centre", "street", "community", "grid", "party", "department", "embedded"]
+# moved down to a community together with their tasks (下沉, seed §三(二)). 'building',
+# 'social' and 'registered' are other volunteers (楼栋长, 社会组织, 双报到 units; model.party).
+UnitLevel = Literal[
+    "centre",
+    "street",
+    "community",
+    "grid",
+    "party",
+    "department",
+    "embedded",
+    "building",
+    "social",
+    "registered",
+]
 
 
 @dataclass(frozen=True, slots=True)
