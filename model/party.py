@@ -160,6 +160,10 @@ class Organisations:
             g // parameters.population.grids_per_community for g in range(len(units.party))
         ]
         self.grid_bounds = np.searchsorted(population.grid, np.arange(len(units.party) + 1))
+        # 红岩党员责任区: per grid, the members assigned to it and the share of its
+        # households they answer for
+        self.area_members: list[list[PartyMember]] = [[] for _ in units.party]
+        self.coverage = np.zeros(len(units.party))
         self.taken = dict.fromkeys(ACTORS, 0)
         self.issues_routed = 0
         self.followed_up = 0
@@ -249,6 +253,7 @@ class Organisations:
         u = self.rng.random(candidates.size)
         communities = population.community[candidates]
         grown: set[int] = set()
+        area = self.area_members
         for c, party in enumerate(self.parties):
             mine = communities == c
             chosen = candidates[mine][party.assigns(u[mine])]
@@ -258,7 +263,11 @@ class Organisations:
                 population.volunteer[row] = True
                 grid = int(population.grid[row])
                 self.units.volunteers[grid].append(member)
+                area[grid].append(member)
                 grown.add(grid)
+        policy = self.policy
+        assert isinstance(policy, PartyBuilding)
+        households = np.diff(self.grid_bounds) / self.p.population.household_size
         for g in sorted(grown):
             self.units.party[g] = Station(
                 f"party:{g}",
@@ -267,6 +276,8 @@ class Organisations:
                 events,
                 deadline_first,
             )
+            covered = len(area[g]) * policy.households_per_member
+            self.coverage[g] = min(1.0, covered / max(float(households[g]), 1.0))
 
     # ------------------------------------------------------------------ time
     def step(self, day: int) -> None:
@@ -300,10 +311,11 @@ class Organisations:
         logging_hours: float,
         claims_rng: np.random.Generator,
     ) -> tuple[Visit, ...] | None:
-        """Who takes a small task offered in ``grid`` (任务快速认领): one party member of
-        the grid's responsibility area first (as before the reform, on the 'claims'
-        stream), then the grid's building heads, a registered unit's members on duty in
-        the community, and the community's social organisation. The one who takes it
+        """Who takes a small task offered in ``grid`` (任务快速认领): one volunteering party
+        member of the grid first (as before the reform, on the 'claims' stream); then,
+        where an assigned member answers for the household (红岩党员责任区), that member;
+        then the grid's building heads, a registered unit's members on duty in the
+        community, and the community's social organisation. The one who takes it
         settles it on volunteered time and the grid worker only logs it; None: nobody
         took it, the grid's own workers settle it."""
         volunteers = self.units.volunteers[grid]
@@ -314,6 +326,13 @@ class Organisations:
                 return self._settled_by(Unit("party", grid), grid, work_hours, logging_hours)
         if not self.parties:
             return None
+        area = self.area_members[grid]
+        # a task in a household a responsible member answers for is theirs to take too
+        if area and self.rng.random() < self.coverage[grid]:
+            responsible = area[int(self.rng.integers(len(area)))]
+            if responsible.claims(reported_to_member, float(self.rng.random())):
+                self.taken["party_members"] += 1
+                return self._settled_by(Unit("party", grid), grid, work_hours, logging_hours)
         community = self.grid_community[grid]
         heads = self.building_heads[grid]
         if heads is not None and heads.claims(float(self.rng.random())):

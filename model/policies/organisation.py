@@ -21,12 +21,12 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from model.bounds import Days, Hours, Integer, People, Probability, Share
+from model.bounds import Days, Hours, Integer, Number, People, Probability, Share
 from model.mechanisms import Mechanism
 from model.policies.registry import register
 
 Count = Annotated[Integer, Field(ge=0, le=1_000)]
-DaysPerMonth = Annotated[float, Field(ge=0.0, le=30.0, allow_inf_nan=False)]
+DaysPerMonth = Annotated[Number, Field(ge=0.0, le=30.0)]
 
 
 @register("organisation", "none")
@@ -53,8 +53,10 @@ class PartyBuilding:
     Model (one :class:`model.party.PartyOrganisation` agent per community):
 
     * assigns ``assigned_member_share`` of its party members who do not volunteer yet to
-      their grid's responsibility area; they join the grid's volunteers who claim small
-      tasks offered there (more people to take a task, more hands at once);
+      their grid's responsibility area, each answering for ``households_per_member``
+      households; they join the grid's volunteers who claim small tasks offered there,
+      and a task from a household a member answers for is offered to that member too
+      (more people to take a task, more hands at once);
     * convenes its ``registered_units`` (双报到): each unit reports on
       ``report_days_per_month`` days a month (staggered) with ``members_per_report``
       members, who take small tasks offered in the community's grids that day;
@@ -72,6 +74,7 @@ class PartyBuilding:
     Attributes:
         assigned_member_share: share of non-volunteering party members assigned to a
             responsibility area (assumption).
+        households_per_member: households one assigned member answers for (assumption).
         registered_units: units registered to each community (双报到; assumption).
         report_days_per_month: days a month each unit's members serve (assumption).
         members_per_report: members a unit sends on a report day (assumption).
@@ -91,6 +94,7 @@ class PartyBuilding:
     """
 
     assigned_member_share: Share = 0.5
+    households_per_member: People = 15.0
     registered_units: Count = 4
     report_days_per_month: DaysPerMonth = 2.0
     members_per_report: People = 3.0
