@@ -27,6 +27,8 @@ from model.policies.registry import register
 
 Count = Annotated[Integer, Field(ge=0, le=1_000)]
 DaysPerMonth = Annotated[Number, Field(ge=0.0, le=30.0)]
+# Residents one volunteer invites to one meeting: at most a large grid's population (F6.4).
+Invitations = Annotated[Number, Field(ge=0.0, le=1_000.0)]
 
 
 @register("organisation", "none")
@@ -106,10 +108,10 @@ class PartyBuilding:
     follow_up_success: Probability = 0.5
     building_heads_per_grid: Count = 0
     building_head_claim_probability: Probability = 0.3
-    invitations_per_building_head: People = 0.0
+    invitations_per_building_head: Invitations = 0.0
     social_workers_per_community: Count = 0
     social_worker_claim_probability: Probability = 0.5
-    invitations_per_social_worker: People = 0.0
+    invitations_per_social_worker: Invitations = 0.0
 
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
         Mechanism(
