@@ -33,6 +33,7 @@ from experiments.scenario_files import (
     load_scenario,
 )
 from model.bounds import GIB, MEMORY_LIMIT_BYTES, estimated_memory_bytes, max_residents
+from model.mechanisms import POLICY_BLOCKS
 from model.parameters import ModelParameters
 from model.policies.registry import builtin_kinds
 
@@ -57,9 +58,9 @@ def numeric_paths(scenario: Scenario, prefix: str = "") -> list[str]:
 
 
 def policy_scenarios(classroom: Scenario) -> list[tuple[str, Scenario]]:
-    """The classroom scenario under every built-in routing, consultation and accountability kind."""
+    """The classroom scenario under every built-in kind of every policy family."""
     out = []
-    for family in ("routing", "consultation", "accountability"):
+    for family in POLICY_BLOCKS:
         for kind in builtin_kinds(family):
             out.append((family, apply_overrides(classroom, {f"{family}.kind": kind})))
     return out
