@@ -373,8 +373,8 @@ class Organisations:
             or isinstance(deliberation.policy, NoConsultation)
         ):
             return routed
-        for c, party in enumerate(self.parties):
-            routed[c] = party.routes(int(settled[c]), self.rng)
+        for c in np.flatnonzero(settled).tolist():  # few communities settle one on a day
+            routed[c] = self.parties[c].routes(int(settled[c]), self.rng)
         self.issues_routed += int(routed.sum())
         return routed
 
