@@ -372,9 +372,10 @@ class CoordinationParameters(Section):
     return_check_hours: Hours = (
         1.0  # staff time to inspect and return (退件) a misrouted case (F4.5)
     )
-    staff_moved_to_communities_share: Share = (
-        0.0  # 下沉: share of every department's staff moved down to the communities (seed §三(二))
-    )
+    # 下沉: share of every department's staff moved down to the communities (seed §三(二)); a
+    # department keeps at least a tenth of its staff, since it still serves the cases that are
+    # not moved (moving all of it would leave a station with no one: impossible, not overloaded)
+    staff_moved_to_communities_share: Annotated[Number, Field(ge=0.0, le=0.9)] = 0.0
     tasks_moved_with_staff: bool = (
         True  # 下沉 as practised: staff, tasks and authority move together (seed §三(二))
     )

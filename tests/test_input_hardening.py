@@ -229,6 +229,11 @@ def test_memory_estimate_is_near_the_measured_peak(scenarios_dir: Path) -> None:
         ('[routing]\nkind = "whistle"\nsummons_hours = inf\n', "summons_hours"),
         ("name = 3\n", "name"),
         ('name = ["a"]\n', "name"),
+        # every department's staff moved down leaves a station with no one (found by the fuzzer)
+        (
+            "[coordination]\nstaff_moved_to_communities_share = 1.0\n",
+            "coordination.staff_moved_to_communities_share",
+        ),
     ],
 )
 def test_nonsense_values_are_refused(write_toml, text: str, field: str) -> None:
