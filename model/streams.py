@@ -26,6 +26,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "consultation",  # the consultation policy's own stream
     "attendance",  # sampling who attends a meeting
     "mesa",  # Mesa's own shuffling (model.rng / model.random)
+    "projects",  # micro-space projects: firms' co-funding, use of the spaces, needs prevented
 )
 
 
