@@ -322,6 +322,7 @@ class GovernanceModel(mesa.Model):
             "trust_mean": lambda m: float(m.population.trust.mean()),
             "collective_issues_open": lambda m: m.deliberation.collective_issues_open,
             "participants": lambda m: int(m.deliberation.participated.sum()),
+            "projects_in_use": lambda m: m.projects.in_use,
         }
 
     # ------------------------------------------------------------------- time

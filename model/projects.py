@@ -358,21 +358,25 @@ class MicroSpaces:
             self.condition[grid, kind] = 1.0
 
     def _monthly_topics(self) -> None:
-        """每月一题 (F9.7): each street's most frequent addressable problem this month goes
-        to the community where it concentrates, as a collective issue for its meeting."""
+        """每月一题 (F9.7): each street's most frequent problem this month for which a space
+        can still be built goes to the community where it concentrates, as a collective issue
+        for its meeting."""
         for street, grids in enumerate(self.street_grids):
+            free_slots = self.status[grids] == IDLE
+            for i, g in enumerate(grids.tolist()):
+                for t in range(len(self.types)):
+                    free_slots[i, t] &= (g, t) not in self.queued
             counts = self.month[grids][:, self.addressable].sum(axis=0)
-            pick = self.policy.topic(counts)
+            open_ = np.array(
+                [free_slots[:, self.type_problem == d].any() for d in self.addressable]
+            )
+            pick = self.policy.topic(counts, open_)
             if pick is None:
                 continue
             problem = int(self.addressable[pick])
             kinds = np.flatnonzero(self.type_problem == problem)
             expected = self.month[grids][:, [problem]] * self.sources_removed[kinds]
-            free = self.status[np.ix_(grids, kinds)] == IDLE
-            for i, g in enumerate(grids.tolist()):
-                for j, t in enumerate(kinds.tolist()):
-                    free[i, j] &= (g, t) not in self.queued
-            cell = self.policy.propose(expected, free)
+            cell = self.policy.propose(expected, free_slots[:, kinds])
             if cell is None:
                 continue
             grid, kind = int(grids[cell[0]]), int(kinds[cell[1]])
@@ -387,6 +391,11 @@ class MicroSpaces:
             )
 
     # ---------------------------------------------------------------- outcomes
+    @property
+    def in_use(self) -> int:
+        """Micro-spaces in use now."""
+        return int((self.status == IN_USE).sum())
+
     def summary(self) -> dict[str, float]:
         """The measured period's project outcomes (docs/design.md "Micro-space projects")."""
         prevented = self.casework.needs_prevented - self.prevented_mark
@@ -395,7 +404,7 @@ class MicroSpaces:
         return {
             "projects_proposed": float(self.proposed),
             "projects_built": float(self.built),
-            "projects_in_use": float((self.status == IN_USE).sum()),
+            "projects_in_use": float(self.in_use),
             "projects_given_up": float(self.given_up),
             "projects_lapsed": float(self.lapsed),
             "project_cost_yuan": float(money),

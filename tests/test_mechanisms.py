@@ -43,7 +43,7 @@ def mean(outcome: str, **overrides: object) -> float:
 
 
 # ------------------------------------------------------------------ the table itself
-@pytest.mark.parametrize("family", ["routing", "consultation", "accountability"])
+@pytest.mark.parametrize("family", ["routing", "consultation", "accountability", "projects"])
 def test_every_declared_mechanism_names_a_field_with_a_valid_neutral_value(family: str) -> None:
     """Each mechanism's parameter is a field of its policy and its neutral value validates."""
     for kind in builtin_kinds(family):
@@ -58,7 +58,7 @@ def test_every_declared_mechanism_names_a_field_with_a_valid_neutral_value(famil
 
 def test_no_policy_field_scales_work_misrouting_or_resolution() -> None:
     """No lever fields: nothing named *_multiplier, *_speedup_*, *_reduction_share in policies."""
-    for family in ("routing", "consultation", "accountability"):
+    for family in ("routing", "consultation", "accountability", "projects"):
         for kind in builtin_kinds(family):
             for f in dataclasses.fields(policy_class(family, kind)):
                 assert not any(
@@ -235,7 +235,7 @@ def test_immediate_with_neutral_strengths_still_changes_who_owns_a_case() -> Non
 def test_the_reform_menu_lists_every_built_in_mechanism() -> None:
     """scenarios/README.md's mechanism table has a row for every declared mechanism."""
     text = (SCENARIOS / "README.md").read_text(encoding="utf-8")
-    for family in ("routing", "consultation", "accountability"):
+    for family in ("routing", "consultation", "accountability", "projects"):
         for kind in builtin_kinds(family):
             for m in mechanisms_of(policy_class(family, kind)):
                 row = f"| {family} | `{kind}` | `{m.name}` | `{family}.{m.parameter}` |"

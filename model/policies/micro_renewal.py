@@ -52,7 +52,7 @@ class NoProjects:
     def propose(self, counts: np.ndarray, free: np.ndarray) -> tuple[int, int] | None:
         return None
 
-    def topic(self, counts: np.ndarray) -> int | None:
+    def topic(self, counts: np.ndarray, open_: np.ndarray) -> int | None:
         return None
 
 
@@ -146,9 +146,13 @@ class MicroRenewal:
         that lack that type of space; None when every grid has every type."""
         return best_free_cell(counts, free)
 
-    def topic(self, counts: np.ndarray) -> int | None:
-        """每月一题: the street's most frequent problem this month (index into ``counts``,
-        one entry per addressable problem), or None without a case or without the practice."""
-        if not self.monthly_topic or counts.size == 0 or counts.max() <= 0:
+    def topic(self, counts: np.ndarray, open_: np.ndarray) -> int | None:
+        """每月一题: the street's most frequent problem this month (index into ``counts``, one
+        entry per problem a micro-space addresses) among those a space could still be built
+        for (``open_``); None without such a case or without the practice."""
+        if not self.monthly_topic:
             return None
-        return int(np.argmax(counts))
+        masked = np.where(open_, counts, 0.0)
+        if masked.size == 0 or masked.max() <= 0:
+            return None
+        return int(np.argmax(masked))
