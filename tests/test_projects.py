@@ -211,17 +211,12 @@ def test_a_decided_project_is_funded_planned_built_and_removes_its_problem() -> 
     spaces.on_decision(0)
     assert spaces.status[1, 2] == BUILDING
     assert spaces.budget[0] < budget
-    assert spaces.staff_hours == PROJECT_TYPES_BY_INDEX(spaces, 2).planning_staff_hours
+    assert spaces.staff_hours == spaces.types[2].planning_staff_hours
     model.run(120)
     assert spaces.status[1, 2] == IN_USE
     d = int(spaces.type_problem[2])
     assert spaces.rate_factor[1, d] < 1.0
     assert (spaces.rate_factor[3:, d] == 1.0).all()  # the other community's grids
-
-
-def PROJECT_TYPES_BY_INDEX(spaces: Any, kind: int) -> Any:  # noqa: N802
-    """The project type of column ``kind``."""
-    return spaces.types[kind]
 
 
 def test_a_project_waits_for_money_and_lapses_after_a_year() -> None:
