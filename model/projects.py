@@ -132,6 +132,10 @@ class MicroSpaces:
         self.counted = 0  # ledger rows tallied so far
         annual = float(getattr(self.policy, "budget_yuan_per_community_per_year", 0.0))
         self.budget = np.full(n_communities, annual)  # a year's allocation at the start
+        # the most a community can hold; it proposes only types it could pay for alone
+        carry = float(getattr(self.policy, "budget_carry_over_years", 0.0))
+        self.budget_cap = annual * (1.0 + carry)
+        self.affordable = np.array([t.cost_yuan <= self.budget_cap for t in self.types], bool)
         # per community: proposals waiting for money (grid, type, firms' pledge, proposed at)
         self.waiting: list[list[tuple[int, int, float, float]]] = [[] for _ in range(n_communities)]
         self.topics: list[list[tuple[int, int]]] = [[] for _ in range(n_communities)]
@@ -197,8 +201,7 @@ class MicroSpaces:
             return
         policy = self.policy
         annual = policy.budget_yuan_per_community_per_year
-        cap = annual * (1.0 + policy.budget_carry_over_years)
-        np.minimum(self.budget + annual / 365.0, cap, out=self.budget)
+        np.minimum(self.budget + annual / 365.0, self.budget_cap, out=self.budget)
         in_use = self.status == IN_USE
         if in_use.any():
             self.condition[in_use] *= math.exp(-policy.wear_per_year / 365.0)
@@ -270,7 +273,7 @@ class MicroSpaces:
         if choice is None:
             grids = self.community_grids[community]
             expected = self.recent[grids][:, self.type_problem] * self.sources_removed
-            free = self.status[grids] == IDLE
+            free = (self.status[grids] == IDLE) & self.affordable
             picked = self.policy.propose(expected, free)
             if picked is None:
                 self.unplaced += 1
@@ -362,7 +365,7 @@ class MicroSpaces:
         can still be built goes to the community where it concentrates, as a collective issue
         for its meeting."""
         for street, grids in enumerate(self.street_grids):
-            free_slots = self.status[grids] == IDLE
+            free_slots = (self.status[grids] == IDLE) & self.affordable
             for i, g in enumerate(grids.tolist()):
                 for t in range(len(self.types)):
                     free_slots[i, t] &= (g, t) not in self.queued

@@ -94,8 +94,8 @@ class MicroRenewal:
         topic_staff_hours: street office time to study one monthly topic (assumption).
     """
 
-    budget_yuan_per_community_per_year: Money = 20_000.0
-    budget_carry_over_years: Annotated[Number, Field(ge=0.0, le=10.0)] = 1.0
+    budget_yuan_per_community_per_year: Money = 50_000.0
+    budget_carry_over_years: Annotated[Number, Field(ge=0.0, le=10.0)] = 2.0
     firms_per_grid: Annotated[Integer, Field(ge=0, le=MAX_PEOPLE)] = 3
     firm_cofunding_probability: Probability = 0.1
     firm_cofunding_share: Share = 0.2
@@ -142,8 +142,9 @@ class MicroRenewal:
 
     def propose(self, counts: np.ndarray, free: np.ndarray) -> tuple[int, int] | None:
         """The community office's choice for a decided issue: the (grid, project type)
-        whose problem was most frequent in the community's recent cases, among the grids
-        that lack that type of space; None when every grid has every type."""
+        whose problem was most frequent in the community's recent cases, among the free
+        slots (a grid without that type of space, which the community can afford); None
+        when no slot is free."""
         return best_free_cell(counts, free)
 
     def topic(self, counts: np.ndarray, open_: np.ndarray) -> int | None:
