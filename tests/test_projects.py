@@ -220,10 +220,11 @@ def test_a_decided_project_is_funded_planned_built_and_removes_its_problem() -> 
 
 
 def test_a_project_waits_for_money_and_lapses_after_a_year() -> None:
-    """Without budget a proposal waits for funding, and after a year lapses."""
-    model = _model(budget_yuan_per_community_per_year=0.0, firm_cofunding_probability=0.0)
+    """With an empty purse a proposal waits for funding, and after a year lapses."""
+    model = _model(budget_yuan_per_community_per_year=60_000.0, firm_cofunding_probability=0.0)
     spaces = model.projects
-    spaces.on_decision(0)
+    spaces.budget[:] = 0.0
+    spaces.on_decision(0)  # no case yet: the first affordable slot, a pocket park (150k)
     waiting = np.argwhere(spaces.status == FUNDING)
     assert len(waiting) == 1
     model.events.run_until(400.0)
@@ -237,6 +238,7 @@ def test_an_unkept_space_wears_and_is_given_up() -> None:
     """With no money for upkeep, a space's condition wears until it is given up."""
     model = _model(budget_yuan_per_community_per_year=0.0, wear_per_year=2.0)
     spaces = model.projects
+    assert not spaces.affordable.any()  # nothing can be proposed with no money at all
     spaces.status[0, 0] = IN_USE
     spaces.condition[0, 0] = 1.0
     for day in range(400):
