@@ -51,7 +51,13 @@ from model.parameters import DepartmentParameters, ModelParameters
 from model.policies.registry import policy_kind
 
 # Fields of ModelParameters holding a policy block ({"kind": ..., **parameters}).
-POLICY_FIELDS: tuple[str, ...] = ("routing", "consultation", "accountability", "organisation")
+POLICY_FIELDS: tuple[str, ...] = (
+    "routing",
+    "consultation",
+    "accountability",
+    "organisation",
+    "projects",
+)
 # Keys that describe one file and are not inherited through ``extends``.
 OWN_KEYS: tuple[str, ...] = ("name", "title", "description")
 # Scenario files shipped with a source checkout (an editable install finds them here).

@@ -193,3 +193,11 @@ def memory_problem(parameters: ModelParameters) -> str | None:
         "allowed: lower population.streets, communities_per_street, grids_per_community or "
         "residents_per_grid"
     )
+
+
+# Money in yuan: one community's yearly budget or one project's cost (a district's whole
+# yearly budget for micro-spaces is far below a billion yuan).
+MAX_YUAN = 1_000_000_000.0
+Money = Annotated[Number, Field(ge=0.0, le=MAX_YUAN)]
+# A rate per year of a slow process (wear of a built space): at most once a day.
+RatePerYear = Annotated[Number, Field(ge=0.0, le=365.0)]

@@ -261,6 +261,7 @@ class Casework:
         # day → needs a patrol finds that day
         self.found: dict[int, list[tuple[float, _NeedRows, int, int]]] = {}
         self.needs_generated = 0
+        self.needs_prevented = 0  # removed at their source (micro-space projects)
         self.needs_reported = 0
         self.needs_found = 0
         self.repeat_contacts = 0  # contacts about a need already reported (cases too)
@@ -303,8 +304,12 @@ class Casework:
                 self._create(rows, i, PATROL_SOURCE, need, t)
             return
         p = self.p
-        self.needs_generated += len(batch)
-        has_resident = batch.resident >= 0
+        # needs whose source a rate hook removed do not arise (model/demand.py); they keep
+        # their number, so every other need keeps its attributes (common random numbers)
+        prevented = batch.prevented if batch.prevented is not None else np.zeros(len(batch), bool)
+        self.needs_prevented += int(prevented.sum())
+        self.needs_generated += len(batch) - int(prevented.sum())
+        has_resident = (batch.resident >= 0) & ~prevented
         trust = np.where(has_resident, self.trust[np.maximum(batch.resident, 0)], 0.0)
         rep = p.reporting
         p_report = (
@@ -318,6 +323,7 @@ class Casework:
         )
         sensor = (
             ~reported
+            & ~prevented
             & visible_type
             & self.sensor_visible[lead]
             & (batch.u_sensor < p.detection.sensor_coverage_share)
@@ -326,11 +332,12 @@ class Casework:
         patrol = (
             ~reported
             & ~sensor
+            & ~prevented
             & visible_type
             & self.patrol_visible[lead]
             & (batch.patrol_delay_days <= lifetime)
         )
-        lapsed = ~reported & ~sensor & ~patrol
+        lapsed = ~reported & ~sensor & ~patrol & ~prevented
         self.lapsed_needs += int(lapsed.sum())
         self.needs_reported += int(reported.sum())
         self.needs_found += int(sensor.sum() + patrol.sum())

@@ -10,6 +10,7 @@ against state-dependent probabilities.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,8 @@ class NeedBatch:
     u_verify: np.ndarray  # whether the on-site check catches an unresolved closure
     disputed: np.ndarray  # bool: ownership disputed between departments (职责交叉, 无主)
     patrol_delay_days: np.ndarray  # days until a patrol would find it if nobody reports it
+    # bool: the need does not arise after all, its source removed (rate factors below); None: none
+    prevented: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.resident.shape[0])
@@ -83,6 +86,15 @@ class DemandGenerator:
         self.type_share = probs / probs.sum()
         self.need_rate = parameters.demand.needs_per_resident_per_year / 365.0
         self.public_rate = parameters.detection.public_problems_per_resident_per_year / 365.0
+        # Rate hooks: per-grid, per-department factors (≤ 1) on the rate of needs, one array
+        # (grids × departments) per hook, composed by multiplication (e.g. micro-space
+        # projects, model/projects.py). A drawn need of lead department d in grid g arises
+        # with probability Π factor[g, d] (thinning on the hooks' own stream); ``need_grid``
+        # gives each need's grid. Without hooks nothing is drawn, so runs stay as they were.
+        self.rate_factors: list[np.ndarray] = []
+        self.need_grid: Callable[[NeedBatch], np.ndarray] | None = None
+        self.thinning: np.random.Generator | None = None
+        self.needs_under_factors = 0  # drawn needs whose rate a hook lowered (factor < 1)
 
     def draw(self, day: int) -> NeedBatch:
         """All needs arising on ``day`` (residents' needs, then public-space problems)."""
@@ -169,5 +181,11 @@ class DemandGenerator:
             patrol_delay_days=delay,
         )
         for field in batch.__dataclass_fields__:
-            setattr(batch, field, getattr(batch, field)[order])
+            if field != "prevented":
+                setattr(batch, field, getattr(batch, field)[order])
+        if self.rate_factors and self.need_grid is not None and self.thinning is not None:
+            factor = np.prod(self.rate_factors, axis=0)
+            keep = factor[self.need_grid(batch), batch.departments[:, 0]]
+            batch.prevented = self.thinning.random(n) >= keep
+            self.needs_under_factors += int((keep < 1.0).sum())
         return batch

@@ -37,6 +37,7 @@ from model.party import Organisations
 from model.policies.accountability import AccountabilityPolicy
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
+from model.projects import MicroSpaces
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
 from model.units import Geography, Units
@@ -133,6 +134,17 @@ class GovernanceModel(mesa.Model):
         self.deliberation.organisation = self.organisation
         self.demand = DemandGenerator(
             p, self.population.size, streams["arrivals"], streams["case_attributes"]
+        )
+        self.projects = MicroSpaces(
+            p,
+            self.population,
+            self.geography,
+            self.units,
+            self.events,
+            self.casework,
+            self.deliberation,
+            self.demand,
+            streams["projects"],
         )
         self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
         self.initial_trust_mean = float(self.population.trust.mean())
@@ -326,6 +338,7 @@ class GovernanceModel(mesa.Model):
             "trust_mean": lambda m: float(m.population.trust.mean()),
             "collective_issues_open": lambda m: m.deliberation.collective_issues_open,
             "participants": lambda m: int(m.deliberation.participated.sum()),
+            "projects_in_use": lambda m: m.projects.in_use,
         }
 
     # ------------------------------------------------------------------- time
@@ -343,6 +356,7 @@ class GovernanceModel(mesa.Model):
         self.deliberation.raise_issues()
         self.deliberation.hold_meetings(day)
         self.deliberation.erode_trust()
+        self.projects.step(day)
         self._diffuse_trust()
         for d, station in enumerate(self.department_stations):
             self._queue_lengths[d] = station.queue_length + station.busy
@@ -366,6 +380,7 @@ class GovernanceModel(mesa.Model):
         for station in self.units.all_stations():
             station.mark()
         self.deliberation.mark()
+        self.projects.mark()
         self.casework.mark()
         self.organisation.mark()
         self.warmup_trust_mean = float(self.population.trust.mean())

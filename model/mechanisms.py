@@ -82,7 +82,13 @@ def locate_mechanisms(policy: Any, prefix: str, family: str) -> Iterator[Located
 
 
 # Scenario blocks that hold a policy (one per policy family).
-POLICY_BLOCKS: tuple[str, ...] = ("routing", "consultation", "accountability", "organisation")
+POLICY_BLOCKS: tuple[str, ...] = (
+    "routing",
+    "consultation",
+    "accountability",
+    "organisation",
+    "projects",
+)
 
 
 def scenario_mechanisms(parameters: Any) -> list[LocatedMechanism]:

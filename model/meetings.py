@@ -9,7 +9,7 @@ is implemented, closes the issue and raises trust (成果转化落实反馈, see
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,6 +67,8 @@ class Deliberation:
         # the community party organisations (model.party): route issues, bring residents
         # to meetings and follow decisions up; set by the model
         self.organisation: Organisations | None = None
+        # called with the community when a decision is implemented (micro-space projects)
+        self.on_implemented: Callable[[int], None] | None = None
 
     def mark(self) -> None:
         """Start the measured period: meetings, decisions, projects, staff hours and
@@ -162,6 +164,8 @@ class Deliberation:
         trust = self.population.trust[a:b]
         boost = np.where(attended, 2.0 * gain, gain)  # participants see the result first-hand
         trust += boost * (1.0 - trust)
+        if self.on_implemented is not None:
+            self.on_implemented(c)
 
     def _fail(self, item: tuple[int, np.ndarray]) -> None:
         """A decision that was not implemented: the issue is open again (unless the party

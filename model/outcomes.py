@@ -395,6 +395,88 @@ OUTCOMES: tuple[Outcome, ...] = (
     _count(
         "repeat_contacts", "Repeat contacts about the same need", "contacts", "重复来电", "volume"
     ),
+    # micro-space projects and 每月一题 (model/projects.py)
+    _count(
+        "projects_proposed",
+        "Micro-space projects proposed",
+        "projects",
+        "微空间项目提出数",
+        "participation",
+    ),
+    _count(
+        "projects_built",
+        "Micro-space projects built",
+        "projects",
+        "微空间项目建成数",
+        "participation",
+        "higher",
+    ),
+    _count(
+        "projects_in_use",
+        "Micro-spaces in use at the end",
+        "projects",
+        "在用微空间",
+        "participation",
+        "higher",
+    ),
+    _count(
+        "projects_given_up",
+        "Micro-spaces given up (worn out)",
+        "projects",
+        "失修废弃微空间",
+        "participation",
+        "lower",
+    ),
+    _count(
+        "projects_lapsed",
+        "Micro-space proposals lapsed for want of money",
+        "projects",
+        "未获资金项目",
+        "participation",
+        "lower",
+    ),
+    _count("project_cost_yuan", "Micro-space money spent", "yuan", "微空间投入资金", "cost"),
+    _percent(
+        "project_firm_funding_share",
+        "Micro-space money from firms",
+        "share of project money",
+        "企业出资占比",
+        "cost",
+    ),
+    _hours(
+        "project_staff_hours", "Staff time on micro-spaces", "staff-hours", "微空间工时", "cost"
+    ),
+    _count(
+        "needs_prevented",
+        "Needs removed at their source",
+        "needs",
+        "源头减少诉求",
+        "volume",
+        "higher",
+    ),
+    _percent(
+        "targeted_needs_prevented_share",
+        "Targeted problems removed at source",
+        "share of the targeted problems' needs",
+        "目标问题源头减少率",
+        "volume",
+        "higher",
+    ),
+    _count(
+        "monthly_topics_chosen",
+        "Monthly topics chosen (每月一题)",
+        "topics",
+        "每月一题选题数",
+        "participation",
+    ),
+    _count(
+        "monthly_topics_tackled",
+        "Monthly topics tackled by a project",
+        "topics",
+        "每月一题落实数",
+        "participation",
+        "higher",
+    ),
     _duration("warmup_days", "Warm-up excluded", "days", "预热期", "run"),
     _duration("measured_days", "Days measured", "days", "统计期", "run"),
     _ratio(
@@ -914,6 +996,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["decisions_made"] = float(delib.decisions_made)
     summary["implementation_share"] = _share(delib.projects_implemented, delib.decisions_made)
     summary["collective_issues_open"] = float(delib.collective_issues_open)
+    summary.update(model.projects.summary())  # micro-space projects (model/projects.py)
 
     grid = col("grid")[window]
     closed_grid = grid[closed]

@@ -517,6 +517,8 @@ class ModelParameters(Section):
     consultation: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
     accountability: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
     organisation: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
+    # micro-space projects (微改造、精提升): a reform, none in the baseline (model/projects.py)
+    projects: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
 
     @field_validator("routing", mode="before")
     @classmethod
@@ -537,6 +539,11 @@ class ModelParameters(Section):
     @classmethod
     def _resolve_organisation(cls, value: Any, info: ValidationInfo) -> Any:
         return resolve_policy("organisation", value, imports_allowed(info.context))
+
+    @field_validator("projects", mode="before")
+    @classmethod
+    def _resolve_projects(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_policy("projects", value, imports_allowed(info.context))
 
     @field_validator("departments")
     @classmethod

@@ -27,6 +27,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "attendance",  # sampling who attends a meeting
     "mesa",  # Mesa's own shuffling (model.rng / model.random)
     "organisation",  # the party organisation's and other actors' draws (model.party)
+    "projects",  # micro-space projects: firms' co-funding, use of the spaces, needs prevented
 )
 
 

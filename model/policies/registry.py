@@ -25,12 +25,13 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-Family = Literal["routing", "consultation", "accountability", "organisation"]
+Family = Literal["routing", "consultation", "accountability", "organisation", "projects"]
 _REGISTRIES: dict[Family, dict[str, type]] = {
     "routing": {},
     "consultation": {},
     "accountability": {},
     "organisation": {},
+    "projects": {},
 }
 # the decision method a policy class of each family must have
 _METHODS: dict[Family, str] = {
@@ -38,6 +39,7 @@ _METHODS: dict[Family, str] = {
     "consultation": "convene",
     "accountability": "assess",
     "organisation": "on_duty",
+    "projects": "propose",
 }
 T = TypeVar("T", bound=type)
 
@@ -80,6 +82,7 @@ def _load_builtins() -> None:
         "model.policies.deliberation",
         "model.policies.accountability",
         "model.policies.organisation",
+        "model.policies.micro_renewal",
     ):
         importlib.import_module(module)
 
