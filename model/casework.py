@@ -604,6 +604,8 @@ class Casework:
         work = visit.work_hours
         if work is None:
             work = self._default_work(cid, unit, prog.route)
+        if self.geography.travels:
+            work += self._travel_hours(cid, unit, role, prog.settled_by_team)
         key = self.cases.deadline[cid]
         effort, premature = 1.0, False
         if unit.level == "department":
@@ -634,6 +636,18 @@ class Casework:
         if level in ("grid", "party"):
             return self.p.offices.on_the_spot_hours
         return self.units.dispatcher(unit).review_hours
+
+    def _travel_hours(self, cid: int, unit: Unit, role: str, settled_by_team: bool) -> float:
+        """Travel to the site of case ``cid`` beyond the street baseline's (community types,
+        model/places.py): a department's per handling; a grid worker's (or the staff moved
+        down to the community's) when they settle it on the spot. Volunteers live there."""
+        level = unit.level
+        grid = self.cases.grid[cid]
+        if level == "department" and role == "handle":
+            return self.geography.department_travel_hours[grid]
+        if role == "resolve" and (level == "embedded" or (level == "grid" and settled_by_team)):
+            return self.geography.grid_travel_hours[grid]
+        return 0.0
 
     def _quality_draw(self, cid: int, prog: Progress, primary: bool) -> float:
         """The uniform that decides whether a handling resolves the case: the case's pre-drawn
@@ -706,6 +720,8 @@ class Casework:
         cases.resolved[cid] = not prog.failed
         worker = self.units.grid_workers[cases.grid[cid]]
         hours = worker.verification_hours(prog.settled_by_team)
+        if hours > 0 and self.geography.travels:  # the check is on site (community types)
+            hours += self.geography.grid_travel_hours[cases.grid[cid]]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
         self.events.schedule(at, self._verify, (cid, hours))
