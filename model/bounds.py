@@ -174,12 +174,7 @@ def _sizes(parameters: ModelParameters) -> tuple[int, int, int]:
 def max_residents(parameters: ModelParameters) -> int:
     """The most residents :data:`MEMORY_LIMIT_BYTES` allows at this scenario's densities."""
     _, grids, communities = _sizes(parameters)
-    room = (
-        MEMORY_LIMIT_BYTES
-        - BASE_BYTES
-        - grids * GRID_BYTES
-        - communities * COMMUNITY_BYTES
-    )
+    room = MEMORY_LIMIT_BYTES - BASE_BYTES - grids * GRID_BYTES - communities * COMMUNITY_BYTES
     return max(0, int(room // bytes_per_resident(parameters)))
 
 

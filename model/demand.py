@@ -97,9 +97,7 @@ class DemandGenerator:
         public_weight = self.residents if places is None else places.public_weight
         n_needs = int(a.poisson(self.need_rate * weight))
         n_public = (
-            int(a.poisson(self.public_rate * public_weight))
-            if self.public_share is not None
-            else 0
+            int(a.poisson(self.public_rate * public_weight)) if self.public_share is not None else 0
         )
         n = n_needs + n_public
         who = (

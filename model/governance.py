@@ -33,10 +33,11 @@ from model.meetings import Deliberation
 from model.network import build_hierarchy, build_space
 from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, run_warnings, summarise
 from model.parameters import ModelParameters
+from model.places import build_layout, demand_weights, place_geography
 from model.policies.accountability import AccountabilityPolicy
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
-from model.places import build_layout, demand_weights, place_geography
 from model.population import build_population
+from model.sensors import SensorNetwork
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
 from model.units import Units
@@ -74,9 +75,7 @@ class GovernanceModel(mesa.Model):
         self.department_names = tuple(p.departments)
         self.n_grids = self.layout.n_grids
         self.n_communities = self.layout.n_communities
-        self.places = demand_weights(
-            self.layout, self.population.grid, p.demand.case_type_shares
-        )
+        self.places = demand_weights(self.layout, self.population.grid, p.demand.case_type_shares)
         self.geography = place_geography(self.layout, self.population.grid, self.places)
 
         self.graph: nx.Graph = build_hierarchy(
@@ -115,6 +114,16 @@ class GovernanceModel(mesa.Model):
             self.population.trust,
             self.geography,
             streams,
+        )
+        # 一张屏: sensor false alarms and the checks they cost (model/sensors.py)
+        self.sensors = SensorNetwork(
+            p,
+            self.calendar,
+            self.events,
+            self.units,
+            self.geography,
+            streams["sensors"],
+            self.warmup_days,
         )
         self.deliberation = Deliberation(
             p, self.population, self.consultation, self.events, self.n_communities, streams
@@ -323,6 +332,7 @@ class GovernanceModel(mesa.Model):
         if day == self.warmup_days and day > 0:
             self._end_warmup()
         self.casework.receive(self.demand.draw(day), day)
+        self.sensors.raise_false_alarms(day)
         self.events.run_until(day + 1.0)
         self.casework.urge_overdue(day + 1.0)
         if (day + 1) % self.accountability.period_days == 0:

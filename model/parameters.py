@@ -12,6 +12,7 @@ parameters, and come out of validation as frozen policy instances.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -266,7 +267,7 @@ class DetectionParameters(Section):
         0.25  # public-space problems nobody reports
     )
     false_alarms_per_grid_per_day_at_full_coverage: Annotated[Number, Field(ge=0.0, le=100.0)] = (
-        0.0  # 误报: sensor alarms with no problem behind them, per grid per day at full
+        0.1  # 误报: sensor alarms with no problem behind them, per grid per day at full
         # coverage (they scale with sensor_coverage_share); assumption
     )
     # (rubbish, damaged facilities): F1.4 — inspectors find most city-management cases; assumption
@@ -586,6 +587,12 @@ class ModelParameters(Section):
     def _places_consistent(self) -> ModelParameters:
         types = self.community_types
         named = set(self.population.street_types)
+        bad = [name for name in types if not re.fullmatch(r"[a-z][a-z0-9_]*", name)]
+        if bad:
+            raise ValueError(
+                f"community type name(s) {bad}: use lower-case letters, digits and _ "
+                "(they name outcomes, e.g. place_on_time_share_rural_town)"
+            )
         for name, kind in types.items():
             named |= set(kind.community_shares)
             if name in kind.community_shares:

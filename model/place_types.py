@@ -57,7 +57,9 @@ class CommunityTypeParameters(BaseModel):
     @classmethod
     def _ages_sum_to_one(cls, value: dict[str, float] | None) -> dict[str, float] | None:
         if value is not None and (not value or abs(sum(value.values()) - 1.0) > 1e-6):
-            raise ValueError(f"age group shares must sum to 1 (they sum to {sum(value.values()):.4f})")
+            raise ValueError(
+                f"age group shares must sum to 1 (they sum to {sum(value.values()):.4f})"
+            )
         return value
 
     @field_validator("case_type_multipliers")

@@ -15,7 +15,7 @@ fitted so that the scenario's overall mix stays ``demand.case_type_shares`` (F2)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from model.parameters import ModelParameters
 
 DEFAULT_PLACE = "default"  # the type name of streets when a scenario names none
-T = TypeVar("T", int, float)
 _MIX_ITERATIONS = 200  # iterative proportional fitting of the case mixes (converges fast)
 
 
@@ -115,7 +114,7 @@ def _share_counts(shares: dict[str, float], n: int) -> list[tuple[str, int]]:
     """Communities of each embedded type among ``n`` (largest remainder, at most ``n``)."""
     exact = np.array(list(shares.values()), dtype=float) * n
     whole = np.floor(exact).astype(int)
-    spare = int(round(min(float(exact.sum()), float(n)))) - int(whole.sum())
+    spare = round(min(float(exact.sum()), float(n))) - int(whole.sum())
     for k in np.argsort(-(exact - whole), kind="stable")[: max(spare, 0)]:
         whole[k] += 1
     return list(zip(shares, whole.tolist(), strict=True))
@@ -211,7 +210,7 @@ def build_layout(parameters: ModelParameters) -> Layout:
     )
 
 
-def _pick(value: T | None, inherited: T) -> T:
+def _pick[T: (int, float)](value: T | None, inherited: T) -> T:
     return inherited if value is None else value
 
 
@@ -294,3 +293,44 @@ def place_geography(
         department_travel_hours=department_travel.tolist() if travels else [],
         public_grid_cdf=weights.public_grid_cdf if weights is not None else np.zeros(0),
     )
+
+
+def place_outcomes(
+    layout: Layout,
+    grid: np.ndarray,
+    durations: np.ndarray,
+    on_time: np.ndarray,
+    counted: np.ndarray,
+    satisfied: np.ndarray,
+) -> dict[str, float]:
+    """Per community type (typed scenarios only), over the measured cases: the median
+    resolution time, the on-time share and the satisfaction share.
+
+    Args:
+        grid: per case, its grid.
+        durations: per case, days to closure (+inf while open).
+        on_time: per case, closed within its limit.
+        counted: per case, closed or already overdue (the on-time share's denominator).
+        satisfied: per case, 1 satisfied, 0 not, −1 not rated.
+    """
+    if not layout.typed:
+        return {}
+    place = layout.grid_place[grid] if grid.size else np.zeros(0, dtype=np.int32)
+    summary: dict[str, float] = {}
+    for name in dict.fromkeys(p.name for p in layout.places):
+        ids = [k for k, p in enumerate(layout.places) if p.name == name]
+        mine = np.isin(place, ids)
+        median = float(np.median(durations[mine])) if mine.any() else float("nan")
+        rated = satisfied[mine] >= 0
+        summary[f"place_resolution_time_median_days_{name}"] = (
+            median if np.isfinite(median) else float("nan")
+        )
+        summary[f"place_on_time_share_{name}"] = (
+            float(on_time[mine].sum() / counted[mine].sum())
+            if counted[mine].any()
+            else float("nan")
+        )
+        summary[f"place_satisfaction_share_{name}"] = (
+            float((satisfied[mine] == 1).sum() / rated.sum()) if rated.any() else float("nan")
+        )
+    return summary

@@ -26,6 +26,8 @@ STREAM_NAMES: tuple[str, ...] = (
     "consultation",  # the consultation policy's own stream
     "attendance",  # sampling who attends a meeting
     "mesa",  # Mesa's own shuffling (model.rng / model.random)
+    "bundles",  # which needs are linked requests (一件事), and their separate requests' draws
+    "sensors",  # sensor false alarms (一张屏): how many, where, when
 )
 
 
