@@ -8,7 +8,7 @@ each with its own intake, registration, route and rating. Under 一件事一次�
 (``intake.one_thing_bundles``) the first desk registers them as one case, a *bundle*,
 handled in one pass: the departments take it together under a lead department
 (首接负责, F4.7), which spends ``intake.bundle_coordination_hours`` per extra
-department on coordination (seed §二(二); docs/design.md "One thing and one screen").
+department on coordination (深化办理"一件事"改革, seed §二(四); docs/design.md "One thing and one screen").
 
 Which multi-department needs are linked requests is drawn once per need from the
 ``bundles`` stream (``demand.linked_request_share``), whatever the intake, so a reform

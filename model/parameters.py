@@ -190,7 +190,7 @@ class DemandParameters(Section):
     repeat_complaint_window_days: Days = 30.0  # F5.5 repeat complaints; assumption
     linked_request_share: Share = (
         0.0  # of multi-department needs, those a resident files as separate linked requests
-        # (one per department) unless intake bundles them (一件事, seed §二(二)); assumption
+        # (one per department) unless intake bundles them (一件事, seed §二(四)); assumption
     )
     collective_issues_per_community_per_year: Annotated[Number, Field(ge=0, le=365)] = (
         4.0  # parking, renovation, pocket parks (seed §二(三), §三(一)); assumption
@@ -283,7 +283,7 @@ class IntakeParameters(Section):
     registration_minutes: Minutes = 3.7  # F3.4 call to dispatch
     one_thing_bundles: bool = (
         False  # 一件事一次办: linked requests registered as one case, handled in one pass
-        # under a lead department (seed §二(二); F4.7); off before the reform
+        # under a lead department (seed §二(四); F4.7); off before the reform
     )
     bundle_coordination_hours: Hours = (
         0.5  # lead department's hours per extra department of a bundle; assumption

@@ -244,7 +244,7 @@ def demand_weights(
     proportional fitting so that the need-weighted mix over all places equals
     ``case_type_shares`` (F2): types are relative, the scenario's mix stays.
     """
-    if not layout.typed:
+    if not layout.typed or _alike(layout):
         return None
     grid_place = layout.grid_place
     resident_place = grid_place[resident_grid].astype(np.int32)
@@ -274,6 +274,17 @@ def demand_weights(
         type_cdf=np.cumsum(rows, axis=1),
         public_weight=float(grid_public.sum()),
         public_grid_cdf=np.cumsum(grid_public),
+    )
+
+
+def _alike(layout: Layout) -> bool:
+    """Whether every resident has the same needs and every grid the same public problems:
+    the places differ in nothing the demand generator draws (so it draws as untyped)."""
+    return (
+        all(p.need_rate_multiplier == 1.0 for p in layout.places)
+        and all(set(p.case_type_multipliers) == {1.0} for p in layout.places)
+        and all(p.public_problem_rate_multiplier == 1.0 for p in layout.places)
+        and len({p.residents_per_grid for p in layout.places}) == 1
     )
 
 
