@@ -267,8 +267,9 @@ class DetectionParameters(Section):
         0.25  # public-space problems nobody reports
     )
     false_alarms_per_grid_per_day_at_full_coverage: Annotated[Number, Field(ge=0.0, le=100.0)] = (
-        0.1  # 误报: sensor alarms with no problem behind them, per grid per day at full
-        # coverage (they scale with sensor_coverage_share); assumption
+        0.0  # 误报: sensor alarms with no problem behind them, per grid per day at full
+        # coverage (they scale with sensor_coverage_share); assumption, set by the scenarios
+        # that cover (0 here: its neutral value, so `microgov explain` separates it)
     )
     # (rubbish, damaged facilities): F1.4 — inspectors find most city-management cases; assumption
 
@@ -286,7 +287,8 @@ class IntakeParameters(Section):
         # under a lead department (seed §二(四); F4.7); off before the reform
     )
     bundle_coordination_hours: Hours = (
-        0.5  # lead department's hours per extra department of a bundle; assumption
+        0.0  # lead department's hours per extra department of a bundle; assumption, set by
+        # the scenarios that bundle (0 here: its neutral value, so `microgov explain` separates it)
     )
 
 

@@ -256,3 +256,23 @@ def test_old_compounds_bring_more_public_problems() -> None:
     assert old.mean() == pytest.approx(0.75, abs=0.08), f"3:1 public problems, got {old.mean()}"
     s = model_output.summary
     assert s["cases_generated"] == s["cases_closed"] + s["cases_parked"] + s["cases_open"]
+
+
+def test_a_scaled_down_yongchuan_runs_with_every_place() -> None:
+    """yongchuan.toml scaled down to one street and one town runs, reports each community
+    type's outcomes and keeps its accounting."""
+    scenario = apply_overrides(
+        load_scenario(SCENARIOS / "yongchuan.toml"),
+        {
+            "population.streets": 2,
+            "community_types.urban_street.communities_per_street": 7,
+            "community_types.rural_town.communities_per_street": 2,
+            "simulation.warmup_days": 10,
+        },
+    )
+    layout = build_layout(scenario.parameters)
+    assert layout.street_type == ("urban_street", "rural_town"), layout.street_type
+    s = run_single(scenario, 1, days=20).summary
+    for place in ("urban_street", "old_compound", "urban_village", "rural_town"):
+        assert f"place_on_time_share_{place}" in s, place
+    assert s["cases_generated"] == s["cases_closed"] + s["cases_parked"] + s["cases_open"]
