@@ -138,8 +138,8 @@ def test_case_mixes_keep_the_scenario_mix(rural: list[float], old: list[float], 
     overall = need_per_resident @ rows[weights.resident_place] / need_per_resident.sum()
     base = np.array([p.demand.case_type_shares[t] for t in REPORTED_TYPES])
     assert overall == pytest.approx(base, abs=1e-6), (overall, base)
-    rural_row = rows[[k for k, q in enumerate(layout.places) if q.name == "rural"][0]]
-    urban_row = rows[[k for k, q in enumerate(layout.places) if q.name == "urban"][0]]
+    rural_row = rows[next(k for k, q in enumerate(layout.places) if q.name == "rural")]
+    urban_row = rows[next(k for k, q in enumerate(layout.places) if q.name == "urban")]
     ratio = (rural_row / urban_row) / (np.array(rural) / rural[0])
     assert ratio == pytest.approx(np.full(5, ratio[0]), rel=1e-6), "relative weights hold"
 
