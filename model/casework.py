@@ -241,6 +241,7 @@ class Casework:
         self.gaming_rng = streams["gaming"]
         self.contacts_rng = streams["contacts"]
         self.one_thing = OneThing(p.demand, p.intake, streams["bundles"])  # 一件事 (bundles.py)
+        self.travels = geography.travels  # some place travels to a site (places.py)
         self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
@@ -642,7 +643,7 @@ class Casework:
         work = visit.work_hours
         if work is None:
             work = self._default_work(cid, unit, prog.route)
-        if self.geography.travels:
+        if self.travels:
             work += self._travel_hours(cid, unit, role, prog.settled_by_team)
         key = self.cases.deadline[cid]
         effort, premature = 1.0, False
@@ -758,7 +759,7 @@ class Casework:
         cases.resolved[cid] = not prog.failed
         worker = self.units.grid_workers[cases.grid[cid]]
         hours = worker.verification_hours(prog.settled_by_team)
-        if hours > 0 and self.geography.travels:  # the check is on site (community types)
+        if hours > 0 and self.travels:  # the check is on site (community types)
             hours += self.geography.grid_travel_hours[cases.grid[cid]]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
