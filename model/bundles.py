@@ -49,6 +49,7 @@ class OneThing:
         self.bundles: set[int] = set()  # cases that are bundles
         self.split: set[int] = set()  # cases filed as one of several linked requests
         self.handoffs_saved: dict[int, int] = {}  # bundle → hand-offs its separate requests had
+        self.separate_requests = 0  # second and later separate requests of linked needs (all run)
 
     def draw(self, departments: np.ndarray, resident: np.ndarray, first_need: int) -> None:
         """Which of today's needs (numbered from ``first_need``) are linked requests: a
@@ -132,7 +133,9 @@ def bundle_outcomes(
 ) -> dict[str, float]:
     """一件事 outcomes of the cases in ``window`` (a mask over case ids): bundles, the
     linked requests merged into them, the hand-offs their separate requests would have
-    had, and the cases residents filed as separate linked requests (before the reform)."""
+    had, and the cases residents filed as separate linked requests (before the reform); and,
+    over the whole run for the accounting, the second and later separate requests (each a
+    case beyond the need's first)."""
     measured = np.flatnonzero(window).tolist()
     first = measured[0] if measured else len(departments)
     bundles = [c for c in one_thing.bundles if c >= first and window[c]]
@@ -141,4 +144,5 @@ def bundle_outcomes(
         "requests_merged": float(sum(len(departments[c]) for c in bundles)),
         "handoffs_saved": float(sum(one_thing.handoffs_saved.get(c, 0) for c in bundles)),
         "linked_request_cases": float(sum(1 for c in one_thing.split if c >= first and window[c])),
+        "separate_requests": float(one_thing.separate_requests),
     }

@@ -420,6 +420,7 @@ class Casework:
         if part is not None:
             (self.one_thing.bundles if part < 0 else self.one_thing.split).add(cid)
             if part > 0:  # a second or later separate request: its own draws
+                self.one_thing.separate_requests += 1
                 (
                     cases.u_classify[cid],
                     cases.u_satisfy[cid],

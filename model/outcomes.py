@@ -544,6 +544,14 @@ OUTCOMES: tuple[Outcome, ...] = (
         "volume",
         "lower",
     ),
+    _count(
+        "separate_requests",
+        "Second and later separate requests of linked needs (whole run)",
+        "cases",
+        "分头重复受理",
+        "volume",
+        "lower",
+    ),
     # 一张屏: sensors and cameras (model/sensors.py)
     _count("sensor_alarms", "Sensor alarms, true and false", "alarms", "感知告警", "volume"),
     _count("false_alarms", "False sensor alarms", "alarms", "误报", "volume", "lower"),

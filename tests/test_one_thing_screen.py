@@ -122,9 +122,12 @@ def test_bundling_merges_linked_requests_into_fewer_cases_and_handoffs() -> None
 
     assert handoffs(bundled) < handoffs(separate), "fewer hand-offs in all"
     assert _mean(bundled, "staff_hours_total") < _mean(separate, "staff_hours_total")
-    for o in bundled:
+    for o in (*bundled, *separate):
         s = o.summary
         assert s["cases_generated"] == s["cases_closed"] + s["cases_parked"] + s["cases_open"]
+        made = s["needs_reported"] + s["needs_found"] + s["repeat_contacts"]
+        assert s["cases_generated"] == made + s["separate_requests"], "the accounting is whole"
+    assert _mean(separate, "separate_requests") > 0 == _mean(bundled, "separate_requests")
 
 
 def test_bundling_with_nothing_linked_does_nothing() -> None:
