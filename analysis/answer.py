@@ -364,6 +364,17 @@ def population_size(raw: Mapping[str, Any]) -> tuple[int, int, int]:
     from model.parameters import PopulationParameters  # the defaults of unset fields
 
     population = _section(raw, "population")
+    if population.get("street_types"):  # community types (model/places.py): their own sizes
+        from pydantic import ValidationError
+
+        from model.parameters import ModelParameters
+        from model.places import build_layout
+
+        try:
+            layout = build_layout(ModelParameters.model_validate(dict(raw)))
+        except ValidationError as error:
+            raise ValueError(str(error)) from error
+        return layout.n_communities, layout.n_grids, layout.residents
     defaults = PopulationParameters()
     sizes = [
         int(population.get(key, getattr(defaults, key)))

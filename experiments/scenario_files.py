@@ -48,6 +48,7 @@ from pydantic.fields import FieldInfo
 
 from experiments.errors import MISSING, InputError, closest
 from model.parameters import DepartmentParameters, ModelParameters
+from model.places import build_layout
 from model.policies.registry import policy_kind
 
 # Fields of ModelParameters holding a policy block ({"kind": ..., **parameters}).
@@ -107,7 +108,7 @@ class Scenario:
     @property
     def residents(self) -> int:
         """Number of residents in the scenario's population."""
-        return self.parameters.population.residents
+        return build_layout(self.parameters).residents  # community types included
 
     @property
     def routing_kind(self) -> str:

@@ -154,26 +154,27 @@ def estimated_memory_bytes(parameters: ModelParameters) -> float:
     peaks of docs/performance.md: yongchuan measured 1,570 MiB, estimated ≈2,200 MiB (its
     needs of a year bound its cases from above).
     """
-    population = parameters.population
-    communities = population.streets * population.communities_per_street
+    residents, grids, communities = _sizes(parameters)
     return (
         BASE_BYTES
-        + population.residents * bytes_per_resident(parameters)
-        + population.grids * GRID_BYTES
+        + residents * bytes_per_resident(parameters)
+        + grids * GRID_BYTES
         + communities * COMMUNITY_BYTES
     )
 
 
+def _sizes(parameters: ModelParameters) -> tuple[int, int, int]:
+    """Residents, grids and communities of the scenario's layout (community types included)."""
+    from model.places import build_layout  # places import this module's types
+
+    layout = build_layout(parameters)
+    return layout.residents, layout.n_grids, layout.n_communities
+
+
 def max_residents(parameters: ModelParameters) -> int:
     """The most residents :data:`MEMORY_LIMIT_BYTES` allows at this scenario's densities."""
-    population = parameters.population
-    communities = population.streets * population.communities_per_street
-    room = (
-        MEMORY_LIMIT_BYTES
-        - BASE_BYTES
-        - population.grids * GRID_BYTES
-        - communities * COMMUNITY_BYTES
-    )
+    _, grids, communities = _sizes(parameters)
+    room = MEMORY_LIMIT_BYTES - BASE_BYTES - grids * GRID_BYTES - communities * COMMUNITY_BYTES
     return max(0, int(room // bytes_per_resident(parameters)))
 
 
@@ -182,9 +183,9 @@ def memory_problem(parameters: ModelParameters) -> str | None:
     estimate = estimated_memory_bytes(parameters)
     if estimate <= MEMORY_LIMIT_BYTES:
         return None
-    population = parameters.population
+    residents, grids, _ = _sizes(parameters)
     return (
-        f"this scenario has {population.residents:,} residents in {population.grids:,} grids: "
+        f"this scenario has {residents:,} residents in {grids:,} grids: "
         f"≈{estimate / GIB:,.0f} GiB of memory estimated "
         f"({bytes_per_resident(parameters):,.0f} bytes per resident for "
         f"{ties_per_resident(parameters):.1f} ties and "

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from model.agents import resolves
+from model.bundles import OneThing
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
@@ -242,6 +243,8 @@ class Casework:
         self.handling_rng = streams["handling"]
         self.gaming_rng = streams["gaming"]
         self.contacts_rng = streams["contacts"]
+        self.one_thing = OneThing(p.demand, p.intake, streams["bundles"])  # 一件事 (bundles.py)
+        self.travels = geography.travels  # some place travels to a site (places.py)
         self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
@@ -304,6 +307,7 @@ class Casework:
                 self._create(rows, i, PATROL_SOURCE, need, t)
             return
         p = self.p
+        self.one_thing.draw(batch.departments, batch.resident, self.need_offset)
         # needs whose source a rate hook removed do not arise (model/demand.py); they keep
         # their number, so every other need keeps its attributes (common random numbers)
         prevented = batch.prevented if batch.prevented is not None else np.zeros(len(batch), bool)
@@ -370,11 +374,23 @@ class Casework:
         for t, rows, i, source, need in today:
             self._create(rows, i, source, need, t)
 
-    def _create(self, batch: _NeedRows, i: int, source: int, need: int, now: float) -> None:
-        """A need becomes a case at time ``now`` (reported, or found by a patrol or sensor)."""
+    def _create(
+        self, batch: _NeedRows, i: int, source: int, need: int, now: float, part: int | None = None
+    ) -> None:
+        """A need becomes a case at time ``now`` (reported, or found by a patrol or sensor).
+
+        A linked request (一件事, model/bundles.py) becomes one bundle (``part`` −1) under
+        ``intake.one_thing_bundles``, else one case per department (``part`` 0, 1, …)."""
+        if part is None and self.one_thing.share > 0 and self.one_thing.is_linked(need, source):
+            parts = (-1,) if self.one_thing.bundling else range(len(batch.departments[i]))
+            for k in parts:
+                self._create(batch, i, source, need, now, k)
+            return
         cases = self.cases
-        departments = batch.departments[i]
-        cid = cases.add(departments, batch.work[i])
+        departments, work = batch.departments[i], batch.work[i]
+        if part is not None and part >= 0:  # one of the separate linked requests
+            departments, work = departments[part : part + 1], work[part : part + 1]
+        cid = cases.add(departments, work)
         resident = batch.resident[i]
         case_type = batch.case_type[i]
         if source == PATROL_SOURCE:
@@ -411,6 +427,20 @@ class Casework:
                 last is not None and now - last <= self.p.demand.repeat_complaint_window_days
             )
             self.last_need[key] = now
+        if part is not None:
+            (self.one_thing.bundles if part < 0 else self.one_thing.split).add(cid)
+            if part > 0:  # a second or later separate request: its own draws
+                self.one_thing.separate_requests += 1
+                (
+                    cases.u_classify[cid],
+                    cases.u_satisfy[cid],
+                    cases.u_quality[cid],
+                    cases.u_callback[cid],
+                    cases.u_repeat[cid],
+                    cases.u_urge[cid],
+                    cases.u_dispute[cid],
+                    cases.u_verify[cid],
+                ) = self.one_thing.separate_uniforms()
         self._register(cid, source, now, batch.u_desk[i])
 
     def _contact_again(self, parent: int) -> None:
@@ -430,6 +460,8 @@ class Casework:
         cases.u_callback[cid], cases.u_repeat[cid], cases.u_urge[cid] = u[3], u[4], u[5]
         cases.u_dispute[cid], cases.u_verify[cid] = u[7], u[8]
         cases.reported[cid] = now
+        if parent in self.one_thing.bundles:  # the resident calls again about the bundle
+            self.one_thing.bundles.add(cid)
         self.repeat_contacts += 1
         self._register(cid, HOTLINE, now, u[6])
 
@@ -490,13 +522,21 @@ class Casework:
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
-        route = self.routing.route(self.case_view(cid), self.system, self.routing_rng)
         source = self.cases.source[cid]
         intake = (
             CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
         )
+        route = self._route(cid, intake)
         self.progress[cid] = Progress(route=route, at=intake)
         self._enter_stage(cid)
+
+    def _route(self, cid: int, intake: Unit) -> Route:
+        """The routing policy's route; a bundle's is handled in one pass (model/bundles.py)."""
+        view = self.case_view(cid)
+        route = self.routing.route(view, self.system, self.routing_rng)
+        if cid in self.one_thing.bundles:
+            route = self.one_thing.one_pass(cid, route, view, self.routing, self.system, intake)
+        return route
 
     def dispatcher(self, cid: int, holder: Unit | None) -> Office:
         """The office that classifies case ``cid`` held by ``holder``: the office itself,
@@ -614,6 +654,8 @@ class Casework:
         work = visit.work_hours
         if work is None:
             work = self._default_work(cid, unit, prog.route)
+        if self.travels:
+            work += self._travel_hours(cid, unit, role, prog.settled_by_team)
         key = self.cases.deadline[cid]
         effort, premature = 1.0, False
         if unit.level == "department":
@@ -644,6 +686,18 @@ class Casework:
         if level in ("grid", "party"):
             return self.p.offices.on_the_spot_hours
         return self.units.dispatcher(unit).review_hours
+
+    def _travel_hours(self, cid: int, unit: Unit, role: str, settled_by_team: bool) -> float:
+        """Travel to the site of case ``cid`` beyond the street baseline's (community types,
+        model/places.py): a department's per handling; a grid worker's (or the staff moved
+        down to the community's) when they settle it on the spot. Volunteers live there."""
+        level = unit.level
+        grid = self.cases.grid[cid]
+        if level == "department" and role == "handle":
+            return self.geography.department_travel_hours[grid]
+        if role == "resolve" and (level == "embedded" or (level == "grid" and settled_by_team)):
+            return self.geography.grid_travel_hours[grid]
+        return 0.0
 
     def _quality_draw(self, cid: int, prog: Progress, primary: bool) -> float:
         """The uniform that decides whether a handling resolves the case: the case's pre-drawn
@@ -695,7 +749,7 @@ class Casework:
             self._park(cid)
             return
         self.returned_by.setdefault(cid, set()).add(department)
-        route = self.routing.route(self.case_view(cid), self.system, self.routing_rng)
+        route = self._route(cid, Unit("department", department))
         first_handle = next(
             (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
         )
@@ -716,6 +770,8 @@ class Casework:
         cases.resolved[cid] = not prog.failed
         worker = self.units.grid_workers[cases.grid[cid]]
         hours = worker.verification_hours(prog.settled_by_team)
+        if hours > 0 and self.travels:  # the check is on site (community types)
+            hours += self.geography.grid_travel_hours[cases.grid[cid]]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
         self.events.schedule(at, self._verify, (cid, hours))
@@ -894,7 +950,7 @@ class Casework:
         for station in self.units.all_stations():
             for token in station.queued_tokens():
                 cid = token[0] if isinstance(token, tuple) else token
-                if status[cid] == "open":
+                if isinstance(cid, int) and status[cid] == "open":  # not a false alarm's check
                     status[cid] = "queued"
         return status
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from model.cases import CASE_TYPES, REPORTED_TYPES
 from model.parameters import ModelParameters
+from model.places import DemandWeights
 
 INQUIRY = CASE_TYPES.index("inquiry")
 SUGGESTION = CASE_TYPES.index("suggestion")
@@ -66,9 +67,13 @@ class DemandGenerator:
         residents: int,
         arrivals: np.random.Generator,
         attributes: np.random.Generator,
+        places: DemandWeights | None = None,
     ) -> None:
         self.p = parameters
         self.residents = residents
+        # community types (model/places.py): relative need rates, case mixes and public
+        # problem rates per place; None: every resident alike (the street baseline)
+        self.places = places
         self.arrivals = arrivals
         self.attributes = attributes
         depts = list(parameters.departments.values())
@@ -99,20 +104,35 @@ class DemandGenerator:
     def draw(self, day: int) -> NeedBatch:
         """All needs arising on ``day`` (residents' needs, then public-space problems)."""
         a, b = self.arrivals, self.attributes
-        n_needs = int(a.poisson(self.need_rate * self.residents))
+        places = self.places
+        weight = self.residents if places is None else float(places.resident_cdf[-1])
+        public_weight = self.residents if places is None else places.public_weight
+        n_needs = int(a.poisson(self.need_rate * weight))
         n_public = (
-            int(a.poisson(self.public_rate * self.residents))
-            if self.public_share is not None
-            else 0
+            int(a.poisson(self.public_rate * public_weight)) if self.public_share is not None else 0
         )
         n = n_needs + n_public
-        resident = np.concatenate((a.integers(0, self.residents, n_needs), np.full(n_public, -1)))
+        who = (
+            a.integers(0, self.residents, n_needs)
+            if places is None
+            else np.minimum(
+                np.searchsorted(places.resident_cdf, a.random(n_needs) * weight, "right"),
+                self.residents - 1,
+            )
+        )
+        resident = np.concatenate((who, np.full(n_public, -1)))
         time = day + a.random(n)
         order = np.argsort(time, kind="stable")
 
+        if places is None:
+            kind = b.choice(len(self.type_index), n_needs, p=self.type_share)
+        else:  # each resident's place has its own mix (model/places.py)
+            cdf = places.type_cdf[places.resident_place[who]]
+            kind = (b.random(n_needs)[:, None] * cdf[:, -1:] >= cdf).sum(axis=1)
+            kind = np.minimum(kind, len(self.type_index) - 1)
         case_type = np.concatenate(
             (
-                self.type_index[b.choice(len(self.type_index), n_needs, p=self.type_share)],
+                self.type_index[kind],
                 np.full(n_public, PATROL, dtype=np.int8),
             )
         ).astype(np.int8)

@@ -34,13 +34,15 @@ from model.network import build_hierarchy, build_space
 from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, run_warnings, summarise
 from model.parameters import ModelParameters
 from model.party import Organisations
+from model.places import build_layout, demand_weights, place_geography
 from model.policies.accountability import AccountabilityPolicy
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
 from model.projects import MicroSpaces
+from model.sensors import SensorNetwork
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
-from model.units import Geography, Units
+from model.units import Units
 
 
 class GovernanceModel(mesa.Model):
@@ -67,19 +69,20 @@ class GovernanceModel(mesa.Model):
             horizon_days=p.simulation.total_days + 60,
         )
         self.events = EventCalendar()
-        self.population = build_population(p.population, p.social, streams["population"])
-        self.department_names = tuple(p.departments)
-        self.n_grids = p.population.grids
-        self.n_communities = p.population.streets * p.population.communities_per_street
-        self.geography = Geography(
-            resident_grid=self.population.grid.tolist(),
-            grid_community=[g // p.population.grids_per_community for g in range(self.n_grids)],
-            community_street=[
-                c // p.population.communities_per_street for c in range(self.n_communities)
-            ],
+        # streets and towns, community types (model/places.py)
+        self.layout = build_layout(p)
+        self.population = build_population(
+            p.population, p.social, streams["population"], self.layout
         )
+        self.department_names = tuple(p.departments)
+        self.n_grids = self.layout.n_grids
+        self.n_communities = self.layout.n_communities
+        self.places = demand_weights(self.layout, self.population.grid, p.demand.case_type_shares)
+        self.geography = place_geography(self.layout, self.population.grid, self.places)
 
-        self.graph: nx.Graph = build_hierarchy(p.population, list(self.department_names))
+        self.graph: nx.Graph = build_hierarchy(
+            p.population, list(self.department_names), self.layout
+        )
         self.grid_space = build_space(self.graph, self.random)
         self.department_rating = np.full(len(self.department_names), 0.8)  # assumption: middling
         self._queue_lengths = np.zeros(len(self.department_names), dtype=np.int64)
@@ -114,6 +117,16 @@ class GovernanceModel(mesa.Model):
             self.geography,
             streams,
         )
+        # 一张屏: sensor false alarms and the checks they cost (model/sensors.py)
+        self.sensors = SensorNetwork(
+            p,
+            self.calendar,
+            self.events,
+            self.units,
+            self.geography,
+            streams["sensors"],
+            self.warmup_days,
+        )
         self.deliberation = Deliberation(
             p, self.population, self.consultation, self.events, self.n_communities, streams
         )
@@ -133,7 +146,7 @@ class GovernanceModel(mesa.Model):
         self.casework.organisation = self.organisation
         self.deliberation.organisation = self.organisation
         self.demand = DemandGenerator(
-            p, self.population.size, streams["arrivals"], streams["case_attributes"]
+            p, self.population.size, streams["arrivals"], streams["case_attributes"], self.places
         )
         self.projects = MicroSpaces(
             p,
@@ -349,6 +362,7 @@ class GovernanceModel(mesa.Model):
             self._end_warmup()
         self.organisation.step(day)
         self.casework.receive(self.demand.draw(day), day)
+        self.sensors.raise_false_alarms(day)
         self.events.run_until(day + 1.0)
         self.casework.urge_overdue(day + 1.0)
         if (day + 1) % self.accountability.period_days == 0:
@@ -464,17 +478,14 @@ class GovernanceModel(mesa.Model):
         values: dict[tuple[str, int], float] = {}
         for g in range(self.n_grids):
             values[("grid", g)] = float(per_grid[g])
-        gpc = self.parameters.population.grids_per_community
+        layout = self.layout
+        per_community = _group(per_grid, layout.grid_community, self.n_communities, name)
         for c in range(self.n_communities):
-            chunk = per_grid[c * gpc : (c + 1) * gpc]
-            values[("community", c)] = float(chunk.mean() if name == "trust" else chunk.sum())
-        cps = self.parameters.population.communities_per_street
-        for s in range(self.parameters.population.streets):
-            chunk = np.array([values[("community", c)] for c in range(s * cps, (s + 1) * cps)])
-            values[("street", s)] = float(chunk.mean() if name == "trust" else chunk.sum())
-        streets = np.array(
-            [values[("street", s)] for s in range(self.parameters.population.streets)]
-        )
+            values[("community", c)] = float(per_community[c])
+        per_street = _group(per_community, layout.community_street, layout.n_streets, name)
+        for s in range(layout.n_streets):
+            values[("street", s)] = float(per_street[s])
+        streets = per_street
         values[("centre", 0)] = float(streets.mean() if name == "trust" else streets.sum())
         for d, station in enumerate(self.department_stations):
             values[("department", d)] = (
@@ -522,6 +533,14 @@ class GovernanceModel(mesa.Model):
                     }
                 )
         return pd.DataFrame(rows)
+
+
+def _group(values: np.ndarray, parent: np.ndarray, n: int, name: str) -> np.ndarray:
+    """Per parent unit: the mean (trust) or sum (backlog) of its children's values."""
+    total = np.bincount(parent, weights=values, minlength=n)
+    if name != "trust":
+        return total
+    return total / np.maximum(np.bincount(parent, minlength=n), 1)
 
 
 # the level each level hangs from in the governance hierarchy

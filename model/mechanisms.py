@@ -168,4 +168,16 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "trust follows neighbours' trust",
         "assumption",
     ),
+    Behaviour(
+        "intake.bundle_coordination_hours",
+        0.0,
+        "the lead department coordinates each extra department of a one-thing bundle (一件事)",
+        "assumption (F4.7)",
+    ),
+    Behaviour(
+        "detection.false_alarms_per_grid_per_day_at_full_coverage",
+        0.0,
+        "sensors raise false alarms (误报) that the centre registers and a grid worker checks",
+        "assumption (F6.6)",
+    ),
 )

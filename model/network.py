@@ -14,25 +14,42 @@ import networkx as nx
 from mesa.discrete_space import Network
 
 from model.parameters import PopulationParameters
+from model.places import Layout
 
 
-def build_hierarchy(population: PopulationParameters, departments: list[str]) -> nx.Graph:
-    """The governance hierarchy as a tree graph."""
+def build_hierarchy(
+    population: PopulationParameters, departments: list[str], layout: Layout | None = None
+) -> nx.Graph:
+    """The governance hierarchy as a tree graph (of ``layout`` when given, model/places.py)."""
     graph = nx.Graph()
     centre = ("centre", 0)
     graph.add_node(centre, level="centre", name="district centre")
     for d, name in enumerate(departments):
         graph.add_node(("department", d), level="department", name=name)
         graph.add_edge(centre, ("department", d))
-    communities = population.communities_per_street
-    grids = population.grids_per_community
-    for s in range(population.streets):
+    if layout is None:
+        communities = population.communities_per_street
+        grids = population.grids_per_community
+        community_street = [c // communities for c in range(population.streets * communities)]
+        grid_community = [g // grids for g in range(len(community_street) * grids)]
+        streets = population.streets
+    else:
+        community_street = layout.community_street.tolist()
+        grid_community = layout.grid_community.tolist()
+        streets = layout.n_streets
+    street_communities: list[list[int]] = [[] for _ in range(streets)]
+    for c, s in enumerate(community_street):
+        street_communities[s].append(c)
+    community_grids: list[list[int]] = [[] for _ in community_street]
+    for g, c in enumerate(grid_community):
+        community_grids[c].append(g)
+    for s in range(streets):
         graph.add_node(("street", s), level="street", name=f"street {s}")
         graph.add_edge(centre, ("street", s))
-        for c in range(s * communities, (s + 1) * communities):
+        for c in street_communities[s]:
             graph.add_node(("community", c), level="community", name=f"community {c}")
             graph.add_edge(("street", s), ("community", c))
-            for g in range(c * grids, (c + 1) * grids):
+            for g in community_grids[c]:
                 graph.add_node(("grid", g), level="grid", name=f"grid {g}")
                 graph.add_edge(("community", c), ("grid", g))
     return graph

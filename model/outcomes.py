@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from model.bundles import bundle_outcomes
 from model.cases import CASE_TYPES, SOURCES
+from model.places import place_outcomes
+from model.sensors import sensor_outcomes
 
 if TYPE_CHECKING:
     from model.governance import GovernanceModel
@@ -681,6 +684,56 @@ OUTCOMES: tuple[Outcome, ...] = (
         "participation",
         "higher",
     ),
+    # 一件事一次办 (model/bundles.py)
+    _count("bundles", "One-thing bundles (一件事)", "cases", "一件事集成办理", "volume"),
+    _count(
+        "requests_merged", "Linked requests merged into bundles", "requests", "合并诉求", "volume"
+    ),
+    _count(
+        "handoffs_saved",
+        "Hand-offs saved by bundling",
+        "hand-offs",
+        "减少流转次数",
+        "time",
+        "higher",
+    ),
+    _count(
+        "linked_request_cases",
+        "Linked requests filed as separate cases",
+        "cases",
+        "分头办理诉求",
+        "volume",
+        "lower",
+    ),
+    _count(
+        "separate_requests",
+        "Second and later separate requests of linked needs (whole run)",
+        "cases",
+        "分头重复受理",
+        "volume",
+        "lower",
+    ),
+    # 一张屏: sensors and cameras (model/sensors.py)
+    _count("sensor_alarms", "Sensor alarms, true and false", "alarms", "感知告警", "volume"),
+    _count("false_alarms", "False sensor alarms", "alarms", "误报", "volume", "lower"),
+    _hours(
+        "false_alarm_hours",
+        "Staff hours on false alarms",
+        "staff-hours",
+        "误报核查工时",
+        "cost",
+        "lower",
+    ),
+    _percent(
+        "false_alarm_share", "False share of sensor alarms", "share of alarms", "误报率", "quality"
+    ),
+    _percent(
+        "sensor_detection_share",
+        "Found problems found by sensors",
+        "share of patrol and sensor cases",
+        "智能发现占比",
+        "volume",
+    ),
 )
 
 # Outcomes with one key per case type, age group or department.
@@ -728,6 +781,40 @@ OUTCOME_FAMILIES: tuple[OutcomeFamily, ...] = (
         None,
         "share",
         0.05,
+    ),
+    # community types (model/places.py): typed scenarios only
+    OutcomeFamily(
+        r"place_resolution_time_median_days_(?P<key>[a-z0-9_]+)",
+        "place_resolution_time_median_days_rural_town",
+        "Resolution time, median — {key} communities",
+        "days",
+        "{key}办结时长中位数",
+        "time",
+        "lower",
+        "duration",
+        _DAYS,
+    ),
+    OutcomeFamily(
+        r"place_on_time_share_(?P<key>[a-z0-9_]+)",
+        "place_on_time_share_rural_town",
+        "Closed on time — {key} communities",
+        "share of closed and overdue cases",
+        "{key}按时办结率",
+        "time",
+        "higher",
+        "share",
+        _SHARE,
+    ),
+    OutcomeFamily(
+        r"place_satisfaction_share_(?P<key>[a-z0-9_]+)",
+        "place_satisfaction_share_rural_town",
+        "Satisfied — {key} communities",
+        "share of rated cases",
+        "{key}满意率",
+        "quality",
+        "higher",
+        "share",
+        _SHARE,
     ),
 )
 
@@ -1025,6 +1112,15 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     staff_hours += model.organisation.follow_up_staff_hours
     summary["staff_hours_total"] = float(staff_hours)
     summary["staff_hours_per_case"] = _share(staff_hours, m)
+    # the practices of issue 10 (bundles.py, sensors.py) and community types (places.py)
+    summary.update(bundle_outcomes(cw.one_thing, cases.departments, window))
+    source = col("source")[window]
+    summary.update(
+        sensor_outcomes(model.sensors, source, SOURCES.index("sensor"), SOURCES.index("patrol"))
+    )
+    counted = closed | (deadline < model.events.now)
+    on_time_case = closed & (closed_at <= deadline)
+    summary.update(place_outcomes(model.layout, grid, durations, on_time_case, counted, satisfied))
     return summary
 
 

@@ -12,6 +12,7 @@ parameters, and come out of validation as frozen policy instances.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -45,6 +46,7 @@ from model.bounds import (
     memory_problem,
 )
 from model.cases import CASE_TYPES
+from model.place_types import CommunityTypeParameters, StreetTypes
 from model.policies.registry import imports_allowed, resolve_policy
 
 StaffFTE = Annotated[Number, Field(gt=0.0, le=MAX_STAFF)]  # full-time equivalents, fractional
@@ -118,6 +120,11 @@ class PopulationParameters(Section):
         # residents draw normal(mean, sd) clipped to [0, 1], so the drawn mean is ≈0.83
     )
     initial_trust_sd: Annotated[Number, Field(ge=0.0, le=0.5)] = 0.15  # assumption
+    street_types: StreetTypes = Field(
+        # streets of each community type, in order (F6.1: 7 streets, 16 towns); scaled to
+        # `streets` when they total otherwise; none: every street is the default place above
+        default_factory=dict
+    )
 
     @field_validator("age_group_shares")
     @classmethod
@@ -181,6 +188,10 @@ class DemandParameters(Section):
         0.3  # a minor case needs this share of its department's mean work; assumption (F5.4: hours)
     )
     repeat_complaint_window_days: Days = 30.0  # F5.5 repeat complaints; assumption
+    linked_request_share: Share = (
+        0.0  # of multi-department needs, those a resident files as separate linked requests
+        # (one per department) unless intake bundles them (一件事, seed §二(四)); assumption
+    )
     collective_issues_per_community_per_year: Annotated[Number, Field(ge=0, le=365)] = (
         4.0  # parking, renovation, pocket parks (seed §二(三), §三(一)); assumption
     )
@@ -255,6 +266,11 @@ class DetectionParameters(Section):
     public_problems_per_resident_per_year: RatePerResident = (
         0.25  # public-space problems nobody reports
     )
+    false_alarms_per_grid_per_day_at_full_coverage: Annotated[Number, Field(ge=0.0, le=100.0)] = (
+        0.0  # 误报: sensor alarms with no problem behind them, per grid per day at full
+        # coverage (they scale with sensor_coverage_share); assumption, set by the scenarios
+        # that cover (0 here: its neutral value, so `microgov explain` separates it)
+    )
     # (rubbish, damaged facilities): F1.4 — inspectors find most city-management cases; assumption
 
 
@@ -266,6 +282,14 @@ class IntakeParameters(Section):
     )
     front_desk_minutes: Minutes = 6.0  # F3.4
     registration_minutes: Minutes = 3.7  # F3.4 call to dispatch
+    one_thing_bundles: bool = (
+        False  # 一件事一次办: linked requests registered as one case, handled in one pass
+        # under a lead department (seed §二(四); F4.7); off before the reform
+    )
+    bundle_coordination_hours: Hours = (
+        0.0  # lead department's hours per extra department of a bundle; assumption, set by
+        # the scenarios that bundle (0 here: its neutral value, so `microgov explain` separates it)
+    )
 
 
 class DepartmentParameters(Section):
@@ -519,6 +543,9 @@ class ModelParameters(Section):
     organisation: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
     # micro-space projects (微改造、精提升): a reform, none in the baseline (model/projects.py)
     projects: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
+    community_types: Annotated[dict[str, CommunityTypeParameters], Field(max_length=20)] = Field(
+        default_factory=dict  # urban streets, rural towns, old compounds… (model/place_types.py)
+    )
 
     @field_validator("routing", mode="before")
     @classmethod
@@ -570,6 +597,37 @@ class ModelParameters(Section):
                 f"coordination.catalogue_departments names unknown department(s) {unknown}; "
                 f"allowed: {sorted(self.departments)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _places_consistent(self) -> ModelParameters:
+        types = self.community_types
+        named = set(self.population.street_types)
+        bad = [name for name in types if not re.fullmatch(r"[a-z][a-z0-9_]*", name)]
+        if bad:
+            raise ValueError(
+                f"community type name(s) {bad}: use lower-case letters, digits and _ "
+                "(they name outcomes, e.g. place_on_time_share_rural_town)"
+            )
+        for name, kind in types.items():
+            named |= set(kind.community_shares)
+            if name in kind.community_shares:
+                raise ValueError(f"community_types.{name}.community_shares names {name} itself")
+        unknown = sorted(named - set(types))
+        if unknown:
+            raise ValueError(
+                f"population.street_types or community_shares name unknown community type(s) "
+                f"{unknown}; defined in [community_types]: {sorted(types)}"
+            )
+        if self.population.street_types and sum(self.population.street_types.values()) < 1:
+            raise ValueError("population.street_types: at least one street is needed")
+        groups = set(self.population.age_group_shares)
+        for name, kind in types.items():
+            if kind.age_group_shares is not None and set(kind.age_group_shares) != groups:
+                raise ValueError(
+                    f"community_types.{name}.age_group_shares has groups "
+                    f"{sorted(kind.age_group_shares)}; population.age_group_shares has {sorted(groups)}"
+                )
         return self
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from model.parameters import PopulationParameters, SocialParameters
+from model.places import Layout
 
 
 @dataclass
@@ -43,26 +44,51 @@ class Population:
 
 
 def build_population(
-    population: PopulationParameters, social: SocialParameters, rng: np.random.Generator
+    population: PopulationParameters,
+    social: SocialParameters,
+    rng: np.random.Generator,
+    layout: Layout | None = None,
 ) -> Population:
-    """Draw the residents of every grid and their ties."""
-    per_grid = population.residents_per_grid
-    grids = population.grids
-    n = grids * per_grid
-    resident = np.arange(n, dtype=np.int64)
-    grid = (resident // per_grid).astype(np.int32)
-    community = (grid // population.grids_per_community).astype(np.int32)
-    street = (community // population.communities_per_street).astype(np.int32)
-    position = resident % per_grid
-    buildings_per_grid = -(-per_grid // population.residents_per_building)
-    building = (grid * buildings_per_grid + position // population.residents_per_building).astype(
-        np.int32
-    )
+    """Draw the residents of every grid and their ties (grids of ``population``'s uniform
+    sizes, or of the community types of ``layout``, model/places.py)."""
+    if layout is None:
+        grids = population.grids
+        sizes = np.full(grids, population.residents_per_grid, dtype=np.int64)
+        grid_community = np.arange(grids, dtype=np.int32) // population.grids_per_community
+        community_street = (
+            np.arange(grids // population.grids_per_community, dtype=np.int32)
+            // population.communities_per_street
+        )
+        building_size = np.full(grids, population.residents_per_building, dtype=np.int64)
+    else:
+        sizes = layout.grid_residents
+        grid_community, community_street = layout.grid_community, layout.community_street
+        building_size = layout.grid_values("residents_per_building").astype(np.int64)
+    n = int(sizes.sum())
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    grid = np.repeat(np.arange(sizes.shape[0], dtype=np.int32), sizes)
+    community = grid_community[grid].astype(np.int32)
+    street = community_street[community].astype(np.int32)
+    position = np.arange(n, dtype=np.int64) - starts[grid]
+    buildings = -(-sizes // building_size)  # per grid
+    first_building = np.concatenate(([0], np.cumsum(buildings)[:-1]))
+    building = (first_building[grid] + position // building_size[grid]).astype(np.int32)
     household = _households(n, population.household_size, rng)
 
     groups = tuple(population.age_group_shares)
     shares = np.array([population.age_group_shares[g] for g in groups])
-    age_group = rng.choice(len(groups), size=n, p=shares / shares.sum()).astype(np.int8)
+    if layout is not None:
+        shares = np.array(layout.places[0].age_group_shares)
+    if layout is None or len({p.age_group_shares for p in layout.places}) == 1:
+        age_group = rng.choice(len(groups), size=n, p=shares / shares.sum()).astype(np.int8)
+    else:
+        # each community type its own age profile (rural towns older, F6.1; assumption)
+        profiles = np.array([p.age_group_shares for p in layout.places])
+        cdf = np.cumsum(profiles / profiles.sum(axis=1, keepdims=True), axis=1)
+        place = layout.grid_place[grid]
+        u = rng.random(n)
+        age_group = (u[:, None] >= cdf[place]).sum(axis=1).clip(0, len(groups) - 1)
+        age_group = age_group.astype(np.int8)
     party = rng.random(n) < population.party_member_share
     volunteer = party & (rng.random(n) < population.party_volunteer_share)
     trust = np.clip(

@@ -28,6 +28,8 @@ STREAM_NAMES: tuple[str, ...] = (
     "mesa",  # Mesa's own shuffling (model.rng / model.random)
     "organisation",  # the party organisation's and other actors' draws (model.party)
     "projects",  # micro-space projects: firms' co-funding, use of the spaces, needs prevented
+    "bundles",  # which needs are linked requests (一件事), and their separate requests' draws
+    "sensors",  # sensor false alarms (一张屏): how many, where, when
 )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from model.agents import (
     CommunityOffice,
     Department,
@@ -127,11 +129,27 @@ class Geography:
     resident_grid: list[int]
     grid_community: list[int]
     community_street: list[int]
+    # community types (model/places.py): per grid, the extra travel of a grid worker and of
+    # a department to a site there; and where public-space problems arise (cumulative weight
+    # over grids; empty: evenly)
+    grid_travel_hours: list[float] = field(default_factory=list)
+    department_travel_hours: list[float] = field(default_factory=list)
+    public_grid_cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_grids(self) -> int:
         return len(self.grid_community)
 
+    @property
+    def travels(self) -> bool:
+        """Whether some place has travel time beyond the street baseline's."""
+        return bool(self.grid_travel_hours or self.department_travel_hours)
+
     def public_grid(self, need: int) -> int:
-        """Grid of a public-space problem: a fixed hash of the need's number (exogenous)."""
+        """Grid of a public-space problem: a fixed hash of the need's number (exogenous),
+        in proportion to each grid's public-problem weight when places differ."""
+        if self.public_grid_cdf.shape[0]:
+            u = ((need * 2654435761) % 4294967296) / 4294967296.0
+            g = int(np.searchsorted(self.public_grid_cdf, u * self.public_grid_cdf[-1], "right"))
+            return min(g, self.n_grids - 1)
         return (need * 2654435761) % self.n_grids

@@ -284,16 +284,23 @@ def tiny(scenario: Scenario) -> Scenario:
     """The scenario on a classroom-sized population (at most 2 grids of 60 residents) and a
     warm-up of at most 5 days."""
     population = scenario.parameters.population
-    return apply_overrides(
-        scenario,
-        {
-            "simulation.warmup_days": min(scenario.parameters.simulation.warmup_days, 5),
-            "population.streets": 1,
-            "population.communities_per_street": 1,
-            "population.grids_per_community": min(population.grids_per_community, 2),
-            "population.residents_per_grid": min(population.residents_per_grid, 60),
-        },
-    )
+    shrink: dict[str, object] = {
+        "simulation.warmup_days": min(scenario.parameters.simulation.warmup_days, 5),
+        "population.streets": 1,
+        "population.communities_per_street": 1,
+        "population.grids_per_community": min(population.grids_per_community, 2),
+        "population.residents_per_grid": min(population.residents_per_grid, 60),
+    }
+    for name, kind in scenario.parameters.community_types.items():  # model/places.py
+        for key, most in (
+            ("communities_per_street", 1),
+            ("grids_per_community", 2),
+            ("residents_per_grid", 60),
+        ):
+            value = getattr(kind, key)
+            if value is not None:
+                shrink[f"community_types.{name}.{key}"] = min(value, most)
+    return apply_overrides(scenario, shrink)
 
 
 def check_mutant(folder: Path, file_name: str, text: str) -> None:

@@ -83,14 +83,20 @@ def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
             "collective_issues_per_community_per_year": draw(
                 st.floats(min_value=0.0, max_value=40.0)
             ),
+            "linked_request_share": draw(st.floats(min_value=0.0, max_value=1.0)),  # 一件事
         },
         "detection": {
             "patrol_detection_probability_per_day": draw(st.sampled_from([0.0, 0.04, 0.5, 1.0])),
             "sensor_coverage_share": draw(st.floats(min_value=0.0, max_value=1.0)),
             "public_problems_per_resident_per_year": draw(st.floats(min_value=0.0, max_value=3.0)),
+            "false_alarms_per_grid_per_day_at_full_coverage": draw(
+                st.floats(min_value=0.0, max_value=2.0)
+            ),
         },
         "intake": {
-            "front_desk_inquiry_resolution_share": draw(st.floats(min_value=0.0, max_value=1.0))
+            "front_desk_inquiry_resolution_share": draw(st.floats(min_value=0.0, max_value=1.0)),
+            "one_thing_bundles": draw(st.booleans()),
+            "bundle_coordination_hours": draw(st.floats(min_value=0.0, max_value=2.0)),
         },
         "coordination": {
             "classification_accuracy": draw(st.floats(min_value=0.0, max_value=1.0)),
@@ -150,7 +156,10 @@ def test_every_case_accounted_once(scenario: tuple[ModelParameters, int]) -> Non
     cases, summary = out.cases, out.summary
     assert cases["case_id"].is_unique, "case ids must be unique"
     first = cases[cases["parent"] < 0]
-    assert first["need"].is_unique, "a need becomes at most one first contact"
+    assert len(first) - first["need"].nunique() == summary["separate_requests"], (
+        "a need becomes one first contact, or one per department when it is a linked request "
+        "filed separately (一件事 not bundled)"
+    )
     assert set(cases["status"].unique()) <= STATUSES, f"unknown statuses {set(cases['status'])}"
     assert len(cases) == summary["cases_generated"], "case log length vs cases_generated"
     total = summary["cases_closed"] + summary["cases_open"] + summary["cases_parked"]
@@ -261,7 +270,9 @@ def test_needs_accounting(scenario: tuple[ModelParameters, int]) -> None:
     summary, cases, series = out.summary, out.cases, out.timeseries
     needs = summary["needs_generated"]
     lapsed = summary["needs_lapsed"]
-    assert needs >= summary["cases_generated"] + round(lapsed), (
+    separate = summary["separate_requests"]  # a linked need filed once per department (一件事)
+    repeats = summary["repeat_contacts"]
+    assert needs + separate + repeats >= summary["cases_generated"] + round(lapsed), (
         f"needs {needs} < cases {summary['cases_generated']} + lapsed {lapsed}"
     )
     parts = ("needs_reported", "needs_found", "needs_lapsed", "needs_awaiting_patrol")
@@ -269,16 +280,25 @@ def test_needs_accounting(scenario: tuple[ModelParameters, int]) -> None:
         f"needs_generated {needs} != reported + found + lapsed + awaiting patrol "
         f"{[summary[k] for k in parts]}"
     )
-    made = summary["needs_reported"] + summary["needs_found"] + summary["repeat_contacts"]
+    made = (
+        summary["needs_reported"]
+        + summary["needs_found"]
+        + summary["repeat_contacts"]
+        + summary["separate_requests"]
+    )
     assert summary["cases_generated"] == made, (
-        "every case is a need that was reported or found, or a repeat contact about one"
+        "every case is a need that was reported or found, a repeat contact about one, or a "
+        "second or later separate request of a linked need (一件事 not bundled)"
     )
     if parameters.simulation.warmup_days == 0 and needs > 0:
         assert summary["unreported_share"] * needs == pytest.approx(lapsed), (
             "without a warm-up, unreported_share = needs_lapsed / needs_generated"
         )
     from_residents = int((cases["resident"] >= 0).sum())
-    assert needs >= from_residents + round(lapsed), "needs cover residents' cases plus lapsed needs"
+    assert needs + separate >= from_residents + round(lapsed), (
+        "needs (and the extra separate requests of linked ones) cover residents' cases plus "
+        "lapsed needs"
+    )
     if len(cases):
         assert cases["need"].min() >= 0 and cases["need"].max() < needs, (
             "need ids lie in [0, needs_generated)"

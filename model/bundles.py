@@ -1,0 +1,148 @@
+"""一件事一次办: a resident's linked requests handled as one case ("one thing" bundles).
+
+Some needs of a resident involve several departments as separate errands — a
+renovation that needs the housing office, city management and the market regulator;
+an elderly resident's move that needs civil affairs, health and the police station.
+Before the reform the resident files one request per department (a *linked request*),
+each with its own intake, registration, route and rating. Under 一件事一次办
+(``intake.one_thing_bundles``) the first desk registers them as one case, a *bundle*,
+handled in one pass: the departments take it together under a lead department
+(首接负责, F4.7), which spends ``intake.bundle_coordination_hours`` per extra
+department on coordination (深化办理"一件事"改革, seed §二(四); docs/design.md "One thing and one screen").
+
+Which multi-department needs are linked requests is drawn once per need from the
+``bundles`` stream (``demand.linked_request_share``), whatever the intake, so a reform
+and its reference face the same linked needs (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from model.cases import SOURCES
+from model.parameters import DemandParameters, IntakeParameters
+from model.policies.base import CaseView, Route, RoutingPolicy, Stage, SystemView, Unit
+
+PATROL_CHANNEL = SOURCES.index("patrol")  # sources before it are residents' own reports
+
+
+class OneThing:
+    """The linked requests of each day and, under the reform, their bundles.
+
+    Args:
+        demand: the share of multi-department needs that are linked requests.
+        intake: whether intake bundles them, and the lead's coordination hours.
+        rng: the ``bundles`` stream (which needs are linked; the uniforms of the second
+            and later separate requests; the counterfactual routes of a bundle).
+    """
+
+    def __init__(
+        self, demand: DemandParameters, intake: IntakeParameters, rng: np.random.Generator
+    ) -> None:
+        self.share = demand.linked_request_share
+        self.bundling = intake.one_thing_bundles
+        self.coordination_hours = intake.bundle_coordination_hours
+        self.rng = rng
+        self.linked: frozenset[int] = frozenset()  # today's linked needs, by need number
+        self.bundles: set[int] = set()  # cases that are bundles
+        self.split: set[int] = set()  # cases filed as one of several linked requests
+        self.handoffs_saved: dict[int, int] = {}  # bundle → hand-offs its separate requests had
+        self.separate_requests = 0  # second and later separate requests of linked needs (all run)
+
+    def draw(self, departments: np.ndarray, resident: np.ndarray, first_need: int) -> None:
+        """Which of today's needs (numbered from ``first_need``) are linked requests: a
+        resident's need of several departments, with probability ``linked_request_share``."""
+        if self.share <= 0:
+            return
+        u = self.rng.random(departments.shape[0])
+        linked = (departments[:, 1] >= 0) & (resident >= 0) & (u < self.share)
+        self.linked = frozenset((first_need + np.flatnonzero(linked)).tolist())
+
+    def is_linked(self, need: int, source: int) -> bool:
+        """Whether a need becoming a case from ``source`` is a linked request a resident filed."""
+        return source < PATROL_CHANNEL and need in self.linked
+
+    def separate_uniforms(self) -> list[float]:
+        """Own draws of a second or later separate request (u_classify, u_satisfy, u_quality,
+        u_callback, u_repeat, u_urge, u_dispute, u_verify)."""
+        return self.rng.random(8).tolist()
+
+    def one_pass(
+        self,
+        cid: int,
+        route: Route,
+        case: CaseView,
+        routing: RoutingPolicy,
+        system: SystemView,
+        intake: Unit,
+    ) -> Route:
+        """The route of bundle ``cid``: its departments handle it together in one stage
+        under the first one's lead (首接负责, F4.7), which coordinates the others. The
+        first time, the hand-offs its separate requests would have had are recorded."""
+        if cid not in self.handoffs_saved:
+            separate = sum(
+                planned_handoffs(
+                    routing.route(
+                        dataclasses.replace(case, departments=(d,), work_hours=(w,)),
+                        system,
+                        self.rng,
+                    ),
+                    intake,
+                )
+                for d, w in zip(case.departments, case.work_hours or (0.0,) * 8, strict=False)
+            )
+            together = self._merge(route, len(case.departments))
+            self.handoffs_saved[cid] = separate - planned_handoffs(together, intake)
+            return together
+        return self._merge(route, len(case.departments))
+
+    def _merge(self, route: Route, departments: int) -> Route:
+        """One joint handling stage under a lead; a route that already is one (integrated
+        routing: joint under a lead, its own coordination cost) stays as it is."""
+        handle = [s for s in route.stages if s.role == "handle"]
+        if not handle or (len(handle) == 1 and route.first_unit_leads):
+            return route
+        first = next(k for k, s in enumerate(route.stages) if s.role == "handle")
+        others = [s for s in route.stages if s.role != "handle"]
+        joint = Stage(tuple(v for s in handle for v in s.visits), "handle")
+        return dataclasses.replace(
+            route,
+            stages=(*others[:first], joint, *others[first:]),
+            first_unit_leads=True,
+            overhead_hours=route.overhead_hours + self.coordination_hours * (departments - 1),
+        )
+
+
+def planned_handoffs(route: Route, intake: Unit) -> int:
+    """Transfers between units a route plans, from the unit that took the case in (as
+    the case lifecycle counts them: a visit where the case already is costs none)."""
+    holder = intake
+    count = 0
+    for stage in route.stages:
+        for visit in stage.visits:
+            if stage.role != "resolve" and visit.unit != holder:
+                count += 1
+        holder = stage.visits[0].unit if stage.visits else holder
+    return count
+
+
+def bundle_outcomes(
+    one_thing: OneThing, departments: list[tuple[int, ...]], window: np.ndarray
+) -> dict[str, float]:
+    """一件事 outcomes of the cases in ``window`` (a mask over case ids): bundles, the
+    linked requests merged into them, the hand-offs their separate requests would have
+    had, and the cases residents filed as separate linked requests (before the reform); and,
+    over the whole run for the accounting, the second and later separate requests (each a
+    case beyond the need's first)."""
+    measured = np.flatnonzero(window).tolist()
+    first = measured[0] if measured else len(departments)
+    bundles = [c for c in one_thing.bundles if c >= first and window[c]]
+    return {
+        "bundles": float(len(bundles)),
+        "requests_merged": float(sum(len(departments[c]) for c in bundles)),
+        "handoffs_saved": float(sum(one_thing.handoffs_saved.get(c, 0) for c in bundles)),
+        "linked_request_cases": float(sum(1 for c in one_thing.split if c >= first and window[c])),
+        "separate_requests": float(one_thing.separate_requests),
+    }
