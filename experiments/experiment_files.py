@@ -77,7 +77,7 @@ from model.outcomes import OUTCOME_NAMES, find_outcome
 
 KINDS: tuple[str, ...] = ("compare", "sweep", "sensitivity", "calibrate")
 # Policy blocks hold the reforms a calibrated baseline is compared under: never fitted.
-REFORM_BLOCKS: tuple[str, ...] = ("routing", "consultation", "accountability")
+REFORM_BLOCKS: tuple[str, ...] = ("routing", "consultation", "accountability", "mediation")
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 

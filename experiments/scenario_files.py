@@ -51,7 +51,7 @@ from model.parameters import DepartmentParameters, ModelParameters
 from model.policies.registry import policy_kind
 
 # Fields of ModelParameters holding a policy block ({"kind": ..., **parameters}).
-POLICY_FIELDS: tuple[str, ...] = ("routing", "consultation", "accountability")
+POLICY_FIELDS: tuple[str, ...] = ("routing", "consultation", "accountability", "mediation")
 # Keys that describe one file and are not inherited through ``extends``.
 OWN_KEYS: tuple[str, ...] = ("name", "title", "description")
 # Scenario files shipped with a source checkout (an editable install finds them here).

@@ -26,6 +26,7 @@ from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
 from model.events import EventCalendar
+from model.mediation import NEIGHBOUR_DISPUTE, Mediators, settled_level
 from model.policies.accountability import METRICS, LeagueView
 from model.policies.base import CaseView, Route, RoutingPolicy, SystemView, Unit, Visit
 from model.units import Geography, Units
@@ -100,6 +101,9 @@ class CaseTable:
     parked: array[float]
     deadline: array[float]
     promised: array[float]
+    mediated_at: array[int]
+    mediations: array[int]
+    relapsed: array[int]
 
     _SPEC: ClassVar[dict[str, tuple[str, float | int]]] = {
         "need": ("q", -1),
@@ -132,6 +136,11 @@ class CaseTable:
         "resolved": ("b", 0),
         "satisfied": ("b", -1),
         **{name: ("d", math.nan) for name in _TIMESTAMPS},
+        # neighbourhood disputes (model.mediation): the level that settled it (SETTLED_LEVELS,
+        # -1 none), mediations held, and whether its settlement broke down later
+        "mediated_at": ("b", -1),
+        "mediations": ("b", 0),
+        "relapsed": ("b", 0),
     }
     _DTYPES: ClassVar[dict[str, type]] = {
         "q": np.int64,
@@ -239,6 +248,9 @@ class Casework:
         self.handling_rng = streams["handling"]
         self.gaming_rng = streams["gaming"]
         self.contacts_rng = streams["contacts"]
+        # neighbourhood disputes bypass the routing policy: the mediation policy routes them
+        self.mediation = p.mediation
+        self.mediators = Mediators(p.mediation, streams["mediation"])
         self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
@@ -310,8 +322,10 @@ class Casework:
         )
         reported = has_resident & (batch.u_report < p_report)
         lead = batch.departments[:, 0]
-        visible_type = (batch.case_type != INQUIRY) & (
-            batch.case_type != CASE_TYPES.index("suggestion")
+        visible_type = (
+            (batch.case_type != INQUIRY)
+            & (batch.case_type != CASE_TYPES.index("suggestion"))
+            & (batch.case_type != NEIGHBOUR_DISPUTE)  # a dispute unreported stays private
         )
         sensor = (
             ~reported
@@ -480,7 +494,8 @@ class Casework:
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
-        route = self.routing.route(self.case_view(cid), self.system, self.routing_rng)
+        policy = self.mediation if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else self.routing
+        route = policy.route(self.case_view(cid), self.system, self.routing_rng)
         source = self.cases.source[cid]
         intake = (
             CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
@@ -670,9 +685,30 @@ class Casework:
             self.cases.on_the_spot[cid] = True
             self._handled(cid)
             return
+        if role == "mediate" and self._mediated(cid, unit, prog):
+            return
         prog.at = prog.route.stages[prog.stage].visits[0].unit
         prog.stage += 1
         self._enter_stage(cid)
+
+    def _mediated(self, cid: int, unit: Unit, prog: Progress) -> bool:
+        """A mediation ended: settled, the dispute goes to verification (True); else it goes
+        on to the next stage, or, after the last, is handled unsettled (False)."""
+        cases = self.cases
+        cases.mediations[cid] += 1
+        if prog.quality_draws == 0 and cases.reopened[cid] == 0:
+            prog.quality_draws = 1
+            u = cases.u_quality[cid]
+        else:
+            u = float(self.mediators.rng.random())
+        if self.mediators.settles(unit, u):
+            cases.mediated_at[cid] = settled_level(unit)
+            cases.relapsed[cid] = self.mediators.relapses(unit)
+            prog.failed = False
+            self._handled(cid)
+            return True
+        prog.failed = prog.stage + 1 >= len(prog.route.stages)
+        return False
 
     def _returned(self, item: tuple[int, int]) -> None:
         """Back from a department that would not take it: parked (挂账, F4.5, F9.5) after
@@ -787,6 +823,10 @@ class Casework:
         self.closed_total += 1
         if not resolved:
             self._maybe_contact_again(cid)
+        elif cases.relapsed[cid] and resident >= 0:
+            # a settlement that does not hold: the dispute comes back (a repeat dispute)
+            delay = self.mediators.relapse_delay_days()
+            self.events.schedule(now + delay, self._contact_again, cid)
 
     def satisfaction_probability(self, cid: int, now: float) -> float:
         """Chance of a "satisfied" rating from the experience of case ``cid`` closed at ``now``

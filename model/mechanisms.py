@@ -82,7 +82,7 @@ def locate_mechanisms(policy: Any, prefix: str, family: str) -> Iterator[Located
 
 
 # Scenario blocks that hold a policy (one per policy family).
-POLICY_BLOCKS: tuple[str, ...] = ("routing", "consultation", "accountability")
+POLICY_BLOCKS: tuple[str, ...] = ("routing", "consultation", "accountability", "mediation")
 
 
 def scenario_mechanisms(parameters: Any) -> list[LocatedMechanism]:

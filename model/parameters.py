@@ -181,6 +181,9 @@ class DemandParameters(Section):
         0.3  # a minor case needs this share of its department's mean work; assumption (F5.4: hours)
     )
     repeat_complaint_window_days: Days = 30.0  # F5.5 repeat complaints; assumption
+    neighbour_disputes_per_resident_per_year: RatePerResident = (
+        0.01  # 矛盾纠纷 brought to the grid or the hotline, on top of the F2 needs; assumption
+    )
     collective_issues_per_community_per_year: Annotated[Number, Field(ge=0, le=365)] = (
         4.0  # parking, renovation, pocket parks (seed §二(三), §三(一)); assumption
     )
@@ -192,7 +195,7 @@ class DemandParameters(Section):
     @field_validator("case_type_shares")
     @classmethod
     def _known_types(cls, value: dict[str, float]) -> dict[str, float]:
-        reported = [t for t in CASE_TYPES if t not in ("patrol", "sensor")]
+        reported = [t for t in CASE_TYPES if t not in ("patrol", "sensor", "neighbour_dispute")]
         unknown = sorted(set(value) - set(reported))
         if unknown:
             raise ValueError(f"unknown case type(s) {unknown}; allowed: {reported}")
@@ -404,6 +407,7 @@ class TimeLimitParameters(Section):
     report: WorkingDays = 15.0  # F4.1
     patrol: WorkingDays = 1.0  # F4.2: e.g. exposed rubbish, 1 working day
     sensor: WorkingDays = 1.0  # F4.2
+    neighbour_dispute: WorkingDays = 20.0  # mediation within about a month; assumption
 
 
 class FeedbackParameters(Section):
@@ -515,6 +519,7 @@ class ModelParameters(Section):
     routing: Any = Field(default_factory=lambda: {"kind": "hierarchical"}, validate_default=True)
     consultation: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
     accountability: Any = Field(default_factory=lambda: {"kind": "none"}, validate_default=True)
+    mediation: Any = Field(default_factory=lambda: {"kind": "community"}, validate_default=True)
 
     @field_validator("routing", mode="before")
     @classmethod
@@ -530,6 +535,11 @@ class ModelParameters(Section):
     @classmethod
     def _resolve_accountability(cls, value: Any, info: ValidationInfo) -> Any:
         return resolve_policy("accountability", value, imports_allowed(info.context))
+
+    @field_validator("mediation", mode="before")
+    @classmethod
+    def _resolve_mediation(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_policy("mediation", value, imports_allowed(info.context))
 
     @field_validator("departments")
     @classmethod

@@ -26,6 +26,8 @@ STREAM_NAMES: tuple[str, ...] = (
     "consultation",  # the consultation policy's own stream
     "attendance",  # sampling who attends a meeting
     "mesa",  # Mesa's own shuffling (model.rng / model.random)
+    "disputes",  # when and between whom neighbourhood disputes arise, drawn at birth
+    "mediation",  # whether a mediation after the first settles a dispute, and relapses
 )
 
 

@@ -10,7 +10,7 @@ instead of reaching into the model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from model.agents import (
     CommunityOffice,
@@ -35,6 +35,8 @@ class Units:
         volunteers: per grid, its volunteering party members.
         embedded: per community, the station of department staff moved down to it with
             their tasks (下沉 as practised), or None where nothing was moved with tasks.
+        platforms: the sessions of each street's joint mediation platform, street by street
+            (model.mediation.platform_stations); empty without a platform.
     """
 
     centre: DistrictCentre
@@ -45,6 +47,7 @@ class Units:
     party: list[Station]
     volunteers: list[list[PartyMember]]
     embedded: list[Station | None]
+    platforms: list[Station | None] = field(default_factory=list)
 
     def station(self, unit: Unit) -> Station:
         """The station serving ``unit``."""
@@ -66,6 +69,11 @@ class Units:
             if station is None:
                 raise ValueError(f"community {i} has no department staff moved down with tasks")
             return station
+        if level == "mediation":
+            session = self.platforms[i] if i < len(self.platforms) else None
+            if session is None:
+                raise ValueError(f"mediation session {i} does not sit (no platform or schedule)")
+            return session
         raise ValueError(f"unknown unit level {level!r}")
 
     def dispatcher(self, unit: Unit) -> Office:
@@ -103,6 +111,7 @@ class Units:
         yield from (g.station for g in self.grid_workers)
         yield from (d.station for d in self.departments)
         yield from self.embedded_stations()
+        yield from (s for s in self.platforms if s is not None)
 
     def all_stations(self) -> Iterator[Station]:
         """Every station, volunteers' included."""

@@ -29,7 +29,10 @@ def read_only(array: np.ndarray) -> np.ndarray:
 # 'party' is the party-member volunteers of a grid (党员责任区, seed §二(二)): their time is
 # volunteered, so it is reported apart from staff hours. 'embedded' is the department staff
 # moved down to a community together with their tasks (下沉, seed §三(二)).
-UnitLevel = Literal["centre", "street", "community", "grid", "party", "department", "embedded"]
+# 'mediation' is a session of a street's joint mediation platform (model.policies.mediation).
+UnitLevel = Literal[
+    "centre", "street", "community", "grid", "party", "department", "embedded", "mediation"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +123,12 @@ class Stage:
     lead department, correctly or not (:meth:`model.agents.Office.classify`); a wrong
     department returns it (退件). ``claimable``: a 'resolve' stage at a grid is offered to
     the grid's party-member volunteers first (任务快速认领, :meth:`model.agents.PartyMember.claims`).
+    'mediate': a neighbourhood dispute is mediated there; settled, it goes to verification,
+    else to the next stage (model.policies.mediation).
     """
 
     visits: tuple[Visit, ...]
-    role: Literal["review", "handle", "resolve"]
+    role: Literal["review", "handle", "resolve", "mediate"]
     claimable: bool = False
 
 

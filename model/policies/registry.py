@@ -25,17 +25,19 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-Family = Literal["routing", "consultation", "accountability"]
+Family = Literal["routing", "consultation", "accountability", "mediation"]
 _REGISTRIES: dict[Family, dict[str, type]] = {
     "routing": {},
     "consultation": {},
     "accountability": {},
+    "mediation": {},
 }
 # the decision method a policy class of each family must have
 _METHODS: dict[Family, str] = {
     "routing": "route",
     "consultation": "convene",
     "accountability": "assess",
+    "mediation": "route",
 }
 T = TypeVar("T", bound=type)
 
@@ -77,6 +79,7 @@ def _load_builtins() -> None:
         "model.policies.grid_first",
         "model.policies.deliberation",
         "model.policies.accountability",
+        "model.policies.mediation",
     ):
         importlib.import_module(module)
 
