@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
 HANDLING_ROLES = ("handle", "resolve")
+DISPUTE_NEEDS = 1 << 40  # the number of the first neighbourhood dispute (model.mediation)
 MINUTE = 1.0 / (24 * 60)
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
 
@@ -263,6 +264,7 @@ class Casework:
         # (resident × departments + category) → last report time
         self.last_need: dict[int, float] = {}
         self.need_offset = 0  # needs drawn so far (a need's number is its position)
+        self.dispute_offset = 0  # neighbourhood disputes drawn so far (numbered from DISPUTE_NEEDS)
         self.closed_total = 0
         self.parked_total = 0
         self.lapsed_needs = 0
@@ -350,7 +352,12 @@ class Casework:
         )
         channel = np.minimum(channel, 2)
         base = self.need_offset
-        self.need_offset += len(batch)
+        if len(batch) and batch.case_type[0] == NEIGHBOUR_DISPUTE:
+            # disputes are numbered apart, so they shift no other need's number
+            base = DISPUTE_NEEDS + self.dispute_offset
+            self.dispute_offset += len(batch)
+        else:
+            self.need_offset += len(batch)
         needs = _NeedRows(batch)
         times = needs.time
         arrivals = [
@@ -408,7 +415,7 @@ class Casework:
         cases.u_dispute[cid] = batch.u_dispute[i]
         cases.u_verify[cid] = batch.u_verify[i]
         cases.reported[cid] = now
-        if resident >= 0:
+        if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
             key = resident * self.n_departments + departments[0]
             last = self.last_need.get(key)
             cases.repeat[cid] = (
@@ -429,7 +436,7 @@ class Casework:
         cases.repeat[cid] = True
         cases.parent[cid] = parent
         cases.contact[cid] = cases.contact[parent] + 1
-        u = self.contacts_rng.random(9).tolist()
+        u = self._contacts(cid).random(9).tolist()
         cases.u_classify[cid], cases.u_satisfy[cid], cases.u_quality[cid] = u[0], u[1], u[2]
         cases.u_callback[cid], cases.u_repeat[cid], cases.u_urge[cid] = u[3], u[4], u[5]
         cases.u_dispute[cid], cases.u_verify[cid] = u[7], u[8]
@@ -691,6 +698,14 @@ class Casework:
         prog.stage += 1
         self._enter_stage(cid)
 
+    def _stream(self, cid: int, default: np.random.Generator) -> np.random.Generator:
+        """The stream of a draw about case ``cid``: a neighbourhood dispute draws from the
+        ``mediation`` stream, so that disputes leave every other case's draws as they were."""
+        return self.mediators.rng if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else default
+
+    def _contacts(self, cid: int) -> np.random.Generator:
+        return self._stream(cid, self.contacts_rng)
+
     def _mediated(self, cid: int, unit: Unit, prog: Progress) -> bool:
         """A mediation ended: settled, the dispute goes to verification (True); else it goes
         on to the next stage, or, after the last, is handled unsettled (False)."""
@@ -763,7 +778,9 @@ class Casework:
         resolved = bool(cases.resolved[cid])
         can_reopen = cases.reopened[cid] < self.p.feedback.reopen_limit
         u_verify = (
-            cases.u_verify[cid] if cases.reopened[cid] == 0 else float(self.handling_rng.random())
+            cases.u_verify[cid]
+            if cases.reopened[cid] == 0
+            else float(self._stream(cid, self.handling_rng).random())
         )
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
             if prog.premature:
@@ -771,7 +788,7 @@ class Casework:
             self._reopen(cid)
             return
         if cases.resident[cid] >= 0:
-            u = cases.u_callback[cid] if cases.reopened[cid] == 0 else self.contacts_rng.random()
+            u = cases.u_callback[cid] if cases.reopened[cid] == 0 else self._contacts(cid).random()
             if u < self.p.feedback.callback_share:
                 self.callbacks += 1
                 if not resolved and can_reopen:
@@ -869,7 +886,7 @@ class Casework:
             rep.contacts_per_need_max,
             cases.u_repeat[cid],
         ):
-            delay = float(self.contacts_rng.exponential(rep.repeat_contact_delay_days))
+            delay = float(self._contacts(cid).exponential(rep.repeat_contact_delay_days))
             self.events.schedule(self.events.now + delay, self._contact_again, cid)
 
     def urge_overdue(self, now: float) -> None:

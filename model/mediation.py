@@ -199,18 +199,18 @@ def dispute_outcomes(column: Callable[[str], np.ndarray], window: np.ndarray) ->
     resolved = column("resolved")[dispute] == 1
     n = int(dispute.sum())
     out = {
-        "disputes_generated": float((dispute & (column("parent") < 0)).sum()),
+        "neighbour_disputes_brought": float((dispute & (column("parent") < 0)).sum()),
         **{
-            f"disputes_settled_{name}": float((level == k).sum())
+            f"neighbour_disputes_settled_{name}": float((level == k).sum())
             for k, name in enumerate(SETTLED_LEVELS)
         },
-        "disputes_escalated": float((column("mediations")[dispute] >= 3).sum()),
-        "disputes_unsettled": float((closed & ~resolved).sum()),
-        "repeat_disputes": float((column("parent")[dispute] >= 0).sum()),
+        "neighbour_disputes_escalated": float((column("mediations")[dispute] >= 3).sum()),
+        "neighbour_disputes_unsettled": float((closed & ~resolved).sum()),
+        "repeat_neighbour_disputes": float((column("parent")[dispute] >= 0).sum()),
     }
     n_closed = int(closed.sum())
-    out["dispute_settlement_share"] = (
+    out["neighbour_dispute_settlement_share"] = (
         float((closed & resolved).sum() / n_closed) if n_closed else math.nan
     )
-    out["repeat_dispute_share"] = out["repeat_disputes"] / n if n else math.nan
+    out["repeat_neighbour_dispute_share"] = out["repeat_neighbour_disputes"] / n if n else math.nan
     return out

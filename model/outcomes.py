@@ -524,31 +524,35 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     # neighbourhood disputes and their mediation (model.mediation, model.policies.mediation)
     _count(
-        "disputes_generated", "Neighbourhood disputes brought", "disputes", "矛盾纠纷受理", "volume"
+        "neighbour_disputes_brought",
+        "Neighbourhood disputes brought",
+        "disputes",
+        "矛盾纠纷受理",
+        "volume",
     ),
     _count(
-        "disputes_settled_grid",
+        "neighbour_disputes_settled_grid",
         "Disputes settled by the grid worker",
         "disputes",
         "网格调解成功",
         "volume",
     ),
     _count(
-        "disputes_settled_community",
+        "neighbour_disputes_settled_community",
         "Disputes settled in the community",
         "disputes",
         "社区调解成功",
         "volume",
     ),
     _count(
-        "disputes_settled_escalation",
+        "neighbour_disputes_settled_escalation",
         "Disputes settled after escalation (platform or department)",
         "disputes",
         "上级调处成功",
         "volume",
     ),
     _count(
-        "disputes_escalated",
+        "neighbour_disputes_escalated",
         "Disputes escalated beyond the community",
         "disputes",
         "矛盾纠纷上交",
@@ -556,7 +560,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "lower",
     ),
     _count(
-        "disputes_unsettled",
+        "neighbour_disputes_unsettled",
         "Disputes closed unsettled",
         "disputes",
         "调解未成功",
@@ -564,7 +568,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "lower",
     ),
     _count(
-        "repeat_disputes",
+        "repeat_neighbour_disputes",
         "Repeat disputes (unsettled or a settlement broke down)",
         "disputes",
         "重复纠纷",
@@ -572,7 +576,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "lower",
     ),
     _percent(
-        "dispute_settlement_share",
+        "neighbour_dispute_settlement_share",
         "Disputes settled",
         "share of closed dispute cases",
         "矛盾纠纷调解成功率",
@@ -580,7 +584,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "higher",
     ),
     _percent(
-        "repeat_dispute_share",
+        "repeat_neighbour_dispute_share",
         "Repeat disputes",
         "share of dispute cases",
         "重复纠纷占比",

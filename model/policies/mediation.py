@@ -208,6 +208,7 @@ class JointPlatformMediation(CommunityMediation):
                 "(三官一律 下沉, seed §二(三)); neutral: never, its disputes go to the "
                 "platform's own mediators",
                 "seed §二(三); assumption",
+                structural=True,
             )
             for name in PROFESSIONS
         ),
