@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
 HANDLING_ROLES = ("handle", "resolve")
-DISPUTE_NEEDS = 1 << 40  # the number of the first neighbourhood dispute (model.mediation)
 MINUTE = 1.0 / (24 * 60)
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
 
@@ -264,7 +263,9 @@ class Casework:
         # (resident × departments + category) → last report time
         self.last_need: dict[int, float] = {}
         self.need_offset = 0  # needs drawn so far (a need's number is its position)
-        self.dispute_offset = 0  # neighbourhood disputes drawn so far (numbered from DISPUTE_NEEDS)
+        self.dispute_needs = 0  # neighbourhood disputes numbered so far
+        # each open neighbourhood dispute's own random stream (Mediators.case_rng)
+        self.dispute_rngs: dict[int, np.random.Generator] = {}
         self.closed_total = 0
         self.parked_total = 0
         self.lapsed_needs = 0
@@ -352,13 +353,13 @@ class Casework:
         )
         channel = np.minimum(channel, 2)
         base = self.need_offset
-        if len(batch) and batch.case_type[0] == NEIGHBOUR_DISPUTE:
-            # disputes are numbered apart, so they shift no other need's number
-            base = DISPUTE_NEEDS + self.dispute_offset
-            self.dispute_offset += len(batch)
-        else:
-            self.need_offset += len(batch)
+        self.need_offset += len(batch)
         needs = _NeedRows(batch)
+        # a public problem's place is a hash of its number among the other needs, so that
+        # neighbourhood disputes (numbered with them) move no public problem
+        needs.public_shift = self.dispute_needs
+        if batch.case_type[0] == NEIGHBOUR_DISPUTE:
+            self.dispute_needs += len(batch)
         times = needs.time
         arrivals = [
             (times[i], i, c)
@@ -398,7 +399,11 @@ class Casework:
         cases.case_type[cid] = case_type
         cases.source[cid] = source
         geo = self.geography
-        cases.grid[cid] = geo.resident_grid[resident] if resident >= 0 else geo.public_grid(need)
+        cases.grid[cid] = (
+            geo.resident_grid[resident]
+            if resident >= 0
+            else geo.public_grid(need - batch.public_shift)
+        )
         if source in (PATROL_SOURCE, SENSOR_SOURCE):
             # found, not reported: nobody is waiting for it, rates it, urges it or calls again
             resident = -1
@@ -699,9 +704,16 @@ class Casework:
         self._enter_stage(cid)
 
     def _stream(self, cid: int, default: np.random.Generator) -> np.random.Generator:
-        """The stream of a draw about case ``cid``: a neighbourhood dispute draws from the
-        ``mediation`` stream, so that disputes leave every other case's draws as they were."""
-        return self.mediators.rng if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else default
+        """The stream of a draw about case ``cid``: a neighbourhood dispute draws from its own
+        stream (:meth:`Mediators.case_rng`), so that disputes leave every other case's draws
+        as they were and a dispute's draws do not depend on when other cases happen."""
+        if self.cases.case_type[cid] != NEIGHBOUR_DISPUTE:
+            return default
+        rng = self.dispute_rngs.get(cid)
+        if rng is None:
+            rng = self.mediators.case_rng(self.cases.need[cid], self.cases.contact[cid])
+            self.dispute_rngs[cid] = rng
+        return rng
 
     def _contacts(self, cid: int) -> np.random.Generator:
         return self._stream(cid, self.contacts_rng)
@@ -715,10 +727,12 @@ class Casework:
             prog.quality_draws = 1
             u = cases.u_quality[cid]
         else:
-            u = float(self.mediators.rng.random())
+            u = float(self._stream(cid, self.handling_rng).random())
         if self.mediators.settles(unit, u):
             cases.mediated_at[cid] = settled_level(unit)
-            cases.relapsed[cid] = self.mediators.relapses(unit)
+            cases.relapsed[cid] = self.mediators.relapses(
+                unit, self._stream(cid, self.handling_rng)
+            )
             prog.failed = False
             self._handled(cid)
             return True
@@ -842,8 +856,9 @@ class Casework:
             self._maybe_contact_again(cid)
         elif cases.relapsed[cid] and resident >= 0:
             # a settlement that does not hold: the dispute comes back (a repeat dispute)
-            delay = self.mediators.relapse_delay_days()
+            delay = self.mediators.relapse_delay_days(self._stream(cid, self.contacts_rng))
             self.events.schedule(now + delay, self._contact_again, cid)
+        self.dispute_rngs.pop(cid, None)
 
     def satisfaction_probability(self, cid: int, now: float) -> float:
         """Chance of a "satisfied" rating from the experience of case ``cid`` closed at ``now``
@@ -954,6 +969,7 @@ class _NeedRows:
         "departments",
         "disputed",
         "minor",
+        "public_shift",
         "resident",
         "severity",
         "time",
@@ -970,6 +986,7 @@ class _NeedRows:
     )
 
     def __init__(self, batch: NeedBatch) -> None:
+        self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
         self.time = batch.time.tolist()
         self.resident = batch.resident.tolist()
         self.case_type = batch.case_type.tolist()

@@ -174,19 +174,24 @@ class Mediators:
 
     def __init__(self, policy: CommunityMediation, rng: np.random.Generator) -> None:
         self.policy = policy
-        self.rng = rng
+        self.key = int(rng.integers(2**62))  # from the run's ``mediation`` stream
+
+    def case_rng(self, need: int, contact: int) -> np.random.Generator:
+        """The random stream of one dispute case (its need and contact number): its draws
+        do not depend on when other cases happen (common random numbers across policies)."""
+        return np.random.default_rng([self.key, int(need), int(contact)])
 
     def settles(self, unit: Unit, u: float) -> bool:
         """Whether the mediators at ``unit`` settle the dispute (``u`` uniform)."""
         return u < self.policy.settlement_probability(unit)
 
-    def relapses(self, unit: Unit) -> bool:
+    def relapses(self, unit: Unit, rng: np.random.Generator) -> bool:
         """Whether a settlement reached at ``unit`` fails later (the dispute comes back)."""
-        return float(self.rng.random()) < self.policy.relapse_probability_at(unit)
+        return float(rng.random()) < self.policy.relapse_probability_at(unit)
 
-    def relapse_delay_days(self) -> float:
+    def relapse_delay_days(self, rng: np.random.Generator) -> float:
         """Days until a settlement that does not hold breaks down."""
-        return float(self.rng.exponential(self.policy.relapse_delay_days))
+        return float(rng.exponential(self.policy.relapse_delay_days))
 
 
 def dispute_outcomes(column: Callable[[str], np.ndarray], window: np.ndarray) -> dict[str, float]:

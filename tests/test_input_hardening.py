@@ -57,9 +57,10 @@ def numeric_paths(scenario: Scenario, prefix: str = "") -> list[str]:
 
 
 def policy_scenarios(classroom: Scenario) -> list[tuple[str, Scenario]]:
-    """The classroom scenario under every built-in routing, consultation and accountability kind."""
+    """The classroom scenario under every built-in routing, consultation, accountability and
+    mediation kind."""
     out = []
-    for family in ("routing", "consultation", "accountability"):
+    for family in ("routing", "consultation", "accountability", "mediation"):
         for kind in builtin_kinds(family):
             out.append((family, apply_overrides(classroom, {f"{family}.kind": kind})))
     return out
@@ -73,7 +74,11 @@ def policy_scenarios(classroom: Scenario) -> list[tuple[str, Scenario]]:
 def test_every_numeric_model_field_refuses_impossible_values(classroom: Scenario) -> None:
     """Every numeric field of ModelParameters refuses ±1e300, NaN, ±inf and true, naming the field."""
     paths = numeric_paths(classroom)
-    paths = [p for p in paths if not p.startswith(("routing.", "consultation.", "accountability."))]
+    paths = [
+        p
+        for p in paths
+        if not p.startswith(("routing.", "consultation.", "accountability.", "mediation."))
+    ]
     assert len(paths) > 60, f"the schema has many numeric fields, found {len(paths)}"
     accepted = []
     for path in paths:
