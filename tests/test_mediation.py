@@ -224,7 +224,13 @@ def test_a_profession_that_sits_in_more_often_shortens_the_wait_for_its_session(
     rare = {"kind": "joint_platform", **{f"{p}_days_per_month": 1 for p in PROFESSIONS}}
     daily = {"kind": "joint_platform", **{f"{p}_days_per_month": 20 for p in PROFESSIONS}}
     p90 = "resolution_time_p90_days_neighbour_dispute"
-    assert _mean(p90, daily) < _mean(p90, rare), (_mean(p90, daily), _mean(p90, rare))
+
+    def censored(mediation: dict[str, Any]) -> float:
+        # NaN: the 90th percentile falls among disputes still open at the end (longer still)
+        key = tuple(sorted(mediation.items()))
+        return float(np.mean([np.nan_to_num(_run(key, s).summary[p90], nan=np.inf) for s in SEEDS]))
+
+    assert censored(daily) < censored(rare), (censored(daily), censored(rare))
 
 
 def test_disputes_leave_the_f2_mix_of_the_other_types_intact() -> None:
