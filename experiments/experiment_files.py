@@ -83,6 +83,7 @@ REFORM_BLOCKS: tuple[str, ...] = (
     "accountability",
     "organisation",
     "projects",
+    "mediation",
 )
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 

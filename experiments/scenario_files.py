@@ -58,6 +58,7 @@ POLICY_FIELDS: tuple[str, ...] = (
     "accountability",
     "organisation",
     "projects",
+    "mediation",
 )
 # Keys that describe one file and are not inherited through ``extends``.
 OWN_KEYS: tuple[str, ...] = ("name", "title", "description")

@@ -129,10 +129,12 @@ def ties_per_resident(parameters: ModelParameters) -> float:
 
 
 def cases_per_resident_per_year(parameters: ModelParameters) -> float:
-    """Needs and public-space problems per resident per year: an upper bound on cases."""
+    """Needs, public-space problems and neighbourhood disputes per resident per year: an
+    upper bound on cases."""
     return (
         parameters.demand.needs_per_resident_per_year
         + parameters.detection.public_problems_per_resident_per_year
+        + parameters.demand.neighbour_disputes_per_resident_per_year
     )
 
 

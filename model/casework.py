@@ -27,6 +27,7 @@ from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
 from model.events import EventCalendar
+from model.mediation import NEIGHBOUR_DISPUTE, Mediators, settled_level
 from model.policies.accountability import METRICS, LeagueView
 from model.policies.base import CaseView, Route, RoutingPolicy, SystemView, Unit, Visit
 from model.units import Geography, Units
@@ -102,6 +103,9 @@ class CaseTable:
     parked: array[float]
     deadline: array[float]
     promised: array[float]
+    mediated_at: array[int]
+    mediations: array[int]
+    relapsed: array[int]
 
     _SPEC: ClassVar[dict[str, tuple[str, float | int]]] = {
         "need": ("q", -1),
@@ -134,6 +138,11 @@ class CaseTable:
         "resolved": ("b", 0),
         "satisfied": ("b", -1),
         **{name: ("d", math.nan) for name in _TIMESTAMPS},
+        # neighbourhood disputes (model.mediation): the level that settled it (SETTLED_LEVELS,
+        # -1 none), mediations held, and whether its settlement broke down later
+        "mediated_at": ("b", -1),
+        "mediations": ("b", 0),
+        "relapsed": ("b", 0),
     }
     _DTYPES: ClassVar[dict[str, type]] = {
         "q": np.int64,
@@ -245,6 +254,9 @@ class Casework:
         self.contacts_rng = streams["contacts"]
         self.one_thing = OneThing(p.demand, p.intake, streams["bundles"])  # 一件事 (bundles.py)
         self.travels = geography.travels  # some place travels to a site (places.py)
+        # neighbourhood disputes bypass the routing policy: the mediation policy routes them
+        self.mediation = p.mediation
+        self.mediators = Mediators(p.mediation, streams["mediation"])
         self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
@@ -257,6 +269,9 @@ class Casework:
         # (resident × departments + category) → last report time
         self.last_need: dict[int, float] = {}
         self.need_offset = 0  # needs drawn so far (a need's number is its position)
+        self.dispute_needs = 0  # neighbourhood disputes numbered so far
+        # each open neighbourhood dispute's own random stream (Mediators.case_rng)
+        self.dispute_rngs: dict[int, np.random.Generator] = {}
         self.closed_total = 0
         self.parked_total = 0
         self.lapsed_needs = 0
@@ -322,8 +337,10 @@ class Casework:
         )
         reported = has_resident & (batch.u_report < p_report)
         lead = batch.departments[:, 0]
-        visible_type = (batch.case_type != INQUIRY) & (
-            batch.case_type != CASE_TYPES.index("suggestion")
+        visible_type = (
+            (batch.case_type != INQUIRY)
+            & (batch.case_type != CASE_TYPES.index("suggestion"))
+            & (batch.case_type != NEIGHBOUR_DISPUTE)  # a dispute unreported stays private
         )
         sensor = (
             ~reported
@@ -352,6 +369,11 @@ class Casework:
         base = self.need_offset
         self.need_offset += len(batch)
         needs = _NeedRows(batch)
+        # a public problem's place is a hash of its number among the other needs, so that
+        # neighbourhood disputes (numbered with them) move no public problem
+        needs.public_shift = self.dispute_needs
+        if batch.case_type[0] == NEIGHBOUR_DISPUTE:
+            self.dispute_needs += len(batch)
         times = needs.time
         arrivals = [
             (times[i], i, c)
@@ -403,7 +425,11 @@ class Casework:
         cases.case_type[cid] = case_type
         cases.source[cid] = source
         geo = self.geography
-        cases.grid[cid] = geo.resident_grid[resident] if resident >= 0 else geo.public_grid(need)
+        cases.grid[cid] = (
+            geo.resident_grid[resident]
+            if resident >= 0
+            else geo.public_grid(need - batch.public_shift)
+        )
         if source in (PATROL_SOURCE, SENSOR_SOURCE):
             # found, not reported: nobody is waiting for it, rates it, urges it or calls again
             resident = -1
@@ -420,7 +446,7 @@ class Casework:
         cases.u_dispute[cid] = batch.u_dispute[i]
         cases.u_verify[cid] = batch.u_verify[i]
         cases.reported[cid] = now
-        if resident >= 0:
+        if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
             key = resident * self.n_departments + departments[0]
             last = self.last_need.get(key)
             cases.repeat[cid] = (
@@ -455,7 +481,7 @@ class Casework:
         cases.repeat[cid] = True
         cases.parent[cid] = parent
         cases.contact[cid] = cases.contact[parent] + 1
-        u = self.contacts_rng.random(9).tolist()
+        u = self._contacts(cid).random(9).tolist()
         cases.u_classify[cid], cases.u_satisfy[cid], cases.u_quality[cid] = u[0], u[1], u[2]
         cases.u_callback[cid], cases.u_repeat[cid], cases.u_urge[cid] = u[3], u[4], u[5]
         cases.u_dispute[cid], cases.u_verify[cid] = u[7], u[8]
@@ -533,7 +559,9 @@ class Casework:
     def _route(self, cid: int, intake: Unit) -> Route:
         """The routing policy's route; a bundle's is handled in one pass (model/bundles.py)."""
         view = self.case_view(cid)
-        route = self.routing.route(view, self.system, self.routing_rng)
+        # neighbourhood disputes bypass the routing policy: the mediation policy routes them
+        policy = self.mediation if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else self.routing
+        route = policy.route(view, self.system, self.routing_rng)
         if cid in self.one_thing.bundles:
             route = self.one_thing.one_pass(cid, route, view, self.routing, self.system, intake)
         return route
@@ -734,9 +762,47 @@ class Casework:
             self.cases.on_the_spot[cid] = True
             self._handled(cid)
             return
+        if role == "mediate" and self._mediated(cid, unit, prog):
+            return
         prog.at = prog.route.stages[prog.stage].visits[0].unit
         prog.stage += 1
         self._enter_stage(cid)
+
+    def _stream(self, cid: int, default: np.random.Generator) -> np.random.Generator:
+        """The stream of a draw about case ``cid``: a neighbourhood dispute draws from its own
+        stream (:meth:`Mediators.case_rng`), so that disputes leave every other case's draws
+        as they were and a dispute's draws do not depend on when other cases happen."""
+        if self.cases.case_type[cid] != NEIGHBOUR_DISPUTE:
+            return default
+        rng = self.dispute_rngs.get(cid)
+        if rng is None:
+            rng = self.mediators.case_rng(self.cases.need[cid], self.cases.contact[cid])
+            self.dispute_rngs[cid] = rng
+        return rng
+
+    def _contacts(self, cid: int) -> np.random.Generator:
+        return self._stream(cid, self.contacts_rng)
+
+    def _mediated(self, cid: int, unit: Unit, prog: Progress) -> bool:
+        """A mediation ended: settled, the dispute goes to verification (True); else it goes
+        on to the next stage, or, after the last, is handled unsettled (False)."""
+        cases = self.cases
+        cases.mediations[cid] += 1
+        if prog.quality_draws == 0 and cases.reopened[cid] == 0:
+            prog.quality_draws = 1
+            u = cases.u_quality[cid]
+        else:
+            u = float(self._stream(cid, self.handling_rng).random())
+        if self.mediators.settles(unit, u):
+            cases.mediated_at[cid] = settled_level(unit)
+            cases.relapsed[cid] = self.mediators.relapses(
+                unit, self._stream(cid, self.handling_rng)
+            )
+            prog.failed = False
+            self._handled(cid)
+            return True
+        prog.failed = prog.stage + 1 >= len(prog.route.stages)
+        return False
 
     def _returned(self, item: tuple[int, int]) -> None:
         """Back from a department that would not take it: parked (挂账, F4.5, F9.5) after
@@ -793,7 +859,9 @@ class Casework:
         resolved = bool(cases.resolved[cid])
         can_reopen = cases.reopened[cid] < self.p.feedback.reopen_limit
         u_verify = (
-            cases.u_verify[cid] if cases.reopened[cid] == 0 else float(self.handling_rng.random())
+            cases.u_verify[cid]
+            if cases.reopened[cid] == 0
+            else float(self._stream(cid, self.handling_rng).random())
         )
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
             if prog.premature:
@@ -801,7 +869,7 @@ class Casework:
             self._reopen(cid)
             return
         if cases.resident[cid] >= 0:
-            u = cases.u_callback[cid] if cases.reopened[cid] == 0 else self.contacts_rng.random()
+            u = cases.u_callback[cid] if cases.reopened[cid] == 0 else self._contacts(cid).random()
             if u < self.p.feedback.callback_share:
                 self.callbacks += 1
                 if not resolved and can_reopen:
@@ -853,6 +921,11 @@ class Casework:
         self.closed_total += 1
         if not resolved:
             self._maybe_contact_again(cid)
+        elif cases.relapsed[cid] and resident >= 0:
+            # a settlement that does not hold: the dispute comes back (a repeat dispute)
+            delay = self.mediators.relapse_delay_days(self._stream(cid, self.contacts_rng))
+            self.events.schedule(now + delay, self._contact_again, cid)
+        self.dispute_rngs.pop(cid, None)
 
     def satisfaction_probability(self, cid: int, now: float) -> float:
         """Chance of a "satisfied" rating from the experience of case ``cid`` closed at ``now``
@@ -895,7 +968,7 @@ class Casework:
             rep.contacts_per_need_max,
             cases.u_repeat[cid],
         ):
-            delay = float(self.contacts_rng.exponential(rep.repeat_contact_delay_days))
+            delay = float(self._contacts(cid).exponential(rep.repeat_contact_delay_days))
             self.events.schedule(self.events.now + delay, self._contact_again, cid)
 
     def urge_overdue(self, now: float) -> None:
@@ -963,6 +1036,7 @@ class _NeedRows:
         "departments",
         "disputed",
         "minor",
+        "public_shift",
         "resident",
         "severity",
         "time",
@@ -979,6 +1053,7 @@ class _NeedRows:
     )
 
     def __init__(self, batch: NeedBatch) -> None:
+        self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
         self.time = batch.time.tolist()
         self.resident = batch.resident.tolist()
         self.case_type = batch.case_type.tolist()

@@ -29,6 +29,7 @@ from model.calendar import WorkCalendar
 from model.casework import Casework
 from model.demand import DemandGenerator
 from model.events import EventCalendar
+from model.mediation import DisputeDemand, platform_stations
 from model.meetings import Deliberation
 from model.network import build_hierarchy, build_space
 from model.outcomes import MAX_UNIT_NODES, RunOutput, case_log, run_warnings, summarise
@@ -159,6 +160,8 @@ class GovernanceModel(mesa.Model):
             self.demand,
             streams["projects"],
         )
+        # neighbourhood disputes: more demand, from their own stream (model.mediation)
+        self.disputes = DisputeDemand(p, self.population.size, streams["disputes"])
         self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
         self.initial_trust_mean = float(self.population.trust.mean())
         self.warmup_trust_mean = self.initial_trust_mean
@@ -308,6 +311,8 @@ class GovernanceModel(mesa.Model):
             party=party,
             volunteers=volunteers,
             embedded=embedded,
+            # each street's joint mediation platform, if the mediation policy has one
+            platforms=platform_stations(p.mediation, p.population.streets, cal, ev, deadline_first),
         )
 
     def _build_residents(self) -> list[list[PartyMember]]:
@@ -363,6 +368,7 @@ class GovernanceModel(mesa.Model):
         self.organisation.step(day)
         self.casework.receive(self.demand.draw(day), day)
         self.sensors.raise_false_alarms(day)
+        self.casework.receive(self.disputes.draw(day), day)
         self.events.run_until(day + 1.0)
         self.casework.urge_overdue(day + 1.0)
         if (day + 1) % self.accountability.period_days == 0:

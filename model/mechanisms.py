@@ -88,6 +88,7 @@ POLICY_BLOCKS: tuple[str, ...] = (
     "accountability",
     "organisation",
     "projects",
+    "mediation",
 )
 
 

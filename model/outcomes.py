@@ -14,6 +14,7 @@ import pandas as pd
 
 from model.bundles import bundle_outcomes
 from model.cases import CASE_TYPES, SOURCES
+from model.mediation import dispute_outcomes
 from model.places import place_outcomes
 from model.sensors import sensor_outcomes
 
@@ -157,6 +158,7 @@ KEY_CHINESE = {
     "suggestion": "建议",
     "patrol": "巡查发现",
     "sensor": "感知发现",
+    "neighbour_dispute": "矛盾纠纷",
 }
 # Practical thresholds are assumptions (docs/design.md "Reports that answer first"): the
 # smallest change a street office would notice or act on; experiments override them.
@@ -734,6 +736,75 @@ OUTCOMES: tuple[Outcome, ...] = (
         "智能发现占比",
         "volume",
     ),
+    # neighbourhood disputes and their mediation (model.mediation, model.policies.mediation)
+    _count(
+        "neighbour_disputes_brought",
+        "Neighbourhood disputes brought",
+        "disputes",
+        "矛盾纠纷受理",
+        "volume",
+    ),
+    _count(
+        "neighbour_disputes_settled_grid",
+        "Disputes settled by the grid worker",
+        "disputes",
+        "网格调解成功",
+        "volume",
+    ),
+    _count(
+        "neighbour_disputes_settled_community",
+        "Disputes settled in the community",
+        "disputes",
+        "社区调解成功",
+        "volume",
+    ),
+    _count(
+        "neighbour_disputes_settled_escalation",
+        "Disputes settled after escalation (platform or department)",
+        "disputes",
+        "上级调处成功",
+        "volume",
+    ),
+    _count(
+        "neighbour_disputes_escalated",
+        "Disputes escalated beyond the community",
+        "disputes",
+        "矛盾纠纷上交",
+        "volume",
+        "lower",
+    ),
+    _count(
+        "neighbour_disputes_unsettled",
+        "Disputes closed unsettled",
+        "disputes",
+        "调解未成功",
+        "volume",
+        "lower",
+    ),
+    _count(
+        "repeat_neighbour_disputes",
+        "Repeat disputes (unsettled or a settlement broke down)",
+        "disputes",
+        "重复纠纷",
+        "volume",
+        "lower",
+    ),
+    _percent(
+        "neighbour_dispute_settlement_share",
+        "Disputes settled",
+        "share of closed dispute cases",
+        "矛盾纠纷调解成功率",
+        "quality",
+        "higher",
+    ),
+    _percent(
+        "repeat_neighbour_dispute_share",
+        "Repeat disputes",
+        "share of dispute cases",
+        "重复纠纷占比",
+        "quality",
+        "lower",
+    ),
 )
 
 # Outcomes with one key per case type, age group or department.
@@ -1007,6 +1078,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         summary["urging_calls"] / model.population.size / years if years > 0 else math.nan
     )
     summary.update(_intake_shares(model, window, measured_days))
+    summary.update(dispute_outcomes(col, window))
     backlog = np.array(model.datacollector.model_vars.get("backlog", [])[warmup:], dtype=float)
     summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
     summary["backlog_final"] = float(n - closed_all.sum() - parked_all.sum())
@@ -1134,7 +1206,7 @@ def _intake_shares(
     col = model.casework.cases.column
     out: dict[str, float] = {}
     reported_by_residents = col("source") <= SOURCES.index("party_member")  # not patrol/sensor
-    first = window & reported_by_residents & (col("parent") < 0)
+    first = window & reported_by_residents & (col("parent") < 0) & (col("case_type") < 5)
     types = col("case_type")[first]
     for t, name in enumerate(CASE_TYPES[:5]):  # the types residents report (F2)
         out[f"case_share_{name}"] = _share((types == t).sum(), first.sum())

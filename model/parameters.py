@@ -192,6 +192,9 @@ class DemandParameters(Section):
         0.0  # of multi-department needs, those a resident files as separate linked requests
         # (one per department) unless intake bundles them (一件事, seed §二(四)); assumption
     )
+    neighbour_disputes_per_resident_per_year: RatePerResident = (
+        0.01  # 矛盾纠纷 brought to the grid or the hotline, on top of the F2 needs; assumption
+    )
     collective_issues_per_community_per_year: Annotated[Number, Field(ge=0, le=365)] = (
         4.0  # parking, renovation, pocket parks (seed §二(三), §三(一)); assumption
     )
@@ -203,7 +206,7 @@ class DemandParameters(Section):
     @field_validator("case_type_shares")
     @classmethod
     def _known_types(cls, value: dict[str, float]) -> dict[str, float]:
-        reported = [t for t in CASE_TYPES if t not in ("patrol", "sensor")]
+        reported = [t for t in CASE_TYPES if t not in ("patrol", "sensor", "neighbour_dispute")]
         unknown = sorted(set(value) - set(reported))
         if unknown:
             raise ValueError(f"unknown case type(s) {unknown}; allowed: {reported}")
@@ -429,6 +432,7 @@ class TimeLimitParameters(Section):
     report: WorkingDays = 15.0  # F4.1
     patrol: WorkingDays = 1.0  # F4.2: e.g. exposed rubbish, 1 working day
     sensor: WorkingDays = 1.0  # F4.2
+    neighbour_dispute: WorkingDays = 20.0  # mediation within about a month; assumption
 
 
 class FeedbackParameters(Section):
@@ -546,6 +550,7 @@ class ModelParameters(Section):
     community_types: Annotated[dict[str, CommunityTypeParameters], Field(max_length=20)] = Field(
         default_factory=dict  # urban streets, rural towns, old compounds… (model/place_types.py)
     )
+    mediation: Any = Field(default_factory=lambda: {"kind": "community"}, validate_default=True)
 
     @field_validator("routing", mode="before")
     @classmethod
@@ -571,6 +576,11 @@ class ModelParameters(Section):
     @classmethod
     def _resolve_projects(cls, value: Any, info: ValidationInfo) -> Any:
         return resolve_policy("projects", value, imports_allowed(info.context))
+
+    @field_validator("mediation", mode="before")
+    @classmethod
+    def _resolve_mediation(cls, value: Any, info: ValidationInfo) -> Any:
+        return resolve_policy("mediation", value, imports_allowed(info.context))
 
     @field_validator("departments")
     @classmethod

@@ -30,6 +30,8 @@ STREAM_NAMES: tuple[str, ...] = (
     "projects",  # micro-space projects: firms' co-funding, use of the spaces, needs prevented
     "bundles",  # which needs are linked requests (一件事), and their separate requests' draws
     "sensors",  # sensor false alarms (一张屏): how many, where, when
+    "disputes",  # when and between whom neighbourhood disputes arise, drawn at birth
+    "mediation",  # whether a mediation after the first settles a dispute, and relapses
 )
 
 

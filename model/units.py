@@ -40,6 +40,8 @@ class Units:
         volunteer_groups: other volunteers' stations by level ('building' per grid,
             'social' and 'registered' per community; None where the group is empty), set
             by the party organisation (model.party); their time is volunteered.
+        platforms: the sessions of each street's joint mediation platform, street by street
+            (model.mediation.platform_stations); empty without a platform.
     """
 
     centre: DistrictCentre
@@ -51,6 +53,7 @@ class Units:
     volunteers: list[list[PartyMember]]
     embedded: list[Station | None]
     volunteer_groups: dict[str, list[Station | None]] = field(default_factory=dict)
+    platforms: list[Station | None] = field(default_factory=list)
 
     def station(self, unit: Unit) -> Station:
         """The station serving ``unit``."""
@@ -75,6 +78,11 @@ class Units:
         group = self.volunteer_groups.get(level)
         if group is not None and group[i] is not None:
             return group[i]  # type: ignore[return-value]
+        if level == "mediation":
+            session = self.platforms[i] if i < len(self.platforms) else None
+            if session is None:
+                raise ValueError(f"mediation session {i} does not sit (no platform or schedule)")
+            return session
         raise ValueError(f"unknown unit level {level!r}")
 
     def dispatcher(self, unit: Unit) -> Office:
@@ -112,6 +120,7 @@ class Units:
         yield from (g.station for g in self.grid_workers)
         yield from (d.station for d in self.departments)
         yield from self.embedded_stations()
+        yield from (s for s in self.platforms if s is not None)
 
     def all_stations(self) -> Iterator[Station]:
         """Every station, volunteers' included."""

@@ -181,6 +181,7 @@ def test_isolated_residents_keep_their_trust() -> None:
             "social": {"building_ties_per_resident": 0, "weak_ties_per_resident": 0},
             "demand": {
                 "needs_per_resident_per_year": 0.0,
+                "neighbour_disputes_per_resident_per_year": 0.0,
                 "collective_issues_per_community_per_year": 0.0,
             },
             "detection": {"public_problems_per_resident_per_year": 0.0},

@@ -30,6 +30,7 @@ def read_only(array: np.ndarray) -> np.ndarray:
 # volunteered, so it is reported apart from staff hours. 'embedded' is the department staff
 # moved down to a community together with their tasks (下沉, seed §三(二)). 'building',
 # 'social' and 'registered' are other volunteers (楼栋长, 社会组织, 双报到 units; model.party).
+# 'mediation' is a session of a street's joint mediation platform (model.policies.mediation).
 UnitLevel = Literal[
     "centre",
     "street",
@@ -41,6 +42,7 @@ UnitLevel = Literal[
     "building",
     "social",
     "registered",
+    "mediation",
 ]
 
 
@@ -132,10 +134,12 @@ class Stage:
     lead department, correctly or not (:meth:`model.agents.Office.classify`); a wrong
     department returns it (退件). ``claimable``: a 'resolve' stage at a grid is offered to
     the grid's party-member volunteers first (任务快速认领, :meth:`model.agents.PartyMember.claims`).
+    'mediate': a neighbourhood dispute is mediated there; settled, it goes to verification,
+    else to the next stage (model.policies.mediation).
     """
 
     visits: tuple[Visit, ...]
-    role: Literal["review", "handle", "resolve"]
+    role: Literal["review", "handle", "resolve", "mediate"]
     claimable: bool = False
 
 

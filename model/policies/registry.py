@@ -25,13 +25,16 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-Family = Literal["routing", "consultation", "accountability", "organisation", "projects"]
+Family = Literal[
+    "routing", "consultation", "accountability", "organisation", "projects", "mediation"
+]
 _REGISTRIES: dict[Family, dict[str, type]] = {
     "routing": {},
     "consultation": {},
     "accountability": {},
     "organisation": {},
     "projects": {},
+    "mediation": {},
 }
 # the decision method a policy class of each family must have
 _METHODS: dict[Family, str] = {
@@ -40,6 +43,7 @@ _METHODS: dict[Family, str] = {
     "accountability": "assess",
     "organisation": "on_duty",
     "projects": "propose",
+    "mediation": "route",
 }
 T = TypeVar("T", bound=type)
 
@@ -83,6 +87,7 @@ def _load_builtins() -> None:
         "model.policies.accountability",
         "model.policies.organisation",
         "model.policies.micro_renewal",
+        "model.policies.mediation",
     ):
         importlib.import_module(module)
 

@@ -1,0 +1,221 @@
+"""Neighbourhood disputes (矛盾纠纷): their demand, the platform's sit-in schedule, and the
+mediators' decisions.
+
+The dispute path itself is a route of ``mediate`` stages chosen by the mediation policy
+(:mod:`model.policies.mediation`) and run by the case lifecycle (:mod:`model.casework`)
+like any other route; this module holds what that path needs besides:
+
+- :class:`DisputeDemand` draws each day's disputes from their own random stream, so the
+  F2 needs, their attributes and every other stream are the same with or without them;
+- :class:`ScheduleCalendar` is the working calendar of a profession that sits in at the
+  joint platform only on its scheduled days (三官一律 下沉, seed §二(三));
+- :func:`platform_stations` builds each street platform's sessions;
+- :class:`Mediators` decides, for whoever mediates at a stage, whether the dispute is
+  settled and whether the settlement holds.
+
+Every rate and probability is an assumption (no stylized fact measures mediation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.calendar import WorkCalendar
+from model.cases import CASE_TYPES
+from model.demand import MAX_DEPARTMENTS, NeedBatch
+from model.events import EventCalendar
+from model.policies.base import Unit
+from model.policies.mediation import (
+    PROFESSIONS,
+    SCHEDULE_PERIOD_DAYS,
+    SESSIONS_PER_STREET,
+    CommunityMediation,
+)
+from model.stations import Station
+
+if TYPE_CHECKING:
+    from model.parameters import ModelParameters
+
+NEIGHBOUR_DISPUTE = CASE_TYPES.index("neighbour_dispute")
+# the level a dispute was settled at: grid worker, community, escalation (platform or department)
+SETTLED_LEVELS: tuple[str, ...] = ("grid", "community", "escalation")
+_LEVEL = {"grid": 0, "community": 1, "department": 2, "mediation": 2}
+
+
+def settled_level(unit: Unit) -> int:
+    """Index into :data:`SETTLED_LEVELS` of a mediation at ``unit``."""
+    return _LEVEL[unit.level]
+
+
+class DisputeDemand:
+    """Draws each day's neighbourhood disputes from the ``disputes`` stream.
+
+    A dispute is between a resident and a neighbour; it concerns one department's field
+    (drawn with the departments' case shares: that department is the slow path's
+    escalation before the reform). Its other draws (report, channel, call-back …) play
+    the roles they play for any need.
+    """
+
+    def __init__(self, parameters: ModelParameters, residents: int, rng: np.random.Generator):
+        self.rate = parameters.demand.neighbour_disputes_per_resident_per_year / 365.0
+        self.residents = residents
+        self.rng = rng
+        share = np.array([d.case_share for d in parameters.departments.values()])
+        self.department_share = share / share.sum()
+
+    def draw(self, day: int) -> NeedBatch:
+        """The disputes arising on ``day``, in time order."""
+        rng = self.rng
+        n = int(rng.poisson(self.rate * self.residents)) if self.rate > 0 else 0
+        departments = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
+        departments[:, 0] = rng.choice(len(self.department_share), n, p=self.department_share)
+        work = np.zeros((n, MAX_DEPARTMENTS))
+        work[:, 0] = 1.0  # unused: mediation stages carry their own hours
+        u = rng.random((13, n))
+        time = np.sort(day + rng.random(n))
+        return NeedBatch(
+            resident=rng.integers(0, self.residents, n),
+            time=time,
+            case_type=np.full(n, NEIGHBOUR_DISPUTE, dtype=np.int8),
+            departments=departments,
+            severity=u[0],
+            minor=np.zeros(n, dtype=bool),
+            work=work,
+            u_report=u[1],
+            u_channel=u[2],
+            u_desk=u[3],
+            u_classify=u[4],
+            u_satisfy=u[5],
+            u_quality=u[6],
+            u_sensor=u[7],
+            u_callback=u[8],
+            u_repeat=u[9],
+            u_urge=u[10],
+            u_dispute=u[11],
+            u_verify=u[12],
+            disputed=np.zeros(n, dtype=bool),
+            patrol_delay_days=np.full(n, np.inf),
+        )
+
+
+class ScheduleCalendar(WorkCalendar):
+    """Working time of a profession sitting in at the platform on ``days`` of the working
+    days of every four-week month, spread evenly (offset by ``offset`` so that the
+    professions do not all come on the same day)."""
+
+    def __init__(self, base: WorkCalendar, days: int, offset: int) -> None:
+        super().__init__(base.hours_per_day, 7, 0, base.horizon)
+        self.open, self.length = base.open, base.length
+        self._base = base
+        self._days = days
+        self._offset = offset
+        self._working = []
+        self._cum = [0.0]
+        self._extend(base.horizon + 1)
+        self.is_working = np.array(self._working[: base.horizon + 1])
+
+    def present(self, day: int) -> bool:
+        """Whether the profession sits in on ``day``."""
+        start = day - day % SCHEDULE_PERIOD_DAYS
+        self._base._extend(start + SCHEDULE_PERIOD_DAYS)
+        working = self._base._working
+        if not working[day]:
+            return False
+        month = [d for d in range(start, start + SCHEDULE_PERIOD_DAYS) if working[d]]
+        n = len(month)
+        k = (month.index(day) + self._offset) % n
+        return (k * self._days) % n < self._days
+
+    def _extend(self, day: int) -> None:
+        while day >= len(self._working):
+            present = self.present(len(self._working))
+            self._working.append(present)
+            self._cum.append(self._cum[-1] + (self.hours_per_day if present else 0.0))
+
+
+def platform_stations(
+    policy: CommunityMediation,
+    streets: int,
+    calendar: WorkCalendar,
+    events: EventCalendar,
+    deadline_first: bool,
+) -> list[Station | None]:
+    """Each street platform's sessions, street by street: its own mediators (every working
+    day), then one professional per profession on that profession's days (None where the
+    profession does not sit in, or there is no platform)."""
+    staff = policy.platform_staff()
+    if staff <= 0:
+        return []
+    days = policy.days_per_month()
+    sessions: list[Station | None] = []
+    for s in range(streets):
+        sessions.append(
+            Station(f"mediation:{s}:mediators", staff, calendar, events, deadline_first)
+        )
+        for k, name in enumerate(PROFESSIONS):
+            if days[k] <= 0:
+                sessions.append(None)
+                continue
+            offset = 5 * k  # a week apart
+            schedule = ScheduleCalendar(calendar, days[k], offset)
+            sessions.append(Station(f"mediation:{s}:{name}", 1.0, schedule, events, deadline_first))
+    assert len(sessions) == streets * SESSIONS_PER_STREET
+    return sessions
+
+
+class Mediators:
+    """Whoever mediates at a ``mediate`` stage decides whether the dispute is settled
+    there, and whether the settlement holds (settlement probability by mediator type: the
+    mediation policy's)."""
+
+    def __init__(self, policy: CommunityMediation, rng: np.random.Generator) -> None:
+        self.policy = policy
+        self.key = int(rng.integers(2**62))  # from the run's ``mediation`` stream
+
+    def case_rng(self, need: int, contact: int) -> np.random.Generator:
+        """The random stream of one dispute case (its need and contact number): its draws
+        do not depend on when other cases happen (common random numbers across policies)."""
+        return np.random.default_rng([self.key, int(need), int(contact)])
+
+    def settles(self, unit: Unit, u: float) -> bool:
+        """Whether the mediators at ``unit`` settle the dispute (``u`` uniform)."""
+        return u < self.policy.settlement_probability(unit)
+
+    def relapses(self, unit: Unit, rng: np.random.Generator) -> bool:
+        """Whether a settlement reached at ``unit`` fails later (the dispute comes back)."""
+        return float(rng.random()) < self.policy.relapse_probability_at(unit)
+
+    def relapse_delay_days(self, rng: np.random.Generator) -> float:
+        """Days until a settlement that does not hold breaks down."""
+        return float(rng.exponential(self.policy.relapse_delay_days))
+
+
+def dispute_outcomes(column: Callable[[str], np.ndarray], window: np.ndarray) -> dict[str, float]:
+    """Outcomes of the neighbourhood disputes reported in the measured ``window``: how many
+    were brought, settled at which level, escalated beyond the community, closed unsettled,
+    and how many came back (repeat disputes)."""
+    dispute = window & (column("case_type") == NEIGHBOUR_DISPUTE)
+    level = column("mediated_at")[dispute]
+    closed = ~np.isnan(column("closed")[dispute])
+    resolved = column("resolved")[dispute] == 1
+    n = int(dispute.sum())
+    out = {
+        "neighbour_disputes_brought": float((dispute & (column("parent") < 0)).sum()),
+        **{
+            f"neighbour_disputes_settled_{name}": float((level == k).sum())
+            for k, name in enumerate(SETTLED_LEVELS)
+        },
+        "neighbour_disputes_escalated": float((column("mediations")[dispute] >= 3).sum()),
+        "neighbour_disputes_unsettled": float((closed & ~resolved).sum()),
+        "repeat_neighbour_disputes": float((column("parent")[dispute] >= 0).sum()),
+    }
+    n_closed = int(closed.sum())
+    out["neighbour_dispute_settlement_share"] = (
+        float((closed & resolved).sum() / n_closed) if n_closed else math.nan
+    )
+    out["repeat_neighbour_dispute_share"] = out["repeat_neighbour_disputes"] / n if n else math.nan
+    return out
