@@ -22,7 +22,6 @@ from model.agents import (
     GridWorker,
     Office,
     PartyMember,
-    Resident,
     StreetOffice,
 )
 from model.calendar import WorkCalendar
@@ -36,6 +35,7 @@ from model.parameters import ModelParameters
 from model.policies.accountability import AccountabilityPolicy
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
+from model.residents import Residents
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
 from model.units import Geography, Units
@@ -270,27 +270,25 @@ class GovernanceModel(mesa.Model):
         )
 
     def _build_residents(self) -> list[list[PartyMember]]:
-        """Every resident as an agent in their grid's cell; returns each grid's volunteers."""
+        """Every resident by row: party members as agents in their grid's cell, everyone
+        else as a light view made on access (:mod:`model.residents`); returns each grid's
+        volunteers."""
         cells = self.grid_space._cells
         pop = self.population
         learning = self.parameters.feedback.trust_learning_rate
         claim = self.parameters.party.claim_probability
-        self.residents: list[Resident] = []
+        members: dict[int, PartyMember] = {}
         volunteers: list[list[PartyMember]] = [[] for _ in range(self.n_grids)]
-        append = self.residents.append
-        for row, (grid, party, volunteer) in enumerate(
-            zip(pop.grid.tolist(), pop.party_member.tolist(), pop.volunteer.tolist(), strict=True)
+        rows = np.flatnonzero(pop.party_member)
+        for row, grid, volunteer in zip(
+            rows.tolist(), pop.grid[rows].tolist(), pop.volunteer[rows].tolist(), strict=True
         ):
-            agent: Resident
-            if party:
-                member = PartyMember(self, row, pop, learning, volunteer, claim)
-                if volunteer:
-                    volunteers[grid].append(member)
-                agent = member
-            else:
-                agent = Resident(self, row, pop, learning)
-            agent.cell = cells[("grid", grid)]
-            append(agent)
+            member = PartyMember(self, row, pop, learning, volunteer, claim)
+            if volunteer:
+                volunteers[grid].append(member)
+            member.cell = cells[("grid", grid)]
+            members[row] = member
+        self.residents = Residents(self, pop, learning, members)
         return volunteers
 
     def _daily_reporters(self) -> dict[str, Callable[[GovernanceModel], float]]:
