@@ -26,6 +26,7 @@ from model.agents import (
 )
 from model.calendar import WorkCalendar
 from model.casework import Casework
+from model.collector import quiet_collector
 from model.demand import DemandGenerator
 from model.events import EventCalendar
 from model.meetings import Deliberation
@@ -362,10 +363,11 @@ class GovernanceModel(mesa.Model):
         ``warmup_days + days``.
         """
         measured = self.parameters.simulation.days if days is None else days
-        for _ in range(self.warmup_days + measured):
-            self.step()
-            if progress is not None:
-                progress(self.day)
+        with quiet_collector():  # the built model is left out of garbage collections
+            for _ in range(self.warmup_days + measured):
+                self.step()
+                if progress is not None:
+                    progress(self.day)
 
     def _diffuse_trust(self) -> None:
         """Neighbours' trust pulls one's own: one sparse product per day (assumption)."""
