@@ -274,6 +274,7 @@ class Casework:
         self.deadlines: list[tuple[float, int]] = []  # (deadline, case) of residents' open cases
         self.enforcement = np.array([d.enforcement for d in p.departments.values()])
         self._enforcement = self.enforcement.tolist()
+        self._enforcement_of: dict[tuple[int, ...], bool] = {}  # departments → any enforcement
         self.n_departments = len(self._enforcement)
         self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
         self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
@@ -470,13 +471,22 @@ class Casework:
             community=community,
             street=self.geography.community_street[community],
             minor=bool(cases.minor[cid]),
-            enforcement=any(self._enforcement[d] for d in depts),
+            enforcement=self._needs_enforcement(depts),
             repeat=bool(cases.repeat[cid]),
             severity=float(cases.severity[cid]),
             time_limit_working_days=self.limits[cases.case_type[cid]],
             returns=cases.returns[cid],
             work_hours=cases.work[cid],
         )
+
+    def _needs_enforcement(self, departments: tuple[int, ...]) -> bool:
+        """Whether any of ``departments`` is an enforcement department (cached per tuple)."""
+        known = self._enforcement_of.get(departments)
+        if known is None:
+            known = self._enforcement_of[departments] = any(
+                self._enforcement[d] for d in departments
+            )
+        return known
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
