@@ -938,9 +938,18 @@ class _NeedRows:
         self.u_dispute = batch.u_dispute.tolist()
         self.u_verify = batch.u_verify.tolist()
         self.disputed = batch.disputed.tolist()
-        # departments are lead first, then the others, then -1 padding: slice, don't filter
-        counts = (batch.departments >= 0).sum(axis=1).tolist()
-        self.departments = [
-            tuple(row[:k]) for row, k in zip(batch.departments.tolist(), counts, strict=True)
-        ]
-        self.work = [tuple(w[:k]) for w, k in zip(batch.work.tolist(), counts, strict=True)]
+        # departments are lead first, then the others, then -1 padding: slice, don't filter;
+        # most needs concern one department, so make those tuples in one go (issue 11)
+        counts = (batch.departments >= 0).sum(axis=1)
+        self.departments = list(map(tuple, batch.departments[:, :1].tolist()))
+        self.work = list(map(tuple, batch.work[:, :1].tolist()))
+        others = np.flatnonzero(counts != 1)
+        for i, k, row, w in zip(
+            others.tolist(),
+            counts[others].tolist(),
+            batch.departments[others].tolist(),
+            batch.work[others].tolist(),
+            strict=True,
+        ):
+            self.departments[i] = tuple(row[:k])
+            self.work[i] = tuple(w[:k])
