@@ -381,7 +381,12 @@ class GovernanceModel(mesa.Model):
         # each resident is also pulled back to their own disposition (their own settled
         # experience), so neighbour averaging does not erase differences (assumption)
         r = self.parameters.social.disposition_weight_per_day
-        pop.trust[:] = (1.0 - w - r) * pop.trust + w * neighbours + r * pop.disposition
+        # (1 − w − r)·trust + w·neighbours (float32) + r·disposition, summed in that order,
+        # with no temporary beyond ``kept`` (issue 11)
+        kept = pop.trust * (1.0 - w - r)
+        kept += np.multiply(neighbours, w, out=neighbours)
+        np.multiply(pop.disposition, r, out=pop.trust)
+        pop.trust += kept
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
 
     # ----------------------------------------------------------------- lookup
