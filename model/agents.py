@@ -1,8 +1,9 @@
 """Mesa agents of the governance system, and the decisions each one owns.
 
 Residents are many, so their changing state lives in the model's arrays
-(:class:`model.population.Population`); a ``Resident`` reads and writes its own
-row and acts when something happens to it (an outcome of its case). Units that
+(:class:`model.population.Population`); a ``Resident`` is a light view (not a Mesa
+agent) that reads and writes its own row and acts when something happens to it (an
+outcome of its case); party members, who decide, are full Mesa agents. Units that
 handle cases (grid teams, offices, departments) each own a
 :class:`model.stations.Station`, and the decisions a reader looks for are methods
 here: which department an office dispatches a case to (:meth:`Office.classify`),
@@ -39,13 +40,17 @@ def resolves(handling: HandlingParameters, effort: float, u: float) -> bool:
     return u < 1.0 - miss**effort
 
 
-class Resident(CellAgent):
-    """A resident in their grid's cell; state is row ``row`` of the population arrays."""
+class Resident:
+    """A resident: a light view of row ``row`` of the population arrays, not a Mesa agent
+    (a district has a million residents who do nothing between cases; docs/design.md
+    "Issue 11: hot path"). Made on access by :class:`model.residents.Residents`."""
+
+    __slots__ = ("learning_rate", "model", "population", "row")
 
     def __init__(
         self, model: mesa.Model, row: int, population: Population, learning_rate: float
     ) -> None:
-        super().__init__(model)
+        self.model = model
         self.row = row
         self.population = population
         self.learning_rate = learning_rate
@@ -79,7 +84,7 @@ class Resident(CellAgent):
         return u < probability
 
 
-class PartyMember(Resident):
+class PartyMember(Resident, CellAgent):
     """A resident who is a party member (F7.1); volunteers are organised into their grid
     (党员编组入网) and claim small tasks in their responsibility zone (任务快速认领, seed §二(二))."""
 
@@ -92,7 +97,8 @@ class PartyMember(Resident):
         volunteer: bool,
         claim_probability: float,
     ) -> None:
-        super().__init__(model, row, population, learning_rate)
+        Resident.__init__(self, model, row, population, learning_rate)
+        CellAgent.__init__(self, model)
         self.volunteer = volunteer
         self.claim_probability = claim_probability
 

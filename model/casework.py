@@ -296,6 +296,7 @@ class Casework:
         self.deadlines: list[tuple[float, int]] = []  # (deadline, case) of residents' open cases
         self.enforcement = np.array([d.enforcement for d in p.departments.values()])
         self._enforcement = self.enforcement.tolist()
+        self._enforcement_of: dict[tuple[int, ...], bool] = {}  # departments → any enforcement
         self.n_departments = len(self._enforcement)
         self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
         self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
@@ -538,13 +539,22 @@ class Casework:
             community=community,
             street=self.geography.community_street[community],
             minor=bool(cases.minor[cid]),
-            enforcement=any(self._enforcement[d] for d in depts),
+            enforcement=self._needs_enforcement(depts),
             repeat=bool(cases.repeat[cid]),
             severity=float(cases.severity[cid]),
             time_limit_working_days=self.limits[cases.case_type[cid]],
             returns=cases.returns[cid],
             work_hours=cases.work[cid],
         )
+
+    def _needs_enforcement(self, departments: tuple[int, ...]) -> bool:
+        """Whether any of ``departments`` is an enforcement department (cached per tuple)."""
+        known = self._enforcement_of.get(departments)
+        if known is None:
+            known = self._enforcement_of[departments] = any(
+                self._enforcement[d] for d in departments
+            )
+        return known
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
@@ -1069,9 +1079,18 @@ class _NeedRows:
         self.u_dispute = batch.u_dispute.tolist()
         self.u_verify = batch.u_verify.tolist()
         self.disputed = batch.disputed.tolist()
-        # departments are lead first, then the others, then -1 padding: slice, don't filter
-        counts = (batch.departments >= 0).sum(axis=1).tolist()
-        self.departments = [
-            tuple(row[:k]) for row, k in zip(batch.departments.tolist(), counts, strict=True)
-        ]
-        self.work = [tuple(w[:k]) for w, k in zip(batch.work.tolist(), counts, strict=True)]
+        # departments are lead first, then the others, then -1 padding: slice, don't filter;
+        # most needs concern one department, so make those tuples in one go (issue 11)
+        counts = (batch.departments >= 0).sum(axis=1)
+        self.departments = list(map(tuple, batch.departments[:, :1].tolist()))
+        self.work = list(map(tuple, batch.work[:, :1].tolist()))
+        others = np.flatnonzero(counts != 1)
+        for i, k, row, w in zip(
+            others.tolist(),
+            counts[others].tolist(),
+            batch.departments[others].tolist(),
+            batch.work[others].tolist(),
+            strict=True,
+        ):
+            self.departments[i] = tuple(row[:k])
+            self.work[i] = tuple(w[:k])

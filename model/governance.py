@@ -22,11 +22,11 @@ from model.agents import (
     GridWorker,
     Office,
     PartyMember,
-    Resident,
     StreetOffice,
 )
 from model.calendar import WorkCalendar
 from model.casework import Casework
+from model.collector import quiet_collector
 from model.demand import DemandGenerator
 from model.events import EventCalendar
 from model.mediation import DisputeDemand, platform_stations
@@ -40,6 +40,7 @@ from model.policies.accountability import AccountabilityPolicy
 from model.policies.base import ConsultationPolicy, RoutingPolicy, SystemView, Unit, read_only
 from model.population import build_population
 from model.projects import MicroSpaces
+from model.residents import Residents
 from model.sensors import SensorNetwork
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
@@ -316,27 +317,25 @@ class GovernanceModel(mesa.Model):
         )
 
     def _build_residents(self) -> list[list[PartyMember]]:
-        """Every resident as an agent in their grid's cell; returns each grid's volunteers."""
+        """Every resident by row: party members as agents in their grid's cell, everyone
+        else as a light view made on access (:mod:`model.residents`); returns each grid's
+        volunteers."""
         cells = self.grid_space._cells
         pop = self.population
         learning = self.parameters.feedback.trust_learning_rate
         claim = self.parameters.party.claim_probability
-        self.residents: list[Resident] = []
+        members: dict[int, PartyMember] = {}
         volunteers: list[list[PartyMember]] = [[] for _ in range(self.n_grids)]
-        append = self.residents.append
-        for row, (grid, party, volunteer) in enumerate(
-            zip(pop.grid.tolist(), pop.party_member.tolist(), pop.volunteer.tolist(), strict=True)
+        rows = np.flatnonzero(pop.party_member)
+        for row, grid, volunteer in zip(
+            rows.tolist(), pop.grid[rows].tolist(), pop.volunteer[rows].tolist(), strict=True
         ):
-            agent: Resident
-            if party:
-                member = PartyMember(self, row, pop, learning, volunteer, claim)
-                if volunteer:
-                    volunteers[grid].append(member)
-                agent = member
-            else:
-                agent = Resident(self, row, pop, learning)
-            agent.cell = cells[("grid", grid)]
-            append(agent)
+            member = PartyMember(self, row, pop, learning, volunteer, claim)
+            if volunteer:
+                volunteers[grid].append(member)
+            member.cell = cells[("grid", grid)]
+            members[row] = member
+        self.residents = Residents(self, pop, learning, members)
         return volunteers
 
     def _daily_reporters(self) -> dict[str, Callable[[GovernanceModel], float]]:
@@ -417,10 +416,11 @@ class GovernanceModel(mesa.Model):
         ``warmup_days + days``.
         """
         measured = self.parameters.simulation.days if days is None else days
-        for _ in range(self.warmup_days + measured):
-            self.step()
-            if progress is not None:
-                progress(self.day)
+        with quiet_collector():  # the built model is left out of garbage collections
+            for _ in range(self.warmup_days + measured):
+                self.step()
+                if progress is not None:
+                    progress(self.day)
 
     def _diffuse_trust(self) -> None:
         """Neighbours' trust pulls one's own: one sparse product per day (assumption)."""
@@ -434,7 +434,12 @@ class GovernanceModel(mesa.Model):
         # each resident is also pulled back to their own disposition (their own settled
         # experience), so neighbour averaging does not erase differences (assumption)
         r = self.parameters.social.disposition_weight_per_day
-        pop.trust[:] = (1.0 - w - r) * pop.trust + w * neighbours + r * pop.disposition
+        # (1 − w − r)·trust + w·neighbours (float32) + r·disposition, summed in that order,
+        # with no temporary beyond ``kept`` (issue 11)
+        kept = pop.trust * (1.0 - w - r)
+        kept += np.multiply(neighbours, w, out=neighbours)
+        np.multiply(pop.disposition, r, out=pop.trust)
+        pop.trust += kept
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
 
     # ----------------------------------------------------------------- lookup

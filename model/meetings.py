@@ -104,8 +104,9 @@ class Deliberation:
         if drag <= 0 or not self.open_issues.any():
             return
         pop = self.population
-        factor = 1.0 - drag * np.minimum(self.open_issues, 5)[pop.community]
-        pop.trust *= factor
+        # residents are sorted by community (``bounds``): repeat, don't gather (issue 11)
+        per_community = 1.0 - drag * np.minimum(self.open_issues, 5)
+        pop.trust *= np.repeat(per_community, np.diff(self.bounds))
 
     def hold_meetings(self, day: int) -> None:
         """Meetings in every community on the policy's meeting days."""

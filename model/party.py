@@ -19,6 +19,7 @@ organisation and other actors").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -143,7 +144,7 @@ class Organisations:
         model: mesa.Model,
         parameters: ModelParameters,
         population: Population,
-        residents: list[Resident],
+        residents: Sequence[Resident],
         units: Units,
         calendar: WorkCalendar,
         events: EventCalendar,
@@ -239,7 +240,7 @@ class Organisations:
     def _assign_members(
         self,
         population: Population,
-        residents: list[Resident],
+        residents: Sequence[Resident],
         calendar: WorkCalendar,
         events: EventCalendar,
         deadline_first: bool,

@@ -7,6 +7,7 @@ Each is a frozen dataclass whose fields are its parameters; ``route`` reads a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
@@ -37,7 +38,13 @@ def intake_unit(case: CaseView) -> Unit:
 
 def department_visits(case: CaseView) -> tuple[Visit, ...]:
     """One visit per department the case needs, lead owner first."""
-    return tuple(Visit(Unit("department", d)) for d in case.departments)
+    return _visits_to(tuple(case.departments))
+
+
+@cache
+def _visits_to(departments: tuple[int, ...]) -> tuple[Visit, ...]:
+    """The visits to ``departments``: frozen, so made once per combination (issue 11)."""
+    return tuple(Visit(Unit("department", d)) for d in departments)
 
 
 def settled_in_community(case: CaseView, system: SystemView) -> bool:
@@ -100,11 +107,14 @@ class HierarchicalRouting:
 
 def review_hours(unit: Unit, system: SystemView) -> float:
     """An office's review time for one case."""
-    return {
-        "centre": system.centre_review_hours,
-        "street": system.street_review_hours,
-        "community": system.community_review_hours,
-    }[unit.level]
+    level = unit.level
+    if level == "centre":
+        return system.centre_review_hours
+    if level == "street":
+        return system.street_review_hours
+    if level == "community":
+        return system.community_review_hours
+    raise KeyError(level)
 
 
 @register("routing", "integrated")

@@ -1,0 +1,68 @@
+"""Every resident by row, without a Mesa agent per resident (docs/design.md "Issue 11: hot path").
+
+A district has about a million residents whose state lives in the population arrays
+(:mod:`model.population`) and who act only when a case of theirs has an outcome. So
+:class:`Residents` keeps full Mesa agents only for the party members (they decide:
+they claim tasks, invite neighbours) and makes a light :class:`model.agents.Resident`
+view of any other row when it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, overload
+
+from model.agents import Resident
+
+if TYPE_CHECKING:
+    import mesa
+
+    from model.agents import PartyMember
+    from model.population import Population
+
+
+class Residents(Sequence[Resident]):
+    """Residents by row: the party members' agents, and views of everyone else."""
+
+    __slots__ = ("_learning_rate", "_members", "_model", "_population", "_size")
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        population: Population,
+        learning_rate: float,
+        members: Mapping[int, PartyMember],
+    ) -> None:
+        self._model = model
+        self._population = population
+        self._learning_rate = learning_rate
+        self._members = dict(members)
+        self._size = int(population.trust.shape[0])
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, row: int) -> Resident: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[Resident]: ...
+    def __getitem__(self, row: int | slice) -> Resident | list[Resident]:
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(self._size))]
+        member = self._members.get(row)
+        if member is not None:
+            return member
+        if not -self._size <= row < self._size:
+            raise IndexError(f"resident {row} out of range (0 to {self._size - 1})")
+        if row < 0:
+            return self[row + self._size]
+        return Resident(self._model, row, self._population, self._learning_rate)
+
+    def __iter__(self) -> Iterator[Resident]:
+        for row in range(self._size):
+            yield self[row]
+
+    @property
+    def party_members(self) -> list[PartyMember]:
+        """The party members' agents, by row."""
+        return [self._members[row] for row in sorted(self._members)]

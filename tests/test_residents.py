@@ -1,0 +1,65 @@
+"""Residents by row: light views of the population arrays, party members as Mesa agents."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from experiments.scenario_files import Scenario
+from model.agents import PartyMember, Resident
+from model.governance import GovernanceModel
+
+
+@pytest.fixture(scope="module")
+def model(classroom: Scenario) -> GovernanceModel:
+    """A freshly built classroom model (no day run)."""
+    return GovernanceModel(classroom.parameters, seed=4)
+
+
+def test_only_party_members_and_units_are_mesa_agents(model: GovernanceModel) -> None:
+    """The Mesa model holds the party members' agents, not one agent per resident."""
+    members = int(model.population.party_member.sum())
+    residents = [a for a in model.agents if isinstance(a, Resident)]
+    assert len(residents) == members > 0, "every resident agent is a party member"
+    assert all(isinstance(a, PartyMember) for a in residents)
+    assert len(model.residents) == model.population.size, "every row is reachable"
+
+
+def test_party_members_are_the_same_agents_every_time(model: GovernanceModel) -> None:
+    """A party member's row gives back their agent, in their grid's cell."""
+    row = int(np.flatnonzero(model.population.party_member)[0])
+    member = model.residents[row]
+    assert isinstance(member, PartyMember) and member is model.residents[row]
+    assert member.cell is model.grid_space._cells[("grid", int(model.population.grid[row]))]
+    assert model.residents[row - model.population.size] is member, "negative rows count back"
+
+
+def test_a_view_writes_its_own_row(model: GovernanceModel) -> None:
+    """Resident.learn_from through a view moves that row's trust and nobody else's."""
+    row = int(np.flatnonzero(~model.population.party_member)[0])
+    view = model.residents[row]
+    assert type(view) is Resident and view.row == row
+    before = model.population.trust.copy()
+    view.learn_from(False)
+    changed = np.flatnonzero(model.population.trust != before)
+    assert changed.tolist() == [row], f"only row {row} moves, got {changed.tolist()}"
+    model.population.trust[:] = before
+
+
+def test_rows_out_of_range_are_refused(model: GovernanceModel) -> None:
+    """Indexing past the population raises IndexError naming the range."""
+    n = model.population.size
+    with pytest.raises(IndexError, match=f"0 to {n - 1}"):
+        model.residents[n]
+    assert len(model.residents[:3]) == 3 and [r.row for r in model.residents[:3]] == [0, 1, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(row=st.integers(min_value=0, max_value=3089))
+def test_every_row_is_its_own_resident(model: GovernanceModel, row: int) -> None:
+    """Any row's resident reads that row of the trust array."""
+    resident = model.residents[row % model.population.size]
+    assert resident.row == row % model.population.size
+    assert resident.trust == float(model.population.trust[resident.row])
