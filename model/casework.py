@@ -100,6 +100,8 @@ class CaseTable:
     parked: array[float]
     deadline: array[float]
     promised: array[float]
+    number: array[int]
+    followups: array[int]
 
     _SPEC: ClassVar[dict[str, tuple[str, float | int]]] = {
         "need": ("q", -1),
@@ -132,6 +134,10 @@ class CaseTable:
         "resolved": ("b", 0),
         "satisfied": ("b", -1),
         **{name: ("d", math.nan) for name in _TIMESTAMPS},
+        # the case's id (its number in order of creation); -1 marks a free row
+        "number": ("q", -1),
+        # events still to come that read this row (a repeat contact about it)
+        "followups": ("b", 0),
     }
     _DTYPES: ClassVar[dict[str, type]] = {
         "q": np.int64,
@@ -143,7 +149,9 @@ class CaseTable:
     _BLOCK = 4096  # rows added at a time, so that adding a case is O(1) and cheap
 
     def __init__(self) -> None:
-        self.size = 0
+        self.size = 0  # rows in use or free (the length of :meth:`column`)
+        self.added = 0  # cases ever added (the next case's number)
+        self._free: list[int] = []  # rows of retired cases, for reuse (model.case_retirement)
         self._capacity = 0
         self.departments: list[tuple[int, ...]] = []
         self.work: list[tuple[float, ...]] = []
@@ -154,15 +162,37 @@ class CaseTable:
         ]
 
     def add(self, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
-        """Add a case with default values; return its id."""
-        if self.size == self._capacity:
+        """Add a case with default values; return its row (its id while no case was retired)."""
+        if self._free:
+            row = self._free.pop()
             for column, default in self._columns:
-                column.extend([default] * self._BLOCK)
-            self._capacity += self._BLOCK
-        self.departments.append(departments)
-        self.work.append(work)
-        self.size += 1
-        return self.size - 1
+                column[row] = default
+            self.departments[row] = departments
+            self.work[row] = work
+        else:
+            if self.size == self._capacity:
+                for column, default in self._columns:
+                    column.extend([default] * self._BLOCK)
+                self._capacity += self._BLOCK
+            self.departments.append(departments)
+            self.work.append(work)
+            row = self.size
+            self.size += 1
+        self.number[row] = self.added
+        self.added += 1
+        return row
+
+    def release(self, rows: Sequence[int]) -> None:
+        """Free the rows of retired cases for reuse (their values stay until reused)."""
+        number = self.number
+        for row in rows:
+            number[row] = -1
+        self._free.extend(sorted(rows, reverse=True))  # the lowest row is reused first
+
+    @property
+    def live(self) -> int:
+        """Rows holding a case (not freed)."""
+        return self.size - len(self._free)
 
     def column(self, name: str) -> np.ndarray:
         """A numpy view of one scalar column's filled rows (no copy)."""
@@ -413,7 +443,8 @@ class Casework:
             getattr(cases, name)[cid] = getattr(cases, name)[parent]
         cases.source[cid] = HOTLINE
         cases.repeat[cid] = True
-        cases.parent[cid] = parent
+        cases.parent[cid] = cases.number[parent]
+        cases.followups[parent] -= 1
         cases.contact[cid] = cases.contact[parent] + 1
         u = self.contacts_rng.random(9).tolist()
         cases.u_classify[cid], cases.u_satisfy[cid], cases.u_quality[cid] = u[0], u[1], u[2]
@@ -462,7 +493,7 @@ class Casework:
         grid = cases.grid[cid]
         community = self.geography.grid_community[grid]
         return CaseView(
-            case_id=cid,
+            case_id=cases.number[cid],
             case_type=CASE_TYPES[cases.case_type[cid]],
             source=SOURCES[cases.source[cid]],
             departments=depts,
@@ -830,6 +861,7 @@ class Casework:
             cases.u_repeat[cid],
         ):
             delay = float(self.contacts_rng.exponential(rep.repeat_contact_delay_days))
+            cases.followups[cid] += 1
             self.events.schedule(self.events.now + delay, self._contact_again, cid)
 
     def urge_overdue(self, now: float) -> None:
