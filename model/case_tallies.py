@@ -165,9 +165,7 @@ TALLIES: dict[str, Callable[[CaseRows], Tally]] = {
     "reopened": lambda r: _count(r.measured & (r["reopened"] > 0)),
     "premature_closures": lambda r: _total(r["premature"][r.measured]),
     "premature": lambda r: _count(r.measured & (r["premature"] > 0)),
-    "premature_caught": lambda r: _count(
-        r.measured & (r["premature"] > 0) & (r["reopened"] > 0)
-    ),
+    "premature_caught": lambda r: _count(r.measured & (r["premature"] > 0) & (r["reopened"] > 0)),
     "reclassified": lambda r: _total(r["reclassified"][r.measured]),
     "residents_cases": lambda r: _count(r.measured & (r["resident"] >= 0)),
     "satisfied": lambda r: _count(r.measured & (r["satisfied"] == 1)),
