@@ -84,8 +84,10 @@ def child(scenario: str, years: float, seed: int, sink_kind: str) -> dict[str, A
     def count(frame: Any) -> None:
         sunk[0] += len(frame)
 
-    with tempfile.TemporaryDirectory() as folder:
-        handle = open(Path(folder) / "cases.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        open(Path(folder) / "cases.csv", "w", encoding="utf-8", newline="") as handle,
+    ):
         csv_sink = CsvCaseSink(handle)
         sink = {"count": count, "csv": csv_sink, "none": None}[sink_kind]
         started, cpu = time.perf_counter(), time.process_time()
@@ -103,7 +105,6 @@ def child(scenario: str, years: float, seed: int, sink_kind: str) -> dict[str, A
         model.run(days, progress=progress)
         figures["run_s"] = time.perf_counter() - ran
         output = model.output()
-        handle.close()
         figures["cpu_s"] = time.process_time() - cpu
         figures["peak_rss_mib"] = _peak_rss_mib()
     figures["total_days"] = model.day

@@ -90,22 +90,28 @@ class CaseRows:
     @property
     def lead(self) -> np.ndarray:
         """Each case's lead department (the first it needs)."""
-        if "_lead" not in self._cache:
-            self._cache["_lead"] = np.array([d[0] for d in self.departments], dtype=np.int64)
-        return self._cache["_lead"]
+        return self._mask(
+            "_lead", lambda: np.array([d[0] for d in self.departments], dtype=np.int64)
+        )
+
+    def _mask(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = make()
+        return found
 
     @property
     def measured(self) -> np.ndarray:
         """Reported after the warm-up."""
-        return self["reported"] >= self.warmup_days
+        return self._mask("_measured", lambda: self["reported"] >= self.warmup_days)
 
     @property
     def closed(self) -> np.ndarray:
-        return ~np.isnan(self["closed"])
+        return self._mask("_closed", lambda: ~np.isnan(self["closed"]))
 
     @property
     def parked(self) -> np.ndarray:
-        return ~np.isnan(self["parked"])
+        return self._mask("_parked", lambda: ~np.isnan(self["parked"]))
 
 
 def _count(mask: np.ndarray) -> int:
