@@ -51,10 +51,11 @@ class CaseRetirement:
         model: the model whose cases are retired.
         sink: called with each block of retired cases as a case-log frame, and with the
             live cases when the run's output is made (every case exactly once).
-        block: retire when at least this many cases can go.
+        block: retire when at least this many cases can go (default ``RETIRE_BLOCK``).
     """
 
-    def __init__(self, model: GovernanceModel, sink: CaseSink, block: int = RETIRE_BLOCK) -> None:
+    def __init__(self, model: GovernanceModel, sink: CaseSink, block: int | None = None) -> None:
+        block = RETIRE_BLOCK if block is None else block
         if block < 1:
             raise ValueError(f"block must be at least 1, got {block}")
         self.model = model

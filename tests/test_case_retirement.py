@@ -5,6 +5,7 @@ case table whose size stays bounded however long the run."""
 from __future__ import annotations
 
 import io
+import json
 import math
 from typing import Any
 
@@ -186,3 +187,22 @@ def test_histogram_sink_equals_the_histogram_of_the_whole_log(retired_run: Any) 
         sink(frame)
     assert sink.rows() == distribution_rows(plain.cases)
     assert sink.cases == len(plain.cases)
+
+
+def test_microgov_run_streams_every_case_into_cases_csv(
+    classroom: Scenario, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`microgov run` writes cases.csv block by block: every case once, as a run without a sink logs it."""
+    import model.case_retirement
+    from app.cli import main
+
+    monkeypatch.setattr(model.case_retirement, "RETIRE_BLOCK", 40)
+    out = tmp_path / "run"
+    assert main(["run", "classroom", "--days", "120", "--seed", "4", "--out", str(out)]) == 0
+    written = pd.read_csv(out / "cases.csv")
+    assert not written["case_id"].is_monotonic_increasing, "blocks were retired during the run"
+    plain = run_single(classroom, 4, days=120)
+    expected = pd.read_csv(io.StringIO(plain.cases.to_csv(index=False)))
+    pd.testing.assert_frame_equal(written.sort_values("case_id").reset_index(drop=True), expected)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["cases_generated"] == len(written)
