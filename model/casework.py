@@ -1068,9 +1068,11 @@ class Casework:
         status[~np.isnan(self.cases.column("closed"))] = "closed"
         status[~np.isnan(self.cases.column("parked"))] = "parked"
         for station in self.units.all_stations():
-            for token in station.queued_tokens():
+            for done, token in station.queued_jobs():
+                if getattr(done, "__self__", None) is not self:
+                    continue  # not a case's job (a false alarm's check, a project's planning)
                 cid = token[0] if isinstance(token, tuple) else token
-                if isinstance(cid, int) and status[cid] == "open":  # not a false alarm's check
+                if status[cid] == "open":
                     status[cid] = "queued"
         return status
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,12 @@ from hypothesis import strategies as st
 from experiments.case_sinks import CsvCaseSink, HistogramCaseSink
 from experiments.runner import distribution_rows
 from experiments.runs import run_single
-from experiments.scenario_files import Scenario, apply_overrides
+from experiments.scenario_files import (
+    Scenario,
+    apply_overrides,
+    load_scenario,
+    scenario_from_mapping,
+)
 from model.case_tallies import CaseTallies, _plus
 from model.casework import CaseTable
 from model.governance import GovernanceModel
@@ -206,3 +212,86 @@ def test_microgov_run_streams_every_case_into_cases_csv(
     pd.testing.assert_frame_equal(written.sort_values("case_id").reset_index(drop=True), expected)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["cases_generated"] == len(written)
+
+
+# ------------------------------------------------ the practices of issue 10, retired
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+# scaled down to stay fast: three communities of three grids
+SMALL_STREET = {
+    "population.communities_per_street": 3,
+    "population.grids_per_community": 3,
+    "population.residents_per_grid": 400,
+    "simulation.warmup_days": 30,
+}
+# a community type of its own per street, with travel and other rates (model/places.py)
+TYPED_STREETS = {
+    "population": {"streets": 2, "street_types": {"urban": 1, "rural": 1}},
+    "community_types": {
+        "urban": {
+            "communities_per_street": 2,
+            "grids_per_community": 3,
+            "residents_per_grid": 300,
+            "community_shares": {"old_compound": 0.5},
+        },
+        "rural": {
+            "communities_per_street": 2,
+            "grids_per_community": 2,
+            "residents_per_grid": 200,
+            "grid_travel_hours": 1.0,
+            "department_travel_hours": 2.0,
+            "need_rate_multiplier": 0.5,
+        },
+        "old_compound": {"public_problem_rate_multiplier": 3.0},
+    },
+    "simulation": {"warmup_days": 30},
+}
+# scenario → (extra overrides, outcomes that must be non-zero for the comparison to mean
+# something: the practice really ran while rows were reused)
+PRACTICES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "reform_one_thing": ({}, ("bundles", "handoffs_saved")),
+    "reform_one_screen": ({}, ("sensor_alarms",)),
+    "reform_joint_mediation": (
+        {"demand.neighbour_disputes_per_resident_per_year": 0.05},
+        ("neighbour_disputes_brought", "repeat_neighbour_disputes"),
+    ),
+    "reform_party_building": ({}, ("cases_taken_registered_units",)),
+    "reform_multi_actor": ({}, ("cases_taken_building_heads",)),
+    "reform_micro_renewal": (
+        {"projects.budget_yuan_per_community_per_year": 2_000_000.0},
+        ("projects_built",),
+    ),
+    "reform_proactive": (
+        {"projects.budget_yuan_per_community_per_year": 2_000_000.0},
+        ("monthly_topics_tackled",),
+    ),
+}
+
+
+def _practice(name: str) -> tuple[Scenario, tuple[str, ...]]:
+    if name == "typed_places":
+        return scenario_from_mapping(TYPED_STREETS, name="typed"), (
+            "place_on_time_share_rural",
+            "place_on_time_share_old_compound",
+        )
+    overrides, used = PRACTICES[name]
+    scenario = apply_overrides(load_scenario(SCENARIOS / f"{name}.toml"), SMALL_STREET)
+    return apply_overrides(scenario, overrides), used
+
+
+@pytest.mark.parametrize("name", [*PRACTICES, "typed_places"])
+def test_every_outcome_is_the_same_with_retirement_under_the_practices(name: str) -> None:
+    """Bundles, sensors, disputes, the party, projects and community types: every summary
+    value is identical with small blocks retired (reused rows keep no stale case state)."""
+    scenario, used = _practice(name)
+    plain, retired, frames, model = _runs(scenario, seed=11, days=270, block=25)
+    assert model.retirement is not None and model.retirement.retired > 1000
+    assert model.casework.cases.added > 2 * model.casework.cases.size, "rows were reused"
+    for key in used:
+        assert plain.summary[key] > 0, f"{key}: the practice must run for the test to mean anything"
+    different = {
+        k: (plain.summary[k], retired.summary[k])
+        for k in plain.summary
+        if not _same(plain.summary[k], retired.summary[k])
+    }
+    assert not different
+    assert sum(len(f) for f in frames) == len(plain.cases)
