@@ -122,8 +122,12 @@ def run_command(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     warmup = scenario.parameters.simulation.warmup_days
-    with _progress_bar(scenario, warmup + days, disabled=args.no_progress) as progress:
-        output = run_single(scenario, args.seed, days=days, progress=progress)
+    # the case log is written as the run goes (memory stays flat in the number of days)
+    with (
+        _case_file(folder) as sink,
+        _progress_bar(scenario, warmup + days, disabled=args.no_progress) as progress,
+    ):
+        output = run_single(scenario, args.seed, days=days, progress=progress, case_sink=sink)
     elapsed = time.perf_counter() - started
 
     warnings = tuple(str(w) for w in getattr(output, "warnings", ()) or ())  # new in RunOutput
@@ -133,7 +137,6 @@ def run_command(args: argparse.Namespace) -> int:
         )
         _write_atomic(folder / "summary.json", lambda f: _dump_json(summary, f))
         _write_atomic(folder / "timeseries.csv", lambda f: output.timeseries.to_csv(f, index=False))
-        _write_atomic(folder / "cases.csv", lambda f: output.cases.to_csv(f, index=False))
     print(
         f"{scenario.name}: {scenario.residents:,} residents, routing {scenario.routing_kind}, "
         f"consultation {scenario.consultation_kind}; seed {args.seed}, {days} days measured "
@@ -269,6 +272,27 @@ def _write_atomic(path: Path, write: Callable[[TextIO], object]) -> None:
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
             write(handle)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextmanager
+def _case_file(folder: Path | None) -> Iterator[Callable[[Any], None]]:
+    """A case sink writing ``cases.csv`` in ``folder`` as the run goes: to a file beside
+    it, renamed when the run has finished (an interrupted run leaves no half file); with no
+    folder, a sink that drops the cases."""
+    from experiments.case_sinks import CsvCaseSink
+
+    if folder is None:
+        yield lambda frame: None
+        return
+    path = folder / "cases.csv"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            yield CsvCaseSink(handle)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -27,6 +27,7 @@ so that tests can use a small picklable stand-in. It is called as
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -43,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.case_sinks import HistogramCaseSink
 from experiments.errors import InputError, ResourceError
 from experiments.executors import (
     DEFAULT_WORKER_TIMEOUT_S,
@@ -109,16 +111,22 @@ def _worker_name() -> str:
 
 
 def execute_task(task: Task) -> RunRecord:
-    """Run one task and turn its output into a storable record; never raises for a model error."""
+    """Run one task and turn its output into a storable record; never raises for a model error.
+
+    A run function that takes a ``case_sink`` gets one that keeps only the resolution-time
+    histogram, so a long run's memory stays flat (the case log is not stored)."""
     started = now_iso()
     clock = time.perf_counter()
     try:
-        output = task.run_fn(
-            task.scenario, replication_seed(task.root_seed, task.replication), days=task.days
-        )
+        seed = replication_seed(task.root_seed, task.replication)
+        sink = HistogramCaseSink() if _takes_case_sink(task.run_fn) else None
+        if sink is not None:
+            output = task.run_fn(task.scenario, seed, days=task.days, case_sink=sink)
+        else:
+            output = task.run_fn(task.scenario, seed, days=task.days)
         summary = {str(k): float(v) for k, v in output.summary.items()}
         series = timeseries_rows(output.timeseries)
-        histogram = distribution_rows(output.cases)
+        histogram = sink.rows() if sink is not None else distribution_rows(output.cases)
         units = unit_rows(getattr(output, "units", None))
         # RunOutput.warnings is new in the model; older outputs have none
         warnings = tuple(str(w) for w in getattr(output, "warnings", ()) or ())
@@ -144,6 +152,15 @@ def execute_task(task: Task) -> RunRecord:
         units=units,
         warnings=warnings,
     )
+
+
+def _takes_case_sink(run_fn: RunFunction) -> bool:
+    """Whether ``run_fn`` accepts a ``case_sink`` keyword (``runs.run_single`` does)."""
+    try:
+        parameters = inspect.signature(run_fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "case_sink" in parameters
 
 
 def failed_record(task: Task, exc: BaseException) -> RunRecord:

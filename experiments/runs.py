@@ -13,6 +13,7 @@ import numpy as np
 
 from experiments.errors import InputError
 from experiments.scenario_files import Scenario
+from model.case_retirement import CaseSink
 from model.governance import GovernanceModel
 from model.outcomes import RunOutput
 
@@ -35,6 +36,7 @@ def run_single(
     seed: int | np.random.SeedSequence,
     days: int | None = None,
     progress: Callable[[int], None] | None = None,
+    case_sink: CaseSink | None = None,
 ) -> RunOutput:
     """Build the scenario's model with ``seed`` and run it.
 
@@ -44,6 +46,9 @@ def run_single(
             or an int ``n``, taken as ``SeedSequence(n)``.
         days: simulated days; None runs the scenario's ``simulation.days``.
         progress: called with the number of days done after each day (progress bars).
+        case_sink: where the case log goes during the run (``experiments.case_sinks``):
+            memory then stays flat in the number of days and the output's ``cases`` is
+            empty. None keeps every case in memory and in the output.
 
     Returns:
         The run's summary, daily time series and case log.
@@ -55,6 +60,6 @@ def run_single(
         isinstance(days, bool) or not isinstance(days, numbers.Integral) or days < 1
     ):
         raise InputError("must be a positive whole number of days", field="days", value=days)
-    model = GovernanceModel(scenario.parameters, seed=as_seed_sequence(seed))
+    model = GovernanceModel(scenario.parameters, seed=as_seed_sequence(seed), case_sink=case_sink)
     model.run(days=None if days is None else int(days), progress=progress)
     return model.output()

@@ -18,12 +18,17 @@ and its reference face the same linked needs (common random numbers).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from model.cases import SOURCES
 from model.parameters import DemandParameters, IntakeParameters
 from model.policies.base import CaseView, Route, RoutingPolicy, Stage, SystemView, Unit
+
+if TYPE_CHECKING:
+    from model.casework import CaseTable
 
 PATROL_CHANNEL = SOURCES.index("patrol")  # sources before it are residents' own reports
 
@@ -46,9 +51,9 @@ class OneThing:
         self.coordination_hours = intake.bundle_coordination_hours
         self.rng = rng
         self.linked: frozenset[int] = frozenset()  # today's linked needs, by need number
-        self.bundles: set[int] = set()  # cases that are bundles
-        self.split: set[int] = set()  # cases filed as one of several linked requests
-        self.handoffs_saved: dict[int, int] = {}  # bundle → hand-offs its separate requests had
+        # which cases are bundles or separate linked requests, and the hand-offs a bundle
+        # saved, are case columns (CaseTable bundle, split, handoffs_saved): a case's row
+        # is reused once it is retired (model.case_retirement), so nothing here is by row
         self.separate_requests = 0  # second and later separate requests of linked needs (all run)
 
     def draw(self, departments: np.ndarray, resident: np.ndarray, first_need: int) -> None:
@@ -72,16 +77,18 @@ class OneThing:
     def one_pass(
         self,
         cid: int,
+        cases: CaseTable,
         route: Route,
         case: CaseView,
         routing: RoutingPolicy,
         system: SystemView,
         intake: Unit,
     ) -> Route:
-        """The route of bundle ``cid``: its departments handle it together in one stage
-        under the first one's lead (首接负责, F4.7), which coordinates the others. The
-        first time, the hand-offs its separate requests would have had are recorded."""
-        if cid not in self.handoffs_saved:
+        """The route of bundle ``cid`` (a row of ``cases``): its departments handle it
+        together in one stage under the first one's lead (首接负责, F4.7), which coordinates
+        the others. The first time, the hand-offs its separate requests would have had are
+        recorded (``cases.handoffs_saved``; ``cases.bundle`` becomes 2)."""
+        if cases.bundle[cid] < 2:
             separate = sum(
                 planned_handoffs(
                     routing.route(
@@ -94,7 +101,8 @@ class OneThing:
                 for d, w in zip(case.departments, case.work_hours or (0.0,) * 8, strict=False)
             )
             together = self._merge(route, len(case.departments))
-            self.handoffs_saved[cid] = separate - planned_handoffs(together, intake)
+            cases.handoffs_saved[cid] = separate - planned_handoffs(together, intake)
+            cases.bundle[cid] = 2
             return together
         return self._merge(route, len(case.departments))
 
@@ -128,21 +136,17 @@ def planned_handoffs(route: Route, intake: Unit) -> int:
     return count
 
 
-def bundle_outcomes(
-    one_thing: OneThing, departments: list[tuple[int, ...]], window: np.ndarray
-) -> dict[str, float]:
-    """一件事 outcomes of the cases in ``window`` (a mask over case ids): bundles, the
-    linked requests merged into them, the hand-offs their separate requests would have
-    had, and the cases residents filed as separate linked requests (before the reform); and,
-    over the whole run for the accounting, the second and later separate requests (each a
-    case beyond the need's first)."""
-    measured = np.flatnonzero(window).tolist()
-    first = measured[0] if measured else len(departments)
-    bundles = [c for c in one_thing.bundles if c >= first and window[c]]
+def bundle_outcomes(one_thing: OneThing, count: Callable[[str], int]) -> dict[str, float]:
+    """一件事 outcomes of the measured cases, from the case tallies ``count`` (the
+    ``bundle_*`` entries of ``model.case_tallies.TALLIES``): bundles, the linked requests
+    merged into them, the hand-offs their separate requests would have had, and the cases
+    residents filed as separate linked requests (before the reform); and, over the whole
+    run for the accounting, the second and later separate requests (each a case beyond the
+    need's first)."""
     return {
-        "bundles": float(len(bundles)),
-        "requests_merged": float(sum(len(departments[c]) for c in bundles)),
-        "handoffs_saved": float(sum(one_thing.handoffs_saved.get(c, 0) for c in bundles)),
-        "linked_request_cases": float(sum(1 for c in one_thing.split if c >= first and window[c])),
+        "bundles": float(count("bundles")),
+        "requests_merged": float(count("bundle_requests_merged")),
+        "handoffs_saved": float(count("bundle_handoffs_saved")),
+        "linked_request_cases": float(count("linked_request_cases")),
         "separate_requests": float(one_thing.separate_requests),
     }

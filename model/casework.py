@@ -106,6 +106,11 @@ class CaseTable:
     mediated_at: array[int]
     mediations: array[int]
     relapsed: array[int]
+    number: array[int]
+    followups: array[int]
+    bundle: array[int]
+    split: array[int]
+    handoffs_saved: array[int]
 
     _SPEC: ClassVar[dict[str, tuple[str, float | int]]] = {
         "need": ("q", -1),
@@ -143,6 +148,15 @@ class CaseTable:
         "mediated_at": ("b", -1),
         "mediations": ("b", 0),
         "relapsed": ("b", 0),
+        # the case's id (its number in order of creation); -1 marks a free row
+        "number": ("q", -1),
+        # events still to come that read this row (a repeat contact about it)
+        "followups": ("b", 0),
+        # 一件事 (model.bundles): 1 a bundle, 2 one whose saved hand-offs are recorded; a
+        # separate linked request; the hand-offs its separate requests would have had
+        "bundle": ("b", 0),
+        "split": ("b", 0),
+        "handoffs_saved": ("l", 0),
     }
     _DTYPES: ClassVar[dict[str, type]] = {
         "q": np.int64,
@@ -154,7 +168,9 @@ class CaseTable:
     _BLOCK = 4096  # rows added at a time, so that adding a case is O(1) and cheap
 
     def __init__(self) -> None:
-        self.size = 0
+        self.size = 0  # rows in use or free (the length of :meth:`column`)
+        self.added = 0  # cases ever added (the next case's number)
+        self._free: list[int] = []  # rows of retired cases, for reuse (model.case_retirement)
         self._capacity = 0
         self.departments: list[tuple[int, ...]] = []
         self.work: list[tuple[float, ...]] = []
@@ -165,15 +181,37 @@ class CaseTable:
         ]
 
     def add(self, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
-        """Add a case with default values; return its id."""
-        if self.size == self._capacity:
+        """Add a case with default values; return its row (its id while no case was retired)."""
+        if self._free:
+            row = self._free.pop()
             for column, default in self._columns:
-                column.extend([default] * self._BLOCK)
-            self._capacity += self._BLOCK
-        self.departments.append(departments)
-        self.work.append(work)
-        self.size += 1
-        return self.size - 1
+                column[row] = default
+            self.departments[row] = departments
+            self.work[row] = work
+        else:
+            if self.size == self._capacity:
+                for column, default in self._columns:
+                    column.extend([default] * self._BLOCK)
+                self._capacity += self._BLOCK
+            self.departments.append(departments)
+            self.work.append(work)
+            row = self.size
+            self.size += 1
+        self.number[row] = self.added
+        self.added += 1
+        return row
+
+    def release(self, rows: Sequence[int]) -> None:
+        """Free the rows of retired cases for reuse (their values stay until reused)."""
+        number = self.number
+        for row in rows:
+            number[row] = -1
+        self._free.extend(sorted(rows, reverse=True))  # the lowest row is reused first
+
+    @property
+    def live(self) -> int:
+        """Rows holding a case (not freed)."""
+        return self.size - len(self._free)
 
     def column(self, name: str) -> np.ndarray:
         """A numpy view of one scalar column's filled rows (no copy)."""
@@ -455,7 +493,10 @@ class Casework:
             )
             self.last_need[key] = now
         if part is not None:
-            (self.one_thing.bundles if part < 0 else self.one_thing.split).add(cid)
+            if part < 0:
+                cases.bundle[cid] = 1
+            else:
+                cases.split[cid] = 1
             if part > 0:  # a second or later separate request: its own draws
                 self.one_thing.separate_requests += 1
                 (
@@ -480,15 +521,16 @@ class Casework:
             getattr(cases, name)[cid] = getattr(cases, name)[parent]
         cases.source[cid] = HOTLINE
         cases.repeat[cid] = True
-        cases.parent[cid] = parent
+        cases.parent[cid] = cases.number[parent]
+        cases.followups[parent] -= 1
         cases.contact[cid] = cases.contact[parent] + 1
         u = self._contacts(cid).random(9).tolist()
         cases.u_classify[cid], cases.u_satisfy[cid], cases.u_quality[cid] = u[0], u[1], u[2]
         cases.u_callback[cid], cases.u_repeat[cid], cases.u_urge[cid] = u[3], u[4], u[5]
         cases.u_dispute[cid], cases.u_verify[cid] = u[7], u[8]
         cases.reported[cid] = now
-        if parent in self.one_thing.bundles:  # the resident calls again about the bundle
-            self.one_thing.bundles.add(cid)
+        if cases.bundle[parent]:  # the resident calls again about the bundle
+            cases.bundle[cid] = 1
         self.repeat_contacts += 1
         self._register(cid, HOTLINE, now, u[6])
 
@@ -531,7 +573,7 @@ class Casework:
         grid = cases.grid[cid]
         community = self.geography.grid_community[grid]
         return CaseView(
-            case_id=cid,
+            case_id=cases.number[cid],
             case_type=CASE_TYPES[cases.case_type[cid]],
             source=SOURCES[cases.source[cid]],
             departments=depts,
@@ -572,8 +614,10 @@ class Casework:
         # neighbourhood disputes bypass the routing policy: the mediation policy routes them
         policy = self.mediation if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else self.routing
         route = policy.route(view, self.system, self.routing_rng)
-        if cid in self.one_thing.bundles:
-            route = self.one_thing.one_pass(cid, route, view, self.routing, self.system, intake)
+        if self.cases.bundle[cid]:
+            route = self.one_thing.one_pass(
+                cid, self.cases, route, view, self.routing, self.system, intake
+            )
         return route
 
     def dispatcher(self, cid: int, holder: Unit | None) -> Office:
@@ -934,6 +978,7 @@ class Casework:
         elif cases.relapsed[cid] and resident >= 0:
             # a settlement that does not hold: the dispute comes back (a repeat dispute)
             delay = self.mediators.relapse_delay_days(self._stream(cid, self.contacts_rng))
+            cases.followups[cid] += 1
             self.events.schedule(now + delay, self._contact_again, cid)
         self.dispute_rngs.pop(cid, None)
 
@@ -965,6 +1010,7 @@ class Casework:
         if resident >= 0:
             self.residents[resident].learn_from(False)
         self._maybe_contact_again(cid)
+        self.dispute_rngs.pop(cid, None)  # its row may be reused (model.case_retirement)
 
     def _maybe_contact_again(self, cid: int) -> None:
         cases = self.cases
@@ -979,6 +1025,7 @@ class Casework:
             cases.u_repeat[cid],
         ):
             delay = float(self._contacts(cid).exponential(rep.repeat_contact_delay_days))
+            cases.followups[cid] += 1
             self.events.schedule(self.events.now + delay, self._contact_again, cid)
 
     def urge_overdue(self, now: float) -> None:
@@ -1031,9 +1078,11 @@ class Casework:
         status[~np.isnan(self.cases.column("closed"))] = "closed"
         status[~np.isnan(self.cases.column("parked"))] = "parked"
         for station in self.units.all_stations():
-            for token in station.queued_tokens():
+            for done, token in station.queued_jobs():
+                if getattr(done, "__self__", None) is not self:
+                    continue  # not a case's job (a false alarm's check, a project's planning)
                 cid = token[0] if isinstance(token, tuple) else token
-                if isinstance(cid, int) and status[cid] == "open":  # not a false alarm's check
+                if status[cid] == "open":
                     status[cid] = "queued"
         return status
 

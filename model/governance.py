@@ -25,6 +25,8 @@ from model.agents import (
     StreetOffice,
 )
 from model.calendar import WorkCalendar
+from model.case_retirement import CaseRetirement, CaseSink
+from model.case_tallies import CaseRows, CaseTallies
 from model.casework import Casework
 from model.collector import quiet_collector
 from model.demand import DemandGenerator
@@ -48,9 +50,21 @@ from model.units import Units
 
 
 class GovernanceModel(mesa.Model):
-    """The urban micro-governance model (one step = one day)."""
+    """The urban micro-governance model (one step = one day).
 
-    def __init__(self, parameters: ModelParameters, seed: int | np.random.SeedSequence = 0) -> None:
+    With a ``case_sink`` (a callable taking a case-log frame), finished cases are retired
+    from the case table during the run and handed to the sink, so memory stays flat in
+    the number of days; ``output()`` then hands the remaining cases to the sink too and
+    its ``cases`` frame is empty (model/case_retirement.py). Without one, every case
+    stays in the table and in ``output().cases``.
+    """
+
+    def __init__(
+        self,
+        parameters: ModelParameters,
+        seed: int | np.random.SeedSequence = 0,
+        case_sink: CaseSink | None = None,
+    ) -> None:
         seed_sequence = as_seed_sequence(seed)
         streams = {name: stream(seed_sequence, name) for name in STREAM_NAMES}
         super().__init__(rng=int(streams["mesa"].integers(2**63)))
@@ -129,6 +143,7 @@ class GovernanceModel(mesa.Model):
             streams["sensors"],
             self.warmup_days,
         )
+        self.retirement = CaseRetirement(self, case_sink) if case_sink is not None else None
         self.deliberation = Deliberation(
             p, self.population, self.consultation, self.events, self.n_communities, streams
         )
@@ -342,11 +357,11 @@ class GovernanceModel(mesa.Model):
         return {
             "day": lambda m: m.day,
             "needs_generated": lambda m: m.casework.needs_generated,
-            "cases_reported": lambda m: m.casework.cases.size,
+            "cases_reported": lambda m: m.casework.cases.added,
             "cases_closed": lambda m: m.casework.closed_total,
             "cases_parked": lambda m: m.casework.parked_total,
             "backlog": lambda m: (
-                m.casework.cases.size - m.casework.closed_total - m.casework.parked_total
+                m.casework.cases.added - m.casework.closed_total - m.casework.parked_total
             ),
             "department_queue": lambda m: int(sum(s.queue_length for s in m.department_stations)),
             "department_busy_hours": lambda m: float(
@@ -370,6 +385,8 @@ class GovernanceModel(mesa.Model):
         self.casework.receive(self.disputes.draw(day), day)
         self.events.run_until(day + 1.0)
         self.casework.urge_overdue(day + 1.0)
+        if self.retirement is not None:
+            self.retirement.step(day + 1.0)
         if (day + 1) % self.accountability.period_days == 0:
             self._hold_to_account(day + 1)
         self.deliberation.raise_issues()
@@ -505,19 +522,43 @@ class GovernanceModel(mesa.Model):
         return values
 
     # ---------------------------------------------------------------- results
+    def live_cases(self) -> CaseRows:
+        """The cases still in the case table (all of them unless a case sink retires
+        finished ones), in case-number order."""
+        cases = self.casework.cases
+        rows = None
+        if cases.live < cases.size:
+            live = np.flatnonzero(cases.column("number") >= 0)
+            rows = live[np.argsort(cases.column("number")[live], kind="stable")]
+        return CaseRows(cases, rows, self.events.now, self.warmup_days)
+
+    def case_tallies(self) -> CaseTallies:
+        """What the summary needs of every case so far: the retired ones' tallies plus the
+        live ones' (model/case_tallies.py)."""
+        retired = self.retirement.tallies if self.retirement is not None else CaseTallies()
+        return retired.plus(self.live_cases())
+
     def output(self) -> RunOutput:
         """Summary, daily time series (measured days, day 0 = the first after the warm-up),
-        case log (every case, with a ``measured`` flag) and warnings of the run so far."""
+        case log (every case, with a ``measured`` flag) and warnings of the run so far.
+
+        With a case sink, the cases still in the table go to the sink (call this once, at
+        the end) and the returned ``cases`` frame is empty, with the log's columns."""
         status = self.casework.status()
         timeseries = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         timeseries = timeseries[timeseries["day"] >= self.warmup_days].reset_index(drop=True)
         timeseries["day"] -= self.warmup_days
         small = self.graph.number_of_nodes() <= MAX_UNIT_NODES
         summary = summarise(self, status)
+        live = self.live_cases()
+        cases = case_log(self, status if live.rows is None else status[live.rows], live)
+        if self.retirement is not None:
+            self.retirement.finish(cases)
+            cases = cases.iloc[0:0]
         return RunOutput(
             summary=summary,
             timeseries=timeseries,
-            cases=case_log(self, status),
+            cases=cases,
             units=self.unit_table() if small else pd.DataFrame(),
             warnings=run_warnings(self, summary),
         )

@@ -194,28 +194,26 @@ class Mediators:
         return float(rng.exponential(self.policy.relapse_delay_days))
 
 
-def dispute_outcomes(column: Callable[[str], np.ndarray], window: np.ndarray) -> dict[str, float]:
-    """Outcomes of the neighbourhood disputes reported in the measured ``window``: how many
-    were brought, settled at which level, escalated beyond the community, closed unsettled,
-    and how many came back (repeat disputes)."""
-    dispute = window & (column("case_type") == NEIGHBOUR_DISPUTE)
-    level = column("mediated_at")[dispute]
-    closed = ~np.isnan(column("closed")[dispute])
-    resolved = column("resolved")[dispute] == 1
-    n = int(dispute.sum())
+def dispute_outcomes(count: Callable[..., int]) -> dict[str, float]:
+    """Outcomes of the neighbourhood disputes reported in the measured period, from the case
+    tallies ``count`` (``count(name)``, ``count(name, index)``: the ``dispute_*`` entries of
+    ``model.case_tallies.TALLIES``): how many were brought, settled at which level,
+    escalated beyond the community, closed unsettled, and how many came back (repeat
+    disputes)."""
+    n = count("dispute_cases")
     out = {
-        "neighbour_disputes_brought": float((dispute & (column("parent") < 0)).sum()),
+        "neighbour_disputes_brought": float(count("dispute_brought")),
         **{
-            f"neighbour_disputes_settled_{name}": float((level == k).sum())
+            f"neighbour_disputes_settled_{name}": float(count("dispute_settled_by_level", k))
             for k, name in enumerate(SETTLED_LEVELS)
         },
-        "neighbour_disputes_escalated": float((column("mediations")[dispute] >= 3).sum()),
-        "neighbour_disputes_unsettled": float((closed & ~resolved).sum()),
-        "repeat_neighbour_disputes": float((column("parent")[dispute] >= 0).sum()),
+        "neighbour_disputes_escalated": float(count("dispute_escalated")),
+        "neighbour_disputes_unsettled": float(count("dispute_unsettled")),
+        "repeat_neighbour_disputes": float(count("dispute_repeats")),
     }
-    n_closed = int(closed.sum())
+    n_closed = count("dispute_closed")
     out["neighbour_dispute_settlement_share"] = (
-        float((closed & resolved).sum() / n_closed) if n_closed else math.nan
+        float(count("dispute_settled") / n_closed) if n_closed else math.nan
     )
     out["repeat_neighbour_dispute_share"] = out["repeat_neighbour_disputes"] / n if n else math.nan
     return out

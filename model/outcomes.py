@@ -19,6 +19,7 @@ from model.places import place_outcomes
 from model.sensors import sensor_outcomes
 
 if TYPE_CHECKING:
+    from model.case_tallies import CaseRows, CaseTallies
     from model.governance import GovernanceModel
 
 # ---------------------------------------------------------------------------
@@ -978,7 +979,8 @@ def _quantiles(durations: np.ndarray) -> tuple[float, float, float]:
     """
     if durations.size == 0:
         return (math.nan, math.nan, math.nan)
-    finite = durations[np.isfinite(durations)]
+    # sorted, so that the mean does not depend on the order of the cases (retired first)
+    finite = np.sort(durations[np.isfinite(durations)])
     mean = float(finite.mean()) if finite.size else math.nan
     median, p90 = np.quantile(durations, [0.5, 0.9], method="inverted_cdf")
     return (
@@ -1001,12 +1003,13 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     measured days (docs/design.md "Warm-up").
     """
     cw = model.casework
-    cases = cw.cases
-    col = cases.column
-    n = cases.size
+    # case outcomes come from tallies of the cases retired so far and the live ones (never
+    # from whole case columns: model/case_tallies.py says how to add one)
+    tallies = model.case_tallies()
+    n = tallies.count("cases_all")
     p = model.parameters
-    closed_all = ~np.isnan(col("closed"))
-    parked_all = ~np.isnan(col("parked"))
+    closed_total = tallies.count("closed_all")
+    parked_total = tallies.count("parked_all")
     summary: dict[str, float] = {}
     # every need is accounted for: reported, found by a patrol or sensor, lapsed unreported,
     # or still waiting for the patrol that will find it
@@ -1019,23 +1022,19 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     # is closed, parked (挂账) or still open (of which some wait in a queue)
     summary["repeat_contacts"] = float(cw.repeat_contacts)
     summary["cases_generated"] = float(n)
-    summary["cases_closed"] = float(closed_all.sum())
-    summary["cases_parked"] = float(parked_all.sum())
-    summary["cases_open"] = float(n - closed_all.sum() - parked_all.sum())
+    summary["cases_closed"] = float(closed_total)
+    summary["cases_parked"] = float(parked_total)
+    summary["cases_open"] = float(n - closed_total - parked_total)
     summary["cases_queued"] = float((status == "queued").sum())
 
     warmup = model.warmup_days
     measured_days = model.measured_days
     summary["warmup_days"] = float(warmup)
     summary["measured_days"] = float(measured_days)
-    window = col("reported") >= warmup  # cases of the measured period
-    m = int(window.sum())
-    closed = closed_all[window]
-    closed_at = col("closed")[window]
+    m = tallies.count("measured")  # cases of the measured period
     # resolution time of every measured case; +inf while still open (censored at the horizon)
-    durations = np.where(closed, closed_at - col("reported")[window], np.inf)
-    case_type = col("case_type")[window]
-    deadline = col("deadline")[window]
+    durations = tallies.sample("resolution_time")
+    case_type = tallies.sample("case_type")
     (
         summary["resolution_time_mean_days"],
         summary["resolution_time_median_days"],
@@ -1046,30 +1045,27 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
         summary[f"resolution_time_mean_days_{name}"] = mean
         summary[f"resolution_time_median_days_{name}"] = median
         summary[f"resolution_time_p90_days_{name}"] = p90
-    on_time = closed_at[closed] <= deadline[closed]
-    # open cases already past their deadline are late whatever happens next
-    overdue = (~closed & (deadline < model.events.now)).sum()
-    summary["on_time_share"] = _share(on_time.sum(), closed.sum() + overdue)
-    summary["resolution_share"] = _share((col("resolved")[window] & closed).sum(), m)
-    summary["on_the_spot_share"] = _share(col("on_the_spot")[window].sum(), m)
-    dispatched = ~np.isnan(col("dispatched")[window])
-    returns = col("returns")[window]
-    summary["returns_share"] = _share((returns[dispatched] > 0).sum(), dispatched.sum())
-    summary["returns_per_case"] = _share(returns[dispatched].sum(), dispatched.sum())
-    summary["handoffs_per_case"] = _share(col("handoffs")[window].sum(), m)
-    summary["parked_share"] = _share(parked_all[window].sum(), m)
-    summary["repeat_contact_share"] = _share((col("parent")[window] >= 0).sum(), m)
-    summary["reopened_share"] = _share((col("reopened")[window] > 0).sum(), m)
-    premature = col("premature")[window]
-    summary["premature_closures"] = float(premature.sum())
+    # open and parked cases already past their deadline are late whatever happens next
+    summary["on_time_share"] = _share(
+        tallies.count("on_time"), tallies.count("closed") + tallies.count("overdue")
+    )
+    summary["resolution_share"] = _share(tallies.count("resolved"), m)
+    summary["on_the_spot_share"] = _share(tallies.count("on_the_spot"), m)
+    dispatched = tallies.count("dispatched")
+    summary["returns_share"] = _share(tallies.count("returned"), dispatched)
+    summary["returns_per_case"] = _share(tallies.count("returns"), dispatched)
+    summary["handoffs_per_case"] = _share(tallies.count("handoffs"), m)
+    summary["parked_share"] = _share(tallies.count("parked"), m)
+    summary["repeat_contact_share"] = _share(tallies.count("repeat_contacts"), m)
+    summary["reopened_share"] = _share(tallies.count("reopened"), m)
+    summary["premature_closures"] = float(tallies.count("premature_closures"))
     summary["premature_caught_share"] = _share(
-        (premature > 0).sum() and ((premature > 0) & (col("reopened")[window] > 0)).sum(),
-        (premature > 0).sum(),
+        tallies.count("premature_caught"), tallies.count("premature")
     )
     summary["disputes"] = float(cw.disputes - cw.disputes_mark)
-    summary["reclassified_share"] = _share(col("reclassified")[window].sum(), m)
+    summary["reclassified_share"] = _share(tallies.count("reclassified"), m)
     summary["urging_calls"] = float(cw.urging_calls - cw.urging_calls_mark)
-    residents_cases = (col("resident")[window] >= 0).sum()
+    residents_cases = tallies.count("residents_cases")
     years = measured_days / 365.0
     summary["requests_per_resident_per_year"] = (
         float(residents_cases / model.population.size / years) if years > 0 else math.nan
@@ -1077,11 +1073,11 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["urging_calls_per_resident_per_year"] = (
         summary["urging_calls"] / model.population.size / years if years > 0 else math.nan
     )
-    summary.update(_intake_shares(model, window, measured_days))
-    summary.update(dispute_outcomes(col, window))
+    summary.update(_intake_shares(model, tallies, measured_days))
+    summary.update(dispute_outcomes(tallies.count))
     backlog = np.array(model.datacollector.model_vars.get("backlog", [])[warmup:], dtype=float)
     summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
-    summary["backlog_final"] = float(n - closed_all.sum() - parked_all.sum())
+    summary["backlog_final"] = float(n - closed_total - parked_total)
 
     hours = model.calendar.total_working_hours(model.day) - model.calendar.total_working_hours(
         min(warmup, model.day)
@@ -1125,8 +1121,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["community_utilisation"] = float(loads.mean())
     summary["community_overload_share"] = float((loads > 1.0).mean())  # 小马拉大车
 
-    satisfied = col("satisfied")[window]
-    summary["satisfaction_share"] = _share((satisfied == 1).sum(), (satisfied >= 0).sum())
+    summary["satisfaction_share"] = _share(tallies.count("satisfied"), tallies.count("rated"))
     pop = model.population
     summary["trust_mean"] = float(pop.trust.mean())
     summary["trust_change"] = float(pop.trust.mean() - model.warmup_trust_mean)
@@ -1157,17 +1152,16 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["collective_issues_open"] = float(delib.collective_issues_open)
     summary.update(model.projects.summary())  # micro-space projects (model/projects.py)
 
-    grid = col("grid")[window]
-    closed_grid = grid[closed]
+    grid = tallies.sample("grid")
     per_grid_median = []
     per_grid_on_time = []
-    for g in np.unique(grid):
+    for g in np.unique(grid).tolist():
         mine = grid == g
         if mine.sum() >= 5:
             per_grid_median.append(_quantiles(durations[mine])[1])
-        mine_closed = closed_grid == g
-        if mine_closed.sum() >= 5:
-            per_grid_on_time.append(on_time[mine_closed].mean())
+        closed_here = tallies.count("closed_by_grid", g)
+        if closed_here >= 5:
+            per_grid_on_time.append(tallies.count("on_time_by_grid", g) / closed_here)
     medians = np.array(per_grid_median)
     medians = medians[np.isfinite(medians)]
     summary["equity_resolution_time_cv"] = (
@@ -1185,52 +1179,43 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary["staff_hours_total"] = float(staff_hours)
     summary["staff_hours_per_case"] = _share(staff_hours, m)
     # the practices of issue 10 (bundles.py, sensors.py) and community types (places.py)
-    summary.update(bundle_outcomes(cw.one_thing, cases.departments, window))
-    source = col("source")[window]
+    summary.update(bundle_outcomes(cw.one_thing, tallies.count))
     summary.update(
-        sensor_outcomes(model.sensors, source, SOURCES.index("sensor"), SOURCES.index("patrol"))
+        sensor_outcomes(model.sensors, tallies.count("sensor_found"), tallies.count("patrol_found"))
     )
-    counted = closed | (deadline < model.events.now)
-    on_time_case = closed & (closed_at <= deadline)
-    summary.update(place_outcomes(model.layout, grid, durations, on_time_case, counted, satisfied))
+    by_grid = tallies.__getitem__
+    summary.update(place_outcomes(model.layout, grid, durations, by_grid))
     return summary
 
 
 def _intake_shares(
-    model: GovernanceModel, window: np.ndarray, measured_days: int
+    model: GovernanceModel, tallies: CaseTallies, measured_days: int
 ) -> dict[str, float]:
     """What a work-order log shows of intake (calibration targets, F2, F3, F1.4, F4.2, F1.2):
     the type mix of residents' first contacts, the front-desk share of hotline requests, the
     share of urban-management cases found by patrols, patrol cases on time, and the growth
     of requests per day from the first 90 measured days to the last 90."""
-    col = model.casework.cases.column
     out: dict[str, float] = {}
-    reported_by_residents = col("source") <= SOURCES.index("party_member")  # not patrol/sensor
-    first = window & reported_by_residents & (col("parent") < 0) & (col("case_type") < 5)
-    types = col("case_type")[first]
+    # the five types residents report (F2): not disputes, whose mix is not F2's
+    first = sum(tallies.count("first_contacts_by_type", t) for t in range(5))
     for t, name in enumerate(CASE_TYPES[:5]):  # the types residents report (F2)
-        out[f"case_share_{name}"] = _share((types == t).sum(), first.sum())
-    hotline = window & (col("source") == SOURCES.index("hotline"))
-    desk = hotline & (col("on_the_spot") == 1) & np.isnan(col("dispatched"))
-    out["front_desk_share"] = _share(desk.sum(), hotline.sum())
-    leads = np.array([d[0] for d in model.casework.cases.departments], dtype=np.int64)
+        out[f"case_share_{name}"] = _share(tallies.count("first_contacts_by_type", t), first)
+    out["front_desk_share"] = _share(tallies.count("front_desk"), tallies.count("hotline"))
     if "urban_management" in model.department_names:
-        urban = window & (leads == model.department_names.index("urban_management"))
-        patrol = urban & (col("source") == SOURCES.index("patrol"))
-        out["patrol_found_share_urban_management"] = _share(patrol.sum(), urban.sum())
+        urban = model.department_names.index("urban_management")
+        out["patrol_found_share_urban_management"] = _share(
+            tallies.count("patrol_found_by_lead", urban), tallies.count("measured_by_lead", urban)
+        )
     else:
         out["patrol_found_share_urban_management"] = math.nan
-    patrol_cases = window & (col("case_type") == CASE_TYPES.index("patrol"))
-    closed = ~np.isnan(col("closed"))
-    done = patrol_cases & closed
-    on_time = (col("closed") <= col("deadline")) & done
-    overdue = patrol_cases & ~closed & (col("deadline") < model.events.now)
-    out["on_time_share_patrol"] = _share(on_time.sum(), done.sum() + overdue.sum())
-    start = float(model.warmup_days)
-    reported = col("reported")[window & (col("resident") >= 0)]
+    out["on_time_share_patrol"] = _share(
+        tallies.count("patrol_cases_on_time"),
+        tallies.count("patrol_cases_closed") + tallies.count("patrol_cases_overdue"),
+    )
     if measured_days >= 180:
-        early = ((reported >= start) & (reported < start + 90)).sum()
-        late = (reported >= start + measured_days - 90).sum()
+        per_day = np.atleast_1d(np.asarray(tallies["requests_by_day"]))
+        early = int(per_day[:90].sum())
+        late = int(per_day[max(measured_days - 90, 0) :].sum())
         out["requests_growth_share"] = _share(late - early, early)
     else:
         out["requests_growth_share"] = math.nan
@@ -1271,22 +1256,28 @@ def _representativeness(
     return float(1.0 - 0.5 * np.abs(population - chosen).sum())
 
 
-def case_log(model: GovernanceModel, status: np.ndarray) -> pd.DataFrame:
-    """One row per case: attributes, timestamps (days; NaN if not reached), hand-offs, status."""
-    cases = model.casework.cases
-    col = cases.column
-    n = cases.size
+def case_log(
+    model: GovernanceModel, status: np.ndarray, rows: CaseRows | None = None
+) -> pd.DataFrame:
+    """One row per case: attributes, timestamps (days; NaN if not reached), hand-offs, status.
+
+    ``rows``: the cases to log (default: the live cases, ``model.live_cases()``; cases
+    retired during the run went to the case sink); ``status`` is one value per row.
+    """
+    rows = model.live_cases() if rows is None else rows
+    col = rows.column
     names = model.department_names
+    departments = rows.departments
     closed = col("closed")
     return pd.DataFrame(
         {
-            "case_id": np.arange(n),
+            "case_id": col("number"),
             "need": col("need"),
             "resident": col("resident"),
             "case_type": pd.Categorical.from_codes(col("case_type"), categories=list(CASE_TYPES)),
             "source": pd.Categorical.from_codes(col("source"), categories=list(SOURCES)),
-            "category": [names[d[0]] for d in cases.departments],
-            "departments_needed": np.array([len(d) for d in cases.departments], dtype=np.int64),
+            "category": [names[d[0]] for d in departments],
+            "departments_needed": np.array([len(d) for d in departments], dtype=np.int64),
             "grid": col("grid"),
             "severity": col("severity"),
             "minor": col("minor"),

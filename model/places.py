@@ -14,6 +14,7 @@ fitted so that the scenario's overall mix stays ``demand.case_type_shares`` (F2)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -310,38 +311,45 @@ def place_outcomes(
     layout: Layout,
     grid: np.ndarray,
     durations: np.ndarray,
-    on_time: np.ndarray,
-    counted: np.ndarray,
-    satisfied: np.ndarray,
+    by_grid: Callable[[str], np.ndarray | int],
 ) -> dict[str, float]:
     """Per community type (typed scenarios only), over the measured cases: the median
     resolution time, the on-time share and the satisfaction share.
 
     Args:
-        grid: per case, its grid.
-        durations: per case, days to closure (+inf while open).
-        on_time: per case, closed within its limit.
-        counted: per case, closed or already overdue (the on-time share's denominator).
-        satisfied: per case, 1 satisfied, 0 not, −1 not rated.
+        grid: per measured case, its grid.
+        durations: per measured case, days to closure (+inf while open).
+        by_grid: counts of measured cases per grid (``model.case_tallies.TALLIES``), by
+            name: ``on_time_by_grid`` (closed within the limit), ``counted_by_grid``
+            (closed or already overdue: the on-time share's denominator),
+            ``satisfied_by_grid`` and ``rated_by_grid``.
     """
     if not layout.typed:
         return {}
-    place = layout.grid_place[grid] if grid.size else np.zeros(0, dtype=np.int32)
+    grid_place = layout.grid_place
+    place = grid_place[grid] if grid.size else np.zeros(0, dtype=np.int32)
+    n_grids = grid_place.size
+
+    def per_grid(name: str) -> np.ndarray:
+        counts = np.atleast_1d(np.asarray(by_grid(name), dtype=np.int64))[:n_grids]
+        return np.pad(counts, (0, n_grids - counts.size))
+
+    on_time, counted = per_grid("on_time_by_grid"), per_grid("counted_by_grid")
+    satisfied, rated = per_grid("satisfied_by_grid"), per_grid("rated_by_grid")
     summary: dict[str, float] = {}
     for name in dict.fromkeys(p.name for p in layout.places):
         ids = [k for k, p in enumerate(layout.places) if p.name == name]
         mine = np.isin(place, ids)
+        here = np.isin(grid_place, ids)
         median = float(np.median(durations[mine])) if mine.any() else float("nan")
-        rated = satisfied[mine] >= 0
         summary[f"place_resolution_time_median_days_{name}"] = (
             median if np.isfinite(median) else float("nan")
         )
+        n_counted, n_rated = int(counted[here].sum()), int(rated[here].sum())
         summary[f"place_on_time_share_{name}"] = (
-            float(on_time[mine].sum() / counted[mine].sum())
-            if counted[mine].any()
-            else float("nan")
+            float(on_time[here].sum() / n_counted) if n_counted else float("nan")
         )
         summary[f"place_satisfaction_share_{name}"] = (
-            float((satisfied[mine] == 1).sum() / rated.sum()) if rated.any() else float("nan")
+            float(satisfied[here].sum() / n_rated) if n_rated else float("nan")
         )
     return summary

@@ -129,7 +129,7 @@ class MicroSpaces:
         self.rate_factor = np.ones((n_grids, len(departments)))
         self.recent = np.zeros((n_grids, len(departments)))  # fading case counts
         self.month = np.zeros((n_grids, len(departments)))  # this month's case counts
-        self.counted = 0  # ledger rows tallied so far
+        self.counted = 0  # cases tallied so far (by case number: rows are reused)
         annual = float(getattr(self.policy, "budget_yuan_per_community_per_year", 0.0))
         self.budget = np.full(n_communities, annual)  # a year's allocation at the start
         # the most a community can hold; it proposes only types it could pay for alone
@@ -212,7 +212,7 @@ class MicroSpaces:
                 self.given_up += int(worn.sum())
             self._use(in_use & ~worn)
         if (day + 1) % MONTH_DAYS == 0:
-            self._tally()
+            self.tally()
             self._maintain()
             if policy.monthly_topic:
                 self._monthly_topics()
@@ -246,14 +246,23 @@ class MicroSpaces:
         pop.trust[rows] += rate * (outcome - pop.trust[rows])
         pop.disposition[rows] += rate * (outcome - pop.disposition[rows])
 
-    def _tally(self) -> None:
+    def tally(self) -> None:
         """Add the cases registered since the last tally to this month's counts per (grid,
-        lead department): the problems each grid saw."""
+        lead department): the problems each grid saw. Also called before finished cases
+        leave the case table (model.case_retirement), which frees their rows for reuse."""
+        if not self.active:
+            return
         cases = self.casework.cases
-        start, end = self.counted, cases.size
+        start, end = self.counted, cases.added
         if end > start:
-            grid = cases.column("grid")[start:end]
-            lead = np.fromiter((d[0] for d in cases.departments[start:end]), np.int64, end - start)
+            if cases.added == cases.size:  # no row reused: row = case number
+                rows = np.arange(start, end)
+            else:
+                rows = np.flatnonzero(cases.column("number") >= start)
+            grid = cases.column("grid")[rows]
+            lead = np.fromiter(
+                (cases.departments[r][0] for r in rows.tolist()), np.int64, rows.size
+            )
             np.add.at(self.month, (grid, lead), 1.0)
         self.counted = end
 

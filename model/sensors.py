@@ -114,13 +114,13 @@ class SensorNetwork:
 
 
 def sensor_outcomes(
-    network: SensorNetwork, source: np.ndarray, sensor: int, patrol: int
+    network: SensorNetwork, true_alarms: int, patrol_found: int
 ) -> dict[str, float]:
-    """一张屏 outcomes of the measured period, from the sources of its cases: alarms (true
-    and false), false alarms and their staff hours, the false share of alarms, and the
-    share of found problems that sensors found (patrols the rest)."""
-    true_alarms = int((source == sensor).sum())
-    found = true_alarms + int((source == patrol).sum())
+    """一张屏 outcomes of the measured period, from its cases found by sensors
+    (``true_alarms``) and by patrols: alarms (true and false), false alarms and their staff
+    hours, the false share of alarms, and the share of found problems that sensors found
+    (patrols the rest)."""
+    found = true_alarms + patrol_found
     alarms = true_alarms + network.false_alarms
     return {
         "sensor_alarms": float(alarms),

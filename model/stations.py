@@ -140,3 +140,9 @@ class Station:
         if self.deadline_first:
             return [entry[4] for entry in self._heap]
         return [entry[2] for entry in self._fifo]
+
+    def queued_jobs(self) -> list[tuple[Done, Any]]:
+        """The ``(done, token)`` of the jobs waiting (not in service): whose job it is."""
+        if self.deadline_first:
+            return [(entry[3], entry[4]) for entry in self._heap]
+        return [(entry[1], entry[2]) for entry in self._fifo]

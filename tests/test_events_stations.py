@@ -262,3 +262,27 @@ def test_queued_tokens_lists_waiting_jobs_only() -> None:
             f"tokens 2-4 should wait (deadline_first={deadline_first}), got {waiting}"
         )
         assert station.busy == 2, "two jobs should be in service"
+
+
+def test_queued_jobs_name_whose_job_waits() -> None:
+    """queued_jobs pairs each waiting token with its callback, so a case's job is told from
+    another's with the same token (a project's (grid, type) is no case row)."""
+    events = EventCalendar()
+
+    def case_done(_: object) -> None:
+        return None
+
+    def project_done(_: object) -> None:
+        return None
+
+    for deadline_first in (False, True):
+        station = Station("q", 1, round_the_clock(), events, deadline_first=deadline_first)
+        station.arrive(1.0, case_done, 0)  # in service
+        station.arrive(1.0, case_done, (3, "visit"), key=1.0)
+        station.arrive(1.0, project_done, (3, 1), key=2.0)
+        jobs = station.queued_jobs()
+        assert sorted((done.__name__, token[1]) for done, token in jobs) == [
+            ("case_done", "visit"),
+            ("project_done", 1),
+        ], jobs
+        assert [token for _, token in jobs] == station.queued_tokens()

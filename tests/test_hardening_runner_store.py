@@ -231,8 +231,8 @@ def test_microgov_run_writes_warnings_and_integer_counts(tmp_path, monkeypatch, 
 
     real = experiments.runs.run_single
 
-    def run_single(scenario, seed, days=None, progress=None):
-        output = real(scenario, seed, days=days, progress=progress)
+    def run_single(scenario, seed, days=None, progress=None, case_sink=None):
+        output = real(scenario, seed, days=days, progress=progress, case_sink=case_sink)
         return hs.with_warnings(output, ("utilisation 0.93 > 0.9",))
 
     monkeypatch.setattr(experiments.runs, "run_single", run_single)

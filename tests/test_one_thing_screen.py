@@ -93,10 +93,16 @@ def test_one_pass_records_handoffs_of_the_separate_requests() -> None:
         0.7, 4.0, 0.3, 0.3, 0.5, 1.0, 1.0,
     )  # fmt: skip
     routing = HierarchicalRouting()
+    from model.casework import CaseTable
+
     ot = one_thing()
+    cases = CaseTable()
+    cid = cases.add((1, 2), (1.0, 1.0))
+    cases.bundle[cid] = 1
     route = routing.route(case, system, np.random.default_rng(0))
-    ot.one_pass(0, route, case, routing, system, Unit("centre", 0))
-    assert ot.handoffs_saved[0] == 1, ot.handoffs_saved
+    ot.one_pass(cid, cases, route, case, routing, system, Unit("centre", 0))
+    assert cases.handoffs_saved[cid] == 1, cases.handoffs_saved
+    assert cases.bundle[cid] == 2, "recorded once: a second pass keeps the count"
 
 
 # ------------------------------------------------------------ directional: bundles
