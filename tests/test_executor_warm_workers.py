@@ -12,6 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from app import cli
+from experiments import executors
 from experiments.executors import WORKER_PRELOAD, ProcessExecutor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,3 +67,26 @@ def test_next_task_is_submitted_before_a_result_is_handed_out(tmp_path: Path) ->
         rest = list(results)
     assert started, "the third task was not handed out before the first result was consumed"
     assert sorted(task[0] for task, _ in [first, *rest]) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("args", "started"),
+    [
+        (["compare", "x.toml"], True),
+        (["-v", "sweep", "x.toml", "--workers", "2"], True),
+        (["sensitivity", "x.toml", "--workers", "1"], False),
+        (["compare", "x.toml", "--workers=1"], False),
+        (["compare", "x.toml", "--cluster", "local"], False),
+        (["run", "classroom"], False),
+        (["report", "results/x"], False),
+        ([], False),
+    ],
+)
+def test_cli_prestarts_the_pool_only_for_pool_commands(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], started: bool
+) -> None:
+    """The command line starts the fork server early only for a command that will run a local pool."""
+    calls: list[None] = []
+    monkeypatch.setattr(executors, "prestart_workers", lambda: calls.append(None))
+    cli._prestart_pool(args)
+    assert bool(calls) is started
