@@ -19,7 +19,7 @@ event loop, with no policy logic, no working calendar, no case objects and no ag
   is its arrival at the next station, or (stage 3) the case is done. Exactly four heap
   pushes and pops per case.
 
-``python benchmarks/reference_loop.py --cases 1201714 --days 485 --grids 2232`` runs it
+``python benchmarks/reference_loop.py --cases 1230990 --days 485 --grids 2346`` runs it
 alone; ``benchmarks/bench_scenarios.py`` runs it in a fresh child process after each
 scenario with that run's cases, simulated days and grids and reports the model's ratio
 to it (``model_s / reference_s``, wall and CPU).
