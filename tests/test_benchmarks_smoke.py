@@ -83,3 +83,22 @@ def test_reference_loop_four_events_per_case_and_settled_queues() -> None:
     assert again["mean_time_in_system_days"] == figures["mean_time_in_system_days"], (
         "the same seed gives the same sample path"
     )
+
+
+def test_bench_parallel_shortened_demo_is_the_demo_with_fewer_runs(tmp_path: Path) -> None:
+    """bench_parallel's shortened demo keeps the demo's scenarios and seed, with the asked size."""
+    from experiments.experiment_files import load_experiment
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from bench_parallel import DEMO, workload_file
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    short = load_experiment(workload_file("demo", tmp_path, replications=2, days=30))
+    demo = load_experiment(DEMO)
+    assert (short.spec.replications, short.spec.days) == (2, 30)
+    assert short.spec.seed == demo.spec.seed
+    assert sorted(short.scenarios) == sorted(demo.scenarios)
+    assert workload_file("demo", tmp_path, None, None) == DEMO, "unshortened: the file itself"
+    street = load_experiment(workload_file("street8", tmp_path, None, None))
+    assert (len(street.points) * street.spec.replications, street.spec.days) == (8, 200)
