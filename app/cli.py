@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name; None reads ``sys.argv[1:]``.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
+    _prestart_pool(args_list)
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
     try:
@@ -111,6 +112,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         hint = "" if debug else " (rerun with --debug to see the traceback)"
         return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", debug, EXIT_FAILURE)
+
+
+# Commands that run their runs on a local process pool unless --workers 1 or --cluster.
+POOL_COMMANDS = frozenset({"compare", "sweep", "sensitivity", "explain", "calibrate"})
+
+
+def _prestart_pool(args: list[str]) -> None:
+    """Before our own imports, start the pool's fork server preloaded with the run path
+    when the command will run a local pool, so that its imports overlap ours (issue 11;
+    docs/design.md "Speed outside the hot path"). A guess from the raw arguments: a wrong
+    guess costs one idle fork server, never a wrong result."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in POOL_COMMANDS:
+        return
+    for i, arg in enumerate(args):
+        if arg.startswith("--cluster") or arg == "--workers=1":
+            return
+        if arg == "--workers" and args[i + 1 : i + 2] == ["1"]:
+            return
+    from experiments.executors import prestart_workers
+
+    prestart_workers()
 
 
 def _version() -> str:

@@ -11,7 +11,9 @@ The process pool uses an explicit ``forkserver`` (Linux/macOS) or ``spawn``
 context passed to ``ProcessPoolExecutor``; the process-wide start method is never
 changed (docs/design.md "Notes on the libraries": Mesa's ``batch_run`` does change it). Workers import the
 run function by name, so it works from a notebook as long as the function lives in
-an importable module.
+an importable module. The fork server is started early and preloaded with the run path
+(:func:`prestart_workers`), so workers start with Mesa, pandas and the model imported;
+a freed worker gets its next task before the caller stores the last result (issue 11).
 
 Hardening (issue 13): pool workers exit when the runner dies (:func:`guard_worker`);
 a pool worker that dies (segfault, OOM kill) does not fail every pending run — the
@@ -29,6 +31,7 @@ import ctypes
 import ctypes.util
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import select
 import signal
@@ -65,6 +68,9 @@ MAX_WORKERS_CEILING = 64
 _DASK_POLL_S = 1.0  # how often the Dask executor asks the scheduler for its workers
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# What a pool worker imports to run a task: the fork server imports them once, so every
+# worker it forks starts with them loaded (issue 11; docs/design.md "Warm pool workers").
+WORKER_PRELOAD = ("experiments.runner", "experiments.runs")
 
 
 def available_cpus() -> int:
@@ -197,6 +203,23 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+def prestart_workers(start_method: str | None = None) -> None:
+    """Start the fork server now, preloaded with :data:`WORKER_PRELOAD` (issue 11).
+
+    It imports the run path (Mesa, pandas, the model, the runner) once, in its own
+    process, while this process goes on with its own start-up (reading the experiment,
+    preparing the results folder); every pool worker is then forked from it with the
+    modules loaded and starts its first run at once, instead of importing them itself.
+    A no-op under ``spawn``, and when this process already has a fork server (the preload
+    applies only to a fork server not yet started; the pool then works as before).
+    """
+    if (start_method or default_start_method()) != "forkserver":
+        return
+    # ``__main__`` first, as multiprocessing's own default preload has it
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", *WORKER_PRELOAD])
+    multiprocessing.forkserver.ensure_running()
+
+
 class Executor(Protocol):
     """Runs a function over tasks; yields (task, result or exception) as each finishes."""
 
@@ -284,6 +307,7 @@ class ProcessExecutor:
         self.workers = workers or available_cpus()
         self.start_method = start_method or default_start_method()
         self.retries = retries
+        prestart_workers(self.start_method)
         self._pool: cf.ProcessPoolExecutor | None = None
         self._processes: dict[int, Any] = {}  # pid → process of the current pool, as seen
 
@@ -311,9 +335,12 @@ class ProcessExecutor:
         suspects: deque[tuple[int, T]] = deque()  # in flight at a worker death: run alone
         losses: Counter[int] = Counter()
         running: dict[cf.Future[R], tuple[int, T]] = {}
+        # results are handed out only after the freed workers got their next task, so no
+        # worker waits while the caller stores a result (issue 11)
+        finished: list[tuple[T, R | BaseException]] = []
         idle_breaks = 0
         try:
-            while waiting or suspects or running:
+            while waiting or suspects or running or finished:
                 source = suspects if suspects else waiting
                 limit = 1 if suspects else self.workers
                 broken = False
@@ -327,6 +354,8 @@ class ProcessExecutor:
                         source.appendleft(item)
                         broken = True
                         break
+                yield from finished
+                finished.clear()
                 lost: list[tuple[int, T]] = []
                 if running:
                     done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -336,7 +365,7 @@ class ProcessExecutor:
                         if isinstance(exc, BrokenProcessPool):
                             lost.append((index, task))
                         else:
-                            yield task, (exc if exc is not None else future.result())
+                            finished.append((task, exc if exc is not None else future.result()))
                 if not lost and not broken:
                     continue
                 lost += running.values()

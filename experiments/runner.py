@@ -42,7 +42,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from experiments.case_sinks import HistogramCaseSink
 from experiments.errors import InputError, ResourceError
@@ -643,6 +642,8 @@ def precision_status(store: ResultStore, exp: Experiment, replications: int) -> 
     Returns ``{"met": bool, "replications": R, "worst": text, "rows": [...]}``; each row holds
     point, outcome, n, mean, half_width and the target it is compared with.
     """
+    from scipy import stats  # only here: pool workers import this module (docs/design.md)
+
     precision = exp.spec.precision
     assert precision is not None
     table = store.outcome_table(precision.outcomes)

@@ -57,3 +57,48 @@ def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
     assert figures["days"] == 5, f"days recorded: {figures['days']}"
     assert figures["peak_rss_mib"] > 0, f"peak RSS: {figures['peak_rss_mib']}"
     assert figures["targets"]["time"] is None, "a 5-day run must not be judged against targets"
+    # the reference loop ran with the run's own cases and days, and the ratio is reported
+    reference = figures["reference"]
+    assert reference["cases"] == figures["model"]["cases_generated"], reference
+    assert reference["days"] == figures["model"]["simulated_days"], reference
+    assert reference["events"] == 4 * reference["cases"], reference
+    ratio = figures["ratio_to_reference"]
+    assert ratio["wall"] == figures["model_s"] / reference["seconds"], ratio
+    assert figures["write_s"] >= 0, "results were not written"
+
+
+def test_reference_loop_four_events_per_case_and_settled_queues() -> None:
+    """The reference loop processes exactly four events per case and its queues settle."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from reference_loop import reference_loop
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    figures = reference_loop(cases=20_000, days=100.0, grids=40, seed=3)
+    assert figures["events"] == 4 * 20_000
+    # three stations at utilisation 0.8: a case spends a few mean service times in the
+    # system (grid ≈ 0.16 d, centre ≈ 0.08 d, department ≈ 0.32 d here), never hundreds
+    assert 0.5 < figures["mean_time_in_system_days"] < 10.0, figures
+    again = reference_loop(cases=20_000, days=100.0, grids=40, seed=3)
+    assert again["mean_time_in_system_days"] == figures["mean_time_in_system_days"], (
+        "the same seed gives the same sample path"
+    )
+
+
+def test_bench_parallel_shortened_demo_is_the_demo_with_fewer_runs(tmp_path: Path) -> None:
+    """bench_parallel's shortened demo keeps the demo's scenarios and seed, with the asked size."""
+    from experiments.experiment_files import load_experiment
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from bench_parallel import DEMO, workload_file
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    short = load_experiment(workload_file("demo", tmp_path, replications=2, days=30))
+    demo = load_experiment(DEMO)
+    assert (short.spec.replications, short.spec.days) == (2, 30)
+    assert short.spec.seed == demo.spec.seed
+    assert sorted(short.scenarios) == sorted(demo.scenarios)
+    assert workload_file("demo", tmp_path, None, None) == DEMO, "unshortened: the file itself"
+    street = load_experiment(workload_file("street8", tmp_path, None, None))
+    assert (len(street.points) * street.spec.replications, street.spec.days) == (8, 200)
