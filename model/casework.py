@@ -410,7 +410,8 @@ class Casework:
         needs = _NeedRows(batch)
         # a public problem's place is a hash of its number among the other needs, so that
         # neighbourhood disputes (numbered with them) move no public problem
-        needs.public_shift = self.dispute_needs
+        numbers = base - self.dispute_needs + np.arange(len(batch), dtype=np.int64)
+        needs.public_grid = self.geography.public_grids(numbers).tolist()
         if batch.case_type[0] == NEIGHBOUR_DISPUTE:
             self.dispute_needs += len(batch)
         times = needs.time
@@ -467,7 +468,7 @@ class Casework:
         cases.grid[cid] = (
             geo.resident_grid[resident]
             if resident >= 0
-            else geo.public_grid(need - batch.public_shift)
+            else batch.public_grid[i]
         )
         if source in (PATROL_SOURCE, SENSOR_SOURCE):
             # found, not reported: nobody is waiting for it, rates it, urges it or calls again
@@ -1095,7 +1096,7 @@ class _NeedRows:
         "departments",
         "disputed",
         "minor",
-        "public_shift",
+        "public_grid",
         "resident",
         "severity",
         "time",
@@ -1112,7 +1113,7 @@ class _NeedRows:
     )
 
     def __init__(self, batch: NeedBatch) -> None:
-        self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
+        self.public_grid: list[int] = []  # grid of each as a public problem (Casework.receive)
         self.time = batch.time.tolist()
         self.resident = batch.resident.tolist()
         self.case_type = batch.case_type.tolist()

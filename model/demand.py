@@ -95,7 +95,8 @@ class DemandGenerator:
         # (grids × departments) per hook, composed by multiplication (e.g. micro-space
         # projects, model/projects.py). A drawn need of lead department d in grid g arises
         # with probability Π factor[g, d] (thinning on the hooks' own stream); ``need_grid``
-        # gives each need's grid. Without hooks nothing is drawn, so runs stay as they were.
+        # gives each need's grid (−1: no hook acts on it). Without hooks nothing is drawn,
+        # so runs stay as they were.
         self.rate_factors: list[np.ndarray] = []
         self.need_grid: Callable[[NeedBatch], np.ndarray] | None = None
         self.thinning: np.random.Generator | None = None
@@ -205,7 +206,8 @@ class DemandGenerator:
                 setattr(batch, field, getattr(batch, field)[order])
         if self.rate_factors and self.need_grid is not None and self.thinning is not None:
             factor = np.prod(self.rate_factors, axis=0)
-            keep = factor[self.need_grid(batch), batch.departments[:, 0]]
+            grid = self.need_grid(batch)  # −1: a need no hook acts on
+            keep = np.where(grid >= 0, factor[grid, batch.departments[:, 0]], 1.0)
             batch.prevented = self.thinning.random(n) >= keep
             self.needs_under_factors += int((keep < 1.0).sum())
         return batch

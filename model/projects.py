@@ -5,7 +5,7 @@ micro-space (:mod:`model.project_types`) in one of its grids, chosen by the proj
 policy (:mod:`model.policies.micro_renewal`). Its life, one (grid, type) slot at a time:
 
 - *funding*: the community pays the cost from its budget (accrued daily; assumption),
-  less what firms of the grid add (:class:`GridFirms`); it waits while money is short;
+  less what firms of the grid add (:func:`firm_contribution`); it waits while money is short;
 - *building*: community staff plan and supervise it (a job at the community office, so
   it takes staff time from casework), then a contractor builds it for ``build_days``;
 - *in use*: each month the community keeps it up (money and a staff job) and the
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from model.cases import CASE_TYPES
 from model.project_types import PROJECT_TYPES
 from model.units import Geography, Units
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from model.population import Population
 
 IDLE, FUNDING, BUILDING, IN_USE = 0, 1, 2, 3
+# the problems a place's condition gives rise to (not inquiries, help, suggestions, disputes)
+PROBLEM_TYPES = np.array([CASE_TYPES.index(t) for t in ("complaint", "report", "patrol", "sensor")])
 MONTH_DAYS = 30
 # case counts that guide a community's choice fade by a twelfth a month (a year's memory)
 RECENT_DECAY_PER_MONTH = 11.0 / 12.0
@@ -53,17 +56,14 @@ PROJECT_JOB_SLACK_DAYS = 30.0
 FUNDING_PATIENCE_DAYS = 365.0
 
 
-class GridFirms:
-    """The firms of one grid as co-funders of its micro-space (多元主体投资, seed §三(三))."""
-
-    @staticmethod
-    def contribution(
-        firms: int, probability: float, share: float, cost: float, rng: np.random.Generator
-    ) -> float:
-        """Money the grid's ``firms`` add to a project costing ``cost``: each co-funds with
-        ``probability`` and pays ``share`` of the cost; together at most the whole cost."""
-        cofunders = int(rng.binomial(firms, probability)) if firms > 0 else 0
-        return min(cost, cofunders * share * cost)
+def firm_contribution(
+    firms: int, probability: float, share: float, cost: float, rng: np.random.Generator
+) -> float:
+    """Money a grid's ``firms`` add to its micro-space costing ``cost`` (多元主体投资, seed
+    §三(三)): each co-funds with ``probability`` and pays ``share`` of the cost; together at
+    most the whole cost."""
+    cofunders = int(rng.binomial(firms, probability)) if firms > 0 else 0
+    return min(cost, cofunders * share * cost)
 
 
 class MicroSpaces:
@@ -97,6 +97,7 @@ class MicroSpaces:
         self.active = bool(self.policy.active)
         self.learning_rate = parameters.feedback.trust_learning_rate
         self.population = population
+        self.geography = geography
         self.units = units
         self.events = events
         self.casework = casework
@@ -156,12 +157,10 @@ class MicroSpaces:
         self.proposed = 0
         self.built = 0
         self.given_up = 0
-        self.unplaced = 0
         self.lapsed = 0
         self.community_yuan = 0.0
         self.firm_yuan = 0.0
         self.staff_hours = 0.0
-        self.visits = 0
         self.topics_chosen = 0
         self.topics_tackled = 0
 
@@ -173,13 +172,23 @@ class MicroSpaces:
 
     # ------------------------------------------------------------ the rate hook
     def need_grid(self, batch: NeedBatch) -> np.ndarray:
-        """The grid of each need of today's batch (a public-space problem's grid is the
-        fixed hash of its number, :meth:`model.units.Geography.public_grid`)."""
-        numbers = self.casework.need_offset + np.arange(len(batch), dtype=np.int64)
-        public = (numbers * 2654435761) % self.n_grids
-        return np.where(
-            batch.resident >= 0, self.resident_grid[np.maximum(batch.resident, 0)], public
+        """The grid of each problem of today's batch, −1 for a need a space cannot remove.
+
+        Only problems arise from a place's condition: complaints, reports and the public
+        problems patrols and sensors find; an inquiry, a request for help or a suggestion
+        does not. A public problem's grid is the one casework gives it
+        (:meth:`model.units.Geography.public_grids` of its number among the non-dispute
+        needs; disputes are received after the day's needs)."""
+        casework = self.casework
+        numbers = (
+            casework.need_offset - casework.dispute_needs + np.arange(len(batch), dtype=np.int64)
         )
+        grid = np.where(
+            batch.resident >= 0,
+            self.resident_grid[np.maximum(batch.resident, 0)],
+            self.geography.public_grids(numbers),
+        )
+        return np.where(np.isin(batch.case_type, PROBLEM_TYPES), grid, -1)
 
     def _update_factor(self) -> None:
         """Rate factor per (grid, department): each space in use removes ``sources_removed``
@@ -234,7 +243,6 @@ class MicroSpaces:
         total = int(visitors.sum())
         if total == 0:
             return
-        self.visits += total
         offsets = (self.use_rng.random(total) * np.repeat(sizes, visitors)).astype(np.int64)
         rows = np.repeat(self.grid_start[grids], visitors) + offsets
         good = self.use_rng.random(total) < np.repeat(self.condition[grids, kinds], visitors)
@@ -247,9 +255,12 @@ class MicroSpaces:
         pop.disposition[rows] += rate * (outcome - pop.disposition[rows])
 
     def tally(self) -> None:
-        """Add the cases registered since the last tally to this month's counts per (grid,
-        lead department): the problems each grid saw. Also called before finished cases
-        leave the case table (model.case_retirement), which frees their rows for reuse."""
+        """Add the problems registered since the last tally to this month's counts per (grid,
+        lead department). A problem counts once, at its first contact: complaints, reports,
+        patrol and sensor finds that are no repeat contact and no second or later separate
+        request of a linked need (not inquiries, help, suggestions or disputes). Also called
+        before finished cases leave the case table (model.case_retirement), which frees
+        their rows for reuse."""
         if not self.active:
             return
         cases = self.casework.cases
@@ -259,6 +270,16 @@ class MicroSpaces:
                 rows = np.arange(start, end)
             else:
                 rows = np.flatnonzero(cases.column("number") >= start)
+            rows = rows[
+                np.isin(cases.column("case_type")[rows], PROBLEM_TYPES)
+                & (cases.column("repeat")[rows] == 0)
+            ]
+            split = cases.column("split")[rows] == 1
+            if split.any():  # the separate requests of one need: its first (lowest number)
+                parts = rows[split]
+                parts = parts[np.argsort(cases.column("number")[parts], kind="stable")]
+                _, first = np.unique(cases.column("need")[parts], return_index=True)
+                rows = np.concatenate([rows[~split], parts[first]])
             grid = cases.column("grid")[rows]
             lead = np.fromiter(
                 (cases.departments[r][0] for r in rows.tolist()), np.int64, rows.size
@@ -285,7 +306,6 @@ class MicroSpaces:
             free = (self.status[grids] == IDLE) & self.affordable
             picked = self.policy.propose(expected, free)
             if picked is None:
-                self.unplaced += 1
                 return
             choice = (int(grids[picked[0]]), picked[1])
         self.propose(community, *choice)
@@ -296,7 +316,7 @@ class MicroSpaces:
         self.proposed += 1
         self.status[grid, kind] = FUNDING
         cost = self.types[kind].cost_yuan
-        firms = GridFirms.contribution(
+        firms = firm_contribution(
             policy.firms_per_grid,
             policy.firm_cofunding_probability,
             policy.firm_cofunding_share,

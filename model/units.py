@@ -155,10 +155,16 @@ class Geography:
         return bool(self.grid_travel_hours or self.department_travel_hours)
 
     def public_grid(self, need: int) -> int:
-        """Grid of a public-space problem: a fixed hash of the need's number (exogenous),
-        in proportion to each grid's public-problem weight when places differ."""
+        """Grid of a public-space problem numbered ``need`` (see :meth:`public_grids`)."""
+        return int(self.public_grids(np.array([need], dtype=np.int64))[0])
+
+    def public_grids(self, numbers: np.ndarray) -> np.ndarray:
+        """Grids of public-space problems: a fixed hash of each one's number among the
+        non-dispute needs (exogenous), in proportion to each grid's public-problem weight
+        when places differ. The one placement rule of casework and the projects' rate hook."""
+        hashed = np.asarray(numbers, dtype=np.int64) * 2654435761
         if self.public_grid_cdf.shape[0]:
-            u = ((need * 2654435761) % 4294967296) / 4294967296.0
-            g = int(np.searchsorted(self.public_grid_cdf, u * self.public_grid_cdf[-1], "right"))
-            return min(g, self.n_grids - 1)
-        return (need * 2654435761) % self.n_grids
+            u = (hashed % 4294967296) / 4294967296.0
+            g = np.searchsorted(self.public_grid_cdf, u * self.public_grid_cdf[-1], "right")
+            return np.minimum(g, self.n_grids - 1).astype(np.int64)
+        return hashed % self.n_grids
