@@ -465,11 +465,7 @@ class Casework:
         cases.case_type[cid] = case_type
         cases.source[cid] = source
         geo = self.geography
-        cases.grid[cid] = (
-            geo.resident_grid[resident]
-            if resident >= 0
-            else batch.public_grid[i]
-        )
+        cases.grid[cid] = geo.resident_grid[resident] if resident >= 0 else batch.public_grid[i]
         if source in (PATROL_SOURCE, SENSOR_SOURCE):
             # found, not reported: nobody is waiting for it, rates it, urges it or calls again
             resident = -1

@@ -24,7 +24,6 @@ from model.projects import (
     IDLE,
     IN_USE,
     PROBLEM_TYPES,
-    RECENT_DECAY_PER_MONTH,
     firm_contribution,
 )
 from model.streams import stream
@@ -354,9 +353,7 @@ def test_the_hook_places_each_problem_in_the_grid_its_case_has() -> None:
         batch = model.demand.draw(day)
         grids = model.projects.need_grid(batch)
         start = model.casework.need_offset
-        hook_grid.update(
-            (start + i, g) for i, g in enumerate(grids.tolist()) if g >= 0
-        )
+        hook_grid.update((start + i, g) for i, g in enumerate(grids.tolist()) if g >= 0)
         model.casework.receive(batch, day)
         model.casework.receive(model.disputes.draw(day), day)
         model.events.run_until(day + 1.0)
