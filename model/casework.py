@@ -361,7 +361,8 @@ class Casework:
                 self._create(rows, i, PATROL_SOURCE, need, t)
             return
         p = self.p
-        self.one_thing.draw(batch.departments, batch.resident, self.need_offset)
+        if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
+            self.one_thing.draw(batch.departments, batch.resident, self.need_offset, day)
         # needs whose source a rate hook removed do not arise (model/demand.py); they keep
         # their number, so every other need keeps its attributes (common random numbers)
         prevented = batch.prevented if batch.prevented is not None else np.zeros(len(batch), bool)
@@ -508,7 +509,7 @@ class Casework:
                     cases.u_urge[cid],
                     cases.u_dispute[cid],
                     cases.u_verify[cid],
-                ) = self.one_thing.separate_uniforms()
+                ) = self.one_thing.separate_uniforms(need - batch.public_shift, part)
         self._register(cid, source, now, batch.u_desk[i])
 
     def _contact_again(self, parent: int) -> None:

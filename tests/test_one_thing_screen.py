@@ -54,11 +54,11 @@ def test_only_residents_multi_department_needs_are_linked() -> None:
     departments = np.array([[0, 1, -1, -1], [2, -1, -1, -1], [3, 4, 5, -1]], dtype=np.int16)
     resident = np.array([7, 8, -1])
     ot = one_thing()
-    ot.draw(departments, resident, first_need=100)
+    ot.draw(departments, resident, first_need=100, day=0)
     assert ot.linked == {100}, ot.linked
     assert ot.is_linked(100, source=0) and not ot.is_linked(100, source=3), "patrols file none"
     none = one_thing(share=0.0)
-    none.draw(departments, resident, first_need=100)
+    none.draw(departments, resident, first_need=100, day=0)
     assert none.linked == frozenset(), "share 0: nothing linked"
 
 
