@@ -100,6 +100,7 @@ def test_one_pass_records_handoffs_of_the_separate_requests() -> None:
     cases = CaseTable()
     cid = cases.add((1, 2), (1.0, 1.0))
     cases.bundle[cid] = 1
+    cases.need[cid] = 5  # the bundle's would-be routes draw from a generator keyed by it
     route = routing.route(case, system, np.random.default_rng(0))
     ot.one_pass(cid, cases, route, case, routing, system, Unit("centre", 0))
     assert cases.handoffs_saved[cid] == 1, cases.handoffs_saved
