@@ -126,8 +126,9 @@ def sensor_outcomes(
 ) -> dict[str, float]:
     """一张屏 outcomes of the measured period, from its cases found by sensors
     (``true_alarms``) and by patrols: alarms (true and false), false alarms, the staff
-    hours spent on them so far, those whose check is still open at the end, the false share of alarms, and the share of found problems that sensors found
-    (patrols the rest)."""
+    hours spent on them so far, those whose check is still open at the end, the false
+    share of alarms, and the share of found problems that sensors found (patrols the
+    rest)."""
     found = true_alarms + patrol_found
     alarms = true_alarms + network.false_alarms
     return {
