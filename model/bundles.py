@@ -10,9 +10,13 @@ handled in one pass: the departments take it together under a lead department
 (首接负责, F4.7), which spends ``intake.bundle_coordination_hours`` per extra
 department on coordination (深化办理"一件事"改革, seed §二(四); docs/design.md "One thing and one screen").
 
-Which multi-department needs are linked requests is drawn once per need from the
-``bundles`` stream (``demand.linked_request_share``), whatever the intake, so a reform
-and its reference face the same linked needs (common random numbers).
+Which multi-department needs are linked requests is decided by a uniform per need
+(``demand.linked_request_share``) from a generator keyed by the day and the need's place
+among the day's needs, so a reform and its reference face the same linked needs whatever
+they do with them, and neighbourhood disputes (numbered among the needs) move none of them
+(common random numbers). The draws of a second or later separate request, and the
+would-be separate routes of a bundle, come from generators keyed by the need too: no
+scenario's choice shifts another need's draws.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ class OneThing:
     Args:
         demand: the share of multi-department needs that are linked requests.
         intake: whether intake bundles them, and the lead's coordination hours.
-        rng: the ``bundles`` stream (which needs are linked; the uniforms of the second
-            and later separate requests; the counterfactual routes of a bundle).
+        rng: the ``bundles`` stream; it only gives the key of the per-day and per-need
+            generators (which needs are linked; the uniforms of the second and later
+            separate requests; the counterfactual routes of a bundle).
     """
 
     def __init__(
@@ -49,19 +54,22 @@ class OneThing:
         self.share = demand.linked_request_share
         self.bundling = intake.one_thing_bundles
         self.coordination_hours = intake.bundle_coordination_hours
-        self.rng = rng
+        self.key = int(rng.integers(2**62))  # from the run's ``bundles`` stream
         self.linked: frozenset[int] = frozenset()  # today's linked needs, by need number
         # which cases are bundles or separate linked requests, and the hand-offs a bundle
         # saved, are case columns (CaseTable bundle, split, handoffs_saved): a case's row
         # is reused once it is retired (model.case_retirement), so nothing here is by row
         self.separate_requests = 0  # second and later separate requests of linked needs (all run)
 
-    def draw(self, departments: np.ndarray, resident: np.ndarray, first_need: int) -> None:
-        """Which of today's needs (numbered from ``first_need``) are linked requests: a
-        resident's need of several departments, with probability ``linked_request_share``."""
+    def draw(
+        self, departments: np.ndarray, resident: np.ndarray, first_need: int, day: int
+    ) -> None:
+        """Which of day ``day``'s needs (numbered from ``first_need``) are linked requests: a
+        resident's need of several departments, with probability ``linked_request_share``.
+        The uniforms are keyed by the day, so they depend on nothing a scenario does."""
         if self.share <= 0:
             return
-        u = self.rng.random(departments.shape[0])
+        u = np.random.default_rng([self.key, 0, int(day)]).random(departments.shape[0])
         linked = (departments[:, 1] >= 0) & (resident >= 0) & (u < self.share)
         self.linked = frozenset((first_need + np.flatnonzero(linked)).tolist())
 
@@ -69,10 +77,11 @@ class OneThing:
         """Whether a need becoming a case from ``source`` is a linked request a resident filed."""
         return source < PATROL_CHANNEL and need in self.linked
 
-    def separate_uniforms(self) -> list[float]:
-        """Own draws of a second or later separate request (u_classify, u_satisfy, u_quality,
-        u_callback, u_repeat, u_urge, u_dispute, u_verify)."""
-        return self.rng.random(8).tolist()
+    def separate_uniforms(self, ordinal: int, part: int) -> list[float]:
+        """Own draws of the separate request ``part`` (1, 2, …) of the need ``ordinal``
+        (its number among the needs, neighbourhood disputes left out): u_classify,
+        u_satisfy, u_quality, u_callback, u_repeat, u_urge, u_dispute, u_verify."""
+        return np.random.default_rng([self.key, 1, int(ordinal), int(part)]).random(8).tolist()
 
     def one_pass(
         self,
@@ -89,12 +98,17 @@ class OneThing:
         the others. The first time, the hand-offs its separate requests would have had are
         recorded (``cases.handoffs_saved``; ``cases.bundle`` becomes 2)."""
         if cases.bundle[cid] < 2:
+            # the would-be routes draw from the bundle's own generator (its need and
+            # contact), so they take no draw from any other case
+            rng = np.random.default_rng(
+                [self.key, 2, int(cases.need[cid]), int(cases.contact[cid])]
+            )
             separate = sum(
                 planned_handoffs(
                     routing.route(
                         dataclasses.replace(case, departments=(d,), work_hours=(w,)),
                         system,
-                        self.rng,
+                        rng,
                     ),
                     intake,
                 )

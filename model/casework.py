@@ -361,7 +361,8 @@ class Casework:
                 self._create(rows, i, PATROL_SOURCE, need, t)
             return
         p = self.p
-        self.one_thing.draw(batch.departments, batch.resident, self.need_offset)
+        if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
+            self.one_thing.draw(batch.departments, batch.resident, self.need_offset, day)
         # needs whose source a rate hook removed do not arise (model/demand.py); they keep
         # their number, so every other need keeps its attributes (common random numbers)
         prevented = batch.prevented if batch.prevented is not None else np.zeros(len(batch), bool)
@@ -412,6 +413,7 @@ class Casework:
         # neighbourhood disputes (numbered with them) move no public problem
         numbers = base - self.dispute_needs + np.arange(len(batch), dtype=np.int64)
         needs.public_grid = self.geography.public_grids(numbers).tolist()
+        needs.public_shift = self.dispute_needs
         if batch.case_type[0] == NEIGHBOUR_DISPUTE:
             self.dispute_needs += len(batch)
         times = needs.time
@@ -505,7 +507,7 @@ class Casework:
                     cases.u_urge[cid],
                     cases.u_dispute[cid],
                     cases.u_verify[cid],
-                ) = self.one_thing.separate_uniforms()
+                ) = self.one_thing.separate_uniforms(need - batch.public_shift, part)
         self._register(cid, source, now, batch.u_desk[i])
 
     def _contact_again(self, parent: int) -> None:
@@ -1093,6 +1095,7 @@ class _NeedRows:
         "disputed",
         "minor",
         "public_grid",
+        "public_shift",
         "resident",
         "severity",
         "time",
@@ -1110,6 +1113,7 @@ class _NeedRows:
 
     def __init__(self, batch: NeedBatch) -> None:
         self.public_grid: list[int] = []  # grid of each as a public problem (Casework.receive)
+        self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
         self.time = batch.time.tolist()
         self.resident = batch.resident.tolist()
         self.case_type = batch.case_type.tolist()

@@ -177,7 +177,7 @@ class GovernanceModel(mesa.Model):
             streams["projects"],
         )
         # neighbourhood disputes: more demand, from their own stream (model.mediation)
-        self.disputes = DisputeDemand(p, self.population.size, streams["disputes"])
+        self.disputes = DisputeDemand(p, self.population.size, streams["disputes"], self.places)
         self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
         self.initial_trust_mean = float(self.population.trust.mean())
         self.warmup_trust_mean = self.initial_trust_mean

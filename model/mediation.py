@@ -39,6 +39,7 @@ from model.stations import Station
 
 if TYPE_CHECKING:
     from model.parameters import ModelParameters
+    from model.places import DemandWeights
 
 NEIGHBOUR_DISPUTE = CASE_TYPES.index("neighbour_dispute")
 # the level a dispute was settled at: grid worker, community, escalation (platform or department)
@@ -58,27 +59,47 @@ class DisputeDemand:
     (drawn with the departments' case shares: that department is the slow path's
     escalation before the reform). Its other draws (report, channel, call-back …) play
     the roles they play for any need.
+
+    With community types (``places``, model/places.py), a resident's disputes arise in
+    proportion to their community's need rate, as their needs do (``resident_cdf``):
+    the rate is that of a resident of the default place (assumption: a community with
+    more needs per resident — old compounds, urban villages — has more disputes too).
     """
 
-    def __init__(self, parameters: ModelParameters, residents: int, rng: np.random.Generator):
+    def __init__(
+        self,
+        parameters: ModelParameters,
+        residents: int,
+        rng: np.random.Generator,
+        places: DemandWeights | None = None,
+    ):
         self.rate = parameters.demand.neighbour_disputes_per_resident_per_year / 365.0
         self.residents = residents
         self.rng = rng
+        self.resident_cdf = None if places is None else places.resident_cdf
+        self.weight = residents if places is None else float(places.resident_cdf[-1])
         share = np.array([d.case_share for d in parameters.departments.values()])
         self.department_share = share / share.sum()
 
     def draw(self, day: int) -> NeedBatch:
         """The disputes arising on ``day``, in time order."""
         rng = self.rng
-        n = int(rng.poisson(self.rate * self.residents)) if self.rate > 0 else 0
+        n = int(rng.poisson(self.rate * self.weight)) if self.rate > 0 else 0
         departments = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
         departments[:, 0] = rng.choice(len(self.department_share), n, p=self.department_share)
         work = np.zeros((n, MAX_DEPARTMENTS))
         work[:, 0] = 1.0  # unused: mediation stages carry their own hours
         u = rng.random((13, n))
         time = np.sort(day + rng.random(n))
+        if self.resident_cdf is None:
+            resident = rng.integers(0, self.residents, n)
+        else:
+            cdf = self.resident_cdf
+            resident = np.minimum(
+                np.searchsorted(cdf, rng.random(n) * self.weight, "right"), self.residents - 1
+            )
         return NeedBatch(
-            resident=rng.integers(0, self.residents, n),
+            resident=resident,
             time=time,
             case_type=np.full(n, NEIGHBOUR_DISPUTE, dtype=np.int8),
             departments=departments,

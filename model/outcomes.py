@@ -727,6 +727,13 @@ OUTCOMES: tuple[Outcome, ...] = (
         "cost",
         "lower",
     ),
+    _count(
+        "false_alarm_checks_open",
+        "False alarms whose check is still open at the end",
+        "alarms",
+        "误报待核查",
+        "volume",
+    ),
     _percent(
         "false_alarm_share", "False share of sensor alarms", "share of alarms", "误报率", "quality"
     ),

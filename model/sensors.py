@@ -9,7 +9,11 @@ per grid per day at full coverage, scaling with coverage. A false alarm is not a
 (no need behind it, nobody waits, rates or calls again), but it costs staff time: the
 district centre registers and reviews it, and after the hand-off a grid worker goes to
 the site to check and finds nothing. Those hours take the same desks and grid teams
-as cases do, and are counted (docs/design.md "One thing and one screen").
+as cases do, and are counted as they are spent: a review's hours when the centre has
+reviewed the alarm, a check's when the grid worker is back. A false alarm of the measured
+period whose check has not finished when the run ends is counted open
+(``false_alarm_checks_open``), so that every false alarm is either checked or open
+(docs/design.md "One thing and one screen").
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ from model.units import Geography, Units
 
 
 class FalseAlarm:
-    """One false alarm on its way: where, when raised, and the hours spent on it."""
+    """One false alarm on its way: its grid, whether it is measured, its check's hours."""
 
-    __slots__ = ("grid", "hours", "measured")
+    __slots__ = ("check_hours", "grid", "measured")
 
     def __init__(self, grid: int, measured: bool) -> None:
         self.grid = grid
         self.measured = measured
-        self.hours = 0.0
+        self.check_hours = 0.0
 
 
 class SensorNetwork:
@@ -70,8 +74,9 @@ class SensorNetwork:
         self.rng = rng
         self.warmup_days = warmup_days
         self.false_alarms = 0  # raised in the measured period
-        self.false_alarm_hours = 0.0  # staff hours on them (review and check), measured period
-        self.checks_open = 0  # false alarms not yet checked
+        # staff hours on them (reviews and checks finished so far), measured period
+        self.false_alarm_hours = 0.0
+        self.checks_open = 0  # false alarms of the measured period whose check has not finished
 
     def raise_false_alarms(self, day: int) -> None:
         """Today's false alarms, each at its time of day in a random grid."""
@@ -85,17 +90,19 @@ class SensorNetwork:
         where = self.rng.integers(0, grids, n).tolist()
         measured = day >= self.warmup_days
         self.false_alarms += n if measured else 0
+        self.checks_open += n if measured else 0
         for t, g in zip(times, where, strict=True):
-            self.checks_open += 1
             self.events.schedule(t, self._register, FalseAlarm(g, measured))
 
     def _register(self, alarm: FalseAlarm) -> None:
         """The district centre registers the alarm and dispatches a check (F6.5)."""
         deadline = self.calendar.add_working_days(self.events.now, self.limit_days)
-        alarm.hours += self.review_hours
         self.units.centre.station.arrive(self.review_hours, self._dispatch, alarm, deadline)
 
     def _dispatch(self, alarm: FalseAlarm) -> None:
+        """Reviewed (its hours are spent): handed to the grid worker of the alarm's grid."""
+        if alarm.measured:
+            self.false_alarm_hours += self.review_hours
         at = self.calendar.add_working_hours(self.events.now, self.handoff_hours)
         self.events.schedule(at, self._check, alarm)
 
@@ -103,29 +110,32 @@ class SensorNetwork:
         """A grid worker of the alarm's grid goes on site, and finds nothing."""
         travel = self.geography.grid_travel_hours
         hours = self.check_hours + (travel[alarm.grid] if travel else 0.0)
-        alarm.hours += hours
+        alarm.check_hours = hours
         deadline = self.calendar.add_working_days(self.events.now, self.limit_days)
         self.units.grid_workers[alarm.grid].station.arrive(hours, self._checked, alarm, deadline)
 
     def _checked(self, alarm: FalseAlarm) -> None:
-        self.checks_open -= 1
+        """Checked (its hours are spent): nothing found, the alarm is closed."""
         if alarm.measured:
-            self.false_alarm_hours += alarm.hours
+            self.checks_open -= 1
+            self.false_alarm_hours += alarm.check_hours
 
 
 def sensor_outcomes(
     network: SensorNetwork, true_alarms: int, patrol_found: int
 ) -> dict[str, float]:
     """一张屏 outcomes of the measured period, from its cases found by sensors
-    (``true_alarms``) and by patrols: alarms (true and false), false alarms and their staff
-    hours, the false share of alarms, and the share of found problems that sensors found
-    (patrols the rest)."""
+    (``true_alarms``) and by patrols: alarms (true and false), false alarms, the staff
+    hours spent on them so far, those whose check is still open at the end, the false
+    share of alarms, and the share of found problems that sensors found (patrols the
+    rest)."""
     found = true_alarms + patrol_found
     alarms = true_alarms + network.false_alarms
     return {
         "sensor_alarms": float(alarms),
         "false_alarms": float(network.false_alarms),
         "false_alarm_hours": float(network.false_alarm_hours),
+        "false_alarm_checks_open": float(network.checks_open),
         "false_alarm_share": network.false_alarms / alarms if alarms else float("nan"),
         "sensor_detection_share": true_alarms / found if found else float("nan"),
     }

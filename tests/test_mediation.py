@@ -16,9 +16,10 @@ from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES
 from model.events import EventCalendar
 from model.governance import GovernanceModel
-from model.mediation import Mediators, ScheduleCalendar
+from model.mediation import DisputeDemand, Mediators, ScheduleCalendar
 from model.outcomes import RunOutput, find_outcome
 from model.parameters import ModelParameters
+from model.places import DemandWeights
 from model.policies.base import Unit
 from model.policies.mediation import (
     PROFESSIONS,
@@ -273,3 +274,28 @@ def test_community_mediation_has_no_platform() -> None:
 def _system() -> Any:
     model = GovernanceModel(_parameters({"kind": "community"}), 0)
     return model.system_view
+
+
+def test_disputes_arise_in_proportion_to_the_communities_need_rates() -> None:
+    """With community types, a resident's disputes follow their place's need rate (as the
+    needs do); without types every resident is equally likely."""
+    residents = 400
+    need = np.where(np.arange(residents) < residents // 2, 1.0, 3.0)  # a second place × 3
+    places = DemandWeights(
+        resident_cdf=np.cumsum(need),
+        resident_place=(need > 1).astype(np.int32),
+        type_cdf=np.ones((2, 5)),
+        public_weight=float(residents),
+        public_grid_cdf=np.ones(1),
+    )
+    p = ModelParameters.model_validate(
+        {"demand": {"neighbour_disputes_per_resident_per_year": 3.65}}
+    )
+    typed = DisputeDemand(p, residents, np.random.default_rng(1), places)
+    who = np.concatenate([typed.draw(day).resident for day in range(200)])
+    heavy = float((who >= residents // 2).mean())
+    assert heavy == pytest.approx(0.75, abs=0.03), "three times the disputes per resident"
+    assert len(who) == pytest.approx(0.01 * need.sum() * 200, rel=0.1), "rate × weight"
+    plain = DisputeDemand(p, residents, np.random.default_rng(1))
+    who = np.concatenate([plain.draw(day).resident for day in range(200)])
+    assert float((who >= residents // 2).mean()) == pytest.approx(0.5, abs=0.04)

@@ -12,6 +12,7 @@ import pytest
 from experiments.runs import run_single
 from experiments.scenario_files import apply_overrides, load_scenario
 from model.bundles import OneThing, planned_handoffs
+from model.governance import GovernanceModel
 from model.mechanisms import BEHAVIOURS
 from model.outcomes import RunOutput
 from model.parameters import DemandParameters, IntakeParameters
@@ -54,11 +55,11 @@ def test_only_residents_multi_department_needs_are_linked() -> None:
     departments = np.array([[0, 1, -1, -1], [2, -1, -1, -1], [3, 4, 5, -1]], dtype=np.int16)
     resident = np.array([7, 8, -1])
     ot = one_thing()
-    ot.draw(departments, resident, first_need=100)
+    ot.draw(departments, resident, first_need=100, day=0)
     assert ot.linked == {100}, ot.linked
     assert ot.is_linked(100, source=0) and not ot.is_linked(100, source=3), "patrols file none"
     none = one_thing(share=0.0)
-    none.draw(departments, resident, first_need=100)
+    none.draw(departments, resident, first_need=100, day=0)
     assert none.linked == frozenset(), "share 0: nothing linked"
 
 
@@ -99,6 +100,7 @@ def test_one_pass_records_handoffs_of_the_separate_requests() -> None:
     cases = CaseTable()
     cid = cases.add((1, 2), (1.0, 1.0))
     cases.bundle[cid] = 1
+    cases.need[cid] = 5  # the bundle's would-be routes draw from a generator keyed by it
     route = routing.route(case, system, np.random.default_rng(0))
     ot.one_pass(cid, cases, route, case, routing, system, Unit("centre", 0))
     assert cases.handoffs_saved[cid] == 1, cases.handoffs_saved
@@ -191,6 +193,33 @@ def test_sensor_coverage_finds_problems_and_false_alarms_cost_checks() -> None:
         assert [a.summary[k] for k in first] == [b.summary[k] for k in first], "no cases"
         s = b.summary
         assert s["cases_generated"] == s["cases_closed"] + s["cases_parked"] + s["cases_open"]
+
+
+def test_false_alarm_hours_are_counted_as_spent_and_open_checks_reported() -> None:
+    """At every day's end each false alarm is checked or open; the hours count each finished
+    review and check, so the reviews of alarms still waiting for their check count too."""
+    scenario = apply_overrides(
+        load_scenario(SCENARIOS / "classroom.toml"),
+        {
+            "simulation.warmup_days": 0,
+            "detection.sensor_coverage_share": 0.8,
+            "detection.false_alarms_per_grid_per_day_at_full_coverage": 2.0,
+        },
+    )
+    model = GovernanceModel(scenario.parameters, 3)
+    net = model.sensors
+    travel = max(net.geography.grid_travel_hours or [0.0])
+    each = net.review_hours + net.check_hours
+    reviews_waiting = 0
+    for _ in range(30):
+        model.step()
+        checked = net.false_alarms - net.checks_open
+        assert 0 <= net.checks_open <= net.false_alarms
+        assert checked * each - 1e-9 <= net.false_alarm_hours
+        assert net.false_alarm_hours <= net.false_alarms * (each + travel) + 1e-9
+        reviews_waiting += net.false_alarm_hours > checked * (each + travel) + 1e-9
+    assert reviews_waiting > 0, "some open alarms had been reviewed: their hours count"
+    assert model.output().summary["false_alarm_checks_open"] == net.checks_open
 
 
 def test_false_alarms_scale_with_coverage() -> None:
