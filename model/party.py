@@ -5,8 +5,10 @@ seed §二(二)) decides whom it assigns to the grids' responsibility areas
 (:meth:`PartyOrganisation.assigns`), how many collective issues it routes to
 deliberation (:meth:`PartyOrganisation.routes`) and whether it follows up a stalled
 decision (:meth:`PartyOrganisation.follows_up`). The units registered to the community
-(双报到, :class:`RegisteredUnit`) report on their days; building heads and social
-organisations (:mod:`model.actors`) add volunteer capacity.
+(:class:`RegisteredUnit`; the seed's 社区+城管蓝 党建共建 generalised to 双报到, practice
+elsewhere, assumption) report on their days; building heads and social organisations
+(:mod:`model.actors`; practice elsewhere and the essay's outlook, assumption) add
+volunteer capacity.
 
 :class:`Organisations` is the directory the case lifecycle and the deliberation ask:
 who takes a small task offered in a grid (:meth:`Organisations.offer`), extra
@@ -68,8 +70,9 @@ ACTORS: tuple[str, ...] = (
 
 
 class RegisteredUnit(VolunteerGroup):
-    """A unit registered to the community (双报到; 社区+城管蓝 共建, seed §二(二)): on its
-    report days its members serve in the community and take small tasks."""
+    """A unit registered to the community (社区+城管蓝 共建, seed §二(二); as 双报到 on a
+    roster, practice elsewhere, assumption): on its report days its members serve in the
+    community and take small tasks."""
 
     level = "registered"
 

@@ -80,7 +80,7 @@ class Units:
             station = group[i] if 0 <= i < len(group) else None
             if station is None:
                 raise ValueError(f"no such {level!r} group in grid/community {i}")
-            return station  # type: ignore[return-value]
+            return station
         if level == "mediation":
             session = self.platforms[i] if i < len(self.platforms) else None
             if session is None:
