@@ -1,5 +1,7 @@
-"""Volunteers beside the party members (多元主体, seed §一(二), §三(三)): building heads
-(楼栋长) and social organisations (社会组织).
+"""Volunteers beside the party members (多元主体): building heads (楼栋长) and social
+organisations (社会组织). Neither occurs in the seed's practice: building heads are
+practice elsewhere, social organisations the essay's outlook (seed §三(三)); both are
+assumptions.
 
 Each is a Mesa agent that owns its decisions: whether it takes a small task offered in
 its grid or community (:meth:`BuildingHeads.claims`, :meth:`SocialOrganisation.claims`),
@@ -77,13 +79,15 @@ class VolunteerGroup(Agent):
 
 class BuildingHeads(VolunteerGroup):
     """The building heads (楼栋长) of one grid: residents who look after their building,
-    settle small matters there and bring neighbours to meetings (seed §一(二))."""
+    settle small matters there and bring neighbours to meetings (practice elsewhere;
+    assumption)."""
 
     level = "building"
 
 
 class SocialOrganisation(VolunteerGroup):
     """The staff of a social organisation (社会组织) serving one community: they take
-    small tasks and bring residents to meetings (seed §一(二), §三(三))."""
+    small tasks and bring residents to meetings (seed §三(三), the essay's outlook;
+    assumption)."""
 
     level = "social"

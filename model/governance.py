@@ -152,6 +152,7 @@ class GovernanceModel(mesa.Model):
             self,
             p,
             self.population,
+            self.geography,
             self.residents,
             self.units,
             self.calendar,

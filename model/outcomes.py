@@ -1182,7 +1182,6 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     )
     staff_hours = sum(s.busy_hours_since_mark for s in model.staff_stations()) + delib.staff_hours
     summary.update(model.organisation.summary())  # volunteer hours by actor (model.party)
-    staff_hours += model.organisation.follow_up_staff_hours
     summary["staff_hours_total"] = float(staff_hours)
     summary["staff_hours_per_case"] = _share(staff_hours, m)
     # the practices of issue 10 (bundles.py, sensors.py) and community types (places.py)

@@ -5,8 +5,10 @@ seed §二(二)) decides whom it assigns to the grids' responsibility areas
 (:meth:`PartyOrganisation.assigns`), how many collective issues it routes to
 deliberation (:meth:`PartyOrganisation.routes`) and whether it follows up a stalled
 decision (:meth:`PartyOrganisation.follows_up`). The units registered to the community
-(双报到, :class:`RegisteredUnit`) report on their days; building heads and social
-organisations (:mod:`model.actors`) add volunteer capacity.
+(:class:`RegisteredUnit`; the seed's 社区+城管蓝 党建共建 generalised to 双报到, practice
+elsewhere, assumption) report on their days; building heads and social organisations
+(:mod:`model.actors`; practice elsewhere and the essay's outlook, assumption) add
+volunteer capacity.
 
 :class:`Organisations` is the directory the case lifecycle and the deliberation ask:
 who takes a small task offered in a grid (:meth:`Organisations.offer`), extra
@@ -41,12 +43,24 @@ if TYPE_CHECKING:
     from model.meetings import Deliberation
     from model.parameters import ModelParameters
     from model.population import Population
-    from model.units import Units
+    from model.units import Geography, Units
 
 # Days of the party organisation's follow-up budget period (a month).
 BUDGET_DAYS = 30
 # Invitations counted per resident, as for party members' invitations (participation.py).
 MAX_INVITATIONS = 3
+# The organisation's random processes, one child stream each (in this order).
+PROCESSES: tuple[str, ...] = (
+    "assignment",
+    "area_offers",
+    "building_head_offers",
+    "registered_unit_offers",
+    "social_offers",
+    "issue_routing",
+    "building_head_invitations",
+    "social_invitations",
+    "follow_up",
+)
 ACTORS: tuple[str, ...] = (
     "party_members",
     "registered_units",
@@ -56,8 +70,9 @@ ACTORS: tuple[str, ...] = (
 
 
 class RegisteredUnit(VolunteerGroup):
-    """A unit registered to the community (双报到; 社区+城管蓝 共建, seed §二(二)): on its
-    report days its members serve in the community and take small tasks."""
+    """A unit registered to the community (社区+城管蓝 共建, seed §二(二); as 双报到 on a
+    roster, practice elsewhere, assumption): on its report days its members serve in the
+    community and take small tasks."""
 
     level = "registered"
 
@@ -131,12 +146,16 @@ class Organisations:
         model: the model the agents belong to.
         parameters: the run's parameters (``organisation`` is the policy).
         population: the residents (party members are assigned from it).
+        geography: which community each grid belongs to (community types change the
+            grids per community, model.places).
         residents: the resident agents by row.
         units: the units of the run; the party stations of grids with newly assigned
             members are replaced, and the new groups' stations are added.
         calendar, events: for the volunteers' stations and follow-ups.
         n_communities: communities of the run.
-        rng: the 'organisation' stream (the 'claims' stream keeps the party members' draws).
+        rng: the 'organisation' stream (the 'claims' stream keeps the party members' draws);
+            each process draws from its own child stream (:data:`PROCESSES`), so switching
+            one mechanism on does not shift the draws of the others.
     """
 
     def __init__(
@@ -144,6 +163,7 @@ class Organisations:
         model: mesa.Model,
         parameters: ModelParameters,
         population: Population,
+        geography: Geography,
         residents: Sequence[Resident],
         units: Units,
         calendar: WorkCalendar,
@@ -155,10 +175,12 @@ class Organisations:
         self.policy: PartyBuilding | NoOrganisation = parameters.organisation
         self.units = units
         self.events = events
-        self.rng = rng
+        self.rng = dict(zip(PROCESSES, rng.spawn(len(PROCESSES)), strict=True))
         self.day = 0
-        self.grid_community = [
-            g // parameters.population.grids_per_community for g in range(len(units.party))
+        self.grid_community = list(geography.grid_community)
+        self.community_grids = [
+            [g for g, c in enumerate(self.grid_community) if c == community]
+            for community in range(n_communities)
         ]
         self.grid_bounds = np.searchsorted(population.grid, np.arange(len(units.party) + 1))
         # 红岩党员责任区: per grid, the members assigned to it and the share of its
@@ -169,7 +191,6 @@ class Organisations:
         self.issues_routed = 0
         self.followed_up = 0
         self.followed_up_done = 0
-        self.follow_up_staff_hours = 0.0
         self._following: set[int] = set()
         self.deliberation: Deliberation | None = None
         self.parties: list[PartyOrganisation] = []
@@ -251,8 +272,8 @@ class Organisations:
         candidates = np.flatnonzero(population.party_member & ~population.volunteer)
         if candidates.size == 0:
             return
-        u = self.rng.random(candidates.size)
-        communities = population.community[candidates]
+        u = self.rng["assignment"].random(candidates.size)
+        communities = np.asarray(self.grid_community)[population.grid[candidates]]
         grown: set[int] = set()
         area = self.area_members
         for c, party in enumerate(self.parties):
@@ -294,7 +315,6 @@ class Organisations:
         self.issues_routed = 0
         self.followed_up = 0
         self.followed_up_done = 0
-        self.follow_up_staff_hours = 0.0
         for group in self._groups():
             group.invitation_hours = 0.0
 
@@ -320,38 +340,59 @@ class Organisations:
         settles it on volunteered time and the grid worker only logs it; None: nobody
         took it, the grid's own workers settle it."""
         volunteers = self.units.volunteers[grid]
+        declined: PartyMember | None = None
         if volunteers:
             member = volunteers[int(claims_rng.integers(len(volunteers)))]
             if member.claims(reported_to_member, float(claims_rng.random())):
                 self.taken["party_members"] += 1
                 return self._settled_by(Unit("party", grid), grid, work_hours, logging_hours)
+            declined = member
         if not self.parties:
             return None
-        area = self.area_members[grid]
-        # a task in a household a responsible member answers for is theirs to take too
-        if area and self.rng.random() < self.coverage[grid]:
-            responsible = area[int(self.rng.integers(len(area)))]
-            if responsible.claims(reported_to_member, float(self.rng.random())):
-                self.taken["party_members"] += 1
-                return self._settled_by(Unit("party", grid), grid, work_hours, logging_hours)
+        rng = self.rng
+        responsible = self._responsible(grid, declined, rng["area_offers"])
+        if responsible is not None and responsible.claims(
+            reported_to_member, float(rng["area_offers"].random())
+        ):
+            self.taken["party_members"] += 1
+            return self._settled_by(Unit("party", grid), grid, work_hours, logging_hours)
         community = self.grid_community[grid]
         heads = self.building_heads[grid]
-        if heads is not None and heads.claims(float(self.rng.random())):
+        if heads is not None and heads.claims(float(rng["building_head_offers"].random())):
             self.taken["building_heads"] += 1
             return self._settled_by(Unit("building", grid), grid, work_hours, logging_hours)
         for unit in self.registered[community]:
             if unit.on_duty(self.day):
-                if unit.claims(float(self.rng.random())):
+                if unit.claims(float(rng["registered_unit_offers"].random())):
                     self.taken["registered_units"] += 1
                     return self._settled_by(
                         Unit("registered", community), grid, work_hours, logging_hours
                     )
                 break  # the members on duty today were asked
         social = self.social[community]
-        if social is not None and social.claims(float(self.rng.random())):
+        if social is not None and social.claims(float(rng["social_offers"].random())):
             self.taken["social_organisations"] += 1
             return self._settled_by(Unit("social", community), grid, work_hours, logging_hours)
         return None
+
+    def _responsible(
+        self, grid: int, declined: PartyMember | None, rng: np.random.Generator
+    ) -> PartyMember | None:
+        """The assigned member who answers for the household of a task in ``grid``
+        (红岩党员责任区), if a member does (``coverage``), other than the member who was
+        just offered it and declined (no second chance for the same member)."""
+        area = self.area_members[grid]
+        if not area or rng.random() >= self.coverage[grid]:
+            return None
+        others = len(area)
+        skip = -1
+        if declined is not None:
+            skip = next((k for k, m in enumerate(area) if m is declined), -1)
+            others -= skip >= 0
+        if others <= 0:
+            return None
+        k = int(rng.integers(others))
+        return area[k + (0 <= skip <= k)]
 
     @staticmethod
     def _settled_by(
@@ -375,7 +416,7 @@ class Organisations:
         ):
             return routed
         for c in np.flatnonzero(settled).tolist():  # few communities settle one on a day
-            routed[c] = self.parties[c].routes(int(settled[c]), self.rng)
+            routed[c] = self.parties[c].routes(int(settled[c]), self.rng["issue_routing"])
         self.issues_routed += int(routed.sum())
         return routed
 
@@ -392,14 +433,13 @@ class Organisations:
         invitations = np.zeros(n, dtype=np.int64)
         social = self.social[community]
         if social is not None:
-            invitations += social.invite(n, self.rng)
-        grids = self.p.population.grids_per_community
-        for g in range(community * grids, (community + 1) * grids):
+            invitations += social.invite(n, self.rng["social_invitations"])
+        for g in self.community_grids[community]:
             heads = self.building_heads[g]
             # residents are stored grid by grid (model.population)
             a, b = int(self.grid_bounds[g]) - start, int(self.grid_bounds[g + 1]) - start
             if heads is not None and b > a:
-                invitations[a:b] += heads.invite(b - a, self.rng)
+                invitations[a:b] += heads.invite(b - a, self.rng["building_head_invitations"])
         if not invitations.any():
             return probability
         p = np.clip(probability, 1e-12, 1 - 1e-12)
@@ -415,20 +455,31 @@ class Organisations:
             return False
         if not self.parties or self.deliberation is None:
             return False
-        party = self.parties[item[0]]
+        community = int(item[0])
+        party = self.parties[community]
         if not party.follows_up():
             return False
         self.followed_up += 1
-        self.follow_up_staff_hours += party.policy.follow_up_hours
         self._following.add(key)
-        self.events.schedule(self.events.now + party.policy.follow_up_days, self._followed_up, item)
+        # the secretary's follow-up is a job at the community office: it waits behind the
+        # office's casework and its hours count as the office's (staff_hours_total)
+        policy = party.policy
+        station = self.units.communities[community].station
+        now = self.events.now
+        station.arrive(policy.follow_up_hours, self._chased, item, now + policy.follow_up_days)
         return True
+
+    def _chased(self, item: Any) -> None:
+        """The secretary has followed it up: the responsible unit tries again within
+        ``follow_up_days``."""
+        policy = self.parties[int(item[0])].policy
+        self.events.schedule(self.events.now + policy.follow_up_days, self._followed_up, item)
 
     def _followed_up(self, item: Any) -> None:
         deliberation = self.deliberation
         assert deliberation is not None
         party = self.parties[item[0]]
-        if party.follow_up_succeeds(float(self.rng.random())):
+        if party.follow_up_succeeds(float(self.rng["follow_up"].random())):
             self._following.discard(id(item))
             self.followed_up_done += 1
             deliberation._implement(item)

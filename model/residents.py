@@ -61,8 +61,3 @@ class Residents(Sequence[Resident]):
     def __iter__(self) -> Iterator[Resident]:
         for row in range(self._size):
             yield self[row]
-
-    @property
-    def party_members(self) -> list[PartyMember]:
-        """The party members' agents, by row."""
-        return [self._members[row] for row in sorted(self._members)]

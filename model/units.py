@@ -76,8 +76,11 @@ class Units:
                 raise ValueError(f"community {i} has no department staff moved down with tasks")
             return station
         group = self.volunteer_groups.get(level)
-        if group is not None and group[i] is not None:
-            return group[i]  # type: ignore[return-value]
+        if group is not None:
+            station = group[i] if 0 <= i < len(group) else None
+            if station is None:
+                raise ValueError(f"no such {level!r} group in grid/community {i}")
+            return station
         if level == "mediation":
             session = self.platforms[i] if i < len(self.platforms) else None
             if session is None:

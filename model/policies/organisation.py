@@ -10,8 +10,9 @@ organisation and other actors").
 tasks on their own (任务快速认领), nobody assigns members, convenes registered units,
 routes collective issues or follows decisions up. ``party_building`` is the
 community party organisation of 党建扎桩·治理结网 and 一统领三融入双互动 (seed §二(二)),
-optionally with building heads (楼栋长) and social organisations (社会组织) as further
-volunteer capacity (多元主体, seed §一(二), §三(三)).
+optionally with building heads (楼栋长; practice elsewhere, assumption) and social
+organisations (社会组织; the essay's outlook, seed §三(三), assumption) as further
+volunteer capacity.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ class PartyBuilding:
 
     Practice (seed §二(二)): 党建扎桩·治理结网 — the party organisation is the stake the
     governance net is tied to; 一统领三融入双互动 — it leads, and joins the grids, the
-    district centre and the 需求—处置—反馈—评价 loop; 社区+城管蓝 党建共建 — units
-    (city management first) registered to the community (双报到) serve there; 党员编组入网,
-    红岩党员责任区, 任务快速认领 — members are organised into grids and answer for an area.
+    district centre and the 需求—处置—反馈—评价 loop; 社区+城管蓝 党建共建 — the city
+    management unit builds party work with the community; 红岩党员责任区 — members answer
+    for an area. Generalising 社区+城管蓝 to several units registered to the community
+    that report on a roster (双报到) is practice elsewhere (assumption), as are
+    党员编组入网 and 任务快速认领 in the model's form.
 
     Model (one :class:`model.party.PartyOrganisation` agent per community):
 
@@ -59,16 +62,19 @@ class PartyBuilding:
       households; they join the grid's volunteers who claim small tasks offered there,
       and a task from a household a member answers for is offered to that member too
       (more people to take a task, more hands at once);
-    * convenes its ``registered_units`` (双报到): each unit reports on
+    * convenes its ``registered_units`` (双报到; practice elsewhere, assumption): each
+      unit reports on
       ``report_days_per_month`` days a month (staggered) with ``members_per_report``
       members, who take small tasks offered in the community's grids that day;
     * routes ``issue_routing_share`` of the collective issues that would be settled
       top-down to the community's deliberation instead (only where meetings are held);
     * follows up decisions that stalled: its secretary spends ``follow_up_hours`` on each,
-      within ``follow_up_hours_per_month``; after ``follow_up_days`` the responsible unit
-      gets the action done with ``follow_up_success``, else the issue is open again.
+      within ``follow_up_hours_per_month``, as a job at the community office (it waits
+      behind casework); ``follow_up_days`` after that job the responsible unit gets the
+      action done with ``follow_up_success`` (assumption), else the issue is open again.
 
-    Other actors (多元主体; 0 = absent): ``building_heads_per_grid`` 楼栋长 and
+    Other actors (多元主体; 0 = absent; practice elsewhere and the essay's outlook, seed
+    §三(三): assumption): ``building_heads_per_grid`` 楼栋长 and
     ``social_workers_per_community`` staff of a social organisation take small tasks of
     their grid or community and invite residents to meetings
     (``invitations_per_building_head``, ``invitations_per_social_worker`` per meeting).
@@ -126,7 +132,7 @@ class PartyBuilding:
             "registered_units",
             0,
             "units registered to the community send members who take small tasks (双报到, 社区+城管蓝)",
-            "seed §二(二)",
+            "seed §二(二) (社区+城管蓝 only); 双报到 practice elsewhere; assumption",
         ),
         Mechanism(
             "issues_to_deliberation",
@@ -147,14 +153,14 @@ class PartyBuilding:
             "building_heads_per_grid",
             0,
             "building heads (楼栋长) take small tasks and invite neighbours to meetings",
-            "seed §一(二)",
+            "practice elsewhere; assumption",
         ),
         Mechanism(
             "social_organisations",
             "social_workers_per_community",
             0,
             "social organisations' staff take small tasks and invite residents to meetings",
-            "seed §一(二), §三(三)",
+            "seed §三(三) (the essay's outlook); assumption",
         ),
     )
 
