@@ -226,3 +226,36 @@ class ConsultationPolicy(Protocol):
     def convene(self, view: CommunityView, rng: np.random.Generator) -> Meeting | None:
         """Return the meeting held in this community today, or None."""
         ...
+
+
+# ---------------------------------------------------------------------------
+# Mediation (矛盾纠纷调处), organisation (党建引领) and micro-space projects (微改造)
+# ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class MediationPolicy(Protocol):
+    """Routes a neighbourhood dispute through mediation and says who settles it
+    (model/policies/mediation.py; run by model.mediation and model.casework)."""
+
+    relapse_delay_days: float
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        """Return the mediation route of the dispute ``case``."""
+        ...
+
+    def settlement_probability(self, unit: Unit) -> float:
+        """The chance that the mediators at ``unit`` settle a dispute."""
+        ...
+
+    def relapse_probability_at(self, unit: Unit) -> float:
+        """The chance that a settlement reached at ``unit`` does not hold."""
+        ...
+
+    def days_per_month(self) -> tuple[int, ...]:
+        """Days a four-week month each profession sits in at the platform."""
+        ...
+
+    def platform_staff(self) -> float:
+        """Full-time mediators of each street's platform (0: no platform)."""
+        ...
