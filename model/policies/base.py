@@ -259,3 +259,39 @@ class MediationPolicy(Protocol):
     def platform_staff(self) -> float:
         """Full-time mediators of each street's platform (0: no platform)."""
         ...
+
+
+@runtime_checkable
+class OrganisationPolicy(Protocol):
+    """The community party organisation (model/policies/organisation.py). The engine
+    (model.party) calls ``on_duty`` of every kind; it reads the ``party_building`` kind's
+    fields only when that kind is active."""
+
+    def on_duty(self, day: int, unit: int) -> bool:
+        """Whether registered unit ``unit`` reports to its community on ``day`` (双报到)."""
+        ...
+
+
+@runtime_checkable
+class ProjectsPolicy(Protocol):
+    """Micro-space projects (model/policies/micro_renewal.py). The engine (model.projects)
+    calls these on every kind; it reads the ``micro_renewal`` kind's costs, wear and
+    strengths only when ``active``."""
+
+    @property
+    def active(self) -> bool:
+        """Whether the policy builds projects at all."""
+        ...
+
+    @property
+    def monthly_topic(self) -> bool:
+        """Whether each street tackles its most frequent problem every month (每月一题)."""
+        ...
+
+    def propose(self, counts: np.ndarray, free: np.ndarray) -> tuple[int, int] | None:
+        """The (grid, project type) proposed from the problem ``counts``, or None."""
+        ...
+
+    def topic(self, counts: np.ndarray, open_: np.ndarray) -> int | None:
+        """This month's problem to tackle at its source, or None."""
+        ...

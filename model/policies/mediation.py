@@ -72,6 +72,25 @@ def shifted(probability: float, log_odds: float) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
+def local_stages(case: CaseView, grid_hours: float, community_hours: float) -> tuple[Stage, Stage]:
+    """The first two levels of every mediation path: the grid worker on the spot, then the
+    community's mediation committee."""
+    return (
+        Stage((Visit(Unit("grid", case.grid), grid_hours),), "mediate"),
+        Stage((Visit(Unit("community", case.community), community_hours),), "mediate"),
+    )
+
+
+def local_settlement(policy: CommunityMediation | JointPlatformMediation, unit: Unit) -> float:
+    """The settlement probability of the levels every path shares (grid, community,
+    department)."""
+    return {
+        "grid": policy.grid_settlement_probability,
+        "community": policy.community_settlement_probability,
+        "department": policy.department_settlement_probability,
+    }[unit.level]
+
+
 @register("mediation", "community")
 @dataclass(frozen=True)
 class CommunityMediation:
@@ -103,15 +122,8 @@ class CommunityMediation:
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         """Grid, community, then the escalation path (:meth:`escalation`)."""
-        stages = (
-            Stage((Visit(Unit("grid", case.grid), self.grid_mediation_hours),), "mediate"),
-            Stage(
-                (Visit(Unit("community", case.community), self.community_mediation_hours),),
-                "mediate",
-            ),
-            *self.escalation(case, system),
-        )
-        return Route(stages=stages)
+        local = local_stages(case, self.grid_mediation_hours, self.community_mediation_hours)
+        return Route(stages=(*local, *self.escalation(case, system)))
 
     def escalation(self, case: CaseView, system: SystemView) -> tuple[Stage, ...]:
         """The street office reviews it, then the dispute's department mediates."""
@@ -126,11 +138,7 @@ class CommunityMediation:
 
     def settlement_probability(self, unit: Unit) -> float:
         """The chance that the mediators at ``unit`` settle a dispute."""
-        return {
-            "grid": self.grid_settlement_probability,
-            "community": self.community_settlement_probability,
-            "department": self.department_settlement_probability,
-        }[unit.level]
+        return local_settlement(self, unit)
 
     def relapse_probability_at(self, unit: Unit) -> float:
         """The chance that a settlement reached at ``unit`` does not hold."""
@@ -147,7 +155,7 @@ class CommunityMediation:
 
 @register("mediation", "joint_platform")
 @dataclass(frozen=True)
-class JointPlatformMediation(CommunityMediation):
+class JointPlatformMediation:
     """一站式矛盾纠纷联合调处 with 三官一律 下沉 (seed §二(三)).
 
     A dispute the community cannot settle goes straight to its street's joint mediation
@@ -164,6 +172,9 @@ class JointPlatformMediation(CommunityMediation):
     so 0 is neutral whatever that probability is.
 
     Attributes:
+        grid_settlement_probability … relapse_delay_days: as :class:`CommunityMediation`
+            (the levels before the platform, and the department's values the platform's
+            gains are relative to).
         platform_mediators: full-time mediators per street platform (FTE).
         platform_settlement_gain: log-odds the platform's trained mediators add to the
             department's settlement probability (0.65: 0.3 → 0.45).
@@ -177,6 +188,14 @@ class JointPlatformMediation(CommunityMediation):
             profession sits in (0: it does not).
     """
 
+    grid_settlement_probability: Probability = 0.4
+    community_settlement_probability: Probability = 0.35
+    department_settlement_probability: Probability = 0.3
+    grid_mediation_hours: Hours = 1.0
+    community_mediation_hours: Hours = 2.0
+    department_mediation_hours: Hours = 4.0
+    relapse_probability: Probability = 0.15
+    relapse_delay_days: PositiveDays = 60.0
     platform_mediators: MediatorFTE = 2.0
     platform_settlement_gain: Logit = 0.65
     professional_settlement_gain: Logit = 1.47
@@ -228,10 +247,17 @@ class JointPlatformMediation(CommunityMediation):
         ),
     )
 
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        """Grid, community, then the street's platform (:meth:`escalation`)."""
+        local = local_stages(case, self.grid_mediation_hours, self.community_mediation_hours)
+        return Route(stages=(*local, *self.escalation(case, system)))
+
     def platform_staff(self) -> float:
+        """Full-time mediators of each street's platform."""
         return self.platform_mediators
 
     def days_per_month(self) -> tuple[int, ...]:
+        """Days a month each profession sits in at the platform."""
         return tuple(getattr(self, f"{name}_days_per_month") for name in PROFESSIONS)
 
     def escalation(self, case: CaseView, system: SystemView) -> tuple[Stage, ...]:
@@ -243,8 +269,10 @@ class JointPlatformMediation(CommunityMediation):
         return (Stage((Visit(unit, self.platform_mediation_hours),), "mediate"),)
 
     def settlement_probability(self, unit: Unit) -> float:
+        """The chance that the mediators at ``unit`` settle a dispute: the platform's are the
+        department's moved by their log-odds gain."""
         if unit.level != "mediation":
-            return super().settlement_probability(unit)
+            return local_settlement(self, unit)
         gain = (
             self.platform_settlement_gain
             if unit.index % SESSIONS_PER_STREET == 0
@@ -253,6 +281,7 @@ class JointPlatformMediation(CommunityMediation):
         return shifted(self.department_settlement_probability, gain)
 
     def relapse_probability_at(self, unit: Unit) -> float:
+        """The chance that a settlement reached at ``unit`` does not hold."""
         if unit.level == "mediation":
             return shifted(self.relapse_probability, -self.binding_settlement_gain)
         return self.relapse_probability
