@@ -49,6 +49,11 @@ class WorkCalendar:
             self._working.append(pattern)
             self._cum.append(self._cum[-1] + (self.hours_per_day if pattern else 0.0))
 
+    def works_on(self, day: int) -> bool:
+        """Whether ``day`` is a working day (beyond the horizon too)."""
+        self._extend(day + 1)
+        return bool(self._working[day])
+
     def working_hours_at(self, t: float) -> float:
         """Working hours elapsed between time 0 and moment ``t`` (days)."""
         day = int(t)

@@ -28,12 +28,11 @@ from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES
 from model.demand import MAX_DEPARTMENTS, NeedBatch
 from model.events import EventCalendar
-from model.policies.base import Unit
+from model.policies.base import MediationPolicy, Unit
 from model.policies.mediation import (
     PROFESSIONS,
     SCHEDULE_PERIOD_DAYS,
     SESSIONS_PER_STREET,
-    CommunityMediation,
 )
 from model.stations import Station
 
@@ -142,11 +141,9 @@ class ScheduleCalendar(WorkCalendar):
     def present(self, day: int) -> bool:
         """Whether the profession sits in on ``day``."""
         start = day - day % SCHEDULE_PERIOD_DAYS
-        self._base._extend(start + SCHEDULE_PERIOD_DAYS)
-        working = self._base._working
-        if not working[day]:
+        if not self._base.works_on(day):
             return False
-        month = [d for d in range(start, start + SCHEDULE_PERIOD_DAYS) if working[d]]
+        month = [d for d in range(start, start + SCHEDULE_PERIOD_DAYS) if self._base.works_on(d)]
         n = len(month)
         k = (month.index(day) + self._offset) % n
         return (k * self._days) % n < self._days
@@ -159,7 +156,7 @@ class ScheduleCalendar(WorkCalendar):
 
 
 def platform_stations(
-    policy: CommunityMediation,
+    policy: MediationPolicy,
     streets: int,
     calendar: WorkCalendar,
     events: EventCalendar,
@@ -193,7 +190,7 @@ class Mediators:
     there, and whether the settlement holds (settlement probability by mediator type: the
     mediation policy's)."""
 
-    def __init__(self, policy: CommunityMediation, rng: np.random.Generator) -> None:
+    def __init__(self, policy: MediationPolicy, rng: np.random.Generator) -> None:
         self.policy = policy
         self.key = int(rng.integers(2**62))  # from the run's ``mediation`` stream
 

@@ -226,3 +226,72 @@ class ConsultationPolicy(Protocol):
     def convene(self, view: CommunityView, rng: np.random.Generator) -> Meeting | None:
         """Return the meeting held in this community today, or None."""
         ...
+
+
+# ---------------------------------------------------------------------------
+# Mediation (矛盾纠纷调处), organisation (党建引领) and micro-space projects (微改造)
+# ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class MediationPolicy(Protocol):
+    """Routes a neighbourhood dispute through mediation and says who settles it
+    (model/policies/mediation.py; run by model.mediation and model.casework)."""
+
+    relapse_delay_days: float
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        """Return the mediation route of the dispute ``case``."""
+        ...
+
+    def settlement_probability(self, unit: Unit) -> float:
+        """The chance that the mediators at ``unit`` settle a dispute."""
+        ...
+
+    def relapse_probability_at(self, unit: Unit) -> float:
+        """The chance that a settlement reached at ``unit`` does not hold."""
+        ...
+
+    def days_per_month(self) -> tuple[int, ...]:
+        """Days a four-week month each profession sits in at the platform."""
+        ...
+
+    def platform_staff(self) -> float:
+        """Full-time mediators of each street's platform (0: no platform)."""
+        ...
+
+
+@runtime_checkable
+class OrganisationPolicy(Protocol):
+    """The community party organisation (model/policies/organisation.py). The engine
+    (model.party) calls ``on_duty`` of every kind; it reads the ``party_building`` kind's
+    fields only when that kind is active."""
+
+    def on_duty(self, day: int, unit: int) -> bool:
+        """Whether registered unit ``unit`` reports to its community on ``day`` (双报到)."""
+        ...
+
+
+@runtime_checkable
+class ProjectsPolicy(Protocol):
+    """Micro-space projects (model/policies/micro_renewal.py). The engine (model.projects)
+    calls these on every kind; it reads the ``micro_renewal`` kind's costs, wear and
+    strengths only when ``active``."""
+
+    @property
+    def active(self) -> bool:
+        """Whether the policy builds projects at all."""
+        ...
+
+    @property
+    def monthly_topic(self) -> bool:
+        """Whether each street tackles its most frequent problem every month (每月一题)."""
+        ...
+
+    def propose(self, counts: np.ndarray, free: np.ndarray) -> tuple[int, int] | None:
+        """The (grid, project type) proposed from the problem ``counts``, or None."""
+        ...
+
+    def topic(self, counts: np.ndarray, open_: np.ndarray) -> int | None:
+        """This month's problem to tackle at its source, or None."""
+        ...

@@ -21,18 +21,22 @@ its resident may come back (a repeat dispute), and so may the resident of a sett
 that does not hold (:meth:`model.mediation.Mediators.relapses`).
 
 No stylized fact measures mediation: every probability and hour here is an assumption,
-and the sensitivity analysis varies them (experiments/sobol.toml, morris.toml).
+and the sensitivity analysis screens them (experiments/morris_mediation.toml). The
+reform's settlement strengths are log-odds gains over the pre-reform department's own
+settlement (and relapse) probability, so that their neutral value, 0, means "as the
+department" whatever the scenario sets the department's probability to.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from model.bounds import Hours, Integer, Number, PositiveDays, Probability
+from model.bounds import Hours, Integer, Logit, Number, PositiveDays, Probability
 from model.mechanisms import Mechanism
 from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.registry import register
@@ -46,11 +50,6 @@ SESSIONS_PER_STREET = 1 + len(PROFESSIONS)
 SCHEDULE_PERIOD_DAYS = 28
 MAX_DAYS_PER_MONTH = 20  # every working day of a four-week month
 
-# The pre-reform escalation path settles this share; a platform mediator or professional
-# settling no more than that is the neutral value of the reform's settlement strengths.
-SLOW_PATH_SETTLEMENT = 0.3
-RELAPSE = 0.15
-
 DaysPerMonth = Annotated[Integer, Field(ge=0, le=MAX_DAYS_PER_MONTH)]
 MediatorFTE = Annotated[Number, Field(gt=0.0, le=1000.0)]
 
@@ -62,6 +61,34 @@ def profession_needed(severity: float) -> int:
     bordering on an offence)."""
     order = (3, 2, 0, 1)  # lawyer, police, judge, prosecutor by rising severity
     return order[min(int(severity * len(order)), len(order) - 1)]
+
+
+def shifted(probability: float, log_odds: float) -> float:
+    """``probability`` moved by ``log_odds`` on the log-odds scale (0 leaves it as is;
+    0 and 1 stay put)."""
+    if log_odds == 0.0 or probability in (0.0, 1.0):
+        return probability
+    logit = math.log(probability / (1.0 - probability)) + log_odds
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
+def local_stages(case: CaseView, grid_hours: float, community_hours: float) -> tuple[Stage, Stage]:
+    """The first two levels of every mediation path: the grid worker on the spot, then the
+    community's mediation committee."""
+    return (
+        Stage((Visit(Unit("grid", case.grid), grid_hours),), "mediate"),
+        Stage((Visit(Unit("community", case.community), community_hours),), "mediate"),
+    )
+
+
+def local_settlement(policy: CommunityMediation | JointPlatformMediation, unit: Unit) -> float:
+    """The settlement probability of the levels every path shares (grid, community,
+    department)."""
+    return {
+        "grid": policy.grid_settlement_probability,
+        "community": policy.community_settlement_probability,
+        "department": policy.department_settlement_probability,
+    }[unit.level]
 
 
 @register("mediation", "community")
@@ -86,24 +113,17 @@ class CommunityMediation:
 
     grid_settlement_probability: Probability = 0.4
     community_settlement_probability: Probability = 0.35
-    department_settlement_probability: Probability = SLOW_PATH_SETTLEMENT
+    department_settlement_probability: Probability = 0.3
     grid_mediation_hours: Hours = 1.0
     community_mediation_hours: Hours = 2.0
     department_mediation_hours: Hours = 4.0
-    relapse_probability: Probability = RELAPSE
+    relapse_probability: Probability = 0.15
     relapse_delay_days: PositiveDays = 60.0
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         """Grid, community, then the escalation path (:meth:`escalation`)."""
-        stages = (
-            Stage((Visit(Unit("grid", case.grid), self.grid_mediation_hours),), "mediate"),
-            Stage(
-                (Visit(Unit("community", case.community), self.community_mediation_hours),),
-                "mediate",
-            ),
-            *self.escalation(case, system),
-        )
-        return Route(stages=stages)
+        local = local_stages(case, self.grid_mediation_hours, self.community_mediation_hours)
+        return Route(stages=(*local, *self.escalation(case, system)))
 
     def escalation(self, case: CaseView, system: SystemView) -> tuple[Stage, ...]:
         """The street office reviews it, then the dispute's department mediates."""
@@ -118,11 +138,7 @@ class CommunityMediation:
 
     def settlement_probability(self, unit: Unit) -> float:
         """The chance that the mediators at ``unit`` settle a dispute."""
-        return {
-            "grid": self.grid_settlement_probability,
-            "community": self.community_settlement_probability,
-            "department": self.department_settlement_probability,
-        }[unit.level]
+        return local_settlement(self, unit)
 
     def relapse_probability_at(self, unit: Unit) -> float:
         """The chance that a settlement reached at ``unit`` does not hold."""
@@ -139,7 +155,7 @@ class CommunityMediation:
 
 @register("mediation", "joint_platform")
 @dataclass(frozen=True)
-class JointPlatformMediation(CommunityMediation):
+class JointPlatformMediation:
     """一站式矛盾纠纷联合调处 with 三官一律 下沉 (seed §二(三)).
 
     A dispute the community cannot settle goes straight to its street's joint mediation
@@ -151,25 +167,40 @@ class JointPlatformMediation(CommunityMediation):
     The effect comes from the path (one hand-off instead of a street review and a
     department queue), capacity (``platform_mediators``, the sit-in days), timing (a
     dispute waits for its profession's day) and expertise (settlement probability by
-    mediator type). All values are assumptions.
+    mediator type). All values are assumptions; the expertise strengths are log-odds
+    gains over ``department_settlement_probability`` (what the pre-reform path settles),
+    so 0 is neutral whatever that probability is.
 
     Attributes:
+        grid_settlement_probability … relapse_delay_days: as :class:`CommunityMediation`
+            (the levels before the platform, and the department's values the platform's
+            gains are relative to).
         platform_mediators: full-time mediators per street platform (FTE).
-        platform_settlement_probability: the platform's mediators settle a dispute.
-        professional_settlement_probability: a joint session with the profession the
-            dispute needs settles it.
+        platform_settlement_gain: log-odds the platform's trained mediators add to the
+            department's settlement probability (0.65: 0.3 → 0.45).
+        professional_settlement_gain: log-odds a joint session with the profession the
+            dispute needs adds to it (1.47: 0.3 → 0.65).
         platform_mediation_hours: hours of one mediation session at the platform.
-        platform_relapse_probability: a settlement at the platform does not hold
-            (a professional's settlement can be judicially confirmed, 司法确认).
+        binding_settlement_gain: log-odds by which a settlement at the platform is less
+            likely to break down than ``relapse_probability`` (it can be judicially
+            confirmed, 司法确认; 0.71: 0.15 → 0.08).
         judge_days_per_month … lawyer_days_per_month: days in each four-week month the
             profession sits in (0: it does not).
     """
 
+    grid_settlement_probability: Probability = 0.4
+    community_settlement_probability: Probability = 0.35
+    department_settlement_probability: Probability = 0.3
+    grid_mediation_hours: Hours = 1.0
+    community_mediation_hours: Hours = 2.0
+    department_mediation_hours: Hours = 4.0
+    relapse_probability: Probability = 0.15
+    relapse_delay_days: PositiveDays = 60.0
     platform_mediators: MediatorFTE = 2.0
-    platform_settlement_probability: Probability = 0.45
-    professional_settlement_probability: Probability = 0.65
+    platform_settlement_gain: Logit = 0.65
+    professional_settlement_gain: Logit = 1.47
     platform_mediation_hours: Hours = 3.0
-    platform_relapse_probability: Probability = 0.08
+    binding_settlement_gain: Logit = 0.71
     judge_days_per_month: DaysPerMonth = 2
     prosecutor_days_per_month: DaysPerMonth = 1
     police_days_per_month: DaysPerMonth = 4
@@ -178,25 +209,27 @@ class JointPlatformMediation(CommunityMediation):
     MECHANISMS: ClassVar[tuple[Mechanism, ...]] = (
         Mechanism(
             "platform_mediator_expertise",
-            "platform_settlement_probability",
-            SLOW_PATH_SETTLEMENT,
+            "platform_settlement_gain",
+            0.0,
             "the platform's full-time mediators settle more disputes than a department's "
-            "staff (neutral: as the pre-reform slow path)",
+            "staff (log-odds gain; neutral 0: as the pre-reform department)",
             "assumption",
         ),
         Mechanism(
             "professional_expertise",
-            "professional_settlement_probability",
-            SLOW_PATH_SETTLEMENT,
-            "a judge, prosecutor, police officer or lawyer sitting in settles more disputes "
-            "(三官一律; neutral: as the pre-reform slow path)",
+            "professional_settlement_gain",
+            0.0,
+            "a judge, prosecutor, police officer or lawyer sitting in settles more of the "
+            "disputes that need their profession (三官一律; log-odds gain; neutral 0: as the "
+            "pre-reform department)",
             "assumption",
         ),
         Mechanism(
             "binding_settlement",
-            "platform_relapse_probability",
-            RELAPSE,
-            "a settlement at the platform holds more often (司法确认; neutral: as any other)",
+            "binding_settlement_gain",
+            0.0,
+            "a settlement at the platform holds more often (司法确认; log-odds; neutral 0: "
+            "as any other)",
             "assumption",
         ),
         *(
@@ -214,10 +247,17 @@ class JointPlatformMediation(CommunityMediation):
         ),
     )
 
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        """Grid, community, then the street's platform (:meth:`escalation`)."""
+        local = local_stages(case, self.grid_mediation_hours, self.community_mediation_hours)
+        return Route(stages=(*local, *self.escalation(case, system)))
+
     def platform_staff(self) -> float:
+        """Full-time mediators of each street's platform."""
         return self.platform_mediators
 
     def days_per_month(self) -> tuple[int, ...]:
+        """Days a month each profession sits in at the platform."""
         return tuple(getattr(self, f"{name}_days_per_month") for name in PROFESSIONS)
 
     def escalation(self, case: CaseView, system: SystemView) -> tuple[Stage, ...]:
@@ -229,13 +269,19 @@ class JointPlatformMediation(CommunityMediation):
         return (Stage((Visit(unit, self.platform_mediation_hours),), "mediate"),)
 
     def settlement_probability(self, unit: Unit) -> float:
+        """The chance that the mediators at ``unit`` settle a dispute: the platform's are the
+        department's moved by their log-odds gain."""
         if unit.level != "mediation":
-            return super().settlement_probability(unit)
-        if unit.index % SESSIONS_PER_STREET == 0:
-            return self.platform_settlement_probability
-        return self.professional_settlement_probability
+            return local_settlement(self, unit)
+        gain = (
+            self.platform_settlement_gain
+            if unit.index % SESSIONS_PER_STREET == 0
+            else self.professional_settlement_gain
+        )
+        return shifted(self.department_settlement_probability, gain)
 
     def relapse_probability_at(self, unit: Unit) -> float:
+        """The chance that a settlement reached at ``unit`` does not hold."""
         if unit.level == "mediation":
-            return self.platform_relapse_probability
+            return shifted(self.relapse_probability, -self.binding_settlement_gain)
         return self.relapse_probability

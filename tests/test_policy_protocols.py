@@ -1,0 +1,25 @@
+"""The policy families added by issue 10 each have a Protocol in model/policies/base.py
+that every built-in kind satisfies."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.policies.base import MediationPolicy, OrganisationPolicy, ProjectsPolicy
+from model.policies.registry import builtin_kinds, policy_class
+
+PROTOCOLS = {
+    "mediation": MediationPolicy,
+    "organisation": OrganisationPolicy,
+    "projects": ProjectsPolicy,
+}
+
+
+@pytest.mark.parametrize("family", sorted(PROTOCOLS))
+def test_every_built_in_kind_satisfies_its_family_protocol(family: str) -> None:
+    """A default instance of each built-in kind of the family is an instance of its Protocol."""
+    kinds = builtin_kinds(family)
+    assert len(kinds) >= 2
+    for kind in kinds:
+        policy = policy_class(family, kind)()
+        assert isinstance(policy, PROTOCOLS[family]), (family, kind)
