@@ -12,11 +12,13 @@ CI runs 300 derandomized examples; ``-m slow`` runs a larger random budget.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import math
 import shutil
 import signal
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +44,43 @@ from experiments.scenario_files import (
 )
 from model.policies.registry import builtin_kinds
 
-SHIPPED = tuple(sorted(p.name for p in SCENARIOS_FOLDER.glob("*.toml")))
+# A test-only scenario beside the shipped ones: the party organisation, building heads and
+# social workers (reform_multi_actor) in streets and towns of different sizes with old
+# compounds (community types, model/places.py), micro-space projects and the joint
+# mediation platform — practices no shipped file combines.
+TEST_ONLY = {
+    "test_party_places.toml": """\
+extends = "reform_multi_actor.toml"
+name = "test_party_places"
+
+[population]
+streets = 2
+street_types = { street = 1, town = 1 }
+
+[community_types.street]
+communities_per_street = 2
+grids_per_community = 2
+residents_per_grid = 60
+community_shares = { compound = 0.5 }
+
+[community_types.town]
+communities_per_street = 1
+grids_per_community = 1
+residents_per_grid = 40
+grid_travel_hours = 0.5
+
+[community_types.compound]
+public_problem_rate_multiplier = 1.6
+
+[projects]
+kind = "micro_renewal"
+monthly_topic = true
+
+[mediation]
+kind = "joint_platform"
+""",
+}
+SHIPPED = tuple(sorted([*(p.name for p in SCENARIOS_FOLDER.glob("*.toml")), *TEST_ONLY]))
 RUN_DAYS = 5  # days a valid mutant runs
 RUN_TIMEOUT_S = 20.0  # a run of a classroom-sized population for 5 days takes well under 1 s
 MUTANT = "mutant.toml"
@@ -87,15 +125,27 @@ def toml_document(mapping: dict[str, Any]) -> str:
 
 
 @cache
+def sources() -> Path:
+    """A folder holding copies of the shipped scenarios and the test-only ones (removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="fuzz-sources-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for path in SCENARIOS_FOLDER.glob("*.toml"):
+        shutil.copy(path, folder / path.name)
+    for name, text in TEST_ONLY.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@cache
 def shipped(file_name: str) -> Scenario:
-    """A shipped scenario, loaded once."""
-    return load_scenario(SCENARIOS_FOLDER / file_name)
+    """A shipped (or test-only) scenario, loaded once."""
+    return load_scenario(sources() / file_name)
 
 
 @cache
 def own_mapping(file_name: str) -> dict[str, Any]:
     """A shipped file's own mapping (``extends`` kept, nothing inherited); copy before changing."""
-    return read_toml(SCENARIOS_FOLDER / file_name)
+    return read_toml(sources() / file_name)
 
 
 @cache
@@ -131,6 +181,9 @@ KINDS = st.sampled_from(
     [
         *builtin_kinds("routing"),
         *builtin_kinds("consultation"),
+        *builtin_kinds("organisation"),
+        *builtin_kinds("projects"),
+        *builtin_kinds("mediation"),
         "nonsense",
         "",
         "json:JSONDecoder",
@@ -322,6 +375,11 @@ def check_mutant(folder: Path, file_name: str, text: str) -> None:
     days = min(RUN_DAYS, small.parameters.simulation.days)
     with time_budget(RUN_TIMEOUT_S):
         summary = run_single(small, 0, days=days).summary
+    assert_identities(summary)
+
+
+def assert_identities(summary: dict[str, Any]) -> None:
+    """The accounting identities of a run's summary: needs and cases add up, nothing infinite."""
     needs = (
         summary["needs_reported"]
         + summary["needs_found"]
@@ -340,7 +398,7 @@ def fuzz_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding copies of the shipped scenarios, where mutants are written."""
     folder = tmp_path_factory.mktemp("fuzz")
     for name in SHIPPED:
-        shutil.copy(SCENARIOS_FOLDER / name, folder / name)
+        shutil.copy(sources() / name, folder / name)
     return folder
 
 
@@ -375,6 +433,21 @@ def test_mutated_scenarios_fail_cleanly_or_run_large_budget(
     """5,000 random mutants (slow): each is a clean error or a short run that adds up."""
     file_name, text, _ = mutant
     check_mutant(fuzz_folder, file_name, text)
+
+
+@pytest.mark.xfail(
+    reason="known bug, fixed on another branch: party_building with community types crashes in "
+    "model/party.py (grids indexed by population.grids_per_community); remove this mark after "
+    "the merge",
+    strict=False,
+)
+def test_party_with_community_types_runs() -> None:
+    """The test-only scenario, at its own size (tiny() evens the grids out), runs and adds up."""
+    scenario = shipped("test_party_places.toml")
+    assert scenario.parameters.community_types, "the scenario has community types"
+    with time_budget(RUN_TIMEOUT_S):
+        summary = run_single(scenario, 0, days=RUN_DAYS).summary
+    assert_identities(summary)
 
 
 def test_time_budget_stops_a_hanging_run() -> None:

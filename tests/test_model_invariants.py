@@ -47,9 +47,20 @@ INVARIANT_SETTINGS = settings(
 )
 
 
+# Known bugs being fixed on other branches: the strategy leaves these combinations out and
+# test_known_bug_combinations runs them as expected failures. Remove both after the merge.
+# Party organisation with community types: model/party.py indexes grids with
+# population.grids_per_community, which a community type overrides (IndexError/ValueError).
+PARTY_WITH_PLACES_FIXED = False
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
-    """Small random valid scenarios (a few hundred residents, a few weeks) and a seed."""
+def scenarios(draw: st.DrawFn, only_party_with_places: bool = False) -> tuple[ModelParameters, int]:
+    """Small random valid scenarios (a few hundred residents, a few weeks) and a seed.
+
+    ``only_party_with_places``: every scenario has a party organisation and community types.
+    Otherwise, until PARTY_WITH_PLACES_FIXED, a party_building scenario has no community types.
+    """
     staff_factor = draw(st.floats(min_value=0.05, max_value=3.0))
     defaults = ModelParameters().departments
     departments = {
@@ -131,8 +142,68 @@ def scenarios(draw: st.DrawFn) -> tuple[ModelParameters, int]:
     if data["consultation"]["kind"] != "none":  # meet early and often so that meetings happen
         data["consultation"]["cycle_days"] = draw(st.integers(min_value=1, max_value=20))
         data["consultation"]["first_meeting_day"] = draw(st.integers(min_value=0, max_value=10))
+    data.update(draw(practices(party=only_party_with_places)))
+    streets = data["population"]["streets"]
+    street_types, community_types = draw(places(streets, typed=only_party_with_places))
+    party = data["organisation"]["kind"] == "party_building"
+    if community_types and (PARTY_WITH_PLACES_FIXED or only_party_with_places or not party):
+        data["population"]["street_types"] = street_types
+        data["community_types"] = community_types
     seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
     return ModelParameters.model_validate(data), seed
+
+
+@st.composite
+def practices(draw: st.DrawFn, party: bool = False) -> dict[str, Any]:
+    """The issue 10 practices: party organisation (always, if ``party``), micro-space projects
+    and mediation kinds."""
+    kinds = ["party_building"] if party else builtin_kinds("organisation")
+    organisation: dict[str, Any] = {"kind": draw(st.sampled_from(kinds))}
+    if organisation["kind"] == "party_building":  # follow-ups and report days within a short run
+        organisation["follow_up_days"] = draw(st.floats(min_value=1.0, max_value=20.0))
+        organisation["report_days_per_month"] = draw(st.sampled_from([0.0, 2.0, 10.0]))
+        organisation["building_heads_per_grid"] = draw(st.integers(min_value=0, max_value=3))
+        organisation["social_workers_per_community"] = draw(st.integers(min_value=0, max_value=2))
+    projects: dict[str, Any] = {"kind": draw(st.sampled_from(builtin_kinds("projects")))}
+    if projects["kind"] == "micro_renewal":
+        projects["monthly_topic"] = draw(st.booleans())
+        projects["budget_yuan_per_community_per_year"] = draw(
+            st.sampled_from([0.0, 50_000.0, 1_000_000.0])
+        )
+    mediation = {"kind": draw(st.sampled_from(builtin_kinds("mediation")))}
+    return {"organisation": organisation, "projects": projects, "mediation": mediation}
+
+
+@st.composite
+def places(
+    draw: st.DrawFn, streets: int, typed: bool = False
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """No community types (unless ``typed``), or small streets and towns (街道/镇) with
+    compounds (老城区) in the streets."""
+    if not (typed or draw(st.booleans())):
+        return {}, {}
+    urban = draw(st.integers(min_value=0, max_value=streets))
+    small = {"min_value": 1, "max_value": 2}
+    types: dict[str, Any] = {
+        "street": {
+            "communities_per_street": draw(st.integers(**small)),
+            "community_shares": {"compound": draw(st.floats(min_value=0.0, max_value=1.0))},
+        },
+        "town": {
+            "communities_per_street": draw(st.integers(**small)),
+            "grids_per_community": draw(st.integers(**small)),
+            "residents_per_grid": draw(st.integers(min_value=10, max_value=80)),
+            "grid_travel_hours": draw(st.floats(min_value=0.0, max_value=2.0)),
+            "department_travel_hours": draw(st.floats(min_value=0.0, max_value=3.0)),
+            "need_rate_multiplier": draw(st.floats(min_value=0.0, max_value=2.0)),
+        },
+        "compound": {
+            "residents_per_grid": draw(st.integers(min_value=10, max_value=80)),
+            "public_problem_rate_multiplier": draw(st.floats(min_value=0.0, max_value=3.0)),
+            "case_type_multipliers": {"complaint": draw(st.floats(min_value=0.0, max_value=3.0))},
+        },
+    }
+    return {"street": urban, "town": streets - urban}, types
 
 
 def counts_of(cases: pd.DataFrame, status: str) -> int:
@@ -370,3 +441,22 @@ def test_no_case_lost(routing: str, discipline: str) -> None:
     assert stuck.empty, (
         f"{len(stuck)} early cases neither closed nor parked, e.g. {stuck.head(3).to_dict('records')}"
     )
+
+
+@pytest.mark.xfail(
+    reason="known bug, fixed on another branch: party_building with community types crashes in "
+    "model/party.py (grids indexed by population.grids_per_community); after the merge set "
+    "PARTY_WITH_PLACES_FIXED = True and delete this test",
+    strict=False,
+)
+@INVARIANT_SETTINGS
+@given(scenario=scenarios(only_party_with_places=True))
+def test_known_bug_combinations(scenario: tuple[ModelParameters, int]) -> None:
+    """The invariants also hold where the party organisation meets community types."""
+    for check in (
+        test_every_case_accounted_once,
+        test_no_negative_times,
+        test_shares_within_unit_interval,
+        test_needs_accounting,
+    ):
+        check.hypothesis.inner_test(scenario=scenario)  # type: ignore[attr-defined]
