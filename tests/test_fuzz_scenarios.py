@@ -435,12 +435,6 @@ def test_mutated_scenarios_fail_cleanly_or_run_large_budget(
     check_mutant(fuzz_folder, file_name, text)
 
 
-@pytest.mark.xfail(
-    reason="known bug, fixed on another branch: party_building with community types crashes in "
-    "model/party.py (grids indexed by population.grids_per_community); remove this mark after "
-    "the merge",
-    strict=False,
-)
 def test_party_with_community_types_runs() -> None:
     """The test-only scenario, at its own size (tiny() evens the grids out), runs and adds up."""
     scenario = shipped("test_party_places.toml")

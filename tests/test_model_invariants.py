@@ -47,19 +47,12 @@ INVARIANT_SETTINGS = settings(
 )
 
 
-# Known bugs being fixed on other branches: the strategy leaves these combinations out and
-# test_known_bug_combinations runs them as expected failures. Remove both after the merge.
-# Party organisation with community types: model/party.py indexes grids with
-# population.grids_per_community, which a community type overrides (IndexError/ValueError).
-PARTY_WITH_PLACES_FIXED = False
-
-
 @st.composite
 def scenarios(draw: st.DrawFn, only_party_with_places: bool = False) -> tuple[ModelParameters, int]:
     """Small random valid scenarios (a few hundred residents, a few weeks) and a seed.
 
-    ``only_party_with_places``: every scenario has a party organisation and community types.
-    Otherwise, until PARTY_WITH_PLACES_FIXED, a party_building scenario has no community types.
+    ``only_party_with_places``: every scenario has a party organisation and community types
+    (the combination that once crashed: grids per community set by a community type).
     """
     staff_factor = draw(st.floats(min_value=0.05, max_value=3.0))
     defaults = ModelParameters().departments
@@ -145,8 +138,7 @@ def scenarios(draw: st.DrawFn, only_party_with_places: bool = False) -> tuple[Mo
     data.update(draw(practices(party=only_party_with_places)))
     streets = data["population"]["streets"]
     street_types, community_types = draw(places(streets, typed=only_party_with_places))
-    party = data["organisation"]["kind"] == "party_building"
-    if community_types and (PARTY_WITH_PLACES_FIXED or only_party_with_places or not party):
+    if community_types:
         data["population"]["street_types"] = street_types
         data["community_types"] = community_types
     seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
@@ -443,15 +435,9 @@ def test_no_case_lost(routing: str, discipline: str) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="known bug, fixed on another branch: party_building with community types crashes in "
-    "model/party.py (grids indexed by population.grids_per_community); after the merge set "
-    "PARTY_WITH_PLACES_FIXED = True and delete this test",
-    strict=False,
-)
 @INVARIANT_SETTINGS
 @given(scenario=scenarios(only_party_with_places=True))
-def test_known_bug_combinations(scenario: tuple[ModelParameters, int]) -> None:
+def test_party_organisation_with_community_types(scenario: tuple[ModelParameters, int]) -> None:
     """The invariants also hold where the party organisation meets community types."""
     for check in (
         test_every_case_accounted_once,
