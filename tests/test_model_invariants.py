@@ -132,9 +132,14 @@ def scenarios(draw: st.DrawFn, only_party_with_places: bool = False) -> tuple[Mo
         "routing": {"kind": draw(st.sampled_from(builtin_kinds("routing")))},
         "consultation": {"kind": draw(st.sampled_from(builtin_kinds("consultation")))},
     }
+    if only_party_with_places:  # meetings on the first day: the volunteers' invitations run
+        meeting = [k for k in builtin_kinds("consultation") if k != "none"]
+        data["consultation"] = {"kind": draw(st.sampled_from(meeting)), "first_meeting_day": 0}
     if data["consultation"]["kind"] != "none":  # meet early and often so that meetings happen
         data["consultation"]["cycle_days"] = draw(st.integers(min_value=1, max_value=20))
-        data["consultation"]["first_meeting_day"] = draw(st.integers(min_value=0, max_value=10))
+        data["consultation"].setdefault(
+            "first_meeting_day", draw(st.integers(min_value=0, max_value=10))
+        )
     data.update(draw(practices(party=only_party_with_places)))
     streets = data["population"]["streets"]
     street_types, community_types = draw(places(streets, typed=only_party_with_places))
@@ -154,8 +159,9 @@ def practices(draw: st.DrawFn, party: bool = False) -> dict[str, Any]:
     if organisation["kind"] == "party_building":  # follow-ups and report days within a short run
         organisation["follow_up_days"] = draw(st.floats(min_value=1.0, max_value=20.0))
         organisation["report_days_per_month"] = draw(st.sampled_from([0.0, 2.0, 10.0]))
-        organisation["building_heads_per_grid"] = draw(st.integers(min_value=0, max_value=3))
-        organisation["social_workers_per_community"] = draw(st.integers(min_value=0, max_value=2))
+        volunteers = {"min_value": int(party), "max_value": 3}  # at least one, if ``party``
+        organisation["building_heads_per_grid"] = draw(st.integers(**volunteers))
+        organisation["social_workers_per_community"] = draw(st.integers(**volunteers))
     projects: dict[str, Any] = {"kind": draw(st.sampled_from(builtin_kinds("projects")))}
     if projects["kind"] == "micro_renewal":
         projects["monthly_topic"] = draw(st.booleans())
@@ -357,7 +363,8 @@ def test_needs_accounting(scenario: tuple[ModelParameters, int]) -> None:
         assert summary["unreported_share"] * needs == pytest.approx(lapsed), (
             "without a warm-up, unreported_share = needs_lapsed / needs_generated"
         )
-    from_residents = int((cases["resident"] >= 0).sum())
+    first = cases[cases["parent"] < 0]  # first contacts: a repeat contact is no new need
+    from_residents = int((first["resident"] >= 0).sum())
     assert needs + separate >= from_residents + round(lapsed), (
         "needs (and the extra separate requests of linked ones) cover residents' cases plus "
         "lapsed needs"
@@ -446,3 +453,33 @@ def test_party_organisation_with_community_types(scenario: tuple[ModelParameters
         test_needs_accounting,
     ):
         check.hypothesis.inner_test(scenario=scenario)  # type: ignore[attr-defined]
+
+
+@pytest.mark.xfail(
+    reason="known bug, fixed on another branch: once micro-space projects are built, case need "
+    "ids reach past needs_generated; the random "
+    "scenarios run at most 40 days, too short to build a project; remove this mark after the merge",
+    strict=False,
+)
+def test_needs_accounting_with_built_projects() -> None:
+    """The needs accounting holds over a year in which micro-space projects are built."""
+    parameters = ModelParameters.model_validate(
+        {
+            "population": {
+                "streets": 1,
+                "communities_per_street": 2,
+                "grids_per_community": 2,
+                "residents_per_grid": 150,
+            },
+            "simulation": {"days": 365, "warmup_days": 0},
+            "projects": {
+                "kind": "micro_renewal",
+                "monthly_topic": True,
+                "budget_yuan_per_community_per_year": 1_000_000.0,
+            },
+            "consultation": {"kind": "council", "cycle_days": 10, "first_meeting_day": 1},
+        }
+    )
+    out = run(parameters, 1)
+    assert out.summary["projects_built"] > 0, "the year builds projects (else the test is idle)"
+    test_needs_accounting.hypothesis.inner_test(scenario=(parameters, 1))  # type: ignore[attr-defined]
