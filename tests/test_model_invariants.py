@@ -455,12 +455,6 @@ def test_party_organisation_with_community_types(scenario: tuple[ModelParameters
         check.hypothesis.inner_test(scenario=scenario)  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    reason="known bug, fixed on another branch: once micro-space projects are built, case need "
-    "ids reach past needs_generated; the random "
-    "scenarios run at most 40 days, too short to build a project; remove this mark after the merge",
-    strict=False,
-)
 def test_needs_accounting_with_built_projects() -> None:
     """The needs accounting holds over a year in which micro-space projects are built."""
     parameters = ModelParameters.model_validate(
