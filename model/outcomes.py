@@ -575,6 +575,38 @@ OUTCOMES: tuple[Outcome, ...] = (
         "higher",
     ),
     _percent(
+        "resolution_share_reported",
+        "Residents' requests resolved",
+        "share of residents' requests",
+        "诉求解决率",
+        "quality",
+        "higher",
+    ),
+    _percent(
+        "on_time_share_reported",
+        "Residents' requests closed on time",
+        "share of closed and overdue residents' requests",
+        "诉求按时办结率",
+        "time",
+        "higher",
+    ),
+    _percent(
+        "resolution_share_dispatched",
+        "Dispatched residents' requests resolved",
+        "share of residents' requests dispatched beyond the front desk",
+        "派单诉求解决率",
+        "quality",
+        "higher",
+    ),
+    _percent(
+        "satisfaction_share_dispatched",
+        "Dispatched residents' requests rated satisfied",
+        "share of rated dispatched requests",
+        "派单诉求满意率",
+        "quality",
+        "higher",
+    ),
+    _percent(
         "requests_growth_share",
         "Growth of requests, last 90 days against the first 90",
         "relative change",
@@ -1226,6 +1258,22 @@ def _intake_shares(
     on_time = (col("closed") <= col("deadline")) & done
     overdue = patrol_cases & ~closed & (col("deadline") < model.events.now)
     out["on_time_share_patrol"] = _share(on_time.sum(), done.sum() + overdue.sum())
+    # residents' requests only (what a hotline's published rates count, F8.1-F8.3)
+    own = window & reported_by_residents
+    out["resolution_share_reported"] = _share(
+        (own & closed & (col("resolved") == 1)).sum(), own.sum()
+    )
+    own_done = own & closed
+    own_late = own & ~closed & (col("deadline") < model.events.now)
+    own_on_time = own_done & (col("closed") <= col("deadline"))
+    out["on_time_share_reported"] = _share(own_on_time.sum(), own_done.sum() + own_late.sum())
+    # the requests that reach a street or department (what a street's rates count, F8.3)
+    sent = own & ~np.isnan(col("dispatched"))
+    out["resolution_share_dispatched"] = _share(
+        (sent & closed & (col("resolved") == 1)).sum(), sent.sum()
+    )
+    rated = col("satisfied")[sent]
+    out["satisfaction_share_dispatched"] = _share((rated == 1).sum(), (rated >= 0).sum())
     start = float(model.warmup_days)
     reported = col("reported")[window & (col("resident") >= 0)]
     if measured_days >= 180:
