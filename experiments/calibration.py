@@ -663,6 +663,15 @@ def _optuna_version() -> str | None:
 # ---------------------------------------------------------------------------
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it lies inside it (no local prefixes
+    in a shipped file's provenance), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def write_calibrated_scenario(
     path: Path,
     exp: Experiment,
@@ -697,7 +706,7 @@ def write_calibrated_scenario(
         f"{name} — written by `microgov calibrate`; rerun the calibration rather than edit",
         "the fitted values by hand.",
         f"experiment file: {exp.path} (sha256 {exp.digest[:16]}…)",
-        f"target file: {targets.path} (sha256 {targets.sha256})",
+        f"target file: {_shown(targets.path)} (sha256 {targets.sha256})",
         f"objective: {OBJECTIVE_TEXT}",
         f"objective value: {best.objective!r} at candidate {best.point_id}, best of "
         f"{candidates} candidate(s)",

@@ -141,6 +141,18 @@ def _hotline(r: CaseRows) -> np.ndarray:
     return r.measured & (r["source"] == SOURCES.index("hotline"))
 
 
+def _own(r: CaseRows) -> np.ndarray:
+    """Measured requests residents made themselves (hotline, grid worker, party member): what a
+    hotline's published rates count (F8.1-F8.3), not patrol or sensor finds."""
+    return r.measured & (r["source"] <= SOURCES.index("party_member"))
+
+
+def _sent(r: CaseRows) -> np.ndarray:
+    """Residents' requests that reached a street or department (what a street's rates
+    count, F8.3)."""
+    return _own(r) & ~np.isnan(r["dispatched"])
+
+
 def _patrol_cases(r: CaseRows) -> np.ndarray:
     return r.measured & (r["case_type"] == CASE_TYPES.index("patrol"))
 
@@ -208,6 +220,16 @@ TALLIES: dict[str, Callable[[CaseRows], Tally]] = {
     "patrol_cases_on_time": lambda r: _count(_patrol_cases(r) & _on_time(r)),
     "patrol_cases_overdue": lambda r: _count(_patrol_cases(r) & _overdue(r)),
     "requests_by_day": _requests_by_day,
+    # residents' own and dispatched requests (the F8 figures' denominators)
+    "own_requests": lambda r: _count(_own(r)),
+    "own_resolved": lambda r: _count(_own(r) & r.closed & (r["resolved"] == 1)),
+    "own_closed": lambda r: _count(_own(r) & r.closed),
+    "own_on_time": lambda r: _count(_own(r) & _on_time(r)),
+    "own_overdue": lambda r: _count(_own(r) & _overdue(r)),
+    "sent_requests": lambda r: _count(_sent(r)),
+    "sent_resolved": lambda r: _count(_sent(r) & r.closed & (r["resolved"] == 1)),
+    "sent_satisfied": lambda r: _count(_sent(r) & (r["satisfied"] == 1)),
+    "sent_rated": lambda r: _count(_sent(r) & (r["satisfied"] >= 0)),
     # community types (model.places.place_outcomes); on_time_by_grid above
     "counted_by_grid": lambda r: _by_grid(r, r.measured & (r.closed | _overdue(r))),
     "satisfied_by_grid": lambda r: _by_grid(r, r.measured & (r["satisfied"] == 1)),

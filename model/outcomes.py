@@ -576,6 +576,38 @@ OUTCOMES: tuple[Outcome, ...] = (
         "higher",
     ),
     _percent(
+        "resolution_share_reported",
+        "Residents' requests resolved",
+        "share of residents' requests",
+        "诉求解决率",
+        "quality",
+        "higher",
+    ),
+    _percent(
+        "on_time_share_reported",
+        "Residents' requests closed on time",
+        "share of closed and overdue residents' requests",
+        "诉求按时办结率",
+        "time",
+        "higher",
+    ),
+    _percent(
+        "resolution_share_dispatched",
+        "Dispatched residents' requests resolved",
+        "share of residents' requests dispatched beyond the front desk",
+        "派单诉求解决率",
+        "quality",
+        "higher",
+    ),
+    _percent(
+        "satisfaction_share_dispatched",
+        "Dispatched residents' requests rated satisfied",
+        "share of rated dispatched requests",
+        "派单诉求满意率",
+        "quality",
+        "higher",
+    ),
+    _percent(
         "requests_growth_share",
         "Growth of requests, last 90 days against the first 90",
         "relative change",
@@ -1217,6 +1249,20 @@ def _intake_shares(
     out["on_time_share_patrol"] = _share(
         tallies.count("patrol_cases_on_time"),
         tallies.count("patrol_cases_closed") + tallies.count("patrol_cases_overdue"),
+    )
+    # residents' requests only (what a hotline's published rates count, F8.1-F8.3)
+    out["resolution_share_reported"] = _share(
+        tallies.count("own_resolved"), tallies.count("own_requests")
+    )
+    out["on_time_share_reported"] = _share(
+        tallies.count("own_on_time"), tallies.count("own_closed") + tallies.count("own_overdue")
+    )
+    # the requests that reach a street or department (what a street's rates count, F8.3)
+    out["resolution_share_dispatched"] = _share(
+        tallies.count("sent_resolved"), tallies.count("sent_requests")
+    )
+    out["satisfaction_share_dispatched"] = _share(
+        tallies.count("sent_satisfied"), tallies.count("sent_rated")
     )
     if measured_days >= 180:
         per_day = np.atleast_1d(np.asarray(tallies["requests_by_day"]))

@@ -197,8 +197,10 @@ def test_management_and_enforcement_handle_jointly_under_guanzhi_liandong() -> N
 
 
 # ------------------------------------------------------------------------- stability
-def _weekly_trend(seed: int, years: int = 3) -> tuple[float, float, float]:
-    scenario = load_scenario(SCENARIOS / "baseline.toml")
+def _weekly_trend(
+    seed: int, years: int = 3, file: str = "baseline.toml"
+) -> tuple[float, float, float]:
+    scenario = load_scenario(SCENARIOS / file)
     out = run_single(scenario, seed, days=365 * years)
     weekly = out.timeseries.groupby(out.timeseries["day"] // 7)["backlog"].mean()
     fit = stats.linregress(weekly.index.to_numpy(), weekly.to_numpy())
@@ -206,13 +208,14 @@ def _weekly_trend(seed: int, years: int = 3) -> tuple[float, float, float]:
     return float(fit.slope), float(half_width), float(weekly.mean())
 
 
-def _assert_settles(seed: int) -> None:
-    slope, half_width, mean = _weekly_trend(seed)
+def _assert_settles(seed: int, file: str = "baseline.toml") -> None:
+    slope, half_width, mean = _weekly_trend(seed, file=file)
     weeks = 3 * 52
     # no trend: the slope's interval includes zero, or the drift over three years stays
     # under 5 % of the mean backlog (the stated tolerance)
     assert abs(slope) <= half_width or abs(slope) * weeks < 0.05 * mean, (
-        f"seed {seed}: weekly backlog slope {slope:.3f} ± {half_width:.3f} on a mean of {mean:.0f}"
+        f"{file} seed {seed}: weekly backlog slope {slope:.3f} ± {half_width:.3f} "
+        f"on a mean of {mean:.0f}"
     )
 
 
@@ -226,6 +229,25 @@ def test_the_street_baseline_settles_over_three_years() -> None:
 def test_the_street_baseline_settles_on_more_seeds(seed: int) -> None:
     """The settling check on four more seeds (slow: three street years each)."""
     _assert_settles(seed)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known (docs/validation.md 'Fitted pre-reform baseline'): the fitted initial trust "
+    "(0.14) is below the trust the fitted street settles at, so trust, requests and the "
+    "backlog still rise after the warm-up (+11 % over three years on seed 1)",
+)
+def test_the_calibrated_street_baseline_settles_over_three_years() -> None:
+    """The baseline fitted by `microgov calibrate` settles too (no backlog trend in three years)."""
+    _assert_settles(1, "baseline_calibrated.toml")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="as the seed-1 check: the fitted street's trust still rises")
+@pytest.mark.parametrize("seed", [2, 3, 4, 5])
+def test_the_calibrated_street_baseline_settles_on_more_seeds(seed: int) -> None:
+    """The calibrated baseline's settling check on four more seeds (slow)."""
+    _assert_settles(seed, "baseline_calibrated.toml")
 
 
 def test_shipped_default_staffing_has_no_department_over_ninety_percent() -> None:
