@@ -6,10 +6,10 @@ libraries are limited to one thread), which measures and reports, as one JSON li
 - ``import_s``: from the script's start to the model imported (Mesa, pandas, scipy …);
 - ``load_s``: reading and validating the scenario file;
 - ``build_s``: ``GovernanceModel(parameters, seed)`` (population, network, agents);
-- ``run_s``: ``model.run(days)``;
-- ``output_s``: ``model.output()`` (summary, time series, case log);
-- ``write_s``: writing ``summary.json``, ``timeseries.csv`` and ``cases.csv`` to a
-  temporary folder, as ``microgov run --out`` does (peak RSS includes it);
+- ``run_s``: ``model.run(days)``, with the case log streaming to ``cases.csv`` in a
+  temporary folder as finished cases retire, as ``microgov run --out`` does;
+- ``output_s``: ``model.output()`` (summary, time series, the last cases to the file);
+- ``write_s``: writing ``summary.json`` and ``timeseries.csv`` (peak RSS includes it);
 - ``peak_rss_mib``: the child's peak resident set size, ``ru_maxrss`` of
   ``getrusage(RUSAGE_SELF)`` at its end (the honest peak, including the interpreter and
   every library), and ``rss_after_build_mib`` (the peak up to the end of the build);
@@ -58,6 +58,7 @@ import os
 import platform
 import pstats
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,7 @@ def child(
     comparable with the targets) and report the ``profile`` functions with the most
     own time, and the cumulative time of the model's main phases.
     """
+    from experiments.case_sinks import CsvCaseSink
     from experiments.scenario_files import load_scenario, resolve_scenario_path
     from model.governance import GovernanceModel
 
@@ -124,7 +126,11 @@ def child(
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
-    model = GovernanceModel(loaded.parameters, seed=seed)
+    # the case log streams to cases.csv as the run goes, as ``microgov run --out`` does
+    # (issue 13: finished cases retire from the table), so writing it is in the run's time
+    folder = Path(tempfile.mkdtemp(prefix="bench_scenarios_"))
+    case_file = open(folder / "cases.csv", "w", encoding="utf-8", newline="")
+    model = GovernanceModel(loaded.parameters, seed=seed, case_sink=CsvCaseSink(case_file))
     ran_at, ran_cpu = time.perf_counter(), time.process_time()
     figures["build_s"] = ran_at - built_at
     figures["build_cpu_s"] = ran_cpu - built_cpu
@@ -150,11 +156,12 @@ def child(
         figures["profile"] = _profile_summary(profiler, profile)
 
     out = model.output()
+    case_file.close()
     written_at, written_cpu = time.perf_counter(), time.process_time()
     figures["output_s"] = written_at - output_at
     figures["output_cpu_s"] = written_cpu - output_cpu
-    with tempfile.TemporaryDirectory(prefix="bench_scenarios_") as folder:
-        _write_results(Path(folder), out)  # as ``microgov run --out`` does
+    _write_results(folder, out)  # summary.json and timeseries.csv, as ``microgov run --out``
+    shutil.rmtree(folder)
     figures["write_s"] = time.perf_counter() - written_at
     figures["write_cpu_s"] = time.process_time() - written_cpu
     figures["peak_rss_mib"] = _peak_rss_mib()
@@ -174,11 +181,11 @@ def child(
 
 
 def _write_results(folder: Path, out: Any) -> None:
-    """summary.json, timeseries.csv and cases.csv, the files of ``microgov run --out``."""
+    """summary.json and timeseries.csv, the other files of ``microgov run --out`` (cases.csv
+    was streamed during the run)."""
     summary = {k: (float(v) if math.isfinite(float(v)) else None) for k, v in out.summary.items()}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     out.timeseries.to_csv(folder / "timeseries.csv", index=False)
-    out.cases.to_csv(folder / "cases.csv", index=False)
 
 
 def _profile_summary(profiler: cProfile.Profile, top: int) -> dict[str, Any]:
