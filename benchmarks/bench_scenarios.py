@@ -96,7 +96,7 @@ ONE_THREAD = {
 }
 
 
-def _peak_rss_mib() -> float:
+def peak_rss_mib() -> float:
     """Peak resident set size of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -134,7 +134,7 @@ def child(
     ran_at, ran_cpu = time.perf_counter(), time.process_time()
     figures["build_s"] = ran_at - built_at
     figures["build_cpu_s"] = ran_cpu - built_cpu
-    figures["rss_after_build_mib"] = _peak_rss_mib()
+    figures["rss_after_build_mib"] = peak_rss_mib()
 
     def progress(day: int) -> None:
         if progress_days and day % progress_days == 0:
@@ -144,7 +144,7 @@ def child(
                 day,
                 time.perf_counter() - ran_at,
                 time.process_time(),
-                _peak_rss_mib(),
+                peak_rss_mib(),
             )
 
     model.run(days, progress=progress)
@@ -164,7 +164,7 @@ def child(
     shutil.rmtree(folder)
     figures["write_s"] = time.perf_counter() - written_at
     figures["write_cpu_s"] = time.process_time() - written_cpu
-    figures["peak_rss_mib"] = _peak_rss_mib()
+    figures["peak_rss_mib"] = peak_rss_mib()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures["cpu_s"] = usage.ru_utime + usage.ru_stime
     summary = out.summary

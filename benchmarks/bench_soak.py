@@ -37,7 +37,6 @@ import json
 import logging
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench_scenarios import ONE_THREAD, peak_rss_mib  # this folder is the script's path
+
 logger = logging.getLogger("bench_soak")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,21 +54,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 YEAR = 365
 FLATNESS = 1.10  # peak with five years within 10 % of the peak with one (issue 13)
 SINKS = ("count", "csv", "none")
-ONE_THREAD = {
-    name: "1"
-    for name in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-    )
-}
-
-
-def _peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def child(scenario: str, years: float, seed: int, sink_kind: str) -> dict[str, Any]:
@@ -93,20 +79,20 @@ def child(scenario: str, years: float, seed: int, sink_kind: str) -> dict[str, A
         started, cpu = time.perf_counter(), time.process_time()
         model = GovernanceModel(parameters, seed=seed, case_sink=sink)
         figures["build_s"] = time.perf_counter() - started
-        figures["rss_after_build_mib"] = _peak_rss_mib()
+        figures["rss_after_build_mib"] = peak_rss_mib()
         rows_max = [0]
 
         def progress(day: int) -> None:
             rows_max[0] = max(rows_max[0], model.casework.cases.live)
             if day % YEAR == 0:
-                logger.info("day %d: peak RSS %.0f MiB", day, _peak_rss_mib())
+                logger.info("day %d: peak RSS %.0f MiB", day, peak_rss_mib())
 
         ran = time.perf_counter()
         model.run(days, progress=progress)
         figures["run_s"] = time.perf_counter() - ran
         output = model.output()
         figures["cpu_s"] = time.process_time() - cpu
-        figures["peak_rss_mib"] = _peak_rss_mib()
+        figures["peak_rss_mib"] = peak_rss_mib()
     figures["total_days"] = model.day
     figures["cases_generated"] = float(output.summary["cases_generated"])
     figures["cases_in_sink"] = sunk[0] if sink_kind == "count" else csv_sink.rows

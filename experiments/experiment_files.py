@@ -73,18 +73,12 @@ from experiments.scenario_files import (
     read_toml_bytes,
 )
 from model.cases import CASE_TYPES
+from model.mechanisms import POLICY_BLOCKS
 from model.outcomes import OUTCOME_NAMES, find_outcome
 
 KINDS: tuple[str, ...] = ("compare", "sweep", "sensitivity", "calibrate")
 # Policy blocks hold the reforms a calibrated baseline is compared under: never fitted.
-REFORM_BLOCKS: tuple[str, ...] = (
-    "routing",
-    "consultation",
-    "accountability",
-    "organisation",
-    "projects",
-    "mediation",
-)
+REFORM_BLOCKS: tuple[str, ...] = POLICY_BLOCKS
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 

@@ -47,19 +47,13 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from experiments.errors import MISSING, InputError, closest
+from model.mechanisms import POLICY_BLOCKS
 from model.parameters import DepartmentParameters, ModelParameters
 from model.places import build_layout
 from model.policies.registry import policy_kind
 
 # Fields of ModelParameters holding a policy block ({"kind": ..., **parameters}).
-POLICY_FIELDS: tuple[str, ...] = (
-    "routing",
-    "consultation",
-    "accountability",
-    "organisation",
-    "projects",
-    "mediation",
-)
+POLICY_FIELDS: tuple[str, ...] = POLICY_BLOCKS
 # Keys that describe one file and are not inherited through ``extends``.
 OWN_KEYS: tuple[str, ...] = ("name", "title", "description")
 # Scenario files shipped with a source checkout (an editable install finds them here).

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from model.policies.registry import FAMILIES
+
 Neutral = float | int | bool | str
 
 
@@ -81,15 +83,8 @@ def locate_mechanisms(policy: Any, prefix: str, family: str) -> Iterator[Located
         yield from locate_mechanisms(inner, f"{prefix}.inner", family)
 
 
-# Scenario blocks that hold a policy (one per policy family).
-POLICY_BLOCKS: tuple[str, ...] = (
-    "routing",
-    "consultation",
-    "accountability",
-    "organisation",
-    "projects",
-    "mediation",
-)
+# Scenario blocks that hold a policy: one per policy family (model.policies.registry).
+POLICY_BLOCKS: tuple[str, ...] = FAMILIES
 
 
 def scenario_mechanisms(parameters: Any) -> list[LocatedMechanism]:

@@ -13,7 +13,7 @@ parameters, and come out of validation as frozen policy instances.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -47,7 +47,7 @@ from model.bounds import (
 )
 from model.cases import CASE_TYPES
 from model.place_types import CommunityTypeParameters, StreetTypes
-from model.policies.registry import imports_allowed, resolve_policy
+from model.policies.registry import FAMILIES, Family, imports_allowed, resolve_policy
 
 StaffFTE = Annotated[Number, Field(gt=0.0, le=MAX_STAFF)]  # full-time equivalents, fractional
 Logit = Annotated[Number, Field(ge=-MAX_LOGIT, le=MAX_LOGIT)]
@@ -552,35 +552,12 @@ class ModelParameters(Section):
     )
     mediation: Any = Field(default_factory=lambda: {"kind": "community"}, validate_default=True)
 
-    @field_validator("routing", mode="before")
+    @field_validator(*FAMILIES, mode="before")
     @classmethod
-    def _resolve_routing(cls, value: Any, info: ValidationInfo) -> Any:
-        return resolve_policy("routing", value, imports_allowed(info.context))
-
-    @field_validator("consultation", mode="before")
-    @classmethod
-    def _resolve_consultation(cls, value: Any, info: ValidationInfo) -> Any:
-        return resolve_policy("consultation", value, imports_allowed(info.context))
-
-    @field_validator("accountability", mode="before")
-    @classmethod
-    def _resolve_accountability(cls, value: Any, info: ValidationInfo) -> Any:
-        return resolve_policy("accountability", value, imports_allowed(info.context))
-
-    @field_validator("organisation", mode="before")
-    @classmethod
-    def _resolve_organisation(cls, value: Any, info: ValidationInfo) -> Any:
-        return resolve_policy("organisation", value, imports_allowed(info.context))
-
-    @field_validator("projects", mode="before")
-    @classmethod
-    def _resolve_projects(cls, value: Any, info: ValidationInfo) -> Any:
-        return resolve_policy("projects", value, imports_allowed(info.context))
-
-    @field_validator("mediation", mode="before")
-    @classmethod
-    def _resolve_mediation(cls, value: Any, info: ValidationInfo) -> Any:
-        return resolve_policy("mediation", value, imports_allowed(info.context))
+    def _resolve_policy(cls, value: Any, info: ValidationInfo) -> Any:
+        """A policy block ({"kind": ..., **fields}) becomes its family's policy object."""
+        family = cast("Family", info.field_name)
+        return resolve_policy(family, value, imports_allowed(info.context))
 
     @field_validator("departments")
     @classmethod

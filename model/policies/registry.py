@@ -21,13 +21,15 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from importlib.metadata import entry_points
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
 Family = Literal[
     "routing", "consultation", "accountability", "organisation", "projects", "mediation"
 ]
+# The policy families, in scenario order: each is a scenario block holding one policy
+FAMILIES: tuple[Family, ...] = get_args(Family)
 _REGISTRIES: dict[Family, dict[str, type]] = {
     "routing": {},
     "consultation": {},
