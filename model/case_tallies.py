@@ -115,6 +115,16 @@ class CaseRows:
         return self._mask("_parked", lambda: ~np.isnan(self["parked"]))
 
 
+def _shared(mask: Callable[[CaseRows], np.ndarray]) -> Callable[[CaseRows], np.ndarray]:
+    """Compute ``mask`` once per :class:`CaseRows` (several tallies read it)."""
+
+    def cached(r: CaseRows) -> np.ndarray:
+        return r._mask(mask.__name__, lambda: mask(r))
+
+    cached.__doc__ = mask.__doc__
+    return cached
+
+
 def _count(mask: np.ndarray) -> int:
     return int(np.count_nonzero(mask))
 
@@ -123,36 +133,43 @@ def _total(values: np.ndarray) -> int:
     return int(values.sum(dtype=np.int64))
 
 
+@_shared
 def _first_contacts(r: CaseRows) -> np.ndarray:
     """Residents' first contacts (not repeat contacts, not patrol or sensor finds)."""
     return r.measured & (r["source"] <= SOURCES.index("party_member")) & (r["parent"] < 0)
 
 
+@_shared
 def _on_time(r: CaseRows) -> np.ndarray:
     return r.closed & (r["closed"] <= r["deadline"])
 
 
+@_shared
 def _overdue(r: CaseRows) -> np.ndarray:
     """Not closed (open or parked) and past the deadline: late whatever happens next."""
     return ~r.closed & (r["deadline"] < r.now)
 
 
+@_shared
 def _hotline(r: CaseRows) -> np.ndarray:
     return r.measured & (r["source"] == SOURCES.index("hotline"))
 
 
+@_shared
 def _own(r: CaseRows) -> np.ndarray:
     """Measured requests residents made themselves (hotline, grid worker, party member): what a
     hotline's published rates count (F8.1-F8.3), not patrol or sensor finds."""
     return r.measured & (r["source"] <= SOURCES.index("party_member"))
 
 
+@_shared
 def _sent(r: CaseRows) -> np.ndarray:
     """Residents' requests that reached a street or department (what a street's rates
     count, F8.3)."""
     return _own(r) & ~np.isnan(r["dispatched"])
 
 
+@_shared
 def _patrol_cases(r: CaseRows) -> np.ndarray:
     return r.measured & (r["case_type"] == CASE_TYPES.index("patrol"))
 
@@ -163,11 +180,13 @@ def _requests_by_day(r: CaseRows) -> np.ndarray:
     return np.bincount(np.floor(reported).astype(np.int64) - r.warmup_days)
 
 
+@_shared
 def _disputes(r: CaseRows) -> np.ndarray:
     """Measured neighbourhood disputes (model.mediation)."""
     return r.measured & (r["case_type"] == NEIGHBOUR_DISPUTE)
 
 
+@_shared
 def _bundles(r: CaseRows) -> np.ndarray:
     """Measured 一件事 bundles (model.bundles)."""
     return r.measured & (r["bundle"] > 0)
@@ -203,8 +222,8 @@ TALLIES: dict[str, Callable[[CaseRows], Tally]] = {
     "residents_cases": lambda r: _count(r.measured & (r["resident"] >= 0)),
     "satisfied": lambda r: _count(r.measured & (r["satisfied"] == 1)),
     "rated": lambda r: _count(r.measured & (r["satisfied"] >= 0)),
-    "closed_by_grid": lambda r: np.bincount(r["grid"][r.measured & r.closed]),
-    "on_time_by_grid": lambda r: np.bincount(r["grid"][r.measured & _on_time(r)]),
+    "closed_by_grid": lambda r: _by_grid(r, r.measured & r.closed),
+    "on_time_by_grid": lambda r: _by_grid(r, r.measured & _on_time(r)),
     "first_contacts_by_type": lambda r: np.bincount(
         r["case_type"][_first_contacts(r)], minlength=len(CASE_TYPES)
     ),
