@@ -136,7 +136,7 @@ def _total(values: np.ndarray) -> int:
 @_shared
 def _first_contacts(r: CaseRows) -> np.ndarray:
     """Residents' first contacts (not repeat contacts, not patrol or sensor finds)."""
-    return r.measured & (r["source"] <= SOURCES.index("party_member")) & (r["parent"] < 0)
+    return _own(r) & (r["parent"] < 0)
 
 
 @_shared
@@ -148,6 +148,18 @@ def _on_time(r: CaseRows) -> np.ndarray:
 def _overdue(r: CaseRows) -> np.ndarray:
     """Not closed (open or parked) and past the deadline: late whatever happens next."""
     return ~r.closed & (r["deadline"] < r.now)
+
+
+@_shared
+def _dispatched(r: CaseRows) -> np.ndarray:
+    """Measured cases sent on from intake (to a street or department)."""
+    return r.measured & ~np.isnan(r["dispatched"])
+
+
+@_shared
+def _resolved(r: CaseRows) -> np.ndarray:
+    """Cases closed with the problem resolved."""
+    return r.closed & (r["resolved"] == 1)
 
 
 @_shared
@@ -166,7 +178,7 @@ def _own(r: CaseRows) -> np.ndarray:
 def _sent(r: CaseRows) -> np.ndarray:
     """Residents' requests that reached a street or department (what a street's rates
     count, F8.3)."""
-    return _own(r) & ~np.isnan(r["dispatched"])
+    return _own(r) & _dispatched(r)
 
 
 @_shared
@@ -206,11 +218,11 @@ TALLIES: dict[str, Callable[[CaseRows], Tally]] = {
     "closed": lambda r: _count(r.measured & r.closed),
     "on_time": lambda r: _count(r.measured & _on_time(r)),
     "overdue": lambda r: _count(r.measured & _overdue(r)),
-    "resolved": lambda r: _count(r.measured & r.closed & (r["resolved"] == 1)),
+    "resolved": lambda r: _count(r.measured & _resolved(r)),
     "on_the_spot": lambda r: _total(r["on_the_spot"][r.measured]),
-    "dispatched": lambda r: _count(r.measured & ~np.isnan(r["dispatched"])),
-    "returned": lambda r: _count(r.measured & ~np.isnan(r["dispatched"]) & (r["returns"] > 0)),
-    "returns": lambda r: _total(r["returns"][r.measured & ~np.isnan(r["dispatched"])]),
+    "dispatched": lambda r: _count(_dispatched(r)),
+    "returned": lambda r: _count(_dispatched(r) & (r["returns"] > 0)),
+    "returns": lambda r: _total(r["returns"][_dispatched(r)]),
     "handoffs": lambda r: _total(r["handoffs"][r.measured]),
     "parked": lambda r: _count(r.measured & r.parked),
     "repeat_contacts": lambda r: _count(r.measured & (r["parent"] >= 0)),
@@ -241,12 +253,12 @@ TALLIES: dict[str, Callable[[CaseRows], Tally]] = {
     "requests_by_day": _requests_by_day,
     # residents' own and dispatched requests (the F8 figures' denominators)
     "own_requests": lambda r: _count(_own(r)),
-    "own_resolved": lambda r: _count(_own(r) & r.closed & (r["resolved"] == 1)),
+    "own_resolved": lambda r: _count(_own(r) & _resolved(r)),
     "own_closed": lambda r: _count(_own(r) & r.closed),
     "own_on_time": lambda r: _count(_own(r) & _on_time(r)),
     "own_overdue": lambda r: _count(_own(r) & _overdue(r)),
     "sent_requests": lambda r: _count(_sent(r)),
-    "sent_resolved": lambda r: _count(_sent(r) & r.closed & (r["resolved"] == 1)),
+    "sent_resolved": lambda r: _count(_sent(r) & _resolved(r)),
     "sent_satisfied": lambda r: _count(_sent(r) & (r["satisfied"] == 1)),
     "sent_rated": lambda r: _count(_sent(r) & (r["satisfied"] >= 0)),
     # community types (model.places.place_outcomes); on_time_by_grid above
@@ -261,7 +273,7 @@ TALLIES: dict[str, Callable[[CaseRows], Tally]] = {
     ),
     "dispute_escalated": lambda r: _count(_disputes(r) & (r["mediations"] >= 3)),
     "dispute_closed": lambda r: _count(_disputes(r) & r.closed),
-    "dispute_settled": lambda r: _count(_disputes(r) & r.closed & (r["resolved"] == 1)),
+    "dispute_settled": lambda r: _count(_disputes(r) & _resolved(r)),
     "dispute_unsettled": lambda r: _count(_disputes(r) & r.closed & (r["resolved"] != 1)),
     "dispute_repeats": lambda r: _count(_disputes(r) & (r["parent"] >= 0)),
     # 一件事 bundles (model.bundles.bundle_outcomes)
