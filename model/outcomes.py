@@ -1116,7 +1116,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary.update(dispute_outcomes(tallies.count))
     backlog = np.array(model.datacollector.model_vars.get("backlog", [])[warmup:], dtype=float)
     summary["backlog_mean"] = float(backlog.mean()) if backlog.size else math.nan
-    summary["backlog_final"] = float(n - closed_total - parked_total)
+    summary["backlog_final"] = summary["cases_open"]
 
     hours = model.calendar.total_working_hours(model.day) - model.calendar.total_working_hours(
         min(warmup, model.day)
@@ -1221,8 +1221,7 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     summary.update(
         sensor_outcomes(model.sensors, tallies.count("sensor_found"), tallies.count("patrol_found"))
     )
-    by_grid = tallies.__getitem__
-    summary.update(place_outcomes(model.layout, grid, durations, by_grid))
+    summary.update(place_outcomes(model.layout, grid, durations, tallies.__getitem__))
     return summary
 
 
