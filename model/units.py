@@ -157,10 +157,6 @@ class Geography:
         """Whether some place has travel time beyond the street baseline's."""
         return bool(self.grid_travel_hours or self.department_travel_hours)
 
-    def public_grid(self, need: int) -> int:
-        """Grid of a public-space problem numbered ``need`` (see :meth:`public_grids`)."""
-        return int(self.public_grids(np.array([need], dtype=np.int64))[0])
-
     def public_grids(self, numbers: np.ndarray) -> np.ndarray:
         """Grids of public-space problems: a fixed hash of each one's number among the
         non-dispute needs (exogenous), in proportion to each grid's public-problem weight
