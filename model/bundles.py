@@ -97,6 +97,7 @@ class OneThing:
         together in one stage under the first one's lead (首接负责, F4.7), which coordinates
         the others. The first time, the hand-offs its separate requests would have had are
         recorded (``cases.handoffs_saved``; ``cases.bundle`` becomes 2)."""
+        together = self._merge(route, len(case.departments))
         if cases.bundle[cid] < 2:
             # the would-be routes draw from the bundle's own generator (its need and
             # contact), so they take no draw from any other case
@@ -114,11 +115,9 @@ class OneThing:
                 )
                 for d, w in zip(case.departments, case.work_hours or (0.0,) * 8, strict=False)
             )
-            together = self._merge(route, len(case.departments))
             cases.handoffs_saved[cid] = separate - planned_handoffs(together, intake)
             cases.bundle[cid] = 2
-            return together
-        return self._merge(route, len(case.departments))
+        return together
 
     def _merge(self, route: Route, departments: int) -> Route:
         """One joint handling stage under a lead; a route that already is one (integrated
