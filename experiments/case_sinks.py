@@ -10,17 +10,26 @@ that write or summarise live here.
 
 from __future__ import annotations
 
+import io
 from typing import TextIO
 
+import numpy as np
 import pandas as pd
 
 
 class CsvCaseSink:
     """Appends each frame to an open text file as CSV (the header once, before the first).
 
-    The file reads as ``RunOutput.cases.to_csv(index=False)`` of a run without a sink
-    would, with the rows in the order the cases were retired (each block in case-number
-    order); sort by ``case_id`` for the order of creation.
+    The file reads (``pandas.read_csv``) as ``RunOutput.cases.to_csv(index=False)`` of a
+    run without a sink would, with the rows in the order the cases were retired (each
+    block in case-number order); sort by ``case_id`` for the order of creation.
+
+    The rows are written by Arrow's CSV writer, ≈9× faster than ``DataFrame.to_csv``
+    (issue 11: writing a district year's 1.2 M cases took ≈22 s of its run). The text
+    differs from pandas' only in how some floats are spelled — an integral value without
+    its ``.0`` (``1`` for ``1.0``), exponents without padding (``1e-9`` for ``1e-09``) —
+    and they read back equal; booleans are written ``True``/``False`` as pandas does,
+    missing values as empty fields.
     """
 
     def __init__(self, handle: TextIO) -> None:
@@ -31,9 +40,34 @@ class CsvCaseSink:
     def __call__(self, frame: pd.DataFrame) -> None:
         if frame.empty and not self._header:
             return
-        frame.to_csv(self.handle, index=False, header=self._header)
-        self._header = False
+        if self._header:  # the column names are identifiers: no quoting needed
+            self.handle.write(",".join(map(str, frame.columns)) + "\n")
+            self._header = False
+        if frame.empty:
+            return
+        self.handle.write(_csv_rows(frame))
         self.rows += len(frame)
+
+
+def _csv_rows(frame: pd.DataFrame) -> str:
+    """The frame's rows as CSV text (no header), written by Arrow."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    columns = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == bool:  # pandas' spelling, not Arrow's true/false
+            columns[name] = np.where(column.to_numpy(), "True", "False")
+        else:
+            columns[name] = column
+    table = pa.Table.from_pandas(pd.DataFrame(columns, copy=False), preserve_index=False)
+    out = io.BytesIO()
+    try:
+        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    except pa.ArrowInvalid:  # a text field needs quoting (a comma or a quote in it)
+        return frame.to_csv(index=False, header=False)
+    return out.getvalue().decode("utf-8")
 
 
 class HistogramCaseSink:

@@ -295,3 +295,39 @@ def test_every_outcome_is_the_same_with_retirement_under_the_practices(name: str
     }
     assert not different
     assert sum(len(f) for f in frames) == len(plain.cases)
+
+
+def test_csv_sink_text_matches_pandas_but_for_integral_floats() -> None:
+    """The Arrow-written rows are pandas' text: booleans True/False, empty missing values, one header;
+    floats differ only in spelling (1e-9 for 1e-09, 2 for 2.0) and read back equal."""
+    frame = pd.DataFrame(
+        {
+            "case_id": [0, 1, 2],
+            "status": ["closed", "parked", "closed"],
+            "severity": [0.25, float("nan"), 0.1],
+            "measured": [True, False, True],
+            "category": pd.Categorical(["a", "b", "a"]),
+        }
+    )
+    handle = io.StringIO()
+    sink = CsvCaseSink(handle)
+    sink(frame)
+    sink(frame.iloc[:0])
+    sink(frame.iloc[1:])
+    expected = frame.to_csv(index=False) + frame.iloc[1:].to_csv(index=False, header=False)
+    assert handle.getvalue() == expected
+    assert sink.rows == 5
+    spelled = pd.DataFrame({"case_id": [0, 1], "x": [1e-9, 2.0], "y": [float("nan"), 3.0]})
+    handle = io.StringIO()
+    CsvCaseSink(handle)(spelled)
+    assert handle.getvalue() == "case_id,x,y\n0,1e-9,\n1,2,3\n"
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(handle.getvalue())), spelled)
+
+
+def test_csv_sink_quotes_text_that_needs_it() -> None:
+    """A text field with a comma or a quote is quoted (pandas writes that block), and reads back."""
+    frame = pd.DataFrame({"case_id": [0, 1], "note": ['a, b', 'say "hi"'], "x": [1.5, 2.0]})
+    handle = io.StringIO()
+    CsvCaseSink(handle)(frame)
+    back = pd.read_csv(io.StringIO(handle.getvalue()))
+    pd.testing.assert_frame_equal(back, frame)
