@@ -102,3 +102,15 @@ def test_bench_parallel_shortened_demo_is_the_demo_with_fewer_runs(tmp_path: Pat
     assert workload_file("demo", tmp_path, None, None) == DEMO, "unshortened: the file itself"
     street = load_experiment(workload_file("street8", tmp_path, None, None))
     assert (len(street.points) * street.spec.replications, street.spec.days) == (8, 200)
+
+
+def test_bench_case_log_writes_both_and_they_read_back_equal(tmp_path: Path) -> None:
+    """bench_case_log times to_csv and the CSV sink on the same rows and checks they read back equal."""
+    out = tmp_path / "log.json"
+    done = _run(
+        "bench_case_log.py", "--rows", "3000", "--repeats", "1", "--days", "5", "--out", str(out)
+    )
+    assert done.returncode == 0, f"bench_case_log failed:\n{done.stderr}"
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["rows"] == 3000 and figures["reads_back_equal"] is True, figures
+    assert figures["ratio_cpu"] == figures["pandas_cpu_s"] / figures["sink_cpu_s"], figures
