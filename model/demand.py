@@ -58,6 +58,17 @@ class NeedBatch:
         return int(self.resident.shape[0])
 
 
+
+def draw_residents(
+    rng: np.random.Generator, n: int, residents: int, cdf: np.ndarray | None
+) -> np.ndarray:
+    """``n`` residents whose needs (or disputes) arise: uniform over ``residents``, or in
+    proportion to each one's weight when ``cdf`` (their cumulative weights, model/places.py)
+    is given; one draw from ``rng`` per resident either way."""
+    if cdf is None:
+        return rng.integers(0, residents, n)
+    return np.minimum(np.searchsorted(cdf, rng.random(n) * float(cdf[-1]), "right"), residents - 1)
+
 class DemandGenerator:
     """Draws each day's needs for a population of ``residents`` over ``grids``."""
 
@@ -113,14 +124,8 @@ class DemandGenerator:
             int(a.poisson(self.public_rate * public_weight)) if self.public_share is not None else 0
         )
         n = n_needs + n_public
-        who = (
-            a.integers(0, self.residents, n_needs)
-            if places is None
-            else np.minimum(
-                np.searchsorted(places.resident_cdf, a.random(n_needs) * weight, "right"),
-                self.residents - 1,
-            )
-        )
+        cdf = None if places is None else places.resident_cdf
+        who = draw_residents(a, n_needs, self.residents, cdf)
         resident = np.concatenate((who, np.full(n_public, -1)))
         time = day + a.random(n)
         order = np.argsort(time, kind="stable")

@@ -26,7 +26,7 @@ import numpy as np
 
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES
-from model.demand import MAX_DEPARTMENTS, NeedBatch
+from model.demand import MAX_DEPARTMENTS, NeedBatch, draw_residents
 from model.events import EventCalendar
 from model.policies.base import MediationPolicy, Unit
 from model.policies.mediation import (
@@ -90,13 +90,7 @@ class DisputeDemand:
         work[:, 0] = 1.0  # unused: mediation stages carry their own hours
         u = rng.random((13, n))
         time = np.sort(day + rng.random(n))
-        if self.resident_cdf is None:
-            resident = rng.integers(0, self.residents, n)
-        else:
-            cdf = self.resident_cdf
-            resident = np.minimum(
-                np.searchsorted(cdf, rng.random(n) * self.weight, "right"), self.residents - 1
-            )
+        resident = draw_residents(rng, n, self.residents, self.resident_cdf)
         return NeedBatch(
             resident=resident,
             time=time,
