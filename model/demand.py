@@ -58,7 +58,6 @@ class NeedBatch:
         return int(self.resident.shape[0])
 
 
-
 def draw_residents(
     rng: np.random.Generator, n: int, residents: int, cdf: np.ndarray | None
 ) -> np.ndarray:
@@ -68,6 +67,7 @@ def draw_residents(
     if cdf is None:
         return rng.integers(0, residents, n)
     return np.minimum(np.searchsorted(cdf, rng.random(n) * float(cdf[-1]), "right"), residents - 1)
+
 
 class DemandGenerator:
     """Draws each day's needs for a population of ``residents`` over ``grids``."""

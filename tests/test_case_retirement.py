@@ -326,7 +326,7 @@ def test_csv_sink_text_matches_pandas_but_for_integral_floats() -> None:
 
 def test_csv_sink_quotes_text_that_needs_it() -> None:
     """A text field with a comma or a quote is quoted (pandas writes that block), and reads back."""
-    frame = pd.DataFrame({"case_id": [0, 1], "note": ['a, b', 'say "hi"'], "x": [1.5, 2.0]})
+    frame = pd.DataFrame({"case_id": [0, 1], "note": ["a, b", 'say "hi"'], "x": [1.5, 2.0]})
     handle = io.StringIO()
     CsvCaseSink(handle)(frame)
     back = pd.read_csv(io.StringIO(handle.getvalue()))
