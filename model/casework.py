@@ -30,6 +30,7 @@ from model.events import EventCalendar
 from model.mediation import NEIGHBOUR_DISPUTE, Mediators, settled_level
 from model.policies.accountability import METRICS, LeagueView
 from model.policies.base import CaseView, Route, RoutingPolicy, SystemView, Unit, Visit
+from model.policies.routing import digital_city_management_route
 from model.units import Geography, Units
 
 if TYPE_CHECKING:
@@ -610,6 +611,12 @@ class Casework:
     def _route(self, cid: int, intake: Unit) -> Route:
         """The routing policy's route; a bundle's is handled in one pass (model/bundles.py)."""
         view = self.case_view(cid)
+        detection = self.p.detection
+        if detection.digital_city_management and self.cases.source[cid] == PATROL_SOURCE:
+            # found by an inspector: on the city-management network, not up the levels
+            return digital_city_management_route(
+                view, self.system, detection.digital_dispatch_hours
+            )
         # neighbourhood disputes bypass the routing policy: the mediation policy routes them
         policy = self.mediation if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else self.routing
         route = policy.route(view, self.system, self.routing_rng)

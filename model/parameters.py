@@ -274,6 +274,16 @@ class DetectionParameters(Section):
         # coverage (they scale with sensor_coverage_share); assumption, set by the scenarios
         # that cover (0 here: its neutral value, so `microgov explain` separates it)
     )
+    digital_city_management: bool = (
+        False  # 数字城管: what patrols find goes straight to the command centre, which
+        # dispatches it to the department (F1.4, F4.2), instead of climbing the routing
+        # policy's levels; off here (its neutral value, so `microgov explain` separates it);
+        # a reform that merges the networks (一网统管) turns it off
+    )
+    digital_dispatch_hours: Hours = (
+        1.0  # each hand-off on that network (inspector → centre → department → check);
+        # assumption: F4.2 sets limits of working hours from dispatch
+    )
     # (rubbish, damaged facilities): F1.4 — inspectors find most city-management cases; assumption
 
 

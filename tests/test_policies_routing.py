@@ -12,7 +12,11 @@ from model.policies.base import CaseView, Route, RoutingPolicy, SystemView, Unit
 from model.policies.grid_first import GridFirstRouting, on_the_spot_hours
 from model.policies.immediate import ImmediateRouting
 from model.policies.registry import PolicyError, builtin_kinds, policy_kind, resolve_policy
-from model.policies.routing import HierarchicalRouting, IntegratedRouting
+from model.policies.routing import (
+    HierarchicalRouting,
+    IntegratedRouting,
+    digital_city_management_route,
+)
 from model.policies.whistle import WhistleRouting
 
 DEPARTMENTS = ("urban_management", "public_security", "transport", "civil_affairs")
@@ -125,6 +129,19 @@ def test_hierarchical_climbs_levels_and_handles_departments_one_after_another() 
     route = HierarchicalRouting().route(CROSS, make_system(), rng())
     assert review_units(route) == [Unit("community", 3), Unit("street", 1)], f"reviews {route}"
     assert handle_stages(route) == [(2,), (3,)], f"departments should be sequential: {route}"
+
+
+def test_digital_city_management_goes_centre_to_departments_on_its_own_network() -> None:
+    """数字城管: the command centre reviews a patrol case and sends it straight to the
+    departments, one after another; every hand-off takes the network's dispatch hours."""
+    patrol = dataclasses.replace(CROSS, source="patrol", case_type="patrol")
+    route = digital_city_management_route(patrol, make_system(), 1.5)
+    assert review_units(route) == [Unit("centre", 0)], f"no level climbed: {route}"
+    assert route.stages[0].visits[0].work_hours == 0.3, "the centre's own review time"
+    assert handle_stages(route) == [(2,), (3,)], route
+    assert route.handoff_delay_hours == 1.5, "the network's hand-off, not the system's"
+    levels = HierarchicalRouting().route(patrol, make_system(), rng())
+    assert len(levels.stages) == len(route.stages) + 1, "hierarchical climbs one level more"
 
 
 def test_guanzhi_liandong_joins_management_and_enforcement_in_one_stage() -> None:

@@ -79,6 +79,23 @@ def handling_stages(case: CaseView, system: SystemView, *, joint: bool) -> tuple
     return tuple(Stage((v,), "handle") for v in visits)
 
 
+def digital_city_management_route(
+    case: CaseView, system: SystemView, dispatch_hours: float
+) -> Route:
+    """数字城管: a problem an inspector found goes on the city-management network, not up
+    the levels — the command centre registers and dispatches it straight to the owning
+    department (F1.4: inspectors find most of its cases; F4.2: limits in working hours
+    from dispatch), every hand-off taking ``dispatch_hours`` (``detection.*``). The model's
+    one centre stands in for the command centre (assumption). Used by the case lifecycle
+    for patrol-found cases under ``detection.digital_city_management``, whatever the
+    routing policy (a routing policy cannot see the channel a case came by otherwise)."""
+    review = Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
+    return Route(
+        stages=(review, *handling_stages(case, system, joint=False)),
+        handoff_delay_hours=dispatch_hours,
+    )
+
+
 @register("routing", "hierarchical")
 @dataclass(frozen=True)
 class HierarchicalRouting:
