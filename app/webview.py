@@ -16,7 +16,9 @@ forbids it to. Endpoints:
 
 Settings (every key optional; a missing key keeps the scenario's value)::
 
-    {"routing": "integrated", "consultation": "council", "staff_multiplier": 1.5,
+    {"routing": "integrated", "consultation": "council", "accountability": "ranking",
+     "organisation": "party_building", "mediation": "joint_platform",
+     "projects": "micro_renewal", "staff_multiplier": 1.5,
      "classification_accuracy": 0.8, "handoff_delay_hours": 2, "invitations_per_member": 3,
      "days": 365, "seed": 0, "seeds": 1}
 
@@ -56,7 +58,14 @@ from app.view_runs import play_run
 from app.view_worker import RunRefused, RunWorkers
 from experiments.errors import InputError, closest
 from experiments.scenario_files import Scenario, apply_overrides
-from model.policies.registry import Family, PolicyError, available_kinds, policy_class
+from model.policies.registry import (
+    FAMILIES,
+    Family,
+    PolicyError,
+    available_kinds,
+    policy_class,
+    policy_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +154,34 @@ CONTROLS: tuple[Control, ...] = (
         "select",
         "consultation.kind",
         help="how collective issues are deliberated (议事协商)",
+    ),
+    Control(
+        "accountability",
+        "Accountability",
+        "select",
+        "accountability.kind",
+        help="ranking = departments ranked on their rates (考核), which some answer by gaming",
+    ),
+    Control(
+        "organisation",
+        "Party organisation",
+        "select",
+        "organisation.kind",
+        help="party_building = 党建引领: members in the grids, a duty roster, follow-ups",
+    ),
+    Control(
+        "mediation",
+        "Disputes",
+        "select",
+        "mediation.kind",
+        help="joint_platform = the street's joint mediation platform (三官一律)",
+    ),
+    Control(
+        "projects",
+        "Micro-space projects",
+        "select",
+        "projects.kind",
+        help="micro_renewal = spaces residents decide on and build (needs a consultation)",
     ),
     Control(
         "staff_multiplier",
@@ -246,8 +283,7 @@ def default_settings(scenario: Scenario) -> dict[str, Any]:
     """The settings that reproduce ``scenario`` as it is (seed 0)."""
     p = scenario.parameters
     return {
-        "routing": scenario.routing_kind,
-        "consultation": scenario.consultation_kind,
+        **{family: own_kind(scenario, family) for family in FAMILIES},
         "staff_multiplier": 1.0,
         "classification_accuracy": p.coordination.classification_accuracy,
         "handoff_delay_hours": p.coordination.handoff_delay_hours,
@@ -266,8 +302,12 @@ def allowed_kinds(scenario: Scenario, family: Family) -> list[str]:
     otherwise the page would switch policy without being asked. No other reference is
     accepted, so a request never imports code.
     """
-    own = scenario.routing_kind if family == "routing" else scenario.consultation_kind
-    return sorted({*registered_kinds(family), own})
+    return sorted({*registered_kinds(family), own_kind(scenario, family)})
+
+
+def own_kind(scenario: Scenario, family: Family) -> str:
+    """The kind of ``scenario``'s own policy of ``family``."""
+    return policy_kind(getattr(scenario.parameters, family))
 
 
 @functools.cache
@@ -280,7 +320,7 @@ def registered_kinds(family: Family) -> tuple[str, ...]:
 def view_config(scenario: Scenario) -> dict[str, Any]:
     """What ``GET /api/config`` returns: the scenario, its controls and their defaults."""
     consultation_kinds = allowed_kinds(scenario, "consultation")
-    kinds = {"routing": allowed_kinds(scenario, "routing"), "consultation": consultation_kinds}
+    kinds = {family: allowed_kinds(scenario, family) for family in FAMILIES}
     controls = []
     for control in CONTROLS:
         entry = {k: v for k, v in dataclasses.asdict(control).items() if v is not None}
@@ -372,10 +412,8 @@ def check_settings(scenario: Scenario, settings: Any) -> dict[str, Any]:
         if name not in _BY_NAME or value is None:
             continue
         try:
-            if name == "routing":
-                chosen[name] = _kind(scenario, "routing", value)
-            elif name == "consultation":
-                chosen[name] = _kind(scenario, "consultation", value)
+            if name in FAMILIES:
+                chosen[name] = _kind(scenario, name, value)
             elif _BY_NAME[name].kind == "integer":
                 chosen[name] = _whole(name, value)
             else:
@@ -422,11 +460,10 @@ def settings_overrides(scenario: Scenario, chosen: Mapping[str, Any]) -> dict[st
     """Dotted scenario overrides for checked settings (only what differs from the scenario)."""
     p = scenario.parameters
     overrides: dict[str, Any] = {}
-    if chosen["routing"] != scenario.routing_kind:
-        overrides["routing.kind"] = chosen["routing"]
+    for family in FAMILIES:
+        if chosen[family] != own_kind(scenario, family):
+            overrides[f"{family}.kind"] = chosen[family]
     consultation_changes = chosen["consultation"] != scenario.consultation_kind
-    if consultation_changes:
-        overrides["consultation.kind"] = chosen["consultation"]
     for name in ("classification_accuracy", "handoff_delay_hours"):
         if chosen[name] != getattr(p.coordination, name):
             overrides[f"coordination.{name}"] = chosen[name]
@@ -485,8 +522,7 @@ def run_view(scenario: Scenario, settings: Any, workers: RunWorkers) -> dict[str
         "scenario": {
             "name": scenario.name,
             "residents": varied.residents,
-            "routing": varied.routing_kind,
-            "consultation": varied.consultation_kind,
+            **{family: own_kind(varied, family) for family in FAMILIES},
             "digest": varied.digest,
         },
         "settings": chosen,

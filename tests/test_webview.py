@@ -42,6 +42,7 @@ from experiments.runs import run_single
 from experiments.scenario_files import Scenario
 from model.network import build_hierarchy
 from model.parameters import PopulationParameters
+from model.policies.registry import policy_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 DAYS = 20
@@ -362,6 +363,31 @@ def test_switching_consultation_uses_its_own_defaults(server: ViewServer) -> Non
     assert status == 200 and data["settings"]["invitations_per_member"] is None, (
         "'none' has no invitations"
     )
+
+
+def test_every_policy_family_is_a_choice(server: ViewServer, classroom: Scenario) -> None:
+    """Party organisation, disputes, projects and accountability are chosen like routing:
+    their registered kinds are offered, the scenario's own is the default, a choice runs."""
+    status, _, body = get(server, "/api/config")
+    config = json.loads(body)
+    options = {c["name"]: c.get("options") for c in config["controls"]}
+    chosen = {
+        "accountability": "ranking",
+        "organisation": "party_building",
+        "mediation": "joint_platform",
+        "projects": "micro_renewal",
+    }
+    for family, kind in chosen.items():
+        own = policy_kind(getattr(classroom.parameters, family))
+        assert {own, kind} <= set(options[family]), (family, options[family])
+        assert config["defaults"][family] == own, family
+    status, data = post(server, {"days": 5, "consultation": "council", **chosen})
+    assert status == 200, f"the families should run: {data}"
+    assert {f: data["scenario"][f] for f in chosen} == chosen, data["scenario"]
+    assert {f"{f}.kind": k for f, k in chosen.items()}.items() <= data["overrides"].items()
+    status, data = post(server, {"days": 5, "mediation": "lawyers_only"})
+    assert status == 400 and "mediation" in data["fields"], data
+    assert "joint_platform" in data["error"], "the allowed kinds are named"
 
 
 def test_concurrent_runs_are_independent(server: ViewServer) -> None:

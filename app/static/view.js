@@ -331,6 +331,12 @@ function describe(data) {
   if (s.invitations_per_member !== null && s.invitations_per_member !== undefined) {
     parts.push(`invitations ${s.invitations_per_member}`);
   }
+  // the other policy families only when they differ from the scenario's own
+  for (const family of ["accountability", "organisation", "mediation", "projects"]) {
+    if (s[family] !== undefined && s[family] !== state.config.defaults[family]) {
+      parts.push(`${family} ${s[family]}`);
+    }
+  }
   parts.push(`${s.days} days`,
              s.seeds > 1 ? `seeds ${s.seed}–${s.seed + s.seeds - 1}` : `seed ${s.seed}`);
   return parts.join(" · ");
