@@ -4,6 +4,7 @@ yongchuan.toml extends it with the reform only."""
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,14 +15,16 @@ from scipy import stats
 
 from experiments.runs import run_single
 from experiments.scenario_files import (
+    OWN_KEYS,
     apply_overrides,
     load_mapping,
-    OWN_KEYS,
     load_scenario,
     parameters_mapping,
     scenario_from_mapping,
 )
 from model.mechanisms import POLICY_BLOCKS
+
+logger = logging.getLogger(__name__)
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 FITTED = SCENARIOS / "yongchuan_baseline_calibrated.toml"
@@ -66,7 +69,9 @@ case_type_multipliers = { complaint = 1.5, report = 1.5, inquiry = 0.9 }
 [offices]
 centre_staff = 138
 [coordination]
-catalogue_departments = ["urban_management", "public_security", "transport", "housing_construction", "market_regulation"]
+catalogue_departments = [
+    "urban_management", "public_security", "transport", "housing_construction", "market_regulation"
+]
 [routing]
 kind = "integrated"
 [consultation]
@@ -150,26 +155,34 @@ def test_yongchuan_extends_the_fitted_pre_reform_district_and_adds_only_the_refo
 
 def test_the_pre_reform_district_has_the_street_baselines_policies_and_the_places() -> None:
     """yongchuan_baseline: yongchuan's places with the street baseline's pre-reform routing,
-    consultation, linked requests and (no) catalogue."""
+    consultation, linked requests and (no) catalogue; the fitted district and yongchuan
+    share their places."""
     street = load_scenario(SCENARIOS / "baseline.toml").parameters
-    pre, post = (load_scenario(SCENARIOS / f) for f in ("yongchuan_baseline.toml", "yongchuan.toml"))
-    before, after = pre.parameters, post.parameters
+    pre = load_scenario(SCENARIOS / "yongchuan_baseline.toml")
+    before = pre.parameters
     assert before.routing == street.routing and before.consultation == street.consultation
     assert before.demand.linked_request_share == street.demand.linked_request_share == 0.25
     assert before.coordination.catalogue_departments == street.coordination.catalogue_departments
     assert not before.coordination.catalogue_departments, "no 一组库 before the reform"
-    assert before.community_types == after.community_types, "the same places"
+    old_places = scenario_from_mapping(OLD_YONGCHUAN).parameters.community_types
+    assert before.community_types == old_places, "the places moved unchanged"
     assert before.population.street_types == {"urban_street": 7, "rural_town": 16}
-    assert pre.residents == post.residents and abs(pre.residents - 1_148_896) < 11_489, "F6.1"
+    assert abs(pre.residents - 1_148_896) < 11_489, "F6.1: ≈1.15 M residents"
+    post = load_scenario(SCENARIOS / "yongchuan.toml")
+    fitted = load_scenario(FITTED) if FITTED.exists() else pre
+    assert fitted.parameters.community_types == post.parameters.community_types
+    assert fitted.parameters.routing == street.routing, "the fitted district is pre-reform"
+    assert post.residents == pre.residents
 
 
 def _scaled_down(file: Path) -> Any:
-    """One full urban street and one town of ``file`` (≈136k residents), a short warm-up."""
+    """One full urban street and two towns of ``file`` (157,906 residents: about the
+    district's 70 % urban share), a short warm-up."""
     return apply_overrides(
         load_scenario(file),
         {
-            "population.streets": 2,
-            "population.street_types": {"urban_street": 1, "rural_town": 1},
+            "population.streets": 3,
+            "population.street_types": {"urban_street": 1, "rural_town": 2},
             "simulation.warmup_days": 60,
         },
     )
@@ -177,7 +190,7 @@ def _scaled_down(file: Path) -> Any:
 
 @pytest.mark.parametrize("file", ["yongchuan_baseline.toml", "yongchuan_baseline_calibrated.toml"])
 def test_a_scaled_down_pre_reform_district_loads_runs_and_keeps_up(file: str) -> None:
-    """One urban street and one town of the (fitted) pre-reform district run 60 days after
+    """One urban street and two towns of the (fitted) pre-reform district run 60 days after
     a 60-day warm-up with no department above 0.9 and nothing overloaded."""
     if not (SCENARIOS / file).exists():
         pytest.skip(f"{file} not written yet")
@@ -192,17 +205,34 @@ def test_a_scaled_down_pre_reform_district_loads_runs_and_keeps_up(file: str) ->
 
 
 def _weekly_trend(file: Path, seed: int, years: int) -> tuple[float, float, float]:
+    """Least-squares slope of the weekly mean backlog, its 95 % half-width, and the mean."""
     out = run_single(load_scenario(file), seed, days=365 * years)
-    weekly = out.timeseries.groupby(out.timeseries["day"] // 7)["backlog"].mean()
+    series = out.timeseries
+    weekly = series.groupby(series["day"] // 7)["backlog"].mean()
     fit = stats.linregress(weekly.index.to_numpy(), weekly.to_numpy())
     half_width = stats.t.ppf(0.975, len(weekly) - 2) * fit.stderr
+    yearly = series.groupby(series["day"] // 365)[["backlog", "trust_mean"]].mean()
+    logger.info(
+        "%s seed %d: weekly backlog slope %.3f ± %.3f on a mean of %.0f; yearly backlog %s, "
+        "trust %s; requests growth %.4f; busiest department %.3f; overloaded %s",
+        file.name,
+        seed,
+        fit.slope,
+        half_width,
+        weekly.mean(),
+        yearly["backlog"].round(0).tolist(),
+        yearly["trust_mean"].round(4).tolist(),
+        out.summary["requests_growth_share"],
+        out.summary["department_utilisation_max"],
+        out.summary["overloaded"],
+    )
     return float(fit.slope), float(half_width), float(weekly.mean())
 
 
 @pytest.mark.slow
 def test_the_fitted_district_settles_over_two_years() -> None:
     """The fitted pre-reform district at full scale: no backlog trend over two measured
-    years (slope interval includes zero, or drift under 5 % of the mean; ≈6 min)."""
+    years (slope interval includes zero, or drift under 5 % of the mean; ≈10 min)."""
     years = 2
     slope, half_width, mean = _weekly_trend(FITTED, 1, years)
     weeks = 52 * years
