@@ -36,9 +36,12 @@ SHIPPED = sorted(p.name for p in iter_scenario_files())
 _NO_SOURCE_NEEDED = {"name", "title", "description", "extends", "kind"}
 _VALUE_LINE = re.compile(r"^\s*([A-Za-z0-9_\"'.-]+)\s*=")
 # "fitted ≈": a value `microgov calibrate` wrote; its sources are the target file named in
-# the file's header (scenarios/baseline_calibrated.toml)
+# the file's header (scenarios/baseline_calibrated.toml); "experiment override": a value
+# the calibration took from its experiment file, named in the header, which cites it
+# (scenarios/yongchuan_baseline_calibrated.toml)
 _SOURCE = re.compile(
-    r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived|fitted ≈)", re.IGNORECASE
+    r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived|fitted ≈|experiment override)",
+    re.IGNORECASE,
 )
 
 
