@@ -81,9 +81,19 @@ cycle_days = 91
 )
 
 # Changed on purpose when yongchuan.toml came to extend the pre-reform district:
-# street offices sized for an urban street (unused by integrated routing), and the
-# population-level community count, which no typed street reads.
-DELIBERATE = frozenset({"offices.street_staff", "population.communities_per_street"})
+# street offices sized for an urban street (unused by integrated routing), the
+# population-level community count, which no typed street reads; and 一件事 as the
+# mechanism (the inherited 0.25 share of linked requests, bundled) where the standalone
+# file set no linked requests at all.
+DELIBERATE = frozenset(
+    {
+        "offices.street_staff",
+        "population.communities_per_street",
+        "demand.linked_request_share",
+        "intake.one_thing_bundles",
+        "intake.bundle_coordination_hours",
+    }
+)
 
 # What yongchuan.toml may set on top of the pre-reform district: the reform.
 REFORM_KEYS = frozenset(
@@ -95,7 +105,8 @@ REFORM_KEYS = frozenset(
         "routing",
         "consultation",
         "coordination.catalogue_departments",
-        "demand.linked_request_share",
+        "intake.one_thing_bundles",
+        "intake.bundle_coordination_hours",
     }
 )
 
