@@ -103,6 +103,7 @@ from experiments.calibration_search import (
 from experiments.calibration_settle import (
     PREFIT_STUDY,
     SettleStep,
+    buildable,
     iterate,
     settle_function,
     steps_from_record,
@@ -591,7 +592,14 @@ def _settle(ctx: _Context, settle: SettleSpec, plan: StudyPlan) -> StudyPlan:
         else []
     )
     once = settle_function(ctx.base, best.parameters, settle, ctx.spec.seed, ctx.run_fn)
-    steps = iterate(once, start, settle.iterations, settle.tolerance, done)
+    steps = iterate(
+        once,
+        start,
+        settle.iterations,
+        settle.tolerance,
+        done,
+        valid=buildable(ctx.base, settle.parameter),
+    )
     value = steps[-1].settled
     ctx.store.set_meta(
         {

@@ -255,7 +255,7 @@ class SettleSpec(Spec):
     outcome: str  # the run outcome whose end value it takes (e.g. trust_mean)
     days: Annotated[int, Field(ge=1, le=36_500)] = 730  # measured days of a settling run
     replications: Annotated[int, Field(ge=1, le=100)] = 1  # settling runs per iteration
-    iterations: Annotated[int, Field(ge=1, le=50)] = 4  # most fixed-point iterations
+    iterations: Annotated[int, Field(ge=1, le=50)] = 4  # most settling runs (iterations)
     tolerance: Annotated[float, Field(gt=0)] = 0.01  # stop when a step moves it less
     refit_candidates: Annotated[int, Field(ge=1, le=100_000)] = 16  # the refit's budget
 
