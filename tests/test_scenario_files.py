@@ -112,9 +112,7 @@ def test_integrated_differs_from_baseline_only_in_routing_and_catalogue(
 ) -> None:
     """Apart from name, description, routing and the single catalogue (一组库), integrated's
     parameters equal the fitted baseline's (it extends baseline_calibrated and adds the reform)."""
-    base = parameters_mapping(
-        load_scenario(scenarios_dir / "baseline_calibrated.toml").parameters
-    )
+    base = parameters_mapping(load_scenario(scenarios_dir / "baseline_calibrated.toml").parameters)
     integrated = parameters_mapping(load_scenario(scenarios_dir / "integrated.toml").parameters)
     different = sorted(k for k in base if base[k] != integrated[k])
     assert different == ["coordination", "description", "name", "routing", "title"], (
