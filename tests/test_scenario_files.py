@@ -35,12 +35,10 @@ SHIPPED = sorted(p.name for p in iter_scenario_files())
 # A value line is "key = value"; these keys need no cited source (kind is the choice studied).
 _NO_SOURCE_NEEDED = {"name", "title", "description", "extends", "kind"}
 _VALUE_LINE = re.compile(r"^\s*([A-Za-z0-9_\"'.-]+)\s*=")
-# "fitted ≈", "settled:" and "experiment override": values `microgov calibrate` wrote; their
-# sources are the target file and the experiment file named in the file's header
-# (scenarios/baseline_calibrated.toml, scenarios/yongchuan_baseline_calibrated.toml)
+# "fitted ≈" and "settled:": values `microgov calibrate` wrote; their sources are the target
+# file named in the file's header (scenarios/baseline_calibrated.toml)
 _SOURCE = re.compile(
-    r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived|fitted ≈|settled:"
-    r"|experiment override)",
+    r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived|fitted ≈|settled:)",
     re.IGNORECASE,
 )
 
