@@ -285,8 +285,10 @@ def add_fit_report(doc: Any, results: Results) -> None:
                     + (" log" if p.get("log") else ""),
                 ]
                 for p in parameters
-            ],
-            caption=f"Best candidate {best['point_id']}, objective {_number(best['objective'], 4)}.",
+            ]
+            + settled_rows(meta),
+            caption=f"Best candidate {best['point_id']}, objective {_number(best['objective'], 4)}."
+            + settled_caption(meta),
         )
     )
     check = table[(table["study"] == CHECK_STUDY) & table["objective"].notna()]
@@ -381,6 +383,36 @@ def add_fit_report(doc: Any, results: Results) -> None:
         )
         notes.append(_identifiability_note(name, frame, float(best["objective"])))
     doc.add(_Bullets(notes))
+
+
+def settled_rows(meta: Mapping[str, Any]) -> list[list[str]]:
+    """The ``[calibration.settle]`` field as a row of the fitted-parameters table (or none)."""
+    from analysis.report import _number
+
+    if "settle_parameter" not in meta or "settle_value" not in meta:
+        return []
+    value = float(meta["settle_value"])
+    return [[str(meta["settle_parameter"]), _number(value, 4), "settled (not searched)"]]
+
+
+def settled_caption(meta: Mapping[str, Any]) -> str:
+    """How the settled field was found: iterations, residual, the pre-fit (empty without one)."""
+    from analysis.report import _number
+
+    if "settle_steps" not in meta:
+        return ""
+    steps = meta["settle_steps"]
+    chain = " → ".join(_number(float(s["start"]), 3) for s in steps)
+    chain += f" → {_number(float(steps[-1]['settled']), 3)}"
+    residual = meta.get("settle_residual")
+    moved = "–" if residual is None else _number(float(residual), 3)
+    return (
+        f" {meta['settle_parameter']} settled at the level {meta.get('settle_outcome')} keeps"
+        f" ({len(steps)} fixed-point iteration(s) at the pre-fit's best, {chain}; one more at"
+        f" the fit's best moves it {moved}); the fit shown is the refit with it, after a"
+        f" pre-fit of {meta.get('prefit_candidates', '–')} candidates"
+        f" (best objective {_number(float(meta.get('prefit_best_objective', math.nan)), 4)})."
+    )
 
 
 def _identifiability_note(name: str, frame: pd.DataFrame, best: float) -> str:

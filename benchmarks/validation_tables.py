@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 ORDER = (
-    "baseline",
+    "baseline_calibrated",  # the reference (experiments/validation.toml)
     "integrated",
     "reform_whistle",
     "reform_immediate",
@@ -69,7 +69,7 @@ def main(folder: str) -> None:
         cells = [cell(*interval(list(data[s].get(key, {}).values())), scale) for s in order]
         print(f"| {label} | " + " | ".join(cells) + " |")
     print()
-    base = data["baseline"]
+    base = data[ORDER[0]]
     print("| department | utilisation (baseline) |\n|---|---|")
     for key in sorted(base):
         if key.startswith("department_utilisation_") and key != "department_utilisation_max":

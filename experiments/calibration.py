@@ -100,11 +100,21 @@ from experiments.calibration_search import (
     propose,
     stop_reason,
 )
+from experiments.calibration_settle import (
+    PREFIT_STUDY,
+    SettleStep,
+    buildable,
+    iterate,
+    settle_function,
+    steps_from_record,
+    steps_record,
+)
 from experiments.errors import InputError
 from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from experiments.experiment_files import (
     CalibrateSpec,
     Experiment,
+    SettleSpec,
     flatten_overrides,
     known_outcome,
     load_experiment,
@@ -178,6 +188,8 @@ class CalibrationReport:
     scenario_file: Path | None = None
     profiles: int = 0  # profile candidates evaluated
     check_objective: float | None = None  # J of the best candidate on fresh seeds
+    settled: dict[str, float] = field(default_factory=dict)  # [calibration.settle]'s field
+    settle_residual: float | None = None  # how far one more settling iteration moves it
     holdouts_unavailable: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -192,6 +204,8 @@ class CalibrationReport:
         )
         if self.profiles:
             text += f"; {self.profiles} profile candidate(s)"
+        for name, value in self.settled.items():
+            text += f"\nsettled: {name} = {value:.6g} (residual step {_fmt(self.settle_residual)})"
         if self.scenario_file is not None:
             text += f"\ncalibrated scenario: {self.scenario_file}"
         if self.failed_candidates:
@@ -474,6 +488,8 @@ def run_calibration(
                 for d in dimensions
             ]
             profile_total = sum(per_parameter)
+        if block.settle is not None:
+            profile_total += block.settle.refit_candidates
         ctx = _Context(
             store,
             exp,
@@ -488,6 +504,8 @@ def run_calibration(
             dimensions,
         )
         plan = fit_plan(spec)
+        if block.settle is not None:
+            plan = _settle(ctx, block.settle, plan)
         report.stop_reason = run_plan(ctx, plan)
         fit = ctx.candidates(FIT_STUDY)
         best = best_candidate(fit)
@@ -518,20 +536,21 @@ def run_calibration(
                 "check_objective": report.check_objective,
             }
         )
-        for profile in profile_plans(spec, best.parameters):
-            run_plan(ctx, profile)
-        report.profiles = sum(
-            1 for c in ctx.candidates() if c.study not in (FIT_STUDY, CHECK_STUDY)
-        )
+        if block.settle is not None:
+            _settle_residual(ctx, block.settle, best)
         target_path = (
             Path(scenario_out)
             if scenario_out is not None
             else folder / f"{base.name}_calibrated.toml"
         )
         report.scenario_file = write_calibrated_scenario(
-            target_path, exp, base, targets, best, len(fit)
+            target_path, exp, base, targets, best, len(fit), settled=_settled_note(ctx)
         )
         store.set_meta({"calibrated_scenario": str(report.scenario_file)})
+        # profiles last: they do not change the fit, and the scenario is usable meanwhile
+        for profile in profile_plans(spec, best.parameters):
+            run_plan(ctx, profile)
+        report.profiles = sum(1 for c in ctx.candidates() if c.study.startswith("profile/"))
         session["status"] = "finished"
     except BaseException as exc:
         session["status"] = f"stopped ({type(exc).__name__})"
@@ -549,6 +568,103 @@ def run_calibration(
             store.close()
     logger.info(report.summary())
     return report
+
+
+def _settle(ctx: _Context, settle: SettleSpec, plan: StudyPlan) -> StudyPlan:
+    """Pre-fit, settle the field at the pre-fit's best, and return the refit's plan.
+
+    Sets ``ctx.base`` to the scenario with the settled value (experiments.calibration_settle).
+    """
+    prefit = dataclasses.replace(plan, study=PREFIT_STUDY, prefix="f")
+    reason = run_plan(ctx, prefit)
+    history = ctx.candidates(PREFIT_STUDY)
+    best = best_candidate(history)
+    if best is None:
+        raise InputError(
+            f"{ctx.exp.path}: no pre-fit candidate has an objective (every one failed); see "
+            f"`microgov status {ctx.store.folder}`"
+        )
+    start = float(_lookup_value(ctx.base, settle.parameter))
+    meta = ctx.store.meta()
+    done = (
+        steps_from_record(meta.get("settle_steps"))
+        if meta.get("settle_from") == best.point_id
+        else []
+    )
+    once = settle_function(ctx.base, best.parameters, settle, ctx.spec.seed, ctx.run_fn)
+    steps = iterate(
+        once,
+        start,
+        settle.iterations,
+        settle.tolerance,
+        done,
+        valid=buildable(ctx.base, settle.parameter),
+    )
+    value = steps[-1].settled
+    ctx.store.set_meta(
+        {
+            "settle_parameter": settle.parameter,
+            "settle_outcome": settle.outcome,
+            "settle_from": best.point_id,
+            "settle_steps": steps_record(steps),
+            "settle_value": value,
+            "prefit_candidates": len(history),
+            "prefit_stop_reason": reason,
+            "prefit_best_objective": best.objective,
+        }
+    )
+    ctx.base = ctx.build({settle.parameter: value}, "settled")
+    ctx.report.settled = {settle.parameter: value}
+    budget = settle.refit_candidates
+    return dataclasses.replace(
+        plan,
+        index=1_000_000,
+        budget=budget,
+        startup=max(1, min(plan.startup, budget // 4)),
+        first={d.name: best.parameters[d.name] for d in plan.free},
+    )
+
+
+def _settle_residual(ctx: _Context, settle: SettleSpec, best: Candidate) -> None:
+    """One more settling iteration at the final best: how far the field would still move."""
+    value = ctx.report.settled[settle.parameter]
+    meta = ctx.store.meta()
+    stored = steps_from_record(meta.get("settle_residual_step"))
+    if stored and meta.get("settle_residual_from") == best.point_id and stored[0].start == value:
+        step: SettleStep = stored[0]
+    else:
+        base = ctx.base  # already holds the settled value
+        step = settle_function(base, best.parameters, settle, ctx.spec.seed, ctx.run_fn)(value)
+    ctx.report.settle_residual = step.step
+    ctx.store.set_meta(
+        {
+            "settle_residual_from": best.point_id,
+            "settle_residual_step": steps_record([step]),
+            "settle_residual": step.step,
+        }
+    )
+
+
+def _settled_note(ctx: _Context) -> dict[str, tuple[float, str]]:
+    """The settled field, its value and the comment the calibrated scenario gives it."""
+    meta = ctx.store.meta()
+    if not ctx.report.settled:
+        return {}
+    steps = steps_from_record(meta.get("settle_steps"))
+    ((name, value),) = ctx.report.settled.items()
+    comment = (
+        f"settled: {meta.get('settle_outcome')} at the end of the fitted street's runs, "
+        f"{len(steps)} fixed-point iteration(s) from {steps[0].start:.4g}; one more would "
+        f"move it {_fmt(ctx.report.settle_residual)}"
+    )
+    return {name: (value, comment)}
+
+
+def _lookup_value(scenario: Scenario, dotted: str) -> Any:
+    value: Any = scenario.parameters
+    for part in dotted.split("."):
+        value = value[part] if isinstance(value, Mapping) else getattr(value, part)
+    return value
 
 
 def _check_resume(store: ResultStore, exp: Experiment, base: Scenario, targets: TargetSet) -> None:
@@ -679,11 +795,13 @@ def write_calibrated_scenario(
     targets: TargetSet,
     best: Candidate,
     candidates: int,
+    settled: Mapping[str, tuple[float, str]] | None = None,
 ) -> Path:
     """Write the calibrated scenario and check that it builds the best candidate's scenario.
 
     The file ``extends`` the input scenario (path relative to the new file), repeats the
-    experiment's overrides and sets the fitted values; comments give the provenance.
+    experiment's overrides and sets the fitted values and the settled ones (``settled``:
+    field → (value, comment), ``[calibration.settle]``); comments give the provenance.
     """
     spec = exp.spec
     assert isinstance(spec, CalibrateSpec)
@@ -693,8 +811,10 @@ def write_calibrated_scenario(
     overrides = flatten_overrides(load_scenario(source), spec.overrides)
     fitted = dict(best.parameters)
     bounds = {p.name: p for p in spec.calibration.parameters}
-    values = {k: v for k, v in overrides.items() if k not in fitted} | fitted
-    comments = {k: "experiment override" for k in overrides if k not in fitted}
+    fixed = {name: value for name, (value, _) in (settled or {}).items()}
+    values = {k: v for k, v in overrides.items() if k not in fitted | fixed} | fixed | fitted
+    comments = {k: "experiment override" for k in overrides if k not in fitted | fixed}
+    comments |= {name: comment for name, (_, comment) in (settled or {}).items()}
     for name, value in fitted.items():
         b = bounds[name]
         scale = ", log scale" if b.log else ""
@@ -723,7 +843,7 @@ def write_calibrated_scenario(
         values=values,
         comments=comments,
     )
-    expected = apply_overrides(base, fitted)
+    expected = apply_overrides(base, fixed | fitted)
     if written.digest != expected.digest:  # the file must give the model the fitted parameters
         raise RuntimeError(
             f"{path}: the calibrated scenario does not rebuild the best candidate "

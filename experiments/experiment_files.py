@@ -248,6 +248,18 @@ class ProfileSpec(Spec):
     candidates: Annotated[int, Field(ge=1, le=500)] = 6  # candidates per grid value
 
 
+class SettleSpec(Spec):
+    """Optional: a field set to the level the fitted dynamics settle at (``experiments.calibration_settle``)."""
+
+    parameter: str  # dotted scenario field, not fitted (e.g. population.initial_trust_mean)
+    outcome: str  # the run outcome whose end value it takes (e.g. trust_mean)
+    days: Annotated[int, Field(ge=1, le=36_500)] = 730  # measured days of a settling run
+    replications: Annotated[int, Field(ge=1, le=100)] = 1  # settling runs per iteration
+    iterations: Annotated[int, Field(ge=1, le=50)] = 4  # most settling runs (iterations)
+    tolerance: Annotated[float, Field(gt=0)] = 0.01  # stop when a step moves it less
+    refit_candidates: Annotated[int, Field(ge=1, le=100_000)] = 16  # the refit's budget
+
+
 class CalibrationBlock(Spec):
     """The ``[calibration]`` table (meaning of each key: ``experiments.calibration``)."""
 
@@ -260,6 +272,7 @@ class CalibrationBlock(Spec):
     )
     startup_candidates: Annotated[int, Field(ge=1, le=10_000)] = 8  # random ones before TPE
     profile: ProfileSpec | None = None
+    settle: SettleSpec | None = None
 
 
 class CalibrateSpec(ExperimentSpec):
@@ -769,12 +782,42 @@ def _build_calibration(spec: CalibrateSpec, path: Path) -> tuple[dict[str, Scena
                     raise InputError(f"{path}: {key}.{bound}: {value} is not a whole number")
                 value = int(value)
             _apply(path, f"{key}.{bound}", base, {parameter.name: value})
+    if spec.calibration.settle is not None:
+        _check_settle(path, spec.calibration.settle, base, names)
     reference = (path.parent / spec.targets).resolve()
     try:
         targets = load_targets(reference)
     except InputError as exc:
         raise InputError(f"{path}: targets: {exc}") from None
     return {str(base.name): base}, targets
+
+
+def _check_settle(path: Path, settle: SettleSpec, base: Scenario, fitted: list[str]) -> None:
+    """The settled field is a numeric, non-reform scenario field that is not fitted."""
+    key = "calibration.settle.parameter"
+    block = settle.parameter.split(".")[0]
+    if block in REFORM_BLOCKS:
+        raise InputError(
+            f"{path}: {key}: {settle.parameter!r} is a reform parameter (under '{block}.'); "
+            "a calibration never sets a reform parameter"
+        )
+    if settle.parameter in fitted:
+        raise InputError(
+            f"{path}: {key}: {settle.parameter!r} is also a fitted parameter; a settled field "
+            "takes the level the fitted dynamics reach, so remove it from calibration.parameters"
+        )
+    _check_fields(path, key, base, [settle.parameter])
+    current = _lookup(base.parameters, settle.parameter)
+    if isinstance(current, bool) or not isinstance(current, float):
+        raise InputError(
+            f"{path}: {key}: {settle.parameter!r} holds {current!r}; a settled field must be "
+            "a real-valued scenario field"
+        )
+    if not known_outcome(settle.outcome):
+        raise InputError(
+            f"{path}: calibration.settle.outcome: {settle.outcome!r} is not an outcome the "
+            "model reports (model/outcomes.py)"
+        )
 
 
 def describe_parameters(combo: Mapping[str, Any]) -> str:

@@ -231,19 +231,13 @@ def test_the_street_baseline_settles_on_more_seeds(seed: int) -> None:
     _assert_settles(seed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known (docs/validation.md 'Fitted pre-reform baseline'): the fitted initial trust "
-    "(0.14) is below the trust the fitted street settles at, so trust, requests and the "
-    "backlog still rise after the warm-up (+11 % over three years on seed 1)",
-)
 def test_the_calibrated_street_baseline_settles_over_three_years() -> None:
-    """The baseline fitted by `microgov calibrate` settles too (no backlog trend in three years)."""
+    """The baseline fitted by `microgov calibrate` (initial trust settled, [calibration.settle])
+    settles too: no backlog trend in three years."""
     _assert_settles(1, "baseline_calibrated.toml")
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="as the seed-1 check: the fitted street's trust still rises")
 @pytest.mark.parametrize("seed", [2, 3, 4, 5])
 def test_the_calibrated_street_baseline_settles_on_more_seeds(seed: int) -> None:
     """The calibrated baseline's settling check on four more seeds (slow)."""

@@ -223,7 +223,7 @@ def test_immediate_with_neutral_strengths_still_changes_who_owns_a_case() -> Non
     neutral = _neutral_strengths("reform_immediate.toml")
     assert neutral, "reform_immediate declares assumed strengths"
     immediate = apply_overrides(load_scenario(SCENARIOS / "reform_immediate.toml"), neutral)
-    baseline = load_scenario(SCENARIOS / "baseline.toml")
+    baseline = load_scenario(SCENARIOS / "baseline_calibrated.toml")  # the file it extends
     small = {"population.communities_per_street": 2, "simulation.warmup_days": 30}
     a = run_single(apply_overrides(immediate, small), 3, days=120).summary
     b = run_single(apply_overrides(baseline, small), 3, days=120).summary

@@ -229,9 +229,9 @@ def test_false_alarms_scale_with_coverage() -> None:
 
 
 def test_the_reform_scenarios_turn_their_practice_on() -> None:
-    """reform_one_thing bundles, reform_one_screen covers; the baseline has linked requests
-    but neither bundles nor sensors."""
-    base = load_scenario(SCENARIOS / "baseline.toml").parameters
+    """reform_one_thing bundles, reform_one_screen covers; the (fitted) baseline they extend
+    has linked requests but neither bundles nor sensors."""
+    base = load_scenario(SCENARIOS / "baseline_calibrated.toml").parameters
     thing = load_scenario(SCENARIOS / "reform_one_thing.toml").parameters
     screen = load_scenario(SCENARIOS / "reform_one_screen.toml").parameters
     assert base.demand.linked_request_share > 0 and not base.intake.one_thing_bundles
@@ -242,10 +242,10 @@ def test_the_reform_scenarios_turn_their_practice_on() -> None:
 
 
 def test_reform_one_thing_against_the_baseline_street() -> None:
-    """reform_one_thing against baseline (scaled down, same seed): the same needs, bundles
-    instead of separate linked requests, fewer cases."""
+    """reform_one_thing against the fitted baseline it extends (scaled down, same seed): the
+    same needs, bundles instead of separate linked requests, fewer cases."""
     small = {"population.communities_per_street": 2, "simulation.warmup_days": 20}
-    base = apply_overrides(load_scenario(SCENARIOS / "baseline.toml"), small)
+    base = apply_overrides(load_scenario(SCENARIOS / "baseline_calibrated.toml"), small)
     reform = apply_overrides(load_scenario(SCENARIOS / "reform_one_thing.toml"), small)
     a = run_single(base, 4, days=60).summary
     b = run_single(reform, 4, days=60).summary

@@ -35,12 +35,12 @@ SHIPPED = sorted(p.name for p in iter_scenario_files())
 # A value line is "key = value"; these keys need no cited source (kind is the choice studied).
 _NO_SOURCE_NEEDED = {"name", "title", "description", "extends", "kind"}
 _VALUE_LINE = re.compile(r"^\s*([A-Za-z0-9_\"'.-]+)\s*=")
-# "fitted ≈": a value `microgov calibrate` wrote; its sources are the target file named in
-# the file's header (scenarios/baseline_calibrated.toml); "experiment override": a value
-# the calibration took from its experiment file, named in the header, which cites it
-# (scenarios/yongchuan_baseline_calibrated.toml)
+# "fitted ≈" and "settled:": values `microgov calibrate` wrote; their sources are the target
+# file named in the file's header (scenarios/baseline_calibrated.toml); "experiment
+# override": a value the calibration took from its experiment file, named in the header,
+# which cites it (scenarios/yongchuan_baseline_calibrated.toml)
 _SOURCE = re.compile(
-    r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived|fitted ≈|experiment override)",
+    r"#.*(\bF\d+(\.\d+)?|\bM\d+\b|\bseed\b|assumption|derived|fitted ≈|settled:|experiment override)",
     re.IGNORECASE,
 )
 
@@ -113,8 +113,8 @@ def test_integrated_differs_from_baseline_only_in_routing_and_catalogue(
     scenarios_dir: Path,
 ) -> None:
     """Apart from name, description, routing and the single catalogue (一组库), integrated's
-    parameters equal baseline's."""
-    base = parameters_mapping(load_scenario(scenarios_dir / "baseline.toml").parameters)
+    parameters equal the fitted baseline's (it extends baseline_calibrated and adds the reform)."""
+    base = parameters_mapping(load_scenario(scenarios_dir / "baseline_calibrated.toml").parameters)
     integrated = parameters_mapping(load_scenario(scenarios_dir / "integrated.toml").parameters)
     different = sorted(k for k in base if base[k] != integrated[k])
     assert different == ["coordination", "description", "name", "routing", "title"], (
