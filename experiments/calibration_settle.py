@@ -44,8 +44,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from experiments.case_sinks import HistogramCaseSink
 from experiments.errors import InputError
 from experiments.experiment_files import SettleSpec
+from experiments.runner import takes_case_sink
 from experiments.scenario_files import Scenario, apply_overrides
 from experiments.seeds import replication_seed
 
@@ -147,7 +149,11 @@ def settle_function(
         scenario = apply_overrides(base, {**parameters, settle.parameter: value})
         values = []
         for r in range(settle.replications):
-            output = run_fn(scenario, replication_seed(root_seed, r), days=settle.days)
+            seed = replication_seed(root_seed, r)
+            if takes_case_sink(run_fn):  # years of cases: retire them, keep no log (issue 13)
+                output = run_fn(scenario, seed, days=settle.days, case_sink=HistogramCaseSink())
+            else:
+                output = run_fn(scenario, seed, days=settle.days)
             values.append(float(output.summary[settle.outcome]))
         finite = [v for v in values if math.isfinite(v)]
         if not finite:

@@ -217,3 +217,36 @@ def test_the_fit_report_shows_the_settled_field(tmp_path: Path) -> None:
     assert f"| {TRUST} |" in text and "settled (not searched)" in text
     assert "fixed-point iteration(s)" in text and "pre-fit of 4 candidates" in text
     assert report.settled[TRUST] > 0
+
+
+def test_settling_runs_retire_their_cases_and_keep_no_log() -> None:
+    """A settling run of years is given a case sink when its run function takes one (memory
+    stays flat, issue 13) and still reads the settle outcome; a run function without the
+    keyword is called without it."""
+    from experiments.calibration_settle import settle_function
+    from experiments.experiment_files import SettleSpec
+
+    base = apply_overrides(
+        load_scenario(SCENARIOS_FOLDER / "classroom.toml"), {"simulation.warmup_days": 5}
+    )
+    spec = SettleSpec(parameter="population.initial_trust_mean", outcome="trust_mean", days=20)
+    sinks: list[object] = []
+
+    def with_sink(scenario, seed, days, case_sink=None):  # type: ignore[no-untyped-def]
+        sinks.append(case_sink)
+        return run_single(scenario, seed, days=days, case_sink=case_sink)
+
+    step = settle_function(base, {}, spec, 3, with_sink)(0.5)
+    assert len(sinks) == 1 and sinks[0] is not None, "a sink was not passed"
+    assert sinks[0].cases > 0, "the run's cases went to the sink"  # type: ignore[attr-defined]
+    plain = run_single(
+        apply_overrides(base, {"population.initial_trust_mean": 0.5}),
+        replication_seed(3, 0),
+        days=20,
+    )
+    assert step.settled == plain.summary["trust_mean"], "the sink changed the outcome"
+
+    def without_sink(scenario, seed, days):  # type: ignore[no-untyped-def]
+        return run_single(scenario, seed, days=days)
+
+    assert settle_function(base, {}, spec, 3, without_sink)(0.5).settled == step.settled
