@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_calibration import NEEDS, SATISFACTION, experiment_text
 
 from experiments.calibration import run_calibration
 from experiments.calibration_settle import SettleStep, iterate
@@ -21,8 +22,6 @@ from experiments.scenario_files import SCENARIOS_FOLDER, apply_overrides, load_s
 from experiments.seeds import replication_seed
 
 CLASSROOM = SCENARIOS_FOLDER / "classroom.toml"
-NEEDS = "demand.needs_per_resident_per_year"
-SATISFACTION = "handling.resolution_probability_full_effort"
 TRUST = "population.initial_trust_mean"
 VOLUME = (
     '[[targets]]\nname = "volume"\noutcome = "cases_generated"\nvalue = 40.0\n'
@@ -35,35 +34,10 @@ def write_setup(folder: Path, extra: str, seed: int = 11, replications: int = 2)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "targets.toml").write_text(VOLUME, encoding="utf-8")
     path = folder / "experiment.toml"
-    path.write_text(
-        f"""
-name = "settle_test"
-kind = "calibrate"
-scenario = "{CLASSROOM}"
-targets = "targets.toml"
-seed = {seed}
-replications = {replications}
-days = 20
-
-[calibration]
-batch = 4
-max_candidates = 4
-startup_candidates = 4
-
-[[calibration.parameters]]
-name = "{NEEDS}"
-lower = 0.3
-upper = 2.0
-log = true
-
-[[calibration.parameters]]
-name = "{SATISFACTION}"
-lower = 0.5
-upper = 1.0
-{extra}
-""",
-        encoding="utf-8",
+    text = experiment_text(
+        "targets.toml", seed=seed, replications=replications, days=20, candidates=4, extra=extra
     )
+    path.write_text(text, encoding="utf-8")
     return path
 
 
