@@ -838,6 +838,7 @@ def write_calibrated_scenario(
         path,
         source,
         name=name,
+        title=f"{base.parameters.title} (fitted)" if base.parameters.title else "",
         description=f"{base.name} calibrated to {targets.path.name}",
         header=header,
         values=values,

@@ -72,6 +72,7 @@ def write_extending_scenario(
     header: Sequence[str],
     values: Mapping[str, Any],
     comments: Mapping[str, str] | None = None,
+    title: str = "",
 ) -> Scenario:
     """Write a scenario that extends ``base`` and sets ``values``; return it as loaded back.
 
@@ -82,6 +83,8 @@ def write_extending_scenario(
         header: comment lines (without ``#``) written first: provenance.
         values: dotted field → value.
         comments: dotted field → a comment written after its value.
+        title: the reader's title (reports, views); none written when empty (a title is
+            not inherited through ``extends``).
 
     Raises:
         InputError: the written file does not validate (from ``load_scenario``).
@@ -97,6 +100,7 @@ def write_extending_scenario(
         "",
         f"extends = {toml_value(extends)}",
         f"name = {toml_value(name)}",
+        *([f"title = {toml_value(title)}"] if title else []),
         f"description = {toml_value(description)}",
         *scenario_tables(values, comments),
     ]

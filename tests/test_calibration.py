@@ -482,6 +482,8 @@ def test_cli_calibrates_and_writes_the_scenario(tmp_path: Path, capsys) -> None:
     assert "4 candidate(s) evaluated" in printed and str(scenario) in printed
     fitted = load_scenario(scenario)
     assert fitted.parameters.population.communities_per_street == 1, "extends the classroom"
+    # a title is not inherited through `extends`: the fitted file names itself for readers
+    assert fitted.parameters.title == "Classroom community · 教学社区 (fitted)"
 
 
 def test_cli_reports_unknown_fit_outcomes_without_a_traceback(tmp_path: Path, capsys) -> None:
