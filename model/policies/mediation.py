@@ -72,25 +72,6 @@ def shifted(probability: float, log_odds: float) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
-def local_stages(case: CaseView, grid_hours: float, community_hours: float) -> tuple[Stage, Stage]:
-    """The first two levels of every mediation path: the grid worker on the spot, then the
-    community's mediation committee."""
-    return (
-        Stage((Visit(Unit("grid", case.grid), grid_hours),), "mediate"),
-        Stage((Visit(Unit("community", case.community), community_hours),), "mediate"),
-    )
-
-
-def local_settlement(policy: CommunityMediation | JointPlatformMediation, unit: Unit) -> float:
-    """The settlement probability of the levels every path shares (grid, community,
-    department)."""
-    return {
-        "grid": policy.grid_settlement_probability,
-        "community": policy.community_settlement_probability,
-        "department": policy.department_settlement_probability,
-    }[unit.level]
-
-
 @register("mediation", "community")
 @dataclass(frozen=True)
 class CommunityMediation:
@@ -121,8 +102,15 @@ class CommunityMediation:
     relapse_delay_days: PositiveDays = 60.0
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
-        """Grid, community, then the escalation path (:meth:`escalation`)."""
-        local = local_stages(case, self.grid_mediation_hours, self.community_mediation_hours)
+        """The grid worker on the spot, the community's mediation committee, then the
+        escalation path (:meth:`escalation`)."""
+        local = (
+            Stage((Visit(Unit("grid", case.grid), self.grid_mediation_hours),), "mediate"),
+            Stage(
+                (Visit(Unit("community", case.community), self.community_mediation_hours),),
+                "mediate",
+            ),
+        )
         return Route(stages=(*local, *self.escalation(case, system)))
 
     def escalation(self, case: CaseView, system: SystemView) -> tuple[Stage, ...]:
@@ -137,8 +125,12 @@ class CommunityMediation:
         )
 
     def settlement_probability(self, unit: Unit) -> float:
-        """The chance that the mediators at ``unit`` settle a dispute."""
-        return local_settlement(self, unit)
+        """The chance that the mediators at ``unit`` (grid, community, department) settle a dispute."""
+        return {
+            "grid": self.grid_settlement_probability,
+            "community": self.community_settlement_probability,
+            "department": self.department_settlement_probability,
+        }[unit.level]
 
     def relapse_probability_at(self, unit: Unit) -> float:
         """The chance that a settlement reached at ``unit`` does not hold."""
@@ -155,7 +147,7 @@ class CommunityMediation:
 
 @register("mediation", "joint_platform")
 @dataclass(frozen=True)
-class JointPlatformMediation:
+class JointPlatformMediation(CommunityMediation):
     """一站式矛盾纠纷联合调处 with 三官一律 下沉 (seed §二(三)).
 
     A dispute the community cannot settle goes straight to its street's joint mediation
@@ -188,14 +180,6 @@ class JointPlatformMediation:
             profession sits in (0: it does not).
     """
 
-    grid_settlement_probability: Probability = 0.4
-    community_settlement_probability: Probability = 0.35
-    department_settlement_probability: Probability = 0.3
-    grid_mediation_hours: Hours = 1.0
-    community_mediation_hours: Hours = 2.0
-    department_mediation_hours: Hours = 4.0
-    relapse_probability: Probability = 0.15
-    relapse_delay_days: PositiveDays = 60.0
     platform_mediators: MediatorFTE = 2.0
     platform_settlement_gain: Logit = 0.65
     professional_settlement_gain: Logit = 1.47
@@ -247,11 +231,6 @@ class JointPlatformMediation:
         ),
     )
 
-    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
-        """Grid, community, then the street's platform (:meth:`escalation`)."""
-        local = local_stages(case, self.grid_mediation_hours, self.community_mediation_hours)
-        return Route(stages=(*local, *self.escalation(case, system)))
-
     def platform_staff(self) -> float:
         """Full-time mediators of each street's platform."""
         return self.platform_mediators
@@ -272,7 +251,7 @@ class JointPlatformMediation:
         """The chance that the mediators at ``unit`` settle a dispute: the platform's are the
         department's moved by their log-odds gain."""
         if unit.level != "mediation":
-            return local_settlement(self, unit)
+            return super().settlement_probability(unit)
         gain = (
             self.platform_settlement_gain
             if unit.index % SESSIONS_PER_STREET == 0
