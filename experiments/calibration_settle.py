@@ -144,13 +144,14 @@ def settle_function(
     run_fn: Callable[..., Any],
 ) -> Callable[[float], SettleStep]:
     """f(v): the mean of ``settle.outcome`` at the end of runs of ``parameters`` started at v."""
+    sinks = takes_case_sink(run_fn)  # years of cases: retire them, keep no log (issue 13)
 
     def settle_once(value: float) -> SettleStep:
         scenario = apply_overrides(base, {**parameters, settle.parameter: value})
         values = []
         for r in range(settle.replications):
             seed = replication_seed(root_seed, r)
-            if takes_case_sink(run_fn):  # years of cases: retire them, keep no log (issue 13)
+            if sinks:
                 output = run_fn(scenario, seed, days=settle.days, case_sink=HistogramCaseSink())
             else:
                 output = run_fn(scenario, seed, days=settle.days)

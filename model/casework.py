@@ -295,6 +295,11 @@ class Casework:
         self.travels = geography.travels  # some place travels to a site (places.py)
         # neighbourhood disputes bypass the routing policy: the mediation policy routes them
         self.mediation = p.mediation
+        # 数字城管: patrol finds take their own network, with this hand-off (None: they do not)
+        detection = p.detection
+        self.digital_dispatch_hours = (
+            detection.digital_dispatch_hours if detection.digital_city_management else None
+        )
         self.mediators = Mediators(p.mediation, streams["mediation"])
         self.cases = CaseTable()
         self.progress: dict[int, Progress] = {}
@@ -611,12 +616,10 @@ class Casework:
     def _route(self, cid: int, intake: Unit) -> Route:
         """The routing policy's route; a bundle's is handled in one pass (model/bundles.py)."""
         view = self.case_view(cid)
-        detection = self.p.detection
-        if detection.digital_city_management and self.cases.source[cid] == PATROL_SOURCE:
+        digital = self.digital_dispatch_hours
+        if digital is not None and self.cases.source[cid] == PATROL_SOURCE:
             # found by an inspector: on the city-management network, not up the levels
-            return digital_city_management_route(
-                view, self.system, detection.digital_dispatch_hours
-            )
+            return digital_city_management_route(view, self.system, digital)
         # neighbourhood disputes bypass the routing policy: the mediation policy routes them
         policy = self.mediation if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else self.routing
         route = policy.route(view, self.system, self.routing_rng)
