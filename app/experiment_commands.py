@@ -127,10 +127,6 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     from experiments.runner import default_folder, run_experiment
 
     out = stream if stream is not None else sys.stdout
-    if args.workers != 1 and not args.cluster:
-        from experiments.executors import prestart_workers
-
-        prestart_workers()  # the pool's fork server imports the model while we read the file
     experiment = load_experiment(
         resolve_experiment_path(args.experiment),
         allow_imports=not getattr(args, "registered_kinds_only", False),

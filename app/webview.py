@@ -463,7 +463,7 @@ def settings_overrides(scenario: Scenario, chosen: Mapping[str, Any]) -> dict[st
     for family in FAMILIES:
         if chosen[family] != own_kind(scenario, family):
             overrides[f"{family}.kind"] = chosen[family]
-    consultation_changes = chosen["consultation"] != scenario.consultation_kind
+    consultation_changes = "consultation.kind" in overrides
     for name in ("classification_accuracy", "handoff_delay_hours"):
         if chosen[name] != getattr(p.coordination, name):
             overrides[f"coordination.{name}"] = chosen[name]

@@ -127,7 +127,7 @@ from experiments.runner import (
     experiment_manifest,
     failed_record,
 )
-from experiments.scenario_files import Scenario, apply_overrides, load_scenario
+from experiments.scenario_files import Scenario, apply_overrides, field_value, load_scenario
 from experiments.scenario_writer import write_extending_scenario
 from experiments.seeds import replication_seed
 from experiments.store import (
@@ -584,7 +584,7 @@ def _settle(ctx: _Context, settle: SettleSpec, plan: StudyPlan) -> StudyPlan:
             f"{ctx.exp.path}: no pre-fit candidate has an objective (every one failed); see "
             f"`microgov status {ctx.store.folder}`"
         )
-    start = float(_lookup_value(ctx.base, settle.parameter))
+    start = float(field_value(ctx.base, settle.parameter))
     meta = ctx.store.meta()
     done = (
         steps_from_record(meta.get("settle_steps"))
@@ -658,13 +658,6 @@ def _settled_note(ctx: _Context) -> dict[str, tuple[float, str]]:
         f"move it {_fmt(ctx.report.settle_residual)}"
     )
     return {name: (value, comment)}
-
-
-def _lookup_value(scenario: Scenario, dotted: str) -> Any:
-    value: Any = scenario.parameters
-    for part in dotted.split("."):
-        value = value[part] if isinstance(value, Mapping) else getattr(value, part)
-    return value
 
 
 def _check_resume(store: ResultStore, exp: Experiment, base: Scenario, targets: TargetSet) -> None:

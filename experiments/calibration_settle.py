@@ -44,12 +44,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from experiments.case_sinks import HistogramCaseSink
 from experiments.errors import InputError
 from experiments.experiment_files import SettleSpec
-from experiments.runner import takes_case_sink
+from experiments.runner import Task, execute_task
 from experiments.scenario_files import Scenario, apply_overrides
-from experiments.seeds import replication_seed
 
 logger = logging.getLogger(__name__)
 
@@ -143,19 +141,20 @@ def settle_function(
     root_seed: int,
     run_fn: Callable[..., Any],
 ) -> Callable[[float], SettleStep]:
-    """f(v): the mean of ``settle.outcome`` at the end of runs of ``parameters`` started at v."""
-    sinks = takes_case_sink(run_fn)  # years of cases: retire them, keep no log (issue 13)
+    """f(v): the mean of ``settle.outcome`` at the end of runs of ``parameters`` started at v.
+
+    Each run goes through :func:`experiments.runner.execute_task`, as a candidate's does:
+    the same seeds, and a run of years retires its cases into a histogram (issue 13)."""
 
     def settle_once(value: float) -> SettleStep:
         scenario = apply_overrides(base, {**parameters, settle.parameter: value})
         values = []
         for r in range(settle.replications):
-            seed = replication_seed(root_seed, r)
-            if sinks:
-                output = run_fn(scenario, seed, days=settle.days, case_sink=HistogramCaseSink())
-            else:
-                output = run_fn(scenario, seed, days=settle.days)
-            values.append(float(output.summary[settle.outcome]))
+            task = Task("settle", base.name, r, root_seed, scenario, settle.days, run_fn)
+            record = execute_task(task)
+            if record.status != "ok":
+                raise RuntimeError(f"calibration.settle: a settling run failed:\n{record.error}")
+            values.append(float(record.summary[settle.outcome]))
         finite = [v for v in values if math.isfinite(v)]
         if not finite:
             raise RuntimeError(

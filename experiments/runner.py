@@ -118,7 +118,7 @@ def execute_task(task: Task) -> RunRecord:
     clock = time.perf_counter()
     try:
         seed = replication_seed(task.root_seed, task.replication)
-        sink = HistogramCaseSink() if takes_case_sink(task.run_fn) else None
+        sink = HistogramCaseSink() if _takes_case_sink(task.run_fn) else None
         if sink is not None:
             output = task.run_fn(task.scenario, seed, days=task.days, case_sink=sink)
         else:
@@ -153,7 +153,7 @@ def execute_task(task: Task) -> RunRecord:
     )
 
 
-def takes_case_sink(run_fn: RunFunction) -> bool:
+def _takes_case_sink(run_fn: RunFunction) -> bool:
     """Whether ``run_fn`` accepts a ``case_sink`` keyword (``runs.run_single`` does)."""
     try:
         parameters = inspect.signature(run_fn).parameters
@@ -792,6 +792,5 @@ __all__ = [
     "precision_status",
     "replicate",
     "run_experiment",
-    "takes_case_sink",
     "timeseries_rows",
 ]
