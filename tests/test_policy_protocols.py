@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from model.policies.base import MediationPolicy, OrganisationPolicy, ProjectsPolicy
-from model.policies.registry import builtin_kinds, policy_class
+from model.policies.registry import PolicyError, builtin_kinds, policy_class
 
 PROTOCOLS = {
     "mediation": MediationPolicy,
@@ -23,3 +23,11 @@ def test_every_built_in_kind_satisfies_its_family_protocol(family: str) -> None:
     for kind in kinds:
         policy = policy_class(family, kind)()
         assert isinstance(policy, PROTOCOLS[family]), (family, kind)
+
+
+def test_a_routing_class_named_as_mediation_is_refused_naming_what_it_lacks() -> None:
+    """A class with route() but not the mediation protocol's methods is refused at validation."""
+    with pytest.raises(PolicyError) as refused:
+        policy_class("mediation", "model.policies.routing:IntegratedRouting")
+    assert "platform_staff()" in str(refused.value)
+    assert "settlement_probability()" in str(refused.value)

@@ -39,13 +39,20 @@ _REGISTRIES: dict[Family, dict[str, type]] = {
     "mediation": {},
 }
 # the decision method a policy class of each family must have
-_METHODS: dict[Family, str] = {
-    "routing": "route",
-    "consultation": "convene",
-    "accountability": "assess",
-    "organisation": "on_duty",
-    "projects": "propose",
-    "mediation": "route",
+_METHODS: dict[Family, tuple[str, ...]] = {  # what the engine calls on each family's policy
+    "routing": ("route",),
+    "consultation": ("convene",),
+    "accountability": ("assess",),
+    "organisation": ("on_duty",),
+    "projects": ("propose",),
+    # a routing policy also has route(): the mediation protocol's other methods tell them apart
+    "mediation": (
+        "route",
+        "settlement_probability",
+        "relapse_probability_at",
+        "days_per_month",
+        "platform_staff",
+    ),
 }
 T = TypeVar("T", bound=type)
 
@@ -143,9 +150,12 @@ def policy_class(family: Family, kind: str, *, allow_imports: bool = True) -> ty
             raise PolicyError(f"cannot load {family} plug-in {kind!r}: {exc}") from None
     if not (isinstance(cls, type) and is_dataclass(cls)):
         raise PolicyError(f"{family} kind {kind!r} is not a dataclass policy class")
-    method = _METHODS[family]
-    if not callable(getattr(cls, method, None)):
-        raise PolicyError(f"{family} kind {kind!r} has no {method}() method")
+    missing = [m for m in _METHODS[family] if not callable(getattr(cls, m, None))]
+    if missing:
+        raise PolicyError(
+            f"{family} kind {kind!r} has no {', '.join(m + '()' for m in missing)} "
+            f"method{'s' if len(missing) > 1 else ''}"
+        )
     return cls
 
 
