@@ -25,7 +25,7 @@ $(STAMP): $(RUN_STAMP)
 ## changed; until then the model runs those modules interpreted (same results, slower).
 NATIVE := model/native_sources.json
 NATIVE_SOURCES := model/events.py model/calendar.py model/stations.py model/casework.py
-$(NATIVE): $(RUN_STAMP) $(NATIVE_SOURCES) setup.py
+$(NATIVE): $(NATIVE_SOURCES) setup.py | $(RUN_STAMP)
 	$(BIN)/pip install --quiet --no-deps -e .
 compile: $(NATIVE)
 
