@@ -414,31 +414,37 @@ class Casework:
         channel = np.minimum(channel, 2)
         base = self.need_offset
         self.need_offset += len(batch)
-        needs = _NeedRows(batch)
+        # only the needs that become cases are read row by row (most lapse, issue 11); ``j``
+        # is a need's position among them, ``kept[j]`` its position in the batch
+        kept = np.flatnonzero(reported | sensor | patrol)
+        needs = _NeedRows(batch, kept)
         # a public problem's place is a hash of its number among the other needs, so that
         # neighbourhood disputes (numbered with them) move no public problem
-        numbers = base - self.dispute_needs + np.arange(len(batch), dtype=np.int64)
+        numbers = base - self.dispute_needs + kept.astype(np.int64)
         needs.public_grid = self.geography.public_grids(numbers).tolist()
         needs.public_shift = self.dispute_needs
         if batch.case_type[0] == NEIGHBOUR_DISPUTE:
             self.dispute_needs += len(batch)
         times = needs.time
+        position = kept.tolist()
         arrivals = [
-            (times[i], i, c)
-            for i, c in zip(np.flatnonzero(reported).tolist(), channel.tolist(), strict=True)
+            (times[j], j, c)
+            for j, c in zip(np.flatnonzero(reported[kept]).tolist(), channel.tolist(), strict=True)
         ]
         arrivals += [
-            (times[i] + 5 * MINUTE, i, SENSOR_SOURCE) for i in np.flatnonzero(sensor).tolist()
+            (times[j] + 5 * MINUTE, j, SENSOR_SOURCE)
+            for j in np.flatnonzero(sensor[kept]).tolist()
         ]
         delays = batch.patrol_delay_days
-        for i in np.flatnonzero(patrol).tolist():
+        for j in np.flatnonzero(patrol[kept]).tolist():
             # found on a patrol in working hours, ``delay`` days later
-            found = self.calendar.add_working_hours(times[i] + float(delays[i]), 0.0)
+            i = position[j]
+            found = self.calendar.add_working_hours(times[j] + float(delays[i]), 0.0)
             self.pending_found += 1
-            self.found.setdefault(int(found), []).append((found, needs, i, base + i))
+            self.found.setdefault(int(found), []).append((found, needs, j, base + i))
         # Today's new cases are created now, in time order: creating a case needs no event,
         # only its dispatch does (this keeps the event count per case low at district scale).
-        today = [(t, needs, i, source, base + i) for t, i, source in arrivals]
+        today = [(t, needs, j, source, base + position[j]) for t, j, source in arrivals]
         today += [(t, n, i, PATROL_SOURCE, need) for t, n, i, need in self.found.pop(day, [])]
         today.sort(key=lambda item: (item[0], item[4]))
         for t, rows, i, source, need in today:
@@ -1097,7 +1103,8 @@ class Casework:
 
 
 class _NeedRows:
-    """One day's needs as plain Python lists, for fast per-need access in callbacks."""
+    """One day's needs that become cases (rows ``kept`` of the batch, in order) as plain
+    Python lists, for fast per-need access in callbacks."""
 
     __slots__ = (
         "case_type",
@@ -1121,35 +1128,37 @@ class _NeedRows:
         "work",
     )
 
-    def __init__(self, batch: NeedBatch) -> None:
+    def __init__(self, batch: NeedBatch, kept: np.ndarray) -> None:
         self.public_grid: list[int] = []  # grid of each as a public problem (Casework.receive)
         self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
-        self.time = batch.time.tolist()
-        self.resident = batch.resident.tolist()
-        self.case_type = batch.case_type.tolist()
-        self.severity = batch.severity.tolist()
-        self.minor = batch.minor.tolist()
-        self.u_desk = batch.u_desk.tolist()
-        self.u_classify = batch.u_classify.tolist()
-        self.u_satisfy = batch.u_satisfy.tolist()
-        self.u_quality = batch.u_quality.tolist()
-        self.u_callback = batch.u_callback.tolist()
-        self.u_repeat = batch.u_repeat.tolist()
-        self.u_urge = batch.u_urge.tolist()
-        self.u_dispute = batch.u_dispute.tolist()
-        self.u_verify = batch.u_verify.tolist()
-        self.disputed = batch.disputed.tolist()
+        self.time = batch.time[kept].tolist()
+        self.resident = batch.resident[kept].tolist()
+        self.case_type = batch.case_type[kept].tolist()
+        self.severity = batch.severity[kept].tolist()
+        self.minor = batch.minor[kept].tolist()
+        self.u_desk = batch.u_desk[kept].tolist()
+        self.u_classify = batch.u_classify[kept].tolist()
+        self.u_satisfy = batch.u_satisfy[kept].tolist()
+        self.u_quality = batch.u_quality[kept].tolist()
+        self.u_callback = batch.u_callback[kept].tolist()
+        self.u_repeat = batch.u_repeat[kept].tolist()
+        self.u_urge = batch.u_urge[kept].tolist()
+        self.u_dispute = batch.u_dispute[kept].tolist()
+        self.u_verify = batch.u_verify[kept].tolist()
+        self.disputed = batch.disputed[kept].tolist()
         # departments are lead first, then the others, then -1 padding: slice, don't filter;
         # most needs concern one department, so make those tuples in one go (issue 11)
-        counts = (batch.departments >= 0).sum(axis=1)
-        self.departments = list(map(tuple, batch.departments[:, :1].tolist()))
-        self.work = list(map(tuple, batch.work[:, :1].tolist()))
+        departments = batch.departments[kept]
+        work_rows = batch.work[kept]
+        counts = (departments >= 0).sum(axis=1)
+        self.departments = list(map(tuple, departments[:, :1].tolist()))
+        self.work = list(map(tuple, work_rows[:, :1].tolist()))
         others = np.flatnonzero(counts != 1)
         for i, k, row, w in zip(
             others.tolist(),
             counts[others].tolist(),
-            batch.departments[others].tolist(),
-            batch.work[others].tolist(),
+            departments[others].tolist(),
+            work_rows[others].tolist(),
             strict=True,
         ):
             self.departments[i] = tuple(row[:k])
