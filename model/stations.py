@@ -105,8 +105,15 @@ class Station:
 
         ``key`` orders a deadline-first queue (smaller first); FIFO ignores it.
         """
-        if self.busy < self.servers:
-            self._start(work_hours, done, token)
+        busy = self.busy
+        if busy < self.servers:
+            # :meth:`_start`, inline: most jobs find a free desk (issue 11)
+            self.busy = busy + 1
+            hours = work_hours * self.work_factor
+            self.busy_hours += hours
+            events = self.events
+            end = self.calendar.add_working_hours(events.now, hours * self.slowdown)
+            events.schedule(end, self._finished, (done, token))
         elif self.deadline_first:
             self._sequence += 1
             heapq.heappush(self._heap, (key, self._sequence, work_hours, done, token))
