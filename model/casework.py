@@ -652,22 +652,27 @@ class Casework:
             self._handled(cid)
             return
         stage = route.stages[prog.stage]
-        if prog.first_handling < 0 and stage.role in HANDLING_ROLES:
+        role = stage.role
+        if prog.first_handling < 0 and role in HANDLING_ROLES:
             prog.first_handling = prog.stage
-        if stage.role == "handle" and not prog.classified:
+        if role == "handle" and not prog.classified:
             prog.classified = True
             if self._turned_away(cid, prog):
                 return
         visits = stage.visits
-        if stage.role == "resolve" and stage.claimable:
+        resolve = role == "resolve"
+        if resolve and stage.claimable:
             visits = self._offer_to_party(cid, visits)
-        elif stage.role == "resolve" and visits and visits[0].unit.level == "grid":
+        elif resolve and visits and visits[0].unit.level == "grid":
             prog.settled_by_team = True
         prog.pending = len(visits)
         delay_default = self._delay(route)
-        now = self.events.now
+        events = self.events
+        now = events.now
+        at_unit = prog.at
         for v in visits:
-            if stage.role == "resolve" or v.unit == prog.at:
+            unit = v.unit
+            if resolve or unit is at_unit or unit == at_unit:
                 # settled where the case already is: no transfer between units
                 delay = 0.0
             else:
@@ -675,9 +680,9 @@ class Casework:
                 self.cases.handoffs[cid] += 1
             if delay > 0:
                 at = self.calendar.add_working_hours(now, delay)
-                self.events.schedule(at, self._visit_arrive, (cid, v, stage.role))
+                events.schedule(at, self._visit_arrive, (cid, v, role))
             else:
-                self._visit_arrive((cid, v, stage.role))
+                self._visit_arrive((cid, v, role))
 
     def _turned_away(self, cid: int, prog: Progress) -> bool:
         """The office holding the case names its lead department (:meth:`Office.classify`),
