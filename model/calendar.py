@@ -111,7 +111,8 @@ class WorkCalendar:
         if working[day]:
             into = (t - day - self.open) * 24.0
             if into > 0.0:
-                elapsed = elapsed + min(into, self.hours_per_day)
+                full = self.hours_per_day
+                elapsed = elapsed + (full if full < into else into)  # min(into, full)
         total = elapsed + hours
         while total >= cum[-1]:
             self._extend(len(working) + 7)

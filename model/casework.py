@@ -582,20 +582,22 @@ class Casework:
         cases = self.cases
         depts = cases.departments[cid]
         grid = cases.grid[cid]
-        community = self.geography.grid_community[grid]
+        case_type = cases.case_type[cid]
+        geography = self.geography
+        community = geography.grid_community[grid]
         return CaseView(
             case_id=cases.number[cid],
-            case_type=CASE_TYPES[cases.case_type[cid]],
+            case_type=CASE_TYPES[case_type],
             source=SOURCES[cases.source[cid]],
             departments=depts,
             grid=grid,
             community=community,
-            street=self.geography.community_street[community],
+            street=geography.community_street[community],
             minor=bool(cases.minor[cid]),
             enforcement=self._needs_enforcement(depts),
             repeat=bool(cases.repeat[cid]),
             severity=float(cases.severity[cid]),
-            time_limit_working_days=self.limits[cases.case_type[cid]],
+            time_limit_working_days=self.limits[case_type],
             returns=cases.returns[cid],
             work_hours=cases.work[cid],
         )
@@ -904,25 +906,28 @@ class Casework:
     # ------------------------------------------- verification, call-back, closure
     def _handled(self, cid: int) -> None:
         cases = self.cases
-        now = self.events.now
+        events = self.events
+        now = events.now
         cases.handled[cid] = now
         prog = self.progress[cid]
         cases.resolved[cid] = not prog.failed
-        worker = self.units.grid_workers[cases.grid[cid]]
+        grid = cases.grid[cid]
+        worker = self.units.grid_workers[grid]
         hours = worker.verification_hours(prog.settled_by_team)
         if hours > 0 and self.travels:  # the check is on site (community types)
-            hours += self.geography.grid_travel_hours[cases.grid[cid]]
+            hours += self.geography.grid_travel_hours[grid]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
-        self.events.schedule(at, self._verify, (cid, hours))
+        events.schedule(at, self._verify, (cid, hours))
 
     def _verify(self, item: tuple[int, float]) -> None:
         cid, hours = item
         if hours <= 0:
             self._verified(cid)
             return
-        team = self.units.grid_workers[self.cases.grid[cid]].station
-        team.arrive(hours, self._verified, cid, self.cases.deadline[cid])
+        cases = self.cases
+        team = self.units.grid_workers[cases.grid[cid]].station
+        team.arrive(hours, self._verified, cid, cases.deadline[cid])
 
     def _verified(self, cid: int) -> None:
         """The grid worker's on-site check (F9.5), then the call-back (回访, F9.3): a case
@@ -931,10 +936,12 @@ class Casework:
         prog = self.progress[cid]
         worker = self.units.grid_workers[cases.grid[cid]]
         resolved = bool(cases.resolved[cid])
-        can_reopen = cases.reopened[cid] < self.p.feedback.reopen_limit
+        reopened = cases.reopened[cid]
+        feedback = self.p.feedback
+        can_reopen = reopened < feedback.reopen_limit
         u_verify = (
             cases.u_verify[cid]
-            if cases.reopened[cid] == 0
+            if reopened == 0
             else float(self._stream(cid, self.handling_rng).random())
         )
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
@@ -943,8 +950,8 @@ class Casework:
             self._reopen(cid)
             return
         if cases.resident[cid] >= 0:
-            u = cases.u_callback[cid] if cases.reopened[cid] == 0 else self._contacts(cid).random()
-            if u < self.p.feedback.callback_share:
+            u = cases.u_callback[cid] if reopened == 0 else self._contacts(cid).random()
+            if u < feedback.callback_share:
                 self.callbacks += 1
                 if not resolved and can_reopen:
                     if prog.premature:
