@@ -180,6 +180,11 @@ class CaseTable:
         self._columns = [
             (getattr(self, name), default) for name, (_, default) in self._SPEC.items()
         ]
+        # each column's next block of default rows, ready to copy (not 4096 Python numbers)
+        self._blocks = [
+            (getattr(self, name), array(code, [default]) * self._BLOCK)
+            for name, (code, default) in self._SPEC.items()
+        ]
 
     def add(self, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
         """Add a case with default values; return its row (its id while no case was retired)."""
@@ -191,8 +196,8 @@ class CaseTable:
             self.work[row] = work
         else:
             if self.size == self._capacity:
-                for column, default in self._columns:
-                    column.extend([default] * self._BLOCK)
+                for column, block in self._blocks:
+                    column.extend(block)
                 self._capacity += self._BLOCK
             self.departments.append(departments)
             self.work.append(work)
@@ -753,24 +758,26 @@ class Casework:
     def _visit_arrive(self, item: tuple[int, Visit, str]) -> None:
         cid, visit, role = item
         unit = visit.unit
-        station = self.units.station(unit)
+        units = self.units
+        station = units.station(unit)
         prog = self.progress[cid]
+        route = prog.route
         work = visit.work_hours
         if work is None:
-            work = self._default_work(cid, unit, prog.route)
+            work = self._default_work(cid, unit, route)
         if self.travels:
             work += self._travel_hours(cid, unit, role, prog.settled_by_team)
         key = self.cases.deadline[cid]
         effort, premature = 1.0, False
         if unit.level == "department":
-            department = self.units.departments[unit.index]
-            key = department.queue_key(key, prog.route.priority)
+            department = units.departments[unit.index]
+            key = department.queue_key(key, route.priority)
             if role == "handle" and visit.work_hours is None:
                 u = self.gaming_rng.random() if department.pressure > 0 else 1.0
                 effort, premature = department.effort(u)
                 work *= effort
         else:
-            key += prog.route.priority
+            key += route.priority
         if role == "return":
             station.arrive(work, self._returned, (cid, unit.index), key)
         else:
@@ -816,14 +823,14 @@ class Casework:
         cid, unit, role, effort, premature = item
         prog = self.progress[cid]
         if role == "handle" and unit.level == "department":
-            department = self.units.departments[unit.index]
+            index = unit.index
+            department = self.units.departments[index]
             department.rate(self.events.now <= self.cases.deadline[cid])
-            ok = department.resolves(
-                effort, self._quality_draw(cid, prog, primary=unit.index == prog.lead)
-            )
+            lead = index == prog.lead
+            ok = department.resolves(effort, self._quality_draw(cid, prog, primary=lead))
             # with a lead (首接负责, F4.7) the lead answers for the whole case; without one
             # every department's part must succeed
-            if unit.index == prog.lead or not prog.route.first_unit_leads:
+            if lead or not prog.route.first_unit_leads:
                 prog.failed |= not ok
             if premature:
                 prog.premature = True
