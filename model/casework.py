@@ -437,8 +437,7 @@ class Casework:
             for j, c in zip(np.flatnonzero(reported[kept]).tolist(), channel.tolist(), strict=True)
         ]
         arrivals += [
-            (times[j] + 5 * MINUTE, j, SENSOR_SOURCE)
-            for j in np.flatnonzero(sensor[kept]).tolist()
+            (times[j] + 5 * MINUTE, j, SENSOR_SOURCE) for j in np.flatnonzero(sensor[kept]).tolist()
         ]
         delays = batch.patrol_delay_days
         for j in np.flatnonzero(patrol[kept]).tolist():
@@ -673,7 +672,9 @@ class Casework:
         elif resolve and visits and visits[0].unit.level == "grid":
             prog.settled_by_team = True
         prog.pending = len(visits)
-        delay_default = self._delay(route)
+        delay_default = route.handoff_delay_hours  # :meth:`_delay`, inline (issue 11)
+        if delay_default is None:
+            delay_default = self.p.coordination.handoff_delay_hours
         events = self.events
         now = events.now
         at_unit = prog.at
@@ -765,7 +766,7 @@ class Casework:
         work = visit.work_hours
         if work is None:
             work = self._default_work(cid, unit, route)
-        if self.travels:
+        if self.travels and role in HANDLING_ROLES:  # no travel for a review or a return
             work += self._travel_hours(cid, unit, role, prog.settled_by_team)
         key = self.cases.deadline[cid]
         effort, premature = 1.0, False
