@@ -1023,7 +1023,10 @@ class Casework:
         cases = self.cases
         fb = self.p.feedback
         registered, deadline = cases.registered[cid], cases.promised[cid]
-        late = max(0.0, now - deadline) / max(deadline - registered, MINUTE)
+        # max(0.0, now - deadline) / max(deadline - registered, MINUTE), without two calls
+        over = now - deadline
+        span = deadline - registered
+        late = (over if over > 0.0 else 0.0) / (MINUTE if MINUTE > span else span)
         logit = (
             fb.satisfaction_logit_base
             + (fb.satisfaction_logit_resolved if cases.resolved[cid] else 0.0)
