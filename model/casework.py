@@ -180,6 +180,11 @@ class CaseTable:
         self._columns = [
             (getattr(self, name), default) for name, (_, default) in self._SPEC.items()
         ]
+        # each column's next block of default rows, ready to copy (not 4096 Python numbers)
+        self._blocks = [
+            (getattr(self, name), array(code, [default]) * self._BLOCK)
+            for name, (code, default) in self._SPEC.items()
+        ]
 
     def add(self, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
         """Add a case with default values; return its row (its id while no case was retired)."""
@@ -191,8 +196,8 @@ class CaseTable:
             self.work[row] = work
         else:
             if self.size == self._capacity:
-                for column, default in self._columns:
-                    column.extend([default] * self._BLOCK)
+                for column, block in self._blocks:
+                    column.extend(block)
                 self._capacity += self._BLOCK
             self.departments.append(departments)
             self.work.append(work)
@@ -414,31 +419,36 @@ class Casework:
         channel = np.minimum(channel, 2)
         base = self.need_offset
         self.need_offset += len(batch)
-        needs = _NeedRows(batch)
+        # only the needs that become cases are read row by row (most lapse, issue 11); ``j``
+        # is a need's position among them, ``kept[j]`` its position in the batch
+        kept = np.flatnonzero(reported | sensor | patrol)
+        needs = _NeedRows(batch, kept)
         # a public problem's place is a hash of its number among the other needs, so that
         # neighbourhood disputes (numbered with them) move no public problem
-        numbers = base - self.dispute_needs + np.arange(len(batch), dtype=np.int64)
+        numbers = base - self.dispute_needs + kept.astype(np.int64)
         needs.public_grid = self.geography.public_grids(numbers).tolist()
         needs.public_shift = self.dispute_needs
         if batch.case_type[0] == NEIGHBOUR_DISPUTE:
             self.dispute_needs += len(batch)
         times = needs.time
+        position = kept.tolist()
         arrivals = [
-            (times[i], i, c)
-            for i, c in zip(np.flatnonzero(reported).tolist(), channel.tolist(), strict=True)
+            (times[j], j, c)
+            for j, c in zip(np.flatnonzero(reported[kept]).tolist(), channel.tolist(), strict=True)
         ]
         arrivals += [
-            (times[i] + 5 * MINUTE, i, SENSOR_SOURCE) for i in np.flatnonzero(sensor).tolist()
+            (times[j] + 5 * MINUTE, j, SENSOR_SOURCE) for j in np.flatnonzero(sensor[kept]).tolist()
         ]
         delays = batch.patrol_delay_days
-        for i in np.flatnonzero(patrol).tolist():
+        for j in np.flatnonzero(patrol[kept]).tolist():
             # found on a patrol in working hours, ``delay`` days later
-            found = self.calendar.add_working_hours(times[i] + float(delays[i]), 0.0)
+            i = position[j]
+            found = self.calendar.add_working_hours(times[j] + float(delays[i]), 0.0)
             self.pending_found += 1
-            self.found.setdefault(int(found), []).append((found, needs, i, base + i))
+            self.found.setdefault(int(found), []).append((found, needs, j, base + i))
         # Today's new cases are created now, in time order: creating a case needs no event,
         # only its dispatch does (this keeps the event count per case low at district scale).
-        today = [(t, needs, i, source, base + i) for t, i, source in arrivals]
+        today = [(t, needs, j, source, base + position[j]) for t, j, source in arrivals]
         today += [(t, n, i, PATROL_SOURCE, need) for t, n, i, need in self.found.pop(day, [])]
         today.sort(key=lambda item: (item[0], item[4]))
         for t, rows, i, source, need in today:
@@ -576,20 +586,22 @@ class Casework:
         cases = self.cases
         depts = cases.departments[cid]
         grid = cases.grid[cid]
-        community = self.geography.grid_community[grid]
+        case_type = cases.case_type[cid]
+        geography = self.geography
+        community = geography.grid_community[grid]
         return CaseView(
             case_id=cases.number[cid],
-            case_type=CASE_TYPES[cases.case_type[cid]],
+            case_type=CASE_TYPES[case_type],
             source=SOURCES[cases.source[cid]],
             departments=depts,
             grid=grid,
             community=community,
-            street=self.geography.community_street[community],
+            street=geography.community_street[community],
             minor=bool(cases.minor[cid]),
             enforcement=self._needs_enforcement(depts),
             repeat=bool(cases.repeat[cid]),
             severity=float(cases.severity[cid]),
-            time_limit_working_days=self.limits[cases.case_type[cid]],
+            time_limit_working_days=self.limits[case_type],
             returns=cases.returns[cid],
             work_hours=cases.work[cid],
         )
@@ -646,22 +658,29 @@ class Casework:
             self._handled(cid)
             return
         stage = route.stages[prog.stage]
-        if prog.first_handling < 0 and stage.role in HANDLING_ROLES:
+        role = stage.role
+        if prog.first_handling < 0 and role in HANDLING_ROLES:
             prog.first_handling = prog.stage
-        if stage.role == "handle" and not prog.classified:
+        if role == "handle" and not prog.classified:
             prog.classified = True
             if self._turned_away(cid, prog):
                 return
         visits = stage.visits
-        if stage.role == "resolve" and stage.claimable:
+        resolve = role == "resolve"
+        if resolve and stage.claimable:
             visits = self._offer_to_party(cid, visits)
-        elif stage.role == "resolve" and visits and visits[0].unit.level == "grid":
+        elif resolve and visits and visits[0].unit.level == "grid":
             prog.settled_by_team = True
         prog.pending = len(visits)
-        delay_default = self._delay(route)
-        now = self.events.now
+        delay_default = route.handoff_delay_hours  # :meth:`_delay`, inline (issue 11)
+        if delay_default is None:
+            delay_default = self.p.coordination.handoff_delay_hours
+        events = self.events
+        now = events.now
+        at_unit = prog.at
         for v in visits:
-            if stage.role == "resolve" or v.unit == prog.at:
+            unit = v.unit
+            if resolve or unit is at_unit or unit == at_unit:
                 # settled where the case already is: no transfer between units
                 delay = 0.0
             else:
@@ -669,9 +688,9 @@ class Casework:
                 self.cases.handoffs[cid] += 1
             if delay > 0:
                 at = self.calendar.add_working_hours(now, delay)
-                self.events.schedule(at, self._visit_arrive, (cid, v, stage.role))
+                events.schedule(at, self._visit_arrive, (cid, v, role))
             else:
-                self._visit_arrive((cid, v, stage.role))
+                self._visit_arrive((cid, v, role))
 
     def _turned_away(self, cid: int, prog: Progress) -> bool:
         """The office holding the case names its lead department (:meth:`Office.classify`),
@@ -740,24 +759,26 @@ class Casework:
     def _visit_arrive(self, item: tuple[int, Visit, str]) -> None:
         cid, visit, role = item
         unit = visit.unit
-        station = self.units.station(unit)
+        units = self.units
+        station = units.station(unit)
         prog = self.progress[cid]
+        route = prog.route
         work = visit.work_hours
         if work is None:
-            work = self._default_work(cid, unit, prog.route)
-        if self.travels:
+            work = self._default_work(cid, unit, route)
+        if self.travels and role in HANDLING_ROLES:  # no travel for a review or a return
             work += self._travel_hours(cid, unit, role, prog.settled_by_team)
         key = self.cases.deadline[cid]
         effort, premature = 1.0, False
         if unit.level == "department":
-            department = self.units.departments[unit.index]
-            key = department.queue_key(key, prog.route.priority)
+            department = units.departments[unit.index]
+            key = department.queue_key(key, route.priority)
             if role == "handle" and visit.work_hours is None:
                 u = self.gaming_rng.random() if department.pressure > 0 else 1.0
                 effort, premature = department.effort(u)
                 work *= effort
         else:
-            key += prog.route.priority
+            key += route.priority
         if role == "return":
             station.arrive(work, self._returned, (cid, unit.index), key)
         else:
@@ -803,14 +824,14 @@ class Casework:
         cid, unit, role, effort, premature = item
         prog = self.progress[cid]
         if role == "handle" and unit.level == "department":
-            department = self.units.departments[unit.index]
+            index = unit.index
+            department = self.units.departments[index]
             department.rate(self.events.now <= self.cases.deadline[cid])
-            ok = department.resolves(
-                effort, self._quality_draw(cid, prog, primary=unit.index == prog.lead)
-            )
+            lead = index == prog.lead
+            ok = department.resolves(effort, self._quality_draw(cid, prog, primary=lead))
             # with a lead (首接负责, F4.7) the lead answers for the whole case; without one
             # every department's part must succeed
-            if unit.index == prog.lead or not prog.route.first_unit_leads:
+            if lead or not prog.route.first_unit_leads:
                 prog.failed |= not ok
             if premature:
                 prog.premature = True
@@ -893,25 +914,28 @@ class Casework:
     # ------------------------------------------- verification, call-back, closure
     def _handled(self, cid: int) -> None:
         cases = self.cases
-        now = self.events.now
+        events = self.events
+        now = events.now
         cases.handled[cid] = now
         prog = self.progress[cid]
         cases.resolved[cid] = not prog.failed
-        worker = self.units.grid_workers[cases.grid[cid]]
+        grid = cases.grid[cid]
+        worker = self.units.grid_workers[grid]
         hours = worker.verification_hours(prog.settled_by_team)
         if hours > 0 and self.travels:  # the check is on site (community types)
-            hours += self.geography.grid_travel_hours[cases.grid[cid]]
+            hours += self.geography.grid_travel_hours[grid]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
-        self.events.schedule(at, self._verify, (cid, hours))
+        events.schedule(at, self._verify, (cid, hours))
 
     def _verify(self, item: tuple[int, float]) -> None:
         cid, hours = item
         if hours <= 0:
             self._verified(cid)
             return
-        team = self.units.grid_workers[self.cases.grid[cid]].station
-        team.arrive(hours, self._verified, cid, self.cases.deadline[cid])
+        cases = self.cases
+        team = self.units.grid_workers[cases.grid[cid]].station
+        team.arrive(hours, self._verified, cid, cases.deadline[cid])
 
     def _verified(self, cid: int) -> None:
         """The grid worker's on-site check (F9.5), then the call-back (回访, F9.3): a case
@@ -920,10 +944,12 @@ class Casework:
         prog = self.progress[cid]
         worker = self.units.grid_workers[cases.grid[cid]]
         resolved = bool(cases.resolved[cid])
-        can_reopen = cases.reopened[cid] < self.p.feedback.reopen_limit
+        reopened = cases.reopened[cid]
+        feedback = self.p.feedback
+        can_reopen = reopened < feedback.reopen_limit
         u_verify = (
             cases.u_verify[cid]
-            if cases.reopened[cid] == 0
+            if reopened == 0
             else float(self._stream(cid, self.handling_rng).random())
         )
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
@@ -932,8 +958,8 @@ class Casework:
             self._reopen(cid)
             return
         if cases.resident[cid] >= 0:
-            u = cases.u_callback[cid] if cases.reopened[cid] == 0 else self._contacts(cid).random()
-            if u < self.p.feedback.callback_share:
+            u = cases.u_callback[cid] if reopened == 0 else self._contacts(cid).random()
+            if u < feedback.callback_share:
                 self.callbacks += 1
                 if not resolved and can_reopen:
                     if prog.premature:
@@ -997,7 +1023,10 @@ class Casework:
         cases = self.cases
         fb = self.p.feedback
         registered, deadline = cases.registered[cid], cases.promised[cid]
-        late = max(0.0, now - deadline) / max(deadline - registered, MINUTE)
+        # max(0.0, now - deadline) / max(deadline - registered, MINUTE), without two calls
+        over = now - deadline
+        span = deadline - registered
+        late = (over if over > 0.0 else 0.0) / (MINUTE if MINUTE > span else span)
         logit = (
             fb.satisfaction_logit_base
             + (fb.satisfaction_logit_resolved if cases.resolved[cid] else 0.0)
@@ -1097,7 +1126,8 @@ class Casework:
 
 
 class _NeedRows:
-    """One day's needs as plain Python lists, for fast per-need access in callbacks."""
+    """One day's needs that become cases (rows ``kept`` of the batch, in order) as plain
+    Python lists, for fast per-need access in callbacks."""
 
     __slots__ = (
         "case_type",
@@ -1121,35 +1151,37 @@ class _NeedRows:
         "work",
     )
 
-    def __init__(self, batch: NeedBatch) -> None:
+    def __init__(self, batch: NeedBatch, kept: np.ndarray) -> None:
         self.public_grid: list[int] = []  # grid of each as a public problem (Casework.receive)
         self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
-        self.time = batch.time.tolist()
-        self.resident = batch.resident.tolist()
-        self.case_type = batch.case_type.tolist()
-        self.severity = batch.severity.tolist()
-        self.minor = batch.minor.tolist()
-        self.u_desk = batch.u_desk.tolist()
-        self.u_classify = batch.u_classify.tolist()
-        self.u_satisfy = batch.u_satisfy.tolist()
-        self.u_quality = batch.u_quality.tolist()
-        self.u_callback = batch.u_callback.tolist()
-        self.u_repeat = batch.u_repeat.tolist()
-        self.u_urge = batch.u_urge.tolist()
-        self.u_dispute = batch.u_dispute.tolist()
-        self.u_verify = batch.u_verify.tolist()
-        self.disputed = batch.disputed.tolist()
+        self.time = batch.time[kept].tolist()
+        self.resident = batch.resident[kept].tolist()
+        self.case_type = batch.case_type[kept].tolist()
+        self.severity = batch.severity[kept].tolist()
+        self.minor = batch.minor[kept].tolist()
+        self.u_desk = batch.u_desk[kept].tolist()
+        self.u_classify = batch.u_classify[kept].tolist()
+        self.u_satisfy = batch.u_satisfy[kept].tolist()
+        self.u_quality = batch.u_quality[kept].tolist()
+        self.u_callback = batch.u_callback[kept].tolist()
+        self.u_repeat = batch.u_repeat[kept].tolist()
+        self.u_urge = batch.u_urge[kept].tolist()
+        self.u_dispute = batch.u_dispute[kept].tolist()
+        self.u_verify = batch.u_verify[kept].tolist()
+        self.disputed = batch.disputed[kept].tolist()
         # departments are lead first, then the others, then -1 padding: slice, don't filter;
         # most needs concern one department, so make those tuples in one go (issue 11)
-        counts = (batch.departments >= 0).sum(axis=1)
-        self.departments = list(map(tuple, batch.departments[:, :1].tolist()))
-        self.work = list(map(tuple, batch.work[:, :1].tolist()))
+        departments = batch.departments[kept]
+        work_rows = batch.work[kept]
+        counts = (departments >= 0).sum(axis=1)
+        self.departments = list(map(tuple, departments[:, :1].tolist()))
+        self.work = list(map(tuple, work_rows[:, :1].tolist()))
         others = np.flatnonzero(counts != 1)
         for i, k, row, w in zip(
             others.tolist(),
             counts[others].tolist(),
-            batch.departments[others].tolist(),
-            batch.work[others].tolist(),
+            departments[others].tolist(),
+            work_rows[others].tolist(),
             strict=True,
         ):
             self.departments[i] = tuple(row[:k])

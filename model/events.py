@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 
@@ -27,10 +28,10 @@ class EventCalendar:
 
     def schedule(self, time: float, callback: Callable[[Any], None], argument: Any = None) -> None:
         """Run ``callback(argument)`` at ``time`` (never before the current time)."""
-        if time < self.now:
-            time = self.now
-        self._sequence += 1
-        heapq.heappush(self._heap, (time, self._sequence, callback, argument))
+        now = self.now
+        sequence = self._sequence + 1
+        self._sequence = sequence
+        heappush(self._heap, (now if time < now else time, sequence, callback, argument))
 
     def run_until(self, end: float) -> None:
         """Run every event with time < ``end``, in time order; then the clock reads ``end``."""

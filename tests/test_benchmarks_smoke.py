@@ -114,3 +114,17 @@ def test_bench_case_log_writes_both_and_they_read_back_equal(tmp_path: Path) -> 
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["rows"] == 3000 and figures["reads_back_equal"] is True, figures
     assert figures["ratio_cpu"] == figures["pandas_cpu_s"] / figures["sink_cpu_s"], figures
+
+
+def test_district_digest_prints_a_reproducible_line() -> None:
+    """district_digest on the classroom for 5 days prints the same counts and digest twice."""
+    lines = []
+    for _ in range(2):
+        done = _run("district_digest.py", "5", "--scenario", "classroom", "--root", str(ROOT))
+        assert done.returncode == 0, f"district_digest failed:\n{done.stderr}"
+        lines.append(done.stdout.split())
+    first, second = lines
+    assert first[0] == "casework.py" and first[1] == "build", f"line: {first}"
+    cases = int(first[first.index("cases") + 1])
+    assert cases > 0, f"no case in 5 classroom days: {first}"
+    assert first[6:] == second[6:], f"two runs differ: {first} vs {second}"

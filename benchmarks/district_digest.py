@@ -1,0 +1,69 @@
+"""A district run's CPU time and a digest of its case table (issue 11, third round).
+
+Builds a scenario (default ``yongchuan``, seed 1) from the tree at ``--root``, runs it for
+``--days`` days inside :func:`model.collector.quiet_collector` (as a real run does), and
+prints one line: the build and run CPU seconds (``time.process_time``), the events
+processed, the residents' mean trust, the cases created and the first 16 hex digits of a
+SHA-256 over every column of the case table, its departments and its work content.
+
+Two trees whose lines agree on ``events``, ``trust``, ``cases`` and ``digest`` gave the
+same run, bit for bit; compare their ``run`` CPU seconds, interleaved and repeated, on a
+shared machine::
+
+    python benchmarks/district_digest.py --root /path/to/main 60
+    python benchmarks/district_digest.py --root . 60
+
+The same line as the ad-hoc script the figures in docs/performance.md were measured with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("days", nargs="?", type=int, default=60, help="days to run (60)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="the source tree to import and read the scenario from (this repository)",
+    )
+    parser.add_argument("--scenario", default="yongchuan", help="scenario file name (yongchuan)")
+    parser.add_argument("--seed", type=int, default=1, help="the run's seed (1)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    sys.path.insert(0, str(root))
+    from experiments.scenario_files import load_scenario
+    from model.collector import quiet_collector
+    from model.governance import GovernanceModel
+
+    parameters = load_scenario(root / "scenarios" / f"{args.scenario}.toml").parameters
+    start = time.process_time()
+    model = GovernanceModel(parameters, seed=args.seed)
+    build = time.process_time() - start
+    start = time.process_time()
+    with quiet_collector():
+        for _ in range(args.days):
+            model.step()
+    run = time.process_time() - start
+    cases = model.casework.cases
+    digest = hashlib.sha256()
+    for name in sorted(cases._SPEC):
+        digest.update(cases.column(name).tobytes())
+    digest.update(repr(cases.departments).encode())
+    digest.update(repr(cases.work).encode())
+    trust = float(model.population.trust.mean())
+    print(
+        f"casework.py build {build:.2f} run {run:.2f} events {model.events.processed} "
+        f"trust {trust!r} cases {cases.added} digest {digest.hexdigest()[:16]}"
+    )
+
+
+if __name__ == "__main__":
+    main()
