@@ -34,6 +34,8 @@ class NativeDistribution(Distribution):
 class CompileEngine(build_ext):
     """mypyc's extensions, made when the build needs them (not when pip reads metadata)."""
 
+    compiled = True  # cleared when mypyc refuses the sources
+
     def finalize_options(self) -> None:
         if WANTED and not self.distribution.ext_modules:
             try:
@@ -48,6 +50,7 @@ class CompileEngine(build_ext):
                 )
             except (Exception, SystemExit) as error:  # mypyc missing or refusing the sources
                 self.warn(f"the case engine was not compiled ({error}); it will run interpreted")
+                self.compiled = False
         super().finalize_options()
 
     def run(self) -> None:
@@ -59,7 +62,11 @@ class CompileEngine(build_ext):
             super().run()
         except Exception as error:  # no compiler: the interpreted package still works
             self.warn(f"the case engine was not compiled ({error}); it will run interpreted")
-            digests = {}  # the build was tried (make does not retry it at every target)
+            self.compiled = False
+        if not self.compiled:
+            # the build was tried (make does not retry it at every target); extensions left
+            # from an earlier build match no source now, so model/native.py will not use them
+            digests = {}
         target = Path(self.get_ext_fullpath("model._native__mypyc")).parent / DIGEST_FILE
         target.write_text(json.dumps(digests, indent=1, sort_keys=True), encoding="utf-8")
 
