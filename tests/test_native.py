@@ -7,6 +7,7 @@ import importlib.machinery
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,41 @@ def test_compiled_and_interpreted_runs_are_identical() -> None:
         and not (math.isnan(here[name]) and math.isnan(interpreted[name]))
     }
     assert not differing, f"compiled {native.status().compiled}: {differing}"
+
+
+@pytest.mark.slow  # type-checks the model package (≈50 s)
+def test_a_build_mypyc_refuses_leaves_no_current_record(tmp_path: Path) -> None:
+    """When mypyc refuses a source, the build warns, and extensions left from before are not used."""
+    for name in ("setup.py", "pyproject.toml"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    shutil.copytree(
+        ROOT / "model",
+        tmp_path / "model",
+        ignore=shutil.ignore_patterns("*.so", "*.json", "__pycache__"),
+    )
+    package = tmp_path / "model"
+    for name in native.COMPILED:  # extensions of an earlier build, and its record
+        stem = name.rsplit(".", 1)[1]
+        (package / (stem + importlib.machinery.EXTENSION_SUFFIXES[0])).write_bytes(b"")
+    (package / native.DIGEST_FILE).write_text(
+        json.dumps(native.source_digests(package)), encoding="utf-8"
+    )
+    events = package / "events.py"
+    events.write_text(
+        events.read_text(encoding="utf-8") + "\nNOT_AN_INT: int = 'text'\n", encoding="utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--inplace"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != native.PURE_ENV},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "will run interpreted" in done.stderr + done.stdout
+    assert json.loads((package / native.DIGEST_FILE).read_text(encoding="utf-8")) == {}
+    decision = native.decide(package, environ={})
+    assert not decision.compiled
+    assert "model.events" in decision.reason and "changed since it was compiled" in decision.reason
