@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck imports unit slow bench clean compile
+.PHONY: demo test lint typecheck imports unit slow bench clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is required (pyenv: see .python-version)"'
@@ -21,21 +21,13 @@ $(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## compile: rebuild the compiled case engine (mypyc, model/native.py) after its sources
-## changed; until then the model runs those modules interpreted (same results, slower).
-NATIVE := model/native_sources.json
-NATIVE_SOURCES := model/events.py model/calendar.py model/stations.py model/casework.py
-$(NATIVE): $(NATIVE_SOURCES) setup.py | $(RUN_STAMP)
-	$(BIN)/pip install --quiet --no-deps -e .
-compile: $(NATIVE)
-
 ## demo: compare the bundled reform options on the baseline street and write the report.
 ## Each content of the experiment and scenario files gets its own results folder,
 ## results/compare_reforms-<hash8>/ (so an edited file never meets stale results), and
 ## results/compare_reforms-latest points at the folder of the last demo.
 DEMO_EXPERIMENT := experiments/compare_reforms.toml
 DEMO_INPUTS := $(DEMO_EXPERIMENT) $(sort $(wildcard scenarios/*.toml))
-demo: $(RUN_STAMP) $(NATIVE)
+demo: $(RUN_STAMP)
 	@hash=$$($(BIN)/python -c "import hashlib, sys; print(hashlib.sha256(b''.join(open(f, 'rb').read() for f in sys.argv[1:])).hexdigest()[:8])" $(DEMO_INPUTS)); \
 	out=results/compare_reforms-$$hash; \
 	echo "Results folder: $$out (content hash of $(DEMO_EXPERIMENT) and scenarios/*.toml)"; \
@@ -57,15 +49,15 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP) $(NATIVE)
+unit: $(STAMP)
 	$(BIN)/pytest -m "not slow" -q
 
-slow: $(STAMP) $(NATIVE)
+slow: $(STAMP)
 	$(BIN)/pytest -m slow -q
 
-bench: $(STAMP) $(NATIVE)
+bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_scenarios.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build model/*.so $(NATIVE)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

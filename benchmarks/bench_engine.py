@@ -144,13 +144,8 @@ def run_engine(customers: int, stations: int, seed: int, calendar: Any = None) -
     return _wait_figures(waits) | {"services": float(sum(s.jobs_done for s in chain))}
 
 
-class ClockCalendar(WorkCalendar):
-    """Diagnostic stand-in for WorkCalendar: working time is clock time, by arithmetic.
-
-    A subclass (not a look-alike): the compiled ``Station`` accepts a ``WorkCalendar``."""
-
-    def __init__(self) -> None:
-        super().__init__(24.0, 7, 0, 1)
+class ClockCalendar:
+    """Diagnostic stand-in for WorkCalendar: working time is clock time, by arithmetic."""
 
     def add_working_hours(self, t: float, hours: float) -> float:
         return t + hours / 24.0

@@ -42,7 +42,6 @@ def main(argv: list[str] | None = None) -> None:
     from experiments.scenario_files import load_scenario
     from model.collector import quiet_collector
     from model.governance import GovernanceModel
-    from model.native import status as native_status
 
     parameters = load_scenario(root / "scenarios" / f"{args.scenario}.toml").parameters
     start = time.process_time()
@@ -60,9 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     digest.update(repr(cases.departments).encode())
     digest.update(repr(cases.work).encode())
     trust = float(model.population.trust.mean())
-    engine = "compiled" if native_status().compiled else "interpreted"
     print(
-        f"{engine} build {build:.2f} run {run:.2f} events {model.events.processed} "
+        f"{args.scenario} build {build:.2f} run {run:.2f} events {model.events.processed} "
         f"trust {trust!r} cases {cases.added} digest {digest.hexdigest()[:16]}"
     )
 

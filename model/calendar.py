@@ -13,12 +13,10 @@ from __future__ import annotations
 from bisect import bisect_right
 
 import numpy as np
-from mypy_extensions import mypyc_attr
 
 OPEN_HOUR = 9.0  # offices open at 9:00 (assumption)
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # a mediator's schedule (model/mediation.py)
 class WorkCalendar:
     """Working days and hours over a horizon of days."""
 

@@ -124,7 +124,7 @@ def test_district_digest_prints_a_reproducible_line() -> None:
         assert done.returncode == 0, f"district_digest failed:\n{done.stderr}"
         lines.append(done.stdout.split())
     first, second = lines
-    assert first[0] in ("compiled", "interpreted") and first[1] == "build", f"line: {first}"
+    assert first[0] == "classroom" and first[1] == "build", f"line: {first}"
     cases = int(first[first.index("cases") + 1])
     assert cases > 0, f"no case in 5 classroom days: {first}"
     assert first[6:] == second[6:], f"two runs differ: {first} vs {second}"
