@@ -117,6 +117,9 @@ def child(
 
     imported, imported_cpu = time.perf_counter(), time.process_time()
     figures: dict[str, Any] = {"import_s": imported - START, "import_cpu_s": imported_cpu}
+    figures["model_source"] = str(
+        Path(sys.modules[GovernanceModel.__module__].__file__ or "").parent
+    )
 
     loaded = load_scenario(resolve_scenario_path(scenario))
     built_at, built_cpu = time.perf_counter(), time.process_time()
@@ -188,6 +191,13 @@ def _write_results(folder: Path, out: Any) -> None:
     out.timeseries.to_csv(folder / "timeseries.csv", index=False)
 
 
+def _child_environment() -> dict[str, str]:
+    """One thread, and this tree's model first on the path: run from another checkout, the
+    benchmark measures that checkout, not the one the environment has installed."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return os.environ | ONE_THREAD | {"PYTHONPATH": path}
+
+
 def _profile_summary(profiler: cProfile.Profile, top: int) -> dict[str, Any]:
     """The ``top`` functions by own time, and the ``2 × top`` by cumulative time."""
     raw: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
@@ -241,7 +251,7 @@ def measure(
     done = subprocess.run(
         command,
         cwd=ROOT,
-        env=os.environ | ONE_THREAD,
+        env=_child_environment(),
         stdout=subprocess.PIPE,
         text=True,
         check=False,

@@ -7,6 +7,7 @@ not in timed tests); see docs/performance.md for the figures.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,36 @@ def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
     ratio = figures["ratio_to_reference"]
     assert ratio["wall"] == figures["model_s"] / reference["seconds"], ratio
     assert figures["write_s"] >= 0, "results were not written"
+
+
+def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> None:
+    """Run from another checkout, bench_scenarios' child imports that checkout's model."""
+    tree = tmp_path / "other_checkout"
+    for name in ("benchmarks", "model", "experiments", "scenarios"):
+        shutil.copytree(
+            ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "results")
+        )
+    out = tmp_path / "scenarios.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(tree / "benchmarks" / "bench_scenarios.py"),
+            "--scenarios",
+            "classroom",
+            "--days",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"bench_scenarios failed:\n{done.stderr}"
+    figures = json.loads(out.read_text(encoding="utf-8"))["scenarios"]["classroom"]
+    assert Path(figures["model_source"]) == tree / "model", figures["model_source"]
 
 
 def test_reference_loop_four_events_per_case_and_settled_queues() -> None:
