@@ -77,8 +77,6 @@ from model.mechanisms import POLICY_BLOCKS
 from model.outcomes import OUTCOME_NAMES, find_outcome
 
 KINDS: tuple[str, ...] = ("compare", "sweep", "sensitivity", "calibrate")
-# Policy blocks hold the reforms a calibrated baseline is compared under: never fitted.
-REFORM_BLOCKS: tuple[str, ...] = POLICY_BLOCKS
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -755,12 +753,12 @@ def _build_calibration(spec: CalibrateSpec, path: Path) -> tuple[dict[str, Scena
     for i, parameter in enumerate(spec.calibration.parameters):
         key = f"calibration.parameters[{i}]"
         block = parameter.name.split(".")[0]
-        if block in REFORM_BLOCKS:
+        if block in POLICY_BLOCKS:
             raise InputError(
                 f"{path}: {key}.name: {parameter.name!r} is a reform parameter (under "
                 f"'{block}.'); a calibration fits the baseline and never the reform: reforms "
                 f"must get their effect from their mechanisms. Fields under "
-                f"{', '.join(b + '.' for b in REFORM_BLOCKS)} cannot be fitted"
+                f"{', '.join(b + '.' for b in POLICY_BLOCKS)} cannot be fitted"
             )
         if names.count(parameter.name) > 1:
             raise InputError(f"{path}: {key}.name: {parameter.name!r} is listed twice")
@@ -796,7 +794,7 @@ def _check_settle(path: Path, settle: SettleSpec, base: Scenario, fitted: list[s
     """The settled field is a numeric, non-reform scenario field that is not fitted."""
     key = "calibration.settle.parameter"
     block = settle.parameter.split(".")[0]
-    if block in REFORM_BLOCKS:
+    if block in POLICY_BLOCKS:
         raise InputError(
             f"{path}: {key}: {settle.parameter!r} is a reform parameter (under '{block}.'); "
             "a calibration never sets a reform parameter"

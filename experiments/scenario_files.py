@@ -52,8 +52,6 @@ from model.parameters import DepartmentParameters, ModelParameters
 from model.places import build_layout
 from model.policies.registry import policy_kind
 
-# Fields of ModelParameters holding a policy block ({"kind": ..., **parameters}).
-POLICY_FIELDS: tuple[str, ...] = POLICY_BLOCKS
 # Keys that describe one file and are not inherited through ``extends``.
 OWN_KEYS: tuple[str, ...] = ("name", "title", "description")
 # Scenario files shipped with a source checkout (an editable install finds them here).
@@ -305,7 +303,7 @@ def _parent_path(path: Path, reference: Any) -> Path:
 @lru_cache(maxsize=1)
 def _default_mapping() -> dict[str, Any]:
     # Policies are left to the schema's own defaults: their blocks must not merge.
-    return ModelParameters().model_dump(mode="python", exclude={*POLICY_FIELDS, *OWN_KEYS})
+    return ModelParameters().model_dump(mode="python", exclude={*POLICY_BLOCKS, *OWN_KEYS})
 
 
 def validate_mapping(
@@ -372,7 +370,7 @@ def _pydantic_problem(
     value = error.get("input", MISSING)
     if isinstance(value, Mapping):
         value = MISSING  # a whole table is too long to show; the field names it
-    if kind == "value_error" and loc and loc[0] in POLICY_FIELDS and len(loc) == 1:
+    if kind == "value_error" and loc and loc[0] in POLICY_BLOCKS and len(loc) == 1:
         # The registry's PolicyError message already names the kind, the bad key and
         # what is allowed (model/policies/registry.py); keep it as it is.
         return InputError(message, file=file, field=field)
@@ -549,8 +547,8 @@ def parameters_mapping(parameters: ModelParameters) -> dict[str, Any]:
 
     The result is itself a valid scenario mapping: validating it gives ``parameters`` back.
     """
-    mapping = parameters.model_dump(mode="json", exclude=set(POLICY_FIELDS))
-    for field in POLICY_FIELDS:
+    mapping = parameters.model_dump(mode="json", exclude=set(POLICY_BLOCKS))
+    for field in POLICY_BLOCKS:
         mapping[field] = _policy_mapping(getattr(parameters, field))
     return mapping
 
@@ -854,7 +852,6 @@ def _is_policy(node: Any) -> bool:
 
 
 __all__ = [
-    "POLICY_FIELDS",
     "SCENARIOS_FOLDER",
     "InputError",
     "Scenario",
