@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import re
@@ -54,35 +53,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from machine import load_average, parallel_ceiling
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "experiments" / "compare_reforms.toml"
 TARGET = 1.8
-
-
-def _load() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return float("nan")
-
-
-def _burn(loops: int) -> float:
-    start = time.perf_counter()
-    total = 0
-    for i in range(loops):
-        total += i * i
-    return time.perf_counter() - start
-
-
-def ceiling(workers: int = 2, loops: int = 3_000_000) -> float:
-    """``workers`` pure-CPU burns at once against one alone: the speed-up available now."""
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        pool.map(abs, range(workers))  # started
-        alone = min(pool.map(_burn, [loops])[0] for _ in range(2))
-        start = time.perf_counter()
-        pool.map(_burn, [loops] * workers, chunksize=1)
-        together = time.perf_counter() - start
-    return workers * alone / together
 
 
 def workload_file(name: str, folder: Path, replications: int | None, days: int | None) -> Path:
@@ -134,7 +109,7 @@ def run_cli(experiment: Path, out: Path, workers: int) -> dict[str, Any]:
         str(out),
         "--no-progress",
     ]
-    load = _load()
+    load = load_average()
     started = time.time()
     clock = time.perf_counter()
     done = subprocess.run(
@@ -185,16 +160,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             path = workload_file(name, folder, args.demo_replications, args.demo_days)
             repeats: list[dict[str, Any]] = []
             for rep in range(args.repeats):
-                before = ceiling(args.workers)
+                before = parallel_ceiling(args.workers)["ceiling"]
                 serial = run_cli(path, folder / f"{name}-serial{rep}", 1)
                 pool = run_cli(path, folder / f"{name}-pool{rep}", args.workers)
-                after = ceiling(args.workers)
+                after = parallel_ceiling(args.workers)["ceiling"]
                 row = {
                     "serial": serial,
                     "pool": pool,
                     "speedup": serial["wall_s"] / pool["wall_s"],
                     "ceiling": (before + after) / 2,
-                    "load_1min_after": _load(),
+                    "load_1min_after": load_average(),
                 }
                 print(
                     f"{name} #{rep + 1}: serial {serial['wall_s']:.2f} s, pool "

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from machine import load_average, parallel_ceiling
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
@@ -60,29 +61,6 @@ logger = logging.getLogger("bench_pool")
 def noop_run(scenario: Any, seed: Any, days: int | None = None, progress: Any = None) -> RunOutput:
     """A run that does nothing but return one outcome: isolates the runner's overhead."""
     return RunOutput(summary={"trust_mean": 0.5}, timeseries=pd.DataFrame(), cases=pd.DataFrame())
-
-
-def _burn(loops: int) -> float:
-    """Pure-Python work; its wall time measures how much CPU a process gets."""
-    start = time.perf_counter()
-    total = 0
-    for i in range(loops):
-        total += i * i
-    return time.perf_counter() - start
-
-
-def parallel_ceiling(workers: int, loops: int = 5_000_000) -> dict[str, float]:
-    """The speed-up the machine can give right now: ``workers`` pure-CPU burns at once
-    against one alone. On a shared machine other processes take cores; the pool's
-    speed-up cannot exceed this ceiling, so ``speedup / ceiling`` is the runner's own
-    efficiency."""
-    alone = min(_burn(loops) for _ in range(2))
-    with ProcessExecutor(workers) as pool:
-        list(pool.pool.map(abs, range(2 * workers)))  # workers started
-        start = time.perf_counter()
-        list(pool.pool.map(_burn, [loops] * workers))
-        together = time.perf_counter() - start
-    return {"alone_s": alone, "together_s": together, "ceiling": workers * alone / together}
 
 
 def _warm(_: int) -> int:
@@ -116,13 +94,6 @@ path = "{(scenarios / "integrated.toml").as_posix()}"
     path = folder / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def _load() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return float("nan")
 
 
 def _timed(label: str, path: Path, out: Path, executor: Any, run_fn: Any = None) -> dict[str, Any]:
@@ -164,7 +135,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
         },
-        "load_1min_before": _load(),
+        "load_1min_before": load_average(),
         "experiment": {
             "scenarios": ["baseline", "integrated"],
             "communities_per_street": args.communities,
@@ -232,7 +203,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "noop dask", noop_path, folder / "noop_dask", dask, noop_run
                 )
         result["overhead"] = overhead
-    result["load_1min_after"] = _load()
+    result["load_1min_after"] = load_average()
     result["ceiling_after"] = parallel_ceiling(args.workers)
     ceilings.append(result["ceiling_after"]["ceiling"])
     result["ceilings"] = ceilings
