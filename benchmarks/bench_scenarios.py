@@ -53,7 +53,6 @@ import argparse
 import cProfile
 import json
 import logging
-import math
 import os
 import platform
 import pstats
@@ -111,6 +110,7 @@ def child(
     comparable with the targets) and report the ``profile`` functions with the most
     own time, and the cumulative time of the model's main phases.
     """
+    from app.run_commands import summary_record
     from experiments.case_sinks import CsvCaseSink
     from experiments.scenario_files import load_scenario, resolve_scenario_path
     from model.governance import GovernanceModel
@@ -163,7 +163,11 @@ def child(
     written_at, written_cpu = time.perf_counter(), time.process_time()
     figures["output_s"] = written_at - output_at
     figures["output_cpu_s"] = written_cpu - output_cpu
-    _write_results(folder, out)  # summary.json and timeseries.csv, as ``microgov run --out``
+    # summary.json and timeseries.csv, as ``microgov run --out`` writes them (cases.csv was
+    # streamed during the run)
+    record = summary_record(out.summary, loaded, seed=seed, days=days, warnings=out.warnings)
+    (folder / "summary.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    out.timeseries.to_csv(folder / "timeseries.csv", index=False)
     shutil.rmtree(folder)
     figures["write_s"] = time.perf_counter() - written_at
     figures["write_cpu_s"] = time.process_time() - written_cpu
@@ -181,14 +185,6 @@ def child(
         "digest": loaded.digest,
     }
     return figures
-
-
-def _write_results(folder: Path, out: Any) -> None:
-    """summary.json and timeseries.csv, the other files of ``microgov run --out`` (cases.csv
-    was streamed during the run)."""
-    summary = {k: (float(v) if math.isfinite(float(v)) else None) for k, v in out.summary.items()}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    out.timeseries.to_csv(folder / "timeseries.csv", index=False)
 
 
 def _child_environment() -> dict[str, str]:
