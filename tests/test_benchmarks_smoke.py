@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 
 
-def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(script: str, *args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``root``'s copy of a benchmark script from ``root`` (this checkout by default)."""
     return subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args],
-        cwd=ROOT,
+        [sys.executable, str(root / "benchmarks" / script), *args],
+        cwd=root,
         capture_output=True,
         text=True,
         timeout=120,
@@ -76,22 +77,15 @@ def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> Non
             ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "results")
         )
     out = tmp_path / "scenarios.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(tree / "benchmarks" / "bench_scenarios.py"),
-            "--scenarios",
-            "classroom",
-            "--days",
-            "2",
-            "--out",
-            str(out),
-        ],
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = _run(
+        "bench_scenarios.py",
+        "--scenarios",
+        "classroom",
+        "--days",
+        "2",
+        "--out",
+        str(out),
+        root=tree,
     )
     assert done.returncode == 0, f"bench_scenarios failed:\n{done.stderr}"
     figures = json.loads(out.read_text(encoding="utf-8"))["scenarios"]["classroom"]
