@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import inspect
 import json
 import logging
 import os
@@ -117,9 +118,7 @@ def child(
 
     imported, imported_cpu = time.perf_counter(), time.process_time()
     figures: dict[str, Any] = {"import_s": imported - START, "import_cpu_s": imported_cpu}
-    figures["model_source"] = str(
-        Path(sys.modules[GovernanceModel.__module__].__file__ or "").parent
-    )
+    figures["model_source"] = str(Path(inspect.getfile(GovernanceModel)).parent)
 
     loaded = load_scenario(resolve_scenario_path(scenario))
     built_at, built_cpu = time.perf_counter(), time.process_time()

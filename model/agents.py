@@ -273,9 +273,7 @@ class Department(CellAgent):
     def rate(self, on_time: bool) -> None:
         """The street rates the department after each case it handled (F4.3)."""
         memory = self.handling.rating_memory
-        ratings, i = self._ratings, self.index  # the property's storage, read once (issue 11)
-        rating = float(ratings[i])
-        ratings[i] = rating + memory * ((1.0 if on_time else 0.0) - rating)
+        self.rating += memory * ((1.0 if on_time else 0.0) - self.rating)
 
 
 class Office(CellAgent):

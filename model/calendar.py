@@ -93,33 +93,11 @@ class WorkCalendar:
         finish = t + hours / 24.0
         if start <= t and finish < end:
             return finish
-        return self._after(t, day, hours)
+        return self.moment_at(self.working_hours_at(t) + hours)
 
     def add_working_days(self, t: float, days: float) -> float:
         """Deadline ``days`` working days after ``t`` (F4.1 time limits)."""
-        day = int(t)
-        if day + 1 >= len(self._working):
-            self._extend(day + 1)
-        return self._after(t, day, days * self.hours_per_day)
-
-    def _after(self, t: float, day: int, hours: float) -> float:
-        """``moment_at(working_hours_at(t) + hours)`` in one call, the same arithmetic
-        (issue 11); ``day`` is ``int(t)``, already within the extended calendar."""
-        cum = self._cum
-        working = self._working
-        elapsed = cum[day]
-        if working[day]:
-            into = (t - day - self.open) * 24.0
-            if into > 0.0:
-                full = self.hours_per_day
-                elapsed = elapsed + (full if full < into else into)  # min(into, full)
-        total = elapsed + hours
-        while total >= cum[-1]:
-            self._extend(len(working) + 7)
-        d = bisect_right(cum, total) - 1
-        while not working[d]:
-            d += 1
-        return d + self.open + (total - cum[d]) / 24.0
+        return self.moment_at(self.working_hours_at(t) + days * self.hours_per_day)
 
     def working_hours_between(self, start: float, end: float) -> float:
         return self.working_hours_at(end) - self.working_hours_at(start)

@@ -672,15 +672,13 @@ class Casework:
         elif resolve and visits and visits[0].unit.level == "grid":
             prog.settled_by_team = True
         prog.pending = len(visits)
-        delay_default = route.handoff_delay_hours  # :meth:`_delay`, inline (issue 11)
-        if delay_default is None:
-            delay_default = self.p.coordination.handoff_delay_hours
+        delay_default = self._delay(route)
         events = self.events
         now = events.now
         at_unit = prog.at
         for v in visits:
             unit = v.unit
-            if resolve or unit is at_unit or unit == at_unit:
+            if resolve or unit == at_unit:
                 # settled where the case already is: no transfer between units
                 delay = 0.0
             else:
@@ -1023,10 +1021,7 @@ class Casework:
         cases = self.cases
         fb = self.p.feedback
         registered, deadline = cases.registered[cid], cases.promised[cid]
-        # max(0.0, now - deadline) / max(deadline - registered, MINUTE), without two calls
-        over = now - deadline
-        span = deadline - registered
-        late = (over if over > 0.0 else 0.0) / (MINUTE if MINUTE > span else span)
+        late = max(0.0, now - deadline) / max(deadline - registered, MINUTE)
         logit = (
             fb.satisfaction_logit_base
             + (fb.satisfaction_logit_resolved if cases.resolved[cid] else 0.0)

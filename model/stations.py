@@ -105,38 +105,33 @@ class Station:
 
         ``key`` orders a deadline-first queue (smaller first); FIFO ignores it.
         """
-        busy = self.busy
-        if busy < self.servers:
-            # start it (inline, not a method: one call fewer per job, issue 11)
-            self.busy = busy + 1
-            hours = work_hours * self.work_factor
-            self.busy_hours += hours
-            events = self.events
-            end = self.calendar.add_working_hours(events.now, hours * self.slowdown)
-            events.schedule(end, self._finished, (done, token))
+        if self.busy < self.servers:
+            self._start(work_hours, done, token)
         elif self.deadline_first:
             self._sequence += 1
             heapq.heappush(self._heap, (key, self._sequence, work_hours, done, token))
         else:
             self._fifo.append((work_hours, done, token))
 
-    def _finish(self, item: tuple[Done, Any]) -> None:
-        self.jobs_done += 1
-        if self.deadline_first and self._heap:
-            _, _, work, done, token = heapq.heappop(self._heap)
-        elif not self.deadline_first and self._fifo:
-            work, done, token = self._fifo.popleft()
-        else:
-            self.busy -= 1
-            done_callback, token = item
-            done_callback(token)
-            return
-        # the next job takes the freed desk (``busy`` unchanged); started as in :meth:`arrive`
-        hours = work * self.work_factor
+    def _start(self, work_hours: float, done: Done, token: Any) -> None:
+        self.busy += 1
+        hours = work_hours * self.work_factor
         self.busy_hours += hours
         events = self.events
         end = self.calendar.add_working_hours(events.now, hours * self.slowdown)
         events.schedule(end, self._finished, (done, token))
+
+    def _finish(self, item: tuple[Done, Any]) -> None:
+        self.busy -= 1
+        self.jobs_done += 1
+        if self.deadline_first:
+            heap = self._heap
+            if heap:
+                _, _, work, done, token = heapq.heappop(heap)
+                self._start(work, done, token)
+        elif self._fifo:
+            work, done, token = self._fifo.popleft()
+            self._start(work, done, token)
         done_callback, token = item
         done_callback(token)
 
