@@ -64,7 +64,6 @@ from model.policies.registry import (
     PolicyError,
     available_kinds,
     policy_class,
-    policy_kind,
 )
 
 log = logging.getLogger(__name__)
@@ -283,7 +282,7 @@ def default_settings(scenario: Scenario) -> dict[str, Any]:
     """The settings that reproduce ``scenario`` as it is (seed 0)."""
     p = scenario.parameters
     return {
-        **{family: own_kind(scenario, family) for family in FAMILIES},
+        **{family: scenario.policy_kind(family) for family in FAMILIES},
         "staff_multiplier": 1.0,
         "classification_accuracy": p.coordination.classification_accuracy,
         "handoff_delay_hours": p.coordination.handoff_delay_hours,
@@ -302,12 +301,7 @@ def allowed_kinds(scenario: Scenario, family: Family) -> list[str]:
     otherwise the page would switch policy without being asked. No other reference is
     accepted, so a request never imports code.
     """
-    return sorted({*registered_kinds(family), own_kind(scenario, family)})
-
-
-def own_kind(scenario: Scenario, family: Family) -> str:
-    """The kind of ``scenario``'s own policy of ``family``."""
-    return policy_kind(getattr(scenario.parameters, family))
+    return sorted({*registered_kinds(family), scenario.policy_kind(family)})
 
 
 @functools.cache
@@ -319,7 +313,6 @@ def registered_kinds(family: Family) -> tuple[str, ...]:
 
 def view_config(scenario: Scenario) -> dict[str, Any]:
     """What ``GET /api/config`` returns: the scenario, its controls and their defaults."""
-    consultation_kinds = allowed_kinds(scenario, "consultation")
     kinds = {family: allowed_kinds(scenario, family) for family in FAMILIES}
     controls = []
     for control in CONTROLS:
@@ -341,9 +334,9 @@ def view_config(scenario: Scenario) -> dict[str, Any]:
         },
         "controls": controls,
         "defaults": default_settings(scenario),
-        "consultation_fields": {kind: consultation_fields(kind) for kind in consultation_kinds},
+        "consultation_fields": {kind: consultation_fields(kind) for kind in kinds["consultation"]},
         "invitations_defaults": {
-            kind: _invitations_default(scenario, kind) for kind in consultation_kinds
+            kind: _invitations_default(scenario, kind) for kind in kinds["consultation"]
         },
     }
 
@@ -461,7 +454,7 @@ def settings_overrides(scenario: Scenario, chosen: Mapping[str, Any]) -> dict[st
     p = scenario.parameters
     overrides: dict[str, Any] = {}
     for family in FAMILIES:
-        if chosen[family] != own_kind(scenario, family):
+        if chosen[family] != scenario.policy_kind(family):
             overrides[f"{family}.kind"] = chosen[family]
     consultation_changes = "consultation.kind" in overrides
     for name in ("classification_accuracy", "handoff_delay_hours"):
@@ -522,7 +515,7 @@ def run_view(scenario: Scenario, settings: Any, workers: RunWorkers) -> dict[str
         "scenario": {
             "name": scenario.name,
             "residents": varied.residents,
-            **{family: own_kind(varied, family) for family in FAMILIES},
+            **{family: varied.policy_kind(family) for family in FAMILIES},
             "digest": varied.digest,
         },
         "settings": chosen,

@@ -19,7 +19,9 @@ The same line as the ad-hoc script the figures in docs/performance.md were measu
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -36,6 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--scenario", default="yongchuan", help="scenario file name (yongchuan)")
     parser.add_argument("--seed", type=int, default=1, help="the run's seed (1)")
+    parser.add_argument(
+        "--count-calls",
+        action="store_true",
+        help="run under cProfile and add the Python function calls per case created "
+        "(deterministic, unlike the times; the run's CPU is then not comparable)",
+    )
     args = parser.parse_args(argv)
     root = args.root.resolve()
     sys.path.insert(0, str(root))
@@ -47,10 +55,15 @@ def main(argv: list[str] | None = None) -> None:
     start = time.process_time()
     model = GovernanceModel(parameters, seed=args.seed)
     build = time.process_time() - start
+    profiler = cProfile.Profile() if args.count_calls else None
     start = time.process_time()
     with quiet_collector():
+        if profiler is not None:
+            profiler.enable()
         for _ in range(args.days):
             model.step()
+        if profiler is not None:
+            profiler.disable()
     run = time.process_time() - start
     cases = model.casework.cases
     digest = hashlib.sha256()
@@ -59,10 +72,14 @@ def main(argv: list[str] | None = None) -> None:
     digest.update(repr(cases.departments).encode())
     digest.update(repr(cases.work).encode())
     trust = float(model.population.trust.mean())
-    print(
+    line = (
         f"{args.scenario} build {build:.2f} run {run:.2f} events {model.events.processed} "
         f"trust {trust!r} cases {cases.added} digest {digest.hexdigest()[:16]}"
     )
+    if profiler is not None:
+        calls = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+        line += f" calls_per_case {calls / cases.added:.1f}"
+    print(line)
 
 
 if __name__ == "__main__":

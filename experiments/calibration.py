@@ -189,6 +189,7 @@ class CalibrationReport:
     profiles: int = 0  # profile candidates evaluated
     check_objective: float | None = None  # J of the best candidate on fresh seeds
     settled: dict[str, float] = field(default_factory=dict)  # [calibration.settle]'s field
+    settle_steps: list[SettleStep] = field(default_factory=list)  # the fixed-point iterations
     settle_residual: float | None = None  # how far one more settling iteration moves it
     holdouts_unavailable: list[str] = field(default_factory=list)
 
@@ -544,7 +545,13 @@ def run_calibration(
             else folder / f"{base.name}_calibrated.toml"
         )
         report.scenario_file = write_calibrated_scenario(
-            target_path, exp, base, targets, best, len(fit), settled=_settled_note(ctx)
+            target_path,
+            exp,
+            base,
+            targets,
+            best,
+            len(fit),
+            settled=_settled_note(report, block.settle),
         )
         store.set_meta({"calibrated_scenario": str(report.scenario_file)})
         # profiles last: they do not change the fit, and the scenario is usable meanwhile
@@ -615,6 +622,7 @@ def _settle(ctx: _Context, settle: SettleSpec, plan: StudyPlan) -> StudyPlan:
     )
     ctx.base = ctx.build({settle.parameter: value}, "settled")
     ctx.report.settled = {settle.parameter: value}
+    ctx.report.settle_steps = steps
     budget = settle.refit_candidates
     return dataclasses.replace(
         plan,
@@ -645,17 +653,18 @@ def _settle_residual(ctx: _Context, settle: SettleSpec, best: Candidate) -> None
     )
 
 
-def _settled_note(ctx: _Context) -> dict[str, tuple[float, str]]:
+def _settled_note(
+    report: CalibrationReport, settle: SettleSpec | None
+) -> dict[str, tuple[float, str]]:
     """The settled field, its value and the comment the calibrated scenario gives it."""
-    meta = ctx.store.meta()
-    if not ctx.report.settled:
+    if settle is None or not report.settled:
         return {}
-    steps = steps_from_record(meta.get("settle_steps"))
-    ((name, value),) = ctx.report.settled.items()
+    steps = report.settle_steps
+    ((name, value),) = report.settled.items()
     comment = (
-        f"settled: {meta.get('settle_outcome')} at the end of the fitted street's runs, "
+        f"settled: {settle.outcome} at the end of the fitted street's runs, "
         f"{len(steps)} fixed-point iteration(s) from {steps[0].start:.4g}; one more would "
-        f"move it {_fmt(ctx.report.settle_residual)}"
+        f"move it {_fmt(report.settle_residual)}"
     )
     return {name: (value, comment)}
 
@@ -805,8 +814,9 @@ def write_calibrated_scenario(
     fitted = dict(best.parameters)
     bounds = {p.name: p for p in spec.calibration.parameters}
     fixed = {name: value for name, (value, _) in (settled or {}).items()}
-    values = {k: v for k, v in overrides.items() if k not in fitted | fixed} | fixed | fitted
-    comments = {k: "experiment override" for k in overrides if k not in fitted | fixed}
+    pinned = fitted.keys() | fixed.keys()  # what the fit and the settling set
+    values = {k: v for k, v in overrides.items() if k not in pinned} | fixed | fitted
+    comments = {k: "experiment override" for k in overrides if k not in pinned}
     comments |= {name: comment for name, (_, comment) in (settled or {}).items()}
     for name, value in fitted.items():
         b = bounds[name]

@@ -752,14 +752,14 @@ def _build_calibration(spec: CalibrateSpec, path: Path) -> tuple[dict[str, Scena
     names = [p.name for p in spec.calibration.parameters]
     for i, parameter in enumerate(spec.calibration.parameters):
         key = f"calibration.parameters[{i}]"
-        block = parameter.name.split(".")[0]
-        if block in POLICY_BLOCKS:
-            raise InputError(
-                f"{path}: {key}.name: {parameter.name!r} is a reform parameter (under "
-                f"'{block}.'); a calibration fits the baseline and never the reform: reforms "
-                f"must get their effect from their mechanisms. Fields under "
-                f"{', '.join(b + '.' for b in POLICY_BLOCKS)} cannot be fitted"
-            )
+        _refuse_reform_field(
+            path,
+            f"{key}.name",
+            parameter.name,
+            "a calibration fits the baseline and never the reform: reforms must get their "
+            "effect from their mechanisms. Fields under "
+            f"{', '.join(b + '.' for b in POLICY_BLOCKS)} cannot be fitted",
+        )
         if names.count(parameter.name) > 1:
             raise InputError(f"{path}: {key}.name: {parameter.name!r} is listed twice")
         _check_fields(path, f"{key}.name", base, [parameter.name])
@@ -790,15 +790,17 @@ def _build_calibration(spec: CalibrateSpec, path: Path) -> tuple[dict[str, Scena
     return {str(base.name): base}, targets
 
 
+def _refuse_reform_field(path: Path, key: str, name: str, why: str) -> None:
+    """A calibration neither fits nor sets a field of a policy block (a reform's)."""
+    block = name.split(".")[0]
+    if block in POLICY_BLOCKS:
+        raise InputError(f"{path}: {key}: {name!r} is a reform parameter (under '{block}.'); {why}")
+
+
 def _check_settle(path: Path, settle: SettleSpec, base: Scenario, fitted: list[str]) -> None:
     """The settled field is a numeric, non-reform scenario field that is not fitted."""
     key = "calibration.settle.parameter"
-    block = settle.parameter.split(".")[0]
-    if block in POLICY_BLOCKS:
-        raise InputError(
-            f"{path}: {key}: {settle.parameter!r} is a reform parameter (under '{block}.'); "
-            "a calibration never sets a reform parameter"
-        )
+    _refuse_reform_field(path, key, settle.parameter, "a calibration never sets a reform parameter")
     if settle.parameter in fitted:
         raise InputError(
             f"{path}: {key}: {settle.parameter!r} is also a fitted parameter; a settled field "

@@ -103,15 +103,19 @@ class Scenario:
         """Number of residents in the scenario's population."""
         return build_layout(self.parameters).residents  # community types included
 
+    def policy_kind(self, family: str) -> str:
+        """Registry name (or import reference) of the scenario's policy of ``family``."""
+        return policy_kind(getattr(self.parameters, family))
+
     @property
     def routing_kind(self) -> str:
         """Registry name of the routing policy (e.g. 'integrated')."""
-        return policy_kind(self.parameters.routing)
+        return self.policy_kind("routing")
 
     @property
     def consultation_kind(self) -> str:
         """Registry name of the consultation policy (e.g. 'council')."""
-        return policy_kind(self.parameters.consultation)
+        return self.policy_kind("consultation")
 
 
 # ---------------------------------------------------------------------------

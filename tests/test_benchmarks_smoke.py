@@ -72,7 +72,7 @@ def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
 def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> None:
     """Run from another checkout, bench_scenarios' child imports that checkout's model."""
     tree = tmp_path / "other_checkout"
-    for name in ("benchmarks", "model", "experiments", "scenarios"):
+    for name in ("app", "benchmarks", "model", "experiments", "scenarios"):
         shutil.copytree(
             ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "results")
         )
@@ -145,7 +145,7 @@ def test_district_digest_prints_a_reproducible_line() -> None:
     """district_digest on the classroom for 5 days prints the same counts and digest twice."""
     lines = []
     for _ in range(2):
-        done = _run("district_digest.py", "5", "--scenario", "classroom", "--root", str(ROOT))
+        done = _run("district_digest.py", "5", "--scenario", "classroom")
         assert done.returncode == 0, f"district_digest failed:\n{done.stderr}"
         lines.append(done.stdout.split())
     first, second = lines
@@ -153,3 +153,14 @@ def test_district_digest_prints_a_reproducible_line() -> None:
     cases = int(first[first.index("cases") + 1])
     assert cases > 0, f"no case in 5 classroom days: {first}"
     assert first[6:] == second[6:], f"two runs differ: {first} vs {second}"
+
+
+def test_district_digest_counts_calls_per_case_reproducibly() -> None:
+    """--count-calls adds the Python calls per case, the same number on a second run."""
+    counts = []
+    for _ in range(2):
+        done = _run("district_digest.py", "3", "--scenario", "classroom", "--count-calls")
+        assert done.returncode == 0, f"district_digest failed:\n{done.stderr}"
+        words = done.stdout.split()
+        counts.append(float(words[words.index("calls_per_case") + 1]))
+    assert counts[0] > 0 and counts[0] == counts[1], counts

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_calibration import NEEDS, SATISFACTION, experiment_text
+from test_calibration import CLASSROOM, NEEDS, SATISFACTION, candidate_rows, target_entry
+from test_calibration import write_setup as write_calibration
 
 from experiments.calibration import run_calibration
 from experiments.calibration_settle import SettleStep, iterate
@@ -18,27 +19,18 @@ from experiments.errors import InputError
 from experiments.executors import SerialExecutor
 from experiments.experiment_files import load_experiment
 from experiments.runs import run_single
-from experiments.scenario_files import SCENARIOS_FOLDER, apply_overrides, load_scenario
+from experiments.scenario_files import apply_overrides, load_scenario
 from experiments.seeds import replication_seed
 
-CLASSROOM = SCENARIOS_FOLDER / "classroom.toml"
 TRUST = "population.initial_trust_mean"
-VOLUME = (
-    '[[targets]]\nname = "volume"\noutcome = "cases_generated"\nvalue = 40.0\n'
-    'uncertainty = 5.0\nsource = "test"\nperiod = "simulated"\nreform = "none"\n'
-)
+VOLUME = target_entry("volume", "cases_generated", 40.0, 5.0)
 
 
 def write_setup(folder: Path, extra: str, seed: int = 11, replications: int = 2) -> Path:
     """A classroom calibration of NEEDS and SATISFACTION (4 candidates of 20 days) plus ``extra``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "targets.toml").write_text(VOLUME, encoding="utf-8")
-    path = folder / "experiment.toml"
-    text = experiment_text(
-        "targets.toml", seed=seed, replications=replications, days=20, candidates=4, extra=extra
+    return write_calibration(
+        folder, VOLUME, seed=seed, replications=replications, days=20, candidates=4, extra=extra
     )
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 SETTLE = """
@@ -132,14 +124,7 @@ def test_settled_calibration_writes_the_fixed_point_and_refits_on_it(tmp_path: P
     assert studies == {"prefit": 4, "fit": 4, "check": 1}
     # the refit's candidates ran on the settled scenario
     settled = apply_overrides(base, {TRUST: value})
-    stored = json.loads(
-        dict(
-            (pid, params)
-            for pid, params in sqlite3.connect(tmp_path / "results" / "results.sqlite")
-            .execute("SELECT point_id, parameters FROM calibration_candidates")
-            .fetchall()
-        )["c0000"]
-    )
+    stored = json.loads({row[0]: row[1] for row in candidate_rows(tmp_path / "results")}["c0000"])
     assert digests["c0000"] == str(apply_overrides(settled, stored).digest)
     # the written scenario holds the settled value and the fitted ones …
     calibrated = load_scenario(report.scenario_file)
@@ -200,10 +185,8 @@ def test_settling_runs_retire_their_cases_and_keep_no_log() -> None:
     from experiments.calibration_settle import settle_function
     from experiments.experiment_files import SettleSpec
 
-    base = apply_overrides(
-        load_scenario(SCENARIOS_FOLDER / "classroom.toml"), {"simulation.warmup_days": 5}
-    )
-    spec = SettleSpec(parameter="population.initial_trust_mean", outcome="trust_mean", days=20)
+    base = apply_overrides(load_scenario(CLASSROOM), {"simulation.warmup_days": 5})
+    spec = SettleSpec(parameter=TRUST, outcome="trust_mean", days=20)
     sinks: list[object] = []
 
     def with_sink(scenario, seed, days, case_sink=None):  # type: ignore[no-untyped-def]

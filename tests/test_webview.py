@@ -368,7 +368,7 @@ def test_switching_consultation_uses_its_own_defaults(server: ViewServer) -> Non
 def test_every_policy_family_is_a_choice(server: ViewServer, classroom: Scenario) -> None:
     """Party organisation, disputes, projects and accountability are chosen like routing:
     their registered kinds are offered, the scenario's own is the default, a choice runs."""
-    status, _, body = get(server, "/api/config")
+    _, _, body = get(server, "/api/config")
     config = json.loads(body)
     options = {c["name"]: c.get("options") for c in config["controls"]}
     chosen = {

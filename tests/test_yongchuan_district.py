@@ -132,8 +132,6 @@ def _merged(scenario: Any) -> dict[str, Any]:
 
 def _fitted_fields() -> set[str]:
     """The fields the fitted pre-reform district sets itself (fitted values, overrides)."""
-    if not FITTED.exists():
-        return set()
     own = tomllib.loads(FITTED.read_text(encoding="utf-8"))
     own = {k: v for k, v in own.items() if k not in ("extends", *OWN_KEYS)}
     return set(_flat(own))
@@ -155,8 +153,7 @@ def test_yongchuan_extends_the_fitted_pre_reform_district_and_adds_only_the_refo
     own = load_mapping(SCENARIOS / "yongchuan.toml")
     with (SCENARIOS / "yongchuan.toml").open("rb") as handle:
         raw = tomllib.load(handle)
-    expected = FITTED.name if FITTED.exists() else "yongchuan_baseline.toml"
-    assert raw["extends"] == expected, raw["extends"]
+    assert raw["extends"] == FITTED.name, raw["extends"]
     keys = {k for k in _flat(raw) if k.split(".")[0] not in POLICY_BLOCKS} | {
         k for k in raw if k in POLICY_BLOCKS
     }
@@ -180,7 +177,7 @@ def test_the_pre_reform_district_has_the_street_baselines_policies_and_the_place
     assert before.population.street_types == {"urban_street": 7, "rural_town": 16}
     assert abs(pre.residents - 1_148_896) < 11_489, "F6.1: ≈1.15 M residents"
     post = load_scenario(SCENARIOS / "yongchuan.toml")
-    fitted = load_scenario(FITTED) if FITTED.exists() else pre
+    fitted = load_scenario(FITTED)
     assert fitted.parameters.community_types == post.parameters.community_types
     assert fitted.parameters.routing == street.routing, "the fitted district is pre-reform"
     assert post.residents == pre.residents
@@ -203,8 +200,6 @@ def _scaled_down(file: Path) -> Any:
 def test_a_scaled_down_pre_reform_district_loads_runs_and_keeps_up(file: str) -> None:
     """One urban street and two towns of the (fitted) pre-reform district run 60 days after
     a 60-day warm-up with no department above 0.9 and nothing overloaded."""
-    if not (SCENARIOS / file).exists():
-        pytest.skip(f"{file} not written yet")
     scenario = _scaled_down(SCENARIOS / file)
     assert scenario.parameters.routing.__class__.__name__ == "HierarchicalRouting"
     out = run_single(scenario, 1, days=60)

@@ -25,6 +25,8 @@ from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
+from model.policies.base import MediationPolicy
+
 Family = Literal[
     "routing", "consultation", "accountability", "organisation", "projects", "mediation"
 ]
@@ -38,21 +40,22 @@ _REGISTRIES: dict[Family, dict[str, type]] = {
     "projects": {},
     "mediation": {},
 }
-# the decision method a policy class of each family must have
-_METHODS: dict[Family, tuple[str, ...]] = {  # what the engine calls on each family's policy
+
+
+def _protocol_methods(protocol: type) -> tuple[str, ...]:
+    """The methods a policy protocol of model.policies.base declares."""
+    return tuple(n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_"))
+
+
+# the methods the engine calls on a policy of each family; a routing policy also has
+# route(): the mediation protocol's other methods tell the two apart
+_METHODS: dict[Family, tuple[str, ...]] = {
     "routing": ("route",),
     "consultation": ("convene",),
     "accountability": ("assess",),
     "organisation": ("on_duty",),
     "projects": ("propose",),
-    # a routing policy also has route(): the mediation protocol's other methods tell them apart
-    "mediation": (
-        "route",
-        "settlement_probability",
-        "relapse_probability_at",
-        "days_per_month",
-        "platform_staff",
-    ),
+    "mediation": _protocol_methods(MediationPolicy),
 }
 T = TypeVar("T", bound=type)
 

@@ -79,6 +79,11 @@ def handling_stages(case: CaseView, system: SystemView, *, joint: bool) -> tuple
     return tuple(Stage((v,), "handle") for v in visits)
 
 
+def centre_review(system: SystemView) -> Stage:
+    """The district centre's review of a case it registers and dispatches (F6.5)."""
+    return Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
+
+
 def digital_city_management_route(
     case: CaseView, system: SystemView, dispatch_hours: float
 ) -> Route:
@@ -89,9 +94,8 @@ def digital_city_management_route(
     one centre stands in for the command centre (assumption). Used by the case lifecycle
     for patrol-found cases under ``detection.digital_city_management``, whatever the
     routing policy (a routing policy cannot see the channel a case came by otherwise)."""
-    review = Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
     return Route(
-        stages=(review, *handling_stages(case, system, joint=False)),
+        stages=(centre_review(system), *handling_stages(case, system, joint=False)),
         handoff_delay_hours=dispatch_hours,
     )
 
@@ -166,10 +170,9 @@ class IntegratedRouting:
     )
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
-        review = Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
         extra = len(case.departments) - 1
         return Route(
-            stages=(review, *handling_stages(case, system, joint=True)),
+            stages=(centre_review(system), *handling_stages(case, system, joint=True)),
             overhead_hours=self.joint_coordination_hours * extra,
             first_unit_leads=self.first_unit_leads,
         )
