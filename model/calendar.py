@@ -38,16 +38,22 @@ class WorkCalendar:
         self._cum = np.concatenate(([0.0], np.cumsum(hours))).tolist()
         self._working = self.is_working.tolist()
         self.horizon = horizon_days
+        self._known = len(self._working) - 1  # the last day known (see _extend)
         self._window_day = -1
         self._window = (1.0, 0.0)
 
     def _extend(self, day: int) -> None:
+        """Know every day up to ``day`` (whether it is a working day, and the working hours
+        before it)."""
         while day >= len(self._working):
-            # beyond the horizon: keep the weekly pattern
-            d = len(self._working)
-            pattern = self._working[d - 7]
-            self._working.append(pattern)
-            self._cum.append(self._cum[-1] + (self.hours_per_day if pattern else 0.0))
+            working = self._works_beyond(len(self._working))
+            self._working.append(working)
+            self._cum.append(self._cum[-1] + (self.hours_per_day if working else 0.0))
+        self._known = len(self._working) - 1
+
+    def _works_beyond(self, day: int) -> bool:
+        """Whether ``day``, past the days known, is a working day: the weekly pattern."""
+        return self._working[day - 7]
 
     def works_on(self, day: int) -> bool:
         """Whether ``day`` is a working day (beyond the horizon too)."""
@@ -57,14 +63,17 @@ class WorkCalendar:
     def working_hours_at(self, t: float) -> float:
         """Working hours elapsed between time 0 and moment ``t`` (days)."""
         day = int(t)
-        self._extend(day + 1)
+        # the next day must be known too; checked here, not by a call (several per case)
+        if day >= self._known:
+            self._extend(day + 1)
         base = self._cum[day]
         if not self._working[day]:
             return base
         into = (t - day - self.open) * 24.0
         if into <= 0.0:
             return base
-        return base + min(into, self.hours_per_day)
+        hours = self.hours_per_day
+        return base + (into if into < hours else hours)
 
     def moment_at(self, hours: float) -> float:
         """The earliest moment at which ``hours`` working hours have elapsed."""

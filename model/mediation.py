@@ -142,11 +142,8 @@ class ScheduleCalendar(WorkCalendar):
         k = (month.index(day) + self._offset) % n
         return (k * self._days) % n < self._days
 
-    def _extend(self, day: int) -> None:
-        while day >= len(self._working):
-            present = self.present(len(self._working))
-            self._working.append(present)
-            self._cum.append(self._cum[-1] + (self.hours_per_day if present else 0.0))
+    def _works_beyond(self, day: int) -> bool:
+        return self.present(day)
 
 
 def platform_stations(

@@ -7,24 +7,34 @@ not in timed tests); see docs/performance.md for the figures.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 
 
-def _run(script: str, *args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def _run(
+    script: str,
+    *args: str,
+    root: Path = ROOT,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``root``'s copy of a benchmark script from ``root`` (this checkout by default)."""
     return subprocess.run(
         [sys.executable, str(root / "benchmarks" / script), *args],
         cwd=root,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
+        env=env,
     )
 
 
@@ -164,3 +174,34 @@ def test_district_digest_counts_calls_per_case_reproducibly() -> None:
         words = done.stdout.split()
         counts.append(float(words[words.index("calls_per_case") + 1]))
     assert counts[0] > 0 and counts[0] == counts[1], counts
+
+
+def test_instructions_refuses_a_bad_span_and_a_missing_valgrind() -> None:
+    """instructions.py names what is wrong: an empty span, or no valgrind on the PATH."""
+    done = _run("instructions.py", "--from-days", "5", "--to-days", "5")
+    assert done.returncode == 2 and "--from-days (5)" in done.stderr, done.stderr
+    without = os.environ | {"PATH": str(ROOT / "no-such-folder")}
+    done = _run("instructions.py", "--from-days", "1", "--to-days", "2", env=without)
+    assert done.returncode == 2 and "valgrind is not on the PATH" in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="needs valgrind (apt-get install valgrind)"
+)
+def test_instructions_counts_the_same_span_twice_alike(tmp_path: Path) -> None:
+    """Two counts of the same classroom days on this tree agree within 1 % and ran the same
+    (slow: four runs under callgrind, ≈ 3 min)."""
+    out = tmp_path / "instructions.json"
+    done = _run(
+        "instructions.py",
+        *("--scenario", "classroom", "--from-days", "1", "--to-days", "8"),
+        *("--root", str(ROOT), "--root", str(ROOT), "--out", str(out)),
+        timeout=900,
+    )
+    assert done.returncode == 0, f"instructions failed:\n{done.stderr}"
+    first, second = json.loads(out.read_text(encoding="utf-8"))
+    assert first["instructions"] > 0 and first["cases"] > 0, first
+    assert first["result"] == second["result"], (first["result"], second["result"])
+    assert abs(second["instructions"] / first["instructions"] - 1) < 0.01, (first, second)
+    assert "| yes |" in done.stdout, done.stdout

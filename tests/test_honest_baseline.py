@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
+from backlog_trend import weekly_backlog_trend
 
 from experiments.runs import run_single
 from experiments.scenario_files import apply_overrides, load_scenario
@@ -197,26 +197,11 @@ def test_management_and_enforcement_handle_jointly_under_guanzhi_liandong() -> N
 
 
 # ------------------------------------------------------------------------- stability
-def _weekly_trend(
-    seed: int, years: int = 3, file: str = "baseline.toml"
-) -> tuple[float, float, float]:
-    scenario = load_scenario(SCENARIOS / file)
-    out = run_single(scenario, seed, days=365 * years)
-    weekly = out.timeseries.groupby(out.timeseries["day"] // 7)["backlog"].mean()
-    fit = stats.linregress(weekly.index.to_numpy(), weekly.to_numpy())
-    half_width = stats.t.ppf(0.975, len(weekly) - 2) * fit.stderr
-    return float(fit.slope), float(half_width), float(weekly.mean())
-
-
 def _assert_settles(seed: int, file: str = "baseline.toml") -> None:
-    slope, half_width, mean = _weekly_trend(seed, file=file)
-    weeks = 3 * 52
-    # no trend: the slope's interval includes zero, or the drift over three years stays
-    # under 5 % of the mean backlog (the stated tolerance)
-    assert abs(slope) <= half_width or abs(slope) * weeks < 0.05 * mean, (
-        f"{file} seed {seed}: weekly backlog slope {slope:.3f} ± {half_width:.3f} "
-        f"on a mean of {mean:.0f}"
-    )
+    years = 3
+    out = run_single(load_scenario(SCENARIOS / file), seed, days=365 * years)
+    trend = weekly_backlog_trend(out.timeseries, years)
+    assert trend.settled, f"{file} seed {seed}: {trend}"
 
 
 def test_the_street_baseline_settles_over_three_years() -> None:

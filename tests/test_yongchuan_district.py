@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scipy import stats
+from backlog_trend import Trend, weekly_backlog_trend
 
 from experiments.runs import run_single
 from experiments.scenario_files import (
@@ -210,38 +210,29 @@ def test_a_scaled_down_pre_reform_district_loads_runs_and_keeps_up(file: str) ->
     assert s["cases_generated"] == s["cases_closed"] + s["cases_parked"] + s["cases_open"]
 
 
-def _weekly_trend(file: Path, seed: int, years: int) -> tuple[float, float, float]:
-    """Least-squares slope of the weekly mean backlog, its 95 % half-width, and the mean."""
+def _weekly_trend(file: Path, seed: int, years: int) -> Trend:
+    """The weekly backlog trend of a run, logged with the yearly backlog and trust."""
     out = run_single(load_scenario(file), seed, days=365 * years)
-    series = out.timeseries
-    weekly = series.groupby(series["day"] // 7)["backlog"].mean()
-    fit = stats.linregress(weekly.index.to_numpy(), weekly.to_numpy())
-    half_width = stats.t.ppf(0.975, len(weekly) - 2) * fit.stderr
-    yearly = series.groupby(series["day"] // 365)[["backlog", "trust_mean"]].mean()
+    trend = weekly_backlog_trend(out.timeseries, years)
+    yearly = out.timeseries.groupby(out.timeseries["day"] // 365)[["backlog", "trust_mean"]]
     logger.info(
-        "%s seed %d: weekly backlog slope %.3f ± %.3f on a mean of %.0f; yearly backlog %s, "
-        "trust %s; requests growth %.4f; busiest department %.3f; overloaded %s",
+        "%s seed %d: %s; yearly backlog %s, trust %s; requests growth %.4f; "
+        "busiest department %.3f; overloaded %s",
         file.name,
         seed,
-        fit.slope,
-        half_width,
-        weekly.mean(),
-        yearly["backlog"].round(0).tolist(),
-        yearly["trust_mean"].round(4).tolist(),
+        trend,
+        yearly.mean()["backlog"].round(0).tolist(),
+        yearly.mean()["trust_mean"].round(4).tolist(),
         out.summary["requests_growth_share"],
         out.summary["department_utilisation_max"],
         out.summary["overloaded"],
     )
-    return float(fit.slope), float(half_width), float(weekly.mean())
+    return trend
 
 
 @pytest.mark.slow
 def test_the_fitted_district_settles_over_two_years() -> None:
     """The fitted pre-reform district at full scale: no backlog trend over two measured
     years (slope interval includes zero, or drift under 5 % of the mean; ≈10 min)."""
-    years = 2
-    slope, half_width, mean = _weekly_trend(FITTED, 1, years)
-    weeks = 52 * years
-    assert abs(slope) <= half_width or abs(slope) * weeks < 0.05 * mean, (
-        f"weekly backlog slope {slope:.3f} ± {half_width:.3f} on a mean of {mean:.0f}"
-    )
+    trend = _weekly_trend(FITTED, 1, years=2)
+    assert trend.settled, str(trend)
