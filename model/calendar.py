@@ -57,7 +57,8 @@ class WorkCalendar:
 
     def works_on(self, day: int) -> bool:
         """Whether ``day`` is a working day (beyond the horizon too)."""
-        self._extend(day + 1)
+        if day >= self._known:
+            self._extend(day + 1)
         return bool(self._working[day])
 
     def working_hours_at(self, t: float) -> float:
@@ -93,7 +94,8 @@ class WorkCalendar:
         day = int(t)
         if day != self._window_day:
             self._window_day = day
-            self._extend(day + 1)
+            if day >= self._known:
+                self._extend(day + 1)
             if self._working[day]:
                 self._window = (day + self.open, day + self.open + self.length)
             else:
