@@ -5,9 +5,12 @@ single changes to the model gain or lose. Instruction counts do not: this script
 ``benchmarks/district_digest.py`` under ``valgrind --tool=callgrind`` twice per source
 tree, for ``--from-days`` and for ``--to-days`` days, and reports the difference — the
 instructions of the days in between, without the interpreter's start-up, the imports
-and the build, which both runs share. With several ``--root`` trees it gives each one's
-change against the first, and whether their results were the same bit for bit (the
-digest line of the longer run: events, mean trust, cases, case-table digest).
+and the build, which both runs share. (It also holds the part of the digest's hashing
+that grows with the cases created, a few thousand instructions per case against the
+hundreds of thousands a case costs, and the same in every tree.) With several
+``--root`` trees it gives each one's change against the first, and whether their
+results were the same bit for bit (the digest line of the longer run: events, mean
+trust, cases, case-table digest).
 
 Instructions are not time (cache misses and memory traffic cost time without
 instructions), so a change that moves them by less than a few per cent is judged by
@@ -42,12 +45,13 @@ RESULT_WORDS = ("events", "trust", "cases", "digest")
 class Count:
     """One callgrind run: the instructions of the whole process and its digest line."""
 
-    days: int
     instructions: int
     line: str
 
     def word(self, name: str) -> str:
         words = self.line.split()
+        if name not in words[:-1]:
+            raise ValueError(f"no {name!r} in district_digest.py's line: {self.line!r}")
         return words[words.index(name) + 1]
 
 
@@ -102,6 +106,18 @@ def _instructions(out: Path) -> int:
     raise ValueError(f"{out}: no 'summary:' or 'totals:' line; is it a callgrind output?")
 
 
+def _finish(root: Path, days: int, process: subprocess.Popen, folder: Path) -> Count:
+    """Wait for one callgrind run and read its count and digest line."""
+    stdout, stderr = process.communicate()
+    lines = stdout.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"{root}: district_digest.py {days} under callgrind failed "
+            f"(exit {process.returncode}):\n{stderr[-2000:]}"
+        )
+    return Count(_instructions(folder / f"callgrind.{days}.out"), lines[-1])
+
+
 def count_span(root: Path, from_days: int, to_days: int, scenario: str, seed: int) -> Span:
     """Run the tree at ``root`` for ``from_days`` and ``to_days`` days under callgrind (at
     once) and return the instructions of the days in between."""
@@ -110,16 +126,13 @@ def count_span(root: Path, from_days: int, to_days: int, scenario: str, seed: in
         runs = {
             days: _callgrind(root, days, scenario, seed, folder) for days in (from_days, to_days)
         }
-        counts = {}
-        for days, process in runs.items():
-            stdout, stderr = process.communicate()
-            if process.returncode != 0:
-                raise RuntimeError(
-                    f"{root}: district_digest.py {days} under callgrind failed "
-                    f"(exit {process.returncode}):\n{stderr[-2000:]}"
-                )
-            line = stdout.strip().splitlines()[-1]
-            counts[days] = Count(days, _instructions(folder / f"callgrind.{days}.out"), line)
+        try:
+            counts = {days: _finish(root, days, process, folder) for days, process in runs.items()}
+        finally:  # a failed run: the other is stopped before its folder goes
+            for process in runs.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
     first, last = counts[from_days], counts[to_days]
     return Span(
         root=str(root),
@@ -173,9 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     for root in roots:
         if not (root / "scenarios" / f"{args.scenario}.toml").is_file():
             parser.error(f"--root {root}: no scenarios/{args.scenario}.toml there")
-    spans = [
-        count_span(root, args.from_days, args.to_days, args.scenario, args.seed) for root in roots
-    ]
+    if args.out is not None and not args.out.parent.is_dir():
+        parser.error(f"--out {args.out}: the folder {args.out.parent} does not exist")
+    try:
+        spans = [
+            count_span(root, args.from_days, args.to_days, args.scenario, args.seed)
+            for root in roots
+        ]
+    except (RuntimeError, ValueError) as error:
+        print(f"instructions.py: error: {error}", file=sys.stderr)
+        return 1
     print(
         f"{args.scenario}, seed {args.seed}: instructions of days {args.from_days}–{args.to_days}"
     )

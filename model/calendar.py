@@ -31,7 +31,7 @@ class WorkCalendar:
         # a working day longer than 24 − 9 hours opens earlier so that it ends by midnight
         self.open = min(OPEN_HOUR, 24.0 - self.hours_per_day) / 24.0
         self.length = self.hours_per_day / 24.0
-        days = np.arange(max(horizon_days, 7) + 1)  # a full week at least: _extend copies it
+        days = np.arange(max(horizon_days, 7) + 1)  # a full week: _works_beyond repeats it
         self.is_working = ((start_weekday + days) % 7) < working_days_per_week
         hours = np.where(self.is_working, self.hours_per_day, 0.0)
         # cumulative working hours at the start of each day

@@ -5,6 +5,7 @@ random numbers) coming from its mechanisms."""
 from __future__ import annotations
 
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,25 @@ def test_a_profession_sits_in_on_its_days_of_every_four_week_month(days: int, of
     assert not (present & ~base.is_working[:140]).any(), "present on a day off"
     per_month = present.reshape(-1, SCHEDULE_PERIOD_DAYS).sum(axis=1)
     assert (per_month == min(days, 20)).all(), per_month
+
+
+@pytest.mark.parametrize("horizon", [3, 30])
+def test_a_profession_keeps_its_days_past_the_horizon(horizon: int) -> None:
+    """Asked about days past the base calendar's horizon, a ScheduleCalendar extends with
+    the profession's own sitting days (not the base's weekly pattern), and its working
+    hours grow only on those days; the last day it knows is always its last one (a
+    horizon shorter than a week too, where the base's own lists were longer)."""
+    base = _calendar(horizon)
+    schedule = ScheduleCalendar(base, 2, 1)
+    assert schedule._known == len(schedule._working) - 1
+    days = range(horizon, 150)
+    sits = [schedule.works_on(d) for d in days]
+    assert sits == [schedule.present(d) for d in days]
+    assert 0 < sum(sits) < sum(base.works_on(d) for d in days), "the base's days, not its own"
+    hours = [schedule.working_hours_at(float(d)) for d in (*days, 150)]
+    grew = [b > a for a, b in pairwise(hours)]
+    assert grew == sits, "working hours grew on a day the profession is away"
+    assert schedule._known == len(schedule._working) - 1
 
 
 def test_work_at_a_session_waits_for_the_professions_day() -> None:

@@ -214,15 +214,16 @@ def _weekly_trend(file: Path, seed: int, years: int) -> Trend:
     """The weekly backlog trend of a run, logged with the yearly backlog and trust."""
     out = run_single(load_scenario(file), seed, days=365 * years)
     trend = weekly_backlog_trend(out.timeseries, years)
-    yearly = out.timeseries.groupby(out.timeseries["day"] // 365)[["backlog", "trust_mean"]]
+    series = out.timeseries
+    yearly = series.groupby(series["day"] // 365)[["backlog", "trust_mean"]].mean()
     logger.info(
         "%s seed %d: %s; yearly backlog %s, trust %s; requests growth %.4f; "
         "busiest department %.3f; overloaded %s",
         file.name,
         seed,
         trend,
-        yearly.mean()["backlog"].round(0).tolist(),
-        yearly.mean()["trust_mean"].round(4).tolist(),
+        yearly["backlog"].round(0).tolist(),
+        yearly["trust_mean"].round(4).tolist(),
         out.summary["requests_growth_share"],
         out.summary["department_utilisation_max"],
         out.summary["overloaded"],
