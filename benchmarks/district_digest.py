@@ -21,10 +21,20 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import pstats
 import sys
 import time
 from pathlib import Path
+
+
+def count_calls(profiler: cProfile.Profile) -> int:
+    """Every function call ``profiler`` saw, one entry per code object.
+
+    Not ``pstats.Stats(profiler).total_calls``: pstats keys functions by file, line and
+    name, so functions that share them (every dataclass's generated ``__init__`` is
+    ``<string>:2``) overwrite one another, and which one is kept follows the profiler's
+    table order, i.e. memory addresses: the same run counted 2,966 or 2,968 calls.
+    """
+    return sum(entry.callcount for entry in profiler.getstats())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         f"trust {trust!r} cases {cases.added} digest {digest.hexdigest()[:16]}"
     )
     if profiler is not None:
-        calls = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+        calls = count_calls(profiler)
         line += f" calls_per_case {calls / cases.added:.1f}"
     print(line)
 

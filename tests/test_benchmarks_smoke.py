@@ -6,12 +6,16 @@ not in timed tests); see docs/performance.md for the figures.
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
+import pstats
+import runpy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,6 +178,27 @@ def test_district_digest_counts_calls_per_case_reproducibly() -> None:
         words = done.stdout.split()
         counts.append(float(words[words.index("calls_per_case") + 1]))
     assert counts[0] > 0 and counts[0] == counts[1], counts
+
+
+def test_district_digest_counts_functions_that_share_a_name_apart() -> None:
+    """Two functions of the same file, line and name (as every dataclass's generated
+    ``__init__`` is) are both counted; pstats keeps one of them, chosen by memory address,
+    which made the calls per case of one run vary between processes."""
+    count_calls = runpy.run_path(str(BENCHMARKS / "district_digest.py"))["count_calls"]
+    first: dict[str, Any] = {}
+    second: dict[str, Any] = {}
+    exec(compile("def f():\n    return 1\n", "<string>", "exec"), first)
+    exec(compile("def f():\n    return 2\n", "<string>", "exec"), second)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(3):
+        first["f"]()
+    second["f"]()
+    profiler.disable()
+    named = [e for e in profiler.getstats() if getattr(e.code, "co_name", "") == "f"]
+    assert sorted(e.callcount for e in named) == [1, 3], named
+    assert count_calls(profiler) >= 4
+    assert count_calls(profiler) - pstats.Stats(profiler).total_calls in (1, 3)  # type: ignore[attr-defined]
 
 
 FAKE_VALGRIND = """#!/usr/bin/env python3
