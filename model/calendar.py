@@ -57,8 +57,7 @@ class WorkCalendar:
 
     def works_on(self, day: int) -> bool:
         """Whether ``day`` is a working day (beyond the horizon too)."""
-        if day >= self._known:
-            self._extend(day + 1)
+        self._extend(day + 1)
         return bool(self._working[day])
 
     def working_hours_at(self, t: float) -> float:
@@ -94,8 +93,7 @@ class WorkCalendar:
         day = int(t)
         if day != self._window_day:
             self._window_day = day
-            if day >= self._known:
-                self._extend(day + 1)
+            self._extend(day + 1)
             if self._working[day]:
                 self._window = (day + self.open, day + self.open + self.length)
             else:

@@ -205,22 +205,22 @@ FAKE_VALGRIND = """#!/usr/bin/env python3
 # stands in for valgrind: writes a callgrind file whose total is 1000 per simulated day
 # (the first argument after the script is the days), then runs the command, or fails
 import subprocess, sys
+MODE = "RUN"
 args = sys.argv[1:]
 out = next(a.split("=", 1)[1] for a in args if a.startswith("--callgrind-out-file="))
 command = args[next(i for i, a in enumerate(args) if not a.startswith("--")) :]
-if "FAIL" in open(__file__).read().split("# MODE:")[-1]:
+if MODE == "FAIL":
     sys.exit("fake valgrind: made to fail")
 days = int(command[2])
 open(out, "w").write(f"events: Ir\\nsummary: {1000 * days + 123456}\\n")
 sys.exit(subprocess.run(command).returncode)
-# MODE: RUN
 """
 
 
 def _fake_valgrind(folder: Path, mode: str) -> dict[str, str]:
     """An environment whose PATH finds a stand-in ``valgrind`` (``mode`` RUN or FAIL)."""
     script = folder / "valgrind"
-    script.write_text(FAKE_VALGRIND.replace("# MODE: RUN", f"# MODE: {mode}"), encoding="utf-8")
+    script.write_text(FAKE_VALGRIND.replace('MODE = "RUN"', f"MODE = {mode!r}"), encoding="utf-8")
     script.chmod(0o755)
     return os.environ | {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
 
