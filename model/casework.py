@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -29,8 +29,20 @@ from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
 from model.events import EventCalendar
 from model.mediation import NEIGHBOUR_DISPUTE, Mediators, settled_level
 from model.policies.accountability import METRICS, LeagueView
-from model.policies.base import CaseView, Route, RoutingPolicy, SystemView, Unit, Visit
-from model.policies.routing import digital_city_management_route
+from model.policies.base import (
+    CaseView,
+    MediationPolicy,
+    Route,
+    RoutingPolicy,
+    SystemView,
+    Unit,
+    Visit,
+)
+from model.policies.routing import (
+    DIGITAL_CITY_MANAGEMENT_FIELDS,
+    digital_city_management_route,
+)
+from model.route_memo import RouteMemo, declared_route_fields, key_function
 from model.units import Geography, Units
 
 if TYPE_CHECKING:
@@ -307,6 +319,12 @@ class Casework:
         )
         self.mediators = Mediators(p.mediation, streams["mediation"])
         self.cases = CaseTable()
+        # routes computed once per distinct case where the policy declares what they read
+        self._routing_memo = self._route_memo(routing)
+        self._mediation_memo = self._route_memo(self.mediation)
+        self._digital_memo = RouteMemo(
+            self._route_key(DIGITAL_CITY_MANAGEMENT_FIELDS), self._digital_route
+        )
         self.progress: dict[int, Progress] = {}
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
         self.limits = [float(getattr(p.time_limits, t)) for t in CASE_TYPES]
@@ -626,20 +644,53 @@ class Casework:
         self._enter_stage(cid)
 
     def _route(self, cid: int, intake: Unit) -> Route:
-        """The routing policy's route; a bundle's is handled in one pass (model/bundles.py)."""
-        view = self.case_view(cid)
-        digital = self.digital_dispatch_hours
-        if digital is not None and self.cases.source[cid] == PATROL_SOURCE:
+        """The routing policy's route; a bundle's is handled in one pass (model/bundles.py).
+        A policy that declares ``ROUTE_FIELDS`` is asked once per distinct key (model/route_memo.py)."""
+        cases = self.cases
+        if self.digital_dispatch_hours is not None and cases.source[cid] == PATROL_SOURCE:
             # found by an inspector: on the city-management network, not up the levels
-            return digital_city_management_route(view, self.system, digital)
+            return self._digital_memo.route(cid)
         # neighbourhood disputes bypass the routing policy: the mediation policy routes them
-        policy = self.mediation if self.cases.case_type[cid] == NEIGHBOUR_DISPUTE else self.routing
-        route = policy.route(view, self.system, self.routing_rng)
-        if self.cases.bundle[cid]:
-            route = self.one_thing.one_pass(
-                cid, self.cases, route, view, self.routing, self.system, intake
-            )
-        return route
+        if cases.case_type[cid] == NEIGHBOUR_DISPUTE:
+            policy, memo = self.mediation, self._mediation_memo
+        else:
+            policy, memo = self.routing, self._routing_memo
+        if not cases.bundle[cid]:
+            if memo is not None:
+                return memo.route(cid)
+            return policy.route(self.case_view(cid), self.system, self.routing_rng)
+        view = self.case_view(cid)
+        route = (
+            memo.route(cid)
+            if memo is not None
+            else policy.route(view, self.system, self.routing_rng)
+        )
+        return self.one_thing.one_pass(
+            cid, self.cases, route, view, self.routing, self.system, intake
+        )
+
+    def _route_memo(self, policy: RoutingPolicy | MediationPolicy) -> RouteMemo | None:
+        """The memo of ``policy``'s routes; None when it does not declare ``ROUTE_FIELDS``."""
+        fields = declared_route_fields(policy)
+        if fields is None:
+            return None
+        route = policy.route
+        return RouteMemo(
+            self._route_key(fields),
+            lambda cid: route(self.case_view(cid), self.system, self.routing_rng),
+        )
+
+    def _route_key(self, fields: tuple[str, ...]) -> Callable[[int], Hashable]:
+        geography = self.geography
+        return key_function(
+            fields, self.cases, geography.grid_community, geography.community_street
+        )
+
+    def _digital_route(self, cid: int) -> Route:
+        """The 数字城管 route of patrol-found case ``cid`` (:func:`digital_city_management_route`)."""
+        hours = self.digital_dispatch_hours
+        assert hours is not None
+        return digital_city_management_route(self.case_view(cid), self.system, hours)
 
     def dispatcher(self, cid: int, holder: Unit | None) -> Office:
         """The office that classifies case ``cid`` held by ``holder``: the office itself,

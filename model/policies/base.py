@@ -168,7 +168,22 @@ class Route:
 
 @runtime_checkable
 class RoutingPolicy(Protocol):
-    """Decides how a registered case travels to those who resolve it."""
+    """Decides how a registered case travels to those who resolve it.
+
+    Memoized routes (optional, issue 11): a policy may declare in its own class body
+    ``ROUTE_FIELDS: ClassVar[tuple[str, ...]]``, the :class:`CaseView` fields its ``route``
+    reads. Declaring them promises that ``route`` returns equal routes for cases equal in
+    those fields, that it draws nothing from ``rng``, and that of the :class:`SystemView`
+    it reads only what stays fixed during a run (the names, staff, enforcement flags,
+    accuracy, the hours, ``embedded_departments``, ``management_enforcement_joint``) —
+    never ``department_queue_length`` or ``department_rating``, which the engine updates.
+    The case lifecycle then asks the policy once per distinct value of those fields and
+    reuses the route, without building a :class:`CaseView` for the cases that follow
+    (model/route_memo.py). The declaration is not inherited: a subclass that does not
+    declare its own is called for every case. A policy that draws from ``rng`` (even
+    for some cases only, like ``grid_first`` and ``whistle``) or reads a live array must
+    not declare it. Without it nothing changes: ``route`` is called for every case.
+    """
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         """Return the route of ``case``; called once per case at registration and after each return."""
@@ -236,7 +251,9 @@ class ConsultationPolicy(Protocol):
 @runtime_checkable
 class MediationPolicy(Protocol):
     """Routes a neighbourhood dispute through mediation and says who settles it
-    (model/policies/mediation.py; run by model.mediation and model.casework)."""
+    (model/policies/mediation.py; run by model.mediation and model.casework).
+    ``route`` may be memoized by the same optional ``ROUTE_FIELDS`` declaration as a
+    :class:`RoutingPolicy`'s, on the same promise."""
 
     relapse_delay_days: float
 

@@ -84,6 +84,16 @@ class ImmediateRouting:
     repeat_priority_days: Days = 1.0
     queue_discipline: Literal["deadline", "fifo"] = "deadline"
 
+    # what ``route`` reads of a case; it draws nothing (memoized routes, policies/base.py)
+    ROUTE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "source",
+        "community",
+        "street",
+        "departments",
+        "minor",
+        "repeat",
+    )
+
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         intake = intake_unit(case)
         review_hours = (

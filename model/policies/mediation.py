@@ -101,6 +101,11 @@ class CommunityMediation:
     relapse_probability: Probability = 0.15
     relapse_delay_days: PositiveDays = 60.0
 
+    # what ``route`` and ``escalation`` read of a case; they draw nothing (memoized routes,
+    # policies/base.py). Not inherited: JointPlatformMediation's escalation reads the
+    # severity, a number of its own for every dispute, so its routes are not memoized.
+    ROUTE_FIELDS: ClassVar[tuple[str, ...]] = ("grid", "community", "street", "departments")
+
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         """The grid worker on the spot, the community's mediation committee, then the
         escalation path (:meth:`escalation`)."""

@@ -84,6 +84,10 @@ def centre_review(system: SystemView) -> Stage:
     return Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
 
 
+# the CaseView fields :func:`digital_city_management_route` reads (memoized by model.route_memo)
+DIGITAL_CITY_MANAGEMENT_FIELDS = ("departments", "community", "minor", "enforcement")
+
+
 def digital_city_management_route(
     case: CaseView, system: SystemView, dispatch_hours: float
 ) -> Route:
@@ -115,6 +119,16 @@ class HierarchicalRouting:
     It has no parameters of its own: its review times are the offices'
     (``offices.*_review_hours``), its dispatch accuracy the holding office's.
     """
+
+    # what ``route`` reads of a case; it draws nothing (memoized routes, policies/base.py)
+    ROUTE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "source",
+        "community",
+        "street",
+        "minor",
+        "departments",
+        "enforcement",
+    )
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         first = intake_unit(case)
@@ -168,6 +182,8 @@ class IntegratedRouting:
             "assumption",
         ),
     )
+    # what ``route`` reads of a case; it draws nothing (memoized routes, policies/base.py)
+    ROUTE_FIELDS: ClassVar[tuple[str, ...]] = ("departments", "community", "minor")
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         extra = len(case.departments) - 1

@@ -1,0 +1,126 @@
+"""Routes computed once per distinct case, for policies that declare what they read (issue 11).
+
+A routing or mediation policy may declare, in its own class body, ``ROUTE_FIELDS``: the
+:class:`~model.policies.base.CaseView` fields its ``route`` reads (the promise is in
+``model/policies/base.py``, "Memoized routes"). The case lifecycle then keeps one
+:class:`RouteMemo` per such policy: the route of a case is looked up by a key made from
+the case's raw columns for those fields, and the policy is asked (with a fresh
+:class:`CaseView`) only the first time a key is seen. A policy without the declaration is
+called for every case, as before. Routes are frozen value objects, so one can serve many
+cases; the results are the same bit for bit (tests/test_route_memo.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from model.policies.base import CaseView, Route
+
+ROUTE_FIELDS = "ROUTE_FIELDS"
+"""Name of the optional class attribute that declares the CaseView fields a route reads."""
+
+CASE_VIEW_FIELDS = tuple(f.name for f in dataclasses.fields(CaseView))
+
+# The raw case column that determines each CaseView field (model.casework.Casework.case_view):
+# the enforcement flag is a function of the departments, the time limit of the case type,
+# the street of the community. A key of these columns is exact for the fields.
+_COLUMN_OF = {
+    "case_id": "number",
+    "case_type": "case_type",
+    "time_limit_working_days": "case_type",
+    "source": "source",
+    "departments": "departments",
+    "enforcement": "departments",
+    "grid": "grid",
+    "community": "community",
+    "street": "street",
+    "minor": "minor",
+    "repeat": "repeat",
+    "severity": "severity",
+    "returns": "returns",
+    "work_hours": "work",
+}
+
+
+class RouteFieldsError(ValueError):
+    """A policy's ``ROUTE_FIELDS`` names something that is not a CaseView field."""
+
+
+def declared_route_fields(policy: object) -> tuple[str, ...] | None:
+    """The CaseView fields ``policy`` declares its route reads, or None (it is called every time).
+
+    Read from the policy's own class body only, not inherited: a subclass may change what
+    ``route`` reads (a draw from ``rng``, a live system array), so it must declare again.
+    """
+    fields = type(policy).__dict__.get(ROUTE_FIELDS)
+    if fields is None:
+        return None
+    name = type(policy).__name__
+    if isinstance(fields, str) or not isinstance(fields, Sequence):
+        raise RouteFieldsError(
+            f"{name}.{ROUTE_FIELDS} must be a tuple of CaseView field names, got {fields!r}"
+        )
+    for field in fields:
+        if field not in _COLUMN_OF:
+            raise RouteFieldsError(
+                f"{name}.{ROUTE_FIELDS} names {field!r}, which is not a CaseView field; "
+                f"allowed: {', '.join(CASE_VIEW_FIELDS)}"
+            )
+    return tuple(fields)
+
+
+def key_columns(fields: Sequence[str]) -> tuple[str, ...]:
+    """The raw columns whose values make an exact key for ``fields`` (in a fixed order,
+    without a column implied by a finer one)."""
+    columns = {_COLUMN_OF[f] for f in fields}
+    # the community is a function of the grid, the street of the community
+    if "grid" in columns:
+        columns -= {"community", "street"}
+    elif "community" in columns:
+        columns.discard("street")
+    return tuple(c for c in dict.fromkeys(_COLUMN_OF.values()) if c in columns)
+
+
+class RouteMemo:
+    """The routes of one policy by key: ``route(cid)`` computes a case's route once per key.
+
+    Args:
+        key: the key of a case (from its raw columns: :func:`key_function`).
+        fresh: the route of a case computed by the policy (a fresh CaseView each time).
+    """
+
+    __slots__ = ("fresh", "key", "routes")
+
+    def __init__(self, key: Callable[[int], Hashable], fresh: Callable[[int], Route]) -> None:
+        self.key = key
+        self.fresh = fresh
+        self.routes: dict[Hashable, Route] = {}
+
+    def route(self, cid: int) -> Route:
+        """The route of case ``cid``: the memoized one of its key, else the policy's."""
+        key = self.key(cid)
+        route = self.routes.get(key)
+        if route is None:
+            route = self.routes[key] = self.fresh(cid)
+        return route
+
+
+def key_function(
+    fields: Sequence[str], cases: Any, grid_community: Any, community_street: Any
+) -> Callable[[int], Hashable]:
+    """The key of a case row for ``fields``: a tuple of its raw column values (``cases`` is a
+    :class:`model.casework.CaseTable`; its columns grow in place, so they can be held)."""
+    getters: list[Callable[[int], Hashable]] = []
+    grid = cases.grid
+    for column in key_columns(fields):
+        if column == "community":
+            getters.append(lambda cid: grid_community[grid[cid]])
+        elif column == "street":
+            getters.append(lambda cid: community_street[grid_community[grid[cid]]])
+        else:
+            getters.append(getattr(cases, column).__getitem__)
+    if len(getters) == 1:
+        return getters[0]
+    return lambda cid: tuple([get(cid) for get in getters])
