@@ -124,7 +124,8 @@ def test_pending_lists_events_in_run_order() -> None:
     events = EventCalendar()
     for time, label in [(2.0, "c"), (1.0, "a"), (2.0, "d"), (1.5, "b")]:
         events.schedule(time, print, label)
-    assert [(t, a) for t, _, a in events.pending()] == [(1.0, "a"), (1.5, "b"), (2.0, "c"), (2.0, "d")]
+    expected = [(1.0, "a"), (1.5, "b"), (2.0, "c"), (2.0, "d")]
+    assert [(t, a) for t, _, a in events.pending()] == expected
     assert len(events) == 4
     events.run_until(1.2)
     assert [a for _, _, a in events.pending()] == ["b", "c", "d"] and len(events) == 3
