@@ -1,50 +1,94 @@
 """The internal event calendar for case events inside a day.
 
-A heap of ``(time, sequence, callback, argument)``: the sequence number keeps
-same-time events in insertion order, and callbacks are held strongly (Mesa's
-``schedule_event`` holds them weakly and can silently drop an event whose owner
-is collected — docs/design.md "Notes on the libraries" — which would lose cases). The daily Mesa step
-advances it with :meth:`run_until`.
+Events run in ``(time, insertion)`` order: by time, and events of the same time in the
+order they were scheduled. The calendar keeps a heap of the distinct pending *times*
+(bare floats, which the heap compares far more cheaply than ``(time, sequence, …)``
+tuples) and, per time, one flat list ``[time, callback, argument, time, callback,
+argument, …]`` of its events in insertion order, which makes a sequence number
+unnecessary (docs/design.md "The event calendar's heap of times"). Callbacks are held
+strongly (Mesa's ``schedule_event`` holds them weakly and can silently drop an event
+whose owner is collected — docs/design.md "Notes on the libraries" — which would lose
+cases). The daily Mesa step advances it with :meth:`run_until`.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable
-from heapq import heappush
+from collections.abc import Callable, Iterator
+from heapq import heappop, heappush
 from typing import Any
 
 
 class EventCalendar:
     """A minimal, strongly-referencing discrete-event calendar."""
 
-    __slots__ = ("_heap", "_sequence", "now", "processed")
+    __slots__ = ("_slots", "_times", "now", "processed")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[Any], None], Any]] = []
-        self._sequence = 0
+        self._times: list[float] = []  # a heap: each pending time once
+        # time -> [time, callback, argument, …] in insertion order; a slot whose events
+        # are being run stays here (so same-time events scheduled meanwhile join it)
+        # while its time is already off the heap
+        self._slots: dict[float, list[Any]] = {}
         self.now = 0.0
         self.processed = 0
 
     def schedule(self, time: float, callback: Callable[[Any], None], argument: Any = None) -> None:
         """Run ``callback(argument)`` at ``time`` (never before the current time)."""
-        now = self.now
-        sequence = self._sequence + 1
-        self._sequence = sequence
-        heappush(self._heap, (now if time < now else time, sequence, callback, argument))
+        if not time >= self.now:
+            if time != time:
+                raise ValueError(f"event time must be a number, got {time} (callback {callback!r})")
+            time = self.now
+        slot = self._slots.get(time)
+        if slot is None:
+            self._slots[time] = [time, callback, argument]
+            heappush(self._times, time)
+        else:
+            slot += (time, callback, argument)
 
     def run_until(self, end: float) -> None:
         """Run every event with time < ``end``, in time order; then the clock reads ``end``."""
-        heap = self._heap
-        pop = heapq.heappop
+        times = self._times
+        slots = self._slots
+        pop = heappop
         count = 0
-        while heap and heap[0][0] < end:
-            time, _, callback, argument = pop(heap)
-            self.now = time
-            callback(argument)
-            count += 1
+        while times and times[0] < end:
+            slot = slots.pop(pop(times))
+            if len(slot) == 3:
+                time, callback, argument = slot
+                self.now = time
+                callback(argument)
+                count += 1
+            else:
+                count += self._run_slot(slot)
         self.processed += count
         self.now = end
 
+    def _run_slot(self, slot: list[Any]) -> int:
+        """Run a time's several events in order, and those its callbacks add to it; their number."""
+        key = slot[0]
+        self._slots[key] = slot  # same-time events scheduled by these callbacks join the slot
+        i = 0
+        try:
+            while i < len(slot):
+                self.now = slot[i]
+                slot[i + 1](slot[i + 2])
+                i += 3
+        except BaseException:
+            del slot[: i + 3]  # the failed event is spent, as a popped one would be
+            if slot:
+                heappush(self._times, key)
+            else:
+                del self._slots[key]
+            raise
+        del self._slots[key]
+        return i // 3
+
+    def pending(self) -> Iterator[tuple[float, Callable[[Any], None], Any]]:
+        """The pending events' ``(time, callback, argument)``, in the order they will run."""
+        for key in sorted(self._slots):
+            slot = self._slots[key]
+            for i in range(0, len(slot), 3):
+                yield slot[i], slot[i + 1], slot[i + 2]
+
     def __len__(self) -> int:
-        return len(self._heap)
+        return sum(len(slot) for slot in self._slots.values()) // 3

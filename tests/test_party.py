@@ -291,7 +291,7 @@ def test_a_follow_up_is_a_job_at_the_community_office() -> None:
     busy = station.busy_hours
 
     def second_attempts() -> list[float]:
-        return [e[0] for e in events._heap if e[2] == org._followed_up]
+        return [time for time, callback, _ in events.pending() if callback == org._followed_up]
 
     assert org.follow_up((0, np.zeros(1, dtype=bool)))
     policy = org.parties[0].policy
