@@ -18,6 +18,7 @@ from typing import Any
 import mesa
 
 _ATOMIC = (int, float, bool)  # exact types: their deep copy is the value itself
+_UNCHECKED = (-1, False)
 
 
 class DailyCollector(mesa.DataCollector):
@@ -27,11 +28,10 @@ class DailyCollector(mesa.DataCollector):
         """Collect the day's row (as Mesa's ``collect`` does)."""
         reporters = self.model_reporters
         if (
-            not reporters
-            or not self._validated
+            not self._validated
             or self.agent_reporters
             or self.agenttype_reporters
-            or not all(type(r) is types.FunctionType for r in reporters.values())
+            or not self._functions_only(reporters)
         ):
             super().collect(model)
             return
@@ -40,3 +40,13 @@ class DailyCollector(mesa.DataCollector):
         for var, reporter in reporters.items():
             value = reporter(model)
             columns[var].append(value if type(value) in _ATOMIC else deepcopy(value))
+
+    def _functions_only(self, reporters: dict[str, Any]) -> bool:
+        """Whether every model reporter is a plain function (checked again when one is added)."""
+        count, functions = getattr(self, "_checked", _UNCHECKED)
+        if count != len(reporters):
+            functions = bool(reporters) and all(
+                type(r) is types.FunctionType for r in reporters.values()
+            )
+            self._checked = (len(reporters), functions)
+        return functions
