@@ -43,7 +43,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import mesa
 import numpy as np
 
 from experiments.errors import InputError, closest
@@ -57,6 +56,7 @@ from experiments.scenario_files import (
     resolve_scenario_path,
     scenario_from_mapping,
 )
+from model.daily_collector import DailyCollector
 from model.governance import GovernanceModel
 from model.outcomes import OUTCOME_NAMES, RunOutput, per_type_outcomes
 from model.parameters import ModelParameters
@@ -208,7 +208,7 @@ class KeywordGovernanceModel(GovernanceModel):
         # its last row is the end-of-run value.
         daily = dict(self.datacollector.model_reporters)
         self.outcome_columns = [name for name in RECORDED_OUTCOMES if name not in daily]
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = DailyCollector(
             model_reporters=daily | {name: _outcome_reporter(name) for name in self.outcome_columns}
         )
 

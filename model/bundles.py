@@ -69,8 +69,12 @@ class OneThing:
         The uniforms are keyed by the day, so they depend on nothing a scenario does."""
         if self.share <= 0:
             return
+        candidates = (departments[:, 1] >= 0) & (resident >= 0)
+        if not candidates.any():  # the day's generator would decide nothing (issue 11)
+            self.linked = frozenset()
+            return
         u = np.random.default_rng([self.key, 0, int(day)]).random(departments.shape[0])
-        linked = (departments[:, 1] >= 0) & (resident >= 0) & (u < self.share)
+        linked = candidates & (u < self.share)
         self.linked = frozenset((first_need + np.flatnonzero(linked)).tolist())
 
     def is_linked(self, need: int, source: int) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.cases import CASE_TYPES, REPORTED_TYPES
+from model.categorical import choice_cdf, choose
 from model.parameters import ModelParameters
 from model.places import DemandWeights
 
@@ -112,9 +113,25 @@ class DemandGenerator:
         self.need_grid: Callable[[NeedBatch], np.ndarray] | None = None
         self.thinning: np.random.Generator | None = None
         self.needs_under_factors = 0  # drawn needs whose rate a hook lowered (factor < 1)
+        # what ``draw`` would otherwise rebuild every day (issue 11): the choices' cumulative
+        # distributions (model/categorical.py), each department's mean hours with 0.0 after
+        # the last for the padding (−1), the rows of offsets the extra departments shuffle
+        self._type_cdf = choice_cdf(self.type_share)
+        self._department_cdf = choice_cdf(self.department_share)
+        self._public_cdf = None if self.public_share is None else choice_cdf(self.public_share)
+        self._work_mean_padded = np.append(self.work_mean.astype(np.float64), 0.0)
+        self._offset_rows = np.empty((0, max(self.n_departments - 1, 0)), dtype=np.int64)
+        p_day = parameters.detection.patrol_detection_probability_per_day
+        self._log_miss = np.log1p(-p_day) if 0 < p_day < 1 else None
 
     def draw(self, day: int) -> NeedBatch:
-        """All needs arising on ``day`` (residents' needs, then public-space problems)."""
+        """All needs arising on ``day`` (residents' needs, then public-space problems).
+
+        The draws, their order and their arithmetic are those of ``rng.choice``,
+        ``np.tile``, ``np.concatenate`` and a reordering field by field; only the
+        bookkeeping around them is done once or for all fields at once (issue 11,
+        docs/performance.md "Issue 11, sixth round: the fixed cost of a day").
+        """
         a, b = self.arrivals, self.attributes
         places = self.places
         weight = self.residents if places is None else float(places.resident_cdf[-1])
@@ -125,72 +142,71 @@ class DemandGenerator:
         )
         n = n_needs + n_public
         cdf = None if places is None else places.resident_cdf
+        resident = np.full(n, -1, dtype=np.int64)
         who = draw_residents(a, n_needs, self.residents, cdf)
-        resident = np.concatenate((who, np.full(n_public, -1)))
+        resident[:n_needs] = who
         time = day + a.random(n)
         order = np.argsort(time, kind="stable")
 
+        # one ``random`` call for the needs' types, the needs' and the public problems'
+        # lead departments and whether each has more (the consecutive draws of before)
+        u = b.random(3 * n_needs + 2 * n_public)
         if places is None:
-            kind = b.choice(len(self.type_index), n_needs, p=self.type_share)
+            kind = choose(self._type_cdf, u[:n_needs])
         else:  # each resident's place has its own mix (model/places.py)
             cdf = places.type_cdf[places.resident_place[who]]
-            kind = (b.random(n_needs)[:, None] * cdf[:, -1:] >= cdf).sum(axis=1)
+            kind = (u[:n_needs, None] * cdf[:, -1:] >= cdf).sum(axis=1)
             kind = np.minimum(kind, len(self.type_index) - 1)
-        case_type = np.concatenate(
-            (
-                self.type_index[kind],
-                np.full(n_public, PATROL, dtype=np.int8),
-            )
-        ).astype(np.int8)
-        lead = np.concatenate(
-            (
-                b.choice(self.n_departments, n_needs, p=self.department_share),
-                b.choice(self.n_departments, n_public, p=self.public_share)
-                if n_public
-                else np.empty(0, int),
-            )
-        )
+        case_type = np.full(n, PATROL, dtype=np.int8)
+        case_type[:n_needs] = self.type_index[kind]
+        lead = np.empty(n, dtype=np.int64)
+        lead[:n_needs] = choose(self._department_cdf, u[n_needs : 2 * n_needs])
+        if n_public:  # there are public problems only where some department sees them
+            assert self._public_cdf is not None
+            lead[n_needs:] = choose(self._public_cdf, u[2 * n_needs : 2 * n_needs + n_public])
         departments = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
         departments[:, 0] = lead
         max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
-        multi = b.random(n) < self.p.demand.multi_department_share
+        multi = u[2 * n_needs + n_public :] < self.p.demand.multi_department_share
         extra = (
             np.where(multi, 1 + b.integers(0, max(max_extra, 1), n), 0)
             if max_extra > 0
             else np.zeros(n, int)
         )
         # extra departments: distinct, different from the lead (random offsets, fixed draws)
-        offsets = (
-            b.permuted(np.tile(np.arange(1, self.n_departments), (n, 1)), axis=1)
-            if self.n_departments > 1
-            else None
-        )
-        for k in range(1, MAX_DEPARTMENTS):
-            has = extra >= k
-            if offsets is not None and has.any():
-                departments[has, k] = (lead[has] + offsets[has, k - 1]) % self.n_departments
-        severity = b.random(n)
-        minor = b.random(n) < self.p.demand.minor_share
-        work = b.exponential(1.0, (n, MAX_DEPARTMENTS)) * np.where(
-            departments >= 0, self.work_mean[np.maximum(departments, 0)], 0.0
-        )
-        work[minor] *= self.p.demand.minor_work_share  # a minor problem is a small job
-        uniforms = b.random((14, n))
-        p_day = self.p.detection.patrol_detection_probability_per_day
-        with np.errstate(divide="ignore"):
-            delay = (
-                np.floor(np.log(uniforms[7]) / np.log1p(-p_day)) + 1.0
-                if 0 < p_day < 1
-                else (np.ones(n) if p_day >= 1 else np.full(n, np.inf))
+        if self.n_departments > 1:
+            if self._offset_rows.shape[0] < n:  # the rows ``np.tile`` would make, kept
+                self._offset_rows = np.tile(np.arange(1, self.n_departments), (2 * n, 1))
+            offsets = b.permuted(self._offset_rows[:n], axis=1)
+            k = min(MAX_DEPARTMENTS - 1, self.n_departments - 1)
+            departments[:, 1 : 1 + k] = np.where(
+                extra[:, None] > np.arange(k),
+                (lead[:, None] + offsets[:, :k]) % self.n_departments,
+                -1,
             )
+        severity_minor = b.random((2, n))
+        minor = severity_minor[1] < self.p.demand.minor_share
+        work = b.standard_exponential((n, MAX_DEPARTMENTS)) * self._work_mean_padded[departments]
+        work[minor] *= self.p.demand.minor_work_share  # a minor problem is a small job
+        # the batch in time order: every field reordered by ``order``, as one array per
+        # group of fields where the draws allow
+        uniforms = b.random((14, n))[:, order]
+        severity_minor = severity_minor[:, order]
+        minor = minor[order]
+        if self._log_miss is not None:
+            with np.errstate(divide="ignore"):
+                delay = np.floor(np.log(uniforms[7]) / self._log_miss) + 1.0
+        else:
+            p_day = self.p.detection.patrol_detection_probability_per_day
+            delay = np.ones(n) if p_day >= 1 else np.full(n, np.inf)
         batch = NeedBatch(
-            resident=resident,
-            time=time,
-            case_type=case_type,
-            departments=departments,
-            severity=severity,
+            resident=resident[order],
+            time=time[order],
+            case_type=case_type[order],
+            departments=departments[order],
+            severity=severity_minor[0],
             minor=minor,
-            work=work,
+            work=work[order],
             u_report=uniforms[0],
             u_channel=uniforms[1],
             u_desk=uniforms[2],
@@ -206,9 +222,6 @@ class DemandGenerator:
             u_verify=uniforms[13],
             patrol_delay_days=delay,
         )
-        for field in batch.__dataclass_fields__:
-            if field != "prevented":
-                setattr(batch, field, getattr(batch, field)[order])
         if self.rate_factors and self.need_grid is not None and self.thinning is not None:
             factor = np.prod(self.rate_factors, axis=0)
             grid = self.need_grid(batch)  # −1: a need no hook acts on

@@ -29,6 +29,7 @@ from model.case_retirement import CaseRetirement, CaseSink
 from model.case_tallies import CaseRows, CaseTallies
 from model.casework import Casework
 from model.collector import quiet_collector
+from model.daily_collector import DailyCollector
 from model.demand import DemandGenerator
 from model.events import EventCalendar
 from model.mediation import DisputeDemand, platform_stations
@@ -179,7 +180,7 @@ class GovernanceModel(mesa.Model):
         )
         # neighbourhood disputes: more demand, from their own stream (model.mediation)
         self.disputes = DisputeDemand(p, self.population.size, streams["disputes"], self.places)
-        self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
+        self.datacollector = DailyCollector(model_reporters=self._daily_reporters())
         self.initial_trust_mean = float(self.population.trust.mean())
         self.warmup_trust_mean = self.initial_trust_mean
         if self.warmup_days == 0:

@@ -26,6 +26,7 @@ import numpy as np
 
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES
+from model.categorical import choice_cdf, choose
 from model.demand import MAX_DEPARTMENTS, NeedBatch, draw_residents
 from model.events import EventCalendar
 from model.policies.base import MediationPolicy, Unit
@@ -79,18 +80,45 @@ class DisputeDemand:
         self.weight = residents if places is None else float(places.resident_cdf[-1])
         share = np.array([d.case_share for d in parameters.departments.values()])
         self.department_share = share / share.sum()
+        self._department_cdf = choice_cdf(self.department_share)  # rng.choice's (issue 11)
+        self._empty = self._batch(  # a day without disputes (read-only)
+            np.empty((0, MAX_DEPARTMENTS), dtype=np.int16),
+            np.empty((13, 0)),
+            np.empty(0),
+            np.empty(0, dtype=np.int64),
+        )
+        for field in self._empty.__dataclass_fields__:
+            value = getattr(self._empty, field)
+            if value is not None:
+                value.flags.writeable = False
 
     def draw(self, day: int) -> NeedBatch:
-        """The disputes arising on ``day``, in time order."""
+        """The disputes arising on ``day``, in time order.
+
+        The draws are those of ``rng.choice`` (the department), ``rng.random((13, n))``
+        and ``rng.random(n)`` (the time), taken as one ``random`` call (the same numbers),
+        then the residents; a day without disputes draws nothing after the count, and
+        gives the same empty batch (issue 11).
+        """
         rng = self.rng
         n = int(rng.poisson(self.rate * self.weight)) if self.rate > 0 else 0
+        if n == 0:
+            return self._empty
+        uniforms = rng.random(15 * n)
         departments = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
-        departments[:, 0] = rng.choice(len(self.department_share), n, p=self.department_share)
+        departments[:, 0] = choose(self._department_cdf, uniforms[:n])
+        u = uniforms[n : 14 * n].reshape(13, n)
+        time = np.sort(day + uniforms[14 * n :])
+        resident = draw_residents(rng, n, self.residents, self.resident_cdf)
+        return self._batch(departments, u, time, resident)
+
+    def _batch(
+        self, departments: np.ndarray, u: np.ndarray, time: np.ndarray, resident: np.ndarray
+    ) -> NeedBatch:
+        """The batch of disputes of these drawn attributes (``u``: 13 uniforms each)."""
+        n = len(time)
         work = np.zeros((n, MAX_DEPARTMENTS))
         work[:, 0] = 1.0  # unused: mediation stages carry their own hours
-        u = rng.random((13, n))
-        time = np.sort(day + rng.random(n))
-        resident = draw_residents(rng, n, self.residents, self.resident_cdf)
         return NeedBatch(
             resident=resident,
             time=time,
