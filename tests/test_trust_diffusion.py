@@ -20,8 +20,10 @@ SMALL = PopulationParameters(
 
 def _plain(pop: Population, trust: np.ndarray, w: float, r: float) -> np.ndarray:
     """The day's trust by the formula as first written: a new float32 copy, a new ``kept``,
-    an unconditional clip."""
+    an unconditional clip (no diffusion at all when both weights are 0)."""
     trust = trust.copy()
+    if w <= 0 and r <= 0:
+        return trust
     neighbours = pop.influence.dot(trust.astype(np.float32))
     if pop.isolated.any():
         neighbours[pop.isolated] = trust[pop.isolated]
