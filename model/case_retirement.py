@@ -19,8 +19,9 @@ A case can be retired once nothing can read or change its row again:
   the row after another case took it; and so, for a parked case, it already counts as
   overdue in the on-time share, as it would at the end of the run.
 
-Retirement is generic over the columns of ``CaseTable._SPEC``: freeing a row and reusing
-it touches every column, and the sink's frame and the tallies read any column by name.
+Retirement is generic over the columns of ``CaseTable._SPEC``: freeing a row resets every
+column to its default in bulk (but the finish times, reset when the row is reused), and
+the sink's frame and the tallies read any column by name.
 """
 
 from __future__ import annotations

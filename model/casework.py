@@ -179,6 +179,10 @@ class CaseTable:
     }
 
     _BLOCK = 4096  # rows added at a time, so that adding a case is O(1) and cheap
+    # columns a freed row keeps until it is reused: its finish times, so that a free row
+    # never reads as an open case to whoever reads a whole column without the number
+    # (GovernanceModel.unit_values' backlog, Casework.status)
+    _KEPT: ClassVar[tuple[str, ...]] = ("closed", "parked")
 
     def __init__(self) -> None:
         self.size = 0  # rows in use or free (the length of :meth:`column`)
@@ -189,8 +193,13 @@ class CaseTable:
         self.work: list[tuple[float, ...]] = []
         for name, (code, _) in self._SPEC.items():
             setattr(self, name, array(code))
-        self._columns = [
-            (getattr(self, name), default) for name, (_, default) in self._SPEC.items()
+        # a freed row is reset to the defaults when it is released, in bulk, but for the
+        # columns it keeps until reused (_KEPT), which a reused row resets one by one
+        self._kept = [(getattr(self, name), self._SPEC[name][1]) for name in self._KEPT]
+        self._reset = [
+            (name, self._DTYPES[code], default)
+            for name, (code, default) in self._SPEC.items()
+            if name not in self._KEPT
         ]
         # each column's next block of default rows, ready to copy (not 4096 Python numbers)
         self._blocks = [
@@ -201,8 +210,8 @@ class CaseTable:
     def add(self, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
         """Add a case with default values; return its row (its id while no case was retired)."""
         if self._free:
-            row = self._free.pop()
-            for column, default in self._columns:
+            row = self._free.pop()  # released: it holds the defaults but for _KEPT
+            for column, default in self._kept:
                 column[row] = default
             self.departments[row] = departments
             self.work[row] = work
@@ -220,10 +229,12 @@ class CaseTable:
         return row
 
     def release(self, rows: Sequence[int]) -> None:
-        """Free the rows of retired cases for reuse (their values stay until reused)."""
-        number = self.number
-        for row in rows:
-            number[row] = -1
+        """Free the rows of retired cases for reuse: every column back to its default (the
+        number to −1), in one numpy assignment per column, but for the columns of
+        ``_KEPT``, whose values stay until the row is reused."""
+        index = np.asarray(rows, dtype=np.intp)
+        for name, dtype, default in self._reset:
+            np.frombuffer(getattr(self, name), dtype=dtype)[index] = default
         self._free.extend(sorted(rows, reverse=True))  # the lowest row is reused first
 
     @property

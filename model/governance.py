@@ -447,19 +447,23 @@ class GovernanceModel(mesa.Model):
         if w <= 0 and self.parameters.social.disposition_weight_per_day <= 0:
             return
         pop = self.population
-        neighbours = pop.influence.dot(pop.trust.astype(np.float32))
+        np.copyto(pop.trust32, pop.trust, casting="same_kind")  # as astype, into work space
+        neighbours = pop.influence.dot(pop.trust32)
         if pop.isolated.any():  # nobody to listen to: one's own trust stays
             neighbours[pop.isolated] = pop.trust[pop.isolated]
         # each resident is also pulled back to their own disposition (their own settled
         # experience), so neighbour averaging does not erase differences (assumption)
         r = self.parameters.social.disposition_weight_per_day
         # (1 − w − r)·trust + w·neighbours (float32) + r·disposition, summed in that order,
-        # with no temporary beyond ``kept`` (issue 11)
-        kept = pop.trust * (1.0 - w - r)
+        # with no temporary but the product's result (issue 11)
+        kept = np.multiply(pop.trust, 1.0 - w - r, out=pop.kept)
         kept += np.multiply(neighbours, w, out=neighbours)
         np.multiply(pop.disposition, r, out=pop.trust)
         pop.trust += kept
-        np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
+        # clip only when some value is out of [0, 1] (or NaN): two reductions cost less than
+        # the clip, which leaves every value in bounds as it is (−0.0 too; issue 11)
+        if pop.trust.size and not (pop.trust.max() <= 1.0 and pop.trust.min() >= 0.0):
+            np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
 
     # ----------------------------------------------------------------- lookup
     def station(self, unit: Unit) -> Station:

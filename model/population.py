@@ -8,7 +8,7 @@ matrix-vector product per day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +37,14 @@ class Population:
     ties: sp.csr_matrix  # symmetric 0/1 social ties
     influence: sp.csr_matrix  # row-normalised ties (mean of neighbours' trust), float32
     isolated: np.ndarray  # bool: residents without ties (no neighbours to learn from)
+    # work space of the daily trust product (GovernanceModel._diffuse_trust): trust as
+    # float32 and the share kept, filled each day rather than allocated (issue 11)
+    trust32: np.ndarray = field(init=False, repr=False)
+    kept: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.trust32 = np.empty(self.trust.shape[0], dtype=np.float32)
+        self.kept = np.empty(self.trust.shape[0], dtype=np.float64)
 
     @property
     def size(self) -> int:
