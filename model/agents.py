@@ -68,9 +68,13 @@ class Resident:
         (需求—处置—反馈—评价 loop, seed §二(二)); neighbours' influence fades back to the
         disposition, one's own experience stays."""
         outcome = 1.0 if satisfied else 0.0
-        self.trust = self.trust + self.learning_rate * (outcome - self.trust)
+        rate = self.learning_rate
+        trust = self.trust  # read once: each read is a property call and a numpy element
+        self.trust = trust + rate * (outcome - trust)
         d = self.population.disposition
-        d[self.row] += self.learning_rate * (outcome - d[self.row])
+        row = self.row
+        settled = d[row]
+        d[row] = settled + rate * (outcome - settled)
 
     def contacts_again(
         self, contacts_so_far: int, probability: float, limit: int, u: float
@@ -273,7 +277,8 @@ class Department(CellAgent):
     def rate(self, on_time: bool) -> None:
         """The street rates the department after each case it handled (F4.3)."""
         memory = self.handling.rating_memory
-        self.rating += memory * ((1.0 if on_time else 0.0) - self.rating)
+        rating = self.rating  # read once: each read is a property call and a numpy element
+        self.rating = rating + memory * ((1.0 if on_time else 0.0) - rating)
 
 
 class Office(CellAgent):
