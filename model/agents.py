@@ -57,7 +57,7 @@ class Resident:
 
     @property
     def trust(self) -> float:
-        return float(self.population.trust[self.row])
+        return self.population.trust.item(self.row)  # a Python float, as float() of the element
 
     @trust.setter
     def trust(self, value: float) -> None:
@@ -73,7 +73,7 @@ class Resident:
         self.trust = trust + rate * (outcome - trust)
         d = self.population.disposition
         row = self.row
-        settled = d[row]
+        settled = d.item(row)  # a Python float: the same float64 arithmetic, cheaper
         d[row] = settled + rate * (outcome - settled)
 
     def contacts_again(
@@ -200,7 +200,7 @@ class Department(CellAgent):
 
     @property
     def rating(self) -> float:
-        return float(self._ratings[self.index])
+        return self._ratings.item(self.index)  # a Python float, as float() of the element
 
     @rating.setter
     def rating(self, value: float) -> None:
