@@ -57,7 +57,7 @@ class Resident:
 
     @property
     def trust(self) -> float:
-        return float(self.population.trust[self.row])
+        return self.population.trust.item(self.row)  # a Python float, as float() of the element
 
     @trust.setter
     def trust(self, value: float) -> None:
@@ -68,9 +68,13 @@ class Resident:
         (需求—处置—反馈—评价 loop, seed §二(二)); neighbours' influence fades back to the
         disposition, one's own experience stays."""
         outcome = 1.0 if satisfied else 0.0
-        self.trust = self.trust + self.learning_rate * (outcome - self.trust)
+        rate = self.learning_rate
+        trust = self.trust  # read once: each read is a property call and a numpy element
+        self.trust = trust + rate * (outcome - trust)
         d = self.population.disposition
-        d[self.row] += self.learning_rate * (outcome - d[self.row])
+        row = self.row
+        settled = d.item(row)  # a Python float: the same float64 arithmetic, cheaper
+        d[row] = settled + rate * (outcome - settled)
 
     def contacts_again(
         self, contacts_so_far: int, probability: float, limit: int, u: float
@@ -196,7 +200,7 @@ class Department(CellAgent):
 
     @property
     def rating(self) -> float:
-        return float(self._ratings[self.index])
+        return self._ratings.item(self.index)  # a Python float, as float() of the element
 
     @rating.setter
     def rating(self, value: float) -> None:
@@ -273,7 +277,8 @@ class Department(CellAgent):
     def rate(self, on_time: bool) -> None:
         """The street rates the department after each case it handled (F4.3)."""
         memory = self.handling.rating_memory
-        self.rating += memory * ((1.0 if on_time else 0.0) - self.rating)
+        rating = self.rating  # read once: each read is a property call and a numpy element
+        self.rating = rating + memory * ((1.0 if on_time else 0.0) - rating)
 
 
 class Office(CellAgent):

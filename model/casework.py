@@ -378,12 +378,13 @@ class Casework:
         self.n_departments = len(self._enforcement)
         self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
         self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
-        # the league table of the current period (考核): counts per department
-        self.league = {
-            name: np.zeros(self.n_departments, dtype=np.int64)
+        # the league table of the current period (考核): counts per department, as Python
+        # lists (a count moves per case; a numpy element costs several times more, issue 11)
+        self.league: dict[str, list[int]] = {
+            name: [0] * self.n_departments
             for name in ("received", "accepted", "handled", "resolved", "rated", "satisfied")
         }
-        self.league["on_time"] = np.zeros(self.n_departments, dtype=np.int64)
+        self.league["on_time"] = [0] * self.n_departments
 
     def mark(self) -> None:
         """Start the measured period (need counters; the case ledger keeps every case)."""
@@ -734,7 +735,7 @@ class Casework:
         elif resolve and visits and visits[0].unit.level == "grid":
             prog.settled_by_team = True
         prog.pending = len(visits)
-        delay_default = self._delay(route)
+        delay_default = 0.0 if resolve else self._delay(route)  # a settlement has no hand-off
         events = self.events
         now = events.now
         at_unit = prog.at
@@ -959,7 +960,8 @@ class Casework:
             self._park(cid)
             return
         self.returned_by.setdefault(cid, set()).add(department)
-        route = self._route(cid, Unit("department", department))
+        held = Unit("department", department)
+        route = self._route(cid, held)
         first_handle = next(
             (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
         )
@@ -967,7 +969,7 @@ class Casework:
         self.progress[cid] = Progress(
             route=route,
             stage=reviews[-1] if reviews else first_handle,
-            at=Unit("department", department),
+            at=held,
         )
         self._enter_stage(cid)
 
@@ -1140,7 +1142,7 @@ class Casework:
     def league_table(self, day: int) -> LeagueView:
         """The departments' record since the last table (考核, F9.1), and their cases still
         open five working days or more past the limit (通报批评, F9.4)."""
-        lg = self.league
+        lg = {name: np.array(counts, dtype=np.int64) for name, counts in self.league.items()}
         with np.errstate(invalid="ignore", divide="ignore"):
             rates = {
                 "response": lg["accepted"] / lg["received"],
@@ -1158,11 +1160,11 @@ class Casework:
             col("owner")[overdue_cases].astype(np.int64), minlength=self.n_departments
         )
         assert set(rates) == set(METRICS)
-        return LeagueView(day=day, handled=lg["handled"].copy(), rates=rates, overdue=overdue)
+        return LeagueView(day=day, handled=lg["handled"], rates=rates, overdue=overdue)
 
     def reset_league(self) -> None:
         for counts in self.league.values():
-            counts[:] = 0
+            counts[:] = [0] * len(counts)
 
     # --------------------------------------------------------------- accounting
     def status(self) -> np.ndarray:
