@@ -333,8 +333,15 @@ class Casework:
         # routes computed once per distinct case where the policy declares what they read
         self._routing_memo = self._route_memo(routing)
         self._mediation_memo = self._route_memo(self.mediation)
-        self._digital_memo = RouteMemo(
-            self._route_key(DIGITAL_CITY_MANAGEMENT_FIELDS), self._digital_route
+        # 数字城管: patrol finds take the city-management route (None: they do not)
+        hours = self.digital_dispatch_hours
+        self._digital_memo = (
+            None
+            if hours is None
+            else RouteMemo(
+                self._route_key(DIGITAL_CITY_MANAGEMENT_FIELDS),
+                lambda cid: digital_city_management_route(self.case_view(cid), self.system, hours),
+            )
         )
         self.progress: dict[int, Progress] = {}
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
@@ -659,7 +666,7 @@ class Casework:
         """The routing policy's route; a bundle's is handled in one pass (model/bundles.py).
         A policy that declares ``ROUTE_FIELDS`` is asked once per distinct key (model/route_memo.py)."""
         cases = self.cases
-        if self.digital_dispatch_hours is not None and cases.source[cid] == PATROL_SOURCE:
+        if self._digital_memo is not None and cases.source[cid] == PATROL_SOURCE:
             # found by an inspector: on the city-management network, not up the levels
             return self._digital_memo.route(cid)
         # neighbourhood disputes bypass the routing policy: the mediation policy routes them
@@ -667,19 +674,20 @@ class Casework:
             policy, memo = self.mediation, self._mediation_memo
         else:
             policy, memo = self.routing, self._routing_memo
-        if not cases.bundle[cid]:
-            if memo is not None:
-                return memo.route(cid)
-            return policy.route(self.case_view(cid), self.system, self.routing_rng)
+        bundle = cases.bundle[cid]
+        if memo is not None and not bundle:
+            return memo.route(cid)  # no CaseView needed
         view = self.case_view(cid)
         route = (
             memo.route(cid)
             if memo is not None
             else policy.route(view, self.system, self.routing_rng)
         )
-        return self.one_thing.one_pass(
-            cid, self.cases, route, view, self.routing, self.system, intake
-        )
+        if bundle:
+            route = self.one_thing.one_pass(
+                cid, self.cases, route, view, self.routing, self.system, intake
+            )
+        return route
 
     def _route_memo(self, policy: RoutingPolicy | MediationPolicy) -> RouteMemo | None:
         """The memo of ``policy``'s routes; None when it does not declare ``ROUTE_FIELDS``."""
@@ -697,12 +705,6 @@ class Casework:
         return key_function(
             fields, self.cases, geography.grid_community, geography.community_street
         )
-
-    def _digital_route(self, cid: int) -> Route:
-        """The 数字城管 route of patrol-found case ``cid`` (:func:`digital_city_management_route`)."""
-        hours = self.digital_dispatch_hours
-        assert hours is not None
-        return digital_city_management_route(self.case_view(cid), self.system, hours)
 
     def dispatcher(self, cid: int, holder: Unit | None) -> Office:
         """The office that classifies case ``cid`` held by ``holder``: the office itself,
