@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine import interpreter_build  # this folder is the script's path
 
 from model.calendar import WorkCalendar
 from model.events import EventCalendar
@@ -330,6 +331,7 @@ def machine() -> dict[str, Any]:
         "load_average_1min": os.getloadavg()[0],
         "cpu": cpu,
         "python": platform.python_version(),
+        "interpreter": interpreter_build(),  # PGO, LTO: docs/performance.md
         "platform": platform.platform(),
         "numpy": version("numpy"),
         "ciw": version("ciw"),

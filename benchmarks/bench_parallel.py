@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from machine import load_average, parallel_ceiling
+from machine import interpreter_build, load_average, parallel_ceiling
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "experiments" / "compare_reforms.toml"
@@ -143,6 +143,15 @@ def run_cli(experiment: Path, out: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def machine() -> dict[str, Any]:
+    """The machine and the interpreter build (PGO, LTO: docs/performance.md) measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "interpreter": interpreter_build(),
+    }
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every workload, serial and pool, ``--repeats`` times interleaved."""
     result: dict[str, Any] = {
@@ -150,7 +159,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "commit": subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "workers": args.workers,
         "workloads": {},
     }

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from machine import load_average, parallel_ceiling
+from machine import interpreter_build, load_average, parallel_ceiling
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
@@ -134,6 +134,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "host": platform.node(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
+            "interpreter": interpreter_build(),
         },
         "load_1min_before": load_average(),
         "experiment": {

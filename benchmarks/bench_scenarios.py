@@ -330,11 +330,14 @@ def _git_state() -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     """The machine and interpreter the figures were measured on."""
+    from machine import interpreter_build  # this folder is the script's path
+
     return {
         "nproc": os.cpu_count(),
         # other work on the machine inflates wall times: the 1-minute load at the end
         "load_average_1min": os.getloadavg()[0],
         "python": platform.python_version(),
+        "interpreter": interpreter_build(),  # PGO, LTO: docs/performance.md
         "platform": platform.platform(),
     }
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_scenarios import ONE_THREAD, peak_rss_mib  # this folder is the script's path
+from machine import interpreter_build
 
 logger = logging.getLogger("bench_soak")
 
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {
             "nproc": os.cpu_count(),
             "python": platform.python_version(),
+            "interpreter": interpreter_build(),
             "platform": platform.platform(),
         },
         "runs": runs,

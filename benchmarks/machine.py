@@ -1,16 +1,38 @@
-"""What the machine gives right now: its load, and how much of a second core it has free.
+"""What the machine gives right now: its load, how much of a second core it has free,
+and how the interpreter running the benchmark was built.
 
 Shared by the benchmarks that judge a parallel speed-up (``bench_pool.py``,
 ``bench_parallel.py``): on a shared machine other processes take cores, so a speed-up
 is read against the **ceiling** measured around it — ``workers`` pure-Python burns at once
 against one alone (2.0 on an idle 2-core machine, ≈ 1 when it is saturated).
+
+Every benchmark's JSON also records :func:`interpreter_build`: the model is bound by
+pure-Python work, and the same CPython version runs it ≈ 1.2–1.35× faster when built with
+profile-guided optimisation (PGO) and link-time optimisation (LTO) than without
+(docs/performance.md, "Issue 11, seventh round: the interpreter's build").
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
+import shlex
+import sys
+import sysconfig
 import time
+from collections.abc import Mapping
+from typing import Any
+
+# the sysconfig variables that say how CPython was compiled and linked
+BUILD_FLAG_VARIABLES = (
+    "CONFIG_ARGS",
+    "PY_CFLAGS_NODIST",
+    "PY_LDFLAGS_NODIST",
+    "CFLAGS",
+    "CFLAGS_NODIST",
+    "LDFLAGS_NODIST",
+)
 
 
 def load_average() -> float:
@@ -42,3 +64,101 @@ def parallel_ceiling(workers: int = 2, loops: int = 3_000_000) -> dict[str, floa
         pool.map(burn, [loops] * workers, chunksize=1)
         together = time.perf_counter() - start
     return {"alone_s": alone, "together_s": together, "ceiling": workers * alone / together}
+
+
+def libpython_mapped(maps: str | None = None) -> bool | None:
+    """Whether a shared ``libpython`` is loaded in this process (None off Linux).
+
+    ``maps`` is the text of ``/proc/self/maps`` (read when not given). It is the fact
+    itself, where ``Py_ENABLE_SHARED`` is only what the build record says: Debian's and
+    Ubuntu's ``/usr/bin/python3.x`` is a static, PGO + LTO binary whose sysconfig
+    record is the one of their shared build (``--enable-shared``, no optimisation flags).
+    """
+    if maps is None:
+        try:
+            with open("/proc/self/maps", encoding="utf-8", errors="replace") as handle:
+                maps = handle.read()
+        except OSError:
+            return None
+    return any("libpython" in line.rsplit("/", 1)[-1] for line in maps.splitlines())
+
+
+def build_words(config: Mapping[str, Any]) -> list[str]:
+    """The configure arguments and compiler/linker flags of a sysconfig record, one a word.
+
+    A configure argument that sets a variable (``'CFLAGS=-O2 -flto'``) gives its flags as
+    words of their own (``-O2``, ``-flto``)."""
+    words: list[str] = []
+    for name in BUILD_FLAG_VARIABLES:
+        value = config.get(name)
+        if not isinstance(value, str):
+            continue
+        try:
+            parts = shlex.split(value)
+        except ValueError:  # unbalanced quotes: plain words will do
+            parts = value.split()
+        for part in parts:
+            for word in part.split():
+                if not word.startswith("-") and "=" in word:  # NAME=-flag
+                    word = word.partition("=")[2]
+                if word:
+                    words.append(word)
+    return words
+
+
+def _built_with(words: list[str], configure_option: str, flag: str) -> bool:
+    """Whether ``configure_option`` (not ``=no``) or a compiler flag starting ``flag`` is there."""
+    for word in words:
+        option, _, value = word.partition("=")
+        if option == configure_option and value != "no":
+            return True
+        if word.startswith(flag):
+            return True
+    return False
+
+
+def interpreter_build(
+    config: Mapping[str, Any] | None = None,
+    implementation: str | None = None,
+    maps: str | None = None,
+) -> dict[str, Any]:
+    """How the running interpreter was built: PGO, LTO, shared libpython.
+
+    ``config`` (sysconfig's variables), ``implementation`` (``platform``'s name) and
+    ``maps`` (the text of ``/proc/self/maps``) default to the running interpreter's;
+    tests pass fabricated ones. ``pgo`` is true when ``--enable-optimizations`` is among
+    the configure arguments or ``-fprofile-use`` among the flags; ``lto`` when
+    ``--with-lto`` or ``-flto`` is. Their absence means ``False`` only when the record
+    describes this binary; it does not when the interpreter is not CPython, or when the
+    record says shared but no ``libpython`` is loaded (Debian's and Ubuntu's packagers
+    add PGO and LTO outside configure and keep those flags out of sysconfig): then
+    ``None``, unknown.
+    """
+    if config is None:
+        config = sysconfig.get_config_vars()
+    if implementation is None:
+        implementation = platform.python_implementation()
+    shared = bool(config.get("Py_ENABLE_SHARED"))
+    loaded = libpython_mapped(maps)
+    matches = implementation == "CPython" and config.get("CONFIG_ARGS") is not None
+    if shared and loaded is False:
+        matches = False  # the record is another build's (see libpython_mapped)
+    words = build_words(config)
+
+    def built_with(configure_option: str, flag: str) -> bool | None:
+        if _built_with(words, configure_option, flag):
+            return True
+        return False if matches else None
+
+    return {
+        "implementation": implementation,
+        "version": platform.python_version(),
+        "compiler": platform.python_compiler(),
+        "executable": sys.executable,
+        "pgo": built_with("--enable-optimizations", "-fprofile-use"),
+        "lto": built_with("--with-lto", "-flto"),
+        "shared_libpython": shared,
+        "libpython_loaded": loaded,
+        "build_record_matches_binary": matches,
+        "config_args": config.get("CONFIG_ARGS"),
+    }
