@@ -162,3 +162,9 @@ def interpreter_build(
         "build_record_matches_binary": matches,
         "config_args": config.get("CONFIG_ARGS"),
     }
+
+
+if __name__ == "__main__":  # python benchmarks/machine.py: this interpreter's build, as JSON
+    import json
+
+    print(json.dumps(interpreter_build(), indent=2))

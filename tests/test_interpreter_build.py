@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import shutil
 import subprocess
@@ -179,6 +180,21 @@ def test_running_interpreter(machine: ModuleType) -> None:
         ).stdout
         if "libpython" in linked:  # linked against it, so loaded when running
             assert build["libpython_loaded"] is True, (linked, build)
+
+
+def test_machine_script_prints_the_build() -> None:
+    """python benchmarks/machine.py prints this interpreter's build as JSON."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "machine.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    build = json.loads(done.stdout)
+    assert build["version"] == platform.python_version(), build
+    assert build["shared_libpython"] is bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))
 
 
 def test_benchmark_outputs_carry_the_build(machine: ModuleType) -> None:
