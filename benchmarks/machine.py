@@ -7,8 +7,8 @@ is read against the **ceiling** measured around it — ``workers`` pure-Python b
 against one alone (2.0 on an idle 2-core machine, ≈ 1 when it is saturated).
 
 Every benchmark's JSON also records :func:`interpreter_build`: the model is bound by
-pure-Python work, and the same CPython version runs it ≈ 1.2–1.35× faster when built with
-profile-guided optimisation (PGO) and link-time optimisation (LTO) than without
+pure-Python work, and the same CPython version ran its kind of work ≈ 1.15× faster
+(1.1–1.2×) when built with profile-guided and link-time optimisation (PGO + LTO) than without
 (docs/performance.md, "Issue 11, seventh round: the interpreter's build").
 """
 
