@@ -36,6 +36,7 @@ from model.policies.base import (
     RoutingPolicy,
     SystemView,
     Unit,
+    UnitLevel,
     Visit,
 )
 from model.policies.routing import (
@@ -344,6 +345,7 @@ class Casework:
             )
         )
         self.progress: dict[int, Progress] = {}
+        self._units_made: dict[tuple[str, int], Unit] = {}  # Casework._unit
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
         self.limits = [float(getattr(p.time_limits, t)) for t in CASE_TYPES]
         rep = p.reporting
@@ -656,11 +658,21 @@ class Casework:
         self.cases.dispatched[cid] = self.events.now
         source = self.cases.source[cid]
         intake = (
-            CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
+            CENTRE
+            if source in (HOTLINE, SENSOR_SOURCE)
+            else self._unit("grid", self.cases.grid[cid])
         )
         route = self._route(cid, intake)
         self.progress[cid] = Progress(route=route, at=intake)
         self._enter_stage(cid)
+
+    def _unit(self, level: UnitLevel, index: int) -> Unit:
+        """The unit ``(level, index)``, made once: a frozen dataclass's construction costs
+        several dictionary look-ups (issue 11, seventh round); a Unit is a value."""
+        unit = self._units_made.get((level, index))
+        if unit is None:
+            unit = self._units_made[(level, index)] = Unit(level, index)
+        return unit
 
     def _route(self, cid: int, intake: Unit) -> Route:
         """The routing policy's route; a bundle's is handled in one pass (model/bundles.py).
@@ -743,7 +755,10 @@ class Casework:
         at_unit = prog.at
         for v in visits:
             unit = v.unit
-            if resolve or unit == at_unit:
+            # ``unit == at_unit`` without the dataclass's __eq__ call and its two tuples
+            if resolve or (
+                at_unit is not None and unit.index == at_unit.index and unit.level == at_unit.level
+            ):
                 # settled where the case already is: no transfer between units
                 delay = 0.0
             else:
@@ -781,8 +796,8 @@ class Casework:
             self.disputes += 1
         cases.handoffs[cid] += 1
         prog.pending = 1
-        prog.at = Unit(office.level, office.index)  # type: ignore[arg-type]
-        visit = Visit(Unit("department", chosen), work_hours=department.return_check_hours)
+        prog.at = self._unit(office.level, office.index)  # type: ignore[arg-type]
+        visit = Visit(self._unit("department", chosen), work_hours=department.return_check_hours)
         at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
         self.events.schedule(at, self._visit_arrive, (cid, visit, "return"))
         return True
@@ -962,7 +977,7 @@ class Casework:
             self._park(cid)
             return
         self.returned_by.setdefault(cid, set()).add(department)
-        held = Unit("department", department)
+        held = self._unit("department", department)
         route = self._route(cid, held)
         first_handle = next(
             (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
@@ -1042,7 +1057,7 @@ class Casework:
         prog.premature = False
         prog.settled_by_team = False  # whoever settles it this time decides the check
         prog.classified = True  # its owner keeps it
-        prog.at = Unit("grid", self.cases.grid[cid])
+        prog.at = self._unit("grid", self.cases.grid[cid])
         self._enter_stage(cid)
 
     def _close(self, cid: int, now: float) -> None:
