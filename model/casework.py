@@ -394,6 +394,13 @@ class Casework:
             for name in ("received", "accepted", "handled", "resolved", "rated", "satisfied")
         }
         self.league["on_time"] = [0] * self.n_departments
+        # the lifecycle's callbacks bound once: a bound method made for every event it is
+        # handed to costs more than the look-up (issue 11, seventh round; as Station._finished)
+        self._arrive_callback = self._visit_arrive
+        self._done_callback = self._visit_done
+        self._returned_callback = self._returned
+        self._verify_callback = self._verify
+        self._verified_callback = self._verified
 
     def mark(self) -> None:
         """Start the measured period (need counters; the case ledger keeps every case)."""
@@ -766,7 +773,7 @@ class Casework:
                 self.cases.handoffs[cid] += 1
             if delay > 0:
                 at = self.calendar.add_working_hours(now, delay)
-                events.schedule(at, self._visit_arrive, (cid, v, role))
+                events.schedule(at, self._arrive_callback, (cid, v, role))
             else:
                 self._visit_arrive((cid, v, role))
 
@@ -799,7 +806,7 @@ class Casework:
         prog.at = self._unit(office.level, office.index)  # type: ignore[arg-type]
         visit = Visit(self._unit("department", chosen), work_hours=department.return_check_hours)
         at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
-        self.events.schedule(at, self._visit_arrive, (cid, visit, "return"))
+        self.events.schedule(at, self._arrive_callback, (cid, visit, "return"))
         return True
 
     def _reclassify(self, cid: int) -> None:
@@ -858,9 +865,9 @@ class Casework:
         else:
             key += route.priority
         if role == "return":
-            station.arrive(work, self._returned, (cid, unit.index), key)
+            station.arrive(work, self._returned_callback, (cid, unit.index), key)
         else:
-            station.arrive(work, self._visit_done, (cid, unit, role, effort, premature), key)
+            station.arrive(work, self._done_callback, (cid, unit, role, effort, premature), key)
 
     def _default_work(self, cid: int, unit: Unit, route: Route) -> float:
         level = unit.level
@@ -1005,7 +1012,7 @@ class Casework:
             hours += self.geography.grid_travel_hours[grid]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
-        events.schedule(at, self._verify, (cid, hours))
+        events.schedule(at, self._verify_callback, (cid, hours))
 
     def _verify(self, item: tuple[int, float]) -> None:
         cid, hours = item
@@ -1014,7 +1021,7 @@ class Casework:
             return
         cases = self.cases
         team = self.units.grid_workers[cases.grid[cid]].station
-        team.arrive(hours, self._verified, cid, cases.deadline[cid])
+        team.arrive(hours, self._verified_callback, cid, cases.deadline[cid])
 
     def _verified(self, cid: int) -> None:
         """The grid worker's on-site check (F9.5), then the call-back (回访, F9.3): a case
