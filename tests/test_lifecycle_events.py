@@ -36,7 +36,9 @@ def _office(casework: Casework, level: str) -> int:
 
 
 @settings(max_examples=40, deadline=None)
-@given(keys=st.lists(st.tuples(st.sampled_from(("grid", "department", *OFFICES)), st.integers(0, 5))))
+@given(
+    keys=st.lists(st.tuples(st.sampled_from(("grid", "department", *OFFICES)), st.integers(0, 5)))
+)
 def test_units_made_once_are_the_same_values(model: GovernanceModel, keys) -> None:
     """Casework._unit gives the Unit of (level, index), the same object each time it is asked."""
     casework = model.casework
