@@ -36,6 +36,7 @@ from model.policies.base import (
     RoutingPolicy,
     SystemView,
     Unit,
+    UnitLevel,
     Visit,
 )
 from model.policies.routing import (
@@ -344,6 +345,7 @@ class Casework:
             )
         )
         self.progress: dict[int, Progress] = {}
+        self._units_made: dict[tuple[str, int], Unit] = {}  # Casework._unit
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
         self.limits = [float(getattr(p.time_limits, t)) for t in CASE_TYPES]
         rep = p.reporting
@@ -392,6 +394,13 @@ class Casework:
             for name in ("received", "accepted", "handled", "resolved", "rated", "satisfied")
         }
         self.league["on_time"] = [0] * self.n_departments
+        # the lifecycle's callbacks bound once: a bound method made for every event it is
+        # handed to costs more than the look-up (issue 11, seventh round; as Station._finished)
+        self._arrive_callback = self._visit_arrive
+        self._done_callback = self._visit_done
+        self._returned_callback = self._returned
+        self._verify_callback = self._verify
+        self._verified_callback = self._verified
 
     def mark(self) -> None:
         """Start the measured period (need counters; the case ledger keeps every case)."""
@@ -656,11 +665,21 @@ class Casework:
         self.cases.dispatched[cid] = self.events.now
         source = self.cases.source[cid]
         intake = (
-            CENTRE if source in (HOTLINE, SENSOR_SOURCE) else Unit("grid", self.cases.grid[cid])
+            CENTRE
+            if source in (HOTLINE, SENSOR_SOURCE)
+            else self._unit("grid", self.cases.grid[cid])
         )
         route = self._route(cid, intake)
         self.progress[cid] = Progress(route=route, at=intake)
         self._enter_stage(cid)
+
+    def _unit(self, level: UnitLevel, index: int) -> Unit:
+        """The unit ``(level, index)``, made once: a frozen dataclass's construction costs
+        several dictionary look-ups (issue 11, seventh round); a Unit is a value."""
+        unit = self._units_made.get((level, index))
+        if unit is None:
+            unit = self._units_made[(level, index)] = Unit(level, index)
+        return unit
 
     def _route(self, cid: int, intake: Unit) -> Route:
         """The routing policy's route; a bundle's is handled in one pass (model/bundles.py).
@@ -743,7 +762,10 @@ class Casework:
         at_unit = prog.at
         for v in visits:
             unit = v.unit
-            if resolve or unit == at_unit:
+            # ``unit == at_unit`` without the dataclass's __eq__ call and its two tuples
+            if resolve or (
+                at_unit is not None and unit.index == at_unit.index and unit.level == at_unit.level
+            ):
                 # settled where the case already is: no transfer between units
                 delay = 0.0
             else:
@@ -751,7 +773,7 @@ class Casework:
                 self.cases.handoffs[cid] += 1
             if delay > 0:
                 at = self.calendar.add_working_hours(now, delay)
-                events.schedule(at, self._visit_arrive, (cid, v, role))
+                events.schedule(at, self._arrive_callback, (cid, v, role))
             else:
                 self._visit_arrive((cid, v, role))
 
@@ -781,10 +803,10 @@ class Casework:
             self.disputes += 1
         cases.handoffs[cid] += 1
         prog.pending = 1
-        prog.at = Unit(office.level, office.index)  # type: ignore[arg-type]
-        visit = Visit(Unit("department", chosen), work_hours=department.return_check_hours)
+        prog.at = self._unit(office.level, office.index)  # type: ignore[arg-type]
+        visit = Visit(self._unit("department", chosen), work_hours=department.return_check_hours)
         at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
-        self.events.schedule(at, self._visit_arrive, (cid, visit, "return"))
+        self.events.schedule(at, self._arrive_callback, (cid, visit, "return"))
         return True
 
     def _reclassify(self, cid: int) -> None:
@@ -843,9 +865,9 @@ class Casework:
         else:
             key += route.priority
         if role == "return":
-            station.arrive(work, self._returned, (cid, unit.index), key)
+            station.arrive(work, self._returned_callback, (cid, unit.index), key)
         else:
-            station.arrive(work, self._visit_done, (cid, unit, role, effort, premature), key)
+            station.arrive(work, self._done_callback, (cid, unit, role, effort, premature), key)
 
     def _default_work(self, cid: int, unit: Unit, route: Route) -> float:
         level = unit.level
@@ -962,7 +984,7 @@ class Casework:
             self._park(cid)
             return
         self.returned_by.setdefault(cid, set()).add(department)
-        held = Unit("department", department)
+        held = self._unit("department", department)
         route = self._route(cid, held)
         first_handle = next(
             (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
@@ -990,7 +1012,7 @@ class Casework:
             hours += self.geography.grid_travel_hours[grid]
         delay = 0.0 if cases.on_the_spot[cid] else self._delay(prog.route)
         at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
-        events.schedule(at, self._verify, (cid, hours))
+        events.schedule(at, self._verify_callback, (cid, hours))
 
     def _verify(self, item: tuple[int, float]) -> None:
         cid, hours = item
@@ -999,7 +1021,7 @@ class Casework:
             return
         cases = self.cases
         team = self.units.grid_workers[cases.grid[cid]].station
-        team.arrive(hours, self._verified, cid, cases.deadline[cid])
+        team.arrive(hours, self._verified_callback, cid, cases.deadline[cid])
 
     def _verified(self, cid: int) -> None:
         """The grid worker's on-site check (F9.5), then the call-back (回访, F9.3): a case
@@ -1042,7 +1064,7 @@ class Casework:
         prog.premature = False
         prog.settled_by_team = False  # whoever settles it this time decides the check
         prog.classified = True  # its owner keeps it
-        prog.at = Unit("grid", self.cases.grid[cid])
+        prog.at = self._unit("grid", self.cases.grid[cid])
         self._enter_stage(cid)
 
     def _close(self, cid: int, now: float) -> None:
