@@ -6,6 +6,11 @@ the working hours elapsed since time 0, and :meth:`moment_at` inverts it (to the
 earliest moment). Service that needs ``h`` working hours and starts at ``t`` ends
 at ``moment_at(working_hours_at(t) + h)``: staff work only in office hours, so
 nights and weekends stretch calendar time without events.
+
+The calendar is held as per-day lists (docs/design.md "The working calendar as
+arrays"): whether each day is a working day, the working hours before it, and its
+working window's start and end, so that every conversion is a few index look-ups
+and one bisection. Days past the horizon are added on demand by the weekly pattern.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from bisect import bisect_right
 import numpy as np
 
 OPEN_HOUR = 9.0  # offices open at 9:00 (assumption)
+NEVER = float("inf")  # the window start of a day off: no moment is inside it
 
 
 class WorkCalendar:
@@ -29,8 +35,8 @@ class WorkCalendar:
     ) -> None:
         self.hours_per_day = float(working_hours_per_day)
         # a working day longer than 24 − 9 hours opens earlier so that it ends by midnight
-        self.open = min(OPEN_HOUR, 24.0 - self.hours_per_day) / 24.0
-        self.length = self.hours_per_day / 24.0
+        self._open = min(OPEN_HOUR, 24.0 - self.hours_per_day) / 24.0
+        self._length = self.hours_per_day / 24.0
         days = np.arange(max(horizon_days, 7) + 1)  # a full week: _works_beyond repeats it
         self.is_working = ((start_weekday + days) % 7) < working_days_per_week
         hours = np.where(self.is_working, self.hours_per_day, 0.0)
@@ -39,17 +45,61 @@ class WorkCalendar:
         self._working = self.is_working.tolist()
         self.horizon = horizon_days
         self._known = len(self._working) - 1  # the last day known (see _extend)
-        self._window_day = -1
-        self._window = (1.0, 0.0)
+        self._windows_of: list[bool] | None = None  # the _working list the windows are for
+        self._starts: list[float] = []
+        self._ends: list[float] = []
+        self._windows()
+
+    @property
+    def open(self) -> float:
+        """The moment in the day (days) working time starts."""
+        return self._open
+
+    @open.setter
+    def open(self, value: float) -> None:
+        self._open = value
+        self._windows_of = None  # the windows move with the opening
+        self._windows()
+
+    @property
+    def length(self) -> float:
+        """The working day's length (days)."""
+        return self._length
+
+    @length.setter
+    def length(self, value: float) -> None:
+        self._length = value
+        self._windows_of = None
+        self._windows()
+
+    def _windows(self) -> None:
+        """Bring the per-day working windows ``[_starts[d], _ends[d])`` up to the days known:
+        ``d + open`` to ``d + open + length`` on a working day, empty (never entered) on a day
+        off. A subclass may replace ``_working`` and ``_cum`` wholesale (then, or after the
+        opening hour changed, they are computed afresh)."""
+        starts, ends, working = self._starts, self._ends, self._working
+        if self._windows_of is not working:
+            starts.clear()
+            ends.clear()
+            self._windows_of = working
+        open_, length = self._open, self._length
+        for day in range(len(starts), len(working)):
+            if working[day]:
+                starts.append(day + open_)
+                ends.append(day + open_ + length)
+            else:
+                starts.append(NEVER)
+                ends.append(-NEVER)
 
     def _extend(self, day: int) -> None:
-        """Know every day up to ``day`` (whether it is a working day, and the working hours
-        before it)."""
+        """Know every day up to ``day`` (whether it is a working day, the working hours
+        before it, its window)."""
         while day >= len(self._working):
             working = self._works_beyond(len(self._working))
             self._working.append(working)
             self._cum.append(self._cum[-1] + (self.hours_per_day if working else 0.0))
         self._known = len(self._working) - 1
+        self._windows()
 
     def _works_beyond(self, day: int) -> bool:
         """Whether ``day``, past the days known, is a working day: the weekly pattern."""
@@ -69,7 +119,7 @@ class WorkCalendar:
         base = self._cum[day]
         if not self._working[day]:
             return base
-        into = (t - day - self.open) * 24.0
+        into = (t - day - self._open) * 24.0
         if into <= 0.0:
             return base
         hours = self.hours_per_day
@@ -77,36 +127,39 @@ class WorkCalendar:
 
     def moment_at(self, hours: float) -> float:
         """The earliest moment at which ``hours`` working hours have elapsed."""
-        while hours >= self._cum[-1]:
+        return self._moment(hours, 0)
+
+    def _moment(self, hours: float, first: int) -> float:
+        """:meth:`moment_at`, knowing that day ``first`` starts with at most ``hours`` behind it."""
+        cum = self._cum
+        while hours >= cum[-1]:
             self._extend(len(self._working) + 7)
-        day = bisect_right(self._cum, hours) - 1
-        # day is the last day starting with cum <= hours; it may be a non-working day
-        # only when hours == cum[day], which then means "the start of the next working time"
-        while not self._working[day]:
-            day += 1
-        return day + self.open + (hours - self._cum[day]) / 24.0
+        # day is the last day starting with cum <= hours; the next day starts with more
+        # hours behind it, so day has working hours: a working day, whose window starts at
+        # day + open
+        day = bisect_right(cum, hours, first) - 1
+        return self._starts[day] + (hours - cum[day]) / 24.0
 
     def add_working_hours(self, t: float, hours: float) -> float:
         """Moment at which ``hours`` of work starting at ``t`` end (office hours only)."""
-        # Fast path: the work ends inside the working window that ``t`` is in (most jobs);
-        # the window of the last day asked about is cached.
         day = int(t)
-        if day != self._window_day:
-            self._window_day = day
+        try:
+            start = self._starts[day]
+        except IndexError:
             self._extend(day + 1)
-            if self._working[day]:
-                self._window = (day + self.open, day + self.open + self.length)
-            else:
-                self._window = (1.0, 0.0)  # empty: never taken
-        start, end = self._window
+            start = self._starts[day]
         finish = t + hours / 24.0
-        if start <= t and finish < end:
+        # the work ends inside the working window that ``t`` is in (most jobs)
+        if start <= t and finish < self._ends[day]:
             return finish
+        if hours >= 0.0:
+            return self._moment(self.working_hours_at(t) + hours, day)
         return self.moment_at(self.working_hours_at(t) + hours)
 
     def add_working_days(self, t: float, days: float) -> float:
         """Deadline ``days`` working days after ``t`` (F4.1 time limits)."""
-        return self.moment_at(self.working_hours_at(t) + days * self.hours_per_day)
+        hours = self.working_hours_at(t) + days * self.hours_per_day
+        return self._moment(hours, int(t) if days >= 0.0 else 0)
 
     def working_hours_between(self, start: float, end: float) -> float:
         return self.working_hours_at(end) - self.working_hours_at(start)

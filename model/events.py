@@ -38,12 +38,12 @@ class EventCalendar:
             if time != time:
                 raise ValueError(f"event time must be a number, got {time} (callback {callback!r})")
             time = self.now
-        slot = self._slots.get(time)
-        if slot is None:
-            self._slots[time] = [time, callback, argument]
+        event = [time, callback, argument]
+        slot = self._slots.setdefault(time, event)  # one look-up of the time, found or not
+        if slot is event:
             heappush(self._times, time)
         else:
-            slot += (time, callback, argument)
+            slot += event
 
     def run_until(self, end: float) -> None:
         """Run every event with time < ``end``, in time order; then the clock reads ``end``."""

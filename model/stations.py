@@ -103,23 +103,22 @@ class Station:
     def arrive(self, work_hours: float, done: Done, token: Any, key: float = 0.0) -> None:
         """A job needing ``work_hours`` arrives now; ``done(token)`` runs when it ends.
 
-        ``key`` orders a deadline-first queue (smaller first); FIFO ignores it.
+        ``key`` orders a deadline-first queue (smaller first); FIFO ignores it. A free desk
+        starts the job here (the one place a job starts: a job leaving the queue arrives
+        again, at a desk just freed).
         """
         if self.busy < self.servers:
-            self._start(work_hours, done, token)
+            self.busy += 1
+            hours = work_hours * self.work_factor
+            self.busy_hours += hours
+            events = self.events
+            end = self.calendar.add_working_hours(events.now, hours * self.slowdown)
+            events.schedule(end, self._finished, (done, token))
         elif self.deadline_first:
             self._sequence += 1
             heapq.heappush(self._heap, (key, self._sequence, work_hours, done, token))
         else:
             self._fifo.append((work_hours, done, token))
-
-    def _start(self, work_hours: float, done: Done, token: Any) -> None:
-        self.busy += 1
-        hours = work_hours * self.work_factor
-        self.busy_hours += hours
-        events = self.events
-        end = self.calendar.add_working_hours(events.now, hours * self.slowdown)
-        events.schedule(end, self._finished, (done, token))
 
     def _finish(self, item: tuple[Done, Any]) -> None:
         self.busy -= 1
@@ -127,11 +126,11 @@ class Station:
         if self.deadline_first:
             heap = self._heap
             if heap:
-                _, _, work, done, token = heapq.heappop(heap)
-                self._start(work, done, token)
+                key, _, work, done, token = heapq.heappop(heap)
+                self.arrive(work, done, token, key)
         elif self._fifo:
             work, done, token = self._fifo.popleft()
-            self._start(work, done, token)
+            self.arrive(work, done, token)
         done_callback, token = item
         done_callback(token)
 

@@ -1,0 +1,168 @@
+"""The working calendar held as per-day lists gives, bit for bit, what a plain day-by-day
+calendar computes (docs/design.md "The working calendar as arrays")."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model.calendar import OPEN_HOUR, WorkCalendar
+
+EQUIVALENCE_SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
+
+
+class PlainCalendar:
+    """The reference: every conversion walks the days one by one, with the float operations
+    the calendar has always used (working hours summed day after day; a job that ends in the
+    window it starts in ends at ``t + hours / 24``; otherwise at the earliest moment its
+    working hours have elapsed)."""
+
+    def __init__(self, hours_per_day: float, days_per_week: int, start_weekday: int) -> None:
+        self.hours_per_day = float(hours_per_day)
+        self.days_per_week = days_per_week
+        self.start_weekday = start_weekday
+        self.open = min(OPEN_HOUR, 24.0 - self.hours_per_day) / 24.0
+        self.length = self.hours_per_day / 24.0
+        self._cum = [0.0]  # working hours before each day, summed one day after another
+
+    def works_on(self, day: int) -> bool:
+        return (self.start_weekday + day) % 7 < self.days_per_week
+
+    def cum(self, day: int) -> float:
+        while len(self._cum) <= day:
+            last = len(self._cum) - 1
+            self._cum.append(self._cum[-1] + (self.hours_per_day if self.works_on(last) else 0.0))
+        return self._cum[day]
+
+    def working_hours_at(self, t: float) -> float:
+        day = int(t)
+        base = self.cum(day)
+        if not self.works_on(day):
+            return base
+        into = (t - day - self.open) * 24.0
+        if into <= 0.0:
+            return base
+        return base + min(into, self.hours_per_day)
+
+    def moment_at(self, hours: float) -> float:
+        day = 0
+        while self.cum(day + 1) <= hours:  # the last day that starts with at most ``hours``
+            day += 1
+        return day + self.open + (hours - self.cum(day)) / 24.0
+
+    def add_working_hours(self, t: float, hours: float) -> float:
+        day = int(t)
+        finish = t + hours / 24.0
+        start = day + self.open
+        if self.works_on(day) and start <= t and finish < start + self.length:
+            return finish
+        return self.moment_at(self.working_hours_at(t) + hours)
+
+    def add_working_days(self, t: float, days: float) -> float:
+        return self.moment_at(self.working_hours_at(t) + days * self.hours_per_day)
+
+
+@st.composite
+def calendar_pairs(draw: st.DrawFn) -> tuple[WorkCalendar, PlainCalendar]:
+    """The same calendar twice: short horizons (so that later days come from the weekly
+    pattern), whole and fractional working days, and sometimes the opening moved to midnight
+    (as the engine benchmark's round-the-clock calendar does)."""
+    hours = draw(st.one_of(st.sampled_from([8.0, 7.5, 24.0, 7.3, 0.5]), st.floats(0.5, 24.0)))
+    days = draw(st.integers(1, 7))
+    weekday = draw(st.integers(0, 6))
+    horizon = draw(st.integers(1, 40))
+    fast, plain = WorkCalendar(hours, days, weekday, horizon), PlainCalendar(hours, days, weekday)
+    if draw(st.booleans()) and hours == 24.0:
+        fast.open = plain.open = 0.0
+    return fast, plain
+
+
+@st.composite
+def moments(draw: st.DrawFn, cal: PlainCalendar) -> float:
+    """A moment: anywhere, or exactly on a window's opening or closing edge, or midnight."""
+    day = draw(st.integers(0, 120))
+    edge = draw(st.sampled_from(["any", "open", "close", "midnight", "inside"]))
+    if edge == "open":
+        return day + cal.open
+    if edge == "close":
+        return day + cal.open + cal.length
+    if edge == "midnight":
+        return float(day)
+    if edge == "inside":
+        return day + cal.open + draw(st.floats(0.0, 1.0)) * cal.length
+    return day + draw(st.floats(0.0, 1.0, exclude_max=True))
+
+
+hour_amounts = st.one_of(
+    st.just(0.0),
+    st.floats(0.0, 2.0),
+    st.floats(0.0, 40.0),
+    st.floats(0.0, 500.0),
+    st.integers(0, 10).map(float),
+)
+
+
+def same(a: float, b: float) -> bool:
+    """Bit-for-bit equal floats."""
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+@EQUIVALENCE_SETTINGS
+@given(data=st.data(), pair=calendar_pairs(), hours=hour_amounts)
+def test_add_working_hours_as_the_plain_calendar(
+    data: st.DataObject, pair: tuple[WorkCalendar, PlainCalendar], hours: float
+) -> None:
+    """add_working_hours gives the plain calendar's moment to the bit, inside a window, across
+    evenings and weekends, from the window's edges and past the horizon."""
+    fast, plain = pair
+    for _ in range(5):
+        t = data.draw(moments(plain))
+        got, want = fast.add_working_hours(t, hours), plain.add_working_hours(t, hours)
+        assert same(got, want), f"{hours} h from {t}: {got!r}, plain {want!r}"
+
+
+@EQUIVALENCE_SETTINGS
+@given(
+    data=st.data(),
+    pair=calendar_pairs(),
+    days=st.one_of(st.integers(0, 30).map(float), st.floats(0.0, 30.0), st.just(0.5)),
+)
+def test_add_working_days_as_the_plain_calendar(
+    data: st.DataObject, pair: tuple[WorkCalendar, PlainCalendar], days: float
+) -> None:
+    """add_working_days (whole and fractional working days) gives the plain calendar's deadline
+    to the bit."""
+    fast, plain = pair
+    for _ in range(5):
+        t = data.draw(moments(plain))
+        got, want = fast.add_working_days(t, days), plain.add_working_days(t, days)
+        assert same(got, want), f"{days} working days from {t}: {got!r}, plain {want!r}"
+
+
+@EQUIVALENCE_SETTINGS
+@given(data=st.data(), pair=calendar_pairs(), hours=hour_amounts)
+def test_conversions_as_the_plain_calendar(
+    data: st.DataObject, pair: tuple[WorkCalendar, PlainCalendar], hours: float
+) -> None:
+    """working_hours_at, moment_at, works_on and total_working_hours agree with the plain
+    calendar to the bit, on working days and days off, before and past the horizon."""
+    fast, plain = pair
+    t = data.draw(moments(plain))
+    assert same(fast.working_hours_at(t), plain.working_hours_at(t)), f"working hours at {t}"
+    assert same(fast.moment_at(hours), plain.moment_at(hours)), f"moment of {hours} h"
+    day = data.draw(st.integers(0, 150))
+    assert fast.works_on(day) == plain.works_on(day), f"whether day {day} is a working day"
+    assert same(fast.total_working_hours(day), plain.cum(day)), f"working hours before {day}"
+
+
+def test_moving_the_opening_moves_the_windows() -> None:
+    """Setting ``open`` after construction (the engine benchmark opens at midnight) moves
+    every day's window, known days and days added later alike."""
+    cal = WorkCalendar(8.0, 7, 0, horizon_days=3)
+    assert cal.add_working_hours(2.0, 1.0) == 2.0 + OPEN_HOUR / 24.0 + 1.0 / 24.0, "9:00 opening"
+    cal.open = 0.0
+    assert cal.add_working_hours(2.0, 1.0) == 2.0 + 1.0 / 24.0, "known day, window from 0:00"
+    assert cal.add_working_hours(50.0, 1.0) == 50.0 + 1.0 / 24.0, "day past the horizon"
+    assert cal.add_working_hours(2.0 + 9.0 / 24.0, 1.0) == 3.0 + 1.0 / 24.0, "after 8:00, tomorrow"
