@@ -104,13 +104,9 @@ def erlang_c_wait_hours(servers: int, arrival_rate: float, service_rate: float) 
 # --------------------------------------------------------------------------- engine
 def work_calendar(horizon_days: int) -> WorkCalendar:
     """A 24 h × 7 d WorkCalendar on which working time equals clock time."""
-    calendar = WorkCalendar(24.0, 7, 0, horizon_days)
-    # WorkCalendar opens at 9:00 (OPEN_HOUR); with a 24-hour working day it then maps
-    # 0:00-9:00 inconsistently (working_hours_at jumps at midnight, so a one-hour job
-    # started at 0:00 ends at 10:00). Opening at midnight makes working time == clock
-    # time exactly through the same code path; the quirk is reported to the lead.
-    calendar.open = 0.0
-    return calendar
+    # a working day of 24 hours opens at midnight (WorkCalendar opens earlier when a day
+    # would not end by midnight), so working time is clock time through the same code path
+    return WorkCalendar(24.0, 7, 0, horizon_days)
 
 
 def run_engine(customers: int, stations: int, seed: int, calendar: Any = None) -> dict[str, float]:
