@@ -25,7 +25,7 @@ def _madvise_switch() -> Callable[[bool], bool] | None:
         multiarray = getattr(getattr(np, name, None), "multiarray", None)
         switch = getattr(multiarray, "_set_madvise_hugepage", None)
         if switch is not None:
-            return switch  # type: ignore[no-any-return]
+            return switch
     return None
 
 

@@ -165,7 +165,7 @@ def _ties(
         if not same.any():
             break
         idx = np.flatnonzero(same).astype(np.int32)
-        rows.append(idx + np.int32(offset))
+        rows.append(idx + offset)  # int32 (numpy 2 keeps the array's type)
         cols.append(idx)
     # building neighbours: random partners within the same building (contiguous ids)
     start = np.searchsorted(building, building, side="left")
@@ -180,7 +180,7 @@ def _ties(
     # weak ties anywhere in the area (mostly across grids)
     for _ in range(social.weak_ties_per_resident):
         rows.append(everyone)
-        cols.append(rng.integers(0, n, size=n).astype(np.int32))
+        cols.append(np.asarray(rng.integers(0, n, size=n)).astype(np.int32))
     if not rows:
         return sp.csr_matrix((n, n))
     r = np.concatenate(rows)
