@@ -1,0 +1,75 @@
+"""A district day's and year's work outside the case lifecycle (issue 11, seventh round):
+trust eroded community by community in place, the per-grid groups of the summary by one
+stable sort, give bit for bit what the plain numpy gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from experiments.scenario_files import load_scenario
+from model.governance import GovernanceModel
+from model.outcomes import _by_group
+
+CLASSROOM = Path(__file__).resolve().parent.parent / "scenarios" / "classroom.toml"
+
+
+def _bits(a: np.ndarray) -> list[int]:
+    return a.view(np.int64).tolist()  # equal bits: −0.0 and NaN payloads too
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    open_issues=st.lists(st.integers(-1, 9), min_size=1, max_size=64),
+    drag=st.sampled_from([0.0, 0.05, 0.3, 1.0, 2.5]),
+    seed=st.integers(0, 2**16),
+)
+def test_erosion_equals_the_plain_product(open_issues: list[int], drag: float, seed: int) -> None:
+    """Any open issues (none, many, past the cap of 5) and drag: every bit of trust as
+    ``trust *= np.repeat(1 − drag·min(open, 5), community sizes)``."""
+    parameters = load_scenario(CLASSROOM).parameters
+    feedback = parameters.feedback.model_copy(
+        update={"collective_issue_trust_drag_per_year": drag * 365.0}
+    )
+    population = parameters.population.model_copy(  # six communities of 120 residents
+        update={"streets": 2, "communities_per_street": 3, "residents_per_grid": 60}
+    )
+    model = GovernanceModel(
+        parameters.model_copy(update={"feedback": feedback, "population": population}), seed=1
+    )
+    delib = model.deliberation
+    rng = np.random.default_rng(seed)
+    trust = model.population.trust
+    trust[:] = rng.choice([0.0, -0.0, 1.0, 0.37, 1e-300, 0.999], size=trust.shape[0])
+    n = delib.open_issues.shape[0]
+    delib.open_issues[:] = np.resize(np.array(open_issues, dtype=np.int64), n)
+    expected = trust.copy()
+    per_community = 1.0 - (drag * 365.0 / 365.0) * np.minimum(delib.open_issues, 5)
+    if drag > 0 and delib.open_issues.any():
+        expected *= np.repeat(per_community, np.diff(delib.bounds))
+    delib.erode_trust()
+    assert _bits(trust) == _bits(expected)
+
+
+_VALUES = st.sampled_from([0.0, -0.0, 1.5, 2.0, np.inf, np.nan, 1e-9, 7.25])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 12), _VALUES), max_size=80),
+)
+def test_groups_equal_the_masks(pairs: list[tuple[int, float]]) -> None:
+    """Any grids and values: the groups of ``np.unique(grid)``, in order, and each group's
+    values in the cases' order, as ``values[grid == g]``."""
+    grid = np.array([g for g, _ in pairs], dtype=np.int32)
+    values = np.array([v for _, v in pairs], dtype=np.float64)
+    got = [(g, _bits(v)) for g, v in _by_group(grid, values)]
+    assert got == [(g, _bits(values[grid == g])) for g in np.unique(grid).tolist()]
+
+
+def test_groups_of_nothing() -> None:
+    """No cases measured yet (the tallies' empty float sample): no groups."""
+    assert list(_by_group(np.empty(0), np.empty(0))) == []
