@@ -1,18 +1,23 @@
 """A district day's and year's work outside the case lifecycle (issue 11, seventh round):
-trust eroded community by community in place, the per-grid groups of the summary by one
-stable sort, give bit for bit what the plain numpy gives."""
+trust eroded community by community in place, party members' ties gathered at once for
+their invitations, the per-grid groups of the summary by one stable sort, give bit for bit
+what the plain numpy gives."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.scenario_files import load_scenario
+from model.agents import PartyMember
 from model.governance import GovernanceModel
 from model.outcomes import _by_group
+from model.policies.base import CommunityView
+from model.policies.participation import invitations_through_ties
 
 CLASSROOM = Path(__file__).resolve().parent.parent / "scenarios" / "classroom.toml"
 
@@ -73,3 +78,57 @@ def test_groups_equal_the_masks(pairs: list[tuple[int, float]]) -> None:
 def test_groups_of_nothing() -> None:
     """No cases measured yet (the tallies' empty float sample): no groups."""
     assert list(_by_group(np.empty(0), np.empty(0))) == []
+
+
+def _plain_invitations(view: CommunityView, per_member: float, rng: np.random.Generator):
+    """The invitations as first written: one slice of ``indices`` per member with ties."""
+    n = view.trust.shape[0]
+    if per_member <= 0 or not view.party_member.any():
+        return np.zeros(n, dtype=np.int64)
+    ties = view.ties.tocsr()
+    members = np.flatnonzero(view.party_member)
+    counts = np.zeros(n, dtype=np.int64)
+    starts, ends = ties.indptr[members], ties.indptr[members + 1]
+    degree = ends - starts
+    has_ties = degree > 0
+    if not has_ties.any():
+        return counts
+    neighbours = np.concatenate(
+        [ties.indices[s:e] for s, e in zip(starts[has_ties], ends[has_ties], strict=True)]
+    )
+    chance = PartyMember.invitation_probability(per_member, degree[has_ties])
+    invited = neighbours[rng.random(neighbours.shape[0]) < np.repeat(chance, degree[has_ties])]
+    np.add.at(counts, invited, 1)
+    return counts
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    density=st.sampled_from([0.0, 0.05, 0.3, 1.0]),
+    members=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    per_member=st.sampled_from([0.0, 0.5, 2.0, 50.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_invitations_equal_one_slice_per_member(
+    n: int, density: float, members: float, per_member: float, seed: int
+) -> None:
+    """Any ties (none, sparse, complete), members and invitations: the same invitations
+    and the same draws as gathering each member's ties by its own slice."""
+    rng = np.random.default_rng(seed)
+    upper = sp.random(n, n, density=density, random_state=rng, format="csr")
+    ties = ((upper + upper.T) > 0).astype(np.float64).tocsr()
+    view = CommunityView(
+        day=45,
+        community=0,
+        trust=np.full(n, 0.5),
+        age_group=np.zeros(n, dtype=np.int8),
+        age_groups=("18-29",),
+        party_member=rng.random(n) < members,
+        ties=ties,
+        open_collective_issues=1,
+    )
+    fast, plain = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    got = invitations_through_ties(view, per_member, fast)
+    assert got.tolist() == _plain_invitations(view, per_member, plain).tolist()
+    assert fast.random() == plain.random()
