@@ -131,6 +131,18 @@ def build_population(
     )
 
 
+def _runs(sorted_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per entry of non-decreasing ``sorted_ids``: where its run of equal ids starts and the
+    run's length — ``searchsorted`` left, and right minus left, of the array in itself,
+    without a binary search per entry (issue 11, seventh round)."""
+    n = sorted_ids.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    first = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+    lengths = np.diff(np.append(first, n))
+    return np.repeat(first, lengths), np.repeat(lengths, lengths)
+
+
 def _row_normalised(ties: sp.csr_matrix, inverse: np.ndarray) -> sp.csr_matrix:
     """``diags(inverse) @ ties`` as float32, for canonical 0/1 ``ties``: each stored tie of
     row i is ``inverse[i] * 1.0``, the product's only term, on the same sorted indices
@@ -171,8 +183,7 @@ def _ties(
         rows.append(idx + offset)  # int32 (numpy 2 keeps the array's type)
         cols.append(idx)
     # building neighbours: random partners within the same building (contiguous ids)
-    start = np.searchsorted(building, building, side="left")
-    size = np.searchsorted(building, building, side="right") - start
+    start, size = _runs(building)
     keep = size > 1
     everyone = np.arange(n, dtype=np.int32)
     for _ in range(social.building_ties_per_resident // 2 + social.building_ties_per_resident % 2):

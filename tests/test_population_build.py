@@ -13,7 +13,7 @@ from model import allocation
 from model import population as population_module
 from model.allocation import without_hugepage_advice
 from model.parameters import PopulationParameters, SocialParameters
-from model.population import _row_normalised, _ties, build_population
+from model.population import _row_normalised, _runs, _ties, build_population
 
 
 def _plain_ties(
@@ -155,3 +155,16 @@ def test_hugepage_advice_is_restored() -> None:
         assert switch(True) is True
     finally:
         switch(before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60))
+def test_runs_equal_the_searches(ids: list[int]) -> None:
+    """Any non-decreasing ids: each run's start and length as ``searchsorted`` gives them."""
+    sorted_ids = np.sort(np.array(ids, dtype=np.int32))
+    start, size = _runs(sorted_ids)
+    left = np.searchsorted(sorted_ids, sorted_ids, side="left")
+    right = np.searchsorted(sorted_ids, sorted_ids, side="right")
+    assert start.dtype == left.dtype and size.dtype == right.dtype
+    assert start.tolist() == left.tolist()
+    assert size.tolist() == (right - left).tolist()
