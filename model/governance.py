@@ -60,6 +60,9 @@ class GovernanceModel(mesa.Model):
     stays in the table and in ``output().cases``.
     """
 
+    # the build creates a district's agents and arrays and few cycles: the collector stays
+    # quiet meanwhile, as in a run (model/collector.py; issue 11, seventh round)
+    @quiet_collector()
     def __init__(
         self,
         parameters: ModelParameters,

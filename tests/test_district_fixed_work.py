@@ -132,3 +132,21 @@ def test_invitations_equal_one_slice_per_member(
     got = invitations_through_ties(view, per_member, fast)
     assert got.tolist() == _plain_invitations(view, per_member, plain).tolist()
     assert fast.random() == plain.random()
+
+
+def test_build_leaves_the_collector_as_it_was(monkeypatch) -> None:
+    """The build runs with a quiet collector and restores it: thresholds, nothing frozen."""
+    import gc
+
+    thresholds = gc.get_threshold()
+    inside: list[tuple[int, int]] = []
+    original = GovernanceModel._build_units
+
+    def spying(model: GovernanceModel):  # type: ignore[no-untyped-def]
+        inside.append((gc.get_threshold()[0], gc.get_freeze_count()))
+        return original(model)
+
+    monkeypatch.setattr(GovernanceModel, "_build_units", spying)
+    GovernanceModel(load_scenario(CLASSROOM).parameters, seed=1)
+    assert inside and inside[0][0] >= 20_000 and inside[0][1] > 0  # quiet inside
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
