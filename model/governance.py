@@ -60,6 +60,9 @@ class GovernanceModel(mesa.Model):
     stays in the table and in ``output().cases``.
     """
 
+    # the build creates a district's agents and arrays and few cycles: the collector stays
+    # quiet meanwhile, as in a run (model/collector.py; issue 11, seventh round)
+    @quiet_collector()
     def __init__(
         self,
         parameters: ModelParameters,
@@ -371,7 +374,7 @@ class GovernanceModel(mesa.Model):
             ),
             "trust_mean": lambda m: float(m.population.trust.mean()),
             "collective_issues_open": lambda m: m.deliberation.collective_issues_open,
-            "participants": lambda m: int(m.deliberation.participated.sum()),
+            "participants": lambda m: int(np.count_nonzero(m.deliberation.participated)),
             "projects_in_use": lambda m: m.projects.in_use,
         }
 
@@ -449,8 +452,8 @@ class GovernanceModel(mesa.Model):
         pop = self.population
         np.copyto(pop.trust32, pop.trust, casting="same_kind")  # as astype, into work space
         neighbours = pop.influence.dot(pop.trust32)
-        if pop.isolated.any():  # nobody to listen to: one's own trust stays
-            neighbours[pop.isolated] = pop.trust[pop.isolated]
+        if pop.isolated_rows.shape[0]:  # nobody to listen to: one's own trust stays
+            neighbours[pop.isolated_rows] = pop.trust[pop.isolated_rows]
         # each resident is also pulled back to their own disposition (their own settled
         # experience), so neighbour averaging does not erase differences (assumption)
         r = self.parameters.social.disposition_weight_per_day

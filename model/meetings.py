@@ -61,7 +61,6 @@ class Deliberation:
         self.attendances = 0
         # residents are stored grid by grid, so each community is a contiguous block
         self.bounds = np.searchsorted(population.community, np.arange(n_communities + 1))
-        self._community_sizes = np.diff(self.bounds)
         self.issue_rng = streams["collective_issues"]
         self.policy_rng = streams["consultation"]
         self.attendance_rng = streams["attendance"]
@@ -106,10 +105,14 @@ class Deliberation:
         drag = self.p.feedback.collective_issue_trust_drag_per_year / 365.0
         if drag <= 0 or not self.open_issues.any():
             return
-        pop = self.population
-        # residents are sorted by community (``bounds``): repeat, don't gather (issue 11)
+        trust = self.population.trust
         per_community = 1.0 - drag * np.minimum(self.open_issues, 5)
-        pop.trust *= np.repeat(per_community, self._community_sizes)
+        # residents are sorted by community (``bounds``): each community with open issues
+        # is scaled in place; the others' factor is exactly 1.0, which changes no value
+        # (issue 11, seventh round: no district-sized factor array a day)
+        bounds = self.bounds.tolist()
+        for c in np.flatnonzero(self.open_issues).tolist():
+            trust[bounds[c] : bounds[c + 1]] *= per_community[c]
 
     def hold_meetings(self, day: int) -> None:
         """Meetings in every community on the policy's meeting days."""

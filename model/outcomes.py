@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -1029,6 +1029,17 @@ def _quantiles(durations: np.ndarray) -> tuple[float, float, float]:
     )
 
 
+def _by_group(group: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(g, values[group == g])`` for each ``g`` of ``np.unique(group)``, by one stable sort
+    rather than a mask over every value per group: the same arrays, in O(n log n) rather
+    than O(groups × n) (issue 11, seventh round: a district year's 2,346 grids)."""
+    order = np.argsort(group, kind="stable")
+    groups, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
+    ordered = values[order]
+    for g, start, count in zip(groups.tolist(), starts.tolist(), counts.tolist(), strict=True):
+        yield g, ordered[start : start + count]
+
+
 def _share(numerator: float | np.integer, denominator: float | np.integer) -> float:
     return float(numerator / denominator) if denominator > 0 else math.nan
 
@@ -1194,10 +1205,9 @@ def summarise(model: GovernanceModel, status: np.ndarray) -> dict[str, float]:
     grid = tallies.sample("grid")
     per_grid_median = []
     per_grid_on_time = []
-    for g in np.unique(grid).tolist():
-        mine = grid == g
-        if mine.sum() >= 5:
-            per_grid_median.append(_quantiles(durations[mine])[1])
+    for g, mine in _by_group(grid, durations):
+        if mine.size >= 5:
+            per_grid_median.append(_quantiles(mine)[1])
         closed_here = tallies.count("closed_by_grid", g)
         if closed_here >= 5:
             per_grid_on_time.append(tallies.count("on_time_by_grid", g) / closed_here)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from model.allocation import without_hugepage_advice
 from model.parameters import PopulationParameters, SocialParameters
 from model.places import Layout
 
@@ -41,16 +42,20 @@ class Population:
     # float32 and the share kept, filled each day rather than allocated (issue 11)
     trust32: np.ndarray = field(init=False, repr=False)
     kept: np.ndarray = field(init=False, repr=False)
+    # the rows of ``isolated``, found once: the ties never change (issue 11, seventh round)
+    isolated_rows: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.trust32 = np.empty(self.trust.shape[0], dtype=np.float32)
         self.kept = np.empty(self.trust.shape[0], dtype=np.float64)
+        self.isolated_rows = np.flatnonzero(self.isolated)
 
     @property
     def size(self) -> int:
         return int(self.grid.shape[0])
 
 
+@without_hugepage_advice()
 def build_population(
     population: PopulationParameters,
     social: SocialParameters,
@@ -107,7 +112,7 @@ def build_population(
     degree = np.asarray(ties.sum(axis=1)).ravel()
     inverse = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
     # float32: the daily product is memory-bound, and trust needs no more precision
-    influence = sp.diags(inverse).dot(ties).tocsr().astype(np.float32)
+    influence = _row_normalised(ties, inverse)
     return Population(
         grid=grid,
         community=community,
@@ -126,6 +131,29 @@ def build_population(
     )
 
 
+def _runs(sorted_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per entry of non-decreasing ``sorted_ids``: where its run of equal ids starts and the
+    run's length — ``searchsorted`` left, and right minus left, of the array in itself,
+    without a binary search per entry (issue 11, seventh round)."""
+    n = sorted_ids.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    first = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+    lengths = np.diff(np.append(first, n))
+    return np.repeat(first, lengths), np.repeat(lengths, lengths)
+
+
+def _row_normalised(ties: sp.csr_matrix, inverse: np.ndarray) -> sp.csr_matrix:
+    """``diags(inverse) @ ties`` as float32, for canonical 0/1 ``ties``: each stored tie of
+    row i is ``inverse[i] * 1.0``, the product's only term, on the same sorted indices
+    (issue 11, seventh round; the indices and index pointers are shared with ``ties``)."""
+    counts = np.diff(ties.indptr)
+    data = np.repeat(inverse.astype(np.float32), counts)
+    influence = sp.csr_matrix((data, ties.indices, ties.indptr), shape=ties.shape)
+    influence.has_canonical_format = True
+    return influence
+
+
 def _households(n: int, mean_size: float, rng: np.random.Generator) -> np.ndarray:
     """Consecutive residents form households of size 1 + Poisson(mean − 1)."""
     sizes = 1 + rng.poisson(max(mean_size - 1.0, 0.0), size=n // max(int(mean_size), 1) + 2)
@@ -137,6 +165,12 @@ def _households(n: int, mean_size: float, rng: np.random.Generator) -> np.ndarra
 def _ties(
     household: np.ndarray, building: np.ndarray, social: SocialParameters, rng: np.random.Generator
 ) -> sp.csr_matrix:
+    """The symmetric 0/1 tie matrix: canonical (sorted indices, no duplicates), float64 ones.
+
+    The pairs are drawn as int32 and collapsed with int8 counts, so that a district's
+    17.5 M pairs are never held as int64 or float64 (issue 11, seventh round: the same
+    draws and the same matrix as summing float64 ones and setting them to 1).
+    """
     n = household.shape[0]
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -145,31 +179,38 @@ def _ties(
         same = household[offset:] == household[:-offset]
         if not same.any():
             break
-        idx = np.flatnonzero(same)
-        rows.append(idx + offset)
+        idx = np.flatnonzero(same).astype(np.int32)
+        rows.append(idx + offset)  # int32 (numpy 2 keeps the array's type)
         cols.append(idx)
     # building neighbours: random partners within the same building (contiguous ids)
-    start = np.searchsorted(building, building, side="left")
-    size = np.searchsorted(building, building, side="right") - start
+    start, size = _runs(building)
+    keep = size > 1
+    everyone = np.arange(n, dtype=np.int32)
     for _ in range(social.building_ties_per_resident // 2 + social.building_ties_per_resident % 2):
         offset = rng.integers(1, np.maximum(size, 2))
         partner = start + (np.arange(n) - start + offset) % size
-        keep = size > 1
-        rows.append(np.arange(n)[keep])
-        cols.append(partner[keep])
+        rows.append(everyone[keep])
+        cols.append(partner[keep].astype(np.int32))
     # weak ties anywhere in the area (mostly across grids)
     for _ in range(social.weak_ties_per_resident):
-        rows.append(np.arange(n))
-        cols.append(np.asarray(rng.integers(0, n, size=n)))
-    if rows:
-        r = np.concatenate(rows)
-        c = np.concatenate(cols)
-        keep = r != c
-        r, c = r[keep], c[keep]
-        data = np.ones(2 * r.shape[0], dtype=np.float64)
-        ties = sp.coo_matrix(
-            (data, (np.concatenate((r, c)), np.concatenate((c, r)))), shape=(n, n)
-        ).tocsr()
-        ties.data[:] = 1.0
-        return ties
-    return sp.csr_matrix((n, n))
+        rows.append(everyone)
+        cols.append(np.asarray(rng.integers(0, n, size=n)).astype(np.int32))
+    if not rows:
+        return sp.csr_matrix((n, n))
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    keep = r != c
+    r, c = r[keep], c[keep]
+    pairs = sp.coo_matrix(
+        (
+            np.ones(2 * r.shape[0], dtype=np.int8),
+            (np.concatenate((r, c)), np.concatenate((c, r))),
+        ),
+        shape=(n, n),
+    ).tocsr()  # sorts each row and merges the duplicates (their sums are not kept)
+    ties = sp.csr_matrix(
+        (np.ones(pairs.indices.shape[0], dtype=np.float64), pairs.indices, pairs.indptr),
+        shape=(n, n),
+    )
+    ties.has_canonical_format = True
+    return ties

@@ -63,11 +63,15 @@ def invitations_through_ties(
     has_ties = degree > 0
     if not has_ties.any():
         return counts
-    neighbours = np.concatenate(
-        [indices[s:e] for s, e in zip(starts[has_ties], ends[has_ties], strict=True)]
-    )
-    chance = PartyMember.invitation_probability(invitations_per_member, degree[has_ties])
-    p = np.repeat(chance, degree[has_ties])
+    lengths = degree[has_ties]
+    # every member's ties one after another: positions starts[i] … ends[i] − 1 in order, as
+    # one gather rather than a slice per member (issue 11, seventh round; the same array)
+    first = np.cumsum(lengths) - lengths  # where each member's ties begin in ``neighbours``
+    neighbours = indices[
+        np.repeat(starts[has_ties] - first, lengths) + np.arange(int(lengths.sum()))
+    ]
+    chance = PartyMember.invitation_probability(invitations_per_member, lengths)
+    p = np.repeat(chance, lengths)
     invited = neighbours[rng.random(neighbours.shape[0]) < p]
     np.add.at(counts, invited, 1)
     return counts

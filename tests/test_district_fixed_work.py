@@ -1,0 +1,152 @@
+"""A district day's and year's work outside the case lifecycle (issue 11, seventh round):
+trust eroded community by community in place, party members' ties gathered at once for
+their invitations, the per-grid groups of the summary by one stable sort, give bit for bit
+what the plain numpy gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from experiments.scenario_files import load_scenario
+from model.agents import PartyMember
+from model.governance import GovernanceModel
+from model.outcomes import _by_group
+from model.policies.base import CommunityView
+from model.policies.participation import invitations_through_ties
+
+CLASSROOM = Path(__file__).resolve().parent.parent / "scenarios" / "classroom.toml"
+
+
+def _bits(a: np.ndarray) -> list[int]:
+    return a.view(np.int64).tolist()  # equal bits: −0.0 and NaN payloads too
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    open_issues=st.lists(st.integers(-1, 9), min_size=1, max_size=64),
+    drag=st.sampled_from([0.0, 0.05, 0.3, 1.0, 2.5]),
+    seed=st.integers(0, 2**16),
+)
+def test_erosion_equals_the_plain_product(open_issues: list[int], drag: float, seed: int) -> None:
+    """Any open issues (none, many, past the cap of 5) and drag: every bit of trust as
+    ``trust *= np.repeat(1 − drag·min(open, 5), community sizes)``."""
+    parameters = load_scenario(CLASSROOM).parameters
+    feedback = parameters.feedback.model_copy(
+        update={"collective_issue_trust_drag_per_year": drag * 365.0}
+    )
+    population = parameters.population.model_copy(  # six communities of 120 residents
+        update={"streets": 2, "communities_per_street": 3, "residents_per_grid": 60}
+    )
+    model = GovernanceModel(
+        parameters.model_copy(update={"feedback": feedback, "population": population}), seed=1
+    )
+    delib = model.deliberation
+    rng = np.random.default_rng(seed)
+    trust = model.population.trust
+    trust[:] = rng.choice([0.0, -0.0, 1.0, 0.37, 1e-300, 0.999], size=trust.shape[0])
+    n = delib.open_issues.shape[0]
+    delib.open_issues[:] = np.resize(np.array(open_issues, dtype=np.int64), n)
+    expected = trust.copy()
+    per_community = 1.0 - (drag * 365.0 / 365.0) * np.minimum(delib.open_issues, 5)
+    if drag > 0 and delib.open_issues.any():
+        expected *= np.repeat(per_community, np.diff(delib.bounds))
+    delib.erode_trust()
+    assert _bits(trust) == _bits(expected)
+
+
+_VALUES = st.sampled_from([0.0, -0.0, 1.5, 2.0, np.inf, np.nan, 1e-9, 7.25])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 12), _VALUES), max_size=80),
+)
+def test_groups_equal_the_masks(pairs: list[tuple[int, float]]) -> None:
+    """Any grids and values: the groups of ``np.unique(grid)``, in order, and each group's
+    values in the cases' order, as ``values[grid == g]``."""
+    grid = np.array([g for g, _ in pairs], dtype=np.int32)
+    values = np.array([v for _, v in pairs], dtype=np.float64)
+    got = [(g, _bits(v)) for g, v in _by_group(grid, values)]
+    assert got == [(g, _bits(values[grid == g])) for g in np.unique(grid).tolist()]
+
+
+def test_groups_of_nothing() -> None:
+    """No cases measured yet (the tallies' empty float sample): no groups."""
+    assert list(_by_group(np.empty(0), np.empty(0))) == []
+
+
+def _plain_invitations(view: CommunityView, per_member: float, rng: np.random.Generator):
+    """The invitations as first written: one slice of ``indices`` per member with ties."""
+    n = view.trust.shape[0]
+    if per_member <= 0 or not view.party_member.any():
+        return np.zeros(n, dtype=np.int64)
+    ties = view.ties.tocsr()
+    members = np.flatnonzero(view.party_member)
+    counts = np.zeros(n, dtype=np.int64)
+    starts, ends = ties.indptr[members], ties.indptr[members + 1]
+    degree = ends - starts
+    has_ties = degree > 0
+    if not has_ties.any():
+        return counts
+    neighbours = np.concatenate(
+        [ties.indices[s:e] for s, e in zip(starts[has_ties], ends[has_ties], strict=True)]
+    )
+    chance = PartyMember.invitation_probability(per_member, degree[has_ties])
+    invited = neighbours[rng.random(neighbours.shape[0]) < np.repeat(chance, degree[has_ties])]
+    np.add.at(counts, invited, 1)
+    return counts
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    density=st.sampled_from([0.0, 0.05, 0.3, 1.0]),
+    members=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    per_member=st.sampled_from([0.0, 0.5, 2.0, 50.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_invitations_equal_one_slice_per_member(
+    n: int, density: float, members: float, per_member: float, seed: int
+) -> None:
+    """Any ties (none, sparse, complete), members and invitations: the same invitations
+    and the same draws as gathering each member's ties by its own slice."""
+    rng = np.random.default_rng(seed)
+    upper = sp.random(n, n, density=density, random_state=rng, format="csr")
+    ties = ((upper + upper.T) > 0).astype(np.float64).tocsr()
+    view = CommunityView(
+        day=45,
+        community=0,
+        trust=np.full(n, 0.5),
+        age_group=np.zeros(n, dtype=np.int8),
+        age_groups=("18-29",),
+        party_member=rng.random(n) < members,
+        ties=ties,
+        open_collective_issues=1,
+    )
+    fast, plain = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    got = invitations_through_ties(view, per_member, fast)
+    assert got.tolist() == _plain_invitations(view, per_member, plain).tolist()
+    assert fast.random() == plain.random()
+
+
+def test_build_leaves_the_collector_as_it_was(monkeypatch) -> None:
+    """The build runs with a quiet collector and restores it: thresholds, nothing frozen."""
+    import gc
+
+    thresholds = gc.get_threshold()
+    inside: list[tuple[int, int]] = []
+    original = GovernanceModel._build_units
+
+    def spying(model: GovernanceModel):  # type: ignore[no-untyped-def]
+        inside.append((gc.get_threshold()[0], gc.get_freeze_count()))
+        return original(model)
+
+    monkeypatch.setattr(GovernanceModel, "_build_units", spying)
+    GovernanceModel(load_scenario(CLASSROOM).parameters, seed=1)
+    assert inside and inside[0][0] >= 20_000 and inside[0][1] > 0  # quiet inside
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0

@@ -1,0 +1,170 @@
+"""The population's ties and influence matrix (issue 11, seventh round): drawn as int32 and
+merged with int8 counts, row weights on the ties' own indices, built without numpy's
+huge-page advice, they are bit for bit what the plain construction gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model import allocation
+from model import population as population_module
+from model.allocation import without_hugepage_advice
+from model.parameters import PopulationParameters, SocialParameters
+from model.population import _row_normalised, _runs, _ties, build_population
+
+
+def _plain_ties(
+    household: np.ndarray, building: np.ndarray, social: SocialParameters, rng: np.random.Generator
+) -> sp.csr_matrix:
+    """The ties as first written: int64 pairs, float64 ones summed, then set to 1."""
+    n = household.shape[0]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    for offset in range(1, 8):
+        same = household[offset:] == household[:-offset]
+        if not same.any():
+            break
+        idx = np.flatnonzero(same)
+        rows.append(idx + offset)
+        cols.append(idx)
+    start = np.searchsorted(building, building, side="left")
+    size = np.searchsorted(building, building, side="right") - start
+    for _ in range(social.building_ties_per_resident // 2 + social.building_ties_per_resident % 2):
+        offset = rng.integers(1, np.maximum(size, 2))
+        partner = start + (np.arange(n) - start + offset) % size
+        keep = size > 1
+        rows.append(np.arange(n)[keep])
+        cols.append(partner[keep])
+    for _ in range(social.weak_ties_per_resident):
+        rows.append(np.arange(n))
+        cols.append(np.asarray(rng.integers(0, n, size=n)))
+    if rows:
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        keep = r != c
+        r, c = r[keep], c[keep]
+        data = np.ones(2 * r.shape[0], dtype=np.float64)
+        ties = sp.coo_matrix(
+            (data, (np.concatenate((r, c)), np.concatenate((c, r)))), shape=(n, n)
+        ).tocsr()
+        ties.data[:] = 1.0
+        return ties
+    return sp.csr_matrix((n, n))
+
+
+def _plain_influence(ties: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The degrees' inverses and ``diags(inverse) @ ties`` as float32, as first written."""
+    degree = np.asarray(ties.sum(axis=1)).ravel()
+    inverse = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
+    return inverse, sp.diags(inverse).dot(ties).tocsr().astype(np.float32)
+
+
+def _same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> None:
+    assert type(a) is type(b) and a.shape == b.shape
+    for name in ("data", "indices", "indptr"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        assert x.tobytes() == y.tobytes(), name
+    assert a.has_sorted_indices and b.has_sorted_indices
+
+
+@st.composite
+def _residents(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+    """Households and buildings as runs of consecutive ids, and tie counts."""
+    n = draw(st.integers(0, 300))
+    household_sizes = draw(st.lists(st.integers(1, 9), min_size=1, max_size=n + 1))
+    building_sizes = draw(st.lists(st.integers(1, 40), min_size=1, max_size=n + 1))
+    household = np.repeat(np.arange(len(household_sizes), dtype=np.int32), household_sizes)
+    building = np.repeat(np.arange(len(building_sizes), dtype=np.int32), building_sizes)
+    m = min(n, household.shape[0], building.shape[0])
+    return (
+        household[:m],
+        building[:m],
+        draw(st.integers(0, 9)),
+        draw(st.integers(0, 3)),
+        draw(st.integers(0, 2**32)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_residents())
+def test_ties_and_influence_equal_the_plain_construction(case) -> None:
+    """Random households, buildings and tie counts: the same ties, influence and draws."""
+    household, building, building_ties, weak_ties, seed = case
+    social = SocialParameters(
+        building_ties_per_resident=building_ties, weak_ties_per_resident=weak_ties
+    )
+    fast_rng, plain_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    ties = _ties(household, building, social, fast_rng)
+    plain = _plain_ties(household, building, social, plain_rng)
+    _same_matrix(ties, plain)
+    assert fast_rng.random() == plain_rng.random()  # the same draws were taken
+    inverse, influence = _plain_influence(plain)
+    _same_matrix(_row_normalised(ties, inverse), influence)
+
+
+def test_district_sized_ties_merge_many_duplicates() -> None:
+    """A pair drawn many times over (two residents a building, many ties each) is one tie."""
+    household = np.arange(2, dtype=np.int32)
+    building = np.zeros(2, dtype=np.int32)
+    social = SocialParameters(building_ties_per_resident=50, weak_ties_per_resident=20)
+    ties = _ties(household, building, social, np.random.default_rng(3))
+    _same_matrix(ties, _plain_ties(household, building, social, np.random.default_rng(3)))
+    assert ties.toarray().tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_built_population_equals_the_plain_construction(monkeypatch) -> None:
+    """A seeded build's ties and influence are the plain construction's on the same draws."""
+    seen: list[tuple[np.ndarray, np.ndarray, dict]] = []
+
+    def recording(household, building, social, rng):  # type: ignore[no-untyped-def]
+        seen.append((household, building, rng.bit_generator.state))
+        return _ties(household, building, social, rng)
+
+    monkeypatch.setattr(population_module, "_ties", recording)
+    population = PopulationParameters(
+        streets=2, communities_per_street=2, grids_per_community=3, residents_per_grid=150
+    )
+    social = SocialParameters()
+    pop = build_population(population, social, np.random.default_rng(11))
+    ((household, building, state),) = seen
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    _same_matrix(pop.ties, _plain_ties(household, building, social, rng))
+    _same_matrix(pop.influence, _plain_influence(pop.ties)[1])
+    assert pop.isolated.tolist() == (np.diff(pop.ties.indptr) == 0).tolist()
+
+
+def test_hugepage_advice_is_restored() -> None:
+    """The advice is off inside the block and as it was after, even after an error."""
+    switch = allocation._madvise_switch()
+    assert switch is not None  # numpy 1.26 to 2.x have it
+    before = switch(True)
+    try:
+        with without_hugepage_advice():
+            assert switch(False) is False  # it was off inside
+        assert switch(True) is True  # and on again after
+        try:
+            with without_hugepage_advice():
+                raise RuntimeError("inside")
+        except RuntimeError:
+            pass
+        assert switch(True) is True
+    finally:
+        switch(before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60))
+def test_runs_equal_the_searches(ids: list[int]) -> None:
+    """Any non-decreasing ids: each run's start and length as ``searchsorted`` gives them."""
+    sorted_ids = np.sort(np.array(ids, dtype=np.int32))
+    start, size = _runs(sorted_ids)
+    left = np.searchsorted(sorted_ids, sorted_ids, side="left")
+    right = np.searchsorted(sorted_ids, sorted_ids, side="right")
+    assert start.dtype == left.dtype and size.dtype == right.dtype
+    assert start.tolist() == left.tolist()
+    assert size.tolist() == (right - left).tolist()
