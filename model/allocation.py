@@ -12,6 +12,7 @@ comes from, never a value.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -29,17 +30,31 @@ def _madvise_switch() -> Callable[[bool], bool] | None:
     return None
 
 
+_lock = threading.Lock()
+_depth = 0  # blocks open now, in any thread: only the first in switches, the last out restores
+_previous = True
+
+
 @contextmanager
 def without_hugepage_advice() -> Iterator[None]:
     """Allocate arrays without numpy's huge-page advice inside the block, then restore it
-    as it was (the switch is process-wide: another thread's arrays meanwhile go without
-    it too, which only changes where their memory comes from)."""
+    as it was. The switch is process-wide, so blocks that nest or overlap in several
+    threads share it: the first in switches it off, the last out restores it (another
+    thread's arrays meanwhile go without the advice too, which only changes where their
+    memory comes from)."""
+    global _depth, _previous
     switch = _madvise_switch()
     if switch is None:
         yield
         return
-    previous = switch(False)
+    with _lock:
+        if _depth == 0:
+            _previous = switch(False)
+        _depth += 1
     try:
         yield
     finally:
-        switch(previous)
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                switch(_previous)

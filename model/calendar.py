@@ -127,6 +127,8 @@ class WorkCalendar:
 
     def moment_at(self, hours: float) -> float:
         """The earliest moment at which ``hours`` working hours have elapsed."""
+        if not hours >= 0.0:
+            raise ValueError(f"working hours elapsed must be a number ≥ 0, got {hours}")
         return self._moment(hours, 0)
 
     def _moment(self, hours: float, first: int) -> float:

@@ -167,7 +167,7 @@ def _ties(
 ) -> sp.csr_matrix:
     """The symmetric 0/1 tie matrix: canonical (sorted indices, no duplicates), float64 ones.
 
-    The pairs are drawn as int32 and collapsed with int8 counts, so that a district's
+    The pairs are drawn as int32 and collapsed with boolean ones, so that a district's
     17.5 M pairs are never held as int64 or float64 (issue 11, seventh round: the same
     draws and the same matrix as summing float64 ones and setting them to 1).
     """
@@ -203,11 +203,11 @@ def _ties(
     r, c = r[keep], c[keep]
     pairs = sp.coo_matrix(
         (
-            np.ones(2 * r.shape[0], dtype=np.int8),
+            np.ones(2 * r.shape[0], dtype=bool),
             (np.concatenate((r, c)), np.concatenate((c, r))),
         ),
         shape=(n, n),
-    ).tocsr()  # sorts each row and merges the duplicates (their sums are not kept)
+    ).tocsr()  # sorts each row and merges the duplicates (a sum of bools is True, never 0)
     ties = sp.csr_matrix(
         (np.ones(pairs.indices.shape[0], dtype=np.float64), pairs.indices, pairs.indptr),
         shape=(n, n),

@@ -123,6 +123,8 @@ class Station:
     def _finish(self, item: tuple[Done, Any]) -> None:
         self.busy -= 1
         self.jobs_done += 1
+        # a desk is free now (``servers`` never changes after __init__), so ``arrive``
+        # starts the next queued job at once rather than queueing it again
         if self.deadline_first:
             heap = self._heap
             if heap:

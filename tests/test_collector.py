@@ -54,3 +54,17 @@ def test_cycles_made_during_a_run_are_still_collected(classroom: Scenario) -> No
     gc.collect()
     assert all(id(o) != ident for o in gc.get_objects()), "the cycle was freed"
     assert gc.get_threshold() == thresholds, "run() restored the thresholds"
+
+
+def test_nested_blocks_restore_only_when_the_last_one_leaves() -> None:
+    """A block inside another (a model built during a run) leaves the outer's settings alone."""
+    before = gc.get_threshold()
+    with quiet_collector():
+        frozen = gc.get_freeze_count()
+        with quiet_collector():
+            pass
+        assert gc.get_threshold()[0] == max(before[0], YOUNG_THRESHOLD) or before[0] == 0, (
+            "the inner block's exit kept the outer's raised threshold"
+        )
+        assert gc.get_freeze_count() >= frozen, "the inner block's exit unfroze nothing"
+    assert gc.get_threshold() == before, "the outer block's exit restored the thresholds"

@@ -33,8 +33,7 @@ def _bits(a: np.ndarray) -> list[int]:
     seed=st.integers(0, 2**16),
 )
 def test_erosion_equals_the_plain_product(open_issues: list[int], drag: float, seed: int) -> None:
-    """Any open issues (none, many, past the cap of 5) and drag: every bit of trust as
-    ``trust *= np.repeat(1 − drag·min(open, 5), community sizes)``."""
+    """Erosion equals ``trust *= np.repeat(1 − drag·min(open, 5), sizes)`` bit for bit."""
     parameters = load_scenario(CLASSROOM).parameters
     feedback = parameters.feedback.model_copy(
         update={"collective_issue_trust_drag_per_year": drag * 365.0}
@@ -67,8 +66,7 @@ _VALUES = st.sampled_from([0.0, -0.0, 1.5, 2.0, np.inf, np.nan, 1e-9, 7.25])
     pairs=st.lists(st.tuples(st.integers(0, 12), _VALUES), max_size=80),
 )
 def test_groups_equal_the_masks(pairs: list[tuple[int, float]]) -> None:
-    """Any grids and values: the groups of ``np.unique(grid)``, in order, and each group's
-    values in the cases' order, as ``values[grid == g]``."""
+    """Each group of ``np.unique(grid)``, in order, holds ``values[grid == g]`` in order."""
     grid = np.array([g for g, _ in pairs], dtype=np.int32)
     values = np.array([v for _, v in pairs], dtype=np.float64)
     got = [(g, _bits(v)) for g, v in _by_group(grid, values)]
@@ -113,8 +111,7 @@ def _plain_invitations(view: CommunityView, per_member: float, rng: np.random.Ge
 def test_invitations_equal_one_slice_per_member(
     n: int, density: float, members: float, per_member: float, seed: int
 ) -> None:
-    """Any ties (none, sparse, complete), members and invitations: the same invitations
-    and the same draws as gathering each member's ties by its own slice."""
+    """The same invitations and draws as gathering each member's ties by its own slice."""
     rng = np.random.default_rng(seed)
     upper = sp.random(n, n, density=density, random_state=rng, format="csr")
     ties = ((upper + upper.T) > 0).astype(np.float64).tocsr()

@@ -4,6 +4,8 @@ huge-page advice, they are bit for bit what the plain construction gives."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 from hypothesis import given, settings
@@ -168,3 +170,36 @@ def test_runs_equal_the_searches(ids: list[int]) -> None:
     assert start.dtype == left.dtype and size.dtype == right.dtype
     assert start.tolist() == left.tolist()
     assert size.tolist() == (right - left).tolist()
+
+
+def test_hugepage_advice_survives_blocks_that_overlap_in_threads() -> None:
+    """A enters, B enters, A leaves, B leaves: off until B leaves, then as it was."""
+    switch = allocation._madvise_switch()
+    assert switch is not None, "numpy 1.26 to 2.x have the switch"
+    before = switch(True)
+    a_in, a_out, b_in = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def a() -> None:
+        with without_hugepage_advice():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b() -> None:
+        a_in.wait(5)
+        with without_hugepage_advice():
+            b_in.set()
+            a_out.wait(5)
+            seen.append(switch(False))  # still off after A left
+
+    try:
+        threads = [threading.Thread(target=a), threading.Thread(target=b)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert seen == [False], "the advice stays off while a block is open"
+        assert switch(True) is True, "the last block out restored the advice"
+    finally:
+        switch(before)

@@ -110,8 +110,7 @@ def test_station_as_the_plain_station(
     office_hours: bool,
     work_factor: float,
 ) -> None:
-    """Same finishes (token and moment, in order), busy hours and jobs done as the plain
-    station, FIFO and deadline-first, whole and shared staff, office hours or round the clock."""
+    """Finishes, busy hours and jobs done equal the plain station's, in every queue and staffing."""
 
     def calendar() -> WorkCalendar:
         return WorkCalendar(8.0, 5, 0, 30) if office_hours else WorkCalendar(24.0, 7, 0, 30)
