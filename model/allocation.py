@@ -12,11 +12,12 @@ comes from, never a value.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
+
+from model.process_switch import SharedSwitch
 
 
 def _madvise_switch() -> Callable[[bool], bool] | None:
@@ -30,31 +31,19 @@ def _madvise_switch() -> Callable[[bool], bool] | None:
     return None
 
 
-_lock = threading.Lock()
-_depth = 0  # blocks open now, in any thread: only the first in switches, the last out restores
-_previous = True
+_ADVICE = SharedSwitch()
 
 
 @contextmanager
 def without_hugepage_advice() -> Iterator[None]:
     """Allocate arrays without numpy's huge-page advice inside the block, then restore it
     as it was. The switch is process-wide, so blocks that nest or overlap in several
-    threads share it: the first in switches it off, the last out restores it (another
-    thread's arrays meanwhile go without the advice too, which only changes where their
-    memory comes from)."""
-    global _depth, _previous
+    threads share it (:class:`model.process_switch.SharedSwitch`; another thread's arrays
+    meanwhile go without the advice too, which only changes where their memory comes
+    from)."""
     switch = _madvise_switch()
     if switch is None:
         yield
         return
-    with _lock:
-        if _depth == 0:
-            _previous = switch(False)
-        _depth += 1
-    try:
+    with _ADVICE.held(lambda: switch(False), switch):
         yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                switch(_previous)

@@ -13,16 +13,15 @@ collection of cycles is delayed, never skipped.
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from model.process_switch import SharedSwitch
 
 YOUNG_THRESHOLD = 20_000  # allocations between young collections inside a run (default 700)
 
 
-_lock = threading.Lock()
-_depth = 0  # blocks open now, in any thread: only the first in switches, the last out restores
-_saved: tuple[int, ...] = ()
+_COLLECTOR = SharedSwitch()
 
 
 @contextmanager
@@ -30,24 +29,22 @@ def quiet_collector(young_threshold: int = YOUNG_THRESHOLD) -> Iterator[None]:
     """Inside: existing objects are frozen and young collections are rarer; restored after.
 
     A collector disabled by a threshold of 0 stays disabled. Blocks may nest or overlap
-    (a model built inside a run, builds in several threads): the first block in switches,
-    the last one out restores the thresholds it found and unfreezes every frozen object,
-    including any frozen before entry (``gc`` cannot tell them apart; the interpreter
-    starts with a few hundred).
+    (a model built inside a run, builds in several threads: :class:`model.process_switch.
+    SharedSwitch`): the first block in switches, the last one out restores the thresholds it
+    found and unfreezes every frozen object, including any frozen before entry (``gc``
+    cannot tell them apart; the interpreter starts with a few hundred).
     """
-    global _depth, _saved
-    with _lock:
-        if _depth == 0:
-            _saved = gc.get_threshold()
-            gc.freeze()
-            if _saved[0] > 0:
-                gc.set_threshold(max(_saved[0], young_threshold), *_saved[1:])
-        _depth += 1
-    try:
+
+    def quiet() -> tuple[int, ...]:
+        thresholds = gc.get_threshold()
+        gc.freeze()
+        if thresholds[0] > 0:
+            gc.set_threshold(max(thresholds[0], young_threshold), *thresholds[1:])
+        return thresholds
+
+    def restore(thresholds: tuple[int, ...]) -> None:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+    with _COLLECTOR.held(quiet, restore):
         yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                gc.set_threshold(*_saved)
-                gc.unfreeze()
