@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.calendar import OPEN_HOUR, WorkCalendar
+from model.mediation import SCHEDULE_PERIOD_DAYS, ScheduleCalendar
 
 EQUIVALENCE_SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
 
@@ -169,3 +170,50 @@ def test_a_negative_or_missing_amount_of_working_hours_is_refused() -> None:
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="≥ 0"):
             cal.moment_at(bad)
+
+
+class PlainSchedule(PlainCalendar):
+    """The reference of a profession's sitting days: ``days`` of the base calendar's working
+    days in every four-week month, spread evenly and shifted by ``offset``."""
+
+    def __init__(self, base: PlainCalendar, days: int, offset: int) -> None:
+        super().__init__(base.hours_per_day, 7, 0)
+        self.open, self.length = base.open, base.length
+        self.base, self.days, self.offset = base, days, offset
+
+    def works_on(self, day: int) -> bool:
+        start = day - day % SCHEDULE_PERIOD_DAYS
+        month = [d for d in range(start, start + SCHEDULE_PERIOD_DAYS) if self.base.works_on(d)]
+        if day not in month:
+            return False
+        k = (month.index(day) + self.offset) % len(month)
+        return (k * self.days) % len(month) < self.days
+
+
+@EQUIVALENCE_SETTINGS
+@given(
+    data=st.data(),
+    pair=calendar_pairs(),
+    days=st.integers(1, 12),
+    offset=st.integers(0, 6),
+    hours=hour_amounts,
+)
+def test_a_schedule_calendar_as_the_plain_schedule(
+    data: st.DataObject,
+    pair: tuple[WorkCalendar, PlainCalendar],
+    days: int,
+    offset: int,
+    hours: float,
+) -> None:
+    """ScheduleCalendar's conversions equal the plain schedule's to the bit, past the horizon."""
+    base, plain_base = pair
+    fast, plain = ScheduleCalendar(base, days, offset), PlainSchedule(plain_base, days, offset)
+    for _ in range(4):
+        t = data.draw(moments(plain))
+        assert same(fast.add_working_hours(t, hours), plain.add_working_hours(t, hours)), (
+            f"{hours} h from {t}"
+        )
+        assert same(fast.add_working_days(t, 1.5), plain.add_working_days(t, 1.5)), (
+            f"1.5 working days from {t}"
+        )
+        assert same(fast.working_hours_at(t), plain.working_hours_at(t)), f"hours at {t}"
