@@ -109,10 +109,10 @@ def build_population(
     )
 
     ties = _ties(household, building, social, rng)
-    degree = np.asarray(ties.sum(axis=1)).ravel()
-    inverse = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=np.float64), where=degree > 0)
+    degree = np.diff(ties.indptr)  # the row sums of canonical 0/1 ties: their stored ties
+    inverse = np.divide(1.0, degree, out=np.zeros(n, dtype=np.float64), where=degree > 0)
     # float32: the daily product is memory-bound, and trust needs no more precision
-    influence = _row_normalised(ties, inverse)
+    influence = _row_normalised(ties, inverse, degree)
     return Population(
         grid=grid,
         community=community,
@@ -143,12 +143,12 @@ def _runs(sorted_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(first, lengths), np.repeat(lengths, lengths)
 
 
-def _row_normalised(ties: sp.csr_matrix, inverse: np.ndarray) -> sp.csr_matrix:
-    """``diags(inverse) @ ties`` as float32, for canonical 0/1 ``ties``: each stored tie of
-    row i is ``inverse[i] * 1.0``, the product's only term, on the same sorted indices
-    (issue 11, seventh round; the indices and index pointers are shared with ``ties``)."""
-    counts = np.diff(ties.indptr)
-    data = np.repeat(inverse.astype(np.float32), counts)
+def _row_normalised(ties: sp.csr_matrix, inverse: np.ndarray, degree: np.ndarray) -> sp.csr_matrix:
+    """``diags(inverse) @ ties`` as float32, for canonical 0/1 ``ties`` with ``degree``
+    stored ties per row: each stored tie of row i is ``inverse[i] * 1.0``, the product's
+    only term, on the same sorted indices (issue 11, seventh round; the indices and index
+    pointers are shared with ``ties``)."""
+    data = np.repeat(inverse.astype(np.float32), degree)
     influence = sp.csr_matrix((data, ties.indices, ties.indptr), shape=ties.shape)
     influence.has_canonical_format = True
     return influence
