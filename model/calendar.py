@@ -170,3 +170,86 @@ class WorkCalendar:
         """Working hours in days [0, days)."""
         self._extend(days)
         return self._cum[days]
+
+    # ---------------------------------------------------- vector forms (issue 11, step 2)
+    # The conversions above for a whole array of moments at once, for a day's new cases
+    # (Casework._create): the same float operations in the same order, element by element,
+    # so that every result is the scalar form's bit for bit (tests/test_calendar_vector.py).
+    _vector_key: tuple[object, ...] | None = None  # the lists _vector_lists was made from
+    _vector_lists: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+    def _vectors(self, last_day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The per-day lists (cumulative hours, working, window starts and ends) as numpy
+        arrays, knowing every day up to ``last_day + 1``; remade only when the lists grew,
+        were replaced (a subclass's) or the window moved."""
+        if last_day >= self._known:
+            self._extend(last_day + 1)
+        key = (
+            self._cum,
+            self._working,
+            len(self._cum),
+            len(self._starts),
+            self._open,
+            self._length,
+        )
+        if self._vector_key != key:
+            self._vector_lists = (
+                np.array(self._cum, dtype=np.float64),
+                np.array(self._working, dtype=bool),
+                np.array(self._starts, dtype=np.float64),
+                np.array(self._ends, dtype=np.float64),
+            )
+            self._vector_key = key
+        return self._vector_lists
+
+    def working_hours_at_array(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`working_hours_at` of every moment of ``t`` (days ≥ 0)."""
+        day = t.astype(np.intp)  # truncation, as int()
+        cum, working, _, _ = self._vectors(int(day.max()) if day.size else 0)
+        base = cum[day]
+        into = (t - day - self._open) * 24.0
+        # base + the hours into the window (at most a day's), where the day works and the
+        # moment is past the opening; base + 0.0 is base
+        return base + np.where(
+            working[day] & (into > 0.0), np.minimum(into, self.hours_per_day), 0.0
+        )
+
+    def _moment_array(self, hours: np.ndarray) -> np.ndarray:
+        """:meth:`_moment` of every element of ``hours`` (each ≥ the hours before its
+        starting day, as the scalar form's callers ensure, so the bisection needs no lower
+        bound)."""
+        while hours.size and hours.max() >= self._cum[-1]:
+            self._extend(len(self._working) + 7)
+        cum, _, starts, _ = self._vectors(0)
+        day = np.searchsorted(cum, hours, side="right") - 1
+        return starts[day] + (hours - cum[day]) / 24.0
+
+    def add_working_hours_array(self, t: np.ndarray, hours: float | np.ndarray) -> np.ndarray:
+        """:meth:`add_working_hours` of every moment of ``t`` (days ≥ 0), for ``hours`` ≥ 0
+        (one number or one per moment)."""
+        if _negative(hours):
+            raise ValueError(f"add_working_hours_array takes working hours ≥ 0, got {hours}")
+        day = t.astype(np.intp)
+        _, _, starts, ends = self._vectors(int(day.max()) if day.size else 0)
+        finish = t + hours / 24.0
+        # inside the working window that t is in, the work ends at t + hours; else the
+        # moment the working hours at t plus these have elapsed
+        inside = (starts[day] <= t) & (finish < ends[day])
+        if inside.all():
+            return finish
+        later = self._moment_array(self.working_hours_at_array(t) + hours)
+        return np.where(inside, finish, later)
+
+    def add_working_days_array(self, t: np.ndarray, days: float | np.ndarray) -> np.ndarray:
+        """:meth:`add_working_days` of every moment of ``t`` (days ≥ 0), for ``days`` ≥ 0 (one
+        number or one per moment)."""
+        if _negative(days):
+            raise ValueError(f"add_working_days_array takes working days ≥ 0, got {days}")
+        return self._moment_array(self.working_hours_at_array(t) + days * self.hours_per_day)
+
+
+def _negative(value: float | np.ndarray) -> bool:
+    """Whether a number, or any element of an array, is below 0."""
+    if isinstance(value, np.ndarray):
+        return bool((value < 0.0).any())
+    return value < 0.0

@@ -414,8 +414,8 @@ class Casework:
         """Decide for each of today's needs whether it becomes a case, when and how; and
         create the cases of needs patrols find today (even on a day with no new need)."""
         if len(batch) == 0:
-            for t, rows, i, need in self.found.pop(day, []):
-                self._create(rows, i, PATROL_SOURCE, need, t)
+            found = self.found.pop(day, [])
+            self._create([(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in found])
             return
         p = self.p
         if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
@@ -485,92 +485,125 @@ class Casework:
         arrivals += [
             (times[j] + 5 * MINUTE, j, SENSOR_SOURCE) for j in np.flatnonzero(sensor[kept]).tolist()
         ]
-        delays = batch.patrol_delay_days
-        for j in np.flatnonzero(patrol[kept]).tolist():
-            # found on a patrol in working hours, ``delay`` days later
-            i = position[j]
-            found = self.calendar.add_working_hours(times[j] + float(delays[i]), 0.0)
-            self.pending_found += 1
-            self.found.setdefault(int(found), []).append((found, needs, j, base + i))
+        # found on a patrol in working hours, ``delay`` days later
+        patrolled = np.flatnonzero(patrol[kept])
+        if patrolled.size:
+            later = kept[patrolled]
+            when = batch.time[later] + batch.patrol_delay_days[later]
+            found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
+            for j, found in zip(patrolled.tolist(), found_at, strict=True):
+                self.pending_found += 1
+                self.found.setdefault(int(found), []).append((found, needs, j, base + position[j]))
         # Today's new cases are created now, in time order: creating a case needs no event,
         # only its dispatch does (this keeps the event count per case low at district scale).
         today = [(t, needs, j, source, base + position[j]) for t, j, source in arrivals]
         today += [(t, n, i, PATROL_SOURCE, need) for t, n, i, need in self.found.pop(day, [])]
         today.sort(key=lambda item: (item[0], item[4]))
-        for t, rows, i, source, need in today:
-            self._create(rows, i, source, need, t)
+        self._create(today)
 
-    def _create(
-        self, batch: _NeedRows, i: int, source: int, need: int, now: float, part: int | None = None
-    ) -> None:
-        """A need becomes a case at time ``now`` (reported, or found by a patrol or sensor).
+    def _create(self, today: list[tuple[float, _NeedRows, int, int, int]]) -> None:
+        """Needs become cases, in the order of ``today``: (the moment, the need rows, the row,
+        the source, the need's number) of each need reported, or found by a patrol or sensor.
 
         A linked request (一件事, model/bundles.py) becomes one bundle (``part`` −1) under
-        ``intake.one_thing_bundles``, else one case per department (``part`` 0, 1, …)."""
-        if part is None and self.one_thing.share > 0 and self.one_thing.is_linked(need, source):
-            parts = (-1,) if self.one_thing.bundling else range(len(batch.departments[i]))
-            for k in parts:
-                self._create(batch, i, source, need, now, k)
+        ``intake.one_thing_bundles``, else one case per department (``part`` 0, 1, …). The
+        registration times and time limits of the whole batch come from the calendar's
+        vector forms (docs/design.md "The intake in batches"); what must follow the order
+        of creation (rows, the repeat-need dictionary, the front desk's closures, the
+        deadlines heap, the dispatch events) is done case by case."""
+        one_thing = self.one_thing
+        items: list[tuple[float, _NeedRows, int, int, int, int | None]] = []
+        if one_thing.share > 0:
+            for now, rows, i, source, need in today:
+                if one_thing.is_linked(need, source):
+                    parts = (-1,) if one_thing.bundling else range(len(rows.departments[i]))
+                    items += [(now, rows, i, source, need, part) for part in parts]
+                else:
+                    items.append((now, rows, i, source, need, None))
+        else:
+            items = [(now, rows, i, source, need, None) for now, rows, i, source, need in today]
+        if not items:
             return
+        # registration (F3.4, taken in person: when the grid worker is next at work, F4.6)
+        # and the time limit (F4.1) of every case, as _register would compute them one by one
+        case_types = [
+            PATROL
+            if source == PATROL_SOURCE
+            else SENSOR
+            if source == SENSOR_SOURCE
+            else r.case_type[i]
+            for _, r, i, source, _, _ in items
+        ]
+        calendar = self.calendar
+        now_of = np.array([item[0] for item in items])
+        in_person = np.array([item[3] for item in items]) != HOTLINE
+        registered_at = (
+            np.where(in_person, calendar.add_working_hours_array(now_of, 0.0), now_of)
+            + self.p.intake.registration_minutes * MINUTE
+        )
+        limits = self.limits
+        deadlines = calendar.add_working_days_array(
+            registered_at, np.array([limits[c] for c in case_types])
+        ).tolist()
+        registered = registered_at.tolist()
         cases = self.cases
-        departments, work = batch.departments[i], batch.work[i]
-        if part is not None and part >= 0:  # one of the separate linked requests
-            departments, work = departments[part : part + 1], work[part : part + 1]
-        cid = cases.add(departments, work)
-        resident = batch.resident[i]
-        case_type = batch.case_type[i]
-        if source == PATROL_SOURCE:
-            self.pending_found -= 1
-            case_type = PATROL
-        elif source == SENSOR_SOURCE:
-            case_type = SENSOR
-        cases.need[cid] = need
-        cases.resident[cid] = resident
-        cases.case_type[cid] = case_type
-        cases.source[cid] = source
-        geo = self.geography
-        cases.grid[cid] = geo.resident_grid[resident] if resident >= 0 else batch.public_grid[i]
-        if source in (PATROL_SOURCE, SENSOR_SOURCE):
-            # found, not reported: nobody is waiting for it, rates it, urges it or calls again
-            resident = -1
-            cases.resident[cid] = -1
-        cases.severity[cid] = batch.severity[i]
-        cases.minor[cid] = batch.minor[i]
-        cases.disputed[cid] = batch.disputed[i]
-        cases.u_classify[cid] = batch.u_classify[i]
-        cases.u_satisfy[cid] = batch.u_satisfy[i]
-        cases.u_quality[cid] = batch.u_quality[i]
-        cases.u_callback[cid] = batch.u_callback[i]
-        cases.u_repeat[cid] = batch.u_repeat[i]
-        cases.u_urge[cid] = batch.u_urge[i]
-        cases.u_dispute[cid] = batch.u_dispute[i]
-        cases.u_verify[cid] = batch.u_verify[i]
-        cases.reported[cid] = now
-        if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
-            key = resident * self.n_departments + departments[0]
-            last = self.last_need.get(key)
-            cases.repeat[cid] = (
-                last is not None and now - last <= self.p.demand.repeat_complaint_window_days
-            )
-            self.last_need[key] = now
-        if part is not None:
-            if part < 0:
-                cases.bundle[cid] = 1
-            else:
-                cases.split[cid] = 1
-            if part > 0:  # a second or later separate request: its own draws
-                self.one_thing.separate_requests += 1
-                (
-                    cases.u_classify[cid],
-                    cases.u_satisfy[cid],
-                    cases.u_quality[cid],
-                    cases.u_callback[cid],
-                    cases.u_repeat[cid],
-                    cases.u_urge[cid],
-                    cases.u_dispute[cid],
-                    cases.u_verify[cid],
-                ) = self.one_thing.separate_uniforms(need - batch.public_shift, part)
-        self._register(cid, source, now, batch.u_desk[i])
+        resident_grid = self.geography.resident_grid
+        last_need = self.last_need
+        n_departments = self.n_departments
+        window = self.p.demand.repeat_complaint_window_days
+        for k, (now, batch, i, source, need, part) in enumerate(items):
+            departments, work = batch.departments[i], batch.work[i]
+            if part is not None and part >= 0:  # one of the separate linked requests
+                departments, work = departments[part : part + 1], work[part : part + 1]
+            cid = cases.add(departments, work)
+            resident = batch.resident[i]
+            case_type = case_types[k]
+            if source == PATROL_SOURCE:
+                self.pending_found -= 1
+            cases.need[cid] = need
+            cases.resident[cid] = resident
+            cases.case_type[cid] = case_type
+            cases.source[cid] = source
+            cases.grid[cid] = resident_grid[resident] if resident >= 0 else batch.public_grid[i]
+            if source in (PATROL_SOURCE, SENSOR_SOURCE):
+                # found, not reported: nobody is waiting for it, rates it, urges it or calls again
+                resident = -1
+                cases.resident[cid] = -1
+            cases.severity[cid] = batch.severity[i]
+            cases.minor[cid] = batch.minor[i]
+            cases.disputed[cid] = batch.disputed[i]
+            cases.u_classify[cid] = batch.u_classify[i]
+            cases.u_satisfy[cid] = batch.u_satisfy[i]
+            cases.u_quality[cid] = batch.u_quality[i]
+            cases.u_callback[cid] = batch.u_callback[i]
+            cases.u_repeat[cid] = batch.u_repeat[i]
+            cases.u_urge[cid] = batch.u_urge[i]
+            cases.u_dispute[cid] = batch.u_dispute[i]
+            cases.u_verify[cid] = batch.u_verify[i]
+            cases.reported[cid] = now
+            if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
+                key = resident * n_departments + departments[0]
+                last = last_need.get(key)
+                cases.repeat[cid] = last is not None and now - last <= window
+                last_need[key] = now
+            if part is not None:
+                if part < 0:
+                    cases.bundle[cid] = 1
+                else:
+                    cases.split[cid] = 1
+                if part > 0:  # a second or later separate request: its own draws
+                    one_thing.separate_requests += 1
+                    (
+                        cases.u_classify[cid],
+                        cases.u_satisfy[cid],
+                        cases.u_quality[cid],
+                        cases.u_callback[cid],
+                        cases.u_repeat[cid],
+                        cases.u_urge[cid],
+                        cases.u_dispute[cid],
+                        cases.u_verify[cid],
+                    ) = one_thing.separate_uniforms(need - batch.public_shift, part)
+            self._register(cid, source, now, batch.u_desk[i], registered[k], deadlines[k])
 
     def _contact_again(self, parent: int) -> None:
         """The resident contacts the system again about a problem that was not resolved:
@@ -595,21 +628,31 @@ class Casework:
         self.repeat_contacts += 1
         self._register(cid, HOTLINE, now, u[6])
 
-    def _register(self, cid: int, source: int, now: float, u_desk: float) -> None:
+    def _register(
+        self,
+        cid: int,
+        source: int,
+        now: float,
+        u_desk: float,
+        registered: float | None = None,
+        deadline: float | None = None,
+    ) -> None:
         """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an
-        inquiry, or the dispatch event."""
+        inquiry, or the dispatch event. ``registered`` and ``deadline``: the times, if the
+        caller computed them for a batch (Casework._create), as this would."""
         cases = self.cases
         intake = self.p.intake
         case_type = cases.case_type[cid]
-        if source == HOTLINE:
-            registered = now + intake.registration_minutes * MINUTE
-        else:
-            # taken in person: registered when the grid worker is next at work (F4.6)
-            registered = (
-                self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
-            )
+        if registered is None or deadline is None:
+            if source == HOTLINE:
+                registered = now + intake.registration_minutes * MINUTE
+            else:
+                # taken in person: registered when the grid worker is next at work (F4.6)
+                registered = (
+                    self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
+                )
+            deadline = self.calendar.add_working_days(registered, self.limits[case_type])
         cases.registered[cid] = registered
-        deadline = self.calendar.add_working_days(registered, self.limits[case_type])
         cases.deadline[cid] = deadline
         cases.promised[cid] = deadline  # the limit the resident was told; reclassification keeps it
         if case_type == INQUIRY and u_desk < intake.front_desk_inquiry_resolution_share:
