@@ -671,7 +671,8 @@ class Casework:
             else self._unit("grid", self.cases.grid[cid])
         )
         route = self._route(cid, intake)
-        self.progress[cid] = Progress(route=route, at=intake)
+        # positional: a call with keywords costs a dictionary more (issue 11, eighth round)
+        self.progress[cid] = Progress(route, 0, 0, False, intake)
         self._enter_stage(cid)
 
     def _unit(self, level: UnitLevel, index: int) -> Unit:
@@ -997,11 +998,8 @@ class Casework:
             (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
         )
         reviews = [k for k, s in enumerate(route.stages[:first_handle]) if s.role == "review"]
-        self.progress[cid] = Progress(
-            route=route,
-            stage=reviews[-1] if reviews else first_handle,
-            at=held,
-        )
+        stage = reviews[-1] if reviews else first_handle
+        self.progress[cid] = Progress(route, stage, 0, False, held)  # positional, as _dispatch
         self._enter_stage(cid)
 
     # ------------------------------------------- verification, call-back, closure
