@@ -1,6 +1,8 @@
 """The case lifecycle's hops made cheaper in issue 11's eighth round keep their behaviour: the
 return visit made once per department and check time is the visit a fresh construction
-would give, and follows a changed check time."""
+would give, and follows a changed check time; the route memo's key, made as a tuple display
+for a few columns, is the tuple of the case's key columns; a progress record made with
+positional arguments is the keyword one."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from hypothesis import strategies as st
 from experiments.scenario_files import load_scenario
 from model.casework import CENTRE, Progress
 from model.governance import GovernanceModel
-from model.policies.base import Unit, Visit
+from model.policies.base import Route, Unit, Visit
+from model.route_memo import CASE_VIEW_FIELDS, key_columns
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -80,3 +83,43 @@ def test_the_return_visit_equals_a_fresh_one_and_is_made_once(
     assert changed == Visit(Unit("department", department), work_hours=hours + 0.125), (
         "a changed check time gives a visit with the new time"
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fields=st.lists(st.sampled_from(CASE_VIEW_FIELDS), min_size=1, max_size=8, unique=True),
+    rows=st.lists(st.integers(0, 10**6), min_size=1, max_size=5),
+)
+def test_a_route_key_is_the_tuple_of_its_columns(
+    model: GovernanceModel, fields: list[str], rows: list[int]
+) -> None:
+    """The memo's key of a case is its key columns' values (a tuple when several), however many."""
+    casework = model.casework
+    cases, geography = casework.cases, casework.geography
+    key = casework._route_key(tuple(fields))
+    columns = key_columns(fields)
+    for row in rows:
+        cid = row % len(cases)
+        grid = cases.grid[cid]
+        community = geography.grid_community[grid]
+        values = [
+            community
+            if column == "community"
+            else geography.community_street[community]
+            if column == "street"
+            else getattr(cases, column)[cid]
+            for column in columns
+        ]
+        expected = values[0] if len(values) == 1 else tuple(values)
+        assert key(cid) == expected and type(key(cid)) is type(expected), f"{columns} of {cid}"
+
+
+@given(
+    stage=st.integers(0, 6),
+    at=st.sampled_from((CENTRE, Unit("grid", 2), Unit("department", 1))),
+)
+def test_a_progress_made_positionally_is_the_default_record(stage: int, at: Unit) -> None:
+    """Progress(route, stage, 0, False, at), as dispatch and a return make it, is the keyword record."""
+    route = Route(stages=())
+    made = Progress(route, stage, 0, False, at)
+    assert made == Progress(route=route, stage=stage, at=at)
