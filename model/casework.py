@@ -346,6 +346,7 @@ class Casework:
         )
         self.progress: dict[int, Progress] = {}
         self._units_made: dict[tuple[str, int], Unit] = {}  # Casework._unit
+        self._return_visits: dict[tuple[int, float], Visit] = {}  # Casework._turned_away
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
         self.limits = [float(getattr(p.time_limits, t)) for t in CASE_TYPES]
         rep = p.reporting
@@ -713,7 +714,8 @@ class Casework:
             else self._unit("grid", self.cases.grid[cid])
         )
         route = self._route(cid, intake)
-        self.progress[cid] = Progress(route=route, at=intake)
+        # positional: a call with keywords costs a dictionary more (issue 11, eighth round)
+        self.progress[cid] = Progress(route, 0, 0, False, intake)
         self._enter_stage(cid)
 
     def _unit(self, level: UnitLevel, index: int) -> Unit:
@@ -847,7 +849,13 @@ class Casework:
         cases.handoffs[cid] += 1
         prog.pending = 1
         prog.at = self._unit(office.level, office.index)  # type: ignore[arg-type]
-        visit = Visit(self._unit("department", chosen), work_hours=department.return_check_hours)
+        # the return visit, made once per department and check time (a frozen dataclass's
+        # construction costs several times the look-up; issue 11, eighth round)
+        hours = department.return_check_hours
+        visit = self._return_visits.get((chosen, hours))
+        if visit is None:
+            visit = Visit(self._unit("department", chosen), work_hours=hours)
+            self._return_visits[(chosen, hours)] = visit
         at = self.calendar.add_working_hours(self.events.now, self._delay(prog.route))
         self.events.schedule(at, self._arrive_callback, (cid, visit, "return"))
         return True
@@ -1033,11 +1041,8 @@ class Casework:
             (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
         )
         reviews = [k for k, s in enumerate(route.stages[:first_handle]) if s.role == "review"]
-        self.progress[cid] = Progress(
-            route=route,
-            stage=reviews[-1] if reviews else first_handle,
-            at=held,
-        )
+        stage = reviews[-1] if reviews else first_handle
+        self.progress[cid] = Progress(route, stage, 0, False, held)  # positional, as _dispatch
         self._enter_stage(cid)
 
     # ------------------------------------------- verification, call-back, closure

@@ -121,6 +121,17 @@ def key_function(
             getters.append(lambda cid: community_street[grid_community[grid[cid]]])
         else:
             getters.append(getattr(cases, column).__getitem__)
+    # a tuple display of the getters' calls: no list to build and convert per key (issue 11,
+    # eighth round); the same tuple as the general form below
     if len(getters) == 1:
         return getters[0]
+    if len(getters) == 2:
+        a, b = getters
+        return lambda cid: (a(cid), b(cid))
+    if len(getters) == 3:
+        a, b, c = getters
+        return lambda cid: (a(cid), b(cid), c(cid))
+    if len(getters) == 4:
+        a, b, c, d = getters
+        return lambda cid: (a(cid), b(cid), c(cid), d(cid))
     return lambda cid: tuple([get(cid) for get in getters])

@@ -1,0 +1,125 @@
+"""The case lifecycle's hops made cheaper in issue 11's eighth round keep their behaviour: the
+return visit made once per department and check time is the visit a fresh construction
+would give, and follows a changed check time; the route memo's key, made as a tuple display
+for a few columns, is the tuple of the case's key columns; a progress record made with
+positional arguments is the keyword one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from experiments.scenario_files import load_scenario
+from model.casework import CENTRE, Progress
+from model.governance import GovernanceModel
+from model.policies.base import Route, Unit, Visit
+from model.route_memo import CASE_VIEW_FIELDS, key_columns
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def model() -> GovernanceModel:
+    """A classroom model after 12 days, of this module's own (the tests turn cases away)."""
+    parameters = load_scenario(SCENARIOS / "classroom.toml").parameters
+    built = GovernanceModel(parameters, seed=3)
+    for _ in range(12):
+        built.step()
+    return built
+
+
+def _turn_away(model: GovernanceModel, department: int, hours: float) -> Visit:
+    """Have the centre name ``department`` for a case that does not need it, with the
+    department's check time set to ``hours``; the visit of the return it schedules."""
+    casework = model.casework
+    cid = next(iter(casework.progress))  # a case in progress lends its row
+    n = casework.n_departments
+    office = casework.units.centre
+    target = casework.units.departments[department]
+    saved = (
+        casework.cases.departments[cid],
+        casework.progress[cid],
+        target.return_check_hours,
+        casework.events,
+    )
+    scheduled: list[Any] = []
+    casework.cases.departments[cid] = ((department + 1) % n,)
+    target.return_check_hours = hours
+    office.classify = lambda *args: department  # type: ignore[method-assign]
+    casework.events = SimpleNamespace(  # type: ignore[assignment]
+        now=saved[3].now, schedule=lambda time, callback, item: scheduled.append(item)
+    )
+    try:
+        prog = Progress(route=saved[1].route, at=CENTRE)
+        assert casework._turned_away(cid, prog), "a department that is not needed returns it"
+    finally:
+        del office.classify
+        casework.cases.departments[cid] = saved[0]
+        casework.progress[cid] = saved[1]
+        target.return_check_hours = saved[2]
+        casework.events = saved[3]
+    ((returned_cid, visit, role),) = scheduled
+    assert (returned_cid, role) == (cid, "return")
+    return visit
+
+
+@settings(max_examples=30, deadline=None)
+@given(department=st.integers(0, 7), hours=st.sampled_from((0.0, 0.25, 0.5, 1.0, 2.5)))
+def test_the_return_visit_equals_a_fresh_one_and_is_made_once(
+    model: GovernanceModel, department: int, hours: float
+) -> None:
+    """A return's visit is the department's Unit with its current check time, one object per pair."""
+    department %= model.casework.n_departments
+    visit = _turn_away(model, department, hours)
+    assert visit == Visit(Unit("department", department), work_hours=hours)
+    assert type(visit) is Visit
+    assert _turn_away(model, department, hours) is visit, "made once per department and time"
+    changed = _turn_away(model, department, hours + 0.125)
+    assert changed == Visit(Unit("department", department), work_hours=hours + 0.125), (
+        "a changed check time gives a visit with the new time"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fields=st.lists(st.sampled_from(CASE_VIEW_FIELDS), min_size=1, max_size=8, unique=True),
+    rows=st.lists(st.integers(0, 10**6), min_size=1, max_size=5),
+)
+def test_a_route_key_is_the_tuple_of_its_columns(
+    model: GovernanceModel, fields: list[str], rows: list[int]
+) -> None:
+    """The memo's key of a case is its key columns' values (a tuple when several), however many."""
+    casework = model.casework
+    cases, geography = casework.cases, casework.geography
+    key = casework._route_key(tuple(fields))
+    columns = key_columns(fields)
+    for row in rows:
+        cid = row % len(cases)
+        grid = cases.grid[cid]
+        community = geography.grid_community[grid]
+        values = [
+            community
+            if column == "community"
+            else geography.community_street[community]
+            if column == "street"
+            else getattr(cases, column)[cid]
+            for column in columns
+        ]
+        expected = values[0] if len(values) == 1 else tuple(values)
+        assert key(cid) == expected and type(key(cid)) is type(expected), f"{columns} of {cid}"
+
+
+@given(
+    stage=st.integers(0, 6),
+    at=st.sampled_from((CENTRE, Unit("grid", 2), Unit("department", 1))),
+)
+def test_a_progress_made_positionally_is_the_default_record(stage: int, at: Unit) -> None:
+    """Progress(route, stage, 0, False, at), as dispatch and a return make it, is the keyword record."""
+    route = Route(stages=())
+    made = Progress(route, stage, 0, False, at)
+    assert made == Progress(route=route, stage=stage, at=at)
