@@ -22,11 +22,14 @@ def csr_product_into(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> n
     of its column and row counts: anything else is refused (``TypeError``) rather than
     converted, since a converted ``out`` would not receive the product.
     """
-    rows, columns = matrix.shape
+    # the matrix's own arrays and stored shape: ``shape``, ``format`` and ``dtype`` are
+    # Python properties, a frame each (tests/test_fixed_day.py checks these reads)
+    data = matrix.data
+    rows, columns = matrix._shape
     if (
-        matrix.format != "csr"
-        or x.dtype != matrix.dtype
-        or out.dtype != matrix.dtype
+        not isinstance(matrix, _CSR)
+        or x.dtype != data.dtype
+        or out.dtype != data.dtype
         or x.shape != (columns,)
         or out.shape != (rows,)
         or not x.flags.c_contiguous
@@ -34,9 +37,12 @@ def csr_product_into(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> n
     ):
         raise TypeError(
             f"csr_product_into needs a CSR matrix and contiguous vectors of its dtype "
-            f"({matrix.dtype}) and shapes ({columns},) and ({rows},); got {matrix.format} "
+            f"({data.dtype}) and shapes ({columns},) and ({rows},); got {matrix.format} "
             f"{matrix.shape}, x {x.dtype} {x.shape}, out {out.dtype} {out.shape}"
         )
     out.fill(0)
-    _sparsetools.csr_matvec(rows, columns, matrix.indptr, matrix.indices, matrix.data, x, out)
+    _sparsetools.csr_matvec(rows, columns, matrix.indptr, matrix.indices, data, x, out)
     return out
+
+
+_CSR = (sp.csr_matrix, sp.csr_array)
