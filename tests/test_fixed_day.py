@@ -47,7 +47,9 @@ def test_product_into_equals_dot_bit_for_bit(
     vector: the same bits as ``matrix.dot(x)``, whatever ``out`` held before."""
     rng = np.random.default_rng(seed)
     matrix = sp.random(rows, columns, density=density, format="csr", dtype=dtype, rng=rng)
-    matrix.data[:] = rng.choice(np.array([0.25, 1.0 / 3.0, -0.0, 1.0, 1e-20], dtype=dtype), matrix.nnz)
+    matrix.data[:] = rng.choice(
+        np.array([0.25, 1.0 / 3.0, -0.0, 1.0, 1e-20], dtype=dtype), matrix.nnz
+    )
     matrix.indices = matrix.indices.astype(index)
     matrix.indptr = matrix.indptr.astype(index)
     vector = np.array(x[:columns], dtype=dtype)
@@ -108,6 +110,4 @@ def test_a_days_counts_are_the_plain_sums() -> None:
             value = reporters[name](model)
             assert type(value) is type(expected) and value == expected, name
         assert d.issues_raised >= raised
-    assert model.datacollector.model_vars["trust_mean"][-1] == float(
-        model.population.trust.mean()
-    )
+    assert model.datacollector.model_vars["trust_mean"][-1] == float(model.population.trust.mean())
