@@ -32,28 +32,31 @@ _VALUES = st.sampled_from([0.0, -0.0, 1.0, 0.5, 1.0 / 3.0, 1e-30, -2.5, 7.0, 1e3
 
 @settings(max_examples=60, deadline=None)
 @given(
-    rows=st.integers(1, 12),
+    counts=st.lists(st.integers(0, 5), min_size=1, max_size=10),
     columns=st.integers(1, 12),
-    density=st.sampled_from([0.0, 0.2, 0.6, 1.0]),
     dtype=st.sampled_from([np.float32, np.float64]),
     index=st.sampled_from([np.int32, np.int64]),
     x=st.lists(_VALUES, min_size=12, max_size=12),
     seed=st.integers(0, 2**16),
 )
 def test_product_into_equals_dot_bit_for_bit(
-    rows: int, columns: int, density: float, dtype: type, index: type, x: list[float], seed: int
+    counts: list[int],
+    columns: int,
+    dtype: type[np.floating],
+    index: type[np.signedinteger],
+    x: list[float],
+    seed: int,
 ) -> None:
-    """Any CSR matrix (empty rows, duplicates summed as stored, either index width) times any
-    vector: the same bits as ``matrix.dot(x)``, whatever ``out`` held before."""
+    """Any CSR matrix (empty rows, unsorted and repeated columns summed as stored, either
+    index width) times any vector: the bits of ``matrix.dot(x)``, whatever ``out`` held."""
     rng = np.random.default_rng(seed)
-    matrix = sp.random(rows, columns, density=density, format="csr", dtype=dtype, rng=rng)
-    matrix.data[:] = rng.choice(
-        np.array([0.25, 1.0 / 3.0, -0.0, 1.0, 1e-20], dtype=dtype), matrix.nnz
-    )
-    matrix.indices = matrix.indices.astype(index)
-    matrix.indptr = matrix.indptr.astype(index)
-    vector = np.array(x[:columns], dtype=dtype)
-    out = np.full(rows, np.nan, dtype=dtype)
+    indptr = np.concatenate(([0], np.cumsum(counts))).astype(index)
+    nnz = int(indptr[-1])
+    indices = rng.integers(0, columns, nnz).astype(index)
+    data = rng.choice(np.array([0.25, 1.0 / 3.0, -0.0, 1.0, 1e-20, -3.0], dtype=dtype), nnz)
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(len(counts), columns))
+    vector: np.ndarray = np.array(x[:columns], dtype=dtype)
+    out: np.ndarray = np.full(len(counts), np.nan, dtype=dtype)
     result = csr_product_into(matrix, vector, out)
     assert result is out
     assert _bits(out) == _bits(matrix.dot(vector))
@@ -64,13 +67,14 @@ def test_product_into_refuses_what_it_would_have_to_convert() -> None:
     and ``out`` left as it was."""
     matrix = sp.csr_matrix(np.eye(3, dtype=np.float32))
     x = np.ones(3, dtype=np.float32)
-    for bad_matrix, bad_x, bad_out in [
+    cases: list[tuple[sp.csr_matrix | sp.csc_matrix, np.ndarray, np.ndarray]] = [
         (matrix, x.astype(np.float64), np.zeros(3, np.float32)),
         (matrix, x, np.zeros(3, np.float64)),
         (matrix, x, np.zeros(4, np.float32)),
         (matrix, np.ones(6, np.float32)[::2], np.zeros(3, np.float32)),
         (matrix.tocsc(), x, np.zeros(3, np.float32)),
-    ]:
+    ]
+    for bad_matrix, bad_x, bad_out in cases:
         before = bad_out.copy()
         with pytest.raises(TypeError, match="contiguous vectors of its dtype"):
             csr_product_into(bad_matrix, bad_x, bad_out)
