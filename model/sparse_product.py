@@ -18,17 +18,19 @@ from scipy.sparse import _sparsetools
 def csr_product_into(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``matrix.dot(x)`` written into ``out`` (and returned), bit for bit.
 
-    ``matrix`` is CSR; ``x`` and ``out`` are contiguous 1-D arrays of the matrix's dtype,
-    of its column and row counts: anything else is refused (``TypeError``) rather than
-    converted, since a converted ``out`` would not receive the product.
+    ``matrix`` is CSR (``csr_matrix`` or ``csr_array``); ``x`` and ``out`` are contiguous
+    1-D arrays of the matrix's dtype, of its column and row counts: anything else is
+    refused (``TypeError``) rather than converted, since a converted ``out`` would not
+    receive the product.
     """
+    if not isinstance(matrix, _CSR):
+        raise TypeError(f"csr_product_into needs a CSR matrix; got {type(matrix).__name__}")
     # the matrix's own arrays and stored shape: ``shape``, ``format`` and ``dtype`` are
     # Python properties, a frame each (tests/test_fixed_day.py checks these reads)
     data = matrix.data
     rows, columns = matrix._shape
     if (
-        not isinstance(matrix, _CSR)
-        or x.dtype != data.dtype
+        x.dtype != data.dtype
         or out.dtype != data.dtype
         or x.shape != (columns,)
         or out.shape != (rows,)
@@ -36,9 +38,9 @@ def csr_product_into(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> n
         or not out.flags.c_contiguous
     ):
         raise TypeError(
-            f"csr_product_into needs a CSR matrix and contiguous vectors of its dtype "
-            f"({data.dtype}) and shapes ({columns},) and ({rows},); got {matrix.format} "
-            f"{matrix.shape}, x {x.dtype} {x.shape}, out {out.dtype} {out.shape}"
+            f"csr_product_into needs contiguous vectors of the matrix's dtype ({data.dtype}) "
+            f"and shapes ({columns},) and ({rows},); got x {x.dtype} {x.shape}, "
+            f"out {out.dtype} {out.shape}"
         )
     out.fill(0)
     _sparsetools.csr_matvec(rows, columns, matrix.indptr, matrix.indices, data, x, out)
