@@ -108,6 +108,8 @@ class GovernanceModel(mesa.Model):
         self.department_rating = np.full(len(self.department_names), 0.8)  # assumption: middling
         self._queue_lengths = np.zeros(len(self.department_names), dtype=np.int64)
         self.units = self._build_units()
+        # the departments' stations, fixed at build, read every day (step and reporters)
+        self._daily_stations = tuple(self.units.department_stations)
         self.system_view = SystemView(
             department_names=self.department_names,
             department_staff=read_only(np.array([s.staff for s in self.department_stations])),
@@ -369,10 +371,10 @@ class GovernanceModel(mesa.Model):
             "backlog": lambda m: (
                 m.casework.cases.added - m.casework.closed_total - m.casework.parked_total
             ),
-            # lists rather than generators: the same sums, fewer frames (eighth round)
-            "department_queue": lambda m: int(sum([s.queue_length for s in m.department_stations])),
+            # the kept stations, lists rather than generators: the same sums, fewer frames
+            "department_queue": lambda m: int(sum([s.queue_length for s in m._daily_stations])),
             "department_busy_hours": lambda m: float(
-                sum([s.busy_hours for s in m.department_stations])
+                sum([s.busy_hours for s in m._daily_stations])
             ),
             # ``trust.mean()``'s sum and division without its Python frames (eighth round)
             "trust_mean": lambda m: float(_SUM(m.population.trust)) / m.population.trust.shape[0],
@@ -402,7 +404,7 @@ class GovernanceModel(mesa.Model):
         self.deliberation.erode_trust()
         self.projects.step(day)
         self._diffuse_trust()
-        for d, station in enumerate(self.department_stations):
+        for d, station in enumerate(self._daily_stations):
             self._queue_lengths[d] = station.queue_length + station.busy
         self.datacollector.collect(self)  # the row of day ``self.day`` (0-based), at its end
         self.day += 1
