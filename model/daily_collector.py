@@ -18,20 +18,25 @@ from typing import Any
 import mesa
 
 _ATOMIC = (int, float, bool)  # exact types: their deep copy is the value itself
-_UNCHECKED = (-1, False)
 
 
 class DailyCollector(mesa.DataCollector):
     """A ``mesa.DataCollector`` whose ``collect`` stores plain numbers without deep copies."""
 
+    # (model reporters counted, whether all are plain functions); (-1, False): not yet
+    _checked: tuple[int, bool] = (-1, False)
+
     def collect(self, model: Any) -> None:
         """Collect the day's row (as Mesa's ``collect`` does)."""
         reporters = self.model_reporters
+        checked = self._checked  # checked again when a reporter is added
+        if checked[0] != len(reporters):
+            checked = self._check(reporters)
         if (
             not self._validated
             or self.agent_reporters
             or self.agenttype_reporters
-            or not self._functions_only(reporters)
+            or not checked[1]
         ):
             super().collect(model)
             return
@@ -41,12 +46,10 @@ class DailyCollector(mesa.DataCollector):
             value = reporter(model)
             columns[var].append(value if type(value) in _ATOMIC else deepcopy(value))
 
-    def _functions_only(self, reporters: dict[str, Any]) -> bool:
-        """Whether every model reporter is a plain function (checked again when one is added)."""
-        count, functions = getattr(self, "_checked", _UNCHECKED)
-        if count != len(reporters):
-            functions = bool(reporters) and all(
-                type(r) is types.FunctionType for r in reporters.values()
-            )
-            self._checked = (len(reporters), functions)
-        return functions
+    def _check(self, reporters: dict[str, Any]) -> tuple[int, bool]:
+        """How many model reporters there are, and whether each is a plain function."""
+        functions = bool(reporters) and all(
+            type(r) is types.FunctionType for r in reporters.values()
+        )
+        self._checked = (len(reporters), functions)
+        return self._checked

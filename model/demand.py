@@ -121,6 +121,7 @@ class DemandGenerator:
         self._public_cdf = None if self.public_share is None else choice_cdf(self.public_share)
         self._work_mean_padded = np.append(self.work_mean.astype(np.float64), 0.0)
         self._offset_rows = np.empty((0, max(self.n_departments - 1, 0)), dtype=np.int64)
+        self._extra_rank = np.arange(MAX_DEPARTMENTS - 1)  # ``np.arange(k)``, k ≤ 3, kept
         p_day = parameters.detection.patrol_detection_probability_per_day
         self._log_miss = np.log1p(-p_day) if 0 < p_day < 1 else None
 
@@ -142,11 +143,14 @@ class DemandGenerator:
         )
         n = n_needs + n_public
         cdf = None if places is None else places.resident_cdf
-        resident = np.full(n, -1, dtype=np.int64)
+        # ``np.full`` and ``np.argsort`` as the array methods they call (issue 11, eighth
+        # round: their Python wrappers cost a small scenario's day more than their work)
+        resident = np.empty(n, dtype=np.int64)
         who = draw_residents(a, n_needs, self.residents, cdf)
         resident[:n_needs] = who
+        resident[n_needs:] = -1
         time = day + a.random(n)
-        order = np.argsort(time, kind="stable")
+        order = time.argsort(kind="stable")
 
         # one ``random`` call for the needs' types, the needs' and the public problems'
         # lead departments and whether each has more (the consecutive draws of before)
@@ -157,14 +161,16 @@ class DemandGenerator:
             cdf = places.type_cdf[places.resident_place[who]]
             kind = (u[:n_needs, None] * cdf[:, -1:] >= cdf).sum(axis=1)
             kind = np.minimum(kind, len(self.type_index) - 1)
-        case_type = np.full(n, PATROL, dtype=np.int8)
+        case_type = np.empty(n, dtype=np.int8)
         case_type[:n_needs] = self.type_index[kind]
+        case_type[n_needs:] = PATROL
         lead = np.empty(n, dtype=np.int64)
         lead[:n_needs] = choose(self._department_cdf, u[n_needs : 2 * n_needs])
         if n_public:  # there are public problems only where some department sees them
             assert self._public_cdf is not None
             lead[n_needs:] = choose(self._public_cdf, u[2 * n_needs : 2 * n_needs + n_public])
-        departments = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
+        departments = np.empty((n, MAX_DEPARTMENTS), dtype=np.int16)
+        departments.fill(-1)
         departments[:, 0] = lead
         max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
         multi = u[2 * n_needs + n_public :] < self.p.demand.multi_department_share
@@ -180,14 +186,15 @@ class DemandGenerator:
             offsets = b.permuted(self._offset_rows[:n], axis=1)
             k = min(MAX_DEPARTMENTS - 1, self.n_departments - 1)
             departments[:, 1 : 1 + k] = np.where(
-                extra[:, None] > np.arange(k),
+                extra[:, None] > self._extra_rank[:k],
                 (lead[:, None] + offsets[:, :k]) % self.n_departments,
                 -1,
             )
         severity_minor = b.random((2, n))
         minor = severity_minor[1] < self.p.demand.minor_share
         work = b.standard_exponential((n, MAX_DEPARTMENTS)) * self._work_mean_padded[departments]
-        work[minor] *= self.p.demand.minor_work_share  # a minor problem is a small job
+        # a minor problem is a small job: ``work[minor] *= share`` as one masked ufunc call
+        np.multiply(work, self.p.demand.minor_work_share, out=work, where=minor[:, None])
         # the batch in time order: every field reordered by ``order``, as one array per
         # group of fields where the draws allow
         uniforms = b.random((14, n))[:, order]

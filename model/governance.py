@@ -45,6 +45,7 @@ from model.population import build_population
 from model.projects import MicroSpaces
 from model.residents import Residents
 from model.sensors import SensorNetwork
+from model.sparse_product import csr_product_into
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
 from model.units import Units
@@ -107,6 +108,8 @@ class GovernanceModel(mesa.Model):
         self.department_rating = np.full(len(self.department_names), 0.8)  # assumption: middling
         self._queue_lengths = np.zeros(len(self.department_names), dtype=np.int64)
         self.units = self._build_units()
+        # the departments' stations, fixed at build, read every day (step and reporters)
+        self._daily_stations = tuple(self.units.department_stations)
         self.system_view = SystemView(
             department_names=self.department_names,
             department_staff=read_only(np.array([s.staff for s in self.department_stations])),
@@ -368,11 +371,13 @@ class GovernanceModel(mesa.Model):
             "backlog": lambda m: (
                 m.casework.cases.added - m.casework.closed_total - m.casework.parked_total
             ),
-            "department_queue": lambda m: int(sum(s.queue_length for s in m.department_stations)),
+            # the kept stations, lists rather than generators: the same sums, fewer frames
+            "department_queue": lambda m: int(sum([s.queue_length for s in m._daily_stations])),
             "department_busy_hours": lambda m: float(
-                sum(s.busy_hours for s in m.department_stations)
+                sum([s.busy_hours for s in m._daily_stations])
             ),
-            "trust_mean": lambda m: float(m.population.trust.mean()),
+            # ``trust.mean()``'s sum and division without its Python frames (eighth round)
+            "trust_mean": lambda m: float(_SUM(m.population.trust)) / m.population.trust.shape[0],
             "collective_issues_open": lambda m: m.deliberation.collective_issues_open,
             "participants": lambda m: int(np.count_nonzero(m.deliberation.participated)),
             "projects_in_use": lambda m: m.projects.in_use,
@@ -399,7 +404,7 @@ class GovernanceModel(mesa.Model):
         self.deliberation.erode_trust()
         self.projects.step(day)
         self._diffuse_trust()
-        for d, station in enumerate(self.department_stations):
+        for d, station in enumerate(self._daily_stations):
             self._queue_lengths[d] = station.queue_length + station.busy
         self.datacollector.collect(self)  # the row of day ``self.day`` (0-based), at its end
         self.day += 1
@@ -451,7 +456,8 @@ class GovernanceModel(mesa.Model):
             return
         pop = self.population
         np.copyto(pop.trust32, pop.trust, casting="same_kind")  # as astype, into work space
-        neighbours = pop.influence.dot(pop.trust32)
+        # influence.dot(trust32), into work space (model/sparse_product.py)
+        neighbours = csr_product_into(pop.influence, pop.trust32, pop.neighbours32)
         if pop.isolated_rows.shape[0]:  # nobody to listen to: one's own trust stays
             neighbours[pop.isolated_rows] = pop.trust[pop.isolated_rows]
         # each resident is also pulled back to their own disposition (their own settled
@@ -465,7 +471,9 @@ class GovernanceModel(mesa.Model):
         pop.trust += kept
         # clip only when some value is out of [0, 1] (or NaN): two reductions cost less than
         # the clip, which leaves every value in bounds as it is (−0.0 too; issue 11)
-        if pop.trust.size and not (pop.trust.max() <= 1.0 and pop.trust.min() >= 0.0):
+        # (the ufuncs' reductions that ``max`` and ``min`` call, without their Python wrappers)
+        trust = pop.trust
+        if trust.size and not (_MAX(trust) <= 1.0 and _MIN(trust) >= 0.0):
             np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
 
     # ----------------------------------------------------------------- lookup
@@ -603,6 +611,11 @@ def _group(values: np.ndarray, parent: np.ndarray, n: int, name: str) -> np.ndar
         return total
     return total / np.maximum(np.bincount(parent, minlength=n), 1)
 
+
+# ``ndarray.max`` and ``min`` without the Python frames around them (issue 11, eighth round)
+_MAX = np.maximum.reduce
+_MIN = np.minimum.reduce
+_SUM = np.add.reduce
 
 # the level each level hangs from in the governance hierarchy
 _LEVEL_ABOVE = {

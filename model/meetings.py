@@ -61,6 +61,7 @@ class Deliberation:
         self.attendances = 0
         # residents are stored grid by grid, so each community is a contiguous block
         self.bounds = np.searchsorted(population.community, np.arange(n_communities + 1))
+        self._bounds = self.bounds.tolist()  # as Python ints, for the daily erosion
         self.issue_rng = streams["collective_issues"]
         self.policy_rng = streams["consultation"]
         self.attendance_rng = streams["attendance"]
@@ -97,21 +98,21 @@ class Deliberation:
         if self.organisation is not None:
             settled = settled - self.organisation.route_issues(settled)
         self.open_issues += new - settled
-        self.issues_raised += int(new.sum())
-        self.issues_settled_top_down += int(settled.sum())
+        self.issues_raised += int(_SUM(new))
+        self.issues_settled_top_down += int(_SUM(settled))
 
     def erode_trust(self) -> None:
         """Open collective issues erode trust in their community (assumption)."""
         drag = self.p.feedback.collective_issue_trust_drag_per_year / 365.0
-        if drag <= 0 or not self.open_issues.any():
+        if drag <= 0 or not _ANY(self.open_issues):
             return
         trust = self.population.trust
         per_community = 1.0 - drag * np.minimum(self.open_issues, 5)
         # residents are sorted by community (``bounds``): each community with open issues
         # is scaled in place; the others' factor is exactly 1.0, which changes no value
         # (issue 11, seventh round: no district-sized factor array a day)
-        bounds = self.bounds.tolist()
-        for c in np.flatnonzero(self.open_issues).tolist():
+        bounds = self._bounds
+        for c in self.open_issues.nonzero()[0].tolist():
             trust[bounds[c] : bounds[c + 1]] *= per_community[c]
 
     def hold_meetings(self, day: int) -> None:
@@ -186,8 +187,13 @@ class Deliberation:
 
     @property
     def collective_issues_open(self) -> int:
-        return int(self.open_issues.sum() + self.in_progress.sum())
+        return int(_SUM(self.open_issues) + _SUM(self.in_progress))
 
+
+# ``ndarray.sum`` and ``any``: the ufuncs' reductions they call, without their Python frames
+# (issue 11, eighth round: a few microseconds of a small scenario's day)
+_SUM = np.add.reduce
+_ANY = np.logical_or.reduce
 
 # up to this many communities with open issues, their top-down settlements are drawn one
 # ``binomial`` call each (≈0.5 µs) rather than one call for the array (≈40 µs; issue 11)
@@ -199,7 +205,7 @@ def _binomials(rng: np.random.Generator, n: np.ndarray, p: float) -> np.ndarray:
     numpy draws element by element with the generator's one binomial cache, and draws
     nothing for ``n == 0``, so few non-zero counts are drawn one scalar call each
     (tests/test_daily_draws.py)."""
-    nonzero = np.flatnonzero(n)
+    nonzero = n.nonzero()[0]  # ``np.flatnonzero`` of the 1-D ``n``, without its wrappers
     if nonzero.shape[0] > SCALAR_BINOMIALS:
         return rng.binomial(n, p)
     out = np.zeros(n.shape, dtype=np.int64)

@@ -407,7 +407,7 @@ class Organisations:
     def route_issues(self, settled: np.ndarray) -> np.ndarray:
         """Per community, the collective issues its organisation routes to deliberation out
         of those about to be settled top-down (none where no meetings are held)."""
-        routed = np.zeros_like(settled)
+        routed = np.zeros(settled.shape, settled.dtype)  # ``zeros_like`` of a 1-D array
         deliberation = self.deliberation
         if (
             not self.parties
@@ -415,9 +415,9 @@ class Organisations:
             or isinstance(deliberation.policy, NoConsultation)
         ):
             return routed
-        for c in np.flatnonzero(settled).tolist():  # few communities settle one on a day
+        for c in settled.nonzero()[0].tolist():  # few communities settle one on a day
             routed[c] = self.parties[c].routes(int(settled[c]), self.rng["issue_routing"])
-        self.issues_routed += int(routed.sum())
+        self.issues_routed += int(np.add.reduce(routed))
         return routed
 
     def turnout(self, community: int, start: int, probability: np.ndarray) -> np.ndarray:

@@ -42,12 +42,15 @@ class Population:
     # float32 and the share kept, filled each day rather than allocated (issue 11)
     trust32: np.ndarray = field(init=False, repr=False)
     kept: np.ndarray = field(init=False, repr=False)
+    # the product's result, zeroed in place each day (model/sparse_product.py; eighth round)
+    neighbours32: np.ndarray = field(init=False, repr=False)
     # the rows of ``isolated``, found once: the ties never change (issue 11, seventh round)
     isolated_rows: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.trust32 = np.empty(self.trust.shape[0], dtype=np.float32)
         self.kept = np.empty(self.trust.shape[0], dtype=np.float64)
+        self.neighbours32 = np.empty(self.trust.shape[0], dtype=np.float32)
         self.isolated_rows = np.flatnonzero(self.isolated)
 
     @property
