@@ -134,8 +134,23 @@ class WorkCalendar:
         """The earliest moment at which ``hours`` working hours have elapsed."""
         if not hours >= 0.0:
             raise ValueError(f"working hours elapsed must be a number ≥ 0, got {hours}")
-        # the moment ``hours`` of work after time 0 end, which has no working hours behind it
-        return self.add_working_hours(0.0, hours)
+        return self._moment(hours, 0)
+
+    def _moment(self, hours: float, first: int) -> float:
+        """:meth:`moment_at`, knowing that day ``first`` starts with at most ``hours`` behind it."""
+        cum = self._cum
+        while hours >= cum[-1]:
+            self._extend(len(self._working) + 7)
+        # day is the last day starting with cum <= hours; the next day starts with more
+        # hours behind it, so day has working hours: a working day, whose window starts at
+        # day + open. Most work ends on ``first`` or the day after (a job or a hand-off
+        # that runs past the evening): two look-ups find those, a bisection the rest
+        day = first
+        if cum[day + 1] <= hours:
+            day += 1
+            if cum[day + 1] <= hours:
+                day = bisect_right(cum, hours, day + 1) - 1
+        return self._starts[day] + (hours - cum[day]) / 24.0
 
     def add_working_hours(self, t: float, hours: float) -> float:
         """Moment at which ``hours`` of work starting at ``t`` (≥ 0) end (office hours only)."""
@@ -149,34 +164,14 @@ class WorkCalendar:
         # the work ends inside the working window that ``t`` is in (most jobs)
         if start <= t and finish < self._ends[day]:
             return finish
-        if not hours >= 0.0:  # less than none: it may end before day; NaN: refused
-            return self.moment_at(self.working_hours_at(t) + hours)
-        # otherwise at the earliest moment the working hours at t plus these have elapsed:
-        # here, not in a method of its own, which would be one more call on 60 % of the
-        # street's calls (moment_at is this with t = 0; issue 11, eighth round)
-        hours = self.working_hours_at(t) + hours
-        cum = self._cum
-        while hours >= cum[-1]:
-            self._extend(len(self._working) + 7)
-        # the last day starting with cum <= hours (day starts with fewer: working_hours_at
-        # counts from it); the next day starts with more hours behind it, so this day has
-        # working hours: a working day, whose window starts at day + open. Most work ends
-        # on day or the next (a job or hand-off running past the evening): two look-ups
-        # find those, a bisection the rest
-        if cum[day + 1] <= hours:
-            day += 1
-            if cum[day + 1] <= hours:
-                day = bisect_right(cum, hours, day + 1) - 1
-        return self._starts[day] + (hours - cum[day]) / 24.0
+        if hours >= 0.0:
+            return self._moment(self.working_hours_at(t) + hours, day)
+        return self.moment_at(self.working_hours_at(t) + hours)
 
     def add_working_days(self, t: float, days: float) -> float:
         """Deadline ``days`` working days after ``t`` (F4.1 time limits)."""
-        hours = days * self.hours_per_day
-        if days >= 1.0:
-            # a day's hours or more never end inside the window they start in, so
-            # add_working_hours takes its general path: the same moment, one call fewer
-            return self.add_working_hours(t, hours)
-        return self.moment_at(self.working_hours_at(t) + hours)
+        hours = self.working_hours_at(t) + days * self.hours_per_day
+        return self._moment(hours, floor(t) if days >= 0.0 else 0)
 
     def working_hours_between(self, start: float, end: float) -> float:
         return self.working_hours_at(end) - self.working_hours_at(start)

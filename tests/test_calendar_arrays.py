@@ -219,26 +219,6 @@ def test_a_schedule_calendar_as_the_plain_schedule(
         assert same(fast.working_hours_at(t), plain.working_hours_at(t)), f"hours at {t}"
 
 
-@EQUIVALENCE_SETTINGS
-@given(
-    data=st.data(),
-    pair=calendar_pairs(),
-    days=st.one_of(
-        st.sampled_from([1.0, 1.0 - 1e-12, 0.999, 1.0 + 1e-12, 2.0, 0.0]), st.floats(0.9, 1.1)
-    ),
-)
-def test_add_working_days_either_side_of_one_day(
-    data: st.DataObject, pair: tuple[WorkCalendar, PlainCalendar], days: float
-) -> None:
-    """A day or more goes through add_working_hours' general path, less through moment_at:
-    both equal the plain calendar's deadline, from window edges, midnights and days off."""
-    fast, plain = pair
-    for _ in range(5):
-        t = data.draw(moments(plain))
-        got, want = fast.add_working_days(t, days), plain.add_working_days(t, days)
-        assert same(got, want), f"{days!r} working days from {t!r}: {got!r}, plain {want!r}"
-
-
 def test_a_moment_before_time_zero_is_refused() -> None:
     """A negative moment names itself (the day of the moment is its floor, so it would read
     the lists from their end) instead of giving a wrong moment."""
