@@ -143,13 +143,8 @@ class WorkCalendar:
             self._extend(len(self._working) + 7)
         # day is the last day starting with cum <= hours; the next day starts with more
         # hours behind it, so day has working hours: a working day, whose window starts at
-        # day + open. Most work ends on ``first`` or the day after (a job or a hand-off
-        # that runs past the evening): two look-ups find those, a bisection the rest
-        day = first
-        if cum[day + 1] <= hours:
-            day += 1
-            if cum[day + 1] <= hours:
-                day = bisect_right(cum, hours, day + 1) - 1
+        # day + open
+        day = bisect_right(cum, hours, first) - 1
         return self._starts[day] + (hours - cum[day]) / 24.0
 
     def add_working_hours(self, t: float, hours: float) -> float:
