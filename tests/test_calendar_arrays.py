@@ -217,3 +217,17 @@ def test_a_schedule_calendar_as_the_plain_schedule(
             f"1.5 working days from {t}"
         )
         assert same(fast.working_hours_at(t), plain.working_hours_at(t)), f"hours at {t}"
+
+
+def test_a_moment_before_time_zero_is_refused() -> None:
+    """A negative moment names itself (the day of the moment is its floor, so it would read
+    the lists from their end) instead of giving a wrong moment."""
+    cal = WorkCalendar(8.0, 5, 0, horizon_days=10)
+    for call in (
+        lambda: cal.working_hours_at(-0.25),
+        lambda: cal.add_working_hours(-0.25, 2.0),
+        lambda: cal.add_working_hours(-3.5, 0.0),
+        lambda: cal.add_working_days(-0.25, 2.0),
+    ):
+        with pytest.raises(ValueError, match="moment must be a time ≥ 0"):
+            call()
