@@ -21,7 +21,7 @@ from typing import Any
 class EventCalendar:
     """A minimal, strongly-referencing discrete-event calendar."""
 
-    __slots__ = ("_next", "_slots", "_times", "now", "processed")
+    __slots__ = ("_slots", "_times", "now", "processed")
 
     def __init__(self) -> None:
         self._times: list[float] = []  # a heap: each pending time once
@@ -31,9 +31,6 @@ class EventCalendar:
         self._slots: dict[float, list[Any]] = {}
         self.now = 0.0
         self.processed = 0
-        # while a time's several events run (_run_slot): the index in their slot after the
-        # one running; 0 otherwise (see alone)
-        self._next = 0
 
     def schedule(self, time: float, callback: Callable[[Any], None], argument: Any = None) -> None:
         """Run ``callback(argument)`` at ``time`` (never before the current time)."""
@@ -70,37 +67,21 @@ class EventCalendar:
         """Run a time's several events in order, and those its callbacks add to it; their number."""
         key = slot[0]
         self._slots[key] = slot  # same-time events scheduled by these callbacks join the slot
-        end = 0  # the index after the event running
+        i = 0
         try:
-            while end < len(slot):
-                self.now = slot[end]
-                end += 3
-                self._next = end
-                slot[end - 2](slot[end - 1])
+            while i < len(slot):
+                self.now = slot[i]
+                slot[i + 1](slot[i + 2])
+                i += 3
         except BaseException:
-            del slot[:end]  # the failed event is spent, as a popped one would be
+            del slot[: i + 3]  # the failed event is spent, as a popped one would be
             if slot:
                 heappush(self._times, key)
             else:
                 del self._slots[key]
-            self._next = 0
             raise
-        self._next = 0
         del self._slots[key]
-        return end // 3
-
-    def alone(self) -> bool:
-        """Whether no event is pending at the current time, besides the one running.
-
-        A callback that would schedule a step at the current time as its last action can
-        then call the step directly instead: the step would have run next, before any other
-        event (an event scheduled at ``now`` runs after those already pending at ``now``,
-        and nothing is pending earlier).
-        """
-        slot = self._slots.get(self.now)
-        # a slot at now is either the one running (_run_slot: pending past _next) or one
-        # made since its single event was popped (_next is 0 then: never alone)
-        return slot is None or len(slot) == self._next
+        return i // 3
 
     def pending(self) -> Iterator[tuple[float, Callable[[Any], None], Any]]:
         """The pending events' ``(time, callback, argument)``, in the order they will run."""
