@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import _sparsetools
+
+try:  # scipy's private kernel and stored shape (present in scipy 1.11–1.18)
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+
+    _PRIVATE = hasattr(sp.csr_matrix((1, 1)), "_shape")
+except ImportError:  # a scipy that moved them: the public product below (the same sums)
+    _csr_matvec = None
+    _PRIVATE = False
 
 
 def csr_product_into(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -28,7 +35,7 @@ def csr_product_into(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> n
     # the matrix's own arrays and stored shape: ``shape``, ``format`` and ``dtype`` are
     # Python properties, a frame each (tests/test_fixed_day.py checks these reads)
     data = matrix.data
-    rows, columns = matrix._shape
+    rows, columns = matrix._shape if _PRIVATE else matrix.shape
     if (
         x.dtype != data.dtype
         or out.dtype != data.dtype
@@ -42,8 +49,11 @@ def csr_product_into(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> n
             f"and shapes ({columns},) and ({rows},); got x {x.dtype} {x.shape}, "
             f"out {out.dtype} {out.shape}"
         )
+    if _csr_matvec is None or not _PRIVATE:
+        np.copyto(out, matrix.dot(x))
+        return out
     out.fill(0)
-    _sparsetools.csr_matvec(rows, columns, matrix.indptr, matrix.indices, data, x, out)
+    _csr_matvec(rows, columns, matrix.indptr, matrix.indices, data, x, out)
     return out
 
 

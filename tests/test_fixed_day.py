@@ -63,6 +63,22 @@ def test_product_into_equals_dot_bit_for_bit(
     assert _bits(out) == _bits(matrix.dot(vector))
 
 
+def test_product_into_falls_back_to_the_public_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scipy without the private kernel or stored shape: the public product, same bits."""
+    import model.sparse_product as product
+
+    rng = np.random.default_rng(3)
+    matrix = sp.random(40, 30, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    x = rng.random(30).astype(np.float32)
+    expected = csr_product_into(matrix, x, np.empty(40, np.float32)).copy()
+    for name, value in (("_csr_matvec", None), ("_PRIVATE", False)):
+        with monkeypatch.context() as patch:
+            patch.setattr(product, name, value)
+            out = np.full(40, np.nan, np.float32)
+            assert csr_product_into(matrix, x, out) is out
+            assert _bits(out) == _bits(expected) == _bits(matrix.dot(x))
+
+
 def test_product_into_refuses_what_it_would_have_to_convert() -> None:
     """Another dtype, shape or format, or a strided vector: a TypeError naming what it needs,
     and ``out`` left as it was."""
