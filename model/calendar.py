@@ -153,6 +153,8 @@ class WorkCalendar:
         try:
             start = self._starts[day]
         except IndexError:
+            if day < 0:  # far enough before 0 that the lists' end does not reach it
+                raise ValueError(f"a moment must be a time ≥ 0 (days), got {t}") from None
             self._extend(day + 1)
             start = self._starts[day]
         finish = t + hours / 24.0
@@ -209,7 +211,8 @@ class WorkCalendar:
 
     def working_hours_at_array(self, t: np.ndarray) -> np.ndarray:
         """:meth:`working_hours_at` of every moment of ``t`` (days ≥ 0)."""
-        day = t.astype(np.intp)  # truncation, as int()
+        _refuse_before_zero(t)
+        day = t.astype(np.intp)  # truncation: the floor, for moments ≥ 0
         cum, working, _, _ = self._vectors(int(day.max()) if day.size else 0)
         base = cum[day]
         into = (t - day - self._open) * 24.0
@@ -234,7 +237,8 @@ class WorkCalendar:
         (one number or one per moment)."""
         if _negative(hours):
             raise ValueError(f"add_working_hours_array takes working hours ≥ 0, got {hours}")
-        day = t.astype(np.intp)
+        _refuse_before_zero(t)
+        day = t.astype(np.intp)  # truncation: the floor, for moments ≥ 0
         _, _, starts, ends = self._vectors(int(day.max()) if day.size else 0)
         finish = t + hours / 24.0
         # inside the working window that t is in, the work ends at t + hours; else the
@@ -254,7 +258,14 @@ class WorkCalendar:
 
 
 def _negative(value: float | np.ndarray) -> bool:
-    """Whether a number, or any element of an array, is below 0."""
+    """Whether a number, or any element of an array, is below 0 or NaN (not ≥ 0)."""
     if isinstance(value, np.ndarray):
-        return bool((value < 0.0).any())
-    return value < 0.0
+        return not bool((value >= 0.0).all())
+    return not value >= 0.0
+
+
+def _refuse_before_zero(t: np.ndarray) -> None:
+    """A moment before 0 or NaN would read the per-day lists from their end (or fail on the
+    index): refused by name, as the scalar forms refuse it."""
+    if t.size and not t.min() >= 0.0:
+        raise ValueError(f"a moment must be a time ≥ 0 (days), got {t[~(t >= 0.0)][0]}")

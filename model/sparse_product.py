@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-try:  # scipy's private kernel and stored shape (present in scipy 1.11–1.18)
+try:  # scipy's private kernel and stored shape (checked on scipy 1.18)
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 
     _PRIVATE = hasattr(sp.csr_matrix((1, 1)), "_shape")

@@ -228,6 +228,7 @@ def test_a_moment_before_time_zero_is_refused() -> None:
         lambda: cal.add_working_hours(-0.25, 2.0),
         lambda: cal.add_working_hours(-3.5, 0.0),
         lambda: cal.add_working_days(-0.25, 2.0),
+        lambda: cal.add_working_hours(-1000.5, 2.0),
     ):
         with pytest.raises(ValueError, match="moment must be a time ≥ 0"):
             call()

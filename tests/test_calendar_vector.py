@@ -139,14 +139,34 @@ def test_negative_amounts_are_refused() -> None:
         cal.add_working_hours_array(t, -1.0)
     with pytest.raises(ValueError, match="≥ 0"):
         cal.add_working_days_array(t, np.array([1.0, -0.5]))
+    for bad in (math.nan, np.array([1.0, math.nan])):
+        with pytest.raises(ValueError, match="≥ 0"):
+            cal.add_working_hours_array(t, bad)
+
+
+@pytest.mark.parametrize("bad", [-0.25, -3.5, math.nan])
+def test_moments_before_zero_are_refused(bad: float) -> None:
+    """A moment before 0 or NaN among a batch's moments is refused by name, as the scalar
+    forms refuse it (it would read the per-day lists from their end)."""
+    cal = WorkCalendar(8.0, 5, 0, horizon_days=10)
+    t = np.array([1.5, bad])
+    for call in (
+        lambda: cal.working_hours_at_array(t),
+        lambda: cal.add_working_hours_array(t, 0.0),
+        lambda: cal.add_working_days_array(t, 1.0),
+    ):
+        with pytest.raises(ValueError, match="moment must be a time ≥ 0"):
+            call()
 
 
 def test_empty_arrays_give_empty_arrays() -> None:
     """A batch with no moment gives no moment (and extends nothing)."""
     cal = WorkCalendar(8.0, 5, 0, horizon_days=10)
+    known = cal._known
     empty = np.empty(0)
     assert cal.add_working_hours_array(empty, 0.0).size == 0
     assert cal.add_working_days_array(empty, empty).size == 0
+    assert cal._known == known
 
 
 @pytest.mark.parametrize("overrides", [{}, {"intake.one_thing_bundles": True}])

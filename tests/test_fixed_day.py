@@ -113,11 +113,14 @@ def test_trust_mean_reporter_is_the_arrays_mean(values: list[float]) -> None:
 
 def test_a_days_counts_are_the_plain_sums() -> None:
     """Over 60 classroom days: every reporter gives the plain expression's value and type,
-    and the issue counts and micro-spaces in use are numpy's sums."""
+    and the issues raised grow by the plain sum of the day's Poisson draws, as an int."""
     model = GovernanceModel(load_scenario(CLASSROOM).parameters, seed=3)
     reporters = model._daily_reporters()
+    drawn: list[np.ndarray] = []
+    model.deliberation.issue_rng = _Recording(model.deliberation.issue_rng, drawn)
     for _ in range(60):
         raised = model.deliberation.issues_raised
+        drawn.clear()
         model.step()
         d: Deliberation = model.deliberation
         stations = model.department_stations
@@ -131,5 +134,23 @@ def test_a_days_counts_are_the_plain_sums() -> None:
         for name, expected in plain.items():
             value = reporters[name](model)
             assert type(value) is type(expected) and value == expected, name
-        assert d.issues_raised >= raised
+        assert len(drawn) == 1
+        assert type(d.issues_raised) is int
+        assert d.issues_raised - raised == sum(int(k) for k in drawn[0])
     assert model.datacollector.model_vars["trust_mean"][-1] == float(model.population.trust.mean())
+
+
+class _Recording:
+    """A generator whose Poisson draws are recorded (every other method as it is)."""
+
+    def __init__(self, rng: np.random.Generator, drawn: list[np.ndarray]) -> None:
+        self._rng = rng
+        self._drawn = drawn
+
+    def poisson(self, *args: Any, **kwargs: Any) -> Any:
+        values = self._rng.poisson(*args, **kwargs)
+        self._drawn.append(np.array(values, copy=True))
+        return values
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rng, name)
