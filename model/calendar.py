@@ -91,6 +91,7 @@ class WorkCalendar:
             else:
                 starts.append(NEVER)
                 ends.append(-NEVER)
+        self._vector_lists = None  # the lists changed (or may have): made again when asked
 
     def _extend(self, day: int) -> None:
         """Know every day up to ``day`` (whether it is a working day, the working hours
@@ -182,31 +183,23 @@ class WorkCalendar:
     # The conversions above for a whole array of moments at once, for a day's new cases
     # (Casework._create): the same float operations in the same order, element by element,
     # so that every result is the scalar form's bit for bit (tests/test_calendar_vector.py).
-    _vector_key: tuple[object, ...] | None = None  # the lists _vector_lists was made from
-    _vector_lists: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    # the per-day lists as numpy arrays; None once _windows changed the lists
+    _vector_lists: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _vectors(self, last_day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The per-day lists (cumulative hours, working, window starts and ends) as numpy
-        arrays, knowing every day up to ``last_day + 1``; remade only when the lists grew,
-        were replaced (a subclass's) or the window moved."""
+        arrays, knowing every day up to ``last_day + 1``; made again only after the lists
+        grew, were replaced (a subclass's) or the window moved (every one of which goes
+        through :meth:`_windows`)."""
         if last_day >= self._known:
             self._extend(last_day + 1)
-        key = (
-            self._cum,
-            self._working,
-            len(self._cum),
-            len(self._starts),
-            self._open,
-            self._length,
-        )
-        if self._vector_key != key:
+        if self._vector_lists is None:
             self._vector_lists = (
                 np.array(self._cum, dtype=np.float64),
                 np.array(self._working, dtype=bool),
                 np.array(self._starts, dtype=np.float64),
                 np.array(self._ends, dtype=np.float64),
             )
-            self._vector_key = key
         return self._vector_lists
 
     def working_hours_at_array(self, t: np.ndarray) -> np.ndarray:

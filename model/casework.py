@@ -55,6 +55,8 @@ HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOU
 HANDLING_ROLES = ("handle", "resolve")
 MINUTE = 1.0 / (24 * 60)
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
+# the case type of a need found rather than reported, by its source
+_FOUND_TYPE = {PATROL_SOURCE: PATROL, SENSOR_SOURCE: SENSOR}
 
 _TIMESTAMPS = (
     "reported",
@@ -527,14 +529,7 @@ class Casework:
             return
         # registration (F3.4, taken in person: when the grid worker is next at work, F4.6)
         # and the time limit (F4.1) of every case, as _register would compute them one by one
-        case_types = [
-            PATROL
-            if source == PATROL_SOURCE
-            else SENSOR
-            if source == SENSOR_SOURCE
-            else r.case_type[i]
-            for _, r, i, source, _, _ in items
-        ]
+        case_types = [_FOUND_TYPE.get(source, r.case_type[i]) for _, r, i, source, _, _ in items]
         calendar = self.calendar
         now_of = np.array([item[0] for item in items])
         in_person = np.array([item[3] for item in items]) != HOTLINE

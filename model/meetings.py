@@ -60,8 +60,10 @@ class Deliberation:
         self.participated = np.zeros(population.size, dtype=bool)
         self.attendances = 0
         # residents are stored grid by grid, so each community is a contiguous block
-        self.bounds = np.searchsorted(population.community, np.arange(n_communities + 1))
-        self._bounds = self.bounds.tolist()  # as Python ints, for the daily erosion
+        # (as Python ints: the daily erosion slices by them)
+        self.bounds: list[int] = np.searchsorted(
+            population.community, np.arange(n_communities + 1)
+        ).tolist()
         self.issue_rng = streams["collective_issues"]
         self.policy_rng = streams["consultation"]
         self.attendance_rng = streams["attendance"]
@@ -111,7 +113,7 @@ class Deliberation:
         # residents are sorted by community (``bounds``): each community with open issues
         # is scaled in place; the others' factor is exactly 1.0, which changes no value
         # (issue 11, seventh round: no district-sized factor array a day)
-        bounds = self._bounds
+        bounds = self.bounds
         for c in self.open_issues.nonzero()[0].tolist():
             trust[bounds[c] : bounds[c + 1]] *= per_community[c]
 
@@ -122,7 +124,7 @@ class Deliberation:
             return
         pop = self.population
         for c in range(self.open_issues.shape[0]):
-            a, b = int(self.bounds[c]), int(self.bounds[c + 1])
+            a, b = self.bounds[c], self.bounds[c + 1]
             if b <= a:
                 continue
             view = CommunityView(
@@ -168,7 +170,7 @@ class Deliberation:
         self.in_progress[c] -= 1
         self.projects_implemented += 1
         gain = self.p.feedback.project_trust_gain
-        a, b = int(self.bounds[c]), int(self.bounds[c + 1])
+        a, b = self.bounds[c], self.bounds[c + 1]
         trust = self.population.trust[a:b]
         boost = np.where(attended, 2.0 * gain, gain)  # participants see the result first-hand
         trust += boost * (1.0 - trust)
