@@ -57,6 +57,10 @@ MINUTE = 1.0 / (24 * 60)
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
 # the case type of a need found rather than reported, by its source
 _FOUND_TYPE = {PATROL_SOURCE: PATROL, SENSOR_SOURCE: SENSOR}
+# a batch of fewer cases (or found needs) than this takes the calendar's scalar forms, one
+# by one; a larger one its vector forms, whose numpy calls cost more than a few cases' work
+# (docs/design.md "The small day's intake"; both give the same times, bit for bit)
+SMALL_BATCH = 32
 
 _TIMESTAMPS = (
     "reported",
@@ -493,7 +497,11 @@ class Casework:
         if patrolled.size:
             later = kept[patrolled]
             when = batch.time[later] + batch.patrol_delay_days[later]
-            found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
+            if patrolled.size < SMALL_BATCH:
+                add_working_hours = self.calendar.add_working_hours
+                found_at = [add_working_hours(t, 0.0) for t in when.tolist()]
+            else:
+                found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
             for j, found in zip(patrolled.tolist(), found_at, strict=True):
                 self.pending_found += 1
                 self.found.setdefault(int(found), []).append((found, needs, j, base + position[j]))
@@ -530,18 +538,23 @@ class Casework:
         # registration (F3.4, taken in person: when the grid worker is next at work, F4.6)
         # and the time limit (F4.1) of every case, as _register would compute them one by one
         case_types = [_FOUND_TYPE.get(source, r.case_type[i]) for _, r, i, source, _, _ in items]
-        calendar = self.calendar
-        now_of = np.array([item[0] for item in items])
-        in_person = np.array([item[3] for item in items]) != HOTLINE
-        registered_at = (
-            np.where(in_person, calendar.add_working_hours_array(now_of, 0.0), now_of)
-            + self.p.intake.registration_minutes * MINUTE
-        )
-        limits = self.limits
-        deadlines = calendar.add_working_days_array(
-            registered_at, np.array([limits[c] for c in case_types])
-        ).tolist()
-        registered = registered_at.tolist()
+        registered: list[float] | list[None]
+        deadlines: list[float] | list[None]
+        if len(items) < SMALL_BATCH:  # _register's scalar forms: the same times, bit for bit
+            registered = deadlines = [None] * len(items)
+        else:
+            calendar = self.calendar
+            now_of = np.array([item[0] for item in items])
+            in_person = np.array([item[3] for item in items]) != HOTLINE
+            registered_at = (
+                np.where(in_person, calendar.add_working_hours_array(now_of, 0.0), now_of)
+                + self.p.intake.registration_minutes * MINUTE
+            )
+            limits = self.limits
+            deadlines = calendar.add_working_days_array(
+                registered_at, np.array([limits[c] for c in case_types])
+            ).tolist()
+            registered = registered_at.tolist()
         cases = self.cases
         resident_grid = self.geography.resident_grid
         last_need = self.last_need
