@@ -61,6 +61,14 @@ _FOUND_TYPE = {PATROL_SOURCE: PATROL, SENSOR_SOURCE: SENSOR}
 # by one; a larger one its vector forms, whose numpy calls cost more than a few cases' work
 # (docs/design.md "The small day's intake"; both give the same times, bit for bit)
 SMALL_BATCH = 32
+# whether a need of each case type (index into CASE_TYPES) can be seen by others than the
+# one it concerns, by a sensor or a patrol: not an inquiry, a suggestion or a dispute
+_VISIBLE_TYPE = np.array(
+    [
+        t not in ("inquiry", "suggestion") and i != NEIGHBOUR_DISPUTE
+        for i, t in enumerate(CASE_TYPES)
+    ]
+)
 
 _TIMESTAMPS = (
     "reported",
@@ -425,15 +433,22 @@ class Casework:
             self._create([(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in found])
             return
         p = self.p
+        n = len(batch)
         if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
             self.one_thing.draw(batch.departments, batch.resident, self.need_offset, day)
         # needs whose source a rate hook removed do not arise (model/demand.py); they keep
         # their number, so every other need keeps its attributes (common random numbers)
-        prevented = batch.prevented if batch.prevented is not None else np.zeros(len(batch), bool)
-        self.needs_prevented += int(prevented.sum())
-        self.needs_generated += len(batch) - int(prevented.sum())
-        has_resident = (batch.resident >= 0) & ~prevented
-        trust = np.where(has_resident, self.trust[np.maximum(batch.resident, 0)], 0.0)
+        # (counts by ``count_nonzero`` and masks without ``~prevented`` when there is none:
+        # a small day's batch costs its numpy calls, not their work; issue 11, ninth round)
+        prevented = batch.prevented
+        n_prevented = 0 if prevented is None else np.count_nonzero(prevented)
+        self.needs_prevented += n_prevented
+        self.needs_generated += n - n_prevented
+        has_resident = batch.resident >= 0
+        if prevented is not None:
+            has_resident &= ~prevented
+        # a public problem's trust (read at row 0) is never used: it has no resident
+        trust = self.trust[np.maximum(batch.resident, 0)]
         rep = p.reporting
         p_report = (
             rep.report_probability_at_zero_trust
@@ -441,40 +456,34 @@ class Casework:
         )
         reported = has_resident & (batch.u_report < p_report)
         lead = batch.departments[:, 0]
-        visible_type = (
-            (batch.case_type != INQUIRY)
-            & (batch.case_type != CASE_TYPES.index("suggestion"))
-            & (batch.case_type != NEIGHBOUR_DISPUTE)  # a dispute unreported stays private
-        )
+        # not reported, of a type others can see (a dispute unreported stays private)
+        unseen = _VISIBLE_TYPE[batch.case_type] & ~reported
+        if prevented is not None:
+            unseen &= ~prevented
         sensor = (
-            ~reported
-            & ~prevented
-            & visible_type
+            unseen
             & self.sensor_visible[lead]
             & (batch.u_sensor < p.detection.sensor_coverage_share)
         )
         lifetime = p.reporting.unreported_need_lifetime_days
-        patrol = (
-            ~reported
-            & ~sensor
-            & ~prevented
-            & visible_type
-            & self.patrol_visible[lead]
-            & (batch.patrol_delay_days <= lifetime)
+        patrol = (  # ``unseen ^ sensor``: unseen and not found by a sensor (sensor ⊆ unseen)
+            (unseen ^ sensor) & self.patrol_visible[lead] & (batch.patrol_delay_days <= lifetime)
         )
-        lapsed = ~reported & ~sensor & ~patrol & ~prevented
-        self.lapsed_needs += int(lapsed.sum())
-        self.needs_reported += int(reported.sum())
-        self.needs_found += int(sensor.sum() + patrol.sum())
+        # reported, sensor, patrol and prevented are disjoint; the rest lapse
+        n_reported = np.count_nonzero(reported)
+        n_found = np.count_nonzero(sensor) + np.count_nonzero(patrol)
+        self.lapsed_needs += n - n_prevented - n_reported - n_found
+        self.needs_reported += n_reported
+        self.needs_found += n_found
         channel = np.searchsorted(
             self.channel_cdf, batch.u_channel[reported] * self.channel_cdf[-1], side="right"
         )
         channel = np.minimum(channel, 2)
         base = self.need_offset
-        self.need_offset += len(batch)
+        self.need_offset += n
         # only the needs that become cases are read row by row (most lapse, issue 11); ``j``
         # is a need's position among them, ``kept[j]`` its position in the batch
-        kept = np.flatnonzero(reported | sensor | patrol)
+        kept = (reported | sensor | patrol).nonzero()[0]
         needs = _NeedRows(batch, kept)
         # a public problem's place is a hash of its number among the other needs, so that
         # neighbourhood disputes (numbered with them) move no public problem
@@ -482,33 +491,39 @@ class Casework:
         needs.public_grid = self.geography.public_grids(numbers).tolist()
         needs.public_shift = self.dispute_needs
         if batch.case_type[0] == NEIGHBOUR_DISPUTE:
-            self.dispute_needs += len(batch)
+            self.dispute_needs += n
         times = needs.time
         position = kept.tolist()
-        arrivals = [
-            (times[j], j, c)
-            for j, c in zip(np.flatnonzero(reported[kept]).tolist(), channel.tolist(), strict=True)
-        ]
-        arrivals += [
-            (times[j] + 5 * MINUTE, j, SENSOR_SOURCE) for j in np.flatnonzero(sensor[kept]).tolist()
-        ]
+        # Today's new cases are created now, in time order: creating a case needs no event,
+        # only its dispatch does (this keeps the event count per case low at district scale).
+        # Each kept need is reported (by its channel), found by a sensor five minutes on, or
+        # left for a patrol; the order of ``today`` before its sort does not matter (the
+        # needs' numbers make every key distinct)
+        today: list[tuple[float, _NeedRows, int, int, int]] = []
+        patrolled: list[int] = []
+        channels = iter(channel.tolist())
+        for j, is_reported, by_sensor in zip(
+            range(len(position)), reported[kept].tolist(), sensor[kept].tolist(), strict=True
+        ):
+            if is_reported:
+                today.append((times[j], needs, j, next(channels), base + position[j]))
+            elif by_sensor:
+                today.append((times[j] + 5 * MINUTE, needs, j, SENSOR_SOURCE, base + position[j]))
+            else:
+                patrolled.append(j)
         # found on a patrol in working hours, ``delay`` days later
-        patrolled = np.flatnonzero(patrol[kept])
-        if patrolled.size:
+        if patrolled:
             later = kept[patrolled]
             when = batch.time[later] + batch.patrol_delay_days[later]
-            if patrolled.size < SMALL_BATCH:
+            if len(patrolled) < SMALL_BATCH:
                 add_working_hours = self.calendar.add_working_hours
                 found_at = [add_working_hours(t, 0.0) for t in when.tolist()]
             else:
                 found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
-            for j, found in zip(patrolled.tolist(), found_at, strict=True):
+            for j, found in zip(patrolled, found_at, strict=True):
                 self.pending_found += 1
                 self.found.setdefault(int(found), []).append((found, needs, j, base + position[j]))
-        # Today's new cases are created now, in time order: creating a case needs no event,
-        # only its dispatch does (this keeps the event count per case low at district scale).
-        today = [(t, needs, j, source, base + position[j]) for t, j, source in arrivals]
-        today += [(t, n, i, PATROL_SOURCE, need) for t, n, i, need in self.found.pop(day, [])]
+        today += [(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in self.found.pop(day, [])]
         today.sort(key=lambda item: (item[0], item[4]))
         self._create(today)
 
@@ -1309,19 +1324,19 @@ class _NeedRows:
         self.u_verify = batch.u_verify[kept].tolist()
         self.disputed = batch.disputed[kept].tolist()
         # departments are lead first, then the others, then -1 padding: slice, don't filter;
-        # most needs concern one department, so make those tuples in one go (issue 11)
+        # most needs concern one department, so make those tuples in one go; the others are
+        # those with a second department, their count the row's length less its padding (no
+        # reduction over the rows: a small day's batch costs numpy's calls; ninth round)
         departments = batch.departments[kept]
         work_rows = batch.work[kept]
-        counts = (departments >= 0).sum(axis=1)
         self.departments = list(map(tuple, departments[:, :1].tolist()))
         self.work = list(map(tuple, work_rows[:, :1].tolist()))
-        others = np.flatnonzero(counts != 1)
-        for i, k, row, w in zip(
-            others.tolist(),
-            counts[others].tolist(),
-            departments[others].tolist(),
-            work_rows[others].tolist(),
-            strict=True,
-        ):
-            self.departments[i] = tuple(row[:k])
-            self.work[i] = tuple(w[:k])
+        others = (departments[:, 1] >= 0).nonzero()[0].tolist()
+        if others:
+            width = departments.shape[1]
+            for i, row, w in zip(
+                others, departments[others].tolist(), work_rows[others].tolist(), strict=True
+            ):
+                k = width - row.count(-1)
+                self.departments[i] = tuple(row[:k])
+                self.work[i] = tuple(w[:k])
