@@ -428,12 +428,12 @@ class Casework:
     def receive(self, batch: NeedBatch, day: int) -> None:
         """Decide for each of today's needs whether it becomes a case, when and how; and
         create the cases of needs patrols find today (even on a day with no new need)."""
-        if len(batch) == 0:
+        n = len(batch)
+        if n == 0:
             found = self.found.pop(day, [])
             self._create([(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in found])
             return
         p = self.p
-        n = len(batch)
         if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
             self.one_thing.draw(batch.departments, batch.resident, self.need_offset, day)
         # needs whose source a rate hook removed do not arise (model/demand.py); they keep
@@ -441,7 +441,7 @@ class Casework:
         # (counts by ``count_nonzero`` and masks without ``~prevented`` when there is none:
         # a small day's batch costs its numpy calls, not their work; issue 11, ninth round)
         prevented = batch.prevented
-        n_prevented = 0 if prevented is None else np.count_nonzero(prevented)
+        n_prevented = 0 if prevented is None else int(np.count_nonzero(prevented))
         self.needs_prevented += n_prevented
         self.needs_generated += n - n_prevented
         has_resident = batch.resident >= 0
@@ -470,13 +470,13 @@ class Casework:
             (unseen ^ sensor) & self.patrol_visible[lead] & (batch.patrol_delay_days <= lifetime)
         )
         # reported, sensor, patrol and prevented are disjoint; the rest lapse
-        n_reported = np.count_nonzero(reported)
-        n_found = np.count_nonzero(sensor) + np.count_nonzero(patrol)
+        n_reported = int(np.count_nonzero(reported))
+        n_found = int(np.count_nonzero(sensor)) + int(np.count_nonzero(patrol))
         self.lapsed_needs += n - n_prevented - n_reported - n_found
         self.needs_reported += n_reported
         self.needs_found += n_found
-        channel = np.searchsorted(
-            self.channel_cdf, batch.u_channel[reported] * self.channel_cdf[-1], side="right"
+        channel = self.channel_cdf.searchsorted(
+            batch.u_channel[reported] * self.channel_cdf[-1], side="right"
         )
         channel = np.minimum(channel, 2)
         base = self.need_offset
@@ -486,9 +486,12 @@ class Casework:
         kept = (reported | sensor | patrol).nonzero()[0]
         needs = _NeedRows(batch, kept)
         # a public problem's place is a hash of its number among the other needs, so that
-        # neighbourhood disputes (numbered with them) move no public problem
-        numbers = base - self.dispute_needs + kept.astype(np.int64)
-        needs.public_grid = self.geography.public_grids(numbers).tolist()
+        # neighbourhood disputes (numbered with them) move no public problem (none hashed
+        # on a day whose kept needs all have a resident: ``public_grid`` is read only for a
+        # need without one)
+        if needs.resident and min(needs.resident) < 0:
+            numbers = base - self.dispute_needs + kept.astype(np.int64)
+            needs.public_grid = self.geography.public_grids(numbers).tolist()
         needs.public_shift = self.dispute_needs
         if batch.case_type[0] == NEIGHBOUR_DISPUTE:
             self.dispute_needs += n
@@ -520,9 +523,11 @@ class Casework:
                 found_at = [add_working_hours(t, 0.0) for t in when.tolist()]
             else:
                 found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
-            for j, found in zip(patrolled, found_at, strict=True):
+            for j, moment in zip(patrolled, found_at, strict=True):
                 self.pending_found += 1
-                self.found.setdefault(int(found), []).append((found, needs, j, base + position[j]))
+                self.found.setdefault(int(moment), []).append(
+                    (moment, needs, j, base + position[j])
+                )
         today += [(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in self.found.pop(day, [])]
         today.sort(key=lambda item: (item[0], item[4]))
         self._create(today)

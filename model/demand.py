@@ -25,6 +25,8 @@ SUGGESTION = CASE_TYPES.index("suggestion")
 PATROL = CASE_TYPES.index("patrol")
 SENSOR = CASE_TYPES.index("sensor")
 MAX_DEPARTMENTS = 4
+# ``ndarray.all``: the ufunc's reduction it calls, without its Python frame (issue 11)
+_ALL = np.logical_and.reduce
 
 
 @dataclass
@@ -201,8 +203,13 @@ class DemandGenerator:
         severity_minor = severity_minor[:, order]
         minor = minor[order]
         if self._log_miss is not None:
-            with np.errstate(divide="ignore"):
-                delay = np.floor(np.log(uniforms[7]) / self._log_miss) + 1.0
+            u_patrol = uniforms[7]
+            if _ALL(u_patrol):  # no uniform is 0: no log of 0 to silence (ninth round)
+                logs = np.log(u_patrol)
+            else:
+                with np.errstate(divide="ignore"):
+                    logs = np.log(u_patrol)
+            delay = np.floor(logs / self._log_miss) + 1.0
         else:
             p_day = self.p.detection.patrol_detection_probability_per_day
             delay = np.ones(n) if p_day >= 1 else np.full(n, np.inf)
