@@ -538,10 +538,12 @@ class Casework:
 
         A linked request (一件事, model/bundles.py) becomes one bundle (``part`` −1) under
         ``intake.one_thing_bundles``, else one case per department (``part`` 0, 1, …). The
-        registration times and time limits of the whole batch come from the calendar's
-        vector forms (docs/design.md "The intake in batches"); what must follow the order
-        of creation (rows, the repeat-need dictionary, the front desk's closures, the
-        deadlines heap, the dispatch events) is done case by case."""
+        registration times and time limits of a batch of ``SMALL_BATCH`` cases or more come
+        from the calendar's vector forms (docs/design.md "The intake in batches"), of a
+        smaller one from its scalar forms in _register (docs/design.md "The small day's
+        intake"); what must follow the order of creation (rows, the repeat-need
+        dictionary, the front desk's closures, the deadlines heap, the dispatch events) is
+        done case by case."""
         one_thing = self.one_thing
         items: list[tuple[float, _NeedRows, int, int, int, int | None]] = []
         if one_thing.share > 0:
