@@ -1320,28 +1320,15 @@ class _NeedRows:
         self.case_type = batch.case_type[kept].tolist()
         self.severity = batch.severity[kept].tolist()
         self.minor = batch.minor[kept].tolist()
-        if batch.case_uniforms is not None:  # rows of one array: one gather (ninth round)
-            (
-                self.u_desk,
-                self.u_classify,
-                self.u_satisfy,
-                self.u_quality,
-                self.u_callback,
-                self.u_repeat,
-                self.u_urge,
-                self.u_dispute,
-                self.u_verify,
-            ) = batch.case_uniforms[:, kept].tolist()
-        else:
-            self.u_desk = batch.u_desk[kept].tolist()
-            self.u_classify = batch.u_classify[kept].tolist()
-            self.u_satisfy = batch.u_satisfy[kept].tolist()
-            self.u_quality = batch.u_quality[kept].tolist()
-            self.u_callback = batch.u_callback[kept].tolist()
-            self.u_repeat = batch.u_repeat[kept].tolist()
-            self.u_urge = batch.u_urge[kept].tolist()
-            self.u_dispute = batch.u_dispute[kept].tolist()
-            self.u_verify = batch.u_verify[kept].tolist()
+        self.u_desk = batch.u_desk[kept].tolist()
+        self.u_classify = batch.u_classify[kept].tolist()
+        self.u_satisfy = batch.u_satisfy[kept].tolist()
+        self.u_quality = batch.u_quality[kept].tolist()
+        self.u_callback = batch.u_callback[kept].tolist()
+        self.u_repeat = batch.u_repeat[kept].tolist()
+        self.u_urge = batch.u_urge[kept].tolist()
+        self.u_dispute = batch.u_dispute[kept].tolist()
+        self.u_verify = batch.u_verify[kept].tolist()
         self.disputed = batch.disputed[kept].tolist()
         # departments are lead first, then the others, then -1 padding: slice, don't filter;
         # most needs concern one department, so make those tuples in one go; the others are

@@ -25,24 +25,6 @@ SUGGESTION = CASE_TYPES.index("suggestion")
 PATROL = CASE_TYPES.index("patrol")
 SENSOR = CASE_TYPES.index("sensor")
 MAX_DEPARTMENTS = 4
-# the uniforms a need's case keeps, in the order of NeedBatch.case_uniforms' rows
-CASE_UNIFORMS = (
-    "u_desk",
-    "u_classify",
-    "u_satisfy",
-    "u_quality",
-    "u_callback",
-    "u_repeat",
-    "u_urge",
-    "u_dispute",
-    "u_verify",
-)
-# the day's 14 uniform rows in the order they are kept: row k of the kept array is row
-# _UNIFORM_ROWS[k] of the draw (u_desk 2, u_classify 3, u_satisfy 4, u_quality 5,
-# u_callback 8, u_repeat 9, u_urge 10, u_dispute 12, u_verify 13, then u_report 0,
-# u_channel 1, u_sensor 6, the patrol delay's 7, the disputed ownership's 11), as a column
-# for one gather with the time order
-_UNIFORM_ROWS = np.array([2, 3, 4, 5, 8, 9, 10, 12, 13, 0, 1, 6, 7, 11])[:, None]
 # ``ndarray.all``: the ufunc's reduction it calls, without its Python frame (issue 11)
 _ALL = np.logical_and.reduce
 
@@ -74,9 +56,6 @@ class NeedBatch:
     patrol_delay_days: np.ndarray  # days until a patrol would find it if nobody reports it
     # bool: the need does not arise after all, its source removed (rate factors below); None: none
     prevented: np.ndarray | None = None
-    # the rows CASE_UNIFORMS of one (9, n) array whose rows the fields of those names are,
-    # so that a kept need's are read by one gather (Casework's _NeedRows); None: not so held
-    case_uniforms: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.resident.shape[0])
@@ -219,13 +198,12 @@ class DemandGenerator:
         # a minor problem is a small job: ``work[minor] *= share`` as one masked ufunc call
         np.multiply(work, self.p.demand.minor_work_share, out=work, where=minor[:, None])
         # the batch in time order: every field reordered by ``order``, as one array per
-        # group of fields where the draws allow; the uniforms' rows in the order of
-        # _UNIFORM_ROWS, the same gather (a case's kept uniforms first, ninth round)
-        uniforms = b.random((14, n))[_UNIFORM_ROWS, order]
+        # group of fields where the draws allow
+        uniforms = b.random((14, n))[:, order]
         severity_minor = severity_minor[:, order]
         minor = minor[order]
         if self._log_miss is not None:
-            u_patrol = uniforms[12]
+            u_patrol = uniforms[7]
             if _ALL(u_patrol):  # no uniform is 0: no log of 0 to silence (ninth round)
                 logs = np.log(u_patrol)
             else:
@@ -243,21 +221,20 @@ class DemandGenerator:
             severity=severity_minor[0],
             minor=minor,
             work=work[order],
-            u_report=uniforms[9],
-            u_channel=uniforms[10],
-            u_desk=uniforms[0],
-            u_classify=uniforms[1],
-            u_satisfy=uniforms[2],
-            u_quality=uniforms[3],
-            u_sensor=uniforms[11],
-            u_callback=uniforms[4],
-            u_repeat=uniforms[5],
-            u_urge=uniforms[6],
-            disputed=uniforms[13] < self.p.demand.disputed_ownership_share,
-            u_dispute=uniforms[7],
-            u_verify=uniforms[8],
+            u_report=uniforms[0],
+            u_channel=uniforms[1],
+            u_desk=uniforms[2],
+            u_classify=uniforms[3],
+            u_satisfy=uniforms[4],
+            u_quality=uniforms[5],
+            u_sensor=uniforms[6],
+            u_callback=uniforms[8],
+            u_repeat=uniforms[9],
+            u_urge=uniforms[10],
+            disputed=uniforms[11] < self.p.demand.disputed_ownership_share,
+            u_dispute=uniforms[12],
+            u_verify=uniforms[13],
             patrol_delay_days=delay,
-            case_uniforms=uniforms[:9],
         )
         if self.rate_factors and self.need_grid is not None and self.thinning is not None:
             factor = np.prod(self.rate_factors, axis=0)

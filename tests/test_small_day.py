@@ -5,7 +5,6 @@ lapsed as the plain masks sort them; a kept need's departments are its row witho
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
@@ -18,7 +17,7 @@ import model.demand as demand_module
 from experiments.scenario_files import Scenario, apply_overrides
 from model.cases import CASE_TYPES
 from model.casework import PATROL_SOURCE, SENSOR_SOURCE, Casework, _NeedRows
-from model.demand import CASE_UNIFORMS, MAX_DEPARTMENTS, NeedBatch
+from model.demand import MAX_DEPARTMENTS, NeedBatch
 from model.governance import GovernanceModel
 from model.mediation import NEIGHBOUR_DISPUTE
 
@@ -281,24 +280,3 @@ def test_a_day_with_a_zero_uniform_takes_the_silenced_log(
         checked = demand.draw(3)
     assert plain.patrol_delay_days.tobytes() == checked.patrol_delay_days.tobytes()
     assert len(plain) > 0
-
-
-def test_a_days_kept_uniforms_are_read_as_their_fields(classroom: Scenario) -> None:
-    """A day's case uniforms held as rows of one array are its fields, and a need's rows
-    read by the one gather are those read field by field (a batch without the block)."""
-    model = GovernanceModel(classroom.parameters, seed=4, case_sink=lambda frame: None)
-    checked = 0
-    for day in range(30):
-        batch = model.demand.draw(day)
-        assert batch.case_uniforms is not None
-        for k, name in enumerate(CASE_UNIFORMS):
-            field = getattr(batch, name)
-            assert np.shares_memory(field, batch.case_uniforms)
-            assert field.tobytes() == batch.case_uniforms[k].tobytes()
-        kept = np.flatnonzero(np.random.default_rng(day).random(len(batch)) < 0.6)
-        gathered = _NeedRows(batch, kept)
-        plain = _NeedRows(dataclasses.replace(batch, case_uniforms=None), kept)
-        for name in _NeedRows.__slots__:
-            assert getattr(gathered, name) == getattr(plain, name), name
-        checked += len(kept)
-    assert checked > 50
