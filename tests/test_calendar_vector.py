@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import model.casework as casework_module
 from experiments.scenario_files import Scenario, apply_overrides
 from model.calendar import WorkCalendar
 from model.casework import HOTLINE, MINUTE
@@ -169,10 +170,15 @@ def test_empty_arrays_give_empty_arrays() -> None:
     assert cal._known == known
 
 
+@pytest.mark.parametrize("small_batch", [casework_module.SMALL_BATCH, 0])  # 0: all vector
 @pytest.mark.parametrize("overrides", [{}, {"intake.one_thing_bundles": True}])
-def test_a_batch_is_registered_as_one_by_one(classroom: Scenario, overrides: dict) -> None:
+def test_a_batch_is_registered_as_one_by_one(
+    classroom: Scenario, overrides: dict, small_batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every case's registration and promised deadline are what the scalar calendar gives for
-    its report time, source and type (linked requests split or bundled alike)."""
+    its report time, source and type (linked requests split or bundled alike), whichever
+    form registered its batch."""
+    monkeypatch.setattr(casework_module, "SMALL_BATCH", small_batch)
     scenario = apply_overrides(
         classroom, {"simulation.warmup_days": 10, "demand.linked_request_share": 0.5, **overrides}
     )
