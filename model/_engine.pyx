@@ -20,8 +20,6 @@ from libc.math cimport floor, isfinite
 from libc.stdlib cimport free, malloc, realloc
 
 import math
-from collections import deque
-from heapq import heappop, heappush
 
 from model.calendar import WorkCalendar
 
@@ -41,6 +39,18 @@ ctypedef struct Entry:
 
 cdef inline bint _before(Entry* a, Entry* b) noexcept nogil:
     return a.time < b.time or (a.time == b.time and a.seq < b.seq)
+
+
+ctypedef struct Job:
+    double key  # deadline-first: smaller first (FIFO: unused)
+    long long seq  # deadline-first: arrival order among equal keys
+    double work
+    Py_ssize_t slot  # done and token are the queue store's items 2 × slot, 2 × slot + 1
+
+
+cdef inline bint _job_before(Job* a, Job* b) noexcept nogil:
+    # the reference's tuples (key, sequence, …) compared: the sequence is unique
+    return a.key < b.key or (a.key == b.key and a.seq < b.seq)
 
 
 cdef class EventCalendar:
@@ -227,10 +237,36 @@ cdef class Station:
     cdef public double busy_hours
     cdef public double busy_hours_mark
     cdef public long jobs_done
-    cdef public object _fifo
-    cdef public list _heap
     cdef public long _sequence
     cdef public object _finished
+    # the queues: a FIFO ring and a deadline-first heap of Job structs (the heap kept in
+    # heapq's own layout, so that the queued jobs list in the reference's order); their
+    # done and token wait in one Python list at 2 × slot
+    cdef Job* _ring
+    cdef Py_ssize_t _ring_head
+    cdef Py_ssize_t _ring_count
+    cdef Py_ssize_t _ring_cap
+    cdef Job* _jobs_heap
+    cdef Py_ssize_t _heap_count
+    cdef Py_ssize_t _heap_cap
+    cdef list _queued
+    cdef Py_ssize_t* _spare  # the unused slots of _queued (a stack)
+    cdef Py_ssize_t _nspare
+    cdef Py_ssize_t _slots
+
+    def __cinit__(self, *args, **kwargs):
+        self._ring = NULL
+        self._jobs_heap = NULL
+        self._spare = NULL
+        self._ring_head = self._ring_count = self._ring_cap = 0
+        self._heap_count = self._heap_cap = 0
+        self._nspare = self._slots = 0
+        self._queued = []
+
+    def __dealloc__(self):
+        free(self._ring)
+        free(self._jobs_heap)
+        free(self._spare)
 
     def __init__(
         self,
@@ -257,8 +293,6 @@ cdef class Station:
         self.busy_hours = 0.0
         self.busy_hours_mark = 0.0
         self.jobs_done = 0
-        self._fifo = deque()
-        self._heap = []
         self._sequence = 0
         self._finished = self._finish
 
@@ -295,7 +329,7 @@ cdef class Station:
 
     @property
     def queue_length(self):
-        return len(self._heap) if self.deadline_first else len(self._fifo)
+        return self._heap_count if self.deadline_first else self._ring_count
 
     def arrive(self, double work_hours, done, token, double key=0.0):
         """A job needing ``work_hours`` arrives now; ``done(token)`` runs when it ends."""
@@ -319,10 +353,101 @@ cdef class Station:
                 self._events.schedule(end, self._finished, (done, token))
         elif self.deadline_first:
             self._sequence += 1
-            heappush(self._heap, (key, self._sequence, work_hours, done, token))
+            self._queue_heap(key, self._sequence, work_hours, self._keep(done, token))
         else:
-            self._fifo.append((work_hours, done, token))
+            self._queue_ring(work_hours, self._keep(done, token))
         return 0
+
+    cdef Py_ssize_t _keep(self, object done, object token) except -1:
+        """Put a queued job's done and token in the store; their slot."""
+        cdef Py_ssize_t slots, k
+        cdef Py_ssize_t* spare
+        if self._nspare == 0:
+            slots = self._slots * 2 if self._slots else 8
+            spare = <Py_ssize_t*> realloc(self._spare, slots * sizeof(Py_ssize_t))
+            if spare == NULL:
+                raise MemoryError()
+            self._spare = spare
+            self._queued.extend([None] * (2 * (slots - self._slots)))
+            for k in range(slots - 1, self._slots - 1, -1):
+                self._spare[self._nspare] = k
+                self._nspare += 1
+            self._slots = slots
+        self._nspare -= 1
+        cdef Py_ssize_t slot = self._spare[self._nspare]
+        self._queued[2 * slot] = done
+        self._queued[2 * slot + 1] = token
+        return slot
+
+    cdef int _queue_ring(self, double work, Py_ssize_t slot) except -1:
+        cdef Py_ssize_t cap, k
+        cdef Job* ring
+        if self._ring_count == self._ring_cap:  # full: a larger ring, oldest first
+            cap = self._ring_cap * 2 if self._ring_cap else 8
+            ring = <Job*> malloc(cap * sizeof(Job))
+            if ring == NULL:
+                raise MemoryError()
+            for k in range(self._ring_count):
+                ring[k] = self._ring[(self._ring_head + k) % self._ring_cap]
+            free(self._ring)
+            self._ring = ring
+            self._ring_cap = cap
+            self._ring_head = 0
+        cdef Job* job = &self._ring[(self._ring_head + self._ring_count) % self._ring_cap]
+        job.key = 0.0
+        job.seq = 0
+        job.work = work
+        job.slot = slot
+        self._ring_count += 1
+        return 0
+
+    cdef int _queue_heap(self, double key, long long seq, double work, Py_ssize_t slot) except -1:
+        """heapq.heappush of (key, seq, work, …): append, then heapq's _siftdown."""
+        cdef Py_ssize_t cap
+        cdef Job* grown
+        if self._heap_count == self._heap_cap:
+            cap = self._heap_cap * 2 if self._heap_cap else 8
+            grown = <Job*> realloc(self._jobs_heap, cap * sizeof(Job))
+            if grown == NULL:
+                raise MemoryError()
+            self._jobs_heap = grown
+            self._heap_cap = cap
+        cdef Job new
+        new.key = key
+        new.seq = seq
+        new.work = work
+        new.slot = slot
+        cdef Py_ssize_t pos = self._heap_count
+        self._heap_count += 1
+        _sift_down(self._jobs_heap, 0, pos, new)
+        return 0
+
+    cdef Job _unqueue_heap(self) noexcept:
+        """heapq.heappop (the heap is not empty): the last job to the top, heapq's _siftup."""
+        cdef Job* heap = self._jobs_heap
+        self._heap_count -= 1
+        cdef Py_ssize_t end = self._heap_count
+        cdef Job last = heap[end]
+        if end == 0:
+            return last
+        cdef Job first = heap[0]
+        # heapq's _siftup: the smaller child up to the leaves, then last sifted down there
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t child = 1
+        while child < end:
+            if child + 1 < end and not _job_before(&heap[child], &heap[child + 1]):
+                child += 1
+            heap[pos] = heap[child]
+            pos = child
+            child = 2 * pos + 1
+        _sift_down(heap, 0, pos, last)
+        return first
+
+    cdef Job _unqueue_ring(self) noexcept:
+        cdef Job job = self._ring[self._ring_head]
+        self._ring_head = (self._ring_head + 1) % self._ring_cap
+        self._ring_count -= 1
+        return job
 
     cdef double _add_working_hours(self, double t, double hours) except? -1.0:
         """The calendar's ``add_working_hours(t, hours)``: its in-window case here, with the
@@ -346,15 +471,28 @@ cdef class Station:
         self.jobs_done += 1
         # a desk is free now (``servers`` never changes after __init__), so the next queued
         # job starts at once, before ``done`` runs
+        cdef Job job
         if self.deadline_first:
-            if self._heap:
-                key, _, work, queued_done, queued_token = heappop(self._heap)
-                self._arrive(work, queued_done, queued_token, key)
-        elif self._fifo:
-            work, queued_done, queued_token = self._fifo.popleft()
-            self._arrive(work, queued_done, queued_token, 0.0)
+            if self._heap_count:
+                job = self._unqueue_heap()
+                self._arrive_queued(job)
+        elif self._ring_count:
+            job = self._unqueue_ring()
+            self._arrive_queued(job)
         done(token)
         return 0
+
+    cdef int _arrive_queued(self, Job job) except -1:
+        """A job leaving the queue arrives again (at the desk just freed)."""
+        cdef list queued = self._queued
+        cdef Py_ssize_t at = 2 * job.slot
+        queued_done = queued[at]
+        queued_token = queued[at + 1]
+        queued[at] = None
+        queued[at + 1] = None
+        self._spare[self._nspare] = job.slot
+        self._nspare += 1
+        return self._arrive(job.work, queued_done, queued_token, job.key)
 
     def _finish(self, item):
         """A job's end as a plain callback (for a calendar of the other backend)."""
@@ -363,13 +501,32 @@ cdef class Station:
 
     def queued_tokens(self):
         """Tokens of the jobs waiting (not in service)."""
-        if self.deadline_first:
-            return [entry[4] for entry in self._heap]
-        return [entry[2] for entry in self._fifo]
+        return [token for _, token in self.queued_jobs()]
 
     def queued_jobs(self):
         """The ``(done, token)`` of the jobs waiting (not in service): whose job it is."""
+        cdef Py_ssize_t k, slot
+        cdef list jobs = []
         if self.deadline_first:
-            return [(entry[3], entry[4]) for entry in self._heap]
-        return [(entry[1], entry[2]) for entry in self._fifo]
+            for k in range(self._heap_count):
+                slot = self._jobs_heap[k].slot
+                jobs.append((self._queued[2 * slot], self._queued[2 * slot + 1]))
+        else:
+            for k in range(self._ring_count):
+                slot = self._ring[(self._ring_head + k) % self._ring_cap].slot
+                jobs.append((self._queued[2 * slot], self._queued[2 * slot + 1]))
+        return jobs
+
+
+cdef inline void _sift_down(Job* heap, Py_ssize_t start, Py_ssize_t pos, Job new) noexcept:
+    """heapq's _siftdown: ``new`` at ``pos`` moves up past the parents it comes before."""
+    cdef Py_ssize_t parent
+    while pos > start:
+        parent = (pos - 1) >> 1
+        if _job_before(&new, &heap[parent]):
+            heap[pos] = heap[parent]
+            pos = parent
+            continue
+        break
+    heap[pos] = new
 
