@@ -1,6 +1,5 @@
 """Types of the compiled engine (model/_engine.pyx): the reference classes' interface."""
 
-from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,8 +28,6 @@ class Station:
     busy_hours: float
     busy_hours_mark: float
     jobs_done: int
-    _fifo: deque[tuple[float, Done, Any]]
-    _heap: list[tuple[float, int, float, Done, Any]]
     _sequence: int
     _finished: Callable[[tuple[Done, Any]], None]
     def __init__(
