@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck imports unit slow bench clean
 
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml setup.py model/_engine.pyx  # the install compiles the engine
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is required (pyenv: see .python-version)"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

@@ -161,7 +161,19 @@ def interpreter_build(
         "libpython_loaded": loaded,
         "build_record_matches_binary": matches,
         "config_args": config.get("CONFIG_ARGS"),
+        "engine_backend": engine_backend(),
     }
+
+
+def engine_backend() -> str | None:
+    """Which case engine the model runs in this process: ``"compiled"`` (model/_engine.pyx
+    built) or ``"python"`` (docs/design.md "Issue 11, ninth round: a compiled event calendar
+    and stations"); None where the model does not import."""
+    try:
+        from model.events import BACKEND
+    except ImportError:
+        return None
+    return BACKEND
 
 
 if __name__ == "__main__":  # python benchmarks/machine.py: this interpreter's build, as JSON

@@ -9,17 +9,23 @@ unnecessary (docs/design.md "The event calendar's heap of times"). Callbacks are
 strongly (Mesa's ``schedule_event`` holds them weakly and can silently drop an event
 whose owner is collected — docs/design.md "Notes on the libraries" — which would lose
 cases). The daily Mesa step advances it with :meth:`run_until`.
+
+The class here is the reference; ``EventCalendar`` is the compiled one of model/_engine.pyx
+when it is built (same behaviour bit for bit; :data:`BACKEND` says which; see
+:mod:`model.engine_backend`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from model.engine_backend import compiled_engine
 
 
-class EventCalendar:
-    """A minimal, strongly-referencing discrete-event calendar."""
+class PythonEventCalendar:
+    """A minimal, strongly-referencing discrete-event calendar (the pure-Python reference)."""
 
     __slots__ = ("_slots", "_times", "now", "processed")
 
@@ -92,3 +98,12 @@ class EventCalendar:
 
     def __len__(self) -> int:
         return sum(len(slot) for slot in self._slots.values()) // 3
+
+
+_compiled = compiled_engine()
+BACKEND = "python" if _compiled is None else "compiled"
+"""Which event calendar (and station) runs: ``"compiled"`` (model/_engine.pyx) or ``"python"``."""
+if TYPE_CHECKING:
+    EventCalendar = PythonEventCalendar
+else:
+    EventCalendar = PythonEventCalendar if _compiled is None else _compiled.EventCalendar

@@ -11,6 +11,9 @@ desks, each staffed ``2.5 / 3`` of the time, so a job takes ``3 / 2.5`` times it
 working hours at its desk. Utilisation (staff hours worked over staff hours
 available) therefore scales exactly with ``1 / staff``, and whole staff behave as
 ordinary servers (docs/design.md "Fractional staff").
+
+The class here is the reference; ``Station`` is the compiled one of model/_engine.pyx when it
+is built (same behaviour bit for bit; ``model.events.BACKEND`` says which).
 """
 
 from __future__ import annotations
@@ -19,16 +22,17 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model.calendar import WorkCalendar
+from model.engine_backend import compiled_engine
 from model.events import EventCalendar
 
 Done = Callable[[Any], None]
 
 
-class Station:
-    """A queue with ``staff`` FTE (``servers`` desks), served in working hours.
+class PythonStation:
+    """A queue with ``staff`` FTE (``servers`` desks), served in working hours (the reference).
 
     Attributes:
         staff: full-time equivalents (> 0; fractional staff share the desks).
@@ -147,3 +151,10 @@ class Station:
         if self.deadline_first:
             return [(entry[3], entry[4]) for entry in self._heap]
         return [(entry[1], entry[2]) for entry in self._fifo]
+
+
+_compiled = compiled_engine()
+if TYPE_CHECKING:
+    Station = PythonStation
+else:
+    Station = PythonStation if _compiled is None else _compiled.Station

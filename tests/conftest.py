@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +34,28 @@ def write_toml(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="module", params=["compiled", "python"])
+def engine_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test module against one engine: its ``EventCalendar`` and ``Station`` names bound
+    to the compiled classes or to the pure-Python reference (module-scoped, so hypothesis
+    tests may use it; the compiled run is skipped where the extension is not built)."""
+    from model.engine_backend import compiled_engine
+    from model.events import PythonEventCalendar
+    from model.stations import PythonStation
+
+    engine = compiled_engine()
+    if request.param == "compiled":
+        if engine is None:
+            pytest.skip("the compiled engine is not built")
+        chosen = {"EventCalendar": engine.EventCalendar, "Station": engine.Station}
+    else:
+        chosen = {"EventCalendar": PythonEventCalendar, "Station": PythonStation}
+    module = request.module
+    saved = {name: getattr(module, name) for name in chosen if hasattr(module, name)}
+    for name in saved:
+        setattr(module, name, chosen[name])
+    yield request.param
+    for name, value in saved.items():
+        setattr(module, name, value)

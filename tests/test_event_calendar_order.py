@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from model.events import EventCalendar
 
+pytestmark = pytest.mark.usefixtures("engine_backend")  # both engines (tests/conftest.py)
+
 # a coarse grid of times makes same-time events common; the offsets reach back before now
 GRID = [k / 4.0 for k in range(0, 41)] + [0.1, 1.0 / 3.0, 2.7, 5.999]
 OFFSETS = [-1.0, -0.25, 0.0, 0.0, 0.125, 0.25, 0.5, 1.0, 1.5, 3.0]

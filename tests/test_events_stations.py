@@ -12,6 +12,8 @@ from model.calendar import WorkCalendar
 from model.events import EventCalendar
 from model.stations import Station
 
+pytestmark = pytest.mark.usefixtures("engine_backend")  # both engines (tests/conftest.py)
+
 HOUR = 1.0 / 24.0
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 

@@ -9,12 +9,15 @@ import math
 from collections import deque
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.calendar import WorkCalendar
 from model.events import EventCalendar
 from model.stations import Done, Station
+
+pytestmark = pytest.mark.usefixtures("engine_backend")  # both engines (tests/conftest.py)
 
 PATH_SETTINGS = settings(max_examples=80, deadline=None, derandomize=True)
 

@@ -1,0 +1,50 @@
+"""Types of the compiled engine (model/_engine.pyx): the reference classes' interface."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Done = Callable[[Any], None]
+
+class EventCalendar:
+    now: float
+    processed: int
+    def schedule(
+        self, time: float, callback: Callable[[Any], None], argument: Any = None
+    ) -> None: ...
+    def run_until(self, end: float) -> None: ...
+    def pending(self) -> Iterator[tuple[float, Callable[[Any], None], Any]]: ...
+    def __len__(self) -> int: ...
+
+class Station:
+    name: str
+    staff: float
+    servers: int
+    slowdown: float
+    calendar: Any
+    events: Any
+    deadline_first: bool
+    work_factor: float
+    busy: int
+    busy_hours: float
+    busy_hours_mark: float
+    jobs_done: int
+    _sequence: int
+    _finished: Callable[[tuple[Done, Any]], None]
+    def __init__(
+        self,
+        name: str,
+        staff: float,
+        calendar: Any,
+        events: Any,
+        deadline_first: bool = False,
+        work_factor: float = 1.0,
+    ) -> None: ...
+    def mark(self) -> None: ...
+    @property
+    def busy_hours_since_mark(self) -> float: ...
+    @property
+    def queue_length(self) -> int: ...
+    def arrive(self, work_hours: float, done: Done, token: Any, key: float = 0.0) -> None: ...
+    def _finish(self, item: tuple[Done, Any]) -> None: ...
+    def queued_tokens(self) -> list[Any]: ...
+    def queued_jobs(self) -> list[tuple[Done, Any]]: ...

@@ -1,0 +1,532 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=False
+"""The compiled event calendar and stations (issue 11, plan step 3).
+
+The same public behaviour as the reference classes in :mod:`model.events` and
+:mod:`model.stations` (which pick these when this module imports): events run in
+``(time, insertion)`` order; a station starts, queues and finishes jobs with the same float
+operations in the same order, so every result is the reference's bit for bit
+(tests/test_engine_backends.py). What differs is where the state lives: the calendar's heap
+is a C array of ``(time, sequence, slot, kind)`` structs ordered by ``(time, sequence)``,
+whose objects (callback and argument, or station, ``done`` and token) wait in one Python
+list at ``3 × slot`` — one list, so the cyclic garbage collector sees them, and no tuple
+or list per event. A heap entry of kind ``FINISH`` is a station's job ending: the
+calendar frees the desk, starts the next queued job and then calls ``done(token)``
+without a Python-level bound-method call. The working calendar's in-window case of
+``add_working_hours`` is computed here from the calendar's own ``_starts`` and ``_ends``
+lists (docs/design.md "Issue 11, ninth round: a compiled event calendar and stations").
+"""
+
+from libc.math cimport floor, isfinite
+from libc.stdlib cimport free, malloc, realloc
+
+import math
+
+from model.calendar import WorkCalendar
+
+cdef object _PLAIN_ADD = WorkCalendar.add_working_hours
+
+cdef enum:
+    CALLBACK = 0  # callback(argument)
+    FINISH = 1  # station's job ends: station._finish_job(done, token)
+
+
+ctypedef struct Entry:
+    double time
+    unsigned long long seq
+    Py_ssize_t slot  # the objects are the store's items 3 × slot … 3 × slot + 2
+    int kind
+
+
+cdef inline bint _before(Entry* a, Entry* b) noexcept nogil:
+    return a.time < b.time or (a.time == b.time and a.seq < b.seq)
+
+
+ctypedef struct Job:
+    double key  # deadline-first: smaller first (FIFO: unused)
+    long long seq  # deadline-first: arrival order among equal keys
+    double work
+    Py_ssize_t slot  # done and token are the queue store's items 2 × slot, 2 × slot + 1
+
+
+cdef inline bint _job_before(Job* a, Job* b) noexcept nogil:
+    # the reference's tuples (key, sequence, …) compared: the sequence is unique
+    return a.key < b.key or (a.key == b.key and a.seq < b.seq)
+
+
+cdef class EventCalendar:
+    """A minimal, strongly-referencing discrete-event calendar (compiled)."""
+
+    cdef Entry* _heap
+    cdef Py_ssize_t _n
+    cdef Py_ssize_t _cap
+    cdef Py_ssize_t* _free  # the unused slots (a stack)
+    cdef Py_ssize_t _nfree
+    cdef unsigned long long _seq
+    cdef list _store
+    cdef public double now
+    cdef public long long processed
+
+    def __cinit__(self):
+        self._heap = NULL
+        self._free = NULL
+        self._n = 0
+        self._cap = 0
+        self._nfree = 0
+        self._seq = 0
+        self._store = []
+        self.now = 0.0
+        self.processed = 0
+
+    def __dealloc__(self):
+        free(self._heap)
+        free(self._free)
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t cap = self._cap * 2 if self._cap else 64
+        cdef Py_ssize_t k
+        cdef Entry* heap = <Entry*> realloc(self._heap, cap * sizeof(Entry))
+        if heap == NULL:
+            raise MemoryError()
+        self._heap = heap
+        cdef Py_ssize_t* spare = <Py_ssize_t*> realloc(self._free, cap * sizeof(Py_ssize_t))
+        if spare == NULL:
+            raise MemoryError()
+        self._free = spare
+        self._store.extend([None] * (3 * (cap - self._cap)))
+        for k in range(cap - 1, self._cap - 1, -1):
+            self._free[self._nfree] = k
+            self._nfree += 1
+        self._cap = cap
+        return 0
+
+    cdef int _push(self, double time, int kind, object a, object b, object c) except -1:
+        """Add an event at ``time`` (already checked: a number, not before now)."""
+        if self._n == self._cap:
+            self._grow()
+        self._nfree -= 1
+        cdef Py_ssize_t slot = self._free[self._nfree]
+        cdef list store = self._store
+        store[3 * slot] = a
+        store[3 * slot + 1] = b
+        store[3 * slot + 2] = c
+        cdef Entry entry
+        entry.time = time
+        entry.seq = self._seq
+        entry.slot = slot
+        entry.kind = kind
+        self._seq += 1
+        # sift up; the newest event has the largest sequence, so only its time can put it
+        # before another
+        cdef Entry* heap = self._heap
+        cdef Py_ssize_t pos = self._n
+        cdef Py_ssize_t parent
+        self._n += 1
+        while pos > 0:
+            parent = (pos - 1) >> 1
+            if time < heap[parent].time:
+                heap[pos] = heap[parent]
+                pos = parent
+            else:
+                break
+        heap[pos] = entry
+        return 0
+
+    cdef Entry _pop(self) noexcept:
+        """Remove and return the first event (the heap is not empty)."""
+        cdef Entry* heap = self._heap
+        cdef Entry first = heap[0]
+        self._n -= 1
+        cdef Py_ssize_t n = self._n
+        if n == 0:
+            return first
+        cdef Entry last = heap[n]
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t child = 1
+        while child < n:
+            if child + 1 < n and _before(&heap[child + 1], &heap[child]):
+                child += 1
+            if _before(&heap[child], &last):
+                heap[pos] = heap[child]
+                pos = child
+                child = 2 * pos + 1
+            else:
+                break
+        heap[pos] = last
+        return first
+
+    cdef int _schedule(self, double time, int kind, object a, object b, object c) except -1:
+        if not time >= self.now:
+            if time != time:
+                shown = a if kind == CALLBACK else (<Station> a)._finished
+                raise ValueError(f"event time must be a number, got {time} (callback {shown!r})")
+            time = self.now
+        return self._push(time, kind, a, b, c)
+
+    def schedule(self, double time, callback, argument=None):
+        """Run ``callback(argument)`` at ``time`` (never before the current time)."""
+        self._schedule(time, CALLBACK, callback, argument, None)
+
+    def run_until(self, double end):
+        """Run every event with time < ``end``, in time order; then the clock reads ``end``."""
+        cdef long long count = 0
+        cdef Entry entry
+        cdef Py_ssize_t at
+        cdef list store = self._store
+        while self._n > 0 and self._heap[0].time < end:
+            entry = self._pop()
+            at = 3 * entry.slot
+            a = store[at]
+            b = store[at + 1]
+            c = store[at + 2]
+            store[at] = None
+            store[at + 1] = None
+            store[at + 2] = None
+            self._free[self._nfree] = entry.slot
+            self._nfree += 1
+            self.now = entry.time
+            # an exception leaves the calendar as the reference does: the failed event is
+            # spent, the rest wait, and this call's count is not added to ``processed``
+            if entry.kind == CALLBACK:
+                a(b)
+            else:
+                (<Station> a)._finish_job(b, c)
+            count += 1
+        self.processed += count
+        self.now = end
+
+    def pending(self):
+        """The pending events' ``(time, callback, argument)``, in the order they will run."""
+        cdef Py_ssize_t k
+        cdef list order = sorted(
+            [(self._heap[k].time, self._heap[k].seq, k) for k in range(self._n)]
+        )
+        cdef list out = []
+        cdef Entry* entry
+        for _, _, k in order:
+            entry = &self._heap[<Py_ssize_t> k]
+            a = self._store[3 * entry.slot]
+            b = self._store[3 * entry.slot + 1]
+            c = self._store[3 * entry.slot + 2]
+            if entry.kind == CALLBACK:
+                out.append((entry.time, a, b))
+            else:
+                out.append((entry.time, (<Station> a)._finished, (b, c)))
+        return iter(out)
+
+    def __len__(self):
+        return self._n
+
+
+cdef class Station:
+    """A queue with ``staff`` FTE (``servers`` desks), served in working hours (compiled).
+
+    Attributes as :class:`model.stations.Station`'s (the reference).
+    """
+
+    cdef public object name
+    cdef public double staff
+    cdef public long servers
+    cdef public double slowdown
+    cdef object _calendar
+    cdef bint _plain  # the calendar's add_working_hours is WorkCalendar's
+    cdef object _events
+    cdef EventCalendar _compiled  # _events when it is this module's calendar, else None
+    cdef public bint deadline_first
+    cdef public double work_factor
+    cdef public long busy
+    cdef public double busy_hours
+    cdef public double busy_hours_mark
+    cdef public long jobs_done
+    cdef public long _sequence
+    cdef public object _finished
+    # the queues: a FIFO ring and a deadline-first heap of Job structs (the heap kept in
+    # heapq's own layout, so that the queued jobs list in the reference's order); their
+    # done and token wait in one Python list at 2 × slot
+    cdef Job* _ring
+    cdef Py_ssize_t _ring_head
+    cdef Py_ssize_t _ring_count
+    cdef Py_ssize_t _ring_cap
+    cdef Job* _jobs_heap
+    cdef Py_ssize_t _heap_count
+    cdef Py_ssize_t _heap_cap
+    cdef list _queued
+    cdef Py_ssize_t* _spare  # the unused slots of _queued (a stack)
+    cdef Py_ssize_t _nspare
+    cdef Py_ssize_t _slots
+
+    def __cinit__(self, *args, **kwargs):
+        self._ring = NULL
+        self._jobs_heap = NULL
+        self._spare = NULL
+        self._ring_head = self._ring_count = self._ring_cap = 0
+        self._heap_count = self._heap_cap = 0
+        self._nspare = self._slots = 0
+        self._queued = []
+
+    def __dealloc__(self):
+        free(self._ring)
+        free(self._jobs_heap)
+        free(self._spare)
+
+    def __init__(
+        self,
+        name,
+        staff,
+        calendar,
+        events,
+        deadline_first=False,
+        work_factor=1.0,
+    ):
+        if not staff > 0 or not math.isfinite(staff):
+            raise ValueError(f"station {name} needs a positive, finite staff, got {staff}")
+        self.name = name
+        self.staff = float(staff)
+        self.servers = math.ceil(self.staff - 1e-9)
+        # desk time per staff hour: each of the ``servers`` desks is staffed staff/servers
+        # of the time
+        self.slowdown = self.servers / self.staff
+        self.calendar = calendar
+        self.events = events
+        self.deadline_first = deadline_first
+        self.work_factor = work_factor
+        self.busy = 0
+        self.busy_hours = 0.0
+        self.busy_hours_mark = 0.0
+        self.jobs_done = 0
+        self._sequence = 0
+        self._finished = self._finish
+
+    @property
+    def calendar(self):
+        return self._calendar
+
+    @calendar.setter
+    def calendar(self, value):
+        self._calendar = value
+        # a class (or instance) with its own add_working_hours is always asked
+        self._plain = (
+            getattr(type(value), "add_working_hours", None) is _PLAIN_ADD
+            and "add_working_hours" not in getattr(value, "__dict__", ())
+        )
+
+    @property
+    def events(self):
+        return self._events
+
+    @events.setter
+    def events(self, value):
+        self._events = value
+        self._compiled = value if type(value) is EventCalendar else None
+
+    def mark(self):
+        """Start a measured period: :attr:`busy_hours_since_mark` counts from now."""
+        self.busy_hours_mark = self.busy_hours
+
+    @property
+    def busy_hours_since_mark(self):
+        """Staff hours spent on jobs started since :meth:`mark` (the measured period)."""
+        return self.busy_hours - self.busy_hours_mark
+
+    @property
+    def queue_length(self):
+        return self._heap_count if self.deadline_first else self._ring_count
+
+    def arrive(self, double work_hours, done, token, double key=0.0):
+        """A job needing ``work_hours`` arrives now; ``done(token)`` runs when it ends."""
+        self._arrive(work_hours, done, token, key)
+
+    cdef int _arrive(self, double work_hours, object done, object token, double key) except -1:
+        cdef double hours, now, end
+        cdef EventCalendar compiled
+        if self.busy < self.servers:
+            self.busy += 1
+            hours = work_hours * self.work_factor
+            self.busy_hours += hours
+            compiled = self._compiled
+            if compiled is not None:
+                now = compiled.now
+                end = self._add_working_hours(now, hours * self.slowdown)
+                compiled._schedule(end, FINISH, self, done, token)
+            else:
+                now = self._events.now
+                end = self._add_working_hours(now, hours * self.slowdown)
+                self._events.schedule(end, self._finished, (done, token))
+        elif self.deadline_first:
+            self._sequence += 1
+            self._queue_heap(key, self._sequence, work_hours, self._keep(done, token))
+        else:
+            self._queue_ring(work_hours, self._keep(done, token))
+        return 0
+
+    cdef Py_ssize_t _keep(self, object done, object token) except -1:
+        """Put a queued job's done and token in the store; their slot."""
+        cdef Py_ssize_t slots, k
+        cdef Py_ssize_t* spare
+        if self._nspare == 0:
+            slots = self._slots * 2 if self._slots else 8
+            spare = <Py_ssize_t*> realloc(self._spare, slots * sizeof(Py_ssize_t))
+            if spare == NULL:
+                raise MemoryError()
+            self._spare = spare
+            self._queued.extend([None] * (2 * (slots - self._slots)))
+            for k in range(slots - 1, self._slots - 1, -1):
+                self._spare[self._nspare] = k
+                self._nspare += 1
+            self._slots = slots
+        self._nspare -= 1
+        cdef Py_ssize_t slot = self._spare[self._nspare]
+        self._queued[2 * slot] = done
+        self._queued[2 * slot + 1] = token
+        return slot
+
+    cdef int _queue_ring(self, double work, Py_ssize_t slot) except -1:
+        cdef Py_ssize_t cap, k
+        cdef Job* ring
+        if self._ring_count == self._ring_cap:  # full: a larger ring, oldest first
+            cap = self._ring_cap * 2 if self._ring_cap else 8
+            ring = <Job*> malloc(cap * sizeof(Job))
+            if ring == NULL:
+                raise MemoryError()
+            for k in range(self._ring_count):
+                ring[k] = self._ring[(self._ring_head + k) % self._ring_cap]
+            free(self._ring)
+            self._ring = ring
+            self._ring_cap = cap
+            self._ring_head = 0
+        cdef Job* job = &self._ring[(self._ring_head + self._ring_count) % self._ring_cap]
+        job.key = 0.0
+        job.seq = 0
+        job.work = work
+        job.slot = slot
+        self._ring_count += 1
+        return 0
+
+    cdef int _queue_heap(self, double key, long long seq, double work, Py_ssize_t slot) except -1:
+        """heapq.heappush of (key, seq, work, …): append, then heapq's _siftdown."""
+        cdef Py_ssize_t cap
+        cdef Job* grown
+        if self._heap_count == self._heap_cap:
+            cap = self._heap_cap * 2 if self._heap_cap else 8
+            grown = <Job*> realloc(self._jobs_heap, cap * sizeof(Job))
+            if grown == NULL:
+                raise MemoryError()
+            self._jobs_heap = grown
+            self._heap_cap = cap
+        cdef Job new
+        new.key = key
+        new.seq = seq
+        new.work = work
+        new.slot = slot
+        cdef Py_ssize_t pos = self._heap_count
+        self._heap_count += 1
+        _sift_down(self._jobs_heap, 0, pos, new)
+        return 0
+
+    cdef Job _unqueue_heap(self) noexcept:
+        """heapq.heappop (the heap is not empty): the last job to the top, heapq's _siftup."""
+        cdef Job* heap = self._jobs_heap
+        self._heap_count -= 1
+        cdef Py_ssize_t end = self._heap_count
+        cdef Job last = heap[end]
+        if end == 0:
+            return last
+        cdef Job first = heap[0]
+        # heapq's _siftup: the smaller child up to the leaves, then last sifted down there
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t child = 1
+        while child < end:
+            if child + 1 < end and not _job_before(&heap[child], &heap[child + 1]):
+                child += 1
+            heap[pos] = heap[child]
+            pos = child
+            child = 2 * pos + 1
+        _sift_down(heap, 0, pos, last)
+        return first
+
+    cdef Job _unqueue_ring(self) noexcept:
+        cdef Job job = self._ring[self._ring_head]
+        self._ring_head = (self._ring_head + 1) % self._ring_cap
+        self._ring_count -= 1
+        return job
+
+    cdef double _add_working_hours(self, double t, double hours) except? -1.0:
+        """The calendar's ``add_working_hours(t, hours)``: its in-window case here, with the
+        same float operations, anything else asked of the calendar."""
+        cdef Py_ssize_t day
+        cdef double finish
+        calendar = self._calendar
+        if self._plain and t >= 0.0 and isfinite(t):
+            starts = calendar._starts
+            ends = calendar._ends
+            if type(starts) is list and type(ends) is list:
+                day = <Py_ssize_t> floor(t)
+                if day < len(<list> starts) and day < len(<list> ends):
+                    finish = t + hours / 24.0
+                    if <double> (<list> starts)[day] <= t and finish < <double> (<list> ends)[day]:
+                        return finish
+        return calendar.add_working_hours(t, hours)
+
+    cdef int _finish_job(self, object done, object token) except -1:
+        self.busy -= 1
+        self.jobs_done += 1
+        # a desk is free now (``servers`` never changes after __init__), so the next queued
+        # job starts at once, before ``done`` runs
+        cdef Job job
+        if self.deadline_first:
+            if self._heap_count:
+                job = self._unqueue_heap()
+                self._arrive_queued(job)
+        elif self._ring_count:
+            job = self._unqueue_ring()
+            self._arrive_queued(job)
+        done(token)
+        return 0
+
+    cdef int _arrive_queued(self, Job job) except -1:
+        """A job leaving the queue arrives again (at the desk just freed)."""
+        cdef list queued = self._queued
+        cdef Py_ssize_t at = 2 * job.slot
+        queued_done = queued[at]
+        queued_token = queued[at + 1]
+        queued[at] = None
+        queued[at + 1] = None
+        self._spare[self._nspare] = job.slot
+        self._nspare += 1
+        return self._arrive(job.work, queued_done, queued_token, job.key)
+
+    def _finish(self, item):
+        """A job's end as a plain callback (for a calendar of the other backend)."""
+        done, token = item
+        self._finish_job(done, token)
+
+    def queued_tokens(self):
+        """Tokens of the jobs waiting (not in service)."""
+        return [token for _, token in self.queued_jobs()]
+
+    def queued_jobs(self):
+        """The ``(done, token)`` of the jobs waiting (not in service): whose job it is."""
+        cdef Py_ssize_t k, slot
+        cdef list jobs = []
+        if self.deadline_first:
+            for k in range(self._heap_count):
+                slot = self._jobs_heap[k].slot
+                jobs.append((self._queued[2 * slot], self._queued[2 * slot + 1]))
+        else:
+            for k in range(self._ring_count):
+                slot = self._ring[(self._ring_head + k) % self._ring_cap].slot
+                jobs.append((self._queued[2 * slot], self._queued[2 * slot + 1]))
+        return jobs
+
+
+cdef inline void _sift_down(Job* heap, Py_ssize_t start, Py_ssize_t pos, Job new) noexcept:
+    """heapq's _siftdown: ``new`` at ``pos`` moves up past the parents it comes before."""
+    cdef Py_ssize_t parent
+    while pos > start:
+        parent = (pos - 1) >> 1
+        if _job_before(&new, &heap[parent]):
+            heap[pos] = heap[parent]
+            pos = parent
+            continue
+        break
+    heap[pos] = new
+
