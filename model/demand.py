@@ -29,6 +29,18 @@ MAX_DEPARTMENTS = 4
 _ALL = np.logical_and.reduce
 
 
+def patrol_delays(u: np.ndarray, log_miss: float) -> np.ndarray:
+    """Days until a patrol finds each need: geometric, ``floor(log(u) / log_miss) + 1`` with
+    ``log_miss`` the log of a day's chance to miss it; a uniform of 0 gives an infinite delay
+    (never found), without numpy's divide-by-zero warning."""
+    if _ALL(u):  # no uniform is 0: no log of 0 to silence (``errstate`` costs; ninth round)
+        logs = np.log(u)
+    else:
+        with np.errstate(divide="ignore"):
+            logs = np.log(u)
+    return np.floor(logs / log_miss) + 1.0
+
+
 @dataclass
 class NeedBatch:
     """One day's needs; all arrays have one entry per need."""
@@ -203,13 +215,7 @@ class DemandGenerator:
         severity_minor = severity_minor[:, order]
         minor = minor[order]
         if self._log_miss is not None:
-            u_patrol = uniforms[7]
-            if _ALL(u_patrol):  # no uniform is 0: no log of 0 to silence (ninth round)
-                logs = np.log(u_patrol)
-            else:
-                with np.errstate(divide="ignore"):
-                    logs = np.log(u_patrol)
-            delay = np.floor(logs / self._log_miss) + 1.0
+            delay = patrol_delays(uniforms[7], self._log_miss)
         else:
             p_day = self.p.detection.patrol_detection_probability_per_day
             delay = np.ones(n) if p_day >= 1 else np.full(n, np.inf)

@@ -13,11 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import model.casework as casework_module
-import model.demand as demand_module
 from experiments.scenario_files import Scenario, apply_overrides
 from model.cases import CASE_TYPES
 from model.casework import PATROL_SOURCE, SENSOR_SOURCE, Casework, _NeedRows
-from model.demand import MAX_DEPARTMENTS, NeedBatch
+from model.demand import MAX_DEPARTMENTS, NeedBatch, patrol_delays
 from model.governance import GovernanceModel
 from model.mediation import NEIGHBOUR_DISPUTE
 
@@ -264,19 +263,16 @@ def test_need_rows_are_the_rows_without_padding(rows: list[list[int]], seed: int
     assert needs.work == [tuple(work[i, : len(rows[i])].tolist()) for i in kept.tolist()]
 
 
-def test_a_day_with_a_zero_uniform_takes_the_silenced_log(
-    classroom: Scenario, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The patrol delays of a day whose uniforms hold a 0 (the log under ``errstate``, no
-    warning) are those the plain log gives a day without one, bit for bit."""
-    model = GovernanceModel(classroom.parameters, seed=1, case_sink=lambda frame: None)
-    demand = model.demand
-    state = demand.arrivals.bit_generator.state, demand.attributes.bit_generator.state
-    plain = demand.draw(3)
-    demand.arrivals.bit_generator.state, demand.attributes.bit_generator.state = state
-    monkeypatch.setattr(demand_module, "_ALL", lambda array: False)  # as if a 0 was drawn
+@pytest.mark.parametrize("u", [[0.0, 0.5, 0.25], [0.5, 0.25, 1e-300]])
+def test_patrol_delays_silence_only_a_zero_and_match_the_plain_log(u: list[float]) -> None:
+    """A uniform of 0 gives an infinite delay without a warning; every other delay is the
+    plain formula's, bit for bit, whichever branch (with or without a 0) computes it."""
+    uniforms = np.array(u)
+    log_miss = float(np.log1p(-0.3))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        checked = demand.draw(3)
-    assert plain.patrol_delay_days.tobytes() == checked.patrol_delay_days.tobytes()
-    assert len(plain) > 0
+        delays = patrol_delays(uniforms, log_miss)
+    nonzero = uniforms > 0
+    assert np.all(np.isinf(delays[~nonzero]))
+    expected = np.floor(np.log(uniforms[nonzero]) / log_miss) + 1.0
+    assert delays[nonzero].tobytes() == expected.tobytes()
