@@ -27,7 +27,7 @@ from model.engine_backend import compiled_engine
 class PythonEventCalendar:
     """A minimal, strongly-referencing discrete-event calendar (the pure-Python reference)."""
 
-    __slots__ = ("_slots", "_times", "now", "processed")
+    __slots__ = ("_ran", "_running", "_slots", "_times", "now", "processed")
 
     def __init__(self) -> None:
         self._times: list[float] = []  # a heap: each pending time once
@@ -37,6 +37,10 @@ class PythonEventCalendar:
         self._slots: dict[float, list[Any]] = {}
         self.now = 0.0
         self.processed = 0
+        # the time whose slot of several events is running, and the list positions of
+        # its events already run (not pending any more; read by ``pending`` and ``len``)
+        self._running: float | None = None
+        self._ran = 0
 
     def schedule(self, time: float, callback: Callable[[Any], None], argument: Any = None) -> None:
         """Run ``callback(argument)`` at ``time`` (never before the current time)."""
@@ -73,10 +77,12 @@ class PythonEventCalendar:
         """Run a time's several events in order, and those its callbacks add to it; their number."""
         key = slot[0]
         self._slots[key] = slot  # same-time events scheduled by these callbacks join the slot
+        self._running = key
         i = 0
         try:
             while i < len(slot):
                 self.now = slot[i]
+                self._ran = i + 3  # this event is no longer pending once it runs
                 slot[i + 1](slot[i + 2])
                 i += 3
         except BaseException:
@@ -86,6 +92,9 @@ class PythonEventCalendar:
             else:
                 del self._slots[key]
             raise
+        finally:
+            self._running = None
+            self._ran = 0
         del self._slots[key]
         return i // 3
 
@@ -93,11 +102,11 @@ class PythonEventCalendar:
         """The pending events' ``(time, callback, argument)``, in the order they will run."""
         for key in sorted(self._slots):
             slot = self._slots[key]
-            for i in range(0, len(slot), 3):
+            for i in range(self._ran if key == self._running else 0, len(slot), 3):
                 yield slot[i], slot[i + 1], slot[i + 2]
 
     def __len__(self) -> int:
-        return sum(len(slot) for slot in self._slots.values()) // 3
+        return (sum(len(slot) for slot in self._slots.values()) - self._ran) // 3
 
 
 _compiled = compiled_engine()

@@ -288,3 +288,20 @@ def test_queued_jobs_name_whose_job_waits() -> None:
             ("project_done", 1),
         ], jobs
         assert [token for _, token in jobs] == station.queued_tokens()
+
+
+def test_pending_and_len_inside_a_callback_leave_out_the_events_run() -> None:
+    """Inside the callbacks of three same-time events, ``len`` and ``pending`` count only the
+    events still to run (the running one and those before it are spent), on both engines."""
+    calendar = EventCalendar()
+    seen: list[tuple[int, list[str]]] = []
+
+    def look(name: str) -> None:
+        seen.append((len(calendar), [event[2] for event in calendar.pending()]))
+
+    for name in ("a", "b", "c"):
+        calendar.schedule(1.0, look, name)
+    calendar.schedule(2.0, look, "later")
+    calendar.run_until(1.5)
+    assert seen == [(3, ["b", "c", "later"]), (2, ["c", "later"]), (1, ["later"])]
+    assert len(calendar) == 1 and [event[2] for event in calendar.pending()] == ["later"]
