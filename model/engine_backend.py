@@ -77,6 +77,7 @@ def compiled_engine(
     engine is required). ``load``, ``model_dir`` and ``environ`` are there for tests."""
     if flag(PURE_PYTHON_VARIABLE, environ):
         return None
+    problem: str | None
     try:
         engine = load()
     except ImportError as error:  # not built (no compiler at install)
@@ -85,6 +86,7 @@ def compiled_engine(
         problem = refusal(engine, model_dir)
         if problem is None:
             return engine
+    assert problem is not None
     if flag(REQUIRE_COMPILED_VARIABLE, environ):
         raise EngineBuildError(f"{problem} ({REQUIRE_COMPILED_VARIABLE}=1)")
     if problem not in _warned:
