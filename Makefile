@@ -15,6 +15,7 @@ $(RUN_STAMP): pyproject.toml setup.py model/_engine.pyx  # the install compiles 
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
+	@$(BIN)/python -c 'import model.events as e; print("engine:", e.BACKEND)'
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
@@ -61,3 +62,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -f model/_engine.c model/_engine*.so

@@ -5,6 +5,8 @@ from typing import Any
 
 Done = Callable[[Any], None]
 
+SOURCE_SHA256: str
+
 class EventCalendar:
     now: float
     processed: int

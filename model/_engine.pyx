@@ -16,6 +16,7 @@ without a Python-level bound-method call. The working calendar's in-window case 
 lists (docs/design.md "Issue 11, ninth round: a compiled event calendar and stations").
 """
 
+cimport cython
 from libc.math cimport floor, isfinite
 from libc.stdlib cimport free, malloc, realloc
 
@@ -24,6 +25,27 @@ import math
 from model.calendar import WorkCalendar
 
 cdef object _PLAIN_ADD = WorkCalendar.add_working_hours
+
+cdef extern from *:
+    """
+    #define MICROGOV_STRING_(x) #x
+    #define MICROGOV_STRING(x) MICROGOV_STRING_(x)
+    #ifdef MICROGOV_ENGINE_SHA256
+    #define MICROGOV_ENGINE_SOURCE MICROGOV_STRING(MICROGOV_ENGINE_SHA256)
+    #else
+    #define MICROGOV_ENGINE_SOURCE ""
+    #endif
+    """
+    const char* MICROGOV_ENGINE_SOURCE
+
+SOURCE_SHA256 = MICROGOV_ENGINE_SOURCE.decode("ascii")
+"""The sha256 of the _engine.pyx this module was built from (setup.py defines it; empty when
+built otherwise): model.engine_backend refuses a module whose source has changed since."""
+
+_NO_COPY = (
+    "the compiled event calendar and stations cannot be pickled or copied; MICROGOV_PURE_PYTHON=1 "
+    "runs the Python classes, which can"
+)
 
 cdef enum:
     CALLBACK = 0  # callback(argument)
@@ -53,8 +75,12 @@ cdef inline bint _job_before(Job* a, Job* b) noexcept nogil:
     return a.key < b.key or (a.key == b.key and a.seq < b.seq)
 
 
+@cython.final
 cdef class EventCalendar:
-    """A minimal, strongly-referencing discrete-event calendar (compiled)."""
+    """A minimal, strongly-referencing discrete-event calendar (compiled).
+
+    Final: a subclass is refused when its class is created (the stations call into this
+    class's C methods, which a subclass could not override)."""
 
     cdef Entry* _heap
     cdef Py_ssize_t _n
@@ -216,16 +242,22 @@ cdef class EventCalendar:
     def __len__(self):
         return self._n
 
+    def __reduce__(self):
+        raise TypeError(_NO_COPY)
 
+
+@cython.final
 cdef class Station:
     """A queue with ``staff`` FTE (``servers`` desks), served in working hours (compiled).
 
-    Attributes as :class:`model.stations.Station`'s (the reference).
+    Attributes as :class:`model.stations.Station`'s (the reference). Final: a subclass is
+    refused when its class is created, since the calendar ends jobs through C methods that
+    an overriding ``arrive`` or ``_finish`` would not replace.
     """
 
     cdef public object name
     cdef public double staff
-    cdef public long servers
+    cdef public long long servers
     cdef public double slowdown
     cdef object _calendar
     cdef bint _plain  # the calendar's add_working_hours is WorkCalendar's
@@ -233,11 +265,11 @@ cdef class Station:
     cdef EventCalendar _compiled  # _events when it is this module's calendar, else None
     cdef public bint deadline_first
     cdef public double work_factor
-    cdef public long busy
+    cdef public long long busy
     cdef public double busy_hours
     cdef public double busy_hours_mark
-    cdef public long jobs_done
-    cdef public long _sequence
+    cdef public long long jobs_done
+    cdef public long long _sequence
     cdef public object _finished
     # the queues: a FIFO ring and a deadline-first heap of Job structs (the heap kept in
     # heapq's own layout, so that the queued jobs list in the reference's order); their
@@ -459,8 +491,9 @@ cdef class Station:
             starts = calendar._starts
             ends = calendar._ends
             if type(starts) is list and type(ends) is list:
-                day = <Py_ssize_t> floor(t)
-                if day < len(<list> starts) and day < len(<list> ends):
+                # compared as doubles before the cast (a cast of t >= 2**63 is undefined)
+                if t < <double> len(<list> starts) and t < <double> len(<list> ends):
+                    day = <Py_ssize_t> floor(t)
                     finish = t + hours / 24.0
                     if <double> (<list> starts)[day] <= t and finish < <double> (<list> ends)[day]:
                         return finish
@@ -498,6 +531,9 @@ cdef class Station:
         """A job's end as a plain callback (for a calendar of the other backend)."""
         done, token = item
         self._finish_job(done, token)
+
+    def __reduce__(self):
+        raise TypeError(_NO_COPY)
 
     def queued_tokens(self):
         """Tokens of the jobs waiting (not in service)."""

@@ -2,35 +2,94 @@
 
 :mod:`model.events` and :mod:`model.stations` each export one name (``EventCalendar``,
 ``Station``): the classes of the compiled extension ``model._engine`` (built from
-model/_engine.pyx by ``pip install``) when it imports, else their own pure-Python classes,
-which are the reference and the fallback for an install without a compiler. Setting
-``MICROGOV_PURE_PYTHON=1`` picks the Python classes. Both give the same results bit for bit
-(docs/design.md "Issue 11, ninth round: a compiled event calendar and stations").
+model/_engine.pyx by ``pip install``) when it imports and is this checkout's own build, else
+their own pure-Python classes, which are the reference and the fallback for an install
+without a compiler. Both give the same results bit for bit (docs/design.md "Issue 11, ninth
+round: a compiled event calendar and stations").
+
+Two variables, each ``0`` or ``1`` (empty is unset): ``MICROGOV_PURE_PYTHON=1`` picks the
+Python classes; ``MICROGOV_REQUIRE_COMPILED=1`` makes a missing, stale (built from another
+``_engine.pyx``) or foreign (another checkout's) extension an error instead of a WARNING
+and the Python classes (docs/design.md "The compiled engine's build: stale and foreign
+builds refused").
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import logging
 import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import ModuleType
 
 logger = logging.getLogger(__name__)
 
 PURE_PYTHON_VARIABLE = "MICROGOV_PURE_PYTHON"
+REQUIRE_COMPILED_VARIABLE = "MICROGOV_REQUIRE_COMPILED"
+MODEL_DIR = Path(__file__).resolve().parent
+REBUILD = "run `python setup.py build_ext --inplace` in the checkout, or reinstall the package"
+
+_warned: set[str] = set()  # each fallback is logged once per process
 
 
-def compiled_engine() -> ModuleType | None:
-    """The compiled extension module, or None (not built, or the Python classes asked for)."""
-    if os.environ.get(PURE_PYTHON_VARIABLE) == "1":
+class EngineBuildError(RuntimeError):
+    """The compiled engine is required (MICROGOV_REQUIRE_COMPILED=1) but missing or stale."""
+
+
+def flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """The switch ``name`` of the environment: ``"1"`` on; ``"0"``, empty or unset off."""
+    value = (os.environ if environ is None else environ).get(name, "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"environment variable {name} must be 0 or 1 (or empty), got {value!r}")
+    return value == "1"
+
+
+def _import_engine() -> ModuleType:
+    return importlib.import_module("model._engine")
+
+
+def refusal(engine: ModuleType, model_dir: Path = MODEL_DIR) -> str | None:
+    """Why ``engine`` must not run, or None: built elsewhere than ``model_dir`` (another
+    checkout's, through an editable install's finder), or from an ``_engine.pyx`` other than
+    the one in ``model_dir`` (a failed rebuild left the old one)."""
+    built = Path(str(getattr(engine, "__file__", "") or "")).resolve()
+    if built.parent != model_dir.resolve():
+        return (
+            f"the compiled engine {built} is not this checkout's (model is {model_dir}): {REBUILD}"
+        )
+    source = model_dir / "_engine.pyx"
+    if source.exists():
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        if getattr(engine, "SOURCE_SHA256", None) != digest:
+            return f"the compiled engine {built} was built from another {source}: {REBUILD}"
+    return None
+
+
+def compiled_engine(
+    load: Callable[[], ModuleType] = _import_engine,
+    model_dir: Path = MODEL_DIR,
+    environ: Mapping[str, str] | None = None,
+) -> ModuleType | None:
+    """The compiled extension module, or None: the Python classes asked for, or the module
+    missing, stale or foreign (a WARNING, once; an :class:`EngineBuildError` when the compiled
+    engine is required). ``load``, ``model_dir`` and ``environ`` are there for tests."""
+    if flag(PURE_PYTHON_VARIABLE, environ):
         return None
+    problem: str | None
     try:
-        from model import _engine
-    except ImportError as error:  # not built (no compiler at install): the reference runs
-        logger.info("compiled engine not available (%s): the pure-Python engine runs", error)
-        return None
-    return _engine
-
-
-def backend_name() -> str:
-    """``"compiled"`` or ``"python"``: the engine model.events and model.stations export."""
-    return "python" if compiled_engine() is None else "compiled"
+        engine = load()
+    except ImportError as error:  # not built (no compiler at install)
+        problem = f"the compiled engine is not built ({error}): {REBUILD}"
+    else:
+        problem = refusal(engine, model_dir)
+        if problem is None:
+            return engine
+    assert problem is not None
+    if flag(REQUIRE_COMPILED_VARIABLE, environ):
+        raise EngineBuildError(f"{problem} ({REQUIRE_COMPILED_VARIABLE}=1)")
+    if problem not in _warned:
+        _warned.add(problem)
+        logger.warning("%s; the pure-Python engine runs (the same results, slower)", problem)
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from model import events as events_module
 from model.calendar import WorkCalendar
-from model.engine_backend import compiled_engine
+from model.engine_backend import REQUIRE_COMPILED_VARIABLE, compiled_engine, flag
 from model.events import PythonEventCalendar
 from model.stations import PythonStation
 
@@ -238,7 +239,7 @@ def test_compiled_calendar_cycles_are_collected() -> None:
 
 def test_backend_is_compiled_where_required() -> None:
     """With MICROGOV_REQUIRE_COMPILED=1 (CI sets it) the compiled engine must be the one in use."""
-    if os.environ.get("MICROGOV_REQUIRE_COMPILED") != "1":
+    if not flag(REQUIRE_COMPILED_VARIABLE):
         assert events_module.BACKEND in ("compiled", "python")
         pytest.skip("MICROGOV_REQUIRE_COMPILED is not set")
     assert events_module.BACKEND == "compiled", "the compiled engine did not build or import"
@@ -258,10 +259,13 @@ def test_pure_python_variable_picks_the_reference_classes() -> None:
 
 
 def test_machine_record_names_the_engine() -> None:
-    """The benchmarks' machine record carries the engine backend beside the interpreter's build."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import machine
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    assert machine.interpreter_build()["engine_backend"] == events_module.BACKEND
+    """The benchmarks' machine record names the engine that runs: "python" when
+    MICROGOV_PURE_PYTHON=1 picks it, this process's backend otherwise."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MICROGOV_REQUIRE_COMPILED": ""}
+    script = [sys.executable, str(ROOT / "benchmarks" / "machine.py")]
+    for pure, expected in (("1", "python"), ("0", events_module.BACKEND)):
+        shown = subprocess.run(
+            script, env={**env, "MICROGOV_PURE_PYTHON": pure}, capture_output=True, text=True
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["engine_backend"] == expected, pure

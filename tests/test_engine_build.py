@@ -1,0 +1,269 @@
+"""The compiled engine's build and choice: stale and foreign builds refused, the switches
+checked, the compiled classes final and not copied (docs/design.md "The compiled engine's
+build: stale and foreign builds refused")."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model import engine_backend
+from model.calendar import WorkCalendar
+from model.engine_backend import (
+    PURE_PYTHON_VARIABLE,
+    REQUIRE_COMPILED_VARIABLE,
+    EngineBuildError,
+    compiled_engine,
+    flag,
+)
+from model.events import PythonEventCalendar
+from model.stations import PythonStation
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = compiled_engine()
+needs_compiled = pytest.mark.skipif(ENGINE is None, reason="the compiled engine is not built")
+SOURCE_TEXT = b"# an engine's source\n"
+
+
+def fake_engine(directory: Path, digest: str) -> ModuleType:
+    """A module object that looks like an extension built in ``directory`` from ``digest``."""
+    module = ModuleType("model._engine")
+    module.__file__ = str(directory / "_engine.cpython-312-x86_64-linux-gnu.so")
+    module.SOURCE_SHA256 = digest  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    """A model directory with its own _engine.pyx; the warned-once memory cleared."""
+    directory = tmp_path / "model"
+    directory.mkdir()
+    (directory / "_engine.pyx").write_bytes(SOURCE_TEXT)
+    engine_backend._warned.clear()
+    return directory
+
+
+def own_digest() -> str:
+    return hashlib.sha256(SOURCE_TEXT).hexdigest()
+
+
+def test_own_build_is_used(model_dir: Path) -> None:
+    """A module built in the model directory from its _engine.pyx is the engine."""
+    engine = fake_engine(model_dir, own_digest())
+    assert compiled_engine(lambda: engine, model_dir, {}) is engine
+
+
+def test_stale_build_is_refused_with_a_warning(
+    model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A module built from another _engine.pyx gives the Python classes and one WARNING
+    naming the file and the rebuild."""
+    engine = fake_engine(model_dir, "0" * 64)
+    with caplog.at_level(logging.WARNING, logger="model.engine_backend"):
+        assert compiled_engine(lambda: engine, model_dir, {}) is None
+        assert compiled_engine(lambda: engine, model_dir, {}) is None
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert str(model_dir / "_engine.pyx") in record.getMessage()
+    assert "python setup.py build_ext --inplace" in record.getMessage()
+
+
+def test_foreign_build_is_refused(model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A module from another checkout (the same source even) gives the Python classes."""
+    other = model_dir.parent / "elsewhere" / "model"
+    engine = fake_engine(other, own_digest())
+    with caplog.at_level(logging.WARNING, logger="model.engine_backend"):
+        assert compiled_engine(lambda: engine, model_dir, {}) is None
+    assert "is not this checkout's" in caplog.text and str(other) in caplog.text
+
+
+def test_build_without_its_source_beside_it_is_used(model_dir: Path) -> None:
+    """Where no _engine.pyx sits beside the module there is nothing to compare: it is used."""
+    (model_dir / "_engine.pyx").unlink()
+    engine = fake_engine(model_dir, "")
+    assert compiled_engine(lambda: engine, model_dir, {}) is engine
+
+
+@pytest.mark.parametrize("digest", ["0" * 64, "", None])
+def test_required_stale_build_is_an_error(model_dir: Path, digest: str | None) -> None:
+    """With MICROGOV_REQUIRE_COMPILED=1 a stale build (or one without a recorded source) is
+    an error naming the file and what to run."""
+    engine = fake_engine(model_dir, digest or "")
+    if digest is None:
+        del engine.SOURCE_SHA256
+    with pytest.raises(EngineBuildError, match=r"_engine\.pyx: run `python setup.py build_ext"):
+        compiled_engine(lambda: engine, model_dir, {REQUIRE_COMPILED_VARIABLE: "1"})
+
+
+def test_required_foreign_build_is_an_error(model_dir: Path) -> None:
+    """With MICROGOV_REQUIRE_COMPILED=1 another checkout's build is an error."""
+    engine = fake_engine(model_dir.parent / "other", own_digest())
+    with pytest.raises(EngineBuildError, match="not this checkout's"):
+        compiled_engine(lambda: engine, model_dir, {REQUIRE_COMPILED_VARIABLE: "1"})
+
+
+def test_missing_build_warns_once_or_is_an_error_when_required(
+    model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No extension: the Python classes and one WARNING; an error when it is required."""
+
+    def absent() -> ModuleType:
+        raise ImportError("No module named 'model._engine'")
+
+    with caplog.at_level(logging.INFO, logger="model.engine_backend"):
+        assert compiled_engine(absent, model_dir, {REQUIRE_COMPILED_VARIABLE: "0"}) is None
+        assert compiled_engine(absent, model_dir, {}) is None
+    assert [record.levelno for record in caplog.records] == [logging.WARNING]
+    with pytest.raises(EngineBuildError, match="not built"):
+        compiled_engine(absent, model_dir, {REQUIRE_COMPILED_VARIABLE: "1"})
+
+
+def test_pure_python_is_asked_for_silently(
+    model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MICROGOV_PURE_PYTHON=1 gives the Python classes without loading or logging anything,
+    even where the compiled engine is required."""
+
+    def load() -> ModuleType:
+        raise AssertionError("the extension should not be loaded")
+
+    environ = {PURE_PYTHON_VARIABLE: "1", REQUIRE_COMPILED_VARIABLE: "1"}
+    with caplog.at_level(logging.DEBUG):
+        assert compiled_engine(load, model_dir, environ) is None
+    assert not caplog.records
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(value=st.text(max_size=4))
+def test_switches_take_only_0_1_or_empty(value: str) -> None:
+    """A switch is on for "1", off for "0", "" or unset; anything else is a clear error
+    naming the variable and the allowed values."""
+    assert flag(PURE_PYTHON_VARIABLE, {}) is False
+    if value in ("", "0", "1"):
+        assert flag(PURE_PYTHON_VARIABLE, {PURE_PYTHON_VARIABLE: value}) is (value == "1")
+    else:
+        with pytest.raises(ValueError, match=rf"^environment variable {PURE_PYTHON_VARIABLE} "):
+            flag(PURE_PYTHON_VARIABLE, {PURE_PYTHON_VARIABLE: value})
+
+
+def test_bad_switch_value_stops_the_import() -> None:
+    """MICROGOV_PURE_PYTHON=yes is refused when the model imports, in words."""
+    env = {**os.environ, PURE_PYTHON_VARIABLE: "yes", "PYTHONPATH": str(ROOT)}
+    shown = subprocess.run(
+        [sys.executable, "-c", "import model.events"], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode != 0
+    assert "MICROGOV_PURE_PYTHON must be 0 or 1 (or empty), got 'yes'" in shown.stderr
+
+
+@needs_compiled
+def test_compiled_engine_records_its_source() -> None:
+    """The built module carries the sha256 of the _engine.pyx beside it."""
+    source = ROOT / "model" / "_engine.pyx"
+    assert ENGINE is not None
+    assert ENGINE.SOURCE_SHA256 == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+@needs_compiled
+@pytest.mark.parametrize("name", ["EventCalendar", "Station"])
+def test_compiled_classes_refuse_subclasses(name: str) -> None:
+    """The compiled classes are final: a subclass (whose overrides the C calls would skip)
+    is refused when it is created."""
+    base = getattr(ENGINE, name)
+    with pytest.raises(TypeError, match="not an acceptable base type"):
+        type("Sub", (base,), {})
+
+
+@needs_compiled
+@pytest.mark.parametrize("how", [pickle.dumps, copy.copy, copy.deepcopy])
+def test_compiled_objects_refuse_copies_in_words(how: Any) -> None:
+    """Pickling or copying a compiled calendar or station says why and what to do."""
+    assert ENGINE is not None
+    events = ENGINE.EventCalendar()
+    station = ENGINE.Station("s", 1.0, WorkCalendar(8.0, 5, 0, 10), events)
+    for thing in (events, station):
+        with pytest.raises(TypeError, match="cannot be pickled or copied; MICROGOV_PURE_PYTHON=1"):
+            how(thing)
+
+
+class Extended(Exception):
+    """The calendar was asked to learn days up to a moment."""
+
+
+@pytest.mark.parametrize("engine", ["compiled", "python"])
+@pytest.mark.parametrize("now", [2.0**63, 2.0**64, 1e300])
+def test_station_far_beyond_the_calendar_asks_the_calendar(engine: str, now: float) -> None:
+    """A start at a moment past 2**63 days goes to the calendar's own method (no undefined
+    cast to an index), on both backends alike."""
+    if engine == "compiled" and ENGINE is None:
+        pytest.skip("the compiled engine is not built")
+    classes: Any = ENGINE if engine == "compiled" else None
+    events = classes.EventCalendar() if classes else PythonEventCalendar()
+    calendar = WorkCalendar(8.0, 5, 0, 10)
+
+    def extend(days: int) -> None:
+        raise Extended(days)
+
+    calendar._extend = extend  # type: ignore[method-assign]
+    station = (classes.Station if classes else PythonStation)("s", 1.0, calendar, events)
+    events.now = now
+    with pytest.raises(Extended):
+        station.arrive(1.0, print, "t")
+
+
+def build_in(directory: Path, source: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python setup.py build_ext --inplace`` of ``source`` as model/_engine.pyx in a copy
+    of setup.py, with a stale target left from an earlier build."""
+    (directory / "model").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "setup.py", directory / "setup.py")
+    (directory / "model" / "_engine.pyx").write_text(source)
+    (directory / "model" / "_engine.cpython-312-x86_64-linux-gnu.so").write_bytes(b"stale")
+    return subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--inplace"],
+        cwd=directory,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stale target's name is Linux's")
+@pytest.mark.parametrize("required", ["0", "1"])
+def test_failed_build_removes_the_stale_target(tmp_path: Path, required: str) -> None:
+    """A build that fails (here: no working C compiler) removes the extension an earlier build
+    left, and fails the install only under MICROGOV_REQUIRE_COMPILED=1."""
+    pytest.importorskip("Cython")
+    import sysconfig
+
+    if sysconfig.get_config_var("EXT_SUFFIX") != ".cpython-312-x86_64-linux-gnu.so":
+        pytest.skip("the stale target's name is CPython 3.12 on x86-64 Linux's")
+    shown = build_in(
+        tmp_path, "def one():\n    return 1\n", {"CC": "false", REQUIRE_COMPILED_VARIABLE: required}
+    )
+    assert not list((tmp_path / "model").glob("_engine*.so")), "the stale target is removed"
+    assert (shown.returncode != 0) == (required == "1"), shown.stderr
+
+
+@pytest.mark.parametrize("required", ["0", "1"])
+def test_source_that_does_not_compile_removes_the_stale_target(
+    tmp_path: Path, required: str
+) -> None:
+    """An _engine.pyx that Cython refuses removes the extension an earlier build left, and
+    fails the install only under MICROGOV_REQUIRE_COMPILED=1."""
+    pytest.importorskip("Cython")
+    shown = build_in(tmp_path, "def one(:\n", {REQUIRE_COMPILED_VARIABLE: required})
+    assert not list((tmp_path / "model").glob("_engine*.so")), "the stale target is removed"
+    assert (shown.returncode != 0) == (required == "1"), shown.stderr
