@@ -110,18 +110,20 @@ shapes = st.tuples(
 
 @st.composite
 def moments(draw: st.DrawFn, shape: tuple[float, int, int, int]) -> float:
-    """A moment: anywhere up to well past the horizon, or exactly on a day's or a window's
-    edge (or a hair either side), or (rarely) before 0."""
+    """A moment: anywhere up to well past the horizon, inside a day's window, exactly on a
+    day's or a window's edge (or a hair either side), or (rarely) before 0."""
     hours = shape[0]
     opening = min(9.0, 24.0 - hours) / 24.0
-    day = draw(st.integers(0, 160))
+    day = draw(st.one_of(st.integers(0, 3), st.integers(0, 160)))
     edge = draw(
         st.sampled_from([0.0, opening, opening + hours / 24.0, opening + 0.5 * hours / 24.0])
     )
     nudge = draw(st.sampled_from([0.0, 0.0, 1e-12, -1e-12]))
+    inside = day + opening + draw(st.integers(0, 10**6)) * 1e-6 * hours / 24.0
     return draw(
         st.one_of(
             st.floats(0.0, 170.0),
+            st.just(inside),
             st.just(max(day + edge + nudge, 0.0)),
             st.floats(-3.0, -1e-9),
         )
@@ -130,6 +132,7 @@ def moments(draw: st.DrawFn, shape: tuple[float, int, int, int]) -> float:
 
 amounts = st.one_of(
     st.floats(-60.0, 120.0),
+    st.integers(1, 10**9).map(lambda k: k * 1e-8),  # up to 10 hours, rarely a round number
     st.sampled_from([0.0, -0.0, 8.0, 24.0, 40.0, -8.0, math.nan]),
     st.integers(0, 20).map(float),
 )
@@ -142,8 +145,8 @@ def plans(draw: st.DrawFn) -> tuple[tuple[float, int, int, int], list[tuple[str,
     operations = draw(
         st.lists(
             st.tuples(st.sampled_from(CONVERSIONS[:2] + CONVERSIONS[3:]), moments(shape), amounts),
-            min_size=1,
-            max_size=25,
+            min_size=4,
+            max_size=30,
         )
     )
     return shape, operations
