@@ -11,9 +11,15 @@ whose objects (callback and argument, or station, ``done`` and token) wait in on
 list at ``3 × slot`` — one list, so the cyclic garbage collector sees them, and no tuple
 or list per event. A heap entry of kind ``FINISH`` is a station's job ending: the
 calendar frees the desk, starts the next queued job and then calls ``done(token)``
-without a Python-level bound-method call. The working calendar's in-window case of
-``add_working_hours`` is computed here from the calendar's own ``_starts`` and ``_ends``
-lists (docs/design.md "Issue 11, ninth round: a compiled event calendar and stations").
+without a Python-level bound-method call (docs/design.md "Issue 11, ninth round: a compiled
+event calendar and stations").
+
+The working calendar's scalar conversions (``working_hours_at``, ``moment_at``, ``_moment``,
+``add_working_hours``, ``add_working_days``) are here too, as functions that
+:mod:`model.calendar` makes ``WorkCalendar``'s methods: they read the calendar's own per-day
+lists and call its Python ``_extend`` for a day not yet known, with the reference methods'
+float operations in the same order (docs/design.md "Issue 11, ninth round: the working
+calendar in C").
 """
 
 cimport cython
@@ -22,9 +28,7 @@ from libc.stdlib cimport free, malloc, realloc
 
 import math
 
-from model.calendar import WorkCalendar
-
-cdef object _PLAIN_ADD = WorkCalendar.add_working_hours
+cdef object _floor = math.floor
 
 cdef extern from *:
     """
@@ -260,7 +264,7 @@ cdef class Station:
     cdef public long long servers
     cdef public double slowdown
     cdef object _calendar
-    cdef bint _plain  # the calendar's add_working_hours is WorkCalendar's
+    cdef bint _plain  # the calendar's add_working_hours is this module's
     cdef object _events
     cdef EventCalendar _compiled  # _events when it is this module's calendar, else None
     cdef public bint deadline_first
@@ -335,7 +339,8 @@ cdef class Station:
     @calendar.setter
     def calendar(self, value):
         self._calendar = value
-        # a class (or instance) with its own add_working_hours is always asked
+        # a class (or instance) with its own add_working_hours is always asked; so is a
+        # WorkCalendar of the Python conversions (MICROGOV_PURE_PYTHON=1)
         self._plain = (
             getattr(type(value), "add_working_hours", None) is _PLAIN_ADD
             and "add_working_hours" not in getattr(value, "__dict__", ())
@@ -482,22 +487,11 @@ cdef class Station:
         return job
 
     cdef double _add_working_hours(self, double t, double hours) except? -1.0:
-        """The calendar's ``add_working_hours(t, hours)``: its in-window case here, with the
-        same float operations, anything else asked of the calendar."""
-        cdef Py_ssize_t day
-        cdef double finish
-        calendar = self._calendar
-        if self._plain and t >= 0.0 and isfinite(t):
-            starts = calendar._starts
-            ends = calendar._ends
-            if type(starts) is list and type(ends) is list:
-                # compared as doubles before the cast (a cast of t >= 2**63 is undefined)
-                if t < <double> len(<list> starts) and t < <double> len(<list> ends):
-                    day = <Py_ssize_t> floor(t)
-                    finish = t + hours / 24.0
-                    if <double> (<list> starts)[day] <= t and finish < <double> (<list> ends)[day]:
-                        return finish
-        return calendar.add_working_hours(t, hours)
+        """The calendar's ``add_working_hours(t, hours)``: computed here for a calendar that
+        has this module's conversion, else asked of the calendar."""
+        if self._plain:
+            return _add_hours(self._calendar, t, hours, None)
+        return self._calendar.add_working_hours(t, hours)
 
     cdef int _finish_job(self, object done, object token) except -1:
         self.busy -= 1
@@ -566,3 +560,153 @@ cdef inline void _sift_down(Job* heap, Py_ssize_t start, Py_ssize_t pos, Job new
         break
     heap[pos] = new
 
+
+
+# ------------------------------------------- the working calendar's conversions (issue 11)
+# Each is the method of model.calendar.WorkCalendar of the same name, operation for
+# operation: the same attributes read, ``_extend`` called with the same days, the same float
+# operations in the same order, the same errors. Lists are indexed with Python's bounds
+# checks and negative indices (the reference's ``cum[day]`` with ``day == -1`` reads the last
+# element). A calendar whose class overrides a conversion these call is asked for it as the
+# reference would ask (``self.working_hours_at``, ``self._moment``, ``self.moment_at``).
+
+
+cdef inline bint _own(object calendar, str name, object compiled):
+    """Whether ``calendar``'s class has this module's ``compiled`` as its ``name``."""
+    return getattr(type(calendar), name, None) is compiled
+
+
+cdef inline Py_ssize_t _index(double day):
+    """A whole day as a list index (past either end of any list when too large for one)."""
+    if day >= 4.0e18:
+        return <Py_ssize_t> 4000000000000000000
+    if day <= -4.0e18:
+        return -<Py_ssize_t> 4000000000000000000
+    return <Py_ssize_t> day
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+cdef double _hours_at(object calendar, double t, object shown) except? -1.0:
+    """``working_hours_at(t)``; ``shown`` is ``t`` as the caller gave it (for the message;
+    None: ``t``)."""
+    cdef double day = floor(t)
+    if not isfinite(day):
+        _floor(t)  # math.floor's own error: NaN or an infinity has no day
+    if day >= <double> <Py_ssize_t> calendar._known:
+        calendar._extend(_floor(t) + 1)
+    elif day < 0.0:
+        raise ValueError(f"a moment must be a time ≥ 0 (days), got {t if shown is None else shown}")
+    cdef Py_ssize_t at = _index(day)
+    cdef double base = calendar._cum[at]
+    if not calendar._working[at]:
+        return base
+    cdef double into = (t - day - <double> calendar._open) * 24.0
+    if into <= 0.0:
+        return base
+    cdef double hours = calendar.hours_per_day
+    return base + (into if into < hours else hours)
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+cdef double _moment_from(object calendar, double hours, Py_ssize_t first) except? -1.0:
+    """``_moment(hours, first)``: ``bisect_right`` from ``first``, as the reference's."""
+    cum = calendar._cum
+    while hours >= <double> cum[-1]:
+        calendar._extend(len(calendar._working) + 7)
+    if first < 0:
+        raise ValueError("lo must be non-negative")
+    cdef Py_ssize_t lo = first
+    cdef Py_ssize_t hi = len(cum)
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hours < <double> cum[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    cdef Py_ssize_t day = lo - 1
+    return <double> calendar._starts[day] + (hours - <double> cum[day]) / 24.0
+
+
+cdef object _moment_of(object calendar, double hours, Py_ssize_t first):
+    """``self._moment(hours, first)``: here, or the class's own."""
+    if _own(calendar, "_moment", _moment):
+        return _moment_from(calendar, hours, first)
+    return calendar._moment(hours, first)
+
+
+cdef object _hours_of(object calendar, double t, object shown):
+    """``self.working_hours_at(t)``: here, or the class's own."""
+    if _own(calendar, "working_hours_at", working_hours_at):
+        return _hours_at(calendar, t, shown)
+    return calendar.working_hours_at(t if shown is None else shown)
+
+
+cdef object _moment_at(object calendar, double hours, object shown):
+    """``moment_at(hours)``."""
+    if not hours >= 0.0:
+        raise ValueError(f"working hours elapsed must be a number ≥ 0, got {shown}")
+    return _moment_of(calendar, hours, 0)
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+cdef double _add_hours(object calendar, double t, double hours, object shown) except? -1.0:
+    """``add_working_hours(t, hours)``; ``shown`` is ``t`` as the caller gave it (None:
+    ``t``)."""
+    cdef double day = floor(t)
+    if not isfinite(day):
+        _floor(t)
+    starts = calendar._starts
+    cdef Py_ssize_t at = _index(day)
+    cdef Py_ssize_t known = len(starts)
+    if at >= known:
+        calendar._extend(_floor(t) + 1)
+        starts = calendar._starts
+    elif at < -known:  # far enough before 0 that the lists' end does not reach it
+        raise ValueError(f"a moment must be a time ≥ 0 (days), got {t if shown is None else shown}")
+    cdef double start = starts[at]
+    cdef double finish = t + hours / 24.0
+    # the work ends inside the working window that ``t`` is in (most jobs)
+    if start <= t and finish < <double> calendar._ends[at]:
+        return finish
+    if hours >= 0.0:
+        return _moment_of(calendar, <double> _hours_of(calendar, t, shown) + hours, at)
+    total = <double> _hours_of(calendar, t, shown) + hours
+    if _own(calendar, "moment_at", moment_at):
+        return _moment_at(calendar, total, total)
+    return calendar.moment_at(total)
+
+
+def working_hours_at(self, t):
+    """Working hours elapsed between time 0 and moment ``t`` (days, ≥ 0)."""
+    return _hours_at(self, t, t)
+
+
+def moment_at(self, hours):
+    """The earliest moment at which ``hours`` working hours have elapsed."""
+    return _moment_at(self, hours, hours)
+
+
+def _moment(self, double hours, Py_ssize_t first):
+    """:meth:`moment_at`, knowing that day ``first`` starts with at most ``hours`` behind it."""
+    return _moment_from(self, hours, first)
+
+
+def add_working_hours(self, t, hours):
+    """Moment at which ``hours`` of work starting at ``t`` (≥ 0) end (office hours only)."""
+    return _add_hours(self, t, hours, t)
+
+
+def add_working_days(self, t, days):
+    """Deadline ``days`` working days after ``t`` (F4.1 time limits)."""
+    cdef double moment = t
+    cdef double amount = days
+    cdef double hours = <double> _hours_of(self, moment, t) + amount * <double> self.hours_per_day
+    cdef double first = floor(moment) if amount >= 0.0 else 0.0
+    return _moment_of(self, hours, _index(first))
+
+
+cdef object _PLAIN_ADD = add_working_hours

@@ -11,6 +11,11 @@ The calendar is held as per-day lists (docs/design.md "The working calendar as
 arrays"): whether each day is a working day, the working hours before it, and its
 working window's start and end, so that every conversion is a few index look-ups
 and one bisection. Days past the horizon are added on demand by the weekly pattern.
+
+The scalar conversions written here are the reference; with the compiled engine
+(model/_engine.pyx) ``WorkCalendar``'s methods of those names are its compiled functions,
+which give the same results bit for bit (docs/design.md "Issue 11, ninth round: the
+working calendar in C").
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from bisect import bisect_right
 from math import floor
 
 import numpy as np
+
+from model.engine_backend import compiled_engine
 
 OPEN_HOUR = 9.0  # offices open at 9:00 (assumption)
 NEVER = float("inf")  # the window start of a day off: no moment is inside it
@@ -248,6 +255,29 @@ class WorkCalendar:
         if _negative(days):
             raise ValueError(f"add_working_days_array takes working days ≥ 0, got {days}")
         return self._moment_array(self.working_hours_at_array(t) + days * self.hours_per_day)
+
+
+CONVERSIONS = ("working_hours_at", "moment_at", "_moment", "add_working_hours", "add_working_days")
+"""WorkCalendar's scalar conversions that model/_engine.pyx compiles."""
+PYTHON_CONVERSIONS = {name: WorkCalendar.__dict__[name] for name in CONVERSIONS}
+"""The conversions as written above: the reference, and what runs without the compiled engine."""
+
+
+def _use_compiled_conversions() -> str:
+    """Make the compiled conversions WorkCalendar's methods when the compiled engine is in use;
+    which ones run: ``"compiled"`` or ``"python"``. A subclass's own methods stay its own, and
+    the compiled ones call them where the reference would (``_extend``, ``_works_beyond``, an
+    overriding ``working_hours_at`` or ``_moment``)."""
+    engine = compiled_engine()
+    if engine is None:
+        return "python"
+    for name in CONVERSIONS:
+        setattr(WorkCalendar, name, getattr(engine, name))
+    return "compiled"
+
+
+BACKEND = _use_compiled_conversions()
+"""Which conversions WorkCalendar's methods are: ``"compiled"`` (model/_engine.pyx) or ``"python"``."""
 
 
 def _negative(value: float | np.ndarray) -> bool:
