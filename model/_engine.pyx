@@ -27,6 +27,7 @@ from libc.math cimport floor, isfinite
 from libc.stdlib cimport free, malloc, realloc
 
 import math
+from model.desks import desks
 
 cdef object _floor = math.floor
 
@@ -313,14 +314,8 @@ cdef class Station:
         deadline_first=False,
         work_factor=1.0,
     ):
-        if not staff > 0 or not math.isfinite(staff):
-            raise ValueError(f"station {name} needs a positive, finite staff, got {staff}")
         self.name = name
-        self.staff = float(staff)
-        self.servers = math.ceil(self.staff - 1e-9)
-        # desk time per staff hour: each of the ``servers`` desks is staffed staff/servers
-        # of the time
-        self.slowdown = self.servers / self.staff
+        self.staff, self.servers, self.slowdown = desks(name, staff)  # model/desks.py
         self.calendar = calendar
         self.events = events
         self.deadline_first = deadline_first

@@ -19,12 +19,12 @@ is built (same behaviour bit for bit; ``model.events.BACKEND`` says which).
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from model.calendar import WorkCalendar
+from model.desks import desks
 from model.engine_backend import compiled_engine
 from model.events import EventCalendar
 
@@ -71,13 +71,8 @@ class PythonStation:
         deadline_first: bool = False,
         work_factor: float = 1.0,
     ) -> None:
-        if not staff > 0 or not math.isfinite(staff):
-            raise ValueError(f"station {name} needs a positive, finite staff, got {staff}")
         self.name = name
-        self.staff = float(staff)
-        self.servers = math.ceil(self.staff - 1e-9)
-        # desk time per staff hour: each of the ``servers`` desks is staffed staff/servers of the time
-        self.slowdown = self.servers / self.staff
+        self.staff, self.servers, self.slowdown = desks(name, staff)  # model/desks.py
         self.calendar = calendar
         self.events = events
         self.deadline_first = deadline_first
