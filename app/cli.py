@@ -33,8 +33,12 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from app.console import print_error
 from experiments.errors import InputError, ResourceError
+
+# Nothing heavy at module level (no Mesa, pandas or the model): ``main`` starts a pool's
+# preloaded fork server before anything else, and it can only start once this module is
+# imported (issue 11; docs/design.md "Warm pool workers"). ``app.console`` imports the
+# model and pandas (≈ 1.3 s of CPU), so it is imported where an error is printed.
 
 COMMAND_MODULES: tuple[str, ...] = (
     "app.run_commands",
@@ -107,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}", debug, EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        print_error("interrupted")
+        _print_error("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
         hint = "" if debug else " (rerun with --debug to see the traceback)"
@@ -148,8 +152,14 @@ def _version() -> str:
 def _fail(message: object, debug: bool, status: int) -> int:
     if debug:
         traceback.print_exc()
-    print_error(message)
+    _print_error(message)
     return status
+
+
+def _print_error(message: object) -> None:
+    from app.console import print_error
+
+    print_error(message)
 
 
 def _silence_stdout() -> None:

@@ -90,3 +90,15 @@ def test_cli_prestarts_the_pool_only_for_pool_commands(
     monkeypatch.setattr(executors, "prestart_workers", lambda: calls.append(None))
     cli._prestart_pool(args)
     assert bool(calls) is started
+
+
+def test_cli_module_imports_nothing_heavy_before_the_pool_starts() -> None:
+    """``app.cli`` itself imports no Mesa, pandas, NumPy or model code: ``main`` starts the
+    pool's fork server first, and those imports would delay it by over a second."""
+    heavy = ("mesa", "pandas", "numpy", "scipy", "model", "analysis")
+    code = f"import sys, app.cli\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"app.cli imported {done.stdout.strip()}"
