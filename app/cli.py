@@ -38,7 +38,7 @@ from experiments.errors import InputError, ResourceError
 # Nothing heavy at module level (no Mesa, pandas or the model): ``main`` starts a pool's
 # preloaded fork server before anything else, and it can only start once this module is
 # imported (issue 11; docs/design.md "Warm pool workers"). ``app.console`` imports the
-# model and pandas (≈ 1.3 s of CPU), so it is imported where an error is printed.
+# model and pandas (≈ 1.3 s of CPU), so it is not imported here.
 
 COMMAND_MODULES: tuple[str, ...] = (
     "app.run_commands",
@@ -114,6 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
+        # The engine's switches are read when the model is imported, wherever that happens;
+        # imported here, not above (the module stays light, see the note at the top).
+        from model.engine_backend import EngineBuildError, EngineSettingError
+
+        if isinstance(exc, EngineSettingError):
+            return _fail(exc, debug, EXIT_BAD_INPUT)
+        if isinstance(exc, EngineBuildError):
+            return _fail(exc, debug, EXIT_FAILURE)
         hint = "" if debug else " (rerun with --debug to see the traceback)"
         return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", debug, EXIT_FAILURE)
 
@@ -157,9 +165,9 @@ def _fail(message: object, debug: bool, status: int) -> int:
 
 
 def _print_error(message: object) -> None:
-    from app.console import print_error
-
-    print_error(message)
+    # As ``app.console.print_error``, without importing it: that imports the model, which
+    # is what failed when an engine switch is wrong.
+    print(f"error: {message}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

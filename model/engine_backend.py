@@ -38,11 +38,18 @@ class EngineBuildError(RuntimeError):
     """The compiled engine is required (MICROGOV_REQUIRE_COMPILED=1) but missing or stale."""
 
 
+class EngineSettingError(ValueError):
+    """A switch of the environment has a value other than ``0``, ``1`` or empty; raised when
+    the model is imported, so the command line reports it by name, as bad input."""
+
+
 def flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
     """The switch ``name`` of the environment: ``"1"`` on; ``"0"``, empty or unset off."""
     value = (os.environ if environ is None else environ).get(name, "")
     if value not in ("", "0", "1"):
-        raise ValueError(f"environment variable {name} must be 0 or 1 (or empty), got {value!r}")
+        raise EngineSettingError(
+            f"environment variable {name}: {value!r} is not allowed; allowed: 0, 1 or empty"
+        )
     return value == "1"
 
 
@@ -75,6 +82,7 @@ def compiled_engine(
     """The compiled extension module, or None: the Python classes asked for, or the module
     missing, stale or foreign (a WARNING, once; an :class:`EngineBuildError` when the compiled
     engine is required). ``load``, ``model_dir`` and ``environ`` are there for tests."""
+    require = flag(REQUIRE_COMPILED_VARIABLE, environ)  # read, and checked, either way
     if flag(PURE_PYTHON_VARIABLE, environ):
         return None
     problem: str | None
@@ -87,7 +95,7 @@ def compiled_engine(
         if problem is None:
             return engine
     assert problem is not None
-    if flag(REQUIRE_COMPILED_VARIABLE, environ):
+    if require:
         raise EngineBuildError(f"{problem} ({REQUIRE_COMPILED_VARIABLE}=1)")
     if problem not in _warned:
         _warned.add(problem)

@@ -26,6 +26,7 @@ from model.engine_backend import (
     PURE_PYTHON_VARIABLE,
     REQUIRE_COMPILED_VARIABLE,
     EngineBuildError,
+    EngineSettingError,
     compiled_engine,
     flag,
 )
@@ -155,7 +156,9 @@ def test_switches_take_only_0_1_or_empty(value: str) -> None:
     if value in ("", "0", "1"):
         assert flag(PURE_PYTHON_VARIABLE, {PURE_PYTHON_VARIABLE: value}) is (value == "1")
     else:
-        with pytest.raises(ValueError, match=rf"^environment variable {PURE_PYTHON_VARIABLE} "):
+        with pytest.raises(
+            EngineSettingError, match=rf"^environment variable {PURE_PYTHON_VARIABLE}: "
+        ):
             flag(PURE_PYTHON_VARIABLE, {PURE_PYTHON_VARIABLE: value})
 
 
@@ -166,7 +169,38 @@ def test_bad_switch_value_stops_the_import() -> None:
         [sys.executable, "-c", "import model.events"], env=env, capture_output=True, text=True
     )
     assert shown.returncode != 0
-    assert "MICROGOV_PURE_PYTHON must be 0 or 1 (or empty), got 'yes'" in shown.stderr
+    assert "MICROGOV_PURE_PYTHON: 'yes' is not allowed; allowed: 0, 1 or empty" in shown.stderr
+
+
+@pytest.mark.parametrize("variable", [PURE_PYTHON_VARIABLE, REQUIRE_COMPILED_VARIABLE])
+def test_bad_switch_value_is_bad_input_on_the_command_line(variable: str, tmp_path: Path) -> None:
+    """The command line reports a wrong switch in one line and exits 2 (bad input), with no
+    traceback, even though the model (and so the console's own error printer) cannot import;
+    MICROGOV_REQUIRE_COMPILED is checked even when the compiled engine is fine."""
+    env = {**os.environ, variable: "yes", "PYTHONPATH": str(ROOT)}
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "run",
+            str(ROOT / "scenarios" / "classroom.toml"),
+            "--days",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert shown.returncode == 2, shown.stderr
+    assert shown.stderr.strip() == (
+        f"error: environment variable {variable}: 'yes' is not allowed; allowed: 0, 1 or empty"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 @needs_compiled
