@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from experiments.errors import InputError, ResourceError
+from model.engine_backend import EngineBuildError, EngineSettingError, compiled_engine
 
 logger = logging.getLogger(__name__)
 
@@ -211,9 +212,16 @@ def prestart_workers(start_method: str | None = None) -> None:
     preparing the results folder); every pool worker is then forked from it with the
     modules loaded and starts its first run at once, instead of importing them itself.
     A no-op under ``spawn``, and when this process already has a fork server (the preload
-    applies only to a fork server not yet started; the pool then works as before).
+    applies only to a fork server not yet started; the pool then works as before), and
+    when an engine switch is wrong or the required compiled engine is missing.
     """
     if (start_method or default_start_method()) != "forkserver":
+        return
+    try:
+        compiled_engine()
+    except (EngineSettingError, EngineBuildError):
+        # the model cannot import here either: the caller reports why, in one line, and a
+        # fork server would only repeat it as a traceback of its own
         return
     # ``__main__`` first, as multiprocessing's own default preload has it
     multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", *WORKER_PRELOAD])

@@ -172,24 +172,24 @@ def test_bad_switch_value_stops_the_import() -> None:
     assert "MICROGOV_PURE_PYTHON: 'yes' is not allowed; allowed: 0, 1 or empty" in shown.stderr
 
 
+COMMANDS = {
+    "run": ["run", str(ROOT / "scenarios" / "classroom.toml"), "--days", "2"],
+    # a pool command: its fork server is not started to repeat the error as a traceback
+    "compare": ["compare", str(ROOT / "experiments" / "compare_reforms.toml")],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 @pytest.mark.parametrize("variable", [PURE_PYTHON_VARIABLE, REQUIRE_COMPILED_VARIABLE])
-def test_bad_switch_value_is_bad_input_on_the_command_line(variable: str, tmp_path: Path) -> None:
+def test_bad_switch_value_is_bad_input_on_the_command_line(
+    variable: str, command: str, tmp_path: Path
+) -> None:
     """The command line reports a wrong switch in one line and exits 2 (bad input), with no
     traceback, even though the model (and so the console's own error printer) cannot import;
     MICROGOV_REQUIRE_COMPILED is checked even when the compiled engine is fine."""
     env = {**os.environ, variable: "yes", "PYTHONPATH": str(ROOT)}
     shown = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "run",
-            str(ROOT / "scenarios" / "classroom.toml"),
-            "--days",
-            "2",
-            "--out",
-            str(tmp_path / "out"),
-        ],
+        [sys.executable, "-m", "app.cli", *COMMANDS[command], "--out", str(tmp_path / "out")],
         env=env,
         capture_output=True,
         text=True,
