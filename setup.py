@@ -33,7 +33,10 @@ def required() -> bool:
     """Whether ``MICROGOV_REQUIRE_COMPILED=1``: a build that fails is then an error."""
     value = os.environ.get(REQUIRE_VARIABLE, "")
     if value not in ("", "0", "1"):
-        raise SystemExit(f"{REQUIRE_VARIABLE} must be 0 or 1 (or empty), got {value!r}")
+        raise SystemExit(
+            f"environment variable {REQUIRE_VARIABLE}: {value!r} is not allowed; "
+            "allowed: 0, 1 or empty"
+        )
     return value == "1"
 
 

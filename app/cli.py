@@ -10,8 +10,11 @@ exit status):
 - :mod:`app.explain_commands`: ``explain``, ``mechanisms``.
 - :mod:`app.calibrate_commands`: ``calibrate``, ``fit-logs``.
 
-Command modules should import heavy dependencies inside their handlers, so that
-``microgov --help`` and ``microgov validate`` stay quick.
+The command modules import the model (Mesa, pandas) at module level, so every command,
+``--help`` and ``--version`` included, takes about a second to start, and a wrong engine
+switch is reported by them too. This module itself imports nothing heavy: ``main`` starts
+a pool's preloaded fork server *before* it imports the command modules, so that the two
+import at once (docs/design.md "Warm pool workers").
 
 Bad input never shows a traceback: an :class:`~experiments.errors.InputError` (or an
 OS error about a file) prints ``error: <message>`` on standard error and exits with
@@ -33,6 +36,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from app.error_line import print_error
 from experiments.errors import InputError, ResourceError
 
 # Nothing heavy at module level (no Mesa, pandas or the model): ``main`` starts a pool's
@@ -111,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}", debug, EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        _print_error("interrupted")
+        print_error("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
         # The engine's switches are read when the model is imported, wherever that happens;
@@ -160,14 +164,8 @@ def _version() -> str:
 def _fail(message: object, debug: bool, status: int) -> int:
     if debug:
         traceback.print_exc()
-    _print_error(message)
+    print_error(message)
     return status
-
-
-def _print_error(message: object) -> None:
-    # As ``app.console.print_error``, without importing it: that imports the model, which
-    # is what failed when an engine switch is wrong.
-    print(f"error: {message}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -1,4 +1,5 @@
-"""Console helpers for the ``microgov`` command line: outcome tables and error lines.
+"""Console helpers for the ``microgov`` command line: outcome tables, progress bars with
+Ctrl+C, and Dask's log lines. Error lines are :mod:`app.error_line`'s.
 
 Only the app layer prints; everything below it logs (docs/design.md "Conventions").
 """
@@ -8,11 +9,11 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sys
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any
 
 from analysis.formatting import format_level
+from app.error_line import print_error
 from model.cases import CASE_TYPES
 from model.outcomes import GROUPS, OUTCOMES, find_outcome
 
@@ -73,11 +74,6 @@ def outcome_table(summary: Mapping[str, float]) -> str:
 
 def _type_order(case_type: str) -> int:
     return CASE_TYPES.index(case_type) if case_type in CASE_TYPES else len(CASE_TYPES)
-
-
-def print_error(message: object, stream: TextIO | None = None) -> None:
-    """Print ``error: <message>`` on standard error (or ``stream``)."""
-    print(f"error: {message}", file=stream if stream is not None else sys.stderr)
 
 
 def quiet_dask(args: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from app.console import print_error
+from app.error_line import print_error
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 

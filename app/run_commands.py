@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import arguments
-from app.console import outcome_table, print_error
+from app.console import outcome_table
+from app.error_line import print_error
 from experiments.errors import InputError
 from experiments.scenario_files import (
     Scenario,

@@ -156,10 +156,25 @@ def test_switches_take_only_0_1_or_empty(value: str) -> None:
     if value in ("", "0", "1"):
         assert flag(PURE_PYTHON_VARIABLE, {PURE_PYTHON_VARIABLE: value}) is (value == "1")
     else:
-        with pytest.raises(
-            EngineSettingError, match=rf"^environment variable {PURE_PYTHON_VARIABLE}: "
-        ):
+        message = (
+            f"environment variable {PURE_PYTHON_VARIABLE}: {value!r} is not allowed; "
+            "allowed: 0, 1 or empty"
+        )
+        with pytest.raises(EngineSettingError) as raised:
             flag(PURE_PYTHON_VARIABLE, {PURE_PYTHON_VARIABLE: value})
+        assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("pure", [None, "0", "1"])
+def test_require_switch_is_checked_whatever_the_engine(model_dir: Path, pure: str | None) -> None:
+    """A wrong MICROGOV_REQUIRE_COMPILED is refused even when the compiled engine is good,
+    and even when the Python classes are asked for (they would run unnoticed otherwise)."""
+    engine = fake_engine(model_dir, own_digest())
+    environ = {REQUIRE_COMPILED_VARIABLE: "yes"}
+    if pure is not None:
+        environ[PURE_PYTHON_VARIABLE] = pure
+    with pytest.raises(EngineSettingError, match=REQUIRE_COMPILED_VARIABLE):
+        compiled_engine(lambda: engine, model_dir, environ)
 
 
 def test_bad_switch_value_stops_the_import() -> None:
@@ -201,6 +216,23 @@ def test_bad_switch_value_is_bad_input_on_the_command_line(
         f"error: environment variable {variable}: 'yes' is not allowed; allowed: 0, 1 or empty"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_engine_build_error_exits_1_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A required engine that is missing (raised wherever the model is imported) is a
+    failure of the installation, not bad input: exit status 1 and its message, no traceback."""
+    from app import cli
+
+    def build_parser() -> Any:
+        raise EngineBuildError("the compiled engine is not built")
+
+    monkeypatch.setattr(cli, "build_parser", build_parser)
+    assert cli.main(["run", "anything.toml"]) == cli.EXIT_FAILURE
+    shown = capsys.readouterr()
+    assert shown.err == "error: the compiled engine is not built\n"
+    assert "Traceback" not in shown.err + shown.out
 
 
 @needs_compiled

@@ -7,6 +7,7 @@ task before the caller stores the previous result (docs/design.md "Warm pool wor
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import time
@@ -102,3 +103,27 @@ def test_cli_module_imports_nothing_heavy_before_the_pool_starts() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", f"app.cli imported {done.stdout.strip()}"
+
+
+def test_prestart_path_imports_nothing_heavy() -> None:
+    """What ``_prestart_pool`` runs before the pool starts (``experiments.executors`` and the
+    engine check of ``prestart_workers``) loads no Mesa, pandas, NumPy, SciPy or analysis
+    code, and of the model only its engine switch: otherwise the fork server would start
+    a second later, after the very imports it is meant to overlap."""
+    heavy = ("mesa", "pandas", "numpy", "scipy", "analysis")
+    code = (
+        "import sys, experiments.executors as e\n"
+        "e.compiled_engine()\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('model.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    loaded_heavy, loaded_model = done.stdout.strip().splitlines()
+    assert loaded_heavy == "[]", f"the prestart path imported {loaded_heavy}"
+    # the engine (model._engine, and the plain module it imports) but no agent or lifecycle
+    loaded = set(ast.literal_eval(loaded_model))
+    assert loaded & {"model.engine_backend", "model._engine"}, loaded
+    assert not loaded & {"model.governance", "model.agents", "model.casework"}, loaded
