@@ -705,3 +705,103 @@ def add_working_days(self, t, days):
 
 
 cdef object _PLAIN_ADD = add_working_hours
+
+
+# ------------------------------------------------------------------ the daily trust step
+cdef inline bint _update_trust(
+    double* trust, const double* disposition, Py_ssize_t i, float neighbours, float w32,
+    double keep, double r,
+) noexcept nogil:
+    """Resident ``i``'s new trust from the mean of their neighbours' trust, with the float
+    operations of model/trust_diffusion.py's reference in its order; whether it left [0, 1]."""
+    cdef double kept = trust[i] * keep
+    kept = kept + <double> (neighbours * w32)
+    cdef double value = disposition[i] * r
+    value = value + kept
+    trust[i] = value
+    return not (value <= 1.0 and value >= 0.0)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def diffuse_trust(
+    const int[::1] indptr,
+    const int[::1] indices,
+    const float[::1] weight,
+    double[::1] trust,
+    const double[::1] disposition,
+    float[::1] work,
+    double w,
+    double r,
+):
+    """One day's trust step in place (model/trust_diffusion.py, whose reference this is bit
+    for bit): ``work`` ← trust as float32; each resident's neighbours' mean is the float32
+    sum, in stored order, of ``weight[i] * work[j]`` over row ``i``'s ties (``weight[i]`` the
+    row's one stored value; an empty row: one's own trust), then
+    ``trust = disposition·r + (trust·(1 − w − r) + float32(neighbours·w))``.
+    Returns whether some value is out of [0, 1] or NaN (the caller clips).
+
+    Two rows are summed side by side: each row's sum keeps its own order, and the two
+    chains of additions overlap (the far ties' loads are what a row waits on)."""
+    cdef Py_ssize_t n = trust.shape[0]
+    if (
+        indptr.shape[0] != n + 1 or weight.shape[0] != n or disposition.shape[0] != n
+        or work.shape[0] != n
+    ):
+        raise ValueError("diffuse_trust: arrays of different lengths")
+    if n == 0:
+        return False
+    if indptr[n] > indices.shape[0]:
+        raise ValueError("diffuse_trust: the index pointers run past the indices")
+    cdef double keep = 1.0 - w - r
+    cdef float w32 = <float> w
+    cdef const int* idx = &indices[0] if indices.shape[0] else NULL
+    cdef float* x = &work[0]
+    cdef double* t = &trust[0]
+    cdef const double* d = &disposition[0]
+    cdef Py_ssize_t i, j, end, k, kend
+    cdef float a, b, wa, wb
+    cdef bint bad = False
+    with nogil:
+        for i in range(n):
+            x[i] = <float> t[i]
+        i = 0
+        while i + 1 < n:
+            j = indptr[i]
+            end = indptr[i + 1]
+            k = end
+            kend = indptr[i + 2]
+            wa = weight[i]
+            wb = weight[i + 1]
+            a = 0.0
+            b = 0.0
+            while j < end and k < kend:
+                a = a + wa * x[idx[j]]
+                b = b + wb * x[idx[k]]
+                j += 1
+                k += 1
+            while j < end:
+                a = a + wa * x[idx[j]]
+                j += 1
+            while k < kend:
+                b = b + wb * x[idx[k]]
+                k += 1
+            if indptr[i] == end:
+                a = x[i]
+            if end == kend:
+                b = x[i + 1]
+            bad |= _update_trust(t, d, i, a, w32, keep, r)
+            bad |= _update_trust(t, d, i + 1, b, w32, keep, r)
+            i += 2
+        if i < n:
+            j = indptr[i]
+            end = indptr[i + 1]
+            wa = weight[i]
+            a = 0.0
+            while j < end:
+                a = a + wa * x[idx[j]]
+                j += 1
+            if indptr[i] == end:
+                a = x[i]
+            bad |= _update_trust(t, d, i, a, w32, keep, r)
+    return bad

@@ -45,9 +45,9 @@ from model.population import build_population
 from model.projects import MicroSpaces
 from model.residents import Residents
 from model.sensors import SensorNetwork
-from model.sparse_product import csr_product_into
 from model.stations import Station
 from model.streams import STREAM_NAMES, as_seed_sequence, stream
+from model.trust_diffusion import diffuse_trust
 from model.units import Units
 
 
@@ -450,31 +450,13 @@ class GovernanceModel(mesa.Model):
                     progress(self.day)
 
     def _diffuse_trust(self) -> None:
-        """Neighbours' trust pulls one's own: one sparse product per day (assumption)."""
+        """Neighbours' trust pulls one's own: one sparse product per day (assumption;
+        model/trust_diffusion.py)."""
         w = self.parameters.social.neighbour_influence_per_day
-        if w <= 0 and self.parameters.social.disposition_weight_per_day <= 0:
-            return
-        pop = self.population
-        np.copyto(pop.trust32, pop.trust, casting="same_kind")  # as astype, into work space
-        # influence.dot(trust32), into work space (model/sparse_product.py)
-        neighbours = csr_product_into(pop.influence, pop.trust32, pop.neighbours32)
-        if pop.isolated_rows.shape[0]:  # nobody to listen to: one's own trust stays
-            neighbours[pop.isolated_rows] = pop.trust[pop.isolated_rows]
-        # each resident is also pulled back to their own disposition (their own settled
-        # experience), so neighbour averaging does not erase differences (assumption)
         r = self.parameters.social.disposition_weight_per_day
-        # (1 − w − r)·trust + w·neighbours (float32) + r·disposition, summed in that order,
-        # with no temporary but the product's result (issue 11)
-        kept = np.multiply(pop.trust, 1.0 - w - r, out=pop.kept)
-        kept += np.multiply(neighbours, w, out=neighbours)
-        np.multiply(pop.disposition, r, out=pop.trust)
-        pop.trust += kept
-        # clip only when some value is out of [0, 1] (or NaN): two reductions cost less than
-        # the clip, which leaves every value in bounds as it is (−0.0 too; issue 11)
-        # (the ufuncs' reductions that ``max`` and ``min`` call, without their Python wrappers)
-        trust = pop.trust
-        if trust.size and not (_MAX(trust) <= 1.0 and _MIN(trust) >= 0.0):
-            np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
+        if w <= 0 and r <= 0:
+            return
+        diffuse_trust(self.population, w, r)
 
     # ----------------------------------------------------------------- lookup
     def station(self, unit: Unit) -> Station:
@@ -612,9 +594,7 @@ def _group(values: np.ndarray, parent: np.ndarray, n: int, name: str) -> np.ndar
     return total / np.maximum(np.bincount(parent, minlength=n), 1)
 
 
-# ``ndarray.max`` and ``min`` without the Python frames around them (issue 11, eighth round)
-_MAX = np.maximum.reduce
-_MIN = np.minimum.reduce
+# ``ndarray.sum`` without the Python frames around it (issue 11, eighth round)
 _SUM = np.add.reduce
 
 # the level each level hangs from in the governance hierarchy

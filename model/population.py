@@ -46,12 +46,16 @@ class Population:
     neighbours32: np.ndarray = field(init=False, repr=False)
     # the rows of ``isolated``, found once: the ties never change (issue 11, seventh round)
     isolated_rows: np.ndarray = field(init=False, repr=False)
+    # each row's one stored value of ``influence`` (float32), when the compiled trust step
+    # can run on it (model/trust_diffusion.py; issue 11, eleventh round), else None
+    row_weight: np.ndarray | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.trust32 = np.empty(self.trust.shape[0], dtype=np.float32)
         self.kept = np.empty(self.trust.shape[0], dtype=np.float64)
         self.neighbours32 = np.empty(self.trust.shape[0], dtype=np.float32)
         self.isolated_rows = np.flatnonzero(self.isolated)
+        self.row_weight = _row_weight(self.influence, self.isolated, self.trust, self.disposition)
 
     @property
     def size(self) -> int:
@@ -155,6 +159,42 @@ def _row_normalised(ties: sp.csr_matrix, inverse: np.ndarray, degree: np.ndarray
     influence = sp.csr_matrix((data, ties.indices, ties.indptr), shape=ties.shape)
     influence.has_canonical_format = True
     return influence
+
+
+def _row_weight(
+    influence: sp.csr_matrix, isolated: np.ndarray, trust: np.ndarray, disposition: np.ndarray
+) -> np.ndarray | None:
+    """Each row's one stored value of ``influence`` as float32 (0 for an empty row), or None
+    when the compiled trust step cannot reproduce the reference on these arrays: a row whose
+    stored values differ, ``isolated`` other than the empty rows, or arrays not of the
+    kernel's types (float32 CSR with int32 indices; float64 contiguous trust and
+    disposition). ``build_population`` always gives the kernel's form."""
+    if not isinstance(influence, sp.csr_matrix | sp.csr_array):
+        return None
+    n = trust.shape[0]
+    arrays_fit = (
+        influence.shape == (n, n)
+        and influence.data.dtype == np.float32
+        and influence.indices.dtype == np.int32
+        and influence.indptr.dtype == np.int32
+        and trust.dtype == np.float64
+        and disposition.dtype == np.float64
+        and trust.shape == disposition.shape == (n,)
+        and trust.flags.c_contiguous
+        and disposition.flags.c_contiguous
+    )
+    if not arrays_fit:
+        return None
+    indptr = influence.indptr
+    degree = np.diff(indptr)
+    if not np.array_equal(isolated, degree == 0):
+        return None
+    weight = np.zeros(n, dtype=np.float32)
+    filled = degree > 0
+    weight[filled] = influence.data[indptr[:-1][filled]]
+    if not np.array_equal(influence.data, np.repeat(weight, degree)):
+        return None
+    return weight
 
 
 def _households(n: int, mean_size: float, rng: np.random.Generator) -> np.ndarray:
