@@ -155,6 +155,21 @@ def test_bench_case_log_writes_both_and_they_read_back_equal(tmp_path: Path) -> 
     assert figures["ratio_cpu"] == figures["pandas_cpu_s"] / figures["sink_cpu_s"], figures
 
 
+def test_bench_trust_step_times_both_steps_standalone_and_in_a_run(tmp_path: Path) -> None:
+    """bench_trust_step times the kernel and the reference alone and on alternate days of a run."""
+    out = tmp_path / "trust.json"
+    done = _run(
+        "bench_trust_step.py",
+        *("--scenario", "classroom", "--calls", "3", "--days", "6", "--skip", "2"),
+        *("--out", str(out)),
+    )
+    assert done.returncode == 0, f"bench_trust_step failed:\n{done.stderr}"
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["standalone"]["kernel"]["n"] == figures["standalone"]["reference"]["n"] == 3
+    assert figures["in_run"]["kernel"]["n"] == figures["in_run"]["reference"]["n"] == 2
+    assert figures["ties"] > 0 and figures["residents"] > 0, figures
+
+
 def test_district_digest_prints_a_reproducible_line() -> None:
     """district_digest on the classroom for 5 days prints the same counts and digest twice."""
     lines = []
