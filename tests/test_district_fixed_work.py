@@ -145,5 +145,5 @@ def test_build_leaves_the_collector_as_it_was(monkeypatch) -> None:
 
     monkeypatch.setattr(GovernanceModel, "_build_units", spying)
     GovernanceModel(load_scenario(CLASSROOM).parameters, seed=1)
-    assert inside and inside[0][0] >= 20_000 and inside[0][1] > 0  # quiet inside
+    assert inside and inside[0][0] >= 200_000 and inside[0][1] > 0  # quiet inside
     assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
