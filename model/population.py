@@ -47,8 +47,10 @@ class Population:
     # the rows of ``isolated``, found once: the ties never change (issue 11, seventh round)
     isolated_rows: np.ndarray = field(init=False, repr=False)
     # each row's one stored value of ``influence`` (float32), when the compiled trust step
-    # can run on it (model/trust_diffusion.py; issue 11, eleventh round), else None
+    # can run on it (model/trust_diffusion.py; issue 11, eleventh round), else None; and the
+    # matrix they were read from (a matrix put in its place later takes the reference)
     row_weight: np.ndarray | None = field(init=False, repr=False)
+    weighted_influence: sp.csr_matrix | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.trust32 = np.empty(self.trust.shape[0], dtype=np.float32)
@@ -56,6 +58,7 @@ class Population:
         self.neighbours32 = np.empty(self.trust.shape[0], dtype=np.float32)
         self.isolated_rows = np.flatnonzero(self.isolated)
         self.row_weight = _row_weight(self.influence, self.isolated, self.trust, self.disposition)
+        self.weighted_influence = self.influence
 
     @property
     def size(self) -> int:

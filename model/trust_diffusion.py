@@ -13,8 +13,8 @@ and four more passes read and write the district's vectors. The compiled engine'
 ``diffuse_trust`` (model/_engine.pyx) does the same float operations in the same order
 in two passes, reading each row's one weight once instead of a stored value per tie; it
 is used when the matrix has that form (every stored value of a row equal, as
-``build_population`` makes it) and the results are the reference's bit for bit
-(tests/test_trust_diffusion.py).
+``build_population`` makes it, and the matrix is still the one the row weights were read
+from) and the results are the reference's bit for bit (tests/test_trust_diffusion.py).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ BACKEND = "python" if _engine is None else "compiled"
 def diffuse_trust(pop: Population, w: float, r: float) -> None:
     """One day's trust step on ``pop.trust``, in place (``w``: neighbours' pull, ``r``:
     one's disposition's pull, per day)."""
-    if _engine is not None and pop.row_weight is not None:
-        influence = pop.influence
+    influence = pop.influence
+    if _engine is not None and pop.row_weight is not None and pop.weighted_influence is influence:
         out_of_bounds = _engine.diffuse_trust(
             influence.indptr,
             influence.indices,

@@ -169,3 +169,21 @@ def test_compiled_step_runs_where_required() -> None:
     if not flag(REQUIRE_COMPILED_VARIABLE):
         pytest.skip("MICROGOV_REQUIRE_COMPILED is not set")
     assert COMPILED
+
+
+def test_a_matrix_put_in_later_takes_the_reference() -> None:
+    """Row weights read from the built matrix are not used with another one put in its place
+    (the kernel would sum the new ties with the old weights): the step is the plain formula's."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(6))
+    assert pop.row_weight is not None
+    other = build_population(
+        SMALL, SocialParameters(weak_ties_per_resident=3), np.random.default_rng(7)
+    )
+    pop.influence, pop.isolated = other.influence, other.isolated
+    pop.isolated_rows = other.isolated_rows
+    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
+    expected = _plain(pop, pop.trust, 0.4, 0.1)
+    GovernanceModel._diffuse_trust(
+        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
+    )  # type: ignore[arg-type]
+    assert _bits(pop.trust) == _bits(expected)
