@@ -40,7 +40,8 @@ def diffuse_trust(pop: Population, w: float, r: float) -> None:
     """One day's trust step on ``pop.trust``, in place (``w``: neighbours' pull, ``r``:
     one's disposition's pull, per day)."""
     influence = pop.influence
-    if _engine is not None and pop.row_weight is not None and pop.weighted_influence is influence:
+    current = pop.weighted_influence is pop.influence  # weights read from this very matrix
+    if _engine is not None and pop.row_weight is not None and current:
         out_of_bounds = _engine.diffuse_trust(
             influence.indptr,
             influence.indices,
