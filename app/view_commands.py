@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -120,16 +121,41 @@ def view_command(args: argparse.Namespace) -> int:
     )
     if not args.no_browser:
         _open_browser(server.url)
-    previous = _stop_on_sigterm()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped", flush=True)
-    finally:
-        server.close()  # kills runs still going
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    _serve_until_stopped(server)
+    print("stopped", flush=True)
     return 0
+
+
+def _serve_until_stopped(server: Any) -> None:
+    """Serve in a background thread until Ctrl+C or SIGTERM, then stop the server (and kill
+    runs still going).
+
+    The signals only set a flag that the main thread polls: a ``KeyboardInterrupt`` raised
+    in the main thread while it served could land inside the standard library's thread
+    start (each request starts a thread), leave its lock half released and come out as a
+    ``RuntimeError`` that ``socketserver`` reports and serves on — the server then ignored
+    that Ctrl+C (seen once in CI). Outside the main thread (no signals there) it serves
+    until the server is shut down."""
+    if threading.current_thread() is not threading.main_thread():
+        try:
+            server.serve_forever()
+        finally:
+            server.close()
+        return
+    received: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        while not received:
+            time.sleep(0.1)
+    finally:
+        server.stop()  # shuts the serving thread down, kills runs still going
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _port(text: str) -> int:
@@ -183,14 +209,3 @@ def _open_browser(url: str) -> None:
             log.warning("could not open a browser (%s); open %s yourself", exc, url)
 
     threading.Thread(target=open_it, name="open-browser", daemon=True).start()
-
-
-def _stop_on_sigterm() -> Any:
-    """Make SIGTERM stop the server like Ctrl+C; return the previous handler (or None)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, stop)

@@ -494,6 +494,39 @@ def test_view_command_serves_and_stops_on_ctrl_c() -> None:
     assert "Traceback" not in err, f"no traceback on Ctrl+C: {err}"
 
 
+class _FakeServer:
+    """Records what the serving loop asks of a server, and in which thread."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_the_view_by_a_flag_not_an_exception(signum: int) -> None:
+    """In the main thread the view serves in the background and the signal only sets a flag:
+    no KeyboardInterrupt can land inside the server's own thread starts (where it once
+    came out as a RuntimeError that the server reported and served on). The server is
+    stopped once and the previous handlers are back."""
+    from app.view_commands import _serve_until_stopped
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    server = _FakeServer()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signum))
+    timer.start()
+    try:
+        _serve_until_stopped(server)  # returns on the signal, raises nothing
+    finally:
+        timer.cancel()
+    assert server.calls == ["start", "stop"]
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
 @functools.cache
 def config_of(scenario: Scenario) -> dict[str, Any]:
     """The view's controls for a scenario (computed once)."""
