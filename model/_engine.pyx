@@ -20,13 +20,20 @@ The working calendar's scalar conversions (``working_hours_at``, ``moment_at``, 
 lists and call its Python ``_extend`` for a day not yet known, with the reference methods'
 float operations in the same order (docs/design.md "Issue 11, ninth round: the working
 calendar in C").
+
+The daily trust step (``diffuse_trust``, model/trust_diffusion.py) and the arithmetic of a
+day's needs (``arrange_needs``, model/demand.py; ``sort_needs``, model/casework.py) are here
+too, each the bit-for-bit twin of a numpy reference kept beside its caller (docs/design.md
+"The daily trust step in C" and "A small day's needs arranged and sorted in C").
 """
 
 cimport cython
 from libc.math cimport floor, isfinite
+from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc, realloc
 
 import math
+
 from model.desks import desks
 
 cdef object _floor = math.floor
@@ -805,3 +812,385 @@ def diffuse_trust(
                 a = x[i]
             bad |= _update_trust(t, d, i, a, w32, keep, r)
     return bad
+
+
+# ------------------------------------------------------------------ a day's needs, arranged
+cdef object _np = None  # numpy, imported on first use: the engine's import stays light
+                        # (experiments.executors checks the engine before a pool starts)
+
+
+cdef object _numpy():
+    global _np
+    if _np is None:
+        import numpy
+        _np = numpy
+    return _np
+
+
+cdef inline Py_ssize_t _upper_bound(const double[::1] cdf, double v) noexcept nogil:
+    """``cdf.searchsorted(v, side="right")`` of a sorted ``cdf``: the entries ≤ ``v``."""
+    cdef Py_ssize_t lo = 0, hi = cdf.shape[0], mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cdf[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef void _stable_order(const double* key, Py_ssize_t n, Py_ssize_t* order, Py_ssize_t* spare) noexcept nogil:
+    """``key.argsort(kind="stable")`` into ``order`` (``spare``: n more slots): runs of 16
+    by insertion, then merges; equal keys keep their order, so the result is the one stable
+    order, whatever the algorithm (numpy's is a timsort)."""
+    cdef Py_ssize_t i, j, start, end, width, left, mid, right, a, b, k, x
+    cdef Py_ssize_t* src = order
+    cdef Py_ssize_t* dst = spare
+    cdef Py_ssize_t* swap
+    for i in range(n):
+        order[i] = i
+    start = 0
+    while start < n:
+        end = start + 16 if start + 16 < n else n
+        for i in range(start + 1, end):
+            x = order[i]
+            j = i
+            while j > start and key[order[j - 1]] > key[x]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = x
+        start = end
+    width = 16
+    while width < n:
+        left = 0
+        while left < n:
+            mid = left + width if left + width < n else n
+            right = left + 2 * width if left + 2 * width < n else n
+            a = left
+            b = mid
+            k = left
+            while a < mid and b < right:
+                if key[src[b]] < key[src[a]]:
+                    dst[k] = src[b]
+                    b += 1
+                else:
+                    dst[k] = src[a]
+                    a += 1
+                k += 1
+            while a < mid:
+                dst[k] = src[a]
+                a += 1
+                k += 1
+            while b < right:
+                dst[k] = src[b]
+                b += 1
+                k += 1
+            left = right
+        swap = src
+        src = dst
+        dst = swap
+        width *= 2
+    if src != order:
+        for i in range(n):
+            order[i] = src[i]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def arrange_needs(
+    long day,
+    const int64_t[::1] who,
+    const double[::1] time_u,
+    const double[::1] u,
+    const double[::1] type_cdf,
+    const double[:, :] place_type_cdf,
+    const signed char[::1] type_index,
+    const double[::1] department_cdf,
+    const double[::1] public_cdf,
+    double multi_share,
+    const int64_t[::1] extra_draw,
+    const int64_t[:, :] offsets,
+    Py_ssize_t n_departments,
+    const double[:, ::1] severity_minor,
+    double minor_share,
+    const double[:, ::1] expo,
+    const double[::1] work_mean_padded,
+    double minor_work_share,
+    const double[:, ::1] uniforms,
+    double disputed_share,
+    signed char patrol,
+):
+    """A day's needs in time order from the day's draws (model/demand.py, whose numpy
+    arithmetic this does, bit for bit; tests/test_daily_draws.py): returns ``resident``,
+    ``time``, ``case_type``, ``departments``, ``severity``, ``minor``, ``work``, the 14
+    rows of uniforms and ``disputed``, each reordered by the stable order of the times.
+
+    ``who``: the needs' residents (the public problems follow, ``time_u`` has one uniform
+    per need of both); ``u``: the types', leads' and more-departments' uniforms;
+    ``place_type_cdf`` (None: ``type_cdf`` for all) each need's own case-type mix;
+    ``extra_draw`` (None: no need has more than one department) and ``offsets`` (None:
+    one department) as the draws give them."""
+    cdef Py_ssize_t n_needs = who.shape[0]
+    cdef Py_ssize_t n = time_u.shape[0]
+    cdef Py_ssize_t n_public = n - n_needs
+    cdef Py_ssize_t n_types = type_index.shape[0]
+    cdef bint by_place = place_type_cdf is not None
+    cdef bint has_extra = extra_draw is not None
+    cdef bint has_offsets = offsets is not None
+    if n_public < 0 or u.shape[0] != 3 * n_needs + 2 * n_public:
+        raise ValueError("arrange_needs: the uniforms do not match the needs")
+    if (
+        severity_minor.shape[0] != 2 or severity_minor.shape[1] != n
+        or expo.shape[0] != n or expo.shape[1] != 4
+        or uniforms.shape[0] != 14 or uniforms.shape[1] != n
+        or (has_extra and extra_draw.shape[0] != n)
+        or (by_place and place_type_cdf.shape[0] != n_needs)
+        or work_mean_padded.shape[0] != n_departments + 1
+    ):
+        raise ValueError("arrange_needs: draws of different lengths")
+    cdef Py_ssize_t k = 0  # the extra departments a need can have (offsets' columns used)
+    if has_offsets:
+        if offsets.shape[0] < n:
+            raise ValueError("arrange_needs: too few rows of offsets")
+        k = offsets.shape[1] if offsets.shape[1] < 3 else 3
+    if n_public and public_cdf is None:
+        raise ValueError("arrange_needs: public problems without their departments' mix")
+    np = _numpy()
+    resident = np.empty(n, dtype=np.int64)
+    time = np.empty(n, dtype=np.float64)
+    case_type = np.empty(n, dtype=np.int8)
+    departments = np.empty((n, 4), dtype=np.int16)
+    severity = np.empty(n, dtype=np.float64)
+    minor = np.empty(n, dtype=np.bool_)
+    work = np.empty((n, 4), dtype=np.float64)
+    rows = np.empty((14, n), dtype=np.float64)
+    disputed = np.empty(n, dtype=np.bool_)
+    if n == 0:
+        return resident, time, case_type, departments, severity, minor, work, rows, disputed
+    cdef int64_t[::1] r_out = resident
+    cdef double[::1] t_out = time
+    cdef signed char[::1] c_out = case_type
+    cdef short[:, ::1] d_out = departments
+    cdef double[::1] s_out = severity
+    cdef unsigned char[::1] m_out = minor.view(np.uint8)
+    cdef double[:, ::1] w_out = work
+    cdef double[:, ::1] u_out = rows
+    cdef unsigned char[::1] q_out = disputed.view(np.uint8)
+    cdef Py_ssize_t* order = <Py_ssize_t*> malloc(2 * n * sizeof(Py_ssize_t))
+    cdef double* t_pre = <double*> malloc(n * sizeof(double))
+    if order == NULL or t_pre == NULL:
+        free(order)
+        free(t_pre)
+        raise MemoryError()
+    cdef Py_ssize_t i, j, c, kind, lead, extra, count, last = work_mean_padded.shape[0] - 1
+    cdef double v, top
+    cdef short dept
+    cdef bint is_minor, bad = False
+    try:
+        with nogil:
+            for i in range(n):
+                t_pre[i] = <double> day + time_u[i]
+            _stable_order(t_pre, n, order, order + n)
+            for j in range(n):
+                i = order[j]
+                t_out[j] = t_pre[i]
+                if i < n_needs:
+                    r_out[j] = who[i]
+                    if by_place:
+                        top = u[i] * place_type_cdf[i, place_type_cdf.shape[1] - 1]
+                        count = 0
+                        for c in range(place_type_cdf.shape[1]):
+                            if top >= place_type_cdf[i, c]:
+                                count += 1
+                        kind = count if count < n_types - 1 else n_types - 1
+                    else:
+                        kind = _upper_bound(type_cdf, u[i])
+                    if kind >= n_types:
+                        bad = True
+                        break
+                    c_out[j] = type_index[kind]
+                    lead = _upper_bound(department_cdf, u[n_needs + i])
+                else:
+                    r_out[j] = -1
+                    c_out[j] = patrol
+                    lead = _upper_bound(public_cdf, u[2 * n_needs + (i - n_needs)])
+                if has_extra and u[2 * n_needs + n_public + i] < multi_share:
+                    extra = 1 + extra_draw[i]
+                else:
+                    extra = 0
+                d_out[j, 0] = <short> lead
+                for c in range(3):
+                    if c < k and extra > c:
+                        d_out[j, c + 1] = <short> ((lead + offsets[i, c]) % n_departments)
+                    else:
+                        d_out[j, c + 1] = -1
+                s_out[j] = severity_minor[0, i]
+                is_minor = severity_minor[1, i] < minor_share
+                m_out[j] = is_minor
+                for c in range(4):
+                    dept = d_out[j, c]
+                    v = expo[i, c] * work_mean_padded[dept if dept >= 0 else last]
+                    if is_minor:
+                        v = v * minor_work_share
+                    w_out[j, c] = v
+                for c in range(14):
+                    u_out[c, j] = uniforms[c, i]
+                q_out[j] = uniforms[11, i] < disputed_share
+    finally:
+        free(order)
+        free(t_pre)
+    if bad:
+        raise IndexError("arrange_needs: a case type beyond the case types' index")
+    return resident, time, case_type, departments, severity, minor, work, rows, disputed
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def sort_needs(
+    const int64_t[:] resident,
+    const unsigned char[:] prevented,
+    const double[::1] trust,
+    const double[:] u_report,
+    double p_zero,
+    double slope,
+    const signed char[:] case_type,
+    const unsigned char[::1] visible_type,
+    const short[:, :] departments,
+    const unsigned char[::1] sensor_visible,
+    const double[:] u_sensor,
+    double sensor_share,
+    const unsigned char[::1] patrol_visible,
+    const double[:] patrol_delay,
+    double lifetime,
+    const double[:] u_channel,
+    const double[::1] channel_cdf,
+    int sensor_source,
+):
+    """Which of a day's needs become cases, and how (model/casework.py ``Casework.receive``,
+    whose numpy masks this computes, bit for bit; tests/test_small_day.py): a need with a
+    resident is reported when ``u_report < p_zero + slope · trust``; one unreported of a
+    type others see is found by a sensor (``u_sensor < sensor_share`` where its lead
+    department's problems are sensor-visible), else by a patrol (patrol-visible, within
+    ``lifetime`` days); the rest lapse. ``prevented`` (None: none) needs do not arise.
+
+    Returns ``(prevented, reported, found, kept, how)``: the counts, the positions of the
+    needs that become cases (in order) and for each its channel (0–2, by ``u_channel``
+    against ``channel_cdf``) if reported, ``sensor_source`` if a sensor finds it, −1 if a
+    patrol will."""
+    cdef Py_ssize_t n = resident.shape[0]
+    cdef bint has_prevented = prevented is not None
+    if (
+        u_report.shape[0] != n or case_type.shape[0] != n or departments.shape[0] != n
+        or u_sensor.shape[0] != n or patrol_delay.shape[0] != n or u_channel.shape[0] != n
+        or (has_prevented and prevented.shape[0] != n) or departments.shape[1] < 1
+        or channel_cdf.shape[0] < 1
+    ):
+        raise ValueError("sort_needs: fields of different lengths")
+    cdef Py_ssize_t i, who, lead, kind, channel
+    cdef Py_ssize_t n_prevented = 0, n_reported = 0, n_found = 0
+    cdef Py_ssize_t n_trust = trust.shape[0], n_types = visible_type.shape[0]
+    cdef Py_ssize_t n_departments = sensor_visible.shape[0]
+    cdef Py_ssize_t top = channel_cdf.shape[0] - 1
+    cdef double scale = channel_cdf[top]
+    cdef bint is_prevented, unseen, by_sensor
+    kept = []
+    how = []
+    for i in range(n):
+        is_prevented = has_prevented and prevented[i]
+        if is_prevented:
+            n_prevented += 1
+            continue
+        who = resident[i]
+        if who >= 0:
+            if who >= n_trust:
+                raise IndexError(f"sort_needs: resident {who} beyond the {n_trust} residents")
+            if u_report[i] < p_zero + slope * trust[who]:
+                channel = _upper_bound(channel_cdf, u_channel[i] * scale)
+                kept.append(i)
+                how.append(channel if channel < 2 else 2)
+                n_reported += 1
+                continue
+        kind = case_type[i]
+        if kind < 0 or kind >= n_types:
+            raise IndexError(f"sort_needs: case type {kind} beyond the {n_types} case types")
+        if not visible_type[kind]:
+            continue
+        lead = departments[i, 0]
+        if lead < 0 or lead >= n_departments or patrol_visible.shape[0] != n_departments:
+            raise IndexError(f"sort_needs: department {lead} beyond the {n_departments} departments")
+        by_sensor = sensor_visible[lead] and u_sensor[i] < sensor_share
+        if by_sensor:
+            kept.append(i)
+            how.append(sensor_source)
+            n_found += 1
+        elif patrol_visible[lead] and patrol_delay[i] <= lifetime:
+            kept.append(i)
+            how.append(-1)
+            n_found += 1
+    return n_prevented, n_reported, n_found, kept, how
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def gather_needs(
+    list kept,
+    const double[:] time,
+    const int64_t[:] resident,
+    const signed char[:] case_type,
+    const double[:] severity,
+    const unsigned char[:] minor,
+    const unsigned char[:] disputed,
+    const double[:, :] uniforms,
+    const short[:, :] departments,
+    const double[:, :] work,
+):
+    """The fields of the needs at positions ``kept`` as Python lists (model/casework.py
+    ``_NeedRows``, whose numpy gathers are the reference; tests/test_small_day.py): time,
+    resident, case type, severity, minor, disputed, then the uniforms of rows 2–5, 8–10, 12
+    and 13 of ``uniforms`` (u_desk, u_classify, u_satisfy, u_quality, u_callback,
+    u_repeat, u_urge, u_dispute, u_verify), then each need's departments and work content
+    as tuples of its row's entries before the −1 padding (one entry where the second
+    department is −1)."""
+    cdef Py_ssize_t n = time.shape[0]
+    cdef Py_ssize_t width = departments.shape[1]
+    if (
+        resident.shape[0] != n or case_type.shape[0] != n or severity.shape[0] != n
+        or minor.shape[0] != n or disputed.shape[0] != n or uniforms.shape[0] != 14
+        or uniforms.shape[1] != n or departments.shape[0] != n or work.shape[0] != n
+        or work.shape[1] != width or width < 2
+    ):
+        raise ValueError("gather_needs: fields of different lengths")
+    cdef Py_ssize_t m = len(kept)
+    cdef Py_ssize_t j, i, c, k, padding
+    cdef int row
+    cdef tuple rows = (2, 3, 4, 5, 8, 9, 10, 12, 13)
+    cdef list out = [[] for _ in range(6 + 9 + 2)]
+    cdef list t_out = out[0], r_out = out[1], c_out = out[2], s_out = out[3]
+    cdef list m_out = out[4], q_out = out[5], d_out = out[15], w_out = out[16]
+    cdef list u_out
+    for j in range(m):
+        i = kept[j]
+        if i < 0 or i >= n:
+            raise IndexError(f"gather_needs: position {i} beyond the {n} needs")
+        t_out.append(time[i])
+        r_out.append(resident[i])
+        c_out.append(case_type[i])
+        s_out.append(severity[i])
+        m_out.append(minor[i] != 0)
+        q_out.append(disputed[i] != 0)
+        if departments[i, 1] >= 0:
+            padding = 0
+            for c in range(width):
+                if departments[i, c] == -1:
+                    padding += 1
+            k = width - padding
+        else:
+            k = 1
+        d_out.append(tuple([departments[i, c] for c in range(k)]))
+        w_out.append(tuple([work[i, c] for c in range(k)]))
+    for c in range(9):
+        row = rows[c]
+        u_out = out[6 + c]
+        for j in range(m):
+            u_out.append(uniforms[row, <Py_ssize_t> kept[j]])
+    return out

@@ -26,6 +26,7 @@ from model.bundles import OneThing
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES, SOURCES
 from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
+from model.engine_backend import compiled_engine
 from model.events import EventCalendar
 from model.mediation import NEIGHBOUR_DISPUTE, Mediators, settled_level
 from model.policies.accountability import METRICS, LeagueView
@@ -70,6 +71,12 @@ _VISIBLE_TYPE = np.array(
         for i, t in enumerate(CASE_TYPES)
     ]
 )
+
+_VISIBLE_BYTES = _VISIBLE_TYPE.astype(np.uint8)
+_engine = compiled_engine()
+BACKEND = "python" if _engine is None else "compiled"
+"""Which code decides which needs become cases: ``"compiled"`` (model/_engine.pyx) or
+``"python"`` (numpy masks)."""
 
 _TIMESTAMPS = (
     "reported",
@@ -403,6 +410,12 @@ class Casework:
         self.n_departments = len(self._enforcement)
         self.patrol_visible = np.array([d.patrol_visible for d in p.departments.values()])
         self.sensor_visible = np.array([d.sensor_visible for d in p.departments.values()])
+        # the same as bytes, for the compiled engine's ``sort_needs``
+        self._patrol_visible_bytes = self.patrol_visible.astype(np.uint8)
+        self._sensor_visible_bytes = self.sensor_visible.astype(np.uint8)
+        # which code decides which needs become cases: "compiled" (model/_engine.pyx, where
+        # built) or "python" (numpy masks, ``_sort_needs``); the same decisions either way
+        self.backend = BACKEND
         # the league table of the current period (考核): counts per department, as Python
         # lists (a count moves per case; a numpy element costs several times more, issue 11)
         self.league: dict[str, list[int]] = {
@@ -434,17 +447,81 @@ class Casework:
             found = self.found.pop(day, [])
             self._create([(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in found])
             return
-        p = self.p
         if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
             self.one_thing.draw(batch.departments, batch.resident, self.need_offset, day)
-        # needs whose source a rate hook removed do not arise (model/demand.py); they keep
-        # their number, so every other need keeps its attributes (common random numbers)
+        # which needs become cases, and how (reported by a channel, found by a sensor, left
+        # for a patrol); needs whose source a rate hook removed do not arise (model/demand.py)
+        # and keep their number, so every other need keeps its attributes (common random
+        # numbers); ``position``: their positions in the batch, in order
+        if _engine is not None and self.backend == "compiled":
+            n_prevented, n_reported, n_found, position, how = self._sort_compiled(batch)
+        else:
+            n_prevented, n_reported, n_found, position, how = self._sort_needs(batch)
+        self.needs_prevented += n_prevented
+        self.needs_generated += n - n_prevented
+        # reported, found and prevented are disjoint; the rest lapse
+        self.lapsed_needs += n - n_prevented - n_reported - n_found
+        self.needs_reported += n_reported
+        self.needs_found += n_found
+        base = self.need_offset
+        self.need_offset += n
+        # only the needs that become cases are read row by row (most lapse, issue 11); ``j``
+        # is a need's position among them, ``kept[j]`` its position in the batch
+        kept = np.array(position, dtype=np.intp)
+        needs = _NeedRows(batch, kept, position if self.backend == "compiled" else None)
+        # a public problem's place is a hash of its number among the other needs, so that
+        # neighbourhood disputes (numbered with them) move no public problem (none hashed
+        # on a day whose kept needs all have a resident: ``public_grid`` is read only for a
+        # need without one)
+        if needs.resident and min(needs.resident) < 0:
+            numbers = base - self.dispute_needs + kept.astype(np.int64)
+            needs.public_grid = self.geography.public_grids(numbers).tolist()
+        needs.public_shift = self.dispute_needs
+        if batch.case_type[0] == NEIGHBOUR_DISPUTE:
+            self.dispute_needs += n
+        times = needs.time
+        # Today's new cases are created now, in time order: creating a case needs no event,
+        # only its dispatch does (this keeps the event count per case low at district scale).
+        # Each kept need is reported (by its channel), found by a sensor five minutes on, or
+        # left for a patrol; the order of ``today`` before its sort does not matter (the
+        # needs' numbers make every key distinct)
+        today: list[tuple[float, _NeedRows, int, int, int]] = []
+        patrolled: list[int] = []
+        for j, source in enumerate(how):
+            if source == SENSOR_SOURCE:
+                today.append((times[j] + 5 * MINUTE, needs, j, SENSOR_SOURCE, base + position[j]))
+            elif source >= 0:
+                today.append((times[j], needs, j, source, base + position[j]))
+            else:
+                patrolled.append(j)
+        # found on a patrol in working hours, ``delay`` days later
+        if patrolled:
+            later = kept[patrolled]
+            when = batch.time[later] + batch.patrol_delay_days[later]
+            if len(patrolled) < SMALL_BATCH:
+                add_working_hours = self.calendar.add_working_hours
+                found_at = [add_working_hours(t, 0.0) for t in when.tolist()]
+            else:
+                found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
+            for j, moment in zip(patrolled, found_at, strict=True):
+                self.pending_found += 1
+                self.found.setdefault(int(moment), []).append(
+                    (moment, needs, j, base + position[j])
+                )
+        today += [(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in self.found.pop(day, [])]
+        today.sort(key=lambda item: (item[0], item[4]))
+        self._create(today)
+
+    def _sort_needs(self, batch: NeedBatch) -> tuple[int, int, int, list[int], list[int]]:
+        """Which of ``batch``'s needs become cases, and how, by numpy masks (the reference of
+        the compiled engine's ``sort_needs``, whose docstring says what is decided): the
+        counts prevented, reported and found, the kept needs' positions and each one's
+        source (its channel if reported, SENSOR_SOURCE, or −1: left for a patrol)."""
+        p = self.p
         # (counts by ``count_nonzero`` and masks without ``~prevented`` when there is none:
         # a small day's batch costs its numpy calls, not their work; issue 11, ninth round)
         prevented = batch.prevented
         n_prevented = 0 if prevented is None else int(np.count_nonzero(prevented))
-        self.needs_prevented += n_prevented
-        self.needs_generated += n - n_prevented
         has_resident = batch.resident >= 0
         if prevented is not None:
             has_resident &= ~prevented
@@ -470,68 +547,47 @@ class Casework:
         patrol = (  # ``unseen ^ sensor``: unseen and not found by a sensor (sensor ⊆ unseen)
             (unseen ^ sensor) & self.patrol_visible[lead] & (batch.patrol_delay_days <= lifetime)
         )
-        # reported, sensor, patrol and prevented are disjoint; the rest lapse
         n_reported = int(np.count_nonzero(reported))
         n_found = int(np.count_nonzero(sensor)) + int(np.count_nonzero(patrol))
-        self.lapsed_needs += n - n_prevented - n_reported - n_found
-        self.needs_reported += n_reported
-        self.needs_found += n_found
         channel = self.channel_cdf.searchsorted(
             batch.u_channel[reported] * self.channel_cdf[-1], side="right"
         )
-        channel = np.minimum(channel, 2)
-        base = self.need_offset
-        self.need_offset += n
-        # only the needs that become cases are read row by row (most lapse, issue 11); ``j``
-        # is a need's position among them, ``kept[j]`` its position in the batch
+        channels = iter(np.minimum(channel, 2).tolist())
         kept = (reported | sensor | patrol).nonzero()[0]
-        needs = _NeedRows(batch, kept)
-        # a public problem's place is a hash of its number among the other needs, so that
-        # neighbourhood disputes (numbered with them) move no public problem (none hashed
-        # on a day whose kept needs all have a resident: ``public_grid`` is read only for a
-        # need without one)
-        if needs.resident and min(needs.resident) < 0:
-            numbers = base - self.dispute_needs + kept.astype(np.int64)
-            needs.public_grid = self.geography.public_grids(numbers).tolist()
-        needs.public_shift = self.dispute_needs
-        if batch.case_type[0] == NEIGHBOUR_DISPUTE:
-            self.dispute_needs += n
-        times = needs.time
-        position = kept.tolist()
-        # Today's new cases are created now, in time order: creating a case needs no event,
-        # only its dispatch does (this keeps the event count per case low at district scale).
-        # Each kept need is reported (by its channel), found by a sensor five minutes on, or
-        # left for a patrol; the order of ``today`` before its sort does not matter (the
-        # needs' numbers make every key distinct)
-        today: list[tuple[float, _NeedRows, int, int, int]] = []
-        patrolled: list[int] = []
-        channels = iter(channel.tolist())
-        for j, is_reported, by_sensor in zip(
-            range(len(position)), reported[kept].tolist(), sensor[kept].tolist(), strict=True
-        ):
-            if is_reported:
-                today.append((times[j], needs, j, next(channels), base + position[j]))
-            elif by_sensor:
-                today.append((times[j] + 5 * MINUTE, needs, j, SENSOR_SOURCE, base + position[j]))
-            else:
-                patrolled.append(j)
-        # found on a patrol in working hours, ``delay`` days later
-        if patrolled:
-            later = kept[patrolled]
-            when = batch.time[later] + batch.patrol_delay_days[later]
-            if len(patrolled) < SMALL_BATCH:
-                add_working_hours = self.calendar.add_working_hours
-                found_at = [add_working_hours(t, 0.0) for t in when.tolist()]
-            else:
-                found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
-            for j, moment in zip(patrolled, found_at, strict=True):
-                self.pending_found += 1
-                self.found.setdefault(int(moment), []).append(
-                    (moment, needs, j, base + position[j])
-                )
-        today += [(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in self.found.pop(day, [])]
-        today.sort(key=lambda item: (item[0], item[4]))
-        self._create(today)
+        how = [
+            next(channels) if is_reported else (SENSOR_SOURCE if by_sensor else -1)
+            for is_reported, by_sensor in zip(
+                reported[kept].tolist(), sensor[kept].tolist(), strict=True
+            )
+        ]
+        return n_prevented, n_reported, n_found, kept.tolist(), how
+
+    def _sort_compiled(self, batch: NeedBatch) -> tuple[int, int, int, list[int], list[int]]:
+        """:meth:`_sort_needs` by the compiled engine's ``sort_needs`` (bit for bit)."""
+        assert _engine is not None
+        rep = self.p.reporting
+        zero = rep.report_probability_at_zero_trust
+        prevented = batch.prevented
+        return _engine.sort_needs(
+            batch.resident,
+            None if prevented is None else prevented.view(np.uint8),
+            self.trust,
+            batch.u_report,
+            zero,
+            rep.report_probability_at_full_trust - zero,
+            batch.case_type,
+            _VISIBLE_BYTES,
+            batch.departments,
+            self._sensor_visible_bytes,
+            batch.u_sensor,
+            self.p.detection.sensor_coverage_share,
+            self._patrol_visible_bytes,
+            batch.patrol_delay_days,
+            rep.unreported_need_lifetime_days,
+            batch.u_channel,
+            self.channel_cdf,
+            SENSOR_SOURCE,
+        )
 
     def _create(self, today: list[tuple[float, _NeedRows, int, int, int]]) -> None:
         """Needs become cases, in the order of ``today``: (the moment, the need rows, the row,
@@ -1313,23 +1369,66 @@ class _NeedRows:
         "work",
     )
 
-    def __init__(self, batch: NeedBatch, kept: np.ndarray) -> None:
+    def __init__(
+        self, batch: NeedBatch, kept: np.ndarray, position: list[int] | None = None
+    ) -> None:
+        """The rows ``kept`` of ``batch``; by the compiled engine's ``gather_needs`` (the
+        same lists) when ``position`` (``kept`` as a list) is given, the engine is built and
+        the batch carries its block of uniforms, else by numpy's gathers."""
         self.public_grid: list[int] = []  # grid of each as a public problem (Casework.receive)
         self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
+        if position is not None and _engine is not None and batch.uniforms is not None:
+            (
+                self.time,
+                self.resident,
+                self.case_type,
+                self.severity,
+                self.minor,
+                self.disputed,
+                self.u_desk,
+                self.u_classify,
+                self.u_satisfy,
+                self.u_quality,
+                self.u_callback,
+                self.u_repeat,
+                self.u_urge,
+                self.u_dispute,
+                self.u_verify,
+                self.departments,
+                self.work,
+            ) = _engine.gather_needs(
+                position,
+                batch.time,
+                batch.resident,
+                batch.case_type,
+                batch.severity,
+                batch.minor.view(np.uint8),
+                batch.disputed.view(np.uint8),
+                batch.uniforms,
+                batch.departments,
+                batch.work,
+            )
+            return
         self.time = batch.time[kept].tolist()
         self.resident = batch.resident[kept].tolist()
         self.case_type = batch.case_type[kept].tolist()
         self.severity = batch.severity[kept].tolist()
         self.minor = batch.minor[kept].tolist()
-        self.u_desk = batch.u_desk[kept].tolist()
-        self.u_classify = batch.u_classify[kept].tolist()
-        self.u_satisfy = batch.u_satisfy[kept].tolist()
-        self.u_quality = batch.u_quality[kept].tolist()
-        self.u_callback = batch.u_callback[kept].tolist()
-        self.u_repeat = batch.u_repeat[kept].tolist()
-        self.u_urge = batch.u_urge[kept].tolist()
-        self.u_dispute = batch.u_dispute[kept].tolist()
-        self.u_verify = batch.u_verify[kept].tolist()
+        if batch.uniforms is not None:  # the u_* rows of one block: one gather for all
+            u = batch.uniforms[:, kept].tolist()
+            self.u_desk, self.u_classify, self.u_satisfy, self.u_quality = u[2:6]
+            self.u_callback, self.u_repeat, self.u_urge = u[8:11]
+            self.u_dispute, self.u_verify = u[12], u[13]
+        else:
+            self.u_desk = batch.u_desk[kept].tolist()
+            self.u_classify = batch.u_classify[kept].tolist()
+            self.u_satisfy = batch.u_satisfy[kept].tolist()
+            self.u_quality = batch.u_quality[kept].tolist()
+            self.u_callback = batch.u_callback[kept].tolist()
+            self.u_repeat = batch.u_repeat[kept].tolist()
+            self.u_urge = batch.u_urge[kept].tolist()
+            self.u_dispute = batch.u_dispute[kept].tolist()
+            self.u_verify = batch.u_verify[kept].tolist()
         self.disputed = batch.disputed[kept].tolist()
         # departments are lead first, then the others, then -1 padding: slice, don't filter;
         # most needs concern one department, so make those tuples in one go; the others are

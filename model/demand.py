@@ -17,6 +17,7 @@ import numpy as np
 
 from model.cases import CASE_TYPES, REPORTED_TYPES
 from model.categorical import choice_cdf, choose
+from model.engine_backend import compiled_engine
 from model.parameters import ModelParameters
 from model.places import DemandWeights
 
@@ -25,6 +26,9 @@ SUGGESTION = CASE_TYPES.index("suggestion")
 PATROL = CASE_TYPES.index("patrol")
 SENSOR = CASE_TYPES.index("sensor")
 MAX_DEPARTMENTS = 4
+_engine = compiled_engine()
+BACKEND = "python" if _engine is None else "compiled"
+"""Which arithmetic arranges a day's needs: ``"compiled"`` (model/_engine.pyx) or ``"python"``."""
 # ``ndarray.all``: the ufunc's reduction it calls, without its Python frame (issue 11)
 _ALL = np.logical_and.reduce
 
@@ -68,6 +72,11 @@ class NeedBatch:
     patrol_delay_days: np.ndarray  # days until a patrol would find it if nobody reports it
     # bool: the need does not arise after all, its source removed (rate factors below); None: none
     prevented: np.ndarray | None = None
+    # the 14 rows of uniforms the ``u_*`` fields are views of, in the order ``draw`` gives
+    # them (u_report, u_channel, u_desk, u_classify, u_satisfy, u_quality, u_sensor, the patrol
+    # delay's, u_callback, u_repeat, u_urge, the disputed flag's, u_dispute, u_verify), so
+    # that the intake gathers a day's kept needs in one call; None: no such block
+    uniforms: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.resident.shape[0])
@@ -137,7 +146,81 @@ class DemandGenerator:
         self._offset_rows = np.empty((0, max(self.n_departments - 1, 0)), dtype=np.int64)
         self._extra_rank = np.arange(MAX_DEPARTMENTS - 1)  # ``np.arange(k)``, k ≤ 3, kept
         p_day = parameters.detection.patrol_detection_probability_per_day
+        # which arithmetic arranges a day's needs: "compiled" (model/_engine.pyx) where the
+        # engine is built, else "python" (``_arrange``); the same batch either way
+        self.backend = BACKEND
         self._log_miss = np.log1p(-p_day) if 0 < p_day < 1 else None
+
+    def _arrange(
+        self,
+        day: int,
+        who: np.ndarray,
+        time_u: np.ndarray,
+        u: np.ndarray,
+        type_cdf: np.ndarray | None,
+        extra_draw: np.ndarray | None,
+        offsets: np.ndarray | None,
+        severity_minor: np.ndarray,
+        exponential: np.ndarray,
+        uniforms: np.ndarray,
+    ) -> tuple[np.ndarray, ...]:
+        """The reference arithmetic of :meth:`draw` in numpy (what ``arrange_needs`` of the
+        compiled engine does, bit for bit): the fields of the day's needs from its draws, in
+        the stable order of their times; the uniforms as one array of 14 rows."""
+        n_needs = who.shape[0]
+        n = time_u.shape[0]
+        n_public = n - n_needs
+        # ``np.full`` and ``np.argsort`` as the array methods they call (issue 11, eighth
+        # round: their Python wrappers cost a small scenario's day more than their work)
+        resident = np.empty(n, dtype=np.int64)
+        resident[:n_needs] = who
+        resident[n_needs:] = -1
+        time = day + time_u
+        order = time.argsort(kind="stable")
+        if type_cdf is None:
+            kind = choose(self._type_cdf, u[:n_needs])
+        else:  # each resident's place has its own mix (model/places.py)
+            kind = (u[:n_needs, None] * type_cdf[:, -1:] >= type_cdf).sum(axis=1)
+            kind = np.minimum(kind, len(self.type_index) - 1)
+        case_type = np.empty(n, dtype=np.int8)
+        case_type[:n_needs] = self.type_index[kind]
+        case_type[n_needs:] = PATROL
+        lead = np.empty(n, dtype=np.int64)
+        lead[:n_needs] = choose(self._department_cdf, u[n_needs : 2 * n_needs])
+        if n_public:  # there are public problems only where some department sees them
+            assert self._public_cdf is not None
+            lead[n_needs:] = choose(self._public_cdf, u[2 * n_needs : 2 * n_needs + n_public])
+        departments = np.empty((n, MAX_DEPARTMENTS), dtype=np.int16)
+        departments.fill(-1)
+        departments[:, 0] = lead
+        multi = u[2 * n_needs + n_public :] < self.p.demand.multi_department_share
+        extra = np.where(multi, 1 + extra_draw, 0) if extra_draw is not None else np.zeros(n, int)
+        # extra departments: distinct, different from the lead (random offsets, fixed draws)
+        if offsets is not None:
+            k = min(MAX_DEPARTMENTS - 1, self.n_departments - 1)
+            departments[:, 1 : 1 + k] = np.where(
+                extra[:, None] > self._extra_rank[:k],
+                (lead[:, None] + offsets[:, :k]) % self.n_departments,
+                -1,
+            )
+        minor = severity_minor[1] < self.p.demand.minor_share
+        work = exponential * self._work_mean_padded[departments]
+        # a minor problem is a small job: ``work[minor] *= share`` as one masked ufunc call
+        np.multiply(work, self.p.demand.minor_work_share, out=work, where=minor[:, None])
+        # the batch in time order: every field reordered by ``order``, as one array per
+        # group of fields where the draws allow
+        uniforms = uniforms[:, order]
+        return (
+            resident[order],
+            time[order],
+            case_type[order],
+            departments[order],
+            severity_minor[0][order],
+            minor[order],
+            work[order],
+            uniforms,
+            uniforms[11] < self.p.demand.disputed_ownership_share,
+        )
 
     def draw(self, day: int) -> NeedBatch:
         """All needs arising on ``day`` (residents' needs, then public-space problems).
@@ -156,77 +239,58 @@ class DemandGenerator:
             int(a.poisson(self.public_rate * public_weight)) if self.public_share is not None else 0
         )
         n = n_needs + n_public
-        cdf = None if places is None else places.resident_cdf
-        # ``np.full`` and ``np.argsort`` as the array methods they call (issue 11, eighth
-        # round: their Python wrappers cost a small scenario's day more than their work)
-        resident = np.empty(n, dtype=np.int64)
-        who = draw_residents(a, n_needs, self.residents, cdf)
-        resident[:n_needs] = who
-        resident[n_needs:] = -1
-        time = day + a.random(n)
-        order = time.argsort(kind="stable")
-
-        # one ``random`` call for the needs' types, the needs' and the public problems'
-        # lead departments and whether each has more (the consecutive draws of before)
-        u = b.random(3 * n_needs + 2 * n_public)
-        if places is None:
-            kind = choose(self._type_cdf, u[:n_needs])
-        else:  # each resident's place has its own mix (model/places.py)
-            cdf = places.type_cdf[places.resident_place[who]]
-            kind = (u[:n_needs, None] * cdf[:, -1:] >= cdf).sum(axis=1)
-            kind = np.minimum(kind, len(self.type_index) - 1)
-        case_type = np.empty(n, dtype=np.int8)
-        case_type[:n_needs] = self.type_index[kind]
-        case_type[n_needs:] = PATROL
-        lead = np.empty(n, dtype=np.int64)
-        lead[:n_needs] = choose(self._department_cdf, u[n_needs : 2 * n_needs])
-        if n_public:  # there are public problems only where some department sees them
-            assert self._public_cdf is not None
-            lead[n_needs:] = choose(self._public_cdf, u[2 * n_needs : 2 * n_needs + n_public])
-        departments = np.empty((n, MAX_DEPARTMENTS), dtype=np.int16)
-        departments.fill(-1)
-        departments[:, 0] = lead
-        max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
-        multi = u[2 * n_needs + n_public :] < self.p.demand.multi_department_share
-        extra = (
-            np.where(multi, 1 + b.integers(0, max(max_extra, 1), n), 0)
-            if max_extra > 0
-            else np.zeros(n, int)
+        who = draw_residents(
+            a, n_needs, self.residents, None if places is None else places.resident_cdf
         )
-        # extra departments: distinct, different from the lead (random offsets, fixed draws)
+        time_u = a.random(n)
+        # the attributes' draws, in their fixed order: one ``random`` call for the needs'
+        # types, the needs' and the public problems' lead departments and whether each has
+        # more; the number of more departments; their offsets from the lead; severity and
+        # minor; work content; the 14 rows of uniforms
+        u = b.random(3 * n_needs + 2 * n_public)
+        max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
+        extra_draw = b.integers(0, max_extra, n) if max_extra > 0 else None
+        offsets = None
         if self.n_departments > 1:
             if self._offset_rows.shape[0] < n:  # the rows ``np.tile`` would make, kept
                 self._offset_rows = np.tile(np.arange(1, self.n_departments), (2 * n, 1))
             offsets = b.permuted(self._offset_rows[:n], axis=1)
-            k = min(MAX_DEPARTMENTS - 1, self.n_departments - 1)
-            departments[:, 1 : 1 + k] = np.where(
-                extra[:, None] > self._extra_rank[:k],
-                (lead[:, None] + offsets[:, :k]) % self.n_departments,
-                -1,
-            )
         severity_minor = b.random((2, n))
-        minor = severity_minor[1] < self.p.demand.minor_share
-        work = b.standard_exponential((n, MAX_DEPARTMENTS)) * self._work_mean_padded[departments]
-        # a minor problem is a small job: ``work[minor] *= share`` as one masked ufunc call
-        np.multiply(work, self.p.demand.minor_work_share, out=work, where=minor[:, None])
-        # the batch in time order: every field reordered by ``order``, as one array per
-        # group of fields where the draws allow
-        uniforms = b.random((14, n))[:, order]
-        severity_minor = severity_minor[:, order]
-        minor = minor[order]
+        exponential = b.standard_exponential((n, MAX_DEPARTMENTS))
+        uniforms = b.random((14, n))
+        # each need's own case-type mix where places have their own (model/places.py)
+        type_cdf = None if places is None else places.type_cdf[places.resident_place[who]]
+        if _engine is not None and self.backend == "compiled":
+            d = self.p.demand
+            resident, time, case_type, departments, severity, minor, work, uniforms, disputed = (
+                _engine.arrange_needs(
+                    day, who, time_u, u, self._type_cdf, type_cdf, self.type_index,
+                    self._department_cdf, self._public_cdf, d.multi_department_share,
+                    extra_draw, offsets, self.n_departments, severity_minor, d.minor_share,
+                    exponential, self._work_mean_padded, d.minor_work_share, uniforms,
+                    d.disputed_ownership_share, PATROL,
+                )
+            )  # fmt: skip
+        else:
+            resident, time, case_type, departments, severity, minor, work, uniforms, disputed = (
+                self._arrange(
+                    day, who, time_u, u, type_cdf, extra_draw, offsets, severity_minor,
+                    exponential, uniforms,
+                )
+            )  # fmt: skip
         if self._log_miss is not None:
             delay = patrol_delays(uniforms[7], self._log_miss)
         else:
             p_day = self.p.detection.patrol_detection_probability_per_day
             delay = np.ones(n) if p_day >= 1 else np.full(n, np.inf)
         batch = NeedBatch(
-            resident=resident[order],
-            time=time[order],
-            case_type=case_type[order],
-            departments=departments[order],
-            severity=severity_minor[0],
+            resident=resident,
+            time=time,
+            case_type=case_type,
+            departments=departments,
+            severity=severity,
             minor=minor,
-            work=work[order],
+            work=work,
             u_report=uniforms[0],
             u_channel=uniforms[1],
             u_desk=uniforms[2],
@@ -237,10 +301,11 @@ class DemandGenerator:
             u_callback=uniforms[8],
             u_repeat=uniforms[9],
             u_urge=uniforms[10],
-            disputed=uniforms[11] < self.p.demand.disputed_ownership_share,
+            disputed=disputed,
             u_dispute=uniforms[12],
             u_verify=uniforms[13],
             patrol_delay_days=delay,
+            uniforms=uniforms,
         )
         if self.rate_factors and self.need_grid is not None and self.thinning is not None:
             factor = np.prod(self.rate_factors, axis=0)

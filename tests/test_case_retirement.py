@@ -331,3 +331,27 @@ def test_csv_sink_quotes_text_that_needs_it() -> None:
     CsvCaseSink(handle)(frame)
     back = pd.read_csv(io.StringIO(handle.getvalue()))
     pd.testing.assert_frame_equal(back, frame)
+
+
+def test_unretired_finished_bounds_what_can_be_retired(classroom: Scenario) -> None:
+    """Every day of a run, the count of finished cases not yet retired is at least the
+    cases a scan of the table finds retirable (so skipping the scan below a block loses
+    none), and blocks are retired as the day's scan finds them."""
+    frames: list[pd.DataFrame] = []
+    model = GovernanceModel(
+        classroom.parameters, seed=np.random.SeedSequence(5), case_sink=frames.append
+    )
+    retirement = model.retirement
+    assert retirement is not None
+    retirement.block = 40
+    skipped = scanned = 0
+    for _ in range(200):
+        model.step()
+        rows = retirement.retirable(float(model.day))  # the horizon of the day just run
+        bound = retirement.unretired_finished()
+        assert bound >= rows.size
+        skipped += bound < retirement.block
+        scanned += bound >= retirement.block
+        assert rows.size < retirement.block  # the day's step retired what it could
+    assert retirement.retired > 0 and frames
+    assert skipped > 0 and scanned > 0  # both ways were taken

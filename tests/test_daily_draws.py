@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import model.demand as demand_module
 from experiments.scenario_files import load_scenario
 from model.bundles import OneThing
 from model.cases import REPORTED_TYPES
@@ -21,6 +22,8 @@ from model.places import DemandWeights
 
 CLASSROOM = Path(__file__).resolve().parent.parent / "scenarios" / "classroom.toml"
 _BASE = load_scenario(CLASSROOM).parameters
+# the arithmetic that arranges a day's needs: numpy's always, the compiled engine's where built
+BACKENDS = ["python"] if demand_module.BACKEND == "python" else ["python", "compiled"]
 
 
 def _parameters(
@@ -130,8 +133,9 @@ def _plain_demand_draw(g: DemandGenerator, day: int) -> NeedBatch:
         patrol_delay_days=delay,
     )
     for field in batch.__dataclass_fields__:
-        if field != "prevented":
+        if field not in ("prevented", "uniforms"):
             setattr(batch, field, getattr(batch, field)[order])
+    batch.uniforms = uniforms[:, order]  # the block the u_* fields are rows of
     if g.rate_factors and g.need_grid is not None and g.thinning is not None:
         factor = np.prod(g.rate_factors, axis=0)
         grid = g.need_grid(batch)
@@ -183,6 +187,7 @@ def _generator_pair(
     public_rate=st.sampled_from([0.0, 0.5]),
     typed=st.booleans(),
     hooks=st.booleans(),
+    backend=st.sampled_from(BACKENDS),
 )
 def test_a_days_needs_are_the_plain_numpy_draws(
     seed: int,
@@ -193,12 +198,15 @@ def test_a_days_needs_are_the_plain_numpy_draws(
     public_rate: float,
     typed: bool,
     hooks: bool,
+    backend: str,
 ) -> None:
     """DemandGenerator.draw gives the plain implementation's batch, field by field, bit for
-    bit, and leaves both streams (and the hooks' thinning) where the plain draws leave them."""
+    bit, and leaves both streams (and the hooks' thinning) where the plain draws leave them,
+    whichever arithmetic arranges the needs (numpy's, or the compiled engine's)."""
     p = _parameters(multi, max_departments, p_day, public_rate)
     places = _places(np.random.default_rng(seed), residents, 3) if typed else None
     fast, plain = _generator_pair(p, residents, seed, places, hooks)
+    fast.backend = backend
     for day in range(12):
         _assert_same_batch(fast.draw(day), _plain_demand_draw(plain, day))
         assert _same_state((fast.arrivals, plain.arrivals), (fast.attributes, plain.attributes)), (

@@ -5,6 +5,7 @@ lapsed as the plain masks sort them; a kept need's departments are its row witho
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -21,6 +22,8 @@ from model.governance import GovernanceModel
 from model.mediation import NEIGHBOUR_DISPUTE
 
 CASE_TYPE_CODES = list(range(len(CASE_TYPES)))
+# which code sorts a day's needs: the numpy masks always, the compiled engine's where built
+BACKENDS = ["python"] if casework_module.BACKEND == "python" else ["python", "compiled"]
 
 
 def _run(scenario: Scenario, days: int) -> GovernanceModel:
@@ -167,6 +170,7 @@ def test_a_day_is_sorted_as_the_plain_masks_sort_it(
     the counters move by the plain masks' counts, today's cases are the reported and
     sensor-found needs, and the patrol-found ones wait for their day."""
     casework = small_model.casework
+    casework.backend = data.draw(st.sampled_from(BACKENDS), label="backend")
     batch = data.draw(batches(int(casework.trust.shape[0]), casework.n_departments), label="batch")
     day = int(batch.time[0]) if len(batch) else data.draw(st.integers(0, 20), label="day")
     reported, sensor, patrol, lapsed, prevented = _plain_sort(casework, batch)
@@ -213,6 +217,66 @@ def test_a_day_is_sorted_as_the_plain_masks_sort_it(
                 assert int(moment) == when
 
 
+@pytest.mark.skipif(casework_module.BACKEND != "compiled", reason="the engine is not built")
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_compiled_sort_is_the_numpy_masks(
+    small_model: GovernanceModel, data: st.DataObject
+) -> None:
+    """The compiled ``sort_needs`` gives the numpy masks' counts, kept positions and sources
+    (each reported need's channel included), whatever the residents' trust."""
+    casework = small_model.casework
+    batch = data.draw(batches(int(casework.trust.shape[0]), casework.n_departments), label="batch")
+    saved = casework.trust.copy()
+    seed = data.draw(st.integers(0, 2**16), label="trust seed")
+    try:
+        casework.trust[:] = np.random.default_rng(seed).random(saved.shape[0])
+        assert casework._sort_compiled(batch) == casework._sort_needs(batch)
+    finally:
+        casework.trust[:] = saved
+
+
+def test_compiled_sort_refuses_a_resident_beyond_the_population(
+    small_model: GovernanceModel,
+) -> None:
+    """A batch naming a resident the population does not have is an IndexError naming it,
+    not a read past the trust array."""
+    if casework_module.BACKEND != "compiled":
+        pytest.skip("the engine is not built")
+    casework = small_model.casework
+    residents = int(casework.trust.shape[0])
+    batch = _one_need(residents)
+    with pytest.raises(IndexError, match=f"resident {residents} beyond"):
+        casework._sort_compiled(batch)
+
+
+def _one_need(resident: int) -> NeedBatch:
+    u = np.full((14, 1), 0.5)
+    return NeedBatch(
+        resident=np.array([resident], dtype=np.int64),
+        time=np.array([1.25]),
+        case_type=np.array([0], dtype=np.int8),
+        departments=np.array([[0, -1, -1, -1]], dtype=np.int16),
+        severity=u[0],
+        minor=np.zeros(1, dtype=bool),
+        work=np.ones((1, MAX_DEPARTMENTS)),
+        u_report=u[1],
+        u_channel=u[2],
+        u_desk=u[3],
+        u_classify=u[4],
+        u_satisfy=u[5],
+        u_quality=u[6],
+        u_sensor=u[7],
+        u_callback=u[8],
+        u_repeat=u[9],
+        u_urge=u[10],
+        u_dispute=u[11],
+        u_verify=u[12],
+        disputed=np.zeros(1, dtype=bool),
+        patrol_delay_days=np.ones(1),
+    )
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(
@@ -256,11 +320,35 @@ def test_need_rows_are_the_rows_without_padding(rows: list[list[int]], seed: int
         patrol_delay_days=u,
     )
     kept = np.flatnonzero(rng.random(n) < 0.7)
-    needs = _NeedRows(batch, kept)
-    assert needs.departments == [
-        tuple(d for d in departments[i].tolist() if d >= 0) for i in kept.tolist()
-    ]
-    assert needs.work == [tuple(work[i, : len(rows[i])].tolist()) for i in kept.tolist()]
+    for needs in _need_rows_both_ways(batch, kept):
+        assert needs.departments == [
+            tuple(d for d in departments[i].tolist() if d >= 0) for i in kept.tolist()
+        ]
+        assert needs.work == [tuple(work[i, : len(rows[i])].tolist()) for i in kept.tolist()]
+
+
+def _need_rows_both_ways(batch: NeedBatch, kept: np.ndarray) -> list[_NeedRows]:
+    """The kept rows by numpy's gathers, and by the compiled engine's where it is built
+    (with the batch's block of uniforms: 14 rows, the ``u_*`` fields its rows)."""
+    block = np.stack([getattr(batch, name) for name in _U_ROWS])
+    u = {name: block[k] for k, name in enumerate(_U_ROWS) if name.startswith("u_")}
+    batch = dataclasses.replace(batch, uniforms=block, **u)
+    ways = [_NeedRows(dataclasses.replace(batch, uniforms=None), kept)]
+    if casework_module.BACKEND == "compiled":
+        ways.append(_NeedRows(batch, kept, kept.tolist()))
+        for name in _NeedRows.__slots__:
+            x, y = getattr(ways[0], name), getattr(ways[1], name)
+            assert x == y, name
+            if isinstance(x, list):  # Python floats, ints and bools alike
+                assert [type(v) for v in x] == [type(v) for v in y], name
+    return ways
+
+
+# NeedBatch's block of uniforms, row by row (rows 7 and 11 feed the delay and the flag)
+_U_ROWS = (
+    "u_report", "u_channel", "u_desk", "u_classify", "u_satisfy", "u_quality", "u_sensor",
+    "severity", "u_callback", "u_repeat", "u_urge", "time", "u_dispute", "u_verify",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("u", [[0.0, 0.5, 0.25], [0.5, 0.25, 1e-300]])
@@ -276,3 +364,27 @@ def test_patrol_delays_silence_only_a_zero_and_match_the_plain_log(u: list[float
     assert np.all(np.isinf(delays[~nonzero]))
     expected = np.floor(np.log(uniforms[nonzero]) / log_miss) + 1.0
     assert delays[nonzero].tobytes() == expected.tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(day=st.integers(0, 400), seed=st.integers(0, 2**16))
+def test_need_rows_gathered_from_the_block_are_the_fields(
+    small_model: GovernanceModel, day: int, seed: int
+) -> None:
+    """A day's batch carries its 14 rows of uniforms as one block; the kept needs gathered
+    from it are, field by field, those gathered from the ``u_*`` fields one by one."""
+    batch = small_model.demand.draw(day)
+    assert batch.uniforms is not None
+    for k, name in enumerate(
+        ["u_report", "u_channel", "u_desk", "u_classify", "u_satisfy", "u_quality", "u_sensor"]
+    ):
+        assert np.shares_memory(getattr(batch, name), batch.uniforms[k]), name
+    kept = np.flatnonzero(np.random.default_rng(seed).random(len(batch)) < 0.6)
+    by_block = _NeedRows(batch, kept)
+    by_field = _NeedRows(dataclasses.replace(batch, uniforms=None), kept)
+    ways = [by_block]
+    if casework_module.BACKEND == "compiled":
+        ways.append(_NeedRows(batch, kept, kept.tolist()))  # the compiled engine's gather
+    for needs in ways:
+        for name in _NeedRows.__slots__:
+            assert getattr(needs, name) == getattr(by_field, name), name
