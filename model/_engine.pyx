@@ -29,7 +29,8 @@ too, each the bit-for-bit twin of a numpy reference kept beside its caller (docs
 
 cimport cython
 from libc.math cimport floor, isfinite
-from libc.stdint cimport int64_t
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 
 import math
@@ -1194,3 +1195,173 @@ def gather_needs(
         for j in range(m):
             u_out.append(uniforms[row, <Py_ssize_t> kept[j]])
     return out
+
+
+
+# ------------------------------------------------------------------ a day's draws
+ctypedef struct bitgen_t:
+    # numpy's public bit generator interface (numpy/random/bitgen.h), read from a bit
+    # generator's ``capsule``: the run's own generator state, advanced by its own functions
+    void* state
+    uint64_t (*next_uint64)(void* st) noexcept nogil
+    uint32_t (*next_uint32)(void* st) noexcept nogil
+    double (*next_double)(void* st) noexcept nogil
+    uint64_t (*next_raw)(void* st) noexcept nogil
+
+
+cdef bitgen_t* _bitgen(object generator) except NULL:
+    return <bitgen_t*> PyCapsule_GetPointer(generator.bit_generator.capsule, "BitGenerator")
+
+
+cdef inline uint32_t _lemire(bitgen_t* g, uint32_t rng) noexcept nogil:
+    """numpy's ``buffered_bounded_lemire_uint32``: a uniform integer in [0, rng] (rng below
+    2**32 − 1), by Lemire's multiply-and-reject on 32-bit draws."""
+    cdef uint32_t rng_excl = rng + 1
+    cdef uint64_t m = (<uint64_t> g.next_uint32(g.state)) * rng_excl
+    cdef uint32_t leftover = <uint32_t> (m & 0xFFFFFFFFUL)
+    cdef uint32_t threshold
+    if leftover < rng_excl:
+        threshold = (0xFFFFFFFFUL - rng) % rng_excl
+        while leftover < threshold:
+            m = (<uint64_t> g.next_uint32(g.state)) * rng_excl
+            leftover = <uint32_t> (m & 0xFFFFFFFFUL)
+    return <uint32_t> (m >> 32)
+
+
+cdef inline uint64_t _interval(bitgen_t* g, uint64_t top) noexcept nogil:
+    """numpy's ``random_interval``: a uniform integer in [0, top] by masked rejection."""
+    if top == 0:
+        return 0
+    cdef uint64_t mask = top, value
+    mask |= mask >> 1
+    mask |= mask >> 2
+    mask |= mask >> 4
+    mask |= mask >> 8
+    mask |= mask >> 16
+    mask |= mask >> 32
+    if top <= 0xFFFFFFFFUL:
+        value = g.next_uint32(g.state) & mask
+        while value > top:
+            value = g.next_uint32(g.state) & mask
+    else:
+        value = g.next_uint64(g.state) & mask
+        while value > top:
+            value = g.next_uint64(g.state) & mask
+    return value
+
+
+cdef object _integers(object generator, int64_t high, Py_ssize_t n):
+    """``generator.integers(0, high, n)`` (int64), the same numbers and generator state:
+    numpy's 32-bit Lemire path, or numpy's own call for a range beyond it."""
+    if high < 1 or high - 1 >= 0xFFFFFFFF:
+        return generator.integers(0, high, n)
+    np = _numpy()
+    out = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return out
+    cdef int64_t[::1] o = out
+    cdef bitgen_t* g = _bitgen(generator)
+    cdef uint32_t rng = <uint32_t> (high - 1)
+    cdef Py_ssize_t i
+    with nogil:
+        if rng == 0:
+            for i in range(n):
+                o[i] = 0
+        else:
+            for i in range(n):
+                o[i] = <int64_t> _lemire(g, rng)
+    return out
+
+
+cdef object _uniforms(object generator, object shape):
+    """``generator.random(shape)``: one ``next_double`` per value, in C order."""
+    np = _numpy()
+    out = np.empty(shape, dtype=np.float64)
+    cdef double[::1] o = out.reshape(-1)
+    cdef bitgen_t* g = _bitgen(generator)
+    cdef Py_ssize_t i, n = o.shape[0]
+    with nogil:
+        for i in range(n):
+            o[i] = g.next_double(g.state)
+    return out
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def draw_needs(
+    arrivals,
+    attributes,
+    Py_ssize_t n_needs,
+    Py_ssize_t n_public,
+    int64_t residents,
+    const double[::1] resident_cdf,
+    int64_t max_extra,
+    const int64_t[:, ::1] offset_rows,
+):
+    """A day's draws after its two counts (model/demand.py ``DemandGenerator._draws``, whose
+    numpy calls are the reference; tests/test_daily_draws.py): the same numbers, in the
+    same order, leaving both generators in the same state, through numpy's public bit
+    generator interface — the needs' residents (uniform, or by ``resident_cdf``) and the
+    times' uniforms from ``arrivals``; from ``attributes`` the types', leads' and more
+    departments' uniforms, the number of more departments (None: ``max_extra`` < 1), the
+    offsets (``offset_rows[:n]`` shuffled row by row, as ``permuted(axis=1)``; None: one
+    department), severity and minor, work content (numpy's ``standard_exponential``) and
+    the 14 rows of uniforms. Single-threaded: the generators' locks are not taken."""
+    cdef Py_ssize_t n = n_needs + n_public
+    cdef Py_ssize_t width
+    if n_needs < 0 or n_public < 0:
+        raise ValueError("draw_needs: negative counts")
+    np = _numpy()
+    if resident_cdf is None:
+        who = _integers(arrivals, residents, n_needs)
+    else:
+        if resident_cdf.shape[0] == 0 or residents < 1:
+            raise ValueError("draw_needs: an empty resident distribution")
+        who = np.empty(n_needs, dtype=np.int64)
+        if n_needs:
+            _residents_by_weight(
+                _bitgen(arrivals), resident_cdf, resident_cdf[resident_cdf.shape[0] - 1],
+                residents, who,
+            )
+    time_u = _uniforms(arrivals, n)
+    u = _uniforms(attributes, 3 * n_needs + 2 * n_public)
+    extra_draw = _integers(attributes, max_extra, n) if max_extra > 0 else None
+    offsets = None
+    if offset_rows is not None:
+        if offset_rows.shape[0] < n:
+            raise ValueError("draw_needs: too few rows of offsets")
+        offsets = np.asarray(offset_rows[:n]).copy()
+        width = offset_rows.shape[1]
+        if n and width:
+            _shuffle_rows(_bitgen(attributes), offsets, n, width)
+    severity_minor = _uniforms(attributes, (2, n))
+    exponential = attributes.standard_exponential((n, 4))
+    uniforms = _uniforms(attributes, (14, n))
+    return who, time_u, u, extra_draw, offsets, severity_minor, exponential, uniforms
+
+
+cdef void _residents_by_weight(
+    bitgen_t* g, const double[::1] cdf, double top, int64_t residents, int64_t[::1] out
+) noexcept:
+    """``min(cdf.searchsorted(random(n) * cdf[-1], "right"), residents − 1)``."""
+    cdef Py_ssize_t i, k
+    with nogil:
+        for i in range(out.shape[0]):
+            k = _upper_bound(cdf, g.next_double(g.state) * top)
+            out[i] = k if k < residents - 1 else residents - 1
+
+
+cdef void _shuffle_rows(bitgen_t* g, int64_t[:, ::1] rows, Py_ssize_t n, Py_ssize_t width) noexcept:
+    """Each of the first ``n`` rows shuffled in place, in order, as numpy's ``permuted``
+    (``_shuffle_raw``: from the last entry down, swapped with one at ``random_interval``)."""
+    cdef Py_ssize_t r, i, j
+    cdef int64_t x
+    with nogil:
+        for r in range(n):
+            i = width - 1
+            while i >= 0:
+                j = <Py_ssize_t> _interval(g, <uint64_t> i)
+                x = rows[r, i]
+                rows[r, i] = rows[r, j]
+                rows[r, j] = x
+                i -= 1

@@ -10,8 +10,10 @@ against state-dependent probabilities.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,9 +28,44 @@ SUGGESTION = CASE_TYPES.index("suggestion")
 PATROL = CASE_TYPES.index("patrol")
 SENSOR = CASE_TYPES.index("sensor")
 MAX_DEPARTMENTS = 4
+logger = logging.getLogger(__name__)
 _engine = compiled_engine()
 BACKEND = "python" if _engine is None else "compiled"
-"""Which arithmetic arranges a day's needs: ``"compiled"`` (model/_engine.pyx) or ``"python"``."""
+"""Which code draws and arranges a day's needs: ``"compiled"`` (model/_engine.pyx) or
+``"python"`` (numpy)."""
+_agree: list[bool] = []  # _draws_agree's answer, once per process
+
+
+def _draws_agree() -> bool:
+    """Whether the compiled engine's ``draw_needs`` gives numpy's numbers here (checked once
+    per process on a few days' worth of draws, both ways of choosing residents): it drives
+    numpy's generators through their public C interface with copies of numpy's integer
+    and shuffle algorithms, which a numpy release could change; if it does, numpy's own
+    calls run instead, with a WARNING."""
+    if not _agree:
+        assert _engine is not None
+        cdf = np.cumsum(np.linspace(0.5, 1.5, 300))
+        rows = np.tile(np.arange(1, 9), (400, 1))
+        same = True
+        for k, (residents, weights) in enumerate(((300, None), (300, cdf), (2**20, None))):
+            draws = []
+            for draw in (_engine.draw_needs, DemandGenerator._draws):
+                a, b = np.random.default_rng([7, k]).spawn(2)
+                got = draw(a, b, 150, 40, residents, weights, 3, rows)
+                draws.append((got, a.bit_generator.state, b.bit_generator.state))
+            (x, xa, xb), (y, ya, yb) = draws
+            same &= xa == ya and xb == yb
+            same &= all(p.tobytes() == q.tobytes() for p, q in zip(x, y, strict=True))
+        if not same:
+            logger.warning(
+                "the compiled engine's draws differ from numpy %s's: numpy's own calls draw "
+                "the needs (the same results, slower)",
+                np.__version__,
+            )
+        _agree.append(bool(same))
+    return _agree[0]
+
+
 # ``ndarray.all``: the ufunc's reduction it calls, without its Python frame (issue 11)
 _ALL = np.logical_and.reduce
 
@@ -80,6 +117,19 @@ class NeedBatch:
 
     def __len__(self) -> int:
         return int(self.resident.shape[0])
+
+
+class DayDraws(NamedTuple):
+    """A day's draws after its two counts (``DemandGenerator._draws``), in their order."""
+
+    who: np.ndarray  # int64: each need's resident
+    time_u: np.ndarray  # each need's and public problem's time of day
+    u: np.ndarray  # the types', the leads' and the more-departments' uniforms
+    extra_draw: np.ndarray | None  # int64: how many more departments (None: none can)
+    offsets: np.ndarray | None  # int64 rows: the more departments' offsets (None: one)
+    severity_minor: np.ndarray  # (2, n)
+    exponential: np.ndarray  # (n, MAX_DEPARTMENTS): work content in mean hours
+    uniforms: np.ndarray  # (14, n)
 
 
 def draw_residents(
@@ -150,6 +200,35 @@ class DemandGenerator:
         # engine is built, else "python" (``_arrange``); the same batch either way
         self.backend = BACKEND
         self._log_miss = np.log1p(-p_day) if 0 < p_day < 1 else None
+
+    @staticmethod
+    def _draws(
+        a: np.random.Generator,
+        b: np.random.Generator,
+        n_needs: int,
+        n_public: int,
+        residents: int,
+        cdf: np.ndarray | None,
+        max_extra: int,
+        offset_rows: np.ndarray | None,
+    ) -> DayDraws:
+        """A day's draws after its two counts, by numpy's calls (the reference of the
+        compiled engine's ``draw_needs``, the same numbers and generator states): from
+        ``a`` the needs' residents and the times' uniforms; from ``b``, in their fixed
+        order, one ``random`` call for the needs' types, the needs' and the public
+        problems' lead departments and whether each has more, the number of more
+        departments (None: none can have more), their offsets from the lead (None: one
+        department), severity and minor, work content and the 14 rows of uniforms."""
+        n = n_needs + n_public
+        who = draw_residents(a, n_needs, residents, cdf)
+        time_u = a.random(n)
+        u = b.random(3 * n_needs + 2 * n_public)
+        extra_draw = b.integers(0, max_extra, n) if max_extra > 0 else None
+        offsets = None if offset_rows is None else b.permuted(offset_rows[:n], axis=1)
+        severity_minor = b.random((2, n))
+        exponential = b.standard_exponential((n, MAX_DEPARTMENTS))
+        uniforms = b.random((14, n))
+        return DayDraws(who, time_u, u, extra_draw, offsets, severity_minor, exponential, uniforms)
 
     def _arrange(
         self,
@@ -239,28 +318,22 @@ class DemandGenerator:
             int(a.poisson(self.public_rate * public_weight)) if self.public_share is not None else 0
         )
         n = n_needs + n_public
-        who = draw_residents(
-            a, n_needs, self.residents, None if places is None else places.resident_cdf
-        )
-        time_u = a.random(n)
-        # the attributes' draws, in their fixed order: one ``random`` call for the needs'
-        # types, the needs' and the public problems' lead departments and whether each has
-        # more; the number of more departments; their offsets from the lead; severity and
-        # minor; work content; the 14 rows of uniforms
-        u = b.random(3 * n_needs + 2 * n_public)
         max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
-        extra_draw = b.integers(0, max_extra, n) if max_extra > 0 else None
-        offsets = None
+        offset_rows = None
         if self.n_departments > 1:
             if self._offset_rows.shape[0] < n:  # the rows ``np.tile`` would make, kept
                 self._offset_rows = np.tile(np.arange(1, self.n_departments), (2 * n, 1))
-            offsets = b.permuted(self._offset_rows[:n], axis=1)
-        severity_minor = b.random((2, n))
-        exponential = b.standard_exponential((n, MAX_DEPARTMENTS))
-        uniforms = b.random((14, n))
+            offset_rows = self._offset_rows
+        cdf = None if places is None else places.resident_cdf
+        compiled = _engine is not None and self.backend == "compiled" and _draws_agree()
+        draw = _engine.draw_needs if compiled else self._draws  # type: ignore[union-attr]
+        who, time_u, u, extra_draw, offsets, severity_minor, exponential, uniforms = DayDraws(
+            *draw(a, b, n_needs, n_public, self.residents, cdf, max_extra, offset_rows)
+        )
         # each need's own case-type mix where places have their own (model/places.py)
         type_cdf = None if places is None else places.type_cdf[places.resident_place[who]]
-        if _engine is not None and self.backend == "compiled":
+        if compiled:
+            assert _engine is not None
             d = self.p.demand
             resident, time, case_type, departments, severity, minor, work, uniforms, disputed = (
                 _engine.arrange_needs(

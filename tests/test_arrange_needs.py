@@ -134,3 +134,83 @@ def test_draws_that_do_not_fit_together_are_refused() -> None:
     g._public_cdf = None  # as where no department sees public problems (DemandGenerator)
     with pytest.raises(ValueError, match="public problems"):
         _compiled(g, 0, public)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_needs=st.sampled_from([0, 1, 9, 250, 3000]),
+    n_public=st.sampled_from([0, 1, 40]),
+    residents=st.sampled_from([1, 2, 3090, 70_000, 1_148_462, 2**31 + 11, 2**33 + 5]),
+    weighted=st.booleans(),
+    max_extra=st.integers(-1, 3),
+    n_departments=st.sampled_from([1, 2, 8, 37]),
+    odd_start=st.booleans(),
+)
+def test_compiled_draws_are_numpys(
+    seed: int,
+    n_needs: int,
+    n_public: int,
+    residents: int,
+    weighted: bool,
+    max_extra: int,
+    n_departments: int,
+    odd_start: bool,
+) -> None:
+    """``draw_needs`` gives numpy's numbers — Lemire's bounded integers for small and large
+    ranges, ``permuted`` row by row, uniforms, the residents by weight — and leaves both
+    generators in numpy's states, whatever half-used 32-bit draw a generator starts from."""
+    engine = demand_module._engine
+    assert engine is not None
+    cdf = np.cumsum(np.random.default_rng(seed).random(min(residents, 5000)) + 0.1)
+    weights = cdf if weighted else None
+    rows = (
+        np.tile(np.arange(1, n_departments), (n_needs + n_public + 3, 1))
+        if n_departments > 1
+        else None
+    )
+    results = []
+    for draw in (engine.draw_needs, DemandGenerator._draws):
+        a, b = np.random.default_rng(seed).spawn(2)
+        if odd_start:  # a 32-bit draw's other half waits in the bit generator's buffer
+            a.integers(0, 7)
+            b.integers(0, 7)
+        got = draw(a, b, n_needs, n_public, residents, weights, max_extra, rows)
+        results.append((got, a.bit_generator.state, b.bit_generator.state))
+    (x, xa, xb), (y, ya, yb) = results
+    for p, q in zip(x, y, strict=True):
+        assert (p is None) == (q is None)
+        if p is not None:
+            assert p.dtype == q.dtype and p.shape == q.shape and p.tobytes() == q.tobytes()
+    assert xa == ya and xb == yb
+
+
+def test_draws_that_disagree_with_numpy_fall_back_to_numpy(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If the compiled draws ever differ from the installed numpy's (a numpy release that
+    changed its algorithms), the check at first use says so once and numpy's own calls
+    draw every day's needs: the run's results do not depend on the build."""
+    engine = demand_module._engine
+    assert engine is not None
+
+    class Shifted:
+        def __getattr__(self, name: str) -> object:
+            return getattr(engine, name)
+
+        @staticmethod
+        def draw_needs(*args: object) -> tuple:
+            drawn = list(engine.draw_needs(*args))
+            drawn[1] = drawn[1] + 1e-9  # the times' uniforms, off by a hair
+            return tuple(drawn)
+
+    monkeypatch.setattr(demand_module, "_engine", Shifted())
+    monkeypatch.setattr(demand_module, "_agree", [])
+    g = _generator(0.3, 3, 0.5)
+    plain = _generator(0.3, 3, 0.5)
+    plain.backend = "python"
+    with caplog.at_level("WARNING", logger="model.demand"):
+        for day in range(3):
+            assert g.draw(day).time.tobytes() == plain.draw(day).time.tobytes()
+    assert demand_module._agree == [False]
+    assert sum("draws differ from numpy" in r.getMessage() for r in caplog.records) == 1
