@@ -21,10 +21,11 @@ lists and call its Python ``_extend`` for a day not yet known, with the referenc
 float operations in the same order (docs/design.md "Issue 11, ninth round: the working
 calendar in C").
 
-The daily trust step (``diffuse_trust``, model/trust_diffusion.py) and the arithmetic of a
-day's needs (``arrange_needs``, model/demand.py; ``sort_needs``, model/casework.py) are here
-too, each the bit-for-bit twin of a numpy reference kept beside its caller (docs/design.md
-"The daily trust step in C" and "A small day's needs arranged and sorted in C").
+The daily trust step (``diffuse_trust``, model/trust_diffusion.py) and a day's needs
+(``draw_needs`` and ``arrange_needs``, model/demand.py; ``sort_needs`` and
+``gather_needs``, model/casework.py) are here too, each the bit-for-bit twin of a numpy
+reference kept beside its caller (docs/design.md "The daily trust step in C" and "A small
+day's needs drawn, arranged and sorted in C").
 """
 
 cimport cython
@@ -1263,13 +1264,12 @@ cdef object _integers(object generator, int64_t high, Py_ssize_t n):
     cdef bitgen_t* g = _bitgen(generator)
     cdef uint32_t rng = <uint32_t> (high - 1)
     cdef Py_ssize_t i
-    with nogil:
-        if rng == 0:
-            for i in range(n):
-                o[i] = 0
-        else:
-            for i in range(n):
-                o[i] = <int64_t> _lemire(g, rng)
+    if rng == 0:
+        for i in range(n):
+            o[i] = 0
+    else:
+        for i in range(n):
+            o[i] = <int64_t> _lemire(g, rng)
     return out
 
 
@@ -1280,9 +1280,8 @@ cdef object _uniforms(object generator, object shape):
     cdef double[::1] o = out.reshape(-1)
     cdef bitgen_t* g = _bitgen(generator)
     cdef Py_ssize_t i, n = o.shape[0]
-    with nogil:
-        for i in range(n):
-            o[i] = g.next_double(g.state)
+    for i in range(n):
+        o[i] = g.next_double(g.state)
     return out
 
 
@@ -1306,7 +1305,8 @@ def draw_needs(
     departments' uniforms, the number of more departments (None: ``max_extra`` < 1), the
     offsets (``offset_rows[:n]`` shuffled row by row, as ``permuted(axis=1)``; None: one
     department), severity and minor, work content (numpy's ``standard_exponential``) and
-    the 14 rows of uniforms. Single-threaded: the generators' locks are not taken."""
+    the 14 rows of uniforms. The generators' locks are not taken: a run is single-threaded,
+    and the interpreter's lock is held throughout (no other thread moves a generator)."""
     cdef Py_ssize_t n = n_needs + n_public
     cdef Py_ssize_t width
     if n_needs < 0 or n_public < 0:
@@ -1345,10 +1345,9 @@ cdef void _residents_by_weight(
 ) noexcept:
     """``min(cdf.searchsorted(random(n) * cdf[-1], "right"), residents − 1)``."""
     cdef Py_ssize_t i, k
-    with nogil:
-        for i in range(out.shape[0]):
-            k = _upper_bound(cdf, g.next_double(g.state) * top)
-            out[i] = k if k < residents - 1 else residents - 1
+    for i in range(out.shape[0]):
+        k = _upper_bound(cdf, g.next_double(g.state) * top)
+        out[i] = k if k < residents - 1 else residents - 1
 
 
 cdef void _shuffle_rows(bitgen_t* g, int64_t[:, ::1] rows, Py_ssize_t n, Py_ssize_t width) noexcept:
@@ -1356,12 +1355,11 @@ cdef void _shuffle_rows(bitgen_t* g, int64_t[:, ::1] rows, Py_ssize_t n, Py_ssiz
     (``_shuffle_raw``: from the last entry down, swapped with one at ``random_interval``)."""
     cdef Py_ssize_t r, i, j
     cdef int64_t x
-    with nogil:
-        for r in range(n):
-            i = width - 1
-            while i >= 0:
-                j = <Py_ssize_t> _interval(g, <uint64_t> i)
-                x = rows[r, i]
-                rows[r, i] = rows[r, j]
-                rows[r, j] = x
-                i -= 1
+    for r in range(n):
+        i = width - 1
+        while i >= 0:
+            j = <Py_ssize_t> _interval(g, <uint64_t> i)
+            x = rows[r, i]
+            rows[r, i] = rows[r, j]
+            rows[r, j] = x
+            i -= 1
