@@ -251,29 +251,19 @@ def test_compiled_sort_refuses_a_resident_beyond_the_population(
 
 
 def _one_need(resident: int) -> NeedBatch:
-    u = np.full((14, 1), 0.5)
+    """A batch of one need of ``resident``, every uniform 0.5."""
+    fields = [f.name for f in dataclasses.fields(NeedBatch)]
+    floats = [name for name in fields if name.startswith("u_")] + ["severity"]
     return NeedBatch(
         resident=np.array([resident], dtype=np.int64),
         time=np.array([1.25]),
         case_type=np.array([0], dtype=np.int8),
         departments=np.array([[0, -1, -1, -1]], dtype=np.int16),
-        severity=u[0],
         minor=np.zeros(1, dtype=bool),
         work=np.ones((1, MAX_DEPARTMENTS)),
-        u_report=u[1],
-        u_channel=u[2],
-        u_desk=u[3],
-        u_classify=u[4],
-        u_satisfy=u[5],
-        u_quality=u[6],
-        u_sensor=u[7],
-        u_callback=u[8],
-        u_repeat=u[9],
-        u_urge=u[10],
-        u_dispute=u[11],
-        u_verify=u[12],
         disputed=np.zeros(1, dtype=bool),
         patrol_delay_days=np.ones(1),
+        **{name: np.full(1, 0.5) for name in floats},
     )
 
 
