@@ -466,15 +466,14 @@ class Casework:
         base = self.need_offset
         self.need_offset += n
         # only the needs that become cases are read row by row (most lapse, issue 11); ``j``
-        # is a need's position among them, ``kept[j]`` its position in the batch
-        kept = np.array(position, dtype=np.intp)
-        needs = _NeedRows(batch, kept, position if self.backend == "compiled" else None)
+        # is a need's position among them, ``position[j]`` its position in the batch
+        needs = _NeedRows(batch, position, self.backend == "compiled")
         # a public problem's place is a hash of its number among the other needs, so that
         # neighbourhood disputes (numbered with them) move no public problem (none hashed
         # on a day whose kept needs all have a resident: ``public_grid`` is read only for a
         # need without one)
         if needs.resident and min(needs.resident) < 0:
-            numbers = base - self.dispute_needs + kept.astype(np.int64)
+            numbers = base - self.dispute_needs + np.array(position, dtype=np.int64)
             needs.public_grid = self.geography.public_grids(numbers).tolist()
         needs.public_shift = self.dispute_needs
         if batch.case_type[0] == NEIGHBOUR_DISPUTE:
@@ -496,7 +495,7 @@ class Casework:
                 patrolled.append(j)
         # found on a patrol in working hours, ``delay`` days later
         if patrolled:
-            later = kept[patrolled]
+            later = np.array([position[j] for j in patrolled], dtype=np.intp)
             when = batch.time[later] + batch.patrol_delay_days[later]
             if len(patrolled) < SMALL_BATCH:
                 add_working_hours = self.calendar.add_working_hours
@@ -1369,15 +1368,13 @@ class _NeedRows:
         "work",
     )
 
-    def __init__(
-        self, batch: NeedBatch, kept: np.ndarray, position: list[int] | None = None
-    ) -> None:
-        """The rows ``kept`` of ``batch``; by the compiled engine's ``gather_needs`` (the
-        same lists) when ``position`` (``kept`` as a list) is given, the engine is built and
-        the batch carries its block of uniforms, else by numpy's gathers."""
+    def __init__(self, batch: NeedBatch, position: list[int], compiled: bool = False) -> None:
+        """The rows at ``position`` of ``batch``; by the compiled engine's ``gather_needs``
+        (the same lists) when ``compiled``, the engine is built and the batch carries its
+        block of uniforms, else by numpy's gathers."""
         self.public_grid: list[int] = []  # grid of each as a public problem (Casework.receive)
         self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
-        if position is not None and _engine is not None and batch.uniforms is not None:
+        if compiled and _engine is not None and batch.uniforms is not None:
             (
                 self.time,
                 self.resident,
@@ -1409,6 +1406,7 @@ class _NeedRows:
                 batch.work,
             )
             return
+        kept = np.array(position, dtype=np.intp)
         self.time = batch.time[kept].tolist()
         self.resident = batch.resident[kept].tolist()
         self.case_type = batch.case_type[kept].tolist()

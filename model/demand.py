@@ -196,9 +196,11 @@ class DemandGenerator:
         self._offset_rows = np.empty((0, max(self.n_departments - 1, 0)), dtype=np.int64)
         self._extra_rank = np.arange(MAX_DEPARTMENTS - 1)  # ``np.arange(k)``, k ≤ 3, kept
         p_day = parameters.detection.patrol_detection_probability_per_day
-        # which arithmetic arranges a day's needs: "compiled" (model/_engine.pyx) where the
-        # engine is built, else "python" (``_arrange``); the same batch either way
+        # which code draws and arranges a day's needs: "compiled" (model/_engine.pyx) where
+        # the engine is built, else "python" (``_draws``, ``_arrange``); the same batch
         self.backend = BACKEND
+        # more departments a need can have than its lead (≤ 0: none)
+        self._max_extra = min(parameters.demand.max_departments_per_case, self.n_departments) - 1
         self._log_miss = np.log1p(-p_day) if 0 < p_day < 1 else None
 
     @staticmethod
@@ -318,17 +320,17 @@ class DemandGenerator:
             int(a.poisson(self.public_rate * public_weight)) if self.public_share is not None else 0
         )
         n = n_needs + n_public
-        max_extra = min(self.p.demand.max_departments_per_case, self.n_departments) - 1
         offset_rows = None
         if self.n_departments > 1:
             if self._offset_rows.shape[0] < n:  # the rows ``np.tile`` would make, kept
                 self._offset_rows = np.tile(np.arange(1, self.n_departments), (2 * n, 1))
             offset_rows = self._offset_rows
         cdf = None if places is None else places.resident_cdf
-        compiled = _engine is not None and self.backend == "compiled" and _draws_agree()
-        draw = _engine.draw_needs if compiled else self._draws  # type: ignore[union-attr]
-        who, time_u, u, extra_draw, offsets, severity_minor, exponential, uniforms = DayDraws(
-            *draw(a, b, n_needs, n_public, self.residents, cdf, max_extra, offset_rows)
+        compiled = _engine is not None and self.backend == "compiled"
+        # numpy's own calls draw where the compiled draws would not give numpy's numbers
+        draw = _engine.draw_needs if compiled and _draws_agree() else self._draws  # type: ignore[union-attr]
+        who, time_u, u, extra_draw, offsets, severity_minor, exponential, uniforms = draw(
+            a, b, n_needs, n_public, self.residents, cdf, self._max_extra, offset_rows
         )
         # each need's own case-type mix where places have their own (model/places.py)
         type_cdf = None if places is None else places.type_cdf[places.resident_place[who]]

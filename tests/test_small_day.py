@@ -323,9 +323,9 @@ def _need_rows_both_ways(batch: NeedBatch, kept: np.ndarray) -> list[_NeedRows]:
     block = np.stack([getattr(batch, name) for name in _U_ROWS])
     u = {name: block[k] for k, name in enumerate(_U_ROWS) if name.startswith("u_")}
     batch = dataclasses.replace(batch, uniforms=block, **u)
-    ways = [_NeedRows(dataclasses.replace(batch, uniforms=None), kept)]
+    ways = [_NeedRows(dataclasses.replace(batch, uniforms=None), kept.tolist())]
     if casework_module.BACKEND == "compiled":
-        ways.append(_NeedRows(batch, kept, kept.tolist()))
+        ways.append(_NeedRows(batch, kept.tolist(), compiled=True))
         for name in _NeedRows.__slots__:
             x, y = getattr(ways[0], name), getattr(ways[1], name)
             assert x == y, name
@@ -370,11 +370,11 @@ def test_need_rows_gathered_from_the_block_are_the_fields(
     ):
         assert np.shares_memory(getattr(batch, name), batch.uniforms[k]), name
     kept = np.flatnonzero(np.random.default_rng(seed).random(len(batch)) < 0.6)
-    by_block = _NeedRows(batch, kept)
-    by_field = _NeedRows(dataclasses.replace(batch, uniforms=None), kept)
+    by_block = _NeedRows(batch, kept.tolist())
+    by_field = _NeedRows(dataclasses.replace(batch, uniforms=None), kept.tolist())
     ways = [by_block]
     if casework_module.BACKEND == "compiled":
-        ways.append(_NeedRows(batch, kept, kept.tolist()))  # the compiled engine's gather
+        ways.append(_NeedRows(batch, kept.tolist(), compiled=True))  # the engine's gather
     for needs in ways:
         for name in _NeedRows.__slots__:
             assert getattr(needs, name) == getattr(by_field, name), name
