@@ -734,85 +734,102 @@ cdef inline bint _update_trust(
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def diffuse_trust(
-    const int[::1] indptr,
-    const int[::1] indices,
+    const int[::1] rows,
+    const int64_t[::1] starts,
+    const int[::1] ties,
     const float[::1] weight,
     double[::1] trust,
     const double[::1] disposition,
     float[::1] work,
+    float[::1] neighbours,
     double w,
     double r,
 ):
     """One day's trust step in place (model/trust_diffusion.py, whose reference this is bit
-    for bit): ``work`` ← trust as float32; each resident's neighbours' mean is the float32
-    sum, in stored order, of ``weight[i] * work[j]`` over row ``i``'s ties (``weight[i]`` the
-    row's one stored value; an empty row: one's own trust), then
-    ``trust = disposition·r + (trust·(1 − w − r) + float32(neighbours·w))``.
-    Returns whether some value is out of [0, 1] or NaN (the caller clips).
+    for bit), on the ties grouped by degree (``TiesByDegree``): ``rows[starts[d]:starts[d +
+    1]]`` are the residents with ``d`` ties, ascending, ``ties`` their ties group by group and
+    row by row in each row's stored order, ``weight`` each grouped row's one stored value.
+    ``work`` ← trust as float32; each resident's neighbours' mean (into ``neighbours``) is
+    the float32 sum, in stored order, of ``weight * work[j]`` over their ties (no tie: one's
+    own trust); then, resident by resident, ``trust = disposition·r + (trust·(1 − w − r) +
+    float32(neighbours·w))``. Returns whether some value is out of [0, 1] or NaN (the
+    caller clips).
 
-    Two rows are summed side by side: each row's sum keeps its own order, and the two
-    chains of additions overlap (the far ties' loads are what a row waits on)."""
+    Four rows of one degree are summed side by side: each row's sum keeps its own order, the
+    four chains of additions overlap, and every loop's length is its group's degree, so the
+    loops end where the processor predicts (rows of unequal lengths side by side cost a
+    mispredicted branch or two per row; docs/performance.md, thirteenth round)."""
     cdef Py_ssize_t n = trust.shape[0]
+    cdef Py_ssize_t groups = starts.shape[0] - 1
     if (
-        indptr.shape[0] != n + 1 or weight.shape[0] != n or disposition.shape[0] != n
-        or work.shape[0] != n
+        rows.shape[0] != n or weight.shape[0] != n or disposition.shape[0] != n
+        or work.shape[0] != n or neighbours.shape[0] != n
     ):
         raise ValueError("diffuse_trust: arrays of different lengths")
+    if groups < 1 or starts[0] != 0 or starts[groups] != n:
+        raise ValueError("diffuse_trust: the groups do not cover the residents")
+    cdef Py_ssize_t g, total = 0
+    for g in range(groups):
+        if starts[g + 1] < starts[g]:
+            raise ValueError("diffuse_trust: the groups are not in order")
+        total += g * (starts[g + 1] - starts[g])
+    if total != ties.shape[0]:
+        raise ValueError("diffuse_trust: the groups' ties are not the ties given")
     if n == 0:
         return False
-    if indptr[n] > indices.shape[0]:
-        raise ValueError("diffuse_trust: the index pointers run past the indices")
     cdef double keep = 1.0 - w - r
     cdef float w32 = <float> w
-    cdef const int* idx = &indices[0] if indices.shape[0] else NULL
+    cdef const int* tie = &ties[0] if ties.shape[0] else NULL
+    cdef const int* row = &rows[0]
+    cdef const float* wt = &weight[0]
     cdef float* x = &work[0]
+    cdef float* out = &neighbours[0]
     cdef double* t = &trust[0]
     cdef const double* d = &disposition[0]
-    cdef Py_ssize_t i, j, end, k, kend
-    cdef float a, b, wa, wb
+    cdef Py_ssize_t i, m, s, e, degree
+    cdef const int* q0
+    cdef const int* q1
+    cdef const int* q2
+    cdef const int* q3
+    cdef float a0, a1, a2, a3
     cdef bint bad = False
     with nogil:
         for i in range(n):
             x[i] = <float> t[i]
-        i = 0
-        while i + 1 < n:
-            j = indptr[i]
-            end = indptr[i + 1]
-            k = end
-            kend = indptr[i + 2]
-            wa = weight[i]
-            wb = weight[i + 1]
-            a = 0.0
-            b = 0.0
-            while j < end and k < kend:
-                a = a + wa * x[idx[j]]
-                b = b + wb * x[idx[k]]
-                j += 1
-                k += 1
-            while j < end:
-                a = a + wa * x[idx[j]]
-                j += 1
-            while k < kend:
-                b = b + wb * x[idx[k]]
-                k += 1
-            if indptr[i] == end:
-                a = x[i]
-            if end == kend:
-                b = x[i + 1]
-            bad |= _update_trust(t, d, i, a, w32, keep, r)
-            bad |= _update_trust(t, d, i + 1, b, w32, keep, r)
-            i += 2
-        if i < n:
-            j = indptr[i]
-            end = indptr[i + 1]
-            wa = weight[i]
-            a = 0.0
-            while j < end:
-                a = a + wa * x[idx[j]]
-                j += 1
-            if indptr[i] == end:
-                a = x[i]
-            bad |= _update_trust(t, d, i, a, w32, keep, r)
+        for s in range(starts[1]):  # no ties: one's own trust
+            out[row[s]] = x[row[s]]
+        q0 = tie
+        for degree in range(1, groups):
+            s = starts[degree]
+            e = starts[degree + 1]
+            while s + 3 < e:
+                q1 = q0 + degree
+                q2 = q1 + degree
+                q3 = q2 + degree
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                a3 = 0.0
+                for m in range(degree):
+                    a0 = a0 + wt[s] * x[q0[m]]
+                    a1 = a1 + wt[s + 1] * x[q1[m]]
+                    a2 = a2 + wt[s + 2] * x[q2[m]]
+                    a3 = a3 + wt[s + 3] * x[q3[m]]
+                out[row[s]] = a0
+                out[row[s + 1]] = a1
+                out[row[s + 2]] = a2
+                out[row[s + 3]] = a3
+                s += 4
+                q0 = q3 + degree
+            while s < e:
+                a0 = 0.0
+                for m in range(degree):
+                    a0 = a0 + wt[s] * x[q0[m]]
+                out[row[s]] = a0
+                s += 1
+                q0 = q0 + degree
+        for i in range(n):
+            bad |= _update_trust(t, d, i, out[i], w32, keep, r)
     return bad
 
 

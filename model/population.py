@@ -9,6 +9,7 @@ matrix-vector product per day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +17,9 @@ import scipy.sparse as sp
 from model.allocation import without_hugepage_advice
 from model.parameters import PopulationParameters, SocialParameters
 from model.places import Layout
+
+if TYPE_CHECKING:
+    from model.trust_diffusion import TiesByDegree
 
 
 @dataclass
@@ -51,6 +55,9 @@ class Population:
     # matrix they were read from (a matrix put in its place later takes the reference)
     row_weight: np.ndarray | None = field(init=False, repr=False)
     weighted_influence: sp.csr_matrix | None = field(init=False, repr=False)
+    # the ties grouped by degree for the compiled step, made on its first day (district:
+    # 35 MB, the ties' indices once more; model/trust_diffusion.py, thirteenth round)
+    ties_by_degree: TiesByDegree | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.trust32 = np.empty(self.trust.shape[0], dtype=np.float32)
@@ -59,6 +66,7 @@ class Population:
         self.isolated_rows = np.flatnonzero(self.isolated)
         self.row_weight = _row_weight(self.influence, self.isolated, self.trust, self.disposition)
         self.weighted_influence = self.influence
+        self.ties_by_degree = None
 
     @property
     def size(self) -> int:

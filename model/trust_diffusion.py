@@ -11,17 +11,22 @@ matrix, then the vector operations in their order. At district scale it is ≈ 1
 year's time: the product gathers each row's neighbours from all over the trust vector,
 and four more passes read and write the district's vectors. The compiled engine's
 ``diffuse_trust`` (model/_engine.pyx) does the same float operations in the same order
-in two passes, reading each row's one weight once instead of a stored value per tie; it
-is used when the matrix has that form (every stored value of a row equal, as
-``build_population`` makes it, and the matrix is still the one the row weights were read
-from) and the results are the reference's bit for bit (tests/test_trust_diffusion.py).
+in two passes, reading each row's one weight once instead of a stored value per tie, on
+the ties grouped by the residents' numbers of ties (:class:`TiesByDegree`, made once per
+matrix: rows of one degree are summed four side by side, in loops whose lengths the
+processor predicts). It is used when the matrix has that form (every stored value of a
+row equal, as ``build_population`` makes it, and the matrix is still the one the row
+weights were read from) and the results are the reference's bit for bit
+(tests/test_trust_diffusion.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
 
 from model.engine_backend import compiled_engine
 from model.sparse_product import csr_product_into
@@ -36,19 +41,87 @@ BACKEND = "python" if _engine is None else "compiled"
 """Which trust step runs where it can: ``"compiled"`` (model/_engine.pyx) or ``"python"``."""
 
 
+@dataclass(frozen=True, eq=False)
+class TiesByDegree:
+    """The ties of ``source`` (a CSR matrix of n rows) grouped by the rows' numbers of ties,
+    for the compiled step: ``rows[starts[d]:starts[d + 1]]`` are the rows with ``d`` ties in
+    ascending order (int32), ``ties`` their column indices group by group and row by row,
+    each row's in its stored order (int32), ``weight`` each grouped row's one stored value
+    (float32). Checked once when made (the kernel reads them unchecked): every row once,
+    every tie a row of the matrix."""
+
+    source: sp.csr_matrix
+    rows: np.ndarray
+    starts: np.ndarray
+    ties: np.ndarray
+    weight: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = self.source.shape[0]
+        starts = self.starts
+        sizes = np.diff(starts)
+        fits = (
+            self.rows.dtype == np.int32
+            and self.ties.dtype == np.int32
+            and self.weight.dtype == np.float32
+            and starts.dtype == np.int64
+            and self.rows.shape == self.weight.shape == (n,)
+            and starts.shape[0] >= 2
+            and starts[0] == 0
+            and starts[-1] == n
+            and bool((sizes >= 0).all())
+            and int(sizes @ np.arange(sizes.shape[0])) == self.ties.shape[0]
+            and _within(self.rows, n)
+            and bool((np.bincount(self.rows, minlength=n) == 1).all())  # each row once
+            and _within(self.ties, n)
+        )
+        if not fits:
+            raise ValueError("TiesByDegree: the groups do not describe the matrix's ties")
+
+    @classmethod
+    def of(cls, influence: sp.csr_matrix, row_weight: np.ndarray) -> TiesByDegree:
+        """The grouping of ``influence``'s rows (int32 CSR), with ``row_weight`` (float32,
+        one per row) the rows' stored values."""
+        indptr = influence.indptr
+        degree = np.diff(indptr)
+        rows = np.argsort(degree, kind="stable").astype(np.int32)
+        top = int(degree.max()) if degree.shape[0] else 0
+        starts = np.searchsorted(degree[rows], np.arange(top + 2)).astype(np.int64)
+        indices = influence.indices
+        ties = np.empty(indices.shape[0], dtype=np.int32)
+        at = 0
+        for d in range(1, top + 1):  # a group's ties as a (rows, d) block, row by row
+            group = rows[starts[d] : starts[d + 1]]
+            if group.shape[0]:
+                block = indices[indptr[group][:, None] + np.arange(d, dtype=np.int32)]
+                ties[at : at + block.size] = block.ravel()
+                at += block.size
+        return cls(influence, rows, starts, ties, row_weight[rows])
+
+
+def _within(values: np.ndarray, n: int) -> bool:
+    """Whether every value is a row number of ``n`` rows."""
+    return values.shape[0] == 0 or bool(values.min() >= 0 and values.max() < n)
+
+
 def diffuse_trust(pop: Population, w: float, r: float) -> None:
     """One day's trust step on ``pop.trust``, in place (``w``: neighbours' pull, ``r``:
     one's disposition's pull, per day)."""
     influence = pop.influence
     current = pop.weighted_influence is pop.influence  # weights read from this very matrix
     if _engine is not None and pop.row_weight is not None and current:
+        grouped = pop.ties_by_degree
+        if grouped is None or grouped.source is not influence:
+            grouped = pop.ties_by_degree = TiesByDegree.of(influence, pop.row_weight)
         out_of_bounds = _engine.diffuse_trust(
-            influence.indptr,
-            influence.indices,
-            pop.row_weight,
+            grouped.rows,
+            grouped.starts,
+            grouped.ties,
+            grouped.weight,
             pop.trust,
             pop.disposition,
             pop.trust32,
+            pop.neighbours32,
             w,
             r,
         )

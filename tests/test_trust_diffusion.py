@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -142,24 +143,155 @@ def test_rows_of_unequal_weights_take_the_reference() -> None:
     assert _bits(pop.trust) == _bits(expected)
 
 
-@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
-def test_kernel_refuses_arrays_of_different_lengths() -> None:
-    """The compiled step checks its arrays' lengths (it reads them unchecked after)."""
-    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(2))
+def _grouped_call(pop: Population, grouped: diffusion.TiesByDegree, **changed: object) -> object:
+    """The compiled step's call on ``pop`` with ``grouped``, some arguments replaced."""
     engine = diffusion._engine
     assert engine is not None
-    influence = pop.influence
+    arguments: dict[str, object] = {
+        "rows": grouped.rows,
+        "starts": grouped.starts,
+        "ties": grouped.ties,
+        "weight": grouped.weight,
+        "trust": pop.trust,
+        "disposition": pop.disposition,
+        "work": pop.trust32,
+        "neighbours": pop.neighbours32,
+    }
+    arguments.update(changed)
+    return engine.diffuse_trust(*arguments.values(), 0.1, 0.1)
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+def test_kernel_refuses_arrays_that_do_not_fit() -> None:
+    """The compiled step checks its arrays' lengths and groups (it reads them unchecked after)."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(2))
+    assert pop.row_weight is not None
+    grouped = diffusion.TiesByDegree.of(pop.influence, pop.row_weight)
     with pytest.raises(ValueError, match="different lengths"):
+        _grouped_call(pop, grouped, trust=pop.trust[:-1], disposition=pop.disposition[:-1])
+    with pytest.raises(ValueError, match="do not cover"):
+        _grouped_call(pop, grouped, starts=grouped.starts[:-1])
+    shifted = grouped.starts.copy()
+    shifted[1:-1] += 1  # one row moved to a group of one more tie each
+    with pytest.raises(ValueError, match="not the ties given"):
+        _grouped_call(pop, grouped, starts=shifted)
+    disordered = grouped.starts.copy()
+    disordered[1] = pop.size
+    with pytest.raises(ValueError, match="not in order"):
+        _grouped_call(pop, grouped, starts=disordered)
+    assert _grouped_call(pop, grouped) is False  # the same arrays as they are: accepted
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 60),
+    most=st.integers(0, 13),
+    w=st.sampled_from([0.05, 0.5, 1.0]),
+    r=st.sampled_from([0.0, 0.02, 0.7]),
+)
+def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
+    seed: int, n: int, most: int, w: float, r: float
+) -> None:
+    """Any degrees (groups of 0 to 60 rows, not multiples of the four summed side by side):
+    every row once, ascending within its group of equal degree; each row's ties in its stored
+    order; its weight beside it; and the step on them the plain formula's, bit for bit."""
+    rng = np.random.default_rng(seed)
+    degree = rng.integers(0, most + 1, size=n) if n > 1 else np.zeros(1, dtype=np.int64)
+    columns = [np.sort(rng.choice(n, size=min(int(k), n - 1), replace=False)) for k in degree]
+    degree = np.array([c.shape[0] for c in columns])
+    indptr = np.concatenate(([0], np.cumsum(degree))).astype(np.int32)
+    indices = np.concatenate([*columns, np.empty(0, dtype=np.int64)]).astype(np.int32)
+    # one value per row, rows of one degree unlike each other (the kernel must not mix them)
+    weight = np.where(degree > 0, rng.random(n) / np.maximum(degree, 1), 0).astype(np.float32)
+    data = np.repeat(weight, degree)
+    influence = sp.csr_matrix((data, indices, indptr), shape=(n, n))
+    grouped = diffusion.TiesByDegree.of(influence, weight)
+    assert sorted(grouped.rows.tolist()) == list(range(n))
+    at = 0
+    for d in range(grouped.starts.shape[0] - 1):
+        group = grouped.rows[grouped.starts[d] : grouped.starts[d + 1]].tolist()
+        assert group == sorted(group) and all(degree[i] == d for i in group)
+        for i in group:
+            assert grouped.ties[at : at + d].tolist() == indices[indptr[i] : indptr[i + 1]].tolist()
+            at += d
+    assert at == indices.shape[0]
+    assert grouped.weight.tolist() == weight[grouped.rows].tolist()
+    if not COMPILED:
+        return
+    trust = rng.choice(np.array([0.0, -0.0, 0.3, 1.0, 1.0 / 3.0, 1.1, -0.2]), size=n)
+    disposition = rng.random(n)
+    pop = SimpleNamespace(
+        influence=influence,
+        isolated=degree == 0,
+        disposition=disposition,
+        trust32=np.empty(n, dtype=np.float32),
+        neighbours32=np.empty(n, dtype=np.float32),
+    )
+    expected = _plain(pop, trust, w, r)  # type: ignore[arg-type]
+    pop.trust = trust.copy()
+    if _step(pop, grouped, w, r):  # out of [0, 1]: the caller clips
+        np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
+    assert _bits(pop.trust) == _bits(expected)
+
+
+def _step(pop: SimpleNamespace, grouped: diffusion.TiesByDegree, w: float, r: float) -> bool:
+    engine = diffusion._engine
+    assert engine is not None
+    return bool(
         engine.diffuse_trust(
-            influence.indptr,
-            influence.indices,
-            pop.row_weight,
-            pop.trust[:-1],
-            pop.disposition[:-1],
-            pop.trust32[:-1],
-            0.1,
-            0.1,
+            grouped.rows,
+            grouped.starts,
+            grouped.ties,
+            grouped.weight,
+            pop.trust,
+            pop.disposition,
+            pop.trust32,
+            pop.neighbours32,
+            w,
+            r,
         )
+    )
+
+
+def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
+    """A row twice (another missing) or a tie beyond the rows is refused when made."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
+    assert pop.row_weight is not None
+    good = diffusion.TiesByDegree.of(pop.influence, pop.row_weight)
+    rows = good.rows.copy()
+    rows[0] = rows[1]
+    with pytest.raises(ValueError, match="do not describe"):
+        diffusion.TiesByDegree(good.source, rows, good.starts, good.ties, good.weight)
+    ties = good.ties.copy()
+    ties[-1] = pop.size
+    with pytest.raises(ValueError, match="do not describe"):
+        diffusion.TiesByDegree(good.source, good.rows, good.starts, ties, good.weight)
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+def test_the_grouping_is_made_once_and_again_for_another_matrix() -> None:
+    """The step groups the ties on its first day and keeps them; a matrix whose row weights
+    were read afresh (``__post_init__``) is grouped afresh."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(8))
+    assert pop.ties_by_degree is None
+    diffusion.diffuse_trust(pop, 0.2, 0.1)
+    first = pop.ties_by_degree
+    assert first is not None and first.source is pop.influence
+    diffusion.diffuse_trust(pop, 0.2, 0.1)
+    assert pop.ties_by_degree is first
+    other = build_population(
+        SMALL, SocialParameters(weak_ties_per_resident=3), np.random.default_rng(9)
+    )
+    pop.influence, pop.isolated = other.influence, other.isolated
+    pop.__post_init__()
+    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
+    expected = _plain(pop, pop.trust, 0.4, 0.1)
+    GovernanceModel._diffuse_trust(
+        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
+    )  # type: ignore[arg-type]
+    assert pop.ties_by_degree is not None and pop.ties_by_degree.source is other.influence
+    assert _bits(pop.trust) == _bits(expected)
 
 
 def test_compiled_step_runs_where_required() -> None:
