@@ -143,7 +143,13 @@ def test_rows_of_unequal_weights_take_the_reference() -> None:
     assert _bits(pop.trust) == _bits(expected)
 
 
-def _grouped_call(pop: Population, grouped: diffusion.TiesByDegree, **changed: object) -> object:
+def _grouped_call(
+    pop: Population | SimpleNamespace,
+    grouped: diffusion.TiesByDegree,
+    w: float = 0.1,
+    r: float = 0.1,
+    **changed: object,
+) -> object:
     """The compiled step's call on ``pop`` with ``grouped``, some arguments replaced."""
     engine = diffusion._engine
     assert engine is not None
@@ -158,7 +164,7 @@ def _grouped_call(pop: Population, grouped: diffusion.TiesByDegree, **changed: o
         "neighbours": pop.neighbours32,
     }
     arguments.update(changed)
-    return engine.diffuse_trust(*arguments.values(), 0.1, 0.1)
+    return engine.diffuse_trust(*arguments.values(), w, r)
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
@@ -230,28 +236,9 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     )
     expected = _plain(pop, trust, w, r)  # type: ignore[arg-type]
     pop.trust = trust.copy()
-    if _step(pop, grouped, w, r):  # out of [0, 1]: the caller clips
+    if _grouped_call(pop, grouped, w, r):  # out of [0, 1]: the caller clips
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
     assert _bits(pop.trust) == _bits(expected)
-
-
-def _step(pop: SimpleNamespace, grouped: diffusion.TiesByDegree, w: float, r: float) -> bool:
-    engine = diffusion._engine
-    assert engine is not None
-    return bool(
-        engine.diffuse_trust(
-            grouped.rows,
-            grouped.starts,
-            grouped.ties,
-            grouped.weight,
-            pop.trust,
-            pop.disposition,
-            pop.trust32,
-            pop.neighbours32,
-            w,
-            r,
-        )
-    )
 
 
 def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
