@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     population = model.population
     weights = population.row_weight
     saved = (population.trust.copy(), population.disposition.copy())
+    if weights is not None and diffusion.BACKEND == "compiled":
+        # grouped now, as the model's first day would: not inside the first timed call
+        population.ties_by_degree = diffusion.TiesByDegree.of(population.influence, weights)
 
     def step(kind: str) -> float:
         population.row_weight = weights if kind == "kernel" else None

@@ -58,12 +58,14 @@ def _moment(self: Any, hours: float, first: int) -> float: ...
 def add_working_hours(self: Any, t: float, hours: float) -> float: ...
 def add_working_days(self: Any, t: float, days: float) -> float: ...
 def diffuse_trust(
-    indptr: Any,
-    indices: Any,
+    rows: Any,
+    starts: Any,
+    ties: Any,
     weight: Any,
     trust: Any,
     disposition: Any,
     work: Any,
+    neighbours: Any,
     w: float,
     r: float,
 ) -> bool: ...

@@ -46,7 +46,8 @@ class Population:
     # float32 and the share kept, filled each day rather than allocated (issue 11)
     trust32: np.ndarray = field(init=False, repr=False)
     kept: np.ndarray = field(init=False, repr=False)
-    # the product's result, zeroed in place each day (model/sparse_product.py; eighth round)
+    # the neighbours' means: the reference's product result, zeroed in place each day
+    # (model/sparse_product.py; eighth round), or the compiled step's, written row by row
     neighbours32: np.ndarray = field(init=False, repr=False)
     # the rows of ``isolated``, found once: the ties never change (issue 11, seventh round)
     isolated_rows: np.ndarray = field(init=False, repr=False)
@@ -56,7 +57,8 @@ class Population:
     row_weight: np.ndarray | None = field(init=False, repr=False)
     weighted_influence: sp.csr_matrix | None = field(init=False, repr=False)
     # the ties grouped by degree for the compiled step, made on its first day (district:
-    # 35 MB, the ties' indices once more; model/trust_diffusion.py, thirteenth round)
+    # 44 MB, the ties' indices once more and a row order and weight per resident;
+    # model/trust_diffusion.py, thirteenth round)
     ties_by_degree: TiesByDegree | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

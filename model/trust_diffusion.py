@@ -11,13 +11,17 @@ matrix, then the vector operations in their order. At district scale it is ≈ 1
 year's time: the product gathers each row's neighbours from all over the trust vector,
 and four more passes read and write the district's vectors. The compiled engine's
 ``diffuse_trust`` (model/_engine.pyx) does the same float operations in the same order
-in two passes, reading each row's one weight once instead of a stored value per tie, on
-the ties grouped by the residents' numbers of ties (:class:`TiesByDegree`, made once per
-matrix: rows of one degree are summed four side by side, in loops whose lengths the
-processor predicts). It is used when the matrix has that form (every stored value of a
-row equal, as ``build_population`` makes it, and the matrix is still the one the row
-weights were read from) and the results are the reference's bit for bit
-(tests/test_trust_diffusion.py).
+in three passes (trust as float32; each row's neighbours' mean; the update), reading each
+row's one weight once instead of a stored value per tie, on the ties grouped by the
+residents' numbers of ties (:class:`TiesByDegree`, made once per matrix and row weights:
+rows of one degree are summed four side by side, in loops whose lengths the processor
+predicts). It is used when the matrix has that form (every stored value of a row equal,
+as ``build_population`` makes it, and the matrix is still the one the row weights were
+read from) and the results are the reference's bit for bit (tests/test_trust_diffusion.py)
+— but for a NaN's sign and payload: where NaNs of both signs meet in one sum, which one
+survives is the compiler's choice here and scipy's there (a NaN stays a NaN). The matrix
+and the row weights are read when they are grouped: change them by putting new ones in
+place (``Population.__post_init__`` reads the weights again), not in place.
 """
 
 from __future__ import annotations
@@ -47,10 +51,12 @@ class TiesByDegree:
     for the compiled step: ``rows[starts[d]:starts[d + 1]]`` are the rows with ``d`` ties in
     ascending order (int32), ``ties`` their column indices group by group and row by row,
     each row's in its stored order (int32), ``weight`` each grouped row's one stored value
-    (float32). Checked once when made (the kernel reads them unchecked): every row once,
-    every tie a row of the matrix."""
+    (float32), read from ``source_weight`` (the population's row weights). Checked once
+    when made (the kernel reads them unchecked): every row once and in the group of its
+    number of ties, every tie a row of the matrix; kept as read-only views."""
 
     source: sp.csr_matrix
+    source_weight: np.ndarray
     rows: np.ndarray
     starts: np.ndarray
     ties: np.ndarray
@@ -66,6 +72,7 @@ class TiesByDegree:
             and self.weight.dtype == np.float32
             and starts.dtype == np.int64
             and self.rows.shape == self.weight.shape == (n,)
+            and self.source.indptr.shape == (n + 1,)
             and starts.shape[0] >= 2
             and starts[0] == 0
             and starts[-1] == n
@@ -73,10 +80,18 @@ class TiesByDegree:
             and int(sizes @ np.arange(sizes.shape[0])) == self.ties.shape[0]
             and _within(self.rows, n)
             and bool((np.bincount(self.rows, minlength=n) == 1).all())  # each row once
+            and np.array_equal(  # each row in the group of its number of ties
+                np.diff(self.source.indptr)[self.rows],
+                np.repeat(np.arange(sizes.shape[0]), sizes),
+            )
             and _within(self.ties, n)
         )
         if not fits:
             raise ValueError("TiesByDegree: the groups do not describe the matrix's ties")
+        for name in ("rows", "starts", "ties", "weight"):
+            view = getattr(self, name).view()
+            view.flags.writeable = False  # what was checked stays as checked
+            object.__setattr__(self, name, view)
 
     @classmethod
     def of(cls, influence: sp.csr_matrix, row_weight: np.ndarray) -> TiesByDegree:
@@ -96,7 +111,7 @@ class TiesByDegree:
                 block = indices[indptr[group][:, None] + np.arange(d, dtype=np.int32)]
                 ties[at : at + block.size] = block.ravel()
                 at += block.size
-        return cls(influence, rows, starts, ties, row_weight[rows])
+        return cls(influence, row_weight, rows, starts, ties, row_weight[rows])
 
 
 def _within(values: np.ndarray, n: int) -> bool:
@@ -111,7 +126,11 @@ def diffuse_trust(pop: Population, w: float, r: float) -> None:
     current = pop.weighted_influence is pop.influence  # weights read from this very matrix
     if _engine is not None and pop.row_weight is not None and current:
         grouped = pop.ties_by_degree
-        if grouped is None or grouped.source is not influence:
+        if (
+            grouped is None
+            or grouped.source is not influence
+            or grouped.source_weight is not pop.row_weight
+        ):
             grouped = pop.ties_by_degree = TiesByDegree.of(influence, pop.row_weight)
         out_of_bounds = _engine.diffuse_trust(
             grouped.rows,

@@ -42,7 +42,14 @@ def _plain(pop: Population, trust: np.ndarray, w: float, r: float) -> np.ndarray
 
 
 def _bits(a: np.ndarray) -> list[int]:
-    return a.view(np.int64).tolist()  # equal bits: −0.0 and NaN payloads too
+    return a.view(np.int64).tolist()  # equal bits: −0.0 too
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal bits, but a NaN equals any NaN (its sign and payload are outside the kernel's
+    contract: which of two NaNs a sum keeps is the compiler's or scipy's choice)."""
+    nan = np.isnan(a)
+    return bool(np.array_equal(nan, np.isnan(b))) and _bits(a[~nan]) == _bits(b[~nan])
 
 
 _TRUST = st.sampled_from([0.0, -0.0, 1.0, 0.25, 1.0 / 3.0, 0.999999, 1e-300, -0.1, 1.2])
@@ -73,7 +80,7 @@ def test_diffusion_equals_the_plain_formula_bit_for_bit(
 ) -> None:
     """Any weights (also summing past 1, so that trust leaves [0, 1]), ties, trust values
     out of bounds, ±0 or 1 exactly, over several days, an odd or even number of residents
-    (the kernel sums rows in pairs): every bit as the plain formula, by the compiled kernel
+    (the kernel sums rows of one degree four side by side): every bit as the plain formula, by the compiled kernel
     and by the numpy reference (``row_weight`` None)."""
     social = SocialParameters(
         building_ties_per_resident=ties,
@@ -178,7 +185,7 @@ def test_kernel_refuses_arrays_that_do_not_fit() -> None:
     with pytest.raises(ValueError, match="do not cover"):
         _grouped_call(pop, grouped, starts=grouped.starts[:-1])
     shifted = grouped.starts.copy()
-    shifted[1:-1] += 1  # one row moved to a group of one more tie each
+    shifted[1:-1] += 1  # a row of the most ties counted among those without ties
     with pytest.raises(ValueError, match="not the ties given"):
         _grouped_call(pop, grouped, starts=shifted)
     disordered = grouped.starts.copy()
@@ -204,7 +211,8 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     order; its weight beside it; and the step on them the plain formula's, bit for bit."""
     rng = np.random.default_rng(seed)
     degree = rng.integers(0, most + 1, size=n) if n > 1 else np.zeros(1, dtype=np.int64)
-    columns = [np.sort(rng.choice(n, size=min(int(k), n - 1), replace=False)) for k in degree]
+    # unsorted: each row's stored order is what the grouping must keep
+    columns = [rng.choice(n, size=min(int(k), n - 1), replace=False) for k in degree]
     degree = np.array([c.shape[0] for c in columns])
     indptr = np.concatenate(([0], np.cumsum(degree))).astype(np.int32)
     indices = np.concatenate([*columns, np.empty(0, dtype=np.int64)]).astype(np.int32)
@@ -225,7 +233,8 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     assert grouped.weight.tolist() == weight[grouped.rows].tolist()
     if not COMPILED:
         return
-    trust = rng.choice(np.array([0.0, -0.0, 0.3, 1.0, 1.0 / 3.0, 1.1, -0.2]), size=n)
+    values = [0.0, -0.0, 0.3, 1.0, 1.0 / 3.0, 1.1, -0.2, np.nan, -np.nan, np.inf]
+    trust = rng.choice(np.array(values), size=n)
     disposition = rng.random(n)
     pop = SimpleNamespace(
         influence=influence,
@@ -234,26 +243,37 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
         trust32=np.empty(n, dtype=np.float32),
         neighbours32=np.empty(n, dtype=np.float32),
     )
-    expected = _plain(pop, trust, w, r)  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore"):  # inf − inf, NaN: the values are the test's point
+        expected = _plain(pop, trust, w, r)  # type: ignore[arg-type]
     pop.trust = trust.copy()
     if _grouped_call(pop, grouped, w, r):  # out of [0, 1]: the caller clips
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
-    assert _bits(pop.trust) == _bits(expected)
+    assert _same(pop.trust, expected)
 
 
 def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
-    """A row twice (another missing) or a tie beyond the rows is refused when made."""
+    """A row twice (another missing), a row in the group of another number of ties, or a tie
+    beyond the rows is refused when made; what is made cannot be changed after the check."""
     pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
     assert pop.row_weight is not None
     good = diffusion.TiesByDegree.of(pop.influence, pop.row_weight)
+    made = (good.source, good.source_weight)
     rows = good.rows.copy()
     rows[0] = rows[1]
     with pytest.raises(ValueError, match="do not describe"):
-        diffusion.TiesByDegree(good.source, rows, good.starts, good.ties, good.weight)
+        diffusion.TiesByDegree(*made, rows, good.starts, good.ties, good.weight)
+    swapped = good.rows.copy()
+    swapped[[0, -1]] = swapped[[-1, 0]]  # the first row has fewer ties than the last
+    assert np.diff(pop.influence.indptr)[swapped[0]] != np.diff(pop.influence.indptr)[swapped[-1]]
+    with pytest.raises(ValueError, match="do not describe"):
+        diffusion.TiesByDegree(*made, swapped, good.starts, good.ties, good.weight)
     ties = good.ties.copy()
     ties[-1] = pop.size
     with pytest.raises(ValueError, match="do not describe"):
-        diffusion.TiesByDegree(good.source, good.rows, good.starts, ties, good.weight)
+        diffusion.TiesByDegree(*made, good.rows, good.starts, ties, good.weight)
+    for name in ("rows", "starts", "ties", "weight"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(good, name)[0] = 0
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
@@ -279,6 +299,40 @@ def test_the_grouping_is_made_once_and_again_for_another_matrix() -> None:
     )  # type: ignore[arg-type]
     assert pop.ties_by_degree is not None and pop.ties_by_degree.source is other.influence
     assert _bits(pop.trust) == _bits(expected)
+
+
+def _step_matches_plain(pop: Population) -> None:
+    """The model's step on ``pop`` gives the plain formula's trust, bit for bit."""
+    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
+    expected = _plain(pop, pop.trust, 0.4, 0.1)
+    GovernanceModel._diffuse_trust(
+        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
+    )  # type: ignore[arg-type]
+    assert _bits(pop.trust) == _bits(expected)
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+def test_a_matrix_or_weights_put_in_without_reading_them_again_are_grouped_afresh() -> None:
+    """Put in place without ``__post_init__``: another matrix of the same rows' degrees and
+    weights (other ties), or other row weights for the same matrix (its values scaled in
+    place): the grouping made for the old ones is not used."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(10))
+    diffusion.diffuse_trust(pop, 0.2, 0.1)
+    first = pop.ties_by_degree
+    assert first is not None
+    old = pop.influence
+    # the same weights on other ties
+    moved = type(old)((old.data.copy(), (old.indices + 1) % pop.size, old.indptr), shape=old.shape)
+    pop.influence = pop.weighted_influence = moved
+    _step_matches_plain(pop)
+    assert pop.ties_by_degree is not first and pop.ties_by_degree.source is moved
+    second = pop.ties_by_degree
+    assert pop.row_weight is not None
+    pop.influence.data *= np.float32(0.5)
+    pop.row_weight = pop.row_weight * np.float32(0.5)  # read again, by hand
+    _step_matches_plain(pop)
+    assert pop.ties_by_degree is not second
+    assert pop.ties_by_degree.source_weight is pop.row_weight
 
 
 def test_compiled_step_runs_where_required() -> None:
