@@ -52,6 +52,16 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(nan, np.isnan(b))) and _bits(a[~nan]) == _bits(b[~nan])
 
 
+def _step_matches_plain(pop: Population) -> None:
+    """The model's step on ``pop`` gives the plain formula's trust, bit for bit."""
+    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
+    expected = _plain(pop, pop.trust, 0.4, 0.1)
+    GovernanceModel._diffuse_trust(
+        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
+    )  # type: ignore[arg-type]
+    assert _bits(pop.trust) == _bits(expected)
+
+
 _TRUST = st.sampled_from([0.0, -0.0, 1.0, 0.25, 1.0 / 3.0, 0.999999, 1e-300, -0.1, 1.2])
 
 
@@ -142,12 +152,7 @@ def test_rows_of_unequal_weights_take_the_reference() -> None:
     )
     pop.__post_init__()
     assert pop.row_weight is None
-    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
-    expected = _plain(pop, pop.trust, 0.4, 0.1)
-    GovernanceModel._diffuse_trust(
-        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
-    )  # type: ignore[arg-type]
-    assert _bits(pop.trust) == _bits(expected)
+    _step_matches_plain(pop)
 
 
 def _grouped_call(
@@ -292,23 +297,8 @@ def test_the_grouping_is_made_once_and_again_for_another_matrix() -> None:
     )
     pop.influence, pop.isolated = other.influence, other.isolated
     pop.__post_init__()
-    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
-    expected = _plain(pop, pop.trust, 0.4, 0.1)
-    GovernanceModel._diffuse_trust(
-        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
-    )  # type: ignore[arg-type]
+    _step_matches_plain(pop)
     assert pop.ties_by_degree is not None and pop.ties_by_degree.source is other.influence
-    assert _bits(pop.trust) == _bits(expected)
-
-
-def _step_matches_plain(pop: Population) -> None:
-    """The model's step on ``pop`` gives the plain formula's trust, bit for bit."""
-    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
-    expected = _plain(pop, pop.trust, 0.4, 0.1)
-    GovernanceModel._diffuse_trust(
-        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
-    )  # type: ignore[arg-type]
-    assert _bits(pop.trust) == _bits(expected)
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
@@ -354,9 +344,4 @@ def test_a_matrix_put_in_later_takes_the_reference() -> None:
     )
     pop.influence, pop.isolated = other.influence, other.isolated
     pop.isolated_rows = other.isolated_rows
-    social = SocialParameters(neighbour_influence_per_day=0.4, disposition_weight_per_day=0.1)
-    expected = _plain(pop, pop.trust, 0.4, 0.1)
-    GovernanceModel._diffuse_trust(
-        SimpleNamespace(parameters=SimpleNamespace(social=social), population=pop)
-    )  # type: ignore[arg-type]
-    assert _bits(pop.trust) == _bits(expected)
+    _step_matches_plain(pop)
