@@ -64,9 +64,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     population = model.population
     weights = population.row_weight
     saved = (population.trust.copy(), population.disposition.copy())
-    if weights is not None and diffusion.BACKEND == "compiled":
-        # grouped now, as the model's first day would: not inside the first timed call
-        population.ties_by_degree = diffusion.TiesByDegree.of(population.influence, weights)
+    diffusion.grouped_ties(population)  # as the model's first day would: not timed below
 
     def step(kind: str) -> float:
         population.row_weight = weights if kind == "kernel" else None

@@ -119,19 +119,25 @@ def _within(values: np.ndarray, n: int) -> bool:
     return values.shape[0] == 0 or bool(values.min() >= 0 and values.max() < n)
 
 
+def grouped_ties(pop: Population) -> TiesByDegree | None:
+    """The grouping the compiled step runs on — ``pop.ties_by_degree``, made or made afresh
+    for the current matrix and row weights — or None where the reference runs (no engine,
+    no row weights, or a matrix other than the one they were read from)."""
+    influence, weight = pop.influence, pop.row_weight
+    if _engine is None or weight is None or pop.weighted_influence is not influence:
+        return None
+    grouped = pop.ties_by_degree
+    if grouped is None or grouped.source is not influence or grouped.source_weight is not weight:
+        grouped = pop.ties_by_degree = TiesByDegree.of(influence, weight)
+    return grouped
+
+
 def diffuse_trust(pop: Population, w: float, r: float) -> None:
     """One day's trust step on ``pop.trust``, in place (``w``: neighbours' pull, ``r``:
     one's disposition's pull, per day)."""
-    influence = pop.influence
-    current = pop.weighted_influence is pop.influence  # weights read from this very matrix
-    if _engine is not None and pop.row_weight is not None and current:
-        grouped = pop.ties_by_degree
-        if (
-            grouped is None
-            or grouped.source is not influence
-            or grouped.source_weight is not pop.row_weight
-        ):
-            grouped = pop.ties_by_degree = TiesByDegree.of(influence, pop.row_weight)
+    grouped = grouped_ties(pop)
+    if grouped is not None:
+        assert _engine is not None
         out_of_bounds = _engine.diffuse_trust(
             grouped.rows,
             grouped.starts,

@@ -90,8 +90,8 @@ def test_diffusion_equals_the_plain_formula_bit_for_bit(
 ) -> None:
     """Any weights (also summing past 1, so that trust leaves [0, 1]), ties, trust values
     out of bounds, ±0 or 1 exactly, over several days, an odd or even number of residents
-    (the kernel sums rows of one degree four side by side): every bit as the plain formula, by the compiled kernel
-    and by the numpy reference (``row_weight`` None)."""
+    (the kernel sums rows of one degree four side by side): every bit as the plain formula,
+    by the compiled kernel and by the numpy reference (``row_weight`` None)."""
     social = SocialParameters(
         building_ties_per_resident=ties,
         weak_ties_per_resident=ties // 2,
