@@ -14,6 +14,7 @@ pure-Python work, and the same CPython version ran its kind of work ≈ 1.15× f
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import platform
@@ -22,6 +23,7 @@ import sys
 import sysconfig
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 # the sysconfig variables that say how CPython was compiled and linked
@@ -121,19 +123,25 @@ def interpreter_build(
     config: Mapping[str, Any] | None = None,
     implementation: str | None = None,
     maps: str | None = None,
+    relinked: bool | None = None,
 ) -> dict[str, Any]:
-    """How the running interpreter was built: PGO, LTO, shared libpython.
+    """How the running interpreter was built: PGO, LTO, shared libpython, relinked.
 
-    ``config`` (sysconfig's variables), ``implementation`` (``platform``'s name) and
-    ``maps`` (the text of ``/proc/self/maps``) default to the running interpreter's;
-    tests pass fabricated ones. ``pgo`` is true when ``--enable-optimizations`` is among
-    the configure arguments or ``-fprofile-use`` among the flags; ``lto`` when
-    ``--with-lto`` or ``-flto`` is. Their absence means ``False`` only when the record
-    describes this binary; it does not when the interpreter is not CPython, or when the
-    record says shared but no ``libpython`` is loaded (Debian's and Ubuntu's packagers
-    add PGO and LTO outside configure and keep those flags out of sysconfig): then
-    ``None``, unknown.
+    ``config`` (sysconfig's variables), ``implementation`` (``platform``'s name),
+    ``maps`` (the text of ``/proc/self/maps``) and ``relinked`` (whether the binary is
+    this build's objects relinked statically by tools/relink_python.py; by default, read
+    beside the running binary when ``config`` is the running interpreter's, else False)
+    default to the running interpreter's; tests pass fabricated ones. ``pgo`` is true when
+    ``--enable-optimizations`` is among the configure arguments or ``-fprofile-use`` among
+    the flags; ``lto`` when ``--with-lto`` or ``-flto`` is. Their absence means ``False``
+    only when the record describes this binary; it does not when the interpreter is not
+    CPython, or when the record says shared but no ``libpython`` is loaded (Debian's and
+    Ubuntu's packagers add PGO and LTO outside configure and keep those flags out of
+    sysconfig): then ``None``, unknown — unless the binary is a relink of the record's
+    own objects.
     """
+    if relinked is None:  # the running binary's, for the running interpreter's record only
+        relinked = config is None and relinked_record() is not None
     if config is None:
         config = sysconfig.get_config_vars()
     if implementation is None:
@@ -141,7 +149,7 @@ def interpreter_build(
     shared = bool(config.get("Py_ENABLE_SHARED"))
     loaded = libpython_mapped(maps)
     matches = implementation == "CPython" and config.get("CONFIG_ARGS") is not None
-    if shared and loaded is False:
+    if shared and loaded is False and not relinked:
         matches = False  # the record is another build's (see libpython_mapped)
     words = build_words(config)
 
@@ -159,10 +167,26 @@ def interpreter_build(
         "lto": built_with("--with-lto", "-flto"),
         "shared_libpython": shared,
         "libpython_loaded": loaded,
+        "relinked_static": relinked,
         "build_record_matches_binary": matches,
         "config_args": config.get("CONFIG_ARGS"),
         "engine_backend": engine_backend(),
     }
+
+
+def relinked_record(executable: str | None = None) -> dict[str, Any] | None:
+    """tools/relink_python.py's record of the running binary (``executable``, by default
+    this process's, symbolic links followed), when it is such a relink of this version;
+    else None."""
+    binary = Path(os.path.realpath(executable or sys.executable))
+    marker = binary.parent.parent / "relinked.json"
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("version") != sys.version:
+        return None
+    return record
 
 
 def engine_backend() -> str | None:
@@ -177,6 +201,4 @@ def engine_backend() -> str | None:
 
 
 if __name__ == "__main__":  # python benchmarks/machine.py: this interpreter's build, as JSON
-    import json
-
     print(json.dumps(interpreter_build(), indent=2))
