@@ -10,12 +10,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck imports unit slow bench clean
 
-# The environment is made from $(PYTHON) relinked statically where its build allows (pyenv's
-# shared-libpython builds: the same objects, ≈ 5 % faster; tools/relink_python.py says why
-# not otherwise; MICROGOV_RELINK=0 keeps $(PYTHON) as it is).
+# The environment is made afresh from $(PYTHON) relinked statically where its build allows
+# (pyenv's shared-libpython builds: the same objects, 5-11 % faster; tools/relink_python.py
+# says why not otherwise; MICROGOV_RELINK=0 keeps $(PYTHON) as it is). Afresh: `-m venv` on
+# an existing environment would keep its old interpreter links.
 $(RUN_STAMP): pyproject.toml setup.py model/_engine.pyx tools/relink_python.py  # the install compiles the engine
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is required (pyenv: see .python-version)"'
-	interpreter=$$($(PYTHON) tools/relink_python.py $(VENV)/interpreter) && $$interpreter -m venv $(VENV)
+	rm -rf "$(VENV)"
+	interpreter="$$($(PYTHON) tools/relink_python.py "$(VENV)/interpreter")" && "$$interpreter" -m venv "$(VENV)"
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
 	@$(BIN)/python -c 'import model.events as e; print("engine:", e.BACKEND)'

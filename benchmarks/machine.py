@@ -130,7 +130,7 @@ def interpreter_build(
     ``config`` (sysconfig's variables), ``implementation`` (``platform``'s name),
     ``maps`` (the text of ``/proc/self/maps``) and ``relinked`` (whether the binary is
     this build's objects relinked statically by tools/relink_python.py; by default, read
-    beside the running binary when ``config`` is the running interpreter's, else False)
+    beside the running binary when ``config`` is not given, else False)
     default to the running interpreter's; tests pass fabricated ones. ``pgo`` is true when
     ``--enable-optimizations`` is among the configure arguments or ``-fprofile-use`` among
     the flags; ``lto`` when ``--with-lto`` or ``-flto`` is. Their absence means ``False``
@@ -140,7 +140,7 @@ def interpreter_build(
     sysconfig): then ``None``, unknown — unless the binary is a relink of the record's
     own objects.
     """
-    if relinked is None:  # the running binary's, for the running interpreter's record only
+    if relinked is None:  # the running binary's, with the running interpreter's record only
         relinked = config is None and relinked_record() is not None
     if config is None:
         config = sysconfig.get_config_vars()

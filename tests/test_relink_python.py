@@ -52,7 +52,7 @@ def _build_folder(tmp_path: Path) -> dict[str, object]:
         "PY_CORE_LDFLAGS": "-L/opt/py/lib -Wl,-rpath,/opt/py/lib",
         "LINKFORSHARED": "-Xlinker -export-dynamic",
         "LIBS": "-ldl",
-        "MODLIBS": "",
+        "MODLIBS": "-lz",
         "SYSLIBS": "-lm",
         "VERSION": sysconfig.get_config_var("VERSION"),
     }
@@ -66,7 +66,7 @@ def test_link_command_is_the_builds_own_link_line(tool: ModuleType, tmp_path: Pa
     assert command == [
         "gcc", "-pthread", "-L/opt/py/lib", "-Wl,-rpath,/opt/py/lib", "-Xlinker",
         "-export-dynamic", "-o", str(tmp_path / "out" / "python3.12"),
-        str(libpl / "python.o"), str(libpl / "libpython3.12.a"), "-ldl", "-lm",
+        str(libpl / "python.o"), str(libpl / "libpython3.12.a"), "-ldl", "-lz", "-lm",
     ]  # fmt: skip
 
 
@@ -76,18 +76,68 @@ def test_no_objects_no_link(tool: ModuleType, tmp_path: Path, missing: str) -> N
     config = _build_folder(tmp_path)
     (Path(str(config["LIBPL"])) / missing).unlink()
     assert tool.link_command(config, tmp_path / "python") is None
-    assert "no python.o and libpython3.12.a" in tool.why_not(config, "CPython", {})
+    assert "no python.o and libpython3.12.a" in tool.why_not(config, "CPython", {}, True)
 
 
 def test_reasons_to_keep_the_interpreter(tool: ModuleType, tmp_path: Path) -> None:
-    """Switched off, another implementation, a static build: kept, each with its reason;
-    a shared CPython build with its objects: relinked (no reason)."""
+    """Switched off, another implementation, a static build (by its record, or by no
+    libpython loaded whatever the record says: Debian's), no way to tell, a record naming
+    no linker: kept, each with its reason; a shared CPython with its objects: relinked."""
     config = _build_folder(tmp_path)
-    assert tool.why_not(config, "CPython", {}) == ""
-    assert tool.why_not(config, "CPython", {"MICROGOV_RELINK": "0"}) == "MICROGOV_RELINK=0"
-    assert "not CPython" in tool.why_not(config, "PyPy", {})
+    assert tool.why_not(config, "CPython", {}, True) == ""
+    assert tool.why_not(config, "CPython", {"MICROGOV_RELINK": "0"}, True) == "MICROGOV_RELINK=0"
+    assert "not CPython" in tool.why_not(config, "PyPy", {}, True)
     static = dict(config, Py_ENABLE_SHARED=0)
-    assert "linked statically already" in tool.why_not(static, "CPython", {})
+    assert "linked statically already" in tool.why_not(static, "CPython", {}, True)
+    assert "linked statically already" in tool.why_not(config, "CPython", {}, False)
+    assert "cannot tell" in tool.why_not(config, "CPython", {}, None)
+    assert tool.why_not(dict(config, LINKCC=""), "CPython", {}, True) == (
+        "its build record names no LINKCC"
+    )
+    assert tool.link_command(dict(config, LIBPL=None), tmp_path / "python") is None
+
+
+def test_libpython_loaded_reads_the_file_names(tool: ModuleType) -> None:
+    """A mapped libpython*.so counts; a folder merely named libpython does not."""
+    shared = "7f1c2a000000-7f1c2a100000 r-xp 0 08:01 2 /opt/py/lib/libpython3.12.so.1.0\n"
+    folder = "7f1c2b000000-7f1c2b100000 r-xp 0 08:01 3 /opt/libpython/lib/libc.so.6\n"
+    assert tool.libpython_loaded(shared) is True
+    assert tool.libpython_loaded(folder) is False
+
+
+def test_switched_off_by_the_environment(
+    tool: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``MICROGOV_RELINK=0`` in the environment keeps this interpreter, says so and removes
+    the record of an earlier relink."""
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / tool.MARKER).write_text("{}", encoding="utf-8")
+    config = _build_folder(tmp_path)
+    assert tool.relink(dest, config, {"MICROGOV_RELINK": "0"}, True) == Path(sys.executable)
+    assert "as it is: MICROGOV_RELINK=0" in capsys.readouterr().err
+    assert not (dest / tool.MARKER).exists()
+
+
+def test_main_prints_the_interpreter_or_the_usage(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """``main`` prints the interpreter to use on its own line (here, switched off: this
+    one), and the usage for a wrong call; a build record it cannot read falls back too."""
+    monkeypatch.setenv("MICROGOV_RELINK", "0")
+    assert tool.main([str(tmp_path / "dest")]) == 0
+    assert capsys.readouterr().out == f"{sys.executable}\n"
+    assert tool.main([]) == 2 and tool.main([""]) == 2
+    assert "usage" in capsys.readouterr().err
+
+    def unreadable(dest: Path) -> Path:
+        raise ValueError("No closing quotation")
+
+    monkeypatch.setattr(tool, "relink", unreadable)
+    assert tool.main([str(tmp_path / "dest")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"{sys.executable}\n" and "No closing quotation" in captured.err
 
 
 def _fake_linker(tmp_path: Path, program: str) -> str:
@@ -114,58 +164,72 @@ def test_a_failed_link_or_check_keeps_this_interpreter(
     dest.mkdir()
     (dest / tool.MARKER).write_text("{}", encoding="utf-8")  # an earlier relink's
     failing = dict(_build_folder(tmp_path), LINKCC="false")
-    assert tool.relink(dest, failing) == Path(sys.executable)
+    assert tool.relink(dest, failing, {}, True) == Path(sys.executable)
     assert "the link failed" in capsys.readouterr().err
     assert not (dest / tool.MARKER).exists()
     other = dict(failing, LINKCC=_fake_linker(tmp_path, "echo another Python"))
-    assert tool.relink(dest, other) == Path(sys.executable)
-    assert "is not this one: another Python" in capsys.readouterr().err
+    assert tool.relink(dest, other, {}, True) == Path(sys.executable)
+    assert "is not this one statically linked: another Python" in capsys.readouterr().err
     assert not (dest / tool.MARKER).exists()
 
 
+# the interpreter as installed (the venv's may be a relink of it already)
+_SHARED = (
+    Path(str(sysconfig.get_config_var("BINDIR"))) / f"python{sysconfig.get_config_var('VERSION')}"
+)
 _RELINKABLE = (
     platform.python_implementation() == "CPython"
     and bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))
     and sys.platform.startswith("linux")
+    and _SHARED.is_file()
 )
 
 
-@pytest.mark.skipif(not _RELINKABLE, reason="this interpreter is not a shared CPython build")
+@pytest.mark.skipif(not _RELINKABLE, reason="the installed interpreter is not a shared CPython")
 def test_the_relinked_interpreter_gives_the_same_results(
-    tool: ModuleType, machine: ModuleType, tmp_path: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """This interpreter relinked: it runs, records what it is, maps no libpython, and a
-    seeded classroom run's digest (events, trust, cases, every case column) is the one
-    this interpreter gives."""
-    config = sysconfig.get_config_vars()
-    if tool.why_not(config, "CPython", {}):
-        pytest.skip(tool.why_not(config, "CPython", {}))
-    binary = tool.relink(tmp_path / "interpreter")
-    assert binary == tmp_path / "interpreter" / "bin" / f"python{config['VERSION']}", binary
-    record = json.loads((tmp_path / "interpreter" / tool.MARKER).read_text(encoding="utf-8"))
-    assert record["version"] == sys.version and record["from"] == sys.executable
+    """The installed shared interpreter relinked by the tool, as the Makefile calls it: it
+    records what it is, maps no libpython, and a seeded classroom run's digest (events,
+    trust, cases, every case column) is the one the shared interpreter gives."""
+    monkeypatch.delenv("MICROGOV_RELINK", raising=False)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    digest = [str(BENCHMARKS / "district_digest.py"), "--scenario", "classroom", "60"]
-    lines = []
-    for python in (sys.executable, str(binary)):
-        done = subprocess.run(
-            [python, *digest], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
-        )
-        assert done.returncode == 0, done.stderr
-        lines.append(re.sub(r" build \S+ run \S+", "", done.stdout.strip()))  # not the times
-    assert "digest" in lines[0] and lines[0] == lines[1], lines
-    probe = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import machine; "
-        "print(json.dumps(machine.interpreter_build()))"
-    )
+    env.pop("MICROGOV_RELINK", None)
     done = subprocess.run(
-        [str(binary), "-c", probe, str(BENCHMARKS)],
-        capture_output=True, text=True, env=env, timeout=120,
+        [str(_SHARED), str(TOOLS / "relink_python.py"), str(tmp_path / "interpreter")],
+        capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    build = json.loads(done.stdout)
-    assert build["relinked_static"] is True and build["libpython_loaded"] is False, build
-    assert build["build_record_matches_binary"] is True, build
+    binary = Path(done.stdout.strip())
+    if binary == _SHARED:
+        pytest.skip(f"the installed interpreter was not relinked: {done.stderr}")
+    assert binary == tmp_path / "interpreter" / "bin" / _SHARED.name, (binary, done.stderr)
+    record = json.loads((tmp_path / "interpreter" / "relinked.json").read_text(encoding="utf-8"))
+    assert record["version"] == sys.version and record["from"] == str(_SHARED), record
+    digest = [str(BENCHMARKS / "district_digest.py"), "--scenario", "classroom", "60"]
+    lines, maps = [], []
+    for python in (_SHARED, binary):
+        done = subprocess.run(
+            [str(python), *digest], capture_output=True, text=True, env=env, cwd=ROOT,
+            timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lines.append(re.sub(r" build \S+ run \S+", "", done.stdout.strip()))  # not the times
+        probe = (
+            "import json, sys; sys.path.insert(0, sys.argv[1]); import machine; "
+            "print(json.dumps(machine.interpreter_build()))"
+        )
+        done = subprocess.run(
+            [str(python), "-c", probe, str(BENCHMARKS)],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        maps.append(json.loads(done.stdout))
+    assert "digest" in lines[0] and lines[0] == lines[1], lines
+    shared, relinked = maps
+    assert shared["libpython_loaded"] is True and shared["relinked_static"] is False, shared
+    assert relinked["relinked_static"] is True and relinked["libpython_loaded"] is False
+    assert relinked["build_record_matches_binary"] is True, relinked
 
 
 def test_machine_reads_the_relink_record(machine: ModuleType, tmp_path: Path) -> None:
@@ -183,6 +247,8 @@ def test_machine_reads_the_relink_record(machine: ModuleType, tmp_path: Path) ->
     marker.write_text(json.dumps({"version": "2.7.18"}), encoding="utf-8")
     assert machine.relinked_record(str(link)) is None
     marker.write_text("not json", encoding="utf-8")
+    assert machine.relinked_record(str(link)) is None
+    marker.write_text(json.dumps([sys.version]), encoding="utf-8")
     assert machine.relinked_record(str(link)) is None
 
 
