@@ -26,6 +26,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+_TOOLS = str(Path(__file__).resolve().parents[1] / "tools")
+if _TOOLS not in sys.path:
+    sys.path.insert(0, _TOOLS)
+# whether a shared libpython is mapped (the fact itself, where ``Py_ENABLE_SHARED`` is only
+# what the build record says: Debian's and Ubuntu's ``/usr/bin/python3.x`` is a static,
+# PGO + LTO binary whose record is the one of their shared build); the relink's record name
+from relink_python import MARKER  # noqa: E402
+from relink_python import libpython_loaded as libpython_mapped  # noqa: E402
+
 # the sysconfig variables that say how CPython was compiled and linked
 BUILD_FLAG_VARIABLES = (
     "CONFIG_ARGS",
@@ -66,23 +75,6 @@ def parallel_ceiling(workers: int = 2, loops: int = 3_000_000) -> dict[str, floa
         pool.map(burn, [loops] * workers, chunksize=1)
         together = time.perf_counter() - start
     return {"alone_s": alone, "together_s": together, "ceiling": workers * alone / together}
-
-
-def libpython_mapped(maps: str | None = None) -> bool | None:
-    """Whether a shared ``libpython`` is loaded in this process (None off Linux).
-
-    ``maps`` is the text of ``/proc/self/maps`` (read when not given). It is the fact
-    itself, where ``Py_ENABLE_SHARED`` is only what the build record says: Debian's and
-    Ubuntu's ``/usr/bin/python3.x`` is a static, PGO + LTO binary whose sysconfig
-    record is the one of their shared build (``--enable-shared``, no optimisation flags).
-    """
-    if maps is None:
-        try:
-            with open("/proc/self/maps", encoding="utf-8", errors="replace") as handle:
-                maps = handle.read()
-        except OSError:
-            return None
-    return any("libpython" in line.rsplit("/", 1)[-1] for line in maps.splitlines())
 
 
 def build_words(config: Mapping[str, Any]) -> list[str]:
@@ -179,7 +171,7 @@ def relinked_record(executable: str | None = None) -> dict[str, Any] | None:
     this process's, symbolic links followed), when it is such a relink of this version;
     else None."""
     binary = Path(os.path.realpath(executable or sys.executable))
-    marker = binary.parent.parent / "relinked.json"
+    marker = binary.parent.parent / MARKER
     try:
         record = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):

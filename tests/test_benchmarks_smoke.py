@@ -86,7 +86,7 @@ def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
 def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> None:
     """Run from another checkout, bench_scenarios' child imports that checkout's model."""
     tree = tmp_path / "other_checkout"
-    for name in ("app", "benchmarks", "model", "experiments", "scenarios"):
+    for name in ("app", "benchmarks", "model", "experiments", "scenarios", "tools"):
         shutil.copytree(
             ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "results")
         )
