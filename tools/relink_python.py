@@ -71,7 +71,7 @@ def libpython_loaded(maps: str | None = None) -> bool | None:
     """Whether a shared ``libpython`` is mapped into this process (``maps``: the text of
     ``/proc/self/maps``, read when not given; None where there is none to read). The build
     record alone does not say: Debian's and Ubuntu's static binaries carry the record of
-    their shared build (benchmarks/machine.py, ``libpython_mapped``)."""
+    their shared build. benchmarks/machine.py reports it as ``libpython_loaded``."""
     if maps is None:
         try:
             with open("/proc/self/maps", encoding="utf-8", errors="replace") as handle:
@@ -105,13 +105,12 @@ def why_not(
     return ""
 
 
-# what the relinked binary prints: this interpreter's version and standard library, and
-# whether a shared libpython is mapped (it must not be)
+# what the relinked binary prints: its version and standard library, and whether a shared
+# libpython is mapped into it (it must not be; this module's test, imported from argv[1])
 _CHECK = (
-    "import sys, array, math, _heapq\n"
-    "maps = open('/proc/self/maps', encoding='utf-8', errors='replace').read()\n"
-    "print(repr((sys.version, sys.base_prefix, "
-    "any('libpython' in l.rsplit('/', 1)[-1] for l in maps.splitlines()))))"
+    "import sys, array, math, _heapq; sys.path.insert(0, sys.argv[1]); "
+    "from relink_python import libpython_loaded; "
+    "print(repr((sys.version, sys.base_prefix, libpython_loaded())))"
 )
 
 
@@ -148,9 +147,10 @@ def relink(
     if linked.returncode != 0:
         return _as_is(f"the link failed: {linked.stderr.strip()[-500:]}")
     try:
+        here = str(Path(__file__).resolve().parent)
         ran = subprocess.run(
-            [str(binary), "-c", _CHECK], capture_output=True, text=True, errors="replace",
-            timeout=60,
+            [str(binary), "-c", _CHECK, here],
+            capture_output=True, text=True, errors="replace", timeout=60,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as error:
         return _as_is(f"the relinked interpreter did not run: {error}")
