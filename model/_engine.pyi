@@ -126,3 +126,18 @@ def gather_needs(
     departments: Any,
     work: Any,
 ) -> list[list[Any]]: ...
+def write_cases(
+    rows: list[int],
+    items: list[Any],
+    case_types: list[int],
+    columns: tuple[Any, ...],
+    departments_out: list[tuple[int, ...]],
+    work_out: list[tuple[float, ...]],
+    resident_grid: Any,
+    last_need: dict[int, float],
+    n_departments: int,
+    window: float,
+    patrol_source: int,
+    sensor_source: int,
+    dispute_type: int,
+) -> None: ...

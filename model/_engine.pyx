@@ -1216,6 +1216,140 @@ def gather_needs(
 
 
 
+def write_cases(
+    list rows,
+    list items,
+    list case_types,
+    tuple columns,
+    list departments_out,
+    list work_out,
+    const int[::1] resident_grid,
+    dict last_need,
+    long long n_departments,
+    double window,
+    long patrol_source,
+    long sensor_source,
+    long dispute_type,
+):
+    """New cases' rows of the case table, written from their needs: the twin of
+    ``Casework._write_cases`` (model/casework.py), the reference, bit for bit
+    (tests/test_case_intake.py).
+
+    ``items[k]`` is the ``k``-th new case's (moment, need rows, row in them, source, need
+    number, part) and ``rows[k]`` its row of the table; ``columns`` the table's columns
+    named in casework's ``_WRITTEN_COLUMNS``, in that order. Each case gets its departments
+    and work content (the ``part``-th entry alone for a separate linked request, ``part``
+    ≥ 0) in ``departments_out`` and ``work_out``; its need number, case type
+    (``case_types[k]``), source, grid (its resident's, else the need's public grid),
+    resident (−1 for a need found by a patrol or sensor: nobody waits for it), severity,
+    minor and disputed flags and eight uniforms; the moment reported; and whether it
+    repeats the same resident's need of the same lead department reported at most
+    ``window`` days before (``last_need``, keyed ``resident × n_departments + lead``, is
+    updated in the cases' order; a neighbourhood dispute is no repeat need)."""
+    cdef Py_ssize_t n = len(items)
+    if len(rows) != n or len(case_types) != n or len(columns) != 18:
+        raise ValueError("write_cases: rows, items, case types or columns of the wrong length")
+    cdef long long[::1] need = columns[0]
+    cdef long long[::1] resident_col = columns[1]
+    cdef signed char[::1] case_type_col = columns[2]
+    cdef signed char[::1] source_col = columns[3]
+    cdef long[::1] grid = columns[4]
+    cdef double[::1] severity = columns[5]
+    cdef signed char[::1] minor = columns[6]
+    cdef signed char[::1] disputed = columns[7]
+    cdef double[::1] u_classify = columns[8]
+    cdef double[::1] u_satisfy = columns[9]
+    cdef double[::1] u_quality = columns[10]
+    cdef double[::1] u_callback = columns[11]
+    cdef double[::1] u_repeat = columns[12]
+    cdef double[::1] u_urge = columns[13]
+    cdef double[::1] u_dispute = columns[14]
+    cdef double[::1] u_verify = columns[15]
+    cdef double[::1] reported = columns[16]
+    cdef signed char[::1] repeat = columns[17]
+    cdef Py_ssize_t size = need.shape[0]
+    if (
+        resident_col.shape[0] != size or case_type_col.shape[0] != size
+        or source_col.shape[0] != size or grid.shape[0] != size or severity.shape[0] != size
+        or minor.shape[0] != size or disputed.shape[0] != size
+        or u_classify.shape[0] != size or u_satisfy.shape[0] != size
+        or u_quality.shape[0] != size or u_callback.shape[0] != size
+        or u_repeat.shape[0] != size or u_urge.shape[0] != size
+        or u_dispute.shape[0] != size or u_verify.shape[0] != size
+        or reported.shape[0] != size or repeat.shape[0] != size
+    ):
+        raise ValueError("write_cases: columns of different lengths")
+    # the table's rows in use (its columns' length is its capacity)
+    cdef Py_ssize_t used = min(len(departments_out), len(work_out), size)
+    cdef Py_ssize_t n_residents = resident_grid.shape[0]
+    cdef object batch, last_batch = None, part, last
+    cdef list b_departments, b_work, b_resident, b_severity, b_minor, b_disputed, b_public
+    cdef list b_classify, b_satisfy, b_quality, b_callback, b_repeat, b_urge, b_dispute
+    cdef list b_verify
+    cdef tuple item, departments, work
+    cdef Py_ssize_t k, i, row, first
+    cdef long long resident, key
+    cdef long source, case_type
+    cdef double now
+    for k in range(n):
+        item = items[k]
+        now = item[0]
+        batch = item[1]
+        i = item[2]
+        source = item[3]
+        part = item[5]
+        if batch is not last_batch:
+            last_batch = batch
+            b_departments, b_work = batch.departments, batch.work
+            b_resident, b_severity = batch.resident, batch.severity
+            b_minor, b_disputed, b_public = batch.minor, batch.disputed, batch.public_grid
+            b_classify, b_satisfy, b_quality = batch.u_classify, batch.u_satisfy, batch.u_quality
+            b_callback, b_repeat, b_urge = batch.u_callback, batch.u_repeat, batch.u_urge
+            b_dispute, b_verify = batch.u_dispute, batch.u_verify
+        row = rows[k]
+        if row < 0 or row >= used:
+            raise IndexError(f"write_cases: row {row} beyond the table's {used}")
+        departments = b_departments[i]
+        work = b_work[i]
+        if part is not None and part >= 0:  # one of the separate linked requests
+            first = part
+            departments = departments[first : first + 1]
+            work = work[first : first + 1]
+        departments_out[row] = departments
+        work_out[row] = work
+        resident = b_resident[i]
+        case_type = case_types[k]
+        need[row] = item[4]
+        case_type_col[row] = <signed char> case_type
+        source_col[row] = <signed char> source
+        if resident >= 0:
+            if resident >= n_residents:
+                raise IndexError(f"write_cases: resident {resident} beyond the {n_residents}")
+            grid[row] = resident_grid[resident]
+        else:
+            grid[row] = b_public[i]
+        if source == patrol_source or source == sensor_source:
+            resident = -1  # found, not reported: nobody is waiting for it
+        resident_col[row] = resident
+        severity[row] = b_severity[i]
+        minor[row] = b_minor[i]
+        disputed[row] = b_disputed[i]
+        u_classify[row] = b_classify[i]
+        u_satisfy[row] = b_satisfy[i]
+        u_quality[row] = b_quality[i]
+        u_callback[row] = b_callback[i]
+        u_repeat[row] = b_repeat[i]
+        u_urge[row] = b_urge[i]
+        u_dispute[row] = b_dispute[i]
+        u_verify[row] = b_verify[i]
+        reported[row] = now
+        if resident >= 0 and case_type != dispute_type:  # a dispute is no repeat need
+            key = resident * n_departments + <long long> departments[0]
+            last = last_need.get(key)
+            repeat[row] = last is not None and now - <double> last <= window
+            last_need[key] = now
+
+
 # ------------------------------------------------------------------ a day's draws
 ctypedef struct bitgen_t:
     # numpy's public bit generator interface (numpy/random/bitgen.h), read from a bit

@@ -78,6 +78,28 @@ BACKEND = "python" if _engine is None else "compiled"
 """Which code decides which needs become cases: ``"compiled"`` (model/_engine.pyx) or
 ``"python"`` (numpy masks)."""
 
+# the columns of a new case that _engine.write_cases writes, in the order it takes them
+_WRITTEN_COLUMNS = (
+    "need",
+    "resident",
+    "case_type",
+    "source",
+    "grid",
+    "severity",
+    "minor",
+    "disputed",
+    "u_classify",
+    "u_satisfy",
+    "u_quality",
+    "u_callback",
+    "u_repeat",
+    "u_urge",
+    "u_dispute",
+    "u_verify",
+    "reported",
+    "repeat",
+)
+
 _TIMESTAMPS = (
     "reported",
     "registered",
@@ -232,24 +254,41 @@ class CaseTable:
 
     def add(self, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
         """Add a case with default values; return its row (its id while no case was retired)."""
-        if self._free:
-            row = self._free.pop()  # released: it holds the defaults but for _KEPT
-            for column, default in self._kept:
-                column[row] = default
-            self.departments[row] = departments
-            self.work[row] = work
-        else:
-            if self.size == self._capacity:
+        row = self.allocate(1)[0]
+        self.departments[row] = departments
+        self.work[row] = work
+        return row
+
+    def allocate(self, n: int) -> list[int]:
+        """Rows for ``n`` new cases with default values, numbered in order: the rows ``n``
+        calls of :meth:`add` would give (freed rows first, in the order they are reused,
+        then new ones). Their departments and work content are the caller's to set (an
+        empty tuple until then)."""
+        free = self._free
+        reused = min(n, len(free))
+        rows: list[int] = []
+        if reused:
+            rows = free[len(free) - reused :]
+            rows.reverse()  # a freed row is taken from the list's end (the lowest first)
+            del free[len(free) - reused :]
+            for column, default in self._kept:  # released: the defaults but for _KEPT
+                for row in rows:
+                    column[row] = default
+        new = n - reused
+        if new:
+            while self.size + new > self._capacity:
                 for column, block in self._blocks:
                     column.extend(block)
                 self._capacity += self._BLOCK
-            self.departments.append(departments)
-            self.work.append(work)
-            row = self.size
-            self.size += 1
-        self.number[row] = self.added
-        self.added += 1
-        return row
+            self.departments += [()] * new
+            self.work += [()] * new
+            rows += range(self.size, self.size + new)
+            self.size += new
+        number = self.number
+        for k, row in enumerate(rows, self.added):
+            number[row] = k
+        self.added += n
+        return rows
 
     def release(self, rows: Sequence[int]) -> None:
         """Free the rows of retired cases for reuse: every column back to its default (the
@@ -416,6 +455,9 @@ class Casework:
         # which code decides which needs become cases: "compiled" (model/_engine.pyx, where
         # built) or "python" (numpy masks, ``_sort_needs``); the same decisions either way
         self.backend = BACKEND
+        # each resident's grid as an array, for the compiled engine's ``write_cases`` (the
+        # list in ``geography`` is the reference's)
+        self._resident_grid = np.asarray(geography.resident_grid, dtype=np.int32)
         # the league table of the current period (考核): counts per department, as Python
         # lists (a count moves per case; a numpy element costs several times more, issue 11)
         self.league: dict[str, list[int]] = {
@@ -597,9 +639,11 @@ class Casework:
         registration times and time limits of a batch of ``SMALL_BATCH`` cases or more come
         from the calendar's vector forms (docs/design.md "The intake in batches"), of a
         smaller one from its scalar forms in _register (docs/design.md "The small day's
-        intake"); what must follow the order of creation (rows, the repeat-need
-        dictionary, the front desk's closures, the deadlines heap, the dispatch events) is
-        done case by case."""
+        intake"). The day's rows are allocated at once and written from the needs by the
+        compiled engine's ``write_cases`` (its reference: :meth:`_write_cases`; docs/design.md
+        "A day's new cases written in C"), which keeps the repeat-need dictionary in the
+        cases' order; what must follow the order of creation in Python (the front desk's
+        closures, the deadlines heap, the dispatch events) is then done case by case."""
         one_thing = self.one_thing
         items: list[tuple[float, _NeedRows, int, int, int, int | None]] = []
         if one_thing.share > 0:
@@ -634,45 +678,31 @@ class Casework:
             ).tolist()
             registered = registered_at.tolist()
         cases = self.cases
-        resident_grid = self.geography.resident_grid
-        last_need = self.last_need
-        n_departments = self.n_departments
-        window = self.p.demand.repeat_complaint_window_days
+        cids = cases.allocate(len(items))
+        if _engine is not None and self.backend == "compiled":
+            _engine.write_cases(
+                cids,
+                items,
+                case_types,
+                tuple(getattr(cases, name) for name in _WRITTEN_COLUMNS),
+                cases.departments,
+                cases.work,
+                self._resident_grid,
+                self.last_need,
+                self.n_departments,
+                self.p.demand.repeat_complaint_window_days,
+                PATROL_SOURCE,
+                SENSOR_SOURCE,
+                NEIGHBOUR_DISPUTE,
+            )
+        else:
+            self._write_cases(cids, items, case_types)
+        # in the order of creation: the front desk's closures, the deadlines heap, the
+        # dispatch events (and a separate linked request's own draws, before its events)
         for k, (now, batch, i, source, need, part) in enumerate(items):
-            departments, work = batch.departments[i], batch.work[i]
-            if part is not None and part >= 0:  # one of the separate linked requests
-                departments, work = departments[part : part + 1], work[part : part + 1]
-            cid = cases.add(departments, work)
-            resident = batch.resident[i]
-            case_type = case_types[k]
+            cid = cids[k]
             if source == PATROL_SOURCE:
                 self.pending_found -= 1
-            cases.need[cid] = need
-            cases.resident[cid] = resident
-            cases.case_type[cid] = case_type
-            cases.source[cid] = source
-            cases.grid[cid] = resident_grid[resident] if resident >= 0 else batch.public_grid[i]
-            if source in (PATROL_SOURCE, SENSOR_SOURCE):
-                # found, not reported: nobody is waiting for it, rates it, urges it or calls again
-                resident = -1
-                cases.resident[cid] = -1
-            cases.severity[cid] = batch.severity[i]
-            cases.minor[cid] = batch.minor[i]
-            cases.disputed[cid] = batch.disputed[i]
-            cases.u_classify[cid] = batch.u_classify[i]
-            cases.u_satisfy[cid] = batch.u_satisfy[i]
-            cases.u_quality[cid] = batch.u_quality[i]
-            cases.u_callback[cid] = batch.u_callback[i]
-            cases.u_repeat[cid] = batch.u_repeat[i]
-            cases.u_urge[cid] = batch.u_urge[i]
-            cases.u_dispute[cid] = batch.u_dispute[i]
-            cases.u_verify[cid] = batch.u_verify[i]
-            cases.reported[cid] = now
-            if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
-                key = resident * n_departments + departments[0]
-                last = last_need.get(key)
-                cases.repeat[cid] = last is not None and now - last <= window
-                last_need[key] = now
             if part is not None:
                 if part < 0:
                     cases.bundle[cid] = 1
@@ -691,6 +721,57 @@ class Casework:
                         cases.u_verify[cid],
                     ) = one_thing.separate_uniforms(need - batch.public_shift, part)
             self._register(cid, source, now, batch.u_desk[i], registered[k], deadlines[k])
+
+    def _write_cases(
+        self,
+        rows: list[int],
+        items: list[tuple[float, _NeedRows, int, int, int, int | None]],
+        case_types: list[int],
+    ) -> None:
+        """The new cases' rows of the table, from their needs (the reference of the
+        compiled engine's ``write_cases``, whose docstring says what is written): the
+        departments and work content (one part of a separate linked request), the need's
+        fields and uniforms, the source, the grid, the moment reported, and whether it
+        repeats the resident's need of the same lead department within the window."""
+        cases = self.cases
+        resident_grid = self.geography.resident_grid
+        last_need = self.last_need
+        n_departments = self.n_departments
+        window = self.p.demand.repeat_complaint_window_days
+        for k, (now, batch, i, source, need, part) in enumerate(items):
+            cid = rows[k]
+            departments, work = batch.departments[i], batch.work[i]
+            if part is not None and part >= 0:  # one of the separate linked requests
+                departments, work = departments[part : part + 1], work[part : part + 1]
+            cases.departments[cid] = departments
+            cases.work[cid] = work
+            resident = batch.resident[i]
+            case_type = case_types[k]
+            cases.need[cid] = need
+            cases.case_type[cid] = case_type
+            cases.source[cid] = source
+            cases.grid[cid] = resident_grid[resident] if resident >= 0 else batch.public_grid[i]
+            if source in (PATROL_SOURCE, SENSOR_SOURCE):
+                # found, not reported: nobody is waiting for it, rates it, urges it or calls again
+                resident = -1
+            cases.resident[cid] = resident
+            cases.severity[cid] = batch.severity[i]
+            cases.minor[cid] = batch.minor[i]
+            cases.disputed[cid] = batch.disputed[i]
+            cases.u_classify[cid] = batch.u_classify[i]
+            cases.u_satisfy[cid] = batch.u_satisfy[i]
+            cases.u_quality[cid] = batch.u_quality[i]
+            cases.u_callback[cid] = batch.u_callback[i]
+            cases.u_repeat[cid] = batch.u_repeat[i]
+            cases.u_urge[cid] = batch.u_urge[i]
+            cases.u_dispute[cid] = batch.u_dispute[i]
+            cases.u_verify[cid] = batch.u_verify[i]
+            cases.reported[cid] = now
+            if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
+                key = resident * n_departments + departments[0]
+                last = last_need.get(key)
+                cases.repeat[cid] = last is not None and now - last <= window
+                last_need[key] = now
 
     def _contact_again(self, parent: int) -> None:
         """The resident contacts the system again about a problem that was not resolved:

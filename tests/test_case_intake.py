@@ -1,0 +1,293 @@
+"""A day's new cases written into the case table (issue 11, fifteenth round): rows are
+allocated for the whole day at once as one add per case would give them, and the compiled
+engine's ``write_cases`` writes them as the reference ``Casework._write_cases`` does, bit for
+bit — departments and work content (a separate linked request's part), the need's fields
+and uniforms, source, grid, resident (none for a find), the moment reported, and the
+repeat-need dictionary in the cases' order."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_small_day import _columns, _run, batches
+
+import model.casework as casework_module
+from experiments.scenario_files import Scenario, apply_overrides
+from model.casework import (
+    _FOUND_TYPE,
+    _WRITTEN_COLUMNS,
+    HOTLINE,
+    PATROL_SOURCE,
+    SENSOR_SOURCE,
+    CaseTable,
+    Casework,
+    _NeedRows,
+)
+from model.engine_backend import compiled_engine
+from model.governance import GovernanceModel
+from model.mediation import NEIGHBOUR_DISPUTE
+
+ENGINE = compiled_engine()
+needs_compiled = pytest.mark.skipif(ENGINE is None, reason="the compiled engine is not built")
+
+
+class SmallBlocks(CaseTable):
+    """A table that grows four rows at a time, so that a few cases cross its capacity."""
+
+    _BLOCK = 4
+
+
+def _table(history: list[int]) -> SmallBlocks:
+    """A table after ``history``: a positive entry adds that many cases, a negative one
+    releases that many of the live rows (every other one, from the top)."""
+    table = SmallBlocks()
+    for step in history:
+        if step > 0:
+            for _ in range(step):
+                table.add((table.added % 3,), (float(table.added),))
+        else:
+            live = [r for r in range(table.size) if table.number[r] >= 0]
+            table.release(live[::-2][:-step])
+    return table
+
+
+def _state(table: CaseTable) -> tuple:
+    columns = {name: table.column(name).tobytes() for name in sorted(table._SPEC)}
+    return (
+        columns,
+        table.size,
+        table.added,
+        list(table._free),
+        table._capacity,
+        list(table.departments),
+        list(table.work),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    history=st.lists(st.integers(-6, 9).filter(lambda s: s != 0), max_size=8),
+    n=st.integers(0, 12),
+)
+def test_allocate_gives_the_rows_of_one_add_per_case(history: list[int], n: int) -> None:
+    """``allocate(n)`` then setting each row's departments and work leaves the table as ``n``
+    calls of ``add`` leave it: the same rows in the same order (freed rows first, the kept
+    columns back to their defaults), numbers, capacity, free list and every column."""
+    by_add, by_allocate = _table(history), _table(history)
+    work = [((k % 5,), (k / 2.0,)) for k in range(n)]
+    rows_added = [by_add.add(d, w) for d, w in work]
+    rows = by_allocate.allocate(n)
+    for row, (d, w) in zip(rows, work, strict=True):
+        by_allocate.departments[row] = d
+        by_allocate.work[row] = w
+    assert rows == rows_added
+    assert _state(by_allocate) == _state(by_add)
+    assert [by_allocate.number[r] for r in rows] == list(range(by_add.added - n, by_add.added))
+
+
+@pytest.fixture(scope="module")
+def intake_model(classroom: Scenario) -> GovernanceModel:
+    scenario = apply_overrides(classroom, {"simulation.warmup_days": 3})
+    return _run(scenario, 3)
+
+
+@st.composite
+def intake_days(draw: st.DrawFn, residents: int, departments: int, grids: int) -> tuple:
+    """Two days' need rows, and new cases drawn from either: any source (finds included),
+    parts of linked requests or none, with earlier reports of some in the repeat-need
+    dictionary."""
+    rows = []
+    for _ in range(2):
+        batch = draw(batches(residents, departments))
+        need_rows = _NeedRows(batch, list(range(len(batch))))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        need_rows.public_grid = rng.integers(0, grids, len(batch)).tolist()
+        rows.append(need_rows)
+    items, case_types = [], []
+    n = draw(st.integers(0, 16))
+    for k in range(n):
+        need_rows = rows[draw(st.integers(0, 1))]
+        if not need_rows.time:
+            continue
+        i = draw(st.integers(0, len(need_rows.time) - 1))
+        source = draw(st.sampled_from([HOTLINE, 1, 2, PATROL_SOURCE, SENSOR_SOURCE]))
+        parts = len(need_rows.departments[i])
+        part = draw(st.sampled_from([None, -1, *range(parts)]))
+        now = need_rows.time[i] + k / 100.0
+        items.append((now, need_rows, i, source, 1_000 + k, part))
+        case_types.append(_FOUND_TYPE.get(source, need_rows.case_type[i]))
+    earlier = {}
+    for now, need_rows, i, _, _, _ in items:
+        resident = need_rows.resident[i]
+        if resident >= 0 and draw(st.booleans()):
+            key = resident * departments + need_rows.departments[i][0]
+            earlier[key] = now - draw(st.floats(0.0, 60.0))
+    return items, case_types, earlier
+
+
+def _write(casework: Casework, table: CaseTable, last_need: dict, items, case_types, compiled):
+    rows = table.allocate(len(items))
+    if compiled:
+        assert ENGINE is not None
+        ENGINE.write_cases(
+            rows,
+            items,
+            case_types,
+            tuple(getattr(table, name) for name in _WRITTEN_COLUMNS),
+            table.departments,
+            table.work,
+            casework._resident_grid,
+            last_need,
+            casework.n_departments,
+            casework.p.demand.repeat_complaint_window_days,
+            PATROL_SOURCE,
+            SENSOR_SOURCE,
+            NEIGHBOUR_DISPUTE,
+        )
+        return
+    saved = casework.cases, casework.last_need
+    casework.cases, casework.last_need = table, last_need
+    try:
+        casework._write_cases(rows, items, case_types)
+    finally:
+        casework.cases, casework.last_need = saved
+
+
+@needs_compiled
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_compiled_writer_is_the_reference(
+    intake_model: GovernanceModel, data: st.DataObject
+) -> None:
+    """On a table with freed rows, the compiled writer and the reference write every column,
+    the departments and work content, and the repeat-need dictionary the same, bit for bit."""
+    casework = intake_model.casework
+    residents = len(casework.geography.resident_grid)
+    items, case_types, earlier = data.draw(
+        intake_days(residents, casework.n_departments, intake_model.n_grids), label="items"
+    )
+    base = _table(data.draw(st.lists(st.integers(-6, 9).filter(bool), max_size=6), label="h"))
+    tables = [copy.deepcopy(base), copy.deepcopy(base)]
+    dicts = [dict(earlier), dict(earlier)]
+    for table, last_need, compiled in zip(tables, dicts, (False, True), strict=True):
+        _write(casework, table, last_need, items, case_types, compiled)
+    assert _state(tables[1]) == _state(tables[0])
+    assert dicts[1] == dicts[0]
+    assert [type(v) for v in dicts[1].values()] == [float] * len(dicts[1])
+
+
+WRITERS = ["reference"] if ENGINE is None else ["reference", "compiled"]
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_writer_marks_repeats_and_finds(intake_model: GovernanceModel, writer: str) -> None:
+    """What is written, read back: a find has no resident and the need's grid; a report
+    within the window of the same resident's report to the same lead department (exactly
+    at its end included) is a repeat, one after it is not; a dispute is never one; a part
+    is one department."""
+    casework = intake_model.casework
+    window = casework.p.demand.repeat_complaint_window_days
+    resident = 7
+    grid = casework.geography.resident_grid[resident]
+    batch = _NeedRows.__new__(_NeedRows)
+    for name in _NeedRows.__slots__:
+        setattr(batch, name, [])
+    fields = dict(
+        time=0.0, resident=resident, case_type=0, severity=0.5, minor=True, disputed=False,
+        u_desk=0.1, u_classify=0.2, u_satisfy=0.3, u_quality=0.4, u_callback=0.5, u_repeat=0.6,
+        u_urge=0.7, u_dispute=0.8, u_verify=0.9, departments=(2, 4), work=(1.5, 2.5),
+    )  # fmt: skip
+    for name, value in fields.items():
+        getattr(batch, name).append(value)
+    batch.public_grid, batch.public_shift = [3], 0
+    later = 10.0 + 3 * window
+    items = [
+        (10.0, batch, 0, HOTLINE, 1, None),  # the first report (lead department 2)
+        (10.0 + window, batch, 0, HOTLINE, 2, None),  # within the window: a repeat
+        (later, batch, 0, HOTLINE, 3, 1),  # part 1: department 4 alone, a first report
+        (later + 0.5, batch, 0, HOTLINE, 4, None),  # lead 2, 2 windows after the last: none
+        (later + 0.6, batch, 0, HOTLINE, 5, None),  # a dispute: never a repeat, not kept
+        (later + 0.7, batch, 0, PATROL_SOURCE, 6, None),  # a find: nobody reported it
+    ]
+    case_types = [0, 0, 0, 0, NEIGHBOUR_DISPUTE, 0]
+    table, last_need = CaseTable(), {}
+    assert float(window).is_integer()  # so that the second report is at the window's end exactly
+    _write(casework, table, last_need, items, case_types, compiled=writer == "compiled")
+    assert table.column("repeat").tolist() == [0, 1, 0, 0, 0, 0]
+    assert table.column("resident").tolist() == [resident] * 5 + [-1]
+    assert table.column("source").tolist() == [HOTLINE] * 5 + [PATROL_SOURCE]
+    assert table.column("grid").tolist() == [grid] * 6
+    assert table.departments == [(2, 4), (2, 4), (4,), (2, 4), (2, 4), (2, 4)]
+    assert table.work[2] == (2.5,)
+    assert table.column("u_verify").tolist() == [0.9] * 6
+    assert table.column("need").tolist() == [1, 2, 3, 4, 5, 6]
+    assert table.column("reported").tolist() == [item[0] for item in items]
+    n = casework.n_departments  # the dispute and the find left the entries as they were
+    assert last_need == {resident * n + 2: later + 0.5, resident * n + 4: later}
+
+
+@needs_compiled
+def test_compiled_writer_refuses_rows_and_residents_beyond_the_table(
+    intake_model: GovernanceModel,
+) -> None:
+    """A row the table has not allocated, or a resident the population does not have, is an
+    IndexError naming it, not a write past the columns or a read past the grid array."""
+    casework = intake_model.casework
+    table = CaseTable()
+    rows = table.allocate(1)
+    batch = _NeedRows.__new__(_NeedRows)
+    for name in _NeedRows.__slots__:
+        setattr(batch, name, [0.5])
+    batch.departments, batch.work, batch.public_grid = [(0,)], [(1.0,)], [0]
+    residents = len(casework.geography.resident_grid)
+    columns = tuple(getattr(table, name) for name in _WRITTEN_COLUMNS)
+
+    def write(row: int, resident: int) -> None:
+        batch.resident = [resident]
+        assert ENGINE is not None
+        ENGINE.write_cases(
+            [row], [(1.0, batch, 0, HOTLINE, 0, None)], [0], columns, table.departments,
+            table.work, casework._resident_grid, {}, casework.n_departments, 5.0,
+            PATROL_SOURCE, SENSOR_SOURCE, NEIGHBOUR_DISPUTE,
+        )  # fmt: skip
+
+    with pytest.raises(IndexError, match="row 1 beyond the table's 1"):
+        write(1, 0)
+    with pytest.raises(IndexError, match=f"resident {residents} beyond"):
+        write(rows[0], residents)
+    write(rows[0], residents - 1)
+    assert table.grid[rows[0]] == casework.geography.resident_grid[residents - 1]
+
+
+@needs_compiled
+@pytest.mark.parametrize("overrides", [{}, {"intake.one_thing_bundles": True}])
+def test_a_run_writes_the_same_cases_with_either_writer(
+    classroom: Scenario, overrides: dict
+) -> None:
+    """Two 40-day runs, one writing new cases by the reference and one by the compiled
+    engine (linked requests, their parts and bundles, sensor and patrol finds, freed rows
+    reused): the same case table, bit for bit, and the same events."""
+    scenario = apply_overrides(
+        classroom,
+        {
+            "simulation.warmup_days": 5,
+            "demand.linked_request_share": 0.5,
+            "detection.sensor_coverage_share": 0.5,
+            **overrides,
+        },
+    )
+    runs = []
+    for backend in ("python", "compiled"):
+        model = GovernanceModel(scenario.parameters, seed=5, case_sink=lambda frame: None)
+        model.casework.backend = backend
+        model.run(days=35)
+        runs.append((_columns(model), model.events.processed, dict(model.casework.last_need)))
+    assert runs[0] == runs[1]
+    sources = np.frombuffer(bytes.fromhex(runs[0][0]["source"]), dtype=np.int8)
+    assert (sources == PATROL_SOURCE).any() and (sources == SENSOR_SOURCE).any()
+    assert np.frombuffer(bytes.fromhex(runs[0][0]["repeat"]), dtype=np.int8).any()
+    assert casework_module.BACKEND == "compiled"
