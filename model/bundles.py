@@ -30,6 +30,7 @@ import numpy as np
 from model.cases import SOURCES
 from model.parameters import DemandParameters, IntakeParameters
 from model.policies.base import CaseView, Route, RoutingPolicy, Stage, SystemView, Unit
+from model.route_memo import declared_route_fields
 
 if TYPE_CHECKING:
     from model.casework import CaseTable
@@ -60,6 +61,12 @@ class OneThing:
         # saved, are case columns (CaseTable bundle, split, handoffs_saved): a case's row
         # is reused once it is retired (model.case_retirement), so nothing here is by row
         self.separate_requests = 0  # second and later separate requests of linked needs (all run)
+        # a bundle's would-be separate hand-offs, by the routing policy's declared fields
+        # (one policy's; ``_separate_handoffs``), and the generator of the bundle in hand
+        self._memo_policy: RoutingPolicy | None = None
+        self._memo_fields: tuple[str, ...] | None = None
+        self._separate: dict[tuple[object, ...], int] = {}
+        self._rng: np.random.Generator | None = None
 
     def draw(
         self, departments: np.ndarray, resident: np.ndarray, first_need: int, day: int
@@ -103,25 +110,54 @@ class OneThing:
         recorded (``cases.handoffs_saved``; ``cases.bundle`` becomes 2)."""
         together = self._merge(route, len(case.departments))
         if cases.bundle[cid] < 2:
-            # the would-be routes draw from the bundle's own generator (its need and
-            # contact), so they take no draw from any other case
-            rng = np.random.default_rng(
-                [self.key, 2, int(cases.need[cid]), int(cases.contact[cid])]
-            )
+            self._rng = None  # the bundle's own generator, made when a policy call needs it
+            work = case.work_hours or (0.0,) * 8
             separate = sum(
-                planned_handoffs(
-                    routing.route(
-                        dataclasses.replace(case, departments=(d,), work_hours=(w,)),
-                        system,
-                        rng,
-                    ),
-                    intake,
-                )
-                for d, w in zip(case.departments, case.work_hours or (0.0,) * 8, strict=False)
+                self._separate_handoffs(cid, cases, case, d, w, routing, system, intake)
+                for d, w in zip(case.departments, work, strict=False)
             )
             cases.handoffs_saved[cid] = separate - planned_handoffs(together, intake)
             cases.bundle[cid] = 2
         return together
+
+    def _separate_handoffs(
+        self,
+        cid: int,
+        cases: CaseTable,
+        case: CaseView,
+        department: int,
+        work: float,
+        routing: RoutingPolicy,
+        system: SystemView,
+        intake: Unit,
+    ) -> int:
+        """The hand-offs of bundle ``cid``'s would-be separate request to ``department``.
+        A policy that declares ``ROUTE_FIELDS`` (model/route_memo.py) is asked once per
+        value of those fields and ``intake`` (it promises equal routes for equal fields and
+        no draw); another draws from the bundle's own generator (its need and contact), so
+        it takes no draw from any other case."""
+        if routing is not self._memo_policy:  # the memo is one policy's
+            self._memo_policy = routing
+            self._memo_fields = declared_route_fields(routing)
+            self._separate = {}
+        fields = self._memo_fields
+        key = None
+        if fields is not None:
+            # the declared fields of the would-be request's view, as replace() makes it below
+            set_by_request = {"departments": (department,), "work_hours": (work,)}
+            key = (intake, *[set_by_request.get(f) or getattr(case, f) for f in fields])
+            known = self._separate.get(key)
+            if known is not None:
+                return known
+        if self._rng is None:  # one generator per bundle, for all its requests in turn
+            self._rng = np.random.default_rng(
+                [self.key, 2, int(cases.need[cid]), int(cases.contact[cid])]
+            )
+        separate = dataclasses.replace(case, departments=(department,), work_hours=(work,))
+        handoffs = planned_handoffs(routing.route(separate, system, self._rng), intake)
+        if key is not None:
+            self._separate[key] = handoffs
+        return handoffs
 
     def _merge(self, route: Route, departments: int) -> Route:
         """One joint handling stage under a lead; a route that already is one (integrated

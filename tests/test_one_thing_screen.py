@@ -3,8 +3,10 @@ sensor coverage whose false alarms cost checks that are counted."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -12,11 +14,12 @@ import pytest
 from experiments.runs import run_single
 from experiments.scenario_files import apply_overrides, load_scenario
 from model.bundles import OneThing, planned_handoffs
+from model.casework import CaseTable
 from model.governance import GovernanceModel
 from model.mechanisms import BEHAVIOURS
 from model.outcomes import RunOutput
 from model.parameters import DemandParameters, IntakeParameters
-from model.policies.base import Route, Stage, Unit, Visit
+from model.policies.base import CaseView, Route, Stage, SystemView, Unit, Visit
 from model.policies.routing import HierarchicalRouting
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -86,16 +89,12 @@ def test_one_pass_merges_the_handling_under_a_lead() -> None:
 def test_one_pass_records_handoffs_of_the_separate_requests() -> None:
     """Under hierarchical routing two separate hotline requests plan four hand-offs, the
     bundle three: one saved."""
-    from model.policies.base import CaseView, SystemView
-
     case = CaseView(0, "help", "hotline", (1, 2), 0, 0, 0, False, False, False, 0.5, 7.0, 0)
     system = SystemView(
         ("a", "b", "c"), np.ones(3), np.zeros(3), np.ones(3), np.zeros(3, bool),
         0.7, 4.0, 0.3, 0.3, 0.5, 1.0, 1.0,
     )  # fmt: skip
     routing = HierarchicalRouting()
-    from model.casework import CaseTable
-
     ot = one_thing()
     cases = CaseTable()
     cid = cases.add((1, 2), (1.0, 1.0))
@@ -105,6 +104,69 @@ def test_one_pass_records_handoffs_of_the_separate_requests() -> None:
     ot.one_pass(cid, cases, route, case, routing, system, Unit("centre", 0))
     assert cases.handoffs_saved[cid] == 1, cases.handoffs_saved
     assert cases.bundle[cid] == 2, "recorded once: a second pass keeps the count"
+
+
+@dataclass(frozen=True)
+class CountingHierarchical(HierarchicalRouting):
+    """Hierarchical routing that declares what it reads (as its parent) and counts its calls."""
+
+    ROUTE_FIELDS: ClassVar[tuple[str, ...]] = HierarchicalRouting.ROUTE_FIELDS
+    calls: list[tuple[int, ...]] = field(default_factory=list, compare=False, hash=False)
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        self.calls.append(case.departments)
+        return super().route(case, system, rng)
+
+
+@dataclass(frozen=True)
+class CountingUndeclared(HierarchicalRouting):
+    """The same routes without the declaration (it is not inherited): asked every time."""
+
+    calls: list[tuple[int, ...]] = field(default_factory=list, compare=False, hash=False)
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        self.calls.append(case.departments)
+        return super().route(case, system, rng)
+
+
+def test_would_be_separate_routes_are_asked_once_per_declared_key() -> None:
+    """A policy declaring ROUTE_FIELDS is asked for a bundle's would-be separate request once
+    per value of those fields and the intake unit; an undeclared one for every request. Both
+    record the same hand-offs saved, whatever the bundles' work content (not declared)."""
+    system = SystemView(
+        ("a", "b", "c", "d"), np.ones(4), np.zeros(4), np.ones(4), np.array([1, 0, 0, 1], bool),
+        0.7, 4.0, 0.3, 0.3, 0.5, 1.0, 1.0,
+    )  # fmt: skip
+    rng = np.random.default_rng(1)
+    bundles = []
+    for k in range(40):
+        departments = tuple(int(d) for d in rng.permutation(4)[: int(rng.integers(2, 4))])
+        work = tuple(float(w) for w in rng.exponential(2.0, len(departments)))
+        source = ("hotline", "grid_worker")[k % 2]
+        case = CaseView(k, "help", source, departments, k % 3, k % 3, 0, k % 5 == 0, False,
+                        False, 0.5, 7.0, 0, work_hours=work)  # fmt: skip
+        intake = Unit("centre", 0) if source == "hotline" else Unit("grid", k % 3)
+        bundles.append((case, intake))
+    saved = []
+    declared, undeclared = CountingHierarchical(), CountingUndeclared()
+    for routing in (declared, undeclared):
+        ot, cases = one_thing(), CaseTable()
+        for case, intake in bundles:
+            cid = cases.add(case.departments, case.work_hours or ())
+            cases.bundle[cid], cases.need[cid] = 1, case.case_id
+            route = routing.route(case, system, np.random.default_rng(0))
+            ot.one_pass(cid, cases, route, case, routing, system, intake)
+            assert cases.bundle[cid] == 2
+        saved.append(cases.column("handoffs_saved").tolist())
+    assert saved[0] == saved[1] and any(saved[0]), saved
+    # besides each bundle's own route (40 calls): every request, or each distinct key once
+    keys = {
+        (intake, case.source, case.community, case.street, case.minor, d, case.enforcement)
+        for case, intake in bundles
+        for d in case.departments
+    }
+    assert len(undeclared.calls) == len(bundles) + sum(len(c.departments) for c, _ in bundles)
+    assert len(declared.calls) == len(bundles) + len(keys) < len(undeclared.calls)
 
 
 # ------------------------------------------------------------ directional: bundles
