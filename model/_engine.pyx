@@ -25,7 +25,9 @@ The daily trust step (``diffuse_trust``, model/trust_diffusion.py) and a day's n
 (``draw_needs`` and ``arrange_needs``, model/demand.py; ``sort_needs`` and
 ``gather_needs``, model/casework.py) are here too, each the bit-for-bit twin of a numpy
 reference kept beside its caller (docs/design.md "The daily trust step in C" and "A small
-day's needs drawn, arranged and sorted in C").
+day's needs drawn, arranged and sorted in C"), and the writing of a day's new cases into
+the case table (``write_cases``, whose reference is ``Casework._write_cases``; docs/design.md
+"A day's new cases written in C").
 """
 
 cimport cython
