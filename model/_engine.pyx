@@ -1218,6 +1218,8 @@ def gather_needs(
 
 
 
+@cython.boundscheck(True)
+@cython.wraparound(True)
 def write_cases(
     list rows,
     list items,
@@ -1247,7 +1249,11 @@ def write_cases(
     minor and disputed flags and eight uniforms; the moment reported; and whether it
     repeats the same resident's need of the same lead department reported at most
     ``window`` days before (``last_need``, keyed ``resident × n_departments + lead``, is
-    updated in the cases' order; a neighbourhood dispute is no repeat need)."""
+    updated in the cases' order; a neighbourhood dispute is no repeat need).
+
+    Indexing is checked here (unlike the module's kernels): a malformed item — a position
+    or part beyond its need rows, too short a tuple, a case type or source beyond a byte —
+    raises the reference's IndexError or OverflowError instead of reading past a list."""
     cdef Py_ssize_t n = len(items)
     if len(rows) != n or len(case_types) != n or len(columns) != 18:
         raise ValueError("write_cases: rows, items, case types or columns of the wrong length")
@@ -1291,10 +1297,12 @@ def write_cases(
     cdef tuple item, departments, work
     cdef Py_ssize_t k, i, row, first
     cdef long long resident, key
-    cdef long source, case_type
+    cdef signed char source, case_type  # converted with a range check, as array('b') does
     cdef double now
     for k in range(n):
         item = items[k]
+        if len(item) != 6:
+            raise ValueError(f"write_cases: item {k} has {len(item)} fields, not 6")
         now = item[0]
         batch = item[1]
         i = item[2]
@@ -1322,8 +1330,8 @@ def write_cases(
         resident = b_resident[i]
         case_type = case_types[k]
         need[row] = item[4]
-        case_type_col[row] = <signed char> case_type
-        source_col[row] = <signed char> source
+        case_type_col[row] = case_type
+        source_col[row] = source
         if resident >= 0:
             if resident >= n_residents:
                 raise IndexError(f"write_cases: resident {resident} beyond the {n_residents}")

@@ -68,18 +68,49 @@ def _state(table: CaseTable) -> tuple:
     )
 
 
+def _add_before(table: CaseTable, departments: tuple[int, ...], work: tuple[float, ...]) -> int:
+    """``CaseTable.add`` as it was before ``allocate`` (0817bfb), verbatim: the reference."""
+    if table._free:
+        row = table._free.pop()  # released: it holds the defaults but for _KEPT
+        for column, default in table._kept:
+            column[row] = default
+        table.departments[row] = departments
+        table.work[row] = work
+    else:
+        if table.size == table._capacity:
+            for column, block in table._blocks:
+                column.extend(block)
+            table._capacity += table._BLOCK
+        table.departments.append(departments)
+        table.work.append(work)
+        row = table.size
+        table.size += 1
+    table.number[row] = table.added
+    table.added += 1
+    return row
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     history=st.lists(st.integers(-6, 9).filter(lambda s: s != 0), max_size=8),
     n=st.integers(0, 12),
+    written=st.lists(st.tuples(st.sampled_from(["closed", "parked", "grid"]), st.floats(0, 9))),
 )
-def test_allocate_gives_the_rows_of_one_add_per_case(history: list[int], n: int) -> None:
+def test_allocate_gives_the_rows_of_one_add_per_case(
+    history: list[int], n: int, written: list[tuple[str, float]]
+) -> None:
     """``allocate(n)`` then setting each row's departments and work leaves the table as ``n``
-    calls of ``add`` leave it: the same rows in the same order (freed rows first, the kept
-    columns back to their defaults), numbers, capacity, free list and every column."""
+    calls of ``add`` as it was before left it: the same rows in the same order (freed rows
+    first, the kept columns back to their defaults), numbers, capacity, free list and every
+    column — also when the freed rows' kept columns were written before they were freed."""
     by_add, by_allocate = _table(history), _table(history)
+    for table in (by_add, by_allocate):  # the same values in live rows, freed later or not
+        for k, (name, value) in enumerate(written):
+            if table.size:
+                getattr(table, name)[k % table.size] = int(value) if name == "grid" else value
+        table.release([r for r in range(table.size) if table.number[r] % 3 == 1][:4])
     work = [((k % 5,), (k / 2.0,)) for k in range(n)]
-    rows_added = [by_add.add(d, w) for d, w in work]
+    rows_added = [_add_before(by_add, d, w) for d, w in work]
     rows = by_allocate.allocate(n)
     for row, (d, w) in zip(rows, work, strict=True):
         by_allocate.departments[row] = d
@@ -291,3 +322,46 @@ def test_a_run_writes_the_same_cases_with_either_writer(
     assert (sources == PATROL_SOURCE).any() and (sources == SENSOR_SOURCE).any()
     assert np.frombuffer(bytes.fromhex(runs[0][0]["repeat"]), dtype=np.int8).any()
     assert casework_module.BACKEND == "compiled"
+
+
+def _one_need_rows(departments: tuple[int, ...] = (0, 1)) -> _NeedRows:
+    """Need rows holding one need (resident 0), every uniform 0.5."""
+    rows = _NeedRows.__new__(_NeedRows)
+    for name in _NeedRows.__slots__:
+        setattr(rows, name, [0.5])
+    rows.resident, rows.case_type, rows.minor, rows.disputed = [0], [0], [False], [False]
+    rows.departments, rows.work = [departments], [tuple(1.0 for _ in departments)]
+    rows.public_grid, rows.public_shift = [], 0
+    return rows
+
+
+# malformed items, each with the error the reference raises: a position beyond the need
+# rows, a part beyond the departments, no departments, too short an item, a source or case
+# type beyond a byte, a public problem without its grid
+MALFORMED = {
+    "position": ([(1.0, _one_need_rows(), 1, HOTLINE, 0, None)], [0], IndexError),
+    "part": ([(1.0, _one_need_rows(), 0, HOTLINE, 0, 2)], [0], IndexError),
+    "no departments": ([(1.0, _one_need_rows(()), 0, HOTLINE, 0, None)], [0], IndexError),
+    "short item": ([(1.0, _one_need_rows(), 0, HOTLINE, 0)], [0], ValueError),
+    "source": ([(1.0, _one_need_rows(), 0, 300, 0, None)], [0], OverflowError),
+    "case type": ([(1.0, _one_need_rows(), 0, HOTLINE, 0, None)], [200], OverflowError),
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_items_raise_the_references_error(
+    intake_model: GovernanceModel, writer: str, case: str
+) -> None:
+    """A malformed item is the reference's exception in either writer (the compiled one
+    checks its indexing), never a read past a list or a value wrapped into a byte."""
+    items, case_types, error = MALFORMED[case]
+    with pytest.raises(error):
+        _write(intake_model.casework, CaseTable(), {}, items, case_types, writer == "compiled")
+    public = _one_need_rows()
+    public.resident = [-1]  # a public problem whose grid was not set
+    with pytest.raises(IndexError):
+        _write(
+            intake_model.casework, CaseTable(), {}, [(1.0, public, 0, HOTLINE, 0, None)], [0],
+            writer == "compiled",
+        )  # fmt: skip

@@ -3,6 +3,7 @@ sensor coverage whose false alarms cost checks that are counted."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -129,10 +130,56 @@ class CountingUndeclared(HierarchicalRouting):
         return super().route(case, system, rng)
 
 
+@dataclass(frozen=True)
+class DrawingUndeclared(HierarchicalRouting):
+    """Undeclared, and its routes depend on draws: a second street review by chance."""
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        route = super().route(case, system, rng)
+        if rng.random() < 0.5:
+            extra = Stage((Visit(Unit("street", case.street + 1)),), "review")
+            return dataclasses.replace(route, stages=(extra, *route.stages))
+        return route
+
+
+@dataclass(frozen=True)
+class EnforcementAware(HierarchicalRouting):
+    """Declares the enforcement flag and the street, which its routes depend on."""
+
+    ROUTE_FIELDS: ClassVar[tuple[str, ...]] = ("departments", "enforcement", "street")
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        visits = tuple(Visit(Unit("department", d)) for d in case.departments)
+        reviews = [Stage((Visit(Unit("street", case.street)),), "review")]
+        if case.enforcement:  # the centre reviews too: one hand-off more
+            reviews.append(Stage((Visit(Unit("centre", 0)),), "review"))
+        return Route(stages=(*reviews, Stage(visits, "handle")))
+
+
+def _saved_before(ot: OneThing, cid: int, cases: CaseTable, route: Route, case: CaseView,
+                  routing: object, system: SystemView, intake: Unit) -> int:  # fmt: skip
+    """The hand-offs saved as ``one_pass`` counted them before the memo (0817bfb), verbatim:
+    a fresh generator per bundle, the policy asked for every would-be request."""
+    together = ot._merge(route, len(case.departments))
+    rng = np.random.default_rng([ot.key, 2, int(cases.need[cid]), int(cases.contact[cid])])
+    separate = sum(
+        planned_handoffs(
+            routing.route(  # type: ignore[attr-defined]
+                dataclasses.replace(case, departments=(d,), work_hours=(w,)), system, rng
+            ),
+            intake,
+        )
+        for d, w in zip(case.departments, case.work_hours or (0.0,) * 8, strict=False)
+    )
+    return separate - planned_handoffs(together, intake)
+
+
 def test_would_be_separate_routes_are_asked_once_per_declared_key() -> None:
     """A policy declaring ROUTE_FIELDS is asked for a bundle's would-be separate request once
-    per value of those fields and the intake unit; an undeclared one for every request. Both
-    record the same hand-offs saved, whatever the bundles' work content (not declared)."""
+    per value of those fields and the intake unit; an undeclared one for every request,
+    with each bundle's own generator. The hand-offs saved are those counted before the memo
+    (the policy asked every time, a fresh generator per bundle), whatever the bundles' work
+    content, enforcement flag or street, and in rows reused after release."""
     system = SystemView(
         ("a", "b", "c", "d"), np.ones(4), np.zeros(4), np.ones(4), np.array([1, 0, 0, 1], bool),
         0.7, 4.0, 0.3, 0.3, 0.5, 1.0, 1.0,
@@ -143,30 +190,44 @@ def test_would_be_separate_routes_are_asked_once_per_declared_key() -> None:
         departments = tuple(int(d) for d in rng.permutation(4)[: int(rng.integers(2, 4))])
         work = tuple(float(w) for w in rng.exponential(2.0, len(departments)))
         source = ("hotline", "grid_worker")[k % 2]
-        case = CaseView(k, "help", source, departments, k % 3, k % 3, 0, k % 5 == 0, False,
-                        False, 0.5, 7.0, 0, work_hours=work)  # fmt: skip
+        case = CaseView(k, "help", source, departments, k % 3, k % 3, k % 2, k % 5 == 0,
+                        k % 3 == 1, False, 0.5, 7.0, 0, work_hours=work)  # fmt: skip
         intake = Unit("centre", 0) if source == "hotline" else Unit("grid", k % 3)
         bundles.append((case, intake))
-    saved = []
-    declared, undeclared = CountingHierarchical(), CountingUndeclared()
-    for routing in (declared, undeclared):
-        ot, cases = one_thing(), CaseTable()
+    saved: dict[str, list[int]] = {}
+    asked: dict[str, int] = {}  # the policy's calls from one_pass
+    for routing in (
+        CountingHierarchical(),
+        CountingUndeclared(),
+        DrawingUndeclared(),
+        EnforcementAware(),
+    ):
+        ot, before, cases = one_thing(), one_thing(), CaseTable()
+        name = type(routing).__name__
         for case, intake in bundles:
             cid = cases.add(case.departments, case.work_hours or ())
             cases.bundle[cid], cases.need[cid] = 1, case.case_id
             route = routing.route(case, system, np.random.default_rng(0))
+            expected = _saved_before(before, cid, cases, route, case, routing, system, intake)
+            calls = getattr(routing, "calls", [])
+            already = len(calls)
             ot.one_pass(cid, cases, route, case, routing, system, intake)
+            asked[name] = asked.get(name, 0) + len(calls) - already
             assert cases.bundle[cid] == 2
-        saved.append(cases.column("handoffs_saved").tolist())
-    assert saved[0] == saved[1] and any(saved[0]), saved
-    # besides each bundle's own route (40 calls): every request, or each distinct key once
+            assert cases.handoffs_saved[cid] == expected, (name, case.case_id)
+            saved.setdefault(name, []).append(expected)
+            if case.case_id % 4 == 3:  # the row is freed and reused by the next bundle
+                cases.release([cid])
+    assert saved["CountingHierarchical"] == saved["CountingUndeclared"]
+    assert len({tuple(v) for v in saved.values()}) == 3, "the draws and flags change routes"
+    # every would-be request, or each distinct key once
     keys = {
         (intake, case.source, case.community, case.street, case.minor, d, case.enforcement)
         for case, intake in bundles
         for d in case.departments
     }
-    assert len(undeclared.calls) == len(bundles) + sum(len(c.departments) for c, _ in bundles)
-    assert len(declared.calls) == len(bundles) + len(keys) < len(undeclared.calls)
+    assert asked["CountingUndeclared"] == sum(len(c.departments) for c, _ in bundles)
+    assert asked["CountingHierarchical"] == len(keys) < asked["CountingUndeclared"]
 
 
 # ------------------------------------------------------------ directional: bundles
