@@ -119,15 +119,9 @@ class CountingHierarchical(HierarchicalRouting):
         return super().route(case, system, rng)
 
 
-@dataclass(frozen=True)
-class CountingUndeclared(HierarchicalRouting):
-    """The same routes without the declaration (it is not inherited): asked every time."""
-
-    calls: list[tuple[int, ...]] = field(default_factory=list, compare=False, hash=False)
-
-    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
-        self.calls.append(case.departments)
-        return super().route(case, system, rng)
+class CountingUndeclared(CountingHierarchical):
+    """The same routes and count without the declaration (it is not inherited): asked
+    every time."""
 
 
 @dataclass(frozen=True)
