@@ -305,3 +305,70 @@ def test_instructions_counts_the_same_span_twice_alike(tmp_path: Path) -> None:
     assert first["instructions"] > 0 and first["cases"] > 0, first
     assert first["result"] == second["result"], (first["result"], second["result"])
     assert abs(second["instructions"] / first["instructions"] - 1) < 0.01, (first, second)
+
+
+def _sample_days_module() -> dict[str, Any]:
+    return runpy.run_path(str(BENCHMARKS / "sample_days.py"), run_name="sample_days")
+
+
+def test_sample_days_sums_stacks_inside_a_day() -> None:
+    """py-spy's raw stacks summed inside a day's step: the callers' frames and the samples
+    outside a day are left out (the latter counted), a recursive function counts once per
+    stack, paths under the root are made relative, own time goes to the innermost frame."""
+    summarise = _sample_days_module()["summarise"]
+    root = "/repo"
+    step = "GovernanceModel.step (/repo/model/governance.py:396)"
+    raw = "\n".join(
+        [
+            f"<module> (run.py:3);{step};walk (/repo/model/a.py:10);walk (/repo/model/a.py:12) 6",
+            f"<module> (run.py:3);{step};sum (numpy/core.py:5) 3",
+            f"<module> (run.py:3);{step} 1",
+            "<module> (run.py:3);sleep (time.py) 5",
+            "",
+        ]
+    )
+    summary = summarise(raw, root=root, top=10)
+    assert summary["samples"] == 10 and summary["outside"] == 5
+    inclusive = dict(summary["inclusive"])
+    assert inclusive == {
+        "GovernanceModel.step (model/governance.py)": 100.0,
+        "walk (model/a.py)": 60.0,
+        "sum (numpy/core.py)": 30.0,
+    }
+    assert dict(summary["own"]) == {
+        "walk (model/a.py)": 60.0,
+        "sum (numpy/core.py)": 30.0,
+        "GovernanceModel.step (model/governance.py)": 10.0,
+    }
+    assert summary["lines"][0] == ("walk (model/a.py:12)", 60.0)
+    assert summarise("", root=root)["samples"] == 0
+
+
+def test_sample_days_samples_a_classroom_run(tmp_path: Path) -> None:
+    """The classroom's days 5–300 sampled by py-spy (a dev dependency; the test attaches to
+    a child process): every sample is summed inside a day, the step itself is 100 %, and the
+    case lifecycle is among the functions found; the JSON has the same figures."""
+    out = tmp_path / "sample.json"
+    done = _run(
+        "sample_days.py", "--scenario", "classroom", "--warm-days", "5", "--days", "300",
+        "--rate", "400", "--out", str(out), timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, f"sample_days failed:\n{done.stdout}\n{done.stderr}"
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert summary["samples"] > 10, summary
+    inclusive = dict(summary["inclusive"])
+    assert inclusive["GovernanceModel.step (model/governance.py)"] == 100.0
+    assert any(name.startswith("Casework.") for name in inclusive), sorted(inclusive)
+    assert sum(share for _, share in summary["own"]) <= 100.0 + 1e-9
+    assert "samples in a day's step" in done.stdout
+
+
+def test_sample_days_names_a_missing_py_spy(tmp_path: Path) -> None:
+    """A py-spy that is not there is a one-line error naming the option, not a traceback."""
+    done = _run(
+        "sample_days.py", "--scenario", "classroom", "--warm-days", "1", "--days", "1",
+        "--py-spy", str(tmp_path / "no-py-spy"),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "--py-spy" in done.stderr and "no such executable" in done.stderr
+    assert "Traceback" not in done.stderr
