@@ -128,6 +128,18 @@ def _child(scenario: str, seed: int, warm: int, days: int, folder: Path) -> None
             time.sleep(0.02)
 
 
+def _check_scenario(scenario: str) -> None:
+    """The scenario loads, or a SampleError saying why (before any run starts)."""
+    sys.path.insert(0, str(ROOT))
+    from experiments.errors import InputError
+    from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
+
+    try:
+        load_scenario(SCENARIOS_FOLDER / f"{scenario}.toml")
+    except InputError as error:
+        raise SampleError(f"--scenario {scenario}: {error}") from None
+
+
 def sample(scenario: str, seed: int, warm: int, days: int, rate: int, py_spy: str | None) -> str:
     """Run the child, sample its ``days`` with py-spy, and return py-spy's raw output."""
     beside = Path(sys.executable).parent / "py-spy"  # the environment's, not activated
@@ -138,6 +150,7 @@ def sample(scenario: str, seed: int, warm: int, days: int, rate: int, py_spy: st
         )
     if shutil.which(spy) is None:
         raise SampleError(f"--py-spy {spy}: no such executable")
+    _check_scenario(scenario)
     with tempfile.TemporaryDirectory() as folder:
         marker = Path(folder)
         ready, go, done, raw = marker / "ready", marker / "go", marker / "done", marker / "raw"

@@ -372,3 +372,11 @@ def test_sample_days_names_a_missing_py_spy(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "--py-spy" in done.stderr and "no such executable" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sample_days_names_an_unknown_scenario() -> None:
+    """An unknown scenario is a one-line error naming it, before any run or sampling."""
+    done = _run("sample_days.py", "--scenario", "no_such_scenario", "--days", "1")
+    assert done.returncode == 1
+    assert "--scenario no_such_scenario" in done.stderr and "no such file" in done.stderr
+    assert "Traceback" not in done.stderr
