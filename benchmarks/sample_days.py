@@ -107,7 +107,6 @@ def _child(scenario: str, seed: int, warm: int, days: int, folder: Path) -> None
     """Build and run the scenario: ``warm`` days, then (once sampling has started) ``days``
     days, each step marked by a file in ``folder``: ready, go, done and stop."""
     ready, go, done, stop = (folder / name for name in ("ready", "go", "done", "stop"))
-    sys.path.insert(0, str(ROOT))
     from experiments.case_sinks import CsvCaseSink
     from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
     from model.collector import quiet_collector
@@ -130,7 +129,6 @@ def _child(scenario: str, seed: int, warm: int, days: int, folder: Path) -> None
 
 def _check_scenario(scenario: str) -> None:
     """The scenario loads, or a SampleError saying why (before any run starts)."""
-    sys.path.insert(0, str(ROOT))
     from experiments.errors import InputError
     from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
 
@@ -208,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", metavar="SCENARIO", help=argparse.SUPPRESS)
     parser.add_argument("--marker-folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # the model of this script's tree
     if args.child:
         _child(args.child, args.seed, args.warm_days, args.days, args.marker_folder)
         return 0

@@ -144,8 +144,14 @@ class OneThing:
         key = None
         if fields is not None:
             # the declared fields of the would-be request's view, as replace() makes it below
-            set_by_request = {"departments": (department,), "work_hours": (work,)}
-            key = (intake, *[set_by_request.get(f) or getattr(case, f) for f in fields])
+            key = (
+                intake,
+                *[
+                    (department,) if f == "departments" else (work,) if f == "work_hours"
+                    else getattr(case, f)
+                    for f in fields
+                ],
+            )  # fmt: skip
             known = self._separate.get(key)
             if known is not None:
                 return known

@@ -455,9 +455,6 @@ class Casework:
         # which code decides which needs become cases: "compiled" (model/_engine.pyx, where
         # built) or "python" (numpy masks, ``_sort_needs``); the same decisions either way
         self.backend = BACKEND
-        # each resident's grid as an array, for the compiled engine's ``write_cases`` (the
-        # list in ``geography`` is the reference's)
-        self._resident_grid = np.asarray(geography.resident_grid, dtype=np.int32)
         # the league table of the current period (考核): counts per department, as Python
         # lists (a count moves per case; a numpy element costs several times more, issue 11)
         self.league: dict[str, list[int]] = {
@@ -680,21 +677,7 @@ class Casework:
         cases = self.cases
         cids = cases.allocate(len(items))
         if _engine is not None and self.backend == "compiled":
-            _engine.write_cases(
-                cids,
-                items,
-                case_types,
-                tuple(getattr(cases, name) for name in _WRITTEN_COLUMNS),
-                cases.departments,
-                cases.work,
-                self._resident_grid,
-                self.last_need,
-                self.n_departments,
-                self.p.demand.repeat_complaint_window_days,
-                PATROL_SOURCE,
-                SENSOR_SOURCE,
-                NEIGHBOUR_DISPUTE,
-            )
+            self._write_compiled(cids, items, case_types)
         else:
             self._write_cases(cids, items, case_types)
         # in the order of creation: the front desk's closures, the deadlines heap, the
@@ -721,6 +704,31 @@ class Casework:
                         cases.u_verify[cid],
                     ) = one_thing.separate_uniforms(need - batch.public_shift, part)
             self._register(cid, source, now, batch.u_desk[i], registered[k], deadlines[k])
+
+    def _write_compiled(
+        self,
+        rows: list[int],
+        items: list[tuple[float, _NeedRows, int, int, int, int | None]],
+        case_types: list[int],
+    ) -> None:
+        """:meth:`_write_cases` by the compiled engine's ``write_cases`` (bit for bit)."""
+        assert _engine is not None
+        cases = self.cases
+        _engine.write_cases(
+            rows,
+            items,
+            case_types,
+            tuple(getattr(cases, name) for name in _WRITTEN_COLUMNS),
+            cases.departments,
+            cases.work,
+            self.geography.resident_grids,
+            self.last_need,
+            self.n_departments,
+            self.p.demand.repeat_complaint_window_days,
+            PATROL_SOURCE,
+            SENSOR_SOURCE,
+            NEIGHBOUR_DISPUTE,
+        )
 
     def _write_cases(
         self,

@@ -299,6 +299,7 @@ def place_geography(
     travels = bool(grid_travel.any() or department_travel.any())
     return Geography(
         resident_grid=resident_grid.tolist(),
+        resident_grids=np.ascontiguousarray(resident_grid, dtype=np.int32),
         grid_community=layout.grid_community.tolist(),
         community_street=layout.community_street.tolist(),
         grid_travel_hours=grid_travel.tolist() if travels else [],

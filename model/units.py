@@ -136,11 +136,13 @@ class Units:
 @dataclass(frozen=True)
 class Geography:
     """Where each resident, grid and community sits in the hierarchy (plain lists: fast
-    scalar lookups on the case path)."""
+    scalar lookups on the case path; each resident's grid also as the population's int32
+    array, ``resident_grids``, which the compiled engine reads)."""
 
     resident_grid: list[int]
     grid_community: list[int]
     community_street: list[int]
+    resident_grids: np.ndarray  # the same as ``resident_grid``: int32, C-contiguous
     # community types (model/places.py): per grid, the extra travel of a grid worker and of
     # a department to a site there; and where public-space problems arise (cumulative weight
     # over grids; empty: evenly)

@@ -7,7 +7,9 @@ repeat-need dictionary in the cases' order."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -19,7 +21,6 @@ import model.casework as casework_module
 from experiments.scenario_files import Scenario, apply_overrides
 from model.casework import (
     _FOUND_TYPE,
-    _WRITTEN_COLUMNS,
     HOTLINE,
     PATROL_SOURCE,
     SENSOR_SOURCE,
@@ -160,32 +161,24 @@ def intake_days(draw: st.DrawFn, residents: int, departments: int, grids: int) -
     return items, case_types, earlier
 
 
-def _write(casework: Casework, table: CaseTable, last_need: dict, items, case_types, compiled):
-    rows = table.allocate(len(items))
-    if compiled:
-        assert ENGINE is not None
-        ENGINE.write_cases(
-            rows,
-            items,
-            case_types,
-            tuple(getattr(table, name) for name in _WRITTEN_COLUMNS),
-            table.departments,
-            table.work,
-            casework._resident_grid,
-            last_need,
-            casework.n_departments,
-            casework.p.demand.repeat_complaint_window_days,
-            PATROL_SOURCE,
-            SENSOR_SOURCE,
-            NEIGHBOUR_DISPUTE,
-        )
-        return
+@contextlib.contextmanager
+def _writing_into(casework: Casework, table: CaseTable, last_need: dict) -> Iterator[None]:
+    """``casework`` writes into ``table`` and ``last_need`` (its own put back after)."""
     saved = casework.cases, casework.last_need
     casework.cases, casework.last_need = table, last_need
     try:
-        casework._write_cases(rows, items, case_types)
+        yield
     finally:
         casework.cases, casework.last_need = saved
+
+
+def _write(casework: Casework, table: CaseTable, last_need: dict, items, case_types, compiled):
+    """The day's ``items`` written into ``table`` and ``last_need`` by ``casework``'s
+    compiled writer or its reference."""
+    rows = table.allocate(len(items))
+    with _writing_into(casework, table, last_need):
+        write = casework._write_compiled if compiled else casework._write_cases
+        write(rows, items, case_types)
 
 
 @needs_compiled
@@ -214,6 +207,17 @@ def test_compiled_writer_is_the_reference(
 WRITERS = ["reference"] if ENGINE is None else ["reference", "compiled"]
 
 
+def _one_need_rows(departments: tuple[int, ...] = (0, 1)) -> _NeedRows:
+    """Need rows holding one need (resident 0), every uniform 0.5."""
+    rows = _NeedRows.__new__(_NeedRows)
+    for name in _NeedRows.__slots__:
+        setattr(rows, name, [0.5])
+    rows.resident, rows.case_type, rows.minor, rows.disputed = [0], [0], [False], [False]
+    rows.departments, rows.work = [departments], [tuple(1.0 for _ in departments)]
+    rows.public_grid, rows.public_shift = [], 0
+    return rows
+
+
 @pytest.mark.parametrize("writer", WRITERS)
 def test_writer_marks_repeats_and_finds(intake_model: GovernanceModel, writer: str) -> None:
     """What is written, read back: a find has no resident and the need's grid; a report
@@ -224,17 +228,13 @@ def test_writer_marks_repeats_and_finds(intake_model: GovernanceModel, writer: s
     window = casework.p.demand.repeat_complaint_window_days
     resident = 7
     grid = casework.geography.resident_grid[resident]
-    batch = _NeedRows.__new__(_NeedRows)
-    for name in _NeedRows.__slots__:
-        setattr(batch, name, [])
-    fields = dict(
-        time=0.0, resident=resident, case_type=0, severity=0.5, minor=True, disputed=False,
-        u_desk=0.1, u_classify=0.2, u_satisfy=0.3, u_quality=0.4, u_callback=0.5, u_repeat=0.6,
-        u_urge=0.7, u_dispute=0.8, u_verify=0.9, departments=(2, 4), work=(1.5, 2.5),
-    )  # fmt: skip
-    for name, value in fields.items():
-        getattr(batch, name).append(value)
-    batch.public_grid, batch.public_shift = [3], 0
+    batch = _one_need_rows((2, 4))
+    batch.resident, batch.work, batch.u_verify, batch.public_grid = (
+        [resident],
+        [(1.5, 2.5)],
+        [0.9],
+        [3],
+    )
     later = 10.0 + 3 * window
     items = [
         (10.0, batch, 0, HOTLINE, 1, None),  # the first report (lead department 2)
@@ -270,21 +270,14 @@ def test_compiled_writer_refuses_rows_and_residents_beyond_the_table(
     casework = intake_model.casework
     table = CaseTable()
     rows = table.allocate(1)
-    batch = _NeedRows.__new__(_NeedRows)
-    for name in _NeedRows.__slots__:
-        setattr(batch, name, [0.5])
-    batch.departments, batch.work, batch.public_grid = [(0,)], [(1.0,)], [0]
+    batch = _one_need_rows((0,))
+    batch.public_grid = [0]
     residents = len(casework.geography.resident_grid)
-    columns = tuple(getattr(table, name) for name in _WRITTEN_COLUMNS)
 
     def write(row: int, resident: int) -> None:
         batch.resident = [resident]
-        assert ENGINE is not None
-        ENGINE.write_cases(
-            [row], [(1.0, batch, 0, HOTLINE, 0, None)], [0], columns, table.departments,
-            table.work, casework._resident_grid, {}, casework.n_departments, 5.0,
-            PATROL_SOURCE, SENSOR_SOURCE, NEIGHBOUR_DISPUTE,
-        )  # fmt: skip
+        with _writing_into(casework, table, {}):
+            casework._write_compiled([row], [(1.0, batch, 0, HOTLINE, 0, None)], [0])
 
     with pytest.raises(IndexError, match="row 1 beyond the table's 1"):
         write(1, 0)
@@ -322,17 +315,6 @@ def test_a_run_writes_the_same_cases_with_either_writer(
     assert (sources == PATROL_SOURCE).any() and (sources == SENSOR_SOURCE).any()
     assert np.frombuffer(bytes.fromhex(runs[0][0]["repeat"]), dtype=np.int8).any()
     assert casework_module.BACKEND == "compiled"
-
-
-def _one_need_rows(departments: tuple[int, ...] = (0, 1)) -> _NeedRows:
-    """Need rows holding one need (resident 0), every uniform 0.5."""
-    rows = _NeedRows.__new__(_NeedRows)
-    for name in _NeedRows.__slots__:
-        setattr(rows, name, [0.5])
-    rows.resident, rows.case_type, rows.minor, rows.disputed = [0], [0], [False], [False]
-    rows.departments, rows.work = [departments], [tuple(1.0 for _ in departments)]
-    rows.public_grid, rows.public_shift = [], 0
-    return rows
 
 
 # malformed items, each with the error the reference raises: a position beyond the need
