@@ -27,6 +27,8 @@ An unexpected exception exits with status 1 and one line; ``--debug``
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import importlib
 import logging
 import os
@@ -89,9 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     _prestart_pool(args_list)
+    _exit_quickly()
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
     try:
+        _import_mesa_first()
         parser = build_parser()
         try:
             args = parser.parse_args(args_list)
@@ -130,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", debug, EXIT_FAILURE)
 
 
+_freeze_at_exit_registered = False  # by :func:`_exit_quickly`, once per process
+
 # Commands that run their runs on a local process pool unless --workers 1 or --cluster.
 POOL_COMMANDS = frozenset({"compare", "sweep", "sensitivity", "explain", "calibrate"})
 
@@ -150,6 +156,34 @@ def _prestart_pool(args: list[str]) -> None:
     from experiments.executors import prestart_workers
 
     prestart_workers()
+
+
+def _import_mesa_first() -> None:
+    """Import Mesa from the top of the import stack, before the command modules import it.
+
+    ``mesa.model`` walks the whole import stack with ``inspect.stack()`` when it is
+    imported (Mesa's ``mesa_logging``): from deep inside the command modules' imports that
+    cost ≈ 0.22 s of every command's start, from here ≈ 0.07 s (issue 11; docs/design.md
+    "A quick start and a quick exit"). The fork server does the same
+    (:mod:`experiments.worker_preload`)."""
+    importlib.import_module("mesa")
+
+
+def _exit_quickly() -> None:
+    """Freeze the collector when the process exits (``gc.freeze`` at exit, registered once).
+
+    The interpreter's last collections go over every object the imported modules and the
+    runs left (≈ 0.2 s after imports alone, ≈ 0.4 s after a serial experiment): time every
+    command spent after its work was done, which frees nothing the operating system does
+    not free anyway. Handlers registered earlier (logging's flush, multiprocessing's joins)
+    still run after it, and reference counting still frees, closes and flushes everything
+    it owns; only objects in reference cycles are left to the operating system. Every file
+    this project writes is closed by a ``with`` block (issue 11; docs/design.md "A quick
+    start and a quick exit")."""
+    global _freeze_at_exit_registered
+    if not _freeze_at_exit_registered:
+        atexit.register(gc.freeze)
+        _freeze_at_exit_registered = True
 
 
 def _version() -> str:

@@ -205,7 +205,8 @@ def default_start_method() -> str:
 
 
 def prestart_workers(start_method: str | None = None) -> None:
-    """Start the fork server now, preloaded with :data:`WORKER_PRELOAD` (issue 11).
+    """Start the fork server now, preloaded with :data:`WORKER_PRELOAD` (issue 11)
+    through :mod:`experiments.worker_preload`.
 
     It imports the run path (Mesa, pandas, the model, the runner) once, in its own
     process, while this process goes on with its own start-up (reading the experiment,
@@ -223,8 +224,11 @@ def prestart_workers(start_method: str | None = None) -> None:
         # the model cannot import here either: the caller reports why, in one line, and a
         # fork server would only repeat it as a traceback of its own
         return
-    # ``__main__`` first, as multiprocessing's own default preload has it
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", *WORKER_PRELOAD])
+    # ``__main__`` first, as multiprocessing's own default preload has it; then Mesa, the
+    # run path and a frozen collector (experiments/worker_preload.py)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["__main__", "experiments.worker_preload"]
+    )
     multiprocessing.forkserver.ensure_running()
 
 

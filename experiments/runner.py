@@ -642,7 +642,9 @@ def precision_status(store: ResultStore, exp: Experiment, replications: int) -> 
     Returns ``{"met": bool, "replications": R, "worst": text, "rows": [...]}``; each row holds
     point, outcome, n, mean, half_width and the target it is compared with.
     """
-    from scipy import stats  # only here: pool workers import this module (docs/design.md)
+    # the t quantile as ``scipy.stats.t.ppf`` computes it (the same floats), without
+    # importing ``scipy.stats`` (≈ 0.45 s; issue 11, sixteenth round)
+    from scipy.special import stdtrit
 
     precision = exp.spec.precision
     assert precision is not None
@@ -661,7 +663,7 @@ def precision_status(store: ResultStore, exp: Experiment, replications: int) -> 
             mean = float(values.mean()) if n else math.nan
             if n >= 2:
                 sd = float(values.std(ddof=1))
-                half = float(stats.t.ppf(0.5 + precision.confidence / 2, n - 1)) * sd / math.sqrt(n)
+                half = float(stdtrit(n - 1, 0.5 + precision.confidence / 2)) * sd / math.sqrt(n)
             else:
                 half = math.inf
             if precision.relative:

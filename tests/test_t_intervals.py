@@ -1,0 +1,112 @@
+"""The t intervals of ``compare``'s closing table and of the precision target, computed
+without importing ``scipy.stats`` (issue 11, sixteenth round; docs/design.md "A quick start
+and a quick exit"): the same numbers as ``scipy.stats.t.ppf`` gave, and no ``scipy.stats``
+loaded by either."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import standins
+from scipy import stats
+
+from app.console import format_value
+from app.experiment_commands import _means_text
+from experiments.experiment_files import load_experiment
+from experiments.runner import precision_status, run_experiment
+from experiments.store import ResultStore
+
+ROOT = Path(__file__).resolve().parents[1]
+PRECISION = """\
+[precision]
+outcomes = ["resolution_time_median_days"]
+target = 0.5
+confidence = 0.9
+relative = false
+batch = 1
+max_replications = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A compare experiment of the stand-in runs (four replications), and its results folder."""
+    folder = tmp_path_factory.mktemp("t_intervals")
+    path = standins.write_experiment(
+        folder, "t", standins.compare_text(name="t", replications=4, extra=PRECISION)
+    )
+    run_experiment(path, folder / "out", workers=1, run_fn=standins.fake_run)
+    return path, folder / "out"
+
+
+def _values(out: Path, point: str, outcome: str) -> pd.Series:
+    """The stored values, as the closing table and the precision check read them."""
+    with ResultStore.open(out) as store:
+        table = store.outcome_table([outcome])
+    rows = table[(table["point_id"] == point) & (table["outcome"] == outcome)]
+    return rows["value"][np.isfinite(rows["value"])]
+
+
+def test_closing_table_intervals_are_scipy_stats_t_intervals(stored: tuple[Path, Path]) -> None:
+    """Each line's interval is mean ± t.ppf(0.975, n − 1)·s/√n, as printed before the change."""
+    _, out = stored
+    outcome = "resolution_time_median_days"
+    text = _means_text(out, [outcome], {"tiny": "", "tiny_integrated": ""})
+    for point in ("tiny", "tiny_integrated"):
+        values = _values(out, point, outcome)
+        n = len(values)
+        assert n == 4
+        mean = float(values.mean())
+        half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+        expected = f"[{format_value(outcome, mean - half)}, {format_value(outcome, mean + half)}]"
+        line = next(li for li in text.splitlines() if li.strip().startswith(point + " "))
+        assert expected in line, (expected, line)
+
+
+def test_precision_half_widths_are_scipy_stats_t_half_widths(stored: tuple[Path, Path]) -> None:
+    """The precision target's half-widths are t.ppf(0.5 + c/2, n − 1)·s/√n, bit for bit."""
+    path, out = stored
+    experiment = load_experiment(path)
+    with ResultStore.open(out) as store:
+        status = precision_status(store, experiment, 4)
+    assert status["rows"], status
+    for row in status["rows"]:
+        values = _values(out, row["point_id"], row["outcome"])
+        n = len(values)
+        expected = float(stats.t.ppf(0.5 + 0.9 / 2, n - 1)) * float(values.std(ddof=1))
+        assert row["half_width"] == expected / math.sqrt(n)
+
+
+def test_neither_interval_imports_scipy_stats(stored: tuple[Path, Path]) -> None:
+    """In a fresh interpreter the closing table and the precision check load no ``scipy.stats``
+    (≈ 0.45 s of every ``compare``'s end before)."""
+    path, out = stored
+    code = (
+        "import sys\n"
+        "from app.experiment_commands import _means_text\n"
+        "from experiments.experiment_files import load_experiment\n"
+        "from experiments.runner import precision_status\n"
+        "from experiments.store import ResultStore\n"
+        f"_means_text(__import__('pathlib').Path({str(out)!r}), "
+        "['resolution_time_median_days'], {'tiny': ''})\n"
+        f"with ResultStore.open({str(out)!r}) as store:\n"
+        f"    precision_status(store, load_experiment({str(path)!r}), 4)\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
