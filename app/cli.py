@@ -161,7 +161,8 @@ def _prestart_pool(args: list[str]) -> None:
 def _import_mesa_first() -> None:
     """Import Mesa from the top of the import stack, before the command modules import it.
 
-    ``mesa.model`` walks the whole import stack with ``inspect.stack()`` when it is
+    ``mesa.model`` walks the whole import stack twice (``inspect.stack()``,
+    ``inspect.getouterframes()``) when it is
     imported (Mesa's ``mesa_logging``): from deep inside the command modules' imports that
     cost ≈ 0.22 s of every command's start, from here ≈ 0.07 s (issue 11; docs/design.md
     "A quick start and a quick exit"). The fork server does the same
@@ -175,11 +176,14 @@ def _exit_quickly() -> None:
     The interpreter's last collections go over every object the imported modules and the
     runs left (≈ 0.2 s after imports alone, ≈ 0.4 s after a serial experiment): time every
     command spent after its work was done, which frees nothing the operating system does
-    not free anyway. Handlers registered earlier (logging's flush, multiprocessing's joins)
-    still run after it, and reference counting still frees, closes and flushes everything
-    it owns; only objects in reference cycles are left to the operating system. Every file
-    this project writes is closed by a ``with`` block (issue 11; docs/design.md "A quick
-    start and a quick exit")."""
+    not free anyway. Every other exit handler (logging's flush, multiprocessing's joins)
+    still runs, before or after it by the order of registration; none needs the collector.
+    Reference counting still frees, closes and flushes everything it owns; objects in
+    reference cycles, and what only they hold, are left to the operating system unfinalized.
+    So every file the project writes is closed explicitly before ``main`` returns (a
+    ``with`` block, ``Path.write_text``, pandas' writers), which
+    tests/test_executor_warm_workers.py checks with ``ResourceWarning`` (issue 11;
+    docs/design.md "A quick start and a quick exit")."""
     global _freeze_at_exit_registered
     if not _freeze_at_exit_registered:
         atexit.register(gc.freeze)

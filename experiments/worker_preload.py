@@ -14,6 +14,11 @@ Importing this module imports, in this order:
    every object of the preloaded modules (≈ 0.25 s) — time the runner's caller waits
    when it reads the runner's output through a pipe, since the fork server inherits the
    runner's standard streams. A worker's first run unfreezes them (``model.collector``).
+
+Two consequences. Importing this module anywhere else freezes that whole process's
+collector too: only the fork server should. And the preload is all or nothing: the fork
+server ignores a preload entry that fails to import, so an ``ImportError`` here leaves the
+workers to import the run path themselves, each before its first run (slower, not wrong).
 """
 
 from __future__ import annotations
