@@ -152,13 +152,35 @@ def guard_worker(runner_pid: int) -> None:
 
     Once the workers are gone the fork server sees its last client leave and exits,
     and the resource tracker sees its pipe close and exits: nothing is left with PPID 1.
+
+    The worker ignores SIGINT except inside a task (:func:`interruptible_task`).
     """
     _set_parent_death_signal()
     if not _process_exists(runner_pid) or os.getppid() == 1:
         os._exit(1)  # the runner died before this worker finished starting
+    # Ctrl-C interrupts a task only (:func:`interruptible_task`), never the pool's queues
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(
         target=_exit_when_gone, args=(runner_pid,), name="microgov-runner-watch", daemon=True
     ).start()
+
+
+def interruptible_task[T, R](fn: Callable[[T], R], task: T) -> R:
+    """``fn(task)`` in a pool worker, with Ctrl-C (SIGINT) able to interrupt it.
+
+    A terminal's Ctrl-C signals every process of the command, the pool's workers too.
+    Outside a task a worker ignores it (:func:`guard_worker`): a ``KeyboardInterrupt``
+    while a worker reads its next task or writes a result can leave half a message in the
+    pool's pipe, and the runner then waited for the rest for ever when it shut the pool
+    down (1 in ≈ 30 interrupted pool ``compare`` runs hung so; issue 11, sixteenth round).
+    Inside a task it interrupts the run at once, as before, and comes back to the runner
+    as the task's exception.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return fn(task)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _set_parent_death_signal() -> None:
@@ -359,7 +381,7 @@ class ProcessExecutor:
                 while source and len(running) < limit:
                     item = source.popleft()
                     try:
-                        running[self.pool.submit(fn, item[1])] = item
+                        running[self.pool.submit(interruptible_task, fn, item[1])] = item
                         # Private but stable since 3.2; only used to name a dead worker.
                         self._processes.update(getattr(self._pool, "_processes", None) or {})
                     except BrokenProcessPool:  # a worker died while idle

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import ast
 import gc
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -271,3 +274,53 @@ def test_commands_leave_no_file_to_the_collector(tmp_path: Path) -> None:
     unclosed = [line for line in done.stderr.splitlines() if "ResourceWarning: unclosed" in line]
     # the warning shortens the file's name: its end is enough
     assert len(unclosed) == 1 and "on-purpose.txt" in unclosed[0], unclosed
+
+
+def worker_pid(_: object) -> int:
+    """Task: the worker's process id."""
+    return os.getpid()
+
+
+def sleep_after_marking(marker: str) -> int:
+    """Task: leave the worker's pid in ``marker``, then sleep far longer than any test waits."""
+    Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(120)
+    return os.getpid()
+
+
+def test_an_idle_pool_worker_ignores_ctrl_c() -> None:
+    """SIGINT to a worker between tasks (Ctrl-C signals every process of the command) does
+    not kill it: a worker interrupted while reading its next task or writing a result could
+    leave half a message in the pool's pipe, and the runner waited for the rest for ever."""
+    with ProcessExecutor(1) as pool:
+        [(_, first)] = list(pool.map_unordered(worker_pid, [0]))
+        os.kill(first, signal.SIGINT)
+        time.sleep(0.5)
+        [(_, second)] = list(pool.map_unordered(worker_pid, [1]))
+    assert second == first, "the worker died of a Ctrl-C outside any task"
+
+
+def test_ctrl_c_interrupts_a_running_task_at_once(tmp_path: Path) -> None:
+    """SIGINT to a worker inside a task interrupts the run at once; it comes back as the
+    task's exception, and the pool goes on."""
+    marker = tmp_path / "pid"
+    finished: list[tuple[object, object]] = []
+    with ProcessExecutor(1) as pool:
+        # the generator submits when iterated: iterate it beside the test
+        waiter = threading.Thread(
+            target=lambda: finished.extend(pool.map_unordered(sleep_after_marking, [str(marker)]))
+        )
+        waiter.start()
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # the pid is written before the sleep starts
+        started = time.monotonic()
+        os.kill(int(marker.read_text(encoding="utf-8")), signal.SIGINT)
+        waiter.join(timeout=60)
+        waited = time.monotonic() - started
+        [(_, after)] = list(pool.map_unordered(worker_pid, [0]))
+    [(_, outcome)] = finished
+    assert isinstance(outcome, KeyboardInterrupt), outcome
+    assert waited < 60, "the task was not interrupted"
+    assert after > 0
