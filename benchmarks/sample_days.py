@@ -8,8 +8,9 @@ the scenario (the case log streamed to a CSV file, as ``bench_scenarios.py`` doe
 attaches; py-spy samples the ``--days`` that follow (``--rate`` samples a second, no
 instrumentation) until the child exits. The samples are then summed by function: the
 share of samples a function was on the stack (inclusive) and on top of it (its own
-lines), and the lines with the most samples. Time in compiled code (the engine, numpy)
-counts towards the Python line that called it. Usage::
+lines), the lines with the most samples, and the own samples by part of the model (the
+trust step, the intake, the case lifecycle, the agents' decisions, …: ``PARTS``). Time
+in compiled code (the engine, numpy) counts towards the Python line that called it. Usage::
 
     python benchmarks/sample_days.py --scenario yongchuan --warm-days 120 --days 60
     python benchmarks/sample_days.py --scenario baseline --warm-days 200 --days 400 --top 40
@@ -57,6 +58,52 @@ def _where(frame: str, root: str) -> tuple[str, str]:
     return function, line
 
 
+# Parts of the model, for the "by part" table: a function's own samples go to the part of
+# the first rule its file matches (paths relative to the root; a package by its folder),
+# after two rules by function: a day's new cases (in model/casework.py and model/bundles.py)
+# and the day's step, whose own lines are mostly the compiled event loop and stations
+INTAKE_PART = "intake (demand, sorting, writing new cases)"
+INTAKE = frozenset({
+    "Casework.receive", "Casework._sort_needs", "Casework._sort_compiled", "Casework._create",
+    "Casework._write_cases", "Casework._write_compiled", "Casework._register",
+    "Casework._contact_again", "_NeedRows.__init__", "OneThing.draw", "OneThing.is_linked",
+    "OneThing.separate_uniforms",
+})  # fmt: skip
+STEP_PART = "the day's step: the compiled event loop and stations"
+PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("trust step", ("model/trust_diffusion.py", "model/sparse_product.py")),
+    (INTAKE_PART, ("model/demand.py", "model/sensors.py")),
+    ("case lifecycle (casework, routes, calendar)", (
+        "model/casework.py", "model/route_memo.py", "model/units.py", "model/bundles.py",
+        "model/calendar.py", "model/policies/routing.py", "model/policies/mediation.py",
+    )),
+    ("agents' decisions", ("model/agents.py", "model/residents.py", "model/party.py", "model/mediation.py")),
+    ("retiring cases and the case log", (
+        "model/case_retirement.py", "model/case_tallies.py", "model/outcomes.py",
+        "experiments/case_sinks.py", "pandas/", "pyarrow/",
+    )),
+    ("meetings, projects, consultation", (
+        "model/meetings.py", "model/projects.py", "model/policies/", "scipy/sparse/",
+    )),
+    ("data collection", ("model/collector.py", "model/daily_collector.py", "mesa/")),
+)  # fmt: skip
+
+
+def part_of(where: str) -> str:
+    """The part of the model a function's own samples count towards, from its summary name
+    ``function (path)`` (:data:`INTAKE`, :data:`PARTS`); "other" when no rule matches."""
+    function, _, path = where.rpartition(" (")
+    path = path.removesuffix(")")
+    if function in INTAKE:
+        return INTAKE_PART
+    if function == "GovernanceModel.step" and path.endswith("model/governance.py"):
+        return STEP_PART
+    for part, rules in PARTS:
+        if any(path.startswith(rule) or f"/{rule}" in path for rule in rules):
+            return part
+    return "other"
+
+
 def summarise(
     raw: str, root: str = str(ROOT), top: int = 30, within: str = DAY
 ) -> dict[str, object]:
@@ -89,9 +136,13 @@ def summarise(
     def shares(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(k, 100.0 * v / total) for k, v in counter.most_common(top)] if total else []
 
+    parts: Counter[str] = Counter()
+    for function, n in own.items():
+        parts[part_of(function)] += n
     return {
         "samples": total,
         "outside": outside,
+        "parts": [(k, 100.0 * v / total) for k, v in parts.most_common()] if total else [],
         "inclusive": shares(inclusive),
         "own": shares(own),
         "lines": shares(lines),
@@ -223,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.scenario}, seed {args.seed}: days {args.warm_days}–"
           f"{args.warm_days + args.days}, {summary['samples']} samples in a day's step "
           f"({summary['outside']} outside it)")  # fmt: skip
-    for key, title in (("inclusive", "inclusive"), ("own", "own lines"), ("lines", "line")):
+    for key, title in (
+        ("parts", "by part (own lines)"), ("inclusive", "inclusive"), ("own", "own lines"),
+        ("lines", "line"),
+    ):  # fmt: skip
         print()
         print(_table(title, summary[key]))  # type: ignore[arg-type]
     if args.out is not None:

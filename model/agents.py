@@ -69,11 +69,14 @@ class Resident:
         disposition, one's own experience stays."""
         outcome = 1.0 if satisfied else 0.0
         rate = self.learning_rate
-        trust = self.trust  # read once: each read is a property call and a numpy element
-        self.trust = trust + rate * (outcome - trust)
-        d = self.population.disposition
         row = self.row
-        settled = d.item(row)  # a Python float: the same float64 arithmetic, cheaper
+        population = self.population
+        # what the ``trust`` property reads and writes, without its two calls (issue 11)
+        t = population.trust
+        trust = t.item(row)  # a Python float: the same float64 arithmetic, cheaper
+        t[row] = min(1.0, max(0.0, trust + rate * (outcome - trust)))
+        d = population.disposition
+        settled = d.item(row)
         d[row] = settled + rate * (outcome - settled)
 
     def contacts_again(
@@ -313,6 +316,9 @@ class Office(CellAgent):
         self.catalogue = catalogue
         self.catalogue_accuracy = catalogue_accuracy
         self.n_departments = n_departments
+        # per departments needed, the wrong ones while none has returned the case: the list
+        # ``classify`` draws from, made once (issue 11, seventeenth round: ≈ 2 % of a street)
+        self._wrong_for: dict[tuple[int, ...], list[int]] = {}
 
     def accuracy_for(self, department: int) -> float:
         """Chance of classifying a case of ``department`` correctly."""
@@ -331,11 +337,15 @@ class Office(CellAgent):
         lead = departments_needed[0]
         if u < self.accuracy_for(lead):
             return lead
-        wrong = [
-            d
-            for d in range(self.n_departments)
-            if d not in departments_needed and d not in returned_by
-        ]
+        wrong = None if returned_by else self._wrong_for.get(departments_needed)
+        if wrong is None:
+            wrong = [
+                d
+                for d in range(self.n_departments)
+                if d not in departments_needed and d not in returned_by
+            ]
+            if not returned_by:
+                self._wrong_for[departments_needed] = wrong
         if not wrong:
             return lead
         return wrong[int(rng.integers(len(wrong)))]

@@ -1212,11 +1212,20 @@ class Casework:
         self.returned_by.setdefault(cid, set()).add(department)
         held = self._unit("department", department)
         route = self._route(cid, held)
-        first_handle = next(
-            (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
-        )
-        reviews = [k for k, s in enumerate(route.stages[:first_handle]) if s.role == "review"]
-        stage = reviews[-1] if reviews else first_handle
+        # the last review before the first handling, else the first handling (or the end):
+        # one pass over the stages (issue 11, seventeenth round)
+        stages = route.stages
+        stage = len(stages)
+        review = -1
+        for k, s in enumerate(stages):
+            role = s.role
+            if role == "handle":
+                stage = k
+                break
+            if role == "review":
+                review = k
+        if review >= 0:
+            stage = review
         self.progress[cid] = Progress(route, stage, 0, False, held)  # positional, as _dispatch
         self._enter_stage(cid)
 

@@ -68,6 +68,28 @@ def test_office_never_sends_a_case_back_to_a_department_that_returned_it(world) 
     assert office.classify((0,), {1, 2, 3}, 0.5, rng) == 0, "no wrong department left: the lead"
 
 
+def _classify_by_definition(
+    n_departments: int, needed: tuple[int, ...], returned: set[int], rng: np.random.Generator
+) -> int:
+    """A wrong pick as first written (a fresh list every time; before issue 11, seventeenth round)."""
+    wrong = [d for d in range(n_departments) if d not in needed and d not in returned]
+    return wrong[int(rng.integers(len(wrong)))] if wrong else needed[0]
+
+
+def test_office_wrong_picks_are_the_definitions_whatever_was_asked_before(world) -> None:
+    """Office.classify keeps the wrong departments of a case no one returned, per departments
+    needed: the picks and the generator's draws are the fresh list's, and a return seen in
+    between (a shorter list) is neither kept nor lets a kept list leak into it."""
+    office = _office(world, accuracy=0.0, n_departments=9)
+    ours, theirs = np.random.default_rng(5), np.random.default_rng(5)
+    asks = [((0,), set()), ((0, 4), set()), ((0,), {1, 2}), ((0,), set()), ((3,), {0})]
+    for needed, returned in asks * 40:
+        expected = _classify_by_definition(9, needed, returned, theirs)
+        assert office.classify(needed, returned, 0.5, ours) == expected, (needed, returned)
+    assert ours.random() == theirs.random(), "the same draws were taken"
+    assert office.classify((0,), {1, 2, 3, 4, 5, 6, 7, 8}, 0.5, ours) == 0, "none left: the lead"
+
+
 def test_community_office_is_an_office_with_its_own_accuracy(world) -> None:
     """CommunityOffice.classify uses the accuracy it was given (its own, shorter list)."""
     office = _office(world, CommunityOffice, accuracy=0.6)

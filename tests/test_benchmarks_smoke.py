@@ -341,7 +341,49 @@ def test_sample_days_sums_stacks_inside_a_day() -> None:
         "GovernanceModel.step (model/governance.py)": 10.0,
     }
     assert summary["lines"][0] == ("walk (model/a.py:12)", 60.0)
+    assert dict(summary["parts"]) == {
+        "other": 90.0,
+        "the day's step: the compiled event loop and stations": 10.0,
+    }
     assert summarise("", root=root)["samples"] == 0
+
+
+def test_sample_days_sums_own_time_by_part_of_the_model() -> None:
+    """Own samples go to the part of the first rule that matches: the intake's methods and
+    the day's step by name, then by file (the root's paths, and a package by its folder
+    wherever it is installed); all parts together are every sample."""
+    module = _sample_days_module()
+    part_of = module["part_of"]
+    expected = {
+        "Casework._create (model/casework.py)": module["INTAKE_PART"],
+        "OneThing.separate_uniforms (model/bundles.py)": module["INTAKE_PART"],
+        "OneThing.one_pass (model/bundles.py)": "case lifecycle (casework, routes, calendar)",
+        "Casework._visit_done (model/casework.py)": "case lifecycle (casework, routes, calendar)",
+        "GovernanceModel.step (model/governance.py)": module["STEP_PART"],
+        "GovernanceModel._hold_to_account (model/governance.py)": "other",
+        "diffuse_trust (model/trust_diffusion.py)": "trust step",
+        "Department.rate (model/agents.py)": "agents' decisions",
+        "_csv_rows (experiments/case_sinks.py)": "retiring cases and the case log",
+        "f (.venv/lib/python3.12/site-packages/pandas/core/frame.py)": "retiring cases and the case log",
+        "convene (model/policies/consultation.py)": "meetings, projects, consultation",
+        "route (model/policies/routing.py)": "case lifecycle (casework, routes, calendar)",
+        "_sum (numpy/_core/_methods.py)": "other",
+    }
+    assert {name: part_of(name) for name in expected} == expected
+    raw = "\n".join(
+        f"GovernanceModel.step (/repo/model/governance.py:1);{frame} {n}"
+        for frame, n in (
+            ("Casework._create (/repo/model/casework.py:9)", 2),
+            ("Casework._close (/repo/model/casework.py:9)", 5),
+            ("Department.rate (/repo/model/agents.py:9)", 3),
+        )
+    )
+    parts = dict(module["summarise"](raw, root="/repo", top=1)["parts"])
+    assert parts == {
+        "case lifecycle (casework, routes, calendar)": 50.0,
+        "agents' decisions": 30.0,
+        module["INTAKE_PART"]: 20.0,
+    }, "every sample, whatever --top"
 
 
 def test_sample_days_samples_a_classroom_run(tmp_path: Path) -> None:
@@ -360,6 +402,7 @@ def test_sample_days_samples_a_classroom_run(tmp_path: Path) -> None:
     assert inclusive["GovernanceModel.step (model/governance.py)"] == 100.0
     assert any(name.startswith("Casework.") for name in inclusive), sorted(inclusive)
     assert sum(share for _, share in summary["own"]) <= 100.0 + 1e-9
+    assert abs(sum(share for _, share in summary["parts"]) - 100.0) < 1e-9
     assert "samples in a day's step" in done.stdout
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from experiments.scenario_files import load_scenario
 from model.casework import CENTRE, Progress
 from model.governance import GovernanceModel
-from model.policies.base import Route, Unit, Visit
+from model.policies.base import Route, Stage, Unit, Visit
 from model.route_memo import CASE_VIEW_FIELDS, key_columns
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -123,3 +123,44 @@ def test_a_progress_made_positionally_is_the_default_record(stage: int, at: Unit
     route = Route(stages=())
     made = Progress(route, stage, 0, False, at)
     assert made == Progress(route=route, stage=stage, at=at)
+
+
+def _restart_by_definition(route: Route) -> int:
+    """The stage a returned case starts again from, as first written (before issue 11's
+    seventeenth round): the last review before the first handling, else the first handling,
+    else the end."""
+    first_handle = next(
+        (k for k, s in enumerate(route.stages) if s.role == "handle"), len(route.stages)
+    )
+    reviews = [k for k, s in enumerate(route.stages[:first_handle]) if s.role == "review"]
+    return reviews[-1] if reviews else first_handle
+
+
+@settings(max_examples=120, deadline=None)
+@given(roles=st.lists(st.sampled_from(("review", "handle", "resolve", "mediate")), max_size=7))
+def test_a_returned_case_restarts_where_its_definition_says(
+    model: GovernanceModel, roles: list[str]
+) -> None:
+    """After a return the policy's new route is entered at its last review before the first
+    handling (the office that classified it reviews it again), else at the first handling."""
+    casework = model.casework
+    cid = next(iter(casework.progress))
+    route = Route(stages=tuple(Stage((Visit(CENTRE),), role) for role in roles))  # type: ignore[arg-type]
+    entered: list[Progress] = []
+    saved = (casework.progress[cid], casework.cases.returns[cid], casework.returned_by.get(cid))
+    casework._route = lambda *_: route  # type: ignore[method-assign]
+    casework._enter_stage = lambda c: entered.append(casework.progress[c])  # type: ignore[method-assign]
+    casework.cases.returns[cid] = 0
+    try:
+        casework._returned((cid, 1))
+    finally:
+        del casework._route, casework._enter_stage
+        casework.progress[cid], casework.cases.returns[cid] = saved[0], saved[1]
+        if saved[2] is None:
+            casework.returned_by.pop(cid, None)
+        else:
+            casework.returned_by[cid] = saved[2]
+    (prog,) = entered
+    assert prog.route is route
+    assert prog.stage == _restart_by_definition(route), roles
+    assert prog.at == Unit("department", 1) and not prog.classified
