@@ -139,7 +139,10 @@ def _now() -> str:
 # ---------------------------------------------------------------------------
 
 
-def guard_worker(runner_pid: int) -> None:
+_TASKS_TAKE_CTRL_C = True  # set by :func:`guard_worker`: whether the runner takes Ctrl-C
+
+
+def guard_worker(runner_pid: int, takes_ctrl_c: bool = True) -> None:
     """Pool worker initializer: make this worker exit as soon as the runner process dies.
 
     Two guards, because a ``forkserver`` worker is the child of the fork server, not of
@@ -153,8 +156,12 @@ def guard_worker(runner_pid: int) -> None:
     Once the workers are gone the fork server sees its last client leave and exits,
     and the resource tracker sees its pipe close and exits: nothing is left with PPID 1.
 
-    The worker ignores SIGINT except inside a task (:func:`interruptible_task`).
+    The worker ignores SIGINT except inside a task (:func:`interruptible_task`), and there
+    too when the runner ignores it (``takes_ctrl_c`` false: e.g. a background job of a
+    script), so that a signal the runner does not take never fails a run.
     """
+    global _TASKS_TAKE_CTRL_C
+    _TASKS_TAKE_CTRL_C = takes_ctrl_c
     _set_parent_death_signal()
     if not _process_exists(runner_pid) or os.getppid() == 1:
         os._exit(1)  # the runner died before this worker finished starting
@@ -174,8 +181,10 @@ def interruptible_task[T, R](fn: Callable[[T], R], task: T) -> R:
     pool's pipe, and the runner then waited for the rest for ever when it shut the pool
     down (1 in ≈ 30 interrupted pool ``compare`` runs hung so; issue 11, sixteenth round).
     Inside a task it interrupts the run at once, as before, and comes back to the runner
-    as the task's exception.
+    as the task's exception — unless the runner itself ignores SIGINT (:func:`guard_worker`).
     """
+    if not _TASKS_TAKE_CTRL_C:
+        return fn(task)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return fn(task)
@@ -251,7 +260,25 @@ def prestart_workers(start_method: str | None = None) -> None:
     multiprocessing.get_context("forkserver").set_forkserver_preload(
         ["__main__", "experiments.worker_preload"]
     )
-    multiprocessing.forkserver.ensure_running()
+    _start_ignoring_ctrl_c(multiprocessing.forkserver.ensure_running)
+
+
+def _start_ignoring_ctrl_c(start: Callable[[], object]) -> None:
+    """Call ``start`` (which starts a process) with SIGINT ignored, so that the process
+    starts ignoring it: an ignored signal stays ignored across ``exec``, and Python then
+    leaves it so. The fork server ignores SIGINT once its preload is done; before, a
+    Ctrl-C in the command's first second interrupted its imports and it printed a
+    traceback of its own under the runner's one-line "interrupted". A Ctrl-C that comes
+    while ``start`` runs (milliseconds: the server is started, not waited for) is lost.
+    Outside the main thread (where signals cannot be set) ``start`` is just called."""
+    if threading.current_thread() is not threading.main_thread():
+        start()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Executor(Protocol):
@@ -354,7 +381,8 @@ class ProcessExecutor:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=guard_worker,
-                initargs=(os.getpid(),),
+                # the workers take Ctrl-C in a task as the runner takes it (main thread's view)
+                initargs=(os.getpid(), signal.getsignal(signal.SIGINT) is not signal.SIG_IGN),
             )
         return self._pool
 

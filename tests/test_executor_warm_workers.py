@@ -324,3 +324,100 @@ def test_ctrl_c_interrupts_a_running_task_at_once(tmp_path: Path) -> None:
     assert isinstance(outcome, KeyboardInterrupt), outcome
     assert waited < 60, "the task was not interrupted"
     assert after > 0
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (Linux: its ``SigIgn`` mask)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    raise AssertionError(f"no SigIgn line for process {pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_the_fork_server_ignores_ctrl_c_from_its_start() -> None:
+    """The fork server starts with SIGINT ignored, before its preload: a Ctrl-C in a pool
+    command's first second (the preload's imports) printed the fork server's own traceback
+    under the runner's one-line "interrupted". The runner's own handler is put back."""
+    code = (
+        "import signal, sys, multiprocessing.forkserver as fs\n"
+        "from experiments.executors import prestart_workers\n"
+        "prestart_workers('forkserver')\n"
+        "print(fs._forkserver._forkserver_pid)\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+        "sys.stdout.flush()\n"
+        "sys.stdin.read()\n"  # alive until the test has looked
+    )
+    runner = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert runner.stdout is not None
+        server = int(runner.stdout.readline())
+        # at once: the preload (about a second) has not finished, after which the fork
+        # server would ignore SIGINT anyway
+        ignored = _ignores_sigint(server)
+        restored = runner.stdout.readline().strip()
+    finally:
+        runner.communicate(input="", timeout=120)
+    assert ignored, "the fork server took SIGINT while importing the run path"
+    assert restored == "True", "the runner's Ctrl-C handler was not put back"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_an_interrupted_pool_command_says_one_line_however_early(tmp_path: Path) -> None:
+    """Ctrl-C to a pool ``compare``'s whole process group in its first second (the fork
+    server still importing) ends it with the one-line "interrupted" and no traceback."""
+    experiment = tmp_path / "compare.toml"
+    experiment.write_text(
+        'name = "early"\nkind = "compare"\nreplications = 4\ndays = 30\n'
+        f'[[scenarios]]\npath = "{ROOT / "scenarios" / "classroom.toml"}"\n',
+        encoding="utf-8",
+    )
+    for delay in (0.3, 0.6):
+        command = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "compare", str(experiment), "--workers", "2",
+             "--out", str(tmp_path / f"out{delay}")],
+            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )  # fmt: skip
+        time.sleep(delay)
+        os.killpg(command.pid, signal.SIGINT)
+        _, stderr = command.communicate(timeout=120)
+        assert "Traceback" not in stderr, f"interrupted after {delay} s:\n{stderr}"
+        if command.returncode != 0:
+            assert "interrupted" in stderr, stderr
+
+
+def nap_after_marking(marker: str) -> int:
+    """Task: leave the worker's pid in ``marker``, then sleep two seconds."""
+    Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(2.0)
+    return os.getpid()
+
+
+def test_a_runner_that_ignores_ctrl_c_has_workers_that_ignore_it_in_a_task(
+    tmp_path: Path,
+) -> None:
+    """A runner started with SIGINT ignored (a background job of a script) is not stopped
+    by it, so its workers do not let it fail a run either: the task finishes."""
+    marker = tmp_path / "pid"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with ProcessExecutor(1) as pool:
+            finished: list[tuple[object, object]] = []
+            waiter = threading.Thread(
+                target=lambda: finished.extend(pool.map_unordered(nap_after_marking, [str(marker)]))
+            )
+            waiter.start()
+            deadline = time.monotonic() + 60
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.2)
+            os.kill(int(marker.read_text(encoding="utf-8")), signal.SIGINT)
+            waiter.join(timeout=60)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    [(_, outcome)] = finished
+    assert outcome == int(marker.read_text(encoding="utf-8")), outcome
