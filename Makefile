@@ -28,15 +28,16 @@ $(STAMP): $(RUN_STAMP)
 	touch $(STAMP)
 
 ## demo: compare the bundled reform options on the baseline street and write the report.
-## Each content of the experiment and scenario files gets its own results folder,
-## results/compare_reforms-<hash8>/ (so an edited file never meets stale results), and
+## Each content of the experiment and scenario files, and each version of the model's code
+## (experiments/code_state.py), gets its own results folder, results/compare_reforms-<hash8>/
+## (so an edited file or changed code never meets stale results), and
 ## results/compare_reforms-latest points at the folder of the last demo.
 DEMO_EXPERIMENT := experiments/compare_reforms.toml
 DEMO_INPUTS := $(DEMO_EXPERIMENT) $(sort $(wildcard scenarios/*.toml))
 demo: $(RUN_STAMP)
-	@hash=$$($(BIN)/python -c "import hashlib, sys; print(hashlib.sha256(b''.join(open(f, 'rb').read() for f in sys.argv[1:])).hexdigest()[:8])" $(DEMO_INPUTS)); \
+	@hash=$$($(BIN)/python -c "import hashlib, sys; from experiments.code_state import code_digest; print(hashlib.sha256(b''.join(open(f, 'rb').read() for f in sys.argv[1:]) + code_digest().encode()).hexdigest()[:8])" $(DEMO_INPUTS)); \
 	out=results/compare_reforms-$$hash; \
-	echo "Results folder: $$out (content hash of $(DEMO_EXPERIMENT) and scenarios/*.toml)"; \
+	echo "Results folder: $$out (content hash of $(DEMO_EXPERIMENT), scenarios/*.toml and the model's code)"; \
 	$(BIN)/microgov compare $(DEMO_EXPERIMENT) --out $$out --resume && \
 	$(BIN)/microgov report $$out && \
 	ln -sfn compare_reforms-$$hash results/compare_reforms-latest && \

@@ -109,6 +109,7 @@ from experiments.calibration_settle import (
     steps_from_record,
     steps_record,
 )
+from experiments.code_state import code_digest
 from experiments.errors import InputError
 from experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from experiments.experiment_files import (
@@ -466,7 +467,13 @@ def run_calibration(
         run_fn = runs.run_single
     unavailable = [t.name for t in _check_target_outcomes(exp, base, run_fn)]
     store = ResultStore.prepare(
-        folder, name=exp.name, kind=exp.kind, file_hash=exp.digest, point_digests={}, resume=resume
+        folder,
+        name=exp.name,
+        kind=exp.kind,
+        file_hash=exp.digest,
+        point_digests={},
+        resume=resume,
+        code=code_digest(),
     )
     report = CalibrationReport(folder=folder, name=exp.name, holdouts_unavailable=unavailable)
     own_executor = executor is None

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.case_sinks import HistogramCaseSink
+from experiments.code_state import code_digest
 from experiments.errors import InputError, ResourceError
 from experiments.executors import (
     DEFAULT_WORKER_TIMEOUT_S,
@@ -387,6 +388,7 @@ def run_experiment(
         file_hash=exp.digest,
         point_digests={p.point_id: p.digest for p in exp.points},
         resume=resume,
+        code=code_digest(),
     )
     own_executor = executor is None
     report = ExperimentReport(folder=folder, name=exp.name, kind=exp.kind)

@@ -43,6 +43,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.code_state import RUN_PATH_PACKAGES
 from experiments.errors import InputError, ResourceError
 from experiments.folder_lock import LOCK_FILE, FolderLock
 
@@ -206,15 +207,21 @@ class ResultStore:
         file_hash: str,
         point_digests: Mapping[str, str],
         resume: bool,
+        code: str | None = None,
     ) -> ResultStore:
         """Open ``folder`` for writing an experiment, after checking it is ours to write.
+
+        ``code``: the digest of the code behind a run's results
+        (:func:`experiments.code_state.code_digest`), recorded in the folder's meta; None
+        leaves it unchecked and unrecorded.
 
         Raises InputError (before any run) when the folder cannot be created or
         written, another runner holds its lock, it holds something that is not a microgov
         results store, holds another experiment, already holds runs and ``resume`` is
-        false, or — on resume — the experiment file or a scenario changed since the stored
-        runs were made; ResourceError when the database is damaged or cannot be written.
-        The returned store holds the folder's lock until it is closed.
+        false, or — on resume — the experiment file, a scenario or the model's code
+        changed since the stored runs were made; ResourceError when the database is
+        damaged or cannot be written. The returned store holds the folder's lock until
+        it is closed.
         """
         folder = Path(folder)
         _ensure_writable_folder(folder)
@@ -228,6 +235,7 @@ class ResultStore:
                 file_hash=file_hash,
                 point_digests=point_digests,
                 resume=resume,
+                code=code,
             )
         except BaseException:
             lock.release()
@@ -244,6 +252,7 @@ class ResultStore:
         file_hash: str,
         point_digests: Mapping[str, str],
         resume: bool,
+        code: str | None,
     ) -> ResultStore:
         database = folder / DATABASE
         if not database.exists():
@@ -256,6 +265,8 @@ class ResultStore:
                 )
             store = cls(folder, _connect(database), lock)
             store._create()
+            if code is not None:
+                store.set_meta({"code_digest": code})
             return store
         store = cls(folder, _open_checked(database, create=True), lock)
         try:
@@ -300,6 +311,19 @@ class ResultStore:
                 f"{folder}: the scenario of point(s) {', '.join(changed[:5])} changed since these results "
                 "were started (scenario file edited?); restore it, or use a new folder with --out"
             )
+        stored_code = meta.get("code_digest")
+        if code is not None and runs and stored_code is not None and stored_code != code:
+            store.close()
+            raise InputError(
+                f"{folder}: the model's code changed since these results were started (code "
+                f"digest {str(stored_code)[:12]}… stored, {code[:12]}… now: the model package, "
+                "experiments/runs.py and the versions of "
+                f"{', '.join(RUN_PATH_PACKAGES)}), so resuming would mix runs of two versions "
+                "of the model; go back to that code (the manifest's 'git' and 'packages' name "
+                "it), or run the experiment into a new folder with --out"
+            )
+        if code is not None:  # a folder without runs, or made before the digest was kept
+            store.set_meta({"code_digest": code})
         return store
 
     @classmethod

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 import standins
 
+from experiments import code_state, runner
 from experiments.errors import InputError
 from experiments.runner import run_experiment
 from experiments.store import ResultStore, RunRecord
@@ -134,6 +135,52 @@ def test_changed_scenario_on_resume(sweep):
     )
     with pytest.raises(InputError, match="scenario of point"):
         run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
+
+
+def test_changed_model_code_on_resume(sweep, monkeypatch):
+    """Code behind the results that changed since the stored runs were made is a clear error
+    on resume, before any run and with the stored runs kept: a folder never holds runs of
+    two versions of the model (a robustness review found resumes mixed them silently)."""
+    path, out, _ = sweep
+    store = ResultStore.open(out)
+    try:
+        recorded = store.meta()["code_digest"]
+        stored = store.count_runs()
+    finally:
+        store.close()
+    assert recorded == code_state.code_digest(), "the first session records the code's digest"
+    monkeypatch.setattr(runner, "code_digest", lambda: "f" * 64)
+    with pytest.raises(InputError, match="model's code changed") as refused:
+        run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
+    assert str(out) in str(refused.value) and "--out" in str(refused.value)
+    assert recorded[:12] in str(refused.value) and "ffffffffffff" in str(refused.value)
+    store = ResultStore.open(out)
+    try:
+        assert store.count_runs() == stored and store.meta()["code_digest"] == recorded
+    finally:
+        store.close()
+    monkeypatch.setattr(runner, "code_digest", lambda: recorded)
+    report = run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
+    assert report.ran == 0, "the same code resumes"
+
+
+def test_a_folder_from_before_the_code_digest_resumes_and_records_it(sweep):
+    """A folder made before the digest was kept has none to compare: it resumes, and the
+    digest of the code that resumed it is kept from then on."""
+    path, out, _ = sweep
+    store = ResultStore.open(out)
+    try:
+        store.connection.execute("DELETE FROM meta WHERE key = 'code_digest'")
+        store.connection.commit()
+    finally:
+        store.close()
+    report = run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
+    assert report.ran == 0
+    store = ResultStore.open(out)
+    try:
+        assert store.meta()["code_digest"] == code_state.code_digest()
+    finally:
+        store.close()
 
 
 def test_other_experiment_folder(sweep, tmp_path):
