@@ -46,7 +46,7 @@ from model.bounds import (
     memory_problem,
 )
 from model.cases import CASE_TYPES
-from model.place_types import CommunityTypeParameters, StreetTypes
+from model.place_types import CommunityTypeParameters, StreetTypes, check_age_group_shares
 from model.policies.registry import FAMILIES, Family, imports_allowed, resolve_policy
 
 StaffFTE = Annotated[Number, Field(gt=0.0, le=MAX_STAFF)]  # full-time equivalents, fractional
@@ -129,10 +129,7 @@ class PopulationParameters(Section):
     @field_validator("age_group_shares")
     @classmethod
     def _shares_sum_to_one(cls, value: dict[str, float]) -> dict[str, float]:
-        total = sum(value.values())
-        if not value or abs(total - 1.0) > 1e-6:
-            raise ValueError(f"age group shares must sum to 1 (they sum to {total:.4f})")
-        return value
+        return check_age_group_shares(value)
 
     @property
     def grids(self) -> int:

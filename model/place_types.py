@@ -19,6 +19,25 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from model.bounds import Hours, Integer, Multiplier, Share
 from model.cases import REPORTED_TYPES
 
+# The adults' age groups: the consultation policies' turnout and online-reach shifts are
+# set per group by these names (model/policies/participation.py, deliberation.py), so a
+# table of age shares names these groups and no others.
+AGE_GROUPS: tuple[str, ...] = ("18-29", "30-49", "50-69", "70+")
+
+
+def check_age_group_shares(value: dict[str, float]) -> dict[str, float]:
+    """A table of age-group shares: only :data:`AGE_GROUPS`, summing to 1 (ValueError)."""
+    unknown = [group for group in value if group not in AGE_GROUPS]
+    if unknown:
+        raise ValueError(
+            f"unknown age group(s) {', '.join(map(repr, unknown))}; the age groups are "
+            f"{', '.join(AGE_GROUPS)} (the consultation policies' turnout is set per group)"
+        )
+    total = sum(value.values())
+    if not value or abs(total - 1.0) > 1e-6:
+        raise ValueError(f"age group shares must sum to 1 (they sum to {total:.4f})")
+    return value
+
 
 class CommunityTypeParameters(BaseModel):
     """One community type. Unset (None) geometry is inherited (see the module docstring)."""
@@ -56,11 +75,7 @@ class CommunityTypeParameters(BaseModel):
     @field_validator("age_group_shares")
     @classmethod
     def _ages_sum_to_one(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        if value is not None and (not value or abs(sum(value.values()) - 1.0) > 1e-6):
-            raise ValueError(
-                f"age group shares must sum to 1 (they sum to {sum(value.values()):.4f})"
-            )
-        return value
+        return None if value is None else check_age_group_shares(value)
 
     @field_validator("case_type_multipliers")
     @classmethod

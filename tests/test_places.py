@@ -153,6 +153,10 @@ def test_case_mixes_keep_the_scenario_mix(rural: list[float], old: list[float], 
             ["urban", "itself"],
         ),
         ({"community_types": {"rural": {"age_group_shares": {"x": 1.0}}}}, ["age_group_shares"]),
+        (
+            {"community_types": {"rural": {"age_group_shares": {"old": 1.0}}}},
+            ["age_group_shares", "'old'", "18-29, 30-49, 50-69, 70+"],
+        ),
         ({"community_types": {"rural": {"case_type_multipliers": {"patrol": 1.0}}}}, ["patrol"]),
         ({"community_types": {"rural": {"grid_travel_hours": -1.0}}}, ["grid_travel_hours"]),
         (
@@ -276,3 +280,14 @@ def test_a_scaled_down_yongchuan_runs_with_every_place() -> None:
     for place in ("urban_street", "old_compound", "urban_village", "rural_town"):
         assert f"place_on_time_share_{place}" in s, place
     assert s["cases_generated"] == s["cases_closed"] + s["cases_parked"] + s["cases_open"]
+
+
+def test_the_age_groups_are_the_ones_the_consultation_policies_shift() -> None:
+    """A scenario's age groups are exactly those whose turnout (F7.2) and online reach the
+    consultation policies set: a group they do not know would get no shift, silently."""
+    from model.place_types import AGE_GROUPS
+    from model.policies.deliberation import ONLINE_AGE_LOGIT_SHIFT
+    from model.policies.participation import AGE_LOGIT_SHIFT
+
+    assert set(AGE_LOGIT_SHIFT) == set(ONLINE_AGE_LOGIT_SHIFT) == set(AGE_GROUPS)
+    assert tuple(ModelParameters().population.age_group_shares) == AGE_GROUPS

@@ -333,6 +333,17 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             id="shares-not-summing-to-one",
         ),
         pytest.param(
+            "[population]\nage_group_shares = { young = 0.5, old = 0.5 }\n",
+            "population.age_group_shares: unknown age group(s) 'young', 'old'; the age groups "
+            "are 18-29, 30-49, 50-69, 70+",
+            id="unknown-age-groups",
+        ),
+        pytest.param(
+            '[population]\nage_group_shares = { "18-29" = 0.5, youngish = 0.5 }\n',
+            "population.age_group_shares: unknown age group(s) 'youngish'",
+            id="an-unknown-age-group-among-known-ones",
+        ),
+        pytest.param(
             "[departments.health]\ncase_share = 0.5\n",
             "departments: departments' case_share must sum to 1 (they sum to ",
             id="department-shares",
