@@ -340,9 +340,16 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
     sessions = manifest.get("sessions", [])
     if sessions:
         last = sessions[-1]
+        ended = (
+            f"{last.get('status')} at {last['finished_at']}"
+            if last.get("finished_at")
+            # killed (SIGKILL, SIGTERM, a full disk): the session never wrote its end
+            else f"started at {last.get('started_at')}, did not finish"
+        )
         print(
-            f"  started {manifest.get('started_at')}; last session {last.get('status')} at "
-            f"{last.get('finished_at')} on {last.get('executor')} ({last.get('workers')} worker(s))",
+            f"  started {manifest.get('started_at')}; last session {ended} on "
+            f"{last.get('executor', 'an executor not yet started')} "
+            f"({last.get('workers', '?')} worker(s))",
             file=out,
         )
     if holder is not None:

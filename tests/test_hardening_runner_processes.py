@@ -262,7 +262,9 @@ def test_stale_lock_of_a_killed_runner_is_taken_over(tmp_path, caplog):
         proc.wait(timeout=30)
     left = json.loads((out / LOCK_FILE).read_text())
     assert left["pid"] == proc.pid, "the killed runner left its lock file"
-    assert "stopped without finishing" in _status(out), "status tells of the dead runner"
+    status = _status(out)
+    assert "stopped without finishing" in status, "status tells of the dead runner"
+    assert "did not finish" in status and "None" not in status, status
     with caplog.at_level(logging.WARNING, logger="experiments"):
         report = run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
     assert report.ok == 12, "the resumed runner finishes the experiment"
