@@ -68,6 +68,7 @@ from experiments.scenario_files import (
     Scenario,
     apply_overrides,
     check_field_path,
+    field_value,
     load_scenario,
     parse_toml,
     read_toml_bytes,
@@ -711,7 +712,7 @@ def _build_sensitivity(
     for i, factor in enumerate(block.factors):
         key = f"sensitivity.factors[{i}].name"
         _check_fields(path, key, base, [factor.name])
-        current = _lookup(base.parameters, factor.name)
+        current = field_value(base, factor.name)  # checked above; a policy's kind too
         if isinstance(current, bool) or not isinstance(current, int | float):
             raise InputError(
                 f"{path}: {key}: {factor.name!r} holds {current!r}; a sensitivity factor must be a "
@@ -763,7 +764,7 @@ def _build_calibration(spec: CalibrateSpec, path: Path) -> tuple[dict[str, Scena
         if names.count(parameter.name) > 1:
             raise InputError(f"{path}: {key}.name: {parameter.name!r} is listed twice")
         _check_fields(path, f"{key}.name", base, [parameter.name])
-        current = _lookup(base.parameters, parameter.name)
+        current = field_value(base, parameter.name)
         if isinstance(current, bool) or not isinstance(current, int | float):
             raise InputError(
                 f"{path}: {key}.name: {parameter.name!r} holds {current!r}; a fitted parameter "
@@ -807,7 +808,7 @@ def _check_settle(path: Path, settle: SettleSpec, base: Scenario, fitted: list[s
             "takes the level the fitted dynamics reach, so remove it from calibration.parameters"
         )
     _check_fields(path, key, base, [settle.parameter])
-    current = _lookup(base.parameters, settle.parameter)
+    current = field_value(base, settle.parameter)
     if isinstance(current, bool) or not isinstance(current, float):
         raise InputError(
             f"{path}: {key}: {settle.parameter!r} holds {current!r}; a settled field must be "

@@ -191,7 +191,8 @@ def read_toml_bytes(path: str | Path) -> bytes:
 def parse_toml(data: bytes, path: str | Path) -> dict[str, Any]:
     """Decode and parse TOML bytes read from ``path``, and check their nesting depth."""
     try:
-        text = data.decode("utf-8")
+        # a byte-order mark (Windows editors write one) is skipped, not a syntax error
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
     try:

@@ -146,6 +146,25 @@ upper = 80
     )
 
 
+def test_sensitivity_factor_that_is_a_policy_kind_shows_its_value(tmp_path):
+    """A policy's kind as a factor is refused as not numeric, showing the kind it holds."""
+    text = """\
+name = "sa"
+kind = "sensitivity"
+scenario = "../scenarios/tiny.toml"
+[sensitivity]
+method = "morris"
+samples = 2
+[[sensitivity.factors]]
+name = "routing.kind"
+lower = 0
+upper = 1
+"""
+    message = _error(tmp_path, text)
+    assert "'routing.kind' holds 'hierarchical'" in message, message
+    assert "numeric scenario field" in message and "None" not in message, message
+
+
 def test_sobol_samples_power_of_two(tmp_path):
     """Sobol' sample sizes that are not powers of two are rejected with alternatives."""
     text = """\

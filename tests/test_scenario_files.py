@@ -264,6 +264,19 @@ def test_toml_syntax_error_gives_line_and_column(write_toml) -> None:
     assert "'streets = = 2'" in text, f"the offending line should be shown: {text}"
 
 
+def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    """A file saved with a UTF-8 byte-order mark (as Windows editors do) reads as without it."""
+    text = "[population]\nstreets = 2\n"
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "marked").mkdir()
+    plain, marked = tmp_path / "plain" / "same.toml", tmp_path / "marked" / "same.toml"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert parameters_mapping(load_scenario(marked).parameters) == parameters_mapping(
+        load_scenario(plain).parameters
+    )
+
+
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     """A scenario path that does not exist says 'no such file'."""
     with pytest.raises(InputError, match=r"nope\.toml: no such file"):
