@@ -32,9 +32,12 @@ import gc
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -94,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _exit_quickly()
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]
+    previous_sigterm = _stop_on_sigterm()
     try:
         _import_mesa_first()
         parser = build_parser()
@@ -132,6 +136,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(exc, debug, EXIT_FAILURE)
         hint = "" if debug else " (rerun with --debug to see the traceback)"
         return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", debug, EXIT_FAILURE)
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, stopping a command as Ctrl-C does (:func:`_stop_on_sigterm`)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM stop the command as Ctrl-C does: the runner closes its session, the
+    finished runs stay stored, the folder's lock is released and the one-line
+    "interrupted" is printed (a batch scheduler's time limit, ``timeout``, ``kill``).
+    Before, the process died at once: a stale lock, the session left "running" and the
+    resource tracker's warning of leaked semaphores. Only where SIGTERM has its default
+    action and in the main thread; returns the handler to put back (None: unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 _freeze_at_exit_registered = False  # by :func:`_exit_quickly`, once per process

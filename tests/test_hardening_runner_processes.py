@@ -297,3 +297,51 @@ def _status(folder: Path) -> str:
     buffer = io.StringIO()
     experiment_commands.status_command(argparse.Namespace(folder=folder), stream=buffer)
     return buffer.getvalue()
+
+
+def _stored_runs(folder: Path) -> int:
+    with sqlite3.connect(folder / "results.sqlite") as connection:
+        return int(connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, workers):
+    """SIGTERM to ``microgov compare`` (a scheduler's time limit, ``timeout``, ``kill``) ends
+    it as Ctrl-C does: the one-line "interrupted", no traceback, the lock released, the
+    session closed as stopped, the finished runs kept; a resume then completes it. Before,
+    the process died at once, leaving a stale lock and a session "running"."""
+    experiment = tmp_path / "long.toml"
+    experiment.write_text(
+        'name = "long"\nkind = "compare"\nreplications = 40\ndays = 300\n'
+        f'[[scenarios]]\npath = "{ROOT / "scenarios" / "classroom.toml"}"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "app.cli", "compare", str(experiment), "--out", str(out),
+               "--workers", str(workers), "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert _wait_for(
+            lambda: (out / "results.sqlite").exists() and _stored_runs(out) >= 2, 180, proc
+        ), "runs were stored"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert "leaked" not in stderr, stderr
+    assert not (out / LOCK_FILE).exists(), "the lock was released"
+    last = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["sessions"][-1]
+    assert last["status"] == "stopped (Terminated)" and last["finished_at"], last
+    kept = _stored_runs(out)
+    assert 2 <= kept < 40
+    resumed = subprocess.run(
+        [*command, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert _stored_runs(out) == 40
