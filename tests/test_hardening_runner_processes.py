@@ -299,11 +299,6 @@ def _status(folder: Path) -> str:
     return buffer.getvalue()
 
 
-def _stored_runs(folder: Path) -> int:
-    with sqlite3.connect(folder / "results.sqlite") as connection:
-        return int(connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, workers):
     """SIGTERM to ``microgov compare`` (a scheduler's time limit, ``timeout``, ``kill``) ends
@@ -325,7 +320,7 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, workers):
     )  # fmt: skip
     try:
         assert _wait_for(
-            lambda: (out / "results.sqlite").exists() and _stored_runs(out) >= 2, 180, proc
+            lambda: _stored_runs(out / "results.sqlite") >= 2, 180, proc
         ), "runs were stored"
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=120)
@@ -338,10 +333,10 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, workers):
     assert not (out / LOCK_FILE).exists(), "the lock was released"
     last = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["sessions"][-1]
     assert last["status"] == "stopped (Terminated)" and last["finished_at"], last
-    kept = _stored_runs(out)
+    kept = _stored_runs(out / "results.sqlite")
     assert 2 <= kept < 40
     resumed = subprocess.run(
         [*command, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert _stored_runs(out) == 40
+    assert _stored_runs(out / "results.sqlite") == 40
