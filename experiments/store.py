@@ -289,10 +289,20 @@ class ResultStore:
         runs = store.count_runs()
         if meta.get("file_hash") != file_hash:
             store.close()
+            # an explanation has no experiment file: its command line makes its experiment
+            what, undo = (
+                (
+                    "the explanation's settings (the reform and reference scenarios, --seed, "
+                    "--days, the mechanisms)",
+                    "run it with the settings of these results",
+                )
+                if kind == "explain"
+                else ("the experiment file", "restore the file")
+            )
             raise InputError(
-                f"{folder}: the experiment file changed since these results were started "
+                f"{folder}: {what} changed since these results were started "
                 f"(sha256 {meta.get('file_hash', '?')[:12]}… stored, {file_hash[:12]}… now); "
-                "restore the file, or run the changed experiment into a new folder with --out"
+                f"{undo}, or run the changed experiment into a new folder with --out"
             )
         if runs and not resume:
             store.close()

@@ -245,6 +245,18 @@ def test_more_replications_on_resume(toy_pair, tmp_path):
     assert report.skipped == 2 * report.ran, "the stored replications were kept"
 
 
+def test_changed_settings_on_resume_name_the_settings_not_a_file(toy_pair, tmp_path):
+    """An explanation resumed with other --days is refused naming its settings: it has no
+    experiment file to restore."""
+    _explain(*toy_pair, tmp_path / "out", replications=2)
+    with pytest.raises(InputError, match="explanation's settings") as refused:
+        run_explain(
+            *toy_pair, tmp_path / "out", replications=2, days=7, workers=1, resume=True,
+            run_fn=explain_toys.known_run,
+        )  # fmt: skip
+    assert "experiment file" not in str(refused.value) and "--out" in str(refused.value)
+
+
 # ---------------------------------------------------------------------- end to end
 def test_kill_and_resume_on_the_model(tmp_path):
     """The toy reform on the classroom model: killed part-way, resumed, every run stored once."""

@@ -319,9 +319,9 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, workers):
         start_new_session=True,
     )  # fmt: skip
     try:
-        assert _wait_for(
-            lambda: _stored_runs(out / "results.sqlite") >= 2, 180, proc
-        ), "runs were stored"
+        assert _wait_for(lambda: _stored_runs(out / "results.sqlite") >= 2, 180, proc), (
+            "runs were stored"
+        )
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=120)
     finally:
