@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -300,27 +301,35 @@ def test_an_idle_pool_worker_ignores_ctrl_c() -> None:
     assert second == first, "the worker died of a Ctrl-C outside any task"
 
 
+def _interrupt_inside_a_task(
+    pool: ProcessExecutor, task: Callable[[str], int], marker: Path
+) -> tuple[object, float]:
+    """Run ``task(marker)`` on ``pool`` beside the caller, send its worker SIGINT once the
+    task has left its pid in ``marker``, and return its outcome and the seconds from the
+    signal to the outcome."""
+    finished: list[tuple[object, object]] = []
+    # the generator submits when iterated: iterate it beside the caller
+    waiter = threading.Thread(
+        target=lambda: finished.extend(pool.map_unordered(task, [str(marker)]))
+    )
+    waiter.start()
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # the pid is written before the sleep starts
+    started = time.monotonic()
+    os.kill(int(marker.read_text(encoding="utf-8")), signal.SIGINT)
+    waiter.join(timeout=60)
+    [(_, outcome)] = finished
+    return outcome, time.monotonic() - started
+
+
 def test_ctrl_c_interrupts_a_running_task_at_once(tmp_path: Path) -> None:
     """SIGINT to a worker inside a task interrupts the run at once; it comes back as the
     task's exception, and the pool goes on."""
-    marker = tmp_path / "pid"
-    finished: list[tuple[object, object]] = []
     with ProcessExecutor(1) as pool:
-        # the generator submits when iterated: iterate it beside the test
-        waiter = threading.Thread(
-            target=lambda: finished.extend(pool.map_unordered(sleep_after_marking, [str(marker)]))
-        )
-        waiter.start()
-        deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)  # the pid is written before the sleep starts
-        started = time.monotonic()
-        os.kill(int(marker.read_text(encoding="utf-8")), signal.SIGINT)
-        waiter.join(timeout=60)
-        waited = time.monotonic() - started
+        outcome, waited = _interrupt_inside_a_task(pool, sleep_after_marking, tmp_path / "pid")
         [(_, after)] = list(pool.map_unordered(worker_pid, [0]))
-    [(_, outcome)] = finished
     assert isinstance(outcome, KeyboardInterrupt), outcome
     assert waited < 60, "the task was not interrupted"
     assert after > 0
@@ -406,18 +415,7 @@ def test_a_runner_that_ignores_ctrl_c_has_workers_that_ignore_it_in_a_task(
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with ProcessExecutor(1) as pool:
-            finished: list[tuple[object, object]] = []
-            waiter = threading.Thread(
-                target=lambda: finished.extend(pool.map_unordered(nap_after_marking, [str(marker)]))
-            )
-            waiter.start()
-            deadline = time.monotonic() + 60
-            while not marker.exists() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            time.sleep(0.2)
-            os.kill(int(marker.read_text(encoding="utf-8")), signal.SIGINT)
-            waiter.join(timeout=60)
+            outcome, _ = _interrupt_inside_a_task(pool, nap_after_marking, marker)
     finally:
         signal.signal(signal.SIGINT, previous)
-    [(_, outcome)] = finished
     assert outcome == int(marker.read_text(encoding="utf-8")), outcome

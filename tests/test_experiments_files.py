@@ -126,21 +126,19 @@ def test_sweep_needs_grid_or_points(tmp_path):
     assert "exactly one of 'grid'" in message, f"grid or points required: {message}"
 
 
+def _morris_text(factor: str) -> str:
+    """A Morris experiment on the tiny scenario with one factor (its TOML lines)."""
+    return (
+        'name = "sa"\nkind = "sensitivity"\nscenario = "../scenarios/tiny.toml"\n'
+        f'[sensitivity]\nmethod = "morris"\nsamples = 2\n[[sensitivity.factors]]\n{factor}\n'
+    )
+
+
 def test_sensitivity_integer_field_needs_integer_flag(tmp_path):
     """An integer scenario field as a factor must say integer = true."""
-    text = """\
-name = "sa"
-kind = "sensitivity"
-scenario = "../scenarios/tiny.toml"
-[sensitivity]
-method = "morris"
-samples = 2
-[[sensitivity.factors]]
-name = "population.residents_per_grid"
-lower = 40
-upper = 80
-"""
-    message = _error(tmp_path, text)
+    message = _error(
+        tmp_path, _morris_text('name = "population.residents_per_grid"\nlower = 40\nupper = 80')
+    )
     assert "integer = true" in message and "residents_per_grid" in message, (
         f"integer hint: {message}"
     )
@@ -148,19 +146,7 @@ upper = 80
 
 def test_sensitivity_factor_that_is_a_policy_kind_shows_its_value(tmp_path):
     """A policy's kind as a factor is refused as not numeric, showing the kind it holds."""
-    text = """\
-name = "sa"
-kind = "sensitivity"
-scenario = "../scenarios/tiny.toml"
-[sensitivity]
-method = "morris"
-samples = 2
-[[sensitivity.factors]]
-name = "routing.kind"
-lower = 0
-upper = 1
-"""
-    message = _error(tmp_path, text)
+    message = _error(tmp_path, _morris_text('name = "routing.kind"\nlower = 0\nupper = 1'))
     assert "'routing.kind' holds 'hierarchical'" in message, message
     assert "numeric scenario field" in message and "None" not in message, message
 
