@@ -37,7 +37,7 @@ from analysis import formatting as fmt
 from analysis import statistics as st
 from analysis.decomposition import SectionFigure, SectionTable, decomposition_sections
 from analysis.formatting import outcome_label, parameter_label
-from analysis.results import Results, load_results
+from analysis.results import Results, RunProgress, load_results
 from model.outcomes import OUTCOME_NAMES, find_outcome, per_type_outcomes
 
 logger = logging.getLogger(__name__)
@@ -310,19 +310,57 @@ def _precision(results: Results) -> tuple[st.Precision, float, str]:
     )
 
 
+def _unfinished_note(results: Results) -> _Text | None:
+    """The warning at the top of an unfinished experiment's report: planned against stored
+    runs, the points with no run yet, and the command that finishes it (None when finished)."""
+    progress = results.progress()
+    if not progress.unfinished:
+        return None
+    missing = progress.points_without_runs
+    kind = "scenario" if results.kind not in ("sweep", "sensitivity") else "point"
+    none_yet = (
+        f" No successful run yet of {', '.join(missing[:5])}"
+        + (f" and {len(missing) - 5:,} more {kind}s." if len(missing) > 5 else ".")
+        if missing
+        else ""
+    )
+    command = results.resume_command()
+    finish = (
+        f"To finish it, run `{command}`, then write this report again."
+        if command
+        else "To finish it, run the experiment again into this folder with --resume, then "
+        "write this report again."
+    )
+    return _Text(
+        f"Unfinished experiment: {progress.counts_text()}, of {progress.points:,} "
+        f"{kind}(s) × {progress.replications:,} replications. Everything below rests on the "
+        f"stored runs only.{none_yet} {finish}",
+        css="warning",
+    )
+
+
 def _runs_section(doc: _Document, results: Results) -> None:
     runs = results.runs()
     ok = runs[runs["status"] == "ok"]
     failed = runs[runs["status"] != "ok"]
     points = results.points()
-    replications = ok.groupby("point_id")["replication"].nunique()
+    progress = results.progress()
+    # every point counts, those with no successful run as 0
+    replications = (
+        ok.groupby("point_id")["replication"].nunique().reindex(points["point_id"], fill_value=0)
+    )
     doc.add(_Heading(2, "Runs"))
     rows = [
         ["Experiment kind", results.kind],
         ["Scenarios", ", ".join(results.scenarios()) or "–"],
         ["Points (scenario configurations)", f"{len(points):,}"],
         [
-            "Replications per point",
+            "Planned runs",
+            f"{progress.planned:,} ({progress.points:,} points × "
+            f"{progress.replications:,} replications)",
+        ],
+        [
+            "Replications per point (successful)",
             "–"
             if replications.empty
             else (
@@ -333,8 +371,15 @@ def _runs_section(doc: _Document, results: Results) -> None:
         ],
         ["Successful runs", f"{len(ok):,}"],
         ["Failed runs", f"{len(failed):,}"],
+        [
+            "Not run",
+            f"{progress.not_run:,} (unfinished)" if progress.unfinished else "0",
+        ],
     ]
     doc.add(_Table(["Fact", "Value"], rows))
+    note = _unfinished_note(results)
+    if note is not None:
+        doc.add(note)
     if len(failed):
         items = []
         for row in failed.head(10).itertuples(index=False):
@@ -419,7 +464,9 @@ def _threshold_text(outcome: str, threshold: float, level: float) -> str:
     return f"matters from ±{text.lstrip('+')}"
 
 
-def _scale_text(facts: answer.RunFacts, scenarios: Sequence[str]) -> str:
+def _scale_text(
+    facts: answer.RunFacts, scenarios: Sequence[str], progress: RunProgress | None = None
+) -> str:
     counts = [facts.residents[s] for s in scenarios if s in facts.residents]
     if not counts:
         scale = "residents not recorded"
@@ -439,6 +486,11 @@ def _scale_text(facts: answer.RunFacts, scenarios: Sequence[str]) -> str:
         else "no warm-up (statistics include the start-up days)"
     )
     runs = f"{facts.replications:,} replications per scenario" if facts.replications else ""
+    if runs and progress is not None and progress.unfinished:
+        runs += (
+            f" planned, only {progress.ok + progress.failed:,} of {progress.planned:,} runs "
+            "stored (unfinished)"
+        )
     return " · ".join(p for p in (f"Scale: {scale}", horizon, warmup, runs) if p)
 
 
@@ -547,7 +599,7 @@ def _answer_block(
         rows=rows,
         assumptions=assumption_texts,
         assumptions_note=note,
-        facts=_scale_text(answer.run_facts(results), results.scenarios()),
+        facts=_scale_text(answer.run_facts(results), results.scenarios(), results.progress()),
         legend=legend,
     )
     return block, verdicts
@@ -1184,6 +1236,9 @@ def build_document(results: Results) -> _Document:
         titles = answer.scenario_titles(results)
         intro += f", against {titles.get(results.reference, results.reference)}"
     doc.add(_Text(intro + (f". {description}" if description else "."), css="subtitle"))
+    unfinished = _unfinished_note(results)  # on the first screen, before any result
+    if unfinished is not None:
+        doc.add(unfinished)
     if results.kind == "calibrate":  # the fit report lives in analysis/calibration.py
         from analysis.calibration import add_fit_report
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,104 @@ _META_ALIASES: dict[str, tuple[str, ...]] = {
 
 class ResultsError(Exception):
     """A folder or database that cannot be read as results; the message says what and where."""
+
+
+# Experiment kinds resumed by `microgov <kind> EXPERIMENT_FILE --out DIR --resume`.
+_FILE_KINDS = ("compare", "sweep", "sensitivity", "calibrate")
+_EXPLAIN_RECORD = "# microgov explain "  # the command line in an explain's record (manifest)
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far an experiment got: the runs its plan holds against the runs stored.
+
+    The plan is the stored ``replications`` (meta; a precision target may have raised it)
+    × the stored points; runs neither ok nor failed are *not run*, and an experiment with
+    runs not run is unfinished. ``microgov status``, ``export`` and ``report`` all count
+    with :func:`run_progress` (docs/design.md "Unfinished experiments say so").
+
+    Attributes:
+        replications: replications per point in the plan.
+        points: points in the plan.
+        ok, failed: stored runs by status.
+        points_without_runs: points with no successful run, in stored order.
+    """
+
+    replications: int
+    points: int
+    ok: int
+    failed: int
+    points_without_runs: tuple[str, ...] = ()
+
+    @property
+    def planned(self) -> int:
+        """Runs in the plan: replications × points."""
+        return self.replications * self.points
+
+    @property
+    def not_run(self) -> int:
+        """Planned runs with no stored row (neither ok nor failed)."""
+        return max(0, self.planned - self.ok - self.failed)
+
+    @property
+    def unfinished(self) -> bool:
+        """Whether some planned runs were never made."""
+        return self.not_run > 0
+
+    def counts_text(self) -> str:
+        """'1 of 32 planned runs stored (1 ok, 0 failed; 31 not run)'."""
+        return (
+            f"{self.ok + self.failed:,} of {self.planned:,} planned runs stored "
+            f"({self.ok:,} ok, {self.failed:,} failed; {self.not_run:,} not run)"
+        )
+
+
+def run_progress(
+    meta: Mapping[str, Any], point_ids: Iterable[str], runs: Iterable[tuple[str, str]]
+) -> RunProgress:
+    """The :class:`RunProgress` of a store from its meta table (text or decoded values), its
+    point ids and its runs as ``(point_id, status)`` pairs."""
+    points = list(dict.fromkeys(str(p) for p in point_ids))
+    try:
+        replications = int(meta.get("replications") or meta.get("replications_initial") or 0)
+    except (TypeError, ValueError):  # a damaged meta value: no plan to compare with
+        replications = 0
+    ok = failed = 0
+    succeeded: set[str] = set()
+    for point_id, status in runs:
+        if status == "ok":
+            ok += 1
+            succeeded.add(str(point_id))
+        elif status == "failed":
+            failed += 1
+    return RunProgress(
+        replications=replications,
+        points=len(points),
+        ok=ok,
+        failed=failed,
+        points_without_runs=tuple(p for p in points if p not in succeeded),
+    )
+
+
+def resume_command(
+    meta: Mapping[str, Any], manifest: Mapping[str, Any], folder: str | Path
+) -> str | None:
+    """The command that continues the experiment of ``folder`` (None when the folder does not
+    record how it was run): ``microgov <kind> <experiment file> --out <folder> --resume``, or
+    an explain's own command line with ``--out <folder> --resume``."""
+    kind = str(meta.get("kind") or "")
+    experiment = manifest.get("experiment")
+    experiment = experiment if isinstance(experiment, Mapping) else {}
+    out = f"--out {shlex.quote(str(folder))} --resume"
+    if kind in _FILE_KINDS:
+        file = experiment.get("file") or meta.get("experiment_file")
+        return f"microgov {kind} {shlex.quote(str(file))} {out}" if file else None
+    if kind == "explain":
+        text = experiment.get("text")
+        for line in str(text or "").splitlines():
+            if line.startswith(_EXPLAIN_RECORD):
+                return f"{line[2:].strip()} {out}"
+    return None
 
 
 def load_results(path: str | Path) -> Results:
@@ -241,6 +341,19 @@ class Results:
                 "%s: outcomes of interest not stored: %s", self.folder, ", ".join(unknown)
             )
         return [name for name in chosen if name in stored] or stored
+
+    def progress(self) -> RunProgress:
+        """Planned runs against stored runs (:func:`run_progress`)."""
+        runs = self._query("SELECT point_id, status FROM runs")
+        return run_progress(
+            self.meta,
+            self._points["point_id"],
+            zip(runs["point_id"], runs["status"], strict=True),
+        )
+
+    def resume_command(self) -> str | None:
+        """The command that continues this experiment (:func:`resume_command`)."""
+        return resume_command(self.meta, self.manifest, self.folder)
 
     # ------------------------------------------------------------------ tables
     @cached_property

@@ -294,19 +294,36 @@ def sensitivity_text(indices: Any, noise: Any = None) -> str:
 
 def export_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Export a results folder to CSV and/or Parquet."""
+    from analysis.results import load_results
     from experiments.export import FORMATS, export_results
 
     out = stream if stream is not None else sys.stdout
     formats = FORMATS if args.format == "both" else (args.format,)
     written = export_results(args.folder, formats, wide=args.wide)
+    results = load_results(args.folder)
+    progress = results.progress()
+    if progress.unfinished:
+        print(
+            f"unfinished experiment: {progress.counts_text()}; these files hold the stored runs "
+            f"only; {_finish_hint(results.resume_command())}, then export again",
+            file=out,
+        )
     print(f"wrote {len(written)} file(s) to {args.folder / 'exports'}:", file=out)
     for path in written:
         print(f"  {path.name}", file=out)
     return EXIT_OK
 
 
+def _finish_hint(command: str | None) -> str:
+    """'finish it with `microgov compare … --resume`' (or with --resume when not recorded)."""
+    if command is None:
+        return "finish it by running the experiment again into this folder with --resume"
+    return f"finish it with `{command}`"
+
+
 def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Print how far an experiment got and what failed."""
+    from analysis.results import resume_command, run_progress
     from experiments.folder_lock import current_holder, describe_holder, left_behind
     from experiments.store import ResultStore
 
@@ -321,9 +338,9 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
         losses = store.worker_losses()
     holder = current_holder(args.folder)
     stale = left_behind(args.folder)
-    replications = int(meta.get("replications") or meta.get("replications_initial") or 0)
-    planned = replications * len(points)
-    ok = int((runs["status"] == "ok").sum())
+    progress = run_progress(
+        meta, points["point_id"], zip(runs["point_id"], runs["status"], strict=True)
+    )
     failed = runs[runs["status"] == "failed"]
     print(f"experiment {meta.get('name')!r} ({meta.get('kind')}) in {args.folder}", file=out)
     print(
@@ -333,8 +350,9 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
     if meta.get("reference"):
         print(f"  reference scenario: {meta['reference']}", file=out)
     print(
-        f"  runs: {ok} ok, {len(failed)} failed, {max(0, planned - ok - len(failed))} not run "
-        f"of {planned} planned ({len(points)} point(s) × {replications} replications)",
+        f"  runs: {progress.ok} ok, {progress.failed} failed, {progress.not_run} not run "
+        f"of {progress.planned} planned ({progress.points} point(s) × {progress.replications} "
+        "replications)",
         file=out,
     )
     sessions = manifest.get("sessions", [])
@@ -360,6 +378,9 @@ def status_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
             "continue with --resume",
             file=out,
         )
+    if holder is None and progress.unfinished:
+        command = resume_command(meta, manifest, args.folder)
+        print(f"  unfinished: {_finish_hint(command)}", file=out)
     if sensitivity_rows:
         print(f"  sensitivity indices stored: {sensitivity_rows} rows", file=out)
     if len(points) <= 30 and not runs.empty:
