@@ -61,7 +61,9 @@ def _where(frame: str, root: str) -> tuple[str, str]:
 # Parts of the model, for the "by part" table: a function's own samples go to the part of
 # the first rule its file matches (paths relative to the root; a package by its folder),
 # after two rules by function: a day's new cases (in model/casework.py and model/bundles.py)
-# and the day's step, whose own lines are mostly the compiled event loop and stations
+# and the day's step, whose own lines are mostly the compiled event loop and stations. By
+# file, not by caller: scipy.sparse's Python code counts as meetings even when another part
+# called it, Mesa's as data collection (small shares in the rounds measured)
 INTAKE_PART = "intake (demand, sorting, writing new cases)"
 INTAKE = frozenset({
     "Casework.receive", "Casework._sort_needs", "Casework._sort_compiled", "Casework._create",

@@ -9,21 +9,28 @@ refuses an edited experiment or scenario file, by comparing :func:`code_digest` 
 one the folder's first session recorded.
 
 What counts: every source file of the ``model`` package (its Python modules and the
-compiled engine's ``.pyx``), ``experiments/runs.py`` (what a run returns), and the
-versions of the packages on a run's path whose code can change a result (NumPy's
-generators, SciPy, Mesa, NetworkX, pandas). Not counted: the runner, the store, the
-command line and the analysis (they do not change what a run returns), and compiled
-files (built from the ``.pyx`` counted).
+compiled engine's ``.pyx``), ``experiments/runs.py`` (what a run returns),
+``experiments/seeds.py`` (the seed a replication gets), ``experiments/case_sinks.py``
+(what a run's case log becomes), the Python version and the versions of the packages on
+a run's path whose code can change a result (NumPy's generators, SciPy, Mesa, NetworkX,
+pandas, Cython). Not counted: the runner, the store, the command line and the analysis
+(they do not change a run's outputs, though the runner bins the stored distributions),
+compiled files (built from the ``.pyx`` counted), plug-in policies loaded by
+``"package.module:Class"`` (outside the project), and the workers of a Dask cluster
+(only the runner's own code is checked). A change to a comment counts too: the digest
+cannot tell it from a change of behaviour, so it asks for a new folder.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import platform
 from importlib import metadata, util
 from pathlib import Path
 
-RUN_PATH_PACKAGES = ("numpy", "scipy", "mesa", "networkx", "pandas")
+RUN_PATH_PACKAGES = ("numpy", "scipy", "mesa", "networkx", "pandas", "Cython")
+RUN_PATH_FILES = ("runs.py", "seeds.py", "case_sinks.py")  # of experiments/
 _EXPERIMENTS = Path(__file__).resolve().parent
 
 
@@ -39,14 +46,15 @@ def code_files() -> list[tuple[str, Path]]:
         for p in root.rglob("*")
         if p.suffix in (".py", ".pyx") and p.is_file() and "__pycache__" not in p.parts
     )
-    return [*files, ("experiments/runs.py", _EXPERIMENTS / "runs.py")]
+    return [*files, *((f"experiments/{name}", _EXPERIMENTS / name) for name in RUN_PATH_FILES)]
 
 
 @functools.cache
 def code_digest() -> str:
-    """The sha256 (hex) of the model's source, ``experiments/runs.py`` and the versions of
-    :data:`RUN_PATH_PACKAGES`: equal digests, the same code behind a run's results."""
-    digest = hashlib.sha256()
+    """The sha256 (hex) of the model's source, :data:`RUN_PATH_FILES`, the Python version
+    and the versions of :data:`RUN_PATH_PACKAGES`: equal digests, the same code behind a
+    run's results."""
+    digest = hashlib.sha256(f"python={platform.python_version()}\0".encode())
     for name, path in code_files():
         digest.update(f"{name}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -371,18 +371,21 @@ class ProcessExecutor:
         prestart_workers(self.start_method)
         self._pool: cf.ProcessPoolExecutor | None = None
         self._processes: dict[int, Any] = {}  # pid → process of the current pool, as seen
+        self._in_flight: dict[cf.Future[Any], Any] = {}  # the submitted tasks, for close()
+        self._tasks_take_ctrl_c = True  # as the workers were told when the pool started
 
     @property
     def pool(self) -> cf.ProcessPoolExecutor:
         """The pool, started on first use."""
         if self._pool is None:
             context = multiprocessing.get_context(self.start_method)
+            # the workers take Ctrl-C in a task as the runner takes it (main thread's view)
+            self._tasks_take_ctrl_c = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=guard_worker,
-                # the workers take Ctrl-C in a task as the runner takes it (main thread's view)
-                initargs=(os.getpid(), signal.getsignal(signal.SIGINT) is not signal.SIG_IGN),
+                initargs=(os.getpid(), self._tasks_take_ctrl_c),
             )
         return self._pool
 
@@ -397,6 +400,7 @@ class ProcessExecutor:
         suspects: deque[tuple[int, T]] = deque()  # in flight at a worker death: run alone
         losses: Counter[int] = Counter()
         running: dict[cf.Future[R], tuple[int, T]] = {}
+        self._in_flight = running
         # results are handed out only after the freed workers got their next task, so no
         # worker waits while the caller stores a result (issue 11)
         finished: list[tuple[T, R | BaseException]] = []
@@ -442,6 +446,7 @@ class ProcessExecutor:
         finally:
             for future in running:  # generator closed early (e.g. KeyboardInterrupt)
                 future.cancel()
+            self._interrupt_running()
 
     def _after_loss(
         self,
@@ -505,9 +510,26 @@ class ProcessExecutor:
                 dead.append(f"pid {process.pid} ({_exit_text(code)})")
         return ", ".join(dead) if dead else "(pid unknown)"
 
+    def _interrupt_running(self) -> None:
+        """Interrupt the tasks still running when the caller stops taking results (it was
+        interrupted, or it stopped on an error), so that shutting the pool down does not
+        wait for them: SIGINT to the workers when they take it in a task (an idle worker
+        ignores it), else SIGTERM. A terminal's Ctrl-C reaches the workers by itself; a
+        SIGTERM (``kill``, a scheduler's time limit) or an error reaches only the runner,
+        and the shutdown waited for every running task to finish, then dropped its result."""
+        if self._pool is None or all(future.done() for future in self._in_flight):
+            return
+        sig = signal.SIGINT if self._tasks_take_ctrl_c else signal.SIGTERM
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            try:
+                os.kill(process.pid, sig)
+            except (ProcessLookupError, AttributeError, TypeError):
+                pass  # already gone, or not yet started
+
     def close(self) -> None:
-        """Shut the pool down (pending tasks are cancelled)."""
+        """Shut the pool down (pending tasks are cancelled, running ones interrupted)."""
         if self._pool is not None:
+            self._interrupt_running()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
             self._processes = {}

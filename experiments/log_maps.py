@@ -91,7 +91,7 @@ def load_map(path: str | Path) -> MapSpec:
     if not path.is_file():
         raise InputError("map file not found", file=path)
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+        raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # a byte-order mark is skipped
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"not a valid TOML file: {exc}", file=path) from None
     try:

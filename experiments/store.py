@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.code_state import RUN_PATH_PACKAGES
+from experiments.code_state import RUN_PATH_FILES, RUN_PATH_PACKAGES
 from experiments.errors import InputError, ResourceError
 from experiments.folder_lock import LOCK_FILE, FolderLock
 
@@ -327,8 +327,9 @@ class ResultStore:
             raise InputError(
                 f"{folder}: the model's code changed since these results were started (code "
                 f"digest {str(stored_code)[:12]}… stored, {code[:12]}… now: the model package, "
-                "experiments/runs.py and the versions of "
-                f"{', '.join(RUN_PATH_PACKAGES)}), so resuming would mix runs of two versions "
+                f"{', '.join('experiments/' + f for f in RUN_PATH_FILES)}, Python and the "
+                f"versions of {', '.join(RUN_PATH_PACKAGES)}; a comment counts too), so "
+                "resuming would mix runs of two versions "
                 "of the model; go back to that code (the manifest's 'git' and 'packages' name "
                 "it), or run the experiment into a new folder with --out"
             )

@@ -160,7 +160,7 @@ def load_targets(path: str | Path) -> TargetSet:
         raise InputError("target file not found", file=path)
     data = path.read_bytes()
     try:
-        raw = tomllib.loads(data.decode("utf-8"))
+        raw = tomllib.loads(data.decode("utf-8-sig"))  # a byte-order mark is skipped
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"not a valid TOML file: {exc}", file=path) from None
     try:

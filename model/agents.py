@@ -337,15 +337,19 @@ class Office(CellAgent):
         lead = departments_needed[0]
         if u < self.accuracy_for(lead):
             return lead
-        wrong = None if returned_by else self._wrong_for.get(departments_needed)
+        # kept per departments needed while no one has returned the case (``n_departments``
+        # is fixed for the office's life)
+        fresh = len(returned_by) == 0
+        key = tuple(departments_needed)
+        wrong = self._wrong_for.get(key) if fresh else None
         if wrong is None:
             wrong = [
                 d
                 for d in range(self.n_departments)
                 if d not in departments_needed and d not in returned_by
             ]
-            if not returned_by:
-                self._wrong_for[departments_needed] = wrong
+            if fresh:
+                self._wrong_for[key] = wrong
         if not wrong:
             return lead
         return wrong[int(rng.integers(len(wrong)))]

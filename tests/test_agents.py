@@ -87,6 +87,8 @@ def test_office_wrong_picks_are_the_definitions_whatever_was_asked_before(world)
         expected = _classify_by_definition(9, needed, returned, theirs)
         assert office.classify(needed, returned, 0.5, ours) == expected, (needed, returned)
     assert ours.random() == theirs.random(), "the same draws were taken"
+    listed = office.classify([0], np.array([], dtype=np.int64), 0.5, ours)
+    assert listed == _classify_by_definition(9, (0,), set(), theirs), "a list and an array too"
     assert office.classify((0,), {1, 2, 3, 4, 5, 6, 7, 8}, 0.5, ours) == 0, "none left: the lead"
 
 

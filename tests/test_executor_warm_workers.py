@@ -419,3 +419,28 @@ def test_a_runner_that_ignores_ctrl_c_has_workers_that_ignore_it_in_a_task(
     finally:
         signal.signal(signal.SIGINT, previous)
     assert outcome == int(marker.read_text(encoding="utf-8")), outcome
+
+
+def test_closing_a_pool_interrupts_its_running_tasks(tmp_path: Path) -> None:
+    """A runner stopped by a signal that reached it alone (SIGTERM from ``kill``; here an
+    alarm raising in its main thread) closes the pool without waiting for the running
+    task to finish: the worker is interrupted. Before, the shutdown waited the task out
+    (two minutes here) and then dropped its result."""
+    marker = tmp_path / "pid"
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    started = time.monotonic()
+    try:
+        with ProcessExecutor(1) as pool:
+            tasks = pool.map_unordered(sleep_after_marking, [str(marker)])
+            signal.setitimer(signal.ITIMER_REAL, 3.0)
+            with pytest.raises(KeyboardInterrupt):
+                list(tasks)
+            assert marker.exists(), "the task was running when the runner stopped"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 60, "the pool waited for the task to finish"

@@ -637,3 +637,20 @@ def test_department_share_error_lists_each_share(write_toml) -> None:
     text = error_text(excinfo)
     assert "case_share now: " in text and "health 0.5" in text, text
     assert all(name in text for name in ModelParameters().departments), f"all listed: {text}"
+
+
+def test_target_and_map_files_skip_a_byte_order_mark(tmp_path: Path) -> None:
+    """Target files and work-order log maps read with a UTF-8 byte-order mark as without."""
+    from experiments.log_maps import load_map
+    from experiments.targets import load_targets
+
+    root = Path(__file__).resolve().parents[1]
+    for load, shipped in (
+        (load_targets, root / "scenarios" / "targets" / "pre_reform.toml"),
+        (load_map, root / "scenarios" / "maps" / "hotline_12345.toml"),
+    ):
+        marked = tmp_path / shipped.name
+        marked.write_bytes(b"\xef\xbb\xbf" + shipped.read_bytes())
+        read, expected = load(marked), load(shipped)
+        # a target set also names its file; compare what was read
+        assert getattr(read, "targets", read) == getattr(expected, "targets", expected)
