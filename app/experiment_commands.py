@@ -10,7 +10,8 @@ by its surroundings (disk full, damaged database, no Dask worker left) ends with
 ``error: …`` and status 1 (app.cli).
 
 ``microgov export DIR [--wide]`` writes CSV and Parquet tables to ``DIR/exports/``
-(``--wide`` adds ``outcomes_wide``: one row per run, parameters and outcomes as columns);
+(``--wide`` adds ``outcomes_wide``: one row per run, parameters and outcomes as columns)
+and removes the files of an earlier export that it does not rewrite;
 ``microgov status DIR`` tells how far an experiment got, what failed, which workers
 were lost, which runs reported warnings, and whether a runner is working on it now.
 """
@@ -295,11 +296,11 @@ def sensitivity_text(indices: Any, noise: Any = None) -> str:
 def export_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Export a results folder to CSV and/or Parquet."""
     from analysis.results import load_results
-    from experiments.export import FORMATS, export_results
+    from experiments.export import FORMATS, write_exports
 
     out = stream if stream is not None else sys.stdout
     formats = FORMATS if args.format == "both" else (args.format,)
-    written = export_results(args.folder, formats, wide=args.wide)
+    export = write_exports(args.folder, formats, wide=args.wide)
     results = load_results(args.folder)
     progress = results.progress()
     if progress.unfinished:
@@ -308,8 +309,14 @@ def export_command(args: argparse.Namespace, stream: TextIO | None = None) -> in
             f"only; {_finish_hint(results.resume_command())}, then export again",
             file=out,
         )
-    print(f"wrote {len(written)} file(s) to {args.folder / 'exports'}:", file=out)
-    for path in written:
+    if export.removed:
+        print(
+            f"removed {len(export.removed)} file(s) of an earlier export that this one does not "
+            f"rewrite: {', '.join(path.name for path in export.removed)}",
+            file=out,
+        )
+    print(f"wrote {len(export.written)} file(s) to {export.folder}:", file=out)
+    for path in export.written:
         print(f"  {path.name}", file=out)
     return EXIT_OK
 

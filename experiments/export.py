@@ -24,6 +24,11 @@ these:
   run's seed is ``numpy.random.SeedSequence(seed_root, spawn_key=(replication,))``, so
   ``seed_root`` and ``replication`` together identify it. Failed runs are left out, as
   in ``outcomes``; ``runs`` lists them.
+
+An export leaves only its own files in ``DIR/exports/``: the files an earlier export
+wrote (by their names, :data:`EXPORT_TABLES` × :data:`FORMATS`) that this one does not
+rewrite are removed, so an old ``outcomes.parquet`` of a partial experiment never sits
+beside a fresh ``outcomes.csv``; any other file there is left alone.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +50,17 @@ logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
 WIDE_TABLE = "outcomes_wide"
+# Every table an export can write (some only when there is something to put in them).
+EXPORT_TABLES: tuple[str, ...] = (
+    "outcomes",
+    "runs",
+    "timeseries",
+    "distributions",
+    "points",
+    "units",
+    "sensitivity",
+    WIDE_TABLE,
+)
 # Columns that identify a run in the wide table, before the parameters and outcomes.
 WIDE_RUN_COLUMNS: tuple[str, ...] = ("run_key", "point_id", "scenario", "replication", "seed_root")
 
@@ -165,16 +182,39 @@ def load_tables(folder: str | Path, wide: bool = False) -> dict[str, pd.DataFram
     return tables
 
 
+@dataclass(frozen=True)
+class ExportReport:
+    """What :func:`write_exports` did.
+
+    Attributes:
+        folder: the exports folder.
+        written: the files written, table by table.
+        removed: files of an earlier export that this one did not rewrite, removed.
+    """
+
+    folder: Path
+    written: tuple[Path, ...]
+    removed: tuple[Path, ...]
+
+
 def export_results(
     folder: str | Path, formats: Sequence[str] = FORMATS, wide: bool = False
 ) -> list[Path]:
-    """Write every table of ``folder`` to ``folder/exports/`` in the given formats.
+    """Write every table of ``folder`` to ``folder/exports/`` in the given formats; return the
+    files written (:func:`write_exports` also says which earlier files it removed)."""
+    return list(write_exports(folder, formats, wide=wide).written)
+
+
+def write_exports(
+    folder: str | Path, formats: Sequence[str] = FORMATS, wide: bool = False
+) -> ExportReport:
+    """Write every table of ``folder`` to ``folder/exports/`` in the given formats, then remove
+    the files of an earlier export that this one did not rewrite.
 
     ``wide`` also writes ``outcomes_wide`` (one row per run, parameters and outcomes as
-    columns) beside the long tables.
-
-    Returns:
-        The files written.
+    columns) beside the long tables. Only files named ``<table>.<format>`` of
+    :data:`EXPORT_TABLES` and :data:`FORMATS` are ever removed, and only after every new
+    file is written.
 
     Raises:
         InputError: not a results folder, an unknown format, or exports not writable.
@@ -193,6 +233,9 @@ def export_results(
         raise InputError(
             f"{target}: cannot create the exports folder ({exc.strerror or exc})"
         ) from None
+    unlisted = sorted(set(tables) - set(EXPORT_TABLES))
+    if unlisted:  # a new table must be listed to be cleaned up by a later export
+        raise ValueError(f"export table(s) {unlisted} not listed in EXPORT_TABLES")
     written: list[Path] = []
     for name, frame in tables.items():
         for fmt in formats:
@@ -205,5 +248,29 @@ def export_results(
             except OSError as exc:
                 raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
             written.append(path)
+    removed = _remove_earlier_exports(target, written)
     logger.info("exported %d file(s) to %s", len(written), target)
-    return written
+    return ExportReport(target, tuple(written), tuple(removed))
+
+
+def _remove_earlier_exports(target: Path, written: Sequence[Path]) -> list[Path]:
+    """Remove the export files (by their known names) in ``target`` not in ``written``."""
+    keep = {path.name for path in written}
+    removed = []
+    for table in EXPORT_TABLES:
+        for fmt in FORMATS:
+            path = target / f"{table}.{fmt}"
+            if path.name in keep or not path.is_file():
+                continue
+            try:
+                path.unlink()
+            except FileNotFoundError:  # removed meanwhile: nothing stale is left
+                continue
+            except OSError as exc:
+                raise InputError(
+                    f"{path}: cannot remove this file of an earlier export "
+                    f"({exc.strerror or exc}); the new export is written beside it in {target}, "
+                    "so remove it by hand"
+                ) from None
+            removed.append(path)
+    return removed
