@@ -223,9 +223,46 @@ class Results:
     # ------------------------------------------------------------------ database access
     def _connect(self) -> sqlite3.Connection:
         try:
-            return sqlite3.connect(f"{self.database.resolve().as_uri()}?mode=ro", uri=True)
+            return sqlite3.connect(self._read_only_uri, uri=True)
         except sqlite3.Error as error:
             raise ResultsError(f"{self.database}: cannot open the database ({error})") from error
+
+    @cached_property
+    def _read_only_uri(self) -> str:
+        """``mode=ro``, or ``mode=ro&immutable=1`` when a reader cannot make the WAL index.
+
+        A reader of a WAL database needs its ``-shm`` index, which SQLite makes beside the
+        file when it can; in a folder the user may not write it cannot, and the first read
+        fails. The file is then read ``immutable=1`` (no index, no locks), which is safe only
+        when no ``-wal`` file with content lies beside it (the store's reader does the same:
+        experiments/store.py ``_connect_read_only``; docs/design.md "Results read back").
+        """
+        uri = f"{self.database.resolve().as_uri()}?mode=ro"
+        try:
+            connection = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as error:
+            raise ResultsError(f"{self.database}: cannot open the database ({error})") from error
+        try:
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return uri
+        except sqlite3.OperationalError as error:
+            code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+            if code not in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+                return uri  # not about the index: the schema check says what it is
+            reason = str(error)
+        except sqlite3.DatabaseError:
+            return uri  # not a database: the schema check says so
+        finally:
+            connection.close()
+        wal = self.database.with_name(f"{self.database.name}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise ResultsError(
+                f"{self.database}: cannot read the results database in this read-only folder: "
+                f"its log {wal.name} holds transactions not yet merged into it, which a reader "
+                f"cannot merge without writing (SQLite: {reason}); copy the folder with all its "
+                "files somewhere writable and read the copy"
+            )
+        return f"{uri}&immutable=1"
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         connection = self._connect()

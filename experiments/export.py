@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,8 +226,10 @@ def write_exports(
             f"export format(s) {unknown or list(formats)} not known; allowed: {', '.join(FORMATS)}"
         )
     folder = Path(folder)
-    tables = load_tables(folder, wide=wide)
     target = folder / EXPORTS
+    if folder.is_dir():  # else load_tables says what the folder is not
+        _check_writable(target)  # before reading anything: the database is only read
+    tables = load_tables(folder, wide=wide)
     try:
         target.mkdir(exist_ok=True)
     except OSError as exc:
@@ -251,6 +254,30 @@ def write_exports(
     removed = _remove_earlier_exports(target, written)
     logger.info("exported %d file(s) to %s", len(written), target)
     return ExportReport(target, tuple(written), tuple(removed))
+
+
+def _check_writable(target: Path) -> None:
+    """Check that the export's files can be written: in ``exports/``, or when it does not
+    exist yet, in the results folder that will hold it (made only after the read).
+
+    Raises:
+        InputError: naming the exports folder (the results database is only read).
+    """
+    allowed = (
+        "a writable exports folder: make it writable, or copy the results folder somewhere "
+        "writable and export the copy"
+    )
+    where = target if target.is_dir() else target.parent
+    try:
+        with tempfile.TemporaryFile(dir=where, prefix=".microgov-write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the exports into this folder ({exc.strerror or exc}); "
+            "the results database is only read",
+            file=target,
+            allowed=allowed,
+        ) from None
 
 
 def _remove_earlier_exports(target: Path, written: Sequence[Path]) -> list[Path]:

@@ -338,15 +338,21 @@ class ResultStore:
         return store
 
     @classmethod
-    def open(cls, folder: str | Path) -> ResultStore:
-        """Open an existing results folder for reading (status, export)."""
+    def open(cls, folder: str | Path, *, writable: bool = False) -> ResultStore:
+        """Open an existing results folder for reading (status, export).
+
+        The database is opened read-only (:func:`_connect_read_only`), so a folder the user
+        may only read works, and nothing in it is changed; the store's writing methods fail.
+        ``writable=True`` opens it for writing without taking the folder's lock (tests and
+        repairs; a runner uses :meth:`prepare`).
+        """
         folder = Path(folder)
         database = folder / DATABASE
         if not folder.is_dir():
             raise InputError(f"{folder}: no such results folder")
         if not database.is_file():
             raise InputError(f"{folder}: not a microgov results folder (no {DATABASE})")
-        store = cls(folder, _open_checked(database, create=False))
+        store = cls(folder, _open_checked(database, create=False, writable=writable))
         try:
             meta = store.meta()
         except sqlite3.DatabaseError as exc:
@@ -627,7 +633,11 @@ class ResultStore:
             ) from exc
 
 
-def _connect(database: Path, create: bool = True) -> sqlite3.Connection:
+def _connect(database: Path, create: bool = True, writable: bool = True) -> sqlite3.Connection:
+    """A writer's connection (WAL mode; ``create=False``: of an existing file), or with
+    ``writable=False`` a reader's (:func:`_connect_read_only`)."""
+    if not writable:
+        return _connect_read_only(database)
     try:
         if create:
             connection = sqlite3.connect(database, timeout=60, isolation_level=None)
@@ -648,7 +658,54 @@ def _connect(database: Path, create: bool = True) -> sqlite3.Connection:
     return connection
 
 
-def _open_checked(database: Path, *, create: bool) -> sqlite3.Connection:
+# SQLite's answers when a WAL reader cannot make the database's shared-memory index (-shm).
+_NO_SHARED_MEMORY = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def _connect_read_only(database: Path) -> sqlite3.Connection:
+    """A connection that can only read (``mode=ro``), for status and export.
+
+    A reader of a WAL database needs its ``-shm`` index, which SQLite makes (with an empty
+    ``-wal``) beside the file when it can. In a folder the user may not write it cannot, and
+    the first read fails (``SQLITE_READONLY_DIRECTORY``, ``SQLITE_CANTOPEN``); then the file
+    is opened ``immutable=1`` (no index, no locks), which is safe only when every committed
+    transaction is in the file itself: when no ``-wal`` file with content lies beside it (a
+    runner writing now, or one killed before it merged its log, leaves one). Otherwise
+    the error says so. The one risk left: a writer with more rights starting while this
+    reads (docs/design.md "Results read back").
+
+    Raises:
+        ResourceError: the folder is read-only and the database's log holds transactions a
+            reader cannot merge, or the file cannot be read at all.
+        sqlite3.DatabaseError: the file is not an SQLite database (the caller says so).
+    """
+    uri = database.resolve().as_uri()
+    if not os.access(database, os.R_OK):
+        raise ResourceError(
+            f"{database}: cannot read the results database (permission denied); ask for read "
+            "access to the folder and its files"
+        )
+    connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
+    try:
+        connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # opens the WAL index
+        return connection
+    except sqlite3.OperationalError as exc:
+        connection.close()
+        if _primary_code(exc) not in _NO_SHARED_MEMORY:
+            raise
+        reason = str(exc)
+    wal = database.with_name(f"{database.name}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ResourceError(
+            f"{database}: cannot read the results database in this read-only folder: its log "
+            f"{wal.name} holds transactions not yet merged into it, which a reader cannot "
+            f"merge without writing (SQLite: {reason}); copy the folder with all its files "
+            "somewhere writable and read the copy, or have its owner resume the experiment"
+        )
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=60, isolation_level=None)
+
+
+def _open_checked(database: Path, *, create: bool, writable: bool = True) -> sqlite3.Connection:
     """Connect to an existing database and check it (``PRAGMA quick_check``) before use.
 
     Raises:
@@ -656,7 +713,7 @@ def _open_checked(database: Path, *, create: bool) -> sqlite3.Connection:
         ResourceError: it is damaged (the message lists what SQLite found and what to do).
     """
     try:
-        connection = _connect(database, create=create)
+        connection = _connect(database, create=create, writable=writable)
     except sqlite3.DatabaseError as exc:
         if _is_damage(exc):
             raise _damaged(database, [str(exc)]) from None

@@ -224,7 +224,7 @@ def test_unwritable_folder(tmp_path):
 def test_record_replaces_failed_attempt(sweep):
     """Recording a run again (a retried failure) leaves exactly one row and its new outcomes."""
     _, out, _ = sweep
-    with ResultStore.open(out) as store:
+    with ResultStore.open(out, writable=True) as store:
         key = "p0000/r0000"
         store.record(
             RunRecord(

@@ -190,7 +190,7 @@ def test_warnings_replaced_when_a_run_is_stored_again(tmp_path):
     path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=1))
     out = tmp_path / "out"
     run_experiment(path, out, workers=1, run_fn=hs.warning_run)
-    with ResultStore.open(out) as store:
+    with ResultStore.open(out, writable=True) as store:
         record = store.runs().iloc[0]
         run = _record_like(record, warnings=("only this",))
         store.record(run)
