@@ -23,6 +23,7 @@ import html
 import json
 import logging
 import math
+import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from analysis import formatting as fmt
 from analysis import statistics as st
 from analysis.decomposition import SectionFigure, SectionTable, decomposition_sections
 from analysis.formatting import outcome_label, parameter_label
-from analysis.results import Results, RunProgress, load_results
+from analysis.results import Results, ResultsError, RunProgress, load_results
 from model.outcomes import OUTCOME_NAMES, find_outcome, per_type_outcomes
 
 logger = logging.getLogger(__name__)
@@ -1477,11 +1478,13 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
         The paths of the HTML page, the Markdown file and the figure PNGs.
 
     Raises:
-        analysis.results.ResultsError: ``results_dir`` is not a readable results folder.
+        analysis.results.ResultsError: ``results_dir`` is not a readable results folder, or
+            the report's folder is a file or cannot be written (said as ``microgov run --out``
+            says it).
     """
     results = load_results(results_dir)
     out = Path(out_dir) if out_dir is not None else results.folder / REPORT_FOLDER
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_folder(out, default=out_dir is None)
     doc = build_document(results)
     figure_folder = out / FIGURE_FOLDER
     figures: list[Path] = []
@@ -1499,6 +1502,30 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     markdown_path.write_text(render_markdown(doc, relative), encoding="utf-8")
     logger.info("report of %s written to %s", results.folder, out)
     return ReportPaths(html=html_path, markdown=markdown_path, figures=tuple(figures))
+
+
+def _prepare_folder(out: Path, *, default: bool) -> None:
+    """Make the report's folder and check that it can be written, before the report is built.
+
+    Raises:
+        ResultsError: one line naming the folder, what is wrong and what is allowed.
+    """
+    allowed = (
+        "a writable folder for the report: choose one with --out"
+        if default
+        else "a writable folder for --out"
+    )
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"{out}: exists and is not a folder; allowed: a folder for --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out, prefix=".microgov-write-test-"):
+            pass
+    except OSError as error:
+        raise ResultsError(
+            f"{out}: cannot write the report into this folder ({error.strerror or error}); "
+            f"allowed: {allowed}"
+        ) from None
 
 
 def report_outcomes(results: Results) -> list[str]:

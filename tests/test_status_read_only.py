@@ -93,7 +93,7 @@ class _ReadOnly:
 
 def test_read_only_folder_status_report_and_export(finished, tmp_path):
     """status and report --out elsewhere work; export fails naming the exports folder, not the
-    database; nothing in the folder changes."""
+    database, and report without --out its default folder; nothing in the folder changes."""
     before = _snapshot(finished)
     read_only = _ReadOnly(finished)
     try:
@@ -101,6 +101,7 @@ def test_read_only_folder_status_report_and_export(finished, tmp_path):
         elsewhere = tmp_path / "elsewhere"
         report = read_only.microgov("report", str(finished), "--out", str(elsewhere))
         export = read_only.microgov("export", str(finished))
+        default_report = read_only.microgov("report", str(finished))
         after = _snapshot(finished)
         created = sorted(p.name for p in finished.iterdir())
     finally:
@@ -114,6 +115,11 @@ def test_read_only_folder_status_report_and_export(finished, tmp_path):
     assert error.startswith(f"error: {finished / 'exports'}: cannot write the exports"), error
     assert "results.sqlite" not in error and "allowed: a writable exports folder" in error
     assert len(error.splitlines()) == 1, "one line, no traceback"
+    assert default_report.returncode == 2, default_report.stderr
+    assert default_report.stderr.strip() == (
+        f"error: {finished / 'report'}: cannot write the report into this folder (Permission "
+        "denied); allowed: a writable folder for the report: choose one with --out"
+    )
     assert after == before, "nothing in the read-only folder changed"
     assert created == ["manifest.json", "results.sqlite"], "no -wal, -shm or exports made"
 
