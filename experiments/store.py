@@ -672,7 +672,8 @@ def _connect_read_only(database: Path) -> sqlite3.Connection:
     transaction is in the file itself: when no ``-wal`` file with content lies beside it (a
     runner writing now, or one killed before it merged its log, leaves one). Otherwise
     the error says so. The one risk left: a writer with more rights starting while this
-    reads (docs/design.md "Results read back").
+    reads (docs/design.md "Results read back"). ``analysis.results`` reads the same way
+    for the report, in its own words: analysis and experiments may not import each other.
 
     Raises:
         ResourceError: the folder is read-only and the database's log holds transactions a

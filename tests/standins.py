@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -171,3 +173,17 @@ days = 10
 "departments.urban_management.staff_per_100k_residents" = {list(staff)}
 "coordination.handoff_delay_hours" = {list(delays)}
 """
+
+
+class StopAfter:
+    """A run function that makes ``runs`` runs of ``run``, then stops like Ctrl-C does
+    (an experiment left unfinished; serial runs only: the count lives in this process)."""
+
+    def __init__(self, run: Callable[..., Any], runs: int) -> None:
+        self.run, self.left = run, runs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.left <= 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        return self.run(*args, **kwargs)

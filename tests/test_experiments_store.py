@@ -168,7 +168,7 @@ def test_a_folder_from_before_the_code_digest_resumes_and_records_it(sweep):
     """A folder made before the digest was kept has none to compare: it resumes, and the
     digest of the code that resumed it is kept from then on."""
     path, out, _ = sweep
-    store = ResultStore.open(out)
+    store = ResultStore.open(out, writable=True)
     try:
         store.connection.execute("DELETE FROM meta WHERE key = 'code_digest'")
         store.connection.commit()

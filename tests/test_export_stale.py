@@ -3,9 +3,7 @@ removed, by their known names, and nothing else is touched (review of the comman
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -15,26 +13,13 @@ from app.cli import main
 from experiments.runner import run_experiment
 
 
-class _StopAfter:
-    """A run function that makes ``runs`` runs, then stops like Ctrl-C does."""
-
-    def __init__(self, run: Callable[..., Any], runs: int) -> None:
-        self.run, self.left = run, runs
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.left <= 0:
-            raise KeyboardInterrupt
-        self.left -= 1
-        return self.run(*args, **kwargs)
-
-
 @pytest.fixture
 def experiment(tmp_path: Path) -> tuple[Path, Path]:
     """A compare of 2 scenarios × 3 replications (stand-in model), stopped after 2 runs."""
     path = standins.write_experiment(tmp_path, "c", standins.compare_text(replications=3))
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(path, out, workers=1, run_fn=_StopAfter(standins.fake_run, 2))
+        run_experiment(path, out, workers=1, run_fn=standins.StopAfter(standins.fake_run, 2))
     return path, out
 
 

@@ -25,22 +25,9 @@ SOBOL_FACTORS = (
 )
 
 
-class _StopAfter:
-    """A run function that makes ``runs`` runs, then stops like Ctrl-C does."""
-
-    def __init__(self, run: Callable[..., Any], runs: int) -> None:
-        self.run, self.left = run, runs
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.left <= 0:
-            raise KeyboardInterrupt
-        self.left -= 1
-        return self.run(*args, **kwargs)
-
-
 def _interrupted(path: Path, out: Path, run: Callable[..., Any], after: int) -> Path:
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(path, out, workers=1, run_fn=_StopAfter(run, after))
+        run_experiment(path, out, workers=1, run_fn=standins.StopAfter(run, after))
     return out
 
 
