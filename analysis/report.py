@@ -455,6 +455,31 @@ class _Answer:
     assumptions_note: str
     facts: str
     legend: str
+    overloads: str = ""  # the rows with overloaded runs (time outcomes censored), or ""
+
+
+def _overload_text(results: Results, rows: Sequence[str], titles: Mapping[str, str]) -> str:
+    """Which rows of the answer have overloaded runs, and how many of their runs: a run
+    whose department or backlog could not keep up has its time outcomes censored (they
+    understate the wait), which the grid's intervals do not show. "" when none has.
+    A row is a scenario (compare) or a point (sweep); runs are matched by either."""
+    tidy = results.outcomes(outcomes=["overloaded"])
+    if tidy.empty:
+        return ""
+    parts = []
+    for row in rows:
+        mine = tidy[(tidy["scenario"].astype(str) == row) | (tidy["point_id"].astype(str) == row)]
+        if len(mine) == 0:
+            continue
+        overloaded = int((mine["value"] >= 1.0).sum())
+        if overloaded:
+            parts.append(f"{titles.get(row, row)} {overloaded} of {len(mine)} runs")
+    if not parts:
+        return ""
+    return (
+        "Overloaded runs (a department or the backlog could not keep up, so time outcomes "
+        "understate the wait): " + "; ".join(parts) + "."
+    )
 
 
 def _threshold_text(outcome: str, threshold: float, level: float) -> str:
@@ -602,6 +627,7 @@ def _answer_block(
         assumptions_note=note,
         facts=_scale_text(answer.run_facts(results), results.scenarios(), results.progress()),
         legend=legend,
+        overloads=_overload_text(results, [reference, *listed], named),
     )
     return block, verdicts
 
@@ -1307,6 +1333,7 @@ table.grid td.reference { background: #f3f3f3; }
 table.grid td.unclear { color: #555; }
 table.grid td.rank { text-align: center; font-weight: 600; }
 p.rests, p.facts, p.legend { font-size: .84rem; color: #333; }
+p.overloads { font-size: .84rem; color: #7a3b00; font-weight: 600; }
 p.each { font-size: .92rem; }
 """
 
@@ -1397,7 +1424,8 @@ def _answer_html(block: _Answer) -> str:
         f'<div class="scroll"><table class="grid"><thead><tr>{header}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
         f'<p class="rests">{rests}</p>'
-        f'<p class="facts">{esc(block.facts)}</p>'
+        + (f'<p class="overloads">⚠ {esc(block.overloads)}</p>' if block.overloads else "")
+        + f'<p class="facts">{esc(block.facts)}</p>'
         f'<p class="legend">{esc(block.legend)}</p></section>'
     )
 
@@ -1416,6 +1444,8 @@ def _answer_markdown(block: _Answer) -> list[str]:
         lines += ["**Rests most on:**", ""] + [f"- {a}" for a in block.assumptions] + [""]
     else:
         lines += [f"**Rests on:** {block.assumptions_note}", ""]
+    if block.overloads:
+        lines += [f"**⚠ {block.overloads}**", ""]
     lines += [block.facts, "", f"*{block.legend}*", ""]
     return lines
 
