@@ -380,7 +380,12 @@ class Results:
         return [name for name in chosen if name in stored] or stored
 
     def progress(self) -> RunProgress:
-        """Planned runs against stored runs (:func:`run_progress`)."""
+        """Planned runs against stored runs (:func:`run_progress`), read once: a report asks
+        for it in its warning, its runs table and its answer box."""
+        return self._progress
+
+    @cached_property
+    def _progress(self) -> RunProgress:
         runs = self._query("SELECT point_id, status FROM runs")
         return run_progress(
             self.meta,
