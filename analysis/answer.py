@@ -279,20 +279,27 @@ def sensitivity_folder(results: Results) -> Path | None:
     return found.resolve() if found.exists() else Path(os.path.normpath(found))
 
 
-def assumptions_from_sensitivity(folder: Path, outcomes: Sequence[str]) -> list[Assumption]:
+def assumptions_from_sensitivity(
+    folder: Path, outcomes: Sequence[str], compared: Sequence[str] = ()
+) -> list[Assumption]:
     """The factors with the largest total-order Sobol index (or Morris μ*) on ``outcomes``.
+    Each source names the scenario the indices were computed on and, when ``compared``
+    (the scenarios of the result being explained) does not hold it, says so: indices of a
+    classroom-sized scenario are no ranking of a street's or a district's assumptions.
 
     Raises:
         ResultsError: ``folder`` is not a readable results folder.
     """
-    sensitivity = load_results(folder).sensitivity()
+    loaded = load_results(folder)
+    sensitivity = loaded.sensitivity()
     if sensitivity.empty:
         return []
     chosen = [o for o in outcomes if o in set(sensitivity["outcome"])] or list(
         dict.fromkeys(sensitivity["outcome"])
     )
     sobol = st.sobol_table(sensitivity)
-    source = f"Sobol total-order index, sensitivity results {folder.name}"
+    on = _computed_on(loaded.scenarios(), compared)
+    source = f"Sobol total-order index{on}, sensitivity results {folder.name}"
     if len(sobol):
         table = sobol[sobol["outcome"].isin(chosen)][["outcome", "factor", "ST"]]
         table = table.rename(columns={"ST": "weight"})
@@ -303,13 +310,25 @@ def assumptions_from_sensitivity(folder: Path, outcomes: Sequence[str]) -> list[
         table = morris[morris["outcome"].isin(chosen)][["outcome", "factor", "mu_star"]].copy()
         # μ* is in outcome units: scale per outcome so that outcomes are comparable
         table["weight"] = table["mu_star"] / table.groupby("outcome")["mu_star"].transform("max")
-        source = f"Morris μ* (scaled to the largest), sensitivity results {folder.name}"
+        source = f"Morris μ* (scaled to the largest){on}, sensitivity results {folder.name}"
     table = table[pd.to_numeric(table["weight"], errors="coerce").notna()]
     best = table.sort_values("weight", ascending=False).drop_duplicates("factor")
     return [
         Assumption(str(r.factor), float(r.weight), str(r.outcome), source)
         for r in best.head(MAX_ASSUMPTIONS).itertuples(index=False)
     ]
+
+
+def _computed_on(scenarios: Sequence[str], compared: Sequence[str]) -> str:
+    """`` on the <scenario> scenario`` for a source sentence, with ``, not a scenario
+    compared here`` when ``compared`` is given and holds none of ``scenarios``."""
+    if not scenarios:
+        return ""
+    names = ", ".join(scenarios)
+    text = f" on the {names} scenario" + ("s" if len(scenarios) > 1 else "")
+    if compared and not set(scenarios) & set(compared):
+        text += ", not a scenario compared here"
+    return text
 
 
 def key_assumptions(results: Results, outcomes: Sequence[str]) -> tuple[list[Assumption], str]:
@@ -334,7 +353,7 @@ def key_assumptions(results: Results, outcomes: Sequence[str]) -> tuple[list[Ass
         )
     else:
         try:
-            found += assumptions_from_sensitivity(folder, outcomes)
+            found += assumptions_from_sensitivity(folder, outcomes, results.scenarios())
         except ResultsError as error:
             note = f"The sensitivity results the experiment names cannot be read: {error}"
     return found[:MAX_ASSUMPTIONS], note

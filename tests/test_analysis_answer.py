@@ -129,6 +129,18 @@ def test_assumptions_from_a_sensitivity_folder(tmp_path: Path) -> None:
         "offices.grid_workers_per_grid",
     ], found
     assert found[0].weight == pytest.approx(0.7)
+    # the source names the scenario the indices were computed on, here one compared
+    assert "on the baseline scenario, sensitivity results sobol" in found[0].source, found
+    assert "not a scenario compared here" not in found[0].source
+    # indices of a scenario not compared (the demo's classroom Sobol' design beside a
+    # street comparison) are still listed, but the reader is told
+    other = write_compare(
+        tmp_path / "o", scenarios=("street", "street_integrated"), experiment_keys=keys
+    )
+    found, _ = answer.key_assumptions(load_results(other.path), ["resolution_time_mean_days"])
+    assert found and all(
+        "on the baseline scenario, not a scenario compared here" in a.source for a in found
+    ), found
     missing = write_compare(tmp_path / "m", experiment_keys='sensitivity_results = "nowhere"\n')
     found, note = answer.key_assumptions(load_results(missing.path), ["on_time_share"])
     assert not found and "do not exist yet" in note, note
