@@ -453,6 +453,7 @@ class _Answer:
     rows: list[tuple[str, str, str, list[_Cell]]]  # rank, scenario name, label, cells
     assumptions: list[str]
     assumptions_note: str
+    assumptions_source: str  # the one source of every assumption listed, or "" (each has its own)
     facts: str
     legend: str
     overloads: str = ""  # the rows with overloaded runs (time outcomes censored), or ""
@@ -606,9 +607,12 @@ def _answer_block(
     if order is not None:
         lead = lead.replace("No reform is", "No sweep point is")
     assumptions, note = answer.key_assumptions(results, main)
+    # one source for all (a sensitivity folder's ranking) is said once, after the list
+    sources = {a.source for a in assumptions}
+    shared = sources.pop() if len(sources) == 1 and len(assumptions) > 1 else ""
     assumption_texts = [
         f"{parameter_label(a.factor)} — weight {a.weight:.2f} on "
-        f"{outcome_label(a.outcome, unit=False).lower()} ({a.source})"
+        f"{outcome_label(a.outcome, unit=False).lower()}" + ("" if shared else f" ({a.source})")
         for a in assumptions
     ]
     legend = (
@@ -625,6 +629,7 @@ def _answer_block(
         rows=rows,
         assumptions=assumption_texts,
         assumptions_note=note,
+        assumptions_source=shared,
         facts=_scale_text(answer.run_facts(results), results.scenarios(), results.progress()),
         legend=legend,
         overloads=_overload_text(results, [reference, *listed], named),
@@ -1414,7 +1419,10 @@ def _answer_html(block: _Answer) -> str:
             f'<td class="scenario">{shown}</td>{tds}</tr>'
         )
     rests = (
-        "<strong>Rests most on:</strong> " + "; ".join(esc(a) for a in block.assumptions) + "."
+        "<strong>Rests most on:</strong> "
+        + "; ".join(esc(a) for a in block.assumptions)
+        + (f" (each: {esc(block.assumptions_source)})" if block.assumptions_source else "")
+        + "."
         if block.assumptions
         else f"<strong>Rests on:</strong> {_inline_code_html(block.assumptions_note)}"
     )
@@ -1442,6 +1450,8 @@ def _answer_markdown(block: _Answer) -> list[str]:
     lines.append("")
     if block.assumptions:
         lines += ["**Rests most on:**", ""] + [f"- {a}" for a in block.assumptions] + [""]
+        if block.assumptions_source:
+            lines += [f"(each: {block.assumptions_source})", ""]
     else:
         lines += [f"**Rests on:** {block.assumptions_note}", ""]
     if block.overloads:

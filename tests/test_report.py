@@ -275,3 +275,22 @@ def test_reads_a_folder_written_by_the_store(tmp_path: Path) -> None:
         "| Resolution time, median (days) | b | 5.1 days | 4.1 days | −1.0 days [−1.0, −1.0] |"
         in markdown
     ), "the paired difference of exactly −1 is reported"
+
+
+def test_a_shared_ranking_source_is_said_once(tmp_path: Path) -> None:
+    """The assumptions a sensitivity folder ranks share one source: the answer box says it
+    once, after the list, in both versions — and that the indices come from a scenario
+    this comparison does not hold."""
+    sobol = write_sensitivity(tmp_path / "sobol")  # computed on "baseline"
+    keys = f'sensitivity_results = "{sobol.path}"\n' + EXPERIMENT_KEYS  # before [thresholds]
+    fake = write_compare(
+        tmp_path / "compare", scenarios=("street", "street_integrated"), experiment_keys=keys
+    )
+    page, markdown = _texts(write_report(fake.path))
+    source = "Sobol total-order index on the baseline scenario, not a scenario compared here"
+    box_html = page.split('class="rests"')[1].split("</p>")[0]
+    box_markdown = markdown.split("**Rests most on:**")[1].split("\n## ")[0].split("**⚠")[0]
+    for box in (box_html, box_markdown):
+        assert box.count("Sobol total-order index") == 1, box
+        assert f"(each: {source}, sensitivity results sobol)" in box, box
+        assert "weight 0.70" in box and "weight 0.30" in box, box
