@@ -27,7 +27,9 @@ The daily trust step (``diffuse_trust``, model/trust_diffusion.py) and a day's n
 reference kept beside its caller (docs/design.md "The daily trust step in C" and "A small
 day's needs drawn, arranged and sorted in C"), and the writing of a day's new cases into
 the case table (``write_cases``, whose reference is ``Casework._write_cases``; docs/design.md
-"A day's new cases written in C").
+"A day's new cases written in C"), and scalar draws (``integer_below`` and ``uniform``, whose
+references are numpy's ``Generator.integers`` and ``Generator.random``;
+model/scalar_draws.py).
 """
 
 cimport cython
@@ -1432,6 +1434,28 @@ cdef object _integers(object generator, int64_t high, Py_ssize_t n):
         for i in range(n):
             o[i] = <int64_t> _lemire(g, rng)
     return out
+
+
+def integer_below(object generator, int64_t high):
+    """``int(generator.integers(high))``, the same number and generator state (numpy's
+    32-bit Lemire path: no draw for ``high`` 1), as a Python int; numpy's own call for a
+    range beyond it or a ``high`` below 1 (which numpy refuses). A scalar
+    ``Generator.integers`` costs ≈ 1.8 µs of argument handling (issue 11, eighteenth round;
+    model/scalar_draws.py checks the two agree)."""
+    if high < 1 or high - 1 >= 0xFFFFFFFF:
+        return int(generator.integers(high))
+    if high == 1:
+        return 0
+    cdef bitgen_t* g = _bitgen(generator)
+    return <int64_t> _lemire(g, <uint32_t> (high - 1))
+
+
+def uniform(object generator):
+    """``generator.random()``: one ``next_double``, the same float and generator state,
+    without numpy's argument handling (≈ 0.5 µs; issue 11, eighteenth round;
+    model/scalar_draws.py checks the two agree)."""
+    cdef bitgen_t* g = _bitgen(generator)
+    return g.next_double(g.state)
 
 
 cdef object _uniforms(object generator, object shape):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from mesa.discrete_space import CellAgent
 
+from model.scalar_draws import integer_below
 from model.stations import Station
 
 if TYPE_CHECKING:
@@ -280,8 +281,11 @@ class Department(CellAgent):
     def rate(self, on_time: bool) -> None:
         """The street rates the department after each case it handled (F4.3)."""
         memory = self.handling.rating_memory
-        rating = self.rating  # read once: each read is a property call and a numpy element
-        self.rating = rating + memory * ((1.0 if on_time else 0.0) - rating)
+        # what the ``rating`` property reads and writes, without its two calls (issue 11,
+        # eighteenth round; as Resident.learn_from)
+        ratings, index = self._ratings, self.index
+        rating = ratings.item(index)  # a Python float, as float() of the element
+        ratings[index] = rating + memory * ((1.0 if on_time else 0.0) - rating)
 
 
 class Office(CellAgent):
@@ -352,7 +356,7 @@ class Office(CellAgent):
                 self._wrong_for[key] = wrong
         if not wrong:
             return lead
-        return wrong[int(rng.integers(len(wrong)))]
+        return wrong[integer_below(rng, len(wrong))]  # int(rng.integers(n)), cheaper
 
 
 class DistrictCentre(Office):

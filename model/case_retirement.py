@@ -65,6 +65,7 @@ class CaseRetirement:
         self.tallies = CaseTallies()
         self.retired = 0  # cases retired so far
         self.finished = False  # the live cases went to the sink (output made)
+        self._forgot_at = -math.inf  # when old needs' report times were last dropped
 
     def retirable(self, horizon: float) -> np.ndarray:
         """The rows whose cases can be retired once urging has been checked up to ``horizon``."""
@@ -123,13 +124,18 @@ class CaseRetirement:
 
     def _forget_old_needs(self) -> None:
         """Drop the last-report times of needs older than the repeat-complaint window: they
-        can no longer mark a case as a repeat (``Casework._create``), and kept they grow with
-        every resident × category ever reported."""
+        can no longer mark a case as a repeat (``Casework._create`` compares each with the
+        window), and kept they grow with every resident × category ever reported. At most
+        once per half window: a district retires a block every day or two, and a scan of
+        every entry each time was ≈ 0.7 % of its year (issue 11, eighteenth round); between
+        scans the entries are at most one and a half windows old. When they are dropped
+        changes no result."""
         casework = self.model.casework
-        last = casework.last_need
         window = casework.p.demand.repeat_complaint_window_days
         now = self.model.events.now
-        if not math.isfinite(window):
+        if not math.isfinite(window) or now - self._forgot_at < window / 2:
             return
+        self._forgot_at = now
+        last = casework.last_need
         for key in [key for key, t in last.items() if now - t > window]:
             del last[key]

@@ -45,6 +45,7 @@ from model.policies.routing import (
     digital_city_management_route,
 )
 from model.route_memo import RouteMemo, declared_route_fields, key_function
+from model.scalar_draws import uniform
 from model.units import Geography, Units
 
 if TYPE_CHECKING:
@@ -1129,7 +1130,7 @@ class Casework:
         if primary and prog.quality_draws == 0 and self.cases.reopened[cid] == 0:
             prog.quality_draws = 1
             return self.cases.u_quality[cid]
-        return float(self.handling_rng.random())
+        return uniform(self.handling_rng)
 
     def _visit_done(self, item: tuple[int, Unit, str, float, bool]) -> None:
         cid, unit, role, effort, premature = item
@@ -1187,7 +1188,7 @@ class Casework:
             prog.quality_draws = 1
             u = cases.u_quality[cid]
         else:
-            u = float(self._stream(cid, self.handling_rng).random())
+            u = uniform(self._stream(cid, self.handling_rng))
         if self.mediators.settles(unit, u):
             cases.mediated_at[cid] = settled_level(unit)
             cases.relapsed[cid] = self.mediators.relapses(
@@ -1266,9 +1267,7 @@ class Casework:
         feedback = self.p.feedback
         can_reopen = reopened < feedback.reopen_limit
         u_verify = (
-            cases.u_verify[cid]
-            if reopened == 0
-            else float(self._stream(cid, self.handling_rng).random())
+            cases.u_verify[cid] if reopened == 0 else uniform(self._stream(cid, self.handling_rng))
         )
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
             if prog.premature:

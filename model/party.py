@@ -32,6 +32,7 @@ from model.policies.base import Unit, Visit
 from model.policies.consultation import NoConsultation
 from model.policies.organisation import NoOrganisation, PartyBuilding
 from model.policies.participation import logistic
+from model.scalar_draws import integer_below, uniform
 from model.stations import Station
 
 if TYPE_CHECKING:
@@ -342,8 +343,8 @@ class Organisations:
         volunteers = self.units.volunteers[grid]
         declined: PartyMember | None = None
         if volunteers:
-            member = volunteers[int(claims_rng.integers(len(volunteers)))]
-            if member.claims(reported_to_member, float(claims_rng.random())):
+            member = volunteers[integer_below(claims_rng, len(volunteers))]
+            if member.claims(reported_to_member, uniform(claims_rng)):
                 self.taken["party_members"] += 1
                 return self._settled_by(Unit("party", grid), grid, work_hours, logging_hours)
             declined = member
@@ -391,7 +392,7 @@ class Organisations:
             others -= skip >= 0
         if others <= 0:
             return None
-        k = int(rng.integers(others))
+        k = integer_below(rng, others)
         return area[k + (0 <= skip <= k)]
 
     @staticmethod

@@ -47,15 +47,16 @@ class Residents(Sequence[Resident]):
     @overload
     def __getitem__(self, row: slice) -> list[Resident]: ...
     def __getitem__(self, row: int | slice) -> Resident | list[Resident]:
-        if isinstance(row, slice):
-            return [self[r] for r in range(*row.indices(self._size))]
+        # the lifecycle's call (a row in range, as a Python int) tests nothing else (issue 11)
+        if type(row) is not int or not 0 <= row < self._size:
+            if isinstance(row, slice):
+                return [self[r] for r in range(*row.indices(self._size))]
+            if not -self._size <= row < self._size:
+                raise IndexError(f"resident {row} out of range (0 to {self._size - 1})")
+            row = int(row) + (self._size if row < 0 else 0)
         member = self._members.get(row)
         if member is not None:
             return member
-        if not -self._size <= row < self._size:
-            raise IndexError(f"resident {row} out of range (0 to {self._size - 1})")
-        if row < 0:
-            return self[row + self._size]
         return Resident(self._model, row, self._population, self._learning_rate)
 
     def __iter__(self) -> Iterator[Resident]:

@@ -63,3 +63,19 @@ def test_every_row_is_its_own_resident(model: GovernanceModel, row: int) -> None
     resident = model.residents[row % model.population.size]
     assert resident.row == row % model.population.size
     assert resident.trust == float(model.population.trust[resident.row])
+
+
+def test_negative_and_numpy_rows_are_the_same_residents(model: GovernanceModel) -> None:
+    """A row from the end, or as a numpy integer, is the same resident as the Python int
+    the lifecycle passes: the same party member's agent, a view of the same row (whose
+    ``row`` is a Python int), and out of range refused the same way."""
+    n = model.population.size
+    members = np.flatnonzero(model.population.party_member)
+    member, other = int(members[0]), int(np.flatnonzero(~model.population.party_member)[-1])
+    for row in (member, other):
+        for same in (row - n, np.int64(row), np.int32(row), np.int64(row - n)):
+            resident = model.residents[same]
+            assert resident.row == row and type(resident.row) is int, (same, resident.row)
+        assert (model.residents[row - n] is model.residents[row]) == (row == member)
+    with pytest.raises(IndexError, match=f"0 to {n - 1}"):
+        model.residents[np.int64(-n - 1)]

@@ -1,0 +1,97 @@
+"""``integer_below`` is numpy's ``int(rng.integers(high))`` and ``uniform`` its
+``rng.random()``: the same numbers, the same generator state afterwards, the same refusals
+(model/scalar_draws.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import model.scalar_draws as scalar_draws
+from model.engine_backend import compiled_engine
+from model.scalar_draws import integer_below, uniform
+
+needs_engine = pytest.mark.skipif(
+    compiled_engine() is None, reason="the compiled engine is not built"
+)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    highs=st.lists(
+        st.one_of(st.integers(1, 40), st.integers(1, 2**32 - 1), st.integers(2**32, 2**62)),
+        min_size=1,
+        max_size=60,
+    ),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_same_numbers_and_state_as_numpy(seed: int, highs: list[int]) -> None:
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    # interleaved with uniforms, as the lifecycle draws them from one stream
+    got = [(integer_below(ours, high), uniform(ours)) for high in highs]
+    expected = [(int(numpys.integers(high)), numpys.random()) for high in highs]
+    assert got == expected
+    assert all(type(k) is int and type(u) is float for k, u in got)
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    # and the next draw of another kind too: nothing buffered differs
+    assert ours.random() == numpys.random()
+
+
+def test_one_value_draws_nothing() -> None:
+    rng = np.random.default_rng(5)
+    before = rng.bit_generator.state
+    assert integer_below(rng, 1) == 0
+    assert rng.bit_generator.state == before
+
+
+@pytest.mark.parametrize("high", [0, -3])
+def test_an_empty_range_is_refused_as_numpy_refuses_it(high: int) -> None:
+    with pytest.raises(ValueError, match="high <= 0"):
+        integer_below(np.random.default_rng(1), high)
+
+
+@needs_engine
+def test_the_compiled_draw_is_chosen_where_it_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = compiled_engine()
+    assert engine is not None
+    assert scalar_draws.integer_below is engine.integer_below
+    assert scalar_draws.uniform is engine.uniform
+    monkeypatch.setattr(scalar_draws, "_agree", [False])  # as if a numpy release changed
+    assert scalar_draws._chosen() == (
+        scalar_draws._numpy_integer_below,
+        scalar_draws._numpy_uniform,
+    )
+
+
+@needs_engine
+def test_a_disagreeing_engine_is_found_and_warned_about(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = compiled_engine()
+
+    class IntegersOffByOne:  # an engine whose integers differ from numpy's
+        uniform = engine.uniform
+
+        @staticmethod
+        def integer_below(rng: np.random.Generator, high: int) -> int:
+            return (int(rng.integers(high)) + 1) % high
+
+    class UniformsFromAnotherAlgorithm:  # uniforms of 32 bits where numpy takes 53
+        integer_below = engine.integer_below
+
+        @staticmethod
+        def uniform(rng: np.random.Generator) -> float:
+            return float(rng.random(dtype=np.float32))
+
+    for disagreeing in (IntegersOffByOne, UniformsFromAnotherAlgorithm):
+        monkeypatch.setattr(scalar_draws, "_engine", disagreeing)
+        monkeypatch.setattr(scalar_draws, "_agree", [])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="model.scalar_draws"):
+            chosen = scalar_draws._chosen()
+        assert chosen == (scalar_draws._numpy_integer_below, scalar_draws._numpy_uniform)
+        assert "differ from numpy" in caplog.text
