@@ -299,7 +299,7 @@ def assumptions_from_sensitivity(
     )
     sobol = st.sobol_table(sensitivity)
     on = _computed_on(loaded.scenarios(), compared)
-    source = f"Sobol total-order index{on}, sensitivity results {folder.name}"
+    source = f"Sobol total-order index, sensitivity results {folder.name}{on}"
     if len(sobol):
         table = sobol[sobol["outcome"].isin(chosen)][["outcome", "factor", "ST"]]
         table = table.rename(columns={"ST": "weight"})
@@ -310,7 +310,7 @@ def assumptions_from_sensitivity(
         table = morris[morris["outcome"].isin(chosen)][["outcome", "factor", "mu_star"]].copy()
         # μ* is in outcome units: scale per outcome so that outcomes are comparable
         table["weight"] = table["mu_star"] / table.groupby("outcome")["mu_star"].transform("max")
-        source = f"Morris μ* (scaled to the largest){on}, sensitivity results {folder.name}"
+        source = f"Morris μ* (scaled to the largest), sensitivity results {folder.name}{on}"
     table = table[pd.to_numeric(table["weight"], errors="coerce").notna()]
     best = table.sort_values("weight", ascending=False).drop_duplicates("factor")
     return [
@@ -320,14 +320,16 @@ def assumptions_from_sensitivity(
 
 
 def _computed_on(scenarios: Sequence[str], compared: Sequence[str]) -> str:
-    """`` on the <scenario> scenario`` for a source sentence, with ``, not a scenario
-    compared here`` when ``compared`` is given and holds none of ``scenarios``."""
+    """``, computed on the classroom scenario`` (``the classroom and street scenarios``)
+    for a source sentence, with `` — not one compared here`` (``none``) when ``compared``
+    is given and holds none of ``scenarios``."""
     if not scenarios:
         return ""
-    names = ", ".join(scenarios)
-    text = f" on the {names} scenario" + ("s" if len(scenarios) > 1 else "")
-    if compared and not set(scenarios) & set(compared):
-        text += ", not a scenario compared here"
+    names = list(scenarios)
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    text = f", computed on the {listed} scenario" + ("s" if len(names) > 1 else "")
+    if compared and not set(names) & set(compared):
+        text += " — not one compared here" if len(names) == 1 else " — none compared here"
     return text
 
 

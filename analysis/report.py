@@ -607,7 +607,7 @@ def _answer_block(
     if order is not None:
         lead = lead.replace("No reform is", "No sweep point is")
     assumptions, note = answer.key_assumptions(results, main)
-    # one source for all (a sensitivity folder's ranking) is said once, after the list
+    # one source for all (a sensitivity folder's ranking) is said once, before the list
     sources = {a.source for a in assumptions}
     shared = sources.pop() if len(sources) == 1 and len(assumptions) > 1 else ""
     assumption_texts = [
@@ -1419,9 +1419,10 @@ def _answer_html(block: _Answer) -> str:
             f'<td class="scenario">{shown}</td>{tds}</tr>'
         )
     rests = (
-        "<strong>Rests most on:</strong> "
-        + "; ".join(esc(a) for a in block.assumptions)
+        "<strong>Rests most on</strong>"
         + (f" (each: {esc(block.assumptions_source)})" if block.assumptions_source else "")
+        + "<strong>:</strong> "
+        + "; ".join(esc(a) for a in block.assumptions)
         + "."
         if block.assumptions
         else f"<strong>Rests on:</strong> {_inline_code_html(block.assumptions_note)}"
@@ -1449,9 +1450,9 @@ def _answer_markdown(block: _Answer) -> list[str]:
         lines.append("| " + " | ".join(_md_cell(t) for t in [rank, shown, *texts]) + " |")
     lines.append("")
     if block.assumptions:
-        lines += ["**Rests most on:**", ""] + [f"- {a}" for a in block.assumptions] + [""]
-        if block.assumptions_source:
-            lines += [f"(each: {block.assumptions_source})", ""]
+        source = f" (each: {block.assumptions_source})" if block.assumptions_source else ""
+        lines += [f"**Rests most on**{source}**:**", ""]
+        lines += [f"- {a}" for a in block.assumptions] + [""]
     else:
         lines += [f"**Rests on:** {block.assumptions_note}", ""]
     if block.overloads:

@@ -141,3 +141,15 @@ def write_cases(
     sensor_source: int,
     dispute_type: int,
 ) -> None: ...
+def draw_needs(
+    arrivals: Any,
+    attributes: Any,
+    n_needs: int,
+    n_public: int,
+    residents: int,
+    resident_cdf: Any,
+    max_extra: int,
+    offset_rows: Any,
+) -> tuple[Any, ...]: ...
+def integer_below(generator: Any, high: int) -> int: ...
+def uniform(generator: Any) -> float: ...

@@ -1436,24 +1436,26 @@ cdef object _integers(object generator, int64_t high, Py_ssize_t n):
     return out
 
 
-def integer_below(object generator, int64_t high):
+def integer_below(object generator, object high):
     """``int(generator.integers(high))``, the same number and generator state (numpy's
-    32-bit Lemire path: no draw for ``high`` 1), as a Python int; numpy's own call for a
-    range beyond it or a ``high`` below 1 (which numpy refuses). A scalar
+    32-bit Lemire path: no draw for ``high`` 1), as a Python int, for a Python int
+    ``high`` in [1, 2**32 − 1]; numpy's own call for anything else (a larger range, which
+    numpy draws otherwise, a ``high`` below 1, which it refuses, another type). A scalar
     ``Generator.integers`` costs ≈ 1.8 µs of argument handling (issue 11, eighteenth round;
-    model/scalar_draws.py checks the two agree)."""
-    if high < 1 or high - 1 >= 0xFFFFFFFF:
+    model/scalar_draws.py checks the two agree). Without numpy's lock on the generator, as
+    ``draw_needs``: a run's generators are its own, used by one thread."""
+    if type(high) is not int or high < 1 or high > 0xFFFFFFFF:
         return int(generator.integers(high))
     if high == 1:
         return 0
     cdef bitgen_t* g = _bitgen(generator)
-    return <int64_t> _lemire(g, <uint32_t> (high - 1))
+    return <int64_t> _lemire(g, <uint32_t> (<int64_t> high - 1))
 
 
 def uniform(object generator):
     """``generator.random()``: one ``next_double``, the same float and generator state,
     without numpy's argument handling (≈ 0.5 µs; issue 11, eighteenth round;
-    model/scalar_draws.py checks the two agree)."""
+    model/scalar_draws.py checks the two agree). Without numpy's lock, as above."""
     cdef bitgen_t* g = _bitgen(generator)
     return g.next_double(g.state)
 

@@ -9,6 +9,7 @@ view of any other row when it is asked for.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, overload
 
@@ -53,7 +54,7 @@ class Residents(Sequence[Resident]):
                 return [self[r] for r in range(*row.indices(self._size))]
             if not -self._size <= row < self._size:
                 raise IndexError(f"resident {row} out of range (0 to {self._size - 1})")
-            row = int(row) + (self._size if row < 0 else 0)
+            row = operator.index(row) + (self._size if row < 0 else 0)  # 2.5 is refused
         member = self._members.get(row)
         if member is not None:
             return member

@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 _engine = compiled_engine()
 _agree: list[bool] = []  # _draws_agree's answer, once per process
 # ranges the check draws from: no draw (1), small and large ones, one whose rejection
-# threshold is large (2**31 + 1), and the largest the compiled path takes
-_CHECKED_HIGHS = (1, 2, 3, 7, 10, 97, 1000, 2**31 + 1, 2**32 - 2)
+# threshold is large (2**31 + 1), the largest the compiled path takes (2**32 − 1) and the
+# smallest it leaves to numpy (2**32)
+_CHECKED_HIGHS = (1, 2, 3, 7, 10, 97, 1000, 2**31 + 1, 2**32 - 1, 2**32)
 
 
 def _numpy_integer_below(rng: np.random.Generator, high: int) -> int:

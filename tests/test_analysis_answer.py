@@ -130,8 +130,8 @@ def test_assumptions_from_a_sensitivity_folder(tmp_path: Path) -> None:
     ], found
     assert found[0].weight == pytest.approx(0.7)
     # the source names the scenario the indices were computed on, here one compared
-    assert "on the baseline scenario, sensitivity results sobol" in found[0].source, found
-    assert "not a scenario compared here" not in found[0].source
+    assert found[0].source.endswith("sensitivity results sobol, computed on the baseline scenario")
+    assert "compared here" not in found[0].source
     # indices of a scenario not compared (the demo's classroom Sobol' design beside a
     # street comparison) are still listed, but the reader is told
     other = write_compare(
@@ -139,8 +139,27 @@ def test_assumptions_from_a_sensitivity_folder(tmp_path: Path) -> None:
     )
     found, _ = answer.key_assumptions(load_results(other.path), ["resolution_time_mean_days"])
     assert found and all(
-        "on the baseline scenario, not a scenario compared here" in a.source for a in found
+        a.source.endswith("computed on the baseline scenario — not one compared here")
+        for a in found
     ), found
+
     missing = write_compare(tmp_path / "m", experiment_keys='sensitivity_results = "nowhere"\n')
     found, note = answer.key_assumptions(load_results(missing.path), ["on_time_share"])
     assert not found and "do not exist yet" in note, note
+
+
+def test_the_scenarios_sensitivity_indices_were_computed_on_are_named() -> None:
+    """One scenario or several, and whether the comparison holds any of them."""
+    on = answer._computed_on
+    assert on([], ["street"]) == ""
+    assert on(["classroom"], []) == ", computed on the classroom scenario"
+    assert on(["classroom"], ["classroom", "street"]) == ", computed on the classroom scenario"
+    assert on(["classroom"], ["street"]) == (
+        ", computed on the classroom scenario — not one compared here"
+    )
+    assert on(["classroom", "village", "town"], ["street"]) == (
+        ", computed on the classroom, village and town scenarios — none compared here"
+    )
+    assert on(["classroom", "street"], ["street"]) == (
+        ", computed on the classroom and street scenarios"
+    )

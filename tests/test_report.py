@@ -279,7 +279,7 @@ def test_reads_a_folder_written_by_the_store(tmp_path: Path) -> None:
 
 def test_a_shared_ranking_source_is_said_once(tmp_path: Path) -> None:
     """The assumptions a sensitivity folder ranks share one source: the answer box says it
-    once, after the list, in both versions — and that the indices come from a scenario
+    once, before the list, in both versions — and that the indices come from a scenario
     this comparison does not hold."""
     sobol = write_sensitivity(tmp_path / "sobol")  # computed on "baseline"
     keys = f'sensitivity_results = "{sobol.path}"\n' + EXPERIMENT_KEYS  # before [thresholds]
@@ -287,10 +287,13 @@ def test_a_shared_ranking_source_is_said_once(tmp_path: Path) -> None:
         tmp_path / "compare", scenarios=("street", "street_integrated"), experiment_keys=keys
     )
     page, markdown = _texts(write_report(fake.path))
-    source = "Sobol total-order index on the baseline scenario, not a scenario compared here"
+    source = (
+        "(each: Sobol total-order index, sensitivity results sobol, computed on the baseline "
+        "scenario — not one compared here)"
+    )
     box_html = page.split('class="rests"')[1].split("</p>")[0]
-    box_markdown = markdown.split("**Rests most on:**")[1].split("\n## ")[0].split("**⚠")[0]
+    box_markdown = markdown.split("**Rests most on**")[1].split("\n## ")[0].split("**⚠")[0]
     for box in (box_html, box_markdown):
         assert box.count("Sobol total-order index") == 1, box
-        assert f"(each: {source}, sensitivity results sobol)" in box, box
-        assert "weight 0.70" in box and "weight 0.30" in box, box
+        # the shared source comes first, so it reads as every factor's, not the last one's
+        assert box.index(source) < box.index("weight 0.70") < box.index("weight 0.30"), box

@@ -79,3 +79,5 @@ def test_negative_and_numpy_rows_are_the_same_residents(model: GovernanceModel) 
         assert (model.residents[row - n] is model.residents[row]) == (row == member)
     with pytest.raises(IndexError, match=f"0 to {n - 1}"):
         model.residents[np.int64(-n - 1)]
+    with pytest.raises(TypeError):  # not a row, as a list refuses it
+        model.residents[2.5]  # type: ignore[call-overload]

@@ -8,7 +8,7 @@ import logging
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import model.scalar_draws as scalar_draws
@@ -29,6 +29,8 @@ needs_engine = pytest.mark.skipif(
     ),
 )
 @settings(max_examples=200, deadline=None)
+@example(seed=3, highs=[1, 2**32 - 1, 2**32, 2**32 + 1, 2**31 + 1, 2])  # each path's edge
+@example(seed=4, highs=[2**63 - 1, 1, 1, 5])
 def test_the_same_numbers_and_state_as_numpy(seed: int, highs: list[int]) -> None:
     ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
     # interleaved with uniforms, as the lifecycle draws them from one stream
@@ -39,6 +41,11 @@ def test_the_same_numbers_and_state_as_numpy(seed: int, highs: list[int]) -> Non
     assert ours.bit_generator.state == numpys.bit_generator.state
     # and the next draw of another kind too: nothing buffered differs
     assert ours.random() == numpys.random()
+
+
+def test_a_range_beyond_numpys_is_refused_as_numpy_refuses_it() -> None:
+    with pytest.raises(ValueError, match="out of bounds"):
+        integer_below(np.random.default_rng(1), 2**64 - 1)
 
 
 def test_one_value_draws_nothing() -> None:
@@ -52,6 +59,14 @@ def test_one_value_draws_nothing() -> None:
 def test_an_empty_range_is_refused_as_numpy_refuses_it(high: int) -> None:
     with pytest.raises(ValueError, match="high <= 0"):
         integer_below(np.random.default_rng(1), high)
+
+
+@pytest.mark.parametrize("high", [np.int64(7), np.uint32(2**32 - 1), 2**63, True])
+def test_other_forms_of_high_are_numpys_own(high: object) -> None:
+    """A numpy integer, a range beyond 64 bits signed, a bool: what numpy's call gives."""
+    ours, numpys = np.random.default_rng(9), np.random.default_rng(9)
+    assert integer_below(ours, high) == int(numpys.integers(high))  # type: ignore[arg-type]
+    assert ours.bit_generator.state == numpys.bit_generator.state
 
 
 @needs_engine
