@@ -219,12 +219,18 @@ class Assumption:
         weight: its importance (Sobol total-order index, or Morris μ* scaled to the largest).
         outcome: the main outcome it matters most for.
         source: where the ranking comes from (a sentence for the reader).
+        conf: the half-width of the weight's interval where the ranking has one (SALib's
+            bootstrap of a Sobol index or of Morris μ*, scaled as the weight), else None.
+        total_order: whether the weight is a Sobol total-order index, which cannot exceed
+            1 but whose estimate from a small design can (the report says so).
     """
 
     factor: str
     weight: float
     outcome: str
     source: str
+    conf: float | None = None
+    total_order: bool = False
 
 
 def assumptions_from_explain(results: Results, outcomes: Sequence[str]) -> list[Assumption]:
@@ -301,22 +307,34 @@ def assumptions_from_sensitivity(
     on = _computed_on(loaded.scenarios(), compared)
     source = f"Sobol total-order index, sensitivity results {folder.name}{on}"
     if len(sobol):
-        table = sobol[sobol["outcome"].isin(chosen)][["outcome", "factor", "ST"]]
-        table = table.rename(columns={"ST": "weight"})
+        table = sobol[sobol["outcome"].isin(chosen)][["outcome", "factor", "ST", "ST_conf"]]
+        table = table.rename(columns={"ST": "weight", "ST_conf": "conf"})
     else:
         morris = st.morris_table(sensitivity)
         if morris.empty:
             return []
-        table = morris[morris["outcome"].isin(chosen)][["outcome", "factor", "mu_star"]].copy()
+        columns = ["outcome", "factor", "mu_star", "mu_star_conf"]
+        table = morris[morris["outcome"].isin(chosen)][columns].copy()
         # μ* is in outcome units: scale per outcome so that outcomes are comparable
-        table["weight"] = table["mu_star"] / table.groupby("outcome")["mu_star"].transform("max")
+        largest = table.groupby("outcome")["mu_star"].transform("max")
+        table["weight"] = table["mu_star"] / largest
+        table["conf"] = table["mu_star_conf"] / largest
         source = f"Morris μ* (scaled to the largest), sensitivity results {folder.name}{on}"
     table = table[pd.to_numeric(table["weight"], errors="coerce").notna()]
     best = table.sort_values("weight", ascending=False).drop_duplicates("factor")
+    sobol_ranked = bool(len(sobol))
     return [
-        Assumption(str(r.factor), float(r.weight), str(r.outcome), source)
+        Assumption(
+            str(r.factor), float(r.weight), str(r.outcome), source, _finite(r.conf), sobol_ranked
+        )
         for r in best.head(MAX_ASSUMPTIONS).itertuples(index=False)
     ]
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number, else None (a stored NULL)."""
+    number = pd.to_numeric(value, errors="coerce")
+    return float(number) if pd.notna(number) and math.isfinite(float(number)) else None
 
 
 def _computed_on(scenarios: Sequence[str], compared: Sequence[str]) -> str:

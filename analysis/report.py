@@ -454,6 +454,7 @@ class _Answer:
     assumptions: list[str]
     assumptions_note: str
     assumptions_source: str  # the one source of every assumption listed, or "" (each has its own)
+    assumptions_caveat: str  # what a reader must know to weigh the listed weights, or ""
     facts: str
     legend: str
     overloads: str = ""  # the rows with overloaded runs (time outcomes censored), or ""
@@ -611,10 +612,18 @@ def _answer_block(
     sources = {a.source for a in assumptions}
     shared = sources.pop() if len(sources) == 1 and len(assumptions) > 1 else ""
     assumption_texts = [
-        f"{parameter_label(a.factor)} — weight {a.weight:.2f} on "
-        f"{outcome_label(a.outcome, unit=False).lower()}" + ("" if shared else f" ({a.source})")
+        f"{parameter_label(a.factor)} — weight {a.weight:.2f}"
+        + ("" if a.conf is None else f" ± {a.conf:.2f}")
+        + f" on {outcome_label(a.outcome, unit=False).lower()}"
+        + ("" if shared else f" ({a.source})")
         for a in assumptions
     ]
+    caveat = (
+        "A total-order index above 1 is the estimate's error, not the factor's share: the "
+        "sensitivity design was too small for it (more `samples` give a sharper one)."
+        if any(a.total_order and a.weight > 1.0 for a in assumptions)
+        else ""
+    )
     legend = (
         f"Reference row: {named.get(reference, reference)}: mean with its {level} % interval. "
         f"Other rows: paired difference from it (same seeds) with its {level} % interval. "
@@ -630,6 +639,7 @@ def _answer_block(
         assumptions=assumption_texts,
         assumptions_note=note,
         assumptions_source=shared,
+        assumptions_caveat=caveat,
         facts=_scale_text(answer.run_facts(results), results.scenarios(), results.progress()),
         legend=legend,
         overloads=_overload_text(results, [reference, *listed], named),
@@ -1424,6 +1434,7 @@ def _answer_html(block: _Answer) -> str:
         + "<strong>:</strong> "
         + "; ".join(esc(a) for a in block.assumptions)
         + "."
+        + (f" {_inline_code_html(block.assumptions_caveat)}" if block.assumptions_caveat else "")
         if block.assumptions
         else f"<strong>Rests on:</strong> {_inline_code_html(block.assumptions_note)}"
     )
@@ -1453,6 +1464,8 @@ def _answer_markdown(block: _Answer) -> list[str]:
         source = f" (each: {block.assumptions_source})" if block.assumptions_source else ""
         lines += [f"**Rests most on**{source}**:**", ""]
         lines += [f"- {a}" for a in block.assumptions] + [""]
+        if block.assumptions_caveat:
+            lines += [block.assumptions_caveat, ""]
     else:
         lines += [f"**Rests on:** {block.assumptions_note}", ""]
     if block.overloads:

@@ -129,6 +129,8 @@ def test_assumptions_from_a_sensitivity_folder(tmp_path: Path) -> None:
         "offices.grid_workers_per_grid",
     ], found
     assert found[0].weight == pytest.approx(0.7)
+    # with the index's interval (the fixture stores ST ± 0.04) and its kind
+    assert found[0].conf == pytest.approx(0.04) and found[0].total_order, found
     # the source names the scenario the indices were computed on, here one compared
     assert found[0].source.endswith("sensitivity results sobol, computed on the baseline scenario")
     assert "compared here" not in found[0].source

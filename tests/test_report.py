@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,29 @@ def test_a_shared_ranking_source_is_said_once(tmp_path: Path) -> None:
         assert box.count("Sobol total-order index") == 1, box
         # the shared source comes first, so it reads as every factor's, not the last one's
         assert box.index(source) < box.index("weight 0.70") < box.index("weight 0.30"), box
+        assert "weight 0.70 ± 0.04" in box, "each weight with its interval"
+        assert "above 1" not in box, "no index above 1, no caveat about one"
+
+
+def test_a_total_order_index_above_one_is_explained(tmp_path: Path) -> None:
+    """A small design's total-order estimate can exceed 1, which no share can: the box
+    says that it is the estimate's error, in both versions; Morris weights get no such
+    sentence (μ* is scaled to the largest, so 1 is its top)."""
+    for method in ("sobol", "morris"):
+        sensitivity = write_sensitivity(tmp_path / method, method=method)
+        index = "ST" if method == "sobol" else "mu_star"
+        database = sqlite3.connect(sensitivity.path / "results.sqlite")
+        with database:  # the first factor's estimate reads 1.4 on every outcome
+            database.execute(
+                "UPDATE sensitivity SET value = 1.4 WHERE index_name = ? AND factor = ?",
+                (index, "coordination.classification_accuracy"),
+            )
+        database.close()
+        keys = f'sensitivity_results = "{sensitivity.path}"\n' + EXPERIMENT_KEYS
+        fake = write_compare(tmp_path / f"compare_{method}", experiment_keys=keys)
+        page, markdown = _texts(write_report(fake.path))
+        for text in (page.split('class="rests"')[1].split("</p>")[0], markdown):
+            top = "weight 1.40" if method == "sobol" else "weight 1.00"  # μ* scaled to its top
+            assert "Rests most on" in text and top in text, (method, text[:400])
+            said = "A total-order index above 1 is the estimate's error" in text
+            assert said == (method == "sobol"), (method, text[:400])
