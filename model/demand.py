@@ -19,7 +19,7 @@ import numpy as np
 
 from model.cases import CASE_TYPES, REPORTED_TYPES
 from model.categorical import choice_cdf, choose
-from model.engine_backend import compiled_engine
+from model.engine_backend import agrees_with_numpy, compiled_engine
 from model.parameters import ModelParameters
 from model.places import DemandWeights
 
@@ -42,28 +42,25 @@ def _draws_agree() -> bool:
     numpy's generators through their public C interface with copies of numpy's integer
     and shuffle algorithms, which a numpy release could change; if it does, numpy's own
     calls run instead, with a WARNING."""
-    if not _agree:
-        assert _engine is not None
-        cdf = np.cumsum(np.linspace(0.5, 1.5, 300))
-        rows = np.tile(np.arange(1, 9), (400, 1))
-        same = True
-        for k, (residents, weights) in enumerate(((300, None), (300, cdf), (2**20, None))):
-            draws = []
-            for draw in (_engine.draw_needs, DemandGenerator._draws):
-                a, b = np.random.default_rng([7, k]).spawn(2)
-                got = draw(a, b, 150, 40, residents, weights, 3, rows)
-                draws.append((got, a.bit_generator.state, b.bit_generator.state))
-            (x, xa, xb), (y, ya, yb) = draws
-            same &= xa == ya and xb == yb
-            same &= all(p.tobytes() == q.tobytes() for p, q in zip(x, y, strict=True))
-        if not same:
-            logger.warning(
-                "the compiled engine's draws differ from numpy %s's: numpy's own calls draw "
-                "the needs (the same results, slower)",
-                np.__version__,
-            )
-        _agree.append(bool(same))
-    return _agree[0]
+    return agrees_with_numpy(_agree, _same_draws, "draws of the needs", logger)
+
+
+def _same_draws() -> bool:
+    """Whether both ways of drawing a few days' needs give the same numbers and states."""
+    assert _engine is not None
+    cdf = np.cumsum(np.linspace(0.5, 1.5, 300))
+    rows = np.tile(np.arange(1, 9), (400, 1))
+    same = True
+    for k, (residents, weights) in enumerate(((300, None), (300, cdf), (2**20, None))):
+        draws = []
+        for draw in (_engine.draw_needs, DemandGenerator._draws):
+            a, b = np.random.default_rng([7, k]).spawn(2)
+            got = draw(a, b, 150, 40, residents, weights, 3, rows)
+            draws.append((got, a.bit_generator.state, b.bit_generator.state))
+        (x, xa, xb), (y, ya, yb) = draws
+        same &= xa == ya and xb == yb
+        same &= all(p.tobytes() == q.tobytes() for p, q in zip(x, y, strict=True))
+    return same
 
 
 # ``ndarray.all``: the ufunc's reduction it calls, without its Python frame (issue 11)

@@ -101,3 +101,25 @@ def compiled_engine(
         _warned.add(problem)
         logger.warning("%s; the pure-Python engine runs (the same results, slower)", problem)
     return None
+
+
+def agrees_with_numpy(
+    answers: list[bool], check: Callable[[], bool], what: str, log: logging.Logger
+) -> bool:
+    """Whether a compiled copy of numpy's algorithms gives numpy's numbers here: ``check()``
+    runs once per process and its answer is kept in ``answers``. A numpy release could
+    change an algorithm; if the two differ, the caller runs numpy's own calls, and ``log``
+    says so once, naming ``what`` (the same results, slower)."""
+    if not answers:
+        same = bool(check())
+        if not same:
+            import numpy as np  # only to name its version
+
+            log.warning(
+                "the compiled engine's %s differ from numpy %s's: numpy's own calls make "
+                "them (the same results, slower)",
+                what,
+                np.__version__,
+            )
+        answers.append(same)
+    return answers[0]

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from model.engine_backend import compiled_engine
+from model.engine_backend import agrees_with_numpy, compiled_engine
 
 logger = logging.getLogger(__name__)
 _engine = compiled_engine()
@@ -44,25 +44,18 @@ def _numpy_uniform(rng: np.random.Generator) -> float:
 
 def _draws_agree() -> bool:
     """Whether the compiled draws give numpy's numbers and generator states, interleaved."""
-    if not _agree:
-        assert _engine is not None
-        compiled, reference = np.random.default_rng(20261204), np.random.default_rng(20261204)
-        same = True
-        for _ in range(40):
-            for high in _CHECKED_HIGHS:
-                same &= _engine.integer_below(compiled, high) == _numpy_integer_below(
-                    reference, high
-                )
-                same &= _engine.uniform(compiled) == _numpy_uniform(reference)
-        same &= compiled.bit_generator.state == reference.bit_generator.state
-        if not same:
-            logger.warning(
-                "the compiled engine's scalar draws differ from numpy %s's: numpy's own "
-                "calls draw them (the same results, slower)",
-                np.__version__,
-            )
-        _agree.append(bool(same))
-    return _agree[0]
+    return agrees_with_numpy(_agree, _same_draws, "scalar draws", logger)
+
+
+def _same_draws() -> bool:
+    assert _engine is not None
+    compiled, reference = np.random.default_rng(20261204), np.random.default_rng(20261204)
+    same = True
+    for _ in range(40):
+        for high in _CHECKED_HIGHS:
+            same &= _engine.integer_below(compiled, high) == _numpy_integer_below(reference, high)
+            same &= _engine.uniform(compiled) == _numpy_uniform(reference)
+    return same and compiled.bit_generator.state == reference.bit_generator.state
 
 
 def _chosen() -> tuple[

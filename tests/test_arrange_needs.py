@@ -213,4 +213,4 @@ def test_draws_that_disagree_with_numpy_fall_back_to_numpy(
         for day in range(3):
             assert g.draw(day).time.tobytes() == plain.draw(day).time.tobytes()
     assert demand_module._agree == [False]
-    assert sum("draws differ from numpy" in r.getMessage() for r in caplog.records) == 1
+    assert sum("needs differ from numpy" in r.getMessage() for r in caplog.records) == 1
