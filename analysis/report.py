@@ -724,7 +724,12 @@ def _compare_section(
     main = answer.main_outcomes(results, outcomes_all)
     chosen = list(dict.fromkeys([*main, *names]))
     effects = st.paired_differences(
-        wide, reference, names=chosen, confidence=confidence, precision=precision
+        wide,
+        reference,
+        names=chosen,
+        confidence=confidence,
+        precision=precision,
+        requested=precision is not DEFAULT_PRECISION,  # the report's own default: a note
     )
     summary = st.summarise(wide, names=chosen, confidence=confidence)
     block, verdicts = _answer_block(

@@ -246,22 +246,24 @@ def _precision_fields(
         needed,
         False,
         f"{what}: ±{interval.half_width:.4g} from {interval.n} replications is wider than the "
-        f"requested ±{target:.4g}; about {needed} replications are needed",
+        f"target ±{target:.4g}; about {needed} replications are needed",
     )
 
 
 def _log_warnings(frame: pd.DataFrame, what: str, requested: bool) -> None:
-    """One log line for the imprecise rows: a warning when a precision was requested."""
+    """One log line for the imprecise rows: a warning when the precision was requested (by
+    the experiment's user), a note otherwise (a caller's default target, or none)."""
     if frame.empty or "precise" not in frame:
         return
     imprecise = frame[~frame["precise"].astype(bool)]
     if not imprecise.empty:
         logger.log(
             logging.WARNING if requested else logging.INFO,
-            "%s: %d of %d intervals miss the requested precision (first: %s)",
+            "%s: %d of %d intervals miss the %s precision (first: %s)",
             what,
             len(imprecise),
             len(frame),
+            "requested" if requested else "default",
             imprecise["warning"].iloc[0],
         )
 
@@ -380,8 +382,12 @@ def paired_differences(
     names: Sequence[str] | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
     precision: Precision = None,
+    requested: bool | None = None,
 ) -> pd.DataFrame:
     """Effects of each scenario against ``reference``, paired by replication index.
+
+    ``requested``: whether ``precision`` is the user's (an imprecise interval is then
+    logged as a WARNING) or a caller's default (INFO); default: whether one is given.
 
     Replication i of a scenario is paired with replication i of the reference (common random
     numbers); replications missing or NaN on either side are left out of that pair set.
@@ -470,7 +476,8 @@ def paired_differences(
                 }
             )
     result = pd.DataFrame(rows, columns=PAIRED_COLUMNS)
-    _log_warnings(result, f"paired differences against {reference}", precision is not None)
+    asked = precision is not None if requested is None else requested
+    _log_warnings(result, f"paired differences against {reference}", asked)
     return result
 
 

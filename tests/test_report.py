@@ -324,3 +324,19 @@ def test_a_total_order_index_above_one_is_explained(tmp_path: Path) -> None:
             assert "Rests most on" in text and top in text, (method, text[:400])
             said = "A total-order index above 1 is the estimate's error" in text
             assert said == (method == "sobol"), (method, text[:400])
+
+
+def test_the_reports_default_precision_is_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An experiment file that asks for no precision gets the report's default target
+    (±10 % of the reference level, said in the report): an interval wider than that is a
+    note in the log, not a WARNING about a 'requested' precision nobody requested."""
+    fake = write_compare(tmp_path / "compare", scenarios=("street", "street_integrated"))
+    with caplog.at_level("INFO", logger="analysis.statistics"):
+        write_report(fake.path)
+    precision = [r for r in caplog.records if "precision" in r.getMessage()]
+    assert precision, "the fixture's intervals miss the default target"
+    assert all(r.levelname == "INFO" for r in precision), [r.getMessage() for r in precision]
+    assert all("miss the default precision" in r.getMessage() for r in precision)
+    assert not any("requested" in r.getMessage() for r in precision)
