@@ -526,6 +526,11 @@ def _check_outcome(path: Path, key: str, name: str) -> None:
 
 def _scenario_path(experiment_path: Path, reference: str, key: str) -> Path:
     resolved = (experiment_path.parent / reference).resolve()
+    if resolved.is_dir():  # it exists: "not found" would send the user looking for it
+        raise InputError(
+            f"{experiment_path}: {key}: {reference!r} is a folder ({resolved}); allowed: a "
+            "scenario .toml file, relative to the experiment file"
+        )
     if not resolved.is_file():
         raise InputError(
             f"{experiment_path}: {key}: scenario file {reference!r} not found "

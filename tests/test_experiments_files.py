@@ -83,6 +83,18 @@ def test_missing_scenario_file(tmp_path):
     )
 
 
+def test_a_scenario_path_that_is_a_folder_is_named_as_one(tmp_path):
+    """A scenario path naming a folder is not 'not found': the message says it is a
+    folder, where, and what is allowed."""
+    (tmp_path / "scenarios" / "scenarios_folder").mkdir(parents=True)  # beside the scenarios
+    message = _error(
+        tmp_path,
+        standins.compare_text().replace("tiny_integrated.toml", "scenarios_folder"),
+    )
+    assert "scenarios[1].path" in message and "scenarios_folder' is a folder" in message, message
+    assert "not found" not in message and "allowed: a scenario .toml file" in message, message
+
+
 def test_bad_dotted_field_in_grid(tmp_path):
     """A sweep field that is not in the scenario schema fails before any run, with a suggestion."""
     text = standins.sweep_text().replace("staff_per_100k_residents", "staff_per_100k_resident")
