@@ -304,9 +304,10 @@ def assumptions_from_sensitivity(
         dict.fromkeys(sensitivity["outcome"])
     )
     sobol = st.sobol_table(sensitivity)
+    by_sobol = len(sobol) > 0  # else Morris screening ranks them
     on = _computed_on(loaded.scenarios(), compared)
     source = f"Sobol total-order index, sensitivity results {folder.name}{on}"
-    if len(sobol):
+    if by_sobol:
         table = sobol[sobol["outcome"].isin(chosen)][["outcome", "factor", "ST", "ST_conf"]]
         table = table.rename(columns={"ST": "weight", "ST_conf": "conf"})
     else:
@@ -322,10 +323,9 @@ def assumptions_from_sensitivity(
         source = f"Morris μ* (scaled to the largest), sensitivity results {folder.name}{on}"
     table = table[pd.to_numeric(table["weight"], errors="coerce").notna()]
     best = table.sort_values("weight", ascending=False).drop_duplicates("factor")
-    sobol_ranked = bool(len(sobol))
     return [
         Assumption(
-            str(r.factor), float(r.weight), str(r.outcome), source, _finite(r.conf), sobol_ranked
+            str(r.factor), float(r.weight), str(r.outcome), source, _finite(r.conf), by_sobol
         )
         for r in best.head(MAX_ASSUMPTIONS).itertuples(index=False)
     ]

@@ -25,7 +25,7 @@ from model.engine_backend import agrees_with_numpy, compiled_engine
 
 logger = logging.getLogger(__name__)
 _engine = compiled_engine()
-_agree: list[bool] = []  # _draws_agree's answer, once per process
+_agree: list[bool] = []  # whether the compiled draws agree with numpy, once per process
 # ranges the check draws from: no draw (1), small and large ones, one whose rejection
 # threshold is large (2**31 + 1), the largest the compiled path takes (2**32 − 1) and the
 # smallest it leaves to numpy (2**32)
@@ -42,12 +42,8 @@ def _numpy_uniform(rng: np.random.Generator) -> float:
     return rng.random()
 
 
-def _draws_agree() -> bool:
-    """Whether the compiled draws give numpy's numbers and generator states, interleaved."""
-    return agrees_with_numpy(_agree, _same_draws, "scalar draws", logger)
-
-
 def _same_draws() -> bool:
+    """Whether the compiled draws give numpy's numbers and generator states, interleaved."""
     assert _engine is not None
     compiled, reference = np.random.default_rng(20261204), np.random.default_rng(20261204)
     same = True
@@ -62,7 +58,7 @@ def _chosen() -> tuple[
     Callable[[np.random.Generator, int], int], Callable[[np.random.Generator], float]
 ]:
     """The compiled draws where the engine is built and agrees with numpy, else numpy's."""
-    if _engine is not None and _draws_agree():
+    if _engine is not None and agrees_with_numpy(_agree, _same_draws, "scalar draws", logger):
         return _engine.integer_below, _engine.uniform
     return _numpy_integer_below, _numpy_uniform
 
