@@ -959,13 +959,15 @@ class Casework:
     def _enter_stage(self, cid: int) -> None:
         prog = self.progress[cid]
         route = prog.route
-        if prog.stage >= len(route.stages):
+        stages = route.stages
+        index = prog.stage
+        if index >= len(stages):
             self._handled(cid)
             return
-        stage = route.stages[prog.stage]
+        stage = stages[index]
         role = stage.role
         if prog.first_handling < 0 and role in HANDLING_ROLES:
-            prog.first_handling = prog.stage
+            prog.first_handling = index
         if role == "handle" and not prog.classified:
             prog.classified = True
             if self._turned_away(cid, prog):
@@ -977,7 +979,6 @@ class Casework:
         elif resolve and visits and visits[0].unit.level == "grid":
             prog.settled_by_team = True
         prog.pending = len(visits)
-        delay_default = 0.0 if resolve else self._delay(route)  # a settlement has no hand-off
         events = self.events
         now = events.now
         at_unit = prog.at
@@ -987,10 +988,14 @@ class Casework:
             if resolve or (
                 at_unit is not None and unit.index == at_unit.index and unit.level == at_unit.level
             ):
-                # settled where the case already is: no transfer between units
+                # settled where the case already is (a settlement has no hand-off either)
                 delay = 0.0
             else:
-                delay = v.response_hours if v.response_hours is not None else delay_default
+                delay = v.response_hours
+                if delay is None:  # the route's hand-off delay (``_delay``, without its call)
+                    delay = route.handoff_delay_hours
+                    if delay is None:
+                        delay = self.p.coordination.handoff_delay_hours
                 self.cases.handoffs[cid] += 1
             if delay > 0:
                 at = self.calendar.add_working_hours(now, delay)
@@ -1069,42 +1074,49 @@ class Casework:
         return self.p.coordination.handoff_delay_hours if d is None else d
 
     def _visit_arrive(self, item: tuple[int, Visit, str]) -> None:
+        """A visit reaches its unit: the work it takes there (the visit's own, else the
+        department's for its part of the case, else :meth:`_default_work`; the travel; the
+        department's effort) joins the unit's queue with the case's key."""
         cid, visit, role = item
         unit = visit.unit
-        units = self.units
-        station = units.station(unit)
         prog = self.progress[cid]
         route = prog.route
-        work = visit.work_hours
-        if work is None:
-            work = self._default_work(cid, unit, route)
-        if self.travels and role in HANDLING_ROLES:  # no travel for a review or a return
-            work += self._travel_hours(cid, unit, role, prog.settled_by_team)
-        key = self.cases.deadline[cid]
+        given = visit.work_hours
+        cases = self.cases
         effort, premature = 1.0, False
         if unit.level == "department":
-            department = units.departments[unit.index]
-            key = department.queue_key(key, route.priority)
-            if role == "handle" and visit.work_hours is None:
+            # the department's station, without ``Units.station``'s call (issue 11)
+            index = unit.index
+            department = self.units.departments[index]
+            station = department.station
+            if given is None:  # its part of the case's work, and the route's overhead if it leads
+                row = cases.departments[cid]
+                slot = row.index(index) if index in row else 0
+                work = department.work_hours(cases.work[cid][slot], slot == 0, route.overhead_hours)
+            else:
+                work = given
+            if self.travels and role in HANDLING_ROLES:  # no travel for a review or a return
+                work += self._travel_hours(cid, unit, role, prog.settled_by_team)
+            key = department.queue_key(cases.deadline[cid], route.priority)
+            if role == "handle" and given is None:
                 u = self.gaming_rng.random() if department.pressure > 0 else 1.0
                 effort, premature = department.effort(u)
                 work *= effort
         else:
-            key += route.priority
+            station = self.units.station(unit)
+            work = self._default_work(cid, unit) if given is None else given
+            if self.travels and role in HANDLING_ROLES:
+                work += self._travel_hours(cid, unit, role, prog.settled_by_team)
+            key = cases.deadline[cid] + route.priority
         if role == "return":
             station.arrive(work, self._returned_callback, (cid, unit.index), key)
         else:
             station.arrive(work, self._done_callback, (cid, unit, role, effort, premature), key)
 
-    def _default_work(self, cid: int, unit: Unit, route: Route) -> float:
+    def _default_work(self, cid: int, unit: Unit) -> float:
+        """The work a visit to an office, a grid, a party group or the staff moved down
+        takes when the route gives none (a department's: :meth:`_visit_arrive`)."""
         level = unit.level
-        if level == "department":
-            row = self.cases.departments[cid]
-            slot = row.index(unit.index) if unit.index in row else 0
-            department = self.units.departments[unit.index]
-            return department.work_hours(
-                self.cases.work[cid][slot], slot == 0, route.overhead_hours
-            )
         if level == "embedded":
             return self.cases.work[cid][0]  # the moved staff do the department's own work
         if level in ("grid", "party"):
