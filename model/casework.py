@@ -991,11 +991,10 @@ class Casework:
                 # settled where the case already is (a settlement has no hand-off either)
                 delay = 0.0
             else:
-                delay = v.response_hours
-                if delay is None:  # the route's hand-off delay (``_delay``, without its call)
-                    delay = route.handoff_delay_hours
-                    if delay is None:
-                        delay = self.p.coordination.handoff_delay_hours
+                given = v.response_hours
+                if given is None:  # the route's hand-off delay (``_delay``, without its call)
+                    given = route.handoff_delay_hours
+                delay = self.p.coordination.handoff_delay_hours if given is None else given
                 self.cases.handoffs[cid] += 1
             if delay > 0:
                 at = self.calendar.add_working_hours(now, delay)
