@@ -31,6 +31,8 @@ from experiments.scenario_files import (
     apply_overrides,
     iter_scenario_files,
     load_scenario,
+    parse_toml,
+    read_toml_bytes,
     resolve_scenario_path,
 )
 
@@ -90,10 +92,12 @@ def register(subparsers: Any) -> None:
 
     validate = subparsers.add_parser(
         "validate",
-        help="check scenario files without running them",
-        description="Read and validate scenario files (a folder means its *.toml files).",
+        help="check scenario and experiment files without running them",
+        description="Read and validate scenario files (a folder means its *.toml files). An "
+        "experiment file (one with a top-level 'kind': compare, sweep, sensitivity, calibrate) "
+        "is checked as an experiment: its fields, its scenarios and every point it would run.",
     )
-    validate.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="files or folders")
+    validate.add_argument("scenarios", nargs="+", metavar="FILE", help="files or folders")
     validate.add_argument(REGISTERED_ONLY_FLAG, action="store_true", help=REGISTERED_ONLY_HELP)
     validate.set_defaults(func=validate_command)
 
@@ -348,21 +352,62 @@ def validate_command(args: argparse.Namespace) -> int:
             failed += 1
             continue
         for path in paths:
+            experiment = _is_experiment_file(path)
             try:
-                scenario = load_scenario(path, allow_imports=not args.registered_kinds_only)
+                line = (
+                    _validate_experiment(path, not args.registered_kinds_only)
+                    if experiment
+                    else _validate_scenario(path, not args.registered_kinds_only)
+                )
             except InputError as exc:
-                print(f"FAIL  {path}")
+                print(f"FAIL  {path}" + ("  (read as an experiment file)" if experiment else ""))
                 print_error(exc)
                 failed += 1
                 continue
             valid += 1
-            print(
-                f"ok  {path}  ({scenario.name}, {scenario.residents:,} residents, "
-                f"routing {scenario.routing_kind}, consultation {scenario.consultation_kind})"
-            )
+            print(f"ok  {path}  ({line})")
     if valid + failed > 1 or failed:
         print(f"{valid} valid, {failed} with problems")
     return 2 if failed else 0
+
+
+def _validate_scenario(path: Path, allow_imports: bool) -> str:
+    scenario = load_scenario(path, allow_imports=allow_imports)
+    return (
+        f"{scenario.name}, {scenario.residents:,} residents, "
+        f"routing {scenario.routing_kind}, consultation {scenario.consultation_kind}"
+    )
+
+
+def _is_experiment_file(path: Path) -> bool:
+    """Whether ``path`` is an experiment file: one with a top-level ``kind`` (a scenario's
+    kinds are its policies', inside their sections). A file that does not read as TOML is
+    left to the scenario loader, which names the problem."""
+    try:
+        return "kind" in parse_toml(read_toml_bytes(path), path)
+    except InputError:
+        return False
+
+
+def _validate_experiment(path: Path, allow_imports: bool) -> str:
+    """Load an experiment file as its command would (every point's scenario built, the
+    targets of a calibration read); what it would run, in a few words."""
+    from experiments.experiment_files import CalibrateSpec, load_experiment
+
+    experiment = load_experiment(path, allow_imports=allow_imports)
+    spec = experiment.spec
+    if isinstance(spec, CalibrateSpec):
+        fitted = len(spec.calibration.parameters)
+        what = f"{fitted} parameter{'s' if fitted != 1 else ''} fitted to {spec.targets}"
+    else:
+        points = len(experiment.points)
+        noun = "scenario" if experiment.kind == "compare" else "point"
+        what = f"{points} {noun}{'s' if points != 1 else ''}"
+    more = ", more until [precision] is met" if spec.precision is not None else ""
+    return (
+        f"experiment {experiment.name}: {experiment.kind}, {what}, "
+        f"{spec.replications} replication{'s' if spec.replications != 1 else ''} each{more}"
+    )
 
 
 def _scenario_paths(reference: str) -> list[Path]:

@@ -204,6 +204,42 @@ def test_validate_reports_bad_files_and_fails(
     assert "error: " in captured.err and "did you mean 'integrated'?" in captured.err, captured.err
 
 
+def test_validate_checks_experiment_files_as_experiments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An experiment file (a top-level ``kind``) is checked as its command would load it,
+    not as a scenario whose every section is an unknown key."""
+    experiments = Path(__file__).resolve().parent.parent / "experiments"
+    status = main(["validate", str(experiments / "compare_reforms.toml"),
+                   str(experiments / "calibrate_baseline.toml")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "(experiment compare_reforms: compare, 6 scenarios, 5 replications each)" in out, out
+    assert "calibrate, 6 parameters fitted to ../scenarios/targets/pre_reform.toml" in out, out
+    assert "unknown key" not in out, out
+
+
+def test_validate_reports_an_experiment_file_s_own_errors(
+    write_toml, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad experiment file gets the experiment loader's errors (the field, what is
+    allowed), said to be read as an experiment; a misspelt kind gets a suggestion."""
+    bad = write_toml(
+        "bad_compare.toml",
+        'name = "x"\nkind = "compare"\nreplications = 0\n[[scenarios]]\npath = "classroom.toml"\n',
+    )
+    typo = write_toml("typo.toml", 'name = "x"\nkind = "compre"\n')
+    status = main(["validate", str(bad), str(typo)])
+    captured = capsys.readouterr()
+    assert status == 2, captured.out
+    assert f"FAIL  {bad}  (read as an experiment file)" in captured.out, captured.out
+    assert "replications" in captured.err and "greater than or equal to 1" in captured.err, (
+        captured.err
+    )
+    assert "did you mean 'compare'?" in captured.err, captured.err
+    assert "unknown key" not in captured.err, captured.err
+
+
 # ---------------------------------------------------------------------------
 # Error handling of main()
 # ---------------------------------------------------------------------------
