@@ -69,7 +69,6 @@ def diffuse_trust(
     w: float,
     r: float,
 ) -> bool: ...
-def erode_trust(trust: Any, bounds: Any, open_issues: Any, drag: float) -> None: ...
 
 # a day's needs (model.demand.DemandGenerator.draw, model.casework.Casework.receive)
 def arrange_needs(

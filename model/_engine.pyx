@@ -21,8 +21,7 @@ lists and call its Python ``_extend`` for a day not yet known, with the referenc
 float operations in the same order (docs/design.md "Issue 11, ninth round: the working
 calendar in C").
 
-The daily trust step (``diffuse_trust``, model/trust_diffusion.py), the erosion of trust by
-open collective issues (``erode_trust``, model/meetings.py), a day's needs
+The daily trust step (``diffuse_trust``, model/trust_diffusion.py) and a day's needs
 (``draw_needs`` and ``arrange_needs``, model/demand.py; ``sort_needs`` and
 ``gather_needs``, model/casework.py) are here too, each the bit-for-bit twin of a numpy
 reference kept beside its caller (docs/design.md "The daily trust step in C" and "A small
@@ -836,35 +835,6 @@ def diffuse_trust(
         for i in range(n):
             bad |= _update_trust(t, d, i, out[i], w32, keep, r)
     return bad
-
-
-def erode_trust(
-    double[::1] trust, const int64_t[::1] bounds, const int64_t[::1] open_issues, double drag
-):
-    """Open collective issues erode trust in their community (``Deliberation.erode_trust``,
-    model/meetings.py, whose numpy loop this is bit for bit): the residents of community
-    ``c``, rows ``bounds[c]`` to ``bounds[c + 1]``, have their trust multiplied by
-    ``1.0 - drag * min(open_issues[c], 5)`` (the count as a double), in place; a community
-    without open issues is left as it is (its factor would be exactly 1.0). A day's loop
-    over the district's communities cost a numpy slice and multiply each (issue 11,
-    nineteenth round)."""
-    cdef Py_ssize_t n = open_issues.shape[0]
-    cdef Py_ssize_t c, i
-    if bounds.shape[0] != n + 1:
-        raise ValueError("erode_trust: bounds must have one entry more than the communities")
-    for c in range(n):
-        if bounds[c] < 0 or bounds[c + 1] < bounds[c] or bounds[c + 1] > trust.shape[0]:
-            raise ValueError("erode_trust: bounds must ascend within the residents")
-    cdef int64_t k
-    cdef double factor
-    with nogil:
-        for c in range(n):
-            k = open_issues[c]
-            if k == 0:
-                continue
-            factor = 1.0 - drag * <double> (k if k < 5 else 5)
-            for i in range(bounds[c], bounds[c + 1]):
-                trust[i] *= factor
 
 
 # ------------------------------------------------------------------ a day's needs, arranged

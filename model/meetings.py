@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine_backend import compiled_engine
 from model.events import EventCalendar
 from model.policies.base import CommunityView, ConsultationPolicy, read_only
 from model.population import Population
@@ -60,11 +59,11 @@ class Deliberation:
         self.staff_hours = 0.0
         self.participated = np.zeros(population.size, dtype=bool)
         self.attendances = 0
-        # residents are stored grid by grid, so each community is a contiguous block (as
-        # Python ints, for slices; as an array, for the compiled erosion)
-        bounds = np.searchsorted(population.community, np.arange(n_communities + 1))
-        self.bounds: list[int] = bounds.tolist()
-        self._bounds = bounds.astype(np.int64)
+        # residents are stored grid by grid, so each community is a contiguous block
+        # (as Python ints: the daily erosion slices by them)
+        self.bounds: list[int] = np.searchsorted(
+            population.community, np.arange(n_communities + 1)
+        ).tolist()
         self.issue_rng = streams["collective_issues"]
         self.policy_rng = streams["consultation"]
         self.attendance_rng = streams["attendance"]
@@ -110,9 +109,6 @@ class Deliberation:
         if drag <= 0 or not _ANY(self.open_issues):
             return
         trust = self.population.trust
-        if _engine is not None:  # the loop below in C, bit for bit (issue 11, nineteenth round)
-            _engine.erode_trust(trust, self._bounds, self.open_issues, drag)
-            return
         per_community = 1.0 - drag * np.minimum(self.open_issues, 5)
         # residents are sorted by community (``bounds``): each community with open issues
         # is scaled in place; the others' factor is exactly 1.0, which changes no value
@@ -195,8 +191,6 @@ class Deliberation:
     def collective_issues_open(self) -> int:
         return int(_SUM(self.open_issues) + _SUM(self.in_progress))
 
-
-_engine = compiled_engine()
 
 # ``ndarray.sum`` and ``any``: the ufuncs' reductions they call, without their Python frames
 # (issue 11, eighth round: a few microseconds of a small scenario's day)

@@ -5,20 +5,15 @@ what the plain numpy gives."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model.meetings
 from experiments.scenario_files import load_scenario
 from model.agents import PartyMember
-from model.engine_backend import compiled_engine
 from model.governance import GovernanceModel
 from model.outcomes import _by_group
 from model.policies.base import CommunityView
@@ -31,31 +26,14 @@ def _bits(a: np.ndarray) -> list[int]:
     return a.view(np.int64).tolist()  # equal bits: −0.0 and NaN payloads too
 
 
-@contextmanager
-def _erosion_by(engine: str) -> Iterator[None]:
-    """Deliberation.erode_trust by the compiled engine's ``erode_trust`` or by its numpy loop."""
-    if engine == "compiled" and compiled_engine() is None:
-        pytest.skip("the compiled engine is not built (MICROGOV_PURE_PYTHON or no build)")
-    kept = model.meetings._engine
-    model.meetings._engine = kept if engine == "compiled" else None
-    try:
-        yield
-    finally:
-        model.meetings._engine = kept
-
-
-@pytest.mark.parametrize("engine", ["compiled", "python"])
 @settings(max_examples=60, deadline=None)
 @given(
     open_issues=st.lists(st.integers(-1, 9), min_size=1, max_size=64),
     drag=st.sampled_from([0.0, 0.05, 0.3, 1.0, 2.5]),
     seed=st.integers(0, 2**16),
 )
-def test_erosion_equals_the_plain_product(
-    engine: str, open_issues: list[int], drag: float, seed: int
-) -> None:
-    """Erosion equals ``trust *= np.repeat(1 − drag·min(open, 5), sizes)`` bit for bit, by
-    the compiled kernel and by the numpy loop it replaces (issue 11, nineteenth round)."""
+def test_erosion_equals_the_plain_product(open_issues: list[int], drag: float, seed: int) -> None:
+    """Erosion equals ``trust *= np.repeat(1 − drag·min(open, 5), sizes)`` bit for bit."""
     parameters = load_scenario(CLASSROOM).parameters
     feedback = parameters.feedback.model_copy(
         update={"collective_issue_trust_drag_per_year": drag * 365.0}
@@ -76,25 +54,8 @@ def test_erosion_equals_the_plain_product(
     per_community = 1.0 - (drag * 365.0 / 365.0) * np.minimum(delib.open_issues, 5)
     if drag > 0 and delib.open_issues.any():
         expected *= np.repeat(per_community, np.diff(delib.bounds))
-    with _erosion_by(engine):
-        delib.erode_trust()
+    delib.erode_trust()
     assert _bits(trust) == _bits(expected)
-
-
-def test_compiled_erosion_refuses_bounds_that_do_not_fit() -> None:
-    """The kernel writes in place, so bounds outside the residents or out of order are
-    refused before anything is scaled."""
-    engine = compiled_engine()
-    if engine is None:
-        pytest.skip("the compiled engine is not built")
-    trust = np.full(6, 0.5)
-    issues = np.array([1, 2], dtype=np.int64)
-    for bounds in ([0, 3, 7], [0, 4, 2], [-1, 3, 6], [0, 6]):
-        with pytest.raises(ValueError, match="erode_trust"):
-            engine.erode_trust(trust, np.array(bounds, dtype=np.int64), issues, 0.1)
-    assert trust.tolist() == [0.5] * 6
-    engine.erode_trust(trust, np.array([0, 2, 6], dtype=np.int64), issues, 0.1)
-    assert trust.tolist() == [0.5 * 0.9] * 2 + [0.5 * (1.0 - 0.1 * 2.0)] * 4
 
 
 _VALUES = st.sampled_from([0.0, -0.0, 1.5, 2.0, np.inf, np.nan, 1e-9, 7.25])
