@@ -397,17 +397,18 @@ def _validate_experiment(path: Path, allow_imports: bool) -> str:
     experiment = load_experiment(path, allow_imports=allow_imports)
     spec = experiment.spec
     if isinstance(spec, CalibrateSpec):
-        fitted = len(spec.calibration.parameters)
-        what = f"{fitted} parameter{'s' if fitted != 1 else ''} fitted to {spec.targets}"
+        what = f"{_counted(len(spec.calibration.parameters), 'parameter')} fitted to {spec.targets}"
     else:
-        points = len(experiment.points)
-        noun = "scenario" if experiment.kind == "compare" else "point"
-        what = f"{points} {noun}{'s' if points != 1 else ''}"
+        what = _counted(len(experiment.points), "scenario" if spec.kind == "compare" else "point")
     more = ", more until [precision] is met" if spec.precision is not None else ""
     return (
         f"experiment {experiment.name}: {experiment.kind}, {what}, "
-        f"{spec.replications} replication{'s' if spec.replications != 1 else ''} each{more}"
+        f"{_counted(spec.replications, 'replication')} each{more}"
     )
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _scenario_paths(reference: str) -> list[Path]:

@@ -1080,41 +1080,42 @@ class Casework:
         unit = visit.unit
         prog = self.progress[cid]
         route = prog.route
-        given = visit.work_hours
         cases = self.cases
-        effort, premature = 1.0, False
+        work = visit.work_hours
+        department = None
         if unit.level == "department":
             # the department's station, without ``Units.station``'s call (issue 11)
             index = unit.index
             department = self.units.departments[index]
             station = department.station
-            if given is None:  # its part of the case's work, and the route's overhead if it leads
+            if work is None:  # its part of the case's work, and the route's overhead if it leads
                 row = cases.departments[cid]
                 slot = row.index(index) if index in row else 0
                 work = department.work_hours(cases.work[cid][slot], slot == 0, route.overhead_hours)
-            else:
-                work = given
-            if self.travels and role in HANDLING_ROLES:  # no travel for a review or a return
-                work += self._travel_hours(cid, unit, role, prog.settled_by_team)
+        else:
+            station = self.units.station(unit)
+            if work is None:
+                work = self._default_work(cid, unit)
+        if self.travels and role in HANDLING_ROLES:  # no travel for a review or a return
+            work += self._travel_hours(cid, unit, role, prog.settled_by_team)
+        effort, premature = 1.0, False
+        if department is None:
+            key = cases.deadline[cid] + route.priority
+        else:
             key = department.queue_key(cases.deadline[cid], route.priority)
-            if role == "handle" and given is None:
+            if role == "handle" and visit.work_hours is None:
                 u = self.gaming_rng.random() if department.pressure > 0 else 1.0
                 effort, premature = department.effort(u)
                 work *= effort
-        else:
-            station = self.units.station(unit)
-            work = self._default_work(cid, unit) if given is None else given
-            if self.travels and role in HANDLING_ROLES:
-                work += self._travel_hours(cid, unit, role, prog.settled_by_team)
-            key = cases.deadline[cid] + route.priority
         if role == "return":
             station.arrive(work, self._returned_callback, (cid, unit.index), key)
         else:
             station.arrive(work, self._done_callback, (cid, unit, role, effort, premature), key)
 
     def _default_work(self, cid: int, unit: Unit) -> float:
-        """The work a visit to an office, a grid, a party group or the staff moved down
-        takes when the route gives none (a department's: :meth:`_visit_arrive`)."""
+        """The work a visit to a unit other than a department takes when the route gives
+        none: the staff moved down, a grid or party group, an office's review; a visit to
+        any other level must give its work (a department's: :meth:`_visit_arrive`)."""
         level = unit.level
         if level == "embedded":
             return self.cases.work[cid][0]  # the moved staff do the department's own work
