@@ -412,7 +412,7 @@ def load_experiment(path: str | Path, *, allow_imports: bool = True) -> Experime
             _check_outcome(path, f"precision.outcomes[{i}]", name)
 
     if isinstance(spec, CalibrateSpec):
-        scenarios, targets = _build_calibration(spec, path)
+        scenarios, targets = _build_calibration(spec, path, allow_imports)
         return Experiment(path, text, digest, spec, scenarios, [], targets=targets)
     if isinstance(spec, CompareSpec):
         scenarios, points = _build_compare(spec, path, allow_imports)
@@ -750,10 +750,12 @@ def _build_sensitivity(
     return {name: base}, points, design, salib_spec
 
 
-def _build_calibration(spec: CalibrateSpec, path: Path) -> tuple[dict[str, Scenario], Any]:
+def _build_calibration(
+    spec: CalibrateSpec, path: Path, allow_imports: bool
+) -> tuple[dict[str, Scenario], Any]:
     from experiments.targets import load_targets
 
-    base = _load_base(path, spec.scenario, "scenario")
+    base = _load_base(path, spec.scenario, "scenario", allow_imports)
     base = _apply(path, "overrides", base, spec.overrides)
     names = [p.name for p in spec.calibration.parameters]
     for i, parameter in enumerate(spec.calibration.parameters):

@@ -440,3 +440,19 @@ def test_registered_only_experiment(no_this_module, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="only registered kinds"):
         load_experiment(path, allow_imports=False)
     assert "this" not in sys.modules, "the module must not be imported"
+
+
+def test_registered_only_calibration(no_this_module, tmp_path: Path) -> None:
+    """A calibration's base scenario is loaded with allow_imports=False too: 'this:X' is
+    refused before the module is imported (as a compare's scenarios are)."""
+    (tmp_path / "plugin.toml").write_text('[routing]\nkind = "this:X"\n', encoding="utf-8")
+    path = tmp_path / "fit.toml"
+    path.write_text(
+        'name = "fit"\nkind = "calibrate"\nscenario = "plugin.toml"\ntargets = "targets.toml"\n'
+        "[calibration]\n[[calibration.parameters]]\n"
+        'name = "handling.resolution_probability_full_effort"\nlower = 0.1\nupper = 0.9\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"scenario: .*only registered kinds"):
+        load_experiment(path, allow_imports=False)
+    assert "this" not in sys.modules, "the module must not be imported"
