@@ -1,10 +1,11 @@
-"""Build the compiled event calendar and stations (model/_engine.pyx); the metadata is pyproject's.
+"""Build the compiled engine (model/_engine.pyx and what it includes); the metadata is pyproject's.
 
 The extension is optional: without Cython or a compiler (or with ``MICROGOV_PURE_PYTHON=1``
 at run time) model.events and model.stations use their pure-Python classes, the reference;
 with ``MICROGOV_REQUIRE_COMPILED=1`` a failed build is an error. It is compiled without fast
 math and without floating-point contraction (no fused multiply-add) so that every float
-operation is the reference's, bit for bit; the sha256 of the .pyx is built into the module
+operation is the reference's, bit for bit; the sha256 of the .pyx and of the files it
+includes (model/_*.pxi: the compiled case lifecycle) is built into the module
 (``SOURCE_SHA256``) so that a stale or foreign build is refused at run time (docs/design.md
 "Issue 11, ninth round: a compiled event calendar and stations" and "The compiled engine's
 build: stale and foreign builds refused").
@@ -77,6 +78,16 @@ class OptionalBuildExt(build_ext):
         logger.warning("model._engine not built (%s): the pure-Python engine will run", error)
 
 
+def source_digest() -> str:
+    """The sha256 of the engine's source: _engine.pyx, then the files it includes (model/_*.pxi)
+    by name — as model.engine_backend.source_digest checks it (not imported here: importing
+    the model package needs its dependencies, which a build may not have yet)."""
+    digest = hashlib.sha256(SOURCE.read_bytes())
+    for part in sorted(SOURCE.parent.glob("_*.pxi")):
+        digest.update(part.read_bytes())
+    return digest.hexdigest()
+
+
 def extensions() -> list[Extension]:
     """The engine's extension from its Cython source, its sha256 built in; none without Cython."""
     try:
@@ -86,7 +97,7 @@ def extensions() -> list[Extension]:
             raise
         logger.warning("Cython is not installed: model._engine not built, the Python engine runs")
         return []
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    digest = source_digest()
     engine = Extension(
         "model._engine",
         [str(SOURCE)],

@@ -153,3 +153,36 @@ def draw_needs(
 ) -> tuple[Any, ...]: ...
 def integer_below(generator: Any, high: int) -> int: ...
 def uniform(generator: Any) -> float: ...
+
+# the case lifecycle (model/_lifecycle.pxi; its reference is model/lifecycle.py)
+class CaseProgress:
+    route: Any
+    stage: int
+    pending: int
+    classified: bool
+    at: Any
+    settled_by_team: bool
+    lead: int
+    first_handling: int
+    failed: bool
+    premature: bool
+    quality_draws: int
+    def __init__(
+        self,
+        route: Any,
+        stage: int = 0,
+        pending: int = 0,
+        classified: bool = False,
+        at: Any = None,
+        settled_by_team: bool = False,
+        lead: int = -1,
+        first_handling: int = -1,
+        failed: bool = False,
+        premature: bool = False,
+        quality_draws: int = 0,
+    ) -> None: ...
+
+class Lifecycle:
+    """model.lifecycle.PythonLifecycle's methods and attributes, compiled."""
+
+    def __getattr__(self, name: str) -> Any: ...

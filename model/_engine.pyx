@@ -33,7 +33,7 @@ model/scalar_draws.py).
 """
 
 cimport cython
-from libc.math cimport floor, isfinite
+from libc.math cimport exp, floor, isfinite
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -1550,3 +1550,6 @@ cdef void _shuffle_rows(bitgen_t* g, int64_t[:, ::1] rows, Py_ssize_t n, Py_ssiz
             rows[r, i] = rows[r, j]
             rows[r, j] = x
             i -= 1
+
+
+include "_lifecycle.pxi"

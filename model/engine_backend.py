@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 PURE_PYTHON_VARIABLE = "MICROGOV_PURE_PYTHON"
 REQUIRE_COMPILED_VARIABLE = "MICROGOV_REQUIRE_COMPILED"
 MODEL_DIR = Path(__file__).resolve().parent
+ENGINE_SOURCE = "_engine.pyx"
+ENGINE_INCLUDES = "_*.pxi"  # the files _engine.pyx includes (the compiled lifecycle)
 REBUILD = "run `python setup.py build_ext --inplace` in the checkout, or reinstall the package"
 
 _warned: set[str] = set()  # each fallback is logged once per process
@@ -66,12 +68,24 @@ def refusal(engine: ModuleType, model_dir: Path = MODEL_DIR) -> str | None:
         return (
             f"the compiled engine {built} is not this checkout's (model is {model_dir}): {REBUILD}"
         )
-    source = model_dir / "_engine.pyx"
-    if source.exists():
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
-        if getattr(engine, "SOURCE_SHA256", None) != digest:
-            return f"the compiled engine {built} was built from another {source}: {REBUILD}"
+    digest = source_digest(model_dir)
+    if digest is not None and getattr(engine, "SOURCE_SHA256", None) != digest:
+        source = model_dir / ENGINE_SOURCE
+        return f"the compiled engine {built} was built from another {source}: {REBUILD}"
     return None
+
+
+def source_digest(model_dir: Path = MODEL_DIR) -> str | None:
+    """The sha256 of the engine's Cython source in ``model_dir`` — ``_engine.pyx``, then the
+    files it includes (``_*.pxi``) by name — as setup.py builds it into the module; None
+    where no ``_engine.pyx`` is there (an installed wheel: nothing to compare)."""
+    source = model_dir / ENGINE_SOURCE
+    if not source.exists():
+        return None
+    digest = hashlib.sha256(source.read_bytes())
+    for part in sorted(model_dir.glob(ENGINE_INCLUDES)):
+        digest.update(part.read_bytes())
+    return digest.hexdigest()
 
 
 def compiled_engine(

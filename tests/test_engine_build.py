@@ -237,10 +237,30 @@ def test_engine_build_error_exits_1_in_one_line(
 
 @needs_compiled
 def test_compiled_engine_records_its_source() -> None:
-    """The built module carries the sha256 of the _engine.pyx beside it."""
-    source = ROOT / "model" / "_engine.pyx"
+    """The built module carries the sha256 of the _engine.pyx beside it followed by the
+    files it includes (the compiled lifecycle, model/_lifecycle.pxi)."""
+    model = ROOT / "model"
+    text = (model / "_engine.pyx").read_bytes()
+    assert b'include "_lifecycle.pxi"' in text
+    text += (model / "_lifecycle.pxi").read_bytes()
     assert ENGINE is not None
-    assert ENGINE.SOURCE_SHA256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert ENGINE.SOURCE_SHA256 == hashlib.sha256(text).hexdigest()
+
+
+def test_a_changed_include_makes_the_build_stale(
+    model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A module built before an included file (``_*.pxi``) changed is refused as stale, and
+    one built from the source and its includes, taken in name order, is used."""
+    (model_dir / "_b.pxi").write_bytes(b"# b")
+    (model_dir / "_a.pxi").write_bytes(b"# a")
+    built_before = fake_engine(model_dir, own_digest())
+    with caplog.at_level(logging.WARNING, logger="model.engine_backend"):
+        assert compiled_engine(lambda: built_before, model_dir, {}) is None
+    assert "was built from another" in caplog.text
+    current = hashlib.sha256(SOURCE_TEXT + b"# a" + b"# b").hexdigest()
+    engine = fake_engine(model_dir, current)
+    assert compiled_engine(lambda: engine, model_dir, {}) is engine
 
 
 @needs_compiled

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.scenario_files import load_scenario
-from model.casework import Casework, Progress
+from model.casework import Casework
 from model.governance import GovernanceModel
+from model.lifecycle import Progress
 from model.policies.base import Route, Stage, Unit, Visit
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

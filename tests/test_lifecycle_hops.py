@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.scenario_files import load_scenario
-from model.casework import CENTRE, Progress
 from model.governance import GovernanceModel
+from model.lifecycle import CENTRE, Progress
 from model.policies.base import Route, Stage, Unit, Visit
 from model.route_memo import CASE_VIEW_FIELDS, key_columns
 

@@ -1,0 +1,708 @@
+# The case lifecycle's hot path, compiled (included by model/_engine.pyx; issue 11, plan
+# step 4). model/lifecycle.py holds the reference (MICROGOV_PURE_PYTHON=1), which this
+# follows statement by statement: the same calls to the agents and policies, in the same
+# order, the same draws from the same streams, the same events.
+
+cimport cpython.array as carray
+
+cdef str _HANDLE = "handle"
+cdef str _RESOLVE = "resolve"
+cdef str _RETURN = "return"
+cdef str _MEDIATE = "mediate"
+cdef str _DEPARTMENT = "department"
+
+
+# names of the model's Python modules, loaded when the first Casework is made (they
+# import this module, so they cannot be imported when it is)
+cdef object _uniform = None  # model.scalar_draws.uniform (this module's draw or numpy's)
+cdef object _resolves = None  # model.agents.resolves
+cdef object _Visit = None  # model.policies.base.Visit
+cdef object _Unit = None  # model.policies.base.Unit
+cdef object _CENTRE = None  # model.lifecycle.CENTRE
+cdef long _INQUIRY = -1
+cdef long _HOTLINE = -1
+cdef long _SENSOR_SOURCE = -1
+cdef long _PARTY_MEMBER = -1
+cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
+
+
+cdef int _load_names() except -1:
+    global _uniform, _resolves, _Visit, _Unit, _CENTRE
+    global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PARTY_MEMBER
+    if _uniform is not None:
+        return 0
+    from model import lifecycle
+    _resolves = lifecycle.resolves
+    _Visit = lifecycle.Visit
+    _Unit = lifecycle.Unit
+    _CENTRE = lifecycle.CENTRE
+    _INQUIRY = lifecycle.INQUIRY
+    _HOTLINE = lifecycle.HOTLINE
+    _SENSOR_SOURCE = lifecycle.SENSOR_SOURCE
+    _PARTY_MEMBER = lifecycle.PARTY_MEMBER
+    if lifecycle.MINUTE != _MINUTE:
+        raise RuntimeError("model.lifecycle.MINUTE is not the compiled lifecycle's")
+    _uniform = lifecycle.uniform
+    return 0
+
+
+@cython.final
+cdef class CaseProgress:
+    """Where a case in progress is on its route (compiled; model.lifecycle.Progress is the
+    reference, with the same fields, defaults and constructor)."""
+
+    cdef public object route
+    cdef public long stage
+    cdef public long pending
+    cdef public bint classified
+    cdef public object at
+    cdef public bint settled_by_team
+    cdef public long lead
+    cdef public long first_handling
+    cdef public bint failed
+    cdef public bint premature
+    cdef public long quality_draws
+
+    def __init__(
+        self, route, long stage=0, long pending=0, bint classified=False, at=None,
+        bint settled_by_team=False, long lead=-1, long first_handling=-1, bint failed=False,
+        bint premature=False, long quality_draws=0,
+    ):
+        self.route = route
+        self.stage = stage
+        self.pending = pending
+        self.classified = classified
+        self.at = at
+        self.settled_by_team = settled_by_team
+        self.lead = lead
+        self.first_handling = first_handling
+        self.failed = failed
+        self.premature = premature
+        self.quality_draws = quality_draws
+
+    def _fields(self):
+        return (
+            self.route, self.stage, self.pending, self.classified, self.at,
+            self.settled_by_team, self.lead, self.first_handling, self.failed,
+            self.premature, self.quality_draws,
+        )
+
+    def __eq__(self, other):
+        if type(other) is not CaseProgress:
+            return NotImplemented
+        return self._fields() == (<CaseProgress> other)._fields()
+
+    __hash__ = None
+
+    def __repr__(self):
+        names = (
+            "route", "stage", "pending", "classified", "at", "settled_by_team", "lead",
+            "first_handling", "failed", "premature", "quality_draws",
+        )
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields()))
+        return f"CaseProgress({shown})"
+
+    def __reduce__(self):
+        return (CaseProgress, self._fields())
+
+
+cdef class Lifecycle:
+    """The compiled base of model.casework.Casework: a case's stages, visits and handlings
+    (``_enter_stage``, ``_visit_arrive``, ``_visit_done``, ``_quality_draw``) over typed
+    case state. Casework sets the attributes below in its ``__init__`` and keeps every
+    other attribute and method in Python."""
+
+    cdef public dict progress
+    cdef public object calendar
+    cdef public object p
+    cdef public object gaming_rng
+    cdef public object handling_rng
+    cdef public bint travels
+    cdef public object _arrive_callback
+    cdef public object _done_callback
+    cdef public object _returned_callback
+    cdef public long long premature_closures
+    cdef public long long premature_caught
+    cdef public long long callbacks
+    cdef public long long reopenings
+    cdef public long long closed_total
+    cdef public object _verify_callback
+    cdef public object _verified_callback
+    cdef public dict returned_by
+    cdef public dict dispute_rngs
+    cdef public long long disputes
+    cdef public object geography
+    cdef public object residents
+    cdef public object mediators
+    cdef public object organisation
+    cdef public object classification_rng
+    cdef public object claims_rng
+    cdef public object contacts_rng
+    cdef public dict _units_made
+    cdef public dict _return_visits
+    cdef list _league_received
+    cdef list _league_accepted
+    cdef list _grid_workers
+    cdef object _league
+    cdef list _league_handled
+    cdef list _league_resolved
+    cdef list _league_on_time
+    cdef list _league_rated
+    cdef list _league_satisfied
+    cdef object _units
+    cdef list _departments
+    cdef object _events
+    cdef EventCalendar _compiled_events  # _events when it is this module's calendar
+    cdef object _cases
+    cdef carray.array _deadline
+    cdef carray.array _handoffs
+    cdef carray.array _premature
+    cdef carray.array _on_the_spot
+    cdef carray.array _reopened
+    cdef carray.array _u_quality
+    cdef carray.array _handled_at
+    cdef carray.array _resolved
+    cdef carray.array _grid
+    cdef carray.array _u_verify
+    cdef carray.array _resident
+    cdef carray.array _u_callback
+    cdef carray.array _verified_at
+    cdef carray.array _closed
+    cdef carray.array _case_type
+    cdef carray.array _u_satisfy
+    cdef carray.array _satisfied
+    cdef carray.array _owner
+    cdef carray.array _relapsed
+    cdef carray.array _followups
+    cdef carray.array _registered
+    cdef carray.array _promised
+    cdef carray.array _repeat
+    cdef carray.array _dispatched
+    cdef carray.array _source
+    cdef carray.array _u_classify
+    cdef carray.array _disputed
+    cdef carray.array _u_dispute
+    cdef list _case_departments
+    cdef list _case_work
+
+    @property
+    def units(self):
+        return self._units
+
+    @units.setter
+    def units(self, value):
+        self._units = value
+        self._departments = value.departments
+        self._grid_workers = value.grid_workers
+
+    @property
+    def league(self):
+        return self._league
+
+    @league.setter
+    def league(self, value):
+        self._league = value
+        self._league_received = value["received"]
+        self._league_accepted = value["accepted"]
+        self._league_handled = value["handled"]
+        self._league_resolved = value["resolved"]
+        self._league_on_time = value["on_time"]
+        self._league_rated = value["rated"]
+        self._league_satisfied = value["satisfied"]
+
+    @property
+    def events(self):
+        return self._events
+
+    @events.setter
+    def events(self, value):
+        self._events = value
+        self._compiled_events = value if type(value) is EventCalendar else None
+
+    @property
+    def cases(self):
+        return self._cases
+
+    @cases.setter
+    def cases(self, value):
+        _load_names()
+        self._cases = value
+        self._dispatched = value.dispatched
+        self._source = value.source
+        self._u_classify = value.u_classify
+        self._disputed = value.disputed
+        self._u_dispute = value.u_dispute
+        self._deadline = value.deadline
+        self._handoffs = value.handoffs
+        self._premature = value.premature
+        self._on_the_spot = value.on_the_spot
+        self._reopened = value.reopened
+        self._u_quality = value.u_quality
+        self._handled_at = value.handled
+        self._resolved = value.resolved
+        self._grid = value.grid
+        self._u_verify = value.u_verify
+        self._resident = value.resident
+        self._u_callback = value.u_callback
+        self._verified_at = value.verified
+        self._closed = value.closed
+        self._case_type = value.case_type
+        self._u_satisfy = value.u_satisfy
+        self._satisfied = value.satisfied
+        self._owner = value.owner
+        self._relapsed = value.relapsed
+        self._followups = value.followups
+        self._registered = value.registered
+        self._promised = value.promised
+        self._repeat = value.repeat
+        self._case_departments = value.departments
+        self._case_work = value.work
+
+    cdef inline double _now(self):
+        if self._compiled_events is not None:
+            return self._compiled_events.now
+        return self._events.now
+
+    cdef int _later(self, double at, object callback, object argument) except -1:
+        if self._compiled_events is not None:
+            return self._compiled_events._schedule(at, CALLBACK, callback, argument, None)
+        self._events.schedule(at, callback, argument)
+        return 0
+
+    # --------------------------------------------------------------- dispatch
+    def _dispatch(self, cid):
+        self._dispatch_case(cid)
+
+    cdef int _dispatch_case(self, object cid) except -1:
+        cdef Py_ssize_t row = cid
+        self._dispatched.data.as_doubles[row] = self._now()
+        cdef long source = self._source.data.as_schars[row]
+        if source == _HOTLINE or source == _SENSOR_SOURCE:
+            intake = _CENTRE
+        else:
+            intake = self._unit_of("grid", self._grid.data.as_longs[row])
+        route = self._route(cid, intake)
+        cdef CaseProgress prog = CaseProgress.__new__(CaseProgress)
+        prog.route = route
+        prog.stage = 0
+        prog.pending = 0
+        prog.classified = False
+        prog.at = intake
+        prog.settled_by_team = False
+        prog.lead = -1
+        prog.first_handling = -1
+        prog.failed = False
+        prog.premature = False
+        prog.quality_draws = 0
+        self.progress[cid] = prog
+        return self._enter(cid)
+
+    def _unit(self, level, index):
+        """The unit ``(level, index)``, made once (model.lifecycle's reference)."""
+        return self._unit_of(level, index)
+
+    cdef object _unit_of(self, object level, object index):
+        key = (level, index)
+        unit = self._units_made.get(key)
+        if unit is None:
+            unit = self._units_made[key] = _Unit(level, index)
+        return unit
+
+    def dispatcher(self, cid, holder):
+        """The office that classifies case ``cid`` held by ``holder`` (model.lifecycle's
+        reference)."""
+        return self._dispatcher_of(cid, holder)
+
+    cdef object _dispatcher_of(self, object cid, object holder):
+        if holder is not None and holder.level in ("centre", "street", "community"):
+            return self._units.dispatcher(holder)
+        geography = self.geography
+        community = geography.grid_community[self._grid.data.as_longs[<Py_ssize_t> cid]]
+        if holder is not None and holder.level in ("grid", "party", "embedded"):
+            return self._units.communities[community]
+        return self._units.streets[geography.community_street[community]]
+
+    def _turned_away(self, cid, CaseProgress prog):
+        return self._turned(cid, prog)
+
+    cdef bint _turned(self, object cid, CaseProgress prog) except -1:
+        """The office holding the case names its lead department, which takes it on or
+        returns it (model.lifecycle's reference)."""
+        cdef Py_ssize_t row = cid
+        needed = self._case_departments[row]
+        returned = self.returned_by.get(cid, ())
+        if not returned:
+            u = self._u_classify.data.as_doubles[row]
+        else:
+            u = self.classification_rng.random()
+        office = self._dispatcher_of(cid, prog.at)
+        chosen = office.classify(needed, returned, u, self.classification_rng)
+        department = self._departments[chosen]
+        self._league_received[chosen] += 1
+        disputed = self._disputed.data.as_schars[row] != 0
+        if not returned:
+            u_dispute = self._u_dispute.data.as_doubles[row]
+        else:
+            u_dispute = float(self.handling_rng.random())
+        if department.accepts(needed, disputed, prog.route.first_unit_leads, u_dispute):
+            self._league_accepted[chosen] += 1
+            prog.lead = chosen
+            self._owner.data.as_longs[row] = chosen
+            if department.pressure > 0 and department.reclassifies(self.gaming_rng.random()):
+                self._reclassify(cid)
+            return False
+        if chosen in needed:
+            self.disputes += 1
+        self._handoffs.data.as_longs[row] += 1
+        prog.pending = 1
+        prog.at = self._unit_of(office.level, office.index)
+        hours = department.return_check_hours
+        key = (chosen, hours)
+        visit = self._return_visits.get(key)
+        if visit is None:
+            visit = _Visit(self._unit_of("department", chosen), work_hours=hours)
+            self._return_visits[key] = visit
+        at = self.calendar.add_working_hours(self._now(), self._delay_of(prog.route))
+        self._later(at, self._arrive_callback, (cid, visit, "return"))
+        return True
+
+    def _offer_to_party(self, cid, visits):
+        return self._offer(cid, visits)
+
+    cdef object _offer(self, object cid, object visits):
+        """A small task offered to the grid's volunteers (model.lifecycle's reference)."""
+        cdef Py_ssize_t row = cid
+        if self.organisation is not None:
+            taken = self.organisation.offer(
+                self._grid.data.as_longs[row],
+                self._source.data.as_schars[row] == _PARTY_MEMBER,
+                visits[0].work_hours,
+                self.p.party.claim_logging_hours,
+                self.claims_rng,
+            )
+            if taken is not None:
+                return taken
+        (<CaseProgress> self.progress[cid]).settled_by_team = True
+        return visits
+
+    def _default_work(self, cid, unit):
+        return self._default(cid, unit)
+
+    cdef object _default(self, Py_ssize_t row, object unit):
+        level = unit.level
+        if level == "embedded":
+            return self._case_work[row][0]  # the moved staff do the department's own work
+        if level in ("grid", "party"):
+            return self.p.offices.on_the_spot_hours
+        return self._units.dispatcher(unit).review_hours
+
+    def _travel_hours(self, cid, unit, role, settled_by_team):
+        return self._travel(cid, unit, role, settled_by_team)
+
+    cdef object _travel(self, Py_ssize_t row, object unit, object role, bint settled_by_team):
+        level = unit.level
+        grid = self._grid.data.as_longs[row]
+        if level == _DEPARTMENT and role == _HANDLE:
+            return self.geography.department_travel_hours[grid]
+        if role == _RESOLVE and (level == "embedded" or (level == "grid" and settled_by_team)):
+            return self.geography.grid_travel_hours[grid]
+        return 0.0
+
+    # --------------------------------------------------------------- a stage begins
+    def _enter_stage(self, cid):
+        self._enter(cid)
+
+    cdef int _enter(self, object cid) except -1:
+        cdef CaseProgress prog = self.progress[cid]
+        route = prog.route
+        cdef tuple stages = route.stages
+        cdef long index = prog.stage
+        if index >= len(stages):
+            self._handled(cid)
+            return 0
+        stage = stages[index]
+        role = stage.role
+        if prog.first_handling < 0 and (role == _HANDLE or role == _RESOLVE):
+            prog.first_handling = index
+        if role == _HANDLE and not prog.classified:
+            prog.classified = True
+            if self._turned(cid, prog):
+                return 0
+        visits = stage.visits
+        cdef bint resolve = role == _RESOLVE
+        if resolve and stage.claimable:
+            visits = self._offer(cid, visits)
+        elif resolve and visits and visits[0].unit.level == "grid":
+            prog.settled_by_team = True
+        prog.pending = len(visits)
+        cdef double now = self._now()
+        cdef double delay
+        at_unit = prog.at
+        for v in visits:
+            unit = v.unit
+            if resolve or (
+                at_unit is not None and unit.index == at_unit.index
+                and unit.level == at_unit.level
+            ):
+                delay = 0.0  # settled where the case already is
+            else:
+                given = v.response_hours
+                if given is None:
+                    given = route.handoff_delay_hours
+                delay = self.p.coordination.handoff_delay_hours if given is None else given
+                self._handoffs.data.as_longs[<Py_ssize_t> cid] += 1
+            if delay > 0:
+                self._later(
+                    self.calendar.add_working_hours(now, delay), self._arrive_callback,
+                    (cid, v, role),
+                )
+            else:
+                self._arrive(cid, v, role)
+        return 0
+
+    # --------------------------------------------------------------- a visit arrives
+    def _visit_arrive(self, tuple item):
+        cid, visit, role = item
+        self._arrive(cid, visit, role)
+
+    cdef int _arrive(self, object cid, object visit, object role) except -1:
+        cdef Py_ssize_t row_number = cid
+        unit = visit.unit
+        cdef CaseProgress prog = self.progress[cid]
+        route = prog.route
+        given = visit.work_hours
+        department = None
+        cdef double work
+        cdef Py_ssize_t slot
+        if unit.level == _DEPARTMENT:
+            index = unit.index
+            department = self._departments[index]
+            station = department.station
+            if given is None:  # its part of the case's work, and the route's overhead if it leads
+                row = self._case_departments[row_number]
+                slot = row.index(index) if index in row else 0
+                work = department.work_hours(
+                    self._case_work[row_number][slot], slot == 0, route.overhead_hours
+                )
+            else:
+                work = given
+        else:
+            station = self._units.station(unit)
+            work = self._default(row_number, unit) if given is None else given
+        if self.travels and (role == _HANDLE or role == _RESOLVE):
+            work += self._travel(row_number, unit, role, prog.settled_by_team)
+        cdef double deadline = self._deadline.data.as_doubles[row_number]
+        cdef double key
+        effort, premature = 1.0, False
+        if department is None:
+            key = deadline + route.priority
+        else:
+            key = department.queue_key(deadline, route.priority)
+            if role == _HANDLE and given is None:
+                u = self.gaming_rng.random() if department.pressure > 0 else 1.0
+                effort, premature = department.effort(u)
+                work *= effort
+        if role == _RETURN:
+            done, token = self._returned_callback, (cid, unit.index)
+        else:
+            done, token = self._done_callback, (cid, unit, role, effort, premature)
+        if type(station) is Station:
+            (<Station> station)._arrive(work, done, token, key)
+        else:
+            station.arrive(work, done, token, key)
+        return 0
+
+    # --------------------------------------------------------------- a visit ends
+    cdef double _quality(self, Py_ssize_t cid, CaseProgress prog, bint primary) except? -1.0:
+        if primary and prog.quality_draws == 0 and self._reopened.data.as_longs[cid] == 0:
+            prog.quality_draws = 1
+            return self._u_quality.data.as_doubles[cid]
+        return _uniform(self.handling_rng)
+
+    def _quality_draw(self, cid, CaseProgress prog, primary):
+        return self._quality(cid, prog, primary)
+
+    def _visit_done(self, tuple item):
+        cid, unit, role, effort, premature = item
+        self._done(cid, unit, role, effort, premature)
+
+    cdef int _done(
+        self, object cid, object unit, object role, object effort, object premature
+    ) except -1:
+        cdef Py_ssize_t row_number = cid
+        cdef CaseProgress prog = self.progress[cid]
+        cdef bint lead
+        if role == _HANDLE and unit.level == _DEPARTMENT:
+            index = unit.index
+            department = self._departments[index]
+            department.rate(self._now() <= self._deadline.data.as_doubles[row_number])
+            lead = index == prog.lead
+            ok = department.resolves(effort, self._quality(row_number, prog, lead))
+            if lead or not prog.route.first_unit_leads:
+                prog.failed |= not ok
+            if premature:
+                prog.premature = True
+                self._premature.data.as_longs[row_number] += 1
+                self.premature_closures += 1
+        prog.pending -= 1
+        if prog.pending > 0:
+            return 0
+        if role == _RESOLVE:
+            ok = _resolves(self.p.handling, 1.0, self._quality(row_number, prog, True))
+            prog.failed |= not ok
+            self._on_the_spot.data.as_schars[row_number] = True
+            self._handled(cid)
+            return 0
+        if role == _MEDIATE and self._mediated(cid, unit, prog):
+            return 0
+        prog.at = prog.route.stages[prog.stage].visits[0].unit
+        prog.stage += 1
+        return self._enter(cid)
+
+    # ------------------------------------------- verification, call-back, closure
+    def _delay(self, route):
+        return self._delay_of(route)
+
+    cdef object _delay_of(self, object route):
+        d = route.handoff_delay_hours
+        return self.p.coordination.handoff_delay_hours if d is None else d
+
+    def _handled(self, cid):
+        self._handle_end(cid)
+
+    cdef int _handle_end(self, object cid) except -1:
+        cdef Py_ssize_t row = cid
+        cdef double now = self._now()
+        self._handled_at.data.as_doubles[row] = now
+        cdef CaseProgress prog = self.progress[cid]
+        self._resolved.data.as_schars[row] = not prog.failed
+        cdef long grid = self._grid.data.as_longs[row]
+        worker = self._grid_workers[grid]
+        hours = worker.verification_hours(prog.settled_by_team)
+        if hours > 0 and self.travels:  # the check is on site (community types)
+            hours += self.geography.grid_travel_hours[grid]
+        delay = 0.0 if self._on_the_spot.data.as_schars[row] else self._delay_of(prog.route)
+        at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
+        return self._later(at, self._verify_callback, (cid, hours))
+
+    def _verify(self, tuple item):
+        cid, hours = item
+        if hours <= 0:
+            self._check(cid)
+            return
+        cdef Py_ssize_t row = cid
+        team = self._grid_workers[self._grid.data.as_longs[row]].station
+        cdef double deadline = self._deadline.data.as_doubles[row]
+        if type(team) is Station:
+            (<Station> team)._arrive(hours, self._verified_callback, cid, deadline)
+        else:
+            team.arrive(hours, self._verified_callback, cid, deadline)
+
+    def _verified(self, cid):
+        self._check(cid)
+
+    cdef int _check(self, object cid) except -1:
+        """The grid worker's on-site check (F9.5), then the call-back (回访, F9.3)."""
+        cdef Py_ssize_t row = cid
+        cdef CaseProgress prog = self.progress[cid]
+        worker = self._grid_workers[self._grid.data.as_longs[row]]
+        cdef bint resolved = self._resolved.data.as_schars[row] != 0
+        cdef long reopened = self._reopened.data.as_longs[row]
+        feedback = self.p.feedback
+        cdef bint can_reopen = reopened < feedback.reopen_limit
+        if reopened == 0:
+            u_verify = self._u_verify.data.as_doubles[row]
+        else:
+            u_verify = _uniform(self._stream(cid, self.handling_rng))
+        if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
+            if prog.premature:
+                self.premature_caught += 1
+            return self._again(cid)
+        if self._resident.data.as_longlongs[row] >= 0:
+            if reopened == 0:
+                u = self._u_callback.data.as_doubles[row]
+            else:
+                u = self._contacts(cid).random()
+            if u < feedback.callback_share:
+                self.callbacks += 1
+                if not resolved and can_reopen:
+                    if prog.premature:
+                        self.premature_caught += 1
+                    return self._again(cid)
+        return self._end(cid, self._now())
+
+    def _reopen(self, cid):
+        self._again(cid)
+
+    cdef int _again(self, object cid) except -1:
+        """Handled again by the same units from the first handling stage (重新办理, F9.3)."""
+        cdef Py_ssize_t row = cid
+        self._reopened.data.as_longs[row] += 1
+        self.reopenings += 1
+        cdef CaseProgress prog = self.progress[cid]
+        prog.stage = max(prog.first_handling, 0)
+        prog.failed = False
+        prog.premature = False
+        prog.settled_by_team = False  # whoever settles it this time decides the check
+        prog.classified = True  # its owner keeps it
+        prog.at = self._unit_of("grid", self._grid.data.as_longs[row])
+        return self._enter(cid)
+
+    def _close(self, cid, double now):
+        self._end(cid, now)
+
+    cdef int _end(self, object cid, double now) except -1:
+        """Closed; the resident rates the experience and learns from it, and contacts the
+        system again if the problem was not resolved."""
+        cdef Py_ssize_t row = cid
+        if not self._on_the_spot.data.as_schars[row] or self._case_type.data.as_schars[row] != _INQUIRY:
+            self._verified_at.data.as_doubles[row] = now
+        self._closed.data.as_doubles[row] = now
+        self.progress.pop(cid, None)
+        self.returned_by.pop(cid, None)
+        cdef bint resolved = self._resolved.data.as_schars[row] != 0
+        cdef bint on_time = now <= self._deadline.data.as_doubles[row]
+        cdef long long resident = self._resident.data.as_longlongs[row]
+        cdef bint satisfied = False
+        if resident >= 0:
+            satisfied = self._u_satisfy.data.as_doubles[row] < self._satisfaction(row, now)
+            self._satisfied.data.as_schars[row] = satisfied
+            self.residents[resident].learn_from(satisfied)
+        cdef long owner = self._owner.data.as_longs[row]
+        if owner >= 0:
+            self._league_handled[owner] += 1
+            self._league_resolved[owner] += resolved
+            self._league_on_time[owner] += on_time
+            if resident >= 0:
+                self._league_rated[owner] += 1
+                self._league_satisfied[owner] += satisfied
+        self.closed_total += 1
+        if not resolved:
+            self._maybe_contact_again(cid)
+        elif self._relapsed.data.as_schars[row] and resident >= 0:
+            # a settlement that does not hold: the dispute comes back (a repeat dispute)
+            delay = self.mediators.relapse_delay_days(self._stream(cid, self.contacts_rng))
+            self._followups.data.as_schars[row] += 1
+            self._later(now + delay, self._contact_again, cid)
+        self.dispute_rngs.pop(cid, None)
+        return 0
+
+    def satisfaction_probability(self, cid, double now):
+        """Chance of a "satisfied" rating from the experience of case ``cid`` closed at ``now``
+        (model.lifecycle.PythonLifecycle.satisfaction_probability, bit for bit)."""
+        return self._satisfaction(cid, now)
+
+    cdef double _satisfaction(self, Py_ssize_t row, double now) except? -1.0:
+        fb = self.p.feedback
+        cdef double registered = self._registered.data.as_doubles[row]
+        cdef double deadline = self._promised.data.as_doubles[row]
+        cdef double past = now - deadline
+        cdef double span = deadline - registered
+        # Python's max(0.0, past) and max(span, MINUTE): the first of the largest
+        cdef double late = (past if past > 0.0 else 0.0) / (_MINUTE if _MINUTE > span else span)
+        cdef double logit = fb.satisfaction_logit_base
+        logit = logit + (fb.satisfaction_logit_resolved if self._resolved.data.as_schars[row] else 0.0)
+        logit = logit + <double> fb.satisfaction_logit_per_limit_late * late
+        logit = logit + <double> fb.satisfaction_logit_per_reopening * <double> self._reopened.data.as_longs[row]
+        logit = logit + (fb.satisfaction_logit_repeat if self._repeat.data.as_schars[row] else 0.0)
+        return 1.0 / (1.0 + exp(-logit))
