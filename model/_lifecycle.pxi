@@ -182,6 +182,7 @@ cdef class Lifecycle:
     cdef carray.array _u_classify
     cdef carray.array _disputed
     cdef carray.array _u_dispute
+    cdef carray.array _returns
     cdef list _case_departments
     cdef list _case_work
 
@@ -232,6 +233,7 @@ cdef class Lifecycle:
         self._u_classify = value.u_classify
         self._disputed = value.disputed
         self._u_dispute = value.u_dispute
+        self._returns = value.returns
         self._deadline = value.deadline
         self._handoffs = value.handoffs
         self._premature = value.premature
@@ -407,6 +409,55 @@ cdef class Lifecycle:
         if role == _RESOLVE and (level == "embedded" or (level == "grid" and settled_by_team)):
             return self.geography.grid_travel_hours[grid]
         return 0.0
+
+    # --------------------------------------------------------------- a return
+    def _returned(self, tuple item):
+        """Back from a department that would not take it: parked after
+        ``handling.returns_before_parking`` returns, else routed again (model.lifecycle's
+        reference)."""
+        cid, department = item
+        cdef Py_ssize_t row = cid
+        self._returns.data.as_longs[row] += 1
+        if self._returns.data.as_longs[row] >= self.p.handling.returns_before_parking:
+            self._park(cid)
+            return
+        self.returned_by.setdefault(cid, set()).add(department)
+        self.progress[cid] = self._restart_of(cid, department)
+        self._enter(cid)
+
+    def _restart(self, cid, department):
+        return self._restart_of(cid, department)
+
+    cdef CaseProgress _restart_of(self, object cid, object department):
+        held = self._unit_of("department", department)
+        route = self._route(cid, held)
+        stages = route.stages
+        cdef Py_ssize_t stage = len(stages)
+        cdef Py_ssize_t review = -1
+        cdef Py_ssize_t k = 0
+        for s in stages:
+            role = s.role
+            if role == _HANDLE:
+                stage = k
+                break
+            if role == "review":
+                review = k
+            k += 1
+        if review >= 0:
+            stage = review
+        cdef CaseProgress prog = CaseProgress.__new__(CaseProgress)
+        prog.route = route
+        prog.stage = stage
+        prog.pending = 0
+        prog.classified = False
+        prog.at = held
+        prog.settled_by_team = False
+        prog.lead = -1
+        prog.first_handling = -1
+        prog.failed = False
+        prog.premature = False
+        prog.quality_draws = 0
+        return prog
 
     # --------------------------------------------------------------- a stage begins
     def _enter_stage(self, cid):
@@ -667,7 +718,7 @@ cdef class Lifecycle:
         if resident >= 0:
             satisfied = self._u_satisfy.data.as_doubles[row] < self._satisfaction(row, now)
             self._satisfied.data.as_schars[row] = satisfied
-            self.residents[resident].learn_from(satisfied)
+            self.residents.learn_from(resident, satisfied)
         cdef long owner = self._owner.data.as_longs[row]
         if owner >= 0:
             self._league_handled[owner] += 1

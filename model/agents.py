@@ -41,6 +41,22 @@ def resolves(handling: HandlingParameters, effort: float, u: float) -> bool:
     return u < 1.0 - miss**effort
 
 
+def learn(population: Population, row: int, rate: float, satisfied: bool) -> None:
+    """Resident ``row`` moves trust, and their settled disposition, toward their own
+    experience of a case (需求—处置—反馈—评价 loop, seed §二(二)) at learning ``rate``;
+    neighbours' influence fades back to the disposition, one's own experience stays.
+    :meth:`Resident.learn_from`, and :meth:`model.residents.Residents.learn_from` for a row
+    without a view made for it (issue 11)."""
+    outcome = 1.0 if satisfied else 0.0
+    # what the ``trust`` property reads and writes, without its two calls (issue 11)
+    t = population.trust
+    trust = t.item(row)  # a Python float: the same float64 arithmetic, cheaper
+    t[row] = min(1.0, max(0.0, trust + rate * (outcome - trust)))
+    d = population.disposition
+    settled = d.item(row)
+    d[row] = settled + rate * (outcome - settled)
+
+
 class Resident:
     """A resident: a light view of row ``row`` of the population arrays, not a Mesa agent
     (a district has a million residents who do nothing between cases; docs/design.md
@@ -66,19 +82,8 @@ class Resident:
 
     def learn_from(self, satisfied: bool) -> None:
         """Move trust, and one's settled disposition, toward one's own experience of a case
-        (需求—处置—反馈—评价 loop, seed §二(二)); neighbours' influence fades back to the
-        disposition, one's own experience stays."""
-        outcome = 1.0 if satisfied else 0.0
-        rate = self.learning_rate
-        row = self.row
-        population = self.population
-        # what the ``trust`` property reads and writes, without its two calls (issue 11)
-        t = population.trust
-        trust = t.item(row)  # a Python float: the same float64 arithmetic, cheaper
-        t[row] = min(1.0, max(0.0, trust + rate * (outcome - trust)))
-        d = population.disposition
-        settled = d.item(row)
-        d[row] = settled + rate * (outcome - settled)
+        (需求—处置—反馈—评价 loop, seed §二(二)): :func:`learn`."""
+        learn(self.population, self.row, self.learning_rate, satisfied)
 
     def contacts_again(
         self, contacts_so_far: int, probability: float, limit: int, u: float

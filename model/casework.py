@@ -54,9 +54,9 @@ from model.scalar_draws import uniform
 from model.units import Geography, Units
 
 if TYPE_CHECKING:
-    from model.agents import Resident
     from model.parameters import ModelParameters
     from model.party import Organisations
+    from model.residents import Residents
 
 # the case type of a need found rather than reported, by its source
 _FOUND_TYPE = {PATROL_SOURCE: PATROL, SENSOR_SOURCE: SENSOR}
@@ -343,7 +343,7 @@ class Casework(Lifecycle):
         units: Units,
         routing: RoutingPolicy,
         system: SystemView,
-        residents: Sequence[Resident],
+        residents: Residents,
         trust: np.ndarray,
         geography: Geography,
         streams: Mapping[str, np.random.Generator],
@@ -962,36 +962,6 @@ class Casework(Lifecycle):
         prog.failed = prog.stage + 1 >= len(prog.route.stages)
         return False
 
-    def _returned(self, item: tuple[int, int]) -> None:
-        """Back from a department that would not take it: parked (挂账, F4.5, F9.5) after
-        ``handling.returns_before_parking`` returns; else the policy routes it again and
-        the office that classified it reviews it again, knowing who returned it."""
-        cid, department = item
-        cases = self.cases
-        cases.returns[cid] += 1
-        if cases.returns[cid] >= self.p.handling.returns_before_parking:
-            self._park(cid)
-            return
-        self.returned_by.setdefault(cid, set()).add(department)
-        held = self._unit("department", department)
-        route = self._route(cid, held)
-        # the last review before the first handling, else the first handling (or the end):
-        # one pass over the stages (issue 11, seventeenth round)
-        stages = route.stages
-        stage = len(stages)
-        review = -1
-        for k, s in enumerate(stages):
-            role = s.role
-            if role == "handle":
-                stage = k
-                break
-            if role == "review":
-                review = k
-        if review >= 0:
-            stage = review
-        self.progress[cid] = Progress(route, stage, 0, False, held)  # positional, as _dispatch
-        self._enter_stage(cid)
-
     def _park(self, cid: int) -> None:
         """Parked (挂账, F4.5, F9.5): it leaves the active backlog unresolved; the resident
         counts it as a failure and may contact the system again."""
@@ -1002,7 +972,7 @@ class Casework(Lifecycle):
         self.returned_by.pop(cid, None)
         resident = cases.resident[cid]
         if resident >= 0:
-            self.residents[resident].learn_from(False)
+            self.residents.learn_from(resident, False)
         self._maybe_contact_again(cid)
         self.dispute_rngs.pop(cid, None)  # its row may be reused (model.case_retirement)
 

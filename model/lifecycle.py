@@ -17,7 +17,7 @@ callbacks) and call its other methods (``_turned_away``, ``_offer_to_party``,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,13 +31,14 @@ from model.scalar_draws import uniform
 if TYPE_CHECKING:
     import numpy as np
 
-    from model.agents import Office, Resident
+    from model.agents import Office
     from model.calendar import WorkCalendar
     from model.casework import CaseTable
     from model.events import EventCalendar
     from model.mediation import Mediators
     from model.parameters import ModelParameters
     from model.party import Organisations
+    from model.residents import Residents
     from model.units import Geography, Units
 
 HANDLING_ROLES = ("handle", "resolve")
@@ -76,7 +77,7 @@ class PythonLifecycle:
     geography: Geography
     events: EventCalendar
     calendar: WorkCalendar
-    residents: Sequence[Resident]
+    residents: Residents
     mediators: Mediators
     organisation: Organisations | None
     progress: dict[int, PythonProgress]
@@ -102,11 +103,13 @@ class PythonLifecycle:
     _returned_callback: Callable[[tuple[int, int]], None]
     _verify_callback: Callable[[tuple[int, float]], None]
     _verified_callback: Callable[[int], None]
+    parked_total: int
 
     if TYPE_CHECKING:
 
         def _route(self, cid: int, intake: Unit) -> Route: ...
         def _reclassify(self, cid: int) -> None: ...
+        def _park(self, cid: int) -> None: ...
         def _mediated(self, cid: int, unit: Unit, prog: PythonProgress) -> bool: ...
         def _stream(self, cid: int, default: np.random.Generator) -> np.random.Generator: ...
         def _contacts(self, cid: int) -> np.random.Generator: ...
@@ -222,6 +225,40 @@ class PythonLifecycle:
         if role == "resolve" and (level == "embedded" or (level == "grid" and settled_by_team)):
             return self.geography.grid_travel_hours[grid]
         return 0.0
+
+    def _returned(self, item: tuple[int, int]) -> None:
+        """Back from a department that would not take it: parked (挂账, F4.5, F9.5) after
+        ``handling.returns_before_parking`` returns; else the policy routes it again and
+        the office that classified it reviews it again, knowing who returned it."""
+        cid, department = item
+        cases = self.cases
+        cases.returns[cid] += 1
+        if cases.returns[cid] >= self.p.handling.returns_before_parking:
+            self._park(cid)
+            return
+        self.returned_by.setdefault(cid, set()).add(department)
+        self.progress[cid] = self._restart(cid, department)
+        self._enter_stage(cid)
+
+    def _restart(self, cid: int, department: int) -> PythonProgress:
+        """Where a case returned by ``department`` starts again: the policy's new route,
+        from its last review before the first handling, else its first handling (or its
+        end); one pass over the stages (issue 11, seventeenth round)."""
+        held = self._unit("department", department)
+        route = self._route(cid, held)
+        stages = route.stages
+        stage = len(stages)
+        review = -1
+        for k, s in enumerate(stages):
+            role = s.role
+            if role == "handle":
+                stage = k
+                break
+            if role == "review":
+                review = k
+        if review >= 0:
+            stage = review
+        return Progress(route, stage, 0, False, held)  # positional, as _dispatch
 
     def _enter_stage(self, cid: int) -> None:
         prog = self.progress[cid]
@@ -438,7 +475,7 @@ class PythonLifecycle:
         if resident >= 0:
             satisfied = bool(cases.u_satisfy[cid] < self.satisfaction_probability(cid, now))
             cases.satisfied[cid] = satisfied
-            self.residents[resident].learn_from(satisfied)
+            self.residents.learn_from(resident, satisfied)
         owner = cases.owner[cid]
         if owner >= 0:
             league = self.league

@@ -13,7 +13,7 @@ import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, overload
 
-from model.agents import Resident
+from model.agents import Resident, learn
 
 if TYPE_CHECKING:
     import mesa
@@ -59,6 +59,16 @@ class Residents(Sequence[Resident]):
         if member is not None:
             return member
         return Resident(self._model, row, self._population, self._learning_rate)
+
+    def learn_from(self, row: int, satisfied: bool) -> None:
+        """Resident ``row`` learns from a case's outcome (:meth:`Resident.learn_from`): a
+        party member's agent does; anyone else's arrays are moved by
+        :func:`model.agents.learn` without a view made for the call (issue 11)."""
+        member = self._members.get(row)
+        if member is not None:
+            member.learn_from(satisfied)
+            return
+        learn(self._population, row, self._learning_rate, satisfied)
 
     def __iter__(self) -> Iterator[Resident]:
         for row in range(self._size):

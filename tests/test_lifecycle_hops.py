@@ -146,26 +146,11 @@ def test_a_returned_case_restarts_where_its_definition_says(
     casework = model.casework
     cid = next(iter(casework.progress))
     route = Route(stages=tuple(Stage((Visit(CENTRE),), role) for role in roles))  # type: ignore[arg-type]
-    entered: list[Progress] = []
-    known = casework.returned_by.get(cid)
-    saved = (
-        casework.progress[cid],
-        casework.cases.returns[cid],
-        None if known is None else set(known),
-    )
     casework._route = lambda *_: route  # type: ignore[method-assign]
-    casework._enter_stage = lambda c: entered.append(casework.progress[c])  # type: ignore[method-assign]
-    casework.cases.returns[cid] = 0
     try:
-        casework._returned((cid, 1))
+        prog = casework._restart(cid, 1)
     finally:
-        del casework._route, casework._enter_stage
-        casework.progress[cid], casework.cases.returns[cid] = saved[0], saved[1]
-        if saved[2] is None:
-            casework.returned_by.pop(cid, None)
-        else:
-            casework.returned_by[cid] = saved[2]
-    (prog,) = entered
+        del casework._route
     assert prog.route is route
     assert prog.stage == _restart_by_definition(route), roles
     assert prog.at == Unit("department", 1) and not prog.classified

@@ -48,6 +48,30 @@ def test_a_view_writes_its_own_row(model: GovernanceModel) -> None:
     model.population.trust[:] = before
 
 
+@pytest.mark.parametrize("member", [False, True], ids=["view", "party-member"])
+@pytest.mark.parametrize("satisfied", [False, True])
+def test_learning_by_row_is_learning_through_the_resident(
+    model: GovernanceModel, member: bool, satisfied: bool
+) -> None:
+    """Residents.learn_from(row, …), which the lifecycle calls without a view made for it,
+    moves trust and disposition bit for bit as the row's resident's own learn_from does
+    (a party member's agent, or a view), and nobody else's."""
+    population = model.population
+    row = int(np.flatnonzero(population.party_member == member)[0])
+    saved = population.trust.copy(), population.disposition.copy()
+    try:
+        model.residents[row].learn_from(satisfied)
+        expected = population.trust.copy(), population.disposition.copy()
+        population.trust[:], population.disposition[:] = saved
+        model.residents.learn_from(row, satisfied)
+        assert np.array_equal(population.trust, expected[0])
+        assert np.array_equal(population.disposition, expected[1])
+        moved = np.flatnonzero(population.trust != saved[0])
+        assert moved.tolist() == [row], f"only row {row} moves, got {moved.tolist()}"
+    finally:
+        population.trust[:], population.disposition[:] = saved
+
+
 def test_rows_out_of_range_are_refused(model: GovernanceModel) -> None:
     """Indexing past the population raises IndexError naming the range."""
     n = model.population.size
