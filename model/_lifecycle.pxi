@@ -19,6 +19,7 @@ cdef object _resolves = None  # model.agents.resolves
 cdef object _Visit = None  # model.policies.base.Visit
 cdef object _Unit = None  # model.policies.base.Unit
 cdef object _CENTRE = None  # model.lifecycle.CENTRE
+cdef object _heappush = None  # heapq.heappush
 cdef long _INQUIRY = -1
 cdef long _HOTLINE = -1
 cdef long _SENSOR_SOURCE = -1
@@ -27,7 +28,7 @@ cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 
 
 cdef int _load_names() except -1:
-    global _uniform, _resolves, _Visit, _Unit, _CENTRE
+    global _uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PARTY_MEMBER
     if _uniform is not None:
         return 0
@@ -36,6 +37,7 @@ cdef int _load_names() except -1:
     _Visit = lifecycle.Visit
     _Unit = lifecycle.Unit
     _CENTRE = lifecycle.CENTRE
+    _heappush = lifecycle.heapq.heappush
     _INQUIRY = lifecycle.INQUIRY
     _HOTLINE = lifecycle.HOTLINE
     _SENSOR_SOURCE = lifecycle.SENSOR_SOURCE
@@ -140,6 +142,8 @@ cdef class Lifecycle:
     cdef public object contacts_rng
     cdef public dict _units_made
     cdef public dict _return_visits
+    cdef public list limits
+    cdef public list deadlines
     cdef list _league_received
     cdef list _league_accepted
     cdef list _grid_workers
@@ -270,6 +274,40 @@ cdef class Lifecycle:
             return self._compiled_events._schedule(at, CALLBACK, callback, argument, None)
         self._events.schedule(at, callback, argument)
         return 0
+
+    # --------------------------------------------------------------- registration
+    def _register(self, cid, source, now, u_desk, registered=None, deadline=None):
+        """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an
+        inquiry, or the dispatch event (model.lifecycle's reference)."""
+        cdef Py_ssize_t row = cid
+        intake = self.p.intake
+        cdef long case_type = self._case_type.data.as_schars[row]
+        if registered is None or deadline is None:
+            if source == _HOTLINE:
+                registered = now + intake.registration_minutes * _MINUTE
+            else:
+                # taken in person: registered when the grid worker is next at work (F4.6)
+                registered = (
+                    self.calendar.add_working_hours(now, 0.0)
+                    + intake.registration_minutes * _MINUTE
+                )
+            deadline = self.calendar.add_working_days(registered, self.limits[case_type])
+        self._registered.data.as_doubles[row] = registered
+        self._deadline.data.as_doubles[row] = deadline
+        self._promised.data.as_doubles[row] = deadline
+        if case_type == _INQUIRY and u_desk < intake.front_desk_inquiry_resolution_share:
+            # answered at the first contact, in person when the grid worker is at work
+            answered = (now if source == _HOTLINE else registered) + (
+                intake.front_desk_minutes * _MINUTE
+            )
+            self._on_the_spot.data.as_schars[row] = True
+            self._handled_at.data.as_doubles[row] = answered
+            self._resolved.data.as_schars[row] = True
+            self._end(cid, answered)
+            return
+        if self._resident.data.as_longlongs[row] >= 0:
+            _heappush(self.deadlines, (deadline, cid))
+        self._later(registered, self._dispatch, cid)
 
     # --------------------------------------------------------------- dispatch
     def _dispatch(self, cid):

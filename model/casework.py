@@ -23,7 +23,7 @@ import numpy as np
 from model.bundles import OneThing
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES, SOURCES
-from model.demand import INQUIRY, PATROL, SENSOR, NeedBatch
+from model.demand import PATROL, SENSOR, NeedBatch
 from model.engine_backend import compiled_engine
 from model.events import EventCalendar
 from model.lifecycle import (
@@ -795,48 +795,6 @@ class Casework(Lifecycle):
             cases.bundle[cid] = 1
         self.repeat_contacts += 1
         self._register(cid, HOTLINE, now, u[6])
-
-    def _register(
-        self,
-        cid: int,
-        source: int,
-        now: float,
-        u_desk: float,
-        registered: float | None = None,
-        deadline: float | None = None,
-    ) -> None:
-        """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an
-        inquiry, or the dispatch event. ``registered`` and ``deadline``: the times, if the
-        caller computed them for a batch (Casework._create), as this would."""
-        cases = self.cases
-        intake = self.p.intake
-        case_type = cases.case_type[cid]
-        if registered is None or deadline is None:
-            if source == HOTLINE:
-                registered = now + intake.registration_minutes * MINUTE
-            else:
-                # taken in person: registered when the grid worker is next at work (F4.6)
-                registered = (
-                    self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
-                )
-            deadline = self.calendar.add_working_days(registered, self.limits[case_type])
-        cases.registered[cid] = registered
-        cases.deadline[cid] = deadline
-        cases.promised[cid] = deadline  # the limit the resident was told; reclassification keeps it
-        if case_type == INQUIRY and u_desk < intake.front_desk_inquiry_resolution_share:
-            # answered at the first contact (hotline front desk F3.1-F3.4, or the grid worker)
-            # in person, the answer comes when the grid worker is at work (registration)
-            answered = (
-                now if source == HOTLINE else registered
-            ) + intake.front_desk_minutes * MINUTE
-            cases.on_the_spot[cid] = True
-            cases.handled[cid] = answered
-            cases.resolved[cid] = True
-            self._close(cid, answered)
-            return
-        if cases.resident[cid] >= 0:
-            heapq.heappush(self.deadlines, (deadline, cid))
-        self.events.schedule(registered, self._dispatch, cid)
 
     # ---------------------------------------------------------------- routing
     def case_view(self, cid: int) -> CaseView:

@@ -16,6 +16,7 @@ callbacks) and call its other methods (``_turned_away``, ``_offer_to_party``,
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,6 +105,8 @@ class PythonLifecycle:
     _verify_callback: Callable[[tuple[int, float]], None]
     _verified_callback: Callable[[int], None]
     parked_total: int
+    limits: list[float]
+    deadlines: list[tuple[float, int]]
 
     if TYPE_CHECKING:
 
@@ -115,6 +118,49 @@ class PythonLifecycle:
         def _contacts(self, cid: int) -> np.random.Generator: ...
         def _maybe_contact_again(self, cid: int) -> None: ...
         def _contact_again(self, parent: int) -> None: ...
+
+    # ------------------------------------------------------------ registration
+    def _register(
+        self,
+        cid: int,
+        source: int,
+        now: float,
+        u_desk: float,
+        registered: float | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an
+        inquiry, or the dispatch event. ``registered`` and ``deadline``: the times, if the
+        caller computed them for a batch (Casework._create), as this would."""
+        cases = self.cases
+        intake = self.p.intake
+        case_type = cases.case_type[cid]
+        if registered is None or deadline is None:
+            if source == HOTLINE:
+                registered = now + intake.registration_minutes * MINUTE
+            else:
+                # taken in person: registered when the grid worker is next at work (F4.6)
+                registered = (
+                    self.calendar.add_working_hours(now, 0.0) + intake.registration_minutes * MINUTE
+                )
+            deadline = self.calendar.add_working_days(registered, self.limits[case_type])
+        cases.registered[cid] = registered
+        cases.deadline[cid] = deadline
+        cases.promised[cid] = deadline  # the limit the resident was told; reclassification keeps it
+        if case_type == INQUIRY and u_desk < intake.front_desk_inquiry_resolution_share:
+            # answered at the first contact (hotline front desk F3.1-F3.4, or the grid worker)
+            # in person, the answer comes when the grid worker is at work (registration)
+            answered = (
+                now if source == HOTLINE else registered
+            ) + intake.front_desk_minutes * MINUTE
+            cases.on_the_spot[cid] = True
+            cases.handled[cid] = answered
+            cases.resolved[cid] = True
+            self._close(cid, answered)
+            return
+        if cases.resident[cid] >= 0:
+            heapq.heappush(self.deadlines, (deadline, cid))
+        self.events.schedule(registered, self._dispatch, cid)
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
