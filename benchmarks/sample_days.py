@@ -61,22 +61,23 @@ def _where(frame: str, root: str) -> tuple[str, str]:
 # Parts of the model, for the "by part" table: a function's own samples go to the part of
 # the first rule its file matches (paths relative to the root; a package by its folder),
 # after two rules by function: a day's new cases (in model/casework.py and model/bundles.py)
-# and the day's step, whose own lines are mostly the compiled event loop and stations. By
+# and the day's step, whose own lines are mostly the compiled event loop and stations and,
+# where the engine is built, the compiled case lifecycle (model/_lifecycle.pxi). By
 # file, not by caller: scipy.sparse's Python code counts as meetings even when another part
 # called it, Mesa's as data collection (small shares in the rounds measured)
 INTAKE_PART = "intake (demand, sorting, writing new cases)"
 INTAKE = frozenset({
     "Casework.receive", "Casework._sort_needs", "Casework._sort_compiled", "Casework._create",
-    "Casework._write_cases", "Casework._write_compiled", "Casework._register",
+    "Casework._write_cases", "Casework._write_compiled", "PythonLifecycle._register",
     "Casework._contact_again", "_NeedRows.__init__", "OneThing.draw", "OneThing.is_linked",
     "OneThing.separate_uniforms",
 })  # fmt: skip
-STEP_PART = "the day's step: the compiled event loop and stations"
+STEP_PART = "the day's step: the compiled event loop, stations and lifecycle"
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("trust step", ("model/trust_diffusion.py", "model/sparse_product.py")),
     (INTAKE_PART, ("model/demand.py", "model/sensors.py")),
     ("case lifecycle (casework, routes, calendar)", (
-        "model/casework.py", "model/route_memo.py", "model/units.py", "model/bundles.py",
+        "model/casework.py", "model/lifecycle.py", "model/route_memo.py", "model/units.py", "model/bundles.py",
         "model/calendar.py", "model/policies/routing.py", "model/policies/mediation.py",
     )),
     ("agents' decisions", ("model/agents.py", "model/residents.py", "model/party.py", "model/mediation.py")),

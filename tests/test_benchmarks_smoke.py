@@ -343,7 +343,7 @@ def test_sample_days_sums_stacks_inside_a_day() -> None:
     assert summary["lines"][0] == ("walk (model/a.py:12)", 60.0)
     assert dict(summary["parts"]) == {
         "other": 90.0,
-        "the day's step: the compiled event loop and stations": 10.0,
+        "the day's step: the compiled event loop, stations and lifecycle": 10.0,
     }
     assert summarise("", root=root)["samples"] == 0
 
@@ -358,7 +358,8 @@ def test_sample_days_sums_own_time_by_part_of_the_model() -> None:
         "Casework._create (model/casework.py)": module["INTAKE_PART"],
         "OneThing.separate_uniforms (model/bundles.py)": module["INTAKE_PART"],
         "OneThing.one_pass (model/bundles.py)": "case lifecycle (casework, routes, calendar)",
-        "Casework._visit_done (model/casework.py)": "case lifecycle (casework, routes, calendar)",
+        "PythonLifecycle._visit_done (model/lifecycle.py)": "case lifecycle (casework, routes, calendar)",
+        "PythonLifecycle._register (model/lifecycle.py)": module["INTAKE_PART"],
         "GovernanceModel.step (model/governance.py)": module["STEP_PART"],
         "GovernanceModel._hold_to_account (model/governance.py)": "other",
         "diffuse_trust (model/trust_diffusion.py)": "trust step",
