@@ -10,8 +10,6 @@ once in this process and once in a child with ``MICROGOV_PURE_PYTHON=1``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import pickle
 import subprocess
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from test_model_reproducibility import digest  # a hash of a run's summary, series and case log
 
 from experiments.scenario_files import load_mapping, merge_tables
 from model import lifecycle
@@ -66,13 +65,6 @@ for parameters, seed in pickle.load(sys.stdin.buffer):
 """
 
 
-def fingerprint(output: RunOutput) -> str:
-    """A hash of the summary, the time series and the case log of a run."""
-    summary = json.dumps({k: repr(v) for k, v in output.summary.items()}, sort_keys=True)
-    text = summary + output.timeseries.to_csv(index=False) + output.cases.to_csv(index=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def run_output(parameters: ModelParameters, seed: int) -> RunOutput:
     model = GovernanceModel(parameters, seed=seed)
     model.run()
@@ -80,7 +72,7 @@ def run_output(parameters: ModelParameters, seed: int) -> RunOutput:
 
 
 def run_digest(parameters: ModelParameters, seed: int) -> str:
-    return fingerprint(run_output(parameters, seed))
+    return digest(run_output(parameters, seed))
 
 
 def reform_runs() -> list[tuple[ModelParameters, int]]:
@@ -133,7 +125,7 @@ def test_shipped_reforms_run_the_same_under_both_lifecycles() -> None:
     break down, disputed cases)."""
     runs = reform_runs()
     outputs = [run_output(data, seed) for data, seed in runs]
-    assert [fingerprint(o) for o in outputs] == reference_digests(runs)
+    assert [digest(o) for o in outputs] == reference_digests(runs)
     cases = [o.cases for o in outputs]
     for column in ("returns", "reopened", "premature", "reclassified", "on_the_spot"):
         assert sum(int((c[column] > 0).sum()) for c in cases) > 0, f"no run has {column} cases"
@@ -152,7 +144,7 @@ def test_drawn_scenarios_run_the_same_under_both_lifecycles() -> None:
     assert len(runs) == DRAWN
     assert any(p.community_types for p, _ in runs), "no drawn scenario has typed communities"
     outputs = [run_output(p, seed) for p, seed in runs]
-    assert [fingerprint(o) for o in outputs] == reference_digests(runs)
+    assert [digest(o) for o in outputs] == reference_digests(runs)
 
 
 @needs_compiled
