@@ -50,8 +50,8 @@ cdef int _load_names() except -1:
 
 @cython.final
 cdef class CaseProgress:
-    """Where a case in progress is on its route (compiled; model.lifecycle.Progress is the
-    reference, with the same fields, defaults and constructor)."""
+    """Where a case in progress is on its route (compiled; model.lifecycle.PythonProgress is
+    the reference, with the same fields, defaults and constructor)."""
 
     cdef public object route
     cdef public long stage
@@ -109,9 +109,8 @@ cdef class CaseProgress:
 
 
 cdef class Lifecycle:
-    """The compiled base of model.casework.Casework: a case's stages, visits and handlings
-    (``_enter_stage``, ``_visit_arrive``, ``_visit_done``, ``_quality_draw``) over typed
-    case state. Casework sets the attributes below in its ``__init__`` and keeps every
+    """The compiled base of model.casework.Casework: every method of
+    model.lifecycle.PythonLifecycle (registration to closure) over typed case state. Casework sets the attributes below in its ``__init__`` and keeps every
     other attribute and method in Python."""
 
     cdef public dict progress

@@ -391,8 +391,8 @@ class Casework(Lifecycle):
             )
         )
         self.progress: dict[int, Progress] = {}
-        self._units_made: dict[tuple[str, int], Unit] = {}  # Casework._unit
-        self._return_visits: dict[tuple[int, float], Visit] = {}  # Casework._turned_away
+        self._units_made: dict[tuple[str, int], Unit] = {}  # Lifecycle._unit
+        self._return_visits: dict[tuple[int, float], Visit] = {}  # Lifecycle._turned_away
         self.returned_by: dict[int, set[int]] = {}  # departments that returned a case (退件)
         self.limits = [float(getattr(p.time_limits, t)) for t in CASE_TYPES]
         rep = p.reporting

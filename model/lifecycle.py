@@ -1,17 +1,17 @@
-"""A case's stages, visits and handlings: the lifecycle's hot path (issue 11, plan step 4).
+"""A case's way from registration to closure: the lifecycle's hot path (issue 11, step 4).
 
 :class:`model.casework.Casework` inherits these methods from ``Lifecycle``: the compiled
 class of model/_lifecycle.pxi (built into ``model._engine``) where the engine is built,
 else :class:`PythonLifecycle` here, which is the reference the compiled class follows
 statement by statement — the same calls to the agents and policies, in the same order, the
 same draws from the same streams, the same events — so that both give the same results
-bit for bit (tests/test_engine_backends.py). ``Progress``, where a case in progress is on
+bit for bit (tests/test_lifecycle_backends.py). ``Progress``, where a case in progress is on
 its route, is likewise the compiled ``CaseProgress`` or :class:`PythonProgress`.
 
 The methods read the attributes :class:`~model.casework.Casework` sets (``progress``,
 ``cases``, ``units``, ``events``, ``calendar``, ``p``, the random streams, the bound
-callbacks) and call its other methods (``_turned_away``, ``_offer_to_party``,
-``_default_work``, ``_travel_hours``, ``_mediated``, ``_handled``).
+callbacks) and call its other methods (``_route``, ``_reclassify``, ``_mediated``,
+``_park``, ``_stream``, ``_contacts``, ``_maybe_contact_again``, ``_contact_again``).
 """
 
 from __future__ import annotations
