@@ -165,7 +165,6 @@ class CaseProgress:
     lead: int
     first_handling: int
     failed: bool
-    premature: bool
     quality_draws: int
     def __init__(
         self,
@@ -178,7 +177,6 @@ class CaseProgress:
         lead: int = -1,
         first_handling: int = -1,
         failed: bool = False,
-        premature: bool = False,
         quality_draws: int = 0,
     ) -> None: ...
 

@@ -62,13 +62,12 @@ cdef class CaseProgress:
     cdef public long lead
     cdef public long first_handling
     cdef public bint failed
-    cdef public bint premature
     cdef public long quality_draws
 
     def __init__(
         self, route, long stage=0, long pending=0, bint classified=False, at=None,
         bint settled_by_team=False, long lead=-1, long first_handling=-1, bint failed=False,
-        bint premature=False, long quality_draws=0,
+        long quality_draws=0,
     ):
         self.route = route
         self.stage = stage
@@ -79,14 +78,13 @@ cdef class CaseProgress:
         self.lead = lead
         self.first_handling = first_handling
         self.failed = failed
-        self.premature = premature
         self.quality_draws = quality_draws
 
     def _fields(self):
         return (
             self.route, self.stage, self.pending, self.classified, self.at,
             self.settled_by_team, self.lead, self.first_handling, self.failed,
-            self.premature, self.quality_draws,
+            self.quality_draws,
         )
 
     def __eq__(self, other):
@@ -99,7 +97,7 @@ cdef class CaseProgress:
     def __repr__(self):
         names = (
             "route", "stage", "pending", "classified", "at", "settled_by_team", "lead",
-            "first_handling", "failed", "premature", "quality_draws",
+            "first_handling", "failed", "quality_draws",
         )
         shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields()))
         return f"CaseProgress({shown})"
@@ -108,6 +106,7 @@ cdef class CaseProgress:
         return (CaseProgress, self._fields())
 
 
+@cython.boundscheck(True)  # list look-ups by a column's value checked, as in Python
 cdef class Lifecycle:
     """The compiled base of model.casework.Casework: every method of
     model.lifecycle.PythonLifecycle (registration to closure) over typed case state. Casework sets the attributes below in its ``__init__`` and keeps every
@@ -122,10 +121,6 @@ cdef class Lifecycle:
     cdef public object _arrive_callback
     cdef public object _done_callback
     cdef public object _returned_callback
-    cdef public long long premature_closures
-    cdef public long long premature_caught
-    cdef public long long callbacks
-    cdef public long long reopenings
     cdef public long long closed_total
     cdef public object _verify_callback
     cdef public object _verified_callback
@@ -263,6 +258,16 @@ cdef class Lifecycle:
         self._case_departments = value.departments
         self._case_work = value.work
 
+    cdef inline Py_ssize_t _row(self, object cid) except -1:
+        """Case ``cid``'s row, checked once: the steps then read the typed columns unchecked
+        (the reference's array look-ups raise or wrap instead of reading past the table)."""
+        cdef Py_ssize_t row = cid
+        if row < 0 or row >= len(self._case_departments):
+            raise IndexError(
+                f"case {cid} is not a row of the case table ({len(self._case_departments)} rows)"
+            )
+        return row
+
     cdef inline double _now(self):
         if self._compiled_events is not None:
             return self._compiled_events.now
@@ -278,7 +283,7 @@ cdef class Lifecycle:
     def _register(self, cid, source, now, u_desk, registered=None, deadline=None):
         """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an
         inquiry, or the dispatch event (model.lifecycle's reference)."""
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         intake = self.p.intake
         cdef long case_type = self._case_type.data.as_schars[row]
         if registered is None or deadline is None:
@@ -313,7 +318,7 @@ cdef class Lifecycle:
         self._dispatch_case(cid)
 
     cdef int _dispatch_case(self, object cid) except -1:
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         self._dispatched.data.as_doubles[row] = self._now()
         cdef long source = self._source.data.as_schars[row]
         if source == _HOTLINE or source == _SENSOR_SOURCE:
@@ -331,7 +336,6 @@ cdef class Lifecycle:
         prog.lead = -1
         prog.first_handling = -1
         prog.failed = False
-        prog.premature = False
         prog.quality_draws = 0
         self.progress[cid] = prog
         return self._enter(cid)
@@ -356,7 +360,7 @@ cdef class Lifecycle:
         if holder is not None and holder.level in ("centre", "street", "community"):
             return self._units.dispatcher(holder)
         geography = self.geography
-        community = geography.grid_community[self._grid.data.as_longs[<Py_ssize_t> cid]]
+        community = geography.grid_community[self._grid.data.as_longs[self._row(cid)]]
         if holder is not None and holder.level in ("grid", "party", "embedded"):
             return self._units.communities[community]
         return self._units.streets[geography.community_street[community]]
@@ -367,7 +371,7 @@ cdef class Lifecycle:
     cdef bint _turned(self, object cid, CaseProgress prog) except -1:
         """The office holding the case names its lead department, which takes it on or
         returns it (model.lifecycle's reference)."""
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         needed = self._case_departments[row]
         returned = self.returned_by.get(cid, ())
         if not returned:
@@ -410,7 +414,7 @@ cdef class Lifecycle:
 
     cdef object _offer(self, object cid, object visits):
         """A small task offered to the grid's volunteers (model.lifecycle's reference)."""
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         if self.organisation is not None:
             taken = self.organisation.offer(
                 self._grid.data.as_longs[row],
@@ -425,7 +429,7 @@ cdef class Lifecycle:
         return visits
 
     def _default_work(self, cid, unit):
-        return self._default(cid, unit)
+        return self._default(self._row(cid), unit)
 
     cdef object _default(self, Py_ssize_t row, object unit):
         level = unit.level
@@ -436,7 +440,7 @@ cdef class Lifecycle:
         return self._units.dispatcher(unit).review_hours
 
     def _travel_hours(self, cid, unit, role, settled_by_team):
-        return self._travel(cid, unit, role, settled_by_team)
+        return self._travel(self._row(cid), unit, role, settled_by_team)
 
     cdef object _travel(self, Py_ssize_t row, object unit, object role, bint settled_by_team):
         level = unit.level
@@ -453,7 +457,7 @@ cdef class Lifecycle:
         ``handling.returns_before_parking`` returns, else routed again (model.lifecycle's
         reference)."""
         cid, department = item
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         self._returns.data.as_longs[row] += 1
         if self._returns.data.as_longs[row] >= self.p.handling.returns_before_parking:
             self._park(cid)
@@ -492,7 +496,6 @@ cdef class Lifecycle:
         prog.lead = -1
         prog.first_handling = -1
         prog.failed = False
-        prog.premature = False
         prog.quality_draws = 0
         return prog
 
@@ -503,10 +506,10 @@ cdef class Lifecycle:
     cdef int _enter(self, object cid) except -1:
         cdef CaseProgress prog = self.progress[cid]
         route = prog.route
-        cdef tuple stages = route.stages
+        stages = route.stages  # a tuple from the shipped policies; any sequence will do
         cdef long index = prog.stage
         if index >= len(stages):
-            self._handled(cid)
+            self._handle_end(cid)
             return 0
         stage = stages[index]
         role = stage.role
@@ -538,7 +541,7 @@ cdef class Lifecycle:
                 if given is None:
                     given = route.handoff_delay_hours
                 delay = self.p.coordination.handoff_delay_hours if given is None else given
-                self._handoffs.data.as_longs[<Py_ssize_t> cid] += 1
+                self._handoffs.data.as_longs[self._row(cid)] += 1
             if delay > 0:
                 self._later(
                     self.calendar.add_working_hours(now, delay), self._arrive_callback,
@@ -554,7 +557,7 @@ cdef class Lifecycle:
         self._arrive(cid, visit, role)
 
     cdef int _arrive(self, object cid, object visit, object role) except -1:
-        cdef Py_ssize_t row_number = cid
+        cdef Py_ssize_t row_number = self._row(cid)
         unit = visit.unit
         cdef CaseProgress prog = self.progress[cid]
         route = prog.route
@@ -608,7 +611,7 @@ cdef class Lifecycle:
         return _uniform(self.handling_rng)
 
     def _quality_draw(self, cid, CaseProgress prog, primary):
-        return self._quality(cid, prog, primary)
+        return self._quality(self._row(cid), prog, primary)
 
     def _visit_done(self, tuple item):
         cid, unit, role, effort, premature = item
@@ -617,7 +620,7 @@ cdef class Lifecycle:
     cdef int _done(
         self, object cid, object unit, object role, object effort, object premature
     ) except -1:
-        cdef Py_ssize_t row_number = cid
+        cdef Py_ssize_t row_number = self._row(cid)
         cdef CaseProgress prog = self.progress[cid]
         cdef bint lead
         if role == _HANDLE and unit.level == _DEPARTMENT:
@@ -629,9 +632,7 @@ cdef class Lifecycle:
             if lead or not prog.route.first_unit_leads:
                 prog.failed |= not ok
             if premature:
-                prog.premature = True
                 self._premature.data.as_longs[row_number] += 1
-                self.premature_closures += 1
         prog.pending -= 1
         if prog.pending > 0:
             return 0
@@ -639,7 +640,7 @@ cdef class Lifecycle:
             ok = _resolves(self.p.handling, 1.0, self._quality(row_number, prog, True))
             prog.failed |= not ok
             self._on_the_spot.data.as_schars[row_number] = True
-            self._handled(cid)
+            self._handle_end(cid)
             return 0
         if role == _MEDIATE and self._mediated(cid, unit, prog):
             return 0
@@ -659,7 +660,7 @@ cdef class Lifecycle:
         self._handle_end(cid)
 
     cdef int _handle_end(self, object cid) except -1:
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         cdef double now = self._now()
         self._handled_at.data.as_doubles[row] = now
         cdef CaseProgress prog = self.progress[cid]
@@ -678,7 +679,7 @@ cdef class Lifecycle:
         if hours <= 0:
             self._check(cid)
             return
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         team = self._grid_workers[self._grid.data.as_longs[row]].station
         cdef double deadline = self._deadline.data.as_doubles[row]
         if type(team) is Station:
@@ -691,7 +692,7 @@ cdef class Lifecycle:
 
     cdef int _check(self, object cid) except -1:
         """The grid worker's on-site check (F9.5), then the call-back (回访, F9.3)."""
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         cdef CaseProgress prog = self.progress[cid]
         worker = self._grid_workers[self._grid.data.as_longs[row]]
         cdef bint resolved = self._resolved.data.as_schars[row] != 0
@@ -703,20 +704,14 @@ cdef class Lifecycle:
         else:
             u_verify = _uniform(self._stream(cid, self.handling_rng))
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
-            if prog.premature:
-                self.premature_caught += 1
             return self._again(cid)
         if self._resident.data.as_longlongs[row] >= 0:
             if reopened == 0:
                 u = self._u_callback.data.as_doubles[row]
             else:
                 u = self._contacts(cid).random()
-            if u < feedback.callback_share:
-                self.callbacks += 1
-                if not resolved and can_reopen:
-                    if prog.premature:
-                        self.premature_caught += 1
-                    return self._again(cid)
+            if u < feedback.callback_share and not resolved and can_reopen:
+                return self._again(cid)
         return self._end(cid, self._now())
 
     def _reopen(self, cid):
@@ -724,13 +719,11 @@ cdef class Lifecycle:
 
     cdef int _again(self, object cid) except -1:
         """Handled again by the same units from the first handling stage (重新办理, F9.3)."""
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         self._reopened.data.as_longs[row] += 1
-        self.reopenings += 1
         cdef CaseProgress prog = self.progress[cid]
         prog.stage = max(prog.first_handling, 0)
         prog.failed = False
-        prog.premature = False
         prog.settled_by_team = False  # whoever settles it this time decides the check
         prog.classified = True  # its owner keeps it
         prog.at = self._unit_of("grid", self._grid.data.as_longs[row])
@@ -742,7 +735,7 @@ cdef class Lifecycle:
     cdef int _end(self, object cid, double now) except -1:
         """Closed; the resident rates the experience and learns from it, and contacts the
         system again if the problem was not resolved."""
-        cdef Py_ssize_t row = cid
+        cdef Py_ssize_t row = self._row(cid)
         if not self._on_the_spot.data.as_schars[row] or self._case_type.data.as_schars[row] != _INQUIRY:
             self._verified_at.data.as_doubles[row] = now
         self._closed.data.as_doubles[row] = now
@@ -770,6 +763,8 @@ cdef class Lifecycle:
         elif self._relapsed.data.as_schars[row] and resident >= 0:
             # a settlement that does not hold: the dispute comes back (a repeat dispute)
             delay = self.mediators.relapse_delay_days(self._stream(cid, self.contacts_rng))
+            if self._followups.data.as_schars[row] == 127:  # as the reference's array('b')
+                raise OverflowError("signed char is greater than maximum")
             self._followups.data.as_schars[row] += 1
             self._later(now + delay, self._contact_again, cid)
         self.dispute_rngs.pop(cid, None)
@@ -778,7 +773,7 @@ cdef class Lifecycle:
     def satisfaction_probability(self, cid, double now):
         """Chance of a "satisfied" rating from the experience of case ``cid`` closed at ``now``
         (model.lifecycle.PythonLifecycle.satisfaction_probability, bit for bit)."""
-        return self._satisfaction(cid, now)
+        return self._satisfaction(self._row(cid), now)
 
     cdef double _satisfaction(self, Py_ssize_t row, double now) except? -1.0:
         fb = self.p.feedback

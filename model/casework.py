@@ -418,11 +418,7 @@ class Casework(Lifecycle):
         self.needs_found = 0
         self.repeat_contacts = 0  # contacts about a need already reported (cases too)
         self.urging_calls = 0  # calls urging an overdue case (催办, F9.4); not cases
-        self.reopenings = 0
-        self.premature_closures = 0
-        self.premature_caught = 0
         self.disputes = 0  # returns of a case of disputed ownership by its owner
-        self.callbacks = 0
         self.needs_generated_mark = 0  # counters at the end of the warm-up
         self.lapsed_needs_mark = 0
         self.urging_calls_mark = 0

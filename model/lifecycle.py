@@ -5,13 +5,24 @@ class of model/_lifecycle.pxi (built into ``model._engine``) where the engine is
 else :class:`PythonLifecycle` here, which is the reference the compiled class follows
 statement by statement — the same calls to the agents and policies, in the same order, the
 same draws from the same streams, the same events — so that both give the same results
-bit for bit (tests/test_lifecycle_backends.py). ``Progress``, where a case in progress is on
-its route, is likewise the compiled ``CaseProgress`` or :class:`PythonProgress`.
+bit for bit (whole runs: tests/test_lifecycle_backends.py; step by step:
+tests/test_lifecycle_twins.py). ``Progress``, where a case in progress is on its route, is
+likewise the compiled ``CaseProgress`` or :class:`PythonProgress`.
 
 The methods read the attributes :class:`~model.casework.Casework` sets (``progress``,
 ``cases``, ``units``, ``events``, ``calendar``, ``p``, the random streams, the bound
 callbacks) and call its other methods (``_route``, ``_reclassify``, ``_mediated``,
 ``_park``, ``_stream``, ``_contacts``, ``_maybe_contact_again``, ``_contact_again``).
+
+Those, the agents' and the policies' methods are called by name on both backends, so a
+subclass or a test may replace them. The lifecycle's own steps are not: the compiled
+class calls its steps directly (C calls), so replacing one of them on a ``Casework``
+changes only the calls from outside the lifecycle (the events' callbacks bound when the
+``Casework`` is made, and other modules), whereas the reference looks each up by name.
+
+The compiled class checks a case's row once per step (IndexError outside the table) and
+then reads its typed columns unchecked; the reference's array look-ups raise there too, but
+wrap a negative row as Python does.
 """
 
 from __future__ import annotations
@@ -62,7 +73,6 @@ class PythonProgress:
     lead: int = -1  # the department that took it on as its owner
     first_handling: int = -1  # index of the first handling stage (where a reopening restarts)
     failed: bool = False  # some handling did not resolve the problem
-    premature: bool = False  # some handling closed it prematurely (gaming)
     quality_draws: int = 0  # handling judged so far (the first uses the pre-drawn uniform)
 
 
@@ -91,10 +101,6 @@ class PythonLifecycle:
     classification_rng: np.random.Generator
     claims_rng: np.random.Generator
     contacts_rng: np.random.Generator
-    premature_closures: int
-    premature_caught: int
-    callbacks: int
-    reopenings: int
     closed_total: int
     disputes: int
     _units_made: dict[tuple[str, int], Unit]
@@ -415,9 +421,7 @@ class PythonLifecycle:
             if lead or not prog.route.first_unit_leads:
                 prog.failed |= not ok
             if premature:
-                prog.premature = True
                 self.cases.premature[cid] += 1
-                self.premature_closures += 1
         prog.pending -= 1
         if prog.pending > 0:
             return
@@ -477,29 +481,21 @@ class PythonLifecycle:
             cases.u_verify[cid] if reopened == 0 else uniform(self._stream(cid, self.handling_rng))
         )
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
-            if prog.premature:
-                self.premature_caught += 1
             self._reopen(cid)
             return
         if cases.resident[cid] >= 0:
             u = cases.u_callback[cid] if reopened == 0 else self._contacts(cid).random()
-            if u < feedback.callback_share:
-                self.callbacks += 1
-                if not resolved and can_reopen:
-                    if prog.premature:
-                        self.premature_caught += 1
-                    self._reopen(cid)
-                    return
+            if u < feedback.callback_share and not resolved and can_reopen:
+                self._reopen(cid)
+                return
         self._close(cid, self.events.now)
 
     def _reopen(self, cid: int) -> None:
         """Handled again by the same units from the first handling stage (重新办理, F9.3)."""
         self.cases.reopened[cid] += 1
-        self.reopenings += 1
         prog = self.progress[cid]
         prog.stage = max(prog.first_handling, 0)
         prog.failed = False
-        prog.premature = False
         prog.settled_by_team = False  # whoever settles it this time decides the check
         prog.classified = True  # its owner keeps it
         prog.at = self._unit("grid", self.cases.grid[cid])
@@ -555,7 +551,10 @@ class PythonLifecycle:
             + fb.satisfaction_logit_per_reopening * cases.reopened[cid]
             + (fb.satisfaction_logit_repeat if cases.repeat[cid] else 0.0)
         )
-        return 1.0 / (1.0 + math.exp(-logit))
+        try:
+            return 1.0 / (1.0 + math.exp(-logit))
+        except OverflowError:  # so far past its limit that no one is satisfied (C's exp: inf)
+            return 0.0
 
 
 _engine = compiled_engine()

@@ -64,6 +64,8 @@ class Residents(Sequence[Resident]):
         """Resident ``row`` learns from a case's outcome (:meth:`Resident.learn_from`): a
         party member's agent does; anyone else's arrays are moved by
         :func:`model.agents.learn` without a view made for the call (issue 11)."""
+        if not 0 <= row < self._size:  # a negative row would move another resident's arrays
+            raise IndexError(f"resident {row} out of range (0 to {self._size - 1})")
         member = self._members.get(row)
         if member is not None:
             member.learn_from(satisfied)

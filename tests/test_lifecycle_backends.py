@@ -1,7 +1,8 @@
 """The compiled case lifecycle (model/_lifecycle.pxi) against its reference (model/lifecycle.py).
 
 The compiled ``Lifecycle`` follows ``PythonLifecycle`` statement by statement, so whole runs
-are the same bit for bit under either: the shipped reforms on a small town, and scenarios
+are the same bit for bit under either: the shipped reforms on a small town (and party
+building on typed communities whose rural grids travel to a site), and scenarios
 drawn as the invariant tests draw them (every routing, consultation, accountability,
 organisation, project and mediation kind; gaming; typed communities with travel), each run
 once in this process and once in a child with ``MICROGOV_PURE_PYTHON=1``.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from test_lifecycle_twins import parameters as typed_town  # party volunteers, rural trips
 from test_model_reproducibility import digest  # a hash of a run's summary, series and case log
 
 from experiments.scenario_files import load_mapping, merge_tables
@@ -82,6 +84,8 @@ def reform_runs() -> list[tuple[ModelParameters, int]]:
         runs.append((ModelParameters.model_validate(data), 3 + k))
     gaming = merge_tables(load_mapping(ROOT / "scenarios" / "reform_immediate.toml"), SMALL_TOWN)
     runs.append((ModelParameters.model_validate(merge_tables(gaming, GAMING)), 2))
+    # and party building on an urban street and a rural town (typed communities, trips)
+    runs.append((typed_town(), 6))
     return runs
 
 
@@ -118,12 +122,14 @@ def reference_digests(runs: list[tuple[ModelParameters, int]]) -> list[str]:
 
 @needs_compiled
 def test_shipped_reforms_run_the_same_under_both_lifecycles() -> None:
-    """Each shipped reform on a small town: the same summary, time series and case log bit
+    """Each shipped reform on a small town, and party building on typed communities with
+    trips: the same summary, time series and case log bit
     for bit, and between them the runs take every branch of the lifecycle that the case log
     shows (returns, reopenings, premature closures, cases re-filed under a longer limit,
     settlements on the spot, volunteers' claims, mediations that fail and settlements that
     break down, disputed cases)."""
     runs = reform_runs()
+    assert any(p.community_types for p, _ in runs), "no reform run has typed communities"
     outputs = [run_output(data, seed) for data, seed in runs]
     assert [digest(o) for o in outputs] == reference_digests(runs)
     cases = [o.cases for o in outputs]
@@ -157,7 +163,7 @@ def test_compiled_progress_has_the_reference_fields_and_defaults() -> None:
     reference = lifecycle.PythonProgress(route)
     compiled = ENGINE.CaseProgress(route)
     assert [getattr(compiled, n) for n in names] == [getattr(reference, n) for n in names]
-    values = (route, 2, 1, True, Unit("centre", 0), True, 4, 1, True, True, 1)
+    values = (route, 2, 1, True, Unit("centre", 0), True, 4, 1, True, 1)
     by_position = ENGINE.CaseProgress(*values)
     by_name = ENGINE.CaseProgress(**dict(zip(names, values, strict=True)))
     assert by_position == by_name

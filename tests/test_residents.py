@@ -80,6 +80,18 @@ def test_rows_out_of_range_are_refused(model: GovernanceModel) -> None:
     assert len(model.residents[:3]) == 3 and [r.row for r in model.residents[:3]] == [0, 1, 2]
 
 
+@pytest.mark.parametrize("offset", [-1, 0], ids=["negative", "past-the-end"])
+def test_learning_by_a_row_out_of_range_is_refused(model: GovernanceModel, offset: int) -> None:
+    """Residents.learn_from refuses a row outside the population (a negative row would
+    move another resident's arrays), and moves nobody's."""
+    n = model.population.size
+    row = offset if offset < 0 else n
+    before = model.population.trust.copy()
+    with pytest.raises(IndexError, match=f"resident {row} out of range"):
+        model.residents.learn_from(row, False)
+    assert np.array_equal(model.population.trust, before)
+
+
 @settings(max_examples=40, deadline=None)
 @given(row=st.integers(min_value=0, max_value=3089))
 def test_every_row_is_its_own_resident(model: GovernanceModel, row: int) -> None:

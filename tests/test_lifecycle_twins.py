@@ -1,0 +1,329 @@
+"""Each compiled lifecycle step against its reference, one call at a time (issue 11).
+
+Whole runs (tests/test_lifecycle_backends.py) compare the compiled ``Lifecycle`` with
+``PythonLifecycle`` only through what a run reaches. Here two models are built from the
+same seed on a town with typed communities (a rural town's trips to a site) and party
+volunteers, and run to the same day, so they hold the same state. A step is then called
+on open cases of one through the compiled class and on the other through the reference's
+function (``PythonLifecycle.<step>(casework, …)``), and everything a step can change is
+compared: the case table, the league, the cases in progress, the pending events and the
+queues, the random streams, the residents' trust. A step's calls to other steps run
+compiled on both, so a difference belongs to the step under test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from experiments.scenario_files import load_mapping, merge_tables
+from model.casework import CaseTable, Casework
+from model.engine_backend import compiled_engine
+from model.governance import GovernanceModel
+from model.lifecycle import PythonLifecycle
+from model.parameters import ModelParameters
+from model.policies.base import Unit, Visit
+
+pytestmark = pytest.mark.skipif(compiled_engine() is None, reason="the engine is not built")
+
+ROOT = Path(__file__).resolve().parents[1]
+DAYS = 40  # days run before the steps are called: cases at every point of their route
+CASES = 16  # open cases each step is called on (at most)
+# the party-building reform on two streets of typed communities: an urban street (half
+# its communities old compounds) and a rural town, whose grid workers and departments
+# travel to a site (community_types: grid_travel_hours, department_travel_hours)
+TYPED_TOWN = {
+    "population": {"streets": 2, "street_types": {"urban_street": 1, "rural_town": 1}},
+    "community_types": {
+        "urban_street": {
+            "communities_per_street": 2,
+            "grids_per_community": 2,
+            "residents_per_grid": 500,
+            "community_shares": {"old_compound": 0.5},
+        },
+        "rural_town": {
+            "communities_per_street": 2,
+            "grids_per_community": 2,
+            "residents_per_grid": 400,
+            "grid_travel_hours": 0.5,
+            "department_travel_hours": 1.5,
+        },
+        "old_compound": {"need_rate_multiplier": 1.2},
+    },
+    "simulation": {"days": 150, "warmup_days": 0},
+}
+
+
+def parameters() -> ModelParameters:
+    data = load_mapping(ROOT / "scenarios" / "reform_party_building.toml")
+    return ModelParameters.model_validate(merge_tables(data, TYPED_TOWN))
+
+
+def twins() -> tuple[Casework, Casework]:
+    """Two models in the same state after ``DAYS`` days: their casework."""
+    made = []
+    for _ in range(2):
+        model = GovernanceModel(parameters(), seed=11)
+        for _ in range(DAYS):
+            model.step()
+        made.append(model.casework)
+    return made[0], made[1]
+
+
+def open_cases(casework: Casework) -> list[int]:
+    """Up to ``CASES`` cases in progress, rural grids' and urban grids' alike (every other)."""
+    return sorted(casework.progress)[::2][:CASES]
+
+
+def state(casework: Casework) -> dict[str, Any]:
+    """Everything a lifecycle step can change, comparable with ``==``."""
+    cases = casework.cases
+    units = casework.units
+    model = casework.residents._model
+    return {
+        "columns": {name: bytes(getattr(cases, name)) for name in CaseTable._SPEC},
+        "departments": (list(cases.departments), list(cases.work)),
+        "league": {name: list(counts) for name, counts in casework.league.items()},
+        "progress": {cid: prog._fields() for cid, prog in casework.progress.items()},
+        "events": [plain(event) for event in casework.events.pending()],
+        "queues": [
+            (station.queue_length, plain(station.queued_tokens()))
+            for station in units.all_stations()
+        ],
+        "streams": {
+            name: getattr(casework, name).bit_generator.state
+            for name in (
+                "gaming_rng",
+                "handling_rng",
+                "classification_rng",
+                "claims_rng",
+                "contacts_rng",
+            )
+        },
+        "dispute_streams": {
+            cid: rng.bit_generator.state for cid, rng in casework.dispute_rngs.items()
+        },
+        "counters": (
+            casework.closed_total,
+            casework.parked_total,
+            casework.disputes,
+            {cid: sorted(d) for cid, d in casework.returned_by.items()},
+            sorted(casework.deadlines),
+        ),
+        "trust": (bytes(model.population.trust), bytes(model.population.disposition)),
+    }
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every bound method (an event's callback, a queued visit's) replaced
+    by its owner's class and its name, which is what two twins' methods have in common."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(plain(v) for v in value)
+    owner = getattr(value, "__self__", None)
+    if owner is not None and callable(value):
+        return (type(owner).__name__, value.__name__)
+    return value
+
+
+def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    return [name for name in a if a[name] != b[name]]
+
+
+def outcome(step: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+    """Call a step: what it returned, or the name of the exception it raised."""
+    try:
+        return "returned", step(*args)
+    except Exception as error:  # both backends must raise the same
+        return "raised", type(error).__name__
+
+
+# a step's arguments for case ``cid`` of a casework (built on each twin from its own state)
+Arguments = Callable[[Casework, int], tuple[Any, ...]]
+
+
+def lead(casework: Casework, cid: int) -> int:
+    prog = casework.progress[cid]
+    return prog.lead if prog.lead >= 0 else casework.cases.departments[cid][0]
+
+
+STEPS: dict[str, Arguments] = {
+    "_dispatch": lambda cw, cid: (cid,),
+    "_enter_stage": lambda cw, cid: (cid,),
+    "_turned_away": lambda cw, cid: (cid, cw.progress[cid]),
+    "_offer_to_party": lambda cw, cid: (cid, (Visit(Unit("grid", cw.cases.grid[cid])),)),
+    "_visit_arrive": lambda cw, cid: ((cid, Visit(Unit("department", lead(cw, cid))), "handle"),),
+    "_visit_done": lambda cw, cid: ((cid, Unit("department", lead(cw, cid)), "handle", 0.3, True),),
+    "_returned": lambda cw, cid: ((cid, lead(cw, cid)),),
+    "_handled": lambda cw, cid: (cid,),
+    "_verify": lambda cw, cid: ((cid, 2.0 * (cid % 2)),),
+    "_verified": lambda cw, cid: (cid,),
+    "_reopen": lambda cw, cid: (cid,),
+    "_close": lambda cw, cid: (cid, cw.events.now + 3.0),
+}
+
+
+@pytest.mark.parametrize("name", list(STEPS))
+def test_each_step_changes_what_its_reference_changes(name: str) -> None:
+    """Called on the same open cases of two models in the same state, the compiled step
+    and its reference raise alike and leave the same state (case rows, league, progress,
+    events, queues, random streams, trust) after every call."""
+    compiled, reference = twins()
+    assert state(compiled) == state(reference), "the twins differ before any call"
+    cids = open_cases(compiled)
+    assert len(cids) >= 12
+    arguments = STEPS[name]
+    step = getattr(PythonLifecycle, name)
+    for cid in cids:
+        if cid not in compiled.progress:  # closed by an earlier call (a reopening's end)
+            continue
+        got = outcome(getattr(compiled, name), *arguments(compiled, cid))
+        expected = outcome(step, reference, *arguments(reference, cid))
+        assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
+        after, expected_after = state(compiled), state(reference)
+        assert after == expected_after, (
+            f"{name}({cid}) differs in {differences(after, expected_after)}"
+        )
+
+
+@pytest.mark.parametrize("settled", [False, True])
+@pytest.mark.parametrize("role", ["review", "handle", "resolve", "return", "mediate"])
+def test_travel_and_default_work_are_the_reference_s(role: str, settled: bool) -> None:
+    """A visit's trip (by the unit's level, the stage's role and who settled it) and an
+    office's default work are the reference's for every kind of unit, in rural and urban
+    grids; the trips that exist are there (a department handling on site, the moved staff
+    or the grid's own team settling on site) and no other."""
+    casework = twins()[0]
+    geography = casework.geography
+    levels = ("department", "embedded", "grid", "party", "community", "street", "centre")
+    trips = 0
+    for cid, level in itertools.product(open_cases(casework), levels):
+        unit = Unit(level, 0)  # type: ignore[arg-type]
+        hours = casework._travel_hours(cid, unit, role, settled)
+        assert hours == PythonLifecycle._travel_hours(casework, cid, unit, role, settled)
+        grid = casework.cases.grid[cid]
+        if level == "department" and role == "handle":
+            assert hours == geography.department_travel_hours[grid]
+        elif role == "resolve" and (level == "embedded" or (level == "grid" and settled)):
+            assert hours == geography.grid_travel_hours[grid]
+        else:
+            assert hours == 0.0, f"no trip for {level} in a {role} stage (settled {settled})"
+        trips += hours > 0
+        assert outcome(casework._default_work, cid, unit) == outcome(
+            PythonLifecycle._default_work, casework, cid, unit
+        )
+    assert (trips > 0) == (role in ("handle", "resolve")), "only handling and settling travel"
+
+
+def test_an_on_site_check_includes_the_trip() -> None:
+    """When a handled case is checked on site (F9.5), the grid worker's hours include the
+    trip to it in a rural grid, and none in an urban street's grid."""
+    casework = twins()[0]
+    geography = casework.geography
+    rural = urban = 0
+    for cid in open_cases(casework):
+        prog = casework.progress[cid]
+        grid = casework.cases.grid[cid]
+        worker_hours = casework.units.grid_workers[grid].verification_hours(prog.settled_by_team)
+        casework._handled(cid)
+        checks = [a for _, f, a in casework.events.pending() if f.__name__ == "_verify"]
+        hours = next(h for c, h in checks if c == cid)
+        trip = geography.grid_travel_hours[grid]
+        if worker_hours > 0:
+            assert hours == worker_hours + trip
+            rural += trip > 0
+            urban += trip == 0
+        else:
+            assert hours == worker_hours
+    assert rural and urban, "checks in both kinds of grid"
+
+
+@pytest.mark.parametrize(
+    ("reopened", "draws", "primary"), list(itertools.product((0, 1), (0, 1), (False, True)))
+)
+def test_the_first_quality_draw_is_the_pre_drawn_one_only_once(
+    reopened: int, draws: int, primary: bool
+) -> None:
+    """A handling's quality uses the case's pre-drawn uniform only for the first primary
+    judgement of a case never reopened; otherwise it draws from the handling stream, on
+    either backend alike."""
+    compiled, reference = twins()
+    cid = open_cases(compiled)[0]
+    values = []
+    for casework, draw in (
+        (compiled, compiled._quality_draw),
+        (reference, lambda *a: PythonLifecycle._quality_draw(reference, *a)),
+    ):
+        casework.cases.reopened[cid] = reopened
+        prog = casework.progress[cid]
+        prog.quality_draws = draws
+        before = casework.handling_rng.bit_generator.state
+        u = draw(cid, prog, primary)
+        advanced = casework.handling_rng.bit_generator.state != before
+        values.append((u, prog.quality_draws, advanced))
+    assert values[0] == values[1]
+    u, quality_draws, advanced = values[0]
+    first = primary and draws == 0 and reopened == 0
+    assert (u == compiled.cases.u_quality[cid]) == first and advanced != first
+    assert quality_draws == (1 if first else draws)
+
+
+def test_satisfaction_is_the_reference_s_even_far_past_the_limit() -> None:
+    """The chance of a "satisfied" rating is the reference's at any closing time, and a
+    case closed absurdly late (thousands of limits) rates 0, not an overflow."""
+    casework = twins()[0]
+    for cid in open_cases(casework):
+        registered, promised = casework.cases.registered[cid], casework.cases.promised[cid]
+        span = promised - registered
+        for limits_late in (0.0, 0.5, 3.0, 40.0, 1e3, 1e6):
+            now = promised + limits_late * span
+            p = casework.satisfaction_probability(cid, now)
+            assert p == PythonLifecycle.satisfaction_probability(casework, cid, now)
+            assert 0.0 <= p <= 1.0 and not math.isnan(p)
+        assert casework.satisfaction_probability(cid, promised + 1e6 * span) == 0.0
+
+
+@pytest.mark.parametrize("row", [-1, "past"])
+def test_a_row_outside_the_case_table_is_refused(row: int | str) -> None:
+    """A compiled step given a case outside the table raises IndexError naming it; it
+    never reads past the typed columns."""
+    casework = twins()[0]
+    cid = len(casework.cases) if row == "past" else row
+    with pytest.raises(IndexError, match=f"case {cid} is not a row of the case table"):
+        casework.satisfaction_probability(cid, 1.0)
+    with pytest.raises(IndexError, match="not a row"):
+        casework._travel_hours(cid, Unit("department", 0), "handle", False)
+
+
+def test_a_route_s_stages_may_be_a_list() -> None:
+    """A third-party routing policy's route with its stages in a list runs as a tuple's."""
+    compiled, reference = twins()
+    cid = open_cases(compiled)[0]
+    for casework in (compiled, reference):
+        prog = casework.progress[cid]
+        prog.route = type(prog.route)(**{**_fields(prog.route), "stages": list(prog.route.stages)})
+        prog.stage = 0
+    compiled._enter_stage(cid)
+    PythonLifecycle._enter_stage(reference, cid)
+    assert state(compiled) == state(reference)
+
+
+def _fields(route: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {f.name: getattr(route, f.name) for f in dataclasses.fields(route)}
+
+
+def test_the_twins_cover_both_kinds_of_grid() -> None:
+    """The open cases the steps are called on include rural grids' (with trips) and urban
+    ones' (without)."""
+    casework = twins()[0]
+    trips = np.array(
+        [casework.geography.grid_travel_hours[casework.cases.grid[c]] for c in open_cases(casework)]
+    )
+    assert (trips > 0).any() and (trips == 0).any()
