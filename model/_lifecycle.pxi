@@ -23,13 +23,14 @@ cdef object _heappush = None  # heapq.heappush
 cdef long _INQUIRY = -1
 cdef long _HOTLINE = -1
 cdef long _SENSOR_SOURCE = -1
+cdef long _PATROL_SOURCE = -1
 cdef long _PARTY_MEMBER = -1
 cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 
 
 cdef int _load_names() except -1:
     global _uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush
-    global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PARTY_MEMBER
+    global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER
     if _uniform is not None:
         return 0
     from model import lifecycle
@@ -41,6 +42,7 @@ cdef int _load_names() except -1:
     _INQUIRY = lifecycle.INQUIRY
     _HOTLINE = lifecycle.HOTLINE
     _SENSOR_SOURCE = lifecycle.SENSOR_SOURCE
+    _PATROL_SOURCE = lifecycle.PATROL_SOURCE
     _PARTY_MEMBER = lifecycle.PARTY_MEMBER
     if lifecycle.MINUTE != _MINUTE:
         raise RuntimeError("model.lifecycle.MINUTE is not the compiled lifecycle's")
@@ -124,6 +126,8 @@ cdef class Lifecycle:
     cdef public long long closed_total
     cdef public object _verify_callback
     cdef public object _verified_callback
+    cdef public object _dispatch_callback
+    cdef public long long pending_found
     cdef public dict returned_by
     cdef public dict dispute_rngs
     cdef public long long disputes
@@ -280,9 +284,30 @@ cdef class Lifecycle:
         return 0
 
     # --------------------------------------------------------------- registration
+    def _register_new(self, list cids, list items, list registered, list deadlines):
+        """A day's new cases registered in the order of creation (model.lifecycle's
+        reference), one C call each."""
+        cdef Py_ssize_t k, n = len(items)
+        if len(cids) != n or len(registered) != n or len(deadlines) != n:
+            raise ValueError("_register_new: cids, items and times of different lengths")
+        for k in range(n):
+            now, batch, i, source, need, part = <tuple> items[k]
+            cid = cids[k]
+            if source == _PATROL_SOURCE:
+                self.pending_found -= 1
+            if part is not None:
+                self._mark_linked(cid, batch, need, part)
+            self._register_case(cid, source, now, batch.u_desk[i], registered[k], deadlines[k])
+
     def _register(self, cid, source, now, u_desk, registered=None, deadline=None):
         """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an
         inquiry, or the dispatch event (model.lifecycle's reference)."""
+        self._register_case(cid, source, now, u_desk, registered, deadline)
+
+    cdef int _register_case(
+        self, object cid, object source, object now, object u_desk, object registered,
+        object deadline,
+    ) except -1:
         cdef Py_ssize_t row = self._row(cid)
         intake = self.p.intake
         cdef long case_type = self._case_type.data.as_schars[row]
@@ -307,11 +332,10 @@ cdef class Lifecycle:
             self._on_the_spot.data.as_schars[row] = True
             self._handled_at.data.as_doubles[row] = answered
             self._resolved.data.as_schars[row] = True
-            self._end(cid, answered)
-            return
+            return self._end(cid, answered)
         if self._resident.data.as_longlongs[row] >= 0:
             _heappush(self.deadlines, (deadline, cid))
-        self._later(registered, self._dispatch, cid)
+        return self._later(registered, self._dispatch_callback, cid)
 
     # --------------------------------------------------------------- dispatch
     def _dispatch(self, cid):

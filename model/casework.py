@@ -457,6 +457,7 @@ class Casework(Lifecycle):
         self._returned_callback = self._returned
         self._verify_callback = self._verify
         self._verified_callback = self._verified
+        self._dispatch_callback = self._dispatch
 
     def mark(self) -> None:
         """Start the measured period (need counters; the case ledger keeps every case)."""
@@ -670,28 +671,29 @@ class Casework(Lifecycle):
             self._write_cases(cids, items, case_types)
         # in the order of creation: the front desk's closures, the deadlines heap, the
         # dispatch events (and a separate linked request's own draws, before its events)
-        for k, (now, batch, i, source, need, part) in enumerate(items):
-            cid = cids[k]
-            if source == PATROL_SOURCE:
-                self.pending_found -= 1
-            if part is not None:
-                if part < 0:
-                    cases.bundle[cid] = 1
-                else:
-                    cases.split[cid] = 1
-                if part > 0:  # a second or later separate request: its own draws
-                    one_thing.separate_requests += 1
-                    (
-                        cases.u_classify[cid],
-                        cases.u_satisfy[cid],
-                        cases.u_quality[cid],
-                        cases.u_callback[cid],
-                        cases.u_repeat[cid],
-                        cases.u_urge[cid],
-                        cases.u_dispute[cid],
-                        cases.u_verify[cid],
-                    ) = one_thing.separate_uniforms(need - batch.public_shift, part)
-            self._register(cid, source, now, batch.u_desk[i], registered[k], deadlines[k])
+        self._register_new(cids, items, registered, deadlines)
+
+    def _mark_linked(self, cid: int, batch: _NeedRows, need: int, part: int) -> None:
+        """A linked request's case (一件事, model/bundles.py): a bundle (``part`` −1) or one
+        separate request (``part`` 0, 1, …; from the second on with draws of its own)."""
+        cases = self.cases
+        if part < 0:
+            cases.bundle[cid] = 1
+            return
+        cases.split[cid] = 1
+        if part > 0:
+            one_thing = self.one_thing
+            one_thing.separate_requests += 1
+            (
+                cases.u_classify[cid],
+                cases.u_satisfy[cid],
+                cases.u_quality[cid],
+                cases.u_callback[cid],
+                cases.u_repeat[cid],
+                cases.u_urge[cid],
+                cases.u_dispute[cid],
+                cases.u_verify[cid],
+            ) = one_thing.separate_uniforms(need - batch.public_shift, part)
 
     def _write_compiled(
         self,

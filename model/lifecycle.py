@@ -31,7 +31,7 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from model.agents import resolves
 from model.cases import SOURCES
@@ -110,6 +110,8 @@ class PythonLifecycle:
     _returned_callback: Callable[[tuple[int, int]], None]
     _verify_callback: Callable[[tuple[int, float]], None]
     _verified_callback: Callable[[int], None]
+    _dispatch_callback: Callable[[int], None]
+    pending_found: int
     parked_total: int
     limits: list[float]
     deadlines: list[tuple[float, int]]
@@ -124,8 +126,29 @@ class PythonLifecycle:
         def _contacts(self, cid: int) -> np.random.Generator: ...
         def _maybe_contact_again(self, cid: int) -> None: ...
         def _contact_again(self, parent: int) -> None: ...
+        def _mark_linked(self, cid: int, batch: Any, need: int, part: int) -> None: ...
 
     # ------------------------------------------------------------ registration
+    def _register_new(
+        self,
+        cids: list[int],
+        items: list[tuple[float, Any, int, int, int, int | None]],
+        registered: list[float] | list[None],
+        deadlines: list[float] | list[None],
+    ) -> None:
+        """A day's new cases (rows ``cids``) registered in the order of creation
+        (Casework._create): ``items[k]`` is the ``k``-th one's (moment, need rows, row in them,
+        source, need number, part). A patrol's find leaves the patrols' count; a linked
+        request is marked (``_mark_linked``, part not None); then :meth:`_register`, with the
+        times the caller computed for the batch (None: computed there)."""
+        for k, (now, batch, i, source, need, part) in enumerate(items):
+            cid = cids[k]
+            if source == PATROL_SOURCE:
+                self.pending_found -= 1
+            if part is not None:
+                self._mark_linked(cid, batch, need, part)
+            self._register(cid, source, now, batch.u_desk[i], registered[k], deadlines[k])
+
     def _register(
         self,
         cid: int,
@@ -166,7 +189,7 @@ class PythonLifecycle:
             return
         if cases.resident[cid] >= 0:
             heapq.heappush(self.deadlines, (deadline, cid))
-        self.events.schedule(registered, self._dispatch, cid)
+        self.events.schedule(registered, self._dispatch_callback, cid)
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
