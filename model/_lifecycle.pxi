@@ -4,6 +4,8 @@
 # order, the same draws from the same streams, the same events.
 
 cimport cpython.array as carray
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 
 cdef str _HANDLE = "handle"
 cdef str _RESOLVE = "resolve"
@@ -24,13 +26,14 @@ cdef long _INQUIRY = -1
 cdef long _HOTLINE = -1
 cdef long _SENSOR_SOURCE = -1
 cdef long _PATROL_SOURCE = -1
+cdef long _NEIGHBOUR_DISPUTE = -1
 cdef long _PARTY_MEMBER = -1
 cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 
 
 cdef int _load_names() except -1:
     global _uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush
-    global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER
+    global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
         return 0
     from model import lifecycle
@@ -43,11 +46,39 @@ cdef int _load_names() except -1:
     _HOTLINE = lifecycle.HOTLINE
     _SENSOR_SOURCE = lifecycle.SENSOR_SOURCE
     _PATROL_SOURCE = lifecycle.PATROL_SOURCE
+    _NEIGHBOUR_DISPUTE = lifecycle.NEIGHBOUR_DISPUTE
     _PARTY_MEMBER = lifecycle.PARTY_MEMBER
     if lifecycle.MINUTE != _MINUTE:
         raise RuntimeError("model.lifecycle.MINUTE is not the compiled lifecycle's")
     _uniform = lifecycle.uniform
     return 0
+
+
+@cython.boundscheck(True)
+cdef object _part_value(tuple part, Py_ssize_t row):
+    """One value of a case's memo key (model.route_memo.KeyPart): ``column[row]``, looked up
+    in the part's second and third entries where they are not None."""
+    column, through, then = part
+    value = column[row]
+    if through is not None:
+        value = through[value]
+        if then is not None:
+            value = then[value]
+    return value
+
+
+cdef object _memo_key(tuple parts, Py_ssize_t row):
+    """Case row ``row``'s key for a memo's ``parts``: the one value of a single part, else
+    the tuple of the values (model.route_memo.key_function's key)."""
+    cdef Py_ssize_t k, n = len(parts)
+    if n == 1:
+        return _part_value(<tuple> parts[0], row)
+    key = PyTuple_New(n)
+    for k in range(n):
+        value = _part_value(<tuple> parts[k], row)
+        Py_INCREF(value)  # PyTuple_SET_ITEM takes the reference
+        PyTuple_SET_ITEM(key, k, value)
+    return key
 
 
 @cython.final
@@ -128,6 +159,9 @@ cdef class Lifecycle:
     cdef public object _verified_callback
     cdef public object _dispatch_callback
     cdef public long long pending_found
+    cdef public object _routing_memo
+    cdef public object _mediation_memo
+    cdef public object _digital_memo
     cdef public dict returned_by
     cdef public dict dispute_rngs
     cdef public long long disputes
@@ -185,6 +219,7 @@ cdef class Lifecycle:
     cdef carray.array _disputed
     cdef carray.array _u_dispute
     cdef carray.array _returns
+    cdef carray.array _bundle
     cdef list _case_departments
     cdef list _case_work
 
@@ -236,6 +271,7 @@ cdef class Lifecycle:
         self._disputed = value.disputed
         self._u_dispute = value.u_dispute
         self._returns = value.returns
+        self._bundle = value.bundle
         self._deadline = value.deadline
         self._handoffs = value.handoffs
         self._premature = value.premature
@@ -282,6 +318,32 @@ cdef class Lifecycle:
             return self._compiled_events._schedule(at, CALLBACK, callback, argument, None)
         self._events.schedule(at, callback, argument)
         return 0
+
+    # --------------------------------------------------------------- routing
+    def _route_case(self, cid, intake):
+        """Case ``cid``'s route: a memo hit looked up in C, else Casework._route's
+        (model.lifecycle's reference)."""
+        return self._route_of(cid, intake)
+
+    cdef object _route_of(self, object cid, object intake):
+        cdef Py_ssize_t row = self._row(cid)
+        if self._digital_memo is not None and self._source.data.as_schars[row] == _PATROL_SOURCE:
+            memo = self._digital_memo
+        elif self._bundle.data.as_schars[row]:
+            memo = None  # handled in one pass: Casework._route
+        elif self._case_type.data.as_schars[row] == _NEIGHBOUR_DISPUTE:
+            memo = self._mediation_memo
+        else:
+            memo = self._routing_memo
+        cdef dict routes
+        if memo is not None:
+            parts = memo.parts
+            if type(parts) is tuple:  # made by model.route_memo.key_parts
+                routes = memo.routes
+                route = routes.get(_memo_key(parts, row))
+                if route is not None:
+                    return route
+        return self._route(cid, intake)
 
     # --------------------------------------------------------------- registration
     def _register_new(self, list cids, list items, list registered, list deadlines):
@@ -349,7 +411,7 @@ cdef class Lifecycle:
             intake = _CENTRE
         else:
             intake = self._unit_of("grid", self._grid.data.as_longs[row])
-        route = self._route(cid, intake)
+        route = self._route_of(cid, intake)
         cdef CaseProgress prog = CaseProgress.__new__(CaseProgress)
         prog.route = route
         prog.stage = 0
@@ -495,7 +557,7 @@ cdef class Lifecycle:
 
     cdef CaseProgress _restart_of(self, object cid, object department):
         held = self._unit_of("department", department)
-        route = self._route(cid, held)
+        route = self._route_of(cid, held)
         stages = route.stages
         cdef Py_ssize_t stage = len(stages)
         cdef Py_ssize_t review = -1

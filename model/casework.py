@@ -49,7 +49,13 @@ from model.policies.routing import (
     DIGITAL_CITY_MANAGEMENT_FIELDS,
     digital_city_management_route,
 )
-from model.route_memo import RouteMemo, declared_route_fields, key_function
+from model.route_memo import (
+    KeyPart,
+    RouteMemo,
+    declared_route_fields,
+    key_function,
+    key_parts,
+)
 from model.scalar_draws import uniform
 from model.units import Geography, Units
 
@@ -385,8 +391,8 @@ class Casework(Lifecycle):
         self._digital_memo = (
             None
             if hours is None
-            else RouteMemo(
-                self._route_key(DIGITAL_CITY_MANAGEMENT_FIELDS),
+            else self._memo(
+                DIGITAL_CITY_MANAGEMENT_FIELDS,
                 lambda cid: digital_city_management_route(self.case_view(cid), self.system, hours),
             )
         )
@@ -861,16 +867,20 @@ class Casework(Lifecycle):
         if fields is None:
             return None
         route = policy.route
-        return RouteMemo(
-            self._route_key(fields),
-            lambda cid: route(self.case_view(cid), self.system, self.routing_rng),
+        return self._memo(
+            fields, lambda cid: route(self.case_view(cid), self.system, self.routing_rng)
         )
 
-    def _route_key(self, fields: tuple[str, ...]) -> Callable[[int], Hashable]:
+    def _memo(self, fields: tuple[str, ...], fresh: Callable[[int], Route]) -> RouteMemo:
+        """A memo of the routes ``fresh`` gives, keyed on the case columns ``fields`` read."""
+        return RouteMemo(self._route_key(fields), fresh, self._key_parts(fields))
+
+    def _key_parts(self, fields: tuple[str, ...]) -> tuple[KeyPart, ...]:
         geography = self.geography
-        return key_function(
-            fields, self.cases, geography.grid_community, geography.community_street
-        )
+        return key_parts(fields, self.cases, geography.grid_community, geography.community_street)
+
+    def _route_key(self, fields: tuple[str, ...]) -> Callable[[int], Hashable]:
+        return key_function(self._key_parts(fields))
 
     def _reclassify(self, cid: int) -> None:
         """Re-filed under the longest time limit of the reported case types (gaming, M10):

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from model.agents import resolves
-from model.cases import SOURCES
+from model.cases import CASE_TYPES, SOURCES
 from model.demand import INQUIRY
 from model.engine_backend import compiled_engine
 from model.policies.base import Route, Unit, UnitLevel, Visit
@@ -51,12 +51,14 @@ if TYPE_CHECKING:
     from model.parameters import ModelParameters
     from model.party import Organisations
     from model.residents import Residents
+    from model.route_memo import RouteMemo
     from model.units import Geography, Units
 
 HANDLING_ROLES = ("handle", "resolve")
 MINUTE = 1.0 / (24 * 60)  # in days
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
+NEIGHBOUR_DISPUTE = CASE_TYPES.index("neighbour_dispute")  # as model.mediation's
 
 
 @dataclass(slots=True)
@@ -111,6 +113,9 @@ class PythonLifecycle:
     _verify_callback: Callable[[tuple[int, float]], None]
     _verified_callback: Callable[[int], None]
     _dispatch_callback: Callable[[int], None]
+    _routing_memo: RouteMemo | None
+    _mediation_memo: RouteMemo | None
+    _digital_memo: RouteMemo | None
     pending_found: int
     parked_total: int
     limits: list[float]
@@ -127,6 +132,29 @@ class PythonLifecycle:
         def _maybe_contact_again(self, cid: int) -> None: ...
         def _contact_again(self, parent: int) -> None: ...
         def _mark_linked(self, cid: int, batch: Any, need: int, part: int) -> None: ...
+
+    # ------------------------------------------------------------ routing
+    def _route_case(self, cid: int, intake: Unit) -> Route:
+        """Case ``cid``'s route from ``intake``: a memoized one where its memo has it (a
+        patrol's find on the digital network, a neighbourhood dispute, or any other case but a
+        bundle, as Casework._route chooses the memo; model/route_memo.py), looked up here
+        with the key the memo's ``parts`` make; else Casework._route's, which asks the policy
+        and fills the memo. The compiled class makes the key in C."""
+        cases = self.cases
+        digital = self._digital_memo is not None and cases.source[cid] == PATROL_SOURCE
+        if digital:
+            memo = self._digital_memo
+        elif cases.bundle[cid]:
+            memo = None  # handled in one pass: Casework._route
+        elif cases.case_type[cid] == NEIGHBOUR_DISPUTE:
+            memo = self._mediation_memo
+        else:
+            memo = self._routing_memo
+        if memo is not None and memo.parts is not None:
+            route = memo.routes.get(memo.key(cid))
+            if route is not None:
+                return route
+        return self._route(cid, intake)
 
     # ------------------------------------------------------------ registration
     def _register_new(
@@ -199,7 +227,7 @@ class PythonLifecycle:
             if source in (HOTLINE, SENSOR_SOURCE)
             else self._unit("grid", self.cases.grid[cid])
         )
-        route = self._route(cid, intake)
+        route = self._route_case(cid, intake)
         # positional: a call with keywords costs a dictionary more (issue 11, eighth round)
         self.progress[cid] = Progress(route, 0, 0, False, intake)
         self._enter_stage(cid)
@@ -320,7 +348,7 @@ class PythonLifecycle:
         from its last review before the first handling, else its first handling (or its
         end); one pass over the stages (issue 11, seventeenth round)."""
         held = self._unit("department", department)
-        route = self._route(cid, held)
+        route = self._route_case(cid, held)
         stages = route.stages
         stage = len(stages)
         review = -1

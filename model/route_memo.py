@@ -83,19 +83,33 @@ def key_columns(fields: Sequence[str]) -> tuple[str, ...]:
     return tuple(c for c in dict.fromkeys(_COLUMN_OF.values()) if c in columns)
 
 
+KeyPart = tuple[Sequence[Any], Sequence[Any] | None, Sequence[Any] | None]
+"""Where one value of a case's key is read: ``column[row]``, then looked up in the second
+entry and in the third where they are not None (a grid's community, a community's street)."""
+
+
 class RouteMemo:
     """The routes of one policy by key: ``route(cid)`` computes a case's route once per key.
 
     Args:
         key: the key of a case (from its raw columns: :func:`key_function`).
         fresh: the route of a case computed by the policy (a fresh CaseView each time).
+        parts: where ``key`` reads each value (:func:`key_parts`), for the compiled
+            lifecycle, which makes the same key in C for a memo hit (``routes.get``); empty
+            when ``key`` is not made from parts (then the lifecycle always calls ``route``).
     """
 
-    __slots__ = ("fresh", "key", "routes")
+    __slots__ = ("fresh", "key", "parts", "routes")
 
-    def __init__(self, key: Callable[[int], Hashable], fresh: Callable[[int], Route]) -> None:
+    def __init__(
+        self,
+        key: Callable[[int], Hashable],
+        fresh: Callable[[int], Route],
+        parts: tuple[KeyPart, ...] | None = None,
+    ) -> None:
         self.key = key
         self.fresh = fresh
+        self.parts = parts
         self.routes: dict[Hashable, Route] = {}
 
     def route(self, cid: int) -> Route:
@@ -107,20 +121,32 @@ class RouteMemo:
         return route
 
 
-def key_function(
+def key_parts(
     fields: Sequence[str], cases: Any, grid_community: Any, community_street: Any
-) -> Callable[[int], Hashable]:
-    """The key of a case row for ``fields``: a tuple of its raw column values (``cases`` is a
-    :class:`model.casework.CaseTable`; its columns grow in place, so they can be held)."""
-    getters: list[Callable[[int], Hashable]] = []
-    grid = cases.grid
+) -> tuple[KeyPart, ...]:
+    """Where each value of a case's key for ``fields`` is read (:data:`KeyPart`), in the
+    key's order (``cases`` is a :class:`model.casework.CaseTable`; its columns grow in
+    place, so they can be held)."""
+    parts: list[KeyPart] = []
     for column in key_columns(fields):
         if column == "community":
-            getters.append(lambda cid: grid_community[grid[cid]])
+            parts.append((cases.grid, grid_community, None))
         elif column == "street":
-            getters.append(lambda cid: community_street[grid_community[grid[cid]]])
+            parts.append((cases.grid, grid_community, community_street))
         else:
-            getters.append(getattr(cases, column).__getitem__)
+            parts.append((getattr(cases, column), None, None))
+    return tuple(parts)
+
+
+def key_function(parts: Sequence[KeyPart]) -> Callable[[int], Hashable]:
+    """The key of a case row read from ``parts`` (:func:`key_parts`): the one value of a
+    single part, else the tuple of the values."""
+    getters: list[Callable[[int], Hashable]] = []
+    for column, through, then in parts:
+        if through is None:
+            getters.append(column.__getitem__)
+        else:
+            getters.append(_looked_up(column, through, then))
     # a tuple display of the getters' calls: no list to build and convert per key (issue 11,
     # eighth round); the same tuple as the general form below
     if len(getters) == 1:
@@ -135,3 +161,12 @@ def key_function(
         a, b, c, d = getters
         return lambda cid: (a(cid), b(cid), c(cid), d(cid))
     return lambda cid: tuple([get(cid) for get in getters])
+
+
+def _looked_up(
+    column: Sequence[Any], through: Sequence[Any], then: Sequence[Any] | None
+) -> Callable[[int], Hashable]:
+    """A key part's getter through one or two look-ups (a grid's community, its street)."""
+    if then is None:
+        return lambda cid: through[column[cid]]
+    return lambda cid: then[through[column[cid]]]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from experiments.scenario_files import load_scenario
 from model.governance import GovernanceModel
-from model.lifecycle import CENTRE, Progress
+from model.lifecycle import CENTRE, PATROL_SOURCE, Progress
 from model.policies.base import Route, Stage, Unit, Visit
 from model.route_memo import CASE_VIEW_FIELDS, key_columns
 
@@ -114,6 +114,37 @@ def test_a_route_key_is_the_tuple_of_its_columns(
         assert key(cid) == expected and type(key(cid)) is type(expected), f"{columns} of {cid}"
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    fields=st.lists(st.sampled_from(CASE_VIEW_FIELDS), max_size=8, unique=True),
+    rows=st.lists(st.integers(0, 10**6), min_size=1, max_size=5),
+)
+def test_the_lifecycle_finds_a_memoized_route_under_the_memo_s_key(
+    model: GovernanceModel, fields: list[str], rows: list[int]
+) -> None:
+    """The lifecycle's own look-up of a memo hit (in C where compiled) makes the memo's key:
+    a route stored under ``memo.key(cid)`` is the route of case ``cid`` (whichever memo the
+    case's kind picks; a bundle's goes to Casework._route), without the policy asked."""
+    casework = model.casework
+    cases = casework.cases
+    memo = casework._memo(tuple(fields), lambda cid: pytest.fail("the policy was asked"))
+    saved = casework._routing_memo, casework._mediation_memo, casework._digital_memo
+    casework._routing_memo = casework._mediation_memo = casework._digital_memo = memo
+    casework._route = lambda *_: pytest.fail("a hit went to Casework._route")  # type: ignore[method-assign]
+    try:
+        for row in rows:
+            cid = row % len(cases)
+            stored = Route(stages=(), priority=float(row))
+            memo.routes.clear()
+            memo.routes[memo.key(cid)] = stored
+            if cases.bundle[cid] and cases.source[cid] != PATROL_SOURCE:
+                continue  # handled in one pass by Casework._route
+            assert casework._route_case(cid, CENTRE) is stored, f"{fields} of {cid}"
+    finally:
+        del casework._route
+        casework._routing_memo, casework._mediation_memo, casework._digital_memo = saved
+
+
 @given(
     stage=st.integers(0, 6),
     at=st.sampled_from((CENTRE, Unit("grid", 2), Unit("department", 1))),
@@ -146,11 +177,15 @@ def test_a_returned_case_restarts_where_its_definition_says(
     casework = model.casework
     cid = next(iter(casework.progress))
     route = Route(stages=tuple(Stage((Visit(CENTRE),), role) for role in roles))  # type: ignore[arg-type]
+    memos = casework._routing_memo, casework._mediation_memo, casework._digital_memo
+    # no memo hit: the lifecycle asks Casework._route, which returns ``route``
+    casework._routing_memo = casework._mediation_memo = casework._digital_memo = None
     casework._route = lambda *_: route  # type: ignore[method-assign]
     try:
         prog = casework._restart(cid, 1)
     finally:
         del casework._route
+        casework._routing_memo, casework._mediation_memo, casework._digital_memo = memos
     assert prog.route is route
     assert prog.stage == _restart_by_definition(route), roles
     assert prog.at == Unit("department", 1) and not prog.classified

@@ -153,6 +153,7 @@ def lead(casework: Casework, cid: int) -> int:
 
 
 STEPS: dict[str, Arguments] = {
+    "_route_case": lambda cw, cid: (cid, Unit("grid", cw.cases.grid[cid])),
     "_dispatch": lambda cw, cid: (cid,),
     "_enter_stage": lambda cw, cid: (cid,),
     "_turned_away": lambda cw, cid: (cid, cw.progress[cid]),

@@ -268,9 +268,13 @@ def test_memoized_runs_equal_fresh_runs_bit_for_bit(
     variant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every memoized route equals the route computed fresh for that case, and the run's case
-    log and summary equal those of a run that asks the policies for every case."""
+    log and summary equal those of a run that asks the policies for every case, and those of
+    a run whose memo hits the lifecycle looks up itself (the compiled class: in C)."""
     routing, changes = VARIANTS[variant]
     parameters = _parameters(routing, **changes)
+    hits_in_lifecycle = _run(parameters)
+    # every look-up through RouteMemo.route, where it is checked
+    monkeypatch.setattr(casework_module, "RouteMemo", _MemoWithoutParts)
     checked = {"calls": 0, "keys": 0}
     memos: list[RouteMemo] = []
     plain_route = RouteMemo.route
@@ -299,13 +303,23 @@ def test_memoized_runs_equal_fresh_runs_bit_for_bit(
         _route_without_memo,
     )
     fresh = _run(parameters)
-    pd.testing.assert_frame_equal(memoized[0], fresh[0])
-    differ = {
-        k: (v, fresh[1].get(k))
-        for k, v in memoized[1].items()
-        if not (v == fresh[1].get(k) or (v != v and fresh[1].get(k) != fresh[1].get(k)))
-    }
-    assert memoized[1].keys() == fresh[1].keys() and not differ, f"the summaries differ: {differ}"
+    for other in (fresh, hits_in_lifecycle):
+        pd.testing.assert_frame_equal(memoized[0], other[0])
+        differ = {
+            k: (v, other[1].get(k))
+            for k, v in memoized[1].items()
+            if not (v == other[1].get(k) or (v != v and other[1].get(k) != other[1].get(k)))
+        }
+        assert memoized[1].keys() == other[1].keys() and not differ, f"summaries differ: {differ}"
+
+
+class _MemoWithoutParts(RouteMemo):
+    """A memo the lifecycle does not look into (no ``parts``): every route through ``route``."""
+
+    __slots__ = ()
+
+    def __init__(self, key: Any, fresh: Any, parts: Any = None) -> None:
+        super().__init__(key, fresh, None)
 
 
 def _route_without_memo(self: Any, cid: int, intake: Any) -> Route:
