@@ -31,6 +31,7 @@ from model.cases import SOURCES
 from model.parameters import DemandParameters, IntakeParameters
 from model.policies.base import CaseView, Route, RoutingPolicy, Stage, SystemView, Unit
 from model.route_memo import declared_route_fields
+from model.scalar_draws import seeded_uniforms
 
 if TYPE_CHECKING:
     from model.casework import CaseTable
@@ -92,7 +93,7 @@ class OneThing:
         """Own draws of the separate request ``part`` (1, 2, …) of the need ``ordinal``
         (its number among the needs, neighbourhood disputes left out): u_classify,
         u_satisfy, u_quality, u_callback, u_repeat, u_urge, u_dispute, u_verify."""
-        return np.random.default_rng([self.key, 1, int(ordinal), int(part)]).random(8).tolist()
+        return seeded_uniforms((self.key, 1, int(ordinal), int(part)), 8)
 
     def one_pass(
         self,

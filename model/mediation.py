@@ -35,6 +35,7 @@ from model.policies.mediation import (
     SCHEDULE_PERIOD_DAYS,
     SESSIONS_PER_STREET,
 )
+from model.scalar_draws import seeded_generator
 from model.stations import Station
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class Mediators:
     def case_rng(self, need: int, contact: int) -> np.random.Generator:
         """The random stream of one dispute case (its need and contact number): its draws
         do not depend on when other cases happen (common random numbers across policies)."""
-        return np.random.default_rng([self.key, int(need), int(contact)])
+        return seeded_generator((self.key, int(need), int(contact)))
 
     def settles(self, unit: Unit, u: float) -> bool:
         """Whether the mediators at ``unit`` settle the dispute (``u`` uniform)."""

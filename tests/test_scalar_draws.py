@@ -110,3 +110,69 @@ def test_a_disagreeing_engine_is_found_and_warned_about(
             chosen = scalar_draws._chosen()
         assert chosen == (scalar_draws._numpy_integer_below, scalar_draws._numpy_uniform)
         assert "differ from numpy" in caplog.text
+
+
+# ------------------------------------------------------------ generators seeded by a key
+entropies = st.lists(
+    st.one_of(st.integers(0, 4), st.integers(0, 2**32 - 1), st.integers(0, 2**64 - 1)),
+    max_size=10,
+)
+
+
+@given(entropy=entropies, n=st.integers(0, 12), as_tuple=st.booleans())
+@settings(max_examples=300, deadline=None)
+@example(entropy=[], n=3, as_tuple=False)  # no entropy: the pool hashed from zeros
+@example(entropy=[0, 0, 0, 0, 0, 0], n=8, as_tuple=True)  # more words than the pool
+@example(entropy=[2**64 - 1, 2**32, 2**32 - 1], n=1, as_tuple=False)  # each word count's edge
+def test_seeded_draws_are_numpys(entropy: list[int], n: int, as_tuple: bool) -> None:
+    """``seeded_uniforms`` are ``default_rng(entropy).random(n)``, and ``seeded_generator``
+    is in ``default_rng(entropy)``'s state and draws its numbers, for any key of ints below
+    2**64, given as a list or a tuple."""
+    key: list[int] | tuple[int, ...] = tuple(entropy) if as_tuple else entropy
+    reference = np.random.default_rng(entropy)
+    assert scalar_draws.seeded_uniforms(key, n) == reference.random(n).tolist()
+    generator, reference = scalar_draws.seeded_generator(key), np.random.default_rng(entropy)
+    assert generator.bit_generator.state == reference.bit_generator.state
+    assert generator.exponential(2.0, 5).tolist() == reference.exponential(2.0, 5).tolist()
+
+
+@pytest.mark.parametrize("entropy", [[2**64], [3, 2**70], [-1], [1.5], [np.int64(4)], [True]])
+def test_other_keys_are_numpys_own(entropy: list[object]) -> None:
+    """A key the compiled hashing does not take (64 bits or more, negative, not an int) is
+    numpy's: the same numbers, or the same refusal."""
+    try:
+        expected = np.random.default_rng(entropy).random(4).tolist()  # type: ignore[arg-type]
+    except (ValueError, TypeError) as error:
+        with pytest.raises(type(error)):
+            scalar_draws.seeded_uniforms(entropy, 4)  # type: ignore[arg-type]
+        with pytest.raises(type(error)):
+            scalar_draws.seeded_generator(entropy)  # type: ignore[arg-type]
+        return
+    assert scalar_draws.seeded_uniforms(entropy, 4) == expected  # type: ignore[arg-type]
+    assert scalar_draws.seeded_generator(entropy).random(4).tolist() == expected  # type: ignore[arg-type]
+
+
+@needs_engine
+def test_the_compiled_seeding_is_chosen_where_it_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled seeding runs where it agrees with numpy; where it does not (as if a numpy
+    release changed SeedSequence), numpy's calls run and a warning says so."""
+    engine = compiled_engine()
+    assert engine is not None
+    assert scalar_draws.seeded_uniforms is engine.seeded_uniforms
+    assert scalar_draws.seeded_generator is scalar_draws._compiled_seeded_generator
+
+    class OtherHashing:  # seed words of another hashing
+        @staticmethod
+        def seeded_uniforms(entropy: list[int], n: int) -> list[float]:
+            return engine.seeded_uniforms([*entropy, 1], n)
+
+        @staticmethod
+        def seed_state(entropy: list[int]) -> object:
+            return engine.seed_state(entropy)
+
+    monkeypatch.setattr(scalar_draws, "_engine", OtherHashing)
+    monkeypatch.setattr(scalar_draws, "_seeded_agree", [])
+    assert scalar_draws._seeded_chosen() == (
+        scalar_draws._numpy_seeded_uniforms,
+        scalar_draws._numpy_seeded_generator,
+    )
