@@ -1501,7 +1501,10 @@ cdef extern from *:
         for (i = 0; i < 4; i++)
             out[i] = (uint64_t) words[2 * i] | ((uint64_t) words[2 * i + 1] << 32);
     }
-    /* PCG64(seed state).random(n): pcg64_set_seed, then (next64 >> 11) / 2**53 */
+    /* PCG64(seed state).random(n): pcg64_set_seed, then (next64 >> 11) / 2**53; with a
+       compiler's 128-bit integers only (else numpy's own calls: MICROGOV_INT128 0) */
+    #if defined(__SIZEOF_INT128__)
+    #define MICROGOV_INT128 1
     static void microgov_pcg64_uniforms(const uint64_t *seed, double *out, Py_ssize_t n) {
         const __uint128_t mult =
             ((__uint128_t) 2549297995355413924ULL << 64) + 4865540595714422341ULL;
@@ -1521,7 +1524,14 @@ cdef extern from *:
             out[i] = (double) (x >> 11) * (1.0 / 9007199254740992.0);
         }
     }
+    #else
+    #define MICROGOV_INT128 0
+    static void microgov_pcg64_uniforms(const uint64_t *seed, double *out, Py_ssize_t n) {
+        (void) seed; (void) out; (void) n;
+    }
+    #endif
     """
+    const int MICROGOV_INT128
     void microgov_seed_state(const uint32_t* entropy, Py_ssize_t n, uint64_t* out) nogil
     void microgov_pcg64_uniforms(const uint64_t* seed, double* out, Py_ssize_t n) nogil
 
@@ -1574,7 +1584,7 @@ def seeded_uniforms(entropy, Py_ssize_t n):
     cdef uint32_t words[_MAX_ENTROPY_WORDS]
     cdef uint64_t seed[4]
     cdef Py_ssize_t k = _entropy_words(entropy, words)
-    if k < 0 or n < 0:
+    if k < 0 or n < 0 or not MICROGOV_INT128:
         return _numpy().random.default_rng(entropy).random(n).tolist()
     microgov_seed_state(words, k, seed)
     cdef double* out = <double*> malloc((n if n > 0 else 1) * sizeof(double))

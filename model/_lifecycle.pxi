@@ -67,10 +67,17 @@ cdef object _part_value(tuple part, Py_ssize_t row):
     return value
 
 
+cdef object _NO_KEY = object()  # a memo whose parts are not model.route_memo.key_parts'
+
+
 cdef object _memo_key(tuple parts, Py_ssize_t row):
     """Case row ``row``'s key for a memo's ``parts``: the one value of a single part, else
-    the tuple of the values (model.route_memo.key_function's key)."""
+    the tuple of the values (model.route_memo.key_function's key); ``_NO_KEY`` where a part
+    is not a tuple (the caller asks Casework._route)."""
     cdef Py_ssize_t k, n = len(parts)
+    for k in range(n):
+        if type(parts[k]) is not tuple or len(<tuple> parts[k]) != 3:
+            return _NO_KEY
     if n == 1:
         return _part_value(<tuple> parts[0], row)
     key = PyTuple_New(n)
@@ -339,27 +346,28 @@ cdef class Lifecycle:
         if memo is not None:
             parts = memo.parts
             if type(parts) is tuple:  # made by model.route_memo.key_parts
-                routes = memo.routes
-                route = routes.get(_memo_key(parts, row))
-                if route is not None:
-                    return route
+                key = _memo_key(parts, row)
+                if key is not _NO_KEY:
+                    routes = memo.routes
+                    route = routes.get(key)
+                    if route is not None:
+                        return route
         return self._route(cid, intake)
 
     # --------------------------------------------------------------- registration
-    def _register_new(self, list cids, list items, list registered, list deadlines):
+    def _register_new(self, cids, items, registered, deadlines):
         """A day's new cases registered in the order of creation (model.lifecycle's
         reference), one C call each."""
-        cdef Py_ssize_t k, n = len(items)
-        if len(cids) != n or len(registered) != n or len(deadlines) != n:
-            raise ValueError("_register_new: cids, items and times of different lengths")
-        for k in range(n):
-            now, batch, i, source, need, part = <tuple> items[k]
+        cdef Py_ssize_t k = 0
+        for item in items:
+            now, batch, i, source, need, part = item
             cid = cids[k]
             if source == _PATROL_SOURCE:
                 self.pending_found -= 1
             if part is not None:
                 self._mark_linked(cid, batch, need, part)
             self._register_case(cid, source, now, batch.u_desk[i], registered[k], deadlines[k])
+            k += 1
 
     def _register(self, cid, source, now, u_desk, registered=None, deadline=None):
         """Registration (F3.4), the time limit (F4.1), an answer at the front desk for an

@@ -20,9 +20,9 @@ class calls its steps directly (C calls), so replacing one of them on a ``Casewo
 changes only the calls from outside the lifecycle (the events' callbacks bound when the
 ``Casework`` is made, and other modules), whereas the reference looks each up by name.
 
-The compiled class checks a case's row once per step (IndexError outside the table) and
-then reads its typed columns unchecked; the reference's array look-ups raise there too, but
-wrap a negative row as Python does.
+The compiled class checks a case's row once per step (IndexError outside the table's rows
+in use) and then reads its typed columns unchecked; the reference's array look-ups raise
+only past the columns' capacity (they grow in blocks) and wrap a negative row as Python does.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from model.cases import CASE_TYPES, SOURCES
 from model.demand import INQUIRY
 from model.engine_backend import compiled_engine
 from model.policies.base import Route, Unit, UnitLevel, Visit
+from model.route_memo import readable_parts
 from model.scalar_draws import uniform
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class PythonLifecycle:
             memo = self._mediation_memo
         else:
             memo = self._routing_memo
-        if memo is not None and memo.parts is not None:
+        if memo is not None and readable_parts(memo.parts):
             route = memo.routes.get(memo.key(cid))
             if route is not None:
                 return route

@@ -94,9 +94,10 @@ class RouteMemo:
     Args:
         key: the key of a case (from its raw columns: :func:`key_function`).
         fresh: the route of a case computed by the policy (a fresh CaseView each time).
-        parts: where ``key`` reads each value (:func:`key_parts`), for the compiled
-            lifecycle, which makes the same key in C for a memo hit (``routes.get``); empty
-            when ``key`` is not made from parts (then the lifecycle always calls ``route``).
+        parts: where ``key`` reads each value (:func:`key_parts`, a tuple), for the
+            lifecycle, which makes the same key (in C where compiled) to find a memo hit
+            in ``routes`` itself; None when ``key`` is not made from parts (then every
+            look-up goes through ``route``).
     """
 
     __slots__ = ("fresh", "key", "parts", "routes")
@@ -136,6 +137,12 @@ def key_parts(
         else:
             parts.append((getattr(cases, column), None, None))
     return tuple(parts)
+
+
+def readable_parts(parts: object) -> bool:
+    """Whether the lifecycle may make a key from ``parts`` itself: a tuple of
+    :data:`KeyPart` tuples, as :func:`key_parts` makes them (else it asks ``route``)."""
+    return type(parts) is tuple and all(type(p) is tuple and len(p) == 3 for p in parts)
 
 
 def key_function(parts: Sequence[KeyPart]) -> Callable[[int], Hashable]:

@@ -73,7 +73,8 @@ same error for ``high`` < 1. ``uniform(rng)``: ``rng.random()``, a Python float 
 
 # ------------------------------------------------------------ generators seeded by a key
 # entropies the check seeds with: empty, zeros, one word, two words, more words than the
-# pool's four (SeedSequence's last mixing loop), the largest the compiled path takes
+# pool's four (SeedSequence's last mixing loop), an int of 2**64 − 1 (the largest element
+# the compiled path takes; it takes up to 64 words in all)
 _CHECKED_ENTROPY = (
     (),
     (0,),
@@ -88,7 +89,9 @@ _seeded_agree: list[bool] = []
 
 class _SeedWords:
     """A seed sequence of four given 64-bit words: what PCG64 reads from a SeedSequence
-    (``generate_state(4, uint64)``), computed beforehand (numpy's ISeedSequence)."""
+    (``generate_state(4, uint64)``), computed beforehand (numpy's ISeedSequence). Not
+    spawnable: ``spawn`` on a generator seeded by it raises numpy's TypeError, where one
+    from ``default_rng(key)`` would spawn (nothing in the model spawns a case's stream)."""
 
     __slots__ = ("words",)
 

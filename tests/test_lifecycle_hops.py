@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from experiments.scenario_files import load_scenario
 from model.governance import GovernanceModel
-from model.lifecycle import CENTRE, PATROL_SOURCE, Progress
+from model.lifecycle import CENTRE, NEIGHBOUR_DISPUTE, PATROL_SOURCE, Progress
 from model.policies.base import Route, Stage, Unit, Visit
 from model.route_memo import CASE_VIEW_FIELDS, key_columns
 
@@ -114,35 +114,88 @@ def test_a_route_key_is_the_tuple_of_its_columns(
         assert key(cid) == expected and type(key(cid)) is type(expected), f"{columns} of {cid}"
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    fields=st.lists(st.sampled_from(CASE_VIEW_FIELDS), max_size=8, unique=True),
-    rows=st.lists(st.integers(0, 10**6), min_size=1, max_size=5),
-)
-def test_the_lifecycle_finds_a_memoized_route_under_the_memo_s_key(
-    model: GovernanceModel, fields: list[str], rows: list[int]
-) -> None:
-    """The lifecycle's own look-up of a memo hit (in C where compiled) makes the memo's key:
-    a route stored under ``memo.key(cid)`` is the route of case ``cid`` (whichever memo the
-    case's kind picks; a bundle's goes to Casework._route), without the policy asked."""
-    casework = model.casework
+@pytest.fixture(scope="module")
+def town() -> GovernanceModel:
+    """Party building on two streets of typed communities after 30 days (several streets,
+    communities and grids, so a key's community and street differ)."""
+    from test_lifecycle_twins import parameters
+
+    built = GovernanceModel(parameters(), seed=5)
+    for _ in range(30):
+        built.step()
+    return built
+
+
+def _kind(casework: Any, cid: int) -> str | None:
+    """Which memo Casework._route reads for case ``cid`` (None: a bundle, routed there)."""
     cases = casework.cases
-    memo = casework._memo(tuple(fields), lambda cid: pytest.fail("the policy was asked"))
-    saved = casework._routing_memo, casework._mediation_memo, casework._digital_memo
-    casework._routing_memo = casework._mediation_memo = casework._digital_memo = memo
-    casework._route = lambda *_: pytest.fail("a hit went to Casework._route")  # type: ignore[method-assign]
+    if casework._digital_memo is not None and cases.source[cid] == PATROL_SOURCE:
+        return "_digital_memo"
+    if cases.bundle[cid]:
+        return None
+    if cases.case_type[cid] == NEIGHBOUR_DISPUTE:
+        return "_mediation_memo"
+    return "_routing_memo"
+
+
+# each case made one kind in turn: (source, case type, bundle); None keeps the row's own
+KINDS = (
+    (None, None, 0),  # an ordinary case: the routing policy's memo
+    (None, NEIGHBOUR_DISPUTE, 0),  # a neighbourhood dispute: the mediation policy's memo
+    (PATROL_SOURCE, None, 0),  # a patrol's find: the digital network's memo
+    (PATROL_SOURCE, None, 1),  # a bundle found on patrol: still the digital memo's
+    (None, None, 1),  # a bundle: routed by Casework._route in one pass
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(fields=st.lists(st.sampled_from(CASE_VIEW_FIELDS), max_size=8, unique=True))
+def test_the_lifecycle_finds_a_memoized_route_under_the_memo_s_key(
+    town: GovernanceModel, fields: list[str]
+) -> None:
+    """The lifecycle's own look-up of a memo hit (in C where compiled) makes the memo's key
+    and reads the memo Casework._route would: a route stored under ``memo.key(cid)`` in
+    that memo (a patrol's find's digital one, a dispute's mediation one, the routing one)
+    is the route of case ``cid``, without Casework._route asked; a bundle's is asked of it.
+    Every row of a town of several streets and communities, each made each kind."""
+    casework = town.casework
+    cases = casework.cases
+    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
+    saved = tuple(getattr(casework, name) for name in names)
+    memos = {
+        name: casework._memo(tuple(fields), lambda cid: pytest.fail("the policy was asked"))
+        for name in names
+    }
+    for name, memo in memos.items():
+        setattr(casework, name, memo)
+    asked: list[int] = []
+    casework._route = lambda cid, intake: asked.append(cid) or Route(stages=())  # type: ignore[method-assign]
+    kinds = set()
     try:
-        for row in rows:
-            cid = row % len(cases)
-            stored = Route(stages=(), priority=float(row))
-            memo.routes.clear()
-            memo.routes[memo.key(cid)] = stored
-            if cases.bundle[cid] and cases.source[cid] != PATROL_SOURCE:
-                continue  # handled in one pass by Casework._route
-            assert casework._route_case(cid, CENTRE) is stored, f"{fields} of {cid}"
+        for cid in range(len(cases)):
+            own = cases.source[cid], cases.case_type[cid], cases.bundle[cid]
+            for source, case_type, bundle in KINDS:
+                cases.source[cid] = own[0] if source is None else source
+                cases.case_type[cid] = own[1] if case_type is None else case_type
+                cases.bundle[cid] = bundle
+                kind = _kind(casework, cid)
+                for memo in memos.values():
+                    memo.routes.clear()
+                stored = Route(stages=(), priority=float(cid))
+                if kind is not None:
+                    memos[kind].routes[memos[kind].key(cid)] = stored
+                found = casework._route_case(cid, CENTRE)
+                if kind is None:
+                    assert asked[-1:] == [cid] and found is not stored, "a bundle goes to _route"
+                else:
+                    assert found is stored, f"{kind} {fields} of {cid}"
+                kinds.add(kind)
+            cases.source[cid], cases.case_type[cid], cases.bundle[cid] = own
     finally:
         del casework._route
-        casework._routing_memo, casework._mediation_memo, casework._digital_memo = saved
+        for name, memo in zip(names, saved, strict=True):
+            setattr(casework, name, memo)
+    assert kinds == {None, *names}
 
 
 @given(
@@ -189,3 +242,31 @@ def test_a_returned_case_restarts_where_its_definition_says(
     assert prog.route is route
     assert prog.stage == _restart_by_definition(route), roles
     assert prog.at == Unit("department", 1) and not prog.classified
+
+
+def test_a_memo_whose_parts_are_not_key_parts_is_asked_not_read(town: GovernanceModel) -> None:
+    """A memo whose ``parts`` are not ``key_parts``' tuples (lists, the wrong length) is
+    never read by the lifecycle's own look-up: the case goes to Casework._route."""
+    casework = town.casework
+    memo = casework._memo(("grid",), lambda cid: pytest.fail("the policy was asked"))
+    saved = casework._routing_memo
+    asked: list[int] = []
+    casework._route = lambda cid, intake: asked.append(cid) or Route(stages=())  # type: ignore[method-assign]
+    cid = next(
+        c
+        for c in range(len(casework.cases))
+        if casework.cases.source[c] != PATROL_SOURCE
+        and casework.cases.case_type[c] != NEIGHBOUR_DISPUTE
+        and not casework.cases.bundle[c]
+    )
+    try:
+        casework._routing_memo = memo
+        assert memo.parts is not None
+        for parts in (tuple(list(p) for p in memo.parts), tuple((*p, None) for p in memo.parts)):
+            memo.parts = parts  # type: ignore[assignment]
+            memo.routes[memo.key(cid)] = Route(stages=(), priority=1.0)
+            casework._route_case(cid, CENTRE)
+        assert asked == [cid, cid]
+    finally:
+        del casework._route
+        casework._routing_memo = saved

@@ -24,9 +24,10 @@ import pytest
 
 from experiments.scenario_files import load_mapping, merge_tables
 from model.casework import CaseTable, Casework
+from model.demand import INQUIRY
 from model.engine_backend import compiled_engine
 from model.governance import GovernanceModel
-from model.lifecycle import PythonLifecycle
+from model.lifecycle import HOTLINE, PATROL_SOURCE, PythonLifecycle
 from model.parameters import ModelParameters
 from model.policies.base import Unit, Visit
 
@@ -113,6 +114,8 @@ def state(casework: Casework) -> dict[str, Any]:
             casework.closed_total,
             casework.parked_total,
             casework.disputes,
+            casework.pending_found,
+            casework.one_thing.separate_requests,
             {cid: sorted(d) for cid, d in casework.returned_by.items()},
             sorted(casework.deadlines),
         ),
@@ -152,7 +155,31 @@ def lead(casework: Casework, cid: int) -> int:
     return prog.lead if prog.lead >= 0 else casework.cases.departments[cid][0]
 
 
+class _NeedRows:
+    """The need rows ``_register_new`` reads of a day's item: the front desk's uniforms."""
+
+    u_desk = (0.0, 0.99)  # an inquiry answered at the front desk, and one that is not
+    public_shift = 0
+
+
+def _new_day(
+    cw: Casework, cid: int, part: int | None = None, desk: int | None = None
+) -> tuple[Any, ...]:
+    """A day's registration of case ``cid`` again, by hand: reported or found on patrol,
+    whole, a bundle or a separate request (the first, and a later one with its own draws);
+    ``desk`` 0: answered at the front desk if an inquiry, 1: not."""
+    source = PATROL_SOURCE if cid % 3 == 0 else HOTLINE
+    if part is None and desk is None:
+        part = (None, -1, 0, 1)[cid % 4]
+        desk = (cid // 2) % 2  # answered at the desk (if an inquiry): parts None and 1
+    item = (cw.events.now, _NeedRows(), desk, source, cw.cases.need[cid], part)
+    return ([cid], [item], [None], [None])
+
+
 STEPS: dict[str, Arguments] = {
+    "_register": lambda cw, cid: (cid, cw.cases.source[cid], cw.events.now, (cid % 2) * 0.99),
+    "_register_new": _new_day,
+    "_restart": lambda cw, cid: (cid, lead(cw, cid)),
     "_route_case": lambda cw, cid: (cid, Unit("grid", cw.cases.grid[cid])),
     "_dispatch": lambda cw, cid: (cid,),
     "_enter_stage": lambda cw, cid: (cid,),
@@ -169,20 +196,54 @@ STEPS: dict[str, Arguments] = {
 }
 
 
-@pytest.mark.parametrize("name", list(STEPS))
-def test_each_step_changes_what_its_reference_changes(name: str) -> None:
+# steps set up to take each branch: the grid worker's check and the call-back
+# (``_verified``: the case's resolution, reopenings so far, its check's and call-back's
+# uniforms), and a day's registration of inquiries (some answered at the front desk)
+CHECKS = {
+    "caught-on-site": {"resolved": 0, "reopened": 0, "u_verify": 0.0, "u_callback": 1.0},
+    "called-back-unresolved": {"resolved": 0, "reopened": 0, "u_verify": 1.0, "u_callback": 0.0},
+    "called-back-resolved": {"resolved": 1, "reopened": 0, "u_verify": 1.0, "u_callback": 0.0},
+    "not-called-back": {"resolved": 0, "reopened": 0, "u_verify": 1.0, "u_callback": 1.0},
+    "reopened-before": {"resolved": 0, "reopened": 1, "u_verify": 0.5, "u_callback": 0.5},
+    "at-the-reopen-limit": {"resolved": 0, "reopened": 99, "u_verify": 0.0, "u_callback": 0.0},
+    "inquiries": {"case_type": INQUIRY},
+    # a later separate request answered at the desk: rated with its own uniforms, drawn
+    # before it is registered (the case's old one would rate it unsatisfied)
+    "separate-request-at-the-desk": {"case_type": INQUIRY, "u_satisfy": 0.999999},
+}
+REGISTRATIONS = {"inquiries", "separate-request-at-the-desk"}
+VARIANT_ARGUMENTS: dict[str, Arguments] = {
+    "separate-request-at-the-desk": lambda cw, cid: _new_day(cw, cid, part=1, desk=0),
+}
+CASES_BY_STEP = [(name, None) for name in STEPS] + [
+    ("_register_new" if check in REGISTRATIONS else "_verified", check) for check in CHECKS
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "check"), CASES_BY_STEP, ids=[f"{n}-{c}" for n, c in CASES_BY_STEP]
+)
+def test_each_step_changes_what_its_reference_changes(name: str, check: str | None) -> None:
     """Called on the same open cases of two models in the same state, the compiled step
     and its reference raise alike and leave the same state (case rows, league, progress,
-    events, queues, random streams, trust) after every call."""
+    events, queues, random streams, trust) after every call; the grid worker's check and the
+    call-back in each of their branches."""
     compiled, reference = twins()
     assert state(compiled) == state(reference), "the twins differ before any call"
     cids = open_cases(compiled)
     assert len(cids) >= 12
-    arguments = STEPS[name]
+    arguments = VARIANT_ARGUMENTS.get(check or "", STEPS[name])
     step = getattr(PythonLifecycle, name)
+    reopened = 0  # cases the call reopened
     for cid in cids:
         if cid not in compiled.progress:  # closed by an earlier call (a reopening's end)
             continue
+        if check is not None:
+            for casework in (compiled, reference):
+                for column, value in CHECKS[check].items():
+                    if column == "reopened" and value == 99:
+                        value = casework.p.feedback.reopen_limit
+                    getattr(casework.cases, column)[cid] = value
         got = outcome(getattr(compiled, name), *arguments(compiled, cid))
         expected = outcome(step, reference, *arguments(reference, cid))
         assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
@@ -190,6 +251,10 @@ def test_each_step_changes_what_its_reference_changes(name: str) -> None:
         assert after == expected_after, (
             f"{name}({cid}) differs in {differences(after, expected_after)}"
         )
+        if check is not None:
+            reopened += compiled.cases.reopened[cid] > CHECKS[check].get("reopened", 0)
+    if check in ("caught-on-site", "called-back-unresolved"):
+        assert reopened > 0, f"{check}: no case was reopened"
 
 
 @pytest.mark.parametrize("settled", [False, True])
@@ -328,3 +393,32 @@ def test_the_twins_cover_both_kinds_of_grid() -> None:
         [casework.geography.grid_travel_hours[casework.cases.grid[c]] for c in open_cases(casework)]
     )
     assert (trips > 0).any() and (trips == 0).any()
+
+
+def test_a_day_s_registration_takes_what_the_reference_takes() -> None:
+    """A day's registration given its items as lists and its rows as a tuple registers as
+    the reference does; too few rows or times raise the reference's IndexError."""
+    compiled, reference = twins()
+    cids = open_cases(compiled)[:4]
+    for casework, register in (
+        (compiled, compiled._register_new),
+        (reference, lambda *a: PythonLifecycle._register_new(reference, *a)),
+    ):
+        rows, items, registered, deadlines = [], [], [], []
+        for cid in cids:
+            r, i, t, d = _new_day(casework, cid)
+            rows += r
+            items += [list(item) for item in i]
+            registered += t
+            deadlines += d
+        register(tuple(rows), items, registered, deadlines)
+    assert state(compiled) == state(reference)
+    for casework, register in (
+        (compiled, compiled._register_new),
+        (reference, lambda *a: PythonLifecycle._register_new(reference, *a)),
+    ):
+        rows, items, registered, deadlines = _new_day(casework, cids[0])
+        with pytest.raises(IndexError):
+            register([], items, registered, deadlines)
+        with pytest.raises(IndexError):
+            register(rows, items, [], deadlines)
