@@ -1564,16 +1564,24 @@ cdef Py_ssize_t _entropy_words(object entropy, uint32_t* words) except -2:
     return n
 
 
+cdef bint _seed(object entropy, uint64_t* seed) except -1:
+    """``seed`` ← SeedSequence(entropy)'s four 64-bit words; False (``seed`` untouched) for
+    entropy ``_entropy_words`` does not take."""
+    cdef uint32_t words[_MAX_ENTROPY_WORDS]
+    cdef Py_ssize_t n = _entropy_words(entropy, words)
+    if n < 0:
+        return False
+    microgov_seed_state(words, n, seed)
+    return True
+
+
 def seed_state(entropy):
     """``numpy.random.SeedSequence(entropy).generate_state(4, numpy.uint64)`` as four Python
     ints (what PCG64 is seeded with), for a list or tuple of ints in [0, 2**64); None for
     other entropy (model/scalar_draws.py checks the two agree)."""
-    cdef uint32_t words[_MAX_ENTROPY_WORDS]
     cdef uint64_t out[4]
-    cdef Py_ssize_t n = _entropy_words(entropy, words)
-    if n < 0:
+    if not _seed(entropy, out):
         return None
-    microgov_seed_state(words, n, out)
     return (out[0], out[1], out[2], out[3])
 
 
@@ -1581,12 +1589,9 @@ def seeded_uniforms(entropy, Py_ssize_t n):
     """``numpy.random.default_rng(entropy).random(n).tolist()`` without the generator made:
     SeedSequence's hashing, PCG64's seeding and its doubles in C (≈ 10 µs less a call;
     issue 11), for entropy ``seed_state`` takes; numpy's own calls for any other."""
-    cdef uint32_t words[_MAX_ENTROPY_WORDS]
     cdef uint64_t seed[4]
-    cdef Py_ssize_t k = _entropy_words(entropy, words)
-    if k < 0 or n < 0 or not MICROGOV_INT128:
+    if n < 0 or not MICROGOV_INT128 or not _seed(entropy, seed):
         return _numpy().random.default_rng(entropy).random(n).tolist()
-    microgov_seed_state(words, k, seed)
     cdef double* out = <double*> malloc((n if n > 0 else 1) * sizeof(double))
     if out == NULL:
         raise MemoryError()

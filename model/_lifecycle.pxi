@@ -73,19 +73,26 @@ cdef object _NO_KEY = object()  # a memo whose parts are not model.route_memo.ke
 cdef object _memo_key(tuple parts, Py_ssize_t row):
     """Case row ``row``'s key for a memo's ``parts``: the one value of a single part, else
     the tuple of the values (model.route_memo.key_function's key); ``_NO_KEY`` where a part
-    is not a tuple (the caller asks Casework._route)."""
+    is not a tuple of three (model.route_memo.readable_parts: the caller asks
+    Casework._route), found in the one pass that reads the values."""
     cdef Py_ssize_t k, n = len(parts)
-    for k in range(n):
-        if type(parts[k]) is not tuple or len(<tuple> parts[k]) != 3:
-            return _NO_KEY
     if n == 1:
-        return _part_value(<tuple> parts[0], row)
-    key = PyTuple_New(n)
+        part = parts[0]
+        return _part_value(<tuple> part, row) if _readable(part) else _NO_KEY
+    key = PyTuple_New(n)  # a slot left empty when a part is refused is freed as empty
     for k in range(n):
-        value = _part_value(<tuple> parts[k], row)
+        part = parts[k]
+        if not _readable(part):
+            return _NO_KEY
+        value = _part_value(<tuple> part, row)
         Py_INCREF(value)  # PyTuple_SET_ITEM takes the reference
         PyTuple_SET_ITEM(key, k, value)
     return key
+
+
+cdef inline bint _readable(object part):
+    """A part of model.route_memo.key_parts' form: a tuple of three."""
+    return type(part) is tuple and len(<tuple> part) == 3
 
 
 @cython.final

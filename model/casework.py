@@ -873,7 +873,8 @@ class Casework(Lifecycle):
 
     def _memo(self, fields: tuple[str, ...], fresh: Callable[[int], Route]) -> RouteMemo:
         """A memo of the routes ``fresh`` gives, keyed on the case columns ``fields`` read."""
-        return RouteMemo(self._route_key(fields), fresh, self._key_parts(fields))
+        parts = self._key_parts(fields)
+        return RouteMemo(key_function(parts), fresh, parts)
 
     def _key_parts(self, fields: tuple[str, ...]) -> tuple[KeyPart, ...]:
         geography = self.geography

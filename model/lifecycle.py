@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from model.agents import resolves
-from model.cases import CASE_TYPES, SOURCES
+from model.cases import SOURCES
 from model.demand import INQUIRY
 from model.engine_backend import compiled_engine
+from model.mediation import NEIGHBOUR_DISPUTE
 from model.policies.base import Route, Unit, UnitLevel, Visit
 from model.route_memo import readable_parts
 from model.scalar_draws import uniform
@@ -59,7 +60,6 @@ HANDLING_ROLES = ("handle", "resolve")
 MINUTE = 1.0 / (24 * 60)  # in days
 HOTLINE, GRID_WORKER, PARTY_MEMBER, PATROL_SOURCE, SENSOR_SOURCE = range(len(SOURCES))
 CENTRE = Unit("centre", 0)  # where hotline calls and sensor alarms are registered (F6.5)
-NEIGHBOUR_DISPUTE = CASE_TYPES.index("neighbour_dispute")  # as model.mediation's
 
 
 @dataclass(slots=True)
