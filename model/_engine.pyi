@@ -51,6 +51,17 @@ class Station:
     def queued_tokens(self) -> list[Any]: ...
     def queued_jobs(self) -> list[tuple[Done, Any]]: ...
 
+class CalendarState:
+    """model.calendar.WorkCalendar's base: the per-day lists and numbers the conversions read."""
+
+    _cum: list[float]
+    _working: list[bool]
+    _starts: list[float]
+    _ends: list[float]
+    _known: int
+    _open: float
+    hours_per_day: float
+
 # the working calendar's conversions (model.calendar.WorkCalendar's methods of these names)
 def working_hours_at(self: Any, t: float) -> float: ...
 def moment_at(self: Any, hours: float) -> float: ...

@@ -349,10 +349,7 @@ cdef class Station:
         self._calendar = value
         # a class (or instance) with its own add_working_hours is always asked; so is a
         # WorkCalendar of the Python conversions (MICROGOV_PURE_PYTHON=1)
-        self._plain = (
-            getattr(type(value), "add_working_hours", None) is _PLAIN_ADD
-            and "add_working_hours" not in getattr(value, "__dict__", ())
-        )
+        self._plain = _plain_calendar(value)
 
     @property
     def events(self):
@@ -498,7 +495,7 @@ cdef class Station:
         """The calendar's ``add_working_hours(t, hours)``: computed here for a calendar that
         has this module's conversion, else asked of the calendar."""
         if self._plain:
-            return _add_hours(self._calendar, t, hours, None)
+            return _add_hours(<CalendarState> self._calendar, t, hours, None)
         return self._calendar.add_working_hours(t, hours)
 
     cdef int _finish_job(self, object done, object token) except -1:
@@ -577,11 +574,59 @@ cdef inline void _sift_down(Job* heap, Py_ssize_t start, Py_ssize_t pos, Job new
 # checks and negative indices (the reference's ``cum[day]`` with ``day == -1`` reads the last
 # element). A calendar whose class overrides a conversion these call is asked for it as the
 # reference would ask (``self.working_hours_at``, ``self._moment``, ``self.moment_at``).
+#
+# With the compiled engine, WorkCalendar's base is CalendarState: the per-day lists and the
+# numbers the conversions read are fields of a C struct, not entries of an instance
+# dictionary (issue 11, twenty-second round: the attribute look-ups and the checks for a
+# subclass's own conversions were most of a conversion's ≈ 1,600 instructions).
+
+cdef extern from "Python.h":
+    ctypedef struct _TaggedType "PyTypeObject":
+        unsigned int tp_version_tag  # 0, or a number no other state of any type has had
+
+cdef enum:
+    _OWN_HOURS_AT = 1  # the class's working_hours_at is this module's
+    _OWN_MOMENT = 2  # its _moment
+    _OWN_MOMENT_AT = 4  # its moment_at
 
 
-cdef inline bint _own(object calendar, str name, object compiled):
-    """Whether ``calendar``'s class has this module's ``compiled`` as its ``name``."""
-    return getattr(type(calendar), name, None) is compiled
+cdef class CalendarState:
+    """What the compiled conversions read of a working calendar (model.calendar.WorkCalendar's
+    base where the compiled engine is in use; ``object`` is its base otherwise): the per-day
+    lists (working hours before each day, whether each day works, each day's working window),
+    the last day known, the opening moment and the hours of a working day. The class's own
+    conversions are looked up once per state of the class (CPython's type version tag
+    changes whenever the class or a base is modified), not at every call."""
+
+    cdef public object _cum
+    cdef public object _working
+    cdef public object _starts
+    cdef public object _ends
+    cdef public Py_ssize_t _known
+    cdef public double _open
+    cdef public double hours_per_day
+    cdef object _flags_type  # the class _flags were found for
+    cdef unsigned int _flags_tag  # its version tag then (0: look again)
+    cdef int _flags
+
+
+cdef int _own_flags(CalendarState calendar) except -1:
+    """Which conversions ``calendar``'s class has from this module (``_OWN_*``)."""
+    tp = type(calendar)
+    cdef unsigned int tag = (<_TaggedType*> <void*> tp).tp_version_tag
+    if tag != 0 and tag == calendar._flags_tag and tp is calendar._flags_type:
+        return calendar._flags
+    cdef int flags = 0
+    if getattr(tp, "working_hours_at", None) is working_hours_at:
+        flags |= _OWN_HOURS_AT
+    if getattr(tp, "_moment", None) is _moment:
+        flags |= _OWN_MOMENT
+    if getattr(tp, "moment_at", None) is moment_at:
+        flags |= _OWN_MOMENT_AT
+    calendar._flags = flags
+    calendar._flags_type = tp
+    calendar._flags_tag = (<_TaggedType*> <void*> tp).tp_version_tag  # set by the look-ups
+    return flags
 
 
 cdef inline Py_ssize_t _index(double day):
@@ -595,13 +640,13 @@ cdef inline Py_ssize_t _index(double day):
 
 @cython.boundscheck(True)
 @cython.wraparound(True)
-cdef double _hours_at(object calendar, double t, object shown) except? -1.0:
+cdef double _hours_at(CalendarState calendar, double t, object shown) except? -1.0:
     """``working_hours_at(t)``; ``shown`` is ``t`` as the caller gave it (for the message;
     None: ``t``)."""
     cdef double day = floor(t)
     if not isfinite(day):
         _floor(t)  # math.floor's own error: NaN or an infinity has no day
-    if day >= <double> <Py_ssize_t> calendar._known:
+    if day >= <double> calendar._known:
         calendar._extend(_floor(t) + 1)
     elif day < 0.0:
         raise ValueError(f"a moment must be a time ≥ 0 (days), got {t if shown is None else shown}")
@@ -609,7 +654,7 @@ cdef double _hours_at(object calendar, double t, object shown) except? -1.0:
     cdef double base = calendar._cum[at]
     if not calendar._working[at]:
         return base
-    cdef double into = (t - day - <double> calendar._open) * 24.0
+    cdef double into = (t - day - calendar._open) * 24.0
     if into <= 0.0:
         return base
     cdef double hours = calendar.hours_per_day
@@ -618,7 +663,7 @@ cdef double _hours_at(object calendar, double t, object shown) except? -1.0:
 
 @cython.boundscheck(True)
 @cython.wraparound(True)
-cdef double _moment_from(object calendar, double hours, Py_ssize_t first) except? -1.0:
+cdef double _moment_from(CalendarState calendar, double hours, Py_ssize_t first) except? -1.0:
     """``_moment(hours, first)``: ``bisect_right`` from ``first``, as the reference's."""
     cum = calendar._cum
     while hours >= <double> cum[-1]:
@@ -638,21 +683,21 @@ cdef double _moment_from(object calendar, double hours, Py_ssize_t first) except
     return <double> calendar._starts[day] + (hours - <double> cum[day]) / 24.0
 
 
-cdef object _moment_of(object calendar, double hours, Py_ssize_t first):
+cdef object _moment_of(CalendarState calendar, double hours, Py_ssize_t first):
     """``self._moment(hours, first)``: here, or the class's own."""
-    if _own(calendar, "_moment", _moment):
+    if _own_flags(calendar) & _OWN_MOMENT:
         return _moment_from(calendar, hours, first)
     return calendar._moment(hours, first)
 
 
-cdef object _hours_of(object calendar, double t, object shown):
+cdef object _hours_of(CalendarState calendar, double t, object shown):
     """``self.working_hours_at(t)``: here, or the class's own."""
-    if _own(calendar, "working_hours_at", working_hours_at):
+    if _own_flags(calendar) & _OWN_HOURS_AT:
         return _hours_at(calendar, t, shown)
     return calendar.working_hours_at(t if shown is None else shown)
 
 
-cdef object _moment_at(object calendar, double hours, object shown):
+cdef object _moment_at(CalendarState calendar, double hours, object shown):
     """``moment_at(hours)``."""
     if not hours >= 0.0:
         raise ValueError(f"working hours elapsed must be a number ≥ 0, got {shown}")
@@ -661,7 +706,7 @@ cdef object _moment_at(object calendar, double hours, object shown):
 
 @cython.boundscheck(True)
 @cython.wraparound(True)
-cdef double _add_hours(object calendar, double t, double hours, object shown) except? -1.0:
+cdef double _add_hours(CalendarState calendar, double t, double hours, object shown) except? -1.0:
     """``add_working_hours(t, hours)``; ``shown`` is ``t`` as the caller gave it (None:
     ``t``)."""
     cdef double day = floor(t)
@@ -683,41 +728,51 @@ cdef double _add_hours(object calendar, double t, double hours, object shown) ex
     if hours >= 0.0:
         return _moment_of(calendar, <double> _hours_of(calendar, t, shown) + hours, at)
     total = <double> _hours_of(calendar, t, shown) + hours
-    if _own(calendar, "moment_at", moment_at):
+    if _own_flags(calendar) & _OWN_MOMENT_AT:
         return _moment_at(calendar, total, total)
     return calendar.moment_at(total)
 
 
-def working_hours_at(self, t):
+def working_hours_at(CalendarState self, t):
     """Working hours elapsed between time 0 and moment ``t`` (days, ≥ 0)."""
     return _hours_at(self, t, t)
 
 
-def moment_at(self, hours):
+def moment_at(CalendarState self, hours):
     """The earliest moment at which ``hours`` working hours have elapsed."""
     return _moment_at(self, hours, hours)
 
 
-def _moment(self, double hours, Py_ssize_t first):
+def _moment(CalendarState self, double hours, Py_ssize_t first):
     """:meth:`moment_at`, knowing that day ``first`` starts with at most ``hours`` behind it."""
     return _moment_from(self, hours, first)
 
 
-def add_working_hours(self, t, hours):
+def add_working_hours(CalendarState self, t, hours):
     """Moment at which ``hours`` of work starting at ``t`` (≥ 0) end (office hours only)."""
     return _add_hours(self, t, hours, t)
 
 
-def add_working_days(self, t, days):
+def add_working_days(CalendarState self, t, days):
     """Deadline ``days`` working days after ``t`` (F4.1 time limits)."""
     cdef double moment = t
     cdef double amount = days
-    cdef double hours = <double> _hours_of(self, moment, t) + amount * <double> self.hours_per_day
+    cdef double hours = <double> _hours_of(self, moment, t) + amount * self.hours_per_day
     cdef double first = floor(moment) if amount >= 0.0 else 0.0
     return _moment_of(self, hours, _index(first))
 
 
 cdef object _PLAIN_ADD = add_working_hours
+
+
+cdef inline bint _plain_calendar(object calendar):
+    """Whether ``calendar.add_working_hours`` is this module's (its class's, not its own
+    instance's): then it is computed by ``_add_hours``, without a Python call."""
+    return (
+        isinstance(calendar, CalendarState)
+        and getattr(type(calendar), "add_working_hours", None) is _PLAIN_ADD
+        and "add_working_hours" not in getattr(calendar, "__dict__", ())
+    )
 
 
 # ------------------------------------------------------------------ the daily trust step

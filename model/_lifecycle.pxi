@@ -17,6 +17,7 @@ cdef str _DEPARTMENT = "department"
 # names of the model's Python modules, loaded when the first Casework is made (they
 # import this module, so they cannot be imported when it is)
 cdef object _uniform = None  # model.scalar_draws.uniform (this module's draw or numpy's)
+cdef bint _compiled_uniform = False  # _uniform is this module's uniform (it agrees with numpy)
 cdef object _resolves = None  # model.agents.resolves
 cdef object _Visit = None  # model.policies.base.Visit
 cdef object _Unit = None  # model.policies.base.Unit
@@ -32,7 +33,7 @@ cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 
 
 cdef int _load_names() except -1:
-    global _uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush
+    global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
         return 0
@@ -51,6 +52,7 @@ cdef int _load_names() except -1:
     if lifecycle.MINUTE != _MINUTE:
         raise RuntimeError("model.lifecycle.MINUTE is not the compiled lifecycle's")
     _uniform = lifecycle.uniform
+    _compiled_uniform = _uniform is uniform
     return 0
 
 
@@ -65,6 +67,43 @@ cdef object _part_value(tuple part, Py_ssize_t row):
         if then is not None:
             value = then[value]
     return value
+
+
+cdef extern from "Python.h":
+    int PyUnicode_CHECK_INTERNED(object op)  # nonzero: the one str of its value interned
+
+
+cdef inline bint _is(object value, str name) except -1:
+    """``value == name``: by identity, and two interned strings that are not the same object
+    differ (a route's roles and levels are the policies' literals, interned, as Cython's
+    are: no string comparison, which was ≈ 3 % of a street's event loop; issue 11,
+    twenty-second round); anything else by ``==``."""
+    if value is name:
+        return True
+    if type(value) is str and PyUnicode_CHECK_INTERNED(value) and PyUnicode_CHECK_INTERNED(name):
+        return False
+    return value == name
+
+
+cdef inline bint _office_level(object level) except -1:
+    """``level in ("centre", "street", "community")``: an office's level."""
+    return _is(level, "centre") or _is(level, "street") or _is(level, "community")
+
+
+cdef inline bint _team_level(object level) except -1:
+    """``level in ("grid", "party", "embedded")``: a grid's team, or staff moved down."""
+    return _is(level, "grid") or _is(level, "party") or _is(level, "embedded")
+
+
+cdef object _random(object generator):
+    """``generator.random()``: model.scalar_draws.uniform's float, which is numpy's, and the
+    same state after; drawn here where that is this module's draw (a numpy call costs
+    ≈ 3,600 instructions; issue 11, twenty-second round)."""
+    cdef bitgen_t* g
+    if _compiled_uniform:
+        g = _bitgen(generator)
+        return g.next_double(g.state)
+    return _uniform(generator)
 
 
 cdef object _NO_KEY = object()  # a memo whose parts are not model.route_memo.key_parts'
@@ -160,8 +199,26 @@ cdef class Lifecycle:
     other attribute and method in Python."""
 
     cdef public dict progress
-    cdef public object calendar
-    cdef public object p
+    cdef object _calendar
+    cdef bint _plain_calendar  # its add_working_hours is the compiled one (_plain_calendar)
+    cdef object _p
+    # the parameters the steps read, read once when ``p`` is set (the sections are frozen:
+    # pydantic's attribute look-up costs ≈ 350 instructions a read; twenty-second round)
+    cdef object _handling
+    cdef object _handoff_delay_hours
+    cdef object _registration_minutes
+    cdef object _desk_share
+    cdef object _desk_minutes
+    cdef object _claim_logging_hours
+    cdef object _on_the_spot_hours
+    cdef object _returns_before_parking
+    cdef object _reopen_limit
+    cdef object _callback_share
+    cdef object _logit_base
+    cdef object _logit_resolved
+    cdef object _logit_per_limit_late
+    cdef object _logit_per_reopening
+    cdef object _logit_repeat
     cdef public object gaming_rng
     cdef public object handling_rng
     cdef public bint travels
@@ -236,6 +293,46 @@ cdef class Lifecycle:
     cdef carray.array _bundle
     cdef list _case_departments
     cdef list _case_work
+
+    @property
+    def p(self):
+        return self._p
+
+    @p.setter
+    def p(self, value):
+        intake, feedback = value.intake, value.feedback
+        self._handling = value.handling
+        self._handoff_delay_hours = value.coordination.handoff_delay_hours
+        self._registration_minutes = intake.registration_minutes
+        self._desk_share = intake.front_desk_inquiry_resolution_share
+        self._desk_minutes = intake.front_desk_minutes
+        self._claim_logging_hours = value.party.claim_logging_hours
+        self._on_the_spot_hours = value.offices.on_the_spot_hours
+        self._returns_before_parking = self._handling.returns_before_parking
+        self._reopen_limit = feedback.reopen_limit
+        self._callback_share = feedback.callback_share
+        self._logit_base = feedback.satisfaction_logit_base
+        self._logit_resolved = feedback.satisfaction_logit_resolved
+        self._logit_per_limit_late = feedback.satisfaction_logit_per_limit_late
+        self._logit_per_reopening = feedback.satisfaction_logit_per_reopening
+        self._logit_repeat = feedback.satisfaction_logit_repeat
+        self._p = value
+
+    @property
+    def calendar(self):
+        return self._calendar
+
+    @calendar.setter
+    def calendar(self, value):
+        self._calendar = value
+        self._plain_calendar = _plain_calendar(value)
+
+    cdef object _add_working(self, double t, double hours):
+        """``self.calendar.add_working_hours(t, hours)``, without a Python call where it is
+        the compiled one (a class or instance of its own is asked, as the reference asks)."""
+        if self._plain_calendar:
+            return _add_hours(<CalendarState> self._calendar, t, hours, None)
+        return self._calendar.add_working_hours(t, hours)
 
     @property
     def units(self):
@@ -386,25 +483,24 @@ cdef class Lifecycle:
         object deadline,
     ) except -1:
         cdef Py_ssize_t row = self._row(cid)
-        intake = self.p.intake
         cdef long case_type = self._case_type.data.as_schars[row]
         if registered is None or deadline is None:
             if source == _HOTLINE:
-                registered = now + intake.registration_minutes * _MINUTE
+                registered = now + self._registration_minutes * _MINUTE
             else:
                 # taken in person: registered when the grid worker is next at work (F4.6)
                 registered = (
-                    self.calendar.add_working_hours(now, 0.0)
-                    + intake.registration_minutes * _MINUTE
+                    self._add_working(now, 0.0)
+                    + self._registration_minutes * _MINUTE
                 )
-            deadline = self.calendar.add_working_days(registered, self.limits[case_type])
+            deadline = self._calendar.add_working_days(registered, self.limits[case_type])
         self._registered.data.as_doubles[row] = registered
         self._deadline.data.as_doubles[row] = deadline
         self._promised.data.as_doubles[row] = deadline
-        if case_type == _INQUIRY and u_desk < intake.front_desk_inquiry_resolution_share:
+        if case_type == _INQUIRY and u_desk < self._desk_share:
             # answered at the first contact, in person when the grid worker is at work
             answered = (now if source == _HOTLINE else registered) + (
-                intake.front_desk_minutes * _MINUTE
+                self._desk_minutes * _MINUTE
             )
             self._on_the_spot.data.as_schars[row] = True
             self._handled_at.data.as_doubles[row] = answered
@@ -458,11 +554,11 @@ cdef class Lifecycle:
         return self._dispatcher_of(cid, holder)
 
     cdef object _dispatcher_of(self, object cid, object holder):
-        if holder is not None and holder.level in ("centre", "street", "community"):
+        if holder is not None and _office_level(holder.level):
             return self._units.dispatcher(holder)
         geography = self.geography
         community = geography.grid_community[self._grid.data.as_longs[self._row(cid)]]
-        if holder is not None and holder.level in ("grid", "party", "embedded"):
+        if holder is not None and _team_level(holder.level):
             return self._units.communities[community]
         return self._units.streets[geography.community_street[community]]
 
@@ -478,7 +574,7 @@ cdef class Lifecycle:
         if not returned:
             u = self._u_classify.data.as_doubles[row]
         else:
-            u = self.classification_rng.random()
+            u = _random(self.classification_rng)
         office = self._dispatcher_of(cid, prog.at)
         chosen = office.classify(needed, returned, u, self.classification_rng)
         department = self._departments[chosen]
@@ -487,12 +583,12 @@ cdef class Lifecycle:
         if not returned:
             u_dispute = self._u_dispute.data.as_doubles[row]
         else:
-            u_dispute = float(self.handling_rng.random())
+            u_dispute = _random(self.handling_rng)
         if department.accepts(needed, disputed, prog.route.first_unit_leads, u_dispute):
             self._league_accepted[chosen] += 1
             prog.lead = chosen
             self._owner.data.as_longs[row] = chosen
-            if department.pressure > 0 and department.reclassifies(self.gaming_rng.random()):
+            if department.pressure > 0 and department.reclassifies(_random(self.gaming_rng)):
                 self._reclassify(cid)
             return False
         if chosen in needed:
@@ -506,7 +602,7 @@ cdef class Lifecycle:
         if visit is None:
             visit = _Visit(self._unit_of("department", chosen), work_hours=hours)
             self._return_visits[key] = visit
-        at = self.calendar.add_working_hours(self._now(), self._delay_of(prog.route))
+        at = self._add_working(self._now(), self._delay_of(prog.route))
         self._later(at, self._arrive_callback, (cid, visit, "return"))
         return True
 
@@ -521,7 +617,7 @@ cdef class Lifecycle:
                 self._grid.data.as_longs[row],
                 self._source.data.as_schars[row] == _PARTY_MEMBER,
                 visits[0].work_hours,
-                self.p.party.claim_logging_hours,
+                self._claim_logging_hours,
                 self.claims_rng,
             )
             if taken is not None:
@@ -534,10 +630,10 @@ cdef class Lifecycle:
 
     cdef object _default(self, Py_ssize_t row, object unit):
         level = unit.level
-        if level == "embedded":
+        if _is(level, "embedded"):
             return self._case_work[row][0]  # the moved staff do the department's own work
-        if level in ("grid", "party"):
-            return self.p.offices.on_the_spot_hours
+        if _is(level, "grid") or _is(level, "party"):
+            return self._on_the_spot_hours
         return self._units.dispatcher(unit).review_hours
 
     def _travel_hours(self, cid, unit, role, settled_by_team):
@@ -546,9 +642,11 @@ cdef class Lifecycle:
     cdef object _travel(self, Py_ssize_t row, object unit, object role, bint settled_by_team):
         level = unit.level
         grid = self._grid.data.as_longs[row]
-        if level == _DEPARTMENT and role == _HANDLE:
+        if _is(level, _DEPARTMENT) and _is(role, _HANDLE):
             return self.geography.department_travel_hours[grid]
-        if role == _RESOLVE and (level == "embedded" or (level == "grid" and settled_by_team)):
+        if _is(role, _RESOLVE) and (
+            _is(level, "embedded") or (_is(level, "grid") and settled_by_team)
+        ):
             return self.geography.grid_travel_hours[grid]
         return 0.0
 
@@ -560,7 +658,7 @@ cdef class Lifecycle:
         cid, department = item
         cdef Py_ssize_t row = self._row(cid)
         self._returns.data.as_longs[row] += 1
-        if self._returns.data.as_longs[row] >= self.p.handling.returns_before_parking:
+        if self._returns.data.as_longs[row] >= self._returns_before_parking:
             self._park(cid)
             return
         self.returned_by.setdefault(cid, set()).add(department)
@@ -579,10 +677,10 @@ cdef class Lifecycle:
         cdef Py_ssize_t k = 0
         for s in stages:
             role = s.role
-            if role == _HANDLE:
+            if _is(role, _HANDLE):
                 stage = k
                 break
-            if role == "review":
+            if _is(role, "review"):
                 review = k
             k += 1
         if review >= 0:
@@ -614,17 +712,17 @@ cdef class Lifecycle:
             return 0
         stage = stages[index]
         role = stage.role
-        if prog.first_handling < 0 and (role == _HANDLE or role == _RESOLVE):
+        if prog.first_handling < 0 and (_is(role, _HANDLE) or _is(role, _RESOLVE)):
             prog.first_handling = index
-        if role == _HANDLE and not prog.classified:
+        if _is(role, _HANDLE) and not prog.classified:
             prog.classified = True
             if self._turned(cid, prog):
                 return 0
         visits = stage.visits
-        cdef bint resolve = role == _RESOLVE
+        cdef bint resolve = _is(role, _RESOLVE)
         if resolve and stage.claimable:
             visits = self._offer(cid, visits)
-        elif resolve and visits and visits[0].unit.level == "grid":
+        elif resolve and visits and _is(visits[0].unit.level, "grid"):
             prog.settled_by_team = True
         prog.pending = len(visits)
         cdef double now = self._now()
@@ -641,11 +739,11 @@ cdef class Lifecycle:
                 given = v.response_hours
                 if given is None:
                     given = route.handoff_delay_hours
-                delay = self.p.coordination.handoff_delay_hours if given is None else given
+                delay = self._handoff_delay_hours if given is None else given
                 self._handoffs.data.as_longs[self._row(cid)] += 1
             if delay > 0:
                 self._later(
-                    self.calendar.add_working_hours(now, delay), self._arrive_callback,
+                    self._add_working(now, delay), self._arrive_callback,
                     (cid, v, role),
                 )
             else:
@@ -666,7 +764,7 @@ cdef class Lifecycle:
         department = None
         cdef double work
         cdef Py_ssize_t slot
-        if unit.level == _DEPARTMENT:
+        if _is(unit.level, _DEPARTMENT):
             index = unit.index
             department = self._departments[index]
             station = department.station
@@ -681,7 +779,7 @@ cdef class Lifecycle:
         else:
             station = self._units.station(unit)
             work = self._default(row_number, unit) if given is None else given
-        if self.travels and (role == _HANDLE or role == _RESOLVE):
+        if self.travels and (_is(role, _HANDLE) or _is(role, _RESOLVE)):
             work += self._travel(row_number, unit, role, prog.settled_by_team)
         cdef double deadline = self._deadline.data.as_doubles[row_number]
         cdef double key
@@ -690,11 +788,11 @@ cdef class Lifecycle:
             key = deadline + route.priority
         else:
             key = department.queue_key(deadline, route.priority)
-            if role == _HANDLE and given is None:
-                u = self.gaming_rng.random() if department.pressure > 0 else 1.0
+            if _is(role, _HANDLE) and given is None:
+                u = _random(self.gaming_rng) if department.pressure > 0 else 1.0
                 effort, premature = department.effort(u)
                 work *= effort
-        if role == _RETURN:
+        if _is(role, _RETURN):
             done, token = self._returned_callback, (cid, unit.index)
         else:
             done, token = self._done_callback, (cid, unit, role, effort, premature)
@@ -709,7 +807,7 @@ cdef class Lifecycle:
         if primary and prog.quality_draws == 0 and self._reopened.data.as_longs[cid] == 0:
             prog.quality_draws = 1
             return self._u_quality.data.as_doubles[cid]
-        return _uniform(self.handling_rng)
+        return _random(self.handling_rng)
 
     def _quality_draw(self, cid, CaseProgress prog, primary):
         return self._quality(self._row(cid), prog, primary)
@@ -724,7 +822,7 @@ cdef class Lifecycle:
         cdef Py_ssize_t row_number = self._row(cid)
         cdef CaseProgress prog = self.progress[cid]
         cdef bint lead
-        if role == _HANDLE and unit.level == _DEPARTMENT:
+        if _is(role, _HANDLE) and _is(unit.level, _DEPARTMENT):
             index = unit.index
             department = self._departments[index]
             department.rate(self._now() <= self._deadline.data.as_doubles[row_number])
@@ -737,13 +835,13 @@ cdef class Lifecycle:
         prog.pending -= 1
         if prog.pending > 0:
             return 0
-        if role == _RESOLVE:
-            ok = _resolves(self.p.handling, 1.0, self._quality(row_number, prog, True))
+        if _is(role, _RESOLVE):
+            ok = _resolves(self._handling, 1.0, self._quality(row_number, prog, True))
             prog.failed |= not ok
             self._on_the_spot.data.as_schars[row_number] = True
             self._handle_end(cid)
             return 0
-        if role == _MEDIATE and self._mediated(cid, unit, prog):
+        if _is(role, _MEDIATE) and self._mediated(cid, unit, prog):
             return 0
         prog.at = prog.route.stages[prog.stage].visits[0].unit
         prog.stage += 1
@@ -755,7 +853,7 @@ cdef class Lifecycle:
 
     cdef object _delay_of(self, object route):
         d = route.handoff_delay_hours
-        return self.p.coordination.handoff_delay_hours if d is None else d
+        return self._handoff_delay_hours if d is None else d
 
     def _handled(self, cid):
         self._handle_end(cid)
@@ -772,7 +870,7 @@ cdef class Lifecycle:
         if hours > 0 and self.travels:  # the check is on site (community types)
             hours += self.geography.grid_travel_hours[grid]
         delay = 0.0 if self._on_the_spot.data.as_schars[row] else self._delay_of(prog.route)
-        at = self.calendar.add_working_hours(now, delay) if delay > 0 else now
+        at = self._add_working(now, delay) if delay > 0 else now
         return self._later(at, self._verify_callback, (cid, hours))
 
     def _verify(self, tuple item):
@@ -798,20 +896,19 @@ cdef class Lifecycle:
         worker = self._grid_workers[self._grid.data.as_longs[row]]
         cdef bint resolved = self._resolved.data.as_schars[row] != 0
         cdef long reopened = self._reopened.data.as_longs[row]
-        feedback = self.p.feedback
-        cdef bint can_reopen = reopened < feedback.reopen_limit
+        cdef bint can_reopen = reopened < self._reopen_limit
         if reopened == 0:
             u_verify = self._u_verify.data.as_doubles[row]
         else:
-            u_verify = _uniform(self._stream(cid, self.handling_rng))
+            u_verify = _random(self._stream(cid, self.handling_rng))
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
             return self._again(cid)
         if self._resident.data.as_longlongs[row] >= 0:
             if reopened == 0:
                 u = self._u_callback.data.as_doubles[row]
             else:
-                u = self._contacts(cid).random()
-            if u < feedback.callback_share and not resolved and can_reopen:
+                u = _random(self._contacts(cid))
+            if u < self._callback_share and not resolved and can_reopen:
                 return self._again(cid)
         return self._end(cid, self._now())
 
@@ -877,16 +974,15 @@ cdef class Lifecycle:
         return self._satisfaction(self._row(cid), now)
 
     cdef double _satisfaction(self, Py_ssize_t row, double now) except? -1.0:
-        fb = self.p.feedback
         cdef double registered = self._registered.data.as_doubles[row]
         cdef double deadline = self._promised.data.as_doubles[row]
         cdef double past = now - deadline
         cdef double span = deadline - registered
         # Python's max(0.0, past) and max(span, MINUTE): the first of the largest
         cdef double late = (past if past > 0.0 else 0.0) / (_MINUTE if _MINUTE > span else span)
-        cdef double logit = fb.satisfaction_logit_base
-        logit = logit + (fb.satisfaction_logit_resolved if self._resolved.data.as_schars[row] else 0.0)
-        logit = logit + <double> fb.satisfaction_logit_per_limit_late * late
-        logit = logit + <double> fb.satisfaction_logit_per_reopening * <double> self._reopened.data.as_longs[row]
-        logit = logit + (fb.satisfaction_logit_repeat if self._repeat.data.as_schars[row] else 0.0)
+        cdef double logit = self._logit_base
+        logit = logit + (self._logit_resolved if self._resolved.data.as_schars[row] else 0.0)
+        logit = logit + <double> self._logit_per_limit_late * late
+        logit = logit + <double> self._logit_per_reopening * <double> self._reopened.data.as_longs[row]
+        logit = logit + (self._logit_repeat if self._repeat.data.as_schars[row] else 0.0)
         return 1.0 / (1.0 + exp(-logit))

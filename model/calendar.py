@@ -30,8 +30,14 @@ from model.engine_backend import compiled_engine
 OPEN_HOUR = 9.0  # offices open at 9:00 (assumption)
 NEVER = float("inf")  # the window start of a day off: no moment is inside it
 
+_ENGINE = compiled_engine()
+# with the compiled engine, the lists and numbers the conversions read are fields of its
+# CalendarState (a C struct: no dictionary look-up per read; docs/design.md "The working
+# calendar's state in C"); the same attributes to Python either way
+_State: type = object if _ENGINE is None else _ENGINE.CalendarState
 
-class WorkCalendar:
+
+class WorkCalendar(_State):
     """Working days and hours over a horizon of days."""
 
     def __init__(
@@ -268,11 +274,10 @@ def _use_compiled_conversions() -> str:
     which ones run: ``"compiled"`` or ``"python"``. A subclass's own methods stay its own, and
     the compiled ones call them where the reference would (``_extend``, ``_works_beyond``, an
     overriding ``working_hours_at`` or ``_moment``)."""
-    engine = compiled_engine()
-    if engine is None:
+    if _ENGINE is None:
         return "python"
     for name in CONVERSIONS:
-        setattr(WorkCalendar, name, getattr(engine, name))
+        setattr(WorkCalendar, name, getattr(_ENGINE, name))
     return "compiled"
 
 

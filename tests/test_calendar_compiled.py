@@ -238,3 +238,52 @@ def test_compiled_station_converts_as_the_reference_calendar(
     compiled = ends(ENGINE.EventCalendar(), ENGINE.Station, make("compiled", "plain", shape))
     reference = ends(PythonEventCalendar(), PythonStation, make("python", "plain", shape))
     assert compiled == reference
+
+
+@pytest.mark.parametrize("changed", ["class", "base"])
+def test_a_conversion_given_after_use_is_asked(changed: str) -> None:
+    """The compiled conversions find a class's own ``working_hours_at`` once per state of the
+    class (model/_engine.pyx ``CalendarState``), so one given to the class, or to its base,
+    after the calendar was used is asked from the next call on; taken away, the compiled
+    one runs again."""
+    base = calendar_class("compiled", "plain")
+    cls = type("Child", (base,), {})
+    cal = cls(8.0, 5, 0, 30)
+    late = 0.3 + 9.5 / 24.0  # day 0, past the window's end: the hours are converted
+    plain = cal.add_working_hours(late, 3.0)
+    asked: list[float] = []
+
+    def hours_at(self: WorkCalendar, t: float) -> float:
+        asked.append(t)
+        return float(PYTHON_CONVERSIONS["working_hours_at"](self, t)) + 1.0
+
+    target = cls if changed == "class" else base
+    target.working_hours_at = hours_at
+    try:
+        shifted = cal.add_working_hours(late, 3.0)
+    finally:
+        if changed == "class":
+            delattr(cls, "working_hours_at")
+        else:
+            base.working_hours_at = ENGINE.working_hours_at  # type: ignore[union-attr]
+    assert asked == [late], "the class's own conversion was asked"
+    assert shifted == PYTHON_CONVERSIONS["moment_at"](cal, hours_at(cal, late) + 3.0)
+    assert shifted != plain
+    assert cal.add_working_hours(late, 3.0) == plain, "without it, the compiled one again"
+    assert len(asked) == 2  # only the call in the assertion above
+
+
+def test_the_calendar_s_lists_and_numbers_are_attributes() -> None:
+    """With the compiled engine, the lists and numbers the conversions read are fields of
+    WorkCalendar's C base (no instance dictionary entry), read and written as attributes
+    and seen by the next conversion; wrong types are refused by name."""
+    cal = WorkCalendar(8.0, 5, 0, 10)
+    for name in ("_cum", "_working", "_starts", "_ends", "_known", "_open", "hours_per_day"):
+        assert name not in cal.__dict__, name
+    assert type(cal).__mro__[1] is ENGINE.CalendarState  # type: ignore[union-attr]
+    assert cal.hours_per_day == 8.0 and cal._known == len(cal._working) - 1
+    before, behind = cal.working_hours_at(1.5), cal._cum[1]  # day 1: 8 hours behind it
+    cal._cum = [c * 2.0 for c in cal._cum]  # a subclass may replace the lists wholesale
+    assert behind == 8.0 and cal.working_hours_at(1.5) == before + behind
+    with pytest.raises(TypeError):
+        cal._known = "many"  # type: ignore[assignment]

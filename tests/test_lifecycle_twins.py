@@ -13,6 +13,7 @@ compiled on both, so a difference belongs to the step under test.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Callable
@@ -23,13 +24,14 @@ import numpy as np
 import pytest
 
 from experiments.scenario_files import load_mapping, merge_tables
+from model.calendar import WorkCalendar
 from model.casework import CaseTable, Casework
 from model.demand import INQUIRY
 from model.engine_backend import compiled_engine
 from model.governance import GovernanceModel
 from model.lifecycle import HOTLINE, PATROL_SOURCE, PythonLifecycle
 from model.parameters import ModelParameters
-from model.policies.base import Unit, Visit
+from model.policies.base import Stage, Unit, Visit
 
 pytestmark = pytest.mark.skipif(compiled_engine() is None, reason="the engine is not built")
 
@@ -257,6 +259,64 @@ def test_each_step_changes_what_its_reference_changes(name: str, check: str | No
         assert reopened > 0, f"{check}: no case was reopened"
 
 
+# parameters the compiled steps read once when ``p`` is set, all moved from the scenario's
+CHANGED = {
+    "feedback": {
+        "satisfaction_logit_base": -0.7,
+        "satisfaction_logit_resolved": 3.1,
+        "satisfaction_logit_per_limit_late": -1.9,
+        "satisfaction_logit_per_reopening": -0.45,
+        "satisfaction_logit_repeat": -0.8,
+        "reopen_limit": 1,
+        "callback_share": 0.9,
+    },
+    "coordination": {"handoff_delay_hours": 11.5},
+    "intake": {
+        "registration_minutes": 17.0,
+        "front_desk_minutes": 23.0,
+        "front_desk_inquiry_resolution_share": 0.5,
+    },
+    "offices": {"on_the_spot_hours": 2.75},
+    "party": {"claim_logging_hours": 0.9},
+    "handling": {"returns_before_parking": 1},
+}
+
+
+def test_parameters_given_later_are_the_ones_the_steps_read() -> None:
+    """Parameters given to a lifecycle after it was made (``casework.p = …``) are the ones
+    every compiled step reads (it reads them once, when they are given): each step and the
+    satisfaction chance, called on twins given the same changed parameters, leave the
+    reference's state; with the old ones the satisfaction chance would differ."""
+    compiled, reference = twins()
+    before = [
+        compiled.satisfaction_probability(cid, compiled.events.now + 2.0)
+        for cid in open_cases(compiled)
+    ]
+    data = merge_tables(load_mapping(ROOT / "scenarios" / "reform_party_building.toml"), TYPED_TOWN)
+    changed = ModelParameters.model_validate(merge_tables(data, CHANGED))
+    compiled.p = reference.p = changed
+    assert compiled.p is changed
+    now = compiled.events.now + 2.0
+    after = [compiled.satisfaction_probability(cid, now) for cid in open_cases(compiled)]
+    assert after == [
+        PythonLifecycle.satisfaction_probability(reference, cid, now)
+        for cid in open_cases(reference)
+    ]
+    assert after != before, "the changed logits change the chance"
+    for name, arguments in STEPS.items():
+        step = getattr(PythonLifecycle, name)
+        for cid in open_cases(compiled):
+            if cid not in compiled.progress:
+                continue
+            got = outcome(getattr(compiled, name), *arguments(compiled, cid))
+            expected = outcome(step, reference, *arguments(reference, cid))
+            assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
+            after_state, expected_state = state(compiled), state(reference)
+            assert after_state == expected_state, (
+                f"{name}({cid}) differs in {differences(after_state, expected_state)}"
+            )
+
+
 @pytest.mark.parametrize("settled", [False, True])
 @pytest.mark.parametrize("role", ["review", "handle", "resolve", "return", "mediate"])
 def test_travel_and_default_work_are_the_reference_s(role: str, settled: bool) -> None:
@@ -377,6 +437,105 @@ def test_a_route_s_stages_may_be_a_list() -> None:
     compiled._enter_stage(cid)
     PythonLifecycle._enter_stage(reference, cid)
     assert state(compiled) == state(reference)
+
+
+@pytest.mark.parametrize("own", ["class", "instance"])
+def test_a_calendar_with_its_own_add_working_hours_is_asked(own: str) -> None:
+    """A calendar whose class, or the instance itself, has its own ``add_working_hours``
+    (given before the lifecycle gets it) is asked for every hand-off and check, as the
+    reference asks it; only WorkCalendar's own is computed without a call."""
+    compiled, reference = twins()
+    asked: dict[str, list[tuple[float, float]]] = {"compiled": [], "reference": []}
+
+    def clock(key: str, cal: WorkCalendar) -> WorkCalendar:
+        def add(t: float, hours: float) -> float:
+            asked[key].append((t, hours))
+            return t + 2.0 * hours / 24.0
+
+        if own == "instance":
+            cal.add_working_hours = add  # type: ignore[method-assign]
+            return cal
+
+        class Clock(type(cal)):  # type: ignore[misc]
+            def add_working_hours(self, t: float, hours: float) -> float:
+                return add(t, hours)
+
+        cal.__class__ = Clock
+        return cal
+
+    for key, casework in (("compiled", compiled), ("reference", reference)):
+        calendar = copy.copy(casework.calendar)
+        casework.calendar = clock(key, calendar)
+    for name in ("_enter_stage", "_handled", "_returned"):
+        step = getattr(PythonLifecycle, name)
+        for cid in open_cases(compiled):
+            if cid not in compiled.progress:
+                continue
+            got = outcome(getattr(compiled, name), *STEPS[name](compiled, cid))
+            expected = outcome(step, reference, *STEPS[name](reference, cid))
+            assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
+            assert state(compiled) == state(reference), f"{name}({cid}) differs"
+    assert asked["compiled"] == asked["reference"] != [], "the calendar's own was asked"
+
+
+def _fresh(text: str) -> str:
+    """``text`` as a new string object, equal but not interned (as read from a file)."""
+    made = "".join(list(text))
+    assert made == text and (len(text) < 2 or made is not text)
+    return made
+
+
+def _uninterned(route: Any) -> Any:
+    """``route`` with every stage's role and every unit's level a fresh string."""
+    stages = tuple(
+        Stage(
+            tuple(
+                Visit(Unit(_fresh(v.unit.level), v.unit.index), v.work_hours, v.response_hours)
+                for v in stage.visits
+            ),
+            _fresh(stage.role),
+            stage.claimable,
+        )
+        for stage in route.stages
+    )
+    return type(route)(**{**_fields(route), "stages": stages})
+
+
+def test_roles_and_levels_not_interned_are_equal_to_the_literals() -> None:
+    """A third-party route whose roles and levels are strings made at run time (equal to
+    the policies' literals, but other objects, not interned) takes every branch a route of
+    literals takes: the compiled steps compare them by value, not only by identity."""
+    compiled, reference = twins()
+    cids = open_cases(compiled)
+    for casework in (compiled, reference):
+        for cid in cids:
+            prog = casework.progress[cid]
+            prog.route = _uninterned(prog.route)
+            prog.at = None if prog.at is None else Unit(_fresh(prog.at.level), prog.at.index)
+    for name in ("_enter_stage", "_visit_arrive", "_visit_done", "_handled", "_verified"):
+        step = getattr(PythonLifecycle, name)
+        for cid in cids:
+            if cid not in compiled.progress:
+                continue
+            arguments = STEPS[name](compiled, cid)
+            expected_arguments = STEPS[name](reference, cid)
+            if name in ("_visit_arrive", "_visit_done"):  # the unit's level fresh too
+                arguments = expected_arguments = _fresh_item(arguments)
+            got = outcome(getattr(compiled, name), *arguments)
+            expected = outcome(step, reference, *expected_arguments)
+            assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
+            assert state(compiled) == state(reference), f"{name}({cid}) differs"
+
+
+def _fresh_item(arguments: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A visit's item with its unit's level and its role fresh strings."""
+    (item,) = arguments
+    cid, where, role, *rest = item
+    if isinstance(where, Visit):
+        where = Visit(Unit(_fresh(where.unit.level), where.unit.index), where.work_hours)
+    else:
+        where = Unit(_fresh(where.level), where.index)
+    return ((cid, where, _fresh(role), *rest),)
 
 
 def _fields(route: Any) -> dict[str, Any]:
