@@ -453,3 +453,25 @@ def test_malformed_block_in_model_parameters_names_the_field() -> None:
     with pytest.raises(ValueError, match="routing") as info:
         ModelParameters.model_validate({"routing": {"kind": "whistle", "whistle_share": 2}})
     assert "whistle_share" in str(info.value), f"error should name the parameter: {info.value}"
+
+
+@pytest.mark.parametrize("policy", [HierarchicalRouting(), IntegratedRouting()])
+def test_routes_share_their_parts_and_keep_their_values(policy: RoutingPolicy) -> None:
+    """The built-in policies make each part of a route once (model/policies/routing.py: a
+    frozen part is shared between routes): the same case asked twice gets equal routes whose
+    stages are the same objects, and a case whose review hours are an int keeps an int."""
+    system = make_system()
+    for case in (
+        make_case(),
+        make_case(departments=(0, 2), minor=False),
+        make_case(source="hotline"),
+    ):
+        first, again = policy.route(case, system, rng()), policy.route(case, system, rng())
+        assert first == again
+        assert all(a is b for a, b in zip(first.stages, again.stages, strict=True))
+    whole = policy.route(make_case(source="hotline"), make_system(centre_review_hours=1), rng())
+    fraction = policy.route(
+        make_case(source="hotline"), make_system(centre_review_hours=1.0), rng()
+    )
+    assert type(whole.stages[0].visits[0].work_hours) is int
+    assert type(fraction.stages[0].visits[0].work_hours) is float

@@ -7,7 +7,7 @@ Each is a frozen dataclass whose fields are its parameters; ``route`` reads a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -32,8 +32,31 @@ def intake_unit(case: CaseView) -> Unit:
     """Where a case is first reviewed: the grid's community for in-person and patrol
     reports (F4.6), the district centre for hotline calls and sensor alarms (F6.5)."""
     if case.source in ("hotline", "sensor"):
-        return Unit("centre", 0)
-    return Unit("community", case.community)
+        return _unit("centre", 0)
+    return _unit("community", case.community)
+
+
+# The routes' parts are frozen, so the built-in policies make each once and share it
+# between routes (a frozen dataclass costs ≈ 0.3–0.7 µs to make: a route asked of a policy,
+# one case in fourteen on a street, made ten of them; issue 11, twenty-second round). The
+# caches are bounded: a sweep over review hours makes new stages at every point.
+@lru_cache(maxsize=4096)
+def _unit(level: str, index: int) -> Unit:
+    return Unit(level, index)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4096, typed=True)  # 1 and 1.0 hours: two stages, as made
+def review_stage(unit: Unit, hours: float) -> Stage:
+    """An office's review of a case: one visit to ``unit`` of ``hours`` staff hours."""
+    return Stage((Visit(unit, work_hours=hours),), "review")
+
+
+@lru_cache(maxsize=4096)
+def _handling(visits: tuple[Visit, ...], together: bool) -> tuple[Stage, ...]:
+    """The departments' visits in one stage (``together``) or one after another."""
+    if together:
+        return (Stage(visits, "handle"),)
+    return tuple(Stage((v,), "handle") for v in visits)
 
 
 def department_visits(case: CaseView) -> tuple[Visit, ...]:
@@ -44,7 +67,7 @@ def department_visits(case: CaseView) -> tuple[Visit, ...]:
 @cache
 def _visits_to(departments: tuple[int, ...]) -> tuple[Visit, ...]:
     """The visits to ``departments``: frozen, so made once per combination (issue 11)."""
-    return tuple(Visit(Unit("department", d)) for d in departments)
+    return tuple(Visit(_unit("department", d)) for d in departments)
 
 
 def settled_in_community(case: CaseView, system: SystemView) -> bool:
@@ -69,19 +92,23 @@ def handling_stages(case: CaseView, system: SystemView, *, joint: bool) -> tuple
     enforcement department and another (seed §三(二)); else one after another.
     """
     if settled_in_community(case, system):
-        return (Stage((Visit(Unit("embedded", case.community)),), "resolve"),)
+        return _embedded_resolution(case.community)
     visits = department_visits(case)
     together = joint or (
         system.management_enforcement_joint and case.enforcement and len(visits) > 1
     )
-    if together:
-        return (Stage(visits, "handle"),)
-    return tuple(Stage((v,), "handle") for v in visits)
+    return _handling(visits, bool(together))
+
+
+@lru_cache(maxsize=4096)
+def _embedded_resolution(community: int) -> tuple[Stage, ...]:
+    """Resolved in ``community`` by the department staff moved down to it (下沉)."""
+    return (Stage((Visit(_unit("embedded", community)),), "resolve"),)
 
 
 def centre_review(system: SystemView) -> Stage:
     """The district centre's review of a case it registers and dispatches (F6.5)."""
-    return Stage((Visit(Unit("centre", 0), work_hours=system.centre_review_hours),), "review")
+    return review_stage(_unit("centre", 0), system.centre_review_hours)
 
 
 # the CaseView fields :func:`digital_city_management_route` reads (memoized by model.route_memo)
@@ -132,10 +159,10 @@ class HierarchicalRouting:
 
     def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
         first = intake_unit(case)
-        reviews = [first, Unit("street", case.street)]
+        reviews = [first, _unit("street", case.street)]
         if settled_in_community(case, system) and first.level == "community":
             reviews = [first]  # the community passes it to the staff moved down to it
-        stages = [Stage((Visit(u, work_hours=review_hours(u, system)),), "review") for u in reviews]
+        stages = [review_stage(u, review_hours(u, system)) for u in reviews]
         stages += handling_stages(case, system, joint=False)
         return Route(stages=tuple(stages))
 
