@@ -39,21 +39,27 @@ def intake_unit(case: CaseView) -> Unit:
 # The routes' parts are frozen, so the built-in policies make each once and share it
 # between routes (a frozen dataclass costs ≈ 0.3–0.7 µs to make: a route asked of a policy,
 # one case in fourteen on a street, made ten of them; issue 11, twenty-second round). The
-# caches are bounded: a sweep over review hours makes new stages at every point.
+# caches are keyed by numbers and strings (hashing a part calls its Python ``__hash__``)
+# and bounded: a sweep over review hours makes new stages at every point.
 @lru_cache(maxsize=4096)
 def _unit(level: str, index: int) -> Unit:
     return Unit(level, index)  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=4096, typed=True)  # 1 and 1.0 hours: two stages, as made
 def review_stage(unit: Unit, hours: float) -> Stage:
     """An office's review of a case: one visit to ``unit`` of ``hours`` staff hours."""
-    return Stage((Visit(unit, work_hours=hours),), "review")
+    return _review_stage(unit.level, unit.index, hours)
+
+
+@lru_cache(maxsize=4096, typed=True)  # 1 and 1.0 hours: two stages, as made
+def _review_stage(level: str, index: int, hours: float) -> Stage:
+    return Stage((Visit(_unit(level, index), work_hours=hours),), "review")
 
 
 @lru_cache(maxsize=4096)
-def _handling(visits: tuple[Visit, ...], together: bool) -> tuple[Stage, ...]:
-    """The departments' visits in one stage (``together``) or one after another."""
+def _handling(departments: tuple[int, ...], together: bool) -> tuple[Stage, ...]:
+    """The visits to ``departments`` in one stage (``together``) or one after another."""
+    visits = _visits_to(departments)
     if together:
         return (Stage(visits, "handle"),)
     return tuple(Stage((v,), "handle") for v in visits)
@@ -93,11 +99,11 @@ def handling_stages(case: CaseView, system: SystemView, *, joint: bool) -> tuple
     """
     if settled_in_community(case, system):
         return _embedded_resolution(case.community)
-    visits = department_visits(case)
+    departments = tuple(case.departments)
     together = joint or (
-        system.management_enforcement_joint and case.enforcement and len(visits) > 1
+        system.management_enforcement_joint and case.enforcement and len(departments) > 1
     )
-    return _handling(visits, bool(together))
+    return _handling(departments, bool(together))
 
 
 @lru_cache(maxsize=4096)
