@@ -478,6 +478,77 @@ def test_a_calendar_with_its_own_add_working_hours_is_asked(own: str) -> None:
     assert asked["compiled"] == asked["reference"] != [], "the calendar's own was asked"
 
 
+def test_residents_with_their_own_learning_are_asked() -> None:
+    """The compiled lifecycle moves a resident's trust itself only for model.residents.
+    Residents' own ``learn_from`` (given when the lifecycle gets the residents); a class of
+    its own is asked for every closed case's resident, as the reference asks it."""
+    compiled, reference = twins()
+    asked: dict[str, list[tuple[int, bool]]] = {"compiled": [], "reference": []}
+    for key, casework in (("compiled", compiled), ("reference", reference)):
+        base = type(casework.residents)
+
+        class Learning(base):  # type: ignore[misc,valid-type]
+            __slots__ = ()
+
+            def learn_from(self, row: int, satisfied: bool, key: str = key) -> None:
+                asked[key].append((row, satisfied))
+                super().learn_from(row, satisfied)
+
+        residents = casework.residents
+        residents.__class__ = Learning
+        casework.residents = residents  # the lifecycle reads the class when given them
+    step = PythonLifecycle._close
+    for cid in open_cases(compiled):
+        got = outcome(compiled._close, cid, compiled.events.now + 3.0)
+        expected = outcome(step, reference, cid, reference.events.now + 3.0)
+        assert got == expected
+        assert state(compiled) == state(reference), f"_close({cid}) differs"
+    assert asked["compiled"] == asked["reference"] != [], "the class's own was asked"
+
+
+def test_a_party_member_s_own_agent_learns_from_their_case() -> None:
+    """A closed case of a resident who is a party member is learnt from by the member's own
+    agent (its ``learn_from``), on both lifecycles, not by the population's arrays."""
+    compiled, reference = twins()
+    cids = open_cases(compiled)[:4]
+    asked: dict[str, list[bool]] = {"compiled": [], "reference": []}
+    for key, casework in (("compiled", compiled), ("reference", reference)):
+        members = casework.residents._members
+        assert members, "the town has party members"
+        for cid, row in zip(cids, sorted(members), strict=False):
+            casework.cases.resident[cid] = row
+            members[row].learn_from = lambda satisfied, key=key: asked[key].append(satisfied)
+    for cid in cids:
+        compiled._close(cid, compiled.events.now + 3.0)
+        PythonLifecycle._close(reference, cid, reference.events.now + 3.0)
+        assert state(compiled) == state(reference), f"_close({cid}) differs"
+    assert asked["compiled"] == asked["reference"] and len(asked["compiled"]) == len(cids)
+
+
+def test_a_closed_case_moves_trust_as_the_reference_even_out_of_bounds() -> None:
+    """A resident's trust moved by a closed case is the reference's bit for bit, clipped to
+    [0, 1] as it clips (``min(1, max(0, …))``), from trust already out of bounds or NaN."""
+    compiled, reference = twins()
+    cids = open_cases(compiled)
+    starts = (1.7, -0.4, float("nan"), -0.0, 1.0, 0.3)
+    for casework in (compiled, reference):
+        trust = casework.residents._population.trust
+        for k, cid in enumerate(cids):
+            resident = casework.cases.resident[cid]
+            if resident >= 0:
+                trust[resident] = starts[k % len(starts)]
+    moved = 0
+    for cid in cids:
+        resident = compiled.cases.resident[cid]
+        before = compiled.residents._population.trust[resident] if resident >= 0 else 0.0
+        compiled._close(cid, compiled.events.now + 3.0)
+        PythonLifecycle._close(reference, cid, reference.events.now + 3.0)
+        assert state(compiled) == state(reference), f"_close({cid}) differs"
+        after = compiled.residents._population.trust[resident] if resident >= 0 else 0.0
+        moved += resident >= 0 and not 0.0 <= before <= 1.0 and 0.0 <= after <= 1.0
+    assert moved >= 2, "some trust out of bounds was clipped back"
+
+
 def _fresh(text: str) -> str:
     """``text`` as a new string object, equal but not interned (as read from a file)."""
     made = "".join(list(text))
