@@ -582,12 +582,15 @@ cdef inline void _sift_down(Job* heap, Py_ssize_t start, Py_ssize_t pos, Job new
 
 cdef extern from "Python.h":
     ctypedef struct _TaggedType "PyTypeObject":
+        unsigned long tp_flags
         unsigned int tp_version_tag  # 0, or a number no other state of any type has had
+    unsigned long Py_TPFLAGS_VALID_VERSION_TAG
 
 cdef enum:
     _OWN_HOURS_AT = 1  # the class's working_hours_at is this module's
     _OWN_MOMENT = 2  # its _moment
     _OWN_MOMENT_AT = 4  # its moment_at
+    _OWN_ADD = 8  # its add_working_hours
 
 
 cdef class CalendarState:
@@ -609,12 +612,33 @@ cdef class CalendarState:
     cdef unsigned int _flags_tag  # its version tag then (0: look again)
     cdef int _flags
 
+    # pickled as its attributes, without the look-up cache (a version tag is a number of
+    # this process's): a pure-Python calendar's pickle loads here and the other way round
+    def __getstate__(self):
+        state = dict(getattr(self, "__dict__", ()))
+        for name in _CALENDAR_FIELDS:
+            state[name] = getattr(self, name)
+        return state
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+
+
+cdef tuple _CALENDAR_FIELDS = (
+    "_cum", "_working", "_starts", "_ends", "_known", "_open", "hours_per_day",
+)
+
 
 cdef int _own_flags(CalendarState calendar) except -1:
     """Which conversions ``calendar``'s class has from this module (``_OWN_*``)."""
     tp = type(calendar)
-    cdef unsigned int tag = (<_TaggedType*> <void*> tp).tp_version_tag
-    if tag != 0 and tag == calendar._flags_tag and tp is calendar._flags_type:
+    cdef _TaggedType* t = <_TaggedType*> <void*> tp
+    cdef unsigned int tag = t.tp_version_tag
+    if (
+        tag != 0 and (t.tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+        and tag == calendar._flags_tag and tp is calendar._flags_type
+    ):
         return calendar._flags
     cdef int flags = 0
     if getattr(tp, "working_hours_at", None) is working_hours_at:
@@ -623,6 +647,8 @@ cdef int _own_flags(CalendarState calendar) except -1:
         flags |= _OWN_MOMENT
     if getattr(tp, "moment_at", None) is moment_at:
         flags |= _OWN_MOMENT_AT
+    if getattr(tp, "add_working_hours", None) is add_working_hours:
+        flags |= _OWN_ADD
     calendar._flags = flags
     calendar._flags_type = tp
     calendar._flags_tag = (<_TaggedType*> <void*> tp).tp_version_tag  # set by the look-ups
@@ -765,14 +791,16 @@ def add_working_days(CalendarState self, t, days):
 cdef object _PLAIN_ADD = add_working_hours
 
 
-cdef inline bint _plain_calendar(object calendar):
+cdef inline bint _plain_calendar(object calendar) except -1:
     """Whether ``calendar.add_working_hours`` is this module's (its class's, not its own
-    instance's): then it is computed by ``_add_hours``, without a Python call."""
-    return (
-        isinstance(calendar, CalendarState)
-        and getattr(type(calendar), "add_working_hours", None) is _PLAIN_ADD
-        and "add_working_hours" not in getattr(calendar, "__dict__", ())
-    )
+    instance's): then it is computed by ``_add_hours``, without a Python call. Asked at
+    every call by the lifecycle (as the reference asks the calendar), once by a station."""
+    if not isinstance(calendar, CalendarState) or not (
+        _own_flags(<CalendarState> calendar) & _OWN_ADD
+    ):
+        return False
+    own = getattr(calendar, "__dict__", None)
+    return own is None or "add_working_hours" not in own
 
 
 # ------------------------------------------------------------------ the daily trust step

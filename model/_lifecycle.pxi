@@ -17,6 +17,7 @@ cdef str _DEPARTMENT = "department"
 # names of the model's Python modules, loaded when the first Casework is made (they
 # import this module, so they cannot be imported when it is)
 cdef object _uniform = None  # model.scalar_draws.uniform (this module's draw or numpy's)
+cdef object _Generator = None  # numpy.random.Generator
 cdef bint _compiled_uniform = False  # _uniform is this module's uniform (it agrees with numpy)
 cdef object _resolves = None  # model.agents.resolves
 cdef object _RESIDENTS_LEARN = None  # model.residents.Residents.learn_from
@@ -34,7 +35,7 @@ cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 
 
 cdef int _load_names() except -1:
-    global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush
+    global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush, _Generator
     global _RESIDENTS_LEARN
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
@@ -57,6 +58,7 @@ cdef int _load_names() except -1:
         raise RuntimeError("model.lifecycle.MINUTE is not the compiled lifecycle's")
     _uniform = lifecycle.uniform
     _compiled_uniform = _uniform is uniform
+    _Generator = _numpy().random.Generator
     return 0
 
 
@@ -108,9 +110,17 @@ cdef inline bint _float64_vector(object array):
 
 
 cdef object _random(object generator):
-    """``generator.random()``: model.scalar_draws.uniform's float, which is numpy's, and the
-    same state after; drawn here where that is this module's draw (a numpy call costs
-    ≈ 3,600 instructions; issue 11, twenty-second round)."""
+    """``generator.random()``: for a numpy ``Generator`` (not a subclass, which may have a
+    ``random`` of its own) drawn here as model.scalar_draws.uniform draws it, where that is
+    this module's draw — numpy's float and state after (a numpy call costs ≈ 3,600
+    instructions; issue 11, twenty-second round); anything else is asked."""
+    if _compiled_uniform and type(generator) is _Generator:
+        return _draw(generator)
+    return generator.random()
+
+
+cdef object _draw(object generator):
+    """model.scalar_draws.uniform(generator), drawn here where it is this module's."""
     cdef bitgen_t* g
     if _compiled_uniform:
         g = _bitgen(generator)
@@ -211,8 +221,7 @@ cdef class Lifecycle:
     other attribute and method in Python."""
 
     cdef public dict progress
-    cdef object _calendar
-    cdef bint _plain_calendar  # its add_working_hours is the compiled one (_plain_calendar)
+    cdef public object calendar
     cdef object _p
     # the parameters the steps read, read once when ``p`` is set (the sections are frozen:
     # pydantic's attribute look-up costs ≈ 350 instructions a read; twenty-second round)
@@ -317,22 +326,41 @@ cdef class Lifecycle:
 
     @p.setter
     def p(self, value):
-        intake, feedback = value.intake, value.feedback
-        self._handling = value.handling
-        self._handoff_delay_hours = value.coordination.handoff_delay_hours
-        self._registration_minutes = intake.registration_minutes
-        self._desk_share = intake.front_desk_inquiry_resolution_share
-        self._desk_minutes = intake.front_desk_minutes
-        self._claim_logging_hours = value.party.claim_logging_hours
-        self._on_the_spot_hours = value.offices.on_the_spot_hours
-        self._returns_before_parking = self._handling.returns_before_parking
-        self._reopen_limit = feedback.reopen_limit
-        self._callback_share = feedback.callback_share
-        self._logit_base = feedback.satisfaction_logit_base
-        self._logit_resolved = feedback.satisfaction_logit_resolved
-        self._logit_per_limit_late = feedback.satisfaction_logit_per_limit_late
-        self._logit_per_reopening = feedback.satisfaction_logit_per_reopening
-        self._logit_repeat = feedback.satisfaction_logit_repeat
+        intake, feedback, handling = value.intake, value.feedback, value.handling
+        read = (  # all read before any is kept: a section missing changes nothing
+            handling,
+            value.coordination.handoff_delay_hours,
+            intake.registration_minutes,
+            intake.front_desk_inquiry_resolution_share,
+            intake.front_desk_minutes,
+            value.party.claim_logging_hours,
+            value.offices.on_the_spot_hours,
+            handling.returns_before_parking,
+            feedback.reopen_limit,
+            feedback.callback_share,
+            feedback.satisfaction_logit_base,
+            feedback.satisfaction_logit_resolved,
+            feedback.satisfaction_logit_per_limit_late,
+            feedback.satisfaction_logit_per_reopening,
+            feedback.satisfaction_logit_repeat,
+        )
+        (
+            self._handling,
+            self._handoff_delay_hours,
+            self._registration_minutes,
+            self._desk_share,
+            self._desk_minutes,
+            self._claim_logging_hours,
+            self._on_the_spot_hours,
+            self._returns_before_parking,
+            self._reopen_limit,
+            self._callback_share,
+            self._logit_base,
+            self._logit_resolved,
+            self._logit_per_limit_late,
+            self._logit_per_reopening,
+            self._logit_repeat,
+        ) = read
         self._p = value
 
     @property
@@ -376,21 +404,14 @@ cdef class Lifecycle:
         self._disposition[row] = settled + rate * (outcome - settled)
         return 0
 
-    @property
-    def calendar(self):
-        return self._calendar
-
-    @calendar.setter
-    def calendar(self, value):
-        self._calendar = value
-        self._plain_calendar = _plain_calendar(value)
-
-    cdef object _add_working(self, double t, double hours):
+    cdef object _add_working(self, object t, object hours):
         """``self.calendar.add_working_hours(t, hours)``, without a Python call where it is
-        the compiled one (a class or instance of its own is asked, as the reference asks)."""
-        if self._plain_calendar:
-            return _add_hours(<CalendarState> self._calendar, t, hours, None)
-        return self._calendar.add_working_hours(t, hours)
+        the compiled one; a class or instance with its own, at the time of the call, is
+        asked with the arguments as they are, as the reference asks it."""
+        calendar = self.calendar
+        if _plain_calendar(calendar):
+            return _add_hours(<CalendarState> calendar, t, hours, None)
+        return calendar.add_working_hours(t, hours)
 
     @property
     def units(self):
@@ -551,7 +572,7 @@ cdef class Lifecycle:
                     self._add_working(now, 0.0)
                     + self._registration_minutes * _MINUTE
                 )
-            deadline = self._calendar.add_working_days(registered, self.limits[case_type])
+            deadline = self.calendar.add_working_days(registered, self.limits[case_type])
         self._registered.data.as_doubles[row] = registered
         self._deadline.data.as_doubles[row] = deadline
         self._promised.data.as_doubles[row] = deadline
@@ -865,7 +886,7 @@ cdef class Lifecycle:
         if primary and prog.quality_draws == 0 and self._reopened.data.as_longs[cid] == 0:
             prog.quality_draws = 1
             return self._u_quality.data.as_doubles[cid]
-        return _random(self.handling_rng)
+        return _draw(self.handling_rng)
 
     def _quality_draw(self, cid, CaseProgress prog, primary):
         return self._quality(self._row(cid), prog, primary)
@@ -958,7 +979,7 @@ cdef class Lifecycle:
         if reopened == 0:
             u_verify = self._u_verify.data.as_doubles[row]
         else:
-            u_verify = _random(self._stream(cid, self.handling_rng))
+            u_verify = _draw(self._stream(cid, self.handling_rng))
         if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
             return self._again(cid)
         if self._resident.data.as_longlongs[row] >= 0:

@@ -32,8 +32,9 @@ NEVER = float("inf")  # the window start of a day off: no moment is inside it
 
 _ENGINE = compiled_engine()
 # with the compiled engine, the lists and numbers the conversions read are fields of its
-# CalendarState (a C struct: no dictionary look-up per read; docs/design.md "The working
-# calendar's state in C"); the same attributes to Python either way
+# CalendarState (a C struct: no dictionary look-up per read; docs/design.md "The calendar's
+# state, the lifecycle's parameters and a resident's learning read in C"); the same
+# attributes to Python either way
 _State: type = object if _ENGINE is None else _ENGINE.CalendarState
 
 

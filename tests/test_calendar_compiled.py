@@ -5,6 +5,7 @@ calendar state afterwards, for plain calendars, a subclass calendar and overridi
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -276,7 +277,8 @@ def test_a_conversion_given_after_use_is_asked(changed: str) -> None:
 def test_the_calendar_s_lists_and_numbers_are_attributes() -> None:
     """With the compiled engine, the lists and numbers the conversions read are fields of
     WorkCalendar's C base (no instance dictionary entry), read and written as attributes
-    and seen by the next conversion; wrong types are refused by name."""
+    and seen by the next conversion; a day known that is not an integer is refused
+    (TypeError)."""
     cal = WorkCalendar(8.0, 5, 0, 10)
     for name in ("_cum", "_working", "_starts", "_ends", "_known", "_open", "hours_per_day"):
         assert name not in cal.__dict__, name
@@ -287,3 +289,19 @@ def test_the_calendar_s_lists_and_numbers_are_attributes() -> None:
     assert behind == 8.0 and cal.working_hours_at(1.5) == before + behind
     with pytest.raises(TypeError):
         cal._known = "many"  # type: ignore[assignment]
+
+
+def test_a_calendar_pickles_as_its_attributes() -> None:
+    """A calendar pickles as its attributes (the lists and numbers, and its own), without
+    the look-up cache, whose version tags are this process's; the state loads into a fresh
+    calendar, as a pure-Python calendar's instance dictionary does."""
+    cal = WorkCalendar(8.0, 5, 0, 10)
+    late = cal.add_working_hours(0.9, 3.0)
+    state = cal.__getstate__()
+    assert not any("flags" in name for name in state)
+    assert state["_cum"] == cal._cum and state["hours_per_day"] == 8.0 and "_length" in state
+    loaded = pickle.loads(pickle.dumps(cal))
+    assert loaded.add_working_hours(0.9, 3.0) == late and loaded._cum == cal._cum
+    fresh = WorkCalendar.__new__(WorkCalendar)
+    fresh.__setstate__(dict(state))
+    assert fresh.add_working_hours(0.9, 3.0) == late and fresh._known == cal._known

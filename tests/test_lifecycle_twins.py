@@ -179,7 +179,13 @@ def _new_day(
 
 
 STEPS: dict[str, Arguments] = {
-    "_register": lambda cw, cid: (cid, cw.cases.source[cid], cw.events.now, (cid % 2) * 0.99),
+    # u_desk 0.7: answered at the desk under the scenario's share (0.9), not under CHANGED's
+    "_register": lambda cw, cid: (
+        cid,
+        cw.cases.source[cid],
+        cw.events.now,
+        (0.0, 0.99, 0.7)[cid % 3],
+    ),
     "_register_new": _new_day,
     "_restart": lambda cw, cid: (cid, lead(cw, cid)),
     "_route_case": lambda cw, cid: (cid, Unit("grid", cw.cases.grid[cid])),
@@ -206,6 +212,8 @@ CHECKS = {
     "called-back-unresolved": {"resolved": 0, "reopened": 0, "u_verify": 1.0, "u_callback": 0.0},
     "called-back-resolved": {"resolved": 1, "reopened": 0, "u_verify": 1.0, "u_callback": 0.0},
     "not-called-back": {"resolved": 0, "reopened": 0, "u_verify": 1.0, "u_callback": 1.0},
+    # called back under CHANGED's share (0.9), not under the scenario's (0.645)
+    "called-back-at-0.7": {"resolved": 0, "reopened": 0, "u_verify": 1.0, "u_callback": 0.7},
     "reopened-before": {"resolved": 0, "reopened": 1, "u_verify": 0.5, "u_callback": 0.5},
     "at-the-reopen-limit": {"resolved": 0, "reopened": 99, "u_verify": 0.0, "u_callback": 0.0},
     "inquiries": {"case_type": INQUIRY},
@@ -217,21 +225,28 @@ REGISTRATIONS = {"inquiries", "separate-request-at-the-desk"}
 VARIANT_ARGUMENTS: dict[str, Arguments] = {
     "separate-request-at-the-desk": lambda cw, cid: _new_day(cw, cid, part=1, desk=0),
 }
-CASES_BY_STEP = [(name, None) for name in STEPS] + [
-    ("_register_new" if check in REGISTRATIONS else "_verified", check) for check in CHECKS
+CASES_BY_STEP = [
+    *[(name, None) for name in STEPS],
+    *[("_register_new" if check in REGISTRATIONS else "_verified", check) for check in CHECKS],
+    ("_register", "inquiries"),  # the front desk's share and minutes, read by the step itself
 ]
 
 
+@pytest.mark.parametrize("given", ["built", "changed"])
 @pytest.mark.parametrize(
     ("name", "check"), CASES_BY_STEP, ids=[f"{n}-{c}" for n, c in CASES_BY_STEP]
 )
-def test_each_step_changes_what_its_reference_changes(name: str, check: str | None) -> None:
+def test_each_step_changes_what_its_reference_changes(
+    name: str, check: str | None, given: str
+) -> None:
     """Called on the same open cases of two models in the same state, the compiled step
     and its reference raise alike and leave the same state (case rows, league, progress,
     events, queues, random streams, trust) after every call; the grid worker's check and the
     call-back in each of their branches."""
     compiled, reference = twins()
     assert state(compiled) == state(reference), "the twins differ before any call"
+    if given == "changed":  # parameters given after the lifecycle was made (read once, in C)
+        compiled.p = reference.p = changed_parameters()
     cids = open_cases(compiled)
     assert len(cids) >= 12
     arguments = VARIANT_ARGUMENTS.get(check or "", STEPS[name])
@@ -282,6 +297,12 @@ CHANGED = {
 }
 
 
+def changed_parameters() -> ModelParameters:
+    """The twins' scenario with ``CHANGED``'s values."""
+    data = merge_tables(load_mapping(ROOT / "scenarios" / "reform_party_building.toml"), TYPED_TOWN)
+    return ModelParameters.model_validate(merge_tables(data, CHANGED))
+
+
 def test_parameters_given_later_are_the_ones_the_steps_read() -> None:
     """Parameters given to a lifecycle after it was made (``casework.p = …``) are the ones
     every compiled step reads (it reads them once, when they are given): each step and the
@@ -292,8 +313,10 @@ def test_parameters_given_later_are_the_ones_the_steps_read() -> None:
         compiled.satisfaction_probability(cid, compiled.events.now + 2.0)
         for cid in open_cases(compiled)
     ]
-    data = merge_tables(load_mapping(ROOT / "scenarios" / "reform_party_building.toml"), TYPED_TOWN)
-    changed = ModelParameters.model_validate(merge_tables(data, CHANGED))
+    for casework in (compiled, reference):  # resolved cases read the "resolved" logit
+        for k, cid in enumerate(open_cases(casework)):
+            casework.cases.resolved[cid] = k % 2
+    changed = changed_parameters()
     compiled.p = reference.p = changed
     assert compiled.p is changed
     now = compiled.events.now + 2.0
@@ -317,19 +340,24 @@ def test_parameters_given_later_are_the_ones_the_steps_read() -> None:
             )
 
 
+@pytest.mark.parametrize("fresh", [False, True])
 @pytest.mark.parametrize("settled", [False, True])
 @pytest.mark.parametrize("role", ["review", "handle", "resolve", "return", "mediate"])
-def test_travel_and_default_work_are_the_reference_s(role: str, settled: bool) -> None:
+def test_travel_and_default_work_are_the_reference_s(role: str, settled: bool, fresh: bool) -> None:
     """A visit's trip (by the unit's level, the stage's role and who settled it) and an
     office's default work are the reference's for every kind of unit, in rural and urban
     grids; the trips that exist are there (a department handling on site, the moved staff
-    or the grid's own team settling on site) and no other."""
+    or the grid's own team settling on site) and no other; with parameters given later, and levels and roles that
+    are strings made at run time (``fresh``: equal to the literals, not interned)."""
     casework = twins()[0]
+    if fresh:
+        casework.p = changed_parameters()
+        role = _fresh(role)
     geography = casework.geography
     levels = ("department", "embedded", "grid", "party", "community", "street", "centre")
     trips = 0
     for cid, level in itertools.product(open_cases(casework), levels):
-        unit = Unit(level, 0)  # type: ignore[arg-type]
+        unit = Unit(_fresh(level) if fresh else level, 0)  # type: ignore[arg-type]
         hours = casework._travel_hours(cid, unit, role, settled)
         assert hours == PythonLifecycle._travel_hours(casework, cid, unit, role, settled)
         grid = casework.cases.grid[cid]
@@ -442,8 +470,8 @@ def test_a_route_s_stages_may_be_a_list() -> None:
 @pytest.mark.parametrize("own", ["class", "instance"])
 def test_a_calendar_with_its_own_add_working_hours_is_asked(own: str) -> None:
     """A calendar whose class, or the instance itself, has its own ``add_working_hours``
-    (given before the lifecycle gets it) is asked for every hand-off and check, as the
-    reference asks it; only WorkCalendar's own is computed without a call."""
+    (given after the lifecycle got the calendar) is asked for every hand-off and check, as
+    the reference asks it; only WorkCalendar's own is computed without a call."""
     compiled, reference = twins()
     asked: dict[str, list[tuple[float, float]]] = {"compiled": [], "reference": []}
 
@@ -465,7 +493,8 @@ def test_a_calendar_with_its_own_add_working_hours_is_asked(own: str) -> None:
 
     for key, casework in (("compiled", compiled), ("reference", reference)):
         calendar = copy.copy(casework.calendar)
-        casework.calendar = clock(key, calendar)
+        casework.calendar = calendar
+        clock(key, calendar)  # given after the lifecycle has the calendar: asked all the same
     for name in ("_enter_stage", "_handled", "_returned"):
         step = getattr(PythonLifecycle, name)
         for cid in open_cases(compiled):
@@ -549,6 +578,79 @@ def test_a_closed_case_moves_trust_as_the_reference_even_out_of_bounds() -> None
     assert moved >= 2, "some trust out of bounds was clipped back"
 
 
+def test_a_calendar_borrowing_the_compiled_conversion_is_refused_alike() -> None:
+    """A calendar that is not a WorkCalendar but borrows the compiled ``add_working_hours``
+    is refused (its ``self`` is not the calendar state) by both lifecycles alike, never
+    read as one."""
+    engine = compiled_engine()
+    assert engine is not None
+
+    class Borrowing:
+        add_working_hours = engine.add_working_hours
+
+    compiled, reference = twins()
+    compiled.calendar = reference.calendar = Borrowing()
+    raised = 0
+    for cid in open_cases(compiled)[:6]:
+        got = outcome(compiled._handled, cid)
+        expected = outcome(PythonLifecycle._handled, reference, cid)
+        assert got == expected, f"_handled({cid}): {got}, the reference {expected}"
+        raised += got == ("raised", "TypeError")
+    assert raised > 0, "the borrowed conversion was called and refused"
+
+
+class _OwnDraws(np.random.Generator):
+    """A generator with a ``random`` of its own (counting, and drawing twice)."""
+
+    asked = 0
+
+    def random(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        type(self).asked += 1
+        super().random()
+        return super().random(*args, **kwargs)
+
+
+def test_streams_with_a_random_of_their_own_are_asked() -> None:
+    """A stream whose class has its own ``random`` (a numpy Generator subclass) is asked for
+    every draw the reference asks it for, by both lifecycles alike; only numpy's own
+    Generator is drawn from directly."""
+    compiled, reference = twins()
+    for casework in (compiled, reference):
+        for name in ("gaming_rng", "handling_rng", "classification_rng", "contacts_rng"):
+            rng = getattr(casework, name)
+            own = _OwnDraws(type(rng.bit_generator)(0))
+            own.bit_generator.state = rng.bit_generator.state
+            setattr(casework, name, own)
+    _OwnDraws.asked = 0
+    for name in ("_turned_away", "_visit_arrive", "_verified", "_returned"):
+        step = getattr(PythonLifecycle, name)
+        for cid in open_cases(compiled):
+            if cid not in compiled.progress:
+                continue
+            for casework in (compiled, reference):
+                casework.cases.reopened[cid] = 1  # the check and call-back draw afresh
+            before = _OwnDraws.asked
+            got = outcome(getattr(compiled, name), *STEPS[name](compiled, cid))
+            by_compiled = _OwnDraws.asked - before
+            expected = outcome(step, reference, *STEPS[name](reference, cid))
+            assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
+            assert _OwnDraws.asked - before == 2 * by_compiled, f"{name}({cid}): asks differ"
+            assert state(compiled) == state(reference), f"{name}({cid}) differs"
+    assert _OwnDraws.asked > 0, "the streams were asked"
+
+
+def test_the_dispatcher_of_a_holder_at_any_level_is_the_reference_s() -> None:
+    """The office that classifies a case is the reference's for a holder at every level,
+    its level a literal or a string made at run time (equal, not interned)."""
+    casework = twins()[0]
+    levels = ("centre", "street", "community", "grid", "party", "embedded", "department")
+    for cid, level, fresh in itertools.product(open_cases(casework), levels, (False, True)):
+        holder = Unit(_fresh(level) if fresh else level, 0)  # type: ignore[arg-type]
+        got = casework.dispatcher(cid, holder)
+        assert got is PythonLifecycle.dispatcher(casework, cid, holder), (cid, level, fresh)
+    assert casework.dispatcher(cid, None) is PythonLifecycle.dispatcher(casework, cid, None)
+
+
 def _fresh(text: str) -> str:
     """``text`` as a new string object, equal but not interned (as read from a file)."""
     made = "".join(list(text))
@@ -583,7 +685,7 @@ def test_roles_and_levels_not_interned_are_equal_to_the_literals() -> None:
             prog = casework.progress[cid]
             prog.route = _uninterned(prog.route)
             prog.at = None if prog.at is None else Unit(_fresh(prog.at.level), prog.at.index)
-    for name in ("_enter_stage", "_visit_arrive", "_visit_done", "_handled", "_verified"):
+    for name in STEPS:
         step = getattr(PythonLifecycle, name)
         for cid in cids:
             if cid not in compiled.progress:
@@ -591,7 +693,8 @@ def test_roles_and_levels_not_interned_are_equal_to_the_literals() -> None:
             arguments = STEPS[name](compiled, cid)
             expected_arguments = STEPS[name](reference, cid)
             if name in ("_visit_arrive", "_visit_done"):  # the unit's level fresh too
-                arguments = expected_arguments = _fresh_item(arguments)
+                arguments = _fresh_item(arguments)
+                expected_arguments = _fresh_item(expected_arguments)
             got = outcome(getattr(compiled, name), *arguments)
             expected = outcome(step, reference, *expected_arguments)
             assert got == expected, f"{name}({cid}): {got}, the reference {expected}"

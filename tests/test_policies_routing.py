@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -475,3 +476,8 @@ def test_routes_share_their_parts_and_keep_their_values(policy: RoutingPolicy) -
     )
     assert type(whole.stages[0].visits[0].work_hours) is int
     assert type(fraction.stages[0].visits[0].work_hours) is float
+    for hours in (0.0, -0.0):  # equal keys but for their sign, which each part keeps
+        route = policy.route(
+            make_case(source="hotline"), make_system(centre_review_hours=hours), rng()
+        )
+        assert math.copysign(1.0, route.stages[0].visits[0].work_hours) == math.copysign(1.0, hours)

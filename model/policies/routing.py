@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from math import copysign
 from typing import ClassVar
 
 import numpy as np
@@ -39,24 +40,26 @@ def intake_unit(case: CaseView) -> Unit:
 # The routes' parts are frozen, so the built-in policies make each once and share it
 # between routes (a frozen dataclass costs ≈ 0.3–0.7 µs to make: a route asked of a policy,
 # one case in fourteen on a street, made ten of them; issue 11, twenty-second round). The
-# caches are keyed by numbers and strings (hashing a part calls its Python ``__hash__``)
-# and bounded: a sweep over review hours makes new stages at every point.
-@lru_cache(maxsize=4096)
+# caches are keyed by numbers and strings (hashing a part calls its Python ``__hash__``),
+# by type too (1, 1.0 and True are equal keys otherwise: a part keeps the type it was
+# given), and bounded: a sweep over review hours makes new stages at every point.
+@lru_cache(maxsize=4096, typed=True)
 def _unit(level: str, index: int) -> Unit:
     return Unit(level, index)  # type: ignore[arg-type]
 
 
 def review_stage(unit: Unit, hours: float) -> Stage:
     """An office's review of a case: one visit to ``unit`` of ``hours`` staff hours."""
-    return _review_stage(unit.level, unit.index, hours)
+    # −0.0 and 0.0 are equal keys: the sign goes into the key (a float's; 1.0 for an int)
+    return _review_stage(unit.level, unit.index, hours, copysign(1.0, hours))
 
 
 @lru_cache(maxsize=4096, typed=True)  # 1 and 1.0 hours: two stages, as made
-def _review_stage(level: str, index: int, hours: float) -> Stage:
+def _review_stage(level: str, index: int, hours: float, sign: float) -> Stage:
     return Stage((Visit(_unit(level, index), work_hours=hours),), "review")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)
 def _handling(departments: tuple[int, ...], together: bool) -> tuple[Stage, ...]:
     """The visits to ``departments`` in one stage (``together``) or one after another."""
     visits = _visits_to(departments)
@@ -106,7 +109,7 @@ def handling_stages(case: CaseView, system: SystemView, *, joint: bool) -> tuple
     return _handling(departments, bool(together))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)
 def _embedded_resolution(community: int) -> tuple[Stage, ...]:
     """Resolved in ``community`` by the department staff moved down to it (下沉)."""
     return (Stage((Visit(_unit("embedded", community)),), "resolve"),)
