@@ -152,6 +152,19 @@ def outcome(step: Callable[..., Any], *args: Any) -> tuple[str, Any]:
 Arguments = Callable[[Casework, int], tuple[Any, ...]]
 
 
+def same_call(
+    compiled: Casework, reference: Casework, name: str, arguments: Arguments, cid: int
+) -> tuple[str, Any]:
+    """Step ``name`` called on case ``cid``, compiled on one twin and the reference's on the
+    other: both return or raise alike and leave the same state; what the call gave."""
+    got = outcome(getattr(compiled, name), *arguments(compiled, cid))
+    expected = outcome(getattr(PythonLifecycle, name), reference, *arguments(reference, cid))
+    assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
+    after, expected_after = state(compiled), state(reference)
+    assert after == expected_after, f"{name}({cid}) differs in {differences(after, expected_after)}"
+    return got
+
+
 def lead(casework: Casework, cid: int) -> int:
     prog = casework.progress[cid]
     return prog.lead if prog.lead >= 0 else casework.cases.departments[cid][0]
@@ -250,7 +263,6 @@ def test_each_step_changes_what_its_reference_changes(
     cids = open_cases(compiled)
     assert len(cids) >= 12
     arguments = VARIANT_ARGUMENTS.get(check or "", STEPS[name])
-    step = getattr(PythonLifecycle, name)
     reopened = 0  # cases the call reopened
     for cid in cids:
         if cid not in compiled.progress:  # closed by an earlier call (a reopening's end)
@@ -261,13 +273,7 @@ def test_each_step_changes_what_its_reference_changes(
                     if column == "reopened" and value == 99:
                         value = casework.p.feedback.reopen_limit
                     getattr(casework.cases, column)[cid] = value
-        got = outcome(getattr(compiled, name), *arguments(compiled, cid))
-        expected = outcome(step, reference, *arguments(reference, cid))
-        assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
-        after, expected_after = state(compiled), state(reference)
-        assert after == expected_after, (
-            f"{name}({cid}) differs in {differences(after, expected_after)}"
-        )
+        same_call(compiled, reference, name, arguments, cid)
         if check is not None:
             reopened += compiled.cases.reopened[cid] > CHECKS[check].get("reopened", 0)
     if check in ("caught-on-site", "called-back-unresolved"):
@@ -305,9 +311,9 @@ def changed_parameters() -> ModelParameters:
 
 def test_parameters_given_later_are_the_ones_the_steps_read() -> None:
     """Parameters given to a lifecycle after it was made (``casework.p = …``) are the ones
-    every compiled step reads (it reads them once, when they are given): each step and the
-    satisfaction chance, called on twins given the same changed parameters, leave the
-    reference's state; with the old ones the satisfaction chance would differ."""
+    the compiled steps read (it reads them once, when they are given): the satisfaction
+    chance of resolved and unresolved cases is the reference's under the new logits, and
+    differs from the old (every step with them: test_each_step…'s ``changed``)."""
     compiled, reference = twins()
     before = [
         compiled.satisfaction_probability(cid, compiled.events.now + 2.0)
@@ -326,18 +332,6 @@ def test_parameters_given_later_are_the_ones_the_steps_read() -> None:
         for cid in open_cases(reference)
     ]
     assert after != before, "the changed logits change the chance"
-    for name, arguments in STEPS.items():
-        step = getattr(PythonLifecycle, name)
-        for cid in open_cases(compiled):
-            if cid not in compiled.progress:
-                continue
-            got = outcome(getattr(compiled, name), *arguments(compiled, cid))
-            expected = outcome(step, reference, *arguments(reference, cid))
-            assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
-            after_state, expected_state = state(compiled), state(reference)
-            assert after_state == expected_state, (
-                f"{name}({cid}) differs in {differences(after_state, expected_state)}"
-            )
 
 
 @pytest.mark.parametrize("fresh", [False, True])
@@ -496,14 +490,9 @@ def test_a_calendar_with_its_own_add_working_hours_is_asked(own: str) -> None:
         casework.calendar = calendar
         clock(key, calendar)  # given after the lifecycle has the calendar: asked all the same
     for name in ("_enter_stage", "_handled", "_returned"):
-        step = getattr(PythonLifecycle, name)
         for cid in open_cases(compiled):
-            if cid not in compiled.progress:
-                continue
-            got = outcome(getattr(compiled, name), *STEPS[name](compiled, cid))
-            expected = outcome(step, reference, *STEPS[name](reference, cid))
-            assert got == expected, f"{name}({cid}): {got}, the reference {expected}"
-            assert state(compiled) == state(reference), f"{name}({cid}) differs"
+            if cid in compiled.progress:
+                same_call(compiled, reference, name, STEPS[name], cid)
     assert asked["compiled"] == asked["reference"] != [], "the calendar's own was asked"
 
 
