@@ -538,6 +538,21 @@ cdef class Station:
         """Tokens of the jobs waiting (not in service)."""
         return [token for _, token in self.queued_jobs()]
 
+    def queued_work(self):
+        """The ``(key, work hours)`` of the jobs waiting, in queue order (key None in a
+        first-come queue)."""
+        cdef Py_ssize_t k
+        cdef Job* job
+        cdef list work = []
+        if self.deadline_first:
+            for k in range(self._heap_count):
+                job = &self._jobs_heap[k]
+                work.append((job.key, job.work))
+        else:
+            for k in range(self._ring_count):
+                work.append((None, self._ring[(self._ring_head + k) % self._ring_cap].work))
+        return work
+
     def queued_jobs(self):
         """The ``(done, token)`` of the jobs waiting (not in service): whose job it is."""
         cdef Py_ssize_t k, slot

@@ -4,8 +4,11 @@
 # order, the same draws from the same streams, the same events.
 
 cimport cpython.array as carray
+from cpython.dict cimport PyDict_Contains
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.math cimport pow
 
 cdef str _HANDLE = "handle"
 cdef str _RESOLVE = "resolve"
@@ -36,7 +39,8 @@ cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 
 cdef int _load_names() except -1:
     global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush, _Generator
-    global _RESIDENTS_LEARN
+    global _RESIDENTS_LEARN, _FunctionType, _HandlingParameters
+    global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _integer_below
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
         return 0
@@ -44,6 +48,17 @@ cdef int _load_names() except -1:
     _resolves = lifecycle.resolves
     from model.residents import Residents
     _RESIDENTS_LEARN = Residents.learn_from
+    from model import agents
+    import types
+    _FunctionType = types.FunctionType
+    from model.parameters import HandlingParameters
+    _DEPARTMENTS = _Owned("Department", agents.__file__, _AT_ARRIVAL + _AT_DONE + _AT_TURN)
+    _GRID_WORKERS = _Owned("GridWorker", agents.__file__, _AT_CHECK)
+    _OFFICES = _Owned("Office", agents.__file__, _AT_CLASSIFY)
+    _integer_below = agents.integer_below
+    from model import units as units_module
+    _UNITS = _Owned("Units", units_module.__file__, _STATION)
+    _HandlingParameters = HandlingParameters
     _Visit = lifecycle.Visit
     _Unit = lifecycle.Unit
     _CENTRE = lifecycle.CENTRE
@@ -77,6 +92,7 @@ cdef object _part_value(tuple part, Py_ssize_t row):
 
 cdef extern from "Python.h":
     int PyUnicode_CHECK_INTERNED(object op)  # nonzero: the one str of its value interned
+    PyObject** _PyObject_GetDictPtr(object obj)  # where an object's __dict__ is (or NULL)
 
 
 cdef inline bint _is(object value, str name) except -1:
@@ -126,6 +142,90 @@ cdef object _draw(object generator):
         g = _bitgen(generator)
         return g.next_double(g.state)
     return _uniform(generator)
+
+
+# ------------------------------------------------------ the agents' own decisions, in C
+cdef class _Owned:
+    """Whether an agent decides by the methods model/agents.py defines for its class: its
+    class resolves each of the names to a function whose code is that method's (looked up
+    once per state of the class, by CPython's type version tag, as a calendar's conversions
+    are), and the agent has none of the names it is asked about as its own attribute. Then
+    the lifecycle computes those decisions here, with the methods' float operations in their
+    order (a Python call and its attribute reads were ≈ 400-900 instructions a decision,
+    about ten a case; issue 11, twenty-third round); anything else (a subclass's own method,
+    a method given to the class or the agent later, a wrapper) is asked."""
+
+    cdef str owner  # the class the methods are defined in, as model/agents.py names it
+    cdef str filename  # model/agents.py
+    cdef tuple names
+    cdef dict known  # type -> (its version tag when looked at, whether it has the methods)
+
+    def __cinit__(self, str owner, str filename, tuple names):
+        self.owner = owner
+        self.filename = filename
+        self.names = names
+        self.known = {}
+
+    cdef bint _defined(self, object function, str name):
+        """Whether ``function`` is model/agents.py's ``owner.name`` as written there."""
+        code = getattr(function, "__code__", None) if type(function) is _FunctionType else None
+        return (
+            code is not None
+            and code.co_qualname == f"{self.owner}.{name}"
+            and code.co_filename == self.filename
+        )
+
+    cdef bint by(self, object agent, tuple asked) except -1:
+        """Whether ``agent``'s class has the methods as written and ``agent`` none of the
+        ``asked`` names of its own."""
+        tp = type(agent)
+        cdef _TaggedType* t = <_TaggedType*> <void*> tp
+        cdef bint own
+        entry = self.known.get(tp)
+        if (
+            entry is not None and t.tp_version_tag != 0
+            and (t.tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+            and <unsigned int> (<tuple> entry)[0] == t.tp_version_tag
+        ):
+            own = (<tuple> entry)[1]
+        else:
+            own = True
+            for name in self.names:
+                if not self._defined(getattr(tp, name, None), name):
+                    own = False
+            self.known[tp] = (t.tp_version_tag, own)  # the tag the look-ups left
+        if not own:
+            return False
+        cdef PyObject** instance = _PyObject_GetDictPtr(agent)  # no attribute look-up
+        if instance is NULL or instance[0] is NULL:
+            return True
+        for name in asked:
+            if PyDict_Contains(<object> instance[0], name):
+                return False
+        return True
+
+
+cdef object _FunctionType = None  # types.FunctionType
+cdef _Owned _DEPARTMENTS = None  # model.agents.Department's decisions
+cdef _Owned _GRID_WORKERS = None  # model.agents.GridWorker's
+cdef _Owned _OFFICES = None  # model.agents.Office's
+cdef object _HandlingParameters = None  # model.parameters.HandlingParameters (frozen)
+cdef tuple _AT_ARRIVAL = ("work_hours", "queue_key", "effort")
+cdef tuple _AT_DONE = ("rate", "resolves")
+cdef tuple _AT_TURN = ("accepts", "reclassifies")
+cdef tuple _AT_CHECK = ("verification_hours", "catches")
+cdef tuple _VERIFICATION_HOURS = ("verification_hours",)
+cdef tuple _CATCHES = ("catches",)
+cdef tuple _AT_CLASSIFY = ("classify", "accuracy_for")
+cdef _Owned _UNITS = None  # model.units.Units' station
+cdef tuple _STATION = ("station",)
+cdef object _integer_below = None  # model.agents.integer_below, as Office.classify draws
+
+
+cdef inline bint _number(object value):
+    """Whether ``value`` is a float or an int (not a subclass, whose arithmetic may be its
+    own): a C double then does what Python's float arithmetic does with it."""
+    return type(value) is float or type(value) is int
 
 
 cdef object _NO_KEY = object()  # a memo whose parts are not model.route_memo.key_parts'
@@ -259,6 +359,10 @@ cdef class Lifecycle:
     cdef public long long disputes
     cdef public object geography
     cdef object _residents
+    cdef object _dept_handling  # the departments' HandlingParameters the _h_ numbers are of
+    cdef double _h_gaming, _h_premature, _h_care, _h_miss, _h_memory, _h_dispute
+    cdef object _ratings_array  # the departments' ratings _ratings views (None: not yet)
+    cdef double[:] _ratings
     cdef bint _plain_residents  # residents' class learns by Residents.learn_from
     cdef object _trust_array  # the population's trust array _trust views (None: not yet)
     cdef double[:] _trust
@@ -403,6 +507,116 @@ cdef class Lifecycle:
         cdef double settled = self._disposition[row]
         self._disposition[row] = settled + rate * (outcome - settled)
         return 0
+
+    # ------------------------------------------------ the agents' decisions, in C
+    cdef bint _plain_department(self, object department, tuple asked) except -1:
+        """Whether ``department``'s ``asked`` decisions are model.agents.Department's and its
+        handling parameters are model.parameters.HandlingParameters (frozen: their numbers
+        are read once per parameters object)."""
+        if not _DEPARTMENTS.by(department, asked):
+            return False
+        h = department.handling
+        if h is not self._dept_handling:
+            if type(h) is not _HandlingParameters:
+                return False
+            self._h_gaming = h.gaming_propensity
+            self._h_premature = h.premature_effort_share
+            self._h_care = h.care_gain
+            self._h_miss = 1.0 - <double> h.resolution_probability_full_effort
+            self._h_memory = h.rating_memory
+            self._h_dispute = h.dispute_probability
+            self._dept_handling = h
+        return True
+
+    cdef object _effort(self, object department, object u):
+        """``department.effort(u)`` (Department.effort's operations); None: it is asked."""
+        pressure = department.pressure
+        focus = department.quality_focus
+        if not (type(u) is float and _number(pressure) and _number(focus)):
+            return None
+        cdef double p = pressure
+        if <double> u < self._h_gaming * p:
+            return (self._h_premature, True)
+        return (1.0 + self._h_care * p * <double> focus, False)
+
+    cdef bint _rate(self, object department, bint on_time) except -1:
+        """``department.rate(on_time)`` (Department.rate's operations) on the float64
+        ratings it shares; False: it is asked."""
+        ratings = department._ratings
+        index = department.index
+        if ratings is not self._ratings_array:
+            if not _float64_vector(ratings):
+                return False
+            self._ratings = ratings
+            self._ratings_array = ratings
+        if type(index) is not int or index < 0 or index >= self._ratings.shape[0]:
+            return False
+        cdef Py_ssize_t i = index
+        cdef double rating = self._ratings[i]
+        self._ratings[i] = rating + self._h_memory * ((1.0 if on_time else 0.0) - rating)
+        return True
+
+    cdef int _accepts(
+        self, object department, object needed, bint disputed, bint must_lead, object u
+    ) except -1:
+        """``department.accepts(needed, disputed, must_lead, u)`` (Department.accepts'
+        operations) as 1 or 0; 2: it is asked."""
+        if department.index not in needed:
+            return 0
+        if not disputed or must_lead:
+            return 1
+        pressure = department.pressure
+        if not (type(u) is float and _number(pressure)):
+            return 2
+        cdef double dispute = self._h_dispute * (1.0 + self._h_gaming * <double> pressure)
+        dispute = dispute if dispute < 1.0 else 1.0  # min(1.0, dispute)
+        return <double> u >= dispute
+
+    cdef int _reclassifies(self, object department, object u) except -1:
+        """``department.reclassifies(u)`` (Department.reclassifies' operations) as 1 or 0;
+        2: it is asked."""
+        pressure = department.pressure
+        focus = department.timeliness_focus
+        if not (type(u) is float and _number(pressure) and _number(focus)):
+            return 2
+        return <double> u < self._h_gaming * <double> pressure * <double> focus
+
+    cdef object _classified(self, object office, object needed, object returned, object u):
+        """``office.classify(needed, returned, u, self.classification_rng)`` with Office.
+        classify's operations where it is the lead, or a department from the office's kept
+        list of wrong ones while none has returned the case; None: it is asked (a list not
+        made yet, a returned case)."""
+        lead = needed[0]
+        if u < (office.catalogue_accuracy if lead in office.catalogue else office.accuracy):
+            return lead
+        if len(returned) != 0 or type(needed) is not tuple:
+            return None
+        wrong = office._wrong_for.get(needed)  # the key is tuple(needed): needed itself
+        if type(wrong) is not list:
+            return None
+        if not wrong:
+            return lead
+        return (<list> wrong)[_integer_below(self.classification_rng, len(<list> wrong))]
+
+    cdef object _station_of(self, object unit):
+        """``self._units.station(unit)`` for a unit that is not a department: model.units.
+        Units.station's look-ups, here, for a grid's team, its party volunteers or an
+        office, where the units' class has that method; anything else is asked."""
+        units = self._units
+        if not _UNITS.by(units, _STATION):
+            return units.station(unit)
+        level = unit.level
+        if _is(level, "grid"):
+            return units.grid_workers[unit.index].station
+        if _is(level, "party"):
+            return units.party[unit.index]
+        if _is(level, "community"):
+            return units.communities[unit.index].station
+        if _is(level, "street"):
+            return units.streets[unit.index].station
+        if _is(level, "centre"):
+            return units.centre.station
+        return units.station(unit)
 
     cdef object _add_working(self, object t, object hours):
         """``self.calendar.add_working_hours(t, hours)``, without a Python call where it is
@@ -655,7 +869,11 @@ cdef class Lifecycle:
         else:
             u = _random(self.classification_rng)
         office = self._dispatcher_of(cid, prog.at)
-        chosen = office.classify(needed, returned, u, self.classification_rng)
+        chosen = None
+        if _OFFICES.by(office, _AT_CLASSIFY):
+            chosen = self._classified(office, needed, returned, u)
+        if chosen is None:
+            chosen = office.classify(needed, returned, u, self.classification_rng)
         department = self._departments[chosen]
         self._league_received[chosen] += 1
         disputed = self._disputed.data.as_schars[row] != 0
@@ -663,12 +881,22 @@ cdef class Lifecycle:
             u_dispute = self._u_dispute.data.as_doubles[row]
         else:
             u_dispute = _random(self.handling_rng)
-        if department.accepts(needed, disputed, prog.route.first_unit_leads, u_dispute):
+        must_lead = prog.route.first_unit_leads
+        cdef bint plain = self._plain_department(department, _AT_TURN)
+        cdef int answer = 2
+        if plain:
+            answer = self._accepts(department, needed, disputed, must_lead, u_dispute)
+        if answer == 1 or (
+            answer == 2 and department.accepts(needed, disputed, must_lead, u_dispute)
+        ):
             self._league_accepted[chosen] += 1
             prog.lead = chosen
             self._owner.data.as_longs[row] = chosen
-            if department.pressure > 0 and department.reclassifies(_random(self.gaming_rng)):
-                self._reclassify(cid)
+            if department.pressure > 0:
+                u_gaming = _random(self.gaming_rng)
+                answer = self._reclassifies(department, u_gaming) if plain else 2
+                if answer == 1 or (answer == 2 and department.reclassifies(u_gaming)):
+                    self._reclassify(cid)
             return False
         if chosen in needed:
             self.disputes += 1
@@ -843,20 +1071,25 @@ cdef class Lifecycle:
         department = None
         cdef double work
         cdef Py_ssize_t slot
+        cdef bint plain = False
         if _is(unit.level, _DEPARTMENT):
             index = unit.index
             department = self._departments[index]
+            plain = self._plain_department(department, _AT_ARRIVAL)
             station = department.station
             if given is None:  # its part of the case's work, and the route's overhead if it leads
                 row = self._case_departments[row_number]
                 slot = row.index(index) if index in row else 0
-                work = department.work_hours(
-                    self._case_work[row_number][slot], slot == 0, route.overhead_hours
-                )
+                content = self._case_work[row_number][slot]
+                overhead = route.overhead_hours
+                if plain and type(content) is float and (slot != 0 or _number(overhead)):
+                    work = <double> content + (<double> overhead if slot == 0 else 0.0)
+                else:
+                    work = department.work_hours(content, slot == 0, overhead)
             else:
                 work = given
         else:
-            station = self._units.station(unit)
+            station = self._station_of(unit)
             work = self._default(row_number, unit) if given is None else given
         if self.travels and (_is(role, _HANDLE) or _is(role, _RESOLVE)):
             work += self._travel(row_number, unit, role, prog.settled_by_team)
@@ -866,10 +1099,15 @@ cdef class Lifecycle:
         if department is None:
             key = deadline + route.priority
         else:
-            key = department.queue_key(deadline, route.priority)
+            priority = route.priority
+            if plain and _number(priority):
+                key = deadline + <double> priority
+            else:
+                key = department.queue_key(deadline, priority)
             if _is(role, _HANDLE) and given is None:
                 u = _random(self.gaming_rng) if department.pressure > 0 else 1.0
-                effort, premature = department.effort(u)
+                made = self._effort(department, u) if plain else None
+                effort, premature = department.effort(u) if made is None else made
                 work *= effort
         if _is(role, _RETURN):
             done, token = self._returned_callback, (cid, unit.index)
@@ -901,12 +1139,20 @@ cdef class Lifecycle:
         cdef Py_ssize_t row_number = self._row(cid)
         cdef CaseProgress prog = self.progress[cid]
         cdef bint lead
+        cdef bint plain
         if _is(role, _HANDLE) and _is(unit.level, _DEPARTMENT):
             index = unit.index
             department = self._departments[index]
-            department.rate(self._now() <= self._deadline.data.as_doubles[row_number])
+            plain = self._plain_department(department, _AT_DONE)
+            on_time = self._now() <= self._deadline.data.as_doubles[row_number]
+            if not (plain and self._rate(department, on_time)):
+                department.rate(on_time)
             lead = index == prog.lead
-            ok = department.resolves(effort, self._quality(row_number, prog, lead))
+            u = self._quality(row_number, prog, lead)
+            if plain and type(effort) is float and isfinite(effort) and effort >= 0.0:
+                ok = u < 1.0 - pow(self._h_miss, <double> effort)
+            else:
+                ok = department.resolves(effort, u)
             if lead or not prog.route.first_unit_leads:
                 prog.failed |= not ok
             if premature:
@@ -945,7 +1191,10 @@ cdef class Lifecycle:
         self._resolved.data.as_schars[row] = not prog.failed
         cdef long grid = self._grid.data.as_longs[row]
         worker = self._grid_workers[grid]
-        hours = worker.verification_hours(prog.settled_by_team)
+        if _GRID_WORKERS.by(worker, _VERIFICATION_HOURS):  # GridWorker.verification_hours
+            hours = 0.0 if prog.settled_by_team else worker._verification_hours
+        else:
+            hours = worker.verification_hours(prog.settled_by_team)
         if hours > 0 and self.travels:  # the check is on site (community types)
             hours += self.geography.grid_travel_hours[grid]
         delay = 0.0 if self._on_the_spot.data.as_schars[row] else self._delay_of(prog.route)
@@ -980,8 +1229,16 @@ cdef class Lifecycle:
             u_verify = self._u_verify.data.as_doubles[row]
         else:
             u_verify = _draw(self._stream(cid, self.handling_rng))
-        if can_reopen and worker.catches(resolved, prog.settled_by_team, u_verify):
-            return self._again(cid)
+        if can_reopen:
+            if _GRID_WORKERS.by(worker, _CATCHES):  # GridWorker.catches' operations
+                caught = (
+                    not resolved and not prog.settled_by_team
+                    and u_verify < worker.catch_probability
+                )
+            else:
+                caught = worker.catches(resolved, prog.settled_by_team, u_verify)
+            if caught:
+                return self._again(cid)
         if self._resident.data.as_longlongs[row] >= 0:
             if reopened == 0:
                 u = self._u_callback.data.as_doubles[row]

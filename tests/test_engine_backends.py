@@ -90,6 +90,7 @@ def drive(engine: Any, plan: dict[str, Any]) -> list[Any]:
                     station.queue_length,
                     station.queued_tokens(),
                     [token for _, token in station.queued_jobs()],
+                    station.queued_work(),
                 )
             )
             station.mark()

@@ -290,6 +290,27 @@ def test_queued_jobs_name_whose_job_waits() -> None:
         assert [token for _, token in jobs] == station.queued_tokens()
 
 
+def test_queued_work_gives_each_waiting_job_s_key_and_hours_in_queue_order() -> None:
+    """queued_work lists the waiting jobs' keys and work hours (as given, before the
+    station's work factor) in the order queued_tokens names them; a first-come queue has
+    no keys."""
+    events = EventCalendar()
+    for deadline_first in (False, True):
+        station = Station("q", 1, round_the_clock(), events, deadline_first=deadline_first)
+        station.work_factor = 2.0
+        for token, (hours, key) in enumerate([(9.0, 0.0), (1.5, 3.0), (2.5, 1.0), (4.0, 2.0)]):
+            station.arrive(hours, lambda _: None, token, key=key)
+        work = station.queued_work()
+        tokens = station.queued_tokens()
+        given = {1: (3.0, 1.5), 2: (1.0, 2.5), 3: (2.0, 4.0)}
+        if deadline_first:
+            assert work == [given[t] for t in tokens], work
+            assert min(work)[0] == 1.0 == work[0][0], "the heap's first is the smallest key"
+        else:
+            assert tokens == [1, 2, 3]
+            assert work == [(None, 1.5), (None, 2.5), (None, 4.0)], work
+
+
 def test_pending_and_len_inside_a_callback_leave_out_the_events_run() -> None:
     """Inside the callbacks of three same-time events, ``len`` and ``pending`` count only the
     events still to run (the running one and those before it are spent), on both engines."""

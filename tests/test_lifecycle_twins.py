@@ -85,7 +85,9 @@ def open_cases(casework: Casework) -> list[int]:
 
 
 def state(casework: Casework) -> dict[str, Any]:
-    """Everything a lifecycle step can change, comparable with ``==``."""
+    """Everything a lifecycle step can change, comparable with ``==`` (the queued jobs'
+    keys and work, and the departments' ratings, which the street moves after each
+    handling)."""
     cases = casework.cases
     units = casework.units
     model = casework.residents._model
@@ -96,7 +98,7 @@ def state(casework: Casework) -> dict[str, Any]:
         "progress": {cid: prog._fields() for cid, prog in casework.progress.items()},
         "events": [plain(event) for event in casework.events.pending()],
         "queues": [
-            (station.queue_length, plain(station.queued_tokens()))
+            (station.queue_length, plain(station.queued_tokens()), station.queued_work())
             for station in units.all_stations()
         ],
         "streams": {
@@ -122,6 +124,7 @@ def state(casework: Casework) -> dict[str, Any]:
             sorted(casework.deadlines),
         ),
         "trust": (bytes(model.population.trust), bytes(model.population.disposition)),
+        "ratings": [department.rating for department in units.departments],
     }
 
 
