@@ -539,7 +539,8 @@ cdef class Station:
         return [token for _, token in self.queued_jobs()]
 
     def queued_work(self):
-        """The ``(key, work hours)`` of the jobs waiting, in queue order (key None in a
+        """The ``(key, work hours)`` of the jobs waiting, as floats, in the order
+        ``queued_tokens`` names them (a deadline-first queue's heap order; key None in a
         first-come queue)."""
         cdef Py_ssize_t k
         cdef Job* job

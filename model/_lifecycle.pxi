@@ -5,10 +5,9 @@
 
 cimport cpython.array as carray
 from cpython.dict cimport PyDict_Contains
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from libc.math cimport pow
 
 cdef str _HANDLE = "handle"
 cdef str _RESOLVE = "resolve"
@@ -40,7 +39,8 @@ cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 cdef int _load_names() except -1:
     global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush, _Generator
     global _RESIDENTS_LEARN, _FunctionType, _HandlingParameters
-    global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _integer_below
+    global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _AGENTS_GLOBALS, _AGENTS_FILE
+    global _ndarray, _FLOAT64
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
         return 0
@@ -55,7 +55,11 @@ cdef int _load_names() except -1:
     _DEPARTMENTS = _Owned("Department", agents.__file__, _AT_ARRIVAL + _AT_DONE + _AT_TURN)
     _GRID_WORKERS = _Owned("GridWorker", agents.__file__, _AT_CHECK)
     _OFFICES = _Owned("Office", agents.__file__, _AT_CLASSIFY)
-    _integer_below = agents.integer_below
+    _AGENTS_GLOBALS = vars(agents)
+    _AGENTS_FILE = agents.__file__
+    _ndarray = _numpy().ndarray
+    _FLOAT64 = _numpy().dtype("float64")
+    _check_array_fields()
     from model import units as units_module
     _UNITS = _Owned("Units", units_module.__file__, _STATION)
     _HandlingParameters = HandlingParameters
@@ -117,14 +121,6 @@ cdef inline bint _team_level(object level) except -1:
     return _is(level, "grid") or _is(level, "party") or _is(level, "embedded")
 
 
-cdef inline bint _float64_vector(object array):
-    """Whether ``array`` is a writable one-dimensional numpy array of float64."""
-    return (
-        getattr(array, "ndim", None) == 1 and str(getattr(array, "dtype", "")) == "float64"
-        and bool(array.flags.writeable)
-    )
-
-
 cdef object _random(object generator):
     """``generator.random()``: for a numpy ``Generator`` (not a subclass, which may have a
     ``random`` of its own) drawn here as model.scalar_draws.uniform draws it, where that is
@@ -145,62 +141,164 @@ cdef object _draw(object generator):
 
 
 # ------------------------------------------------------ the agents' own decisions, in C
-cdef class _Owned:
-    """Whether an agent decides by the methods model/agents.py defines for its class: its
-    class resolves each of the names to a function whose code is that method's (looked up
-    once per state of the class, by CPython's type version tag, as a calendar's conversions
-    are), and the agent has none of the names it is asked about as its own attribute. Then
-    the lifecycle computes those decisions here, with the methods' float operations in their
-    order (a Python call and its attribute reads were ≈ 400-900 instructions a decision,
-    about ten a case; issue 11, twenty-third round); anything else (a subclass's own method,
-    a method given to the class or the agent later, a wrapper) is asked."""
+cdef extern from "Python.h":
+    PyObject* _PyType_Lookup(PyTypeObject* tp, object name)  # the MRO's own entry (borrowed)
+    PyObject* PyFunction_GET_CODE(object function)  # a function's code (borrowed)
+    ctypedef struct _GetattroType "PyTypeObject":
+        void* tp_getattro
 
-    cdef str owner  # the class the methods are defined in, as model/agents.py names it
-    cdef str filename  # model/agents.py
+
+cdef extern from *:
+    """
+    /* a dictionary's version: a number no other state of any dictionary has had, changed
+       by every change to it (PEP 509; deprecated for other uses in 3.12, still kept) */
+    static inline unsigned long long microgov_dict_version(PyObject *d) {
+    #if defined(__GNUC__)
+    #pragma GCC diagnostic push
+    #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    #endif
+        return ((PyDictObject *) d)->ma_version_tag;
+    #if defined(__GNUC__)
+    #pragma GCC diagnostic pop
+    #endif
+    }
+    """
+    unsigned long long microgov_dict_version(PyObject* d)
+
+
+cdef struct _Seen:
+    void* agent  # an agent whose instance dictionary had none of the names ...
+    void* namespace  # ... this dictionary ...
+    unsigned long long version  # ... in this state
+
+
+DEF _SEEN = 256  # agents remembered per class (by address; a collision looks again)
+DEF _MOST = 16  # methods an _Owned watches at most
+
+
+cdef class _Owned:
+    """Whether an agent decides by the methods model/agents.py (or model/units.py) writes
+    for its class: its class's own entry for each of the names, in its method resolution
+    order, is a plain function whose code is that method as written (its qualified name and
+    file: not a subclass's own, a wrapper, a static method, or a method given to the class
+    later), the class reads attributes as ``object`` does (no ``__getattribute__`` or
+    ``__getattr__`` of its own), and the agent has none of the names it is asked about as
+    its own attribute. The class is looked at once per state of it (CPython's type version
+    tag, as a calendar's conversions are, twenty-second round), each function's code is
+    checked to be the one looked at, and an agent's own dictionary once per state of it
+    (its version). Then the lifecycle makes those decisions itself, with the methods'
+    operations in their order (a Python call and its attribute reads were ≈ 400-900
+    instructions a decision, about ten a case; issue 11, twenty-third round); anything else
+    is asked."""
+
+    cdef str owner  # the class the methods are defined in, as the module names it
+    cdef str filename  # the module's file
     cdef tuple names
-    cdef dict known  # type -> (its version tag when looked at, whether it has the methods)
+    cdef dict known  # type -> (version tag when looked at, own, the functions, their codes)
+    cdef object last_type  # the type last asked about, and its entry (kept: the arrays
+    cdef tuple last_entry  # below borrow from it)
+    cdef Py_ssize_t n
+    cdef PyObject* functions[_MOST]
+    cdef PyObject* codes[_MOST]
+    cdef _Seen seen[_SEEN]
 
     def __cinit__(self, str owner, str filename, tuple names):
+        if len(names) > _MOST:
+            raise ValueError(f"at most {_MOST} methods, got {len(names)}")
         self.owner = owner
         self.filename = filename
         self.names = names
         self.known = {}
 
-    cdef bint _defined(self, object function, str name):
-        """Whether ``function`` is model/agents.py's ``owner.name`` as written there."""
-        code = getattr(function, "__code__", None) if type(function) is _FunctionType else None
-        return (
-            code is not None
-            and code.co_qualname == f"{self.owner}.{name}"
-            and code.co_filename == self.filename
-        )
+    cdef tuple _look(self, object tp):
+        """(version tag, whether ``tp`` has the methods as written, the functions looked at,
+        their codes) of ``tp``."""
+        cdef bint own = (<_GetattroType*> <void*> tp).tp_getattro == (
+            <_GetattroType*> <void*> object
+        ).tp_getattro
+        cdef list functions = []
+        cdef list codes = []
+        cdef PyObject* raw
+        for name in self.names:
+            raw = _PyType_Lookup(<PyTypeObject*> tp, name)  # its own entry, not bound
+            if raw is NULL or type(<object> raw) is not _FunctionType:
+                own = False
+                continue
+            function = <object> raw
+            code = <object> PyFunction_GET_CODE(function)
+            if code.co_qualname != f"{self.owner}.{name}" or code.co_filename != self.filename:
+                own = False
+            functions.append(function)  # kept, written or not: their code is watched
+            codes.append(code)
+        # the tag the look-ups left (0 where the type has none: looked at again next time)
+        entry = ((<_TaggedType*> <void*> tp).tp_version_tag, own, tuple(functions), tuple(codes))
+        self.known[tp] = entry
+        return entry
+
+    cdef int _use(self, object tp, tuple entry) except -1:
+        """``tp`` and its entry as the last asked about."""
+        cdef tuple functions = entry[2]
+        cdef tuple codes = entry[3]
+        cdef Py_ssize_t k
+        self.last_type = tp
+        self.last_entry = entry
+        self.n = len(functions)
+        for k in range(self.n):
+            self.functions[k] = <PyObject*> functions[k]
+            self.codes[k] = <PyObject*> codes[k]
+        return 0
 
     cdef bint by(self, object agent, tuple asked) except -1:
         """Whether ``agent``'s class has the methods as written and ``agent`` none of the
         ``asked`` names of its own."""
         tp = type(agent)
         cdef _TaggedType* t = <_TaggedType*> <void*> tp
-        cdef bint own
-        entry = self.known.get(tp)
-        if (
-            entry is not None and t.tp_version_tag != 0
+        cdef Py_ssize_t k
+        cdef bint current = (
+            tp is self.last_type and t.tp_version_tag != 0
             and (t.tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
-            and <unsigned int> (<tuple> entry)[0] == t.tp_version_tag
-        ):
-            own = (<tuple> entry)[1]
-        else:
-            own = True
-            for name in self.names:
-                if not self._defined(getattr(tp, name, None), name):
-                    own = False
-            self.known[tp] = (t.tp_version_tag, own)  # the tag the look-ups left
-        if not own:
+            and <unsigned int> self.last_entry[0] == t.tp_version_tag
+        )
+        if current:
+            for k in range(self.n):  # a function given other code since
+                if PyFunction_GET_CODE(<object> self.functions[k]) is not self.codes[k]:
+                    current = False
+                    self.known.pop(tp, None)
+                    break
+        if not current:
+            entry = self.known.get(tp)
+            if (
+                entry is None or t.tp_version_tag == 0
+                or not (t.tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+                or <unsigned int> (<tuple> entry)[0] != t.tp_version_tag
+            ):
+                entry = self._look(tp)
+            self._use(tp, <tuple> entry)
+            for k in range(self.n):  # a type of the dictionary looked at before
+                if PyFunction_GET_CODE(<object> self.functions[k]) is not self.codes[k]:
+                    self._use(tp, self._look(tp))
+                    break
+        if not self.last_entry[1]:
             return False
         cdef PyObject** instance = _PyObject_GetDictPtr(agent)  # no attribute look-up
         if instance is NULL or instance[0] is NULL:
             return True
-        for name in asked:
-            if PyDict_Contains(<object> instance[0], name):
+        cdef PyObject* namespace = instance[0]
+        cdef unsigned long long version = microgov_dict_version(namespace)
+        cdef _Seen* seen = &self.seen[(<size_t> <void*> agent >> 4) % _SEEN]
+        if (
+            seen.agent == <void*> agent and seen.namespace == <void*> namespace
+            and seen.version == version
+        ):
+            return True  # none of the names, in this state of its dictionary
+        for name in self.names:
+            if PyDict_Contains(<object> namespace, name):
+                break
+        else:
+            seen.agent, seen.namespace, seen.version = <void*> agent, <void*> namespace, version
+            return True
+        for name in asked:  # some name of its own: the ones asked here
+            if PyDict_Contains(<object> namespace, name):
                 return False
         return True
 
@@ -209,7 +307,13 @@ cdef object _FunctionType = None  # types.FunctionType
 cdef _Owned _DEPARTMENTS = None  # model.agents.Department's decisions
 cdef _Owned _GRID_WORKERS = None  # model.agents.GridWorker's
 cdef _Owned _OFFICES = None  # model.agents.Office's
+cdef _Owned _UNITS = None  # model.units.Units' station
 cdef object _HandlingParameters = None  # model.parameters.HandlingParameters (frozen)
+cdef object _ndarray = None  # numpy.ndarray
+cdef dict _AGENTS_GLOBALS = None  # model.agents' module namespace
+cdef str _AGENTS_FILE = None
+cdef object _resolves_seen = None  # the last model.agents.resolves looked at
+cdef bint _resolves_written = False  # whether it is the function as written there
 cdef tuple _AT_ARRIVAL = ("work_hours", "queue_key", "effort")
 cdef tuple _AT_DONE = ("rate", "resolves")
 cdef tuple _AT_TURN = ("accepts", "reclassifies")
@@ -217,15 +321,88 @@ cdef tuple _AT_CHECK = ("verification_hours", "catches")
 cdef tuple _VERIFICATION_HOURS = ("verification_hours",)
 cdef tuple _CATCHES = ("catches",)
 cdef tuple _AT_CLASSIFY = ("classify", "accuracy_for")
-cdef _Owned _UNITS = None  # model.units.Units' station
 cdef tuple _STATION = ("station",)
-cdef object _integer_below = None  # model.agents.integer_below, as Office.classify draws
+cdef object _ASKED = object()  # a decision the agent is asked for
 
 
-cdef inline bint _number(object value):
-    """Whether ``value`` is a float or an int (not a subclass, whose arithmetic may be its
-    own): a C double then does what Python's float arithmetic does with it."""
-    return type(value) is float or type(value) is int
+cdef object _resolves_code = None  # the code _resolves_written was decided for
+
+
+cdef bint _agents_resolves() except -1:
+    """Whether model.agents' ``resolves`` (which Department.resolves calls by its global
+    name) is the function written there, now."""
+    global _resolves_seen, _resolves_written, _resolves_code
+    function = _AGENTS_GLOBALS.get("resolves")
+    if function is not _resolves_seen:
+        _resolves_seen = function
+        code = getattr(function, "__code__", None) if type(function) is _FunctionType else None
+        _resolves_written = (
+            code is not None and code.co_qualname == "resolves"
+            and code.co_filename == _AGENTS_FILE
+        )
+        _resolves_code = code
+    return _resolves_written and PyFunction_GET_CODE(function) is <PyObject*> _resolves_code
+
+
+cdef extern from *:
+    """
+    /* the leading fields of numpy's PyArrayObject_fields (numpy 1.x and 2.x alike) */
+    typedef struct {
+        PyObject_HEAD
+        char *data;
+        int nd;
+        Py_ssize_t *dimensions;
+        Py_ssize_t *strides;
+        PyObject *base;
+        PyObject *descr;
+        int flags;
+    } microgov_ndarray;
+    """
+    ctypedef struct microgov_ndarray:
+        char* data
+        int nd
+        Py_ssize_t* dimensions
+        Py_ssize_t* strides
+        PyObject* descr
+        int flags
+
+
+cdef object _FLOAT64 = None  # numpy.dtype("float64"), the native one
+cdef int _ALIGNED_WRITEABLE = 0x0100 | 0x0400  # NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE
+
+
+cdef double* _double_at(object array, object index) except? NULL:
+    """The address of element ``index`` of ``array`` where it is a numpy array (not a
+    subclass) of one dimension of native float64, aligned and writable now, and ``index``
+    an int in range; NULL otherwise (the caller asks). Read from the array at each call, no
+    view kept: an array made read-only, resized or replaced is seen as the reference sees
+    it (``ndarray.item`` and item assignment)."""
+    if type(array) is not _ndarray or type(index) is not int:
+        return NULL
+    cdef microgov_ndarray* a = <microgov_ndarray*> <PyObject*> array
+    if (
+        a.nd != 1 or a.descr is not <PyObject*> _FLOAT64
+        or (a.flags & _ALIGNED_WRITEABLE) != _ALIGNED_WRITEABLE
+        or index < 0 or index >= a.dimensions[0]
+    ):
+        return NULL
+    cdef Py_ssize_t i = index
+    return <double*> (a.data + i * a.strides[0])
+
+
+cdef int _check_array_fields() except -1:
+    """Use numpy arrays' fields only where they read as ``numpy`` itself reads them."""
+    global _ndarray
+    numpy = _numpy()
+    probe = numpy.arange(4.0)[::2]  # strided: 0.0, 2.0
+    cdef double* at = _double_at(probe, 1)
+    if at is NULL or at[0] != 2.0 or not (probe.flags.aligned and probe.flags.writeable):
+        _ndarray = None  # every array is asked
+        return 0
+    probe.flags.writeable = False
+    if _double_at(probe, 1) is not NULL:
+        _ndarray = None
+    return 0
 
 
 cdef object _NO_KEY = object()  # a memo whose parts are not model.route_memo.key_parts'
@@ -360,14 +537,9 @@ cdef class Lifecycle:
     cdef public object geography
     cdef object _residents
     cdef object _dept_handling  # the departments' HandlingParameters the _h_ numbers are of
-    cdef double _h_gaming, _h_premature, _h_care, _h_miss, _h_memory, _h_dispute
-    cdef object _ratings_array  # the departments' ratings _ratings views (None: not yet)
-    cdef double[:] _ratings
+    cdef object _h_gaming, _h_premature, _h_care, _h_miss, _h_dispute  # floats
+    cdef double _h_memory
     cdef bint _plain_residents  # residents' class learns by Residents.learn_from
-    cdef object _trust_array  # the population's trust array _trust views (None: not yet)
-    cdef double[:] _trust
-    cdef object _disposition_array
-    cdef double[:] _disposition
     cdef public object mediators
     cdef public object organisation
     cdef public object classification_rng
@@ -491,112 +663,100 @@ cdef class Lifecycle:
             residents.learn_from(row, satisfied)  # its error, or the party member's agent
             return 0
         population = residents._population
-        trust, disposition = population.trust, population.disposition
-        if trust is not self._trust_array or disposition is not self._disposition_array:
-            if not (_float64_vector(trust) and _float64_vector(disposition)):
-                residents.learn_from(row, satisfied)
-                return 0
-            self._trust, self._disposition = trust, disposition
-            self._trust_array, self._disposition_array = trust, disposition
+        cdef double* trust = _double_at(population.trust, row)
+        cdef double* disposition = _double_at(population.disposition, row) if trust else NULL
+        if trust is NULL or disposition is NULL:
+            residents.learn_from(row, satisfied)  # its arrays' own reads, or their error
+            return 0
         cdef double rate = residents._learning_rate
         cdef double outcome = 1.0 if satisfied else 0.0
-        cdef double value = self._trust[row]
+        cdef double value = trust[0]
         value = value + rate * (outcome - value)
         value = value if value > 0.0 else 0.0  # Python's max(0.0, value), then min(1.0, …)
-        self._trust[row] = value if value < 1.0 else 1.0
-        cdef double settled = self._disposition[row]
-        self._disposition[row] = settled + rate * (outcome - settled)
+        trust[0] = value if value < 1.0 else 1.0
+        cdef double settled = disposition[0]
+        disposition[0] = settled + rate * (outcome - settled)
         return 0
 
     # ------------------------------------------------ the agents' decisions, in C
     cdef bint _plain_department(self, object department, tuple asked) except -1:
-        """Whether ``department``'s ``asked`` decisions are model.agents.Department's and its
-        handling parameters are model.parameters.HandlingParameters (frozen: their numbers
-        are read once per parameters object)."""
+        """Whether ``department``'s ``asked`` decisions are model.agents.Department's, with
+        model.parameters.HandlingParameters whose numbers are floats: frozen, so read once
+        per parameters object (one changed through ``object.__setattr__`` is outside the
+        contract and not seen)."""
         if not _DEPARTMENTS.by(department, asked):
             return False
         h = department.handling
         if h is not self._dept_handling:
             if type(h) is not _HandlingParameters:
                 return False
-            self._h_gaming = h.gaming_propensity
-            self._h_premature = h.premature_effort_share
-            self._h_care = h.care_gain
-            self._h_miss = 1.0 - <double> h.resolution_probability_full_effort
-            self._h_memory = h.rating_memory
-            self._h_dispute = h.dispute_probability
+            read = (
+                h.gaming_propensity, h.premature_effort_share, h.care_gain,
+                h.resolution_probability_full_effort, h.rating_memory, h.dispute_probability,
+            )
+            for value in read:
+                if type(value) is not float:  # made without validation (model_construct)
+                    return False
+            (
+                self._h_gaming, self._h_premature, self._h_care, full, memory, self._h_dispute
+            ) = read
+            self._h_miss = 1.0 - full
+            self._h_memory = memory
             self._dept_handling = h
         return True
 
-    cdef object _effort(self, object department, object u):
-        """``department.effort(u)`` (Department.effort's operations); None: it is asked."""
+    cdef tuple _effort(self, object department, object u):
+        """``department.effort(u)``: Department.effort's operations, on the objects as they
+        are (Python's arithmetic, whatever their kind)."""
         pressure = department.pressure
-        focus = department.quality_focus
-        if not (type(u) is float and _number(pressure) and _number(focus)):
-            return None
-        cdef double p = pressure
-        if <double> u < self._h_gaming * p:
+        if u < self._h_gaming * pressure:
             return (self._h_premature, True)
-        return (1.0 + self._h_care * p * <double> focus, False)
+        return (1.0 + self._h_care * pressure * department.quality_focus, False)
 
     cdef bint _rate(self, object department, bint on_time) except -1:
-        """``department.rate(on_time)`` (Department.rate's operations) on the float64
-        ratings it shares; False: it is asked."""
-        ratings = department._ratings
-        index = department.index
-        if ratings is not self._ratings_array:
-            if not _float64_vector(ratings):
-                return False
-            self._ratings = ratings
-            self._ratings_array = ratings
-        if type(index) is not int or index < 0 or index >= self._ratings.shape[0]:
+        """``department.rate(on_time)`` (Department.rate's operations) on a float64 array of
+        ratings and an index in it; False: it is asked."""
+        cdef double* at = _double_at(department._ratings, department.index)
+        if at is NULL:
             return False
-        cdef Py_ssize_t i = index
-        cdef double rating = self._ratings[i]
-        self._ratings[i] = rating + self._h_memory * ((1.0 if on_time else 0.0) - rating)
+        cdef double rating = at[0]
+        at[0] = rating + self._h_memory * ((1.0 if on_time else 0.0) - rating)
         return True
 
-    cdef int _accepts(
-        self, object department, object needed, bint disputed, bint must_lead, object u
+    cdef bint _accepts(
+        self, object department, object needed, bint disputed, object must_lead, object u
     ) except -1:
-        """``department.accepts(needed, disputed, must_lead, u)`` (Department.accepts'
-        operations) as 1 or 0; 2: it is asked."""
+        """``department.accepts(needed, disputed, must_lead, u)``: Department.accepts'
+        operations, on the objects as they are."""
         if department.index not in needed:
-            return 0
+            return False
         if not disputed or must_lead:
-            return 1
-        pressure = department.pressure
-        if not (type(u) is float and _number(pressure)):
-            return 2
-        cdef double dispute = self._h_dispute * (1.0 + self._h_gaming * <double> pressure)
-        dispute = dispute if dispute < 1.0 else 1.0  # min(1.0, dispute)
-        return <double> u >= dispute
+            return True
+        dispute = min(1.0, self._h_dispute * (1.0 + self._h_gaming * department.pressure))
+        return u >= dispute
 
-    cdef int _reclassifies(self, object department, object u) except -1:
-        """``department.reclassifies(u)`` (Department.reclassifies' operations) as 1 or 0;
-        2: it is asked."""
-        pressure = department.pressure
-        focus = department.timeliness_focus
-        if not (type(u) is float and _number(pressure) and _number(focus)):
-            return 2
-        return <double> u < self._h_gaming * <double> pressure * <double> focus
+    cdef bint _reclassifies(self, object department, object u) except -1:
+        """``department.reclassifies(u)``: Department.reclassifies' operations."""
+        return u < self._h_gaming * department.pressure * department.timeliness_focus
 
     cdef object _classified(self, object office, object needed, object returned, object u):
         """``office.classify(needed, returned, u, self.classification_rng)`` with Office.
-        classify's operations where it is the lead, or a department from the office's kept
-        list of wrong ones while none has returned the case; None: it is asked (a list not
-        made yet, a returned case)."""
+        classify's operations for a case no one has returned whose departments are a
+        tuple: the lead, or a department from the office's kept list of wrong ones;
+        ``_ASKED``: it is asked (a returned case before anything is read, a list not made
+        yet)."""
+        if len(returned) != 0 or type(needed) is not tuple:
+            return _ASKED
         lead = needed[0]
         if u < (office.catalogue_accuracy if lead in office.catalogue else office.accuracy):
             return lead
-        if len(returned) != 0 or type(needed) is not tuple:
-            return None
         wrong = office._wrong_for.get(needed)  # the key is tuple(needed): needed itself
         if type(wrong) is not list:
-            return None
+            return _ASKED  # (classify reads the accuracy again: a plain attribute's read)
         if not wrong:
             return lead
-        return (<list> wrong)[_integer_below(self.classification_rng, len(<list> wrong))]
+        draw = _AGENTS_GLOBALS["integer_below"]  # as the method reads it, now
+        return (<list> wrong)[draw(self.classification_rng, len(<list> wrong))]
 
     cdef object _station_of(self, object unit):
         """``self._units.station(unit)`` for a unit that is not a department: model.units.
@@ -869,10 +1029,10 @@ cdef class Lifecycle:
         else:
             u = _random(self.classification_rng)
         office = self._dispatcher_of(cid, prog.at)
-        chosen = None
+        chosen = _ASKED
         if _OFFICES.by(office, _AT_CLASSIFY):
             chosen = self._classified(office, needed, returned, u)
-        if chosen is None:
+        if chosen is _ASKED:
             chosen = office.classify(needed, returned, u, self.classification_rng)
         department = self._departments[chosen]
         self._league_received[chosen] += 1
@@ -883,19 +1043,20 @@ cdef class Lifecycle:
             u_dispute = _random(self.handling_rng)
         must_lead = prog.route.first_unit_leads
         cdef bint plain = self._plain_department(department, _AT_TURN)
-        cdef int answer = 2
         if plain:
-            answer = self._accepts(department, needed, disputed, must_lead, u_dispute)
-        if answer == 1 or (
-            answer == 2 and department.accepts(needed, disputed, must_lead, u_dispute)
-        ):
+            accepted = self._accepts(department, needed, disputed, must_lead, u_dispute)
+        else:
+            accepted = department.accepts(needed, disputed, must_lead, u_dispute)
+        if accepted:
             self._league_accepted[chosen] += 1
             prog.lead = chosen
             self._owner.data.as_longs[row] = chosen
             if department.pressure > 0:
                 u_gaming = _random(self.gaming_rng)
-                answer = self._reclassifies(department, u_gaming) if plain else 2
-                if answer == 1 or (answer == 2 and department.reclassifies(u_gaming)):
+                if (
+                    self._reclassifies(department, u_gaming) if plain
+                    else department.reclassifies(u_gaming)
+                ):
                     self._reclassify(cid)
             return False
         if chosen in needed:
@@ -1082,8 +1243,8 @@ cdef class Lifecycle:
                 slot = row.index(index) if index in row else 0
                 content = self._case_work[row_number][slot]
                 overhead = route.overhead_hours
-                if plain and type(content) is float and (slot != 0 or _number(overhead)):
-                    work = <double> content + (<double> overhead if slot == 0 else 0.0)
+                if plain:  # Department.work_hours' operations
+                    work = content + (overhead if slot == 0 else 0.0)
                 else:
                     work = department.work_hours(content, slot == 0, overhead)
             else:
@@ -1100,14 +1261,13 @@ cdef class Lifecycle:
             key = deadline + route.priority
         else:
             priority = route.priority
-            if plain and _number(priority):
-                key = deadline + <double> priority
+            if plain:  # Department.queue_key's
+                key = deadline + priority
             else:
                 key = department.queue_key(deadline, priority)
             if _is(role, _HANDLE) and given is None:
                 u = _random(self.gaming_rng) if department.pressure > 0 else 1.0
-                made = self._effort(department, u) if plain else None
-                effort, premature = department.effort(u) if made is None else made
+                effort, premature = self._effort(department, u) if plain else department.effort(u)
                 work *= effort
         if _is(role, _RETURN):
             done, token = self._returned_callback, (cid, unit.index)
@@ -1149,8 +1309,8 @@ cdef class Lifecycle:
                 department.rate(on_time)
             lead = index == prog.lead
             u = self._quality(row_number, prog, lead)
-            if plain and type(effort) is float and isfinite(effort) and effort >= 0.0:
-                ok = u < 1.0 - pow(self._h_miss, <double> effort)
+            if plain and _agents_resolves():  # model.agents.resolves' operations
+                ok = u < 1.0 - self._h_miss ** effort
             else:
                 ok = department.resolves(effort, u)
             if lead or not prog.route.first_unit_leads:

@@ -142,11 +142,12 @@ class PythonStation:
         return [entry[2] for entry in self._fifo]
 
     def queued_work(self) -> list[tuple[float | None, float]]:
-        """The ``(key, work hours)`` of the jobs waiting, in queue order (key None in a
+        """The ``(key, work hours)`` of the jobs waiting, as floats, in the order
+        ``queued_tokens`` names them (a deadline-first queue's heap order; key None in a
         first-come queue)."""
         if self.deadline_first:
-            return [(entry[0], entry[2]) for entry in self._heap]
-        return [(None, entry[0]) for entry in self._fifo]
+            return [(float(entry[0]), float(entry[2])) for entry in self._heap]
+        return [(None, float(entry[0])) for entry in self._fifo]
 
     def queued_jobs(self) -> list[tuple[Done, Any]]:
         """The ``(done, token)`` of the jobs waiting (not in service): whose job it is."""

@@ -290,8 +290,8 @@ def test_queued_jobs_name_whose_job_waits() -> None:
         assert [token for _, token in jobs] == station.queued_tokens()
 
 
-def test_queued_work_gives_each_waiting_job_s_key_and_hours_in_queue_order() -> None:
-    """queued_work lists the waiting jobs' keys and work hours (as given, before the
+def test_queued_work_gives_each_waiting_job_s_key_and_hours() -> None:
+    """queued_work lists the waiting jobs' keys and work hours (as floats, before the
     station's work factor) in the order queued_tokens names them; a first-come queue has
     no keys."""
     events = EventCalendar()

@@ -30,6 +30,7 @@ from model.engine_backend import compiled_engine
 from model.lifecycle import PythonLifecycle
 from model.parameters import HandlingParameters
 from model.policies.base import Unit, Visit
+from model.units import Units
 
 pytestmark = pytest.mark.skipif(compiled_engine() is None, reason="the engine is not built")
 
@@ -157,7 +158,7 @@ def test_agents_with_decisions_of_their_own_are_asked(
     compiled, reference = twins()
     for casework in (compiled, reference):
         under_pressure(casework, "quality")
-    run_steps(compiled, reference, DECIDING[:1])  # the lifecycle has looked at the classes
+    run_steps(compiled, reference, DECIDING)  # the lifecycle has looked at every class
     base, names = AGENTS[kind]
     asked = {"compiled": _Asked(), "reference": _Asked()}
     for key, casework in (("compiled", compiled), ("reference", reference)):
@@ -242,7 +243,10 @@ def test_ratings_or_pressure_of_other_kinds_are_asked(ratings: str) -> None:
                 department.timeliness_focus = kind(department.timeliness_focus)
             else:
                 department._ratings = shared
-    if ratings in ("list", "decimals"):  # no .item, no float * Decimal: both raise alike
+    if ratings == "decimals":  # float * Decimal raises: both alike, with the same state
+        run_steps(compiled, reference, DECIDING)
+        return
+    if ratings == "list":  # no .item: both raise alike (no ratings to compare)
         for cid in open_cases(compiled):
             for name in ("_visit_done", "_visit_arrive", "_turned_away"):
                 got = outcome(getattr(compiled, name), *STEPS[name](compiled, cid))
@@ -346,18 +350,31 @@ def test_an_office_s_kept_wrong_departments_are_the_reference_s(kept: str) -> No
         assert all(o == -1 for o in owners), "sent to a wrong department, returned by it"
 
 
-@pytest.mark.parametrize("own", ["subclass", "instance"])
-def test_units_with_their_own_stations_are_asked(own: str) -> None:
-    """Units whose class, or the object itself, has its own ``station`` are asked for every
-    visit's station that is not a department's, as the reference asks them."""
+@pytest.mark.parametrize("own", ["subclass", "instance", "class"])
+def test_units_with_their_own_stations_are_asked(own: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Units whose class (a subclass, or Units given a wrapper after the lifecycle looked
+    at it), or the object itself, has its own ``station`` are asked for every visit's
+    station that is not a department's, as the reference asks them."""
     compiled, reference = twins()
     asked = {"compiled": _Asked(), "reference": _Asked()}
+    if own == "class":
+        for casework in (compiled, reference):  # looked at: a grid's team's station
+            cid = open_cases(casework)[0]
+            casework._visit_arrive((cid, Visit(Unit("grid", casework.cases.grid[cid])), "review"))
+        written = Units.station
+
+        def station(units: Units, unit: Unit) -> Any:  # each twin's calls told apart
+            key = "compiled" if units is compiled.units else "reference"
+            asked[key].calls.append(("station", (unit,)))
+            return written(units, unit)
+
+        monkeypatch.setattr(Units, "station", station)
     for key, casework in (("compiled", compiled), ("reference", reference)):
         units = casework.units
         method = asked[key].wrap(type(units).station, "station")
         if own == "instance":
             units.station = functools.partial(method, units)
-        else:
+        elif own == "subclass":
             units.__class__ = type("OwnUnits", (type(units),), {"station": method})
     for name in ("_visit_arrive", "_enter_stage"):
         for cid in open_cases(compiled):

@@ -98,7 +98,11 @@ def state(casework: Casework) -> dict[str, Any]:
         "progress": {cid: prog._fields() for cid, prog in casework.progress.items()},
         "events": [plain(event) for event in casework.events.pending()],
         "queues": [
-            (station.queue_length, plain(station.queued_tokens()), station.queued_work())
+            (
+                station.queue_length,
+                plain(station.queued_tokens()),
+                [(bits(key), bits(work)) for key, work in station.queued_work()],
+            )
             for station in units.all_stations()
         ],
         "streams": {
@@ -124,8 +128,13 @@ def state(casework: Casework) -> dict[str, Any]:
             sorted(casework.deadlines),
         ),
         "trust": (bytes(model.population.trust), bytes(model.population.disposition)),
-        "ratings": [department.rating for department in units.departments],
+        "ratings": [bits(department.rating) for department in units.departments],
     }
+
+
+def bits(number: Any) -> Any:
+    """A float as its exact bits (-0.0 is not 0.0, a NaN is equal to itself)."""
+    return number.hex() if isinstance(number, float) else number
 
 
 def plain(value: Any) -> Any:
