@@ -22,7 +22,6 @@ cdef object _uniform = None  # model.scalar_draws.uniform (this module's draw or
 cdef object _Generator = None  # numpy.random.Generator
 cdef bint _compiled_uniform = False  # _uniform is this module's uniform (it agrees with numpy)
 cdef object _resolves = None  # model.agents.resolves
-cdef object _RESIDENTS_LEARN = None  # model.residents.Residents.learn_from
 cdef object _Visit = None  # model.policies.base.Visit
 cdef object _Unit = None  # model.policies.base.Unit
 cdef object _CENTRE = None  # model.lifecycle.CENTRE
@@ -38,8 +37,9 @@ cdef double _MINUTE = 1.0 / (24 * 60)  # in days, as model.lifecycle.MINUTE
 
 cdef int _load_names() except -1:
     global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush, _Generator
-    global _RESIDENTS_LEARN, _FunctionType, _HandlingParameters
-    global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _AGENTS_GLOBALS, _AGENTS_FILE
+    global _FunctionType, _HandlingParameters
+    global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _RESIDENTS, _AGENTS_GLOBALS
+    global _RESIDENTS_GLOBALS, _BUILTINS, _BUILTINS_LOADED, _RESOLVES_CODE, _LEARN_CODE
     global _ndarray, _FLOAT64
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
@@ -47,21 +47,36 @@ cdef int _load_names() except -1:
     from model import lifecycle
     _resolves = lifecycle.resolves
     from model.residents import Residents
-    _RESIDENTS_LEARN = Residents.learn_from
     from model import agents
     import types
     _FunctionType = types.FunctionType
     from model.parameters import HandlingParameters
-    _DEPARTMENTS = _Owned("Department", agents.__file__, _AT_ARRIVAL + _AT_DONE + _AT_TURN)
-    _GRID_WORKERS = _Owned("GridWorker", agents.__file__, _AT_CHECK)
-    _OFFICES = _Owned("Office", agents.__file__, _AT_CLASSIFY)
+    import builtins
+    from model import residents as residents_module
+    from model.units import Units
     _AGENTS_GLOBALS = vars(agents)
-    _AGENTS_FILE = agents.__file__
+    _RESIDENTS_GLOBALS = vars(residents_module)
+    _BUILTINS = vars(builtins)
+    _BUILTINS_LOADED = tuple([_BUILTINS.get(name) for name in _BUILTIN_NAMES])
+    _RESOLVES_CODE = _code_as_written(agents.resolves, "resolves", agents.__file__)
+    _LEARN_CODE = _code_as_written(agents.learn, "learn", agents.__file__)
+    _DEPARTMENTS = _Owned(
+        agents.Department, _AT_ARRIVAL + _AT_DONE + _AT_TURN,
+        ("handling", "pressure", "quality_focus", "timeliness_focus", "index", "_ratings"),
+    )
+    _GRID_WORKERS = _Owned(
+        agents.GridWorker, _AT_CHECK, ("catch_probability", "_verification_hours")
+    )
+    _OFFICES = _Owned(
+        agents.Office, _AT_CLASSIFY, ("accuracy", "catalogue", "catalogue_accuracy", "_wrong_for")
+    )
+    _UNITS = _Owned(Units, _STATION, ("grid_workers", "party", "communities", "streets", "centre"))
+    _RESIDENTS = _Owned(
+        Residents, ("learn_from",), ("_members", "_size", "_population", "_learning_rate")
+    )
     _ndarray = _numpy().ndarray
     _FLOAT64 = _numpy().dtype("float64")
     _check_array_fields()
-    from model import units as units_module
-    _UNITS = _Owned("Units", units_module.__file__, _STATION)
     _HandlingParameters = HandlingParameters
     _Visit = lifecycle.Visit
     _Unit = lifecycle.Unit
@@ -144,6 +159,7 @@ cdef object _draw(object generator):
 cdef extern from "Python.h":
     PyObject* _PyType_Lookup(PyTypeObject* tp, object name)  # the MRO's own entry (borrowed)
     PyObject* PyFunction_GET_CODE(object function)  # a function's code (borrowed)
+    PyObject* PyFunction_GET_GLOBALS(object function)  # its globals (borrowed)
     ctypedef struct _GetattroType "PyTypeObject":
         void* tp_getattro
 
@@ -191,9 +207,11 @@ cdef class _Owned:
     instructions a decision, about ten a case; issue 11, twenty-third round); anything else
     is asked."""
 
-    cdef str owner  # the class the methods are defined in, as the module names it
-    cdef str filename  # the module's file
     cdef tuple names
+    cdef tuple written  # the methods' code objects as the module wrote them (None: replaced)
+    cdef dict namespace  # the module's globals, the methods' own
+    cdef tuple attributes  # attributes the decisions read, and what the class written's
+    cdef tuple attribute_entries  # look-up finds for each (None: an instance attribute)
     cdef dict known  # type -> (version tag when looked at, own, the functions, their codes)
     cdef object last_type  # the type last asked about, and its entry (kept: the arrays
     cdef tuple last_entry  # below borrow from it)
@@ -202,34 +220,59 @@ cdef class _Owned:
     cdef PyObject* codes[_MOST]
     cdef _Seen seen[_SEEN]
 
-    def __cinit__(self, str owner, str filename, tuple names):
+    def __cinit__(self, object cls, tuple names, tuple attributes=()):
         if len(names) > _MOST:
             raise ValueError(f"at most {_MOST} methods, got {len(names)}")
-        self.owner = owner
-        self.filename = filename
+        module = __import__(cls.__module__, fromlist=["_"])
         self.names = names
+        self.attributes = attributes
+        self.namespace = vars(module)
         self.known = {}
+        codes = []
+        for name in names:  # the methods as the module wrote them, taken when first used
+            codes.append(
+                _code_as_written(vars(cls).get(name), f"{cls.__qualname__}.{name}", module.__file__)
+            )
+        self.written = tuple(codes)
+        entries = []
+        cdef PyObject* raw
+        for name in attributes:  # what the class's look-up finds for each attribute read
+            raw = _PyType_Lookup(<PyTypeObject*> cls, name)
+            entries.append(None if raw is NULL else <object> raw)
+        self.attribute_entries = tuple(entries)
 
     cdef tuple _look(self, object tp):
         """(version tag, whether ``tp`` has the methods as written, the functions looked at,
-        their codes) of ``tp``."""
+        their codes) of ``tp``: its own entry for each name in its method resolution order
+        is a function with the code the module wrote and the module's globals, it reads
+        attributes as ``object`` does, and each attribute the decisions read is looked up
+        as in the class written (no property of a subclass's own)."""
         cdef bint own = (<_GetattroType*> <void*> tp).tp_getattro == (
             <_GetattroType*> <void*> object
         ).tp_getattro
         cdef list functions = []
         cdef list codes = []
         cdef PyObject* raw
-        for name in self.names:
-            raw = _PyType_Lookup(<PyTypeObject*> tp, name)  # its own entry, not bound
+        cdef Py_ssize_t k
+        for k in range(len(self.names)):
+            raw = _PyType_Lookup(<PyTypeObject*> tp, self.names[k])  # its own entry, unbound
             if raw is NULL or type(<object> raw) is not _FunctionType:
                 own = False
                 continue
             function = <object> raw
             code = <object> PyFunction_GET_CODE(function)
-            if code.co_qualname != f"{self.owner}.{name}" or code.co_filename != self.filename:
+            if (
+                code is not self.written[k]
+                or PyFunction_GET_GLOBALS(function) is not <PyObject*> self.namespace
+            ):
                 own = False
             functions.append(function)  # kept, written or not: their code is watched
             codes.append(code)
+        for k in range(len(self.attributes)):
+            raw = _PyType_Lookup(<PyTypeObject*> tp, self.attributes[k])
+            if raw is not (NULL if self.attribute_entries[k] is None
+                           else <PyObject*> self.attribute_entries[k]):
+                own = False
         # the tag the look-ups left (0 where the type has none: looked at again next time)
         entry = ((<_TaggedType*> <void*> tp).tp_version_tag, own, tuple(functions), tuple(codes))
         self.known[tp] = entry
@@ -278,7 +321,7 @@ cdef class _Owned:
                 if PyFunction_GET_CODE(<object> self.functions[k]) is not self.codes[k]:
                     self._use(tp, self._look(tp))
                     break
-        if not self.last_entry[1]:
+        if not self.last_entry[1] or not _sound():
             return False
         cdef PyObject** instance = _PyObject_GetDictPtr(agent)  # no attribute look-up
         if instance is NULL or instance[0] is NULL:
@@ -308,12 +351,10 @@ cdef _Owned _DEPARTMENTS = None  # model.agents.Department's decisions
 cdef _Owned _GRID_WORKERS = None  # model.agents.GridWorker's
 cdef _Owned _OFFICES = None  # model.agents.Office's
 cdef _Owned _UNITS = None  # model.units.Units' station
+cdef _Owned _RESIDENTS = None  # model.residents.Residents' learning
 cdef object _HandlingParameters = None  # model.parameters.HandlingParameters (frozen)
 cdef object _ndarray = None  # numpy.ndarray
 cdef dict _AGENTS_GLOBALS = None  # model.agents' module namespace
-cdef str _AGENTS_FILE = None
-cdef object _resolves_seen = None  # the last model.agents.resolves looked at
-cdef bint _resolves_written = False  # whether it is the function as written there
 cdef tuple _AT_ARRIVAL = ("work_hours", "queue_key", "effort")
 cdef tuple _AT_DONE = ("rate", "resolves")
 cdef tuple _AT_TURN = ("accepts", "reclassifies")
@@ -322,26 +363,69 @@ cdef tuple _VERIFICATION_HOURS = ("verification_hours",)
 cdef tuple _CATCHES = ("catches",)
 cdef tuple _AT_CLASSIFY = ("classify", "accuracy_for")
 cdef tuple _STATION = ("station",)
+cdef tuple _LEARN_FROM = ("learn_from",)
 cdef object _ASKED = object()  # a decision the agent is asked for
 
 
-cdef object _resolves_code = None  # the code _resolves_written was decided for
+cdef dict _BUILTINS = None  # builtins' namespace
+cdef dict _RESIDENTS_GLOBALS = None  # model.residents' namespace
+cdef tuple _BUILTIN_NAMES = ("min", "max", "len", "tuple", "range")  # what the methods call
+cdef tuple _BUILTINS_LOADED = None  # those builtins when the names were loaded
+cdef object _RESOLVES_CODE = None  # model.agents.resolves' code as written (None: replaced)
+cdef object _LEARN_CODE = None  # model.agents.learn's
+cdef unsigned long long _namespace_versions[3]  # the three namespaces when last looked at
+cdef bint _namespaces_sound = False
+cdef object _integer_below_now = None  # model.agents.integer_below, as last looked at
 
 
-cdef bint _agents_resolves() except -1:
-    """Whether model.agents' ``resolves`` (which Department.resolves calls by its global
-    name) is the function written there, now."""
-    global _resolves_seen, _resolves_written, _resolves_code
-    function = _AGENTS_GLOBALS.get("resolves")
-    if function is not _resolves_seen:
-        _resolves_seen = function
-        code = getattr(function, "__code__", None) if type(function) is _FunctionType else None
-        _resolves_written = (
-            code is not None and code.co_qualname == "resolves"
-            and code.co_filename == _AGENTS_FILE
-        )
-        _resolves_code = code
-    return _resolves_written and PyFunction_GET_CODE(function) is <PyObject*> _resolves_code
+cdef object _code_as_written(object function, str qualname, str filename):
+    """``function``'s code where it is the one ``filename`` writes as ``qualname``, else
+    None (already replaced when first used: never computed here)."""
+    code = getattr(function, "__code__", None) if type(function) is _FunctionType else None
+    if code is None or code.co_qualname != qualname or code.co_filename != filename:
+        return None
+    return code
+
+
+cdef bint _written(object function, object code):
+    """Whether ``function`` is a function of model.agents with ``code`` (not None)."""
+    return (
+        code is not None and type(function) is _FunctionType
+        and PyFunction_GET_CODE(function) is <PyObject*> code
+        and PyFunction_GET_GLOBALS(function) is <PyObject*> _AGENTS_GLOBALS
+    )
+
+
+cdef bint _sound() except -1:
+    """Whether the module globals the agents' methods call are as the compiled decisions
+    assume: model.agents' ``resolves`` and ``learn`` with their code as written (model.
+    residents' ``learn`` being that one), none of the builtins the methods call shadowed
+    in either module, those builtins the ones loaded, and an ``integer_below`` in model.
+    agents (called as read there). Looked at once per state of the three namespaces (their
+    dictionaries' versions)."""
+    global _namespaces_sound, _integer_below_now
+    cdef unsigned long long agents = microgov_dict_version(<PyObject*> _AGENTS_GLOBALS)
+    cdef unsigned long long residents = microgov_dict_version(<PyObject*> _RESIDENTS_GLOBALS)
+    cdef unsigned long long builtins = microgov_dict_version(<PyObject*> _BUILTINS)
+    if (
+        agents == _namespace_versions[0] and residents == _namespace_versions[1]
+        and builtins == _namespace_versions[2]
+    ):
+        return _namespaces_sound
+    learn = _AGENTS_GLOBALS.get("learn")
+    sound = (
+        _written(_AGENTS_GLOBALS.get("resolves"), _RESOLVES_CODE)
+        and _written(learn, _LEARN_CODE) and _RESIDENTS_GLOBALS.get("learn") is learn
+    )
+    for name, loaded in zip(_BUILTIN_NAMES, _BUILTINS_LOADED):
+        if name in _AGENTS_GLOBALS or name in _RESIDENTS_GLOBALS or _BUILTINS.get(name) is not loaded:
+            sound = False
+    _integer_below_now = _AGENTS_GLOBALS.get("integer_below")
+    _namespaces_sound = sound and _integer_below_now is not None
+    _namespace_versions[0] = agents
+    _namespace_versions[1] = residents
+    _namespace_versions[2] = builtins
+    return _namespaces_sound
 
 
 cdef extern from *:
@@ -369,6 +453,7 @@ cdef extern from *:
 
 cdef object _FLOAT64 = None  # numpy.dtype("float64"), the native one
 cdef int _ALIGNED_WRITEABLE = 0x0100 | 0x0400  # NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE
+cdef unsigned int _WARN_ON_WRITE = 0x80000000u  # NPY_ARRAY_WARN_ON_WRITE (a broadcast view)
 
 
 cdef double* _double_at(object array, object index) except? NULL:
@@ -383,6 +468,7 @@ cdef double* _double_at(object array, object index) except? NULL:
     if (
         a.nd != 1 or a.descr is not <PyObject*> _FLOAT64
         or (a.flags & _ALIGNED_WRITEABLE) != _ALIGNED_WRITEABLE
+        or (<unsigned int> a.flags & _WARN_ON_WRITE)
         or index < 0 or index >= a.dimensions[0]
     ):
         return NULL
@@ -539,7 +625,6 @@ cdef class Lifecycle:
     cdef object _dept_handling  # the departments' HandlingParameters the _h_ numbers are of
     cdef object _h_gaming, _h_premature, _h_care, _h_miss, _h_dispute  # floats
     cdef double _h_memory
-    cdef bint _plain_residents  # residents' class learns by Residents.learn_from
     cdef public object mediators
     cdef public object organisation
     cdef public object classification_rng
@@ -647,62 +732,70 @@ cdef class Lifecycle:
     def residents(self, value):
         _load_names()
         self._residents = value
-        self._plain_residents = getattr(type(value), "learn_from", None) is _RESIDENTS_LEARN
 
     cdef int _learn(self, long long row, bint satisfied) except -1:
         """``self.residents.learn_from(row, satisfied)``; for model.residents.Residents' own
-        and a resident without an agent, model.agents.learn's float operations in its order,
-        here (its three Python calls and four numpy element accesses were ≈ 3,000
-        instructions a case; issue 11, twenty-second round)."""
+        (as written, as model.agents.learn is) and a resident without an agent, learn's
+        operations in its order, here: its arrays read where it reads them and written
+        through their fields where they are float64 arrays (its three Python calls and four
+        numpy element accesses were ≈ 3,000 instructions a case; issue 11, twenty-second
+        round)."""
         residents = self._residents
-        if not self._plain_residents:
+        if not _RESIDENTS.by(residents, _LEARN_FROM):
             residents.learn_from(row, satisfied)
             return 0
-        members = residents._members
-        if row < 0 or row >= <long long> residents._size or row in members:
+        if row < 0 or row >= residents._size or residents._members.get(row) is not None:
             residents.learn_from(row, satisfied)  # its error, or the party member's agent
             return 0
         population = residents._population
-        cdef double* trust = _double_at(population.trust, row)
-        cdef double* disposition = _double_at(population.disposition, row) if trust else NULL
-        if trust is NULL or disposition is NULL:
-            residents.learn_from(row, satisfied)  # its arrays' own reads, or their error
+        rate = residents._learning_rate
+        if type(rate) is not float:
+            residents.learn_from(row, satisfied)
             return 0
-        cdef double rate = residents._learning_rate
-        cdef double outcome = 1.0 if satisfied else 0.0
-        cdef double value = trust[0]
-        value = value + rate * (outcome - value)
-        value = value if value > 0.0 else 0.0  # Python's max(0.0, value), then min(1.0, …)
-        trust[0] = value if value < 1.0 else 1.0
-        cdef double settled = disposition[0]
-        disposition[0] = settled + rate * (outcome - settled)
+        outcome = 1.0 if satisfied else 0.0
+        cdef double r = rate, o = outcome, value
+        t = population.trust  # held until written
+        cdef double* at = _double_at(t, row)
+        if at is NULL:
+            trust = t.item(row)
+            t[row] = min(1.0, max(0.0, trust + rate * (outcome - trust)))
+        else:
+            value = at[0]
+            value = value + r * (o - value)
+            value = value if value > 0.0 else 0.0  # Python's max(0.0, value), then min(1.0, …)
+            at[0] = value if value < 1.0 else 1.0
+        d = population.disposition
+        at = _double_at(d, row)
+        if at is NULL:
+            settled = d.item(row)
+            d[row] = settled + rate * (outcome - settled)
+        else:
+            value = at[0]
+            at[0] = value + r * (o - value)
         return 0
 
     # ------------------------------------------------ the agents' decisions, in C
-    cdef bint _plain_department(self, object department, tuple asked) except -1:
-        """Whether ``department``'s ``asked`` decisions are model.agents.Department's, with
-        model.parameters.HandlingParameters whose numbers are floats: frozen, so read once
-        per parameters object (one changed through ``object.__setattr__`` is outside the
-        contract and not seen)."""
-        if not _DEPARTMENTS.by(department, asked):
-            return False
+    cdef bint _handling_of(self, object department) except -1:
+        """Reads ``department.handling`` (where the method reads it): whether it is model.
+        parameters.HandlingParameters with float numbers, which are then the _h_ fields
+        (frozen: read once per parameters object; one changed through ``object.__setattr__``
+        is outside its contract and not seen)."""
         h = department.handling
-        if h is not self._dept_handling:
-            if type(h) is not _HandlingParameters:
+        if h is self._dept_handling:
+            return True
+        if type(h) is not _HandlingParameters:
+            return False
+        read = (
+            h.gaming_propensity, h.premature_effort_share, h.care_gain,
+            h.resolution_probability_full_effort, h.rating_memory, h.dispute_probability,
+        )
+        for value in read:
+            if type(value) is not float:  # made without validation (model_construct)
                 return False
-            read = (
-                h.gaming_propensity, h.premature_effort_share, h.care_gain,
-                h.resolution_probability_full_effort, h.rating_memory, h.dispute_probability,
-            )
-            for value in read:
-                if type(value) is not float:  # made without validation (model_construct)
-                    return False
-            (
-                self._h_gaming, self._h_premature, self._h_care, full, memory, self._h_dispute
-            ) = read
-            self._h_miss = 1.0 - full
-            self._h_memory = memory
-            self._dept_handling = h
+        self._h_gaming, self._h_premature, self._h_care, full, memory, self._h_dispute = read
+        self._h_miss = 1.0 - full
+        self._h_memory = memory
+        self._dept_handling = h
         return True
 
     cdef tuple _effort(self, object department, object u):
@@ -714,24 +807,28 @@ cdef class Lifecycle:
         return (1.0 + self._h_care * pressure * department.quality_focus, False)
 
     cdef bint _rate(self, object department, bint on_time) except -1:
-        """``department.rate(on_time)`` (Department.rate's operations) on a float64 array of
-        ratings and an index in it; False: it is asked."""
-        cdef double* at = _double_at(department._ratings, department.index)
+        """``department.rate(on_time)`` (Department.rate's operations, after its handling
+        was read) on a float64 array of ratings and an index in it; False: it is asked."""
+        ratings = department._ratings  # held until written
+        cdef double* at = _double_at(ratings, department.index)
         if at is NULL:
             return False
         cdef double rating = at[0]
         at[0] = rating + self._h_memory * ((1.0 if on_time else 0.0) - rating)
         return True
 
-    cdef bint _accepts(
+    cdef int _accepts(
         self, object department, object needed, bint disputed, object must_lead, object u
     ) except -1:
         """``department.accepts(needed, disputed, must_lead, u)``: Department.accepts'
-        operations, on the objects as they are."""
+        operations, on the objects as they are, as 1 or 0; 2: it is asked (its handling
+        is not the frozen parameters)."""
         if department.index not in needed:
-            return False
+            return 0
         if not disputed or must_lead:
-            return True
+            return 1
+        if not self._handling_of(department):
+            return 2
         dispute = min(1.0, self._h_dispute * (1.0 + self._h_gaming * department.pressure))
         return u >= dispute
 
@@ -755,7 +852,7 @@ cdef class Lifecycle:
             return _ASKED  # (classify reads the accuracy again: a plain attribute's read)
         if not wrong:
             return lead
-        draw = _AGENTS_GLOBALS["integer_below"]  # as the method reads it, now
+        draw = _integer_below_now  # model.agents' integer_below, as read there
         return (<list> wrong)[draw(self.classification_rng, len(<list> wrong))]
 
     cdef object _station_of(self, object unit):
@@ -1042,19 +1139,21 @@ cdef class Lifecycle:
         else:
             u_dispute = _random(self.handling_rng)
         must_lead = prog.route.first_unit_leads
-        cdef bint plain = self._plain_department(department, _AT_TURN)
+        cdef bint plain = _DEPARTMENTS.by(department, _AT_TURN)
+        cdef int answer = 2
         if plain:
-            accepted = self._accepts(department, needed, disputed, must_lead, u_dispute)
-        else:
-            accepted = department.accepts(needed, disputed, must_lead, u_dispute)
-        if accepted:
+            answer = self._accepts(department, needed, disputed, must_lead, u_dispute)
+        if answer == 1 or (
+            answer == 2 and department.accepts(needed, disputed, must_lead, u_dispute)
+        ):
             self._league_accepted[chosen] += 1
             prog.lead = chosen
             self._owner.data.as_longs[row] = chosen
             if department.pressure > 0:
                 u_gaming = _random(self.gaming_rng)
                 if (
-                    self._reclassifies(department, u_gaming) if plain
+                    self._reclassifies(department, u_gaming)
+                    if plain and self._handling_of(department)
                     else department.reclassifies(u_gaming)
                 ):
                     self._reclassify(cid)
@@ -1236,7 +1335,7 @@ cdef class Lifecycle:
         if _is(unit.level, _DEPARTMENT):
             index = unit.index
             department = self._departments[index]
-            plain = self._plain_department(department, _AT_ARRIVAL)
+            plain = _DEPARTMENTS.by(department, _AT_ARRIVAL)
             station = department.station
             if given is None:  # its part of the case's work, and the route's overhead if it leads
                 row = self._case_departments[row_number]
@@ -1267,7 +1366,10 @@ cdef class Lifecycle:
                 key = department.queue_key(deadline, priority)
             if _is(role, _HANDLE) and given is None:
                 u = _random(self.gaming_rng) if department.pressure > 0 else 1.0
-                effort, premature = self._effort(department, u) if plain else department.effort(u)
+                effort, premature = (
+                    self._effort(department, u) if plain and self._handling_of(department)
+                    else department.effort(u)
+                )
                 work *= effort
         if _is(role, _RETURN):
             done, token = self._returned_callback, (cid, unit.index)
@@ -1303,13 +1405,13 @@ cdef class Lifecycle:
         if _is(role, _HANDLE) and _is(unit.level, _DEPARTMENT):
             index = unit.index
             department = self._departments[index]
-            plain = self._plain_department(department, _AT_DONE)
+            plain = _DEPARTMENTS.by(department, _AT_DONE)
             on_time = self._now() <= self._deadline.data.as_doubles[row_number]
-            if not (plain and self._rate(department, on_time)):
+            if not (plain and self._handling_of(department) and self._rate(department, on_time)):
                 department.rate(on_time)
             lead = index == prog.lead
             u = self._quality(row_number, prog, lead)
-            if plain and _agents_resolves():  # model.agents.resolves' operations
+            if plain and self._handling_of(department):  # model.agents.resolves' operations
                 ok = u < 1.0 - self._h_miss ** effort
             else:
                 ok = department.resolves(effort, u)

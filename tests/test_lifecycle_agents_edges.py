@@ -8,6 +8,8 @@ called step by step, results and state compared after every call.
 from __future__ import annotations
 
 import dataclasses
+import types
+import warnings
 from typing import Any
 
 import numpy as np
@@ -244,3 +246,238 @@ def test_one_decision_of_its_own_is_asked(kind: str, name: str) -> None:
     for step in ("_turned_away", "_visit_arrive", "_visit_done", "_handled", "_verified"):
         _all(compiled, reference, step, STEPS[step])
     assert asked["compiled"] == asked["reference"] > 0
+
+
+# ---- from a second review's reproductions (a9851d5): module namespaces, attributes read
+# through a subclass's properties, arrays handed out afresh, the residents' learning
+
+
+def test_ratings_handed_out_afresh_are_asked() -> None:
+    """A department whose ratings are a property handing out a new array at every read
+    (freed after the read) is asked: nothing is written to memory no one holds."""
+    compiled, reference = twins()
+    _warm(compiled, reference)
+
+    class Fresh(Department):
+        @property  # type: ignore[override]
+        def _ratings(self) -> Any:
+            return np.resize(self.__dict__["_kept"], 129)
+
+        @_ratings.setter
+        def _ratings(self, value: Any) -> None:
+            self.__dict__["_kept"] = value
+
+    for casework in (compiled, reference):
+        for department in casework.units.departments:
+            kept = department.__dict__.pop("_ratings")
+            department.__class__ = Fresh
+            department.__dict__["_kept"] = kept
+    _all(compiled, reference, "_visit_done", _done(0.3))
+
+
+def test_other_code_under_the_method_s_name_is_asked(monkeypatch):
+    """a function given other code whose qualname/file are Department.effort's"""
+    compiled, reference = twins()
+    _warm(compiled, reference)
+
+    def effort(self, u):
+        return 2.0, False
+
+    code = effort.__code__.replace(co_qualname="Department.effort", co_filename=agents.__file__)
+    monkeypatch.setattr(Department.effort, "__code__", code)
+    _all(compiled, reference, "_visit_arrive", _arrive)
+
+
+def test_another_resolves_under_its_name_is_called(monkeypatch):
+    compiled, reference = twins()
+    _warm(compiled, reference)
+
+    def resolves(handling, effort, u):
+        return True
+
+    code = resolves.__code__.replace(co_qualname="resolves", co_filename=agents.__file__)
+    monkeypatch.setattr(agents, "resolves", types.FunctionType(code, vars(agents), "resolves"))
+    for casework in (compiled, reference):
+        for cid in open_cases(casework):
+            casework.progress[cid].failed = False
+            casework.cases.u_quality[cid] = 0.999999
+    _all(compiled, reference, "_visit_done", _done(0.3))
+
+
+def test_the_method_s_code_with_other_globals_is_asked():
+    """a subclass whose resolves is Department.resolves' code with other globals"""
+    compiled, reference = twins()
+    _warm(compiled, reference)
+    g = dict(vars(agents))
+    g["resolves"] = lambda h, e, u: True
+
+    class Other(Department):
+        resolves = types.FunctionType(Department.resolves.__code__, g, "resolves")
+
+    for casework in (compiled, reference):
+        for d in casework.units.departments:
+            d.__class__ = Other
+        for cid in open_cases(casework):
+            casework.progress[cid].failed = False
+            casework.cases.u_quality[cid] = 0.999999
+    _all(compiled, reference, "_visit_done", _done(0.3))
+
+
+def test_a_min_of_the_module_s_own_is_used(monkeypatch):
+    compiled, reference = twins()
+    monkeypatch.setattr(agents, "min", lambda a, b: 0.0, raising=False)
+    for casework in (compiled, reference):
+        for d in casework.units.departments:
+            d.respond_to(0.6, {"on_time": 0.5, "resolution": 0.5})
+        for cid in open_cases(casework):
+            casework.cases.disputed[cid] = 1
+            casework.cases.u_classify[cid] = 0.0
+            casework.cases.u_dispute[cid] = 0.0
+            prog = casework.progress[cid]
+            prog.route = dataclasses.replace(prog.route, first_unit_leads=False)
+    _all(compiled, reference, "_turned_away", STEPS["_turned_away"])
+
+
+def test_a_len_of_the_module_s_own_is_used(monkeypatch):
+    compiled, reference = twins()
+    monkeypatch.setattr(agents, "len", lambda x: 0, raising=False)
+    for casework in (compiled, reference):
+        for office in _offices(casework):
+            office.accuracy = office.catalogue_accuracy = 0.0
+            for cid in open_cases(casework):
+                needed = casework.cases.departments[cid]
+                office._wrong_for[needed] = [
+                    d for d in range(office.n_departments) if d not in needed
+                ]
+    _all(compiled, reference, "_turned_away", STEPS["_turned_away"])
+
+
+def test_pressure_as_a_subclass_s_property_is_read_as_the_method_reads_it():
+    compiled, reference = twins()
+    _warm(compiled, reference)
+
+    class Counted(Department):
+        @property
+        def pressure(self):
+            self.reads = getattr(self, "reads", 0) + 1
+            return 0.5 + 0.01 * self.reads
+
+        @pressure.setter
+        def pressure(self, v):
+            pass
+
+    for casework in (compiled, reference):
+        for d in casework.units.departments:
+            d.__class__ = Counted
+            d.quality_focus = 1.0
+    _all(compiled, reference, "_visit_arrive", _arrive)
+    r = [getattr(d, "reads", 0) for d in compiled.units.departments]
+    e = [getattr(d, "reads", 0) for d in reference.units.departments]
+    assert r == e, (r, e)
+
+
+def test_handling_is_read_only_where_the_method_reads_it():
+    compiled, reference = twins()
+    _warm(compiled, reference)
+    for casework in (compiled, reference):
+        for d in casework.units.departments:
+            del d.handling
+
+    def returned(cw: Casework, cid: int) -> tuple[Any, ...]:
+        return ((cid, Visit(Unit("department", 0), work_hours=1.0), "return"),)
+
+    _all(compiled, reference, "_visit_arrive", returned)
+
+
+def test_ratings_that_warn_on_write_warn():
+    compiled, reference = twins()
+    _warm(compiled, reference)
+    for casework in (compiled, reference):
+        deps = casework.units.departments
+        base = deps[0]._ratings
+        a, _ = np.broadcast_arrays(base[:1], np.zeros(len(deps)))
+        for d in deps:
+            d._ratings = a
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _all(compiled, reference, "_visit_done", _done(0.3))
+
+
+@pytest.mark.parametrize("rate", [np.float32(0.3), "decimal"])
+def test_a_learning_rate_of_another_kind_learns_as_the_reference(rate):
+    import decimal
+
+    if rate == "decimal":
+        rate = decimal.Decimal("0.3")
+    compiled, reference = twins()
+    for casework in (compiled, reference):
+        casework.residents._learning_rate = rate
+        for cid in open_cases(casework):
+            casework.cases.resident[cid] = cid  # a resident
+    _all(compiled, reference, "_close", STEPS["_close"])
+
+
+def test_a_patched_learn_of_the_residents_module_is_called(monkeypatch):
+    import model.residents as residents_module
+
+    compiled, reference = twins()
+    calls = []
+    monkeypatch.setattr(residents_module, "learn", lambda *a: calls.append(a))
+    for casework in (compiled, reference):
+        for cid in open_cases(casework):
+            casework.cases.resident[cid] = cid
+    _all(compiled, reference, "_close", STEPS["_close"])
+
+
+def test_residents_given_learn_from_later_are_asked(monkeypatch):
+    from model.residents import Residents
+
+    compiled, reference = twins()
+    monkeypatch.setattr(Residents, "learn_from", lambda self, row, satisfied: None)
+    for casework in (compiled, reference):
+        for cid in open_cases(casework):
+            casework.cases.resident[cid] = cid
+    _all(compiled, reference, "_close", STEPS["_close"])
+
+
+def test_an_accuracy_property_is_read_as_often_as_the_reference_reads_it():
+    compiled, reference = twins()
+    for casework in (compiled, reference):
+        for office in _offices(casework):
+            cls = type(office)
+
+            class Counting(cls):
+                @property
+                def accuracy(self):
+                    self.__dict__["reads"] = self.__dict__.get("reads", 0) + 1
+                    return 0.0
+
+                @accuracy.setter
+                def accuracy(self, v):
+                    pass
+
+            office.__class__ = Counting
+            office.catalogue = frozenset()
+            office._wrong_for.clear()
+    _all(compiled, reference, "_turned_away", STEPS["_turned_away"])
+    assert [o.__dict__.get("reads") for o in _offices(compiled)] == [
+        o.__dict__.get("reads") for o in _offices(reference)
+    ]
+
+
+def test_integer_below_from_the_builtins_is_found_as_python_finds_it(monkeypatch):
+    import builtins
+
+    compiled, reference = twins()
+    ib = agents.integer_below
+    monkeypatch.delattr(agents, "integer_below")
+    monkeypatch.setattr(builtins, "integer_below", ib, raising=False)
+    for casework in (compiled, reference):
+        for office in _offices(casework):
+            office.accuracy = office.catalogue_accuracy = 0.0
+            for cid in open_cases(casework):
+                needed = casework.cases.departments[cid]
+                office._wrong_for[needed] = [
+                    d for d in range(office.n_departments) if d not in needed
+                ]
+    _all(compiled, reference, "_turned_away", STEPS["_turned_away"])
