@@ -44,6 +44,16 @@ def _offices(casework: Casework) -> list[Any]:
     return [units.centre, *units.streets, *units.communities]
 
 
+def never_right(casework: Casework) -> None:
+    """Every office names a wrong department, drawn from the list it keeps for each open
+    case's departments."""
+    for office in _offices(casework):
+        office.accuracy = office.catalogue_accuracy = 0.0
+        for cid in open_cases(casework):
+            needed = casework.cases.departments[cid]
+            office._wrong_for[needed] = [d for d in range(office.n_departments) if d not in needed]
+
+
 def _all(compiled: Casework, reference: Casework, name: str, arguments: Any) -> None:
     for cid in open_cases(compiled):
         if cid in compiled.progress:
@@ -80,13 +90,7 @@ def test_a_patched_integer_below_draws_the_wrong_department(
     """Office.classify draws by model.agents.integer_below, read when it draws."""
     compiled, reference = twins()
     for casework in (compiled, reference):
-        for office in _offices(casework):
-            office.accuracy = office.catalogue_accuracy = 0.0
-            for cid in open_cases(casework):
-                needed = casework.cases.departments[cid]
-                office._wrong_for[needed] = [
-                    d for d in range(office.n_departments) if d not in needed
-                ]
+        never_right(casework)
     monkeypatch.setattr(agents, "integer_below", lambda rng, n: n - 1)
     _all(compiled, reference, "_turned_away", STEPS["_turned_away"])
 
@@ -342,13 +346,7 @@ def test_a_len_of_the_module_s_own_is_used(monkeypatch):
     compiled, reference = twins()
     monkeypatch.setattr(agents, "len", lambda x: 0, raising=False)
     for casework in (compiled, reference):
-        for office in _offices(casework):
-            office.accuracy = office.catalogue_accuracy = 0.0
-            for cid in open_cases(casework):
-                needed = casework.cases.departments[cid]
-                office._wrong_for[needed] = [
-                    d for d in range(office.n_departments) if d not in needed
-                ]
+        never_right(casework)
     _all(compiled, reference, "_turned_away", STEPS["_turned_away"])
 
 
@@ -473,11 +471,5 @@ def test_integer_below_from_the_builtins_is_found_as_python_finds_it(monkeypatch
     monkeypatch.delattr(agents, "integer_below")
     monkeypatch.setattr(builtins, "integer_below", ib, raising=False)
     for casework in (compiled, reference):
-        for office in _offices(casework):
-            office.accuracy = office.catalogue_accuracy = 0.0
-            for cid in open_cases(casework):
-                needed = casework.cases.departments[cid]
-                office._wrong_for[needed] = [
-                    d for d in range(office.n_departments) if d not in needed
-                ]
+        never_right(casework)
     _all(compiled, reference, "_turned_away", STEPS["_turned_away"])
