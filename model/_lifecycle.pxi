@@ -46,14 +46,13 @@ cdef int _load_names() except -1:
         return 0
     from model import lifecycle
     _resolves = lifecycle.resolves
-    from model.residents import Residents
-    from model import agents
-    import types
-    _FunctionType = types.FunctionType
-    from model.parameters import HandlingParameters
     import builtins
+    import types
+    from model import agents
     from model import residents as residents_module
+    from model.parameters import HandlingParameters
     from model.units import Units
+    _FunctionType = types.FunctionType
     _AGENTS_GLOBALS = vars(agents)
     _RESIDENTS_GLOBALS = vars(residents_module)
     _BUILTINS = vars(builtins)
@@ -72,7 +71,7 @@ cdef int _load_names() except -1:
     )
     _UNITS = _Owned(Units, _STATION, ("grid_workers", "party", "communities", "streets", "centre"))
     _RESIDENTS = _Owned(
-        Residents, ("learn_from",), ("_members", "_size", "_population", "_learning_rate")
+        residents_module.Residents, _LEARN_FROM, ("_members", "_size", "_population", "_learning_rate")
     )
     _ndarray = _numpy().ndarray
     _FLOAT64 = _numpy().dtype("float64")
@@ -192,6 +191,7 @@ DEF _SEEN = 256  # agents remembered per class (by address; a collision looks ag
 DEF _MOST = 16  # methods an _Owned watches at most
 
 
+@cython.final
 cdef class _Owned:
     """Whether an agent decides by the methods model/agents.py (or model/units.py) writes
     for its class: its class's own entry for each of the names, in its method resolution
@@ -260,14 +260,10 @@ cdef class _Owned:
                 own = False
                 continue
             function = <object> raw
-            code = <object> PyFunction_GET_CODE(function)
-            if (
-                code is not self.written[k]
-                or PyFunction_GET_GLOBALS(function) is not <PyObject*> self.namespace
-            ):
+            if not _written(function, self.written[k], self.namespace):
                 own = False
             functions.append(function)  # kept, written or not: their code is watched
-            codes.append(code)
+            codes.append(<object> PyFunction_GET_CODE(function))
         for k in range(len(self.attributes)):
             raw = _PyType_Lookup(<PyTypeObject*> tp, self.attributes[k])
             if raw is not (NULL if self.attribute_entries[k] is None
@@ -291,36 +287,34 @@ cdef class _Owned:
             self.codes[k] = <PyObject*> codes[k]
         return 0
 
+    cdef inline bint _current(self, tuple entry, _TaggedType* t) except -1:
+        """Whether ``entry`` was looked at in its type's present state (``t``)."""
+        return (
+            t.tp_version_tag != 0 and (t.tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+            and <unsigned int> entry[0] == t.tp_version_tag
+        )
+
+    cdef inline bint _recoded(self) noexcept:
+        """Whether a function of the last type was given other code since it was looked at
+        (which leaves its class's version tag as it was)."""
+        cdef Py_ssize_t k
+        for k in range(self.n):
+            if PyFunction_GET_CODE(<object> self.functions[k]) is not self.codes[k]:
+                return True
+        return False
+
     cdef bint by(self, object agent, tuple asked) except -1:
         """Whether ``agent``'s class has the methods as written and ``agent`` none of the
         ``asked`` names of its own."""
         tp = type(agent)
         cdef _TaggedType* t = <_TaggedType*> <void*> tp
-        cdef Py_ssize_t k
-        cdef bint current = (
-            tp is self.last_type and t.tp_version_tag != 0
-            and (t.tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
-            and <unsigned int> self.last_entry[0] == t.tp_version_tag
-        )
-        if current:
-            for k in range(self.n):  # a function given other code since
-                if PyFunction_GET_CODE(<object> self.functions[k]) is not self.codes[k]:
-                    current = False
-                    self.known.pop(tp, None)
-                    break
-        if not current:
+        if tp is not self.last_type or not self._current(self.last_entry, t):
             entry = self.known.get(tp)
-            if (
-                entry is None or t.tp_version_tag == 0
-                or not (t.tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
-                or <unsigned int> (<tuple> entry)[0] != t.tp_version_tag
-            ):
+            if entry is None or not self._current(<tuple> entry, t):
                 entry = self._look(tp)
             self._use(tp, <tuple> entry)
-            for k in range(self.n):  # a type of the dictionary looked at before
-                if PyFunction_GET_CODE(<object> self.functions[k]) is not self.codes[k]:
-                    self._use(tp, self._look(tp))
-                    break
+        if self._recoded():
+            self._use(tp, self._look(tp))
         if not self.last_entry[1] or not _sound():
             return False
         cdef PyObject** instance = _PyObject_GetDictPtr(agent)  # no attribute look-up
@@ -387,12 +381,13 @@ cdef object _code_as_written(object function, str qualname, str filename):
     return code
 
 
-cdef bint _written(object function, object code):
-    """Whether ``function`` is a function of model.agents with ``code`` (not None)."""
+cdef bint _written(object function, object code, dict namespace):
+    """Whether ``function`` is a function with ``code`` (not None, the code its module
+    wrote) and that module's globals, ``namespace``."""
     return (
         code is not None and type(function) is _FunctionType
         and PyFunction_GET_CODE(function) is <PyObject*> code
-        and PyFunction_GET_GLOBALS(function) is <PyObject*> _AGENTS_GLOBALS
+        and PyFunction_GET_GLOBALS(function) is <PyObject*> namespace
     )
 
 
@@ -414,8 +409,9 @@ cdef bint _sound() except -1:
         return _namespaces_sound
     learn = _AGENTS_GLOBALS.get("learn")
     sound = (
-        _written(_AGENTS_GLOBALS.get("resolves"), _RESOLVES_CODE)
-        and _written(learn, _LEARN_CODE) and _RESIDENTS_GLOBALS.get("learn") is learn
+        _written(_AGENTS_GLOBALS.get("resolves"), _RESOLVES_CODE, _AGENTS_GLOBALS)
+        and _written(learn, _LEARN_CODE, _AGENTS_GLOBALS)
+        and _RESIDENTS_GLOBALS.get("learn") is learn
     )
     for name, loaded in zip(_BUILTIN_NAMES, _BUILTINS_LOADED):
         if name in _AGENTS_GLOBALS or name in _RESIDENTS_GLOBALS or _BUILTINS.get(name) is not loaded:

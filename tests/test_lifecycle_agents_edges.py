@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_lifecycle_twins import STEPS, open_cases, same_call, twins
+from test_lifecycle_twins import STEPS, lead, open_cases, same_call, twins
 
 from model import agents
 from model.agents import Department
@@ -26,17 +26,12 @@ from model.policies.base import Unit, Visit
 pytestmark = pytest.mark.skipif(compiled_engine() is None, reason="the engine is not built")
 
 
-def _lead(casework: Casework, cid: int) -> int:
-    prog = casework.progress[cid]
-    return prog.lead if prog.lead >= 0 else casework.cases.departments[cid][0]
-
-
 def _done(effort: Any) -> Any:
-    return lambda cw, cid: ((cid, Unit("department", _lead(cw, cid)), "handle", effort, False),)
+    return lambda cw, cid: ((cid, Unit("department", lead(cw, cid)), "handle", effort, False),)
 
 
 def _arrive(cw: Casework, cid: int) -> tuple[Any, ...]:
-    return ((cid, Visit(Unit("department", _lead(cw, cid))), "handle"),)
+    return ((cid, Visit(Unit("department", lead(cw, cid))), "handle"),)
 
 
 def _offices(casework: Casework) -> list[Any]:

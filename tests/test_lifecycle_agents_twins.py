@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_lifecycle_twins import STEPS, open_cases, outcome, same_call, state, twins
+from test_lifecycle_twins import STEPS, lead, open_cases, outcome, same_call, state, twins
 
 from model.agents import Department, GridWorker, Office
 from model.casework import Casework
@@ -97,18 +97,13 @@ def test_any_effort_resolves_as_the_reference(effort: Any) -> None:
             compiled,
             reference,
             "_visit_done",
-            lambda cw, c: ((c, Unit("department", _lead(cw, c)), "handle", effort, False),),
+            lambda cw, c: ((c, Unit("department", lead(cw, c)), "handle", effort, False),),
             cid,
         )
 
 
 def _decimal(value: float) -> Decimal:
     return Decimal(repr(value))
-
-
-def _lead(casework: Casework, cid: int) -> int:
-    prog = casework.progress[cid]
-    return prog.lead if prog.lead >= 0 else casework.cases.departments[cid][0]
 
 
 class _Asked:
@@ -342,10 +337,10 @@ def test_an_office_s_kept_wrong_departments_are_the_reference_s(kept: str) -> No
                 else:
                     office._wrong_for[needed] = tuple(wrong) if kept == "a tuple" else wrong
     run_steps(compiled, reference, ("_turned_away",))
-    leads = [_lead(compiled, cid) for cid in open_cases(compiled)]
+    leads = [lead(compiled, cid) for cid in open_cases(compiled)]
     owners = [compiled.cases.owner[cid] for cid in open_cases(compiled)]
     if kept == "none left":
-        assert any(o == lead for o, lead in zip(owners, leads, strict=True)), "the lead took one"
+        assert any(o == first for o, first in zip(owners, leads, strict=True)), "the lead took one"
     else:
         assert all(o == -1 for o in owners), "sent to a wrong department, returned by it"
 
