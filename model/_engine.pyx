@@ -845,6 +845,8 @@ def diffuse_trust(
     const double[::1] disposition,
     float[::1] work,
     float[::1] neighbours,
+    const int[::1] far_from,
+    const int[::1] far_to,
     double w,
     double r,
 ):
@@ -852,11 +854,15 @@ def diffuse_trust(
     for bit), on the ties grouped by degree (``TiesByDegree``): ``rows[starts[d]:starts[d +
     1]]`` are the residents with ``d`` ties, ascending, ``ties`` their ties group by group and
     row by row in each row's stored order, ``weight`` each grouped row's one stored value.
-    ``work`` ← trust as float32; each resident's neighbours' mean (into ``neighbours``) is
-    the float32 sum, in stored order, of ``weight * work[j]`` over their ties (no tie: one's
-    own trust); then, resident by resident, ``trust = disposition·r + (trust·(1 − w − r) +
+    ``work[:n]`` ← trust as float32; the far ties' slots filled, ``work[far_to[i]] =
+    work[far_from[i]]`` in the given order (stretches of slots by resident: the trust vector
+    read in order, the slots written in cache); each resident's neighbours' mean (into
+    ``neighbours``) is the float32 sum, in stored order, of ``weight * work[j]`` over their
+    ties ``j`` — a resident's row or a far tie's slot — (no tie: one's own trust); then,
+    resident by resident, ``trust = disposition·r + (trust·(1 − w − r) +
     float32(neighbours·w))``. Returns whether some value is out of [0, 1] or NaN (the
-    caller clips).
+    caller clips). ``ties``, ``rows``, ``far_from`` and ``far_to`` are read unchecked:
+    ``TiesByDegree`` checks them once when made.
 
     Four rows of one degree are summed side by side: each row's sum keeps its own order, the
     four chains of additions overlap, and every loop's length is its group's degree, so the
@@ -864,9 +870,10 @@ def diffuse_trust(
     mispredicted branch or two per row; docs/performance.md, thirteenth round)."""
     cdef Py_ssize_t n = trust.shape[0]
     cdef Py_ssize_t groups = starts.shape[0] - 1
+    cdef Py_ssize_t far = far_from.shape[0]
     if (
         rows.shape[0] != n or weight.shape[0] != n or disposition.shape[0] != n
-        or work.shape[0] != n or neighbours.shape[0] != n
+        or neighbours.shape[0] != n or far_to.shape[0] != far or work.shape[0] != n + far
     ):
         raise ValueError("diffuse_trust: arrays of different lengths")
     if groups < 1 or starts[0] != 0 or starts[groups] != n:
@@ -889,6 +896,8 @@ def diffuse_trust(
     cdef float* out = &neighbours[0]
     cdef double* t = &trust[0]
     cdef const double* d = &disposition[0]
+    cdef const int* source = &far_from[0] if far else NULL
+    cdef const int* to = &far_to[0] if far else NULL
     cdef Py_ssize_t i, m, s, e, degree
     cdef const int* q0
     cdef const int* q1
@@ -899,6 +908,8 @@ def diffuse_trust(
     with nogil:
         for i in range(n):
             x[i] = <float> t[i]
+        for i in range(far):  # the far ties' trust, in the order the sums read it
+            x[to[i]] = x[source[i]]
         for s in range(starts[1]):  # no ties: one's own trust
             out[row[s]] = x[row[s]]
         q0 = tie

@@ -57,8 +57,9 @@ class Population:
     row_weight: np.ndarray | None = field(init=False, repr=False)
     weighted_influence: sp.csr_matrix | None = field(init=False, repr=False)
     # the ties grouped by degree for the compiled step, made on its first day (district:
-    # 44 MB, the ties' indices once more and a row order and weight per resident;
-    # model/trust_diffusion.py, thirteenth round)
+    # 44 MB, the ties' indices once more and a row order and weight per resident,
+    # model/trust_diffusion.py, thirteenth round; and 29 MB for the 2.0 M far ties' slots
+    # and their work space, twenty-fourth round)
     ties_by_degree: TiesByDegree | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -6,27 +6,27 @@ each resident's mean of their neighbours' trust — the row-normalised ties
 (``Population.influence``, float32) times trust as float32 — or one's own trust for a
 resident without ties; values that leave [0, 1] are clipped.
 
-:func:`diffuse_reference` is the definition in numpy: scipy's product kernel on the
-matrix, then the vector operations in their order. At district scale it is ≈ 12 % of a
-year's time: the product gathers each row's neighbours from all over the trust vector,
-and four more passes read and write the district's vectors. The compiled engine's
-``diffuse_trust`` (model/_engine.pyx) does the same float operations in the same order
-in three passes (trust as float32; each row's neighbours' mean; the update), reading each
-row's one weight once instead of a stored value per tie, on the ties grouped by the
-residents' numbers of ties (:class:`TiesByDegree`, made once per matrix and row weights:
-rows of one degree are summed four side by side, in loops whose lengths the processor
-predicts). It is used when the matrix has that form (every stored value of a row equal,
-as ``build_population`` makes it, and the matrix is still the one the row weights were
-read from) and the results are the reference's bit for bit (tests/test_trust_diffusion.py)
-— but for a NaN's sign and payload: where NaNs of both signs meet in one sum, which one
-survives is the compiler's choice here and scipy's there (a NaN stays a NaN). The matrix
-and the row weights are read when they are grouped: change them by putting new ones in
-place (``Population.__post_init__`` reads the weights again), not in place.
-"""
+:func:`diffuse_reference` is the definition in numpy: scipy's product kernel on the matrix,
+then the vector operations in their order. At district scale it is ≈ 12 % of a year's time:
+the product gathers each row's neighbours from all over the trust vector, and four more
+passes read and write the district's vectors. The compiled engine's ``diffuse_trust``
+(model/_engine.pyx) does the same float operations in the same order in four passes (trust
+as float32; the far ties' trust gathered into slots in the order the sums read it; each
+row's neighbours' mean; the update), reading each row's one weight once instead of a stored
+value per tie, on the ties grouped by the residents' numbers of ties
+(:class:`TiesByDegree`, made once per matrix and row weights: rows of one degree are summed
+four side by side, in loops whose lengths the processor predicts). It is used when the
+matrix has that form (every stored value of a row equal, as ``build_population`` makes it,
+and the matrix is still the one the row weights were read from) and the results are the
+reference's bit for bit (tests/test_trust_diffusion.py) — but for a NaN's sign and payload:
+where NaNs of both signs meet in one sum, which one survives is the compiler's choice here
+and scipy's there (a NaN stays a NaN). The matrix and the row weights are read when they
+are grouped: change them by putting new ones in place (``Population.__post_init__`` reads
+the weights again), not in place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,15 +45,42 @@ BACKEND = "python" if _engine is None else "compiled"
 """Which trust step runs where it can: ``"compiled"`` (model/_engine.pyx) or ``"python"``."""
 
 
+FAR_TIE_ROWS = 65_536
+"""A tie is *far* when its resident's row number is more than this many rows from its
+owner's (256 KiB of the float32 trust vector either side): far ties' trust is gathered once
+a day into slots read in the order the step sums them (:class:`TiesByDegree`). Rows near
+one another are near in memory and stay where they are; a district's weak ties (a quarter
+of its ties) are far, a street's population has none (docs/design.md "The far ties'
+trust gathered before the sums", issue 11, twenty-fourth round)."""
+
+GATHER_SLOTS = 262_144
+"""How many far ties' slots (1 MiB of float32) one stretch of the gather writes, in the
+order of the residents read: small enough to stay in this machine's 2 MiB second-level
+cache while the trust vector is read once in order (measured: 128 Ki and 384 Ki slots
+gave less; docs/performance.md, twenty-fourth round)."""
+
+
 @dataclass(frozen=True, eq=False)
 class TiesByDegree:
     """The ties of ``source`` (a CSR matrix of n rows) grouped by the rows' numbers of ties,
     for the compiled step: ``rows[starts[d]:starts[d + 1]]`` are the rows with ``d`` ties in
-    ascending order (int32), ``ties`` their column indices group by group and row by row,
-    each row's in its stored order (int32), ``weight`` each grouped row's one stored value
-    (float32), read from ``source_weight`` (the population's row weights). Checked once
-    when made (the kernel reads them unchecked): every row once and in the group of its
-    number of ties, every tie a row of the matrix; kept as read-only views."""
+    ascending order (int32), ``ties`` their ties group by group and row by row, each row's
+    in its stored order (int32), ``weight`` each grouped row's one stored value (float32),
+    read from ``source_weight`` (the population's row weights).
+
+    A near tie is its resident's row number; a far one (:data:`FAR_TIE_ROWS`) is a slot
+    ``n + k``, the ``k``-th far tie in that order, which the step fills before it sums:
+    ``work[far_to[i]] = work[far_from[i]]`` (``far_from``: the far ties' residents, int32;
+    ``far_to``: their slots, int32; arranged in stretches of :data:`GATHER_SLOTS` slots,
+    each stretch by resident, so that the trust vector is read in order and the slots
+    written stay in cache). The sums then read the far ties' trust in the order they use it
+    instead of from anywhere in the trust vector; each sum's terms and order are the same
+    (:meth:`columns` gives every tie's resident). ``work`` is the step's float32 work
+    space: trust, then the slots (n + the far ties).
+
+    Checked once when made (the kernel reads them unchecked): every row once and in the
+    group of its number of ties, every tie a row or a slot, every slot filled once from a
+    row and read once; kept as read-only views."""
 
     source: sp.csr_matrix
     source_weight: np.ndarray
@@ -61,17 +88,24 @@ class TiesByDegree:
     starts: np.ndarray
     ties: np.ndarray
     weight: np.ndarray
+    far_from: np.ndarray
+    far_to: np.ndarray
+    work: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = self.source.shape[0]
         starts = self.starts
         sizes = np.diff(starts)
+        far = self.far_from.shape[0]
         fits = (
             self.rows.dtype == np.int32
             and self.ties.dtype == np.int32
             and self.weight.dtype == np.float32
+            and self.far_from.dtype == np.int32
+            and self.far_to.dtype == np.int32
             and starts.dtype == np.int64
             and self.rows.shape == self.weight.shape == (n,)
+            and self.far_to.shape == (far,)
             and self.source.indptr.shape == (n + 1,)
             and starts.shape[0] >= 2
             and starts[0] == 0
@@ -84,19 +118,35 @@ class TiesByDegree:
                 np.diff(self.source.indptr)[self.rows],
                 np.repeat(np.arange(sizes.shape[0]), sizes),
             )
-            and _within(self.ties, n)
+            and _within(self.ties, n + far)
+            and _within(self.far_from, n)
+            and _each_slot_once(self.far_to, n, far)  # each slot filled once
+            and _each_slot_once(self.ties[self.ties >= n], n, far)  # and read once
         )
         if not fits:
             raise ValueError("TiesByDegree: the groups do not describe the matrix's ties")
-        for name in ("rows", "starts", "ties", "weight"):
+        for name in ("rows", "starts", "ties", "weight", "far_from", "far_to"):
             view = getattr(self, name).view()
             view.flags.writeable = False  # what was checked stays as checked
             object.__setattr__(self, name, view)
+        object.__setattr__(self, "work", np.empty(n + far, dtype=np.float32))
 
     @classmethod
-    def of(cls, influence: sp.csr_matrix, row_weight: np.ndarray) -> TiesByDegree:
+    def of(
+        cls,
+        influence: sp.csr_matrix,
+        row_weight: np.ndarray,
+        far: int | None = None,
+        stretch: int | None = None,
+    ) -> TiesByDegree:
         """The grouping of ``influence``'s rows (int32 CSR), with ``row_weight`` (float32,
-        one per row) the rows' stored values."""
+        one per row) the rows' stored values; ties more than ``far`` rows from their owner
+        (default :data:`FAR_TIE_ROWS`) gathered into slots, ``stretch`` slots at a time
+        (default :data:`GATHER_SLOTS`)."""
+        far = FAR_TIE_ROWS if far is None else far
+        stretch = GATHER_SLOTS if stretch is None else stretch
+        if far < 0 or stretch < 1:
+            raise ValueError(f"TiesByDegree.of: far {far} must be ≥ 0 and stretch {stretch} ≥ 1")
         indptr = influence.indptr
         degree = np.diff(indptr)
         rows = np.argsort(degree, kind="stable").astype(np.int32)
@@ -111,7 +161,45 @@ class TiesByDegree:
                 block = indices[indptr[group][:, None] + np.arange(d, dtype=np.int32)]
                 ties[at : at + block.size] = block.ravel()
                 at += block.size
-        return cls(influence, row_weight, rows, starts, ties, row_weight[rows])
+        n = influence.shape[0]
+        owner = np.repeat(rows, degree[rows])  # each tie's row, in the grouped order
+        slot_of = np.flatnonzero(np.abs(ties - owner) > far)  # int32: no overflow below 2³¹
+        count = slot_of.shape[0]
+        if n + count >= 2**31:
+            raise ValueError(f"TiesByDegree.of: {n} rows and {count} far ties exceed int32")
+        far_from = ties[slot_of]
+        ties[slot_of] = np.arange(n, n + count, dtype=np.int32)
+        order = np.lexsort((far_from, np.arange(count) // stretch))  # by stretch, then row
+        return cls(
+            influence,
+            row_weight,
+            rows,
+            starts,
+            ties,
+            row_weight[rows],
+            far_from[order],
+            (order + n).astype(np.int32),
+        )
+
+    def columns(self) -> np.ndarray:
+        """Every tie's resident (the matrix's column index), in the grouped order."""
+        n = self.source.shape[0]
+        resident = np.empty(self.work.shape[0], dtype=np.int64)
+        resident[:n] = np.arange(n)
+        resident[self.far_to] = self.far_from
+        return resident[self.ties]
+
+
+def _each_slot_once(slots: np.ndarray, n: int, far: int) -> bool:
+    """Whether ``slots`` are ``n … n + far − 1``, each once."""
+    return slots.shape[0] == far and (
+        far == 0
+        or bool(
+            slots.min() >= n
+            and slots.max() < n + far
+            and (np.bincount(slots - n, minlength=far) == 1).all()
+        )
+    )
 
 
 def _within(values: np.ndarray, n: int) -> bool:
@@ -145,8 +233,10 @@ def diffuse_trust(pop: Population, w: float, r: float) -> None:
             grouped.weight,
             pop.trust,
             pop.disposition,
-            pop.trust32,
+            grouped.work,
             pop.neighbours32,
+            grouped.far_from,
+            grouped.far_to,
             w,
             r,
         )

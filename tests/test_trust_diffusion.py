@@ -172,8 +172,10 @@ def _grouped_call(
         "weight": grouped.weight,
         "trust": pop.trust,
         "disposition": pop.disposition,
-        "work": pop.trust32,
+        "work": grouped.work,
         "neighbours": pop.neighbours32,
+        "far_from": grouped.far_from,
+        "far_to": grouped.far_to,
     }
     arguments.update(changed)
     return engine.diffuse_trust(*arguments.values(), w, r)
@@ -187,6 +189,13 @@ def test_kernel_refuses_arrays_that_do_not_fit() -> None:
     grouped = diffusion.TiesByDegree.of(pop.influence, pop.row_weight)
     with pytest.raises(ValueError, match="different lengths"):
         _grouped_call(pop, grouped, trust=pop.trust[:-1], disposition=pop.disposition[:-1])
+    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far=1)
+    assert gathered.far_from.shape[0] > 0
+    with pytest.raises(ValueError, match="different lengths"):  # no room for the slots
+        _grouped_call(pop, gathered, work=pop.trust32)
+    with pytest.raises(ValueError, match="different lengths"):
+        _grouped_call(pop, gathered, far_to=gathered.far_to[:-1])
+    assert _grouped_call(pop, gathered) is False
     with pytest.raises(ValueError, match="do not cover"):
         _grouped_call(pop, grouped, starts=grouped.starts[:-1])
     shifted = grouped.starts.copy()
@@ -207,13 +216,17 @@ def test_kernel_refuses_arrays_that_do_not_fit() -> None:
     most=st.integers(0, 13),
     w=st.sampled_from([0.05, 0.5, 1.0]),
     r=st.sampled_from([0.0, 0.02, 0.7]),
+    far=st.sampled_from([0, 1, 3, 20, diffusion.FAR_TIE_ROWS]),
+    stretch=st.integers(1, 9),
 )
 def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
-    seed: int, n: int, most: int, w: float, r: float
+    seed: int, n: int, most: int, w: float, r: float, far: int, stretch: int
 ) -> None:
     """Any degrees (groups of 0 to 60 rows, not multiples of the four summed side by side):
     every row once, ascending within its group of equal degree; each row's ties in its stored
-    order; its weight beside it; and the step on them the plain formula's, bit for bit."""
+    order; its weight beside it; the ties more than ``far`` rows away as slots, each filled
+    once from its resident, stretch by stretch in the residents' order; and the step on them
+    the plain formula's, bit for bit."""
     rng = np.random.default_rng(seed)
     degree = rng.integers(0, most + 1, size=n) if n > 1 else np.zeros(1, dtype=np.int64)
     # unsorted: each row's stored order is what the grouping must keep
@@ -225,17 +238,31 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     weight = np.where(degree > 0, rng.random(n) / np.maximum(degree, 1), 0).astype(np.float32)
     data = np.repeat(weight, degree)
     influence = sp.csr_matrix((data, indices, indptr), shape=(n, n))
-    grouped = diffusion.TiesByDegree.of(influence, weight)
+    grouped = diffusion.TiesByDegree.of(influence, weight, far, stretch)
     assert sorted(grouped.rows.tolist()) == list(range(n))
+    columns = grouped.columns().tolist()
     at = 0
+    slots = []
     for d in range(grouped.starts.shape[0] - 1):
         group = grouped.rows[grouped.starts[d] : grouped.starts[d + 1]].tolist()
         assert group == sorted(group) and all(degree[i] == d for i in group)
         for i in group:
-            assert grouped.ties[at : at + d].tolist() == indices[indptr[i] : indptr[i + 1]].tolist()
+            assert columns[at : at + d] == indices[indptr[i] : indptr[i + 1]].tolist()
+            row_ties = grouped.ties[at : at + d].tolist()
+            for tie, column in zip(row_ties, columns[at : at + d], strict=True):
+                assert tie == column if abs(column - i) <= far else tie >= n
+                slots += [tie] if tie >= n else []
             at += d
     assert at == indices.shape[0]
+    assert slots == list(range(n, n + len(slots)))  # slots in the order the sums read them
+    assert grouped.work.shape == (n + len(slots),) and grouped.work.dtype == np.float32
     assert grouped.weight.tolist() == weight[grouped.rows].tolist()
+    fills = list(zip(grouped.far_to.tolist(), grouped.far_from.tolist(), strict=True))
+    assert sorted(fills) == [(slot, columns[grouped.ties.tolist().index(slot)]) for slot in slots]
+    for first in range(0, len(fills), stretch):  # a stretch's slots, by resident
+        part = fills[first : first + stretch]
+        assert {slot for slot, _ in part} == set(range(n + first, n + first + len(part)))
+        assert [source for _, source in part] == sorted(source for _, source in part)
     if not COMPILED:
         return
     values = [0.0, -0.0, 0.3, 1.0, 1.0 / 3.0, 1.1, -0.2, np.nan, -np.nan, np.inf]
@@ -263,22 +290,50 @@ def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
     assert pop.row_weight is not None
     good = diffusion.TiesByDegree.of(pop.influence, pop.row_weight)
     made = (good.source, good.source_weight)
+    far = (good.far_from, good.far_to)
     rows = good.rows.copy()
     rows[0] = rows[1]
     with pytest.raises(ValueError, match="do not describe"):
-        diffusion.TiesByDegree(*made, rows, good.starts, good.ties, good.weight)
+        diffusion.TiesByDegree(*made, rows, good.starts, good.ties, good.weight, *far)
     swapped = good.rows.copy()
     swapped[[0, -1]] = swapped[[-1, 0]]  # the first row has fewer ties than the last
     assert np.diff(pop.influence.indptr)[swapped[0]] != np.diff(pop.influence.indptr)[swapped[-1]]
     with pytest.raises(ValueError, match="do not describe"):
-        diffusion.TiesByDegree(*made, swapped, good.starts, good.ties, good.weight)
+        diffusion.TiesByDegree(*made, swapped, good.starts, good.ties, good.weight, *far)
     ties = good.ties.copy()
-    ties[-1] = pop.size
+    ties[-1] = pop.size  # a slot, but no far tie was gathered
+    assert good.far_from.shape[0] == 0
     with pytest.raises(ValueError, match="do not describe"):
-        diffusion.TiesByDegree(*made, good.rows, good.starts, ties, good.weight)
-    for name in ("rows", "starts", "ties", "weight"):
+        diffusion.TiesByDegree(*made, good.rows, good.starts, ties, good.weight, *far)
+    for name in ("rows", "starts", "ties", "weight", "far_from", "far_to"):
         with pytest.raises(ValueError, match="read-only"):
             getattr(good, name)[0] = 0
+    # with far ties: a slot read twice (another never), a slot filled twice, a tie filled
+    # from beyond the rows, a slot beyond the far ties
+    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far=2)
+    n, count = pop.size, gathered.far_from.shape[0]
+    assert count > 1
+    slots = np.flatnonzero(gathered.ties >= n)
+    read_twice = gathered.ties.copy()
+    read_twice[slots[0]] = read_twice[slots[1]]
+    filled_twice = gathered.far_to.copy()
+    filled_twice[0] = filled_twice[1]
+    beyond_rows = gathered.far_from.copy()
+    beyond_rows[0] = n
+    beyond_slots = gathered.ties.copy()
+    beyond_slots[slots[0]] = n + count
+    grouping = (gathered.rows, gathered.starts)
+    for bad in (
+        (*grouping, read_twice, gathered.weight, gathered.far_from, gathered.far_to),
+        (*grouping, gathered.ties, gathered.weight, gathered.far_from, filled_twice),
+        (*grouping, gathered.ties, gathered.weight, beyond_rows, gathered.far_to),
+        (*grouping, beyond_slots, gathered.weight, gathered.far_from, gathered.far_to),
+        (*grouping, gathered.ties, gathered.weight, gathered.far_from[1:], gathered.far_to[1:]),
+    ):
+        with pytest.raises(ValueError, match="do not describe"):
+            diffusion.TiesByDegree(*made, *bad)
+    with pytest.raises(ValueError, match="far -1 must be"):
+        diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far=-1)
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
@@ -323,6 +378,27 @@ def test_a_matrix_or_weights_put_in_without_reading_them_again_are_grouped_afres
     _step_matches_plain(pop)
     assert pop.ties_by_degree is not second
     assert pop.ties_by_degree.source_weight is pop.row_weight
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+@pytest.mark.parametrize("far", [0, 1, 5])
+def test_the_model_step_with_far_ties_gathered_is_the_plain_formulas(
+    monkeypatch: pytest.MonkeyPatch, far: int
+) -> None:
+    """A population small enough to have no far tie at the shipped distance, its ties
+    made far by a shorter one (every tie at 0): several days of the model's step, each the
+    plain formula's, bit for bit, on the grouping the step made with far ties in slots."""
+    monkeypatch.setattr(diffusion, "FAR_TIE_ROWS", far)
+    monkeypatch.setattr(diffusion, "GATHER_SLOTS", 7)
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(11))
+    pop.trust[::5] = 1.0  # and some at the bound, some below it
+    pop.trust[1::7] = 0.0
+    for _ in range(4):
+        _step_matches_plain(pop)
+    grouped = pop.ties_by_degree
+    assert grouped is not None and grouped.far_from.shape[0] > 0
+    if far == 0:
+        assert grouped.far_from.shape[0] == grouped.ties.shape[0]
 
 
 def test_compiled_step_runs_where_required() -> None:
