@@ -56,8 +56,8 @@ trust gathered before the sums", issue 11, twenty-fourth round)."""
 GATHER_SLOTS = 262_144
 """How many far ties' slots (1 MiB of float32) one stretch of the gather writes, in the
 order of the residents read: small enough to stay in this machine's 2 MiB second-level
-cache while the trust vector is read once in order (measured: 128 Ki and 384 Ki slots
-gave less; docs/performance.md, twenty-fourth round)."""
+cache while the trust vector is read once in order (measured: 64 Ki, 128 Ki, 384 Ki
+and 512 Ki slots gave less; docs/performance.md, twenty-fourth round)."""
 
 
 @dataclass(frozen=True, eq=False)
