@@ -870,10 +870,10 @@ def diffuse_trust(
     mispredicted branch or two per row; docs/performance.md, thirteenth round)."""
     cdef Py_ssize_t n = trust.shape[0]
     cdef Py_ssize_t groups = starts.shape[0] - 1
-    cdef Py_ssize_t far = far_from.shape[0]
+    cdef Py_ssize_t slots = far_from.shape[0]
     if (
         rows.shape[0] != n or weight.shape[0] != n or disposition.shape[0] != n
-        or neighbours.shape[0] != n or far_to.shape[0] != far or work.shape[0] != n + far
+        or neighbours.shape[0] != n or far_to.shape[0] != slots or work.shape[0] != n + slots
     ):
         raise ValueError("diffuse_trust: arrays of different lengths")
     if groups < 1 or starts[0] != 0 or starts[groups] != n:
@@ -896,8 +896,8 @@ def diffuse_trust(
     cdef float* out = &neighbours[0]
     cdef double* t = &trust[0]
     cdef const double* d = &disposition[0]
-    cdef const int* source = &far_from[0] if far else NULL
-    cdef const int* to = &far_to[0] if far else NULL
+    cdef const int* source = &far_from[0] if slots else NULL
+    cdef const int* to = &far_to[0] if slots else NULL
     cdef Py_ssize_t i, m, s, e, degree
     cdef const int* q0
     cdef const int* q1
@@ -908,7 +908,7 @@ def diffuse_trust(
     with nogil:
         for i in range(n):
             x[i] = <float> t[i]
-        for i in range(far):  # the far ties' trust, in the order the sums read it
+        for i in range(slots):  # the far ties' trust, in the order the sums read it
             x[to[i]] = x[source[i]]
         for s in range(starts[1]):  # no ties: one's own trust
             out[row[s]] = x[row[s]]

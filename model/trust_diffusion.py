@@ -78,9 +78,10 @@ class TiesByDegree:
     (:meth:`columns` gives every tie's resident). ``work`` is the step's float32 work
     space: trust, then the slots (n + the far ties).
 
-    Checked once when made (the kernel reads them unchecked): every row once and in the
-    group of its number of ties, every tie a row or a slot, every slot filled once from a
-    row and read once; kept as read-only views."""
+    Checked once when made (the kernel reads them unchecked): every array one-dimensional
+    and contiguous, every row once and in the group of its number of ties, every tie a row
+    or a slot, every slot filled once from a row and read once; kept as copies that cannot
+    be made writable (a pickled or copied grouping is made, and checked, afresh)."""
 
     source: sp.csr_matrix
     source_weight: np.ndarray
@@ -96,16 +97,19 @@ class TiesByDegree:
         n = self.source.shape[0]
         starts = self.starts
         sizes = np.diff(starts)
-        far = self.far_from.shape[0]
+        slots = self.far_from.shape[0]
+        arrays = (self.rows, starts, self.ties, self.weight, self.far_from, self.far_to)
         fits = (
-            self.rows.dtype == np.int32
+            all(a.ndim == 1 and a.flags.c_contiguous for a in arrays)
+            and self.rows.dtype == np.int32
             and self.ties.dtype == np.int32
             and self.weight.dtype == np.float32
             and self.far_from.dtype == np.int32
             and self.far_to.dtype == np.int32
             and starts.dtype == np.int64
             and self.rows.shape == self.weight.shape == (n,)
-            and self.far_to.shape == (far,)
+            and self.far_to.shape == (slots,)
+            and n + slots <= _MOST_SLOTS
             and self.source.indptr.shape == (n + 1,)
             and starts.shape[0] >= 2
             and starts[0] == 0
@@ -118,35 +122,40 @@ class TiesByDegree:
                 np.diff(self.source.indptr)[self.rows],
                 np.repeat(np.arange(sizes.shape[0]), sizes),
             )
-            and _within(self.ties, n + far)
+            and _within(self.ties, n + slots)
             and _within(self.far_from, n)
-            and _each_slot_once(self.far_to, n, far)  # each slot filled once
-            and _each_slot_once(self.ties[self.ties >= n], n, far)  # and read once
+            and _each_slot_once(self.far_to, n, slots)  # each slot filled once
+            and _each_slot_once(self.ties[self.ties >= n], n, slots)  # and read once
         )
         if not fits:
             raise ValueError("TiesByDegree: the groups do not describe the matrix's ties")
-        for name in ("rows", "starts", "ties", "weight", "far_from", "far_to"):
-            view = getattr(self, name).view()
-            view.flags.writeable = False  # what was checked stays as checked
-            object.__setattr__(self, name, view)
-        object.__setattr__(self, "work", np.empty(n + far, dtype=np.float32))
+        for name in _CHECKED:  # what was checked stays as checked
+            object.__setattr__(self, name, _unwritable(getattr(self, name)))
+        object.__setattr__(self, "work", np.empty(n + slots, dtype=np.float32))
+
+    def __reduce__(self) -> tuple[type[TiesByDegree], tuple[object, ...]]:
+        """Pickled or copied: made again through the constructor, which checks."""
+        arrays = tuple(np.array(getattr(self, name)) for name in _CHECKED)
+        return (type(self), (self.source, self.source_weight, *arrays))
 
     @classmethod
     def of(
         cls,
         influence: sp.csr_matrix,
         row_weight: np.ndarray,
-        far: int | None = None,
+        far_rows: int | None = None,
         stretch: int | None = None,
     ) -> TiesByDegree:
         """The grouping of ``influence``'s rows (int32 CSR), with ``row_weight`` (float32,
-        one per row) the rows' stored values; ties more than ``far`` rows from their owner
-        (default :data:`FAR_TIE_ROWS`) gathered into slots, ``stretch`` slots at a time
-        (default :data:`GATHER_SLOTS`)."""
-        far = FAR_TIE_ROWS if far is None else far
+        one per row) the rows' stored values; ties more than ``far_rows`` rows from their
+        owner (default :data:`FAR_TIE_ROWS`) gathered into slots, ``stretch`` slots at a
+        time (default :data:`GATHER_SLOTS`)."""
+        far_rows = FAR_TIE_ROWS if far_rows is None else far_rows
         stretch = GATHER_SLOTS if stretch is None else stretch
-        if far < 0 or stretch < 1:
-            raise ValueError(f"TiesByDegree.of: far {far} must be ≥ 0 and stretch {stretch} ≥ 1")
+        if far_rows < 0 or stretch < 1:
+            raise ValueError(
+                f"TiesByDegree.of: far_rows {far_rows} must be ≥ 0 and stretch {stretch} ≥ 1"
+            )
         indptr = influence.indptr
         degree = np.diff(indptr)
         rows = np.argsort(degree, kind="stable").astype(np.int32)
@@ -167,15 +176,18 @@ class TiesByDegree:
         distance = np.repeat(rows, degree[rows])
         np.subtract(ties, distance, out=distance)
         np.abs(distance, out=distance)
-        slot_of = np.flatnonzero(distance > far)
+        slot_of = np.flatnonzero(distance > min(far_rows, n))
         del distance
         count = slot_of.shape[0]
-        if n + count >= 2**31:
-            raise ValueError(f"TiesByDegree.of: {n} rows and {count} far ties exceed int32")
+        if n + count > _MOST_SLOTS:
+            raise ValueError(
+                f"TiesByDegree.of: {n} rows and {count} far ties: more than int32 can number"
+            )
         far_from = ties[slot_of]
         ties[slot_of] = np.arange(n, n + count, dtype=np.int32)
         # by stretch, then by row (one sort of one key: ≈ 8× faster than np.lexsort; the
         # order of one row's slots within a stretch does not matter)
+        stretch = min(stretch, max(count, 1))
         order = np.argsort(np.arange(count, dtype=np.int64) // stretch * n + far_from)
         return cls(
             influence,
@@ -189,7 +201,8 @@ class TiesByDegree:
         )
 
     def columns(self) -> np.ndarray:
-        """Every tie's resident (the matrix's column index), in the grouped order."""
+        """Every tie's resident (the matrix's column index), in the grouped order (for the
+        tests and for reading; the step does not use it)."""
         n = self.source.shape[0]
         resident = np.empty(self.work.shape[0], dtype=np.int64)
         resident[:n] = np.arange(n)
@@ -197,14 +210,26 @@ class TiesByDegree:
         return resident[self.ties]
 
 
-def _each_slot_once(slots: np.ndarray, n: int, far: int) -> bool:
-    """Whether ``slots`` are ``n … n + far − 1``, each once."""
-    return slots.shape[0] == far and (
-        far == 0
+_CHECKED = ("rows", "starts", "ties", "weight", "far_from", "far_to")
+"""The arrays :class:`TiesByDegree` checks and keeps unwritable."""
+
+_MOST_SLOTS = 2**31
+"""Rows and far ties' slots together are numbered by int32: at most 2³¹ of them."""
+
+
+def _unwritable(values: np.ndarray) -> np.ndarray:
+    """A copy of ``values`` over immutable bytes: numpy refuses to make it writable."""
+    return np.frombuffer(values.tobytes(), dtype=values.dtype)
+
+
+def _each_slot_once(slots: np.ndarray, n: int, count: int) -> bool:
+    """Whether ``slots`` are ``n … n + count − 1``, each once."""
+    return slots.shape[0] == count and (
+        count == 0
         or bool(
-            slots.min() >= n
-            and slots.max() < n + far
-            and (np.bincount(slots - n, minlength=far) == 1).all()
+            slots.min() >= n  # (bincount refuses a negative number with its own error)
+            and slots.max() < n + count
+            and (np.bincount(slots - n, minlength=count) == 1).all()
         )
     )
 

@@ -4,6 +4,8 @@ the plain formula gives."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 from types import SimpleNamespace
 
 import numpy as np
@@ -189,7 +191,7 @@ def test_kernel_refuses_arrays_that_do_not_fit() -> None:
     grouped = diffusion.TiesByDegree.of(pop.influence, pop.row_weight)
     with pytest.raises(ValueError, match="different lengths"):
         _grouped_call(pop, grouped, trust=pop.trust[:-1], disposition=pop.disposition[:-1])
-    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far=1)
+    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=1)
     assert gathered.far_from.shape[0] > 0
     with pytest.raises(ValueError, match="different lengths"):  # no room for the slots
         _grouped_call(pop, gathered, work=pop.trust32)
@@ -216,8 +218,8 @@ def test_kernel_refuses_arrays_that_do_not_fit() -> None:
     most=st.integers(0, 13),
     w=st.sampled_from([0.05, 0.5, 1.0]),
     r=st.sampled_from([0.0, 0.02, 0.7]),
-    far=st.sampled_from([0, 1, 3, 20, diffusion.FAR_TIE_ROWS]),
-    stretch=st.integers(1, 9),
+    far=st.sampled_from([0, 1, 3, 20, diffusion.FAR_TIE_ROWS, 2**40]),
+    stretch=st.sampled_from([1, 2, 3, 7, 9, 2**64]),
 )
 def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     seed: int, n: int, most: int, w: float, r: float, far: int, stretch: int
@@ -310,7 +312,7 @@ def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
             getattr(good, name)[0] = 0
     # with far ties: a slot read twice (another never), a slot filled twice, a tie filled
     # from beyond the rows, a slot beyond the far ties
-    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far=2)
+    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
     n, count = pop.size, gathered.far_from.shape[0]
     assert count > 1
     slots = np.flatnonzero(gathered.ties >= n)
@@ -332,8 +334,64 @@ def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
     ):
         with pytest.raises(ValueError, match="do not describe"):
             diffusion.TiesByDegree(*made, *bad)
-    with pytest.raises(ValueError, match="far -1 must be"):
-        diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far=-1)
+    into_rows = gathered.far_to.copy()
+    into_rows[0] = 0  # a fill that would overwrite a resident's trust
+    with pytest.raises(ValueError, match="do not describe"):
+        diffusion.TiesByDegree(*made, *grouping, gathered.ties, gathered.weight,
+                               gathered.far_from, into_rows)  # fmt: skip
+    for name in diffusion._CHECKED:  # not one-dimensional, not contiguous
+        arrays = {key: getattr(gathered, key) for key in diffusion._CHECKED}
+        for odd in (arrays[name][:, None], np.repeat(arrays[name], 2)[::2]):
+            with pytest.raises(ValueError, match="do not describe"):
+                diffusion.TiesByDegree(*made, **{**arrays, name: odd})
+    with pytest.raises(ValueError, match="far_rows -1 must be"):
+        diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=-1)
+    with pytest.raises(ValueError, match="stretch 0"):
+        diffusion.TiesByDegree.of(pop.influence, pop.row_weight, stretch=0)
+
+
+def test_ties_by_degree_refuse_more_slots_than_int32_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows and slots are int32 numbers: a grouping with more of them is refused, when
+    made and when checked (the limit lowered to this population's size)."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
+    assert pop.row_weight is not None
+    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
+    count = gathered.far_from.shape[0]
+    monkeypatch.setattr(diffusion, "_MOST_SLOTS", pop.size + count)  # exactly enough
+    assert diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2).ties.shape
+    monkeypatch.setattr(diffusion, "_MOST_SLOTS", pop.size + count - 1)
+    with pytest.raises(ValueError, match="more than int32 can number"):
+        diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
+    arrays = [np.array(getattr(gathered, name)) for name in diffusion._CHECKED]
+    with pytest.raises(ValueError, match="do not describe"):
+        diffusion.TiesByDegree(gathered.source, gathered.source_weight, *arrays)
+
+
+def test_ties_by_degree_cannot_be_changed_after_the_check() -> None:
+    """The checked arrays are copies numpy refuses to make writable (a caller's own arrays
+    changed later do not show through), and a pickled or copied grouping is made afresh
+    through the constructor's checks."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
+    assert pop.row_weight is not None
+    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
+    for name in diffusion._CHECKED:
+        with pytest.raises(ValueError, match="WRITEABLE"):
+            getattr(gathered, name).flags.writeable = True
+    mine = [np.array(getattr(gathered, name)) for name in diffusion._CHECKED]
+    made = diffusion.TiesByDegree(gathered.source, gathered.source_weight, *mine)
+    mine[5][0] = 2**31 - 1  # far_to: the caller's array changed after the check
+    assert made.far_to[0] == gathered.far_to[0]
+    for copied in (pickle.loads(pickle.dumps(gathered)), copy.deepcopy(gathered)):
+        assert copied is not gathered and copied.work.shape == gathered.work.shape
+        for name in diffusion._CHECKED:
+            assert np.array_equal(getattr(copied, name), getattr(gathered, name))
+            assert not getattr(copied, name).flags.writeable
+    shallow = copy.copy(gathered)
+    assert shallow.far_to is not gathered.far_to  # made again, not the same arrays shared
+    with pytest.raises(ValueError, match="do not describe"):
+        diffusion.TiesByDegree(gathered.source, gathered.source_weight, *mine)
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
