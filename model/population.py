@@ -58,8 +58,9 @@ class Population:
     weighted_influence: sp.csr_matrix | None = field(init=False, repr=False)
     # the ties grouped by degree for the compiled step, made on its first day (district:
     # 44 MB, the ties' indices once more and a row order and weight per resident,
-    # model/trust_diffusion.py, thirteenth round; and 29 MB for the 2.0 M far ties' slots
-    # and their work space, twenty-fourth round)
+    # model/trust_diffusion.py, thirteenth round; and 29 MB for the 2.0 M far ties'
+    # residents and slots and the grouping's own work space, twenty-fourth round, which
+    # leaves ``trust32`` to the numpy reference)
     ties_by_degree: TiesByDegree | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
