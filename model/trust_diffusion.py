@@ -60,7 +60,7 @@ cache while the trust vector is read once in order (measured: 64 Ki, 128 Ki, 384
 and 512 Ki slots gave less; docs/performance.md, twenty-fourth round)."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class TiesByDegree:
     """The ties of ``source`` (a CSR matrix of n rows) grouped by the rows' numbers of ties,
     for the compiled step: ``rows[starts[d]:starts[d + 1]]`` are the rows with ``d`` ties in
@@ -78,10 +78,13 @@ class TiesByDegree:
     (:meth:`columns` gives every tie's resident). ``work`` is the step's float32 work
     space: trust, then the slots (n + the far ties).
 
-    Checked once when made (the kernel reads them unchecked): every array one-dimensional
-    and contiguous, every row once and in the group of its number of ties, every tie a row
-    or a slot, every slot filled once from a row and read once; kept as copies that cannot
-    be made writable (a pickled or copied grouping is made, and checked, afresh)."""
+    Checked once when made (the kernel reads them unchecked): every array a plain
+    one-dimensional contiguous ``ndarray``, every row once and in the group of its number
+    of ties, every tie a row or a slot, every slot filled once from a row and read once.
+    The checks run on copies taken first, kept as immutable bytes; the arrays on the
+    object are read-only views of them, and the kernel is given fresh views
+    (:meth:`kernel_arrays`), so nothing done to an array on the object reaches it (a
+    pickled or copied grouping is made, and checked, afresh)."""
 
     source: sp.csr_matrix
     source_weight: np.ndarray
@@ -92,16 +95,24 @@ class TiesByDegree:
     far_from: np.ndarray
     far_to: np.ndarray
     work: np.ndarray = field(init=False, repr=False)
+    _buffers: tuple[bytes, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        given = [getattr(self, name) for name in _CHECKED]
+        if not all(
+            type(a) is np.ndarray and a.ndim == 1 and a.flags.c_contiguous for a in given
+        ):  # (a subclass's own reading — a masked array's — is not what is copied)
+            raise ValueError("TiesByDegree: the groups do not describe the matrix's ties")
+        # copied first, then checked: what is checked is what is kept
+        buffers = tuple(a.tobytes() for a in given)
+        for name, a, kept in zip(_CHECKED, given, buffers, strict=True):
+            object.__setattr__(self, name, np.frombuffer(kept, dtype=a.dtype))
         n = self.source.shape[0]
         starts = self.starts
         sizes = np.diff(starts)
         slots = self.far_from.shape[0]
-        arrays = (self.rows, starts, self.ties, self.weight, self.far_from, self.far_to)
         fits = (
-            all(a.ndim == 1 and a.flags.c_contiguous for a in arrays)
-            and self.rows.dtype == np.int32
+            self.rows.dtype == np.int32
             and self.ties.dtype == np.int32
             and self.weight.dtype == np.float32
             and self.far_from.dtype == np.int32
@@ -129,9 +140,17 @@ class TiesByDegree:
         )
         if not fits:
             raise ValueError("TiesByDegree: the groups do not describe the matrix's ties")
-        for name in _CHECKED:  # what was checked stays as checked
-            object.__setattr__(self, name, _unwritable(getattr(self, name)))
+        object.__setattr__(self, "_buffers", buffers)
         object.__setattr__(self, "work", np.empty(n + slots, dtype=np.float32))
+
+    def kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """The checked arrays, in :data:`_CHECKED`'s order, as fresh read-only views of the
+        bytes checked — what the kernel is given, whatever was done to the views on the
+        object since (``ndarray.__setstate__`` can point one at other memory)."""
+        return tuple(
+            np.frombuffer(kept, dtype=dtype)
+            for kept, dtype in zip(self._buffers, _DTYPES, strict=True)
+        )
 
     def __reduce__(self) -> tuple[type[TiesByDegree], tuple[object, ...]]:
         """Pickled or copied: made again through the constructor, which checks."""
@@ -213,13 +232,11 @@ class TiesByDegree:
 _CHECKED = ("rows", "starts", "ties", "weight", "far_from", "far_to")
 """The arrays :class:`TiesByDegree` checks and keeps unwritable."""
 
+_DTYPES = (np.int32, np.int64, np.int32, np.float32, np.int32, np.int32)
+"""Their types, as checked (native byte order)."""
+
 _MOST_SLOTS = 2**31
 """Rows and far ties' slots together are numbered by int32: at most 2³¹ of them."""
-
-
-def _unwritable(values: np.ndarray) -> np.ndarray:
-    """A copy of ``values`` over immutable bytes: numpy refuses to make it writable."""
-    return np.frombuffer(values.tobytes(), dtype=values.dtype)
 
 
 def _each_slot_once(slots: np.ndarray, n: int, count: int) -> bool:
@@ -258,17 +275,18 @@ def diffuse_trust(pop: Population, w: float, r: float) -> None:
     grouped = grouped_ties(pop)
     if grouped is not None:
         assert _engine is not None
+        rows, starts, ties, weight, far_from, far_to = grouped.kernel_arrays()
         out_of_bounds = _engine.diffuse_trust(
-            grouped.rows,
-            grouped.starts,
-            grouped.ties,
-            grouped.weight,
+            rows,
+            starts,
+            ties,
+            weight,
             pop.trust,
             pop.disposition,
             grouped.work,
             pop.neighbours32,
-            grouped.far_from,
-            grouped.far_to,
+            far_from,
+            far_to,
             w,
             r,
         )

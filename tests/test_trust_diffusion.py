@@ -392,6 +392,59 @@ def test_ties_by_degree_cannot_be_changed_after_the_check() -> None:
     assert shallow.far_to is not gathered.far_to  # made again, not the same arrays shared
     with pytest.raises(ValueError, match="do not describe"):
         diffusion.TiesByDegree(gathered.source, gathered.source_weight, *mine)
+    assert not hasattr(gathered, "__dict__")  # no instance dictionary to put arrays in
+
+
+def test_ties_by_degree_check_what_they_keep() -> None:
+    """A masked array reads past its masked entries but copies their fill value: the
+    checks run on the copies kept, so the fill value beyond the arrays is refused; and a
+    subclass of ndarray is refused outright (its copy may not be what it reads)."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
+    assert pop.row_weight is not None
+    gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
+    for name in ("rows", "ties", "far_to"):
+        arrays = {key: np.array(getattr(gathered, key)) for key in diffusion._CHECKED}
+        masked = np.ma.MaskedArray(arrays[name], mask=np.zeros(arrays[name].shape, bool))
+        masked.mask[-1] = True
+        masked.fill_value = 2_000_000_000  # a row, tie or slot far beyond the arrays
+        with pytest.raises(ValueError, match="do not describe"):
+            diffusion.TiesByDegree(
+                gathered.source, gathered.source_weight, **{**arrays, name: masked}
+            )
+        # a subclass is refused outright: its copy need not be numpy's (here, a writable
+        # buffer it could change after the check)
+        own = arrays[name].view(_OwnBytes)
+        with pytest.raises(ValueError, match="do not describe"):
+            diffusion.TiesByDegree(gathered.source, gathered.source_weight, **{**arrays, name: own})
+
+
+class _OwnBytes(np.ndarray):
+    """An array whose copy (``tobytes``) is a writable buffer."""
+
+    def tobytes(self, order: str = "C") -> bytes:  # type: ignore[override]
+        return bytearray(np.asarray(self).tobytes())  # type: ignore[return-value]
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+def test_an_array_repointed_after_the_check_does_not_reach_the_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ndarray.__setstate__`` points a kept view at other memory; the step gives the
+    kernel fresh views of the bytes checked, so the next days are still the plain
+    formula's (before: a crash)."""
+    monkeypatch.setattr(diffusion, "FAR_TIE_ROWS", 1)
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(12))
+    _step_matches_plain(pop)
+    grouped = pop.ties_by_degree
+    assert grouped is not None and grouped.far_from.shape[0] > 0
+    for name, beyond in (("far_to", 2**31 - 1000), ("ties", 2**31 - 1000), ("rows", 10**9)):
+        view = getattr(grouped, name)
+        bad = np.full_like(view, beyond)
+        view.__setstate__((1, view.shape, view.dtype, False, bad.tobytes()))
+        assert getattr(grouped, name)[0] == beyond  # the view on the object is repointed
+    for _ in range(2):
+        _step_matches_plain(pop)
+    assert pop.ties_by_degree is grouped
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
