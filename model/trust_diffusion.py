@@ -74,9 +74,8 @@ class TiesByDegree:
     ``far_to``: their slots, int32; arranged in stretches of :data:`GATHER_SLOTS` slots,
     each stretch by resident, so that the trust vector is read in order and the slots
     written stay in cache). The sums then read the far ties' trust in the order they use it
-    instead of from anywhere in the trust vector; each sum's terms and order are the same
-    (:meth:`columns` gives every tie's resident). ``work`` is the step's float32 work
-    space: trust, then the slots (n + the far ties).
+    instead of from anywhere in the trust vector; each sum's terms and order are the same.
+    ``work`` is the step's float32 work space: trust, then the slots (n + the far ties).
 
     Checked once when made (the kernel reads them unchecked): every array a plain
     one-dimensional contiguous ``ndarray``, every row once and in the group of its number
@@ -112,12 +111,7 @@ class TiesByDegree:
         sizes = np.diff(starts)
         slots = self.far_from.shape[0]
         fits = (
-            self.rows.dtype == np.int32
-            and self.ties.dtype == np.int32
-            and self.weight.dtype == np.float32
-            and self.far_from.dtype == np.int32
-            and self.far_to.dtype == np.int32
-            and starts.dtype == np.int64
+            all(a.dtype == dtype for a, dtype in zip(given, _DTYPES, strict=True))
             and self.rows.shape == self.weight.shape == (n,)
             and self.far_to.shape == (slots,)
             and n + slots <= _MOST_SLOTS
@@ -179,7 +173,8 @@ class TiesByDegree:
         degree = np.diff(indptr)
         rows = np.argsort(degree, kind="stable").astype(np.int32)
         top = int(degree.max()) if degree.shape[0] else 0
-        starts = np.searchsorted(degree[rows], np.arange(top + 2)).astype(np.int64)
+        grouped_degree = degree[rows]
+        starts = np.searchsorted(grouped_degree, np.arange(top + 2)).astype(np.int64)
         indices = influence.indices
         ties = np.empty(indices.shape[0], dtype=np.int32)
         at = 0
@@ -192,10 +187,10 @@ class TiesByDegree:
         n = influence.shape[0]
         # each tie's distance from its row, in the grouped order, in one array (int32: no
         # overflow below 2³¹; a fresh 35 MB array costs the district ≈ 0.1 s of page faults)
-        distance = np.repeat(rows, degree[rows])
+        distance = np.repeat(rows, grouped_degree)
         np.subtract(ties, distance, out=distance)
         np.abs(distance, out=distance)
-        slot_of = np.flatnonzero(distance > min(far_rows, n))
+        slot_of = np.flatnonzero(distance > far_rows)
         del distance
         count = slot_of.shape[0]
         if n + count > _MOST_SLOTS:
@@ -218,15 +213,6 @@ class TiesByDegree:
             far_from[order],
             (order + n).astype(np.int32),
         )
-
-    def columns(self) -> np.ndarray:
-        """Every tie's resident (the matrix's column index), in the grouped order (for the
-        tests and for reading; the step does not use it)."""
-        n = self.source.shape[0]
-        resident = np.empty(self.work.shape[0], dtype=np.int64)
-        resident[:n] = np.arange(n)
-        resident[self.far_to] = self.far_from
-        return resident[self.ties]
 
 
 _CHECKED = ("rows", "starts", "ties", "weight", "far_from", "far_to")

@@ -242,7 +242,7 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     influence = sp.csr_matrix((data, indices, indptr), shape=(n, n))
     grouped = diffusion.TiesByDegree.of(influence, weight, far, stretch)
     assert sorted(grouped.rows.tolist()) == list(range(n))
-    columns = grouped.columns().tolist()
+    columns = _columns(grouped).tolist()
     at = 0
     slots = []
     for d in range(grouped.starts.shape[0] - 1):
@@ -283,6 +283,21 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     if _grouped_call(pop, grouped, w, r):  # out of [0, 1]: the caller clips
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
     assert _same(pop.trust, expected)
+
+
+def _columns(grouped: diffusion.TiesByDegree) -> np.ndarray:
+    """Every tie's resident (the matrix's column index), in the grouped order: a slot read
+    as the resident it is filled from."""
+    n = grouped.source.shape[0]
+    resident = np.empty(grouped.work.shape[0], dtype=np.int64)
+    resident[:n] = np.arange(n)
+    resident[grouped.far_to] = grouped.far_from
+    return resident[grouped.ties]
+
+
+def _copies(grouped: diffusion.TiesByDegree) -> dict[str, np.ndarray]:
+    """Writable copies of the grouping's checked arrays, by name, in the constructor's order."""
+    return {name: np.array(getattr(grouped, name)) for name in diffusion._CHECKED}
 
 
 def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
@@ -364,7 +379,7 @@ def test_ties_by_degree_refuse_more_slots_than_int32_numbers(
     monkeypatch.setattr(diffusion, "_MOST_SLOTS", pop.size + count - 1)
     with pytest.raises(ValueError, match="more than int32 can number"):
         diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
-    arrays = [np.array(getattr(gathered, name)) for name in diffusion._CHECKED]
+    arrays = list(_copies(gathered).values())
     with pytest.raises(ValueError, match="do not describe"):
         diffusion.TiesByDegree(gathered.source, gathered.source_weight, *arrays)
 
@@ -379,7 +394,7 @@ def test_ties_by_degree_cannot_be_changed_after_the_check() -> None:
     for name in diffusion._CHECKED:
         with pytest.raises(ValueError, match="WRITEABLE"):
             getattr(gathered, name).flags.writeable = True
-    mine = [np.array(getattr(gathered, name)) for name in diffusion._CHECKED]
+    mine = list(_copies(gathered).values())
     made = diffusion.TiesByDegree(gathered.source, gathered.source_weight, *mine)
     mine[5][0] = 2**31 - 1  # far_to: the caller's array changed after the check
     assert made.far_to[0] == gathered.far_to[0]
@@ -403,7 +418,7 @@ def test_ties_by_degree_check_what_they_keep() -> None:
     assert pop.row_weight is not None
     gathered = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
     for name in ("rows", "ties", "far_to"):
-        arrays = {key: np.array(getattr(gathered, key)) for key in diffusion._CHECKED}
+        arrays = _copies(gathered)
         masked = np.ma.MaskedArray(arrays[name], mask=np.zeros(arrays[name].shape, bool))
         masked.mask[-1] = True
         masked.fill_value = 2_000_000_000  # a row, tie or slot far beyond the arrays
