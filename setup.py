@@ -24,6 +24,9 @@ from setuptools.command.build_ext import build_ext
 logger = logging.getLogger("setup")
 
 SOURCE = Path("model") / "_engine.pyx"
+# what _engine.pyx includes and is built with, as model.engine_backend.ENGINE_INCLUDES
+INCLUDES = ("_*.pxi", "_*.h", "_*.cpp")
+SHORTEST = Path("model") / "_shortest.cpp"  # C++17's std::to_chars (the case log's floats)
 REQUIRE_VARIABLE = "MICROGOV_REQUIRE_COMPILED"
 # by compiler: no fast math, no contraction (MSVC's /fp:precise may still contract: see docs)
 STRICT_FLOATS = {"msvc": ["/fp:precise"]}
@@ -79,11 +82,13 @@ class OptionalBuildExt(build_ext):
 
 
 def source_digest() -> str:
-    """The sha256 of the engine's source: _engine.pyx, then the files it includes (model/_*.pxi)
-    by name — as model.engine_backend.source_digest checks it (not imported here: importing
-    the model package needs its dependencies, which a build may not have yet)."""
+    """The sha256 of the engine's source: _engine.pyx, then the files it includes and is built
+    with (``INCLUDES``: model/_*.pxi, _*.h, _*.cpp) by name — as
+    model.engine_backend.source_digest checks it (not imported here: importing the model
+    package needs its dependencies, which a build may not have yet)."""
     digest = hashlib.sha256(SOURCE.read_bytes())
-    for part in sorted(SOURCE.parent.glob("_*.pxi")):
+    parts = {part for pattern in INCLUDES for part in SOURCE.parent.glob(pattern)}
+    for part in sorted(parts, key=lambda part: part.name):
         digest.update(part.read_bytes())
     return digest.hexdigest()
 
@@ -100,7 +105,7 @@ def extensions() -> list[Extension]:
     digest = source_digest()
     engine = Extension(
         "model._engine",
-        [str(SOURCE)],
+        [str(SOURCE), str(SHORTEST)],
         define_macros=[("MICROGOV_ENGINE_SHA256", digest)],  # bare hex, made a string in C
     )
     try:

@@ -196,3 +196,13 @@ class Lifecycle:
     """model.lifecycle.PythonLifecycle's methods and attributes, compiled."""
 
     def __getattr__(self, name: str) -> Any: ...
+
+# the case log's CSV text (model/_csv_text.pxi)
+CSV_TEXT: bool
+CSV_INT: int
+CSV_FLOAT: int
+CSV_BOOL: int
+CSV_CODES: int
+CSV_STRING: int
+
+def csv_text(columns: list[tuple[Any, ...]], rows: int) -> bytes | None: ...

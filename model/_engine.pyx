@@ -33,10 +33,11 @@ model/scalar_draws.py).
 """
 
 cimport cython
-from libc.math cimport exp, floor, isfinite
+from libc.math cimport exp, floor, isfinite, signbit
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
+from cpython.bytes cimport PyBytes_AsString, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 
 import math
 
@@ -1805,3 +1806,4 @@ cdef void _shuffle_rows(bitgen_t* g, int64_t[:, ::1] rows, Py_ssize_t n, Py_ssiz
 
 
 include "_lifecycle.pxi"
+include "_csv_text.pxi"

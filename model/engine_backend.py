@@ -30,7 +30,9 @@ PURE_PYTHON_VARIABLE = "MICROGOV_PURE_PYTHON"
 REQUIRE_COMPILED_VARIABLE = "MICROGOV_REQUIRE_COMPILED"
 MODEL_DIR = Path(__file__).resolve().parent
 ENGINE_SOURCE = "_engine.pyx"
-ENGINE_INCLUDES = "_*.pxi"  # the files _engine.pyx includes (the compiled lifecycle)
+# the files _engine.pyx includes (the compiled lifecycle, the case log's text) and the C++ it
+# is built with (model/_shortest.cpp and its header): each in the source digest, by name
+ENGINE_INCLUDES = ("_*.pxi", "_*.h", "_*.cpp")
 REBUILD = "run `python setup.py build_ext --inplace` in the checkout, or reinstall the package"
 
 _warned: set[str] = set()  # each fallback is logged once per process
@@ -76,14 +78,15 @@ def refusal(engine: ModuleType, model_dir: Path = MODEL_DIR) -> str | None:
 
 
 def source_digest(model_dir: Path = MODEL_DIR) -> str | None:
-    """The sha256 of the engine's Cython source in ``model_dir`` — ``_engine.pyx``, then the
-    files it includes (``_*.pxi``) by name — as setup.py builds it into the module; None
+    """The sha256 of the engine's source in ``model_dir`` — ``_engine.pyx``, then the files it
+    includes and is built with (``ENGINE_INCLUDES``) by name — as setup.py builds it into the module; None
     where no ``_engine.pyx`` is there (an installed wheel: nothing to compare)."""
     source = model_dir / ENGINE_SOURCE
     if not source.exists():
         return None
     digest = hashlib.sha256(source.read_bytes())
-    for part in sorted(model_dir.glob(ENGINE_INCLUDES)):
+    parts = {part for pattern in ENGINE_INCLUDES for part in model_dir.glob(pattern)}
+    for part in sorted(parts, key=lambda part: part.name):
         digest.update(part.read_bytes())
     return digest.hexdigest()
 

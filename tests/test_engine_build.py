@@ -4,6 +4,7 @@ build: stale and foreign builds refused")."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import logging
@@ -238,29 +239,66 @@ def test_engine_build_error_exits_1_in_one_line(
 @needs_compiled
 def test_compiled_engine_records_its_source() -> None:
     """The built module carries the sha256 of the _engine.pyx beside it followed by the
-    files it includes (the compiled lifecycle, model/_lifecycle.pxi)."""
+    files it includes and is built with, by name: the compiled lifecycle and the case log's
+    text (model/_csv_text.pxi, _lifecycle.pxi) and the C++ of its floats (_shortest.cpp, .h)."""
     model = ROOT / "model"
     text = (model / "_engine.pyx").read_bytes()
     assert b'include "_lifecycle.pxi"' in text
-    text += (model / "_lifecycle.pxi").read_bytes()
+    assert b'include "_csv_text.pxi"' in text
+    for name in ["_csv_text.pxi", "_lifecycle.pxi", "_shortest.cpp", "_shortest.h"]:
+        text += (model / name).read_bytes()
     assert ENGINE is not None
     assert ENGINE.SOURCE_SHA256 == hashlib.sha256(text).hexdigest()
 
 
+@pytest.mark.parametrize("names", [["_b.pxi", "_a.pxi"], ["_b.pxi", "_a.h"], ["_z.cpp", "_y.pxi"]])
 def test_a_changed_include_makes_the_build_stale(
-    model_dir: Path, caplog: pytest.LogCaptureFixture
+    names: list[str], model_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A module built before an included file (``_*.pxi``) changed is refused as stale, and
-    one built from the source and its includes, taken in name order, is used."""
-    (model_dir / "_b.pxi").write_bytes(b"# b")
-    (model_dir / "_a.pxi").write_bytes(b"# a")
+    """A module built before an included file (``_*.pxi``) or a C++ part (``_*.cpp``,
+    ``_*.h``) changed is refused as stale, and one built from the source and those files,
+    taken in name order whatever their kind, is used; other files (the generated
+    ``_engine.c``) are not part of it."""
+    later, first = names
+    (model_dir / later).write_bytes(b"# later")
+    (model_dir / first).write_bytes(b"# first")
+    (model_dir / "_engine.c").write_bytes(b"/* generated */")
     built_before = fake_engine(model_dir, own_digest())
     with caplog.at_level(logging.WARNING, logger="model.engine_backend"):
         assert compiled_engine(lambda: built_before, model_dir, {}) is None
     assert "was built from another" in caplog.text
-    current = hashlib.sha256(SOURCE_TEXT + b"# a" + b"# b").hexdigest()
+    current = hashlib.sha256(SOURCE_TEXT + b"# first" + b"# later").hexdigest()
     engine = fake_engine(model_dir, current)
     assert compiled_engine(lambda: engine, model_dir, {}) is engine
+
+
+def test_setup_and_the_backend_digest_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """setup.py's digest (built into the module) and model.engine_backend's (checked at
+    import) read the same files in the same order."""
+    model = tmp_path / "model"
+    model.mkdir()
+    for name, text in [("_engine.pyx", b"p"), ("_q.pxi", b"q"), ("_a.cpp", b"a"), ("_m.h", b"m")]:
+        (model / name).write_bytes(text)
+    (model / "_engine.c").write_bytes(b"c")
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    tree.body = [  # setup.py without its last statement, the call of setup()
+        node for node in tree.body if not (isinstance(node, ast.Expr) and _calls_setup(node))
+    ]
+    namespace: dict[str, Any] = {"__name__": "setup_under_test"}
+    exec(compile(tree, "setup.py", "exec"), namespace)
+    monkeypatch.chdir(tmp_path)
+    digest = namespace["source_digest"]()
+    assert digest == engine_backend.source_digest(model)
+    assert digest == hashlib.sha256(b"pamq").hexdigest()
+
+
+def _calls_setup(node: ast.Expr) -> bool:
+    call = node.value
+    return (
+        isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "setup"
+    )
 
 
 @needs_compiled
