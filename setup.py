@@ -1,11 +1,12 @@
 """Build the compiled engine (model/_engine.pyx and what it includes); the metadata is pyproject's.
 
-The extension is optional: without Cython or a compiler (or with ``MICROGOV_PURE_PYTHON=1``
+The extension (C from the .pyx, and model/_shortest.cpp: C++17's std::to_chars for the case
+log's floats) is optional: without Cython or a C or C++ compiler (or with ``MICROGOV_PURE_PYTHON=1``
 at run time) model.events and model.stations use their pure-Python classes, the reference;
 with ``MICROGOV_REQUIRE_COMPILED=1`` a failed build is an error. It is compiled without fast
 math and without floating-point contraction (no fused multiply-add) so that every float
 operation is the reference's, bit for bit; the sha256 of the .pyx and of the files it
-includes (model/_*.pxi: the compiled case lifecycle) is built into the module
+includes and is built with (model/_*.pxi, _*.h, _*.cpp) is built into the module
 (``SOURCE_SHA256``) so that a stale or foreign build is refused at run time (docs/design.md
 "Issue 11, ninth round: a compiled event calendar and stations" and "The compiled engine's
 build: stale and foreign builds refused").

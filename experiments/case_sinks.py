@@ -29,12 +29,13 @@ class CsvCaseSink:
     run without a sink would, with the rows in the order the cases were retired (each
     block in case-number order); sort by ``case_id`` for the order of creation.
 
-    The rows are written by Arrow's CSV writer, ≈9× faster than ``DataFrame.to_csv``
-    (issue 11: writing a district year's 1.2 M cases took ≈22 s of its run). The text
-    differs from pandas' only in how some floats are spelled — an integral value without
-    its ``.0`` (``1`` for ``1.0``), exponents without padding (``1e-9`` for ``1e-09``) —
-    and they read back equal; booleans are written ``True``/``False`` as pandas does,
-    missing values as empty fields.
+    The rows are written by the compiled engine's ``csv_text`` where it is built, else by
+    Arrow's CSV writer — the same bytes (``_csv_rows``); Arrow's is ≈9× faster than
+    ``DataFrame.to_csv`` (issue 11: writing a district year's 1.2 M cases took ≈22 s of its
+    run), the compiled one ≈ 2.5× faster again. The text differs from pandas' only in how
+    some floats are spelled — an integral value without its ``.0`` (``1`` for ``1.0``),
+    exponents without padding (``1e-9`` for ``1e-09``) — and they read back equal; booleans
+    are written ``True``/``False`` as pandas does, missing values as empty fields.
     """
 
     def __init__(self, handle: TextIO) -> None:
@@ -78,6 +79,8 @@ def _text_columns(frame: pd.DataFrame) -> list[tuple[Any, ...]] | None:
 
     engine = _ENGINE
     assert engine is not None
+    if not frame.columns.is_unique:  # ``frame[name]`` would be a frame
+        return None
     columns: list[tuple[Any, ...]] = []
     for name in frame.columns:
         column = frame[name]
@@ -107,7 +110,7 @@ def _text_columns(frame: pd.DataFrame) -> list[tuple[Any, ...]] | None:
         elif dtype.kind == "O":
             try:
                 strings = _string_buffers(pa.array(column.to_numpy(), from_pandas=True))
-            except (pa.ArrowException, TypeError, ValueError):
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
                 return None
             if strings is None:
                 return None
@@ -149,6 +152,8 @@ def _arrow_csv_rows(frame: pd.DataFrame) -> str:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    if not frame.columns.is_unique:  # ``frame[name]`` would be a frame: pandas writes it
+        return frame.to_csv(index=False, header=False)
     try:
         arrays = []
         for name in frame.columns:
@@ -159,11 +164,14 @@ def _arrow_csv_rows(frame: pd.DataFrame) -> str:
             else:
                 arrays.append(pa.Array.from_pandas(column))
         table = pa.Table.from_arrays(arrays, names=[str(name) for name in frame.columns])
+        # one chunk a column: pyarrow 26's writer writes garbage for a column whose first
+        # chunk is empty (a ``pd.concat`` of an empty frame and another)
+        table = table.combine_chunks()
         out = io.BytesIO()
         # batches of 8,192 rows rather than Arrow's 1,024: ≈ 12 % less CPU for the same text
         options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192)
         pacsv.write_csv(table, out, options)
-    except pa.ArrowException:  # a text field needs quoting, or a column Arrow cannot take
+    except (pa.ArrowException, OverflowError):  # a text needing quotes, a column Arrow cannot take
         return frame.to_csv(index=False, header=False)
     return out.getvalue().decode("utf-8")
 

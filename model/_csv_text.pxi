@@ -184,6 +184,100 @@ cdef inline bint _needs_quoting(const char *text, Py_ssize_t length) noexcept:
     return False
 
 
+cdef int _set_column(_TextColumn *col, object spec, Py_ssize_t rows, list keep) except -1:
+    """Fill ``col`` from ``spec`` (``csv_text``'s docstring), checked; 1 if a text would
+    need quoting, else 0. What the C pointers read (memoryviews, the texts' tuple) goes to
+    ``keep``, alive until ``csv_text`` returns."""
+    cdef const int64_t[::1] ints
+    cdef const double[::1] floats
+    cdef const unsigned char[::1] flags
+    cdef const unsigned char[::1] data
+    cdef Py_ssize_t i, r, start, stop, items
+    cdef int64_t code
+    cdef object texts, text
+    if type(spec) is not tuple:
+        raise TypeError(f"a {type(spec).__name__} is not allowed; allowed: a tuple")
+    if len(spec) == 0:
+        raise ValueError("an empty tuple is not allowed; allowed: (kind, arrays …)")
+    col.kind = spec[0]
+    if col.kind < TEXT_INT or col.kind > TEXT_STRING:
+        raise ValueError(f"kind {col.kind} is not allowed; allowed: 0 … 4")
+    items = 4 if col.kind == TEXT_STRING else (3 if col.kind == TEXT_CODES else 2)
+    if len(spec) != items:
+        raise ValueError(f"{len(spec)} items for kind {col.kind}; allowed: {items}")
+    if col.kind == TEXT_INT or col.kind == TEXT_CODES:
+        ints = spec[1]
+        keep.append(ints)
+        if ints.shape[0] != rows:
+            raise ValueError(f"{ints.shape[0]} values for {rows} rows")
+        col.ints = &ints[0]
+        col.width = 20
+        if col.kind == TEXT_CODES:
+            texts = spec[2]
+            if type(texts) is not tuple:
+                raise TypeError(f"texts: a {type(texts).__name__} is not allowed; allowed: a tuple of bytes")
+            keep.append(texts)
+            col.n_texts = len(texts)
+            col.texts = <const char **> calloc(col.n_texts + 1, sizeof(char *))
+            col.text_lengths = <Py_ssize_t *> calloc(col.n_texts + 1, sizeof(Py_ssize_t))
+            if col.texts == NULL or col.text_lengths == NULL:
+                raise MemoryError("the case log's columns")
+            col.width = 0
+            for i in range(col.n_texts):
+                text = texts[i]
+                if type(text) is not bytes:
+                    raise TypeError(f"text {i}: a {type(text).__name__} is not allowed; allowed: bytes")
+                col.texts[i] = PyBytes_AsString(text)
+                col.text_lengths[i] = PyBytes_GET_SIZE(text)
+                if _needs_quoting(col.texts[i], col.text_lengths[i]):
+                    return 1
+                col.width = max(col.width, col.text_lengths[i])
+            for r in range(rows):
+                code = col.ints[r]
+                if code < -1 or code >= col.n_texts:
+                    raise ValueError(
+                        f"code {code} is not allowed; allowed: -1 … {col.n_texts - 1}"
+                    )
+    elif col.kind == TEXT_FLOAT:
+        floats = spec[1]
+        keep.append(floats)
+        if floats.shape[0] != rows:
+            raise ValueError(f"{floats.shape[0]} values for {rows} rows")
+        col.floats = &floats[0]
+        col.width = 25
+    elif col.kind == TEXT_BOOL:
+        flags = spec[1]
+        keep.append(flags)
+        if flags.shape[0] != rows:
+            raise ValueError(f"{flags.shape[0]} values for {rows} rows")
+        col.flags = &flags[0]
+        col.width = 5
+    else:  # TEXT_STRING
+        ints = spec[1]
+        keep.append(ints)
+        data = spec[2]
+        keep.append(data)
+        flags = spec[3]
+        keep.append(flags)
+        if ints.shape[0] != rows + 1 or flags.shape[0] != rows:
+            raise ValueError(f"{ints.shape[0]} offsets and {flags.shape[0]} flags for {rows} rows")
+        col.ints = &ints[0]
+        col.flags = &flags[0]
+        col.data = <const char *> &data[0] if data.shape[0] > 0 else NULL
+        col.data_length = data.shape[0]
+        for r in range(rows):
+            start = col.ints[r]
+            stop = col.ints[r + 1]
+            if start < 0 or stop < start or stop > col.data_length:
+                raise ValueError(
+                    f"row {r}'s text {start} … {stop} is not within the {col.data_length} "
+                    "bytes of data"
+                )
+            if col.flags[r] and _needs_quoting(col.data + start, stop - start):
+                return 1
+    return 0
+
+
 def csv_text(list columns, Py_ssize_t rows):
     """The rows of ``columns`` as CSV text (bytes, UTF-8, each row ending in a newline, no
     header), or None if a text would need quoting.
@@ -193,95 +287,31 @@ def csv_text(list columns, Py_ssize_t rows):
     ``(CSV_STRING, int64 offsets, uint8 data, uint8 valid)`` — Arrow's layout of a large
     string array: row ``r`` is ``data[offsets[r]:offsets[r + 1]]``, empty where not valid.
     Each array is 1-D and contiguous, with ``rows`` values (offsets: ``rows + 1``, rising,
-    within the data)."""
-    cdef Py_ssize_t ncols = len(columns), c, r, i, length = 0, row_width = 1, start, stop
+    within the data). A column otherwise is refused by its position (``column 2: …``)."""
+    cdef Py_ssize_t ncols = len(columns), c, r, length = 0, row_width = 1, start, stop
     cdef _TextColumn *cols
     cdef _TextColumn *col
     cdef int64_t code
-    cdef const int64_t[::1] ints
-    cdef const double[::1] floats
-    cdef const unsigned char[::1] flags
-    cdef const unsigned char[::1] data
-    cdef object texts
+    cdef list keep = []  # what the columns' C pointers read, alive until the return
     if rows < 0:
         raise ValueError(f"rows: {rows} is not allowed; allowed: 0 or more")
     if not CSV_TEXT:
         raise RuntimeError("std::to_chars is not available: the case log's text cannot be written")
     if rows == 0 or ncols == 0:
-        return b"\n" * rows if ncols == 0 else b""
+        return b""  # as Arrow writes a frame without rows or without columns
+    columns = list(columns)  # the caller's list may change under a callback; this one does not
     cols = <_TextColumn *> calloc(ncols, sizeof(_TextColumn))
     if cols == NULL:
         raise MemoryError("the case log's columns")
     try:
         for c in range(ncols):
-            spec = columns[c]
             col = &cols[c]
-            col.kind = spec[0]
-            if col.kind == TEXT_INT or col.kind == TEXT_CODES:
-                ints = spec[1]
-                if ints.shape[0] != rows:
-                    raise ValueError(f"column {c}: {ints.shape[0]} values for {rows} rows")
-                col.ints = &ints[0]
-                col.width = 20
-                if col.kind == TEXT_CODES:
-                    texts = spec[2]
-                    col.n_texts = len(texts)
-                    col.texts = <const char **> calloc(col.n_texts + 1, sizeof(char *))
-                    col.text_lengths = <Py_ssize_t *> calloc(col.n_texts + 1, sizeof(Py_ssize_t))
-                    if col.texts == NULL or col.text_lengths == NULL:
-                        raise MemoryError("the case log's columns")
-                    col.width = 0
-                    for i in range(col.n_texts):
-                        text = texts[i]
-                        col.texts[i] = PyBytes_AsString(text)  # bytes only (TypeError else)
-                        col.text_lengths[i] = PyBytes_GET_SIZE(text)
-                        if _needs_quoting(col.texts[i], col.text_lengths[i]):
-                            return None
-                        col.width = max(col.width, col.text_lengths[i])
-                    for r in range(rows):
-                        code = col.ints[r]
-                        if code < -1 or code >= col.n_texts:
-                            raise ValueError(
-                                f"column {c}: code {code} is not allowed; allowed: -1 … "
-                                f"{col.n_texts - 1}"
-                            )
-            elif col.kind == TEXT_FLOAT:
-                floats = spec[1]
-                if floats.shape[0] != rows:
-                    raise ValueError(f"column {c}: {floats.shape[0]} values for {rows} rows")
-                col.floats = &floats[0]
-                col.width = 25
-            elif col.kind == TEXT_BOOL:
-                flags = spec[1]
-                if flags.shape[0] != rows:
-                    raise ValueError(f"column {c}: {flags.shape[0]} values for {rows} rows")
-                col.flags = &flags[0]
-                col.width = 5
-            elif col.kind == TEXT_STRING:
-                ints = spec[1]
-                data = spec[2]
-                flags = spec[3]
-                if ints.shape[0] != rows + 1 or flags.shape[0] != rows:
-                    raise ValueError(
-                        f"column {c}: {ints.shape[0]} offsets and {flags.shape[0]} flags for "
-                        f"{rows} rows"
-                    )
-                col.ints = &ints[0]
-                col.flags = &flags[0]
-                col.data = <const char *> &data[0] if data.shape[0] > 0 else NULL
-                col.data_length = data.shape[0]
-                for r in range(rows):
-                    start = col.ints[r]
-                    stop = col.ints[r + 1]
-                    if start < 0 or stop < start or stop > col.data_length:
-                        raise ValueError(
-                            f"column {c}: row {r}'s text {start} … {stop} is not within the "
-                            f"{col.data_length} bytes of data"
-                        )
-                    if col.flags[r] and _needs_quoting(col.data + start, stop - start):
-                        return None
-            else:
-                raise ValueError(f"column {c}: kind {col.kind} is not allowed; allowed: 0 … 4")
+            try:
+                if _set_column(col, columns[c], rows, keep):
+                    return None
+            except (TypeError, ValueError, OverflowError, BufferError) as error:
+                kind = TypeError if isinstance(error, TypeError) else ValueError
+                raise kind(f"column {c}: {error}") from error
             row_width += col.width + 1
         for r in range(rows):
             _reserve(length + row_width)

@@ -1,6 +1,7 @@
 // The shortest round-trip digits of a double, by C++17's std::to_chars (the library's own
-// implementation: libstdc++ since GCC 11, MSVC since 2019, libc++ since 14). Kept apart from
-// the engine's C (model/_engine.pyx) because only C++ has it; see model/_shortest.h.
+// implementation, where it defines __cpp_lib_to_chars: libstdc++ since GCC 11; elsewhere
+// this returns -1, the engine's CSV_TEXT is false and Arrow writes the case log). Kept
+// apart from the engine's C (model/_engine.pyx) because only C++ has it; see _shortest.h.
 #include <charconv>
 
 #include "_shortest.h"
