@@ -127,9 +127,8 @@ def _string_buffers(array: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
 
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    if pa.types.is_null(array.type):  # only missing values
-        array = array.cast(pa.large_string())
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+    kind = array.type  # texts, or only missing values (null)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
         return None
     array = array.cast(pa.large_string())
     _, offsets, data = array.buffers()
