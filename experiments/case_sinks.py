@@ -63,6 +63,8 @@ def _csv_rows(frame: pd.DataFrame) -> str:
     texts) with no text needing quoting — the same bytes as Arrow's writer (``_arrow_csv_rows``,
     the reference and the fallback) at about a quarter of its time (issue 11, twenty-fifth
     round: docs/design.md "The case log's text written in C")."""
+    if not frame.columns.is_unique:  # ``frame[name]`` would be a frame: pandas writes it
+        return frame.to_csv(index=False, header=False)
     if _ENGINE is not None and _ENGINE.CSV_TEXT:
         columns = _text_columns(frame)
         if columns is not None:
@@ -79,8 +81,6 @@ def _text_columns(frame: pd.DataFrame) -> list[tuple[Any, ...]] | None:
 
     engine = _ENGINE
     assert engine is not None
-    if not frame.columns.is_unique:  # ``frame[name]`` would be a frame
-        return None
     columns: list[tuple[Any, ...]] = []
     for name in frame.columns:
         column = frame[name]
@@ -92,13 +92,16 @@ def _text_columns(frame: pd.DataFrame) -> list[tuple[Any, ...]] | None:
             texts = tuple(text.encode("utf-8") for text in categories)
             codes = np.ascontiguousarray(column.cat.codes.to_numpy(), dtype=np.int64)
             columns.append((engine.CSV_CODES, codes, texts))
-        elif not isinstance(dtype, np.dtype):
-            if not isinstance(dtype, pd.StringDtype):
-                return None
-            strings = _string_buffers(pa.array(column.array, from_pandas=True))
+        elif isinstance(dtype, pd.StringDtype) or dtype == np.object_:
+            try:
+                strings = _string_buffers(pa.array(column, from_pandas=True))
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                return None  # objects Arrow cannot take (a mixed column, a huge int)
             if strings is None:
                 return None
             columns.append((engine.CSV_STRING, *strings))
+        elif not isinstance(dtype, np.dtype):  # nullable numbers, dates with a zone …
+            return None
         elif dtype == np.float64:
             columns.append((engine.CSV_FLOAT, np.ascontiguousarray(column.to_numpy())))
         elif dtype == np.bool_:
@@ -107,14 +110,6 @@ def _text_columns(frame: pd.DataFrame) -> list[tuple[Any, ...]] | None:
         elif dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8):
             values = np.ascontiguousarray(column.to_numpy(), dtype=np.int64)
             columns.append((engine.CSV_INT, values))
-        elif dtype.kind == "O":
-            try:
-                strings = _string_buffers(pa.array(column.to_numpy(), from_pandas=True))
-            except (pa.ArrowException, TypeError, ValueError, OverflowError):
-                return None
-            if strings is None:
-                return None
-            columns.append((engine.CSV_STRING, *strings))
         else:
             return None
     return columns
@@ -147,12 +142,11 @@ def _arrow_csv_rows(frame: pd.DataFrame) -> str:
     of pandas' two spellings indexed by the values, not as a column of strings made first
     (together ≈ 40 % less CPU per block than through ``Table.from_pandas``, the same text;
     issue 11, eleventh round). A frame Arrow cannot write — a text needing quotes, a column
-    of mixed objects — is written by pandas."""
+    of mixed objects — is written by pandas (as is one naming a column twice, by
+    ``_csv_rows``)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if not frame.columns.is_unique:  # ``frame[name]`` would be a frame: pandas writes it
-        return frame.to_csv(index=False, header=False)
     try:
         arrays = []
         for name in frame.columns:

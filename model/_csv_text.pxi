@@ -211,7 +211,7 @@ cdef int _set_column(_TextColumn *col, object spec, Py_ssize_t rows, list keep) 
         if ints.shape[0] != rows:
             raise ValueError(f"{ints.shape[0]} values for {rows} rows")
         col.ints = &ints[0]
-        col.width = 20
+        col.width = 20  # TEXT_INT's widest; TEXT_CODES: its widest text, below
         if col.kind == TEXT_CODES:
             texts = spec[2]
             if type(texts) is not tuple:

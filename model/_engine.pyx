@@ -29,7 +29,9 @@ day's needs drawn, arranged and sorted in C"), and the writing of a day's new ca
 the case table (``write_cases``, whose reference is ``Casework._write_cases``; docs/design.md
 "A day's new cases written in C"), and scalar draws (``integer_below`` and ``uniform``, whose
 references are numpy's ``Generator.integers`` and ``Generator.random``;
-model/scalar_draws.py).
+model/scalar_draws.py). The case log's CSV text (``csv_text``, model/_csv_text.pxi, whose
+reference is Arrow's writer in experiments/case_sinks.py) is included at the end, with its
+floats' digits from model/_shortest.cpp (docs/design.md "The case log's text written in C").
 """
 
 cimport cython
