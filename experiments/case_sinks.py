@@ -32,10 +32,11 @@ class CsvCaseSink:
     The rows are written by the compiled engine's ``csv_text`` where it is built, else by
     Arrow's CSV writer — the same bytes (``_csv_rows``); Arrow's is ≈9× faster than
     ``DataFrame.to_csv`` (issue 11: writing a district year's 1.2 M cases took ≈22 s of its
-    run), the compiled one ≈ 2.5× faster again. The text differs from pandas' only in how
-    some floats are spelled — an integral value without its ``.0`` (``1`` for ``1.0``),
-    exponents without padding (``1e-9`` for ``1e-09``) — and they read back equal; booleans
-    are written ``True``/``False`` as pandas does, missing values as empty fields.
+    run), the compiled one 1.8–2.7× faster again (benchmarks/bench_case_log.py). The text
+    differs from pandas' only in how some floats are spelled — an integral value without
+    its ``.0`` (``1`` for ``1.0``), exponents without padding (``1e-9`` for ``1e-09``) — and
+    they read back equal; booleans are written ``True``/``False`` as pandas does, missing
+    values as empty fields.
     """
 
     def __init__(self, handle: TextIO) -> None:

@@ -153,6 +153,8 @@ def test_bench_case_log_writes_both_and_they_read_back_equal(tmp_path: Path) -> 
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["rows"] == 3000 and figures["reads_back_equal"] is True, figures
     assert figures["ratio_cpu"] == figures["pandas_cpu_s"] / figures["sink_cpu_s"], figures
+    assert figures["same_bytes_as_arrow"] is True, figures  # the compiled writer's reference
+    assert figures["arrow_ratio_cpu"] == figures["arrow_cpu_s"] / figures["sink_cpu_s"], figures
 
 
 def test_bench_trust_step_times_both_steps_standalone_and_in_a_run(tmp_path: Path) -> None:
