@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 # (pyenv's shared-libpython builds: the same objects, 5-11 % faster; tools/relink_python.py
 # says why not otherwise; MICROGOV_RELINK=0 keeps $(PYTHON) as it is). Afresh: `-m venv` on
 # an existing environment would keep its old interpreter links.
-$(RUN_STAMP): pyproject.toml setup.py model/_engine.pyx $(wildcard model/_*.pxi) tools/relink_python.py  # the install compiles the engine
+$(RUN_STAMP): pyproject.toml setup.py model/_engine.pyx $(wildcard model/_*.pxi model/_*.h model/_*.cpp) tools/relink_python.py  # the install compiles the engine (setup.py INCLUDES)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is required (pyenv: see .python-version)"'
 	rm -rf "$(VENV)"
 	interpreter="$$($(PYTHON) tools/relink_python.py "$(VENV)/interpreter")" && "$$interpreter" -m venv "$(VENV)"

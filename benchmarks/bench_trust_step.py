@@ -1,20 +1,30 @@
 """The daily trust step: the compiled kernel against the numpy reference (issue 11, eleventh round).
 
-Two measurements on one scenario's population (default ``yongchuan``, seed 1):
+Three measurements on one scenario's population (default ``yongchuan``, seed 1):
 
 - **standalone**: the step alone on the built population, kernel and reference
-  interleaved call by call (``--calls`` each), the minimum and median milliseconds;
+  interleaved call by call (``--calls`` each), the minimum and median milliseconds (since
+  the twenty-sixth round each step also gives the new trust's sum: the kernel as it
+  writes the trust, the reference by ``np.add.reduce`` after it — readings of earlier
+  rounds' reference column did not hold that pass);
 - **in a run**: the model run for ``--days`` days, the kernel on even days and the
   reference on odd ones (each day's step is the same bits either way, so the run is the
   one either would give), the milliseconds of each day's step after the first
   ``--skip`` days — the same machine state for both, which a shared machine's
-  minute-to-minute noise would otherwise swamp.
+  minute-to-minute noise would otherwise swamp;
+- **the step and the day's mean**: the model's own step (``GovernanceModel._diffuse_trust``)
+  followed by the day's ``trust_mean`` reporter, as a day runs them, ``--calls`` times
+  with the caches filled with other data before each (as a day's other work fills them).
+  Since the twenty-sixth round the step returns the new trust's sum and the reporter uses
+  it; ``--root`` runs this measurement (and the others) on another checkout's model, so
+  that the tree before and after can be alternated.
 
 Prints a markdown table and writes JSON to ``--out``. Without the compiled engine both
 columns are the reference. Usage::
 
     python benchmarks/bench_trust_step.py                       # district: ≈ 1 min
     python benchmarks/bench_trust_step.py --scenario baseline --days 60
+    python benchmarks/bench_trust_step.py --root /path/to/another/checkout
 """
 
 from __future__ import annotations
@@ -49,9 +59,17 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--days", type=int, default=200, help="days of the run (200)")
     parser.add_argument("--skip", type=int, default=10, help="first days left out (10)")
     parser.add_argument("--out", type=Path, default=RESULTS / "trust_step.json")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=HERE.parent,
+        help="the source tree whose model and scenario are measured (this repository)",
+    )
     args = parser.parse_args(argv)
-    root = HERE.parent
+    root = args.root.resolve()
     sys.path.insert(0, str(root))
+    import numpy as np
+
     import model.governance as governance
     import model.trust_diffusion as diffusion
     from experiments.scenario_files import load_scenario
@@ -76,18 +94,31 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     for _ in range(args.calls):
         for kind in standalone:
             standalone[kind].append(step(kind))
+    population.trust[:], population.disposition[:] = saved
+    population.row_weight = weights  # the model's own step: the kernel where it is built
+
+    mean_trust = model.datacollector.model_reporters["trust_mean"]
+    other = np.ones(8 * 1024 * 1024)  # 64 MiB: more than the caches hold
+    with_mean: list[float] = []
+    for _ in range(args.calls):
+        other *= 1.0  # the caches filled with other data, as by a day's other work
+        start = time.perf_counter()
+        model._diffuse_trust()
+        mean_trust(model)
+        with_mean.append((time.perf_counter() - start) * 1e3)
     population.trust[:], population.disposition[:] = saved  # the run starts as built
 
     in_run: dict[str, list[float]] = {"kernel": [], "reference": []}
     plain_step = governance.diffuse_trust
 
-    def alternating(pop: object, w_: float, r_: float) -> None:
+    def alternating(pop: object, w_: float, r_: float) -> float:
         kind = "kernel" if model.day % 2 == 0 else "reference"
         population.row_weight = weights if kind == "kernel" else None
         start = time.perf_counter()
-        plain_step(population, w_, r_)
+        total = plain_step(population, w_, r_)
         if model.day >= args.skip:
             in_run[kind].append((time.perf_counter() - start) * 1e3)
+        return total  # the day's mean is collected from it, as in a plain run
 
     governance.diffuse_trust = alternating  # type: ignore[assignment]
     try:
@@ -106,13 +137,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "backend": diffusion.BACKEND if weights is not None else "python",
         "standalone": {kind: _figures(v) for kind, v in standalone.items()},
         "in_run": {kind: _figures(v) for kind, v in in_run.items() if v},
+        "with_mean": {"model": _figures(with_mean)},
+        "root": str(root),
         "days": args.days,
         "skip": args.skip,
     }
     print(f"{args.scenario}: {figures['residents']:,} residents, {figures['ties']:,} ties")
     print("| where | step | n | min ms | q1 ms | median ms | mean ms |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for where in ("standalone", "in_run"):
+    for where in ("standalone", "in_run", "with_mean"):
         for kind, row in figures[where].items():  # type: ignore[attr-defined]
             print(
                 f"| {where} | {kind} | {row['n']} | {row['min_ms']:.2f} | {row['q1_ms']:.2f} "

@@ -78,9 +78,11 @@ def diffuse_trust(
     disposition: Any,
     work: Any,
     neighbours: Any,
+    far_from: Any,
+    far_to: Any,
     w: float,
     r: float,
-) -> bool: ...
+) -> tuple[bool, float]: ...
 
 # a day's needs (model.demand.DemandGenerator.draw, model.casework.Casework.receive)
 def arrange_needs(

@@ -823,6 +823,10 @@ cdef inline bint _plain_calendar(object calendar) except -1:
 
 
 # ------------------------------------------------------------------ the daily trust step
+cdef enum:
+    _PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE: the largest block summed by 8 running sums
+
+
 cdef inline bint _update_trust(
     double* trust, const double* disposition, Py_ssize_t i, float neighbours, float w32,
     double keep, double r,
@@ -835,6 +839,50 @@ cdef inline bint _update_trust(
     value = value + kept
     trust[i] = value
     return not (value <= 1.0 and value >= 0.0)
+
+
+cdef double _update_and_sum(
+    double* t, const double* d, const float* out, Py_ssize_t lo, Py_ssize_t n, float w32,
+    double keep, double r, bint* bad,
+) noexcept nogil:
+    """Residents ``lo … lo + n − 1``'s new trust (``_update_trust``), and their sum in numpy's
+    order: ``np.add.reduce`` of a contiguous float64 vector is its pairwise sum — halves cut
+    at multiples of 8 down to blocks of at most 128, each summed by 8 running sums (numpy's
+    ``pairwise_sum``, _core/src/umath/loops_utils.h.src). Each block is updated, then summed
+    while it is in cache, so the day's mean trust costs no pass of its own over the vector
+    (tests/test_trust_diffusion.py holds the sums to numpy's, bit for bit)."""
+    cdef Py_ssize_t i, half, end = lo + n
+    cdef double s0, s1, s2, s3, s4, s5, s6, s7, total
+    if n > _PAIRWISE_BLOCK:
+        half = n // 2
+        half -= half % 8
+        total = _update_and_sum(t, d, out, lo, half, w32, keep, r, bad)
+        return total + _update_and_sum(t, d, out, lo + half, n - half, w32, keep, r, bad)
+    for i in range(lo, end):
+        bad[0] |= _update_trust(t, d, i, out[i], w32, keep, r)
+    if n < 8:
+        total = 0.0
+        for i in range(lo, end):
+            total = total + t[i]
+        return total
+    s0, s1, s2, s3 = t[lo], t[lo + 1], t[lo + 2], t[lo + 3]
+    s4, s5, s6, s7 = t[lo + 4], t[lo + 5], t[lo + 6], t[lo + 7]
+    i = lo + 8
+    while i + 8 <= end:
+        s0 = s0 + t[i]
+        s1 = s1 + t[i + 1]
+        s2 = s2 + t[i + 2]
+        s3 = s3 + t[i + 3]
+        s4 = s4 + t[i + 4]
+        s5 = s5 + t[i + 5]
+        s6 = s6 + t[i + 6]
+        s7 = s7 + t[i + 7]
+        i += 8
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    while i < end:
+        total = total + t[i]
+        i += 1
+    return total
 
 
 @cython.boundscheck(False)
@@ -864,8 +912,10 @@ def diffuse_trust(
     ties ``j`` — a resident's row or a far tie's slot — (no tie: one's own trust); then,
     resident by resident, ``trust = disposition·r + (trust·(1 − w − r) +
     float32(neighbours·w))``. Returns whether some value is out of [0, 1] or NaN (the
-    caller clips). ``ties``, ``rows``, ``far_from`` and ``far_to`` are read unchecked:
-    ``TiesByDegree`` checks them once when made.
+    caller clips) and the new trust's sum, ``np.add.reduce``'s bit for bit
+    (``_update_and_sum``; the caller sums again after a clip). ``ties``, ``rows``,
+    ``far_from`` and ``far_to`` are read unchecked: ``TiesByDegree`` checks them once when
+    made.
 
     Four rows of one degree are summed side by side: each row's sum keeps its own order, the
     four chains of additions overlap, and every loop's length is its group's degree, so the
@@ -889,8 +939,9 @@ def diffuse_trust(
     if total != ties.shape[0]:
         raise ValueError("diffuse_trust: the groups' ties are not the ties given")
     if n == 0:
-        return False
+        return False, 0.0
     cdef double keep = 1.0 - w - r
+    cdef double trust_sum
     cdef float w32 = <float> w
     cdef const int* tie = &ties[0] if ties.shape[0] else NULL
     cdef const int* row = &rows[0]
@@ -945,9 +996,8 @@ def diffuse_trust(
                 out[row[s]] = a0
                 s += 1
                 q0 = q0 + degree
-        for i in range(n):
-            bad |= _update_trust(t, d, i, out[i], w32, keep, r)
-    return bad
+        trust_sum = 0.0 + _update_and_sum(t, d, out, 0, n, w32, keep, r, &bad)
+    return bad, trust_sum
 
 
 # ------------------------------------------------------------------ a day's needs, arranged

@@ -189,6 +189,7 @@ class GovernanceModel(mesa.Model):
         self.datacollector = DailyCollector(model_reporters=self._daily_reporters())
         self.initial_trust_mean = float(self.population.trust.mean())
         self.warmup_trust_mean = self.initial_trust_mean
+        self._trust_total: float | None = None  # the day's trust step's sum (_mean_trust)
         if self.warmup_days == 0:
             self._end_warmup()
 
@@ -376,8 +377,7 @@ class GovernanceModel(mesa.Model):
             "department_busy_hours": lambda m: float(
                 sum([s.busy_hours for s in m._daily_stations])
             ),
-            # ``trust.mean()``'s sum and division without its Python frames (eighth round)
-            "trust_mean": lambda m: float(_SUM(m.population.trust)) / m.population.trust.shape[0],
+            "trust_mean": lambda m: m._mean_trust(),
             "collective_issues_open": lambda m: m.deliberation.collective_issues_open,
             "participants": lambda m: int(np.count_nonzero(m.deliberation.participated)),
             "projects_in_use": lambda m: m.projects.in_use,
@@ -387,6 +387,7 @@ class GovernanceModel(mesa.Model):
     def step(self) -> None:
         """One day: needs arise, case events run, meetings, trust moves, data is collected."""
         day = self.day
+        self._trust_total = None  # a sum left from a day without a collection is stale
         if day == self.warmup_days and day > 0:
             self._end_warmup()
         self.organisation.step(day)
@@ -451,12 +452,22 @@ class GovernanceModel(mesa.Model):
 
     def _diffuse_trust(self) -> None:
         """Neighbours' trust pulls one's own: one sparse product per day (assumption;
-        model/trust_diffusion.py)."""
+        model/trust_diffusion.py). The step's sum of the new trust is kept for the day's
+        mean (:meth:`_mean_trust`)."""
         w = self.parameters.social.neighbour_influence_per_day
         r = self.parameters.social.disposition_weight_per_day
         if w <= 0 and r <= 0:
             return
-        diffuse_trust(self.population, w, r)
+        self._trust_total = diffuse_trust(self.population, w, r)
+
+    def _mean_trust(self) -> float:
+        """The residents' mean trust now, as ``trust.mean()`` computes it (numpy's sum, then
+        the division). The sum is the trust step's own where the step was the last change
+        to trust before this call — in :meth:`step`, only the day's row is collected after
+        it — and is used once; otherwise numpy sums the vector (issue 11)."""
+        total, self._trust_total = self._trust_total, None
+        trust = self.population.trust
+        return (float(_SUM(trust)) if total is None else total) / trust.shape[0]
 
     # ----------------------------------------------------------------- lookup
     def station(self, unit: Unit) -> Station:

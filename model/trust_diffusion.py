@@ -15,14 +15,16 @@ as float32; the far ties' trust gathered into slots in the order the sums read i
 row's neighbours' mean; the update), reading each row's one weight once instead of a stored
 value per tie, on the ties grouped by the residents' numbers of ties
 (:class:`TiesByDegree`, made once per matrix and row weights: rows of one degree are summed
-four side by side, in loops whose lengths the processor predicts). It is used when the
-matrix has that form (every stored value of a row equal, as ``build_population`` makes it,
-and the matrix is still the one the row weights were read from) and the results are the
-reference's bit for bit (tests/test_trust_diffusion.py) — but for a NaN's sign and payload:
-where NaNs of both signs meet in one sum, which one survives is the compiler's choice here
-and scipy's there (a NaN stays a NaN). The matrix and the row weights are read when they
-are grouped: change them by putting new ones in place (``Population.__post_init__`` reads
-the weights again), not in place."""
+four side by side, in loops whose lengths the processor predicts), and sums the new trust
+block by block as it writes it, in numpy's pairwise order (the day's mean trust without a
+pass of its own; docs/design.md "The day's mean trust summed by the trust step"). It is
+used when the matrix has that form (every stored value of a row equal, as
+``build_population`` makes it, and the matrix is still the one the row weights were read
+from) and the results are the reference's bit for bit (tests/test_trust_diffusion.py) —
+but for a NaN's sign and payload: where NaNs of both signs meet in one sum, which one
+survives is the compiler's choice here and scipy's there (a NaN stays a NaN). The matrix
+and the row weights are read when they are grouped: change them by putting new ones in
+place (``Population.__post_init__`` reads the weights again), not in place."""
 
 from __future__ import annotations
 
@@ -255,14 +257,16 @@ def grouped_ties(pop: Population) -> TiesByDegree | None:
     return grouped
 
 
-def diffuse_trust(pop: Population, w: float, r: float) -> None:
+def diffuse_trust(pop: Population, w: float, r: float) -> float:
     """One day's trust step on ``pop.trust``, in place (``w``: neighbours' pull, ``r``:
-    one's disposition's pull, per day)."""
+    one's disposition's pull, per day); returns the new trust's sum, ``np.add.reduce``'s
+    (the compiled kernel sums each block of residents as it updates it, in numpy's order)."""
     grouped = grouped_ties(pop)
+    total: float | None = None
     if grouped is not None:
         assert _engine is not None
         rows, starts, ties, weight, far_from, far_to = grouped.kernel_arrays()
-        out_of_bounds = _engine.diffuse_trust(
+        out_of_bounds, total = _engine.diffuse_trust(
             rows,
             starts,
             ties,
@@ -280,6 +284,8 @@ def diffuse_trust(pop: Population, w: float, r: float) -> None:
         out_of_bounds = diffuse_reference(pop, w, r)
     if out_of_bounds:
         np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
+        total = None
+    return float(np.add.reduce(pop.trust)) if total is None else total
 
 
 def diffuse_reference(pop: Population, w: float, r: float) -> bool:

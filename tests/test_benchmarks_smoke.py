@@ -158,7 +158,8 @@ def test_bench_case_log_writes_both_and_they_read_back_equal(tmp_path: Path) -> 
 
 
 def test_bench_trust_step_times_both_steps_standalone_and_in_a_run(tmp_path: Path) -> None:
-    """bench_trust_step times the kernel and the reference alone and on alternate days of a run."""
+    """bench_trust_step times the kernel and the reference alone and on alternate days of a run,
+    and the model's step with the day's mean trust."""
     out = tmp_path / "trust.json"
     done = _run(
         "bench_trust_step.py",
@@ -169,6 +170,8 @@ def test_bench_trust_step_times_both_steps_standalone_and_in_a_run(tmp_path: Pat
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["standalone"]["kernel"]["n"] == figures["standalone"]["reference"]["n"] == 3
     assert figures["in_run"]["kernel"]["n"] == figures["in_run"]["reference"]["n"] == 2
+    assert figures["with_mean"]["model"]["n"] == 3 and figures["with_mean"]["model"]["min_ms"] > 0
+    assert figures["root"] == str(ROOT), figures
     assert figures["ties"] > 0 and figures["residents"] > 0, figures
 
 

@@ -294,6 +294,21 @@ def test_setup_and_the_backend_digest_the_same_files(
     assert digest == hashlib.sha256(b"pamq").hexdigest()
 
 
+def test_make_rebuilds_the_engine_when_any_of_its_sources_changes() -> None:
+    """The Makefile's install step (which compiles the engine) lists every file the digest
+    reads — ``_engine.pyx`` and each of ``ENGINE_INCLUDES``' patterns — so that ``make test``
+    after an edit of any of them builds afresh instead of finding a stale engine."""
+    rule = next(
+        line
+        for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+        if line.startswith("$(RUN_STAMP):")
+    )
+    prerequisites = rule.split("#")[0]
+    assert "model/_engine.pyx" in prerequisites
+    for pattern in engine_backend.ENGINE_INCLUDES:
+        assert f"model/{pattern}" in prerequisites, (pattern, rule)
+
+
 def _calls_setup(node: ast.Expr) -> bool:
     call = node.value
     return (

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import model.trust_diffusion as diffusion
+from experiments.scenario_files import Scenario
 from model.governance import GovernanceModel
 from model.parameters import PopulationParameters, SocialParameters
 from model.population import Population, build_population
@@ -197,7 +198,7 @@ def test_kernel_refuses_arrays_that_do_not_fit() -> None:
         _grouped_call(pop, gathered, work=pop.trust32)
     with pytest.raises(ValueError, match="different lengths"):
         _grouped_call(pop, gathered, far_to=gathered.far_to[:-1])
-    assert _grouped_call(pop, gathered) is False
+    assert _grouped_call(pop, gathered) == (False, float(np.add.reduce(pop.trust)))
     with pytest.raises(ValueError, match="do not cover"):
         _grouped_call(pop, grouped, starts=grouped.starts[:-1])
     shifted = grouped.starts.copy()
@@ -208,7 +209,8 @@ def test_kernel_refuses_arrays_that_do_not_fit() -> None:
     disordered[1] = pop.size
     with pytest.raises(ValueError, match="not in order"):
         _grouped_call(pop, grouped, starts=disordered)
-    assert _grouped_call(pop, grouped) is False  # the same arrays as they are: accepted
+    # the same arrays as they are: accepted (nothing out of [0, 1]; the new trust's sum)
+    assert _grouped_call(pop, grouped) == (False, float(np.add.reduce(pop.trust)))
 
 
 @settings(max_examples=30, deadline=None)
@@ -547,3 +549,111 @@ def test_a_matrix_put_in_later_takes_the_reference() -> None:
     pop.influence, pop.isolated = other.influence, other.isolated
     pop.isolated_rows = other.isolated_rows
     _step_matches_plain(pop)
+
+
+def _isolated_call(
+    trust: np.ndarray, disposition: np.ndarray, w: float, r: float
+) -> tuple[bool, float]:
+    """The compiled step on ``trust`` for residents without ties (one group, degree 0)."""
+    engine = diffusion._engine
+    assert engine is not None
+    n = trust.shape[0]
+    return engine.diffuse_trust(
+        np.arange(n, dtype=np.intc),
+        np.array([0, n], dtype=np.int64),
+        np.zeros(0, dtype=np.intc),
+        np.zeros(n, dtype=np.float32),
+        trust,
+        disposition,
+        np.zeros(n, dtype=np.float32),
+        np.zeros(n, dtype=np.float32),
+        np.zeros(0, dtype=np.intc),
+        np.zeros(0, dtype=np.intc),
+        w,
+        r,
+    )
+
+
+_SIZES = st.one_of(
+    st.integers(0, 300),  # every case of numpy's blocks: < 8, ≤ 128, halves at multiples of 8
+    st.sampled_from([1_023, 1_024, 1_025, 8_193, 65_537, 1_148_462]),  # deep halvings; the district
+)
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+@settings(max_examples=80, deadline=None)
+@given(
+    n=_SIZES,
+    seed=st.integers(0, 2**16),
+    exponents=st.sampled_from([(0, 0), (-30, 30), (-300, -300), (35, 38)]),
+    specials=st.lists(st.sampled_from([0.0, -0.0, 5e-324, 1e-310, -1e-310]), max_size=4),
+)
+def test_the_kernels_sum_is_numpys_bit_for_bit(
+    n: int, seed: int, exponents: tuple[int, int], specials: list[float]
+) -> None:
+    """The sum the kernel returns is ``np.add.reduce`` of the trust it wrote, bit for bit, at
+    any length — numpy's pairwise order — on values of both signs over wide ranges of
+    magnitude (where the order of the additions shows in the bits), subnormals and zeros.
+    With both weights 0 and a disposition of −1 the step writes every value back as it was
+    (−0.0 too), so the sums are of these values themselves."""
+    rng = np.random.default_rng(seed)
+    low, high = exponents
+    trust = rng.standard_normal(n) * 10.0 ** rng.uniform(low, high, n)
+    if n:
+        trust[rng.integers(0, n, size=len(specials))] = specials
+    given_values = trust.copy()
+    out_of_bounds, total = _isolated_call(trust, np.full(n, -1.0), 0.0, 0.0)
+    assert _bits(trust) == _bits(given_values)  # the step wrote the values back
+    assert np.float64(total).view(np.int64) == np.add.reduce(trust).view(np.int64)
+    assert out_of_bounds == bool(n and not ((trust >= 0) & (trust <= 1)).all())
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+@pytest.mark.parametrize("special", [np.nan, np.inf, -np.inf])
+def test_a_nan_or_infinite_trust_is_reported_and_summed_to_nan(special: float) -> None:
+    """A NaN or infinite value (a NaN once stepped: ``float32(inf)·0``) leaves [0, 1]: the
+    caller clips and sums again; the kernel's own sum is a NaN, as numpy's would be."""
+    trust = np.random.default_rng(1).random(300)
+    trust[17] = special
+    out_of_bounds, total = _isolated_call(trust, np.zeros(300), 0.0, 0.25)
+    assert out_of_bounds and np.isnan(total) and np.isnan(np.add.reduce(trust))
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+def test_the_kernels_sum_is_pairwise_not_running() -> None:
+    """Where numpy's pairwise sum and a running sum differ in the last bits, the kernel's
+    is numpy's (a running sum would pass the test above only by luck on short vectors)."""
+    trust = np.random.default_rng(7).random(100_000)
+    running = 0.0
+    for value in trust.tolist():
+        running += value
+    _, total = _isolated_call(trust, np.zeros_like(trust), 0.0, 0.0)
+    assert total == np.add.reduce(trust) != running
+
+
+def test_the_days_mean_trust_is_the_steps_sum_once(classroom: Scenario) -> None:
+    """The collected mean trust is ``trust.mean()`` of the trust at collection; the trust
+    step's own sum serves that day's collection only."""
+    model = GovernanceModel(classroom.parameters, seed=4, case_sink=lambda frame: None)
+    for _ in range(3):
+        model.step()
+        assert model.datacollector.model_vars["trust_mean"][-1] == model.population.trust.mean()
+    assert model._trust_total is None  # used by the day's collection
+    model._diffuse_trust()
+    assert model._trust_total == np.add.reduce(model.population.trust)
+    assert model._mean_trust() == model.population.trust.mean()
+    assert model._trust_total is None and model._mean_trust() == model.population.trust.mean()
+
+
+def test_a_sum_left_by_a_step_is_not_used_on_a_day_without_one(classroom: Scenario) -> None:
+    """A day without a trust step (both weights 0) collects numpy's mean, not a sum left
+    over from before: every step forgets the last one's sum before anything else."""
+    social = classroom.parameters.social.model_copy(
+        update={"neighbour_influence_per_day": 0.0, "disposition_weight_per_day": 0.0}
+    )
+    parameters = classroom.parameters.model_copy(update={"social": social})
+    model = GovernanceModel(parameters, seed=4, case_sink=lambda frame: None)
+    model.step()
+    model._trust_total = 123.0  # as if left by a trust step whose day was not collected
+    model.step()
+    assert model.datacollector.model_vars["trust_mean"][-1] == model.population.trust.mean()
