@@ -585,7 +585,7 @@ _SIZES = st.one_of(
 @given(
     n=_SIZES,
     seed=st.integers(0, 2**16),
-    exponents=st.sampled_from([(0, 0), (-30, 30), (-300, -300), (35, 38)]),
+    exponents=st.sampled_from([(0, 0), (-30, 30), (-300, -300), (35, 37)]),  # float32: < 3.4e38
     specials=st.lists(st.sampled_from([0.0, -0.0, 5e-324, 1e-310, -1e-310]), max_size=4),
 )
 def test_the_kernels_sum_is_numpys_bit_for_bit(
