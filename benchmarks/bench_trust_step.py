@@ -94,7 +94,6 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     for _ in range(args.calls):
         for kind in standalone:
             standalone[kind].append(step(kind))
-    population.trust[:], population.disposition[:] = saved
     population.row_weight = weights  # the model's own step: the kernel where it is built
 
     mean_trust = model.datacollector.model_reporters["trust_mean"]

@@ -377,7 +377,7 @@ class GovernanceModel(mesa.Model):
             "department_busy_hours": lambda m: float(
                 sum([s.busy_hours for s in m._daily_stations])
             ),
-            "trust_mean": lambda m: m._mean_trust(),
+            "trust_mean": GovernanceModel._mean_trust,  # a plain function of the model
             "collective_issues_open": lambda m: m.deliberation.collective_issues_open,
             "participants": lambda m: int(np.count_nonzero(m.deliberation.participated)),
             "projects_in_use": lambda m: m.projects.in_use,

@@ -107,7 +107,6 @@ def test_trust_mean_reporter_is_the_arrays_mean(values: list[float]) -> None:
     tests/test_trust_diffusion.py)."""
     trust = np.array(values)
     model = SimpleNamespace(population=SimpleNamespace(trust=trust), _trust_total=None)
-    model._mean_trust = lambda: GovernanceModel._mean_trust(model)  # type: ignore[arg-type]
     reporters = GovernanceModel._daily_reporters(model)  # type: ignore[arg-type]
     value = reporters["trust_mean"](model)  # type: ignore[arg-type]
     assert type(value) is float

@@ -160,7 +160,7 @@ def test_rows_of_unequal_weights_take_the_reference() -> None:
 
 def _grouped_call(
     pop: Population | SimpleNamespace,
-    grouped: diffusion.TiesByDegree,
+    grouped: diffusion.TiesByDegree | SimpleNamespace,
     w: float = 0.1,
     r: float = 0.1,
     **changed: object,
@@ -555,23 +555,20 @@ def _isolated_call(
     trust: np.ndarray, disposition: np.ndarray, w: float, r: float
 ) -> tuple[bool, float]:
     """The compiled step on ``trust`` for residents without ties (one group, degree 0)."""
-    engine = diffusion._engine
-    assert engine is not None
     n = trust.shape[0]
-    return engine.diffuse_trust(
-        np.arange(n, dtype=np.intc),
-        np.array([0, n], dtype=np.int64),
-        np.zeros(0, dtype=np.intc),
-        np.zeros(n, dtype=np.float32),
-        trust,
-        disposition,
-        np.zeros(n, dtype=np.float32),
-        np.zeros(n, dtype=np.float32),
-        np.zeros(0, dtype=np.intc),
-        np.zeros(0, dtype=np.intc),
-        w,
-        r,
+    pop = SimpleNamespace(
+        trust=trust, disposition=disposition, neighbours32=np.zeros(n, dtype=np.float32)
     )
+    no_ties = SimpleNamespace(
+        rows=np.arange(n, dtype=np.intc),
+        starts=np.array([0, n], dtype=np.int64),
+        ties=np.zeros(0, dtype=np.intc),
+        weight=np.zeros(n, dtype=np.float32),
+        work=np.zeros(n, dtype=np.float32),
+        far_from=np.zeros(0, dtype=np.intc),
+        far_to=np.zeros(0, dtype=np.intc),
+    )
+    return _grouped_call(pop, no_ties, w, r)  # type: ignore[return-value]
 
 
 _SIZES = st.one_of(
