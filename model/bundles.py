@@ -68,6 +68,12 @@ class OneThing:
         self._memo_fields: tuple[str, ...] | None = None
         self._separate: dict[tuple[object, ...], int] = {}
         self._rng: np.random.Generator | None = None
+        # what a policy that declares ROUTE_FIELDS is handed: it promises to draw nothing
+        # (model/policies/base.py, "Memoized routes"), so no bundle needs a generator of
+        # its own for it — making one cost ≈ 25–100 µs, most of a bundle's routing time at
+        # district scale (issue 11, twenty-seventh round); made once, from the key, so a
+        # policy that broke the promise would still take no draw from any other stream
+        self._no_draws = np.random.default_rng([self.key, 3])
 
     def draw(
         self, departments: np.ndarray, resident: np.ndarray, first_need: int, day: int
@@ -136,7 +142,8 @@ class OneThing:
         A policy that declares ``ROUTE_FIELDS`` (model/route_memo.py) is asked once per
         value of those fields and ``intake`` (it promises equal routes for equal fields and
         no draw); another draws from the bundle's own generator (its need and contact), so
-        it takes no draw from any other case."""
+        it takes no draw from any other case; the first is handed the generator it promises
+        not to draw from (``_no_draws``), and no bundle's own is made for it."""
         if routing is not self._memo_policy:  # the memo is one policy's
             self._memo_policy = routing
             self._memo_fields = declared_route_fields(routing)
@@ -156,12 +163,16 @@ class OneThing:
             known = self._separate.get(key)
             if known is not None:
                 return known
-        if self._rng is None:  # one generator per bundle, for all its requests in turn
-            self._rng = np.random.default_rng(
+        if key is not None:
+            rng = self._no_draws
+        elif self._rng is None:  # one generator per bundle, for all its requests in turn
+            rng = self._rng = np.random.default_rng(
                 [self.key, 2, int(cases.need[cid]), int(cases.contact[cid])]
             )
+        else:
+            rng = self._rng
         separate = dataclasses.replace(case, departments=(department,), work_hours=(work,))
-        handoffs = planned_handoffs(routing.route(separate, system, self._rng), intake)
+        handoffs = planned_handoffs(routing.route(separate, system, rng), intake)
         if key is not None:
             self._separate[key] = handoffs
         return handoffs

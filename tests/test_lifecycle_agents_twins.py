@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import sys
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -408,3 +409,139 @@ def test_a_visit_arrives_at_each_level_s_station(level: str) -> None:
 
     for cid in open_cases(compiled):
         same_call(compiled, reference, "_visit_arrive", arguments, cid)
+
+
+def _office_units(cw: Casework, cid: int) -> list[Unit]:
+    """The offices over case ``cid``'s grid, at every level: its community, street, centre."""
+    community = cw.geography.grid_community[cw.cases.grid[cid]]
+    return [
+        Unit("community", community),
+        Unit("street", cw.geography.community_street[community]),
+        Unit("centre", 0),
+    ]
+
+
+def test_an_office_level_case_is_classified_by_the_office_units_name() -> None:
+    """For an office's level, the compiled lifecycle finds the office itself where
+    ``Units.dispatcher`` is as written (issue 11, twenty-seventh round): the office the
+    reference's ``units.dispatcher`` names, and its review hours as a unit's default work;
+    a level that is not an office's raises as the reference does."""
+    compiled, reference = twins()
+    for cid in open_cases(compiled):
+        for unit in _office_units(compiled, cid):
+            for casework, step in ((compiled, compiled.dispatcher), (reference, None)):
+                office = (
+                    step(cid, unit)
+                    if step is not None
+                    else PythonLifecycle.dispatcher(casework, cid, unit)
+                )
+                assert office is casework.units.dispatcher(unit)
+            same_call(compiled, reference, "_default_work", lambda cw, c, u=unit: (c, u), cid)
+        not_an_office = same_call(
+            compiled, reference, "_default_work", lambda cw, c: (c, Unit("department", 0)), cid
+        )
+        assert not_an_office == ("raised", "ValueError")
+
+
+@pytest.mark.parametrize("own", ["subclass", "instance", "class"])
+def test_units_with_their_own_dispatcher_are_asked(
+    own: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Units whose class (a subclass, or Units given a wrapper after the lifecycle looked
+    at it), or the object itself, has its own ``dispatcher`` are asked for every office's
+    level, as the reference asks them, and what they answer is used."""
+    compiled, reference = twins()
+    asked = {"compiled": _Asked(), "reference": _Asked()}
+    if own == "class":
+        for casework in (compiled, reference):  # looked at: an office's default work
+            cid = open_cases(casework)[0]
+            casework._default_work(cid, _office_units(casework, cid)[0])
+        written = Units.dispatcher
+
+        def dispatcher(units: Units, unit: Unit) -> Any:  # each twin's calls told apart
+            key = "compiled" if units is compiled.units else "reference"
+            asked[key].calls.append(("dispatcher", (unit,)))
+            return written(units, unit)
+
+        monkeypatch.setattr(Units, "dispatcher", dispatcher)
+    for key, casework in (("compiled", compiled), ("reference", reference)):
+        units = casework.units
+        method = asked[key].wrap(type(units).dispatcher, "dispatcher")
+        if own == "instance":
+            units.dispatcher = functools.partial(method, units)
+        elif own == "subclass":
+            units.__class__ = type("OwnUnits", (type(units),), {"dispatcher": method})
+    for cid in open_cases(compiled):
+        for unit in _office_units(compiled, cid):
+            same_call(compiled, reference, "_default_work", lambda cw, c, u=unit: (c, u), cid)
+        same_call(compiled, reference, "_turned_away", STEPS["_turned_away"], cid)
+    assert asked["compiled"].calls == asked["reference"].calls != []
+
+
+@pytest.mark.parametrize("own", ["written", "subclass", "instance", "class"])
+def test_unresolved_closures_ask_casework_s_own_maybe_contact_again(
+    own: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unresolved case closes; the resident may contact the system again. Where
+    ``Casework._maybe_contact_again`` is as written, the compiled lifecycle does not ask it
+    about a case nobody reported (it returns at once: issue 11, twenty-seventh round) and
+    leaves the reference's state; a Casework whose class or object has its own is asked
+    about every unresolved closure, found cases too, as the reference asks it."""
+    compiled, reference = twins()
+    calls: dict[str, list[int]] = {"compiled": [], "reference": []}
+    written = Casework._maybe_contact_again
+
+    def own_method(key: str) -> Any:
+        def maybe_contact_again(self: Casework, cid: int) -> None:
+            calls[key].append(cid)
+            written(self, cid)
+
+        return maybe_contact_again
+
+    if own == "class":
+        for casework in (compiled, reference):  # looked at: one unresolved closure each
+            cid = open_cases(casework)[0]
+            casework.cases.resolved[cid] = 0
+            casework.cases.resident[cid] = -1
+            casework._close(cid, casework.events.now + 3.0)
+
+        def by_class(self: Casework, cid: int) -> None:
+            calls["compiled" if self is compiled else "reference"].append(cid)
+            written(self, cid)
+
+        monkeypatch.setattr(Casework, "_maybe_contact_again", by_class)
+    for key, casework in (("compiled", compiled), ("reference", reference)):
+        if own == "instance":
+            casework._maybe_contact_again = functools.partial(own_method(key), casework)  # type: ignore[method-assign]
+        elif own == "subclass":
+            casework.__class__ = type(
+                "OwnCasework", (type(casework),), {"_maybe_contact_again": own_method(key)}
+            )
+    entered: list[int] = []  # calls of the method as written, on the compiled twin
+
+    def profile(frame: Any, event: str, _: Any) -> None:
+        if event == "call" and frame.f_code is written.__code__:
+            if frame.f_locals.get("self") is compiled:
+                entered.append(frame.f_locals["cid"])
+
+    found = []
+    for k, cid in enumerate(open_cases(compiled)):
+        if cid not in compiled.progress:
+            continue
+        for casework in (compiled, reference):
+            casework.cases.resolved[cid] = 0
+            if k % 2:  # found by a patrol: nobody is waiting for it
+                casework.cases.resident[cid] = -1
+        if k % 2:
+            found.append(cid)
+        sys.setprofile(profile)
+        try:
+            same_call(compiled, reference, "_close", STEPS["_close"], cid)
+        finally:
+            sys.setprofile(None)
+    assert found
+    assert calls["compiled"] == calls["reference"]
+    if own == "written":  # asked about the reported cases only
+        assert entered and not set(found) & set(entered)
+    else:
+        assert set(found) <= set(calls["compiled"])

@@ -224,6 +224,62 @@ def test_would_be_separate_routes_are_asked_once_per_declared_key() -> None:
     assert asked["CountingHierarchical"] == len(keys) < asked["CountingUndeclared"]
 
 
+@dataclass(frozen=True)
+class HandedHierarchical(HierarchicalRouting):
+    """Hierarchical routing that keeps the generator each call was handed; ``declared``
+    subclasses declare what they read (the declaration is not inherited)."""
+
+    handed: list[np.random.Generator] = field(default_factory=list, compare=False, hash=False)
+
+    def route(self, case: CaseView, system: SystemView, rng: np.random.Generator) -> Route:
+        self.handed.append(rng)
+        return super().route(case, system, rng)
+
+
+@dataclass(frozen=True)
+class HandedDeclared(HandedHierarchical):
+    ROUTE_FIELDS: ClassVar[tuple[str, ...]] = HierarchicalRouting.ROUTE_FIELDS
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_bundle_s_generator_is_made_only_for_a_policy_that_may_draw(
+    declared: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy that declares ROUTE_FIELDS promises to draw nothing: its would-be separate
+    routes are asked with one generator made with the bundles' (``_no_draws``), and no
+    bundle's own is made (issue 11, twenty-seventh round). An undeclared one is handed each
+    bundle's own generator, keyed on its need and contact, for all its requests in turn."""
+    system = SystemView(
+        ("a", "b", "c"), np.ones(3), np.zeros(3), np.ones(3), np.zeros(3, bool),
+        0.7, 4.0, 0.3, 0.3, 0.5, 1.0, 1.0,
+    )  # fmt: skip
+    routing = HandedDeclared() if declared else HandedHierarchical()
+    ot, cases = one_thing(), CaseTable()
+    made: list[object] = []
+    default_rng = np.random.default_rng
+
+    def counted(seed: object = None) -> np.random.Generator:
+        made.append(seed)
+        return default_rng(seed)
+
+    monkeypatch.setattr(np.random, "default_rng", counted)
+    for k in range(6):  # distinct streets: no key met twice
+        case = CaseView(k, "help", "hotline", (1, 2), k, k, k, False, False, False, 0.5, 7.0, 0)
+        cid = cases.add(case.departments, (1.0, 1.0))
+        cases.bundle[cid], cases.need[cid] = 1, 100 + k
+        route = HierarchicalRouting().route(case, system, default_rng(0))
+        routing.handed.clear()
+        ot.one_pass(cid, cases, route, case, routing, system, Unit("centre", 0))
+        assert len(routing.handed) == 2, "one would-be request per department"
+        if declared:
+            assert all(rng is ot._no_draws for rng in routing.handed)
+        else:
+            first, second = routing.handed
+            assert first is second is not ot._no_draws
+            assert made[-1] == [ot.key, 2, 100 + k, cases.contact[cid]]
+    assert len(made) == (0 if declared else 6)
+
+
 # ------------------------------------------------------------ directional: bundles
 def _mean(outputs: tuple[RunOutput, ...], key: str) -> float:
     return float(np.mean([o.summary[key] for o in outputs]))
