@@ -479,7 +479,7 @@ class Casework(Lifecycle):
         n = len(batch)
         if n == 0:
             found = self.found.pop(day, [])
-            self._create([(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in found])
+            self._create([(t, need, rows, i, PATROL_SOURCE) for t, rows, i, need in found])
             return
         if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
             self.one_thing.draw(batch.departments, batch.resident, self.need_offset, day)
@@ -518,13 +518,13 @@ class Casework(Lifecycle):
         # Each kept need is reported (by its channel), found by a sensor five minutes on, or
         # left for a patrol; the order of ``today`` before its sort does not matter (the
         # needs' numbers make every key distinct)
-        today: list[tuple[float, _NeedRows, int, int, int]] = []
+        today: list[tuple[float, int, _NeedRows, int, int]] = []
         patrolled: list[int] = []
         for j, source in enumerate(how):
             if source == SENSOR_SOURCE:
-                today.append((times[j] + 5 * MINUTE, needs, j, SENSOR_SOURCE, base + position[j]))
+                today.append((times[j] + 5 * MINUTE, base + position[j], needs, j, SENSOR_SOURCE))
             elif source >= 0:
-                today.append((times[j], needs, j, source, base + position[j]))
+                today.append((times[j], base + position[j], needs, j, source))
             else:
                 patrolled.append(j)
         # found on a patrol in working hours, ``delay`` days later
@@ -541,8 +541,11 @@ class Casework(Lifecycle):
                 self.found.setdefault(int(moment), []).append(
                     (moment, needs, j, base + position[j])
                 )
-        today += [(t, rows, i, PATROL_SOURCE, need) for t, rows, i, need in self.found.pop(day, [])]
-        today.sort(key=lambda item: (item[0], item[4]))
+        today += [(t, need, rows, i, PATROL_SOURCE) for t, rows, i, need in self.found.pop(day, [])]
+        # by the moment, then the need's number: a plain sort of the tuples, whose first two
+        # entries are those, and the numbers are distinct (no need rows are ever compared;
+        # without a key function and its tuple per need: issue 11, twenty-seventh round)
+        today.sort()
         self._create(today)
 
     def _sort_needs(self, batch: NeedBatch) -> tuple[int, int, int, list[int], list[int]]:
@@ -622,9 +625,9 @@ class Casework(Lifecycle):
             SENSOR_SOURCE,
         )
 
-    def _create(self, today: list[tuple[float, _NeedRows, int, int, int]]) -> None:
-        """Needs become cases, in the order of ``today``: (the moment, the need rows, the row,
-        the source, the need's number) of each need reported, or found by a patrol or sensor.
+    def _create(self, today: list[tuple[float, int, _NeedRows, int, int]]) -> None:
+        """Needs become cases, in the order of ``today``: (the moment, the need's number, the
+        need rows, the row, the source) of each need reported, or found by a patrol or sensor.
 
         A linked request (一件事, model/bundles.py) becomes one bundle (``part`` −1) under
         ``intake.one_thing_bundles``, else one case per department (``part`` 0, 1, …). The
@@ -639,14 +642,14 @@ class Casework(Lifecycle):
         one_thing = self.one_thing
         items: list[tuple[float, _NeedRows, int, int, int, int | None]] = []
         if one_thing.share > 0:
-            for now, rows, i, source, need in today:
+            for now, need, rows, i, source in today:
                 if one_thing.is_linked(need, source):
                     parts = (-1,) if one_thing.bundling else range(len(rows.departments[i]))
                     items += [(now, rows, i, source, need, part) for part in parts]
                 else:
                     items.append((now, rows, i, source, need, None))
         else:
-            items = [(now, rows, i, source, need, None) for now, rows, i, source, need in today]
+            items = [(now, rows, i, source, need, None) for now, need, rows, i, source in today]
         if not items:
             return
         # registration (F3.4, taken in person: when the grid worker is next at work, F4.6)

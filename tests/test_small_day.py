@@ -217,6 +217,72 @@ def test_a_day_is_sorted_as_the_plain_masks_sort_it(
                 assert int(moment) == when
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_day_s_cases_are_created_in_the_order_of_their_moments(
+    small_model: GovernanceModel, backend: str
+) -> None:
+    """Today's cases are made in the order of their moments — a sensor's find five minutes
+    after its need arose, a patrol's find of an earlier day at its own moment — and equal
+    moments in the order of the needs' numbers, whatever order the day's needs came in."""
+    casework = small_model.casework
+    casework.backend = backend
+    day = 40
+    n = 4
+    lead = int(np.flatnonzero(casework.sensor_visible)[0])
+    depts = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
+    depts[:, 0] = lead
+    u = np.full((14, n), 0.5)
+    # need 0 found by a sensor (not reported; its moment 5.49 + 5 minutes), 1 and 2
+    # reported at 5.492 and 5.495, 3 reported at 5.4975
+    u[2] = [1.0, 0.0, 0.0, 0.0]  # u_report
+    u[8] = [0.0, 1.0, 1.0, 1.0]  # u_sensor
+    batch = NeedBatch(
+        resident=np.array([-1, 0, 1, 2]),
+        time=day + np.array([0.49, 0.492, 0.495, 0.4975]),
+        case_type=np.full(n, CASE_TYPES.index("complaint"), dtype=np.int8),
+        departments=depts,
+        severity=u[0],
+        minor=np.zeros(n, bool),
+        work=np.where(depts >= 0, 1.0, 0.0),
+        u_report=u[2],
+        u_channel=u[3],
+        u_desk=u[4],
+        u_classify=u[5],
+        u_satisfy=u[6],
+        u_quality=u[7],
+        u_sensor=u[8],
+        u_callback=u[9],
+        u_repeat=u[10],
+        u_urge=u[11],
+        u_dispute=u[12],
+        u_verify=u[13],
+        disputed=np.zeros(n, bool),
+        patrol_delay_days=np.ones(n),
+    )
+    # an earlier day's need a patrol finds today, at the moment of need 2 (a tie) and with
+    # a smaller number, and one at 5.4931, between the sensor's find and need 1's report
+    casework.found.pop(day, None)
+    source_rows = _NeedRows(batch, [1, 2], backend == "compiled")
+    casework.found[day] = [(day + 0.495, source_rows, 0, 7), (day + 0.4931, source_rows, 1, 8)]
+    first = casework.cases.added
+    base = casework.need_offset
+    casework.receive(batch, day)
+    cases = casework.cases
+    rows = sorted(
+        (r for r in range(cases.size) if cases.number[r] >= first), key=cases.number.__getitem__
+    )
+    made = [(round(cases.reported[r] - day, 6), cases.need[r]) for r in rows]
+    sensor_moment = round(0.49 + 5 / (24 * 60), 6)
+    assert made == [
+        (0.492, base + 1),
+        (0.4931, 8),
+        (sensor_moment, base),
+        (0.495, 7),
+        (0.495, base + 2),
+        (0.4975, base + 3),
+    ]
+
+
 @pytest.mark.skipif(casework_module.BACKEND != "compiled", reason="the engine is not built")
 @settings(max_examples=120, deadline=None)
 @given(data=st.data())
