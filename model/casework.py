@@ -22,7 +22,7 @@ import numpy as np
 
 from model.bundles import OneThing
 from model.calendar import WorkCalendar
-from model.cases import CASE_TYPES, REPORTED_TYPES, SOURCES
+from model.cases import CASE_TYPES, REPORTED_TYPES
 from model.demand import PATROL, SENSOR, NeedBatch
 from model.engine_backend import compiled_engine
 from model.events import EventCalendar
@@ -37,7 +37,6 @@ from model.lifecycle import (
 from model.mediation import NEIGHBOUR_DISPUTE, Mediators, settled_level
 from model.policies.accountability import METRICS, LeagueView
 from model.policies.base import (
-    CaseView,
     MediationPolicy,
     Route,
     RoutingPolicy,
@@ -804,30 +803,6 @@ class Casework(Lifecycle):
         self._register(cid, HOTLINE, now, u[6])
 
     # ---------------------------------------------------------------- routing
-    def case_view(self, cid: int) -> CaseView:
-        cases = self.cases
-        depts = cases.departments[cid]
-        grid = cases.grid[cid]
-        case_type = cases.case_type[cid]
-        geography = self.geography
-        community = geography.grid_community[grid]
-        return CaseView(
-            case_id=cases.number[cid],
-            case_type=CASE_TYPES[case_type],
-            source=SOURCES[cases.source[cid]],
-            departments=depts,
-            grid=grid,
-            community=community,
-            street=geography.community_street[community],
-            minor=bool(cases.minor[cid]),
-            enforcement=self._needs_enforcement(depts),
-            repeat=bool(cases.repeat[cid]),
-            severity=float(cases.severity[cid]),
-            time_limit_working_days=self.limits[case_type],
-            returns=cases.returns[cid],
-            work_hours=cases.work[cid],
-        )
-
     def _needs_enforcement(self, departments: tuple[int, ...]) -> bool:
         """Whether any of ``departments`` is an enforcement department (cached per tuple)."""
         known = self._enforcement_of.get(departments)

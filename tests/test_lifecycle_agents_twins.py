@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import itertools
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -346,32 +347,51 @@ def test_an_office_s_kept_wrong_departments_are_the_reference_s(kept: str) -> No
         assert all(o == -1 for o in owners), "sent to a wrong department, returned by it"
 
 
+def _units_with_their_own(
+    own: str,
+    name: str,
+    compiled: Casework,
+    reference: Casework,
+    look: Callable[[Casework], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, _Asked]:
+    """Both twins' units given their own method ``name``, as ``own`` says: a subclass's, the
+    object's own attribute, or (``"class"``) Units' own replaced by a wrapper after each
+    lifecycle has looked at the class (``look``); the calls each twin's units are asked."""
+    asked = {"compiled": _Asked(), "reference": _Asked()}
+    if own == "class":
+        for casework in (compiled, reference):
+            look(casework)
+        written = getattr(Units, name)
+
+        def replaced(units: Units, unit: Unit) -> Any:  # each twin's calls told apart
+            key = "compiled" if units is compiled.units else "reference"
+            asked[key].calls.append((name, (unit,)))
+            return written(units, unit)
+
+        monkeypatch.setattr(Units, name, replaced)
+    for key, casework in (("compiled", compiled), ("reference", reference)):
+        units = casework.units
+        method = asked[key].wrap(getattr(type(units), name), name)
+        if own == "instance":
+            setattr(units, name, functools.partial(method, units))
+        elif own == "subclass":
+            units.__class__ = type("OwnUnits", (type(units),), {name: method})
+    return asked
+
+
 @pytest.mark.parametrize("own", ["subclass", "instance", "class"])
 def test_units_with_their_own_stations_are_asked(own: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Units whose class (a subclass, or Units given a wrapper after the lifecycle looked
     at it), or the object itself, has its own ``station`` are asked for every visit's
     station that is not a department's, as the reference asks them."""
     compiled, reference = twins()
-    asked = {"compiled": _Asked(), "reference": _Asked()}
-    if own == "class":
-        for casework in (compiled, reference):  # looked at: a grid's team's station
-            cid = open_cases(casework)[0]
-            casework._visit_arrive((cid, Visit(Unit("grid", casework.cases.grid[cid])), "review"))
-        written = Units.station
 
-        def station(units: Units, unit: Unit) -> Any:  # each twin's calls told apart
-            key = "compiled" if units is compiled.units else "reference"
-            asked[key].calls.append(("station", (unit,)))
-            return written(units, unit)
+    def look(casework: Casework) -> None:  # a grid's team's station
+        cid = open_cases(casework)[0]
+        casework._visit_arrive((cid, Visit(Unit("grid", casework.cases.grid[cid])), "review"))
 
-        monkeypatch.setattr(Units, "station", station)
-    for key, casework in (("compiled", compiled), ("reference", reference)):
-        units = casework.units
-        method = asked[key].wrap(type(units).station, "station")
-        if own == "instance":
-            units.station = functools.partial(method, units)
-        elif own == "subclass":
-            units.__class__ = type("OwnUnits", (type(units),), {"station": method})
+    asked = _units_with_their_own(own, "station", compiled, reference, look, monkeypatch)
     for name in ("_visit_arrive", "_enter_stage"):
         for cid in open_cases(compiled):
             if cid in compiled.progress:
@@ -451,26 +471,12 @@ def test_units_with_their_own_dispatcher_are_asked(
     at it), or the object itself, has its own ``dispatcher`` are asked for every office's
     level, as the reference asks them, and what they answer is used."""
     compiled, reference = twins()
-    asked = {"compiled": _Asked(), "reference": _Asked()}
-    if own == "class":
-        for casework in (compiled, reference):  # looked at: an office's default work
-            cid = open_cases(casework)[0]
-            casework._default_work(cid, _office_units(casework, cid)[0])
-        written = Units.dispatcher
 
-        def dispatcher(units: Units, unit: Unit) -> Any:  # each twin's calls told apart
-            key = "compiled" if units is compiled.units else "reference"
-            asked[key].calls.append(("dispatcher", (unit,)))
-            return written(units, unit)
+    def look(casework: Casework) -> None:  # an office's default work
+        cid = open_cases(casework)[0]
+        casework._default_work(cid, _office_units(casework, cid)[0])
 
-        monkeypatch.setattr(Units, "dispatcher", dispatcher)
-    for key, casework in (("compiled", compiled), ("reference", reference)):
-        units = casework.units
-        method = asked[key].wrap(type(units).dispatcher, "dispatcher")
-        if own == "instance":
-            units.dispatcher = functools.partial(method, units)
-        elif own == "subclass":
-            units.__class__ = type("OwnUnits", (type(units),), {"dispatcher": method})
+    asked = _units_with_their_own(own, "dispatcher", compiled, reference, look, monkeypatch)
     for cid in open_cases(compiled):
         for unit in _office_units(compiled, cid):
             same_call(compiled, reference, "_default_work", lambda cw, c, u=unit: (c, u), cid)

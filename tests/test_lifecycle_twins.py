@@ -14,6 +14,7 @@ compiled on both, so a difference belongs to the step under test.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -25,13 +26,14 @@ import pytest
 
 from experiments.scenario_files import load_mapping, merge_tables
 from model.calendar import WorkCalendar
+from model.cases import CASE_TYPES
 from model.casework import CaseTable, Casework
 from model.demand import INQUIRY
 from model.engine_backend import compiled_engine
 from model.governance import GovernanceModel
 from model.lifecycle import HOTLINE, PATROL_SOURCE, PythonLifecycle
 from model.parameters import ModelParameters
-from model.policies.base import Stage, Unit, Visit
+from model.policies.base import CaseView, Stage, Unit, Visit
 
 pytestmark = pytest.mark.skipif(compiled_engine() is None, reason="the engine is not built")
 
@@ -650,6 +652,50 @@ def test_the_dispatcher_of_a_holder_at_any_level_is_the_reference_s() -> None:
         got = casework.dispatcher(cid, holder)
         assert got is PythonLifecycle.dispatcher(casework, cid, holder), (cid, level, fresh)
     assert casework.dispatcher(cid, None) is PythonLifecycle.dispatcher(casework, cid, None)
+
+
+def test_a_case_s_view_is_the_reference_s_field_by_field() -> None:
+    """The compiled lifecycle's view of a case (its slots filled in C) is the reference's:
+    equal, of the same type, frozen, with each field the same value of the same type (an
+    int, a str, a tuple, a bool, a float, the time limit as the list holds it), its hash
+    and text the same — for every case of the table, a freed row (case type −1, which the
+    reference's tuple look-up wraps) and a row whose columns were set by hand among them —
+    and the enforcement flag asked of ``_needs_enforcement`` as there."""
+    casework = twins()[0]
+    cases = casework.cases
+    free = cases.allocate(1)[0]  # a fresh row: every column its default
+    cases.departments[free], cases.work[free] = (0,), (1.5,)
+    edited = cases.allocate(1)[0]
+    cases.departments[edited], cases.work[edited] = (1, 0), (0.5, 2.0)
+    cases.case_type[edited], cases.source[edited] = 3, 4
+    cases.minor[edited], cases.repeat[edited], cases.severity[edited] = 1, 1, -0.0
+    cases.returns[edited], cases.grid[edited] = 7, cases.grid[0]
+    asked: list[tuple[int, ...]] = []
+    written = type(casework)._needs_enforcement
+
+    def needs_enforcement(departments: tuple[int, ...]) -> bool:
+        asked.append(departments)
+        return written(casework, departments)
+
+    casework._needs_enforcement = needs_enforcement  # type: ignore[method-assign]
+    for cid in range(cases.size):
+        view = casework.case_view(cid)
+        expected = PythonLifecycle.case_view(casework, cid)
+        assert type(view) is CaseView and view == expected, cid
+        for f in dataclasses.fields(CaseView):
+            got, want = getattr(view, f.name), getattr(expected, f.name)
+            assert type(got) is type(want) and repr(got) == repr(want), (cid, f.name)
+        assert hash(view) == hash(expected) and repr(view) == repr(expected)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            view.grid = 0  # type: ignore[misc]
+    assert asked[0::2] == asked[1::2] == list(cases.departments[: cases.size])
+    assert casework.case_view(free).case_type == CASE_TYPES[-1], "−1 wraps as in the reference"
+    assert (
+        casework.case_view(edited).severity == 0.0
+        and math.copysign(1.0, casework.case_view(edited).severity) == -1.0
+    )
+    with pytest.raises(IndexError, match="not a row"):
+        casework.case_view(cases.size + 5)
 
 
 def _fresh(text: str) -> str:

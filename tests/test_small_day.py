@@ -122,14 +122,43 @@ def batches(draw: st.DrawFn, residents: int, departments: int) -> NeedBatch:
     u = rng.random((14, n))
     delay = np.floor(rng.exponential(3.0, n)) + 1.0
     prevented = rng.random(n) < 0.3 if draw(st.booleans()) else None
-    return NeedBatch(
-        resident=resident,
-        time=np.sort(draw(st.integers(0, 20)) + rng.random(n)),
-        case_type=case_type,
-        departments=depts,
-        severity=u[0],
+    return _batch(
+        resident,
+        np.sort(draw(st.integers(0, 20)) + rng.random(n)),
+        case_type,
+        depts,
+        u,
         minor=u[1] < 0.3,
         work=rng.exponential(2.0, (n, MAX_DEPARTMENTS)) * (depts >= 0),
+        disputed=u[1] > 0.9,
+        delay=delay,
+        prevented=prevented,
+    )
+
+
+def _batch(
+    resident: np.ndarray,
+    time: np.ndarray,
+    case_type: np.ndarray,
+    departments: np.ndarray,
+    u: np.ndarray,
+    *,
+    minor: np.ndarray,
+    work: np.ndarray,
+    disputed: np.ndarray,
+    delay: np.ndarray,
+    prevented: np.ndarray | None = None,
+) -> NeedBatch:
+    """A batch of needs whose uniforms are the rows of ``u`` (14 rows): the severity, then
+    the report's, channel's, desk's, … as ``NeedBatch`` lists them."""
+    return NeedBatch(
+        resident=resident,
+        time=time,
+        case_type=case_type,
+        departments=departments,
+        severity=u[0],
+        minor=minor,
+        work=work,
         u_report=u[2],
         u_channel=u[3],
         u_desk=u[4],
@@ -142,7 +171,7 @@ def batches(draw: st.DrawFn, residents: int, departments: int) -> NeedBatch:
         u_urge=u[11],
         u_dispute=u[12],
         u_verify=u[13],
-        disputed=u[1] > 0.9,
+        disputed=disputed,
         patrol_delay_days=delay,
         prevented=prevented,
     )
@@ -232,32 +261,20 @@ def test_a_day_s_cases_are_created_in_the_order_of_their_moments(
     depts = np.full((n, MAX_DEPARTMENTS), -1, dtype=np.int16)
     depts[:, 0] = lead
     u = np.full((14, n), 0.5)
-    # need 0 found by a sensor (not reported; its moment 5.49 + 5 minutes), 1 and 2
-    # reported at 5.492 and 5.495, 3 reported at 5.4975
+    # need 0 found by a sensor (not reported; its moment 0.49 into the day + 5 minutes),
+    # 1, 2 and 3 reported at 0.492, 0.495 and 0.4975 into the day
     u[2] = [1.0, 0.0, 0.0, 0.0]  # u_report
     u[8] = [0.0, 1.0, 1.0, 1.0]  # u_sensor
-    batch = NeedBatch(
-        resident=np.array([-1, 0, 1, 2]),
-        time=day + np.array([0.49, 0.492, 0.495, 0.4975]),
-        case_type=np.full(n, CASE_TYPES.index("complaint"), dtype=np.int8),
-        departments=depts,
-        severity=u[0],
+    batch = _batch(
+        np.array([-1, 0, 1, 2]),
+        day + np.array([0.49, 0.492, 0.495, 0.4975]),
+        np.full(n, CASE_TYPES.index("complaint"), dtype=np.int8),
+        depts,
+        u,
         minor=np.zeros(n, bool),
         work=np.where(depts >= 0, 1.0, 0.0),
-        u_report=u[2],
-        u_channel=u[3],
-        u_desk=u[4],
-        u_classify=u[5],
-        u_satisfy=u[6],
-        u_quality=u[7],
-        u_sensor=u[8],
-        u_callback=u[9],
-        u_repeat=u[10],
-        u_urge=u[11],
-        u_dispute=u[12],
-        u_verify=u[13],
         disputed=np.zeros(n, bool),
-        patrol_delay_days=np.ones(n),
+        delay=np.ones(n),
     )
     # an earlier day's need a patrol finds today, at the moment of need 2 (a tie) and with
     # a smaller number, and one at 5.4931, between the sensor's find and need 1's report
