@@ -45,18 +45,28 @@ cdef extern from "Python.h":
         int (*tp_descr_set)(PyObject* descriptor, PyObject* instance, PyObject* value) except -1
 
 
+# CaseView's fields in the order Lifecycle.case_view gives their values
+cdef tuple _CASE_VIEW_FIELDS = (
+    "case_id", "case_type", "source", "departments", "grid", "community", "street", "minor",
+    "enforcement", "repeat", "severity", "time_limit_working_days", "returns", "work_hours",
+)
+
+
 cdef tuple _slot_setters(object cls):
     """The slot descriptors of ``cls``'s fields, in their order, where ``cls`` is a frozen
-    dataclass with slots made as model/policies/base.py makes ``CaseView``: its slots are
-    its fields, each a plain member descriptor of its own, no ``__post_init__`` or
-    ``__new__`` of its own, and a plain class; else None (the class is then called)."""
+    dataclass with slots made as model/policies/base.py makes ``CaseView``, with the fields
+    ``case_view`` gives (``_CASE_VIEW_FIELDS``, in that order): its slots are its fields,
+    each a plain member descriptor of its own, no ``__post_init__`` or ``__new__`` of its
+    own, and a plain class; else None (the class is then called)."""
     import dataclasses
     import types
     if type(cls) is not type or not dataclasses.is_dataclass(cls):
         return None
     names = tuple(f.name for f in dataclasses.fields(cls))
     own = vars(cls)
-    if own.get("__slots__") != names or hasattr(cls, "__post_init__"):
+    if names != _CASE_VIEW_FIELDS or own.get("__slots__") != names:
+        return None
+    if hasattr(cls, "__post_init__"):
         return None
     if cls.__new__ is not object.__new__ or not cls.__dataclass_params__.frozen:
         return None
@@ -70,6 +80,8 @@ cdef object _new_frozen(object cls, tuple setters, tuple values):
     """An instance of ``cls`` with ``values`` in the slots ``setters`` describe, as its
     ``__init__`` would leave them (each by ``object.__setattr__``, i.e. the descriptor's own
     set: here without the Python call per field)."""
+    if len(setters) != len(values):
+        raise ValueError(f"{len(values)} values for {len(setters)} slots")
     instance = _object_new(cls)
     cdef Py_ssize_t k
     cdef PyObject* descriptor

@@ -698,6 +698,23 @@ def test_a_case_s_view_is_the_reference_s_field_by_field() -> None:
         casework.case_view(cases.size + 5)
 
 
+def test_a_case_s_compiled_view_is_filled_without_its_init(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled view's slots are filled in C: ``CaseView.__init__`` (which sets each
+    field by ``object.__setattr__``) is not called for it, as it is for the reference's."""
+    casework = twins()[0]
+    calls: list[int] = []
+    written = CaseView.__init__
+
+    def counted(self: CaseView, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        written(self, *args, **kwargs)
+
+    monkeypatch.setattr(CaseView, "__init__", counted)
+    cid = open_cases(casework)[0]
+    assert casework.case_view(cid) == PythonLifecycle.case_view(casework, cid)
+    assert calls == [1], "only the reference's view was made by __init__"
+
+
 def _fresh(text: str) -> str:
     """``text`` as a new string object, equal but not interned (as read from a file)."""
     made = "".join(list(text))
