@@ -139,8 +139,8 @@ class PythonLifecycle:
     # ------------------------------------------------------------ routing
     def case_view(self, cid: int) -> CaseView:
         """What a routing policy may know about case ``cid`` (the compiled lifecycle makes the
-        same view with the slots filled in C: docs/design.md "Three per-case Python calls
-        fewer, and no generator per bundle")."""
+        same view with its slots filled in C: docs/design.md "Three per-case Python calls
+        fewer, a case's view filled in C, and no generator per bundle")."""
         cases = self.cases
         depts = cases.departments[cid]
         grid = cases.grid[cid]

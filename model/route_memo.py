@@ -23,7 +23,7 @@ ROUTE_FIELDS = "ROUTE_FIELDS"
 
 CASE_VIEW_FIELDS = tuple(f.name for f in dataclasses.fields(CaseView))
 
-# The raw case column that determines each CaseView field (model.casework.Casework.case_view):
+# The raw case column that determines each CaseView field (the lifecycle's case_view):
 # the enforcement flag is a function of the departments, the time limit of the case type,
 # the street of the community. A key of these columns is exact for the fields.
 _COLUMN_OF = {
