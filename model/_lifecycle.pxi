@@ -1086,7 +1086,9 @@ cdef class Lifecycle:
         the frozen dataclass written: ``_slot_setters``), not by its ``__init__``, which
         sets each of 14 fields by ``object.__setattr__`` (≈ 2 µs of the ≈ 4 µs a view cost;
         a view is made per memo miss, and per case for a policy that does not declare its
-        fields; issue 11, twenty-seventh round). ``_needs_enforcement`` is asked, as there."""
+        fields; issue 11, twenty-seventh round). ``_needs_enforcement`` is asked, as there.
+        A case outside the table's rows in use (a negative one too) is refused, as by every
+        compiled step (``_row``)."""
         cdef Py_ssize_t row = self._row(cid)
         depts = self._case_departments[row]
         grid = self._grid.data.as_longs[row]
@@ -1109,8 +1111,8 @@ cdef class Lifecycle:
             self._returns.data.as_longs[row],
             self._case_work[row],
         )
-        if _CASE_VIEW_SLOTS is None:
-            return _CaseView(*values)
+        if _CASE_VIEW_SLOTS is None:  # by name, as the reference: whatever the fields' order
+            return _CaseView(**dict(zip(_CASE_VIEW_FIELDS, values)))
         return _new_frozen(_CaseView, _CASE_VIEW_SLOTS, values)
 
     cdef object _route_of(self, object cid, object intake):

@@ -460,6 +460,8 @@ def test_a_row_outside_the_case_table_is_refused(row: int | str) -> None:
         casework.satisfaction_probability(cid, 1.0)
     with pytest.raises(IndexError, match="not a row"):
         casework._travel_hours(cid, Unit("department", 0), "handle", False)
+    with pytest.raises(IndexError, match="not a row"):
+        casework.case_view(cid)
 
 
 def test_a_route_s_stages_may_be_a_list() -> None:
