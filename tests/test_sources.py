@@ -97,9 +97,15 @@ def _text_files(*relative: str) -> list[Path]:
             parts = path.relative_to(ROOT).parts
             if any(p in SKIPPED_DIRS or p.endswith(".egg-info") for p in parts):
                 continue
-            if path.is_file() and path.suffix not in BINARY_SUFFIXES:
+            if path.is_file() and path.suffix not in BINARY_SUFFIXES and not _generated(path):
                 files.append(path)
     return files
+
+
+def _generated(path: Path) -> bool:
+    """Whether ``path`` is Cython's C output of a ``.pyx`` beside it (a build product, not
+    a source: its compressed string constants can spell anything, an "M0" among them)."""
+    return path.suffix == ".c" and path.with_suffix(".pyx").is_file()
 
 
 def _lines(path: Path) -> list[str]:
