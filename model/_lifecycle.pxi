@@ -195,6 +195,19 @@ cdef inline bint _is(object value, str name) except -1:
     return value == name
 
 
+cdef object _office_at(object units, object level, object i):
+    """The office of level ``level`` and index ``i`` among model.units.Units' ``units``, as
+    both ``Units.dispatcher`` (the office) and ``Units.station`` (its station) look it up;
+    None for a level that is no office's."""
+    if _is(level, "community"):
+        return units.communities[i]
+    if _is(level, "street"):
+        return units.streets[i]
+    if _is(level, "centre"):
+        return units.centre
+    return None
+
+
 cdef inline bint _office_level(object level) except -1:
     """``level in ("centre", "street", "community")``: an office's level."""
     return _is(level, "centre") or _is(level, "street") or _is(level, "community")
@@ -939,12 +952,9 @@ cdef class Lifecycle:
             return units.grid_workers[unit.index].station
         if _is(level, "party"):
             return units.party[unit.index]
-        if _is(level, "community"):
-            return units.communities[unit.index].station
-        if _is(level, "street"):
-            return units.streets[unit.index].station
-        if _is(level, "centre"):
-            return units.centre.station
+        office = _office_at(units, level, unit.index)
+        if office is not None:
+            return office.station
         return units.station(unit)
 
     cdef object _office_of(self, object unit):
@@ -955,14 +965,8 @@ cdef class Lifecycle:
         units = self._units
         if not _UNITS.by(units, _DISPATCHER):
             return units.dispatcher(unit)
-        level, i = unit.level, unit.index
-        if _is(level, "centre"):
-            return units.centre
-        if _is(level, "street"):
-            return units.streets[i]
-        if _is(level, "community"):
-            return units.communities[i]
-        return units.dispatcher(unit)
+        office = _office_at(units, unit.level, unit.index)
+        return units.dispatcher(unit) if office is None else office
 
     cdef object _add_working(self, object t, object hours):
         """``self.calendar.add_working_hours(t, hours)``, without a Python call where it is
