@@ -99,7 +99,7 @@ cdef int _load_names() except -1:
     global _FunctionType, _HandlingParameters
     global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _RESIDENTS, _CASEWORK, _AGENTS_GLOBALS
     global _RESIDENTS_GLOBALS, _BUILTINS, _BUILTINS_LOADED, _RESOLVES_CODE, _LEARN_CODE
-    global _ndarray, _FLOAT64
+    global _ndarray, _FLOAT64, _OF_ROUTE, _OF_STAGE, _OF_VISIT, _OF_UNIT
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
         return 0
@@ -119,6 +119,10 @@ cdef int _load_names() except -1:
     _SOURCES = cases_module.SOURCES
     _CaseView = policies_base.CaseView
     _CASE_VIEW_SLOTS = _slot_setters(_CaseView)
+    _OF_ROUTE = _Fields(policies_base.Route, _ROUTE_FIELDS)
+    _OF_STAGE = _Fields(policies_base.Stage, _STAGE_FIELDS)
+    _OF_VISIT = _Fields(policies_base.Visit, _VISIT_FIELDS)
+    _OF_UNIT = _Fields(policies_base.Unit, _UNIT_FIELDS)
     _object_new = object.__new__
     _AGENTS_GLOBALS = vars(agents)
     _RESIDENTS_GLOBALS = vars(residents_module)
@@ -262,6 +266,9 @@ cdef extern from *:
     }
     """
     unsigned long long microgov_dict_version(PyObject* d)
+
+
+include "_fields.pxi"
 
 
 cdef struct _Seen:
@@ -424,6 +431,10 @@ cdef class _Owned:
 
 
 cdef object _FunctionType = None  # types.FunctionType
+cdef _Fields _OF_ROUTE = None  # model.policies.base.Route's fields, read in C (_fields.pxi)
+cdef _Fields _OF_STAGE = None  # Stage's
+cdef _Fields _OF_VISIT = None  # Visit's
+cdef _Fields _OF_UNIT = None  # Unit's
 cdef _Owned _DEPARTMENTS = None  # model.agents.Department's decisions
 cdef _Owned _GRID_WORKERS = None  # model.agents.GridWorker's
 cdef _Owned _OFFICES = None  # model.agents.Office's
@@ -947,12 +958,12 @@ cdef class Lifecycle:
         units = self._units
         if not _UNITS.by(units, _STATION):
             return units.station(unit)
-        level = unit.level
+        level = _OF_UNIT.get(unit, _LEVEL)
         if _is(level, "grid"):
-            return units.grid_workers[unit.index].station
+            return units.grid_workers[_OF_UNIT.get(unit, _INDEX)].station
         if _is(level, "party"):
-            return units.party[unit.index]
-        office = _office_at(units, level, unit.index)
+            return units.party[_OF_UNIT.get(unit, _INDEX)]
+        office = _office_at(units, level, _OF_UNIT.get(unit, _INDEX))
         if office is not None:
             return office.station
         return units.station(unit)
@@ -965,7 +976,7 @@ cdef class Lifecycle:
         units = self._units
         if not _UNITS.by(units, _DISPATCHER):
             return units.dispatcher(unit)
-        office = _office_at(units, unit.level, unit.index)
+        office = _office_at(units, _OF_UNIT.get(unit, _LEVEL), _OF_UNIT.get(unit, _INDEX))
         return units.dispatcher(unit) if office is None else office
 
     cdef object _add_working(self, object t, object hours):
@@ -1237,11 +1248,11 @@ cdef class Lifecycle:
         return self._dispatcher_of(cid, holder)
 
     cdef object _dispatcher_of(self, object cid, object holder):
-        if holder is not None and _office_level(holder.level):
+        if holder is not None and _office_level(_OF_UNIT.get(holder, _LEVEL)):
             return self._office_of(holder)
         geography = self.geography
         community = geography.grid_community[self._grid.data.as_longs[self._row(cid)]]
-        if holder is not None and _team_level(holder.level):
+        if holder is not None and _team_level(_OF_UNIT.get(holder, _LEVEL)):
             return self._units.communities[community]
         return self._units.streets[geography.community_street[community]]
 
@@ -1271,7 +1282,7 @@ cdef class Lifecycle:
             u_dispute = self._u_dispute.data.as_doubles[row]
         else:
             u_dispute = _random(self.handling_rng)
-        must_lead = prog.route.first_unit_leads
+        must_lead = _OF_ROUTE.get(prog.route, _FIRST_UNIT_LEADS)
         cdef bint plain = _DEPARTMENTS.by(department, _AT_TURN)
         cdef int answer = 2
         if plain:
@@ -1316,7 +1327,7 @@ cdef class Lifecycle:
             taken = self.organisation.offer(
                 self._grid.data.as_longs[row],
                 self._source.data.as_schars[row] == _PARTY_MEMBER,
-                visits[0].work_hours,
+                _OF_VISIT.get(visits[0], _WORK_HOURS),
                 self._claim_logging_hours,
                 self.claims_rng,
             )
@@ -1329,7 +1340,7 @@ cdef class Lifecycle:
         return self._default(self._row(cid), unit)
 
     cdef object _default(self, Py_ssize_t row, object unit):
-        level = unit.level
+        level = _OF_UNIT.get(unit, _LEVEL)
         if _is(level, "embedded"):
             return self._case_work[row][0]  # the moved staff do the department's own work
         if _is(level, "grid") or _is(level, "party"):
@@ -1340,7 +1351,7 @@ cdef class Lifecycle:
         return self._travel(self._row(cid), unit, role, settled_by_team)
 
     cdef object _travel(self, Py_ssize_t row, object unit, object role, bint settled_by_team):
-        level = unit.level
+        level = _OF_UNIT.get(unit, _LEVEL)
         grid = self._grid.data.as_longs[row]
         if _is(level, _DEPARTMENT) and _is(role, _HANDLE):
             return self.geography.department_travel_hours[grid]
@@ -1371,12 +1382,12 @@ cdef class Lifecycle:
     cdef CaseProgress _restart_of(self, object cid, object department):
         held = self._unit_of("department", department)
         route = self._route_of(cid, held)
-        stages = route.stages
+        stages = _OF_ROUTE.get(route, _STAGES)
         cdef Py_ssize_t stage = len(stages)
         cdef Py_ssize_t review = -1
         cdef Py_ssize_t k = 0
         for s in stages:
-            role = s.role
+            role = _OF_STAGE.get(s, _ROLE)
             if _is(role, _HANDLE):
                 stage = k
                 break
@@ -1405,40 +1416,44 @@ cdef class Lifecycle:
     cdef int _enter(self, object cid) except -1:
         cdef CaseProgress prog = self.progress[cid]
         route = prog.route
-        stages = route.stages  # a tuple from the shipped policies; any sequence will do
+        # a tuple from the shipped policies; any sequence will do
+        stages = _OF_ROUTE.get(route, _STAGES)
         cdef long index = prog.stage
         if index >= len(stages):
             self._handle_end(cid)
             return 0
         stage = stages[index]
-        role = stage.role
+        role = _OF_STAGE.get(stage, _ROLE)
         if prog.first_handling < 0 and (_is(role, _HANDLE) or _is(role, _RESOLVE)):
             prog.first_handling = index
         if _is(role, _HANDLE) and not prog.classified:
             prog.classified = True
             if self._turned(cid, prog):
                 return 0
-        visits = stage.visits
+        visits = _OF_STAGE.get(stage, _VISITS)
         cdef bint resolve = _is(role, _RESOLVE)
-        if resolve and stage.claimable:
+        if resolve and _OF_STAGE.get(stage, _CLAIMABLE):
             visits = self._offer(cid, visits)
-        elif resolve and visits and _is(visits[0].unit.level, "grid"):
+        elif resolve and visits and _is(
+            _OF_UNIT.get(_OF_VISIT.get(visits[0], _UNIT), _LEVEL), "grid"
+        ):
             prog.settled_by_team = True
         prog.pending = len(visits)
         cdef double now = self._now()
         cdef double delay
         at_unit = prog.at
         for v in visits:
-            unit = v.unit
+            unit = _OF_VISIT.get(v, _UNIT)
             if resolve or (
-                at_unit is not None and unit.index == at_unit.index
-                and unit.level == at_unit.level
+                at_unit is not None
+                and _OF_UNIT.get(unit, _INDEX) == _OF_UNIT.get(at_unit, _INDEX)
+                and _OF_UNIT.get(unit, _LEVEL) == _OF_UNIT.get(at_unit, _LEVEL)
             ):
                 delay = 0.0  # settled where the case already is
             else:
-                given = v.response_hours
+                given = _OF_VISIT.get(v, _RESPONSE_HOURS)
                 if given is None:
-                    given = route.handoff_delay_hours
+                    given = _OF_ROUTE.get(route, _HANDOFF_DELAY_HOURS)
                 delay = self._handoff_delay_hours if given is None else given
                 self._handoffs.data.as_longs[self._row(cid)] += 1
             if delay > 0:
@@ -1457,16 +1472,16 @@ cdef class Lifecycle:
 
     cdef int _arrive(self, object cid, object visit, object role) except -1:
         cdef Py_ssize_t row_number = self._row(cid)
-        unit = visit.unit
+        unit = _OF_VISIT.get(visit, _UNIT)
         cdef CaseProgress prog = self.progress[cid]
         route = prog.route
-        given = visit.work_hours
+        given = _OF_VISIT.get(visit, _WORK_HOURS)
         department = None
         cdef double work
         cdef Py_ssize_t slot
         cdef bint plain = False
-        if _is(unit.level, _DEPARTMENT):
-            index = unit.index
+        if _is(_OF_UNIT.get(unit, _LEVEL), _DEPARTMENT):
+            index = _OF_UNIT.get(unit, _INDEX)
             department = self._departments[index]
             plain = _DEPARTMENTS.by(department, _AT_ARRIVAL)
             station = department.station
@@ -1474,7 +1489,7 @@ cdef class Lifecycle:
                 row = self._case_departments[row_number]
                 slot = row.index(index) if index in row else 0
                 content = self._case_work[row_number][slot]
-                overhead = route.overhead_hours
+                overhead = _OF_ROUTE.get(route, _OVERHEAD_HOURS)
                 if plain:  # Department.work_hours' operations
                     work = content + (overhead if slot == 0 else 0.0)
                 else:
@@ -1490,9 +1505,9 @@ cdef class Lifecycle:
         cdef double key
         effort, premature = 1.0, False
         if department is None:
-            key = deadline + route.priority
+            key = deadline + _OF_ROUTE.get(route, _PRIORITY)
         else:
-            priority = route.priority
+            priority = _OF_ROUTE.get(route, _PRIORITY)
             if plain:  # Department.queue_key's
                 key = deadline + priority
             else:
@@ -1505,7 +1520,7 @@ cdef class Lifecycle:
                 )
                 work *= effort
         if _is(role, _RETURN):
-            done, token = self._returned_callback, (cid, unit.index)
+            done, token = self._returned_callback, (cid, _OF_UNIT.get(unit, _INDEX))
         else:
             done, token = self._done_callback, (cid, unit, role, effort, premature)
         if type(station) is Station:
@@ -1535,8 +1550,8 @@ cdef class Lifecycle:
         cdef CaseProgress prog = self.progress[cid]
         cdef bint lead
         cdef bint plain
-        if _is(role, _HANDLE) and _is(unit.level, _DEPARTMENT):
-            index = unit.index
+        if _is(role, _HANDLE) and _is(_OF_UNIT.get(unit, _LEVEL), _DEPARTMENT):
+            index = _OF_UNIT.get(unit, _INDEX)
             department = self._departments[index]
             plain = _DEPARTMENTS.by(department, _AT_DONE)
             on_time = self._now() <= self._deadline.data.as_doubles[row_number]
@@ -1548,7 +1563,7 @@ cdef class Lifecycle:
                 ok = u < 1.0 - self._h_miss ** effort
             else:
                 ok = department.resolves(effort, u)
-            if lead or not prog.route.first_unit_leads:
+            if lead or not _OF_ROUTE.get(prog.route, _FIRST_UNIT_LEADS):
                 prog.failed |= not ok
             if premature:
                 self._premature.data.as_longs[row_number] += 1
@@ -1563,7 +1578,8 @@ cdef class Lifecycle:
             return 0
         if _is(role, _MEDIATE) and self._mediated(cid, unit, prog):
             return 0
-        prog.at = prog.route.stages[prog.stage].visits[0].unit
+        stage = _OF_ROUTE.get(prog.route, _STAGES)[prog.stage]
+        prog.at = _OF_VISIT.get(_OF_STAGE.get(stage, _VISITS)[0], _UNIT)
         prog.stage += 1
         return self._enter(cid)
 
@@ -1572,7 +1588,7 @@ cdef class Lifecycle:
         return self._delay_of(route)
 
     cdef object _delay_of(self, object route):
-        d = route.handoff_delay_hours
+        d = _OF_ROUTE.get(route, _HANDOFF_DELAY_HOURS)
         return self._handoff_delay_hours if d is None else d
 
     def _handled(self, cid):

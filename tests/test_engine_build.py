@@ -239,13 +239,17 @@ def test_engine_build_error_exits_1_in_one_line(
 @needs_compiled
 def test_compiled_engine_records_its_source() -> None:
     """The built module carries the sha256 of the _engine.pyx beside it followed by the
-    files it includes and is built with, by name: the compiled lifecycle and the case log's
-    text (model/_csv_text.pxi, _lifecycle.pxi) and the C++ of its floats (_shortest.cpp, .h)."""
+    files it includes and is built with, by name: the case log's text, a route's fields
+    read from their slots and the compiled lifecycle (model/_csv_text.pxi, _fields.pxi,
+    which _lifecycle.pxi includes, _lifecycle.pxi) and the C++ of its floats
+    (_shortest.cpp, .h)."""
     model = ROOT / "model"
     text = (model / "_engine.pyx").read_bytes()
     assert b'include "_lifecycle.pxi"' in text
     assert b'include "_csv_text.pxi"' in text
-    for name in ["_csv_text.pxi", "_lifecycle.pxi", "_shortest.cpp", "_shortest.h"]:
+    assert b'include "_fields.pxi"' in (model / "_lifecycle.pxi").read_bytes()
+    names = ["_csv_text.pxi", "_fields.pxi", "_lifecycle.pxi", "_shortest.cpp", "_shortest.h"]
+    for name in names:
         text += (model / name).read_bytes()
     assert ENGINE is not None
     assert ENGINE.SOURCE_SHA256 == hashlib.sha256(text).hexdigest()
