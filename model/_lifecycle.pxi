@@ -184,7 +184,6 @@ cdef object _part_value(tuple part, Py_ssize_t row):
 
 cdef extern from "Python.h":
     int PyUnicode_CHECK_INTERNED(object op)  # nonzero: the one str of its value interned
-    PyObject** _PyObject_GetDictPtr(object obj)  # where an object's __dict__ is (or NULL)
 
 
 cdef inline bint _is(object value, str name) except -1:
