@@ -1461,6 +1461,9 @@ def write_cases(
     cdef Py_ssize_t used = min(len(departments_out), len(work_out), size)
     cdef Py_ssize_t n_residents = resident_grid.shape[0]
     cdef object batch, last_batch = None, part, last
+    cdef dict read = {}  # each batch's lists by its id, read once: the items of a day's
+                         # batch and of earlier days' patrolled needs interleave
+    cdef tuple lists
     cdef list b_departments, b_work, b_resident, b_severity, b_minor, b_disputed, b_public
     cdef list b_classify, b_satisfy, b_quality, b_callback, b_repeat, b_urge, b_dispute
     cdef list b_verify
@@ -1480,12 +1483,19 @@ def write_cases(
         part = item[5]
         if batch is not last_batch:
             last_batch = batch
-            b_departments, b_work = batch.departments, batch.work
-            b_resident, b_severity = batch.resident, batch.severity
-            b_minor, b_disputed, b_public = batch.minor, batch.disputed, batch.public_grid
-            b_classify, b_satisfy, b_quality = batch.u_classify, batch.u_satisfy, batch.u_quality
-            b_callback, b_repeat, b_urge = batch.u_callback, batch.u_repeat, batch.u_urge
-            b_dispute, b_verify = batch.u_dispute, batch.u_verify
+            lists = read.get(id(batch))
+            if lists is None:
+                lists = read[id(batch)] = (
+                    batch.departments, batch.work, batch.resident, batch.severity,
+                    batch.minor, batch.disputed, batch.public_grid, batch.u_classify,
+                    batch.u_satisfy, batch.u_quality, batch.u_callback, batch.u_repeat,
+                    batch.u_urge, batch.u_dispute, batch.u_verify,
+                )
+            (
+                b_departments, b_work, b_resident, b_severity, b_minor, b_disputed, b_public,
+                b_classify, b_satisfy, b_quality, b_callback, b_repeat, b_urge, b_dispute,
+                b_verify,
+            ) = lists
         row = rows[k]
         if row < 0 or row >= used:
             raise IndexError(f"write_cases: row {row} beyond the table's {used}")

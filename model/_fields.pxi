@@ -1,9 +1,11 @@
-# A route's, stage's, visit's and unit's fields read in C (included by model/_engine.pyx;
-# issue 11, twenty-eighth round). The lifecycle reads a case's route at each event: the
-# stages, a stage's role and visits, a visit's unit and hours, a unit's level and index.
-# Each is a frozen dataclass with slots (model/policies/base.py), and each read was a
-# Python attribute look-up (≈ 170 instructions, ≈ 4–5 % of a street day's); a field of an
-# object of the class itself is read here from its slot, as its member descriptor reads it.
+# A route's, stage's, visit's and unit's fields, and a route memo's parts and routes, read
+# in C (included by model/_lifecycle.pxi; issue 11, twenty-eighth round). The lifecycle
+# reads a case's route at each event: the stages, a stage's role and visits, a visit's
+# unit and hours, a unit's level and index; and a memo's parts and routes at each look-up.
+# Each is an object of a class with slots (the routes' frozen dataclasses of
+# model/policies/base.py, model/route_memo.RouteMemo), and each read was a Python
+# attribute look-up (≈ 170 instructions, ≈ 4–5 % of a street day's); a field of an object
+# of the class itself is read here from its slot, as its member descriptor reads it.
 
 cdef extern from *:
     """
@@ -136,6 +138,8 @@ cdef enum:  # the fields' indexes in their _Fields
     _RESPONSE_HOURS = 2
     _LEVEL = 0
     _INDEX = 1
+    _PARTS = 0
+    _ROUTES = 1
 
 cdef tuple _ROUTE_FIELDS = (
     "stages", "handoff_delay_hours", "overhead_hours", "priority", "first_unit_leads",
@@ -143,3 +147,4 @@ cdef tuple _ROUTE_FIELDS = (
 cdef tuple _STAGE_FIELDS = ("visits", "role", "claimable")
 cdef tuple _VISIT_FIELDS = ("unit", "work_hours", "response_hours")
 cdef tuple _UNIT_FIELDS = ("level", "index")
+cdef tuple _MEMO_FIELDS = ("parts", "routes")  # model.route_memo.RouteMemo's, read by _route_of

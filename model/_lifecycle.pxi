@@ -99,7 +99,7 @@ cdef int _load_names() except -1:
     global _FunctionType, _HandlingParameters
     global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _RESIDENTS, _CASEWORK, _AGENTS_GLOBALS
     global _RESIDENTS_GLOBALS, _BUILTINS, _BUILTINS_LOADED, _RESOLVES_CODE, _LEARN_CODE
-    global _ndarray, _FLOAT64, _OF_ROUTE, _OF_STAGE, _OF_VISIT, _OF_UNIT
+    global _ndarray, _FLOAT64, _OF_ROUTE, _OF_STAGE, _OF_VISIT, _OF_UNIT, _OF_MEMO
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
     if _uniform is not None:
         return 0
@@ -115,6 +115,7 @@ cdef int _load_names() except -1:
     _FunctionType = types.FunctionType
     from model import cases as cases_module
     from model.policies import base as policies_base
+    from model import route_memo
     _CASE_TYPES = cases_module.CASE_TYPES
     _SOURCES = cases_module.SOURCES
     _CaseView = policies_base.CaseView
@@ -123,6 +124,7 @@ cdef int _load_names() except -1:
     _OF_STAGE = _Fields(policies_base.Stage, _STAGE_FIELDS)
     _OF_VISIT = _Fields(policies_base.Visit, _VISIT_FIELDS)
     _OF_UNIT = _Fields(policies_base.Unit, _UNIT_FIELDS)
+    _OF_MEMO = _Fields(route_memo.RouteMemo, _MEMO_FIELDS)
     _object_new = object.__new__
     _AGENTS_GLOBALS = vars(agents)
     _RESIDENTS_GLOBALS = vars(residents_module)
@@ -434,6 +436,7 @@ cdef _Fields _OF_ROUTE = None  # model.policies.base.Route's fields, read in C (
 cdef _Fields _OF_STAGE = None  # Stage's
 cdef _Fields _OF_VISIT = None  # Visit's
 cdef _Fields _OF_UNIT = None  # Unit's
+cdef _Fields _OF_MEMO = None  # model.route_memo.RouteMemo's
 cdef _Owned _DEPARTMENTS = None  # model.agents.Department's decisions
 cdef _Owned _GRID_WORKERS = None  # model.agents.GridWorker's
 cdef _Owned _OFFICES = None  # model.agents.Office's
@@ -1139,14 +1142,15 @@ cdef class Lifecycle:
             memo = self._mediation_memo
         else:
             memo = self._routing_memo
-        cdef dict routes
         if memo is not None:
-            parts = memo.parts
+            parts = _OF_MEMO.get(memo, _PARTS)
             if type(parts) is tuple:  # made by model.route_memo.key_parts
                 key = _memo_key(parts, row)
                 if key is not _NO_KEY:
-                    routes = memo.routes
-                    route = routes.get(key)
+                    routes = _OF_MEMO.get(memo, _ROUTES)
+                    # a dict's own get, or the mapping's (a dict subclass's too, as the
+                    # reference asks it: not refused as a typed dict refused it)
+                    route = (<dict> routes).get(key) if type(routes) is dict else routes.get(key)
                     if route is not None:
                         return route
         return self._route(cid, intake)

@@ -21,6 +21,7 @@ from test_lifecycle_twins import lead, open_cases, same_call, twins
 from model.casework import Casework
 from model.engine_backend import compiled_engine
 from model.policies.base import Route, Stage, Unit, Visit
+from model.route_memo import RouteMemo
 
 ENGINE = compiled_engine()
 pytestmark = pytest.mark.skipif(ENGINE is None, reason="the engine is not built")
@@ -222,3 +223,58 @@ def test_a_subclass_s_fields_change_the_step() -> None:
         casework._visit_arrive((cid, visit, "handle"))
         queued.append([*sorted(station.queued_work()), station.busy_hours])
     assert queued[0] != queued[1]
+
+
+class SwappedMemo(RouteMemo):
+    """A memo whose routes are another dictionary than its slot's (``swapped``)."""
+
+    swapped: dict[Any, Route]
+
+    @property  # type: ignore[override]
+    def routes(self) -> dict[Any, Route]:
+        return self.swapped
+
+
+def swapped_memo(memo: RouteMemo, route: Route) -> SwappedMemo:
+    """``memo``'s slots in a SwappedMemo whose routes have ``route`` for every key."""
+    swapped = made(SwappedMemo, RouteMemo, **{n: getattr(memo, n) for n in RouteMemo.__slots__})
+    swapped.swapped = _Every(route)
+    return swapped
+
+
+class _Every(dict):  # type: ignore[type-arg]
+    """A dictionary that has ``route`` for every key."""
+
+    def __init__(self, route: Route) -> None:
+        super().__init__()
+        self.route = route
+
+    def get(self, key: Any, default: Any = None) -> Route:  # type: ignore[override]
+        return self.route
+
+
+def test_a_memo_s_parts_and_routes_read_as_getattr() -> None:
+    assert ENGINE is not None
+    memo = RouteMemo(lambda cid: cid, lambda cid: Route(()), ((None, None, None),))
+    read = ENGINE._Fields(RouteMemo, ("parts", "routes"))
+    assert read.read(memo, 0) is memo.parts
+    assert read.read(memo, 1) is memo.routes
+
+
+def test_a_memo_subclass_s_routes_are_looked_up() -> None:
+    """A memo of a subclass with routes of its own gives the route both lifecycles find."""
+    compiled, reference = twins()
+    mark = Route((Stage((Visit(Unit("grid", 0)),), "resolve"),), priority=0.25)
+    found = []
+    for casework in (compiled, reference):
+        memo = casework._memo(("departments",), lambda cid: Route(()))  # keyed on a column
+        casework._routing_memo = swapped_memo(memo, mark)
+    cids = [c for c in open_cases(compiled) if not compiled.cases.bundle[c]]
+    assert cids
+    for cid in cids:
+        found.append(same_call(compiled, reference, "_route_case", _from_grid, cid))
+    assert found == [("returned", mark)] * len(cids)
+
+
+def _from_grid(casework: Casework, cid: int) -> tuple[int, Unit]:
+    return cid, Unit("grid", casework.cases.grid[cid])
