@@ -68,44 +68,31 @@ def test_every_field_reads_as_getattr(route: Route) -> None:
             assert read.read(obj, k) is getattr(obj, name)
 
 
+def constant(value: object) -> Any:
+    """A property that gives ``value`` whatever the slot beneath it holds."""
+    return property(lambda self: value)
+
+
 class LaterVisit(Visit):
     """A visit whose unit reports after five hours and whose work is two and a half."""
 
-    @property
-    def response_hours(self) -> float:
-        return 5.0
-
-    @property
-    def work_hours(self) -> float:
-        return 2.5
+    response_hours = constant(5.0)
+    work_hours = constant(2.5)
 
 
 class EarlierRoute(Route):
     """A route served first, with four hours' overhead and a three-hour hand-off."""
 
-    @property
-    def priority(self) -> float:
-        return -1.0
-
-    @property
-    def overhead_hours(self) -> float:
-        return 4.0
-
-    @property
-    def handoff_delay_hours(self) -> float:
-        return 3.0
-
-    @property
-    def first_unit_leads(self) -> bool:
-        return True
+    priority = constant(-1.0)
+    overhead_hours = constant(4.0)
+    handoff_delay_hours = constant(3.0)
+    first_unit_leads = constant(True)
 
 
 class TeamUnit(Unit):
     """A unit that names itself a grid's team, whatever its slot says."""
 
-    @property
-    def level(self) -> str:
-        return "grid"
+    level = constant("grid")
 
 
 def later_visit(
