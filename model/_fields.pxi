@@ -62,6 +62,8 @@ cdef class _Fields:
     cdef Py_ssize_t offsets[_MOST_FIELDS]
 
     def __cinit__(self, object cls, tuple names):
+        if type(cls) is not type:  # a plain class: its type object's layout is read
+            raise TypeError(f"a plain class is read, not {cls!r}")
         if len(names) > _MOST_FIELDS:
             raise ValueError(f"at most {_MOST_FIELDS} fields, got {len(names)}")
         import types
@@ -120,7 +122,9 @@ cdef class _Fields:
         return getattr(obj, self.names[k])
 
     def read(self, obj, Py_ssize_t k):
-        """:meth:`get` for tests."""
+        """:meth:`get` for tests (``k`` checked: the lifecycle's are its constants)."""
+        if not 0 <= k < len(self.names):
+            raise IndexError(f"field {k} of {len(self.names)}")
         return self.get(obj, k)
 
 

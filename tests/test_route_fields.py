@@ -150,6 +150,10 @@ def test_a_class_without_those_slots_is_read_by_getattr() -> None:
     assert [read.read(Plain(), k) for k in (0, 1)] == ["street", 4]
     with pytest.raises(ValueError, match="at most 8"):
         ENGINE._Fields(Plain, tuple(f"f{k}" for k in range(9)))
+    with pytest.raises(TypeError, match="a plain class"):
+        ENGINE._Fields(Plain(), ("level",))
+    with pytest.raises(IndexError, match="field 2 of 2"):
+        read.read(Plain(), 2)
 
 
 def _subclassed(route: Route) -> Route:
