@@ -9,10 +9,6 @@
 
 cdef extern from *:
     """
-    /* a slot's value at ``offset`` of ``obj`` (borrowed; NULL: never set) */
-    static inline PyObject *microgov_slot(PyObject *obj, Py_ssize_t offset) {
-        return *(PyObject **) ((char *) obj + offset);
-    }
     /* ``obj``'s slot at ``offset`` (borrowed) where ``obj`` is of ``cls`` itself and ``cls`` is
        in the state ``tag`` names (a valid version tag, nonzero) in which its slots were
        found to be read directly (``direct``); else NULL, as for an empty slot */
@@ -35,7 +31,6 @@ cdef extern from *:
         return member->offset;
     }
     """
-    PyObject* microgov_slot(PyObject* obj, Py_ssize_t offset) noexcept
     PyObject* microgov_field(
         PyObject* obj, PyTypeObject* cls, unsigned int tag, int direct, Py_ssize_t offset
     ) noexcept
@@ -115,8 +110,11 @@ cdef class _Fields:
     cdef object _get(self, object obj, Py_ssize_t k):
         """``getattr(obj, names[k])``, the class looked at again where its state changed."""
         cdef PyObject* value
-        if type(obj) is self.cls and self._direct():
-            value = microgov_slot(<PyObject*> obj, self.offsets[k])
+        if type(obj) is self.cls:
+            self._direct()  # the tag and whether its slots are read, for its present state
+            value = microgov_field(
+                <PyObject*> obj, <PyTypeObject*> self.cls, self.tag, self.direct, self.offsets[k]
+            )
             if value is not NULL:
                 return <object> value
         return getattr(obj, self.names[k])

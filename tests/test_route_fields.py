@@ -49,12 +49,13 @@ def reader(cls: type) -> Any:
     return ENGINE._Fields(cls, FIELDS[cls])
 
 
-def made(cls: type, base: type, **values: Any) -> Any:
-    """An instance of ``cls`` (a subclass of ``base`` whose properties hide some of its
-    fields) with ``values`` in ``base``'s slots, as ``base``'s ``__init__`` would set them."""
+def recast(cls: type, obj: Any) -> Any:
+    """``obj`` as an instance of ``cls``, a subclass of its class whose properties hide some
+    of its fields: the same values in the class's slots, set as its ``__init__`` sets them."""
+    base = type(obj)
     instance = object.__new__(cls)
-    for name, value in values.items():
-        vars(base)[name].__set__(instance, value)
+    for name in base.__slots__:
+        vars(base)[name].__set__(instance, getattr(obj, name))
     return instance
 
 
@@ -95,23 +96,10 @@ class TeamUnit(Unit):
     level = constant("grid")
 
 
-def later_visit(
-    unit: Unit, work_hours: float | None = None, response_hours: float | None = None
-) -> Any:
-    """A LaterVisit to ``unit`` with those hours in its slots."""
-    return made(LaterVisit, Visit, unit=unit, work_hours=work_hours, response_hours=response_hours)
-
-
-def earlier_route(route: Route) -> Any:
-    """An EarlierRoute with ``route``'s fields in its slots."""
-    fields = {name: getattr(route, name) for name in FIELDS[Route]}
-    return made(EarlierRoute, Route, **fields)
-
-
 def test_a_subclass_s_properties_are_read() -> None:
-    visit = later_visit(Unit("department", 1))
-    route = earlier_route(Route(()))
-    unit = made(TeamUnit, Unit, level="department", index=2)
+    visit = recast(LaterVisit, Visit(Unit("department", 1)))
+    route = recast(EarlierRoute, Route(()))
+    unit = recast(TeamUnit, Unit("department", 2))
     assert [reader(Visit).read(visit, k) for k in (1, 2)] == [2.5, 5.0]
     assert [reader(Route).read(route, k) for k in (1, 2, 3, 4)] == [3.0, 4.0, -1.0, True]
     assert [reader(Unit).read(unit, k) for k in (0, 1)] == ["grid", 2]
@@ -161,13 +149,13 @@ def _subclassed(route: Route) -> Route:
     EarlierRoute, each stage as it was."""
     stages = tuple(
         Stage(
-            tuple(later_visit(v.unit, v.work_hours, v.response_hours) for v in s.visits),
+            tuple(recast(LaterVisit, v) for v in s.visits),
             s.role,
             s.claimable,
         )
         for s in route.stages
     )
-    return earlier_route(dataclasses.replace(route, stages=stages))
+    return recast(EarlierRoute, dataclasses.replace(route, stages=stages))
 
 
 def _on_subclassed_routes(casework: Casework) -> list[int]:
@@ -182,10 +170,10 @@ STEPS = {
     "_enter_stage": lambda cw, cid: (cid,),
     "_turned_away": lambda cw, cid: (cid, cw.progress[cid]),
     "_visit_arrive": lambda cw, cid: (
-        (cid, later_visit(Unit("department", lead(cw, cid))), "handle"),
+        (cid, recast(LaterVisit, Visit(Unit("department", lead(cw, cid)))), "handle"),
     ),
     "_visit_done": lambda cw, cid: (
-        (cid, made(TeamUnit, Unit, level="department", index=lead(cw, cid)), "handle", 0.3, True),
+        (cid, recast(TeamUnit, Unit("department", lead(cw, cid))), "handle", 0.3, True),
     ),
 }
 
@@ -208,8 +196,9 @@ def test_a_subclass_s_fields_change_the_step() -> None:
     queued = []
     for casework, visit_class in ((plain, Visit), (subclassed, LaterVisit)):
         department = lead(casework, cid)
-        unit = Unit("department", department)
-        visit = Visit(unit) if visit_class is Visit else later_visit(unit)
+        visit = Visit(Unit("department", department))
+        if visit_class is LaterVisit:
+            visit = recast(LaterVisit, visit)
         station = casework.units.departments[department].station
         casework._visit_arrive((cid, visit, "handle"))
         queued.append([*sorted(station.queued_work()), station.busy_hours])
@@ -228,7 +217,7 @@ class SwappedMemo(RouteMemo):
 
 def swapped_memo(memo: RouteMemo, route: Route) -> SwappedMemo:
     """``memo``'s slots in a SwappedMemo whose routes have ``route`` for every key."""
-    swapped = made(SwappedMemo, RouteMemo, **{n: getattr(memo, n) for n in RouteMemo.__slots__})
+    swapped = recast(SwappedMemo, memo)
     swapped.swapped = _Every(route)
     return swapped
 
