@@ -82,7 +82,10 @@ def diffuse_trust(
     far_to: Any,
     w: float,
     r: float,
+    simd: bool = True,
 ) -> tuple[bool, float]: ...
+
+TRUST_SIMD: bool
 
 # a day's needs (model.demand.DemandGenerator.draw, model.casework.Casework.receive)
 def arrange_needs(

@@ -859,66 +859,45 @@ cdef inline bint _plain_calendar(object calendar) except -1:
 
 
 # ------------------------------------------------------------------ the daily trust step
+cdef extern from "_trust_step.h":
+    int MICROGOV_TRUST_SIMD
+    void microgov_trust_to_float(const double* t, float* x, Py_ssize_t n, int simd) noexcept nogil
+    void microgov_group_sums(
+        const int* row, const int64_t* starts, Py_ssize_t groups, const int* tie,
+        const float* weight, const float* x, float* out, int simd,
+    ) noexcept nogil
+    double microgov_update_block(
+        double* t, const double* d, const float* out, Py_ssize_t lo, Py_ssize_t n, float w32,
+        double keep, double r, int* bad, int simd,
+    ) noexcept nogil
+
+TRUST_SIMD = bool(MICROGOV_TRUST_SIMD)
+"""Whether the trust step's loops run four and two lanes wide (SSE2; model/_trust_step.h):
+the same bits as the one-value loops, which run elsewhere and under ``simd=False``."""
+
 cdef enum:
     _PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE: the largest block summed by 8 running sums
 
 
-cdef inline bint _update_trust(
-    double* trust, const double* disposition, Py_ssize_t i, float neighbours, float w32,
-    double keep, double r,
-) noexcept nogil:
-    """Resident ``i``'s new trust from the mean of their neighbours' trust, with the float
-    operations of model/trust_diffusion.py's reference in its order; whether it left [0, 1]."""
-    cdef double kept = trust[i] * keep
-    kept = kept + <double> (neighbours * w32)
-    cdef double value = disposition[i] * r
-    value = value + kept
-    trust[i] = value
-    return not (value <= 1.0 and value >= 0.0)
-
-
 cdef double _update_and_sum(
     double* t, const double* d, const float* out, Py_ssize_t lo, Py_ssize_t n, float w32,
-    double keep, double r, bint* bad,
+    double keep, double r, int* bad, int simd,
 ) noexcept nogil:
-    """Residents ``lo … lo + n − 1``'s new trust (``_update_trust``), and their sum in numpy's
-    order: ``np.add.reduce`` of a contiguous float64 vector is its pairwise sum — halves cut
-    at multiples of 8 down to blocks of at most 128, each summed by 8 running sums (numpy's
+    """Residents ``lo … lo + n − 1``'s new trust, and their sum in numpy's order:
+    ``np.add.reduce`` of a contiguous float64 vector is its pairwise sum — halves cut at
+    multiples of 8 down to blocks of at most 128, each summed by 8 running sums (numpy's
     ``pairwise_sum``, _core/src/umath/loops_utils.h.src). Each block is updated, then summed
-    while it is in cache, so the day's mean trust costs no pass of its own over the vector
-    (tests/test_trust_diffusion.py holds the sums to numpy's, bit for bit)."""
-    cdef Py_ssize_t i, half, end = lo + n
-    cdef double s0, s1, s2, s3, s4, s5, s6, s7, total
+    while it is in cache (``microgov_update_block``), so the day's mean trust costs no pass of
+    its own over the vector (tests/test_trust_diffusion.py holds the sums to numpy's, bit for
+    bit)."""
+    cdef Py_ssize_t half
+    cdef double total
     if n > _PAIRWISE_BLOCK:
         half = n // 2
         half -= half % 8
-        total = _update_and_sum(t, d, out, lo, half, w32, keep, r, bad)
-        return total + _update_and_sum(t, d, out, lo + half, n - half, w32, keep, r, bad)
-    for i in range(lo, end):
-        bad[0] |= _update_trust(t, d, i, out[i], w32, keep, r)
-    if n < 8:
-        total = 0.0
-        for i in range(lo, end):
-            total = total + t[i]
-        return total
-    s0, s1, s2, s3 = t[lo], t[lo + 1], t[lo + 2], t[lo + 3]
-    s4, s5, s6, s7 = t[lo + 4], t[lo + 5], t[lo + 6], t[lo + 7]
-    i = lo + 8
-    while i + 8 <= end:
-        s0 = s0 + t[i]
-        s1 = s1 + t[i + 1]
-        s2 = s2 + t[i + 2]
-        s3 = s3 + t[i + 3]
-        s4 = s4 + t[i + 4]
-        s5 = s5 + t[i + 5]
-        s6 = s6 + t[i + 6]
-        s7 = s7 + t[i + 7]
-        i += 8
-    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    while i < end:
-        total = total + t[i]
-        i += 1
-    return total
+        total = _update_and_sum(t, d, out, lo, half, w32, keep, r, bad, simd)
+        return total + _update_and_sum(t, d, out, lo + half, n - half, w32, keep, r, bad, simd)
+    return microgov_update_block(t, d, out, lo, n, w32, keep, r, bad, simd)
 
 
 @cython.boundscheck(False)
@@ -936,6 +915,7 @@ def diffuse_trust(
     const int[::1] far_to,
     double w,
     double r,
+    bint simd=True,
 ):
     """One day's trust step in place (model/trust_diffusion.py, whose reference this is bit
     for bit), on the ties grouped by degree (``TiesByDegree``): ``rows[starts[d]:starts[d +
@@ -956,7 +936,10 @@ def diffuse_trust(
     Four rows of one degree are summed side by side: each row's sum keeps its own order, the
     four chains of additions overlap, and every loop's length is its group's degree, so the
     loops end where the processor predicts (rows of unequal lengths side by side cost a
-    mispredicted branch or two per row; docs/performance.md, thirteenth round)."""
+    mispredicted branch or two per row; docs/performance.md, thirteenth round). The loops
+    are model/_trust_step.h's: with SSE2 (``TRUST_SIMD``) the four rows are the four lanes
+    of one vector and the update goes two residents a vector; ``simd=False`` runs the
+    one-value loops, the same bits (the tests run both)."""
     cdef Py_ssize_t n = trust.shape[0]
     cdef Py_ssize_t groups = starts.shape[0] - 1
     cdef Py_ssize_t slots = far_from.shape[0]
@@ -988,52 +971,16 @@ def diffuse_trust(
     cdef const double* d = &disposition[0]
     cdef const int* source = &far_from[0] if slots else NULL
     cdef const int* to = &far_to[0] if slots else NULL
-    cdef Py_ssize_t i, m, s, e, degree
-    cdef const int* q0
-    cdef const int* q1
-    cdef const int* q2
-    cdef const int* q3
-    cdef float a0, a1, a2, a3
-    cdef bint bad = False
+    cdef Py_ssize_t i
+    cdef int bad = 0
+    cdef int lanes = simd
     with nogil:
-        for i in range(n):
-            x[i] = <float> t[i]
+        microgov_trust_to_float(t, x, n, lanes)
         for i in range(slots):  # the far ties' trust, in the order the sums read it
             x[to[i]] = x[source[i]]
-        for s in range(starts[1]):  # no ties: one's own trust
-            out[row[s]] = x[row[s]]
-        q0 = tie
-        for degree in range(1, groups):
-            s = starts[degree]
-            e = starts[degree + 1]
-            while s + 3 < e:
-                q1 = q0 + degree
-                q2 = q1 + degree
-                q3 = q2 + degree
-                a0 = 0.0
-                a1 = 0.0
-                a2 = 0.0
-                a3 = 0.0
-                for m in range(degree):
-                    a0 = a0 + wt[s] * x[q0[m]]
-                    a1 = a1 + wt[s + 1] * x[q1[m]]
-                    a2 = a2 + wt[s + 2] * x[q2[m]]
-                    a3 = a3 + wt[s + 3] * x[q3[m]]
-                out[row[s]] = a0
-                out[row[s + 1]] = a1
-                out[row[s + 2]] = a2
-                out[row[s + 3]] = a3
-                s += 4
-                q0 = q3 + degree
-            while s < e:
-                a0 = 0.0
-                for m in range(degree):
-                    a0 = a0 + wt[s] * x[q0[m]]
-                out[row[s]] = a0
-                s += 1
-                q0 = q0 + degree
-        trust_sum = 0.0 + _update_and_sum(t, d, out, 0, n, w32, keep, r, &bad)
-    return bad, trust_sum
+        microgov_group_sums(row, &starts[0], groups, tie, wt, x, out, lanes)
+        trust_sum = 0.0 + _update_and_sum(t, d, out, 0, n, w32, keep, r, &bad, lanes)
+    return bad != 0, trust_sum
 
 
 # ------------------------------------------------------------------ a day's needs, arranged

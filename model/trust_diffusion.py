@@ -15,7 +15,8 @@ as float32; the far ties' trust gathered into slots in the order the sums read i
 row's neighbours' mean; the update), reading each row's one weight once instead of a stored
 value per tie, on the ties grouped by the residents' numbers of ties
 (:class:`TiesByDegree`, made once per matrix and row weights: rows of one degree are summed
-four side by side, in loops whose lengths the processor predicts), and sums the new trust
+four side by side, in loops whose lengths the processor predicts — the four lanes of one
+vector where the compiler targets SSE2, model/_trust_step.h), and sums the new trust
 block by block as it writes it, in numpy's pairwise order (the day's mean trust without a
 pass of its own; docs/design.md "The day's mean trust summed by the trust step"). It is
 used when the matrix has that form (every stored value of a row equal, as

@@ -241,14 +241,22 @@ def test_compiled_engine_records_its_source() -> None:
     """The built module carries the sha256 of the _engine.pyx beside it followed by the
     files it includes and is built with, by name: the case log's text, a route's fields
     read from their slots and the compiled lifecycle (model/_csv_text.pxi, _fields.pxi,
-    which _lifecycle.pxi includes, _lifecycle.pxi) and the C++ of its floats
-    (_shortest.cpp, .h)."""
+    which _lifecycle.pxi includes, _lifecycle.pxi), the C++ of its floats
+    (_shortest.cpp, .h) and the trust step's loops (_trust_step.h)."""
     model = ROOT / "model"
     text = (model / "_engine.pyx").read_bytes()
     assert b'include "_lifecycle.pxi"' in text
     assert b'include "_csv_text.pxi"' in text
     assert b'include "_fields.pxi"' in (model / "_lifecycle.pxi").read_bytes()
-    names = ["_csv_text.pxi", "_fields.pxi", "_lifecycle.pxi", "_shortest.cpp", "_shortest.h"]
+    assert b'cdef extern from "_trust_step.h"' in text
+    names = [
+        "_csv_text.pxi",
+        "_fields.pxi",
+        "_lifecycle.pxi",
+        "_shortest.cpp",
+        "_shortest.h",
+        "_trust_step.h",
+    ]
     for name in names:
         text += (model / name).read_bytes()
     assert ENGINE is not None

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 import pickle
+import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
@@ -65,9 +68,50 @@ def _step_matches_plain(pop: Population) -> None:
     assert _bits(pop.trust) == _bits(expected)
 
 
+class _OneValue:
+    """The compiled engine with the trust step's one-value loops (``simd=False``): the loops
+    that run where the compiler does not target SSE2 (model/_trust_step.h)."""
+
+    def __init__(self, engine: object) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+    def diffuse_trust(self, *args: object, **kwargs: object) -> object:
+        return self._engine.diffuse_trust(*args, simd=False, **kwargs)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _loops(simd: bool) -> Iterator[None]:
+    """The compiled step's vector loops (``simd``, the default) or its one-value loops."""
+    engine = diffusion._engine
+    if simd or engine is None:
+        yield
+        return
+    diffusion._engine = _OneValue(engine)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        diffusion._engine = engine
+
+
+_WIDTHS = pytest.mark.parametrize(
+    "simd",
+    [
+        True,
+        pytest.param(
+            False, marks=pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+        ),
+    ],
+    ids=["lanes", "one-value"],
+)
+
+
 _TRUST = st.sampled_from([0.0, -0.0, 1.0, 0.25, 1.0 / 3.0, 0.999999, 1e-300, -0.1, 1.2])
 
 
+@_WIDTHS
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**16),
@@ -90,11 +134,13 @@ def test_diffusion_equals_the_plain_formula_bit_for_bit(
     grids: int,
     residents: int,
     reference: bool,
+    simd: bool,
 ) -> None:
     """Any weights (also summing past 1, so that trust leaves [0, 1]), ties, trust values
     out of bounds, ±0 or 1 exactly, over several days, an odd or even number of residents
     (the kernel sums rows of one degree four side by side): every bit as the plain formula,
-    by the compiled kernel and by the numpy reference (``row_weight`` None)."""
+    by the compiled kernel — its vector loops and its one-value loops — and by the numpy
+    reference (``row_weight`` None)."""
     social = SocialParameters(
         building_ties_per_resident=ties,
         weak_ties_per_resident=ties // 2,
@@ -120,7 +166,8 @@ def test_diffusion_equals_the_plain_formula_bit_for_bit(
     expected = pop.trust.copy()
     for _ in range(days):
         expected = _plain(pop, expected, w, r)
-        GovernanceModel._diffuse_trust(model)  # type: ignore[arg-type]
+        with _loops(simd):
+            GovernanceModel._diffuse_trust(model)  # type: ignore[arg-type]
         assert _bits(pop.trust) == _bits(expected)
 
 
@@ -230,7 +277,7 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     every row once, ascending within its group of equal degree; each row's ties in its stored
     order; its weight beside it; the ties more than ``far`` rows away as slots, each filled
     once from its resident, stretch by stretch in the residents' order; and the step on them
-    the plain formula's, bit for bit."""
+    the plain formula's, bit for bit, by the vector loops and by the one-value loops."""
     rng = np.random.default_rng(seed)
     degree = rng.integers(0, most + 1, size=n) if n > 1 else np.zeros(1, dtype=np.int64)
     # unsorted: each row's stored order is what the grouping must keep
@@ -281,10 +328,12 @@ def test_ties_by_degree_group_every_row_and_keep_each_rows_order(
     )
     with np.errstate(invalid="ignore"):  # inf − inf, NaN: the values are the test's point
         expected = _plain(pop, trust, w, r)  # type: ignore[arg-type]
-    pop.trust = trust.copy()
-    if _grouped_call(pop, grouped, w, r):  # out of [0, 1]: the caller clips
-        np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
-    assert _same(pop.trust, expected)
+    for simd in (True, False):  # the vector loops and the one-value loops
+        pop.trust = trust.copy()
+        with _loops(simd):
+            if _grouped_call(pop, grouped, w, r):  # out of [0, 1]: the caller clips
+                np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
+        assert _same(pop.trust, expected)
 
 
 def _columns(grouped: diffusion.TiesByDegree) -> np.ndarray:
@@ -510,8 +559,9 @@ def test_a_matrix_or_weights_put_in_without_reading_them_again_are_grouped_afres
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
 @pytest.mark.parametrize("far", [0, 1, 5])
+@_WIDTHS
 def test_the_model_step_with_far_ties_gathered_is_the_plain_formulas(
-    monkeypatch: pytest.MonkeyPatch, far: int
+    monkeypatch: pytest.MonkeyPatch, far: int, simd: bool
 ) -> None:
     """A population small enough to have no far tie at the shipped distance, its ties
     made far by a shorter one (every tie at 0): several days of the model's step, each the
@@ -522,7 +572,8 @@ def test_the_model_step_with_far_ties_gathered_is_the_plain_formulas(
     pop.trust[::5] = 1.0  # and some at the bound, some below it
     pop.trust[1::7] = 0.0
     for _ in range(4):
-        _step_matches_plain(pop)
+        with _loops(simd):
+            _step_matches_plain(pop)
     grouped = pop.ties_by_degree
     assert grouped is not None and grouped.far_from.shape[0] > 0
     if far == 0:
@@ -530,12 +581,15 @@ def test_the_model_step_with_far_ties_gathered_is_the_plain_formulas(
 
 
 def test_compiled_step_runs_where_required() -> None:
-    """Under MICROGOV_REQUIRE_COMPILED=1 (CI) the compiled trust step is the one in use."""
+    """Under MICROGOV_REQUIRE_COMPILED=1 (CI) the compiled trust step is the one in use, on
+    x86-64 with its vector loops."""
     from model.engine_backend import REQUIRE_COMPILED_VARIABLE, flag
 
     if not flag(REQUIRE_COMPILED_VARIABLE):
         pytest.skip("MICROGOV_REQUIRE_COMPILED is not set")
     assert COMPILED
+    if platform.machine().lower() in ("x86_64", "amd64"):  # SSE2 is x86-64's baseline
+        assert diffusion._engine is not None and diffusion._engine.TRUST_SIMD
 
 
 def test_a_matrix_put_in_later_takes_the_reference() -> None:
@@ -578,6 +632,7 @@ _SIZES = st.one_of(
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+@_WIDTHS
 @settings(max_examples=80, deadline=None)
 @given(
     n=_SIZES,
@@ -586,7 +641,7 @@ _SIZES = st.one_of(
     specials=st.lists(st.sampled_from([0.0, -0.0, 5e-324, 1e-310, -1e-310]), max_size=4),
 )
 def test_the_kernels_sum_is_numpys_bit_for_bit(
-    n: int, seed: int, exponents: tuple[int, int], specials: list[float]
+    n: int, seed: int, exponents: tuple[int, int], specials: list[float], simd: bool
 ) -> None:
     """The sum the kernel returns is ``np.add.reduce`` of the trust it wrote, bit for bit, at
     any length — numpy's pairwise order — on values of both signs over wide ranges of
@@ -599,7 +654,8 @@ def test_the_kernels_sum_is_numpys_bit_for_bit(
     if n:
         trust[rng.integers(0, n, size=len(specials))] = specials
     given_values = trust.copy()
-    out_of_bounds, total = _isolated_call(trust, np.full(n, -1.0), 0.0, 0.0)
+    with _loops(simd):
+        out_of_bounds, total = _isolated_call(trust, np.full(n, -1.0), 0.0, 0.0)
     assert _bits(trust) == _bits(given_values)  # the step wrote the values back
     assert np.float64(total).view(np.int64) == np.add.reduce(trust).view(np.int64)
     assert out_of_bounds == bool(n and not ((trust >= 0) & (trust <= 1)).all())
@@ -607,24 +663,48 @@ def test_the_kernels_sum_is_numpys_bit_for_bit(
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
 @pytest.mark.parametrize("special", [np.nan, np.inf, -np.inf])
-def test_a_nan_or_infinite_trust_is_reported_and_summed_to_nan(special: float) -> None:
+@_WIDTHS
+def test_a_nan_or_infinite_trust_is_reported_and_summed_to_nan(special: float, simd: bool) -> None:
     """A NaN or infinite value (a NaN once stepped: ``float32(inf)·0``) leaves [0, 1]: the
     caller clips and sums again; the kernel's own sum is a NaN, as numpy's would be."""
     trust = np.random.default_rng(1).random(300)
     trust[17] = special
-    out_of_bounds, total = _isolated_call(trust, np.zeros(300), 0.0, 0.25)
+    with _loops(simd):
+        out_of_bounds, total = _isolated_call(trust, np.zeros(300), 0.0, 0.25)
     assert out_of_bounds and np.isnan(total) and np.isnan(np.add.reduce(trust))
 
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
-def test_the_kernels_sum_is_pairwise_not_running() -> None:
+@pytest.mark.parametrize("special", [np.nextafter(1.0, 2.0), -5e-324, np.nan])
+@_WIDTHS
+def test_a_value_out_of_bounds_is_reported_wherever_it_is(special: float, simd: bool) -> None:
+    """One value just above 1, just below 0 or NaN, at any resident — either lane of a
+    vector of two, a block's last odd one, a block of fewer than 8 — is reported; none,
+    when every value is in bounds (the step writes each value back: both weights 0, a
+    disposition of −1)."""
+    for n in (5, 37, 300):
+        trust = np.random.default_rng(n).random(n)
+        trust[[0, 2, -1]] = [0.0, -0.0, 1.0]  # the bounds themselves are in bounds
+        with _loops(simd):
+            assert _isolated_call(trust, np.full(n, -1.0), 0.0, 0.0)[0] is False
+        for at in range(n):
+            changed = trust.copy()
+            changed[at] = special
+            with _loops(simd):
+                assert _isolated_call(changed, np.full(n, -1.0), 0.0, 0.0)[0] is True
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
+@_WIDTHS
+def test_the_kernels_sum_is_pairwise_not_running(simd: bool) -> None:
     """Where numpy's pairwise sum and a running sum differ in the last bits, the kernel's
     is numpy's (a running sum would pass the test above only by luck on short vectors)."""
     trust = np.random.default_rng(7).random(100_000)
     running = 0.0
     for value in trust.tolist():
         running += value
-    _, total = _isolated_call(trust, np.zeros_like(trust), 0.0, 0.0)
+    with _loops(simd):
+        _, total = _isolated_call(trust, np.zeros_like(trust), 0.0, 0.0)
     assert total == np.add.reduce(trust) != running
 
 
