@@ -513,6 +513,26 @@ def test_an_array_repointed_after_the_check_does_not_reach_the_kernel(
     assert pop.ties_by_degree is grouped
 
 
+def test_the_kernels_arrays_are_memoryviews_of_the_bytes_checked() -> None:
+    """What the kernel is given: read-only memoryviews of the immutable bytes the grouping
+    checked (the same objects every day, of the checked arrays' types and values); one
+    released by hand is refused with an error, never read."""
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(13))
+    grouped = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=1)
+    views = grouped.kernel_arrays()
+    assert grouped.kernel_arrays() is views
+    for view, kept, name in zip(views, grouped._buffers, diffusion._CHECKED, strict=True):
+        assert type(view) is memoryview and view.readonly and view.obj is kept
+        array = getattr(grouped, name)
+        assert np.asarray(view).dtype == array.dtype and np.array_equal(view, array)
+    if not COMPILED:
+        return
+    pop.ties_by_degree = grouped
+    views[2].release()
+    with pytest.raises(ValueError, match="released"):
+        _step_matches_plain(pop)
+
+
 @pytest.mark.skipif(not COMPILED, reason="the compiled engine is not built")
 def test_the_grouping_is_made_once_and_again_for_another_matrix() -> None:
     """The step groups the ties on its first day and keeps them; a matrix whose row weights
