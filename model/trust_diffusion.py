@@ -30,7 +30,7 @@ place (``Population.__post_init__`` reads the weights again), not in place."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -142,10 +142,7 @@ class TiesByDegree:
         object.__setattr__(
             self,
             "_views",
-            tuple(
-                memoryview(kept).cast(np.dtype(dtype).char)
-                for kept, dtype in zip(buffers, _DTYPES, strict=True)
-            ),
+            tuple(_view(kept, dtype) for kept, dtype in zip(buffers, _DTYPES, strict=True)),
         )
         object.__setattr__(self, "work", np.empty(n + slots, dtype=np.float32))
 
@@ -235,6 +232,13 @@ _DTYPES = (np.int32, np.int64, np.int32, np.float32, np.int32, np.int32)
 
 _MOST_SLOTS = 2**31
 """Rows and far ties' slots together are numbered by int32: at most 2³¹ of them."""
+
+
+def _view(kept: bytes, dtype: type) -> memoryview:
+    """A read-only memoryview of ``kept``'s items of type ``dtype`` (numpy's buffer format
+    for it: int64 is ``l`` on one platform and ``q`` on another)."""
+    view: Any = memoryview(kept)  # (typeshed's overloads of ``cast`` take literals only)
+    return view.cast(np.dtype(dtype).char)
 
 
 def _each_slot_once(slots: np.ndarray, n: int, count: int) -> bool:
