@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -58,6 +59,27 @@ def test_units_made_once_are_the_same_values(model: GovernanceModel, keys) -> No
         unit = casework._unit(level, index)
         assert unit == Unit(level, index) and type(unit) is Unit, f"the Unit of {level} {index}"
         assert casework._unit(level, index) is unit, "made once"
+
+
+@pytest.mark.parametrize("index", [0, 7, 65_535, 65_536, 10**30, -1, np.int64(3), True])
+def test_units_are_made_again_when_the_units_made_change(index: object) -> None:
+    """A unit is ``_units_made``'s entry, whatever was asked before: after the dictionary
+    is cleared the unit is made (and kept) again, an entry put in by hand is the one
+    given, and a dictionary put in its place is the one read — for indexes the compiled
+    lifecycle reads from its lists by level (small ints) and for any other index."""
+    casework = _classroom_after_12_days().casework
+    first = casework._unit("grid", index)
+    assert first == Unit("grid", index) and casework._unit("grid", index) is first
+    casework._units_made.clear()
+    again = casework._unit("grid", index)
+    assert again == first and casework._units_made[("grid", index)] is again
+    mine = Unit("grid", index)
+    casework._units_made[("grid", index)] = mine
+    assert casework._unit("grid", index) is mine
+    other = Unit("grid", index)
+    casework._units_made = {("grid", index): other}
+    assert casework._unit("grid", index) is other
+    assert casework._unit("department", index) == Unit("department", index)
 
 
 @settings(max_examples=40, deadline=None)
