@@ -1794,6 +1794,7 @@ def draw_needs(
     and the interpreter's lock is held throughout (no other thread moves a generator)."""
     cdef Py_ssize_t n = n_needs + n_public
     cdef Py_ssize_t width
+    cdef double top
     if n_needs < 0 or n_public < 0:
         raise ValueError("draw_needs: negative counts")
     np = _numpy()
@@ -1804,9 +1805,10 @@ def draw_needs(
             raise ValueError("draw_needs: an empty resident distribution")
         who = np.empty(n_needs, dtype=np.int64)
         if n_needs:
+            top = resident_cdf[resident_cdf.shape[0] - 1]
             _residents_by_weight(
-                _bitgen(arrivals), resident_cdf, resident_cdf[resident_cdf.shape[0] - 1],
-                residents, who,
+                _bitgen(arrivals), resident_cdf, top, residents, who,
+                _guide_of(resident_cdf.base, resident_cdf, top),
             )
     time_u = _uniforms(arrivals, n)
     u = _uniforms(attributes, 3 * n_needs + 2 * n_public)
@@ -1825,13 +1827,80 @@ def draw_needs(
     return who, time_u, u, extra_draw, offsets, severity_minor, exponential, uniforms
 
 
+DEF _GUIDE_BUCKETS = 16384  # a district's 1.15 M residents: ≈ 70 a bucket, 7 halvings
+
+cdef object _guide_cdf = None  # the resident distribution the guide was made for, ...
+cdef double _guide_top = 0.0  # ... with this total, ...
+cdef object _guide = None  # ... and the guide: int64, _GUIDE_BUCKETS + 2 entries
+
+
+cdef object _guide_of(object cdf_object, const double[::1] cdf, double top):
+    """Where the search for a value in each of ``_GUIDE_BUCKETS`` equal parts of [0, top]
+    starts and ends: ``guide[k]`` is the upper bound of ``top · k / _GUIDE_BUCKETS``, the
+    last entry the number of entries. Made once for a distribution (kept with the object
+    and its total; another object or total makes it again); None where ``top`` is not a
+    positive finite number."""
+    global _guide_cdf, _guide_top, _guide
+    if not (top > 0.0 and isfinite(top)):
+        return None
+    if cdf_object is _guide_cdf and top == _guide_top:
+        return _guide
+    np = _numpy()
+    guide = np.empty(_GUIDE_BUCKETS + 2, dtype=np.int64)
+    cdef int64_t[::1] starts = guide
+    cdef Py_ssize_t k
+    for k in range(_GUIDE_BUCKETS + 1):
+        starts[k] = _upper_bound(cdf, top * k / _GUIDE_BUCKETS)
+    starts[_GUIDE_BUCKETS + 1] = cdf.shape[0]
+    _guide_cdf, _guide_top, _guide = cdf_object, top, guide
+    return guide
+
+
+cdef inline Py_ssize_t _guided_upper_bound(
+    const double[::1] cdf, const int64_t[::1] guide, double scale, double v
+) noexcept nogil:
+    """``_upper_bound(cdf, v)``, searched for between the guide's entries for ``v``'s part
+    of [0, top] (``scale``: parts per unit of ``v``). The answer is checked — the entries
+    before it ≤ ``v``, the one at it > ``v``: for a sorted ``cdf`` no other entry is — and
+    else searched for over the whole ``cdf`` (a guide made for other values, or a part
+    misjudged by rounding, costs time, never the answer)."""
+    cdef Py_ssize_t n = cdf.shape[0], lo, hi, mid
+    cdef double part = v * scale
+    if part >= 0.0 and part <= _GUIDE_BUCKETS:  # (false for a NaN)
+        lo = <Py_ssize_t> guide[<Py_ssize_t> part]
+        hi = <Py_ssize_t> guide[<Py_ssize_t> part + 1]
+        if 0 <= lo <= hi <= n:
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if cdf[mid] <= v:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if (lo == 0 or cdf[lo - 1] <= v) and (lo == n or cdf[lo] > v):
+                return lo
+    return _upper_bound(cdf, v)
+
+
 cdef void _residents_by_weight(
-    bitgen_t* g, const double[::1] cdf, double top, int64_t residents, int64_t[::1] out
+    bitgen_t* g, const double[::1] cdf, double top, int64_t residents, int64_t[::1] out,
+    object guide,
 ) noexcept:
-    """``min(cdf.searchsorted(random(n) * cdf[-1], "right"), residents − 1)``."""
+    """``min(cdf.searchsorted(random(n) * cdf[-1], "right"), residents − 1)``; with a
+    ``guide`` (``_guide_of``) each search starts between its entries (a district's
+    distribution is 9 MB: a plain search's last halvings miss the cache; issue 11,
+    twenty-ninth round)."""
     cdef Py_ssize_t i, k
+    cdef const int64_t[::1] starts
+    cdef double scale
+    if guide is None:
+        for i in range(out.shape[0]):
+            k = _upper_bound(cdf, g.next_double(g.state) * top)
+            out[i] = k if k < residents - 1 else residents - 1
+        return
+    starts = guide
+    scale = _GUIDE_BUCKETS / top
     for i in range(out.shape[0]):
-        k = _upper_bound(cdf, g.next_double(g.state) * top)
+        k = _guided_upper_bound(cdf, starts, scale, g.next_double(g.state) * top)
         out[i] = k if k < residents - 1 else residents - 1
 
 

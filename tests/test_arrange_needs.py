@@ -185,6 +185,43 @@ def test_compiled_draws_are_numpys(
     assert xa == ya and xb == yb
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    residents=st.sampled_from([1, 2, 17, 3090, 70_000]),
+    without_weight=st.sampled_from([0.0, 0.5, 0.99]),
+    n_needs=st.sampled_from([1, 300, 5000]),
+)
+def test_residents_drawn_by_weight_are_numpys_whatever_the_guide_knows(
+    seed: int, residents: int, without_weight: float, n_needs: int
+) -> None:
+    """The residents drawn by weight are numpy's: with residents of no weight (equal
+    cumulative weights, whose upper bound is the last of them), and after the
+    distribution's entries were changed in place with its total kept — the compiled
+    search's guide, made once for a distribution, then knows other entries, and each
+    answer it finds is checked against the entries themselves."""
+    engine = demand_module._engine
+    assert engine is not None
+    rng = np.random.default_rng(seed)
+    weights = rng.random(residents) * (rng.random(residents) >= without_weight)
+    weights[-1] += 0.5  # a positive total
+    cdf = np.cumsum(weights)
+
+    def drawn() -> list[bytes]:
+        results = []
+        for draw in (engine.draw_needs, DemandGenerator._draws):
+            a, b = np.random.default_rng(seed).spawn(2)
+            results.append(draw(a, b, n_needs, 0, residents, cdf, 0, None)[0].tobytes())
+        return results
+
+    compiled, numpy = drawn()
+    assert compiled == numpy
+    top = cdf[-1]
+    cdf[:-1] = np.sort(rng.random(residents - 1)) * top  # the same object and total
+    compiled, numpy = drawn()
+    assert compiled == numpy
+
+
 def test_draws_that_disagree_with_numpy_fall_back_to_numpy(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
