@@ -998,7 +998,14 @@ cdef object _numpy():
 
 cdef inline Py_ssize_t _upper_bound(const double[::1] cdf, double v) noexcept nogil:
     """``cdf.searchsorted(v, side="right")`` of a sorted ``cdf``: the entries ≤ ``v``."""
-    cdef Py_ssize_t lo = 0, hi = cdf.shape[0], mid
+    return _upper_bound_in(cdf, 0, cdf.shape[0], v)
+
+
+cdef inline Py_ssize_t _upper_bound_in(
+    const double[::1] cdf, Py_ssize_t lo, Py_ssize_t hi, double v
+) noexcept nogil:
+    """The first index in [lo, hi) whose entry is > ``v`` (``hi`` if none): halvings."""
+    cdef Py_ssize_t mid
     while lo < hi:
         mid = (lo + hi) >> 1
         if cdf[mid] <= v:
@@ -1864,18 +1871,13 @@ cdef inline Py_ssize_t _guided_upper_bound(
     before it ≤ ``v``, the one at it > ``v``: for a sorted ``cdf`` no other entry is — and
     else searched for over the whole ``cdf`` (a guide made for other values, or a part
     misjudged by rounding, costs time, never the answer)."""
-    cdef Py_ssize_t n = cdf.shape[0], lo, hi, mid
+    cdef Py_ssize_t n = cdf.shape[0], lo, hi
     cdef double part = v * scale
     if part >= 0.0 and part <= _GUIDE_BUCKETS:  # (false for a NaN)
         lo = <Py_ssize_t> guide[<Py_ssize_t> part]
         hi = <Py_ssize_t> guide[<Py_ssize_t> part + 1]
         if 0 <= lo <= hi <= n:
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if cdf[mid] <= v:
-                    lo = mid + 1
-                else:
-                    hi = mid
+            lo = _upper_bound_in(cdf, lo, hi, v)
             if (lo == 0 or cdf[lo - 1] <= v) and (lo == n or cdf[lo] > v):
                 return lo
     return _upper_bound(cdf, v)
