@@ -1,6 +1,7 @@
 /* The daily trust step's three loops (model/_engine.pyx ``diffuse_trust``; docs/design.md
  * "The trust step's loops four and two lanes wide"), each written twice: one value at a time,
- * and with SSE2's 128-bit vectors where the compiler targets them (every x86-64 processor):
+ * and with SSE2's 128-bit vectors where the compiler targets them (every x86-64 processor;
+ * gcc and clang say so by __SSE2__, MSVC by _M_X64):
  * four float32 rows' sums side by side in the four lanes of one vector, two float64
  * residents' updates in the two lanes of another. Every lane does the float operations the
  * one-value loop does, in the same order, so both give the same bits (IEEE single and
@@ -14,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#include <emmintrin.h> /* (MSVC targets SSE2 on x64 without defining __SSE2__) */
 #define MICROGOV_TRUST_SIMD 1
 #else
 #define MICROGOV_TRUST_SIMD 0
