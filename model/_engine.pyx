@@ -973,13 +973,12 @@ def diffuse_trust(
     cdef const int* to = &far_to[0] if slots else NULL
     cdef Py_ssize_t i
     cdef int bad = 0
-    cdef int lanes = simd
     with nogil:
-        microgov_trust_to_float(t, x, n, lanes)
+        microgov_trust_to_float(t, x, n, simd)
         for i in range(slots):  # the far ties' trust, in the order the sums read it
             x[to[i]] = x[source[i]]
-        microgov_group_sums(row, &starts[0], groups, tie, wt, x, out, lanes)
-        trust_sum = 0.0 + _update_and_sum(t, d, out, 0, n, w32, keep, r, &bad, lanes)
+        microgov_group_sums(row, &starts[0], groups, tie, wt, x, out, simd)
+        trust_sum = 0.0 + _update_and_sum(t, d, out, 0, n, w32, keep, r, &bad, simd)
     return bad != 0, trust_sum
 
 
@@ -1892,17 +1891,11 @@ cdef void _residents_by_weight(
     distribution is 9 MB: a plain search's last halvings miss the cache; issue 11,
     twenty-ninth round)."""
     cdef Py_ssize_t i, k
-    cdef const int64_t[::1] starts
-    cdef double scale
-    if guide is None:
-        for i in range(out.shape[0]):
-            k = _upper_bound(cdf, g.next_double(g.state) * top)
-            out[i] = k if k < residents - 1 else residents - 1
-        return
-    starts = guide
-    scale = _GUIDE_BUCKETS / top
+    cdef const int64_t[::1] starts = guide  # (None: no guide)
+    cdef double v, scale = _GUIDE_BUCKETS / top if guide is not None else 0.0
     for i in range(out.shape[0]):
-        k = _guided_upper_bound(cdf, starts, scale, g.next_double(g.state) * top)
+        v = g.next_double(g.state) * top
+        k = _upper_bound(cdf, v) if guide is None else _guided_upper_bound(cdf, starts, scale, v)
         out[i] = k if k < residents - 1 else residents - 1
 
 
