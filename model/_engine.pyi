@@ -142,6 +142,7 @@ def gather_needs(
     uniforms: Any,
     departments: Any,
     work: Any,
+    values: Any,
 ) -> list[list[Any]]: ...
 def write_cases(
     rows: list[int],

@@ -1318,14 +1318,16 @@ def gather_needs(
     const double[:, :] uniforms,
     const short[:, :] departments,
     const double[:, :] work,
+    double[:, ::1] values,
 ):
-    """The fields of the needs at positions ``kept`` as Python lists (model/casework.py
-    ``_NeedRows``, whose numpy gathers are the reference; tests/test_small_day.py): time,
-    resident, case type, severity, minor, disputed, then the uniforms of rows 2–5, 8–10, 12
-    and 13 of ``uniforms`` (u_desk, u_classify, u_satisfy, u_quality, u_callback,
-    u_repeat, u_urge, u_dispute, u_verify), then each need's departments and work content
-    as tuples of its row's entries before the −1 padding (one entry where the second
-    department is −1)."""
+    """The fields of the needs at positions ``kept`` (model/casework.py ``_NeedRows``, whose
+    numpy gathers are the reference; tests/test_small_day.py): as Python lists time,
+    resident, case type, minor, disputed, the uniforms of row 2 of ``uniforms`` (u_desk),
+    then each need's departments and work content as tuples of its row's entries before
+    the −1 padding (one entry where the second department is −1); and into ``values``,
+    one row per kept need, its severity and the uniforms of rows 3–5, 8–10, 12 and 13
+    (casework's ``NEED_VALUES``: u_classify, u_satisfy, u_quality, u_callback, u_repeat,
+    u_urge, u_dispute, u_verify)."""
     cdef Py_ssize_t n = time.shape[0]
     cdef Py_ssize_t width = departments.shape[1]
     if (
@@ -1336,13 +1338,16 @@ def gather_needs(
     ):
         raise ValueError("gather_needs: fields of different lengths")
     cdef Py_ssize_t m = len(kept)
+    if values.shape[0] != m or values.shape[1] != 9:
+        raise ValueError(
+            f"gather_needs: values of shape ({values.shape[0]}, {values.shape[1]}), not ({m}, 9)"
+        )
     cdef Py_ssize_t j, i, c, k, padding
-    cdef int row
-    cdef tuple rows = (2, 3, 4, 5, 8, 9, 10, 12, 13)
-    cdef list out = [[] for _ in range(6 + 9 + 2)]
-    cdef list t_out = out[0], r_out = out[1], c_out = out[2], s_out = out[3]
-    cdef list m_out = out[4], q_out = out[5], d_out = out[15], w_out = out[16]
-    cdef list u_out
+    cdef int rows[8]
+    rows[:] = [3, 4, 5, 8, 9, 10, 12, 13]
+    cdef list out = [[] for _ in range(8)]
+    cdef list t_out = out[0], r_out = out[1], c_out = out[2], m_out = out[3]
+    cdef list q_out = out[4], desk_out = out[5], d_out = out[6], w_out = out[7]
     for j in range(m):
         i = kept[j]
         if i < 0 or i >= n:
@@ -1350,9 +1355,12 @@ def gather_needs(
         t_out.append(time[i])
         r_out.append(resident[i])
         c_out.append(case_type[i])
-        s_out.append(severity[i])
         m_out.append(minor[i] != 0)
         q_out.append(disputed[i] != 0)
+        desk_out.append(uniforms[2, i])
+        values[j, 0] = severity[i]
+        for c in range(8):
+            values[j, 1 + c] = uniforms[rows[c], i]
         if departments[i, 1] >= 0:
             padding = 0
             for c in range(width):
@@ -1363,11 +1371,6 @@ def gather_needs(
             k = 1
         d_out.append(tuple([departments[i, c] for c in range(k)]))
         w_out.append(tuple([work[i, c] for c in range(k)]))
-    for c in range(9):
-        row = rows[c]
-        u_out = out[6 + c]
-        for j in range(m):
-            u_out.append(uniforms[row, <Py_ssize_t> kept[j]])
     return out
 
 
@@ -1445,12 +1448,15 @@ def write_cases(
     cdef Py_ssize_t used = min(len(departments_out), len(work_out), size)
     cdef Py_ssize_t n_residents = resident_grid.shape[0]
     cdef object batch, last_batch = None, part, last
-    cdef dict read = {}  # each batch's lists by its id, read once: the items of a day's
+    cdef dict read = {}  # each batch's fields by its id, read once: the items of a day's
                          # batch and of earlier days' patrolled needs interleave
     cdef tuple lists
-    cdef list b_departments, b_work, b_resident, b_severity, b_minor, b_disputed, b_public
-    cdef list b_classify, b_satisfy, b_quality, b_callback, b_repeat, b_urge, b_dispute
-    cdef list b_verify
+    cdef list b_departments, b_work, b_resident, b_minor, b_disputed, b_public
+    cdef const double[:, ::1] checked
+    cdef const double* b_values = NULL  # the batch's values (casework's NEED_VALUES), a
+                                        # row of nine per need, held by ``lists``
+    cdef const double* v
+    cdef Py_ssize_t b_rows = 0, value_row
     cdef tuple item, departments, work
     cdef Py_ssize_t k, i, row, first
     cdef long long resident, key
@@ -1469,17 +1475,27 @@ def write_cases(
             last_batch = batch
             lists = read.get(id(batch))
             if lists is None:
+                checked = batch.values  # float64, C-contiguous rows (else it raises)
+                if checked.shape[1] != 9:
+                    raise ValueError(
+                        f"write_cases: need values of {checked.shape[1]} columns, not 9"
+                    )
+                # the view is kept in ``lists`` (its array alive, and not resized while
+                # its buffer is exported) with the address of its first value
                 lists = read[id(batch)] = (
-                    batch.departments, batch.work, batch.resident, batch.severity,
-                    batch.minor, batch.disputed, batch.public_grid, batch.u_classify,
-                    batch.u_satisfy, batch.u_quality, batch.u_callback, batch.u_repeat,
-                    batch.u_urge, batch.u_dispute, batch.u_verify,
+                    batch.departments, batch.work, batch.resident, batch.minor,
+                    batch.disputed, batch.public_grid, checked,
+                    <Py_ssize_t> &checked[0, 0] if checked.shape[0] > 0 else 0,
+                    checked.shape[0],
                 )
-            (
-                b_departments, b_work, b_resident, b_severity, b_minor, b_disputed, b_public,
-                b_classify, b_satisfy, b_quality, b_callback, b_repeat, b_urge, b_dispute,
-                b_verify,
-            ) = lists
+            b_departments = lists[0]
+            b_work = lists[1]
+            b_resident = lists[2]
+            b_minor = lists[3]
+            b_disputed = lists[4]
+            b_public = lists[5]
+            b_values = <const double*> <Py_ssize_t> lists[7]
+            b_rows = lists[8]
         row = rows[k]
         if row < 0 or row >= used:
             raise IndexError(f"write_cases: row {row} beyond the table's {used}")
@@ -1505,17 +1521,21 @@ def write_cases(
         if source == patrol_source or source == sensor_source:
             resident = -1  # found, not reported: nobody is waiting for it
         resident_col[row] = resident
-        severity[row] = b_severity[i]
         minor[row] = b_minor[i]
         disputed[row] = b_disputed[i]
-        u_classify[row] = b_classify[i]
-        u_satisfy[row] = b_satisfy[i]
-        u_quality[row] = b_quality[i]
-        u_callback[row] = b_callback[i]
-        u_repeat[row] = b_repeat[i]
-        u_urge[row] = b_urge[i]
-        u_dispute[row] = b_dispute[i]
-        u_verify[row] = b_verify[i]
+        value_row = i + b_rows if i < 0 else i  # from the end, as the lists are read
+        if value_row < 0 or value_row >= b_rows:
+            raise IndexError(f"write_cases: position {i} beyond the {b_rows} need values")
+        v = b_values + 9 * value_row
+        severity[row] = v[0]
+        u_classify[row] = v[1]
+        u_satisfy[row] = v[2]
+        u_quality[row] = v[3]
+        u_callback[row] = v[4]
+        u_repeat[row] = v[5]
+        u_urge[row] = v[6]
+        u_dispute[row] = v[7]
+        u_verify[row] = v[8]
         reported[row] = now
         if resident >= 0 and case_type != dispute_type:  # a dispute is no repeat need
             key = resident * n_departments + <long long> departments[0]

@@ -86,6 +86,25 @@ BACKEND = "python" if _engine is None else "compiled"
 ``"python"`` (numpy masks)."""
 
 # the columns of a new case that _engine.write_cases writes, in the order it takes them
+NEED_VALUES = (
+    "severity",
+    "u_classify",
+    "u_satisfy",
+    "u_quality",
+    "u_callback",
+    "u_repeat",
+    "u_urge",
+    "u_dispute",
+    "u_verify",
+)
+"""The need fields only the case writer reads, the columns of ``_NeedRows.values`` in this
+order (each the case table's column of the same name)."""
+
+# NeedBatch's block of uniforms (model/demand.py): the front desk's row, and the rows of
+# NEED_VALUES' uniforms in their order
+_DESK_ROW = 2
+_VALUE_ROWS = [3, 4, 5, 8, 9, 10, 12, 13]
+
 _WRITTEN_COLUMNS = (
     "need",
     "resident",
@@ -761,17 +780,19 @@ class Casework(Lifecycle):
                 # found, not reported: nobody is waiting for it, rates it, urges it or calls again
                 resident = -1
             cases.resident[cid] = resident
-            cases.severity[cid] = batch.severity[i]
             cases.minor[cid] = batch.minor[i]
             cases.disputed[cid] = batch.disputed[i]
-            cases.u_classify[cid] = batch.u_classify[i]
-            cases.u_satisfy[cid] = batch.u_satisfy[i]
-            cases.u_quality[cid] = batch.u_quality[i]
-            cases.u_callback[cid] = batch.u_callback[i]
-            cases.u_repeat[cid] = batch.u_repeat[i]
-            cases.u_urge[cid] = batch.u_urge[i]
-            cases.u_dispute[cid] = batch.u_dispute[i]
-            cases.u_verify[cid] = batch.u_verify[i]
+            (
+                cases.severity[cid],
+                cases.u_classify[cid],
+                cases.u_satisfy[cid],
+                cases.u_quality[cid],
+                cases.u_callback[cid],
+                cases.u_repeat[cid],
+                cases.u_urge[cid],
+                cases.u_dispute[cid],
+                cases.u_verify[cid],
+            ) = batch.values[i].tolist()  # NEED_VALUES' order
             cases.reported[cid] = now
             if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
                 key = resident * n_departments + departments[0]
@@ -997,8 +1018,12 @@ class Casework(Lifecycle):
 
 
 class _NeedRows:
-    """One day's needs that become cases (rows ``kept`` of the batch, in order) as plain
-    Python lists, for fast per-need access in callbacks."""
+    """One day's needs that become cases (rows ``kept`` of the batch, in order): the fields
+    read one need at a time in Python as plain lists, and the fields only the case writer
+    reads (:data:`NEED_VALUES`) as one float64 array, a row of nine per need
+    (``values[j]``: the ``j``-th kept need's severity and uniforms; issue 11, thirtieth
+    round — a need found by a patrol days later is written from one row of its batch's
+    array instead of nine Python floats, and the gather makes no float objects for them)."""
 
     __slots__ = (
         "case_type",
@@ -1008,43 +1033,27 @@ class _NeedRows:
         "public_grid",
         "public_shift",
         "resident",
-        "severity",
         "time",
-        "u_callback",
-        "u_classify",
         "u_desk",
-        "u_dispute",
-        "u_quality",
-        "u_repeat",
-        "u_satisfy",
-        "u_urge",
-        "u_verify",
+        "values",
         "work",
     )
 
     def __init__(self, batch: NeedBatch, position: list[int], compiled: bool = False) -> None:
         """The rows at ``position`` of ``batch``; by the compiled engine's ``gather_needs``
-        (the same lists) when ``compiled``, the engine is built and the batch carries its
-        block of uniforms, else by numpy's gathers."""
+        (the same lists and values) when ``compiled``, the engine is built and the batch
+        carries its block of uniforms, else by numpy's gathers."""
         self.public_grid: list[int] = []  # grid of each as a public problem (Casework.receive)
         self.public_shift = 0  # numbers taken by disputes before these needs (Casework.receive)
+        self.values = np.empty((len(position), len(NEED_VALUES)))
         if compiled and _engine is not None and batch.uniforms is not None:
             (
                 self.time,
                 self.resident,
                 self.case_type,
-                self.severity,
                 self.minor,
                 self.disputed,
                 self.u_desk,
-                self.u_classify,
-                self.u_satisfy,
-                self.u_quality,
-                self.u_callback,
-                self.u_repeat,
-                self.u_urge,
-                self.u_dispute,
-                self.u_verify,
                 self.departments,
                 self.work,
             ) = _engine.gather_needs(
@@ -1058,29 +1067,23 @@ class _NeedRows:
                 batch.uniforms,
                 batch.departments,
                 batch.work,
+                self.values,
             )
             return
         kept = np.array(position, dtype=np.intp)
         self.time = batch.time[kept].tolist()
         self.resident = batch.resident[kept].tolist()
         self.case_type = batch.case_type[kept].tolist()
-        self.severity = batch.severity[kept].tolist()
         self.minor = batch.minor[kept].tolist()
+        values = self.values
+        values[:, 0] = batch.severity[kept]
         if batch.uniforms is not None:  # the u_* rows of one block: one gather for all
-            u = batch.uniforms[:, kept].tolist()
-            self.u_desk, self.u_classify, self.u_satisfy, self.u_quality = u[2:6]
-            self.u_callback, self.u_repeat, self.u_urge = u[8:11]
-            self.u_dispute, self.u_verify = u[12], u[13]
+            self.u_desk = batch.uniforms[_DESK_ROW, kept].tolist()
+            values[:, 1:] = batch.uniforms[_VALUE_ROWS][:, kept].T
         else:
             self.u_desk = batch.u_desk[kept].tolist()
-            self.u_classify = batch.u_classify[kept].tolist()
-            self.u_satisfy = batch.u_satisfy[kept].tolist()
-            self.u_quality = batch.u_quality[kept].tolist()
-            self.u_callback = batch.u_callback[kept].tolist()
-            self.u_repeat = batch.u_repeat[kept].tolist()
-            self.u_urge = batch.u_urge[kept].tolist()
-            self.u_dispute = batch.u_dispute[kept].tolist()
-            self.u_verify = batch.u_verify[kept].tolist()
+            for c, name in enumerate(NEED_VALUES[1:], 1):
+                values[:, c] = getattr(batch, name)[kept]
         self.disputed = batch.disputed[kept].tolist()
         # departments are lead first, then the others, then -1 padding: slice, don't filter;
         # most needs concern one department, so make those tuples in one go; the others are

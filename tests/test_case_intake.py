@@ -22,6 +22,7 @@ from experiments.scenario_files import Scenario, apply_overrides
 from model.casework import (
     _FOUND_TYPE,
     HOTLINE,
+    NEED_VALUES,
     PATROL_SOURCE,
     SENSOR_SOURCE,
     CaseTable,
@@ -212,6 +213,7 @@ def _one_need_rows(departments: tuple[int, ...] = (0, 1)) -> _NeedRows:
     rows = _NeedRows.__new__(_NeedRows)
     for name in _NeedRows.__slots__:
         setattr(rows, name, [0.5])
+    rows.values = np.full((1, len(NEED_VALUES)), 0.5)
     rows.resident, rows.case_type, rows.minor, rows.disputed = [0], [0], [False], [False]
     rows.departments, rows.work = [departments], [tuple(1.0 for _ in departments)]
     rows.public_grid, rows.public_shift = [], 0
@@ -229,12 +231,8 @@ def test_writer_marks_repeats_and_finds(intake_model: GovernanceModel, writer: s
     resident = 7
     grid = casework.geography.resident_grid[resident]
     batch = _one_need_rows((2, 4))
-    batch.resident, batch.work, batch.u_verify, batch.public_grid = (
-        [resident],
-        [(1.5, 2.5)],
-        [0.9],
-        [3],
-    )
+    batch.resident, batch.work, batch.public_grid = [resident], [(1.5, 2.5)], [3]
+    batch.values[0, NEED_VALUES.index("u_verify")] = 0.9
     later = 10.0 + 3 * window
     items = [
         (10.0, batch, 0, HOTLINE, 1, None),  # the first report (lead department 2)
@@ -317,9 +315,36 @@ def test_a_run_writes_the_same_cases_with_either_writer(
     assert casework_module.BACKEND == "compiled"
 
 
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_position_from_the_end_is_read_as_a_list_reads_it(
+    intake_model: GovernanceModel, writer: str
+) -> None:
+    """Positions are read as Python reads a list's (the reference's need rows): −1 is the
+    last need's, departments and values alike, in either writer."""
+    need_rows = _one_need_rows((3,))
+    need_rows.departments = [(1,), (3,)]
+    need_rows.work, need_rows.resident, need_rows.case_type = [(1.0,), (2.0,)], [0, 0], [0, 0]
+    need_rows.minor, need_rows.disputed = [False, True], [False, True]
+    need_rows.values = np.stack([np.full(len(NEED_VALUES), 0.25), np.arange(len(NEED_VALUES))])
+    table = CaseTable()
+    items = [(1.0, need_rows, -1, HOTLINE, 0, None)]
+    _write(intake_model.casework, table, {}, items, [0], compiled=writer == "compiled")
+    assert table.departments == [(3,)] and table.work == [(2.0,)]
+    assert table.column("disputed").tolist() == [1]
+    assert [table.column(name)[0] for name in NEED_VALUES] == list(range(len(NEED_VALUES)))
+
+
+def _short_values(rows: int = 1, columns: int = len(NEED_VALUES)) -> _NeedRows:
+    """One need's rows whose values array has ``rows`` rows of ``columns`` values."""
+    need_rows = _one_need_rows()
+    need_rows.values = np.full((rows, columns), 0.5)
+    return need_rows
+
+
 # malformed items, each with the error the reference raises: a position beyond the need
 # rows, a part beyond the departments, no departments, too short an item, a source or case
-# type beyond a byte, a public problem without its grid
+# type beyond a byte, need values missing the item's row or a column, a public problem
+# without its grid
 MALFORMED = {
     "position": ([(1.0, _one_need_rows(), 1, HOTLINE, 0, None)], [0], IndexError),
     "part": ([(1.0, _one_need_rows(), 0, HOTLINE, 0, 2)], [0], IndexError),
@@ -327,6 +352,8 @@ MALFORMED = {
     "short item": ([(1.0, _one_need_rows(), 0, HOTLINE, 0)], [0], ValueError),
     "source": ([(1.0, _one_need_rows(), 0, 300, 0, None)], [0], OverflowError),
     "case type": ([(1.0, _one_need_rows(), 0, HOTLINE, 0, None)], [200], OverflowError),
+    "values short": ([(1.0, _short_values(rows=0), 0, HOTLINE, 0, None)], [0], IndexError),
+    "values narrow": ([(1.0, _short_values(columns=8), 0, HOTLINE, 0, None)], [0], ValueError),
 }
 
 
@@ -347,3 +374,31 @@ def test_malformed_items_raise_the_references_error(
             intake_model.casework, CaseTable(), {}, [(1.0, public, 0, HOTLINE, 0, None)], [0],
             writer == "compiled",
         )  # fmt: skip
+
+
+@needs_compiled
+@pytest.mark.parametrize("shape", [(3, 9), (2, 8), (2, 10)])
+def test_gather_refuses_values_not_a_row_of_nine_per_kept_need(
+    shape: tuple[int, int],
+) -> None:
+    """The compiled gather writes into the array it is given only when it has one row of
+    nine per kept need: any other shape is refused before anything is written."""
+    assert ENGINE is not None
+    n = 4
+    u = np.linspace(0.1, 0.9, n)
+    values = np.full(shape, -1.0)
+    with pytest.raises(ValueError, match=r"values of shape"):
+        ENGINE.gather_needs(
+            [0, 2],
+            u,
+            np.zeros(n, np.int64),
+            np.zeros(n, np.int8),
+            u,
+            np.zeros(n, np.uint8),
+            np.zeros(n, np.uint8),
+            np.tile(u, (14, 1)),
+            np.full((n, 2), -1, np.int16),
+            np.zeros((n, 2)),
+            values,
+        )
+    assert (values == -1.0).all()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import model.casework as casework_module
 from experiments.scenario_files import Scenario, apply_overrides
 from model.cases import CASE_TYPES
-from model.casework import PATROL_SOURCE, SENSOR_SOURCE, Casework, _NeedRows
+from model.casework import NEED_VALUES, PATROL_SOURCE, SENSOR_SOURCE, Casework, _NeedRows
 from model.demand import MAX_DEPARTMENTS, NeedBatch, patrol_delays
 from model.governance import GovernanceModel
 from model.mediation import NEIGHBOUR_DISPUTE
@@ -409,12 +409,23 @@ def _need_rows_both_ways(batch: NeedBatch, kept: np.ndarray) -> list[_NeedRows]:
     ways = [_NeedRows(dataclasses.replace(batch, uniforms=None), kept.tolist())]
     if casework_module.BACKEND == "compiled":
         ways.append(_NeedRows(batch, kept.tolist(), compiled=True))
-        for name in _NeedRows.__slots__:
-            x, y = getattr(ways[0], name), getattr(ways[1], name)
-            assert x == y, name
-            if isinstance(x, list):  # Python floats, ints and bools alike
-                assert [type(v) for v in x] == [type(v) for v in y], name
+        _assert_same_rows(ways[0], ways[1])
     return ways
+
+
+def _assert_same_rows(x_rows: _NeedRows, y_rows: _NeedRows) -> None:
+    """Two gathers of need rows are the same: equal lists of values of the same types, and
+    values arrays of the same dtype, shape and bits."""
+    for name in _NeedRows.__slots__:
+        x, y = getattr(x_rows, name), getattr(y_rows, name)
+        if name == "values":
+            assert x.dtype == y.dtype == np.float64, name
+            assert x.shape == y.shape == (len(x_rows.time), len(NEED_VALUES)), name
+            assert x.tobytes() == y.tobytes(), name
+            continue
+        assert x == y, name
+        if isinstance(x, list):  # Python floats, ints and bools alike
+            assert [type(v) for v in x] == [type(v) for v in y], name
 
 
 # NeedBatch's block of uniforms, row by row (rows 7 and 11 feed the delay and the flag)
@@ -459,5 +470,6 @@ def test_need_rows_gathered_from_the_block_are_the_fields(
     if casework_module.BACKEND == "compiled":
         ways.append(_NeedRows(batch, kept.tolist(), compiled=True))  # the engine's gather
     for needs in ways:
-        for name in _NeedRows.__slots__:
-            assert getattr(needs, name) == getattr(by_field, name), name
+        _assert_same_rows(needs, by_field)
+        for c, name in enumerate(NEED_VALUES):  # each column the batch's field, kept rows
+            assert needs.values[:, c].tobytes() == getattr(batch, name)[kept].tobytes(), name
