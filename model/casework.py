@@ -85,7 +85,6 @@ BACKEND = "python" if _engine is None else "compiled"
 """Which code decides which needs become cases: ``"compiled"`` (model/_engine.pyx) or
 ``"python"`` (numpy masks)."""
 
-# the columns of a new case that _engine.write_cases writes, in the order it takes them
 NEED_VALUES = (
     "severity",
     "u_classify",
@@ -105,6 +104,7 @@ order (each the case table's column of the same name)."""
 _DESK_ROW = 2
 _VALUE_ROWS = [3, 4, 5, 8, 9, 10, 12, 13]
 
+# the columns of a new case that _engine.write_cases writes, in the order it takes them
 _WRITTEN_COLUMNS = (
     "need",
     "resident",
@@ -114,14 +114,7 @@ _WRITTEN_COLUMNS = (
     "severity",
     "minor",
     "disputed",
-    "u_classify",
-    "u_satisfy",
-    "u_quality",
-    "u_callback",
-    "u_repeat",
-    "u_urge",
-    "u_dispute",
-    "u_verify",
+    *NEED_VALUES[1:],  # the eight uniforms
     "reported",
     "repeat",
 )
@@ -782,17 +775,8 @@ class Casework(Lifecycle):
             cases.resident[cid] = resident
             cases.minor[cid] = batch.minor[i]
             cases.disputed[cid] = batch.disputed[i]
-            (
-                cases.severity[cid],
-                cases.u_classify[cid],
-                cases.u_satisfy[cid],
-                cases.u_quality[cid],
-                cases.u_callback[cid],
-                cases.u_repeat[cid],
-                cases.u_urge[cid],
-                cases.u_dispute[cid],
-                cases.u_verify[cid],
-            ) = batch.values[i].tolist()  # NEED_VALUES' order
+            for name, value in zip(NEED_VALUES, batch.values[i].tolist(), strict=True):
+                getattr(cases, name)[cid] = value
             cases.reported[cid] = now
             if resident >= 0 and case_type != NEIGHBOUR_DISPUTE:  # a dispute is no repeat need
                 key = resident * n_departments + departments[0]
