@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 from collections.abc import Iterator
 
 import numpy as np
@@ -402,3 +403,33 @@ def test_gather_refuses_values_not_a_row_of_nine_per_kept_need(
             values,
         )
     assert (values == -1.0).all()
+
+
+@needs_compiled
+def test_gathered_departments_and_work_are_left_out_of_the_cyclic_collector() -> None:
+    """The compiled gather's departments and work tuples (ints and floats only, kept for
+    weeks by a district's cases) are not tracked by the cyclic collector — as CPython
+    leaves such a tuple out when a collection first meets it — and hold the padded rows'
+    entries."""
+    assert ENGINE is not None
+    n = 3
+    u = np.linspace(0.1, 0.9, n)
+    departments = np.array([[4, -1, -1], [2, 5, -1], [1, 3, 6]], np.int16)
+    work = np.array([[1.5, 0.0, 0.0], [2.5, 0.5, 0.0], [0.25, 0.75, 1.0]])
+    gathered = ENGINE.gather_needs(
+        [0, 1, 2],
+        u,
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int8),
+        u,
+        np.zeros(n, np.uint8),
+        np.zeros(n, np.uint8),
+        np.tile(u, (14, 1)),
+        departments,
+        work,
+        np.empty((n, len(NEED_VALUES))),
+    )
+    made_departments, made_work = gathered[6], gathered[7]
+    assert made_departments == [(4,), (2, 5), (1, 3, 6)]
+    assert made_work == [(1.5,), (2.5, 0.5), (0.25, 0.75, 1.0)]
+    assert not any(gc.is_tracked(t) for t in made_departments + made_work)
