@@ -427,8 +427,9 @@ class Casework(Lifecycle):
         self.parked_total = 0
         self.lapsed_needs = 0
         self.pending_found = 0
-        # day → needs a patrol finds that day
-        self.found: dict[int, list[tuple[float, _NeedRows, int, int]]] = {}
+        # day → needs a patrol finds that day, each as the day's intake takes it (the
+        # moment, the need's number, its need rows, its row in them, PATROL_SOURCE)
+        self.found: dict[int, list[tuple[float, int, _NeedRows, int, int]]] = {}
         self.needs_generated = 0
         self.needs_prevented = 0  # removed at their source (micro-space projects)
         self.needs_reported = 0
@@ -489,8 +490,7 @@ class Casework(Lifecycle):
         create the cases of needs patrols find today (even on a day with no new need)."""
         n = len(batch)
         if n == 0:
-            found = self.found.pop(day, [])
-            self._create([(t, need, rows, i, PATROL_SOURCE) for t, rows, i, need in found])
+            self._create(self.found.pop(day, []))
             return
         if batch.case_type[0] != NEIGHBOUR_DISPUTE:  # a dispute batch has no linked needs
             self.one_thing.draw(batch.departments, batch.resident, self.need_offset, day)
@@ -550,9 +550,9 @@ class Casework(Lifecycle):
             for j, moment in zip(patrolled, found_at, strict=True):
                 self.pending_found += 1
                 self.found.setdefault(int(moment), []).append(
-                    (moment, needs, j, base + position[j])
+                    (moment, base + position[j], needs, j, PATROL_SOURCE)
                 )
-        today += [(t, need, rows, i, PATROL_SOURCE) for t, rows, i, need in self.found.pop(day, [])]
+        today += self.found.pop(day, [])  # kept in the intake's form: no tuple made again
         # by the moment, then the need's number: a plain sort of the tuples, whose first two
         # entries are those, and the numbers are distinct (no need rows are ever compared;
         # without a key function and its tuple per need: issue 11, twenty-seventh round)

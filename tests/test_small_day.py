@@ -234,11 +234,15 @@ def test_a_day_is_sorted_as_the_plain_masks_sort_it(
     assert made == expected
     # the patrol-found needs wait in ``found`` under the day of their moment
     waiting = sorted(
-        need - base for items in casework.found.values() for _, _, _, need in items if need >= base
+        need - base
+        for items in casework.found.values()
+        for _, need, _, _, _ in items
+        if need >= base
     )
     assert waiting == np.flatnonzero(patrol).tolist()
     for when, items in casework.found.items():
-        for moment, _, _, need in items:
+        for moment, need, _, _, source in items:
+            assert source == PATROL_SOURCE
             if need >= base:
                 i = need - base
                 start = batch.time[i] + batch.patrol_delay_days[i]
@@ -280,7 +284,10 @@ def test_a_day_s_cases_are_created_in_the_order_of_their_moments(
     # a smaller number, and one at 5.4931, between the sensor's find and need 1's report
     casework.found.pop(day, None)
     source_rows = _NeedRows(batch, [1, 2], backend == "compiled")
-    casework.found[day] = [(day + 0.495, source_rows, 0, 7), (day + 0.4931, source_rows, 1, 8)]
+    casework.found[day] = [
+        (day + 0.495, 7, source_rows, 0, PATROL_SOURCE),
+        (day + 0.4931, 8, source_rows, 1, PATROL_SOURCE),
+    ]
     first = casework.cases.added
     base = casework.need_offset
     casework.receive(batch, day)
