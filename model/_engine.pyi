@@ -142,6 +142,8 @@ def gather_needs(
     uniforms: Any,
     departments: Any,
     work: Any,
+    desk_row: int,
+    value_rows: Any,
     values: Any,
 ) -> list[list[Any]]: ...
 def write_cases(

@@ -607,6 +607,7 @@ cdef extern from "Python.h":
         unsigned int tp_version_tag  # 0, or a number no other state of any type has had
     unsigned long Py_TPFLAGS_VALID_VERSION_TAG
     PyObject** _PyObject_GetDictPtr(object obj)  # where an object's __dict__ is (or NULL)
+    void PyObject_GC_UnTrack(void* op)  # (a no-op for an object not tracked)
 
 cdef enum:
     _OWN_HOURS_AT = 1  # the class's working_hours_at is this module's
@@ -1318,16 +1319,17 @@ def gather_needs(
     const double[:, :] uniforms,
     const short[:, :] departments,
     const double[:, :] work,
+    Py_ssize_t desk_row,
+    const Py_ssize_t[::1] value_rows,
     double[:, ::1] values,
 ):
     """The fields of the needs at positions ``kept`` (model/casework.py ``_NeedRows``, whose
     numpy gathers are the reference; tests/test_small_day.py): as Python lists time,
-    resident, case type, minor, disputed, the uniforms of row 2 of ``uniforms`` (u_desk),
-    then each need's departments and work content as tuples of its row's entries before
-    the −1 padding (one entry where the second department is −1); and into ``values``,
-    one row per kept need, its severity and the uniforms of rows 3–5, 8–10, 12 and 13
-    (casework's ``NEED_VALUES``: u_classify, u_satisfy, u_quality, u_callback, u_repeat,
-    u_urge, u_dispute, u_verify)."""
+    resident, case type, minor, disputed, the uniforms of row ``desk_row`` of ``uniforms``
+    (u_desk), then each need's departments and work content as tuples of its row's entries
+    before the −1 padding (one entry where the second department is −1); and into
+    ``values``, one row per kept need, its severity and the uniforms of the rows
+    ``value_rows`` (casework's ``NEED_VALUES``)."""
     cdef Py_ssize_t n = time.shape[0]
     cdef Py_ssize_t width = departments.shape[1]
     if (
@@ -1338,13 +1340,16 @@ def gather_needs(
     ):
         raise ValueError("gather_needs: fields of different lengths")
     cdef Py_ssize_t m = len(kept)
-    if values.shape[0] != m or values.shape[1] != 9:
+    cdef Py_ssize_t columns = 1 + value_rows.shape[0]
+    if values.shape[0] != m or values.shape[1] != columns:
         raise ValueError(
-            f"gather_needs: values of shape ({values.shape[0]}, {values.shape[1]}), not ({m}, 9)"
+            f"gather_needs: values of shape ({values.shape[0]}, {values.shape[1]}), "
+            f"not ({m}, {columns})"
         )
     cdef Py_ssize_t j, i, c, k, padding
-    cdef int rows[8]
-    rows[:] = [3, 4, 5, 8, 9, 10, 12, 13]
+    for c in range(-1, value_rows.shape[0]):
+        if not 0 <= (desk_row if c < 0 else value_rows[c]) < uniforms.shape[0]:
+            raise IndexError(f"gather_needs: a row beyond the {uniforms.shape[0]} uniforms")
     cdef list out = [[] for _ in range(8)]
     cdef list t_out = out[0], r_out = out[1], c_out = out[2], m_out = out[3]
     cdef list q_out = out[4], desk_out = out[5], d_out = out[6], w_out = out[7]
@@ -1357,10 +1362,10 @@ def gather_needs(
         c_out.append(case_type[i])
         m_out.append(minor[i] != 0)
         q_out.append(disputed[i] != 0)
-        desk_out.append(uniforms[2, i])
+        desk_out.append(uniforms[desk_row, i])
         values[j, 0] = severity[i]
-        for c in range(8):
-            values[j, 1 + c] = uniforms[rows[c], i]
+        for c in range(columns - 1):
+            values[j, 1 + c] = uniforms[value_rows[c], i]
         if departments[i, 1] >= 0:
             padding = 0
             for c in range(width):
@@ -1374,10 +1379,6 @@ def gather_needs(
     return out
 
 
-cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(void* op)  # (a no-op for an object not tracked)
-
-
 cdef inline tuple _atoms(tuple values):
     """``values``, a tuple of ints or floats, left out of the cyclic collector's lists at once
     (it holds nothing that can be part of a cycle; CPython leaves such a tuple out when a
@@ -1387,7 +1388,6 @@ cdef inline tuple _atoms(tuple values):
     (issue 11, thirtieth round)."""
     PyObject_GC_UnTrack(<void*> values)
     return values
-
 
 
 @cython.boundscheck(True)

@@ -102,7 +102,8 @@ order (each the case table's column of the same name)."""
 # NeedBatch's block of uniforms (model/demand.py): the front desk's row, and the rows of
 # NEED_VALUES' uniforms in their order
 _DESK_ROW = 2
-_VALUE_ROWS = [3, 4, 5, 8, 9, 10, 12, 13]
+_VALUE_ROWS = np.array([3, 4, 5, 8, 9, 10, 12, 13], dtype=np.intp)
+_VALUE_ROWS.flags.writeable = False
 
 # the columns of a new case that _engine.write_cases writes, in the order it takes them
 _WRITTEN_COLUMNS = (
@@ -1051,6 +1052,8 @@ class _NeedRows:
                 batch.uniforms,
                 batch.departments,
                 batch.work,
+                _DESK_ROW,
+                _VALUE_ROWS,
                 self.values,
             )
             return
@@ -1063,7 +1066,7 @@ class _NeedRows:
         values[:, 0] = batch.severity[kept]
         if batch.uniforms is not None:  # the u_* rows of one block: one gather for all
             self.u_desk = batch.uniforms[_DESK_ROW, kept].tolist()
-            values[:, 1:] = batch.uniforms[_VALUE_ROWS][:, kept].T
+            values[:, 1:] = batch.uniforms[_VALUE_ROWS[:, None], kept].T  # one gather
         else:
             self.u_desk = batch.u_desk[kept].tolist()
             for c, name in enumerate(NEED_VALUES[1:], 1):

@@ -21,7 +21,9 @@ from test_small_day import _columns, _run, batches
 import model.casework as casework_module
 from experiments.scenario_files import Scenario, apply_overrides
 from model.casework import (
+    _DESK_ROW,
     _FOUND_TYPE,
+    _VALUE_ROWS,
     HOTLINE,
     NEED_VALUES,
     PATROL_SOURCE,
@@ -384,25 +386,56 @@ def test_gather_refuses_values_not_a_row_of_nine_per_kept_need(
 ) -> None:
     """The compiled gather writes into the array it is given only when it has one row of
     nine per kept need: any other shape is refused before anything is written."""
-    assert ENGINE is not None
     n = 4
     u = np.linspace(0.1, 0.9, n)
     values = np.full(shape, -1.0)
     with pytest.raises(ValueError, match=r"values of shape"):
-        ENGINE.gather_needs(
-            [0, 2],
-            u,
-            np.zeros(n, np.int64),
-            np.zeros(n, np.int8),
-            u,
-            np.zeros(n, np.uint8),
-            np.zeros(n, np.uint8),
-            np.tile(u, (14, 1)),
-            np.full((n, 2), -1, np.int16),
-            np.zeros((n, 2)),
-            values,
-        )
+        _gather([0, 2], u, np.full((n, 2), -1, np.int16), np.zeros((n, 2)), values)
     assert (values == -1.0).all()
+
+
+@needs_compiled
+@pytest.mark.parametrize("desk_row, last_value_row", [(14, 13), (2, 14), (-1, 13)])
+def test_gather_refuses_rows_beyond_the_uniforms(desk_row: int, last_value_row: int) -> None:
+    """A front-desk or value row outside the block of uniforms is refused, not read."""
+    n = 2
+    u = np.linspace(0.1, 0.9, n)
+    rows = np.array([*_VALUE_ROWS[:-1], last_value_row], dtype=np.intp)
+    values = np.full((n, len(NEED_VALUES)), -1.0)
+    with pytest.raises(IndexError, match=r"beyond the 14 uniforms"):
+        _gather([0, 1], u, np.full((n, 2), -1, np.int16), np.zeros((n, 2)), values, desk_row, rows)
+    assert (values == -1.0).all()
+
+
+def _gather(
+    kept: list[int],
+    u: np.ndarray,
+    departments: np.ndarray,
+    work: np.ndarray,
+    values: np.ndarray,
+    desk_row: int = _DESK_ROW,
+    value_rows: np.ndarray = _VALUE_ROWS,
+) -> list[list]:
+    """The compiled gather of ``kept`` from needs whose every number field is ``u`` (their
+    block of uniforms ``u`` in every row), residents and types 0, flags off."""
+    assert ENGINE is not None
+    n = u.shape[0]
+    flags = np.zeros(n, np.uint8)
+    return ENGINE.gather_needs(
+        kept,
+        u,
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int8),
+        u,
+        flags,
+        flags,
+        np.tile(u, (14, 1)),
+        departments,
+        work,
+        desk_row,
+        value_rows,
+        values,
+    )
 
 
 @needs_compiled
@@ -411,24 +444,11 @@ def test_gathered_departments_and_work_are_left_out_of_the_cyclic_collector() ->
     weeks by a district's cases) are not tracked by the cyclic collector — as CPython
     leaves such a tuple out when a collection first meets it — and hold the padded rows'
     entries."""
-    assert ENGINE is not None
     n = 3
     u = np.linspace(0.1, 0.9, n)
     departments = np.array([[4, -1, -1], [2, 5, -1], [1, 3, 6]], np.int16)
     work = np.array([[1.5, 0.0, 0.0], [2.5, 0.5, 0.0], [0.25, 0.75, 1.0]])
-    gathered = ENGINE.gather_needs(
-        [0, 1, 2],
-        u,
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int8),
-        u,
-        np.zeros(n, np.uint8),
-        np.zeros(n, np.uint8),
-        np.tile(u, (14, 1)),
-        departments,
-        work,
-        np.empty((n, len(NEED_VALUES))),
-    )
+    gathered = _gather([0, 1, 2], u, departments, work, np.empty((n, len(NEED_VALUES))))
     made_departments, made_work = gathered[6], gathered[7]
     assert made_departments == [(4,), (2, 5), (1, 3, 6)]
     assert made_work == [(1.5,), (2.5, 0.5), (0.25, 0.75, 1.0)]
