@@ -35,13 +35,14 @@ import numpy as np
 import pandas as pd
 
 from model.case_tallies import CaseRows, CaseTallies
-from model.outcomes import case_log
+from model.outcomes import case_log, text_column
 
 if TYPE_CHECKING:
     from model.governance import GovernanceModel
 
 CaseSink = Callable[[pd.DataFrame], None]
 RETIRE_BLOCK = 4096  # cases retired at a time (fewer, larger frames for the sink)
+_FINISHED = ("closed", "parked")  # a retired case's status: parked if it never closed
 logger = logging.getLogger(__name__)
 
 
@@ -109,7 +110,7 @@ class CaseRetirement:
         order = rows[np.argsort(cases.column("number")[rows], kind="stable")]
         block = CaseRows(cases, order, model.events.now, model.warmup_days)
         self.tallies.add(block)
-        status = np.where(np.isnan(block["closed"]), "parked", "closed").astype(object)
+        status = text_column(_FINISHED, np.isnan(block["closed"]).astype(np.int8))
         self.sink(case_log(model, status, block))
         cases.release(order.tolist())
         self.retired += int(order.size)

@@ -25,6 +25,7 @@ from experiments.scenario_files import (
     load_scenario,
     scenario_from_mapping,
 )
+from model import outcomes
 from model.case_tallies import CaseTallies, _plus
 from model.casework import CaseTable
 from model.governance import GovernanceModel
@@ -90,12 +91,41 @@ def test_sink_receives_every_case_exactly_once(retired_run: Any) -> None:
 
 
 def test_retired_blocks_hold_only_finished_cases(retired_run: Any) -> None:
-    """Every frame but the last (the live cases at the end) holds closed or parked cases only."""
-    _, _, frames, _ = retired_run
+    """Every frame but the last (the live cases at the end) holds closed or parked cases only,
+    parked exactly those never closed; each frame's columns are of the log's types."""
+    plain, _, frames, _ = retired_run
     assert len(frames) > 2
     for frame in frames[:-1]:
         assert set(frame["status"]) <= {"closed", "parked"}
+        assert ((frame["status"] == "parked") == frame["closed"].isna()).all()
         assert frame["case_id"].is_monotonic_increasing
+    statuses = set()
+    for frame in frames:
+        pd.testing.assert_series_equal(frame.dtypes, plain.cases.dtypes)
+        statuses |= set(frame["status"])
+    assert statuses >= {"closed", "parked"}, (
+        "the run must park a case for the test to mean anything"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    codes=st.lists(st.integers(-3, 3), max_size=40),
+    arrow=st.booleans(),
+)
+def test_a_text_column_is_the_list_of_its_names(codes: list[int], arrow: bool) -> None:
+    """``text_column`` makes the column pandas makes of the list of names (a negative code:
+    missing), of the same type, by Arrow's take (pandas 3) or as the list itself."""
+    names = ("urban_management", "public_security", "transport", "商务")
+    listed = [names[c] if c >= 0 else None for c in codes]
+    array = np.array(codes, dtype=np.int64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outcomes, "_ARROW_TEXTS", arrow and outcomes._ARROW_TEXTS)
+        column = outcomes.text_column(names, array)
+    if not (arrow and outcomes._ARROW_TEXTS):
+        assert column == listed
+    pd.testing.assert_frame_equal(pd.DataFrame({"x": column}), pd.DataFrame({"x": listed}))
+    pd.testing.assert_series_equal(pd.Series(column), pd.Series(listed))
 
 
 def test_case_table_stays_bounded_over_a_long_run(classroom: Scenario) -> None:
