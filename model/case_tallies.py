@@ -100,6 +100,13 @@ class CaseRows:
             "_lead", lambda: np.array([d[0] for d in self.departments], dtype=np.int64)
         )
 
+    @property
+    def needed(self) -> np.ndarray:
+        """How many departments each case needs (the tallies and the case log read it)."""
+        return self._mask(
+            "_needed", lambda: np.array([len(d) for d in self.departments], dtype=np.int64)
+        )
+
     def _mask(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
         found = self._cache.get(key)
         if found is None:
@@ -283,9 +290,7 @@ TALLIES: dict[str, Callable[[CaseRows], Tally]] = {
     "dispute_repeats": lambda r: _count(_disputes(r) & (r["parent"] >= 0)),
     # 一件事 bundles (model.bundles.bundle_outcomes)
     "bundles": lambda r: _count(_bundles(r)),
-    "bundle_requests_merged": lambda r: int(
-        sum(len(d) for d, b in zip(r.departments, _bundles(r).tolist(), strict=True) if b)
-    ),
+    "bundle_requests_merged": lambda r: _total(r.needed[_bundles(r)]),
     "bundle_handoffs_saved": lambda r: _total(r["handoffs_saved"][_bundles(r)]),
     "linked_request_cases": lambda r: _count(r.measured & (r["split"] > 0)),
     # 一张屏 (model.sensors.sensor_outcomes)

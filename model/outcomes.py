@@ -1356,7 +1356,6 @@ def case_log(
     rows = model.live_cases() if rows is None else rows
     col = rows.column
     names = model.department_names
-    departments = rows.departments
     closed = col("closed")
     return pd.DataFrame(
         {
@@ -1366,7 +1365,7 @@ def case_log(
             "case_type": pd.Categorical.from_codes(col("case_type"), dtype=_CASE_TYPE_DTYPE),
             "source": pd.Categorical.from_codes(col("source"), dtype=_SOURCE_DTYPE),
             "category": text_column(names, rows.lead),
-            "departments_needed": np.array([len(d) for d in departments], dtype=np.int64),
+            "departments_needed": rows.needed,
             "grid": col("grid"),
             "severity": col("severity"),
             "minor": col("minor"),
