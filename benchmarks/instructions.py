@@ -19,6 +19,11 @@ time as well; but a change that adds instructions is not faster. Usage::
     python benchmarks/instructions.py                            # the street, days 40–100
     python benchmarks/instructions.py --root /path/to/main --root .   # main, then this tree
     python benchmarks/instructions.py --scenario yongchuan --from-days 2 --to-days 6
+    python benchmarks/instructions.py --case-log     # with the case log streamed, as a year's
+
+``--case-log`` has the runs stream their case logs to files (``district_digest.py
+--case-log``), so that the span holds the retirement of finished cases and the writing of
+their rows, as the year benchmark's run does; the results then hold the logs' digests.
 
 Each callgrind run is about 50× slower than the run itself; the two runs of a tree go in
 parallel. Needs ``valgrind`` on the PATH (Debian: ``apt-get install valgrind``).
@@ -39,6 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DIGEST = HERE / "district_digest.py"
 RESULT_WORDS = ("events", "trust", "cases", "digest")
+LOG_WORDS = ("retired", "log")  # with --case-log
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,9 @@ class Span:
         return self.instructions / self.cases if self.cases else float("nan")
 
 
-def _callgrind(root: Path, days: int, scenario: str, seed: int, folder: Path) -> subprocess.Popen:
+def _callgrind(
+    root: Path, days: int, scenario: str, seed: int, folder: Path, case_log: bool = False
+) -> subprocess.Popen:
     out = folder / f"callgrind.{days}.out"
     command = [
         "valgrind",
@@ -90,6 +98,7 @@ def _callgrind(root: Path, days: int, scenario: str, seed: int, folder: Path) ->
         scenario,
         "--seed",
         str(seed),
+        *(["--case-log"] if case_log else []),
     ]
     # string hashing seeded the same way in every run, so dictionaries do the same work
     environment = os.environ | {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
@@ -118,13 +127,17 @@ def _finish(root: Path, days: int, process: subprocess.Popen, folder: Path) -> C
     return Count(_instructions(folder / f"callgrind.{days}.out"), lines[-1])
 
 
-def count_span(root: Path, from_days: int, to_days: int, scenario: str, seed: int) -> Span:
+def count_span(
+    root: Path, from_days: int, to_days: int, scenario: str, seed: int, case_log: bool = False
+) -> Span:
     """Run the tree at ``root`` for ``from_days`` and ``to_days`` days under callgrind (at
-    once) and return the instructions of the days in between."""
+    once) and return the instructions of the days in between (with ``case_log``, the runs
+    stream their case logs, and the result holds the logs' digest too)."""
     with tempfile.TemporaryDirectory(prefix="microgov-instructions-") as name:
         folder = Path(name)
         runs = {
-            days: _callgrind(root, days, scenario, seed, folder) for days in (from_days, to_days)
+            days: _callgrind(root, days, scenario, seed, folder, case_log)
+            for days in (from_days, to_days)
         }
         try:
             counts = {days: _finish(root, days, process, folder) for days, process in runs.items()}
@@ -140,7 +153,9 @@ def count_span(root: Path, from_days: int, to_days: int, scenario: str, seed: in
         to_days=to_days,
         instructions=last.instructions - first.instructions,
         cases=int(last.word("cases")) - int(first.word("cases")),
-        result=" ".join(f"{name} {last.word(name)}" for name in RESULT_WORDS),
+        result=" ".join(
+            f"{name} {last.word(name)}" for name in RESULT_WORDS + (LOG_WORDS if case_log else ())
+        ),
     )
 
 
@@ -175,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-days", type=int, default=40, help="days run before the span")
     parser.add_argument("--to-days", type=int, default=100, help="days run at the span's end")
     parser.add_argument("--out", type=Path, help="also write the figures here (JSON)")
+    parser.add_argument(
+        "--case-log",
+        action="store_true",
+        help="the runs stream their case logs to files, as the year benchmark does "
+        "(finished cases retire into the tallies and the log)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.from_days < args.to_days:
         parser.error(
@@ -190,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out {args.out}: the folder {args.out.parent} does not exist")
     try:
         spans = [
-            count_span(root, args.from_days, args.to_days, args.scenario, args.seed)
+            count_span(root, args.from_days, args.to_days, args.scenario, args.seed, args.case_log)
             for root in roots
         ]
     except (RuntimeError, ValueError) as error:

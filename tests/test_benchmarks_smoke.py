@@ -189,6 +189,23 @@ def test_district_digest_prints_a_reproducible_line() -> None:
     assert first[6:] == second[6:], f"two runs differ: {first} vs {second}"
 
 
+def test_district_digest_streams_the_case_log_with_the_same_results() -> None:
+    """--case-log retires finished cases into a streamed log: the line adds the cases retired
+    (some, in 60 street days) and the log's digest, the same on a second run; the run's
+    events, trust and cases are those of the run without it."""
+    lines = [
+        _run("district_digest.py", "60", "--scenario", "baseline", *extra).stdout.split()
+        for extra in (["--case-log"], ["--case-log"], [])
+    ]
+    logged, again, plain = lines
+    assert logged[logged.index("events") :] == again[again.index("events") :], lines
+    assert int(logged[logged.index("retired") + 1]) > 0, logged
+    assert len(logged[logged.index("log") + 1]) == 16, logged
+    for word in ("events", "trust", "cases"):
+        assert logged[logged.index(word) + 1] == plain[plain.index(word) + 1], lines
+    assert "log" not in plain and "retired" not in plain, plain
+
+
 def test_district_digest_counts_calls_per_case_reproducibly() -> None:
     """--count-calls adds the Python calls per case, the same number on a second run."""
     counts = []
@@ -267,6 +284,23 @@ def test_instructions_subtracts_the_shorter_run_and_reads_the_digest(tmp_path: P
     )
     assert span["cases"] == created, (span, created)
     assert span["result"].split() == lines[7][lines[7].index("events") :], span
+
+
+def test_instructions_with_the_case_log_compares_the_logs_too(tmp_path: Path) -> None:
+    """--case-log runs district_digest with its case log streamed: each span's result holds
+    the cases retired and the log's digest, as district_digest prints them."""
+    out = tmp_path / "instructions.json"
+    done = _run(
+        "instructions.py",
+        *("--scenario", "classroom", "--from-days", "1", "--to-days", "3", "--out", str(out)),
+        "--case-log",
+        env=_fake_valgrind(tmp_path, "RUN"),
+    )
+    assert done.returncode == 0, done.stderr
+    (span,) = json.loads(out.read_text(encoding="utf-8"))
+    line = _run("district_digest.py", "3", "--scenario", "classroom", "--case-log").stdout.split()
+    assert span["result"].split() == line[line.index("events") :], (span, line)
+    assert span["result"].split()[-4::2] == ["retired", "log"], span
 
 
 def test_instructions_reports_a_failed_run_without_a_traceback(tmp_path: Path) -> None:
