@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from model.bundles import bundle_outcomes
 from model.cases import CASE_TYPES, SOURCES
@@ -1326,7 +1327,7 @@ _TEXT_DTYPE = pd.Series(["text"]).dtype
 _ARROW_TEXTS = isinstance(_TEXT_DTYPE, pd.StringDtype) and _TEXT_DTYPE.storage == "pyarrow"
 
 
-def text_column(names: Sequence[str], codes: np.ndarray) -> Any:
+def text_column(names: Sequence[str], codes: np.ndarray) -> list[str | None] | ExtensionArray:
     """``[names[c] if c >= 0 else None for c in codes]`` as a frame's column holds it.
 
     Where pandas holds texts in Arrow (pandas 3), the column is made by Arrow from the
@@ -1346,12 +1347,13 @@ def text_column(names: Sequence[str], codes: np.ndarray) -> Any:
 
 
 def case_log(
-    model: GovernanceModel, status: np.ndarray, rows: CaseRows | None = None
+    model: GovernanceModel, status: np.ndarray | ExtensionArray, rows: CaseRows | None = None
 ) -> pd.DataFrame:
     """One row per case: attributes, timestamps (days; NaN if not reached), hand-offs, status.
 
     ``rows``: the cases to log (default: the live cases, ``model.live_cases()``; cases
-    retired during the run went to the case sink); ``status`` is one value per row.
+    retired during the run went to the case sink); ``status`` is one text per row (an
+    array, or a column made by :func:`text_column`).
     """
     rows = model.live_cases() if rows is None else rows
     col = rows.column
