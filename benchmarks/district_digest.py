@@ -106,8 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     if log is not None:
         assert model.retirement is not None
         log.seek(0)
-        written = hashlib.sha256(log.read().encode("utf-8")).hexdigest()[:16]
-        line += f" retired {model.retirement.retired} log {written}"
+        written = hashlib.sha256()
+        for chunk in iter(lambda: log.read(1 << 20), ""):  # a district's log is 100s of MB
+            written.update(chunk.encode("utf-8"))
+        line += f" retired {model.retirement.retired} log {written.hexdigest()[:16]}"
         log.close()
     if profiler is not None:
         calls = count_calls(profiler)

@@ -83,13 +83,9 @@ ctypedef struct Entry:
 
 
 cdef inline bint _before(Entry* a, Entry* b) noexcept nogil:
-    return a.time < b.time or (a.time == b.time and a.seq < b.seq)
-
-
-cdef inline int _before_bit(Entry* a, Entry* b) noexcept nogil:
-    """``_before`` without branches: a pop's two children are in either order about as often,
-    so a branch choosing between them is mispredicted about half the time (issue 11,
-    thirty-first round)."""
+    """Whether event ``a`` comes before ``b`` (time, then sequence), without branches: a pop's
+    two children are in either order about as often, so a branch choosing between them was
+    mispredicted about half the time (issue 11, thirty-first round)."""
     return (<int> (a.time < b.time)) | ((<int> (a.time == b.time)) & (<int> (a.seq < b.seq)))
 
 
@@ -101,12 +97,8 @@ ctypedef struct Job:
 
 
 cdef inline bint _job_before(Job* a, Job* b) noexcept nogil:
-    # the reference's tuples (key, sequence, …) compared: the sequence is unique
-    return a.key < b.key or (a.key == b.key and a.seq < b.seq)
-
-
-cdef inline int _job_before_bit(Job* a, Job* b) noexcept nogil:
-    """``_job_before`` without branches (as ``_before_bit``)."""
+    """The reference's tuples (key, sequence, …) compared — the sequence is unique — without
+    branches (as ``_before``)."""
     return (<int> (a.key < b.key)) | ((<int> (a.key == b.key)) & (<int> (a.seq < b.seq)))
 
 
@@ -206,7 +198,7 @@ cdef class EventCalendar:
         while child < n:
             # the earlier child (entry n, read when it is the right one, is the old last:
             # within the allocation, and not taken)
-            child += (<int> (child + 1 < n)) & _before_bit(&heap[child + 1], &heap[child])
+            child += (<int> (child + 1 < n)) & _before(&heap[child + 1], &heap[child])
             if _before(&heap[child], &last):
                 heap[pos] = heap[child]
                 pos = child
@@ -497,9 +489,7 @@ cdef class Station:
         while child < end:
             # the right child unless the left comes first (entry ``end``, read when it is
             # the right one, is ``last``: within the allocation, and not taken)
-            child += (<int> (child + 1 < end)) & (
-                1 - _job_before_bit(&heap[child], &heap[child + 1])
-            )
+            child += (<int> (child + 1 < end)) & (1 - _job_before(&heap[child], &heap[child + 1]))
             heap[pos] = heap[child]
             pos = child
             child = 2 * pos + 1

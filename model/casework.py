@@ -23,7 +23,7 @@ import numpy as np
 from model.bundles import OneThing
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES
-from model.demand import PATROL, SENSOR, NeedBatch
+from model.demand import PATROL, SENSOR, UNIFORM_ROWS, NeedBatch
 from model.engine_backend import compiled_engine
 from model.events import EventCalendar
 from model.lifecycle import (
@@ -101,8 +101,8 @@ order (each the case table's column of the same name)."""
 
 # NeedBatch's block of uniforms (model/demand.py): the front desk's row, and the rows of
 # NEED_VALUES' uniforms in their order
-_DESK_ROW = 2
-_VALUE_ROWS = np.array([3, 4, 5, 8, 9, 10, 12, 13], dtype=np.intp)
+_DESK_ROW = UNIFORM_ROWS.index("u_desk")
+_VALUE_ROWS = np.array([UNIFORM_ROWS.index(name) for name in NEED_VALUES[1:]], dtype=np.intp)
 _VALUE_ROWS.flags.writeable = False
 
 # the columns of a new case that _engine.write_cases writes, in the order it takes them

@@ -79,6 +79,29 @@ def patrol_delays(u: np.ndarray, log_miss: float) -> np.ndarray:
     return np.floor(logs / log_miss) + 1.0
 
 
+UNIFORM_ROWS = (
+    "u_report",
+    "u_channel",
+    "u_desk",
+    "u_classify",
+    "u_satisfy",
+    "u_quality",
+    "u_sensor",
+    "patrol_delay",
+    "u_callback",
+    "u_repeat",
+    "u_urge",
+    "disputed",
+    "u_dispute",
+    "u_verify",
+)
+"""The rows of a day's block of uniforms (``NeedBatch.uniforms``), in the order ``draw``
+gives them: each ``u_*`` field of the batch is a view of its row; ``patrol_delay`` and
+``disputed`` are the uniforms the patrol's delay and the disputed flag are drawn from."""
+_PATROL_DELAY_ROW = UNIFORM_ROWS.index("patrol_delay")
+_DISPUTED_ROW = UNIFORM_ROWS.index("disputed")  # (the compiled arrange_needs reads row 11)
+
+
 @dataclass
 class NeedBatch:
     """One day's needs; all arrays have one entry per need."""
@@ -106,10 +129,8 @@ class NeedBatch:
     patrol_delay_days: np.ndarray  # days until a patrol would find it if nobody reports it
     # bool: the need does not arise after all, its source removed (rate factors below); None: none
     prevented: np.ndarray | None = None
-    # the 14 rows of uniforms the ``u_*`` fields are views of, in the order ``draw`` gives
-    # them (u_report, u_channel, u_desk, u_classify, u_satisfy, u_quality, u_sensor, the patrol
-    # delay's, u_callback, u_repeat, u_urge, the disputed flag's, u_dispute, u_verify), so
-    # that the intake gathers a day's kept needs in one call; None: no such block
+    # the 14 rows of uniforms the ``u_*`` fields are views of (UNIFORM_ROWS), so that the
+    # intake gathers a day's kept needs in one call; None: no such block
     uniforms: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -297,7 +318,7 @@ class DemandGenerator:
             minor[order],
             work[order],
             uniforms,
-            uniforms[11] < self.p.demand.disputed_ownership_share,
+            uniforms[_DISPUTED_ROW] < self.p.demand.disputed_ownership_share,
         )
 
     def draw(self, day: int) -> NeedBatch:
@@ -351,7 +372,7 @@ class DemandGenerator:
                 )
             )  # fmt: skip
         if self._log_miss is not None:
-            delay = patrol_delays(uniforms[7], self._log_miss)
+            delay = patrol_delays(uniforms[_PATROL_DELAY_ROW], self._log_miss)
         else:
             p_day = self.p.detection.patrol_detection_probability_per_day
             delay = np.ones(n) if p_day >= 1 else np.full(n, np.inf)
@@ -363,19 +384,8 @@ class DemandGenerator:
             severity=severity,
             minor=minor,
             work=work,
-            u_report=uniforms[0],
-            u_channel=uniforms[1],
-            u_desk=uniforms[2],
-            u_classify=uniforms[3],
-            u_satisfy=uniforms[4],
-            u_quality=uniforms[5],
-            u_sensor=uniforms[6],
-            u_callback=uniforms[8],
-            u_repeat=uniforms[9],
-            u_urge=uniforms[10],
+            **{name: uniforms[row] for row, name in enumerate(UNIFORM_ROWS) if name[:2] == "u_"},
             disputed=disputed,
-            u_dispute=uniforms[12],
-            u_verify=uniforms[13],
             patrol_delay_days=delay,
             uniforms=uniforms,
         )

@@ -17,7 +17,7 @@ import model.casework as casework_module
 from experiments.scenario_files import Scenario, apply_overrides
 from model.cases import CASE_TYPES
 from model.casework import NEED_VALUES, PATROL_SOURCE, SENSOR_SOURCE, Casework, _NeedRows
-from model.demand import MAX_DEPARTMENTS, NeedBatch, patrol_delays
+from model.demand import MAX_DEPARTMENTS, UNIFORM_ROWS, NeedBatch, patrol_delays
 from model.governance import GovernanceModel
 from model.mediation import NEIGHBOUR_DISPUTE
 
@@ -435,11 +435,9 @@ def _assert_same_rows(x_rows: _NeedRows, y_rows: _NeedRows) -> None:
             assert [type(v) for v in x] == [type(v) for v in y], name
 
 
-# NeedBatch's block of uniforms, row by row (rows 7 and 11 feed the delay and the flag)
-_U_ROWS = (
-    "u_report", "u_channel", "u_desk", "u_classify", "u_satisfy", "u_quality", "u_sensor",
-    "severity", "u_callback", "u_repeat", "u_urge", "time", "u_dispute", "u_verify",
-)  # fmt: skip
+# NeedBatch's block of uniforms, row by row (model.demand.UNIFORM_ROWS), the rows the delay
+# and the disputed flag are drawn from filled with two other fields of floats
+_U_ROWS = tuple({"patrol_delay": "severity", "disputed": "time"}.get(n, n) for n in UNIFORM_ROWS)
 
 
 @pytest.mark.parametrize("u", [[0.0, 0.5, 0.25], [0.5, 0.25, 1e-300]])
