@@ -25,7 +25,6 @@ cdef object _resolves = None  # model.agents.resolves
 cdef object _Visit = None  # model.policies.base.Visit
 cdef object _Unit = None  # model.policies.base.Unit
 cdef object _CENTRE = None  # model.lifecycle.CENTRE
-cdef object _heappush = None  # heapq.heappush
 cdef object _CaseView = None  # model.policies.base.CaseView
 cdef tuple _CASE_VIEW_SLOTS = None  # its fields' slot descriptors, in order (None: call it)
 cdef object _object_new = None  # object.__new__
@@ -94,7 +93,7 @@ cdef object _new_frozen(object cls, tuple setters, tuple values):
 
 
 cdef int _load_names() except -1:
-    global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _heappush, _Generator
+    global _uniform, _compiled_uniform, _resolves, _Visit, _Unit, _CENTRE, _Generator
     global _CaseView, _CASE_VIEW_SLOTS, _object_new, _CASE_TYPES, _SOURCES
     global _FunctionType, _HandlingParameters
     global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _RESIDENTS, _CASEWORK, _AGENTS_GLOBALS
@@ -156,7 +155,6 @@ cdef int _load_names() except -1:
     _Visit = lifecycle.Visit
     _Unit = lifecycle.Unit
     _CENTRE = lifecycle.CENTRE
-    _heappush = lifecycle.heapq.heappush
     _INQUIRY = lifecycle.INQUIRY
     _HOTLINE = lifecycle.HOTLINE
     _SENSOR_SOURCE = lifecycle.SENSOR_SOURCE
@@ -749,7 +747,7 @@ cdef class Lifecycle:
     cdef unsigned long long _unit_rows_version  # read from the dictionary in this state
     cdef public dict _return_visits
     cdef public list limits
-    cdef public list deadlines
+    cdef public object deadlines  # a model.deadline_days.DeadlineDays
     cdef list _league_received
     cdef list _league_accepted
     cdef list _grid_workers
@@ -1225,8 +1223,23 @@ cdef class Lifecycle:
             self._resolved.data.as_schars[row] = True
             return self._end(cid, answered)
         if self._resident.data.as_longlongs[row] >= 0:
-            _heappush(self.deadlines, (deadline, cid))
+            self._note_deadline(deadline, cid)
         return self._later(registered, self._dispatch_callback, cid)
+
+    cdef int _note_deadline(self, object deadline, object cid) except -1:
+        """DeadlineDays.add's rule: a finite deadline is appended to its day's list."""
+        cdef double limit = deadline
+        if not isfinite(limit):
+            return 0
+        cdef dict days = self.deadlines.days
+        # (math.floor's int where a C integer would not hold the day: the same key)
+        day = <long long> floor(limit) if -9e18 < limit < 9e18 else _floor(limit)
+        entries = days.get(day)
+        if entries is None:
+            days[day] = [(deadline, cid)]
+        else:
+            (<list?> entries).append((deadline, cid))
+        return 0
 
     # --------------------------------------------------------------- dispatch
     def _dispatch(self, cid):

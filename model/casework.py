@@ -12,7 +12,6 @@ event calendar and is given its collaborators explicitly.
 
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -23,6 +22,7 @@ import numpy as np
 from model.bundles import OneThing
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES
+from model.deadline_days import DeadlineDays
 from model.demand import PATROL, SENSOR, UNIFORM_ROWS, NeedBatch
 from model.engine_backend import compiled_engine
 from model.events import EventCalendar
@@ -442,7 +442,7 @@ class Casework(Lifecycle):
         self.lapsed_needs_mark = 0
         self.urging_calls_mark = 0
         self.disputes_mark = 0
-        self.deadlines: list[tuple[float, int]] = []  # (deadline, case) of residents' open cases
+        self.deadlines = DeadlineDays()  # (deadline, case) of residents' open cases
         self.enforcement = np.array([d.enforcement for d in p.departments.values()])
         self._enforcement = self.enforcement.tolist()
         self._enforcement_of: dict[tuple[int, ...], bool] = {}  # departments → any enforcement
@@ -944,15 +944,23 @@ class Casework(Lifecycle):
             self.events.schedule(self.events.now + delay, self._contact_again, cid)
 
     def urge_overdue(self, now: float) -> None:
-        """Residents whose open case passed its time limit call to urge it (催办, F9.4)."""
+        """Residents whose open case passed its time limit call to urge it (催办, F9.4).
+
+        The cases due come from :class:`~model.deadline_days.DeadlineDays` in (limit, case)
+        order; which of them are still open is read for all at once, and only those cases'
+        residents are asked, in that order (most cases close before their limit: issue 11)."""
+        due = self.deadlines.pop_due(now)
+        if not due:
+            return
         cases = self.cases
-        deadlines = self.deadlines
+        rows = np.array(due, dtype=np.intp)
+        column = cases.column
+        still_open = rows[np.isnan(column("closed")[rows]) & np.isnan(column("parked")[rows])]
         probability = self.p.reporting.urging_probability
-        while deadlines and deadlines[0][0] < now:
-            _, cid = heapq.heappop(deadlines)
-            if not math.isnan(cases.closed[cid]) or not math.isnan(cases.parked[cid]):
-                continue
-            if self.residents[cases.resident[cid]].urges(probability, cases.u_urge[cid]):
+        residents = self.residents
+        resident_of, u_urge = cases.resident, cases.u_urge
+        for cid in still_open.tolist():
+            if residents[resident_of[cid]].urges(probability, u_urge[cid]):
                 cases.urged[cid] = True
                 self.urging_calls += 1
 

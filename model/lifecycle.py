@@ -28,7 +28,6 @@ only past the columns' capacity (they grow in blocks) and wrap a negative row as
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.agents import resolves
 from model.cases import CASE_TYPES, SOURCES
+from model.deadline_days import DeadlineDays
 from model.demand import INQUIRY
 from model.engine_backend import compiled_engine
 from model.mediation import NEIGHBOUR_DISPUTE
@@ -121,7 +121,7 @@ class PythonLifecycle:
     pending_found: int
     parked_total: int
     limits: list[float]
-    deadlines: list[tuple[float, int]]
+    deadlines: DeadlineDays
 
     if TYPE_CHECKING:
 
@@ -246,7 +246,7 @@ class PythonLifecycle:
             self._close(cid, answered)
             return
         if cases.resident[cid] >= 0:
-            heapq.heappush(self.deadlines, (deadline, cid))
+            self.deadlines.add(deadline, cid)
         self.events.schedule(registered, self._dispatch_callback, cid)
 
     def _dispatch(self, cid: int) -> None:

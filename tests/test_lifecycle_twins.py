@@ -127,7 +127,7 @@ def state(casework: Casework) -> dict[str, Any]:
             casework.pending_found,
             casework.one_thing.separate_requests,
             {cid: sorted(d) for cid, d in casework.returned_by.items()},
-            sorted(casework.deadlines),
+            casework.deadlines.entries(),
         ),
         "trust": (bytes(model.population.trust), bytes(model.population.disposition)),
         "ratings": [bits(department.rating) for department in units.departments],
