@@ -156,3 +156,30 @@ def test_a_time_that_is_not_a_number_is_refused() -> None:
     """Scheduling at NaN is an error naming the time, not an event lost in the heap."""
     with pytest.raises(ValueError, match="nan"):
         EventCalendar().schedule(float("nan"), print)
+
+
+@pytest.mark.slow  # ≈ 8.4 M events and ≈ 0.4 GB
+def test_the_compiled_calendar_refuses_an_event_past_its_pending_limit() -> None:
+    """The compiled calendar numbers an event's slot in 23 bits of its heap entry's key: the
+    8,388,609th pending event is refused with an error (the calendar unchanged), not
+    written over another; the events pending still run in order."""
+    from model.engine_backend import compiled_engine
+
+    engine = compiled_engine()
+    if engine is None or EventCalendar is not engine.EventCalendar:
+        pytest.skip("the compiled calendar's limit")
+    most = 1 << 23
+    events = EventCalendar()
+    ran: list[float] = []
+
+    def note(_: object) -> None:
+        ran.append(events.now)
+
+    schedule = events.schedule
+    for k in range(most):
+        schedule(float(most - k), note)
+    with pytest.raises(OverflowError, match="at most 8,388,608 pending events"):
+        schedule(0.5, note)
+    assert len(events) == most
+    events.run_until(3.5)
+    assert ran == [1.0, 2.0, 3.0] and len(events) == most - 3
