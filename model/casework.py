@@ -650,7 +650,8 @@ class Casework(Lifecycle):
         compiled engine's ``write_cases`` (its reference: :meth:`_write_cases`; docs/design.md
         "A day's new cases written in C"), which keeps the repeat-need dictionary in the
         cases' order; what must follow the order of creation in Python (the front desk's
-        closures, the deadlines heap, the dispatch events) is then done case by case."""
+        closures, the time limits kept for urging, the dispatch events) is then done case by
+        case."""
         one_thing = self.one_thing
         items: list[tuple[float, _NeedRows, int, int, int, int | None]] = []
         if one_thing.share > 0:
@@ -690,8 +691,9 @@ class Casework(Lifecycle):
             self._write_compiled(cids, items, case_types)
         else:
             self._write_cases(cids, items, case_types)
-        # in the order of creation: the front desk's closures, the deadlines heap, the
-        # dispatch events (and a separate linked request's own draws, before its events)
+        # in the order of creation: the front desk's closures, the time limits kept for
+        # urging, the dispatch events (and a separate linked request's own draws, before its
+        # events)
         self._register_new(cids, items, registered, deadlines)
 
     def _mark_linked(self, cid: int, batch: _NeedRows, need: int, part: int) -> None:
