@@ -144,6 +144,38 @@ def test_any_case_log_like_frame_is_written_as_arrow_writes_it(
         assert _csv_rows(part) == _arrow_csv_rows(part)
 
 
+def _same_columns(a: list[tuple[Any, ...]] | None, b: list[tuple[Any, ...]] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all(
+        len(x) == len(y)
+        and all(
+            x_part == y_part
+            if not isinstance(x_part, np.ndarray)
+            else (x_part.dtype == y_part.dtype and x_part.tobytes() == y_part.tobytes())
+            for x_part, y_part in zip(x, y, strict=True)
+        )
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@needs_compiled
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames(), st.integers(0, 3))
+def test_columns_are_read_alike_with_and_without_pandas_private_iterator(
+    frame: pd.DataFrame, cut: int
+) -> None:
+    """``_text_columns`` reads the columns' arrays by pandas' private
+    ``DataFrame._iter_column_arrays`` where it exists; a pandas without it gets the same
+    columns, kinds, arrays and texts from each column's Series."""
+    for part in (frame.iloc[cut:], pd.concat([frame.iloc[:0], frame.iloc[cut:]])):
+        by_arrays = _text_columns(part)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delattr(pd.DataFrame, "_iter_column_arrays")
+            by_series = _text_columns(part)
+        assert _same_columns(by_arrays, by_series)
+
+
 def test_arrow_writes_a_column_whose_first_chunk_is_empty() -> None:
     """The reference's own writer, on a text column of two chunks the first empty (pyarrow
     26 spelled such a column as NUL bytes until the table was made one chunk a column)."""
