@@ -39,11 +39,11 @@ def _child(args: argparse.Namespace) -> None:
     """The run perf samples: build, warm up, sampling on, the days, sampling off, exit."""
     sys.path.insert(0, str(ROOT))
     from experiments.case_sinks import CsvCaseSink
-    from experiments.scenario_files import load_scenario
+    from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
     from model.collector import quiet_collector
     from model.governance import GovernanceModel
 
-    parameters = load_scenario(ROOT / "scenarios" / f"{args.scenario}.toml").parameters
+    parameters = load_scenario(SCENARIOS_FOLDER / f"{args.scenario}.toml").parameters
     log = tempfile.TemporaryFile("w", encoding="utf-8", newline="") if args.case_log else None
     model = GovernanceModel(
         parameters, seed=args.seed, case_sink=None if log is None else CsvCaseSink(log)
@@ -168,8 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         _child(args)
     if args.warm_days < 0 or args.days < 1:
         parser.error(f"--warm-days must be ≥ 0 and --days ≥ 1 (got {args.warm_days}, {args.days})")
-    if not (ROOT / "scenarios" / f"{args.scenario}.toml").is_file():
-        parser.error(f"--scenario {args.scenario}: no such file scenarios/{args.scenario}.toml")
+    sys.path.insert(0, str(ROOT))
+    from experiments.errors import InputError
+    from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
+
+    try:  # (a scenario that does not load is named here, not in the child's traceback)
+        load_scenario(SCENARIOS_FOLDER / f"{args.scenario}.toml")
+    except InputError as error:
+        parser.error(f"--scenario {args.scenario}: {error}")
     if shutil.which(args.perf) is None:
         parser.error(f"{args.perf} is not on the PATH (Debian: apt-get install linux-perf)")
     try:

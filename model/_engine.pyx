@@ -152,13 +152,9 @@ cdef class EventCalendar:
         free(self._free)
 
     cdef int _grow(self) except -1:
+        if self._cap == _MOST_SLOTS:  # (the capacity doubles from 64: it reaches it exactly)
+            raise OverflowError(f"the event calendar holds at most {_MOST_SLOTS:,} pending events")
         cdef Py_ssize_t cap = self._cap * 2 if self._cap else 64
-        if cap > _MOST_SLOTS:
-            if self._cap == _MOST_SLOTS:
-                raise OverflowError(
-                    f"the event calendar holds at most {_MOST_SLOTS:,} pending events"
-                )
-            cap = _MOST_SLOTS
         cdef Py_ssize_t k
         cdef Entry* heap = <Entry*> realloc(self._heap, cap * sizeof(Entry))
         if heap == NULL:
