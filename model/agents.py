@@ -57,6 +57,22 @@ def learn(population: Population, row: int, rate: float, satisfied: bool) -> Non
     d[row] = settled + rate * (outcome - settled)
 
 
+def contacts_again(contacts_so_far: int, probability: float, limit: int, u: float) -> bool:
+    """Whether a resident contacts the system again about a problem that was not resolved
+    (a repeat contact, M12, M14), until they give up after ``limit`` contacts (``u`` a
+    uniform draw). :meth:`Resident.contacts_again`, and
+    :meth:`model.residents.Residents.contacts_again` for a row without a view made for it
+    (issue 11)."""
+    return contacts_so_far < limit and u < probability
+
+
+def urges(probability: float, u: float) -> bool:
+    """Whether a resident calls to urge a case past its time limit (催办, F9.4).
+    :meth:`Resident.urges`, and :meth:`model.residents.Residents.urges` for a row without
+    a view made for it (issue 11)."""
+    return u < probability
+
+
 class Resident:
     """A resident: a light view of row ``row`` of the population arrays, not a Mesa agent
     (a district has a million residents who do nothing between cases; docs/design.md
@@ -89,12 +105,13 @@ class Resident:
         self, contacts_so_far: int, probability: float, limit: int, u: float
     ) -> bool:
         """Whether the resident contacts the system again about a problem that was not
-        resolved (a repeat contact, M12, M14), until they give up after ``limit`` contacts."""
-        return contacts_so_far < limit and u < probability
+        resolved (a repeat contact, M12, M14): :func:`contacts_again`."""
+        return contacts_again(contacts_so_far, probability, limit, u)
 
     def urges(self, probability: float, u: float) -> bool:
-        """Whether the resident calls to urge a case past its time limit (催办, F9.4)."""
-        return u < probability
+        """Whether the resident calls to urge a case past its time limit (催办, F9.4):
+        :func:`urges`."""
+        return urges(probability, u)
 
 
 class PartyMember(Resident, CellAgent):

@@ -55,7 +55,7 @@ from model.route_memo import (
     key_function,
     key_parts,
 )
-from model.scalar_draws import uniform
+from model.scalar_draws import uniform, uniforms
 from model.units import Geography, Units
 
 if TYPE_CHECKING:
@@ -800,7 +800,7 @@ class Casework(Lifecycle):
         cases.parent[cid] = cases.number[parent]
         cases.followups[parent] -= 1
         cases.contact[cid] = cases.contact[parent] + 1
-        u = self._contacts(cid).random(9).tolist()
+        u = uniforms(self._contacts(cid), 9)
         cases.u_classify[cid], cases.u_satisfy[cid], cases.u_quality[cid] = u[0], u[1], u[2]
         cases.u_callback[cid], cases.u_repeat[cid], cases.u_urge[cid] = u[3], u[4], u[5]
         cases.u_dispute[cid], cases.u_verify[cid] = u[7], u[8]
@@ -935,7 +935,8 @@ class Casework(Lifecycle):
         if resident < 0:
             return
         rep = self.p.reporting
-        if self.residents[resident].contacts_again(
+        if self.residents.contacts_again(
+            resident,
             cases.contact[cid],
             rep.repeat_contact_probability,
             rep.contacts_per_need_max,
@@ -962,7 +963,7 @@ class Casework(Lifecycle):
         residents = self.residents
         resident_of, u_urge = cases.resident, cases.u_urge
         for cid in still_open.tolist():
-            if residents[resident_of[cid]].urges(probability, u_urge[cid]):
+            if residents.urges(resident_of[cid], probability, u_urge[cid]):
                 cases.urged[cid] = True
                 self.urging_calls += 1
 

@@ -13,7 +13,7 @@ import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, overload
 
-from model.agents import Resident, learn
+from model.agents import Resident, contacts_again, learn, urges
 
 if TYPE_CHECKING:
     import mesa
@@ -48,13 +48,9 @@ class Residents(Sequence[Resident]):
     @overload
     def __getitem__(self, row: slice) -> list[Resident]: ...
     def __getitem__(self, row: int | slice) -> Resident | list[Resident]:
-        # the lifecycle's call (a row in range, as a Python int) tests nothing else (issue 11)
-        if type(row) is not int or not 0 <= row < self._size:
-            if isinstance(row, slice):
-                return [self[r] for r in range(*row.indices(self._size))]
-            if not -self._size <= row < self._size:
-                raise IndexError(f"resident {row} out of range (0 to {self._size - 1})")
-            row = operator.index(row) + (self._size if row < 0 else 0)  # 2.5 is refused
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(self._size))]
+        row = self._row(row)
         member = self._members.get(row)
         if member is not None:
             return member
@@ -71,6 +67,38 @@ class Residents(Sequence[Resident]):
             member.learn_from(satisfied)
             return
         learn(self._population, row, self._learning_rate, satisfied)
+
+    def contacts_again(
+        self, row: int, contacts_so_far: int, probability: float, limit: int, u: float
+    ) -> bool:
+        """Whether resident ``row`` contacts the system again about a problem that was not
+        resolved (:meth:`Resident.contacts_again`): a party member's agent decides; anyone
+        else by :func:`model.agents.contacts_again`, without a view made for the call (a
+        view costs ≈ 2 µs of a call that decides in a comparison; issue 11, thirty-third
+        round)."""
+        member = self._members.get(self._row(row))
+        if member is not None:
+            return member.contacts_again(contacts_so_far, probability, limit, u)
+        return contacts_again(contacts_so_far, probability, limit, u)
+
+    def urges(self, row: int, probability: float, u: float) -> bool:
+        """Whether resident ``row`` calls to urge a case past its time limit
+        (:meth:`Resident.urges`): a party member's agent decides; anyone else by
+        :func:`model.agents.urges`, without a view made for the call (issue 11)."""
+        member = self._members.get(self._row(row))
+        if member is not None:
+            return member.urges(probability, u)
+        return urges(probability, u)
+
+    def _row(self, row: int) -> int:
+        """``row`` as a row number (one from the end counts back; a numpy integer is read
+        as its int; out of range: IndexError naming the range)."""
+        # the lifecycle's call (a row in range, as a Python int) tests nothing else (issue 11)
+        if type(row) is not int or not 0 <= row < self._size:
+            if not -self._size <= row < self._size:
+                raise IndexError(f"resident {row} out of range (0 to {self._size - 1})")
+            row = operator.index(row) + (self._size if row < 0 else 0)  # 2.5 is refused
+        return row
 
     def __iter__(self) -> Iterator[Resident]:
         for row in range(self._size):

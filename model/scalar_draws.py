@@ -43,6 +43,15 @@ def _numpy_uniform(rng: np.random.Generator) -> float:
     return rng.random()
 
 
+def _numpy_uniforms(rng: np.random.Generator, n: int) -> list[float]:
+    """The reference: numpy's own call, as a list of Python floats."""
+    return rng.random(n).tolist()
+
+
+# how many uniforms the check draws at a time: none, one, a repeat contact's nine, more
+_CHECKED_COUNTS = (0, 1, 9, 33)
+
+
 def _same_draws() -> bool:
     """Whether the compiled draws give numpy's numbers and generator states, interleaved."""
     assert _engine is not None
@@ -52,23 +61,28 @@ def _same_draws() -> bool:
         for high in _CHECKED_HIGHS:
             same &= _engine.integer_below(compiled, high) == _numpy_integer_below(reference, high)
             same &= _engine.uniform(compiled) == _numpy_uniform(reference)
+        for n in _CHECKED_COUNTS:
+            same &= _engine.uniforms(compiled, n) == _numpy_uniforms(reference, n)
     return same and compiled.bit_generator.state == reference.bit_generator.state
 
 
 def _chosen() -> tuple[
-    Callable[[np.random.Generator, int], int], Callable[[np.random.Generator], float]
+    Callable[[np.random.Generator, int], int],
+    Callable[[np.random.Generator], float],
+    Callable[[np.random.Generator, int], list[float]],
 ]:
     """The compiled draws where the engine is built and agrees with numpy, else numpy's."""
     if _engine is not None and agrees_with_numpy(_agree, _same_draws, "scalar draws", logger):
-        return _engine.integer_below, _engine.uniform
-    return _numpy_integer_below, _numpy_uniform
+        return _engine.integer_below, _engine.uniform, _engine.uniforms
+    return _numpy_integer_below, _numpy_uniform, _numpy_uniforms
 
 
-integer_below, uniform = _chosen()
+integer_below, uniform, uniforms = _chosen()
 """``integer_below(rng, high)``: a uniform integer in ``[0, high)`` from ``rng``,
 ``int(rng.integers(high))`` — the same number, the same state of ``rng`` afterwards, the
 same error for ``high`` < 1. ``uniform(rng)``: ``rng.random()``, a Python float in
-[0, 1), the same number and state."""
+[0, 1), the same number and state. ``uniforms(rng, n)``: ``rng.random(n).tolist()``, the
+same floats and state."""
 
 
 # ------------------------------------------------------------ generators seeded by a key

@@ -72,6 +72,61 @@ def test_learning_by_row_is_learning_through_the_resident(
         population.trust[:], population.disposition[:] = saved
 
 
+@pytest.mark.parametrize("member", [False, True], ids=["view", "party-member"])
+@settings(max_examples=60, deadline=None)
+@given(
+    contacts=st.integers(0, 5),
+    limit=st.integers(0, 5),
+    probability=st.floats(0.0, 1.0),
+    u=st.floats(0.0, 1.0, exclude_max=True),
+    from_the_end=st.booleans(),
+)
+def test_deciding_by_row_is_the_residents_own_decision(
+    model: GovernanceModel,
+    member: bool,
+    contacts: int,
+    limit: int,
+    probability: float,
+    u: float,
+    from_the_end: bool,
+) -> None:
+    """Residents.contacts_again(row, …) and Residents.urges(row, …), which the casework
+    calls without a view made for it, decide as the row's resident's own methods do (a
+    party member's agent, or a view), for a row counted from either end."""
+    residents = model.residents
+    row = int(np.flatnonzero(model.population.party_member == member)[0])
+    asked = row - len(residents) if from_the_end else row
+    own = residents[row]
+    assert residents.contacts_again(asked, contacts, probability, limit, u) is own.contacts_again(
+        contacts, probability, limit, u
+    )
+    assert residents.urges(asked, probability, u) is own.urges(probability, u)
+
+
+def test_a_party_members_own_decision_is_asked(
+    model: GovernanceModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A party member's agent decides for their row (its methods, not the rule for views)."""
+    row = int(np.flatnonzero(model.population.party_member)[0])
+    member = model.residents[row]
+    asked: list[str] = []
+    monkeypatch.setattr(member, "contacts_again", lambda *a: asked.append("again") or True)
+    monkeypatch.setattr(member, "urges", lambda *a: asked.append("urges") or True)
+    assert model.residents.contacts_again(row, 9, 0.0, 1, 0.99)  # the rule would say no
+    assert model.residents.urges(row, 0.0, 0.99)
+    assert asked == ["again", "urges"]
+
+
+@pytest.mark.parametrize("offset", [-1, 0], ids=["before-the-first", "past-the-end"])
+def test_deciding_for_a_row_out_of_range_is_refused(model: GovernanceModel, offset: int) -> None:
+    n = model.population.size
+    row = -n + offset if offset < 0 else n
+    with pytest.raises(IndexError, match=f"resident {row} out of range"):
+        model.residents.contacts_again(row, 0, 1.0, 3, 0.5)
+    with pytest.raises(IndexError, match=f"resident {row} out of range"):
+        model.residents.urges(row, 1.0, 0.5)
+
+
 def test_rows_out_of_range_are_refused(model: GovernanceModel) -> None:
     """Indexing past the population raises IndexError naming the range."""
     n = model.population.size

@@ -1,6 +1,6 @@
-"""``integer_below`` is numpy's ``int(rng.integers(high))`` and ``uniform`` its
-``rng.random()``: the same numbers, the same generator state afterwards, the same refusals
-(model/scalar_draws.py)."""
+"""``integer_below`` is numpy's ``int(rng.integers(high))``, ``uniform`` its
+``rng.random()`` and ``uniforms`` its ``rng.random(n).tolist()``: the same numbers, the
+same generator state afterwards, the same refusals (model/scalar_draws.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import model.scalar_draws as scalar_draws
 from model.engine_backend import compiled_engine
-from model.scalar_draws import integer_below, uniform
+from model.scalar_draws import integer_below, uniform, uniforms
 
 needs_engine = pytest.mark.skipif(
     compiled_engine() is None, reason="the compiled engine is not built"
@@ -41,6 +41,30 @@ def test_the_same_numbers_and_state_as_numpy(seed: int, highs: list[int]) -> Non
     assert ours.bit_generator.state == numpys.bit_generator.state
     # and the next draw of another kind too: nothing buffered differs
     assert ours.random() == numpys.random()
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    counts=st.lists(st.integers(0, 40), min_size=1, max_size=20),
+)
+@settings(max_examples=200, deadline=None)
+@example(seed=7, counts=[0, 9, 1, 0, 9])
+def test_uniforms_are_numpys_list_and_leave_its_state(seed: int, counts: list[int]) -> None:
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    # interleaved with single draws, as a repeat contact's nine follow other draws
+    got = [(uniforms(ours, n), uniform(ours)) for n in counts]
+    expected = [(numpys.random(n).tolist(), numpys.random()) for n in counts]
+    assert got == expected
+    assert all(type(u) is list and all(type(x) is float for x in u) for u, _ in got)
+    assert ours.bit_generator.state == numpys.bit_generator.state
+
+
+def test_a_negative_count_is_refused_as_numpy_refuses_it() -> None:
+    rng = np.random.default_rng(2)
+    before = rng.bit_generator.state
+    with pytest.raises(ValueError, match="negative dimensions"):
+        uniforms(rng, -1)
+    assert rng.bit_generator.state == before
 
 
 def test_a_range_beyond_numpys_is_refused_as_numpy_refuses_it() -> None:
@@ -75,10 +99,12 @@ def test_the_compiled_draw_is_chosen_where_it_agrees(monkeypatch: pytest.MonkeyP
     assert engine is not None
     assert scalar_draws.integer_below is engine.integer_below
     assert scalar_draws.uniform is engine.uniform
+    assert scalar_draws.uniforms is engine.uniforms
     monkeypatch.setattr(scalar_draws, "_agree", [False])  # as if a numpy release changed
     assert scalar_draws._chosen() == (
         scalar_draws._numpy_integer_below,
         scalar_draws._numpy_uniform,
+        scalar_draws._numpy_uniforms,
     )
 
 
@@ -90,6 +116,7 @@ def test_a_disagreeing_engine_is_found_and_warned_about(
 
     class IntegersOffByOne:  # an engine whose integers differ from numpy's
         uniform = engine.uniform
+        uniforms = engine.uniforms
 
         @staticmethod
         def integer_below(rng: np.random.Generator, high: int) -> int:
@@ -97,18 +124,31 @@ def test_a_disagreeing_engine_is_found_and_warned_about(
 
     class UniformsFromAnotherAlgorithm:  # uniforms of 32 bits where numpy takes 53
         integer_below = engine.integer_below
+        uniforms = engine.uniforms
 
         @staticmethod
         def uniform(rng: np.random.Generator) -> float:
             return float(rng.random(dtype=np.float32))
 
-    for disagreeing in (IntegersOffByOne, UniformsFromAnotherAlgorithm):
+    class ListsReversed:  # several uniforms in another order
+        integer_below = engine.integer_below
+        uniform = engine.uniform
+
+        @staticmethod
+        def uniforms(rng: np.random.Generator, n: int) -> list[float]:
+            return rng.random(n).tolist()[::-1]
+
+    for disagreeing in (IntegersOffByOne, UniformsFromAnotherAlgorithm, ListsReversed):
         monkeypatch.setattr(scalar_draws, "_engine", disagreeing)
         monkeypatch.setattr(scalar_draws, "_agree", [])
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="model.scalar_draws"):
             chosen = scalar_draws._chosen()
-        assert chosen == (scalar_draws._numpy_integer_below, scalar_draws._numpy_uniform)
+        assert chosen == (
+            scalar_draws._numpy_integer_below,
+            scalar_draws._numpy_uniform,
+            scalar_draws._numpy_uniforms,
+        )
         assert "differ from numpy" in caplog.text
 
 
