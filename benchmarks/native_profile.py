@@ -39,11 +39,11 @@ def _child(args: argparse.Namespace) -> None:
     """The run perf samples: build, warm up, sampling on, the days, sampling off, exit."""
     sys.path.insert(0, str(ROOT))
     from experiments.case_sinks import CsvCaseSink
-    from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
+    from experiments.scenario_files import load_scenario, resolve_scenario_path
     from model.collector import quiet_collector
     from model.governance import GovernanceModel
 
-    parameters = load_scenario(SCENARIOS_FOLDER / f"{args.scenario}.toml").parameters
+    parameters = load_scenario(resolve_scenario_path(args.scenario)).parameters
     log = tempfile.TemporaryFile("w", encoding="utf-8", newline="") if args.case_log else None
     model = GovernanceModel(
         parameters, seed=args.seed, case_sink=None if log is None else CsvCaseSink(log)
@@ -151,7 +151,9 @@ def _table(title: str, rows: list[tuple[float, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--scenario", default="yongchuan", help="scenario file name (yongchuan)")
+    parser.add_argument(
+        "--scenario", default="yongchuan", help="a shipped scenario's name, or a scenario file"
+    )
     parser.add_argument("--seed", type=int, default=1, help="the run's seed (1)")
     parser.add_argument("--warm-days", type=int, default=30, help="days run before (30)")
     parser.add_argument("--days", type=int, default=60, help="days sampled (60)")
@@ -170,10 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--warm-days must be ≥ 0 and --days ≥ 1 (got {args.warm_days}, {args.days})")
     sys.path.insert(0, str(ROOT))
     from experiments.errors import InputError
-    from experiments.scenario_files import SCENARIOS_FOLDER, load_scenario
+    from experiments.scenario_files import load_scenario, resolve_scenario_path
 
     try:  # (a scenario that does not load is named here, not in the child's traceback)
-        load_scenario(SCENARIOS_FOLDER / f"{args.scenario}.toml")
+        load_scenario(resolve_scenario_path(args.scenario))
     except InputError as error:
         parser.error(f"--scenario {args.scenario}: {error}")
     if shutil.which(args.perf) is None:

@@ -98,24 +98,21 @@ class CaseRows:
     @property
     def lead(self) -> np.ndarray:
         """Each case's lead department (the first it needs)."""
-        found = self._cache.get("_lead")
-        if found is None:
-            found = self._leads_and_counts()[0]
-        return found
+        return self._leads_and_counts()[0]
 
     @property
     def needed(self) -> np.ndarray:
         """How many departments each case needs (the tallies and the case log read it)."""
-        found = self._cache.get("_needed")
-        if found is None:
-            found = self._leads_and_counts()[1]
-        return found
+        return self._leads_and_counts()[1]
 
     def _leads_and_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """:attr:`lead` and :attr:`needed`, made together and kept: by the compiled
+        """:attr:`lead` and :attr:`needed`, made together once and kept: by the compiled
         engine's ``leads_and_counts`` in one pass over the rows' tuples where it is built
         (the same arrays; ≈ 1 % of a district day in Python, issue 11, thirty-third round),
         else from :attr:`departments`."""
+        cache = self._cache
+        if "_lead" in cache:
+            return cache["_lead"], cache["_needed"]
         if _ENGINE is not None:
             rows = np.arange(self.table.size) if self.rows is None else self.rows
             lead, needed = _ENGINE.leads_and_counts(
@@ -125,7 +122,7 @@ class CaseRows:
             departments = self.departments
             lead = np.array([d[0] for d in departments], dtype=np.int64)
             needed = np.array([len(d) for d in departments], dtype=np.int64)
-        self._cache["_lead"], self._cache["_needed"] = lead, needed
+        cache["_lead"], cache["_needed"] = lead, needed
         return lead, needed
 
     def _mask(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
