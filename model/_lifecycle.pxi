@@ -97,6 +97,7 @@ cdef int _load_names() except -1:
     global _CaseView, _CASE_VIEW_SLOTS, _object_new, _CASE_TYPES, _SOURCES
     global _FunctionType, _HandlingParameters
     global _DEPARTMENTS, _GRID_WORKERS, _OFFICES, _UNITS, _RESIDENTS, _CASEWORK, _AGENTS_GLOBALS
+    global _RESIDENTS_CONTACTS, _CONTACTS_AGAIN_CODE
     global _RESIDENTS_GLOBALS, _BUILTINS, _BUILTINS_LOADED, _RESOLVES_CODE, _LEARN_CODE
     global _ndarray, _FLOAT64, _OF_ROUTE, _OF_STAGE, _OF_VISIT, _OF_UNIT, _OF_MEMO
     global _INQUIRY, _HOTLINE, _SENSOR_SOURCE, _PATROL_SOURCE, _PARTY_MEMBER, _NEIGHBOUR_DISPUTE
@@ -131,6 +132,9 @@ cdef int _load_names() except -1:
     _BUILTINS_LOADED = tuple([_BUILTINS.get(name) for name in _BUILTIN_NAMES])
     _RESOLVES_CODE = _code_as_written(agents.resolves, "resolves", agents.__file__)
     _LEARN_CODE = _code_as_written(agents.learn, "learn", agents.__file__)
+    _CONTACTS_AGAIN_CODE = _code_as_written(
+        agents.contacts_again, "contacts_again", agents.__file__
+    )
     _DEPARTMENTS = _Owned(
         agents.Department, _AT_ARRIVAL + _AT_DONE + _AT_TURN,
         ("handling", "pressure", "quality_focus", "timeliness_focus", "index", "_ratings"),
@@ -144,9 +148,14 @@ cdef int _load_names() except -1:
     _UNITS = _Owned(
         Units, _STATION + _DISPATCHER, ("grid_workers", "party", "communities", "streets", "centre")
     )
-    _CASEWORK = _Owned(casework_module.Casework, _MAYBE_CONTACT_AGAIN, ("cases",))
+    _CASEWORK = _Owned(
+        casework_module.Casework, _MAYBE_CONTACT_AGAIN, ("cases", "p", "residents", "events")
+    )
     _RESIDENTS = _Owned(
         residents_module.Residents, _LEARN_FROM, ("_members", "_size", "_population", "_learning_rate")
+    )
+    _RESIDENTS_CONTACTS = _Owned(
+        residents_module.Residents, _CONTACTS_AGAIN, ("_members", "_size", "_row")
     )
     _ndarray = _numpy().ndarray
     _FLOAT64 = _numpy().dtype("float64")
@@ -460,6 +469,7 @@ cdef _Owned _OFFICES = None  # model.agents.Office's
 cdef _Owned _UNITS = None  # model.units.Units' station and dispatcher
 cdef _Owned _CASEWORK = None  # model.casework.Casework's _maybe_contact_again
 cdef _Owned _RESIDENTS = None  # model.residents.Residents' learning
+cdef _Owned _RESIDENTS_CONTACTS = None  # and its repeat contacts
 cdef object _HandlingParameters = None  # model.parameters.HandlingParameters (frozen)
 cdef object _ndarray = None  # numpy.ndarray
 cdef dict _AGENTS_GLOBALS = None  # model.agents' module namespace
@@ -474,6 +484,7 @@ cdef tuple _STATION = ("station",)
 cdef tuple _DISPATCHER = ("dispatcher",)
 cdef tuple _MAYBE_CONTACT_AGAIN = ("_maybe_contact_again",)
 cdef tuple _LEARN_FROM = ("learn_from",)
+cdef tuple _CONTACTS_AGAIN = ("contacts_again",)
 cdef object _ASKED = object()  # a decision the agent is asked for
 
 
@@ -483,6 +494,7 @@ cdef tuple _BUILTIN_NAMES = ("min", "max", "len", "tuple", "range")  # what the 
 cdef tuple _BUILTINS_LOADED = None  # those builtins when the names were loaded
 cdef object _RESOLVES_CODE = None  # model.agents.resolves' code as written (None: replaced)
 cdef object _LEARN_CODE = None  # model.agents.learn's
+cdef object _CONTACTS_AGAIN_CODE = None  # model.agents.contacts_again's
 cdef unsigned long long _namespace_versions[3]  # the three namespaces when last looked at
 cdef bint _namespaces_sound = False
 cdef object _integer_below_now = None  # model.agents.integer_below, as last looked at
@@ -715,6 +727,7 @@ cdef class Lifecycle:
     cdef object _logit_per_limit_late
     cdef object _logit_per_reopening
     cdef object _logit_repeat
+    cdef object _repeat_probability, _contacts_limit, _repeat_delay_days  # ReportingParameters'
     cdef public object gaming_rng
     cdef public object handling_rng
     cdef public bint travels
@@ -785,6 +798,8 @@ cdef class Lifecycle:
     cdef carray.array _owner
     cdef carray.array _relapsed
     cdef carray.array _followups
+    cdef carray.array _contact
+    cdef carray.array _u_repeat
     cdef carray.array _registered
     cdef carray.array _promised
     cdef carray.array _repeat
@@ -805,6 +820,7 @@ cdef class Lifecycle:
     @p.setter
     def p(self, value):
         intake, feedback, handling = value.intake, value.feedback, value.handling
+        reporting = value.reporting
         read = (  # all read before any is kept: a section missing changes nothing
             handling,
             value.coordination.handoff_delay_hours,
@@ -821,6 +837,9 @@ cdef class Lifecycle:
             feedback.satisfaction_logit_per_limit_late,
             feedback.satisfaction_logit_per_reopening,
             feedback.satisfaction_logit_repeat,
+            reporting.repeat_contact_probability,
+            reporting.contacts_per_need_max,
+            reporting.repeat_contact_delay_days,
         )
         (
             self._handling,
@@ -838,6 +857,9 @@ cdef class Lifecycle:
             self._logit_per_limit_late,
             self._logit_per_reopening,
             self._logit_repeat,
+            self._repeat_probability,
+            self._contacts_limit,
+            self._repeat_delay_days,
         ) = read
         self._p = value
 
@@ -1081,6 +1103,8 @@ cdef class Lifecycle:
         self._owner = value.owner
         self._relapsed = value.relapsed
         self._followups = value.followups
+        self._contact = value.contact
+        self._u_repeat = value.u_repeat
         self._registered = value.registered
         self._promised = value.promised
         self._repeat = value.repeat
@@ -1772,9 +1796,11 @@ cdef class Lifecycle:
         if not resolved:
             # Casework._maybe_contact_again as written returns at once for a case nobody
             # reported (found by a patrol or a sensor: three in four unresolved closures of
-            # a district day); it is asked only about the others (issue 11, 27th round)
-            if resident >= 0 or not _CASEWORK.by(self, _MAYBE_CONTACT_AGAIN):
+            # a district day: issue 11, 27th round) and is made here for the others
+            if not _CASEWORK.by(self, _MAYBE_CONTACT_AGAIN):
                 self._maybe_contact_again(cid)
+            elif resident >= 0:
+                self._contact_again_if(cid, row, resident)
         elif self._relapsed.data.as_schars[row] and resident >= 0:
             # a settlement that does not hold: the dispute comes back (a repeat dispute)
             delay = self.mediators.relapse_delay_days(self._stream(cid, self.contacts_rng))
@@ -1784,6 +1810,35 @@ cdef class Lifecycle:
             self._later(now + delay, self._contact_again, cid)
         self.dispute_rngs.pop(cid, None)
         return 0
+
+    cdef int _contact_again_if(self, object cid, Py_ssize_t row, long long resident) except -1:
+        """Casework._maybe_contact_again as written, for an unresolved case a resident
+        reported: where model.residents.Residents.contacts_again is as written (with
+        model.agents.contacts_again in its module) and the resident has no agent of their
+        own, that function's comparisons made here, as Python makes them, then the delay
+        drawn from the case's contacts stream and the contact scheduled as the method does
+        (its three Python calls were ≈ 3 µs of a decision that is two comparisons, ≈ 200 a
+        district day: issue 11, thirty-fourth round); anything else asks the method."""
+        residents = self._residents
+        if (
+            not _RESIDENTS_CONTACTS.by(residents, _CONTACTS_AGAIN)
+            or not _written(
+                _RESIDENTS_GLOBALS.get("contacts_again"), _CONTACTS_AGAIN_CODE, _AGENTS_GLOBALS
+            )
+            or resident >= residents._size
+            or residents._members.get(resident) is not None
+        ):
+            self._maybe_contact_again(cid)  # its error, or the party member's agent decides
+            return 0
+        contacts_so_far = self._contact.data.as_schars[row]
+        u = self._u_repeat.data.as_doubles[row]
+        if not (contacts_so_far < self._contacts_limit and u < self._repeat_probability):
+            return 0
+        cdef double delay = float(self._contacts(cid).exponential(self._repeat_delay_days))
+        if self._followups.data.as_schars[row] == 127:  # as the reference's array('b')
+            raise OverflowError("signed char is greater than maximum")
+        self._followups.data.as_schars[row] += 1
+        return self._later(self._now() + delay, self._contact_again, cid)
 
     def satisfaction_probability(self, cid, double now):
         """Chance of a "satisfied" rating from the experience of case ``cid`` closed at ``now``

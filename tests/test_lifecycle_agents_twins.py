@@ -489,9 +489,10 @@ def test_unresolved_closures_ask_casework_s_own_maybe_contact_again(
     own: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An unresolved case closes; the resident may contact the system again. Where
-    ``Casework._maybe_contact_again`` is as written, the compiled lifecycle does not ask it
-    about a case nobody reported (it returns at once: issue 11, twenty-seventh round) and
-    leaves the reference's state; a Casework whose class or object has its own is asked
+    ``Casework._maybe_contact_again`` is as written, the compiled lifecycle makes its
+    decisions itself — nothing for a case nobody reported (issue 11, twenty-seventh round),
+    the resident's choice and the contact scheduled for the others (thirty-fourth round) —
+    and leaves the reference's state; a Casework whose class or object has its own is asked
     about every unresolved closure, found cases too, as the reference asks it."""
     compiled, reference = twins()
     calls: dict[str, list[int]] = {"compiled": [], "reference": []}
@@ -531,6 +532,7 @@ def test_unresolved_closures_ask_casework_s_own_maybe_contact_again(
                 entered.append(frame.f_locals["cid"])
 
     found = []
+    reported = []
     for k, cid in enumerate(open_cases(compiled)):
         if cid not in compiled.progress:
             continue
@@ -538,8 +540,10 @@ def test_unresolved_closures_ask_casework_s_own_maybe_contact_again(
             casework.cases.resolved[cid] = 0
             if k % 2:  # found by a patrol: nobody is waiting for it
                 casework.cases.resident[cid] = -1
-        if k % 2:
-            found.append(cid)
+            else:  # every other resident calls again (u_repeat 0, or the probability)
+                probability = casework.p.reporting.repeat_contact_probability
+                casework.cases.u_repeat[cid] = (k % 4) / 2 * probability
+        (found if k % 2 else reported).append(cid)
         sys.setprofile(profile)
         try:
             same_call(compiled, reference, "_close", STEPS["_close"], cid)
@@ -547,7 +551,69 @@ def test_unresolved_closures_ask_casework_s_own_maybe_contact_again(
             sys.setprofile(None)
     assert found
     assert calls["compiled"] == calls["reference"]
-    if own == "written":  # asked about the reported cases only
-        assert entered and not set(found) & set(entered)
+    if own == "written":  # decided by the lifecycle: no one without an agent is asked about
+        members = compiled.residents._members
+        assert all(compiled.cases.resident[cid] in members for cid in entered)
+        again = [cid for cid in reported if compiled.cases.followups[cid]]
+        assert again and set(again) < set(reported), "some residents call again, some do not"
     else:
         assert set(found) <= set(calls["compiled"])
+
+
+@pytest.mark.parametrize("own", ["subclass", "class", "module", "member"])
+def test_residents_own_repeat_contact_decisions_are_asked(
+    own: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled lifecycle decides a repeat contact itself only where
+    ``Residents.contacts_again`` and model.residents' ``contacts_again`` are as written and
+    the resident has no agent of their own: Residents whose class has its own (a subclass,
+    or Residents given a wrapper after the lifecycle looked at it; a Residents object has
+    no attributes of its own: slots), a module function replaced, and a party member's
+    agent are each asked about every reported
+    unresolved closure, as the reference asks them, and what they answer is used (here:
+    always yes, which the written rule would refuse)."""
+    import model.residents as residents_module
+    from model.residents import Residents
+
+    compiled, reference = twins()
+    cids = [cid for cid in open_cases(compiled) if compiled.cases.resident[cid] >= 0][:6]
+    for casework in (compiled, reference):  # looked at: one unresolved closure each
+        casework.cases.resolved[cids[0]] = 0
+        casework._close(cids[0], casework.events.now + 3.0)
+    asked: dict[str, list[float]] = {"compiled": [], "reference": [], "either": []}
+
+    def answering(key: str) -> Any:
+        def contacts_again(*args: Any) -> bool:
+            asked[key].append(args[-1])  # the uniform the decision is given
+            return True
+
+        return contacts_again
+
+    for key, casework in (("compiled", compiled), ("reference", reference)):
+        residents = casework.residents
+        if own == "subclass":
+            residents.__class__ = type(
+                "OwnResidents",
+                (Residents,),
+                {"__slots__": (), "contacts_again": lambda self, *a, key=key: answering(key)(*a)},
+            )
+        elif own == "member":
+            members = residents._members
+            for cid, row in zip(cids[1:], sorted(members), strict=False):
+                casework.cases.resident[cid] = row
+                members[row].contacts_again = answering(key)
+    shared = answering("either")
+    if own == "class":
+        monkeypatch.setattr(Residents, "contacts_again", lambda self, *a: shared(*a))
+    elif own == "module":
+        monkeypatch.setattr(residents_module, "contacts_again", shared)
+    for cid in cids[1:]:
+        for casework in (compiled, reference):
+            casework.cases.resolved[cid] = 0
+            casework.cases.u_repeat[cid] = 0.999  # the written rule says no
+        same_call(compiled, reference, "_close", STEPS["_close"], cid)
+    if own in ("class", "module"):  # one function for both twins: asked twice a closure
+        assert asked["either"] == [0.999] * 2 * len(cids[1:])
+    else:
+        assert asked["compiled"] == asked["reference"] and len(asked["compiled"]) == len(cids[1:])
+    assert all(compiled.cases.followups[cid] == 1 for cid in cids[1:]), "their answer is used"
