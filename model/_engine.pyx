@@ -42,7 +42,8 @@ from libc.stdlib cimport calloc, free, malloc, realloc
 from cpython.bytes cimport PyBytes_AsString, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Contains
 from cpython.object cimport PyObject
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 
 import math
 
@@ -1375,6 +1376,8 @@ def gather_needs(
             f"not ({m}, {columns})"
         )
     cdef Py_ssize_t j, i, c, k, padding
+    cdef object entry  # a department (int) or a work content (float) as Python's
+    cdef tuple entries
     for c in range(-1, value_rows.shape[0]):
         if not 0 <= (desk_row if c < 0 else value_rows[c]) < uniforms.shape[0]:
             raise IndexError(f"gather_needs: a row beyond the {uniforms.shape[0]} uniforms")
@@ -1402,8 +1405,20 @@ def gather_needs(
             k = width - padding
         else:
             k = 1
-        d_out.append(_atoms(tuple([departments[i, c] for c in range(k)])))
-        w_out.append(_atoms(tuple([work[i, c] for c in range(k)])))
+        # each tuple made at its size and filled (no list made and grown for each: issue
+        # 11, thirty-fourth round)
+        entries = PyTuple_New(k)
+        for c in range(k):
+            entry = departments[i, c]
+            Py_INCREF(entry)
+            PyTuple_SET_ITEM(entries, c, entry)
+        d_out.append(_atoms(entries))
+        entries = PyTuple_New(k)
+        for c in range(k):
+            entry = work[i, c]
+            Py_INCREF(entry)
+            PyTuple_SET_ITEM(entries, c, entry)
+        w_out.append(_atoms(entries))
     return out
 
 
