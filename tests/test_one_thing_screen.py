@@ -14,6 +14,7 @@ import pytest
 
 from experiments.runs import run_single
 from experiments.scenario_files import apply_overrides, load_scenario
+from model import bundles
 from model.bundles import OneThing, planned_handoffs
 from model.casework import CaseTable
 from model.governance import GovernanceModel
@@ -257,12 +258,13 @@ def test_a_bundle_s_generator_is_made_only_for_a_policy_that_may_draw(
     ot, cases = one_thing(), CaseTable()
     made: list[object] = []
     default_rng = np.random.default_rng
+    seeded_generator = bundles.seeded_generator
 
-    def counted(seed: object = None) -> np.random.Generator:
+    def counted(seed: tuple[int, ...]) -> np.random.Generator:
         made.append(seed)
-        return default_rng(seed)
+        return seeded_generator(seed)
 
-    monkeypatch.setattr(np.random, "default_rng", counted)
+    monkeypatch.setattr(bundles, "seeded_generator", counted)
     for k in range(6):  # distinct streets: no key met twice
         case = CaseView(k, "help", "hotline", (1, 2), k, k, k, False, False, False, 0.5, 7.0, 0)
         cid = cases.add(case.departments, (1.0, 1.0))
@@ -276,7 +278,10 @@ def test_a_bundle_s_generator_is_made_only_for_a_policy_that_may_draw(
         else:
             first, second = routing.handed
             assert first is second is not ot._no_draws
-            assert made[-1] == [ot.key, 2, 100 + k, cases.contact[cid]]
+            entropy = [ot.key, 2, 100 + k, cases.contact[cid]]
+            assert list(made[-1]) == entropy
+            # default_rng(entropy)'s generator (hierarchical routing draws nothing from it)
+            assert first.bit_generator.state == default_rng(entropy).bit_generator.state
     assert len(made) == (0 if declared else 6)
 
 
