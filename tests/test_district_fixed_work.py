@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,6 +57,59 @@ def test_erosion_equals_the_plain_product(open_issues: list[int], drag: float, s
         expected *= np.repeat(per_community, np.diff(delib.bounds))
     delib.erode_trust()
     assert _bits(trust) == _bits(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([0.0, -0.0, 0.37, 1.0, np.nan, np.inf, 1e-300]), max_size=30),
+    blocks=st.lists(
+        st.tuples(
+            st.integers(-40, 40),  # a bound (a slice's end: from the end if negative)
+            st.sampled_from([0.95, 1.0, 1.05, -0.0, 0.0, 2.5]),  # the block's factor
+            st.integers(-2, 6),  # its count (open issues; zero: not scaled)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    last=st.integers(-40, 40),
+)
+def test_the_compiled_block_product_is_the_slices(
+    values: list[float], blocks: list[tuple[int, float, int]], last: int
+) -> None:
+    """The compiled engine's ``scale_blocks`` (the erosion of each community with open
+    issues) scales what the numpy slices scale, bit for bit, bounds read as a slice's.
+    Factors are finite, as the model's are (``1 − drag·min(open, 5)``, the drag a finite
+    share): of two NaNs multiplied, which one's sign comes out is the compiler's order of
+    the operands, not a number either side promises."""
+    from model import meetings
+
+    engine = meetings._ENGINE
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    bounds = np.array([b for b, _, _ in blocks] + [last], dtype=np.int64)
+    factors = np.array([f for _, f, _ in blocks])
+    counts = np.array([k for _, _, k in blocks], dtype=np.int64)
+    compiled, python = np.array(values, dtype=np.float64), np.array(values, dtype=np.float64)
+    engine.scale_blocks(compiled, bounds, factors, counts)
+    with np.errstate(invalid="ignore"):  # inf × 0: numpy's warning, the engine's NaN
+        meetings._python_scale_blocks(python, bounds, factors, counts)
+    assert _bits(compiled) == _bits(python)
+
+
+def test_trust_of_another_type_is_eroded_by_the_slices() -> None:
+    """Values the compiled product does not take (not float64, or not contiguous) are
+    scaled by the numpy slices, as before."""
+    from model.meetings import _scale_blocks
+
+    bounds = np.array([0, 2, 4], dtype=np.int64)
+    factors = np.array([0.5, 2.0])
+    counts = np.array([1, 1], dtype=np.int64)
+    single = np.ones(4, dtype=np.float32)
+    _scale_blocks(single, bounds, factors, counts)
+    assert single.tolist() == [0.5, 0.5, 2.0, 2.0]
+    strided = np.ones(8)[::2]
+    _scale_blocks(strided, bounds, factors, counts)
+    assert strided.tolist() == [0.5, 0.5, 2.0, 2.0]
 
 
 _VALUES = st.sampled_from([0.0, -0.0, 1.5, 2.0, np.inf, np.nan, 1e-9, 7.25])
