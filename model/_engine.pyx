@@ -1376,8 +1376,6 @@ def gather_needs(
             f"not ({m}, {columns})"
         )
     cdef Py_ssize_t j, i, c, k, padding
-    cdef object entry  # a department (int) or a work content (float) as Python's
-    cdef tuple entries
     for c in range(-1, value_rows.shape[0]):
         if not 0 <= (desk_row if c < 0 else value_rows[c]) < uniforms.shape[0]:
             raise IndexError(f"gather_needs: a row beyond the {uniforms.shape[0]} uniforms")
@@ -1405,21 +1403,27 @@ def gather_needs(
             k = width - padding
         else:
             k = 1
-        # each tuple made at its size and filled (no list made and grown for each: issue
-        # 11, thirty-fourth round)
-        entries = PyTuple_New(k)
-        for c in range(k):
-            entry = departments[i, c]
-            Py_INCREF(entry)
-            PyTuple_SET_ITEM(entries, c, entry)
-        d_out.append(_atoms(entries))
-        entries = PyTuple_New(k)
-        for c in range(k):
-            entry = work[i, c]
-            Py_INCREF(entry)
-            PyTuple_SET_ITEM(entries, c, entry)
-        w_out.append(_atoms(entries))
+        d_out.append(_atoms(_row_tuple(departments, i, k)))
+        w_out.append(_atoms(_row_tuple(work, i, k)))
     return out
+
+
+ctypedef fused _Entry:
+    short
+    double
+
+
+cdef inline tuple _row_tuple(const _Entry[:, :] values, Py_ssize_t i, Py_ssize_t k):
+    """``tuple(values[i, :k])`` of Python numbers, made at its size and filled (no list made
+    and grown for each, as ``tuple([…])`` did; issue 11, thirty-fourth round)."""
+    cdef tuple entries = PyTuple_New(k)
+    cdef Py_ssize_t c
+    cdef object entry
+    for c in range(k):
+        entry = values[i, c]
+        Py_INCREF(entry)
+        PyTuple_SET_ITEM(entries, c, entry)
+    return entries
 
 
 cdef inline tuple _atoms(tuple values):
@@ -1635,29 +1639,30 @@ def leads_and_counts(list departments, const int64_t[::1] rows):
 
 def fill_rows(double[::1] column, list rows, double value):
     """``column[row] = value`` for each of ``rows`` (the twin of the loop in model/casework.py
-    ``CaseTable.allocate`` that resets a reused row's kept timestamps; ≈ 40 ns a row in
-    Python, ≈ 100 reused rows a district day; issue 11, thirty-fourth round). A row is read
+    ``CaseTable.allocate`` that resets a reused row's kept timestamps; ≈ 100 ns a row in
+    Python, a district day's ≈ 2,650 new cases mostly in reused rows; issue 11, thirty-fourth
+    round). A row is read
     as a list index is (from the end if negative); one beyond the column raises the
     IndexError ``array`` raises, after the rows before it are written, as the loop does."""
     cdef Py_ssize_t k, size = column.shape[0]
-    cdef Py_ssize_t row
     for k in range(len(rows)):
-        row = rows[k]
-        if row < -size or row >= size:
-            raise IndexError("array assignment index out of range")
-        column[row + size if row < 0 else row] = value
+        column[_array_row(rows[k], size)] = value
 
 
 def number_rows(int64_t[::1] column, list rows, int64_t first):
     """``column[rows[k]] = first + k`` for each ``k`` (``CaseTable.allocate``'s numbering of
     its new cases, the twin of its loop), with :func:`fill_rows`' reading of a row."""
     cdef Py_ssize_t k, size = column.shape[0]
-    cdef Py_ssize_t row
     for k in range(len(rows)):
-        row = rows[k]
-        if row < -size or row >= size:
-            raise IndexError("array assignment index out of range")
-        column[row + size if row < 0 else row] = first + k
+        column[_array_row(rows[k], size)] = first + k
+
+
+cdef inline Py_ssize_t _array_row(Py_ssize_t row, Py_ssize_t size) except -1:
+    """Row ``row`` of an ``array`` of ``size``, read as its assignment reads an index (from the
+    end if negative; beyond it, its IndexError)."""
+    if row < -size or row >= size:
+        raise IndexError("array assignment index out of range")
+    return row + size if row < 0 else row
 
 
 def scale_blocks(
