@@ -1666,7 +1666,7 @@ cdef inline Py_ssize_t _array_row(Py_ssize_t row, Py_ssize_t size) except -1:
 
 
 def scale_blocks(
-    double[::1] values, const int64_t[::1] bounds, const double[::1] factors, const int64_t[::1] counts
+    double[::1] values, list bounds, const double[::1] factors, const int64_t[::1] counts
 ):
     """``values[bounds[c]:bounds[c + 1]] *= factors[c]`` for each ``c`` whose count is not
     zero, in order (the twin of model/meetings.py ``_python_scale_blocks``, the open
@@ -1675,7 +1675,7 @@ def scale_blocks(
     round). Bounds are read as a slice's are (clipped to the values, an empty block where
     they cross)."""
     cdef Py_ssize_t c, i, a, b, n = values.shape[0]
-    if bounds.shape[0] < counts.shape[0] + 1 or factors.shape[0] < counts.shape[0]:
+    if len(bounds) < counts.shape[0] + 1 or factors.shape[0] < counts.shape[0]:
         raise ValueError("scale_blocks: fewer bounds or factors than counts")
     cdef double f
     for c in range(counts.shape[0]):

@@ -27,7 +27,7 @@ _ENGINE = compiled_engine()  # None: the pure-Python engine asked for, or not bu
 
 
 def _python_scale_blocks(
-    values: np.ndarray, bounds: np.ndarray, factors: np.ndarray, counts: np.ndarray
+    values: np.ndarray, bounds: list[int], factors: np.ndarray, counts: np.ndarray
 ) -> None:
     """``values[bounds[c]:bounds[c + 1]] *= factors[c]`` for each ``c`` whose count is not
     zero, in order (the reference of the compiled engine's ``scale_blocks``)."""
@@ -36,7 +36,7 @@ def _python_scale_blocks(
 
 
 def _scale_blocks(
-    values: np.ndarray, bounds: np.ndarray, factors: np.ndarray, counts: np.ndarray
+    values: np.ndarray, bounds: list[int], factors: np.ndarray, counts: np.ndarray
 ) -> None:
     """:func:`_python_scale_blocks`, by the compiled engine where it is built and the arrays
     are of its types (one call, where a numpy slice product per block was ≈ 1.5–3 µs; issue
@@ -89,11 +89,10 @@ class Deliberation:
         self.participated = np.zeros(population.size, dtype=bool)
         self.attendances = 0
         # residents are stored grid by grid, so each community is a contiguous block
-        # (as Python ints: the daily erosion slices by them)
-        self._bound_array = np.searchsorted(
+        # (as Python ints: the daily erosion and the meetings read them)
+        self.bounds: list[int] = np.searchsorted(
             population.community, np.arange(n_communities + 1)
-        ).astype(np.int64)
-        self.bounds: list[int] = self._bound_array.tolist()
+        ).tolist()
         self.issue_rng = streams["collective_issues"]
         self.policy_rng = streams["consultation"]
         self.attendance_rng = streams["attendance"]
@@ -142,7 +141,7 @@ class Deliberation:
         # residents are sorted by community (``bounds``): each community with open issues
         # is scaled in place; the others' factor is exactly 1.0, which changes no value
         # (issue 11, seventh round: no district-sized factor array a day)
-        _scale_blocks(self.population.trust, self._bound_array, per_community, self.open_issues)
+        _scale_blocks(self.population.trust, self.bounds, per_community, self.open_issues)
 
     def hold_meetings(self, day: int) -> None:
         """Meetings in every community on the policy's meeting days."""

@@ -86,7 +86,7 @@ def test_the_compiled_block_product_is_the_slices(
     engine = meetings._ENGINE
     if engine is None:
         pytest.skip("the compiled engine is not built")
-    bounds = np.array([b for b, _, _ in blocks] + [last], dtype=np.int64)
+    bounds = [b for b, _, _ in blocks] + [last]
     factors = np.array([f for _, f, _ in blocks])
     counts = np.array([k for _, _, k in blocks], dtype=np.int64)
     compiled, python = np.array(values, dtype=np.float64), np.array(values, dtype=np.float64)
@@ -101,7 +101,7 @@ def test_trust_of_another_type_is_eroded_by_the_slices() -> None:
     scaled by the numpy slices, as before."""
     from model.meetings import _scale_blocks
 
-    bounds = np.array([0, 2, 4], dtype=np.int64)
+    bounds = [0, 2, 4]
     factors = np.array([0.5, 2.0])
     counts = np.array([1, 1], dtype=np.int64)
     single = np.ones(4, dtype=np.float32)
