@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import arguments
-from app.console import quiet_dask, run_with_progress
+from app.console import interrupted_line, quiet_dask, run_with_progress
 
 EXIT_OK, EXIT_INTERRUPTED = 0, 130
 
@@ -110,7 +110,7 @@ def calibrate_command(args: argparse.Namespace, stream: TextIO | None = None) ->
             progress=progress,
             scenario_out=args.scenario_out,
         ),
-        f"interrupted; evaluated candidates are stored in {folder}; continue with --resume",
+        interrupted_line(folder, "evaluated candidates"),
     )
     if report is None:
         return EXIT_INTERRUPTED

@@ -21,10 +21,16 @@ OS error about a file) prints ``error: <message>`` on standard error and exits w
 status 2; a :class:`~experiments.errors.ResourceError` (disk full, damaged results
 database, no Dask worker left) prints ``error: <message>`` and exits with status 1.
 An unexpected exception exits with status 1 and one line; ``--debug``
-(anywhere on the command line) shows the traceback.
+(anywhere on the command line) shows the traceback. A Ctrl-C while the command starts (its
+imports, the pool's fork server) is held and delivered before any work: the same one line
+"interrupted" (:mod:`app.start_interrupts`).
 """
 
 from __future__ import annotations
+
+# First: while the command starts, Ctrl-C is held and delivered once it can stop cleanly
+# (app/start_interrupts.py); everything below takes time to import.
+from app.start_interrupts import CTRL_C_AT_START  # isort: split
 
 import argparse
 import atexit
@@ -92,13 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
         argv: the arguments after the program name; None reads ``sys.argv[1:]``.
     """
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    _prestart_pool(args_list)
-    _exit_quickly()
+    CTRL_C_AT_START.hold()  # already held when started as the command
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        CTRL_C_AT_START.restore()
+
+
+def _run(args_list: list[str]) -> int:
     debug = "--debug" in args_list
-    args_list = [a for a in args_list if a != "--debug"]
     previous_sigterm = _stop_on_sigterm()
     try:
+        _prestart_pool(args_list)
+        _exit_quickly()
+        args_list = [a for a in args_list if a != "--debug"]
         _import_mesa_first()
         parser = build_parser()
         try:
@@ -109,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "func"):
             parser.print_help(sys.stderr)
             return EXIT_BAD_INPUT
+        CTRL_C_AT_START.deliver()  # a Ctrl-C during the start stops here, before any work
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
         return _fail(exc, debug, EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from analysis.formatting import format_level
@@ -87,10 +88,10 @@ def quiet_dask(args: Any) -> None:
 
 
 def run_with_progress[T](
-    bar: Any, run: Callable[[Callable[..., None] | None], T], interrupted: str
+    bar: Any, run: Callable[[Callable[..., None] | None], T], interrupted: Callable[[], str]
 ) -> T | None:
     """``run(progress)`` with ``bar`` (or None) as its progress callback. On Ctrl+C the bar
-    is closed first, then ``interrupted`` is printed as an error, and None returned."""
+    is closed first, then ``interrupted()`` is printed as an error, and None returned."""
     try:
         return run(None if bar is None else bar.update)
     except KeyboardInterrupt:
@@ -98,5 +99,19 @@ def run_with_progress[T](
     finally:
         if bar is not None:  # before an error message, so that the two do not mix
             bar.close()
-    print_error(interrupted)
+    print_error(interrupted())
     return None
+
+
+def interrupted_line(folder: Path, stored: str = "finished runs") -> Callable[[], str]:
+    """The error line for Ctrl+C during an experiment that writes to ``folder``, made when
+    the interrupt comes: where ``stored`` are and how to go on, or — interrupted before
+    the runner made the folder (in the command's first seconds) — that nothing was stored,
+    rather than a ``--resume`` of a folder that does not exist."""
+
+    def line() -> str:
+        if folder.is_dir() and any(folder.iterdir()):
+            return f"interrupted; {stored} are stored in {folder}; continue with --resume"
+        return f"interrupted; nothing was stored in {folder} yet"
+
+    return line

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import arguments
-from app.console import format_value, quiet_dask, run_with_progress
+from app.console import format_value, interrupted_line, quiet_dask, run_with_progress
 from app.run_commands import REGISTERED_ONLY_FLAG, REGISTERED_ONLY_HELP
 from experiments.executors import DEFAULT_WORKER_TIMEOUT_S
 
@@ -159,7 +159,7 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             progress=progress,
             worker_timeout_s=args.worker_timeout,
         ),
-        f"interrupted; finished runs are stored in {folder}; continue with --resume",
+        interrupted_line(folder),
     )
     if report is None:
         return EXIT_INTERRUPTED

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import arguments
-from app.console import quiet_dask, run_with_progress
+from app.console import interrupted_line, quiet_dask, run_with_progress
 
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 FORMATS = ("table", "csv", "json")
@@ -131,7 +131,7 @@ def explain_command(args: argparse.Namespace, stream: TextIO | None = None) -> i
             resume=args.resume,
             progress=progress,
         ),
-        f"interrupted; finished runs are stored in {folder}; continue with --resume",
+        interrupted_line(folder),
     )
     if report is None:
         return EXIT_INTERRUPTED
@@ -181,7 +181,7 @@ def run_compare_explains_command(
             resume=True,  # the compare's own folder was checked (and resumed) already
             progress=progress,
         ),
-        f"interrupted; finished runs are stored in {folder}; continue with --resume",
+        interrupted_line(folder),
     )
     if reports is None:
         return EXIT_INTERRUPTED
