@@ -61,6 +61,35 @@ def test_bench_engine_writes_ratios_and_waits(tmp_path: Path) -> None:
     assert "| mmc |" in done.stdout, f"no markdown table printed:\n{done.stdout}"
 
 
+def test_case_row_layout_probe_times_three_layouts_of_the_case_table(tmp_path: Path) -> None:
+    """The layout probe compiles, reads the case table's item sizes (a row's bytes padded
+    to whole cache lines make its record) and writes a positive time per layout and column
+    count; a column count beyond the table's is refused in one line."""
+    out = tmp_path / "layout.json"
+    done = _run(
+        "case_row_layout.py", "--rows", "2000", "--events", "500", "--days", "3",
+        "--columns", "2", "7", "--sweep-mib", "1", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    from array import array
+
+    from model.casework import CaseTable
+
+    sizes = [array(code).itemsize for code, _ in CaseTable._SPEC.values()]
+    assert figures["item_sizes"] == sizes
+    assert set(figures["by_columns"]) == {"2", "7"}
+    for k, row in figures["by_columns"].items():
+        assert row["record_bytes"] == -(-sum(sizes) // 64) * 64, row
+        for layout in ("columns_ms", "record_ms", "hot_ms"):
+            assert row[layout] > 0, (k, layout, row)
+    assert "| 7 |" in done.stdout, done.stdout
+    refused = _run("case_row_layout.py", "--columns", "47")
+    assert refused.returncode == 2 and refused.stderr.strip().startswith("error: --columns"), (
+        refused.stderr
+    )
+
+
 def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
     """bench_scenarios runs classroom for 5 days in a child process and records its figures."""
     out = tmp_path / "scenarios.json"
