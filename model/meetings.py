@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
 
 from model.engine_backend import compiled_engine
 from model.events import EventCalendar
@@ -50,6 +51,27 @@ def _scale_blocks(
         _ENGINE.scale_blocks(values, bounds, factors, counts)
     else:
         _python_scale_blocks(values, bounds, factors, counts)
+
+
+def community_ties(ties: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
+    """The ties among residents ``a`` … ``b − 1`` (a community's block): ``ties[a:b, a:b]``,
+    taken by the compiled engine's ``diagonal_block`` where it is built and the ties are
+    canonical CSR of its types (the same entries in the same order, in a matrix of the same
+    class; two binary searches and one copy a row where scipy's slice goes over the rows
+    twice: ≈ 0.1 s of a district meeting day; issue 11, thirty-fifth round). Each call
+    makes a new matrix, as the slice does: a policy may change its view's ties."""
+    if (
+        _ENGINE is not None
+        and isinstance(ties, sp.csr_matrix)
+        and ties.indices.dtype == np.int32
+        and ties.indptr.dtype == np.int32
+        and ties.data.dtype == np.float64
+        and ties.has_canonical_format
+        and 0 <= a <= b <= ties.shape[0] == ties.shape[1]
+    ):
+        indptr, indices, data = _ENGINE.diagonal_block(ties.indptr, ties.indices, ties.data, a, b)
+        return type(ties)((data, indices, indptr), shape=(b - a, b - a))
+    return ties[a:b, a:b]
 
 
 class Deliberation:
@@ -160,7 +182,7 @@ class Deliberation:
                 age_group=read_only(pop.age_group[a:b]),
                 age_groups=pop.age_groups,
                 party_member=read_only(pop.party_member[a:b]),
-                ties=pop.ties[a:b, a:b],
+                ties=community_ties(pop.ties, a, b),
                 open_collective_issues=int(self.open_issues[c]),
             )
             meeting = policy.convene(view, self.policy_rng)

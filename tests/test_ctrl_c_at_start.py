@@ -106,6 +106,17 @@ runpy.run_module("app.cli", run_name="__main__")
 """
 
 
+def _compare(folder: Path) -> Path:
+    """A two-run classroom ``compare`` of ten days."""
+    experiment = folder / "early.toml"
+    experiment.write_text(
+        'name = "early"\nkind = "compare"\nreplications = 2\ndays = 10\n'
+        f'[[scenarios]]\npath = "{ROOT / "scenarios" / "classroom.toml"}"\n',
+        encoding="utf-8",
+    )
+    return experiment
+
+
 @pytest.mark.parametrize(
     ("module", "workers"),
     [
@@ -118,12 +129,7 @@ runpy.run_module("app.cli", run_name="__main__")
 def test_ctrl_c_during_the_start_says_one_line_and_writes_nothing(
     tmp_path: Path, module: str, workers: str
 ) -> None:
-    experiment = tmp_path / "early.toml"
-    experiment.write_text(
-        'name = "early"\nkind = "compare"\nreplications = 2\ndays = 10\n'
-        f'[[scenarios]]\npath = "{ROOT / "scenarios" / "classroom.toml"}"\n',
-        encoding="utf-8",
-    )
+    experiment = _compare(tmp_path)
     out = tmp_path / "out"
     args = ["compare", str(experiment), "--workers", workers, "--out", str(out)]
     child = subprocess.run(
@@ -137,12 +143,7 @@ def test_ctrl_c_during_the_start_says_one_line_and_writes_nothing(
 
 def test_without_ctrl_c_the_same_child_runs_the_command(tmp_path: Path) -> None:
     """The hook above only interrupts: with a module never imported the command completes."""
-    experiment = tmp_path / "early.toml"
-    experiment.write_text(
-        'name = "early"\nkind = "compare"\nreplications = 2\ndays = 10\n'
-        f'[[scenarios]]\npath = "{ROOT / "scenarios" / "classroom.toml"}"\n',
-        encoding="utf-8",
-    )
+    experiment = _compare(tmp_path)
     out = tmp_path / "out"
     args = ["compare", str(experiment), "--workers", "1", "--out", str(out), "--no-progress"]
     child = subprocess.run(

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sparse_checks import assert_same_csr
 
 from experiments.scenario_files import load_scenario
 from model.agents import PartyMember
@@ -110,6 +111,84 @@ def test_trust_of_another_type_is_eroded_by_the_slices() -> None:
     strided = np.ones(8)[::2]
     _scale_blocks(strided, bounds, factors, counts)
     assert strided.tolist() == [0.5, 0.5, 2.0, 2.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 12),
+    ties=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=120),
+    weights=st.sampled_from([1.0, 0.5, -0.0, np.inf]),
+    block=st.tuples(st.integers(0, 12), st.integers(0, 12)),
+)
+@example(n=6, ties=[(i, j) for i in range(6) for j in range(6)], weights=1.0, block=(1, 5))
+def test_a_community_block_of_ties_is_scipys_slice(
+    n: int, ties: list[tuple[int, int]], weights: float, block: tuple[int, int]
+) -> None:
+    """``community_ties`` (the compiled ``diagonal_block`` for canonical CSR) holds what
+    scipy's ``ties[a:b, a:b]`` holds: the same class, shape, dtypes and entries in the same
+    order, bit for bit, for any block ``0 ≤ a ≤ b ≤ n`` (empty rows, empty blocks, ties
+    on the block's edges)."""
+    from model.meetings import community_ties
+
+    pairs = [(i, j) for i, j in ties if i < n and j < n]
+    rows = np.array([i for i, _ in pairs], dtype=np.int32)
+    cols = np.array([j for _, j in pairs], dtype=np.int32)
+    matrix = sp.csr_matrix(
+        (np.full(len(pairs), weights), (rows, cols)), shape=(n, n)
+    )  # duplicates summed: canonical
+    a, b = sorted(min(x, n) for x in block)
+    assert matrix.has_canonical_format
+    assert_same_csr(community_ties(matrix, a, b), matrix[a:b, a:b])
+
+
+def test_the_compiled_block_is_taken_for_the_models_ties_and_refuses_bad_bounds() -> None:
+    """Where the engine is built, the model's ties (canonical int32 / float64 CSR) go
+    through ``diagonal_block``; out-of-range rows are refused in one line, not read."""
+    from model import meetings
+
+    engine = meetings._ENGINE
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    model = GovernanceModel(load_scenario(CLASSROOM).parameters, seed=3)
+    ties = model.population.ties
+    calls: list[tuple[int, int]] = []
+
+    class Counting:
+        def diagonal_block(self, indptr, indices, data, a, b):  # type: ignore[no-untyped-def]
+            calls.append((a, b))
+            return engine.diagonal_block(indptr, indices, data, a, b)
+
+    bounds = model.deliberation.bounds
+    original = meetings._ENGINE
+    meetings._ENGINE = Counting()
+    try:
+        for c in range(len(bounds) - 1):
+            a, b = bounds[c], bounds[c + 1]
+            assert_same_csr(meetings.community_ties(ties, a, b), ties[a:b, a:b])
+    finally:
+        meetings._ENGINE = original
+    assert calls == [(bounds[c], bounds[c + 1]) for c in range(len(bounds) - 1)]
+    with pytest.raises(ValueError, match="diagonal_block: rows 5:3"):
+        engine.diagonal_block(ties.indptr, ties.indices, ties.data, 5, 3)
+    with pytest.raises(ValueError, match="diagonal_block: rows"):
+        engine.diagonal_block(ties.indptr, ties.indices, ties.data, 0, ties.shape[0] + 1)
+
+
+def test_ties_the_compiled_block_does_not_take_are_sliced_by_scipy() -> None:
+    """Ties with unsorted indices, of another dtype or another class are sliced by scipy,
+    as before, and hold the same entries as the slice."""
+    from model.meetings import community_ties
+
+    unsorted = sp.csr_matrix(
+        (np.ones(4), np.array([3, 1, 2, 0], dtype=np.int32), np.array([0, 2, 4, 4, 4])),
+        shape=(4, 4),
+    )
+    assert not unsorted.has_sorted_indices
+    assert_same_csr(community_ties(unsorted, 1, 4), unsorted[1:4, 1:4])
+    small = sp.csr_matrix(np.eye(5, dtype=np.float32))
+    assert_same_csr(community_ties(small, 1, 3), small[1:3, 1:3])
+    array = sp.csr_array(np.eye(5))
+    assert_same_csr(community_ties(array, 2, 5), array[2:5, 2:5])
 
 
 _VALUES = st.sampled_from([0.0, -0.0, 1.5, 2.0, np.inf, np.nan, 1e-9, 7.25])

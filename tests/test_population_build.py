@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sparse_checks import assert_same_csr
 
 from model import allocation
 from model import population as population_module
@@ -65,11 +66,7 @@ def _plain_influence(ties: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
 
 
 def _same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> None:
-    assert type(a) is type(b) and a.shape == b.shape
-    for name in ("data", "indices", "indptr"):
-        x, y = getattr(a, name), getattr(b, name)
-        assert x.dtype == y.dtype, name
-        assert x.tobytes() == y.tobytes(), name
+    assert_same_csr(a, b)
     assert a.has_sorted_indices and b.has_sorted_indices
 
 
