@@ -23,14 +23,11 @@ database, no Dask worker left) prints ``error: <message>`` and exits with status
 An unexpected exception exits with status 1 and one line; ``--debug``
 (anywhere on the command line) shows the traceback. A Ctrl-C while the command starts (its
 imports, the pool's fork server) is held and delivered before any work: the same one line
-"interrupted" (:mod:`app.start_interrupts`).
+"interrupted" (:mod:`app.start_interrupts`; dropped if the command ends first: ``--help``,
+a usage error).
 """
 
 from __future__ import annotations
-
-# First: while the command starts, Ctrl-C is held and delivered once it can stop cleanly
-# (app/start_interrupts.py); everything below takes time to import.
-from app.start_interrupts import CTRL_C_AT_START  # isort: split
 
 import argparse
 import atexit
@@ -45,15 +42,15 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from app.error_line import print_error
+from app.start_interrupts import CTRL_C_AT_START
 from experiments.errors import InputError, ResourceError
 
-# Nothing heavy at module level (no Mesa, pandas or the model): ``main`` starts a pool's
-# preloaded fork server before anything else, and it can only start once this module is
-# imported (issue 11; docs/design.md "Warm pool workers"). ``app.console`` imports the
-# model and pandas (≈ 1.3 s of CPU), so it is not imported here.
+# Nothing heavy at module level (no pydantic, Mesa, pandas or the model): ``main`` holds
+# Ctrl-C and starts a pool's preloaded fork server before anything else, and it can only
+# do so once this module is imported (issue 11; docs/design.md "Warm pool workers", "Ctrl-C
+# in a command's first second"). ``app.console`` imports the model and pandas (≈ 1.3 s of
+# CPU), so it is not imported here.
 
 COMMAND_MODULES: tuple[str, ...] = (
     "app.run_commands",
@@ -98,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
         argv: the arguments after the program name; None reads ``sys.argv[1:]``.
     """
-    CTRL_C_AT_START.hold()  # already held when started as the command
+    CTRL_C_AT_START.hold()  # until the command modules are imported (app/start_interrupts.py)
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))
     finally:
@@ -126,8 +123,6 @@ def _run(args_list: list[str]) -> int:
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
         return _fail(exc, debug, EXIT_BAD_INPUT)
-    except ValidationError as exc:  # a schema check that escaped conversion: still bad input
-        return _fail(exc, debug, EXIT_BAD_INPUT)
     except ResourceError as exc:  # stopped by the disk, the database or the cluster
         return _fail(exc, debug, EXIT_FAILURE)
     except BrokenPipeError:  # e.g. `microgov run … | head`: stop quietly, like other tools
@@ -140,10 +135,15 @@ def _run(args_list: list[str]) -> int:
         print_error("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
-        # The engine's switches are read when the model is imported, wherever that happens;
-        # imported here, not above (the module stays light, see the note at the top).
+        # pydantic (≈ 0.1 s) and the engine's switches (read when the model is imported,
+        # wherever that happens) are imported here, not above: the module stays light, so
+        # that ``main`` holds Ctrl-C from its first moments (see the note at the top)
+        from pydantic import ValidationError
+
         from model.engine_backend import EngineBuildError, EngineSettingError
 
+        if isinstance(exc, ValidationError):  # a schema check that escaped conversion
+            return _fail(exc, debug, EXIT_BAD_INPUT)
         if isinstance(exc, EngineSettingError):
             return _fail(exc, debug, EXIT_BAD_INPUT)
         if isinstance(exc, EngineBuildError):

@@ -110,8 +110,12 @@ def interrupted_line(folder: Path, stored: str = "finished runs") -> Callable[[]
     rather than a ``--resume`` of a folder that does not exist."""
 
     def line() -> str:
-        if folder.is_dir() and any(folder.iterdir()):
-            return f"interrupted; {stored} are stored in {folder}; continue with --resume"
-        return f"interrupted; nothing was stored in {folder} yet"
+        try:
+            nothing = not (folder.is_dir() and any(folder.iterdir()))
+        except OSError:  # the folder cannot be read: say where the work would be
+            nothing = False
+        if nothing:
+            return f"interrupted; nothing was stored in {folder} yet"
+        return f"interrupted; {stored} are stored in {folder}; continue with --resume"
 
     return line

@@ -69,11 +69,20 @@ static int by_double(const void* a, const void* b) {
     double x = *(const double*) a, y = *(const double*) b; return (x > y) - (x < y);
 }
 static inline double load(const char* p, int size) {
-    if (size == 1) return (double) *(const int8_t*) p;
-    double v; memcpy(&v, p, 8); return v;
+    switch (size) {
+    case 1: return (double) *(const int8_t*) p;
+    case 2: { int16_t v; memcpy(&v, p, 2); return (double) v; }
+    case 4: { int32_t v; memcpy(&v, p, 4); return (double) v; }
+    default: { double v; memcpy(&v, p, 8); return v; }
+    }
 }
 static inline void store(char* p, int size, double v) {
-    if (size == 1) *(int8_t*) p = (int8_t) v; else memcpy(p, &v, 8);
+    switch (size) {
+    case 1: *(int8_t*) p = (int8_t) v; break;
+    case 2: { int16_t w = (int16_t) v; memcpy(p, &w, 2); break; }
+    case 4: { int32_t w = (int32_t) v; memcpy(p, &w, 4); break; }
+    default: memcpy(p, &v, 8);
+    }
 }
 
 /* argv: rows events days sweep_mib k size_0 ... size_{n-1} */
@@ -135,10 +144,14 @@ LAYOUTS = ("columns", "record", "hot")
 
 
 def item_sizes() -> list[int]:
-    """The case table's columns' item sizes in bytes, in the table's order."""
+    """The case table's columns' item sizes in bytes, in the table's order (1, 2, 4 or 8:
+    ``array.array``'s on every platform Python builds for; the probe reads no others)."""
     from model.casework import CaseTable
 
-    return [array(code).itemsize for code, _ in CaseTable._SPEC.values()]
+    sizes = [array(code).itemsize for code, _ in CaseTable._SPEC.values()]
+    if not set(sizes) <= {1, 2, 4, 8}:
+        raise SystemExit(f"error: the case table has item sizes {sorted(set(sizes))}")
+    return sizes
 
 
 def compile_probe(folder: Path, compiler: str) -> Path:

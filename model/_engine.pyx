@@ -1702,6 +1702,8 @@ def diagonal_block(
     cdef Py_ssize_t rows = indptr.shape[0] - 1
     if not 0 <= a <= b <= rows:
         raise ValueError(f"diagonal_block: rows {a}:{b} of a matrix of {rows}")
+    if indptr[0] < 0 or indptr[rows] > min(indices.shape[0], data.shape[0]):
+        raise ValueError("diagonal_block: row pointers outside the indices or data")
     cdef Py_ssize_t n = b - a, r, i, j, k, p, total = 0
     np = _numpy()
     out_indptr = np.empty(n + 1, dtype=np.int32)
@@ -1709,6 +1711,8 @@ def diagonal_block(
     cdef int32_t[::1] o_indptr = out_indptr
     cdef Py_ssize_t[::1] o_starts = starts
     for r in range(n):
+        if indptr[a + r] > indptr[a + r + 1]:
+            raise ValueError(f"diagonal_block: row pointers decrease at row {a + r}")
         i = _first_at_least(indices, indptr[a + r], indptr[a + r + 1], a)
         j = _first_at_least(indices, i, indptr[a + r + 1], b)
         o_indptr[r] = <int32_t> total

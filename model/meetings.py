@@ -66,6 +66,7 @@ def community_ties(ties: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
         and ties.indices.dtype == np.int32
         and ties.indptr.dtype == np.int32
         and ties.data.dtype == np.float64
+        and all(part.flags.c_contiguous for part in (ties.indptr, ties.indices, ties.data))
         and ties.has_canonical_format
         and 0 <= a <= b <= ties.shape[0] == ties.shape[1]
     ):

@@ -138,12 +138,21 @@ def test_a_community_block_of_ties_is_scipys_slice(
     )  # duplicates summed: canonical
     a, b = sorted(min(x, n) for x in block)
     assert matrix.has_canonical_format
-    assert_same_csr(community_ties(matrix, a, b), matrix[a:b, a:b])
+    scipys = matrix[a:b, a:b]
+    assert_same_csr(community_ties(matrix, a, b), scipys)
+    from model.meetings import _ENGINE
+
+    if _ENGINE is not None:  # the engine's own arrays, not only what the wrapper returns
+        indptr, indices, data = _ENGINE.diagonal_block(
+            matrix.indptr, matrix.indices, matrix.data, a, b
+        )
+        assert_same_csr(sp.csr_matrix((data, indices, indptr), shape=(b - a, b - a)), scipys)
 
 
 def test_the_compiled_block_is_taken_for_the_models_ties_and_refuses_bad_bounds() -> None:
     """Where the engine is built, the model's ties (canonical int32 / float64 CSR) go
-    through ``diagonal_block``; out-of-range rows are refused in one line, not read."""
+    through ``diagonal_block``; out-of-range rows and row pointers outside the arrays or
+    decreasing are refused in one line, not read."""
     from model import meetings
 
     engine = meetings._ENGINE
@@ -172,11 +181,18 @@ def test_the_compiled_block_is_taken_for_the_models_ties_and_refuses_bad_bounds(
         engine.diagonal_block(ties.indptr, ties.indices, ties.data, 5, 3)
     with pytest.raises(ValueError, match="diagonal_block: rows"):
         engine.diagonal_block(ties.indptr, ties.indices, ties.data, 0, ties.shape[0] + 1)
+    past = ties.indptr.copy()
+    past[-1] = ties.indices.shape[0] + 1
+    with pytest.raises(ValueError, match="row pointers outside"):
+        engine.diagonal_block(past, ties.indices, ties.data, 0, 1)
+    falling = np.array([0, 2, 1, 2], dtype=np.int32)
+    with pytest.raises(ValueError, match="row pointers decrease at row 1"):
+        engine.diagonal_block(falling, np.arange(2, dtype=np.int32), np.ones(2), 0, 3)
 
 
 def test_ties_the_compiled_block_does_not_take_are_sliced_by_scipy() -> None:
-    """Ties with unsorted indices, of another dtype or another class are sliced by scipy,
-    as before, and hold the same entries as the slice."""
+    """Ties with unsorted indices, of another dtype or class, or with arrays that are not
+    contiguous are sliced by scipy, as before, and hold the same entries as the slice."""
     from model.meetings import community_ties
 
     unsorted = sp.csr_matrix(
@@ -189,6 +205,10 @@ def test_ties_the_compiled_block_does_not_take_are_sliced_by_scipy() -> None:
     assert_same_csr(community_ties(small, 1, 3), small[1:3, 1:3])
     array = sp.csr_array(np.eye(5))
     assert_same_csr(community_ties(array, 2, 5), array[2:5, 2:5])
+    strided = sp.csr_matrix(np.eye(5))
+    strided.indices = np.repeat(strided.indices, 2)[::2]  # the same values, not contiguous
+    assert not strided.indices.flags.c_contiguous
+    assert_same_csr(community_ties(strided, 1, 4), strided[1:4, 1:4])
 
 
 _VALUES = st.sampled_from([0.0, -0.0, 1.5, 2.0, np.inf, np.nan, 1e-9, 7.25])
