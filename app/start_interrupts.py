@@ -9,7 +9,7 @@ landed in one of the import system's weak-reference callbacks, Python printed "E
 ignored in …" with a traceback, dropped the interrupt, and the command ran on.
 
 So ``app.cli.main`` holds SIGINT with :data:`CTRL_C_AT_START` from its first line — its
-module imports only the standard library and two small modules of ours before that — and
+module imports only the standard library and three small modules of ours before that — and
 delivers a held Ctrl-C as ``KeyboardInterrupt`` inside its ``try`` once the command modules
 are imported and the arguments parsed, before the command does any work: the one line
 "interrupted", exit status 130, nothing written. A second Ctrl-C while held is raised at
