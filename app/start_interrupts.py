@@ -71,22 +71,24 @@ class HeldCtrlC:
     def restore(self) -> None:
         """Put the handler before :meth:`hold` back; a held Ctrl-C is dropped (the command
         has finished: ``--help``, a usage error)."""
-        if not self._holding:
-            return
-        signal.signal(signal.SIGINT, self._previous)
-        self._previous, self._holding, self.came = None, False, False
+        self._release()
 
     def deliver(self) -> None:
         """Put the previous handler back and raise ``KeyboardInterrupt`` if a Ctrl-C came
-        while held. The handler is put back before ``came`` is read: a Ctrl-C arriving in
-        between goes to the previous handler, never to a hold that is being dropped."""
+        while held."""
+        if self._release():
+            raise KeyboardInterrupt
+
+    def _release(self) -> bool:
+        """End the hold; whether a Ctrl-C came while held. The handler is put back before
+        ``came`` is read: a Ctrl-C arriving in between goes to the previous handler, never
+        to a hold that is being dropped."""
         if not self._holding:
-            return
+            return False
         signal.signal(signal.SIGINT, self._previous)
         came = self.came
         self._previous, self._holding, self.came = None, False, False
-        if came:
-            raise KeyboardInterrupt
+        return came
 
 
 CTRL_C_AT_START = HeldCtrlC()

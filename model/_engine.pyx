@@ -1030,10 +1030,16 @@ cdef inline Py_ssize_t _upper_bound(const double[::1] cdf, double v) noexcept no
     return _upper_bound_in(cdf, 0, cdf.shape[0], v)
 
 
+ctypedef fused _Sorted:
+    int32_t
+    double
+
+
 cdef inline Py_ssize_t _upper_bound_in(
-    const double[::1] cdf, Py_ssize_t lo, Py_ssize_t hi, double v
+    const _Sorted[::1] cdf, Py_ssize_t lo, Py_ssize_t hi, _Sorted v
 ) noexcept nogil:
-    """The first index in [lo, hi) whose entry is > ``v`` (``hi`` if none): halvings."""
+    """The first index in [lo, hi) whose entry is > ``v`` (``hi`` if none): halvings (a
+    cumulative distribution's, or a CSR row's sorted column indices)."""
     cdef Py_ssize_t mid
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -1713,8 +1719,9 @@ def diagonal_block(
     for r in range(n):
         if indptr[a + r] > indptr[a + r + 1]:
             raise ValueError(f"diagonal_block: row pointers decrease at row {a + r}")
-        i = _first_at_least(indices, indptr[a + r], indptr[a + r + 1], a)
-        j = _first_at_least(indices, i, indptr[a + r + 1], b)
+        # the row's first column ≥ a and first ≥ b: the first > a − 1 and > b − 1
+        i = _upper_bound_in(indices, indptr[a + r], indptr[a + r + 1], <int32_t> (a - 1))
+        j = _upper_bound_in(indices, i, indptr[a + r + 1], <int32_t> (b - 1))
         o_indptr[r] = <int32_t> total
         o_starts[r] = i
         total += j - i
@@ -1731,21 +1738,6 @@ def diagonal_block(
             o_data[p] = data[k]
             k += 1
     return out_indptr, out_indices, out_data
-
-
-cdef inline Py_ssize_t _first_at_least(
-    const int32_t[::1] indices, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t value
-) noexcept:
-    """The first position in ``indices[lo:hi]`` (sorted) holding ``value`` or more (``hi``
-    if none)."""
-    cdef Py_ssize_t mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if indices[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 cdef inline Py_ssize_t _slice_end(int64_t end, Py_ssize_t n) noexcept:
