@@ -19,6 +19,7 @@ from model.parameters import PopulationParameters, SocialParameters
 from model.places import Layout
 
 if TYPE_CHECKING:
+    from model.far_tie_trial import FarTieTrial
     from model.trust_diffusion import TiesByDegree
 
 
@@ -62,6 +63,9 @@ class Population:
     # residents and slots and the grouping's own work space, twenty-fourth round, which
     # leaves ``trust32`` to the numpy reference)
     ties_by_degree: TiesByDegree | None = field(init=False, repr=False)
+    # while the step's first days time the far ties gathered against read in place (the
+    # same bits; model/far_tie_trial.py, thirty-sixth round): both layouts, else None
+    far_tie_trial: FarTieTrial | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.trust32 = np.empty(self.trust.shape[0], dtype=np.float32)
@@ -71,6 +75,7 @@ class Population:
         self.row_weight = _row_weight(self.influence, self.isolated, self.trust, self.disposition)
         self.weighted_influence = self.influence
         self.ties_by_degree = None
+        self.far_tie_trial = None
 
     @property
     def size(self) -> int:

@@ -11,7 +11,8 @@ then the vector operations in their order. At district scale it is ≈ 12 % of a
 the product gathers each row's neighbours from all over the trust vector, and four more
 passes read and write the district's vectors. The compiled engine's ``diffuse_trust``
 (model/_engine.pyx) does the same float operations in the same order in four passes (trust
-as float32; the far ties' trust gathered into slots in the order the sums read it; each
+as float32; the far ties' trust gathered into slots in the order the sums read it, where
+the run's first days timed that faster than reading them in place; each
 row's neighbours' mean; the update), reading each row's one weight once instead of a stored
 value per tie, on the ties grouped by the residents' numbers of ties
 (:class:`TiesByDegree`, made once per matrix and row weights: rows of one degree are summed
@@ -35,7 +36,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from model import far_tie_trial
 from model.engine_backend import compiled_engine
+from model.far_tie_trial import FarTieTrial
 from model.sparse_product import csr_product_into
 
 if TYPE_CHECKING:
@@ -54,7 +57,9 @@ owner's (256 KiB of the float32 trust vector either side): far ties' trust is ga
 a day into slots read in the order the step sums them (:class:`TiesByDegree`). Rows near
 one another are near in memory and stay where they are; a district's weak ties (a quarter
 of its ties) are far, a street's population has none (docs/design.md "The far ties'
-trust gathered before the sums", issue 11, twenty-fourth round)."""
+trust gathered before the sums", issue 11, twenty-fourth round). Whether the gather pays
+is the machine's: the step times it against every tie read in place on its first days and
+keeps the faster (model/far_tie_trial.py, thirty-sixth round)."""
 
 GATHER_SLOTS = 262_144
 """How many far ties' slots (1 MiB of float32) one stretch of the gather writes, in the
@@ -172,6 +177,19 @@ class TiesByDegree:
         one per row) the rows' stored values; ties more than ``far_rows`` rows from their
         owner (default :data:`FAR_TIE_ROWS`) gathered into slots, ``stretch`` slots at a
         time (default :data:`GATHER_SLOTS`)."""
+        return cls.layouts_of(influence, row_weight, far_rows, stretch)[0]
+
+    @classmethod
+    def layouts_of(
+        cls,
+        influence: sp.csr_matrix,
+        row_weight: np.ndarray,
+        far_rows: int | None = None,
+        stretch: int | None = None,
+    ) -> tuple[TiesByDegree, TiesByDegree | None]:
+        """:meth:`of`'s grouping, and where it has far ties the same grouping with every
+        tie read in place (else None): the rows grouped once for both (the far ties' layout
+        on trial, model/far_tie_trial.py)."""
         far_rows = FAR_TIE_ROWS if far_rows is None else far_rows
         stretch = GATHER_SLOTS if stretch is None else stretch
         if far_rows < 0 or stretch < 1:
@@ -206,22 +224,29 @@ class TiesByDegree:
             raise ValueError(
                 f"TiesByDegree.of: {n} rows and {count} far ties: more than int32 can number"
             )
+        weight = row_weight[rows]
+        no_slots = np.empty(0, dtype=np.int32)
+        # (the constructor keeps copies: ``ties`` can be changed for the gathered layout)
+        in_place = cls(influence, row_weight, rows, starts, ties, weight, no_slots, no_slots)
+        if count == 0:
+            return in_place, None
         far_from = ties[slot_of]
         ties[slot_of] = np.arange(n, n + count, dtype=np.int32)
         # by stretch, then by row (one sort of one key: ≈ 8× faster than np.lexsort; the
         # order of one row's slots within a stretch does not matter)
-        stretch = min(stretch, max(count, 1))
+        stretch = min(stretch, count)
         order = np.argsort(np.arange(count, dtype=np.int64) // stretch * n + far_from)
-        return cls(
+        gathered = cls(
             influence,
             row_weight,
             rows,
             starts,
             ties,
-            row_weight[rows],
+            weight,
             far_from[order],
             (order + n).astype(np.int32),
         )
+        return gathered, in_place
 
 
 _CHECKED = ("rows", "starts", "ties", "weight", "far_from", "far_to")
@@ -260,15 +285,25 @@ def _within(values: np.ndarray, n: int) -> bool:
 
 def grouped_ties(pop: Population) -> TiesByDegree | None:
     """The grouping the compiled step runs on — ``pop.ties_by_degree``, made or made afresh
-    for the current matrix and row weights — or None where the reference runs (no engine,
-    no row weights, or a matrix other than the one they were read from)."""
+    for the current matrix and row weights, or while the far ties' layout is on trial the
+    layout whose turn it is (``pop.far_tie_trial``, model/far_tie_trial.py) — or None where
+    the reference runs (no engine, no row weights, or a matrix other than the one they were
+    read from)."""
     influence, weight = pop.influence, pop.row_weight
     if _engine is None or weight is None or pop.weighted_influence is not influence:
         return None
     grouped = pop.ties_by_degree
     if grouped is None or grouped.source is not influence or grouped.source_weight is not weight:
-        grouped = pop.ties_by_degree = TiesByDegree.of(influence, weight)
-    return grouped
+        grouped, in_place = TiesByDegree.layouts_of(influence, weight)
+        pop.ties_by_degree = grouped
+        pop.far_tie_trial = None if in_place is None else FarTieTrial(grouped, in_place)
+    trial = pop.far_tie_trial
+    if trial is None:
+        return grouped
+    if trial.gathered is not grouped:  # a grouping put in place by hand: no trial of it
+        pop.far_tie_trial = None
+        return grouped
+    return trial.turn()
 
 
 def diffuse_trust(pop: Population, w: float, r: float) -> float:
@@ -279,6 +314,8 @@ def diffuse_trust(pop: Population, w: float, r: float) -> float:
     total: float | None = None
     if grouped is not None:
         assert _engine is not None
+        trial = pop.far_tie_trial
+        started = far_tie_trial.clock() if trial is not None else 0.0
         rows, starts, ties, weight, far_from, far_to = grouped.kernel_arrays()
         out_of_bounds, total = _engine.diffuse_trust(
             rows,
@@ -294,6 +331,10 @@ def diffuse_trust(pop: Population, w: float, r: float) -> float:
             w,
             r,
         )
+        if trial is not None:  # the far ties' layout on trial (model/far_tie_trial.py)
+            chosen = trial.took(grouped, far_tie_trial.clock() - started)
+            if chosen is not None:
+                pop.ties_by_degree, pop.far_tie_trial = chosen, None
     else:
         out_of_bounds = diffuse_reference(pop, w, r)
     if out_of_bounds:

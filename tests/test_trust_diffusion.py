@@ -16,6 +16,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from trust_checks import plain_trust as _plain
 
 import model.trust_diffusion as diffusion
 from experiments.scenario_files import Scenario
@@ -28,23 +29,6 @@ COMPILED = diffusion.BACKEND == "compiled"
 SMALL = PopulationParameters(
     streets=1, communities_per_street=2, grids_per_community=2, residents_per_grid=40
 )
-
-
-def _plain(pop: Population, trust: np.ndarray, w: float, r: float) -> np.ndarray:
-    """The day's trust by the formula as first written: a new float32 copy, a new ``kept``,
-    an unconditional clip (no diffusion at all when both weights are 0)."""
-    trust = trust.copy()
-    if w <= 0 and r <= 0:
-        return trust
-    neighbours = pop.influence.dot(trust.astype(np.float32))
-    if pop.isolated.any():
-        neighbours[pop.isolated] = trust[pop.isolated]
-    kept = trust * (1.0 - w - r)
-    kept += np.multiply(neighbours, w, out=neighbours)
-    np.multiply(pop.disposition, r, out=trust)
-    trust += kept
-    np.clip(trust, 0.0, 1.0, out=trust)
-    return trust
 
 
 def _bits(a: np.ndarray) -> list[int]:
