@@ -115,6 +115,7 @@ def child(
     from experiments.case_sinks import CsvCaseSink
     from experiments.scenario_files import load_scenario, resolve_scenario_path
     from model.governance import GovernanceModel
+    from model.trust_diffusion import far_tie_layout
 
     imported, imported_cpu = time.perf_counter(), time.process_time()
     figures: dict[str, Any] = {"import_s": imported - START, "import_cpu_s": imported_cpu}
@@ -182,6 +183,9 @@ def child(
         "cases_generated": float(summary.get("cases_generated", float("nan"))),
         "cases_closed": float(summary.get("cases_closed", float("nan"))),
         "digest": loaded.digest,
+        # how the trust step read the far ties: the layout its first days kept on this
+        # machine (model/far_tie_trial.py), or that there were none
+        "trust_far_ties": far_tie_layout(model.population),
     }
     return figures
 

@@ -306,6 +306,24 @@ def grouped_ties(pop: Population) -> TiesByDegree | None:
     return trial.turn()
 
 
+def far_tie_layout(pop: Population) -> str:
+    """How the trust step reads ``pop``'s ties now, for benchmarks' records: ``"gathered"``
+    or ``"in place"`` (the far ties' layout kept, model/far_tie_trial.py), ``"on trial"``,
+    ``"no far ties"``, or ``"not grouped"`` (the numpy reference runs, or no step yet)."""
+    grouped = pop.ties_by_degree
+    if _engine is None or grouped is None or grouped.source is not pop.influence:
+        return "not grouped"
+    if pop.far_tie_trial is not None:
+        return "on trial"
+    if grouped.far_from.shape[0]:
+        return "gathered"
+    # every tie read in place: were any of them far? (one pass over the ties)
+    sizes = np.diff(grouped.starts)
+    owners = np.repeat(grouped.rows, np.repeat(np.arange(sizes.shape[0]), sizes))
+    far = bool((np.abs(grouped.ties - owners) > FAR_TIE_ROWS).any())
+    return "in place" if far else "no far ties"
+
+
 def diffuse_trust(pop: Population, w: float, r: float) -> float:
     """One day's trust step on ``pop.trust``, in place (``w``: neighbours' pull, ``r``:
     one's disposition's pull, per day); returns the new trust's sum, ``np.add.reduce``'s

@@ -113,6 +113,8 @@ def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
     ratio = figures["ratio_to_reference"]
     assert ratio["wall"] == figures["model_s"] / reference["seconds"], ratio
     assert figures["write_s"] >= 0, "results were not written"
+    # a classroom's ties are all near: nothing for the far ties' trial to choose
+    assert figures["model"]["trust_far_ties"] == "no far ties", figures["model"]
 
 
 def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> None:

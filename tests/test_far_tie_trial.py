@@ -204,3 +204,21 @@ def test_a_population_copied_mid_trial_goes_on_alike(monkeypatch: pytest.MonkeyP
     assert twin.far_tie_trial.seconds == pop.far_tie_trial.seconds  # type: ignore[union-attr]
     assert _run(twin, 2 * trial_module.TRIAL_CALLS) == _run(pop, 2 * trial_module.TRIAL_CALLS)
     assert twin.far_tie_trial is None and pop.far_tie_trial is None
+
+
+def test_the_layout_a_run_used_is_told_for_the_benchmarks_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    near = build_population(SMALL, SocialParameters(), np.random.default_rng(7))
+    assert diffusion.far_tie_layout(near) == "not grouped"  # no step yet
+    _run(near, 1)
+    assert diffusion.far_tie_layout(near) == ("no far ties" if COMPILED else "not grouped")
+    if not COMPILED:
+        return
+    for slow, told in (("gathered", "in place"), ("in place", "gathered")):
+        pop = _far_population(monkeypatch)
+        monkeypatch.setattr(trial_module, "clock", _Clock(pop, slow))
+        _run(pop, 1)
+        assert diffusion.far_tie_layout(pop) == "on trial"
+        _run(pop, 2 * trial_module.TRIAL_CALLS)
+        assert diffusion.far_tie_layout(pop) == told
