@@ -19,10 +19,20 @@ Three measurements on one scenario's population (default ``yongchuan``, seed 1):
   it; ``--root`` runs this measurement (and the others) on another checkout's model, so
   that the tree before and after can be alternated.
 
+Since the thirty-sixth round the step's far ties are read in the layout its first calls
+timed faster (model/far_tie_trial.py): the trial is settled before the measurements above,
+so the kernel's figures are the kept layout's (``far_ties`` in the JSON), and ``--layouts``
+adds a fourth:
+
+- **the layouts in a run**: the model run again for ``--days`` days with the far ties
+  gathered on even days and read in place on odd ones, each day's step timed after
+  ``--skip`` days — what the trial decides between, on this machine.
+
 Prints a markdown table and writes JSON to ``--out``. Without the compiled engine both
 columns are the reference. Usage::
 
     python benchmarks/bench_trust_step.py                       # district: ≈ 1 min
+    python benchmarks/bench_trust_step.py --layouts --days 120  # and the two layouts
     python benchmarks/bench_trust_step.py --scenario baseline --days 60
     python benchmarks/bench_trust_step.py --root /path/to/another/checkout
 """
@@ -35,6 +45,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -60,6 +71,18 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--skip", type=int, default=10, help="first days left out (10)")
     parser.add_argument("--out", type=Path, default=RESULTS / "trust_step.json")
     parser.add_argument(
+        "--layouts",
+        action="store_true",
+        help="also run the model again with the far ties gathered and read in place on "
+        "alternate days, each day's step timed (model/far_tie_trial.py's choice, measured)",
+    )
+    parser.add_argument(
+        "--far-rows",
+        type=int,
+        help="with --layouts: a tie is far beyond this many rows (default: the model's "
+        "FAR_TIE_ROWS; a small value gives a small population far ties)",
+    )
+    parser.add_argument(
         "--root",
         type=Path,
         default=HERE.parent,
@@ -83,6 +106,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     weights = population.row_weight
     saved = (population.trust.copy(), population.disposition.copy())
     diffusion.grouped_ties(population)  # as the model's first day would: not timed below
+    # the far ties' trial settled first (model/far_tie_trial.py; a tree before it has none),
+    # so that the kernel's times below are the layout a run keeps on this machine
+    while getattr(population, "far_tie_trial", None) is not None:
+        diffusion.diffuse_trust(population, w, r)
+    population.trust[:] = saved[0]
+    layout = diffusion.far_tie_layout(population) if hasattr(diffusion, "far_tie_layout") else None
 
     def step(kind: str) -> float:
         population.row_weight = weights if kind == "kernel" else None
@@ -127,6 +156,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     finally:
         governance.diffuse_trust = plain_step
     population.row_weight = weights
+    layouts = _layouts_in_run(governance, diffusion, parameters, args) if args.layouts else {}
 
     figures: dict[str, object] = {
         "benchmark": "trust_step",
@@ -137,14 +167,19 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "standalone": {kind: _figures(v) for kind, v in standalone.items()},
         "in_run": {kind: _figures(v) for kind, v in in_run.items() if v},
         "with_mean": {"model": _figures(with_mean)},
+        "far_ties": layout,
+        "layouts_in_run": {name: _figures(v) for name, v in layouts.items() if v},
         "root": str(root),
         "days": args.days,
         "skip": args.skip,
     }
-    print(f"{args.scenario}: {figures['residents']:,} residents, {figures['ties']:,} ties")
+    print(
+        f"{args.scenario}: {figures['residents']:,} residents, {figures['ties']:,} ties; "
+        f"the kernel on the far ties' layout kept: {layout}"
+    )
     print("| where | step | n | min ms | q1 ms | median ms | mean ms |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for where in ("standalone", "in_run", "with_mean"):
+    for where in ("standalone", "in_run", "with_mean", "layouts_in_run"):
         for kind, row in figures[where].items():  # type: ignore[attr-defined]
             print(
                 f"| {where} | {kind} | {row['n']} | {row['min_ms']:.2f} | {row['q1_ms']:.2f} "
@@ -154,6 +189,48 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(f"written: {args.out}")
     return figures
+
+
+def _layouts_in_run(
+    governance: Any, diffusion: Any, parameters: Any, args: argparse.Namespace
+) -> dict[str, list[float]]:
+    """A second run of the model (same seed, ``--days`` days) whose trust step reads the
+    far ties gathered on even days and in place on odd ones (the same bits either way:
+    the run is the one either gives), each day's step timed after ``--skip`` days — the
+    measurement behind the far ties' trial (docs/performance.md, thirty-sixth round).
+    Empty without the compiled engine, without far ties, or on a tree before the trial."""
+    from model.collector import quiet_collector
+
+    model = governance.GovernanceModel(parameters, seed=args.seed)
+    population = model.population
+    if population.row_weight is None or not hasattr(diffusion.TiesByDegree, "layouts_of"):
+        return {}
+    gathered, in_place = diffusion.TiesByDegree.layouts_of(
+        population.influence, population.row_weight, args.far_rows
+    )
+    if diffusion.BACKEND != "compiled" or in_place is None:
+        return {}
+    times: dict[str, list[float]] = {"gathered": [], "in place": []}
+    plain_step = governance.diffuse_trust
+
+    def alternating(pop: object, w_: float, r_: float) -> float:
+        name = "gathered" if model.day % 2 == 0 else "in place"
+        population.ties_by_degree = gathered if name == "gathered" else in_place
+        population.far_tie_trial = None  # each layout put in by hand: no trial
+        start = time.perf_counter()
+        total = plain_step(population, w_, r_)
+        if model.day >= args.skip:
+            times[name].append((time.perf_counter() - start) * 1e3)
+        return total
+
+    governance.diffuse_trust = alternating
+    try:
+        with quiet_collector():
+            for _ in range(args.days):
+                model.step()
+    finally:
+        governance.diffuse_trust = plain_step
+    return times
 
 
 if __name__ == "__main__":

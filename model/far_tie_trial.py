@@ -5,13 +5,15 @@ thirty-sixth round; docs/design.md "The far ties' layout chosen by timing the fi
 The two layouts (:class:`model.trust_diffusion.TiesByDegree` with far ties as slots filled
 each day, or with every tie its resident's row) give the same bits — each row's terms and
 their order are the same — so which one runs changes a run's speed and never its results.
-Which is faster is the machine's: the gather paid for itself where the float32 trust
-vector did not stay in cache (docs/performance.md, twenty-fourth round: 23 → 21 ms a
-district day), and costs a third of the step where it does (thirty-sixth round, a 32 MiB
-last-level cache: 10.6 against 7.4 ms). The step runs on each layout in turn for
-:data:`TRIAL_CALLS` calls each, then keeps the one whose median call was shorter (the
-first call of each, which touches its work space for the first time, is not counted) and
-lets the other go. A population without far ties has nothing to choose."""
+Which is faster has moved from machine to machine and round to round: the gather paid for
+itself on the twenty-fourth round's machine (23 → 21 ms a district day), was even with
+reading in place on the twenty-seventh's, and cost a third of the step on the
+thirty-sixth's (10.6 against 7.4 ms; the same class of machine as the twenty-seventh's) —
+as the cache and the rest of the day's work have it (docs/performance.md). The step runs
+on each layout in turn for :data:`TRIAL_CALLS` calls each, then keeps the one whose median
+call was shorter (the first call of each, which touches its work space for the first time,
+is not counted) and lets the other go. A population without far ties has nothing to
+choose."""
 
 from __future__ import annotations
 
@@ -55,6 +57,8 @@ class FarTieTrial:
         """Count a call of ``layout`` that took ``seconds``; the layout chosen once both
         have their calls (the in-place one only if its median was shorter), else None."""
         if self.chosen is None:
+            if layout is not self.gathered and layout is not self.in_place:
+                raise ValueError("FarTieTrial.took: a layout that is not on trial")
             self.seconds[layout is self.in_place].append(seconds)
             if min(len(s) for s in self.seconds) >= TRIAL_CALLS:
                 gathered, in_place = (statistics.median(s[1:] or s) for s in self.seconds)

@@ -59,9 +59,9 @@ class Population:
     weighted_influence: sp.csr_matrix | None = field(init=False, repr=False)
     # the ties grouped by degree for the compiled step, made on its first day (district:
     # 44 MB, the ties' indices once more and a row order and weight per resident,
-    # model/trust_diffusion.py, thirteenth round; and 29 MB for the 2.0 M far ties'
-    # residents and slots and the grouping's own work space, twenty-fourth round, which
-    # leaves ``trust32`` to the numpy reference)
+    # model/trust_diffusion.py, thirteenth round; and, where the far ties' gathered layout
+    # is kept, 29 MB for the 2.0 M far ties' residents and slots and the grouping's own work
+    # space, twenty-fourth round, which leaves ``trust32`` to the numpy reference)
     ties_by_degree: TiesByDegree | None = field(init=False, repr=False)
     # while the step's first days time the far ties gathered against read in place (the
     # same bits; model/far_tie_trial.py, thirty-sixth round): both layouts, else None

@@ -15,7 +15,8 @@ as float32; the far ties' trust gathered into slots in the order the sums read i
 the run's first days timed that faster than reading them in place; each
 row's neighbours' mean; the update), reading each row's one weight once instead of a stored
 value per tie, on the ties grouped by the residents' numbers of ties
-(:class:`TiesByDegree`, made once per matrix and row weights: rows of one degree are summed
+(:class:`TiesByDegree`, made once per matrix and row weights — in two layouts of the far
+ties, of which the run's first days keep the faster, model/far_tie_trial.py: rows of one degree are summed
 four side by side, in loops whose lengths the processor predicts — the four lanes of one
 vector where the compiler targets SSE2, model/_trust_step.h), and sums the new trust
 block by block as it writes it, in numpy's pairwise order (the day's mean trust without a
@@ -76,14 +77,18 @@ class TiesByDegree:
     in its stored order (int32), ``weight`` each grouped row's one stored value (float32),
     read from ``source_weight`` (the population's row weights).
 
-    A near tie is its resident's row number; a far one (:data:`FAR_TIE_ROWS`) is a slot
-    ``n + k``, the ``k``-th far tie in that order, which the step fills before it sums:
+    A near tie is its resident's row number. In the *gathered* layout a far one
+    (:data:`FAR_TIE_ROWS`) is a slot ``n + k``, the ``k``-th far tie in that order, which
+    the step fills before it sums:
     ``work[far_to[i]] = work[far_from[i]]`` (``far_from``: the far ties' residents, int32;
     ``far_to``: their slots, int32; arranged in stretches of :data:`GATHER_SLOTS` slots,
     each stretch by resident, so that the trust vector is read in order and the slots
     written stay in cache). The sums then read the far ties' trust in the order they use it
     instead of from anywhere in the trust vector; each sum's terms and order are the same.
-    ``work`` is the step's float32 work space: trust, then the slots (n + the far ties).
+    ``work`` is the step's float32 work space: trust, then the slots (n + the far ties). In
+    the *in-place* layout every tie is its resident's row and there are no slots
+    (``far_from`` and ``far_to`` empty): which of the two a run keeps is timed on its first
+    days (:meth:`layouts_of`, model/far_tie_trial.py).
 
     Checked once when made (the kernel reads them unchecked): every array a plain
     one-dimensional contiguous ``ndarray``, every row once and in the group of its number
@@ -176,8 +181,9 @@ class TiesByDegree:
         """The grouping of ``influence``'s rows (int32 CSR), with ``row_weight`` (float32,
         one per row) the rows' stored values; ties more than ``far_rows`` rows from their
         owner (default :data:`FAR_TIE_ROWS`) gathered into slots, ``stretch`` slots at a
-        time (default :data:`GATHER_SLOTS`)."""
-        return cls.layouts_of(influence, row_weight, far_rows, stretch)[0]
+        time (default :data:`GATHER_SLOTS`): one layout, as tests and benchmarks ask for it
+        (the step makes both, :meth:`layouts_of`)."""
+        return cls.layouts_of(influence, row_weight, far_rows, stretch, in_place=False)[0]
 
     @classmethod
     def layouts_of(
@@ -186,15 +192,16 @@ class TiesByDegree:
         row_weight: np.ndarray,
         far_rows: int | None = None,
         stretch: int | None = None,
+        in_place: bool = True,
     ) -> tuple[TiesByDegree, TiesByDegree | None]:
-        """:meth:`of`'s grouping, and where it has far ties the same grouping with every
-        tie read in place (else None): the rows grouped once for both (the far ties' layout
-        on trial, model/far_tie_trial.py)."""
+        """:meth:`of`'s grouping, and where it has far ties (and ``in_place``) the same
+        grouping with every tie read in place (else None): the rows grouped once for both
+        (the far ties' layout on trial, model/far_tie_trial.py)."""
         far_rows = FAR_TIE_ROWS if far_rows is None else far_rows
         stretch = GATHER_SLOTS if stretch is None else stretch
         if far_rows < 0 or stretch < 1:
             raise ValueError(
-                f"TiesByDegree.of: far_rows {far_rows} must be ≥ 0 and stretch {stretch} ≥ 1"
+                f"TiesByDegree: far_rows {far_rows} must be ≥ 0 and stretch {stretch} ≥ 1"
             )
         indptr = influence.indptr
         degree = np.diff(indptr)
@@ -222,14 +229,17 @@ class TiesByDegree:
         count = slot_of.shape[0]
         if n + count > _MOST_SLOTS:
             raise ValueError(
-                f"TiesByDegree.of: {n} rows and {count} far ties: more than int32 can number"
+                f"TiesByDegree: {n} rows and {count} far ties: more than int32 can number"
             )
         weight = row_weight[rows]
         no_slots = np.empty(0, dtype=np.int32)
-        # (the constructor keeps copies: ``ties`` can be changed for the gathered layout)
-        in_place = cls(influence, row_weight, rows, starts, ties, weight, no_slots, no_slots)
-        if count == 0:
-            return in_place, None
+        if count == 0 or in_place:
+            # (the constructor keeps copies: ``ties`` can be changed for the gathered layout)
+            read_in_place = cls(
+                influence, row_weight, rows, starts, ties, weight, no_slots, no_slots
+            )
+            if count == 0:
+                return read_in_place, None
         far_from = ties[slot_of]
         ties[slot_of] = np.arange(n, n + count, dtype=np.int32)
         # by stretch, then by row (one sort of one key: ≈ 8× faster than np.lexsort; the
@@ -246,7 +256,7 @@ class TiesByDegree:
             far_from[order],
             (order + n).astype(np.int32),
         )
-        return gathered, in_place
+        return gathered, read_in_place if in_place else None
 
 
 _CHECKED = ("rows", "starts", "ties", "weight", "far_from", "far_to")
@@ -294,6 +304,7 @@ def grouped_ties(pop: Population) -> TiesByDegree | None:
         return None
     grouped = pop.ties_by_degree
     if grouped is None or grouped.source is not influence or grouped.source_weight is not weight:
+        pop.ties_by_degree = pop.far_tie_trial = None  # (not held while the new ones are made)
         grouped, in_place = TiesByDegree.layouts_of(influence, weight)
         pop.ties_by_degree = grouped
         pop.far_tie_trial = None if in_place is None else FarTieTrial(grouped, in_place)
@@ -309,15 +320,25 @@ def grouped_ties(pop: Population) -> TiesByDegree | None:
 def far_tie_layout(pop: Population) -> str:
     """How the trust step reads ``pop``'s ties now, for benchmarks' records: ``"gathered"``
     or ``"in place"`` (the far ties' layout kept, model/far_tie_trial.py), ``"on trial"``,
-    ``"no far ties"``, or ``"not grouped"`` (the numpy reference runs, or no step yet)."""
+    ``"no far ties"``, or ``"not grouped"`` (the numpy reference runs, or no step yet).
+    Telling "in place" from "no far ties" takes a few numpy passes over the ties, with
+    temporaries of their size (≈ 100 MB for a district): read it after the measurements."""
     grouped = pop.ties_by_degree
-    if _engine is None or grouped is None or grouped.source is not pop.influence:
+    influence, weight = pop.influence, pop.row_weight
+    if (
+        _engine is None
+        or weight is None
+        or pop.weighted_influence is not influence
+        or grouped is None
+        or grouped.source is not influence
+        or grouped.source_weight is not weight
+    ):
         return "not grouped"
     if pop.far_tie_trial is not None:
         return "on trial"
     if grouped.far_from.shape[0]:
         return "gathered"
-    # every tie read in place: were any of them far? (one pass over the ties)
+    # every tie read in place: were any of them far?
     sizes = np.diff(grouped.starts)
     owners = np.repeat(grouped.rows, np.repeat(np.arange(sizes.shape[0]), sizes))
     far = bool((np.abs(grouped.ties - owners) > FAR_TIE_ROWS).any())
@@ -327,7 +348,9 @@ def far_tie_layout(pop: Population) -> str:
 def diffuse_trust(pop: Population, w: float, r: float) -> float:
     """One day's trust step on ``pop.trust``, in place (``w``: neighbours' pull, ``r``:
     one's disposition's pull, per day); returns the new trust's sum, ``np.add.reduce``'s
-    (the compiled kernel sums each block of residents as it updates it, in numpy's order)."""
+    (the compiled kernel sums each block of residents as it updates it, in numpy's order).
+    While the far ties' layout is on trial the call is timed, and the trial's choice, once
+    made, becomes ``pop.ties_by_degree`` (model/far_tie_trial.py)."""
     grouped = grouped_ties(pop)
     total: float | None = None
     if grouped is not None:

@@ -207,6 +207,26 @@ def test_bench_trust_step_times_both_steps_standalone_and_in_a_run(tmp_path: Pat
     assert figures["with_mean"]["model"]["n"] == 3 and figures["with_mean"]["model"]["min_ms"] > 0
     assert figures["root"] == str(ROOT), figures
     assert figures["ties"] > 0 and figures["residents"] > 0, figures
+    assert figures["far_ties"] == "no far ties" and figures["layouts_in_run"] == {}, figures
+
+
+def test_bench_trust_step_times_the_far_ties_two_layouts_in_a_run(tmp_path: Path) -> None:
+    """With --layouts (and ties made far by --far-rows 1) a second run times the step with
+    the far ties gathered and read in place on alternate days."""
+    out = tmp_path / "trust.json"
+    done = _run(
+        "bench_trust_step.py",
+        *("--scenario", "classroom", "--calls", "2", "--days", "7", "--skip", "1"),
+        *("--layouts", "--far-rows", "1", "--out", str(out)),
+    )
+    assert done.returncode == 0, f"bench_trust_step failed:\n{done.stderr}"
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    layouts = figures["layouts_in_run"]
+    if figures["backend"] != "compiled":
+        assert layouts == {}, layouts
+        return
+    assert layouts["gathered"]["n"] == 3 and layouts["in place"]["n"] == 3, layouts
+    assert layouts["gathered"]["min_ms"] > 0 and layouts["in place"]["min_ms"] > 0, layouts
 
 
 def test_district_digest_prints_a_reproducible_line() -> None:

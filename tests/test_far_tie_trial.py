@@ -5,6 +5,7 @@ formula's trust bit for bit, whichever is kept."""
 from __future__ import annotations
 
 import copy
+import pickle
 from types import SimpleNamespace
 
 import numpy as np
@@ -30,6 +31,8 @@ def _layouts() -> tuple[SimpleNamespace, SimpleNamespace]:
 
 
 def test_the_layouts_take_turns_gathered_first_until_the_choice() -> None:
+    """The trial alternates the layouts, the gathered one first, until each has run its
+    calls; equal medians keep the gathered layout; calls after the choice change nothing."""
     gathered, in_place = _layouts()
     trial = FarTieTrial(gathered, in_place)  # type: ignore[arg-type]
     ran = []
@@ -52,6 +55,7 @@ def test_the_layouts_take_turns_gathered_first_until_the_choice() -> None:
         ([1, 3, 3, 3], [1, 5, 5, 5], "gathered"),
         ([9, 5, 5, 5], [200, 4, 4, 4], "in place"),  # a first call's cost is not counted
         ([1, 5, 5, 100], [1, 6, 6, 6], "gathered"),  # the median, not the mean
+        ([9, 5, 5, 5], [0, 4, 5.5, 6], "gathered"),  # a first call's speed is not counted
     ],
 )
 def test_the_layout_with_the_shorter_median_call_is_kept(
@@ -60,6 +64,7 @@ def test_the_layout_with_the_shorter_median_call_is_kept(
     in_place_seconds: list[float],
     chosen: str,
 ) -> None:
+    """The layout whose median call (each one's first left out) was shorter is kept."""
     monkeypatch.setattr(trial_module, "TRIAL_CALLS", len(gathered_seconds))
     gathered, in_place = _layouts()
     trial = FarTieTrial(gathered, in_place)  # type: ignore[arg-type]
@@ -70,6 +75,7 @@ def test_the_layout_with_the_shorter_median_call_is_kept(
 
 
 def test_one_call_each_is_counted_when_there_is_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one call each (``TRIAL_CALLS`` 1) the first calls are what there is to compare."""
     monkeypatch.setattr(trial_module, "TRIAL_CALLS", 1)
     gathered, in_place = _layouts()
     trial = FarTieTrial(gathered, in_place)  # type: ignore[arg-type]
@@ -114,6 +120,9 @@ def _run(pop: Population, days: int) -> list[list[int]]:
 def test_the_model_keeps_the_faster_layout_and_the_same_trust(
     monkeypatch: pytest.MonkeyPatch, slow: str
 ) -> None:
+    """Under a clock that makes either layout the slower one, the model's step keeps the
+    other, lets the trial go and keeps the layout after; every day's trust is the plain
+    formula's, bit for bit, before, during and after the trial."""
     pop = _far_population(monkeypatch)
     plain = _far_population(monkeypatch)
     monkeypatch.setattr(trial_module, "clock", _Clock(pop, slow))
@@ -136,6 +145,8 @@ def test_the_model_keeps_the_faster_layout_and_the_same_trust(
 
 @needs_engine
 def test_the_two_layouts_are_one_grouping_read_two_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``layouts_of``'s in-place layout is ``of``'s with no far tie, its gathered one is
+    ``of``'s, and each slot of the gathered one reads the resident the in-place one reads."""
     pop = _far_population(monkeypatch)
     assert pop.row_weight is not None
     gathered, in_place = diffusion.TiesByDegree.layouts_of(pop.influence, pop.row_weight)
@@ -158,6 +169,7 @@ def test_the_two_layouts_are_one_grouping_read_two_ways(monkeypatch: pytest.Monk
 
 
 def test_a_population_without_far_ties_has_nothing_to_choose() -> None:
+    """No far tie (a street's or classroom's population): one layout, no trial."""
     pop = build_population(SMALL, SocialParameters(), np.random.default_rng(5))
     assert pop.row_weight is not None
     grouped, in_place = diffusion.TiesByDegree.layouts_of(pop.influence, pop.row_weight)
@@ -169,6 +181,8 @@ def test_a_population_without_far_ties_has_nothing_to_choose() -> None:
 
 @needs_engine
 def test_a_grouping_put_in_by_hand_ends_the_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grouping put in place by hand mid-trial is the one the step runs, and the trial
+    of the grouping it replaced is let go."""
     pop = _far_population(monkeypatch)
     _run(pop, 1)
     assert pop.far_tie_trial is not None
@@ -181,6 +195,8 @@ def test_a_grouping_put_in_by_hand_ends_the_trial(monkeypatch: pytest.MonkeyPatc
 
 @needs_engine
 def test_another_matrix_starts_a_trial_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another matrix put in mid-trial (its row weights read again) is grouped afresh, with
+    a trial of its own from its first call."""
     pop = _far_population(monkeypatch)
     _run(pop, 3)
     first = pop.far_tie_trial
@@ -196,19 +212,62 @@ def test_another_matrix_starts_a_trial_of_its_own(monkeypatch: pytest.MonkeyPatc
 
 
 @needs_engine
-def test_a_population_copied_mid_trial_goes_on_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_population_copied_mid_trial_goes_on_alike(
+    monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A population copied or pickled mid-trial carries its own trial of its own grouping,
+    which goes on where it was (not again from the start) and ends as the original's."""
     pop = _far_population(monkeypatch)
     _run(pop, 3)
-    twin = copy.deepcopy(pop)
-    assert twin.far_tie_trial is not None
-    assert twin.far_tie_trial.seconds == pop.far_tie_trial.seconds  # type: ignore[union-attr]
-    assert _run(twin, 2 * trial_module.TRIAL_CALLS) == _run(pop, 2 * trial_module.TRIAL_CALLS)
+    twin = copy.deepcopy(pop) if how == "deepcopy" else pickle.loads(pickle.dumps(pop))
+    trial, original = twin.far_tie_trial, pop.far_tie_trial
+    assert trial is not None and original is not None and trial is not original
+    assert trial.gathered is twin.ties_by_degree and trial.gathered.source is twin.influence
+    assert trial.in_place.source is twin.influence
+    assert trial.seconds == original.seconds
+    assert _run(twin, 1) == _run(pop, 1)
+    assert twin.far_tie_trial is trial and [len(s) for s in trial.seconds] == [2, 2]
+    calls = 2 * trial_module.TRIAL_CALLS - 4
+    assert _run(twin, calls) == _run(pop, calls)
     assert twin.far_tie_trial is None and pop.far_tie_trial is None
+
+
+@needs_engine
+def test_a_step_that_fails_mid_trial_counts_no_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel that refuses its arguments mid-trial raises, and the trial records nothing
+    for that call: the same layout's turn comes again, and the trial ends as it would."""
+    pop = _far_population(monkeypatch)
+    _run(pop, 1)
+    trial = pop.far_tie_trial
+    assert trial is not None
+    before = ([*trial.seconds[0]], [*trial.seconds[1]])
+    turn = trial.turn()
+    trust = pop.trust
+    pop.trust = trust[:-1]
+    with pytest.raises(ValueError, match="different lengths"):
+        diffusion.diffuse_trust(pop, 0.3, 0.05)
+    assert trial.seconds == before and trial.turn() is turn and pop.far_tie_trial is trial
+    pop.trust = trust
+    _run(pop, 2 * trial_module.TRIAL_CALLS - 1)
+    assert pop.far_tie_trial is None and trial.chosen is pop.ties_by_degree
+
+
+def test_a_time_for_a_layout_not_on_trial_is_refused() -> None:
+    """``took`` for a layout that is neither of the trial's is an error, not a time counted
+    for the gathered one."""
+    gathered, in_place = _layouts()
+    trial = FarTieTrial(gathered, in_place)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not on trial"):
+        trial.took(SimpleNamespace(name="other"), 1.0)  # type: ignore[arg-type]
+    assert trial.seconds == ([], [])
 
 
 def test_the_layout_a_run_used_is_told_for_the_benchmarks_records(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """``far_tie_layout`` tells a benchmark how the step read the ties: not grouped before a
+    step, no far ties for a small population, on trial, then the layout kept."""
     near = build_population(SMALL, SocialParameters(), np.random.default_rng(7))
     assert diffusion.far_tie_layout(near) == "not grouped"  # no step yet
     _run(near, 1)

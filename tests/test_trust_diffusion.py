@@ -492,7 +492,7 @@ def test_an_array_repointed_after_the_check_does_not_reach_the_kernel(
         bad = np.full_like(view, beyond)
         view.__setstate__((1, view.shape, view.dtype, False, bad.tobytes()))
         assert getattr(grouped, name)[0] == beyond  # the view on the object is repointed
-    for _ in range(2):
+    for _ in range(2):  # the in-place twin, then the repointed grouping (the far ties' trial)
         _step_matches_plain(pop)
     assert pop.ties_by_degree is grouped
 
@@ -569,7 +569,9 @@ def test_the_model_step_with_far_ties_gathered_is_the_plain_formulas(
 ) -> None:
     """A population small enough to have no far tie at the shipped distance, its ties
     made far by a shorter one (every tie at 0): several days of the model's step, each the
-    plain formula's, bit for bit, on the grouping the step made with far ties in slots."""
+    plain formula's, bit for bit, on the grouping the step made with far ties in slots
+    (days 1 and 3) and on its in-place twin (days 2 and 4: the far ties' trial alternates
+    them, model/far_tie_trial.py)."""
     monkeypatch.setattr(diffusion, "FAR_TIE_ROWS", far)
     monkeypatch.setattr(diffusion, "GATHER_SLOTS", 7)
     pop = build_population(SMALL, SocialParameters(), np.random.default_rng(11))
@@ -582,6 +584,8 @@ def test_the_model_step_with_far_ties_gathered_is_the_plain_formulas(
     assert grouped is not None and grouped.far_from.shape[0] > 0
     if far == 0:
         assert grouped.far_from.shape[0] == grouped.ties.shape[0]
+    trial = pop.far_tie_trial
+    assert trial is not None and [len(s) for s in trial.seconds] == [2, 2]
 
 
 def test_compiled_step_runs_where_required() -> None:
