@@ -12,22 +12,22 @@ the product gathers each row's neighbours from all over the trust vector, and fo
 passes read and write the district's vectors. The compiled engine's ``diffuse_trust``
 (model/_engine.pyx) does the same float operations in the same order in four passes (trust
 as float32; the far ties' trust gathered into slots in the order the sums read it, where
-the run's first days timed that faster than reading them in place; each
-row's neighbours' mean; the update), reading each row's one weight once instead of a stored
-value per tie, on the ties grouped by the residents' numbers of ties
-(:class:`TiesByDegree`, made once per matrix and row weights — in two layouts of the far
-ties, of which the run's first days keep the faster, model/far_tie_trial.py: rows of one degree are summed
-four side by side, in loops whose lengths the processor predicts — the four lanes of one
-vector where the compiler targets SSE2, model/_trust_step.h), and sums the new trust
-block by block as it writes it, in numpy's pairwise order (the day's mean trust without a
-pass of its own; docs/design.md "The day's mean trust summed by the trust step"). It is
-used when the matrix has that form (every stored value of a row equal, as
-``build_population`` makes it, and the matrix is still the one the row weights were read
-from) and the results are the reference's bit for bit (tests/test_trust_diffusion.py) —
-but for a NaN's sign and payload: where NaNs of both signs meet in one sum, which one
-survives is the compiler's choice here and scipy's there (a NaN stays a NaN). The matrix
-and the row weights are read when they are grouped: change them by putting new ones in
-place (``Population.__post_init__`` reads the weights again), not in place."""
+the run's first days timed that faster than reading them in place; each row's neighbours'
+mean; the update), reading each row's one weight once instead of a stored value per tie, on
+the ties grouped by the residents' numbers of ties (:class:`TiesByDegree`, made once per
+matrix and row weights, in the two layouts of the far ties whose faster the run's first
+days keep, model/far_tie_trial.py: rows of one degree are summed four side by side, in
+loops whose lengths the processor predicts — the four lanes of one vector where the
+compiler targets SSE2, model/_trust_step.h), and sums the new trust block by block as it
+writes it, in numpy's pairwise order (the day's mean trust without a pass of its own;
+docs/design.md "The day's mean trust summed by the trust step"). It is used when the matrix
+has that form (every stored value of a row equal, as ``build_population`` makes it, and the
+matrix is still the one the row weights were read from) and the results are the reference's
+bit for bit (tests/test_trust_diffusion.py) — but for a NaN's sign and payload: where NaNs
+of both signs meet in one sum, which one survives is the compiler's choice here and scipy's
+there (a NaN stays a NaN). The matrix and the row weights are read when they are grouped:
+change them by putting new ones in place (``Population.__post_init__`` reads the weights
+again), not in place."""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ import scipy.sparse as sp
 
 from model import far_tie_trial
 from model.engine_backend import compiled_engine
-from model.far_tie_trial import FarTieTrial
 from model.sparse_product import csr_product_into
 
 if TYPE_CHECKING:
@@ -307,7 +306,9 @@ def grouped_ties(pop: Population) -> TiesByDegree | None:
         pop.ties_by_degree = pop.far_tie_trial = None  # (not held while the new ones are made)
         grouped, in_place = TiesByDegree.layouts_of(influence, weight)
         pop.ties_by_degree = grouped
-        pop.far_tie_trial = None if in_place is None else FarTieTrial(grouped, in_place)
+        pop.far_tie_trial = (
+            None if in_place is None else far_tie_trial.FarTieTrial(grouped, in_place)
+        )
     trial = pop.far_tie_trial
     if trial is None:
         return grouped
