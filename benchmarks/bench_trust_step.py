@@ -44,6 +44,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,6 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     import model.governance as governance
     import model.trust_diffusion as diffusion
     from experiments.scenario_files import load_scenario
-    from model.collector import quiet_collector
 
     parameters = load_scenario(root / "scenarios" / f"{args.scenario}.toml").parameters
     social = parameters.social
@@ -136,25 +136,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         with_mean.append((time.perf_counter() - start) * 1e3)
     population.trust[:], population.disposition[:] = saved  # the run starts as built
 
-    in_run: dict[str, list[float]] = {"kernel": [], "reference": []}
-    plain_step = governance.diffuse_trust
-
-    def alternating(pop: object, w_: float, r_: float) -> float:
-        kind = "kernel" if model.day % 2 == 0 else "reference"
+    def kernel_or_reference(day: int) -> str:
+        kind = "kernel" if day % 2 == 0 else "reference"
         population.row_weight = weights if kind == "kernel" else None
-        start = time.perf_counter()
-        total = plain_step(population, w_, r_)
-        if model.day >= args.skip:
-            in_run[kind].append((time.perf_counter() - start) * 1e3)
-        return total  # the day's mean is collected from it, as in a plain run
+        return kind
 
-    governance.diffuse_trust = alternating  # type: ignore[assignment]
-    try:
-        with quiet_collector():
-            for _ in range(args.days):
-                model.step()
-    finally:
-        governance.diffuse_trust = plain_step
+    in_run = _timed_days(governance, model, args, ("kernel", "reference"), kernel_or_reference)
     population.row_weight = weights
     layouts = _layouts_in_run(governance, diffusion, parameters, args) if args.layouts else {}
 
@@ -199,8 +186,6 @@ def _layouts_in_run(
     the run is the one either gives), each day's step timed after ``--skip`` days — the
     measurement behind the far ties' trial (docs/performance.md, thirty-sixth round).
     Empty without the compiled engine, without far ties, or on a tree before the trial."""
-    from model.collector import quiet_collector
-
     model = governance.GovernanceModel(parameters, seed=args.seed)
     population = model.population
     if population.row_weight is None or not hasattr(diffusion.TiesByDegree, "layouts_of"):
@@ -210,20 +195,40 @@ def _layouts_in_run(
     )
     if diffusion.BACKEND != "compiled" or in_place is None:
         return {}
-    times: dict[str, list[float]] = {"gathered": [], "in place": []}
+
+    def gathered_or_in_place(day: int) -> str:
+        population.ties_by_degree = gathered if day % 2 == 0 else in_place
+        population.far_tie_trial = None  # each layout put in by hand: no trial
+        return "gathered" if day % 2 == 0 else "in place"
+
+    return _timed_days(governance, model, args, ("gathered", "in place"), gathered_or_in_place)
+
+
+def _timed_days(
+    governance: Any,
+    model: Any,
+    args: argparse.Namespace,
+    names: tuple[str, ...],
+    prepare: Callable[[int], str],
+) -> dict[str, list[float]]:
+    """``model`` run for ``--days`` days with each day's trust step timed: ``prepare(day)``
+    sets the day's step up and names it (one of ``names``); the milliseconds by name, from
+    day ``--skip`` on. The step's sum is the day's, so the day's mean is collected from it
+    as in a plain run."""
+    from model.collector import quiet_collector
+
+    times: dict[str, list[float]] = {name: [] for name in names}
     plain_step = governance.diffuse_trust
 
-    def alternating(pop: object, w_: float, r_: float) -> float:
-        name = "gathered" if model.day % 2 == 0 else "in place"
-        population.ties_by_degree = gathered if name == "gathered" else in_place
-        population.far_tie_trial = None  # each layout put in by hand: no trial
+    def timed(pop: object, w: float, r: float) -> float:
+        name = prepare(model.day)
         start = time.perf_counter()
-        total = plain_step(population, w_, r_)
+        total = plain_step(pop, w, r)
         if model.day >= args.skip:
             times[name].append((time.perf_counter() - start) * 1e3)
         return total
 
-    governance.diffuse_trust = alternating
+    governance.diffuse_trust = timed
     try:
         with quiet_collector():
             for _ in range(args.days):
