@@ -146,6 +146,16 @@ def gather_needs(
     value_rows: Any,
     values: Any,
 ) -> list[list[Any]]: ...
+def intake_items(
+    today: list[Any],
+    linked: Any,
+    bundling: bool,
+    patrol_channel: int,
+    found_type: dict[int, int],
+    hotline: int,
+    limits: list[float],
+    small_batch: int,
+) -> tuple[list[Any], list[int], Any, Any, Any]: ...
 def write_cases(
     rows: list[int],
     items: list[Any],

@@ -1445,6 +1445,84 @@ cdef inline tuple _atoms(tuple values):
 
 @cython.boundscheck(True)
 @cython.wraparound(True)
+def intake_items(
+    list today,
+    object linked,
+    bint bundling,
+    long patrol_channel,
+    dict found_type,
+    long hotline,
+    list limits,
+    Py_ssize_t small_batch,
+):
+    """The day's items of ``Casework._create`` (model/casework.py, whose Python is the
+    reference; tests/test_case_intake.py): for each of ``today``'s entries (the moment, the
+    need's number, the need rows, the row, the source) one item ``(moment, rows, row,
+    source, need, None)`` — or, for a linked request (``linked`` not None, the source before
+    ``patrol_channel`` and the need in ``linked``: ``OneThing.is_linked``'s rule), one item
+    of part −1 (``bundling``) or one per department (parts 0, 1, …) — and each item's case
+    type (``found_type``'s for a patrol's or sensor's find, else the need's). Where there
+    are ``small_batch`` items or more, also the arrays the calendar's vector forms take: the
+    moments (float64), whether each was taken in person (not ``hotline``) and its time
+    limit in working days (``limits`` by case type, float64) — else None for the three, as
+    also where a moment or a limit is not a float (the caller makes them as numpy would)."""
+    cdef list items = []
+    cdef list case_types = []
+    cdef Py_ssize_t k, parts, n
+    cdef tuple entry
+    cdef long src
+    cdef object last_rows = None, types = None  # the need rows last read, and their types
+    for item in today:
+        entry = <tuple?> item
+        if PyTuple_GET_SIZE(entry) != 5:
+            raise ValueError(f"intake_items: an entry of {PyTuple_GET_SIZE(entry)} fields, not 5")
+        now = <object> PyTuple_GET_ITEM(entry, 0)
+        need = <object> PyTuple_GET_ITEM(entry, 1)
+        rows = <object> PyTuple_GET_ITEM(entry, 2)
+        i = <object> PyTuple_GET_ITEM(entry, 3)
+        source = <object> PyTuple_GET_ITEM(entry, 4)
+        if rows is not last_rows:  # (the day's needs come in runs of one rows object)
+            last_rows, types = rows, rows.case_type
+        src = source
+        case_type = found_type.get(source, types[i])
+        if linked is not None and src < patrol_channel and need in linked:
+            if bundling:
+                items.append((now, rows, i, source, need, -1))
+                case_types.append(case_type)
+            else:
+                parts = len(rows.departments[i])
+                for k in range(parts):
+                    items.append((now, rows, i, source, need, k))
+                    case_types.append(case_type)
+        else:
+            items.append((now, rows, i, source, need, None))
+            case_types.append(case_type)
+    n = len(items)
+    if n < small_batch:
+        return items, case_types, None, None, None
+    np = _numpy()
+    now_of = np.empty(n, dtype=np.float64)
+    in_person = np.empty(n, dtype=np.bool_)
+    limit_days = np.empty(n, dtype=np.float64)
+    cdef double[::1] now_out = now_of
+    cdef unsigned char[::1] person_out = in_person.view(np.uint8)
+    cdef double[::1] limit_out = limit_days
+    cdef tuple made
+    for k in range(n):
+        made = <tuple> items[k]
+        now = <object> PyTuple_GET_ITEM(made, 0)
+        limit = limits[case_types[k]]
+        if type(now) is not float or type(limit) is not float:
+            return items, case_types, None, None, None
+        now_out[k] = <double> now
+        src = <object> PyTuple_GET_ITEM(made, 3)
+        person_out[k] = src != hotline
+        limit_out[k] = <double> limit
+    return items, case_types, now_of, in_person, limit_days
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
 def write_cases(
     list rows,
     list items,

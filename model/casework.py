@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from model.bundles import OneThing
+from model.bundles import PATROL_CHANNEL, OneThing
 from model.calendar import WorkCalendar
 from model.cases import CASE_TYPES, REPORTED_TYPES
 from model.deadline_days import DeadlineDays
@@ -671,37 +671,41 @@ class Casework(Lifecycle):
         closures, the time limits kept for urging, the dispatch events) is then done case by
         case."""
         one_thing = self.one_thing
-        items: list[tuple[float, _NeedRows, int, int, int, int | None]] = []
-        if one_thing.share > 0:
-            for now, need, rows, i, source in today:
-                if one_thing.is_linked(need, source):
-                    parts = (-1,) if one_thing.bundling else range(len(rows.departments[i]))
-                    items += [(now, rows, i, source, need, part) for part in parts]
-                else:
-                    items.append((now, rows, i, source, need, None))
+        items: list[tuple[float, _NeedRows, int, int, int, int | None]]
+        now_of = in_person = limit_days = None  # the batch's arrays, where the engine made them
+        if _engine is not None and self.backend == "compiled":  # the Python below, in C
+            items, case_types, now_of, in_person, limit_days = _engine.intake_items(
+                today,
+                one_thing.linked if one_thing.share > 0 else None,
+                one_thing.bundling,
+                PATROL_CHANNEL,
+                _FOUND_TYPE,
+                HOTLINE,
+                self.limits,
+                SMALL_BATCH,
+            )
         else:
-            items = [(now, rows, i, source, need, None) for now, need, rows, i, source in today]
+            items, case_types = self._items(today)
         if not items:
             return
         # registration (F3.4, taken in person: when the grid worker is next at work, F4.6)
         # and the time limit (F4.1) of every case, as _register would compute them one by one
-        case_types = [_FOUND_TYPE.get(source, r.case_type[i]) for _, r, i, source, _, _ in items]
         registered: list[float] | list[None]
         deadlines: list[float] | list[None]
         if len(items) < SMALL_BATCH:  # _register's scalar forms: the same times, bit for bit
             registered = deadlines = [None] * len(items)
         else:
             calendar = self.calendar
-            now_of = np.array([item[0] for item in items])
-            in_person = np.array([item[3] for item in items]) != HOTLINE
+            if now_of is None or in_person is None or limit_days is None:
+                now_of = np.array([item[0] for item in items])
+                in_person = np.array([item[3] for item in items]) != HOTLINE
+                limits = self.limits
+                limit_days = np.array([limits[c] for c in case_types])
             registered_at = (
                 np.where(in_person, calendar.add_working_hours_array(now_of, 0.0), now_of)
                 + self.p.intake.registration_minutes * MINUTE
             )
-            limits = self.limits
-            deadlines = calendar.add_working_days_array(
-                registered_at, np.array([limits[c] for c in case_types])
-            ).tolist()
+            deadlines = calendar.add_working_days_array(registered_at, limit_days).tolist()
             registered = registered_at.tolist()
         cases = self.cases
         cids = cases.allocate(len(items))
@@ -713,6 +717,28 @@ class Casework(Lifecycle):
         # urging, the dispatch events (and a separate linked request's own draws, before its
         # events)
         self._register_new(cids, items, registered, deadlines)
+
+    def _items(
+        self, today: list[tuple[float, int, _NeedRows, int, int]]
+    ) -> tuple[list[tuple[float, _NeedRows, int, int, int, int | None]], list[int]]:
+        """:meth:`_create`'s items — (the moment, the need rows, the row, the source, the
+        need's number, the part: None, or a linked request's −1 as a bundle or 0, 1, … one
+        per department) in ``today``'s order — and each one's case type (a patrol's or
+        sensor's find is of its own type). The reference of the compiled engine's
+        ``intake_items``."""
+        one_thing = self.one_thing
+        items: list[tuple[float, _NeedRows, int, int, int, int | None]] = []
+        if one_thing.share > 0:
+            for now, need, rows, i, source in today:
+                if one_thing.is_linked(need, source):
+                    parts = (-1,) if one_thing.bundling else range(len(rows.departments[i]))
+                    items += [(now, rows, i, source, need, part) for part in parts]
+                else:
+                    items.append((now, rows, i, source, need, None))
+        else:
+            items = [(now, rows, i, source, need, None) for now, need, rows, i, source in today]
+        case_types = [_FOUND_TYPE.get(source, r.case_type[i]) for _, r, i, source, _, _ in items]
+        return items, case_types
 
     def _mark_linked(self, cid: int, batch: _NeedRows, need: int, part: int) -> None:
         """A linked request's case (一件事, model/bundles.py): a bundle (``part`` −1) or one

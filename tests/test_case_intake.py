@@ -453,3 +453,102 @@ def test_gathered_departments_and_work_are_left_out_of_the_cyclic_collector() ->
     assert made_departments == [(4,), (2, 5), (1, 3, 6)]
     assert made_work == [(1.5,), (2.5, 0.5), (0.25, 0.75, 1.0)]
     assert not any(gc.is_tracked(t) for t in made_departments + made_work)
+
+
+@st.composite
+def intake_entries(draw: st.DrawFn, residents: int, departments: int) -> tuple:
+    """A day's entries for ``Casework._create`` — (the moment, the need's number, the need
+    rows, the row, the source), from two days' need rows, in the order drawn — and which
+    of the needs are linked requests."""
+    rows = [
+        _NeedRows(batch, list(range(len(batch))))
+        for batch in (draw(batches(residents, departments)) for _ in range(2))
+    ]
+    today = []
+    for k in range(draw(st.integers(0, 60))):
+        need_rows = rows[draw(st.integers(0, 1))]
+        if not need_rows.time:
+            continue
+        i = draw(st.integers(0, len(need_rows.time) - 1))
+        source = draw(st.sampled_from([HOTLINE, 1, 2, PATROL_SOURCE, SENSOR_SOURCE]))
+        now = need_rows.time[i] + k / 100.0
+        today.append((now, 1_000 + k, need_rows, i, source))
+    linked = frozenset(draw(st.sets(st.integers(1_000, 1_060))))
+    return today, linked
+
+
+@contextlib.contextmanager
+def _one_thing(casework: Casework, share: float, bundling: bool, linked: frozenset):
+    """``casework``'s linked requests set for one test (its own put back after)."""
+    one_thing = casework.one_thing
+    saved = one_thing.share, one_thing.bundling, one_thing.linked
+    one_thing.share, one_thing.bundling, one_thing.linked = share, bundling, linked
+    try:
+        yield
+    finally:
+        one_thing.share, one_thing.bundling, one_thing.linked = saved
+
+
+@needs_compiled
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_compiled_intake_items_are_the_references(
+    intake_model: GovernanceModel, data: st.DataObject
+) -> None:
+    """The compiled ``intake_items`` makes ``Casework._items``' items and case types — linked
+    requests as a bundle or one item per department, or none — and, from ``small_batch``
+    items on, the moments, the in-person flags and the time limits numpy makes of them."""
+    casework = intake_model.casework
+    residents = len(casework.geography.resident_grid)
+    today, linked = data.draw(intake_entries(residents, casework.n_departments), label="today")
+    share = data.draw(st.sampled_from([0.0, 0.3]), label="share")
+    bundling = data.draw(st.booleans(), label="bundling")
+    small_batch = data.draw(st.sampled_from([0, 5, casework_module.SMALL_BATCH, 10**6]))
+    with _one_thing(casework, share, bundling, linked):
+        items, case_types = casework._items(today)
+    assert ENGINE is not None
+    made = ENGINE.intake_items(
+        today,
+        linked if share > 0 else None,
+        bundling,
+        casework_module.PATROL_CHANNEL,
+        _FOUND_TYPE,
+        HOTLINE,
+        casework.limits,
+        small_batch,
+    )
+    assert made[0] == items and made[1] == case_types
+    assert [type(t) for t in made[0]] == [tuple] * len(items)
+    if len(items) < small_batch:
+        assert made[2:] == (None, None, None)
+        return
+    now_of, in_person, limit_days = made[2:]
+    expected = (
+        np.array([item[0] for item in items]),
+        np.array([item[3] for item in items]) != HOTLINE,
+        np.array([casework.limits[c] for c in case_types]),
+    )
+    for got, want in zip((now_of, in_person, limit_days), expected, strict=True):
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
+@needs_compiled
+def test_intake_items_leave_arrays_of_other_numbers_to_numpy(
+    intake_model: GovernanceModel,
+) -> None:
+    """A moment or a time limit that is not a float is not read as one: the three arrays are
+    left to the caller (numpy makes them as it would); an entry not of five fields is
+    refused."""
+    casework = intake_model.casework
+    rows = _one_need_rows()
+    today = [(0.5, 7, rows, 0, HOTLINE), (0.75, 8, rows, 0, 1)]
+    assert ENGINE is not None
+
+    def made(entries: list, limits: list) -> tuple:
+        return ENGINE.intake_items(entries, None, False, 3, _FOUND_TYPE, HOTLINE, limits, 1)
+
+    assert made(today, casework.limits)[2] is not None
+    assert made([(1, 7, rows, 0, HOTLINE)], casework.limits)[2:] == (None, None, None)
+    assert made(today, [int(v) for v in casework.limits])[2:] == (None, None, None)
+    with pytest.raises(ValueError, match="not 5"):
+        made([(0.5, 7, rows, 0)], casework.limits)
