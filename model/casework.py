@@ -660,16 +660,17 @@ class Casework(Lifecycle):
         need rows, the row, the source) of each need reported, or found by a patrol or sensor.
 
         A linked request (一件事, model/bundles.py) becomes one bundle (``part`` −1) under
-        ``intake.one_thing_bundles``, else one case per department (``part`` 0, 1, …). The
-        registration times and time limits of a batch of ``SMALL_BATCH`` cases or more come
-        from the calendar's vector forms (docs/design.md "The intake in batches"), of a
-        smaller one from its scalar forms in _register (docs/design.md "The small day's
-        intake"). The day's rows are allocated at once and written from the needs by the
-        compiled engine's ``write_cases`` (its reference: :meth:`_write_cases`; docs/design.md
-        "A day's new cases written in C"), which keeps the repeat-need dictionary in the
-        cases' order; what must follow the order of creation in Python (the front desk's
-        closures, the time limits kept for urging, the dispatch events) is then done case by
-        case."""
+        ``intake.one_thing_bundles``, else one case per department (``part`` 0, 1, …): the
+        items, by the compiled engine's ``intake_items`` (its reference: :meth:`_items`;
+        docs/design.md "A day's intake items made in C"). The registration times and time
+        limits of a batch of ``SMALL_BATCH`` cases or more come from the calendar's vector
+        forms (docs/design.md "The intake in batches"), of a smaller one from its scalar
+        forms in _register (docs/design.md "The small day's intake"). The day's rows are
+        allocated at once and written from the needs by the compiled engine's
+        ``write_cases`` (its reference: :meth:`_write_cases`; docs/design.md "A day's new
+        cases written in C"), which keeps the repeat-need dictionary in the cases' order;
+        what must follow the order of creation in Python (the front desk's closures, the
+        time limits kept for urging, the dispatch events) is then done case by case."""
         one_thing = self.one_thing
         items: list[tuple[float, _NeedRows, int, int, int, int | None]]
         now_of = in_person = limit_days = None  # the batch's arrays, where the engine made them
