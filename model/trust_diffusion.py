@@ -204,7 +204,7 @@ class TiesByDegree:
             )
         indptr = influence.indptr
         degree = np.diff(indptr)
-        rows = np.argsort(degree, kind="stable").astype(np.int32)
+        rows = _stable_order(degree).astype(np.int32)
         top = int(degree.max()) if degree.shape[0] else 0
         grouped_degree = degree[rows]
         starts = np.searchsorted(grouped_degree, np.arange(top + 2)).astype(np.int64)
@@ -244,7 +244,7 @@ class TiesByDegree:
         # by stretch, then by row (one sort of one key: ≈ 8× faster than np.lexsort; the
         # order of one row's slots within a stretch does not matter)
         stretch = min(stretch, count)
-        order = np.argsort(np.arange(count, dtype=np.int64) // stretch * n + far_from)
+        order = _stable_order(np.arange(count, dtype=np.int64) // stretch * n + far_from)
         gathered = cls(
             influence,
             row_weight,
@@ -256,6 +256,26 @@ class TiesByDegree:
             (order + n).astype(np.int32),
         )
         return gathered, read_in_place if in_place else None
+
+
+def _stable_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative integers, by 16-bit digits from
+    the lowest: numpy's stable sort of ``uint16`` is a radix sort, so a district's 2.0 M far
+    ties (24-bit keys, two digits) are ordered in ≈ 65 ms against ≈ 160 ms for one sort of
+    the int64 keys, and its 1.15 M degrees (one digit) in ≈ 6 against ≈ 40 ms (issue 11,
+    thirty-sixth round)."""
+    if key.shape[0] == 0:
+        return np.zeros(0, dtype=np.intp)
+    if int(key.min()) < 0:
+        raise ValueError("_stable_order: a negative key")
+    top = int(key.max())
+    order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while top >> shift:
+        digit = ((key[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
 
 
 _CHECKED = ("rows", "starts", "ties", "weight", "far_from", "far_to")
