@@ -68,6 +68,7 @@ def _where(frame: str, root: str) -> tuple[str, str]:
 INTAKE_PART = "intake (demand, sorting, writing new cases)"
 INTAKE = frozenset({
     "Casework.receive", "Casework._sort_needs", "Casework._sort_compiled", "Casework._create",
+    "Casework._items",
     "Casework._write_cases", "Casework._write_compiled", "PythonLifecycle._register",
     "Casework._contact_again", "_NeedRows.__init__", "OneThing.draw", "OneThing.is_linked",
     "OneThing.separate_uniforms",

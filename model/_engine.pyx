@@ -1465,12 +1465,12 @@ def intake_items(
     are ``small_batch`` items or more, also the arrays the calendar's vector forms take: the
     moments (float64), whether each was taken in person (not ``hotline``) and its time
     limit in working days (``limits`` by case type, float64) — else None for the three, as
-    also where a moment or a limit is not a float (the caller makes them as numpy would)."""
+    also where a moment or a limit is not a float or a source not an int (the caller makes
+    them as numpy would)."""
     cdef list items = []
     cdef list case_types = []
     cdef Py_ssize_t k, parts, n
     cdef tuple entry
-    cdef long src
     cdef object last_rows = None, types = None  # the need rows last read, and their types
     for item in today:
         entry = <tuple?> item
@@ -1481,11 +1481,10 @@ def intake_items(
         rows = <object> PyTuple_GET_ITEM(entry, 2)
         i = <object> PyTuple_GET_ITEM(entry, 3)
         source = <object> PyTuple_GET_ITEM(entry, 4)
-        if rows is not last_rows:  # (the day's needs come in runs of one rows object)
+        if rows is not last_rows:  # (today's needs, and earlier days' finds among them)
             last_rows, types = rows, rows.case_type
-        src = source
         case_type = found_type.get(source, types[i])
-        if linked is not None and src < patrol_channel and need in linked:
+        if linked is not None and source < patrol_channel and need in linked:
             if bundling:
                 items.append((now, rows, i, source, need, -1))
                 case_types.append(case_type)
@@ -1511,12 +1510,12 @@ def intake_items(
     for k in range(n):
         made = <tuple> items[k]
         now = <object> PyTuple_GET_ITEM(made, 0)
+        source = <object> PyTuple_GET_ITEM(made, 3)
         limit = limits[case_types[k]]
-        if type(now) is not float or type(limit) is not float:
+        if type(now) is not float or type(limit) is not float or type(source) is not int:
             return items, case_types, None, None, None
         now_out[k] = <double> now
-        src = <object> PyTuple_GET_ITEM(made, 3)
-        person_out[k] = src != hotline
+        person_out[k] = source != hotline
         limit_out[k] = <double> limit
     return items, case_types, now_of, in_person, limit_days
 

@@ -259,7 +259,8 @@ class TiesByDegree:
 
 
 def _stable_order(key: np.ndarray) -> np.ndarray:
-    """``np.argsort(key, kind="stable")`` of non-negative integers, by 16-bit digits from
+    """``np.argsort(key, kind="stable")`` of a one-dimensional array of non-negative
+    integers (of any integer type), by 16-bit digits from
     the lowest: numpy's stable sort of ``uint16`` is a radix sort, so a district's 2.0 M far
     ties (24-bit keys, two digits) are ordered in ≈ 65 ms against ≈ 160 ms for one sort of
     the int64 keys, and its 1.15 M degrees (one digit) in ≈ 6 against ≈ 40 ms (issue 11,
@@ -269,10 +270,10 @@ def _stable_order(key: np.ndarray) -> np.ndarray:
     if int(key.min()) < 0:
         raise ValueError("_stable_order: a negative key")
     top = int(key.max())
-    order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    order = np.argsort(key.astype(np.uint16), kind="stable")  # (the cast keeps the low 16 bits)
     shift = 16
     while top >> shift:
-        digit = ((key[order] >> shift) & 0xFFFF).astype(np.uint16)
+        digit = (key >> shift).astype(np.uint16)[order]
         order = order[np.argsort(digit, kind="stable")]
         shift += 16
     return order

@@ -290,12 +290,16 @@ def test_compiled_writer_refuses_rows_and_residents_beyond_the_table(
 
 @needs_compiled
 @pytest.mark.parametrize("overrides", [{}, {"intake.one_thing_bundles": True}])
+@pytest.mark.parametrize("small_batch", [casework_module.SMALL_BATCH, 4])
 def test_a_run_writes_the_same_cases_with_either_writer(
-    classroom: Scenario, overrides: dict
+    classroom: Scenario, overrides: dict, small_batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two 40-day runs, one writing new cases by the reference and one by the compiled
-    engine (linked requests, their parts and bundles, sensor and patrol finds, freed rows
-    reused): the same case table, bit for bit, and the same events."""
+    """Two 40-day runs, one making and writing new cases by the reference and one by the
+    compiled engine (linked requests, their parts and bundles, sensor and patrol finds,
+    freed rows reused; batches from 4 cases on taking the calendar's vector forms, with the
+    arrays the engine's ``intake_items`` makes): the same case table, bit for bit, and the
+    same events."""
+    monkeypatch.setattr(casework_module, "SMALL_BATCH", small_batch)
     scenario = apply_overrides(
         classroom,
         {
@@ -518,7 +522,8 @@ def test_compiled_intake_items_are_the_references(
         small_batch,
     )
     assert made[0] == items and made[1] == case_types
-    assert [type(t) for t in made[0]] == [tuple] * len(items)
+    assert [tuple(map(type, t)) for t in made[0]] == [tuple(map(type, t)) for t in items]
+    assert [type(c) for c in made[1]] == [type(c) for c in case_types]
     if len(items) < small_batch:
         assert made[2:] == (None, None, None)
         return
@@ -536,9 +541,9 @@ def test_compiled_intake_items_are_the_references(
 def test_intake_items_leave_arrays_of_other_numbers_to_numpy(
     intake_model: GovernanceModel,
 ) -> None:
-    """A moment or a time limit that is not a float is not read as one: the three arrays are
-    left to the caller (numpy makes them as it would); an entry not of five fields is
-    refused."""
+    """A moment or a time limit that is not a float, or a source that is not an int, is not
+    read as one: the three arrays are left to the caller (numpy makes them as it would); an
+    entry not of five fields is refused."""
     casework = intake_model.casework
     rows = _one_need_rows()
     today = [(0.5, 7, rows, 0, HOTLINE), (0.75, 8, rows, 0, 1)]
@@ -550,5 +555,6 @@ def test_intake_items_leave_arrays_of_other_numbers_to_numpy(
     assert made(today, casework.limits)[2] is not None
     assert made([(1, 7, rows, 0, HOTLINE)], casework.limits)[2:] == (None, None, None)
     assert made(today, [int(v) for v in casework.limits])[2:] == (None, None, None)
+    assert made([(0.5, 7, rows, 0, 0.5)], casework.limits)[2:] == (None, None, None)
     with pytest.raises(ValueError, match="not 5"):
         made([(0.5, 7, rows, 0)], casework.limits)

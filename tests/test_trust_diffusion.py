@@ -748,17 +748,19 @@ def test_a_sum_left_by_a_step_is_not_used_on_a_day_without_one(classroom: Scenar
 @given(
     keys=st.lists(st.integers(0, 2**62), max_size=80),
     small=st.lists(st.integers(0, 5), max_size=80),
-    dtype=st.sampled_from([np.int32, np.int64]),
+    dtype=st.sampled_from([np.int8, np.uint16, np.int32, np.int64, np.uint64]),
 )
 def test_the_groupings_stable_order_is_numpys(keys: list[int], small: list[int], dtype) -> None:
     """``_stable_order`` (16-bit digits, numpy's radix sort of each) is ``np.argsort(kind=
-    "stable")`` of non-negative keys of any size — many equal ones among them — and refuses
-    a negative key."""
+    "stable")`` — the same order and type — of non-negative keys of any size and integer
+    type, many equal ones among them, and refuses a negative key."""
     for values in (keys, small, [k % 2**31 for k in keys]):
-        if dtype is np.int32 and values and max(values) >= 2**31:
+        if values and max(values) > np.iinfo(dtype).max:
             continue
         key = np.array(values, dtype=dtype)
         expected = np.argsort(key, kind="stable")
-        assert diffusion._stable_order(key).tolist() == expected.tolist()
-    with pytest.raises(ValueError, match="negative"):
-        diffusion._stable_order(np.array([3, -1, 2], dtype=dtype))
+        got = diffusion._stable_order(key)
+        assert got.tolist() == expected.tolist() and got.dtype == expected.dtype
+    if np.issubdtype(dtype, np.signedinteger):
+        with pytest.raises(ValueError, match="negative"):
+            diffusion._stable_order(np.array([3, -1, 2], dtype=dtype))
