@@ -674,7 +674,7 @@ class Casework(Lifecycle):
         one_thing = self.one_thing
         items: list[tuple[float, _NeedRows, int, int, int, int | None]]
         now_of = in_person = limit_days = None  # the batch's arrays, where the engine made them
-        if _engine is not None and self.backend == "compiled":  # the Python below, in C
+        if _engine is not None and self.backend == "compiled":  # ``_items``' Python, in C
             items, case_types, now_of, in_person, limit_days = _engine.intake_items(
                 today,
                 one_thing.linked if one_thing.share > 0 else None,
