@@ -218,13 +218,7 @@ class TiesByDegree:
                 ties[at : at + block.size] = block.ravel()
                 at += block.size
         n = influence.shape[0]
-        # each tie's distance from its row, in the grouped order, in one array (int32: no
-        # overflow below 2³¹; a fresh 35 MB array costs the district ≈ 0.1 s of page faults)
-        distance = np.repeat(rows, grouped_degree)
-        np.subtract(ties, distance, out=distance)
-        np.abs(distance, out=distance)
-        slot_of = np.flatnonzero(distance > far_rows)
-        del distance
+        slot_of = _far_ties(ties, rows, grouped_degree, far_rows)
         count = slot_of.shape[0]
         if n + count > _MOST_SLOTS:
             raise ValueError(
@@ -289,6 +283,17 @@ _MOST_SLOTS = 2**31
 """Rows and far ties' slots together are numbered by int32: at most 2³¹ of them."""
 
 
+def _far_ties(ties: np.ndarray, rows: np.ndarray, degree: np.ndarray, far_rows: int) -> np.ndarray:
+    """The positions of the grouped ``ties`` (row by row: ``rows[k]``'s ``degree[k]`` ties)
+    more than ``far_rows`` rows from their owner. Each tie's distance is taken in one int32
+    array (no overflow below 2³¹; a fresh 35 MB array costs the district ≈ 0.1 s of page
+    faults)."""
+    distance = np.repeat(rows, degree)
+    np.subtract(ties, distance, out=distance)
+    np.abs(distance, out=distance)
+    return np.flatnonzero(distance > far_rows)
+
+
 def _view(kept: bytes, dtype: type) -> memoryview:
     """A read-only memoryview of ``kept``'s items of type ``dtype`` (numpy's buffer format
     for it: int64 is ``l`` on one platform and ``q`` on another)."""
@@ -319,13 +324,13 @@ def grouped_ties(pop: Population) -> TiesByDegree | None:
     layout whose turn it is (``pop.far_tie_trial``, model/far_tie_trial.py) — or None where
     the reference runs (no engine, no row weights, or a matrix other than the one they were
     read from)."""
-    influence, weight = pop.influence, pop.row_weight
-    if _engine is None or weight is None or pop.weighted_influence is not influence:
+    if _reference_runs(pop):
         return None
-    grouped = pop.ties_by_degree
-    if grouped is None or grouped.source is not influence or grouped.source_weight is not weight:
+    grouped = _current_grouping(pop)
+    if grouped is None:
         pop.ties_by_degree = pop.far_tie_trial = None  # (not held while the new ones are made)
-        grouped, in_place = TiesByDegree.layouts_of(influence, weight)
+        assert pop.row_weight is not None
+        grouped, in_place = TiesByDegree.layouts_of(pop.influence, pop.row_weight)
         pop.ties_by_degree = grouped
         pop.far_tie_trial = (
             None if in_place is None else far_tie_trial.FarTieTrial(grouped, in_place)
@@ -339,22 +344,28 @@ def grouped_ties(pop: Population) -> TiesByDegree | None:
     return trial.turn()
 
 
+def _reference_runs(pop: Population) -> bool:
+    """Whether the numpy reference runs ``pop``'s step: no engine, no row weights, or a
+    matrix other than the one they were read from."""
+    return _engine is None or pop.row_weight is None or pop.weighted_influence is not pop.influence
+
+
+def _current_grouping(pop: Population) -> TiesByDegree | None:
+    """``pop.ties_by_degree`` where it was made from the current matrix and row weights."""
+    grouped = pop.ties_by_degree
+    if grouped is None or grouped.source is not pop.influence:
+        return None
+    return grouped if grouped.source_weight is pop.row_weight else None
+
+
 def far_tie_layout(pop: Population) -> str:
     """How the trust step reads ``pop``'s ties now, for benchmarks' records: ``"gathered"``
     or ``"in place"`` (the far ties' layout kept, model/far_tie_trial.py), ``"on trial"``,
     ``"no far ties"``, or ``"not grouped"`` (the numpy reference runs, or no step yet).
     Telling "in place" from "no far ties" takes a few numpy passes over the ties, with
     temporaries of their size (≈ 100 MB for a district): read it after the measurements."""
-    grouped = pop.ties_by_degree
-    influence, weight = pop.influence, pop.row_weight
-    if (
-        _engine is None
-        or weight is None
-        or pop.weighted_influence is not influence
-        or grouped is None
-        or grouped.source is not influence
-        or grouped.source_weight is not weight
-    ):
+    grouped = None if _reference_runs(pop) else _current_grouping(pop)
+    if grouped is None:
         return "not grouped"
     if pop.far_tie_trial is not None:
         return "on trial"
@@ -362,8 +373,8 @@ def far_tie_layout(pop: Population) -> str:
         return "gathered"
     # every tie read in place: were any of them far?
     sizes = np.diff(grouped.starts)
-    owners = np.repeat(grouped.rows, np.repeat(np.arange(sizes.shape[0]), sizes))
-    far = bool((np.abs(grouped.ties - owners) > FAR_TIE_ROWS).any())
+    degree = np.repeat(np.arange(sizes.shape[0]), sizes)
+    far = _far_ties(grouped.ties, grouped.rows, degree, FAR_TIE_ROWS).shape[0] > 0
     return "in place" if far else "no far ties"
 
 
