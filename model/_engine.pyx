@@ -38,7 +38,7 @@ cimport cython
 from libc.math cimport exp, floor, isfinite, signbit
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from cpython.bytes cimport PyBytes_AsString, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Contains
 from cpython.object cimport PyObject
@@ -1815,6 +1815,155 @@ def diagonal_block(
             o_data[p] = data[k]
             k += 1
     return out_indptr, out_indices, out_data
+
+
+def group_by_degree(const int32_t[::1] indptr, const int32_t[::1] indices, int64_t far_rows):
+    """A CSR matrix's rows grouped by their numbers of ties, as
+    ``model.trust_diffusion._numpy_grouping`` groups them (the reference; the same arrays):
+    ``rows`` (int32) the rows by number of ties, ascending within a number (a stable
+    counting sort); ``starts`` (int64, one more than the most ties + 1) where each number's
+    rows begin; ``ties`` (int32) the rows' indices group by group and row by row; ``far``
+    (intp) the positions in ``ties`` of the ties more than ``far_rows`` rows from their row.
+    ``indptr`` must start at 0, never decrease and end at the number of indices. One pass
+    each where numpy sorted, gathered blocks through int64 index arrays and took every
+    tie's distance in a fresh array: the district's grouping on the trust step's first day
+    (issue 11, thirty-seventh round)."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, i, d, k, p, top = 0, count = 0, at
+    cdef int64_t row
+    if n < 0 or indptr[0] != 0 or indptr[n] != indices.shape[0]:
+        raise ValueError("group_by_degree: row pointers do not span the indices")
+    for i in range(n):
+        d = indptr[i + 1] - indptr[i]
+        if d < 0:
+            raise ValueError(f"group_by_degree: row pointers decrease at row {i}")
+        if d > top:
+            top = d
+    if far_rows < 0:
+        raise ValueError(f"group_by_degree: far_rows {far_rows} must be ≥ 0")
+    np = _numpy()
+    out_rows = np.empty(n, dtype=np.int32)
+    out_starts = np.zeros(top + 2, dtype=np.int64)
+    out_ties = np.empty(indices.shape[0], dtype=np.int32)
+    cdef int32_t[::1] o_rows = out_rows
+    cdef int64_t[::1] o_starts = out_starts
+    cdef int32_t[::1] o_ties = out_ties
+    for i in range(n):  # each number's rows counted, then where each number begins
+        o_starts[indptr[i + 1] - indptr[i] + 1] += 1
+    for d in range(1, top + 2):
+        o_starts[d] += o_starts[d - 1]
+    cdef int64_t* place = <int64_t*> malloc((top + 1) * sizeof(int64_t))
+    if place is NULL:
+        raise MemoryError()
+    try:
+        for d in range(top + 1):
+            place[d] = o_starts[d]
+        for i in range(n):  # the rows of one number in ascending order
+            d = indptr[i + 1] - indptr[i]
+            o_rows[place[d]] = <int32_t> i
+            place[d] += 1
+    finally:
+        free(place)
+    at = 0
+    for k in range(n):  # each row's ties in their stored order, and the far ones counted
+        row = o_rows[k]
+        for p in range(indptr[row], indptr[row + 1]):
+            o_ties[at] = indices[p]
+            if (indices[p] - row if indices[p] >= row else row - indices[p]) > far_rows:
+                count += 1
+            at += 1
+    out_far = np.empty(count, dtype=np.intp)
+    cdef Py_ssize_t[::1] o_far = out_far
+    count = 0
+    at = 0
+    for k in range(n):  # and their positions
+        row = o_rows[k]
+        for p in range(indptr[row + 1] - indptr[row]):
+            if (o_ties[at] - row if o_ties[at] >= row else row - o_ties[at]) > far_rows:
+                o_far[count] = at
+                count += 1
+            at += 1
+    return out_rows, out_starts, out_ties, out_far
+
+
+cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
+    cdef int32_t x = (<const int32_t*> a)[0], y = (<const int32_t*> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef inline void _sort_int32(int32_t* values, Py_ssize_t n) noexcept nogil:
+    """``values[:n]`` in ascending order: by insertion for a row of a few ties, else qsort."""
+    cdef Py_ssize_t i, j
+    cdef int32_t v
+    if n > 32:
+        qsort(values, n, sizeof(int32_t), _compare_int32)
+        return
+    for i in range(1, n):
+        v = values[i]
+        j = i
+        while j > 0 and values[j - 1] > v:
+            values[j] = values[j - 1]
+            j -= 1
+        values[j] = v
+
+
+def symmetric_ties(const int32_t[::1] first, const int32_t[::1] second, Py_ssize_t n):
+    """The canonical CSR structure ``(indptr, indices)`` (int32) of the symmetric 0/1 matrix
+    of ``n`` rows with a tie both ways for each pair ``(first[k], second[k])`` that is not a
+    row with itself: each row's columns sorted, each once — what scipy's ``coo_matrix((ones,
+    (rows, columns))).tocsr()`` of the pairs and their mirror images holds (the reference:
+    ``model.population._scipy_ties``). One count, one scatter and one sort of each row's
+    few ties, where scipy scattered, sorted pairs of index and value, then merged them: a
+    district's build (issue 11, thirty-seventh round). Every row number must be in
+    ``[0, n)``, and the ties both ways fewer than 2³¹."""
+    cdef Py_ssize_t m = first.shape[0], k, i, p, q, end
+    cdef int32_t a, b
+    if second.shape[0] != m:
+        raise ValueError(f"symmetric_ties: {m} first rows and {second.shape[0]} second rows")
+    if n < 0 or n >= 2**31:
+        raise ValueError(f"symmetric_ties: {n} rows: int32 numbers 0 … 2³¹ − 1 only")
+    np = _numpy()
+    at = np.zeros(n + 1, dtype=np.int64)
+    cdef int64_t[::1] place = at
+    for k in range(m):  # each row's ties both ways, counted, then where each row begins
+        a = first[k]
+        b = second[k]
+        if a < 0 or a >= n or b < 0 or b >= n:
+            raise ValueError(f"symmetric_ties: pair {k} ({a}, {b}) outside rows 0 … {n - 1}")
+        if a != b:
+            place[a + 1] += 1
+            place[b + 1] += 1
+    for i in range(n):
+        place[i + 1] += place[i]
+    if place[n] >= 2**31:
+        raise ValueError(f"symmetric_ties: {place[n]} ties both ways: more than int32 numbers")
+    scattered = np.empty(place[n], dtype=np.int32)
+    cdef int32_t[::1] ties = scattered
+    for k in range(m):  # (``place[i]`` ends where row i + 1 begins)
+        a = first[k]
+        b = second[k]
+        if a != b:
+            ties[place[a]] = b
+            place[a] += 1
+            ties[place[b]] = a
+            place[b] += 1
+    out_indptr = np.empty(n + 1, dtype=np.int32)
+    cdef int32_t[::1] indptr = out_indptr
+    p = 0  # each row sorted and its repeats dropped, the rows moved up together
+    q = 0
+    indptr[0] = 0
+    for i in range(n):
+        end = place[i]
+        if end > p:
+            _sort_int32(&ties[p], end - p)
+            ties[q] = ties[p]
+            q += 1
+            for k in range(p + 1, end):
+                if ties[k] != ties[q - 1]:
+                    ties[q] = ties[k]
+                    q += 1
+        p = end
+        indptr[i + 1] = <int32_t> q
+    return out_indptr, scattered[:q].copy()
 
 
 cdef inline Py_ssize_t _slice_end(int64_t end, Py_ssize_t n) noexcept:

@@ -15,12 +15,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from model.allocation import without_hugepage_advice
+from model.engine_backend import compiled_engine
 from model.parameters import PopulationParameters, SocialParameters
 from model.places import Layout
 
 if TYPE_CHECKING:
     from model.far_tie_trial import FarTieTrial
     from model.trust_diffusion import TiesByDegree
+
+_ENGINE = compiled_engine()  # None: the pure-Python engine asked for, or not built
 
 
 @dataclass
@@ -262,6 +265,22 @@ def _ties(
         return sp.csr_matrix((n, n))
     r = np.concatenate(rows)
     c = np.concatenate(cols)
+    if _ENGINE is not None and r.dtype == c.dtype == np.int32 and 2 * r.shape[0] < 2**31:
+        indptr, indices = _ENGINE.symmetric_ties(r, c, n)
+    else:
+        indptr, indices = _scipy_ties(r, c, n)
+    ties = sp.csr_matrix(
+        (np.ones(indices.shape[0], dtype=np.float64), indices, indptr), shape=(n, n)
+    )
+    ties.has_canonical_format = True
+    return ties
+
+
+def _scipy_ties(r: np.ndarray, c: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical CSR structure ``(indptr, indices)`` of the symmetric 0/1 ties of the
+    pairs ``(r[k], c[k])`` that are not a resident with themself, by scipy (the reference
+    of the compiled engine's ``symmetric_ties``, which :func:`_ties` calls where it is
+    built: ≈ 0.1 s less of a district's build; issue 11, thirty-seventh round)."""
     keep = r != c
     r, c = r[keep], c[keep]
     pairs = sp.coo_matrix(
@@ -271,9 +290,4 @@ def _ties(
         ),
         shape=(n, n),
     ).tocsr()  # sorts each row and merges the duplicates (a sum of bools is True, never 0)
-    ties = sp.csr_matrix(
-        (np.ones(pairs.indices.shape[0], dtype=np.float64), pairs.indices, pairs.indptr),
-        shape=(n, n),
-    )
-    ties.has_canonical_format = True
-    return ties
+    return pairs.indptr, pairs.indices

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -200,3 +201,61 @@ def test_hugepage_advice_survives_blocks_that_overlap_in_threads() -> None:
         assert switch(True) is True, "the last block out restored the advice"
     finally:
         switch(before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    pairs=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=300),
+    hub=st.integers(0, 80),
+)
+def test_the_compiled_ties_are_scipys(n: int, pairs: list[tuple[int, int]], hub: int) -> None:
+    """The engine's ``symmetric_ties`` holds what scipy's COO-to-CSR of the pairs and their
+    mirror images holds (``_scipy_ties``, the reference): the same row pointers and sorted,
+    unique columns, of the same types — for repeated pairs, a resident paired with themself,
+    empty rows, and a hub of up to 80 ties (rows beyond 32 are sorted by ``qsort``)."""
+    engine = population_module._ENGINE
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    kept = [(i % n, j % n) for i, j in pairs] + [(0, 1 + k % (n - 1)) for k in range(hub) if n > 1]
+    r = np.array([i for i, _ in kept], dtype=np.int32)
+    c = np.array([j for _, j in kept], dtype=np.int32)
+    indptr, indices = engine.symmetric_ties(r, c, n)
+    expected_indptr, expected_indices = population_module._scipy_ties(r, c, n)
+    assert indptr.dtype == expected_indptr.dtype == np.int32
+    assert indices.dtype == expected_indices.dtype == np.int32
+    assert indptr.tolist() == expected_indptr.tolist()
+    assert indices.tolist() == expected_indices.tolist()
+
+
+def test_ties_are_made_by_the_engine_where_it_is_built_and_by_scipy_without(monkeypatch) -> None:
+    """``_ties`` goes through the engine's ``symmetric_ties`` where it is built (the int32
+    pairs a build draws), else through scipy — the same matrix either way — and the engine
+    refuses pairs outside the rows, and first and second rows of different lengths."""
+    engine = population_module._ENGINE
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    calls: list[int] = []
+
+    class Counting:
+        def symmetric_ties(self, first, second, n):  # type: ignore[no-untyped-def]
+            calls.append(n)
+            return engine.symmetric_ties(first, second, n)
+
+    household = np.repeat(np.arange(40, dtype=np.int32), 3)
+    building = np.repeat(np.arange(12, dtype=np.int32), 10)
+    social = SocialParameters(building_ties_per_resident=3, weak_ties_per_resident=2)
+    monkeypatch.setattr(population_module, "_ENGINE", Counting())
+    compiled = _ties(household, building, social, np.random.default_rng(8))
+    monkeypatch.setattr(population_module, "_ENGINE", None)
+    by_scipy = _ties(household, building, social, np.random.default_rng(8))
+    assert calls == [120]
+    _same_matrix(compiled, by_scipy)
+    _same_matrix(compiled, _plain_ties(household, building, social, np.random.default_rng(8)))
+    pair = np.array([0, 1], dtype=np.int32)
+    with pytest.raises(ValueError, match=r"pair 1 \(1, 5\) outside rows 0 … 4"):
+        engine.symmetric_ties(pair, np.array([1, 5], dtype=np.int32), 5)
+    with pytest.raises(ValueError, match="outside rows"):
+        engine.symmetric_ties(np.array([-1], dtype=np.int32), pair[:1], 5)
+    with pytest.raises(ValueError, match="2 first rows and 1 second rows"):
+        engine.symmetric_ties(pair, pair[:1], 5)

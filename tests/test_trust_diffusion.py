@@ -764,3 +764,75 @@ def test_the_groupings_stable_order_is_numpys(keys: list[int], small: list[int],
     if np.issubdtype(dtype, np.signedinteger):
         with pytest.raises(ValueError, match="negative"):
             diffusion._stable_order(np.array([3, -1, 2], dtype=dtype))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    degrees=st.lists(st.integers(0, 9), max_size=40),
+    columns=st.lists(st.integers(0, 2**31 - 1), min_size=400, max_size=400),
+    far_rows=st.one_of(st.integers(0, 45), st.just(2**62)),
+)
+def test_the_compiled_grouping_is_numpys(
+    degrees: list[int], columns: list[int], far_rows: int
+) -> None:
+    """The engine's ``group_by_degree`` makes what ``_numpy_grouping`` (the reference)
+    makes — the rows by number of ties, where each number begins, the ties row by row in
+    their stored order, the far ties' positions — the same values of the same types, for
+    empty rows, no rows, unsorted ties, and any distance (``far_rows`` 0, or beyond every
+    tie)."""
+    engine = diffusion._engine
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    n = len(degrees)
+    indptr = np.concatenate(([0], np.cumsum(degrees, dtype=np.int64))).astype(np.int32)
+    indices = np.array([c % max(n, 1) for c in columns[: int(indptr[-1])]], dtype=np.int32)
+    matrix = sp.csr_matrix((np.ones(indices.shape[0], np.float32), indices, indptr), (n, n))
+    got = engine.group_by_degree(indptr, indices, far_rows)
+    expected = diffusion._numpy_grouping(matrix, far_rows)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
+    assert [a.tolist() for a in diffusion._grouping(matrix, far_rows)] == [
+        a.tolist() for a in expected
+    ]
+
+
+def test_the_grouping_is_compiled_for_the_kernels_matrix_only() -> None:
+    """``_grouping`` asks the engine for an int32 matrix whose row pointers span its indices,
+    and numpy otherwise (int64 indices and row pointers);
+    the engine refuses row pointers that do not span the indices or decrease, and a
+    negative distance."""
+    engine = diffusion._engine
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    calls: list[int] = []
+
+    class Counting:
+        def group_by_degree(self, indptr, indices, far_rows):  # type: ignore[no-untyped-def]
+            calls.append(far_rows)
+            return engine.group_by_degree(indptr, indices, far_rows)
+
+    matrix = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], dtype=np.float32))
+    wide = matrix.copy()  # (scipy's constructor would take the int64 arrays down to int32)
+    wide.indices, wide.indptr = matrix.indices.astype(np.int64), matrix.indptr.astype(np.int64)
+    original = diffusion._engine
+    diffusion._engine = Counting()  # type: ignore[assignment]
+    try:
+        grouped = diffusion._grouping(matrix, 1)
+        assert calls == [1]
+        by_numpy = diffusion._grouping(wide, 1)
+        assert calls == [1]
+    finally:
+        diffusion._engine = original
+    for mine, theirs in zip(grouped, by_numpy, strict=True):
+        assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
+    assert grouped[0].tolist() == [1, 2, 0] and grouped[2].tolist() == [0, 0, 1, 2]
+    assert grouped[3].tolist() == [1, 3]  # row 2 to row 0, row 0 to row 2: two rows apart
+    ties = np.array([1, 2, 0], dtype=np.int32)
+    with pytest.raises(ValueError, match="do not span"):
+        engine.group_by_degree(np.array([1, 2, 3], dtype=np.int32), ties, 1)
+    with pytest.raises(ValueError, match="do not span"):
+        engine.group_by_degree(np.array([0, 2, 2], dtype=np.int32), ties, 1)
+    with pytest.raises(ValueError, match="decrease at row 1"):
+        engine.group_by_degree(np.array([0, 4, 1, 3], dtype=np.int32), ties, 1)
+    with pytest.raises(ValueError, match="far_rows -1"):
+        engine.group_by_degree(np.array([0, 3], dtype=np.int32), ties, -1)
