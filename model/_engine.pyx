@@ -1824,10 +1824,10 @@ def group_by_degree(const int32_t[::1] indptr, const int32_t[::1] indices, int64
     counting sort); ``starts`` (int64, one more than the most ties + 1) where each number's
     rows begin; ``ties`` (int32) the rows' indices group by group and row by row; ``far``
     (intp) the positions in ``ties`` of the ties more than ``far_rows`` rows from their row.
-    ``indptr`` must start at 0, never decrease and end at the number of indices. One pass
-    each where numpy sorted, gathered blocks through int64 index arrays and took every
-    tie's distance in a fresh array: the district's grouping on the trust step's first day
-    (issue 11, thirty-seventh round)."""
+    ``indptr`` must start at 0, never decrease and end at the number of indices. A count
+    and one pass over the rows in order, where numpy sorted, gathered blocks through int64
+    index arrays and took every tie's distance in a fresh array: the district's grouping on
+    the trust step's first day (issue 11, thirty-seventh round)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, i, d, k, p, top = 0, count = 0, at
     cdef int64_t row
     if n < 0 or indptr[0] != 0 or indptr[n] != indices.shape[0]:
@@ -1851,37 +1851,43 @@ def group_by_degree(const int32_t[::1] indptr, const int32_t[::1] indices, int64
         o_starts[indptr[i + 1] - indptr[i] + 1] += 1
     for d in range(1, top + 2):
         o_starts[d] += o_starts[d - 1]
-    cdef int64_t* place = <int64_t*> malloc((top + 1) * sizeof(int64_t))
+    # each row's place among its number's rows, and where its ties go: rows read in order,
+    # so that the indices are read once from the start (one stream written per number)
+    cdef int64_t* place = <int64_t*> malloc(2 * (top + 1) * sizeof(int64_t))
     if place is NULL:
         raise MemoryError()
+    cdef int64_t* tie_at = place + top + 1
     try:
+        at = 0
         for d in range(top + 1):
             place[d] = o_starts[d]
-        for i in range(n):  # the rows of one number in ascending order
+            tie_at[d] = at
+            at += d * (o_starts[d + 1] - o_starts[d])
+        for i in range(n):
             d = indptr[i + 1] - indptr[i]
             o_rows[place[d]] = <int32_t> i
             place[d] += 1
+            at = tie_at[d]
+            row = i
+            for p in range(indptr[i], indptr[i + 1]):  # (the far ones counted)
+                o_ties[at] = indices[p]
+                count += (indices[p] - row if indices[p] >= row else row - indices[p]) > far_rows
+                at += 1
+            tie_at[d] = at
     finally:
         free(place)
-    at = 0
-    for k in range(n):  # each row's ties in their stored order, and the far ones counted
-        row = o_rows[k]
-        for p in range(indptr[row], indptr[row + 1]):
-            o_ties[at] = indices[p]
-            if (indices[p] - row if indices[p] >= row else row - indices[p]) > far_rows:
-                count += 1
-            at += 1
     out_far = np.empty(count, dtype=np.intp)
     cdef Py_ssize_t[::1] o_far = out_far
     count = 0
     at = 0
-    for k in range(n):  # and their positions
-        row = o_rows[k]
-        for p in range(indptr[row + 1] - indptr[row]):
-            if (o_ties[at] - row if o_ties[at] >= row else row - o_ties[at]) > far_rows:
-                o_far[count] = at
-                count += 1
-            at += 1
+    for d in range(1, top + 1):  # the far ones' positions, number by number
+        for k in range(o_starts[d], o_starts[d + 1]):
+            row = o_rows[k]
+            for p in range(d):
+                if (o_ties[at] - row if o_ties[at] >= row else row - o_ties[at]) > far_rows:
+                    o_far[count] = at
+                    count += 1
+                at += 1
     return out_rows, out_starts, out_ties, out_far
 
 
