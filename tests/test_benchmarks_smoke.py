@@ -103,6 +103,8 @@ def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
     for key in ("import_s", "build_s", "run_s", "model_s", "peak_rss_mib", "cpu_s", "model"):
         assert key in figures, f"key {key!r} missing from {sorted(figures)}"
     assert figures["days"] == 5, f"days recorded: {figures['days']}"
+    assert 0 < figures["first_day_s"] <= figures["run_s"], figures  # of the run, its first day
+    assert 0 < figures["first_day_cpu_s"] <= figures["run_cpu_s"], figures
     assert figures["peak_rss_mib"] > 0, f"peak RSS: {figures['peak_rss_mib']}"
     assert figures["targets"]["time"] is None, "a 5-day run must not be judged against targets"
     # the reference loop ran with the run's own cases and days, and the ratio is reported
