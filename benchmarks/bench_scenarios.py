@@ -8,8 +8,8 @@ libraries are limited to one thread), which measures and reports, as one JSON li
 - ``build_s``: ``GovernanceModel(parameters, seed)`` (population, network, agents);
 - ``run_s``: ``model.run(days)``, with the case log streaming to ``cases.csv`` in a
   temporary folder as finished cases retire, as ``microgov run --out`` does; of it,
-  ``first_day_s`` (and ``first_day_cpu_s``) the first simulated day's, which makes the
-  trust step's grouping of the ties once for the run;
+  ``first_day_s`` (and ``first_day_cpu_s``) the first simulated day's, on which the
+  compiled trust step groups the ties, once for the run;
 - ``output_s``: ``model.output()`` (summary, time series, the last cases to the file);
 - ``write_s``: writing ``summary.json`` and ``timeseries.csv`` (peak RSS includes it);
 - ``peak_rss_mib``: the child's peak resident set size, ``ru_maxrss`` of
@@ -142,7 +142,7 @@ def child(
     figures["rss_after_build_mib"] = peak_rss_mib()
 
     def progress(day: int) -> None:
-        if day == 1:  # the first day makes the trust step's grouping of the ties (once)
+        if day == 1:  # (the compiled trust step groups the ties on the first day, once)
             figures["first_day_s"] = time.perf_counter() - ran_at
             figures["first_day_cpu_s"] = time.process_time() - ran_cpu
         if progress_days and day % progress_days == 0:

@@ -23,7 +23,9 @@ calendar in C").
 
 The daily trust step (``diffuse_trust``, model/trust_diffusion.py) and a day's needs
 (``draw_needs`` and ``arrange_needs``, model/demand.py; ``sort_needs`` and
-``gather_needs``, model/casework.py) are here too, each the bit-for-bit twin of a numpy
+``gather_needs``, model/casework.py), the trust step's grouping of the ties
+(``group_by_degree``, model/trust_diffusion.py) and the build's tie matrix
+(``symmetric_ties``, model/population.py) are here too, each the twin of a numpy or scipy
 reference kept beside its caller (docs/design.md "The daily trust step in C" and "A small
 day's needs drawn, arranged and sorted in C"), and the writing of a day's new cases into
 the case table (``write_cases``, whose reference is ``Casework._write_cases``; docs/design.md
@@ -1817,29 +1819,35 @@ def diagonal_block(
     return out_indptr, out_indices, out_data
 
 
+cdef inline bint _far(int64_t tie, int64_t row, int64_t far_rows) noexcept nogil:
+    """Whether a tie is more than ``far_rows`` rows from its row."""
+    return (tie - row if tie >= row else row - tie) > far_rows
+
+
 def group_by_degree(const int32_t[::1] indptr, const int32_t[::1] indices, int64_t far_rows):
     """A CSR matrix's rows grouped by their numbers of ties, as
-    ``model.trust_diffusion._numpy_grouping`` groups them (the reference; the same arrays):
-    ``rows`` (int32) the rows by number of ties, ascending within a number (a stable
-    counting sort); ``starts`` (int64, one more than the most ties + 1) where each number's
-    rows begin; ``ties`` (int32) the rows' indices group by group and row by row; ``far``
-    (intp) the positions in ``ties`` of the ties more than ``far_rows`` rows from their row.
-    ``indptr`` must start at 0, never decrease and end at the number of indices. A count
-    and one pass over the rows in order, where numpy sorted, gathered blocks through int64
-    index arrays and took every tie's distance in a fresh array: the district's grouping on
-    the trust step's first day (issue 11, thirty-seventh round)."""
+    ``model.trust_diffusion._numpy_grouping`` groups them (the reference; the same arrays
+    for ties that are rows, ``[0, n)``): ``rows`` (int32) the rows by number of ties,
+    ascending within a number (a stable counting sort); ``starts`` (int64, of length the
+    most ties + 2) where each number's rows begin; ``ties`` (int32) the rows' indices group
+    by group and row by row; ``far`` (intp) the positions in ``ties`` of the ties more than
+    ``far_rows`` rows from their row. ``indptr`` must start at 0, never decrease and end at
+    the number of indices, and number fewer than 2³¹ rows. A count and one pass over the
+    rows in order, where numpy sorted, gathered blocks through int64 index arrays and took
+    every tie's distance in a fresh array: the district's grouping on the trust step's
+    first day (issue 11, thirty-seventh round)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, i, d, k, p, top = 0, count = 0, at
     cdef int64_t row
-    if n < 0 or indptr[0] != 0 or indptr[n] != indices.shape[0]:
+    if n < 0 or n >= 2**31 or indptr[0] != 0 or indptr[n] != indices.shape[0]:
         raise ValueError("group_by_degree: row pointers do not span the indices")
-    for i in range(n):
-        d = indptr[i + 1] - indptr[i]
-        if d < 0:
-            raise ValueError(f"group_by_degree: row pointers decrease at row {i}")
-        if d > top:
-            top = d
     if far_rows < 0:
         raise ValueError(f"group_by_degree: far_rows {far_rows} must be ≥ 0")
+    for i in range(n):  # (compared, not subtracted: a difference of two int32 can wrap)
+        if indptr[i + 1] < indptr[i]:
+            raise ValueError(f"group_by_degree: row pointers decrease at row {i}")
+        d = <Py_ssize_t> indptr[i + 1] - <Py_ssize_t> indptr[i]
+        if d > top:
+            top = d
     np = _numpy()
     out_rows = np.empty(n, dtype=np.int32)
     out_starts = np.zeros(top + 2, dtype=np.int64)
@@ -1868,10 +1876,9 @@ def group_by_degree(const int32_t[::1] indptr, const int32_t[::1] indices, int64
             o_rows[place[d]] = <int32_t> i
             place[d] += 1
             at = tie_at[d]
-            row = i
             for p in range(indptr[i], indptr[i + 1]):  # (the far ones counted)
                 o_ties[at] = indices[p]
-                count += (indices[p] - row if indices[p] >= row else row - indices[p]) > far_rows
+                count += _far(indices[p], i, far_rows)
                 at += 1
             tie_at[d] = at
     finally:
@@ -1884,7 +1891,7 @@ def group_by_degree(const int32_t[::1] indptr, const int32_t[::1] indices, int64
         for k in range(o_starts[d], o_starts[d + 1]):
             row = o_rows[k]
             for p in range(d):
-                if (o_ties[at] - row if o_ties[at] >= row else row - o_ties[at]) > far_rows:
+                if _far(o_ties[at], row, far_rows):
                     o_far[count] = at
                     count += 1
                 at += 1
@@ -1919,8 +1926,8 @@ def symmetric_ties(const int32_t[::1] first, const int32_t[::1] second, Py_ssize
     (rows, columns))).tocsr()`` of the pairs and their mirror images holds (the reference:
     ``model.population._scipy_ties``). One count, one scatter and one sort of each row's
     few ties, where scipy scattered, sorted pairs of index and value, then merged them: a
-    district's build (issue 11, thirty-seventh round). Every row number must be in
-    ``[0, n)``, and the ties both ways fewer than 2³¹."""
+    district's build (issue 11, thirty-seventh round). The rows of a pair that is not a
+    row with itself must be in ``[0, n)``, and the ties both ways fewer than 2³¹."""
     cdef Py_ssize_t m = first.shape[0], k, i, p, q, end
     cdef int32_t a, b
     if second.shape[0] != m:
@@ -1933,11 +1940,12 @@ def symmetric_ties(const int32_t[::1] first, const int32_t[::1] second, Py_ssize
     for k in range(m):  # each row's ties both ways, counted, then where each row begins
         a = first[k]
         b = second[k]
+        if a == b:  # (a resident with themself: no tie, as scipy's reference drops it)
+            continue
         if a < 0 or a >= n or b < 0 or b >= n:
             raise ValueError(f"symmetric_ties: pair {k} ({a}, {b}) outside rows 0 … {n - 1}")
-        if a != b:
-            place[a + 1] += 1
-            place[b + 1] += 1
+        place[a + 1] += 1
+        place[b + 1] += 1
     for i in range(n):
         place[i + 1] += place[i]
     if place[n] >= 2**31:
@@ -1969,7 +1977,8 @@ def symmetric_ties(const int32_t[::1] first, const int32_t[::1] second, Py_ssize
                     q += 1
         p = end
         indptr[i + 1] = <int32_t> q
-    return out_indptr, scattered[:q].copy()
+    # (a copy when repeats were dropped: a view would keep the longer array alive)
+    return out_indptr, scattered if q == scattered.shape[0] else scattered[:q].copy()
 
 
 cdef inline Py_ssize_t _slice_end(int64_t end, Py_ssize_t n) noexcept:

@@ -233,9 +233,11 @@ def _ties(
 ) -> sp.csr_matrix:
     """The symmetric 0/1 tie matrix: canonical (sorted indices, no duplicates), float64 ones.
 
-    The pairs are drawn as int32 and collapsed with boolean ones, so that a district's
-    17.5 M pairs are never held as int64 or float64 (issue 11, seventh round: the same
-    draws and the same matrix as summing float64 ones and setting them to 1).
+    The pairs are drawn as int32 (a district's 4.7 M, 9.4 M both ways) and made into the
+    matrix's structure by the compiled engine's ``symmetric_ties`` where it is built, else
+    by scipy with boolean ones (:func:`_scipy_ties`), so that they are never held as int64
+    or float64 (issue 11, seventh and thirty-seventh rounds: the same draws and the same
+    matrix as summing float64 ones and setting them to 1).
     """
     n = household.shape[0]
     rows: list[np.ndarray] = []
@@ -280,7 +282,8 @@ def _scipy_ties(r: np.ndarray, c: np.ndarray, n: int) -> tuple[np.ndarray, np.nd
     """The canonical CSR structure ``(indptr, indices)`` of the symmetric 0/1 ties of the
     pairs ``(r[k], c[k])`` that are not a resident with themself, by scipy (the reference
     of the compiled engine's ``symmetric_ties``, which :func:`_ties` calls where it is
-    built: ≈ 0.1 s less of a district's build; issue 11, thirty-seventh round)."""
+    built: ≈ 0.1 s less of a district's build; issue 11, thirty-seventh round). A pair of a
+    resident with themself is dropped before anything else."""
     keep = r != c
     r, c = r[keep], c[keep]
     pairs = sp.coo_matrix(

@@ -213,7 +213,8 @@ def test_the_compiled_ties_are_scipys(n: int, pairs: list[tuple[int, int]], hub:
     """The engine's ``symmetric_ties`` holds what scipy's COO-to-CSR of the pairs and their
     mirror images holds (``_scipy_ties``, the reference): the same row pointers and sorted,
     unique columns, of the same types — for repeated pairs, a resident paired with themself,
-    empty rows, and a hub of up to 80 ties (rows beyond 32 are sorted by ``qsort``)."""
+    empty rows, and a hub of up to 80 pairs (a row of more than 32 ties before its repeats
+    are dropped is sorted by ``qsort``)."""
     engine = population_module._ENGINE
     if engine is None:
         pytest.skip("the compiled engine is not built")
@@ -259,3 +260,15 @@ def test_ties_are_made_by_the_engine_where_it_is_built_and_by_scipy_without(monk
         engine.symmetric_ties(np.array([-1], dtype=np.int32), pair[:1], 5)
     with pytest.raises(ValueError, match="2 first rows and 1 second rows"):
         engine.symmetric_ties(pair, pair[:1], 5)
+    none = np.empty(0, dtype=np.int32)
+    with pytest.raises(ValueError, match="int32 numbers"):
+        engine.symmetric_ties(none, none, 2**31)
+    indptr, indices = engine.symmetric_ties(none, none, 0)  # no rows
+    assert indptr.tolist() == [0] and indices.tolist() == []
+    # a resident with themself is dropped before the rows are checked, as scipy's reference
+    # drops it
+    self_pair = np.array([7, 0], dtype=np.int32)
+    indptr, indices = engine.symmetric_ties(self_pair, np.array([7, 1], dtype=np.int32), 5)
+    expected = population_module._scipy_ties(self_pair, np.array([7, 1], dtype=np.int32), 5)
+    assert indptr.tolist() == expected[0].tolist() == [0, 1, 2, 2, 2, 2]
+    assert indices.tolist() == expected[1].tolist() == [1, 0]

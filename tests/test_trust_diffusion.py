@@ -770,7 +770,7 @@ def test_the_groupings_stable_order_is_numpys(keys: list[int], small: list[int],
 @given(
     degrees=st.lists(st.integers(0, 9), max_size=40),
     columns=st.lists(st.integers(0, 2**31 - 1), min_size=400, max_size=400),
-    far_rows=st.one_of(st.integers(0, 45), st.just(2**62)),
+    far_rows=st.one_of(st.integers(0, 45), st.just(2**62), st.just(2**64)),
 )
 def test_the_compiled_grouping_is_numpys(
     degrees: list[int], columns: list[int], far_rows: int
@@ -779,7 +779,7 @@ def test_the_compiled_grouping_is_numpys(
     makes — the rows by number of ties, where each number begins, the ties row by row in
     their stored order, the far ties' positions — the same values of the same types, for
     empty rows, no rows, unsorted ties, and any distance (``far_rows`` 0, or beyond every
-    tie)."""
+    tie; ``_grouping`` takes a distance beyond int64 down to one beyond every tie)."""
     engine = diffusion._engine
     if engine is None:
         pytest.skip("the compiled engine is not built")
@@ -787,7 +787,7 @@ def test_the_compiled_grouping_is_numpys(
     indptr = np.concatenate(([0], np.cumsum(degrees, dtype=np.int64))).astype(np.int32)
     indices = np.array([c % max(n, 1) for c in columns[: int(indptr[-1])]], dtype=np.int32)
     matrix = sp.csr_matrix((np.ones(indices.shape[0], np.float32), indices, indptr), (n, n))
-    got = engine.group_by_degree(indptr, indices, far_rows)
+    got = engine.group_by_degree(indptr, indices, min(far_rows, 2**62))
     expected = diffusion._numpy_grouping(matrix, far_rows)
     for mine, theirs in zip(got, expected, strict=True):
         assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
@@ -834,5 +834,8 @@ def test_the_grouping_is_compiled_for_the_kernels_matrix_only() -> None:
         engine.group_by_degree(np.array([0, 2, 2], dtype=np.int32), ties, 1)
     with pytest.raises(ValueError, match="decrease at row 1"):
         engine.group_by_degree(np.array([0, 4, 1, 3], dtype=np.int32), ties, 1)
+    wrapping = np.array([0, 2**31 - 1, -2, 3], dtype=np.int32)  # −2 − (2³¹ − 1) wraps in int32
+    with pytest.raises(ValueError, match="decrease at row 1"):
+        engine.group_by_degree(wrapping, ties, 1)
     with pytest.raises(ValueError, match="far_rows -1"):
         engine.group_by_degree(np.array([0, 3], dtype=np.int32), ties, -1)
