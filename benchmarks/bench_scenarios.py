@@ -22,6 +22,16 @@ libraries are limited to one thread), which measures and reports, as one JSON li
 ``--profile N`` runs build and run under cProfile instead (no target is judged) and
 prints the N functions with the most own time.
 
+``--repeats N`` measures each scenario N times, each in a fresh child, and keeps the
+median reading's figures (by build + run seconds; targets are judged on it), with every
+reading in the JSON's ``repeats``. ``--against CHECKOUT`` measures another checkout's model
+(through that checkout's own copy of this script's child) alternately with this one's, N
+times each, which of the two runs first swapped each time, so that a drift of the
+machine's speed falls on both alike; the JSON's ``against`` holds its readings, its median
+reading's figures and the paired differences, and a second table gives both medians and the
+median paired difference — how the issue-11 rounds compare a change with the tree before
+it on a machine whose speed moves by seconds from minute to minute.
+
 Then, unless ``--no-reference``, the **reference loop** (``benchmarks/reference_loop.py``,
 issue 11: the same number of cases as the run, four queue events each, no policy logic)
 runs in another fresh one-thread child, sized by the run (its ``cases_generated``,
@@ -42,6 +52,8 @@ Usage (from the repository root)::
     python benchmarks/bench_scenarios.py --scenarios classroom --days 5 --out /tmp/s.json
     python benchmarks/bench_scenarios.py --scenarios baseline --days 60 --profile 20 \\
         --out benchmarks/results/profile.json
+    python benchmarks/bench_scenarios.py --scenarios yongchuan --no-reference \\
+        --repeats 3 --against /tmp/tree-before        # a change against the tree before
 
 Results are merged by scenario into the JSON file (default
 ``benchmarks/results/scenarios.json``), so a long scenario can be measured in a separate
@@ -61,6 +73,7 @@ import platform
 import pstats
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -195,10 +208,10 @@ def child(
     return figures
 
 
-def _child_environment() -> dict[str, str]:
-    """One thread, and this tree's model first on the path: run from another checkout, the
+def _child_environment(root: Path = ROOT) -> dict[str, str]:
+    """One thread, and ``root``'s model first on the path: run from another checkout, the
     benchmark measures that checkout, not the one the environment has installed."""
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
     return os.environ | ONE_THREAD | {"PYTHONPATH": path}
 
 
@@ -233,13 +246,15 @@ def measure(
     progress_days: int,
     profile: int = 0,
     reference: bool = True,
+    root: Path = ROOT,
 ) -> dict[str, Any]:
     """Run one scenario in a fresh child process and return its figures; then (unless
     ``reference`` is false or the run was profiled) the reference loop with the run's
-    cases, simulated days and grids, in another fresh child, and the model's ratio to it."""
+    cases, simulated days and grids, in another fresh child, and the model's ratio to it.
+    ``root``: the checkout whose model (and whose copy of this script's child) runs."""
     command = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        str(root / "benchmarks" / "bench_scenarios.py"),
         "--child",
         scenario,
         "--days",
@@ -254,15 +269,17 @@ def measure(
     started = time.perf_counter()
     done = subprocess.run(
         command,
-        cwd=ROOT,
-        env=_child_environment(),
+        cwd=root,
+        env=_child_environment(root),
         stdout=subprocess.PIPE,
         text=True,
         check=False,
     )
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"{scenario}: child exited with {done.returncode} (see its stderr)")
+        raise RuntimeError(
+            f"{scenario}: child of {root} exited with {done.returncode} (see its stderr)"
+        )
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["child_wall_s"] = wall
     figures["model_s"] = figures["build_s"] + figures["run_s"]
@@ -270,7 +287,7 @@ def measure(
     figures["days"] = days
     figures["seed"] = seed
     figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    figures["git"] = _git_state()
+    figures["git"] = _git_state(root)
     if reference and not profile:
         figures["reference"] = run_reference(figures["model"])
         figures["ratio_to_reference"] = {
@@ -281,6 +298,69 @@ def measure(
         }
     figures["targets"] = _targets(scenario, days if not profile else -1, figures)
     return figures
+
+
+def measure_repeated(scenario: str, args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`measure` ``args.repeats`` times (alternated with ``args.against``'s checkout,
+    which of the two runs first swapped each time, so that a drift of the machine's speed
+    falls on both alike): the median reading's figures (by build + run seconds), with
+    ``repeats`` holding every reading of this checkout and ``against`` the other's and
+    the paired differences (this checkout's minus the other's, in the order run)."""
+    ours: list[dict[str, Any]] = []
+    theirs: list[dict[str, Any]] = []
+    for i in range(args.repeats):
+        roots = [ROOT] if args.against is None else [ROOT, args.against][:: 1 if i % 2 else -1]
+        for root in roots:
+            logger.info("%s: %d days in a fresh process (%s)", scenario, args.days, root)
+            figures = measure(
+                scenario,
+                args.days,
+                args.seed,
+                args.progress_days,
+                args.profile,
+                reference=not args.no_reference,
+                root=root,
+            )
+            (ours if root == ROOT else theirs).append(figures)
+    kept = _median_reading(ours)
+    if args.repeats > 1 or args.against is not None:
+        kept["repeats"] = _readings(ours)
+    if args.against is not None:
+        other = _readings(theirs)
+        difference = [
+            a - b for a, b in zip(kept["repeats"]["model_s"], other["model_s"], strict=True)
+        ]
+        kept["against"] = other | {
+            "root": str(args.against),
+            "git": _git_state(args.against),
+            "median_figures": _median_reading(theirs),
+            "paired_difference_s": difference,
+            "median_paired_difference_s": statistics.median(difference),
+        }
+    return kept
+
+
+def _readings(readings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every reading's build + run seconds (wall and CPU) and ratio, and their medians."""
+    model_s = [f["model_s"] for f in readings]
+    model_cpu_s = [f["model_cpu_s"] for f in readings]
+    ratio = [f["ratio_to_reference"]["wall"] for f in readings if "ratio_to_reference" in f]
+    return {
+        "model_s": model_s,
+        "model_cpu_s": model_cpu_s,
+        "ratio_wall": ratio,
+        "median_model_s": statistics.median(model_s),
+        "median_model_cpu_s": statistics.median(model_cpu_s),
+        "median_ratio_wall": statistics.median(ratio) if ratio else None,
+        "model_source": readings[0]["model_source"],
+    }
+
+
+def _median_reading(readings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reading with the median build + run time (the lower middle one of an even
+    number: a reading, not an average of two)."""
+    ordered = sorted(readings, key=lambda f: f["model_s"])
+    return dict(ordered[(len(ordered) - 1) // 2])
 
 
 def run_reference(model: dict[str, Any]) -> dict[str, Any]:
@@ -324,11 +404,12 @@ def _targets(scenario: str, days: int, figures: dict[str, Any]) -> dict[str, Any
     } | met_ratio
 
 
-def _git_state() -> dict[str, Any]:
-    """The commit measured, and whether the model's sources had uncommitted changes."""
+def _git_state(root: Path = ROOT) -> dict[str, Any]:
+    """The commit measured, and whether the model's sources had uncommitted changes (empty
+    and false outside a git checkout)."""
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
         return done.stdout.strip()
 
     return {
@@ -380,6 +461,33 @@ def markdown_table(entries: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def repeats_table(entries: dict[str, dict[str, Any]]) -> str:
+    """Each scenario's readings and median; with ``--against``, the other checkout's and the
+    median paired difference (this checkout's build + run seconds minus the other's)."""
+    lines = [
+        "| scenario | build+run s, each reading | median | against: each reading | median "
+        "| median paired difference s |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+
+    def listed(values: list[float]) -> str:
+        return ", ".join(f"{v:.2f}" for v in values)
+
+    for name, f in entries.items():
+        ours = f["repeats"]
+        other = f.get("against")
+        lines.append(
+            f"| {name} | {listed(ours['model_s'])} | {ours['median_model_s']:.2f} "
+            + (
+                f"| {listed(other['model_s'])} | {other['median_model_s']:.2f} "
+                f"| {other['median_paired_difference_s']:+.2f} |"
+                if other is not None
+                else "| – | – | – |"
+            )
+        )
+    return "\n".join(lines)
+
+
 def profile_table(name: str, profile: dict[str, Any]) -> str:
     """The functions with the most own time, as a markdown table."""
     lines = [
@@ -418,10 +526,37 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the reference loop (benchmarks/reference_loop.py) and the ratio to it",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="N",
+        help="measure each scenario N times, each in a fresh process; the figures kept are "
+        "the median reading's (by build + run seconds), with every reading beside them",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="another checkout (its own model and its copy of this script's child): measured "
+        "alternately with this one, --repeats times each, which runs first swapped each "
+        "time; the table gives both medians and the median paired difference",
+    )
     parser.add_argument("--child", metavar="SCENARIO", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days must be at least 1")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    if args.profile and (args.repeats > 1 or args.against is not None):
+        parser.error("--profile measures one run: not with --repeats above 1 or --against")
+    if args.against is not None:
+        args.against = args.against.resolve()
+        if not (args.against / "benchmarks" / "bench_scenarios.py").is_file():
+            parser.error(
+                f"--against {args.against}: not a checkout of this project "
+                "(no benchmarks/bench_scenarios.py in it)"
+            )
     # our progress at INFO; other libraries (Mesa logs every step at INFO) stay at WARNING
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     logger.setLevel(logging.INFO)
@@ -433,15 +568,7 @@ def main(argv: list[str] | None = None) -> int:
 
     measured: dict[str, dict[str, Any]] = {}
     for scenario in args.scenarios:
-        logger.info("%s: %d days in a fresh process", scenario, args.days)
-        measured[scenario] = measure(
-            scenario,
-            args.days,
-            args.seed,
-            args.progress_days,
-            args.profile,
-            reference=not args.no_reference,
-        )
+        measured[scenario] = measure_repeated(scenario, args)
 
     document: dict[str, Any] = {"benchmark": "scenarios", "scenarios": {}}
     if args.out.is_file():
@@ -457,6 +584,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(markdown_table(measured))
+    if args.repeats > 1 or args.against is not None:
+        print(f"\n{repeats_table(measured)}")
     for name, figures in measured.items():
         if "profile" in figures:
             print(f"\n{profile_table(name, figures['profile'])}")

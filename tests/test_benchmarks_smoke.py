@@ -142,6 +142,54 @@ def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> Non
     assert Path(figures["model_source"]) == tree / "model", figures["model_source"]
 
 
+def test_bench_scenarios_repeats_against_another_checkout(tmp_path: Path) -> None:
+    """--repeats 3 --against OTHER measures this checkout's model and the other's
+    alternately, three readings each in fresh processes: the figures kept are this
+    checkout's median reading, every reading is recorded, the other checkout's readings come
+    from its own model, and the paired differences are the readings' differences."""
+    tree = tmp_path / "other_checkout"
+    for name in ("app", "benchmarks", "model", "experiments", "scenarios", "tools"):
+        shutil.copytree(
+            ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "results")
+        )
+    out = tmp_path / "scenarios.json"
+    done = _run(
+        "bench_scenarios.py",
+        *("--scenarios", "classroom", "--days", "2", "--no-reference", "--progress-days", "0"),
+        *("--repeats", "3", "--against", str(tree), "--out", str(out)),
+    )
+    assert done.returncode == 0, f"bench_scenarios failed:\n{done.stderr}"
+    figures = json.loads(out.read_text(encoding="utf-8"))["scenarios"]["classroom"]
+    ours, theirs = figures["repeats"], figures["against"]
+    assert len(ours["model_s"]) == len(theirs["model_s"]) == 3, figures
+    assert figures["model_s"] == sorted(ours["model_s"])[1]  # the median reading's figures
+    assert ours["median_model_s"] == sorted(ours["model_s"])[1]
+    assert Path(ours["model_source"]) == ROOT / "model"
+    assert Path(theirs["model_source"]) == tree / "model"
+    assert Path(theirs["median_figures"]["model_source"]) == tree / "model"
+    assert theirs["paired_difference_s"] == [
+        a - b for a, b in zip(ours["model_s"], theirs["model_s"], strict=True)
+    ]
+    assert "median paired difference" in done.stdout
+    # three runs of each checkout, in alternation, the other one first
+    started = [line for line in done.stderr.splitlines() if "in a fresh process" in line]
+    assert [str(tree) in line for line in started] == [True, False, False, True, True, False]
+
+
+def test_bench_scenarios_refuses_bad_repeats_and_checkouts(tmp_path: Path) -> None:
+    """A folder that is not a checkout, repeats below one, and a profile of several runs
+    are refused in one line each, before anything runs."""
+    for args, message in (
+        (("--against", str(tmp_path)), f"--against {tmp_path}: not a checkout"),
+        (("--repeats", "0"), "--repeats must be at least 1, got 0"),
+        (("--repeats", "2", "--profile", "5"), "--profile measures one run"),
+    ):
+        done = _run("bench_scenarios.py", *args, "--out", str(tmp_path / "s.json"))
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr.strip().splitlines()[-1], done.stderr
+        assert not (tmp_path / "s.json").exists()
+
+
 def test_reference_loop_four_events_per_case_and_settled_queues() -> None:
     """The reference loop processes exactly four events per case and its queues settle."""
     sys.path.insert(0, str(BENCHMARKS))
