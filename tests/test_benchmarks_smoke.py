@@ -119,13 +119,18 @@ def test_bench_scenarios_classroom_five_days(tmp_path: Path) -> None:
     assert figures["model"]["trust_far_ties"] == "no far ties", figures["model"]
 
 
-def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> None:
-    """Run from another checkout, bench_scenarios' child imports that checkout's model."""
-    tree = tmp_path / "other_checkout"
+def _copy_checkout(tree: Path) -> Path:
+    """A copy of this checkout's code (its compiled engine too) at ``tree``."""
     for name in ("app", "benchmarks", "model", "experiments", "scenarios", "tools"):
         shutil.copytree(
             ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "results")
         )
+    return tree
+
+
+def test_bench_scenarios_measures_the_tree_it_is_run_from(tmp_path: Path) -> None:
+    """Run from another checkout, bench_scenarios' child imports that checkout's model."""
+    tree = _copy_checkout(tmp_path / "other_checkout")
     out = tmp_path / "scenarios.json"
     done = _run(
         "bench_scenarios.py",
@@ -147,11 +152,7 @@ def test_bench_scenarios_repeats_against_another_checkout(tmp_path: Path) -> Non
     alternately, three readings each in fresh processes: the figures kept are this
     checkout's median reading, every reading is recorded, the other checkout's readings come
     from its own model, and the paired differences are the readings' differences."""
-    tree = tmp_path / "other_checkout"
-    for name in ("app", "benchmarks", "model", "experiments", "scenarios", "tools"):
-        shutil.copytree(
-            ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "results")
-        )
+    tree = _copy_checkout(tmp_path / "other_checkout")
     out = tmp_path / "scenarios.json"
     done = _run(
         "bench_scenarios.py",
