@@ -308,20 +308,21 @@ def measure_repeated(scenario: str, args: argparse.Namespace) -> dict[str, Any]:
     the paired differences (this checkout's minus the other's, in the order run)."""
     ours: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
+    sides = [(ROOT, ours)] + ([] if args.against is None else [(args.against, theirs)])
     for i in range(args.repeats):
-        roots = [ROOT] if args.against is None else [ROOT, args.against][:: 1 if i % 2 else -1]
-        for root in roots:
+        for root, readings in sides if i % 2 else sides[::-1]:
             logger.info("%s: %d days in a fresh process (%s)", scenario, args.days, root)
-            figures = measure(
-                scenario,
-                args.days,
-                args.seed,
-                args.progress_days,
-                args.profile,
-                reference=not args.no_reference,
-                root=root,
+            readings.append(
+                measure(
+                    scenario,
+                    args.days,
+                    args.seed,
+                    args.progress_days,
+                    args.profile,
+                    reference=not args.no_reference,
+                    root=root,
+                )
             )
-            (ours if root == ROOT else theirs).append(figures)
     kept = _median_reading(ours)
     if args.repeats > 1 or args.against is not None:
         kept["repeats"] = _readings(ours)
@@ -332,8 +333,7 @@ def measure_repeated(scenario: str, args: argparse.Namespace) -> dict[str, Any]:
         ]
         kept["against"] = other | {
             "root": str(args.against),
-            "git": _git_state(args.against),
-            "median_figures": _median_reading(theirs),
+            "median_figures": _median_reading(theirs),  # (its ``git`` says which commit)
             "paired_difference_s": difference,
             "median_paired_difference_s": statistics.median(difference),
         }
