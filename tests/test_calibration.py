@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -207,6 +209,31 @@ def test_shipped_target_file_loads_and_has_a_holdout() -> None:
     assert sorted(t.source for t in targets.holdout) == ["F1.2", "F5.1", "F5.4"]
     assert all(t.note for t in targets.holdout)
     assert all(t.period and t.reform for t in targets.targets)
+
+
+@pytest.mark.parametrize(
+    "scenario", sorted(SCENARIOS_FOLDER.glob("*_calibrated.toml")), ids=lambda p: p.name
+)
+def test_shipped_calibrated_scenarios_record_the_files_they_were_fitted_with(
+    scenario: Path,
+) -> None:
+    """A shipped fitted scenario's header names the experiment and target files it was
+    written from, by their sha256: the files as they are now, so that rerunning the
+    experiment reproduces it (an experiment file edited after its fit, even in a comment,
+    fails here until the calibration is rerun)."""
+    root = SCENARIOS_FOLDER.parent
+    header = scenario.read_text(encoding="utf-8").split("\n\n", 1)[0]
+    recorded = re.findall(
+        r"^# (experiment|target) file: (\S+) \(sha256 ([0-9a-f]+)…?\)$", header, re.M
+    )
+    assert {kind for kind, _, _ in recorded} == {"experiment", "target"}, header
+    for kind, name, digest in recorded:
+        actual = hashlib.sha256((root / name).read_bytes()).hexdigest()
+        assert actual.startswith(digest), (
+            f"{scenario.name}: its {kind} file {name} has changed since the fit "
+            f"(recorded {digest[:16]}…, now {actual[:16]}…); rerun `microgov calibrate "
+            f"<experiment> --scenario-out scenarios/{scenario.name}`"
+        )
 
 
 # ---------------------------------------------------------------------- experiment files
