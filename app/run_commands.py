@@ -124,6 +124,7 @@ def run_command(args: argparse.Namespace) -> int:
         )
 
     from experiments.runs import run_single  # the model is imported only when needed
+    from model.outcomes import warnings_not_logged
 
     started = time.perf_counter()
     warmup = scenario.parameters.simulation.warmup_days
@@ -131,6 +132,7 @@ def run_command(args: argparse.Namespace) -> int:
     with (
         _case_file(folder) as sink,
         _progress_bar(scenario, warmup + days, disabled=args.no_progress) as progress,
+        warnings_not_logged(),  # listed once, after the table
     ):
         output = run_single(scenario, args.seed, days=days, progress=progress, case_sink=sink)
     elapsed = time.perf_counter() - started

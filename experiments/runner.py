@@ -75,6 +75,7 @@ from experiments.store import (
     package_versions,
     run_key,
 )
+from model.outcomes import warnings_not_logged
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +121,11 @@ def execute_task(task: Task) -> RunRecord:
     try:
         seed = replication_seed(task.root_seed, task.replication)
         sink = HistogramCaseSink() if _takes_case_sink(task.run_fn) else None
-        if sink is not None:
-            output = task.run_fn(task.scenario, seed, days=task.days, case_sink=sink)
-        else:
-            output = task.run_fn(task.scenario, seed, days=task.days)
+        with warnings_not_logged():  # stored and counted below, listed with --verbose
+            if sink is not None:
+                output = task.run_fn(task.scenario, seed, days=task.days, case_sink=sink)
+            else:
+                output = task.run_fn(task.scenario, seed, days=task.days)
         summary = {str(k): float(v) for k, v in output.summary.items()}
         series = timeseries_rows(output.timeseries)
         histogram = sink.rows() if sink is not None else distribution_rows(output.cases)

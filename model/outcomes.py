@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -976,6 +978,40 @@ OVERLOAD_BACKLOG_DAYS = 30.0  # an active backlog of a month of arrivals at the 
 logger = logging.getLogger(__name__)
 
 
+class _QuietWarnings(logging.Filter):
+    """Drops this module's records of a run's warnings while the current thread is inside
+    :func:`warnings_not_logged` (a thread's flag: runs in other threads, a Dask worker's
+    among them, are not affected)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(self.local, "depth", 0) and record.levelno == logging.WARNING)
+
+
+_QUIET = _QuietWarnings()
+logger.addFilter(_QUIET)
+
+
+@contextmanager
+def warnings_not_logged() -> Iterator[None]:
+    """Inside, the warnings :func:`run_warnings` finds are returned but not logged.
+
+    For callers that show them otherwise: ``microgov run`` lists them after its table,
+    and an experiment stores each run's in table ``warnings`` and counts the runs that had
+    any (``--verbose`` lists them run by run). Logged as well, a sensitivity experiment
+    printed about a thousand lines of them (one per run and warning, from every worker),
+    and a single run printed each twice."""
+    local = _QUIET.local
+    local.depth = getattr(local, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        local.depth -= 1
+
+
 def group_key(name: str) -> str:
     """Turn an age group label such as '18-29' or '70+' into an identifier part."""
     return name.replace("+", "_plus").replace("-", "_")
@@ -1285,7 +1321,8 @@ def _intake_shares(
 
 
 def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str, ...]:
-    """Warnings a reader of the outcomes must see (each is also logged)."""
+    """Warnings a reader of the outcomes must see (each is also logged, but inside
+    :func:`warnings_not_logged`)."""
     found = []
     for name in model.department_names:
         value = summary.get(f"department_utilisation_{name}", math.nan)
