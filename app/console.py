@@ -60,13 +60,14 @@ def outcome_table(summary: Mapping[str, float]) -> str:
     ]
     if rows:
         lines.append("resolution time by case type")
-        lines.append(f"  {'case type':<12} {'mean':>10} {'median':>10} {'p90':>10}")
+        column = max(12, *(len(t) for t, _ in rows))  # the widest type's name (no overflow)
+        lines.append(f"  {'case type':<{column}} {'mean':>10} {'median':>10} {'p90':>10}")
         for case_type, stats in rows:
             cells = [
                 format_value(f"resolution_time_{s}_days_{case_type}", stats.get(s, math.nan))
                 for s in ("mean", "median", "p90")
             ]
-            lines.append(f"  {case_type:<12} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}")
+            lines.append(f"  {case_type:<{column}} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}")
     if other:
         lines.append("other")
         lines += [f"  {n:<{width}}  {format_value(n, summary[n]):>16}" for n in other]

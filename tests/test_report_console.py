@@ -47,6 +47,23 @@ def test_table_groups_and_units() -> None:
     assert "e+" not in text, "no exponent notation"
 
 
+def test_case_type_table_stays_aligned_with_a_long_type_name() -> None:
+    """Every row of the by-type table, the header's included, ends its columns at the same
+    places, also with a type name wider than the column's twelve characters."""
+    summary = {
+        f"resolution_time_{s}_days_{t}": v
+        for t in ("inquiry", "neighbour_dispute")
+        for s, v in (("mean", 1.8), ("median", 1.5), ("p90", 12.25))
+    }
+    lines = outcome_table(summary).splitlines()
+    start = lines.index("resolution time by case type") + 1
+    table = lines[start : start + 3]
+    assert [line.split()[0] for line in table] == ["case", "inquiry", "neighbour_dispute"]
+    assert len({len(line) for line in table}) == 1, table
+    ends = [line.index("days") if "days" in line else line.index("mean") for line in table]
+    assert ends[1] == ends[2], table
+
+
 def test_format_value_missing() -> None:
     """A missing value prints as n/a."""
     assert format_value("on_time_share", math.nan) == "n/a"
