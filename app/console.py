@@ -60,7 +60,7 @@ def outcome_table(summary: Mapping[str, float]) -> str:
     ]
     if rows:
         lines.append("resolution time by case type")
-        column = max(12, *(len(t) for t, _ in rows))  # the widest type's name (no overflow)
+        column = max([len(t) for t, _ in rows] + [12])  # the widest type's name (no overflow)
         lines.append(f"  {'case type':<{column}} {'mean':>10} {'median':>10} {'p90':>10}")
         for case_type, stats in rows:
             cells = [

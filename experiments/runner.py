@@ -121,11 +121,10 @@ def execute_task(task: Task) -> RunRecord:
     try:
         seed = replication_seed(task.root_seed, task.replication)
         sink = HistogramCaseSink() if _takes_case_sink(task.run_fn) else None
-        with warnings_not_logged():  # stored and counted below, listed with --verbose
-            if sink is not None:
-                output = task.run_fn(task.scenario, seed, days=task.days, case_sink=sink)
-            else:
-                output = task.run_fn(task.scenario, seed, days=task.days)
+        if sink is not None:
+            output = task.run_fn(task.scenario, seed, days=task.days, case_sink=sink)
+        else:
+            output = task.run_fn(task.scenario, seed, days=task.days)
         summary = {str(k): float(v) for k, v in output.summary.items()}
         series = timeseries_rows(output.timeseries)
         histogram = sink.rows() if sink is not None else distribution_rows(output.cases)
@@ -154,6 +153,15 @@ def execute_task(task: Task) -> RunRecord:
         units=units,
         warnings=warnings,
     )
+
+
+def execute_task_quietly(task: Task) -> RunRecord:
+    """:func:`execute_task` with the run's warnings returned but not logged
+    (:func:`model.outcomes.warnings_not_logged`): for an experiment's runs, whose warnings
+    the runner stores, counts and lists with ``--verbose`` — not, from every worker, a line
+    per run and warning (about a thousand for a Sobol' experiment)."""
+    with warnings_not_logged():
+        return execute_task(task)
 
 
 def _takes_case_sink(run_fn: RunFunction) -> bool:
@@ -571,7 +579,9 @@ def _run_batches(
                 executor.describe(),
             )
         for task, result in executor.map_unordered(
-            execute_task, tasks, on_worker_lost=lambda loss: _record_loss(store, report, loss)
+            execute_task_quietly,
+            tasks,
+            on_worker_lost=lambda loss: _record_loss(store, report, loss),
         ):
             record = result if isinstance(result, RunRecord) else failed_record(task, result)
             store.record(record)
@@ -795,6 +805,7 @@ __all__ = [
     "default_folder",
     "distribution_rows",
     "execute_task",
+    "execute_task_quietly",
     "precision_status",
     "replicate",
     "run_experiment",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -978,38 +978,36 @@ OVERLOAD_BACKLOG_DAYS = 30.0  # an active backlog of a month of arrivals at the 
 logger = logging.getLogger(__name__)
 
 
-class _QuietWarnings(logging.Filter):
-    """Drops this module's records of a run's warnings while the current thread is inside
-    :func:`warnings_not_logged` (a thread's flag: runs in other threads, a Dask worker's
-    among them, are not affected)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.local = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (getattr(self.local, "depth", 0) and record.levelno == logging.WARNING)
+# a run's warnings are logged with this attribute set (``extra``), so that the filter
+# below drops those records only, never another warning of this module
+_RUN_WARNING = "microgov_run_warning"
+_QUIET: ContextVar[bool] = ContextVar("microgov_run_warnings_quiet", default=False)
 
 
-_QUIET = _QuietWarnings()
-logger.addFilter(_QUIET)
+def _not_quieted(record: logging.LogRecord) -> bool:
+    """False for a run's warning logged while :func:`warnings_not_logged` is in force."""
+    return not (_QUIET.get() and getattr(record, _RUN_WARNING, False))
+
+
+logger.addFilter(_not_quieted)
 
 
 @contextmanager
 def warnings_not_logged() -> Iterator[None]:
     """Inside, the warnings :func:`run_warnings` finds are returned but not logged.
 
-    For callers that show them otherwise: ``microgov run`` lists them after its table,
-    and an experiment stores each run's in table ``warnings`` and counts the runs that had
-    any (``--verbose`` lists them run by run). Logged as well, a sensitivity experiment
-    printed about a thousand lines of them (one per run and warning, from every worker),
-    and a single run printed each twice."""
-    local = _QUIET.local
-    local.depth = getattr(local, "depth", 0) + 1
+    For callers that show them otherwise: ``microgov run`` lists them after its table, and
+    an experiment's runner stores each run's in table ``warnings`` and counts the runs that
+    had any (``--verbose`` lists them run by run; ``experiments.runner.execute_task_quietly``).
+    Logged as well, a sensitivity experiment printed about a thousand lines of them (one per
+    run and warning, from every worker), and a single run showed each twice. The setting is
+    the current thread's (a context variable: a Dask worker's other runs are not affected)
+    and is restored on leaving, an exception included."""
+    token = _QUIET.set(True)
     try:
         yield
     finally:
-        local.depth -= 1
+        _QUIET.reset(token)
 
 
 def group_key(name: str) -> str:
@@ -1321,7 +1319,7 @@ def _intake_shares(
 
 
 def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str, ...]:
-    """Warnings a reader of the outcomes must see (each is also logged, but inside
+    """Warnings a reader of the outcomes must see (each is also logged, except inside
     :func:`warnings_not_logged`)."""
     found = []
     for name in model.department_names:
@@ -1338,7 +1336,7 @@ def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str
             "of arrivals); the run shows collapse, its time outcomes are censored"
         )
     for message in found:
-        logger.warning(message)
+        logger.warning(message, extra={_RUN_WARNING: True})
     return tuple(found)
 
 

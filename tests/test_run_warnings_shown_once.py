@@ -1,27 +1,34 @@
 """A run's warnings are shown once: listed by ``microgov run`` after its table, stored and
-counted by an experiment — not also logged by the model run by run (a Sobol' experiment
-printed about a thousand lines of them, one per run and warning, from every worker)."""
+counted by an experiment's runner — not also logged by the model run by run (a Sobol'
+experiment printed about a thousand lines of them, one per run and warning, from every
+worker). Elsewhere (``replicate``, a model used directly) they are logged as before."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
-import hardening_runner_standins as hs
-import standins
+import pytest
 
 from app.cli import main
-from experiments.runner import run_experiment
+from experiments.executors import SerialExecutor
+from experiments.runner import replicate, run_experiment
+from experiments.scenario_files import SCENARIOS_FOLDER, apply_overrides, load_scenario
 from experiments.store import ResultStore
 from model import outcomes
 from model.outcomes import warnings_not_logged
 
+ROOT = Path(__file__).resolve().parents[1]
 # one urban-management staff member per 100k residents: the classroom's department is
-# overloaded within 60 days (three warnings)
+# overloaded within 60 days (utilisation above 0.9: warnings)
 OVERLOADED = "departments.urban_management.staff_per_100k_residents=1"
 
 
-def _model_warnings(caplog) -> list[str]:
+def _run_warnings(caplog) -> list[str]:
+    """The run warnings the model logged (model.outcomes, WARNING) that reached the log."""
     return [
         r.getMessage()
         for r in caplog.records
@@ -29,51 +36,108 @@ def _model_warnings(caplog) -> list[str]:
     ]
 
 
-def test_warnings_not_logged_drops_only_this_thread_s_warning_records(caplog) -> None:
-    """Inside, this thread's WARNING records of model.outcomes are dropped (other levels
-    and other threads' records are not); outside, and after leaving, they are logged."""
+def _overloaded_experiment(folder: Path, replications: int = 2) -> Path:
+    """A compare experiment of the overloaded classroom against the classroom, 60 days."""
+    (folder / "scenarios").mkdir(parents=True)
+    (folder / "experiments").mkdir()
+    (folder / "scenarios" / "overloaded.toml").write_text(
+        f'extends = "{(SCENARIOS_FOLDER / "classroom.toml").as_posix()}"\n'
+        'name = "overloaded"\n'
+        "[simulation]\nwarmup_days = 0\n"
+        "[departments.urban_management]\nstaff_per_100k_residents = 1\n",
+        encoding="utf-8",
+    )
+    path = folder / "experiments" / "ov.toml"
+    path.write_text(
+        f'name = "ov"\nkind = "compare"\nseed = 3\nreplications = {replications}\ndays = 60\n'
+        'reference = "overloaded"\n'
+        '[[scenarios]]\npath = "../scenarios/overloaded.toml"\n'
+        f'[[scenarios]]\npath = "{(SCENARIOS_FOLDER / "classroom.toml").as_posix()}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def _stored_warnings(out: Path) -> int:
+    with ResultStore.open(out) as store:
+        return len(store.warnings())
+
+
+def test_warnings_not_logged_drops_only_run_warnings_of_this_thread(caplog) -> None:
+    """Inside, this thread's run warnings are dropped; another warning of the module, other
+    threads' run warnings and everything after leaving (an exception included) are logged."""
     caplog.set_level(logging.INFO)
-    outcomes.logger.warning("before")
+
+    def run_warning(message: str) -> None:  # as run_warnings logs one
+        outcomes.logger.warning(message, extra={outcomes._RUN_WARNING: True})
+
+    run_warning("before")
     with warnings_not_logged():
-        outcomes.logger.warning("inside")
-        outcomes.logger.info("an info inside")
-        with warnings_not_logged():  # nested: still quiet after the inner block ends
-            outcomes.logger.warning("nested")
-        outcomes.logger.warning("inside, after the nested block")
-        other = threading.Thread(target=outcomes.logger.warning, args=("another thread",))
+        run_warning("inside")
+        outcomes.logger.warning("another warning inside")
+        with warnings_not_logged():
+            run_warning("nested")
+        run_warning("inside, after the nested block")
+        other = threading.Thread(target=run_warning, args=("another thread",))
         other.start()
         other.join()
-    outcomes.logger.warning("after")
-    assert _model_warnings(caplog) == ["before", "another thread", "after"]
-    assert "an info inside" in [r.getMessage() for r in caplog.records]
+    with pytest.raises(RuntimeError), warnings_not_logged():
+        run_warning("before a failure")
+        raise RuntimeError("a run that fails")
+    run_warning("after")
+    assert _run_warnings(caplog) == [
+        "before",
+        "another warning inside",
+        "another thread",
+        "after",
+    ]
 
 
-def test_microgov_run_lists_each_warning_once(capsys, caplog) -> None:
-    """`microgov run` on an overloaded classroom prints each warning once, in its list."""
+def test_microgov_run_lists_its_warnings_without_logging_them(capsys, caplog) -> None:
+    """`microgov run` on an overloaded classroom lists its warnings after the table, and the
+    model's log of them stays quiet (before, each was shown twice)."""
     status = main(
         ["run", "classroom", "--days", "60", "--set", OVERLOADED, "--no-files", "--no-progress"]
     )
-    captured = capsys.readouterr()
-    assert status == 0, captured.err
-    listed = [line.strip() for line in captured.out.splitlines() if "exceeds 0.9" in line]
-    assert listed and len(listed) == len(set(listed)), captured.out
-    assert "warnings (" in captured.out, captured.out
-    assert "exceeds 0.9" not in captured.err, captured.err
-    assert _model_warnings(caplog) == [], "the list is the only place they are shown"
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    listed = printed.split("warnings (", 1)[-1]
+    assert "urban_management utilisation" in listed, printed
+    assert _run_warnings(caplog) == [], "the list is the only place they are shown"
 
 
-def test_an_experiment_stores_warnings_without_logging_them(tmp_path, caplog) -> None:
-    """An experiment's runs' warnings go to table warnings and the count of warned runs;
-    the model's log of them is quiet (the runner lists them at INFO, with --verbose)."""
-
-    def logging_run(scenario, seed, days=None, progress=None):
-        outcomes.logger.warning("department transport utilisation 0.93 exceeds 0.9")
-        return hs.warning_run(scenario, seed, days=days, progress=progress)
-
-    path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=1))
+def test_an_experiment_stores_its_runs_warnings_without_logging_them(tmp_path, caplog) -> None:
+    """Serially: the runs' warnings go to table warnings, none to the log."""
     out = tmp_path / "out"
-    report = run_experiment(path, out, workers=1, run_fn=logging_run)
-    assert report.warned_runs == 4, "every run warned"
-    with ResultStore.open(out) as store:
-        assert len(store.warnings()) == 4 + 2, "stored: one a run, a second at the 4 h points"
-    assert _model_warnings(caplog) == []
+    report = run_experiment(_overloaded_experiment(tmp_path), out, workers=1)
+    assert report.warned_runs >= 2, "the overloaded runs warned"
+    assert _stored_warnings(out) >= 2
+    assert _run_warnings(caplog) == []
+
+
+def test_pool_workers_print_no_run_warnings(tmp_path) -> None:
+    """`microgov compare --workers 2` in a fresh process: nothing on standard error from the
+    workers (before, a line per run and warning), the warnings stored and counted."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())"]
+    experiment = str(_overloaded_experiment(tmp_path))
+    done = subprocess.run(
+        [*command, "compare", experiment, "--workers", "2", "--out", str(out), "--no-progress"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "exceeds 0.9" not in done.stderr, done.stderr
+    assert "run(s) reported warnings" in done.stdout, done.stdout
+    assert _stored_warnings(out) >= 2
+
+
+def test_replicate_still_logs_run_warnings(caplog) -> None:
+    """`replicate` (a notebook's helper, whose rows carry no warnings) logs them as before."""
+    scenario = load_scenario(SCENARIOS_FOLDER / "classroom.toml")
+    field, value = OVERLOADED.split("=")
+    overloaded = apply_overrides(scenario, {field: float(value)})
+    replicate([overloaded], 1, days=60, executor=SerialExecutor())
+    assert any("urban_management utilisation" in m for m in _run_warnings(caplog))
