@@ -124,7 +124,7 @@ from experiments.experiment_files import (
 from experiments.runner import (
     Task,
     default_folder,
-    execute_task,
+    execute_task_quietly,
     experiment_manifest,
     failed_record,
 )
@@ -193,6 +193,8 @@ class CalibrationReport:
     settle_steps: list[SettleStep] = field(default_factory=list)  # the fixed-point iterations
     settle_residual: float | None = None  # how far one more settling iteration moves it
     holdouts_unavailable: list[str] = field(default_factory=list)
+    warned_runs: int = 0  # candidate runs of this session that reported warnings
+    best_warnings: list[str] = field(default_factory=list)  # the best candidate's, distinct
 
     def summary(self) -> str:
         """One paragraph for the end of the command."""
@@ -220,6 +222,13 @@ class CalibrationReport:
             text += "\nholdout target(s) the model does not report (not compared): " + ", ".join(
                 self.holdouts_unavailable
             )
+        if self.warned_runs:
+            text += (
+                f"\n{self.warned_runs} candidate run(s) reported warnings (table warnings; "
+                f"`microgov status {self.folder}`)"
+            )
+        if self.best_warnings:
+            text += f"\nthe best candidate's runs reported: {'; '.join(self.best_warnings)}"
         return text
 
 
@@ -238,8 +247,10 @@ def _fmt(value: float | None) -> str:
 
 
 def execute_candidate_run(task: Task) -> RunRecord:
-    """Run one replication of a candidate (in the worker); daily series are not kept."""
-    record = execute_task(task)
+    """Run one replication of a candidate (in the worker); daily series are not kept. Its
+    warnings are stored and counted, and the best candidate's named in the summary, rather
+    than logged run by run (``execute_task_quietly``)."""
+    record = execute_task_quietly(task)
     return dataclasses.replace(record, timeseries=[], units=[])
 
 
@@ -374,6 +385,8 @@ class _Context:
             record = result if isinstance(result, RunRecord) else failed_record(task, result)
             self.store.record(record)
             self.report.ran += 1
+            if record.warnings:
+                self.report.warned_runs += 1
             if record.status != "ok":
                 logger.warning("run %s failed", record.run_key)
             remaining[task.point_id] -= 1
@@ -526,6 +539,9 @@ def run_calibration(
             )
         report.best_point = best.point_id
         report.best_objective = best.objective
+        warned = store.warnings()
+        of_best = warned["run_key"].str.startswith(f"{best.point_id}/")
+        report.best_warnings = list(dict.fromkeys(warned.loc[of_best, "message"]))
         report.best_parameters = dict(best.parameters)
         store.set_meta(
             {

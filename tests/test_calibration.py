@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -14,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import hardening_runner_standins as hs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -36,6 +38,7 @@ from experiments.runs import run_single
 from experiments.scenario_files import SCENARIOS_FOLDER, apply_overrides, load_scenario
 from experiments.scenario_writer import scenario_tables
 from experiments.seeds import replication_seed
+from experiments.store import ResultStore
 from experiments.targets import check_outcomes, load_targets
 
 CLASSROOM = SCENARIOS_FOLDER / "classroom.toml"
@@ -402,6 +405,49 @@ def test_holdout_targets_never_touch_the_fit(tmp_path: Path) -> None:
         report = run_calibration(path, folder / "results", executor=SerialExecutor())
         rows.append((candidate_rows(folder / "results"), report.best_parameters))
     assert rows[0] == rows[1]
+
+
+def test_candidate_runs_warnings_are_counted_and_the_best_s_named(tmp_path: Path, caplog) -> None:
+    """Candidate runs' warnings are stored and counted, the best candidate's named in the
+    summary, and not logged run by run (a calibration's runs printed them from every worker)."""
+    from model import outcomes
+
+    def warning_run(scenario, seed, days=None, progress=None, case_sink=None):
+        output = run_single(scenario, seed, days=days, case_sink=case_sink)
+        needs = scenario.parameters.demand.needs_per_resident_per_year
+        message = f"stand-in warning: needs {'above' if needs > 0.8 else 'at most'} 0.8"
+        outcomes.logger.warning(message, extra={outcomes._RUN_WARNING: True})  # as the model
+        return hs.with_warnings(output, (message,))
+
+    seed, replications, days = 3, 2, 20
+    path = write_setup(
+        tmp_path,
+        truth_targets(seed, replications, days),
+        seed=seed,
+        replications=replications,
+        days=days,
+        candidates=4,
+    )
+    caplog.set_level(logging.INFO)
+    caplog.clear()  # (the targets' own runs above log theirs)
+    report = run_calibration(
+        path, tmp_path / "results", executor=SerialExecutor(), run_fn=warning_run
+    )
+    # four candidates' runs and the best one's check on fresh seeds: every run warned
+    assert report.warned_runs == report.ran >= 4 * replications, report.summary()
+    with ResultStore.open(tmp_path / "results") as store:
+        stored = store.warnings()
+    best_messages = set(
+        stored.loc[stored["run_key"].str.startswith(report.best_point + "/"), "message"]
+    )
+    assert len(best_messages) == 1 and report.best_warnings == sorted(best_messages)
+    summary = report.summary()
+    assert f"{report.ran} candidate run(s) reported warnings" in summary, summary
+    assert f"the best candidate's runs reported: {report.best_warnings[0]}" in summary, summary
+    logged = [
+        r for r in caplog.records if r.name == "model.outcomes" and r.levelno >= logging.WARNING
+    ]
+    assert logged == [], [r.getMessage() for r in logged]
 
 
 def test_kill_and_resume_evaluates_no_candidate_twice(tmp_path: Path) -> None:
