@@ -419,15 +419,9 @@ def test_candidate_runs_warnings_are_counted_and_the_best_s_named(tmp_path: Path
         outcomes.logger.warning(message, extra={outcomes._RUN_WARNING: True})  # as the model
         return hs.with_warnings(output, (message,))
 
-    seed, replications, days = 3, 2, 20
-    path = write_setup(
-        tmp_path,
-        truth_targets(seed, replications, days),
-        seed=seed,
-        replications=replications,
-        days=days,
-        candidates=4,
-    )
+    replications = 2
+    options = dict(seed=3, replications=replications, days=20, candidates=4)
+    path = write_setup(tmp_path, truth_targets(3, replications, 20), **options)
     caplog.set_level(logging.INFO)
     caplog.clear()  # (the targets' own runs above log theirs)
     report = run_calibration(
