@@ -127,6 +127,7 @@ from experiments.runner import (
     execute_task_quietly,
     experiment_manifest,
     failed_record,
+    warned_runs_line,
 )
 from experiments.scenario_files import Scenario, apply_overrides, field_value, load_scenario
 from experiments.scenario_writer import write_extending_scenario
@@ -223,10 +224,7 @@ class CalibrationReport:
                 self.holdouts_unavailable
             )
         if self.warned_runs:
-            text += (
-                f"\n{self.warned_runs} candidate run(s) reported warnings (table warnings; "
-                f"`microgov status {self.folder}`)"
-            )
+            text += "\n" + warned_runs_line(self.warned_runs, self.folder, "candidate run(s)")
         if self.best_warnings:
             text += f"\nthe best candidate's runs reported: {'; '.join(self.best_warnings)}"
         return text

@@ -336,13 +336,16 @@ class ExperimentReport:
                 f"`microgov status {self.folder}`)"
             )
         if self.warned_runs:
-            text += (
-                f"\n{self.warned_runs} run(s) reported warnings (table warnings; "
-                f"`microgov status {self.folder}`)"
-            )
+            text += "\n" + warned_runs_line(self.warned_runs, self.folder)
         if self.precision is not None and not self.precision.get("met", True):
             text += f"\nprecision target not met at the cap: {self.precision.get('worst')}"
         return text
+
+
+def warned_runs_line(count: int, folder: Path, runs: str = "run(s)") -> str:
+    """The closing line of a session whose ``count`` runs reported warnings (stored, not
+    logged run by run: :func:`execute_task_quietly`), and where to read them."""
+    return f"{count} {runs} reported warnings (table warnings; `microgov status {folder}`)"
 
 
 def default_folder(name: str) -> Path:
@@ -810,4 +813,5 @@ __all__ = [
     "replicate",
     "run_experiment",
     "timeseries_rows",
+    "warned_runs_line",
 ]
