@@ -1049,8 +1049,10 @@ def _sensitivity_section(doc: _Document, results: Results, names: Sequence[str])
             _Heading(3, "Seed noise"),
             _Text(
                 "Share of each outcome's variance that comes from replication seeds rather than "
-                "from the factors; the indices of an outcome with a large share need more "
-                "replications per design point."
+                "from the factors: the part of a seed's effect that differs between design "
+                "points (every point runs on the same seeds, so a shift a seed gives every "
+                "point alike cancels in the indices and is not counted). The indices of an "
+                "outcome with a large share need more replications per design point."
             ),
             _Table(
                 ["Outcome", *[c.replace("_", " ") for c in shown]],

@@ -476,11 +476,16 @@ def replication_noise(
 ) -> pd.DataFrame:
     """How much of each outcome's spread is seed noise rather than parameter effect.
 
-    A one-way random-effects analysis of variance per outcome, with design points
-    as groups and replications (common seeds, docs/design.md) within them:
-    ``within_variance`` is the pooled variance between replications of a point
-    (seed noise), ``between_variance`` the variance of the points' true means
-    (parameter effects), estimated as ``max(0, (MS_between - MS_within) / n0)``.
+    Replication r runs on the same seed at every design point (common random numbers,
+    docs/design.md), so a seed can shift every point alike; that shift moves every point
+    mean by the same amount and cancels in the indices, so it is not counted as noise. Per
+    outcome, a two-way analysis of variance without repetition (points × replications) on
+    the points that have every replication: ``within_variance`` is the point × seed
+    interaction (the residual mean square: seed noise that does differ between points),
+    ``between_variance`` the variance of the points' true means (parameter effects),
+    ``max(0, (MS_points - MS_residual) / R)``. When fewer than two points have every
+    replication it falls back to a one-way analysis (points as groups), which counts a
+    common shift as noise, and says so in ``note``.
 
     Args:
         outputs_by_point_and_replication: either outcome → array of shape
@@ -760,6 +765,75 @@ def _as_matrices(data: Mapping[str, Any] | pd.DataFrame) -> dict[str, np.ndarray
 
 
 def _noise_row(outcome: str, matrix: np.ndarray) -> dict[str, Any]:
+    """One outcome's row of :func:`replication_noise` (points × replications ``matrix``)."""
+    valid = np.isfinite(matrix)
+    row: dict[str, Any] = {
+        "outcome": outcome,
+        "points": 0,
+        "replications": math.nan,
+        "within_variance": math.nan,
+        "between_variance": math.nan,
+        "noise_share": math.nan,
+        "noise_share_of_point_means": math.nan,
+        "note": "",
+    }
+    complete = valid.all(axis=1)
+    if matrix.shape[1] >= 2 and int(complete.sum()) >= 2:
+        left_out = int(valid.any(axis=1).sum() - complete.sum())
+        within, between, points, replications = _two_way(matrix[complete])
+        note = (
+            f"{left_out} point(s) with a failed or undefined replication left out"
+            if left_out
+            else ""
+        )
+    else:
+        counts = valid.sum(axis=1)
+        if int((counts > 0).sum()) < 2 or int(counts.sum() - (counts > 0).sum()) < 1:
+            row["note"] = "needs at least two design points and two replications of some point"
+            return row
+        within, between, points, replications = _one_way(matrix)
+        note = (
+            "fewer than two points have every replication: a one-way analysis, which counts "
+            "a seed's shift common to every point as noise"
+        )
+    row.update(points=points, replications=replications, note=note)
+    row["within_variance"] = within
+    row["between_variance"] = between
+    # zero up to rounding: the residuals of a pure shift are ≈ 1e-33, not 0
+    scale = float(np.mean(matrix[valid] ** 2))
+    if within + between <= 1e-24 * scale:
+        row["note"] = (
+            "the point means do not vary (the seeds may shift every point alike, which "
+            "cancels in the indices)"
+        )
+        return row
+    row["noise_share"] = within / (within + between)
+    row["noise_share_of_point_means"] = (within / replications) / (
+        within / replications + between
+    )
+    return row
+
+
+def _two_way(values: np.ndarray) -> tuple[float, float, int, float]:
+    """(seed noise, point variance, points, replications) of a complete points ×
+    replications array whose replication r ran on the same seed at every point (common
+    random numbers): a two-way analysis of variance without repetition. A seed's shift
+    common to every point is its own effect, left out: it moves every point mean alike, so
+    it cancels in the indices; the noise is the point × seed interaction (the residual)."""
+    points, replications = values.shape
+    grand = float(values.mean())
+    point_means = values.mean(axis=1)
+    seed_means = values.mean(axis=0)
+    residual = values - point_means[:, None] - seed_means[None, :] + grand
+    ms_residual = float((residual**2).sum()) / ((points - 1) * (replications - 1))
+    ms_points = replications * float(((point_means - grand) ** 2).sum()) / (points - 1)
+    between = max(0.0, (ms_points - ms_residual) / replications)
+    return ms_residual, between, points, float(replications)
+
+
+def _one_way(matrix: np.ndarray) -> tuple[float, float, int, float]:
+    """(within-point variance, point variance, points, mean replications) by a one-way
+    random-effects analysis of variance, NaN runs left out (points of unequal sizes)."""
     valid = np.isfinite(matrix)
     counts = valid.sum(axis=1)
     keep = counts > 0
@@ -767,19 +841,6 @@ def _noise_row(outcome: str, matrix: np.ndarray) -> dict[str, Any]:
     values = np.where(valid, matrix, 0.0)[keep]
     points = int(keep.sum())
     n = int(counts.sum())
-    row: dict[str, Any] = {
-        "outcome": outcome,
-        "points": points,
-        "replications": float(counts.mean()) if points else math.nan,
-        "within_variance": math.nan,
-        "between_variance": math.nan,
-        "noise_share": math.nan,
-        "noise_share_of_point_means": math.nan,
-        "note": "",
-    }
-    if points < 2 or n - points < 1:
-        row["note"] = "needs at least two design points and two replications of some point"
-        return row
     means = values.sum(axis=1) / counts
     grand = values.sum() / n
     ss_within = float((((values - means[:, None]) ** 2) * valid[keep]).sum())
@@ -787,16 +848,5 @@ def _noise_row(outcome: str, matrix: np.ndarray) -> dict[str, Any]:
     ms_within = ss_within / (n - points)
     ms_between = ss_between / (points - 1)
     n0 = (n - float((counts**2).sum()) / n) / (points - 1)  # effective replications per point
-    within = ms_within
     between = max(0.0, (ms_between - ms_within) / n0)
-    row["within_variance"] = within
-    row["between_variance"] = between
-    if within + between == 0.0:
-        row["note"] = "the outcome has no variance"
-        return row
-    r_mean = float(counts.mean())
-    row["noise_share"] = within / (within + between)
-    row["noise_share_of_point_means"] = (within / r_mean) / (within / r_mean + between)
-    if int(counts.min()) < 2:
-        row["note"] = "some points have fewer than two finite replications"
-    return row
+    return ms_within, between, points, float(counts.mean())

@@ -363,10 +363,43 @@ def test_replication_noise_separates_seed_noise_from_parameter_effects() -> None
     holed[0, :3] = np.nan
     with_nan = replication_noise({"mixed": holed}).set_index("outcome").loc["mixed"]
     assert math.isfinite(with_nan.noise_share), "NaN runs are skipped, not propagated"
-    assert "fewer than two" in with_nan.note, with_nan.note
+    assert with_nan.points == points - 1, "the point without every replication is left out"
+    assert "1 point(s)" in with_nan.note and "left out" in with_nan.note, with_nan.note
 
     single = replication_noise({"one": values[:, :1]}).iloc[0]
     assert math.isnan(single.noise_share) and "two replications" in single.note, single.note
+
+
+def test_replication_noise_leaves_out_a_seed_shift_common_to_every_point() -> None:
+    """Replication r runs on one seed at every point (common random numbers): a shift that
+    seed gives every point alike cancels in the point means' differences, so it is not
+    noise. A one-way analysis counted it as noise (a sensitivity run once reported 100 %
+    seed noise for an outcome whose first-order index was 0.61)."""
+    rng = np.random.default_rng(5)
+    points, replications = 300, 2
+    effect = rng.normal(0.0, 1.0, size=(points, 1))  # parameter effects, variance 1
+    shift = np.array([[0.0, 5.0]])  # replication 1's seed adds 5 at every point
+    interaction = rng.normal(0.0, 0.1, size=(points, replications))  # variance 0.01
+    values = effect + shift + interaction
+    row = replication_noise({"y": values}).iloc[0]
+    assert row.within_variance == pytest.approx(0.01, rel=0.25), row.within_variance
+    assert row.between_variance == pytest.approx(1.0, rel=0.2), row.between_variance
+    expected = (0.01 / 2) / (0.01 / 2 + 1.0)
+    assert row.noise_share_of_point_means == pytest.approx(expected, abs=0.003), (
+        f"{row.noise_share_of_point_means:.4f}: the shift of 5 is not noise"
+    )
+    assert row.note == "", row.note
+
+    # a shift alone: the point means do not vary, and nothing is called noise
+    only_shift = replication_noise({"y": np.zeros((points, 1)) + shift}).iloc[0]
+    assert only_shift.within_variance == 0.0 and only_shift.between_variance == 0.0
+    assert math.isnan(only_shift.noise_share) and "do not vary" in only_shift.note
+
+    # with every point but one incomplete, it falls back to the one-way analysis and says so
+    holed = values.copy()
+    holed[1:, 1] = np.nan
+    fallback = replication_noise({"y": holed}).iloc[0]
+    assert "one-way" in fallback.note, fallback.note
 
 
 # Three share fields of the classroom scenario, each mapped from [0, 1] to [-π, π].
@@ -440,7 +473,10 @@ def test_runner_gives_the_in_memory_indices_and_separates_seed_noise(tmp_path: P
     assert noise.loc["resolution_time_mean_days", "noise_share"] == pytest.approx(0.0, abs=1e-12), (
         "a deterministic outcome has no seed noise"
     )
-    assert noise.loc["trust_mean", "noise_share"] == pytest.approx(1.0), "trust_mean is pure noise"
+    # a shift every point shares: not noise (it cancels in the indices), and no point effect
+    trust_noise = noise.loc["trust_mean"]
+    assert trust_noise.within_variance == pytest.approx(0.0, abs=1e-12), "no interaction"
+    assert math.isnan(trust_noise.noise_share) and "do not vary" in trust_noise.note
     trust_notes = report.sensitivity.loc[report.sensitivity.outcome == "trust_mean", "note"]
     assert trust_notes.str.contains("no variance").all(), "trust_mean is dropped with a note"
     with sqlite3.connect(tmp_path / "results" / "results.sqlite") as connection:
