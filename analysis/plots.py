@@ -463,7 +463,9 @@ def plot_morris(table: pd.DataFrame, outcome: str) -> Figure:
     mu_star = rows["mu_star"].to_numpy(dtype=float)
     sigma = rows["sigma"].to_numpy(dtype=float)
     conf = np.nan_to_num(rows["mu_star_conf"].to_numpy(dtype=float))
-    axes.errorbar(mu_star, sigma, xerr=conf, fmt="o", color="tab:blue", capsize=3)
+    # the interval cut at 0 below, as morris_table cuts it (μ* is never negative)
+    below = np.minimum(conf, np.nan_to_num(mu_star - rows["mu_star_low"].to_numpy(dtype=float)))
+    axes.errorbar(mu_star, sigma, xerr=[below, conf], fmt="o", color="tab:blue", capsize=3)
     for x, y, name in zip(mu_star, sigma, rows["factor"], strict=True):
         axes.annotate(
             parameter_label(str(name)),

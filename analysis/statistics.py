@@ -751,11 +751,14 @@ def sobol_table(sensitivity: pd.DataFrame) -> pd.DataFrame:
 
 
 def morris_table(sensitivity: pd.DataFrame) -> pd.DataFrame:
-    """Morris screening (μ*, its interval, σ, μ) per outcome × factor, by μ* descending."""
+    """Morris screening (μ*, its interval, σ, μ) per outcome × factor, by μ* descending.
+
+    μ* is a mean of absolute elementary effects, never negative: its interval (SALib's
+    bootstrap half-width either side) is cut at 0 below."""
     table = _pivot_indices(sensitivity, "morris", ("mu_star", "sigma", "mu"))
     if table.empty:
         return pd.DataFrame(columns=MORRIS_COLUMNS)
-    table["mu_star_low"] = table["mu_star"] - table["mu_star_conf"]
+    table["mu_star_low"] = (table["mu_star"] - table["mu_star_conf"]).clip(lower=0.0)
     table["mu_star_high"] = table["mu_star"] + table["mu_star_conf"]
     order = {o: i for i, o in enumerate(dict.fromkeys(sensitivity["outcome"]))}
     table["_order"] = table["outcome"].map(order)

@@ -367,3 +367,21 @@ def test_morris_table_pivots_stored_indices(morris_results: FakeResults) -> None
     assert list(rows["mu_star"]) == [4.0, 2.0], f"mu_star {list(rows['mu_star'])}"
     assert list(rows["sigma"]) == [2.0, 1.0], f"sigma {list(rows['sigma'])}"
     assert rows["mu_star_low"].iloc[0] == pytest.approx(3.7), "μ* interval"
+
+
+def test_morris_interval_is_cut_at_zero() -> None:
+    """μ* is a mean of absolute effects: a bootstrap half-width wider than μ* gives a lower
+    bound of 0, not a negative one (the Morris report once showed 8.53 [−2.22, 19.3])."""
+    rows = [
+        ("morris", "trust_mean", "a", "mu_star", 8.53, 10.75),
+        ("morris", "trust_mean", "a", "sigma", 20.0, float("nan")),
+        ("morris", "trust_mean", "a", "mu", 1.0, float("nan")),
+        ("morris", "trust_mean", "b", "mu_star", 5.0, 1.0),
+        ("morris", "trust_mean", "b", "sigma", 2.0, float("nan")),
+        ("morris", "trust_mean", "b", "mu", 5.0, float("nan")),
+    ]
+    frame = pd.DataFrame(rows, columns=["method", "outcome", "factor", "index_name", "value", "conf"])
+    table = st.morris_table(frame).set_index("factor")
+    assert table.loc["a", "mu_star_low"] == 0.0, table.loc["a"].to_dict()
+    assert table.loc["a", "mu_star_high"] == pytest.approx(19.28)
+    assert table.loc["b", "mu_star_low"] == pytest.approx(4.0), "a narrower interval is kept"
