@@ -837,8 +837,9 @@ def _distribution_and_timeseries_figures(
             doc.figure(
                 "resolution_ecdf",
                 plots.plot_resolution_ecdf(pooled, colours=colours, labels=legend),
-                "Share of closed cases resolved within a given time, pooled over "
-                "replications (from the stored histograms).",
+                "Share of closed cases resolved within a given time: the cases reported "
+                "after the warm-up and closed by the end, pooled over replications (from the "
+                "stored histograms).",
             )
             quantiles = st.distribution_quantiles(pooled)
             name = "resolution_time_median_days"
@@ -854,8 +855,11 @@ def _distribution_and_timeseries_figures(
                         ]
                         for r in quantiles.itertuples(index=False)
                     ],
-                    caption="Resolution time of all closed cases pooled over replications "
-                    "(interpolated within histogram bins).",
+                    caption="Resolution time of the closed cases reported after the warm-up, "
+                    "pooled over replications (read within the stored histogram bins). "
+                    "Cases still open at the end are not in it, so these quantiles read "
+                    "lower than the outcome table's median and 90th percentile, which count "
+                    "them as unfinished and are means of each run's own value.",
                 )
             )
     stored = set(results.timeseries_variables())

@@ -194,9 +194,11 @@ def _bool_text() -> Any:
 
 class HistogramCaseSink:
     """Keeps only the histogram of closed cases' resolution times (the results store's
-    ``distributions`` table, ``experiments.runner.distribution_rows``), frame by frame."""
+    ``distributions`` table, ``experiments.runner.distribution_rows``), frame by frame: of
+    the cases reported on or after run day ``measured_from`` (the warm-up's length)."""
 
-    def __init__(self) -> None:
+    def __init__(self, measured_from: float = 0.0) -> None:
+        self.measured_from = measured_from
         self.cases = 0
         self._counts: dict[tuple[str, float], int] = {}
 
@@ -204,7 +206,7 @@ class HistogramCaseSink:
         from experiments.runner import distribution_rows  # the runner imports this module
 
         self.cases += len(frame)
-        for variable, upper, n in distribution_rows(frame):
+        for variable, upper, n in distribution_rows(frame, self.measured_from):
             key = (variable, upper)
             self._counts[key] = self._counts.get(key, 0) + n
 

@@ -120,14 +120,18 @@ def execute_task(task: Task) -> RunRecord:
     clock = time.perf_counter()
     try:
         seed = replication_seed(task.root_seed, task.replication)
-        sink = HistogramCaseSink() if _takes_case_sink(task.run_fn) else None
+        # the histogram of the measured period's cases, as the summary's outcomes
+        measured_from = float(task.scenario.parameters.simulation.warmup_days)
+        sink = HistogramCaseSink(measured_from) if _takes_case_sink(task.run_fn) else None
         if sink is not None:
             output = task.run_fn(task.scenario, seed, days=task.days, case_sink=sink)
         else:
             output = task.run_fn(task.scenario, seed, days=task.days)
         summary = {str(k): float(v) for k, v in output.summary.items()}
         series = timeseries_rows(output.timeseries)
-        histogram = sink.rows() if sink is not None else distribution_rows(output.cases)
+        histogram = (
+            sink.rows() if sink is not None else distribution_rows(output.cases, measured_from)
+        )
         units = unit_rows(getattr(output, "units", None))
         # RunOutput.warnings is new in the model; older outputs have none
         warnings = tuple(str(w) for w in getattr(output, "warnings", ()) or ())
@@ -226,10 +230,15 @@ def unit_rows(frame: pd.DataFrame | None) -> list[tuple[str, str, str | None, st
     return rows
 
 
-def distribution_rows(cases: pd.DataFrame | None) -> list[tuple[str, float, int]]:
+def distribution_rows(
+    cases: pd.DataFrame | None, measured_from: float = 0.0
+) -> list[tuple[str, float, int]]:
     """Histogram of closed cases' resolution times (days) on fixed bins.
 
-    The time is the case log's ``resolution_time_days`` (else ``closed − reported``).
+    Only the cases of the measured period are counted: reported on or after run day
+    ``measured_from`` (the warm-up's length; the summary's ``measured`` cases,
+    model.outcomes), where the log has a ``reported`` column. The time is the case log's
+    ``resolution_time_days`` (else ``closed − reported``).
     Variable ``resolution_time_days`` (all cases) and ``resolution_time_days_<type>`` per
     case type; every bin of :data:`experiments.store.RESOLUTION_BINS_DAYS` is stored,
     bin i counting times in (upper[i-1], upper[i]].
@@ -243,6 +252,8 @@ def distribution_rows(cases: pd.DataFrame | None) -> list[tuple[str, float, int]
     else:
         return []
     closed = np.isfinite(times)
+    if "reported" in cases.columns:
+        closed &= cases["reported"].to_numpy(dtype=float) >= measured_from
     if "status" in cases.columns:
         closed &= cases["status"].astype(str).to_numpy() == "closed"
     edges = np.asarray(RESOLUTION_BINS_DAYS, dtype=float)
