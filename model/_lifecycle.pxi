@@ -738,6 +738,7 @@ cdef class Lifecycle:
     cdef public object _verify_callback
     cdef public object _verified_callback
     cdef public object _dispatch_callback
+    cdef public object _answer_callback
     cdef public long long pending_found
     cdef public object _routing_memo
     cdef public object _mediation_memo
@@ -1242,10 +1243,10 @@ cdef class Lifecycle:
             answered = (now if source == _HOTLINE else registered) + (
                 self._desk_minutes * _MINUTE
             )
-            self._on_the_spot.data.as_schars[row] = True
-            self._handled_at.data.as_doubles[row] = answered
-            self._resolved.data.as_schars[row] = True
-            return self._end(cid, answered)
+            if answered < floor(now) + 1.0:  # today: closed with today's cases
+                return self._answer_at(cid, answered)
+            # asked out of hours: open until the answer, the next working morning
+            return self._later(answered, self._answer_callback, cid)
         if self._resident.data.as_longlongs[row] >= 0:
             self._note_deadline(deadline, cid)
         return self._later(registered, self._dispatch_callback, cid)
@@ -1264,6 +1265,20 @@ cdef class Lifecycle:
         else:
             (<list?> entries).append((deadline, cid))
         return 0
+
+    def _answer(self, cid):
+        self._answer_at(cid, self._now())
+
+    def _answer_at_once(self, cid, double answered):
+        self._answer_at(cid, answered)
+
+    cdef int _answer_at(self, object cid, double answered) except -1:
+        """An inquiry answered at the first contact, at ``answered`` (F3.1–F3.4)."""
+        cdef Py_ssize_t row = self._row(cid)
+        self._on_the_spot.data.as_schars[row] = True
+        self._handled_at.data.as_doubles[row] = answered
+        self._resolved.data.as_schars[row] = True
+        return self._end(cid, answered)
 
     # --------------------------------------------------------------- dispatch
     def _dispatch(self, cid):

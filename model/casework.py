@@ -495,6 +495,7 @@ class Casework(Lifecycle):
         self._verify_callback = self._verify
         self._verified_callback = self._verified
         self._dispatch_callback = self._dispatch
+        self._answer_callback = self._answer
 
     def mark(self) -> None:
         """Start the measured period (need counters; the case ledger keeps every case)."""

@@ -115,6 +115,7 @@ class PythonLifecycle:
     _verify_callback: Callable[[tuple[int, float]], None]
     _verified_callback: Callable[[int], None]
     _dispatch_callback: Callable[[int], None]
+    _answer_callback: Callable[[int], None]
     _routing_memo: RouteMemo | None
     _mediation_memo: RouteMemo | None
     _digital_memo: RouteMemo | None
@@ -240,14 +241,25 @@ class PythonLifecycle:
             answered = (
                 now if source == HOTLINE else registered
             ) + intake.front_desk_minutes * MINUTE
-            cases.on_the_spot[cid] = True
-            cases.handled[cid] = answered
-            cases.resolved[cid] = True
-            self._close(cid, answered)
+            if answered < math.floor(now) + 1.0:  # today: closed with today's cases
+                self._answer_at_once(cid, answered)
+            else:  # asked out of hours: open until the answer, the next working morning
+                self.events.schedule(answered, self._answer_callback, cid)
             return
         if cases.resident[cid] >= 0:
             self.deadlines.add(deadline, cid)
         self.events.schedule(registered, self._dispatch_callback, cid)
+
+    def _answer(self, cid: int) -> None:
+        self._answer_at_once(cid, self.events.now)
+
+    def _answer_at_once(self, cid: int, answered: float) -> None:
+        """An inquiry answered at the first contact, at ``answered`` (F3.1–F3.4)."""
+        cases = self.cases
+        cases.on_the_spot[cid] = True
+        cases.handled[cid] = answered
+        cases.resolved[cid] = True
+        self._close(cid, answered)
 
     def _dispatch(self, cid: int) -> None:
         self.cases.dispatched[cid] = self.events.now
