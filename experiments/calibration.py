@@ -121,12 +121,14 @@ from experiments.experiment_files import (
     load_experiment,
     parameter_json,
 )
+from experiments.held_stops import stops_held
 from experiments.runner import (
     Task,
     default_folder,
     execute_task_quietly,
     experiment_manifest,
     failed_record,
+    finished_runs_kept,
     warned_runs_line,
 )
 from experiments.scenario_files import Scenario, apply_overrides, field_value, load_scenario
@@ -379,17 +381,20 @@ class _Context:
         for candidate in pending:
             if remaining[candidate.point_id] == 0:
                 self.finish(candidate)
-        for task, result in self.executor.map_unordered(execute_candidate_run, tasks):
-            record = result if isinstance(result, RunRecord) else failed_record(task, result)
-            self.store.record(record)
-            self.report.ran += 1
-            if record.warnings:
-                self.report.warned_runs += 1
-            if record.status != "ok":
-                logger.warning("run %s failed", record.run_key)
-            remaining[task.point_id] -= 1
-            if remaining[task.point_id] == 0:
-                self.finish(by_id[task.point_id])
+        results = self.executor.map_unordered(execute_candidate_run, tasks)
+        with finished_runs_kept(self.store, self.executor, results):  # (on an interrupt)
+            for task, result in results:
+                record = result if isinstance(result, RunRecord) else failed_record(task, result)
+                with stops_held():  # a run stored whole, or not at all
+                    self.store.record(record)
+                self.report.ran += 1
+                if record.warnings:
+                    self.report.warned_runs += 1
+                if record.status != "ok":
+                    logger.warning("run %s failed", record.run_key)
+                remaining[task.point_id] -= 1
+                if remaining[task.point_id] == 0:
+                    self.finish(by_id[task.point_id])
 
     def finish(self, candidate: Candidate) -> None:
         values, failed = self.replication_values(candidate.point_id)

@@ -372,6 +372,7 @@ class ProcessExecutor:
         self._pool: cf.ProcessPoolExecutor | None = None
         self._processes: dict[int, Any] = {}  # pid → process of the current pool, as seen
         self._in_flight: dict[cf.Future[Any], Any] = {}  # the submitted tasks, for close()
+        self.unclaimed: list[tuple[Any, Any]] = []  # finished, not handed out (map_unordered)
         self._tasks_take_ctrl_c = True  # as the workers were told when the pool started
 
     @property
@@ -420,8 +421,8 @@ class ProcessExecutor:
                         source.appendleft(item)
                         broken = True
                         break
-                yield from finished
-                finished.clear()
+                while finished:  # one at a time: an interrupted caller leaves the rest here
+                    yield finished.pop(0)
                 lost: list[tuple[int, T]] = []
                 if running:
                     done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -444,7 +445,14 @@ class ProcessExecutor:
                     )
                 yield from self._after_loss(lost, losses, suspects, on_worker_lost)
         finally:
-            for future in running:  # generator closed early (e.g. KeyboardInterrupt)
+            # closed early (e.g. KeyboardInterrupt): the runs that finished and were not
+            # handed out yet are kept for the caller to store (``unclaimed``)
+            self.unclaimed = finished + [
+                (item[1], future.result())
+                for future, item in running.items()
+                if future.done() and not future.cancelled() and future.exception() is None
+            ]
+            for future in running:
                 future.cancel()
             self._interrupt_running()
 
@@ -545,6 +553,20 @@ class ProcessExecutor:
         self.close()
 
 
+def _finished_dask_results(futures: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    """(task, result) of the Dask futures that finished without an error (best effort: a
+    cluster that cannot be reached now gives none)."""
+    kept = []
+    for future, task in futures.items():
+        if future.status != "finished":
+            continue
+        try:
+            kept.append((task, future.result(timeout=5)))
+        except Exception:
+            continue
+    return kept
+
+
 def _exit_text(code: int) -> str:
     if code < 0:
         try:
@@ -589,6 +611,7 @@ class DaskExecutor:
         self.address = address
         self.worker_timeout_s = float(worker_timeout_s)
         self._cluster: Any = None
+        self.unclaimed: list[tuple[Any, Any]] = []  # finished, not handed out (map_unordered)
         if address == "local":
             options: dict[str, Any] = {
                 "n_workers": workers or available_cpus(),
@@ -694,6 +717,8 @@ class DaskExecutor:
                     self.worker_timeout_s,
                 )
         finally:
+            # closed early: the runs that finished and were not handed out yet, for the caller
+            self.unclaimed = _finished_dask_results(futures)
             if futures:
                 self.client.cancel(list(futures))
 

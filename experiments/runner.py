@@ -35,7 +35,8 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ from experiments.experiment_files import (
     load_experiment,
     parameter_json,
 )
+from experiments.held_stops import stops_held
 from experiments.scenario_files import Scenario
 from experiments.seeds import replication_seed, seed_json
 from experiments.store import (
@@ -592,30 +594,17 @@ def _run_batches(
                 retried,
                 executor.describe(),
             )
-        for task, result in executor.map_unordered(
+        results = executor.map_unordered(
             execute_task_quietly,
             tasks,
             on_worker_lost=lambda loss: _record_loss(store, report, loss),
-        ):
-            record = result if isinstance(result, RunRecord) else failed_record(task, result)
-            store.record(record)
-            statuses[record.run_key] = record.status
-            report.ran += 1
-            if record.warnings:
-                report.warned_runs += 1
-                logger.info("run %s: %s", record.run_key, "; ".join(record.warnings))
-            if record.status == "ok":
-                session_failed.discard(record.run_key)
-            else:
-                session_failed.add(record.run_key)
-                logger.warning("run %s failed: %s", record.run_key, _last_line(record.error))
-            if progress is not None:
-                done = sum(1 for s in statuses.values() if s == "ok")
-                progress(
-                    ProgressEvent(
-                        done, len(session_failed), report.planned, record.run_key, record.status
-                    )
-                )
+        )
+        with finished_runs_kept(store, executor, results):
+            for task, result in results:
+                record = result if isinstance(result, RunRecord) else failed_record(task, result)
+                with stops_held():  # a run stored whole, or not at all (held_stops)
+                    store.record(record)
+                _after_record(record, statuses, session_failed, report, progress)
         report.ok = sum(
             1
             for p in exp.points
@@ -646,6 +635,53 @@ def _run_batches(
         0, report.planned - report.ran
     )  # planned but not run now: stored ok before
     store.set_meta({"replications": replications})
+
+
+def _after_record(
+    record: RunRecord,
+    statuses: dict[str, str],
+    session_failed: set[str],
+    report: ExperimentReport,
+    progress: Callable[[ProgressEvent], None] | None,
+) -> None:
+    """Count a stored run, log its warnings or failure, and tell the progress callback."""
+    statuses[record.run_key] = record.status
+    report.ran += 1
+    if record.warnings:
+        report.warned_runs += 1
+        logger.info("run %s: %s", record.run_key, "; ".join(record.warnings))
+    if record.status == "ok":
+        session_failed.discard(record.run_key)
+    else:
+        session_failed.add(record.run_key)
+        logger.warning("run %s failed: %s", record.run_key, _last_line(record.error))
+    if progress is not None:
+        done = sum(1 for s in statuses.values() if s == "ok")
+        progress(
+            ProgressEvent(done, len(session_failed), report.planned, record.run_key, record.status)
+        )
+
+
+@contextmanager
+def finished_runs_kept(
+    store: ResultStore, executor: AnyExecutor, results: Iterator[Any]
+) -> Iterator[None]:
+    """On an interrupt (Ctrl-C, SIGTERM), store the runs that finished but were not handed
+    out yet (the executor's ``unclaimed``, known once its generator is closed) before the
+    interrupt goes on: every finished run is on disk, as the command then says."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        with stops_held():
+            close = getattr(results, "close", None)  # a generator's: its ``finally`` runs,
+            if close is not None:  # which keeps what finished in the executor's ``unclaimed``
+                close()
+            kept = [r for _, r in getattr(executor, "unclaimed", ()) if isinstance(r, RunRecord)]
+            for record in kept:
+                store.record(record)
+            if kept:
+                logger.info("interrupted: %d finished run(s) stored on the way out", len(kept))
+        raise
 
 
 def _record_loss(store: ResultStore, report: ExperimentReport, loss: WorkerLoss) -> None:
@@ -820,6 +856,7 @@ __all__ = [
     "distribution_rows",
     "execute_task",
     "execute_task_quietly",
+    "finished_runs_kept",
     "precision_status",
     "replicate",
     "run_experiment",

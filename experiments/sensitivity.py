@@ -808,9 +808,7 @@ def _noise_row(outcome: str, matrix: np.ndarray) -> dict[str, Any]:
         )
         return row
     row["noise_share"] = within / (within + between)
-    row["noise_share_of_point_means"] = (within / replications) / (
-        within / replications + between
-    )
+    row["noise_share_of_point_means"] = (within / replications) / (within / replications + between)
     return row
 
 

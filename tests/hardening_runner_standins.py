@@ -93,3 +93,14 @@ def slow_run(scenario, seed, days=None, progress=None, *, seconds: float) -> Any
 
     time.sleep(seconds)
     return fake_run(scenario, seed, days=days)
+
+
+def marked_run(scenario, seed, days=None, progress=None, *, folder: str) -> Any:
+    """fake_run, then a new file in ``folder``: one file per run that finished in a worker."""
+    import uuid
+
+    from standins import fake_run
+
+    output = fake_run(scenario, seed, days=days)
+    (Path(folder) / uuid.uuid4().hex).touch()
+    return output

@@ -380,7 +380,9 @@ def test_morris_interval_is_cut_at_zero() -> None:
         ("morris", "trust_mean", "b", "sigma", 2.0, float("nan")),
         ("morris", "trust_mean", "b", "mu", 5.0, float("nan")),
     ]
-    frame = pd.DataFrame(rows, columns=["method", "outcome", "factor", "index_name", "value", "conf"])
+    frame = pd.DataFrame(
+        rows, columns=["method", "outcome", "factor", "index_name", "value", "conf"]
+    )
     table = st.morris_table(frame).set_index("factor")
     assert table.loc["a", "mu_star_low"] == 0.0, table.loc["a"].to_dict()
     assert table.loc["a", "mu_star_high"] == pytest.approx(19.28)

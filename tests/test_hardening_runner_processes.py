@@ -340,3 +340,37 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, workers):
     )
     assert resumed.returncode == 0, resumed.stderr
     assert _stored_runs(out / "results.sqlite") == 40
+
+
+@pytest.mark.parametrize("when", ["while storing", "after storing"])
+def test_ctrl_c_keeps_every_run_that_finished(tmp_path, monkeypatch, when):
+    """Ctrl-C on a pool's runner: every run that finished in a worker is stored, the one
+    being stored and those waiting to be handed out alike. Before, the interrupt rolled
+    back the run being stored and dropped the finished ones waiting behind it (found by an
+    audit: 3 of 10 random Ctrl-Cs lost a finished run), though the command said "finished
+    runs are stored"."""
+    path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=5))
+    out, finished = tmp_path / "out", tmp_path / "finished"
+    finished.mkdir()
+    original = ResultStore.record
+    calls = []
+
+    def record_then_stop(self, record):  # the first record: the other workers finish meanwhile
+        calls.append(record.run_key)
+        if len(calls) == 1:
+            time.sleep(1.0)
+            if when == "while storing":
+                signal.raise_signal(signal.SIGINT)  # inside the record's transaction
+        original(self, record)
+        if len(calls) == 1 and when == "after storing":
+            signal.raise_signal(signal.SIGINT)  # between two records
+
+    monkeypatch.setattr(ResultStore, "record", record_then_stop)
+    run_fn = functools.partial(hs.marked_run, folder=str(finished))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(path, out, workers=2, run_fn=run_fn)
+    done = len(list(finished.iterdir()))
+    assert done >= 2, "other runs must have finished while the first was stored"
+    assert _stored_runs(out / "results.sqlite") == done, (
+        f"{done} runs finished in a worker, {_stored_runs(out / 'results.sqlite')} stored"
+    )
