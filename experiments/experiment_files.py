@@ -73,6 +73,7 @@ from experiments.scenario_files import (
     parse_toml,
     read_toml_bytes,
 )
+from experiments.scenario_files import resolved as resolved_path
 from model.cases import CASE_TYPES
 from model.mechanisms import POLICY_BLOCKS
 from model.outcomes import OUTCOME_NAMES, find_outcome
@@ -525,7 +526,9 @@ def _check_outcome(path: Path, key: str, name: str) -> None:
 
 
 def _scenario_path(experiment_path: Path, reference: str, key: str) -> Path:
-    resolved = (experiment_path.parent / reference).resolve()
+    resolved = resolved_path(
+        experiment_path.parent / reference, file=experiment_path, field=key, value=reference
+    )
     if resolved.is_dir():  # it exists: "not found" would send the user looking for it
         raise InputError(
             f"{experiment_path}: {key}: {reference!r} is a folder ({resolved}); allowed: a "
@@ -790,7 +793,9 @@ def _build_calibration(
             _apply(path, f"{key}.{bound}", base, {parameter.name: value})
     if spec.calibration.settle is not None:
         _check_settle(path, spec.calibration.settle, base, names)
-    reference = (path.parent / spec.targets).resolve()
+    reference = resolved_path(
+        path.parent / spec.targets, file=path, field="targets", value=spec.targets
+    )
     try:
         targets = load_targets(reference)
     except InputError as exc:

@@ -594,9 +594,20 @@ def fit_logs(
     """
     cases, map_file = Path(cases), Path(map_file)
     spec = load_map(map_file)
-    base_path = resolve_scenario_path(
-        base if base is not None else _map_relative(map_file, spec.base)
-    )
+    if base is not None:
+        base_path = resolve_scenario_path(base)
+    else:
+        try:
+            base_path = resolve_scenario_path(_map_relative(map_file, spec.base))
+        except InputError as exc:  # said as the map's ``base``, where it was given
+            raise InputError(
+                exc.reason,
+                file=map_file,
+                field="base",
+                value=spec.base,
+                allowed=exc.allowed,
+                suggestion=exc.suggestion,
+            ) from None
     departments = list(load_scenario(base_path).parameters.departments)
     for value, department in spec.units.items():
         if department != IGNORE and department not in departments:

@@ -9,12 +9,14 @@ content needs. See :mod:`experiments.fit_logs` for the format and
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from experiments.errors import InputError
 from model.cases import CASE_TYPES
@@ -32,6 +34,29 @@ class FileSpec(_Spec):
     encoding: str = "utf-8"
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
     time_format: str | None = None  # strptime format; None: ISO 8601
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {value!r}; e.g. utf-8, gb18030, gbk, utf-16"
+            ) from None
+        return value
+
+    @field_validator("time_format")
+    @classmethod
+    def _readable_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            datetime.strptime("", value)
+        except ValueError as exc:  # "does not match" is the expected answer for ""
+            if "does not match" not in str(exc):
+                raise ValueError(f"not a strptime format ({exc}); e.g. %Y-%m-%d %H:%M:%S") from None
+        return value
 
 
 class ColumnSpec(_Spec):

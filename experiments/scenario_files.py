@@ -254,9 +254,10 @@ def _load_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if parent_ref is None:
         return own
     parent = _parent_path(path, parent_ref)
-    here = path.resolve()
-    if parent.resolve() in (*chain, here):
-        names = [p.name for p in (*chain, here, parent.resolve())]
+    here = resolved(path)
+    parent_resolved = resolved(parent, file=path, field="extends", value=parent_ref)
+    if parent_resolved in (*chain, here):
+        names = [p.name for p in (*chain, here, parent_resolved)]
         raise InputError(
             "extends cycle: " + " → ".join(names), file=path, field="extends", value=parent_ref
         )
@@ -285,10 +286,9 @@ def _parent_path(path: Path, reference: Any) -> Path:
             allowed='a .toml file path relative to this file, e.g. "baseline.toml"',
         )
     parent = path.parent / reference
+    resolved(parent, file=path, field="extends", value=reference)  # a loop of links
     if not parent.is_file():
-        siblings = sorted(
-            p.name for p in path.parent.glob("*.toml") if p.resolve() != path.resolve()
-        )
+        siblings = sorted(p.name for p in path.parent.glob("*.toml") if p.name != path.name)
         raise InputError(
             f"no such file ({parent})",
             file=path,
@@ -608,6 +608,19 @@ def iter_scenario_files(folder: str | Path = SCENARIOS_FOLDER) -> Iterator[Path]
     yield from sorted(p for p in folder.glob("*.toml") if p.is_file())
 
 
+def resolved(
+    path: Path, *, file: Path | None = None, field: str | None = None, value: object = None
+) -> Path:
+    """``path.resolve()``, with a loop of symbolic links an :class:`InputError` naming the
+    file that refers to it (``file``, else ``path``; pathlib raises ``RuntimeError``)."""
+    try:
+        return path.resolve()
+    except RuntimeError as exc:
+        raise InputError(
+            f"is a loop of symbolic links ({exc})", file=file or path, field=field, value=value
+        ) from None
+
+
 def resolve_scenario_path(reference: str | Path) -> Path:
     """A scenario file from a path, or from a bare name found in ``./scenarios/`` or the
     project's ``scenarios/`` folder (``"classroom"`` → ``scenarios/classroom.toml``)."""
@@ -616,6 +629,8 @@ def resolve_scenario_path(reference: str | Path) -> Path:
         return path
     if path.is_dir():
         raise InputError("is a folder; give a scenario .toml file", file=path)
+    if path.is_symlink():
+        resolved(path)  # a loop of links is said as such, not as a missing file
     folders = [Path("scenarios"), SCENARIOS_FOLDER]
     if not path.suffix and len(path.parts) == 1:
         for folder in folders:

@@ -27,7 +27,7 @@ import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 if TYPE_CHECKING:
     from model.parameters import ModelParameters
@@ -86,9 +86,20 @@ def _plain_number(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _no_negative_zero(value: float) -> float:
+    """−0.0 as 0.0: it passes ``ge=0`` but numpy's draws refuse it as a negative scale
+    (``initial_trust_sd = -0.0`` validated, then failed the run)."""
+    return value + 0.0
+
+
 # Strict: a bool, a string or (for Integer) a float is refused, not converted.
 Integer = Annotated[int, BeforeValidator(_plain_number), Field(strict=True)]
-Number = Annotated[float, BeforeValidator(_plain_number), Field(strict=True, allow_inf_nan=False)]
+Number = Annotated[
+    float,
+    BeforeValidator(_plain_number),
+    Field(strict=True, allow_inf_nan=False),
+    AfterValidator(_no_negative_zero),
+]
 
 NonNegative = Annotated[Number, Field(ge=0.0)]
 """Finite and ≥ 0, without an upper bound: prefer one of the bounded types below."""

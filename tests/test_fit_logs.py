@@ -221,3 +221,38 @@ def test_recovers_shares_the_model_reports(model_log, tmp_path: Path) -> None:
     assert _estimate(result, "resolution share", "") == pytest.approx(resolved, abs=1e-9)
     rated = cases["satisfied"].dropna()
     assert _estimate(result, "satisfaction share", "") == pytest.approx((rated == 1).mean())
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "said"),
+    [
+        ('encoding = "utf-8"', 'encoding = "klingon"', "file.encoding", "unknown encoding"),
+        (
+            'time_format = "%Y-%m-%d %H:%M:%S"',
+            'time_format = "%Q"',
+            "file.time_format",
+            "not a strptime format",
+        ),
+    ],
+)
+def test_map_file_settings_are_checked_where_they_are_written(
+    tmp_path: Path, old: str, new: str, field: str, said: str
+) -> None:
+    """An unknown encoding or a time format with a bad directive is the map's error, named
+    by its field — not the CSV's (the encoding was blamed on the log) nor an unexpected
+    ValueError from pandas (the format)."""
+    bad_map = tmp_path / "bad_map.toml"
+    bad_map.write_text(MAP.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError, match=said) as caught:
+        load_map(bad_map)
+    assert caught.value.file == str(bad_map) and field in str(caught.value), str(caught.value)
+
+
+def test_a_missing_base_scenario_is_the_maps_base(model_log, tmp_path: Path) -> None:
+    _, path = model_log
+    bad_map = tmp_path / "bad_map.toml"
+    text = MAP.read_text(encoding="utf-8").replace('base = "baseline"', 'base = "nothere"', 1)
+    bad_map.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="no such scenario file") as caught:
+        fit_logs(path, bad_map, out=tmp_path / "fitted.toml")
+    assert caught.value.file == str(bad_map) and caught.value.field == "base"

@@ -26,6 +26,7 @@ from experiments.experiment_files import load_experiment
 from experiments.scenario_files import (
     MAX_FILE_BYTES,
     MAX_NESTING,
+    SCENARIOS_FOLDER,
     Scenario,
     apply_overrides,
     field_paths,
@@ -456,3 +457,64 @@ def test_registered_only_calibration(no_this_module, tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"scenario: .*only registered kinds"):
         load_experiment(path, allow_imports=False)
     assert "this" not in sys.modules, "the module must not be imported"
+
+
+def test_negative_zero_is_zero(tmp_path: Path) -> None:
+    """−0.0 passes ``ge=0`` and numpy's draws refused it as a negative scale: the run of a
+    scenario that validated failed with an unexpected ValueError. It is read as 0.0."""
+    from experiments.runs import run_single
+    from experiments.scenario_files import apply_overrides, load_scenario, resolve_scenario_path
+
+    scenario = apply_overrides(
+        load_scenario(resolve_scenario_path("classroom")), {"population.initial_trust_sd": -0.0}
+    )
+    value = scenario.parameters.population.initial_trust_sd
+    assert value == 0.0 and math.copysign(1.0, value) == 1.0
+    assert math.isfinite(run_single(scenario, 1, days=2).summary["trust_mean"])
+
+
+@pytest.mark.parametrize("body", ['raise RuntimeError("import-time failure")', "def (:"])
+def test_a_plugin_module_that_fails_to_import_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], body: str
+) -> None:
+    """A ``module:Class`` policy whose module raises or does not compile as it is imported:
+    the scenario's file and ``routing.kind`` named, exit 2 (before: "unexpected …", exit 1)."""
+    name = f"broken_plugin_{abs(hash(body))}"
+    (tmp_path / f"{name}.py").write_text(body + "\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenario = tmp_path / "plug.toml"
+    scenario.write_text(
+        f'extends = "{(SCENARIOS_FOLDER / "classroom.toml").as_posix()}"\nname = "plug"\n'
+        f'[routing]\nkind = "{name}:Routing"\n',
+        encoding="utf-8",
+    )
+    assert main(["validate", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert "routing" in err and "failed while it was imported" in err and "unexpected" not in err
+    assert str(scenario) in err or "plug.toml" in err, err
+
+
+def test_a_loop_of_symbolic_links_is_said_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario reached through a loop of links (``extends``, an experiment's scenario, a
+    command's argument): the file and field named (before: an unexpected RuntimeError)."""
+    (tmp_path / "l1.toml").symlink_to("l2.toml")
+    (tmp_path / "l2.toml").symlink_to("l1.toml")
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "l1.toml"\nname = "child"\n', encoding="utf-8")
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(
+        f'name = "e"\nkind = "sweep"\nscenario = "{(tmp_path / "l1.toml").as_posix()}"\n'
+        'replications = 1\ndays = 2\n[grid]\n"population.residents_per_grid" = [400]\n',
+        encoding="utf-8",
+    )
+    for argv, field in (
+        (["validate", str(child)], "extends"),
+        (["validate", str(experiment)], "scenario"),
+        (["run", str(tmp_path / "l1.toml"), "--days", "1", "--no-files"], None),
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "loop of symbolic links" in err and "unexpected" not in err, err
+        assert field is None or f"{field} =" in err, err

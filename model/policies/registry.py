@@ -131,6 +131,11 @@ def policy_class(family: Family, kind: str, *, allow_imports: bool = True) -> ty
             raise PolicyError(
                 f"cannot import module {module_name!r} for kind {kind!r}: {exc}"
             ) from None
+        except Exception as exc:  # the plug-in's own code failed as it was imported
+            raise PolicyError(
+                f"module {module_name!r} for kind {kind!r} failed while it was imported: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         try:
             cls = getattr(module, attr)
         except AttributeError:
