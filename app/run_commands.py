@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from app import arguments
 from app.console import outcome_table
 from app.error_line import print_error
+from experiments.atomic_files import replaced_whole
 from experiments.errors import InputError
 from experiments.scenario_files import (
     Scenario,
@@ -275,14 +276,8 @@ def _safe_name(name: str) -> str:
 
 def _write_atomic(path: Path, write: Callable[[TextIO], object]) -> None:
     # Write beside the target, then rename: an interrupted run leaves no half file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with replaced_whole(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        write(handle)
 
 
 @contextmanager
@@ -295,15 +290,11 @@ def _case_file(folder: Path | None) -> Iterator[Callable[[Any], None]]:
     if folder is None:
         yield lambda frame: None
         return
-    path = folder / "cases.csv"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            yield CsvCaseSink(handle)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with (
+        replaced_whole(folder / "cases.csv") as tmp,
+        open(tmp, "w", encoding="utf-8", newline="") as handle,
+    ):
+        yield CsvCaseSink(handle)
 
 
 def _dump_json(data: Mapping[str, Any], handle: TextIO) -> None:

@@ -43,6 +43,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.atomic_files import replaced_whole
 from experiments.errors import InputError
 from experiments.store import EXPORTS, ResultStore
 from model.outcomes import OUTCOME_NAMES
@@ -244,10 +245,11 @@ def write_exports(
         for fmt in formats:
             path = target / f"{name}.{fmt}"
             try:
-                if fmt == "csv":
-                    frame.to_csv(path, index=False)
-                else:
-                    frame.to_parquet(path, index=False)
+                with replaced_whole(path) as tmp:  # an interrupt leaves the earlier file
+                    if fmt == "csv":
+                        frame.to_csv(tmp, index=False)
+                    else:
+                        frame.to_parquet(tmp, index=False)
             except OSError as exc:
                 raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
             written.append(path)
