@@ -132,7 +132,7 @@ from experiments.runner import (
     warned_runs_line,
 )
 from experiments.scenario_files import Scenario, apply_overrides, field_value, load_scenario
-from experiments.scenario_writer import write_extending_scenario
+from experiments.scenario_writer import check_scenario_target, write_extending_scenario
 from experiments.seeds import replication_seed
 from experiments.store import (
     ResultStore,
@@ -481,6 +481,8 @@ def run_calibration(
         from experiments import runs
 
         run_fn = runs.run_single
+    if scenario_out is not None:  # before any run: a target that cannot take the file
+        check_scenario_target(Path(scenario_out), "--scenario-out")
     unavailable = [t.name for t in _check_target_outcomes(exp, base, run_fn)]
     store = ResultStore.prepare(
         folder,

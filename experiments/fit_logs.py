@@ -61,7 +61,7 @@ import pandas as pd
 from experiments.errors import InputError
 from experiments.log_maps import IGNORE, MapSpec, closest, load_map
 from experiments.scenario_files import load_scenario, resolve_scenario_path
-from experiments.scenario_writer import write_extending_scenario
+from experiments.scenario_writer import check_scenario_target, write_extending_scenario
 from model.cases import CASE_TYPES, REPORTED_TYPES
 
 logger = logging.getLogger(__name__)
@@ -593,6 +593,8 @@ def fit_logs(
             type or department that does not exist, or no usable row.
     """
     cases, map_file = Path(cases), Path(map_file)
+    if out is not None:  # before reading the log: a target that cannot take the file
+        check_scenario_target(Path(out), "--out")
     spec = load_map(map_file)
     if base is not None:
         base_path = resolve_scenario_path(base)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments.errors import InputError
 from experiments.scenario_files import Scenario, load_scenario
 
 
@@ -63,6 +64,43 @@ def scenario_tables(
     return lines
 
 
+WRITTEN_BY = "by `microgov "
+"""What the first line of a scenario this module wrote holds: "written by `microgov
+calibrate`", "estimated by `microgov fit-logs`" (its provenance header)."""
+
+
+def check_scenario_target(path: Path, option: str) -> None:
+    """Refuse, before any work, a target for a written scenario that cannot take it: a
+    folder, a path inside a file, or an existing file that microgov did not write (a
+    hand-written or shipped scenario would be lost; one written by ``calibrate`` or
+    ``fit-logs`` is refreshed in place). ``option`` names the setting (``--scenario-out``)."""
+    if path.is_dir():
+        raise InputError("is a folder", file=path, field=option, allowed="a .toml file path")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(
+                    f"is inside {parent}, which is a file, not a folder",
+                    file=path,
+                    field=option,
+                    allowed="a .toml file path in a folder",
+                )
+            break
+    if path.is_file():
+        try:
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                first = handle.readline()
+        except OSError as exc:
+            raise InputError(f"cannot be read ({exc.strerror or exc})", file=path) from None
+        if WRITTEN_BY not in first:
+            raise InputError(
+                "exists and was not written by microgov: it would be replaced; nothing was changed",
+                file=path,
+                field=option,
+                allowed="a new file, or one an earlier calibrate or fit-logs wrote",
+            )
+
+
 def write_extending_scenario(
     path: Path,
     base: Path,
@@ -89,6 +127,9 @@ def write_extending_scenario(
     Raises:
         InputError: the written file does not validate (from ``load_scenario``).
     """
+    if not any(WRITTEN_BY in line for line in header[:1]):
+        raise ValueError(f"a written scenario's header starts with {WRITTEN_BY!r}…")
+    check_scenario_target(path, "the scenario file")
     path.parent.mkdir(parents=True, exist_ok=True)
     source = base.resolve()
     try:

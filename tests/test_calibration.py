@@ -580,3 +580,23 @@ def test_the_shipped_pre_reform_targets_name_outcomes_the_model_reports() -> Non
     summary = run_single(scenario, 0, days=5).summary
     missing = check_outcomes(targets, summary.keys())
     assert not missing, f"targets naming outcomes the model lacks: {[t.name for t in missing]}"
+
+
+def test_scenario_out_is_checked_before_any_run(tmp_path: Path) -> None:
+    """``--scenario-out`` onto a file microgov did not write, or inside a file, is refused
+    before the calibration runs anything (it ran every candidate, then said "File exists"),
+    and the file is kept."""
+    path = write_setup(tmp_path, target_entry("needs", "needs_per_resident_per_year", 1.0, 0.1))
+    mine = tmp_path / "mine.toml"
+    mine.write_text('name = "mine"\n', encoding="utf-8")
+    ran = []
+
+    def run_fn(*args, **kwargs):  # type: ignore[no-untyped-def]
+        ran.append(args)
+        raise AssertionError("no run before the check")
+
+    for target, said in ((mine, "not written by microgov"), (mine / "x.toml", "which is a file")):
+        with pytest.raises(InputError, match=said):
+            run_calibration(path, tmp_path / "results", run_fn=run_fn, scenario_out=target)
+    assert ran == [] and mine.read_text(encoding="utf-8") == 'name = "mine"\n'
+    assert not (tmp_path / "results").exists(), "no results folder made"

@@ -256,3 +256,23 @@ def test_a_missing_base_scenario_is_the_maps_base(model_log, tmp_path: Path) -> 
     with pytest.raises(InputError, match="no such scenario file") as caught:
         fit_logs(path, bad_map, out=tmp_path / "fitted.toml")
     assert caught.value.file == str(bad_map) and caught.value.field == "base"
+
+
+def test_out_never_replaces_a_file_microgov_did_not_write(model_log, tmp_path: Path) -> None:
+    """``--out`` onto a hand-written scenario (or a shipped one) is refused before the log
+    is read, and the file is kept; a file an earlier fit-logs wrote is refreshed; a path
+    inside a file or a folder is named as such (it was "File exists")."""
+    _, path = model_log
+    precious = tmp_path / "precious.toml"
+    precious.write_text('name = "precious"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="not written by microgov") as caught:
+        fit_logs(path, MAP, out=precious)
+    assert caught.value.field == "--out"
+    assert precious.read_text(encoding="utf-8") == 'name = "precious"\n'
+    fitted = tmp_path / "fitted.toml"
+    fit_logs(path, MAP, out=fitted)
+    fit_logs(path, MAP, out=fitted)  # its own earlier output: refreshed
+    with pytest.raises(InputError, match="which is a file"):
+        fit_logs(path, MAP, out=precious / "x.toml")
+    with pytest.raises(InputError, match="is a folder"):
+        fit_logs(path, MAP, out=tmp_path)
