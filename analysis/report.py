@@ -786,7 +786,7 @@ def _compare_section(
     doc.add(_Text(precision_note))
     if warnings:
         doc.add(
-            _Text("Replications too few for the requested precision:", css="warning"),
+            _Text("Replications too few for the precision stated above:", css="warning"),
             _Bullets(warnings),
         )
     doc.add(_Heading(3, "Scenario means"))
@@ -1021,7 +1021,7 @@ def _sweep_section(
     warnings = [w for w in curves["warning"] if w] if precision is not None else []
     if warnings:
         doc.add(
-            _Text("Replications too few for the requested precision:", css="warning"),
+            _Text("Replications too few for the precision stated above:", css="warning"),
             _Bullets(warnings[:20]),
         )
 

@@ -163,7 +163,9 @@ class DemandParameters(Section):
 
     needs_per_resident_per_year: RatePerResident = 0.98  # F1.1 (hotline requests per resident)
     case_type_shares: dict[str, Share] = Field(
-        # F2.2/F2.3 blend: inquiry 47-64 %, help 29-30 %, suggestion 1-15 %, complaint+report 2-5 %
+        # F2.2/F2.3 blend for inquiry 47-64 %, help 29-30 %, suggestion 1-15 %; complaint+report
+        # is 10 %, above their hotline figures (1.5-5.3 %): assumption, the mix of every channel
+        # (grid workers' and party members' reports beside the hotline's), not fitted
         default_factory=lambda: {
             "inquiry": 0.55,
             "help": 0.30,
