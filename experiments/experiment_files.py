@@ -88,9 +88,11 @@ _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
 class Spec(BaseModel):
-    """Base of every experiment-file block: frozen, unknown keys rejected."""
+    """Base of every experiment-file block: frozen, unknown keys rejected, strictly typed
+    (`replications = "2"`, `days = 5.0` and `seed = true` are refused, not converted: an
+    audit found `seed = true` run as seed 1)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class PrecisionSpec(Spec):

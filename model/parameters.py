@@ -31,6 +31,7 @@ from model.bounds import (
     MAX_STAFF,
     MAX_STAFF_PER_100K,
     Days,
+    Flag,
     Hours,
     HoursPerDay,
     Integer,
@@ -273,7 +274,7 @@ class DetectionParameters(Section):
         # coverage (they scale with sensor_coverage_share); assumption, set by the scenarios
         # that cover (0 here: its neutral value, so `microgov explain` separates it)
     )
-    digital_city_management: bool = (
+    digital_city_management: Flag = (
         False  # 数字城管: what patrols find goes straight to the command centre, which
         # dispatches it to the department (F1.4, F4.2), instead of climbing the routing
         # policy's levels; off here (its neutral value, so `microgov explain` separates it);
@@ -294,7 +295,7 @@ class IntakeParameters(Section):
     )
     front_desk_minutes: Minutes = 6.0  # F3.4
     registration_minutes: Minutes = 3.7  # F3.4 call to dispatch
-    one_thing_bundles: bool = (
+    one_thing_bundles: Flag = (
         False  # 一件事一次办: linked requests registered as one case, handled in one pass
         # under a lead department (seed §二(四); F4.7); off before the reform
     )
@@ -312,9 +313,9 @@ class DepartmentParameters(Section):
     work_hours_mean: PositiveHours = (
         3.0  # staff hours to handle one case; assumption (F5.4 "under 7 hours")
     )
-    enforcement: bool = False  # enforcement department (whistle F4.3, 管执联动)
-    patrol_visible: bool = False  # grid patrols can see its problems (F1.4)
-    sensor_visible: bool = False  # cameras/sensors can detect its problems (F6.6)
+    enforcement: Flag = False  # enforcement department (whistle F4.3, 管执联动)
+    patrol_visible: Flag = False  # grid patrols can see its problems (F1.4)
+    sensor_visible: Flag = False  # cameras/sensors can detect its problems (F6.6)
 
 
 def _default_departments() -> dict[str, DepartmentParameters]:
@@ -412,11 +413,11 @@ class CoordinationParameters(Section):
     # department keeps at least a tenth of its staff, since it still serves the cases that are
     # not moved (moving all of it would leave a station with no one: impossible, not overloaded)
     staff_moved_to_communities_share: Annotated[Number, Field(ge=0.0, le=0.9)] = 0.0
-    tasks_moved_with_staff: bool = (
+    tasks_moved_with_staff: Flag = (
         True  # 下沉 as practised: staff, tasks and authority move together (seed §三(二))
     )
     # 管执联动: management and enforcement handle a case jointly (seed §三(二)); off before
-    management_enforcement_joint: bool = False
+    management_enforcement_joint: Flag = False
     queue_discipline: Literal["fifo", "deadline"] = "fifo"  # department queue order
 
 

@@ -518,3 +518,37 @@ def test_a_loop_of_symbolic_links_is_said_as_such(
         err = capsys.readouterr().err
         assert "loop of symbolic links" in err and "unexpected" not in err, err
         assert field is None or f"{field} =" in err, err
+
+
+@pytest.mark.parametrize(
+    "line", ['replications = "2"', "replications = 2.0", "seed = true", 'days = "5"']
+)
+def test_experiment_numbers_are_strictly_typed(tmp_path: Path, line: str) -> None:
+    """An experiment file's numbers are refused in the wrong type, as a scenario's are
+    (before: ``seed = true`` ran as seed 1, ``replications = "2"`` as 2)."""
+    path = tmp_path / "e.toml"
+    path.write_text(
+        f'name = "e"\nkind = "sweep"\nscenario = "{(SCENARIOS_FOLDER / "classroom.toml").as_posix()}"\n'
+        f'{line}\n[grid]\n"population.residents_per_grid" = [400]\n',
+        encoding="utf-8",
+    )
+    field = line.split(" =")[0]
+    with pytest.raises(InputError, match=field):
+        load_experiment(path)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"departments.urban_management.enforcement": "yes"},
+        {"coordination.tasks_moved_with_staff": 0},
+        {"routing": {"kind": "integrated", "first_unit_leads": "no"}},
+    ],
+)
+def test_flags_are_true_or_false_only(override: dict[str, Any]) -> None:
+    """A scenario's or a policy's boolean is true or false: "no" was read as false, "yes"
+    as true, 0 as false — silently."""
+    from experiments.scenario_files import apply_overrides, load_scenario
+
+    with pytest.raises(InputError, match=r"true or false|valid boolean"):
+        apply_overrides(load_scenario(SCENARIOS_FOLDER / "classroom.toml"), override)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from importlib.metadata import entry_points
@@ -203,6 +204,12 @@ def resolve_policy(family: Family, block: Any, allow_imports: bool = True) -> An
         for key, value in block.items()
         if key != "kind"
     }
+    flags = [k for k in _flag_fields(cls) if k in params and not isinstance(params[k], bool)]
+    if flags:  # pydantic would read "no", "yes", 0 and 1 as booleans ("no" became false)
+        raise PolicyError(
+            f"{family} kind {kind!r}: "
+            + "; ".join(f"{k}: must be true or false (got {params[k]!r})" for k in flags)
+        )
     try:
         # the context reaches nested validators (composition.InnerRouting's kind names)
         return _adapter(cls).validate_python(params, context={"allow_imports": allow_imports})
@@ -212,6 +219,16 @@ def resolve_policy(family: Family, block: Any, allow_imports: bool = True) -> An
             for err in exc.errors()
         )
         raise PolicyError(f"{family} kind {kind!r}: {problems}") from None
+
+
+@functools.cache
+def _flag_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a policy dataclass typed ``bool``."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:
+        return ()
+    return tuple(f.name for f in fields(cls) if hints.get(f.name) is bool)
 
 
 @functools.cache
