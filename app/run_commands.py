@@ -390,6 +390,13 @@ def _validate_experiment(path: Path, allow_imports: bool) -> str:
     experiment = load_experiment(path, allow_imports=allow_imports)
     spec = experiment.spec
     if isinstance(spec, CalibrateSpec):
+        from experiments.calibration import check_target_outcomes
+        from experiments.runs import run_single
+
+        # a fit target's outcome the model does not report fails here, not after calibrate
+        # has started (a one-day run, only when a name is not the registry's)
+        base = next(iter(experiment.scenarios.values()))
+        check_target_outcomes(experiment, base, run_single)
         what = f"{_counted(len(spec.calibration.parameters), 'parameter')} fitted to {spec.targets}"
     else:
         what = _counted(len(experiment.points), "scenario" if spec.kind == "compare" else "point")

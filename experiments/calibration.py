@@ -483,7 +483,7 @@ def run_calibration(
         run_fn = runs.run_single
     if scenario_out is not None:  # before any run: a target that cannot take the file
         check_scenario_target(Path(scenario_out), "--scenario-out")
-    unavailable = [t.name for t in _check_target_outcomes(exp, base, run_fn)]
+    unavailable = [t.name for t in check_target_outcomes(exp, base, run_fn)]
     store = ResultStore.prepare(
         folder,
         name=exp.name,
@@ -713,7 +713,7 @@ def _check_resume(store: ResultStore, exp: Experiment, base: Scenario, targets: 
             )
 
 
-def _check_target_outcomes(exp: Experiment, base: Scenario, run_fn: RunFunction) -> list[Any]:
+def check_target_outcomes(exp: Experiment, base: Scenario, run_fn: RunFunction) -> list[Any]:
     """Check target outcomes against a run's summary keys; return unavailable holdouts.
 
     Names the model is known to report are accepted at once; otherwise one one-day run of
@@ -889,6 +889,7 @@ __all__ = [
     "OBJECTIVE_TEXT",
     "CalibrationProgress",
     "CalibrationReport",
+    "check_target_outcomes",
     "execute_candidate_run",
     "run_calibration",
     "write_calibrated_scenario",

@@ -503,7 +503,35 @@ def load_scenario(path: str | Path, *, allow_imports: bool = True) -> Scenario:
     """
     path = Path(path)
     raw = load_mapping(path)
+    _not_an_experiment(raw, path)
     return scenario_from_mapping(raw, path=path, allow_imports=allow_imports)
+
+
+_EXPERIMENT_KINDS = ("compare", "sweep", "sensitivity", "calibrate")
+_EXPERIMENT_KEYS = ("scenarios", "scenario", "grid", "points", "sensitivity", "calibration")
+
+
+def _not_an_experiment(raw: Mapping[str, Any], path: Path) -> None:
+    """An experiment file given where a scenario is expected: said as such, with the
+    command that runs it (it was read as a scenario with unknown keys)."""
+    kind = raw.get("kind")
+    if kind in _EXPERIMENT_KINDS:
+        raise InputError(
+            f"is an experiment file (kind = {kind!r}), not a scenario",
+            file=path,
+            allowed=f"`microgov {kind} {path}` runs it; give a scenario file here",
+        )
+    keys = [k for k in _EXPERIMENT_KEYS if k in raw]
+    if keys and "kind" not in raw:
+        raise InputError(
+            f"looks like an experiment file without its kind (it has {', '.join(keys)}), "
+            "not a scenario",
+            file=path,
+            field="kind",
+            allowed="kind = "
+            + " | ".join(repr(k) for k in _EXPERIMENT_KINDS)
+            + " at the top of an experiment file",
+        )
 
 
 def scenario_from_mapping(

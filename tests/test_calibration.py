@@ -600,3 +600,21 @@ def test_scenario_out_is_checked_before_any_run(tmp_path: Path) -> None:
             run_calibration(path, tmp_path / "results", run_fn=run_fn, scenario_out=target)
     assert ran == [] and mine.read_text(encoding="utf-8") == 'name = "mine"\n'
     assert not (tmp_path / "results").exists(), "no results folder made"
+
+
+def test_validate_refuses_a_fit_target_the_model_does_not_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``microgov validate`` said "ok" for a calibration whose fit target names an outcome
+    the model does not report; calibrate then failed after starting. Now validate fails."""
+    from app.cli import main
+
+    path = write_setup(tmp_path, target_entry("sat", "satisfaction", 0.8, 0.1))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not an outcome this model reports" in err and "satisfaction" in err, err
+    (tmp_path / "good").mkdir()
+    good = write_setup(
+        tmp_path / "good", target_entry("n", "requests_per_resident_per_year", 1.0, 0.1)
+    )
+    assert main(["validate", str(good)]) == 0, capsys.readouterr().err

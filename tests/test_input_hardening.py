@@ -552,3 +552,22 @@ def test_flags_are_true_or_false_only(override: dict[str, Any]) -> None:
 
     with pytest.raises(InputError, match=r"true or false|valid boolean"):
         apply_overrides(load_scenario(SCENARIOS_FOLDER / "classroom.toml"), override)
+
+
+def test_an_experiment_file_given_as_a_scenario_is_said_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``microgov run experiments/staffing_sweep.toml`` said "10 problems: kind = 'sweep':
+    unknown key …"; now it names the command that runs it. One without its kind is told so."""
+    sweep = Path(__file__).resolve().parents[1] / "experiments" / "staffing_sweep.toml"
+    assert main(["run", str(sweep), "--days", "1", "--no-files"]) == 2
+    err = capsys.readouterr().err
+    assert "is an experiment file (kind = 'sweep')" in err and "microgov sweep" in err, err
+    bare = tmp_path / "bare.toml"
+    bare.write_text(
+        'name = "e"\nscenario = "x.toml"\n[grid]\n"population.residents_per_grid" = [400]\n',
+        encoding="utf-8",
+    )
+    assert main(["validate", str(bare)]) == 2
+    err = capsys.readouterr().err
+    assert "experiment file without its kind" in err and "kind" in err, err
