@@ -321,7 +321,11 @@ class Results:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
-            raise ResultsError(f"{path}: not a readable JSON manifest ({error})") from error
+            raise ResultsError(
+                f"{path}: not a readable JSON manifest ({error}); the runs are in "
+                "results.sqlite: move this file aside, and `microgov report` reads the folder "
+                "without it (`--resume` writes it again)"
+            ) from error
         if not isinstance(data, dict):
             raise ResultsError(
                 f"{path}: the manifest must be a JSON object, got {type(data).__name__}"

@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS worker_losses(at TEXT, executor TEXT, worker TEXT, ru
     action TEXT, detail TEXT);
 """
 # Tables cleared and rewritten with a run's row when it is stored again.
+MANIFEST_HINT = (
+    "the runs are in results.sqlite: move this file aside, and `--resume` (or the next "
+    "session) writes it again from the database"
+)
+"""What to do about a damaged manifest (status, report and resume say it)."""
+
 _RUN_TABLES = ("outcomes", "timeseries", "distributions", "units", "warnings")
 # How many problems PRAGMA quick_check lists at most (enough to say where the damage is).
 _CHECK_PROBLEMS = 5
@@ -611,7 +617,9 @@ class ResultStore:
         try:
             return dict(json.loads(self.manifest_path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
-            raise InputError(f"{self.manifest_path}: unreadable manifest ({exc})") from None
+            raise InputError(
+                f"{self.manifest_path}: unreadable manifest ({exc}); {MANIFEST_HINT}"
+            ) from None
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
         """Write manifest.json atomically (a temporary file renamed over the old one).

@@ -250,3 +250,20 @@ def test_microgov_run_writes_warnings_and_integer_counts(tmp_path, monkeypatch, 
         assert isinstance(summary[name], int), f"{name} written as an integer: {summary[name]!r}"
     assert isinstance(summary["trust_mean"], float), "a mean stays a float"
     assert os.path.exists(out / "cases.csv"), "the other files are written too"
+
+
+def test_damaged_manifest_says_what_to_do(finished, capsys):
+    """A manifest.json that does not read as JSON: status and report say the runs are safe
+    in the database and what to do (they only said "unreadable manifest"); with the file
+    moved aside, status reads the folder and --resume writes the manifest again."""
+    path, out = finished
+    manifest = out / "manifest.json"
+    manifest.write_text("{not json", encoding="utf-8")
+    for argv in (["status", str(out)], ["report", str(out), "--out", str(out / "rep")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "move this file aside" in err and "results.sqlite" in err, err
+    manifest.rename(out / "manifest.bad")
+    assert main(["status", str(out)]) == 0, capsys.readouterr().err
+    run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
+    assert json.loads(manifest.read_text(encoding="utf-8"))["sessions"], "written again"
