@@ -26,7 +26,7 @@ from app import arguments
 from app.console import outcome_table
 from app.error_line import print_error
 from experiments.atomic_files import replaced_whole
-from experiments.errors import InputError
+from experiments.errors import InputError, ResourceError
 from experiments.scenario_files import (
     Scenario,
     apply_overrides,
@@ -130,21 +130,30 @@ def run_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     warmup = scenario.parameters.simulation.warmup_days
     # the case log is written as the run goes (memory stays flat in the number of days)
-    with (
-        _case_file(folder) as sink,
-        _progress_bar(scenario, warmup + days, disabled=args.no_progress) as progress,
-        warnings_not_logged(),  # listed once, after the table
-    ):
-        output = run_single(scenario, args.seed, days=days, progress=progress, case_sink=sink)
+    try:
+        with (
+            _case_file(folder) as sink,
+            _progress_bar(scenario, warmup + days, disabled=args.no_progress) as progress,
+            warnings_not_logged(),  # listed once, after the table
+        ):
+            output = run_single(scenario, args.seed, days=days, progress=progress, case_sink=sink)
+    except OSError as exc:  # writing the case log as the run went (a full disk)
+        raise _unwritable(folder, exc, "the run stopped") from None
     elapsed = time.perf_counter() - started
 
     warnings = tuple(str(w) for w in getattr(output, "warnings", ()) or ())  # new in RunOutput
+    unwritten: OSError | None = None
     if folder is not None:  # files first: a closed pipe on stdout must not lose them
         summary = summary_record(
             output.summary, scenario, seed=args.seed, days=days, warnings=warnings
         )
-        _write_atomic(folder / "summary.json", lambda f: _dump_json(summary, f))
-        _write_atomic(folder / "timeseries.csv", lambda f: output.timeseries.to_csv(f, index=False))
+        try:
+            _write_atomic(folder / "summary.json", lambda f: _dump_json(summary, f))
+            _write_atomic(
+                folder / "timeseries.csv", lambda f: output.timeseries.to_csv(f, index=False)
+            )
+        except OSError as exc:  # the table is still printed: the run's outcomes are not lost
+            unwritten = exc
     print(
         f"{scenario.name}: {scenario.residents:,} residents, routing {scenario.routing_kind}, "
         f"consultation {scenario.consultation_kind}; seed {args.seed}, {days} days measured "
@@ -155,9 +164,20 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"warnings ({len(warnings)}):")
         for message in warnings:
             print(f"  {message}")
+    if unwritten is not None:
+        raise _unwritable(folder, unwritten, "the table above is the run's outcomes")
     if folder is not None:
         print(f"wrote {', '.join(OUTPUT_FILES)} to {folder}{os.sep}")
     return 0
+
+
+def _unwritable(folder: Path | None, exc: OSError, what: str) -> ResourceError:
+    """A run's files that could not be written (a full disk, a folder gone): the folder
+    named, and what was kept (a full disk is the machine's, exit 1, not bad input)."""
+    return ResourceError(
+        f"{folder}: cannot write the run's files ({exc.strerror or exc}); {what}; files "
+        "written before are left as they were"
+    )
 
 
 def summary_record(

@@ -267,3 +267,32 @@ def test_damaged_manifest_says_what_to_do(finished, capsys):
     assert main(["status", str(out)]) == 0, capsys.readouterr().err
     run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
     assert json.loads(manifest.read_text(encoding="utf-8"))["sessions"], "written again"
+
+
+def test_microgov_run_on_a_full_disk_names_the_folder(small_disk, capsys):
+    """``microgov run`` into a disk that fills up: exit 1 (the machine's, not bad input),
+    the folder named, no half file left (it said "error: No space left on device", exit 2)."""
+    out = small_disk / "r"
+    status = main(["run", "classroom", "--days", "3650", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert str(out) in err and "cannot write the run's files" in err, err
+    assert "Traceback" not in err and "unexpected" not in err, err
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")], "no half file"
+
+
+def test_run_files_unwritable_after_the_run_still_prints_the_table(tmp_path, capsys, monkeypatch):
+    """When only the closing files fail (the disk filled up at the end), the outcome table
+    is printed before the error: the run's outcomes are not lost."""
+    from app import run_commands
+
+    def full(path, write):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run_commands, "_write_atomic", full)
+    out = tmp_path / "r"
+    status = main(["run", "classroom", "--days", "5", "--out", str(out), "--no-progress"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "resolution_time" in captured.out, "the table was printed"
+    assert "the table above is the run's outcomes" in captured.err, captured.err
