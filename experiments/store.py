@@ -232,6 +232,8 @@ class ResultStore:
         it is closed.
         """
         folder = Path(folder)
+        if resume and not (folder / DATABASE).exists():  # a mistyped folder, or a first run
+            logger.warning("%s: no results to resume here; starting the experiment", folder)
         _ensure_writable_folder(folder)
         lock = FolderLock.acquire(folder)
         try:

@@ -296,3 +296,16 @@ def test_run_files_unwritable_after_the_run_still_prints_the_table(tmp_path, cap
     assert status == 1
     assert "resolution_time" in captured.out, "the table was printed"
     assert "the table above is the run's outcomes" in captured.err, captured.err
+
+
+def test_resume_of_an_empty_folder_says_it_starts(tmp_path, caplog):
+    """--resume onto a folder with no results (a mistyped path?) starts the experiment, and
+    says so (it started silently)."""
+    path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=1))
+    with caplog.at_level("WARNING", logger="experiments.store"):
+        run_experiment(path, tmp_path / "new", workers=1, run_fn=standins.fake_run, resume=True)
+    assert "no results to resume here" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="experiments.store"):
+        run_experiment(path, tmp_path / "new", workers=1, run_fn=standins.fake_run, resume=True)
+    assert "no results to resume" not in caplog.text, "a real resume says nothing of it"
