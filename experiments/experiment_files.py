@@ -686,8 +686,25 @@ def _build_sweep(
             else f"grid (point {i}: {describe_parameters(combo)})"
         )
         _check_fields(path, key, base, list(combo))
+        shadowed = sorted(set(combo) & set(spec.overrides))
+        if shadowed:
+            raise InputError(
+                f"{path}: {', '.join(shadowed)}: set in [overrides] and varied in [{where}], "
+                f"whose values would silently win; remove {'it' if len(shadowed) == 1 else 'them'} "
+                "from [overrides]"
+            )
         built = _apply(path, key, base, combo)
         points.append(Point(f"p{i:04d}", name, combo, built))
+    seen: dict[str, Point] = {}
+    for point in points:  # the same scenario twice: the same seeds, the same runs counted twice
+        twin = seen.setdefault(str(point.built.digest), point)
+        if twin is not point:
+            raise InputError(
+                f"{path}: {where}: points {twin.point_id} ({describe_parameters(twin.parameters)}) "
+                f"and {point.point_id} ({describe_parameters(point.parameters)}) are the same "
+                "scenario: they would run the same seeds twice and count the same runs twice; "
+                "remove the repeated value"
+            )
     if spec.roles is not None:
         _check_roles(path, spec.roles, list(dict.fromkeys(k for c in combos for k in c)))
     return {name: base}, points

@@ -571,3 +571,34 @@ def test_an_experiment_file_given_as_a_scenario_is_said_as_such(
     assert main(["validate", str(bare)]) == 2
     err = capsys.readouterr().err
     assert "experiment file without its kind" in err and "kind" in err, err
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ('[grid]\n"population.residents_per_grid" = [400, 400]\n', "are the same scenario"),
+        (
+            '[[points]]\n"population.residents_per_grid" = 400\n'
+            '[[points]]\n"population.residents_per_grid" = 400\n',
+            "are the same scenario",
+        ),
+        (
+            '[overrides]\n"population.residents_per_grid" = 500\n'
+            '[grid]\n"population.residents_per_grid" = [400, 450]\n',
+            "set in [overrides] and varied in [grid]",
+        ),
+    ],
+)
+def test_a_sweep_never_runs_a_point_twice_or_shadows_an_override(
+    tmp_path: Path, table: str, said: str
+) -> None:
+    """A repeated grid value or point ran the same seeds twice and counted the same runs
+    twice; a field both overridden and swept had the sweep's values win silently."""
+    path = tmp_path / "e.toml"
+    path.write_text(
+        f'name = "e"\nkind = "sweep"\nscenario = "{(SCENARIOS_FOLDER / "classroom.toml").as_posix()}"\n'
+        + table,
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=re.escape(said)):
+        load_experiment(path)
