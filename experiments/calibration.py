@@ -382,7 +382,7 @@ class _Context:
             if remaining[candidate.point_id] == 0:
                 self.finish(candidate)
         results = self.executor.map_unordered(execute_candidate_run, tasks)
-        with finished_runs_kept(self.store, self.executor, results):  # (on an interrupt)
+        with finished_runs_kept(self.store, self.executor, results, self.report):
             for task, result in results:
                 record = result if isinstance(result, RunRecord) else failed_record(task, result)
                 with stops_held():  # a run stored whole, or not at all

@@ -7,7 +7,8 @@ lands inside it rolled the transaction back: a run that had finished was lost, t
 command then said "finished runs are stored". :func:`stops_held` notes such a signal
 instead and, when the record is stored, hands it to the handler that was there before — so
 the interrupt is raised between two runs' records, never inside one. A second signal while
-held is handed on at once (a store stuck on a slow disk can still be stopped).
+held is handed on at once (a store stuck on a slow disk can still be stopped): the record
+being stored is then rolled back, and :func:`forced` tells the caller not to store more.
 
 Only in the main thread, where Python runs signal handlers and lets them be set; elsewhere
 (a runner started from a thread) nothing is held.
@@ -37,6 +38,8 @@ def stops_held() -> Iterator[None]:
     def note(signum: int, frame: object) -> None:
         came.append(signum)
         if len(came) > 1:  # a second signal: stop now
+            global _forced
+            _forced = True
             _restore(previous)
             _deliver(signum)
 
@@ -51,6 +54,17 @@ def stops_held() -> Iterator[None]:
         _restore(previous)
         if len(came) == 1:  # (a second one was delivered already)
             _deliver(came[0])
+
+
+_forced = False
+
+
+def forced() -> bool:
+    """Whether the last interrupt was a second signal while held (the user insists): the
+    caller stops at once instead of storing more on the way out. Reading it resets it."""
+    global _forced
+    was, _forced = _forced, False
+    return was
 
 
 def _restore(previous: dict[int, Any]) -> None:

@@ -39,11 +39,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from experiments import held_stops
 from experiments.case_sinks import HistogramCaseSink
 from experiments.code_state import code_digest
 from experiments.errors import InputError, ResourceError
@@ -599,7 +600,7 @@ def _run_batches(
             tasks,
             on_worker_lost=lambda loss: _record_loss(store, report, loss),
         )
-        with finished_runs_kept(store, executor, results):
+        with finished_runs_kept(store, executor, results, report):
             for task, result in results:
                 record = result if isinstance(result, RunRecord) else failed_record(task, result)
                 with stops_held():  # a run stored whole, or not at all (held_stops)
@@ -662,9 +663,18 @@ def _after_record(
         )
 
 
+class _RunsCounted(Protocol):
+    """A session's report that counts the runs it stored (``ran``)."""
+
+    ran: int
+
+
 @contextmanager
 def finished_runs_kept(
-    store: ResultStore, executor: AnyExecutor, results: Iterator[Any]
+    store: ResultStore,
+    executor: AnyExecutor,
+    results: Iterator[Any],
+    report: _RunsCounted | None = None,
 ) -> Iterator[None]:
     """On an interrupt (Ctrl-C, SIGTERM), store the runs that finished but were not handed
     out yet (the executor's ``unclaimed``, known once its generator is closed) before the
@@ -672,15 +682,19 @@ def finished_runs_kept(
     try:
         yield
     except KeyboardInterrupt:
-        with stops_held():
-            close = getattr(results, "close", None)  # a generator's: its ``finally`` runs,
-            if close is not None:  # which keeps what finished in the executor's ``unclaimed``
-                close()
-            kept = [r for _, r in getattr(executor, "unclaimed", ()) if isinstance(r, RunRecord)]
-            for record in kept:
+        if held_stops.forced():  # a second Ctrl-C while a run was stored: stop now
+            raise
+        close = getattr(results, "close", None)  # a generator's: its ``finally`` runs,
+        if close is not None:  # which keeps what finished in the executor's ``unclaimed``
+            close()
+        kept = [r for _, r in getattr(executor, "unclaimed", ()) if isinstance(r, RunRecord)]
+        for record in kept:  # each whole; another Ctrl-C stops after the one being stored
+            with stops_held():
                 store.record(record)
-            if kept:
-                logger.info("interrupted: %d finished run(s) stored on the way out", len(kept))
+            if report is not None:
+                report.ran += 1
+        if kept:
+            logger.info("interrupted: %d finished run(s) stored on the way out", len(kept))
         raise
 
 

@@ -371,6 +371,30 @@ def test_ctrl_c_keeps_every_run_that_finished(tmp_path, monkeypatch, when):
         run_experiment(path, out, workers=2, run_fn=run_fn)
     done = len(list(finished.iterdir()))
     assert done >= 2, "other runs must have finished while the first was stored"
+    assert len(calls) == done, "each finished run stored once, none twice"
     assert _stored_runs(out / "results.sqlite") == done, (
         f"{done} runs finished in a worker, {_stored_runs(out / 'results.sqlite')} stored"
     )
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path, monkeypatch):
+    """Two Ctrl-Cs while a run is stored: the command stops at once — the record being
+    stored is rolled back and nothing more is stored on the way out (the user insists)."""
+    path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=5))
+    out = tmp_path / "out"
+    original = ResultStore.record
+    calls = []
+
+    def record_then_stop_twice(self, record):
+        calls.append(record.run_key)
+        if len(calls) == 1:
+            time.sleep(0.5)  # other runs finish meanwhile: they would be stored if not forced
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+        original(self, record)
+
+    monkeypatch.setattr(ResultStore, "record", record_then_stop_twice)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(path, out, workers=2, run_fn=standins.fake_run)
+    assert calls[:1] and len(calls) == 1, f"nothing stored after the forced stop: {calls}"
+    assert _stored_runs(out / "results.sqlite") == 0

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from experiments.held_stops import stops_held
+from experiments.held_stops import forced, stops_held
 
 
 def test_ctrl_c_inside_is_raised_after_the_body() -> None:
@@ -29,6 +29,7 @@ def test_a_second_ctrl_c_stops_at_once() -> None:
             steps.append("not reached")
     assert steps == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert forced() and not forced(), "said once: the caller stops storing"
 
 
 def test_sigterm_goes_to_its_handler_after_the_body() -> None:
