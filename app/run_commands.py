@@ -137,8 +137,8 @@ def run_command(args: argparse.Namespace) -> int:
             warnings_not_logged(),  # listed once, after the table
         ):
             output = run_single(scenario, args.seed, days=days, progress=progress, case_sink=sink)
-    except OSError as exc:  # writing the case log as the run went (a full disk)
-        raise _unwritable(folder, exc, "the run stopped") from None
+    except _CaseLogUnwritable as exc:  # writing the case log as the run went (a full disk)
+        raise _unwritable(folder, exc.error, "the run stopped") from None
     elapsed = time.perf_counter() - started
 
     warnings = tuple(str(w) for w in getattr(output, "warnings", ()) or ())  # new in RunOutput
@@ -310,11 +310,38 @@ def _case_file(folder: Path | None) -> Iterator[Callable[[Any], None]]:
     if folder is None:
         yield lambda frame: None
         return
-    with (
-        replaced_whole(folder / "cases.csv") as tmp,
-        open(tmp, "w", encoding="utf-8", newline="") as handle,
-    ):
-        yield CsvCaseSink(handle)
+    run_failed = False
+    try:
+        with (
+            replaced_whole(folder / "cases.csv") as tmp,
+            open(tmp, "w", encoding="utf-8", newline="") as handle,
+        ):
+            write = CsvCaseSink(handle)
+
+            def sink(frame: Any) -> None:
+                try:
+                    write(frame)
+                except OSError as exc:  # the file's, not the run's: said as such
+                    raise _CaseLogUnwritable(exc) from exc
+
+            try:
+                yield sink
+            except BaseException:
+                run_failed = True  # the run's own error goes on as it is
+                raise
+    except OSError as exc:
+        if run_failed:
+            raise
+        raise _CaseLogUnwritable(exc) from exc  # flushing or renaming the file at its end
+
+
+class _CaseLogUnwritable(Exception):
+    """The case log could not be written (``error``: the OSError), as the run went or at
+    its end — told apart from an OSError of the run itself, which keeps its own message."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _dump_json(data: Mapping[str, Any], handle: TextIO) -> None:

@@ -309,3 +309,18 @@ def test_resume_of_an_empty_folder_says_it_starts(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="experiments.store"):
         run_experiment(path, tmp_path / "new", workers=1, run_fn=standins.fake_run, resume=True)
     assert "no results to resume" not in caplog.text, "a real resume says nothing of it"
+
+
+def test_an_oserror_of_the_run_itself_keeps_its_own_message(tmp_path, capsys, monkeypatch):
+    """Only the run's own files are reported as unwritable; an OSError from inside the run
+    (a plug-in reading a file) keeps its file name and exit 2."""
+    from experiments import runs
+
+    def reading(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/etc/some_plugin.conf")
+
+    monkeypatch.setattr(runs, "run_single", reading)
+    for extra in (["--no-files"], ["--out", str(tmp_path / "r")]):
+        assert main(["run", "classroom", "--days", "2", "--no-progress", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "/etc/some_plugin.conf" in err and "cannot write the run's files" not in err, err
