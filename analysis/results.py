@@ -323,8 +323,8 @@ class Results:
         except (OSError, json.JSONDecodeError) as error:
             raise ResultsError(
                 f"{path}: not a readable JSON manifest ({error}); the runs are in "
-                "results.sqlite: move this file aside, and `microgov report` reads the folder "
-                "without it (`--resume` writes it again)"
+                "results.sqlite: move this file aside (keep it: it holds the earlier sessions' "
+                "provenance), and `microgov report` reads the folder without it"
             ) from error
         if not isinstance(data, dict):
             raise ResultsError(

@@ -16,19 +16,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp(?:\.\w+)?$")
 
 
-def temporary_path(path: Path) -> Path:
-    """Where ``path`` is written before it is renamed into place."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def temporary_path(path: Path, suffix: str = "") -> Path:
+    """Where ``path`` is written before it is renamed into place (``suffix``: an ending
+    the reader of the temporary file needs, e.g. ``.toml``)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
 
 
 @contextmanager
-def replaced_whole(path: Path) -> Iterator[Path]:
+def replaced_whole(path: Path, suffix: str = "") -> Iterator[Path]:
     """Yield the temporary path to write; on success rename it to ``path``, else remove it."""
     remove_stale(path.parent)
-    tmp = temporary_path(path)
+    tmp = temporary_path(path, suffix)
     try:
         yield tmp
         os.replace(tmp, path)

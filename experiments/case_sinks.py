@@ -197,7 +197,7 @@ class HistogramCaseSink:
     ``distributions`` table, ``experiments.runner.distribution_rows``), frame by frame: of
     the cases reported on or after run day ``measured_from`` (the warm-up's length)."""
 
-    def __init__(self, measured_from: float = 0.0) -> None:
+    def __init__(self, measured_from: float) -> None:
         self.measured_from = measured_from
         self.cases = 0
         self._counts: dict[tuple[str, float], int] = {}

@@ -691,7 +691,8 @@ def _build_sweep(
             raise InputError(
                 f"{path}: {', '.join(shadowed)}: set in [overrides] and varied in [{where}], "
                 f"whose values would silently win; remove {'it' if len(shadowed) == 1 else 'them'} "
-                "from [overrides]"
+                "from [overrides] (a results folder started with this file: run the corrected "
+                "file into a new folder with --out)"
             )
         built = _apply(path, key, base, combo)
         points.append(Point(f"p{i:04d}", name, combo, built))
@@ -703,7 +704,8 @@ def _build_sweep(
                 f"{path}: {where}: points {twin.point_id} ({describe_parameters(twin.parameters)}) "
                 f"and {point.point_id} ({describe_parameters(point.parameters)}) are the same "
                 "scenario: they would run the same seeds twice and count the same runs twice; "
-                "remove the repeated value"
+                "remove the repeated value (a results folder started with this file: run the "
+                "corrected file into a new folder with --out)"
             )
     if spec.roles is not None:
         _check_roles(path, spec.roles, list(dict.fromkeys(k for c in combos for k in c)))

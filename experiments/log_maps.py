@@ -39,11 +39,11 @@ class FileSpec(_Spec):
     @classmethod
     def _known_encoding(cls, value: str) -> str:
         try:
-            codecs.lookup(value)
+            text = codecs.lookup(value)._is_text_encoding  # (zlib, base64: not for text)
         except LookupError:
-            raise ValueError(
-                f"unknown encoding {value!r}; e.g. utf-8, gb18030, gbk, utf-16"
-            ) from None
+            text = False
+        if not text:
+            raise ValueError(f"unknown text encoding {value!r}; e.g. utf-8, gb18030, gbk, utf-16")
         return value
 
     @field_validator("time_format")

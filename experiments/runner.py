@@ -234,7 +234,7 @@ def unit_rows(frame: pd.DataFrame | None) -> list[tuple[str, str, str | None, st
 
 
 def distribution_rows(
-    cases: pd.DataFrame | None, measured_from: float = 0.0
+    cases: pd.DataFrame | None, measured_from: float
 ) -> list[tuple[str, float, int]]:
     """Histogram of closed cases' resolution times (days) on fixed bins.
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import errno
 import hashlib
 import json
 import re
@@ -642,11 +643,18 @@ def resolved(
     """``path.resolve()``, with a loop of symbolic links an :class:`InputError` naming the
     file that refers to it (``file``, else ``path``; pathlib raises ``RuntimeError``)."""
     try:
+        path.resolve(strict=True)
+    except RuntimeError as exc:  # Python 3.12's word for a loop
+        loop = str(exc)
+    except OSError as exc:  # 3.13's: ELOOP (a missing file is left to the caller)
+        if exc.errno != errno.ELOOP:
+            return path.resolve()
+        loop = exc.strerror or "too many levels of symbolic links"
+    else:
         return path.resolve()
-    except RuntimeError as exc:
-        raise InputError(
-            f"is a loop of symbolic links ({exc})", file=file or path, field=field, value=value
-        ) from None
+    raise InputError(
+        f"is a loop of symbolic links ({loop})", file=file or path, field=field, value=value
+    )
 
 
 def resolve_scenario_path(reference: str | Path) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments.atomic_files import replaced_whole
 from experiments.errors import InputError
 from experiments.scenario_files import Scenario, load_scenario
 
@@ -145,7 +146,11 @@ def write_extending_scenario(
         f"description = {toml_value(description)}",
         *scenario_tables(values, comments),
     ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # written beside, checked, then renamed over the old file: a scenario that others
+    # extend (baseline_calibrated) is never left half-written or invalid
+    with replaced_whole(path, ".toml") as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        load_scenario(tmp)
     return load_scenario(path)
 
 

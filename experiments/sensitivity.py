@@ -483,9 +483,9 @@ def replication_noise(
     the points that have every replication: ``within_variance`` is the point × seed
     interaction (the residual mean square: seed noise that does differ between points),
     ``between_variance`` the variance of the points' true means (parameter effects),
-    ``max(0, (MS_points - MS_residual) / R)``. When fewer than two points have every
-    replication it falls back to a one-way analysis (points as groups), which counts a
-    common shift as noise, and says so in ``note``.
+    ``max(0, (MS_points - MS_residual) / R)``. When fewer than half the points (or fewer
+    than two) have every replication it falls back to a one-way analysis (points as
+    groups), which counts a common shift as noise, and says so in ``note``.
 
     Args:
         outputs_by_point_and_replication: either outcome → array of shape
@@ -496,7 +496,8 @@ def replication_noise(
     Returns:
         One row per outcome: ``outcome, points, replications`` (mean per point),
         ``within_variance, between_variance``, ``noise_share`` = within / (within +
-        between), the share of one run's variance due to seed noise, and
+        between), the share of seed noise in a point's run-to-run and point-to-point
+        variance (the seeds' common shift left out), and
         ``noise_share_of_point_means`` = (within / R) / (within / R + between), the
         share of the variance of the per-point means (what SALib analyses) that is
         seed noise. A high value means the indices of that outcome mostly measure
@@ -778,7 +779,13 @@ def _noise_row(outcome: str, matrix: np.ndarray) -> dict[str, Any]:
         "note": "",
     }
     complete = valid.all(axis=1)
-    if matrix.shape[1] >= 2 and int(complete.sum()) >= 2:
+    # the two-way analysis on the complete points when they are most of the points: the
+    # others' means average other seeds, whose shifts do not cancel
+    if (
+        matrix.shape[1] >= 2
+        and int(complete.sum()) >= 2
+        and 2 * int(complete.sum()) >= int(valid.any(axis=1).sum())
+    ):
         left_out = int(valid.any(axis=1).sum() - complete.sum())
         within, between, points, replications = _two_way(matrix[complete])
         note = (
@@ -793,8 +800,8 @@ def _noise_row(outcome: str, matrix: np.ndarray) -> dict[str, Any]:
             return row
         within, between, points, replications = _one_way(matrix)
         note = (
-            "fewer than two points have every replication: a one-way analysis, which counts "
-            "a seed's shift common to every point as noise"
+            "fewer than half the points have every replication: a one-way analysis, which "
+            "counts a seed's shift common to every point as noise"
         )
     row.update(points=points, replications=replications, note=note)
     row["within_variance"] = within

@@ -88,8 +88,8 @@ CREATE TABLE IF NOT EXISTS worker_losses(at TEXT, executor TEXT, worker TEXT, ru
 """
 # Tables cleared and rewritten with a run's row when it is stored again.
 MANIFEST_HINT = (
-    "the runs are in results.sqlite: move this file aside, and `--resume` (or the next "
-    "session) writes it again from the database"
+    "the runs are in results.sqlite: move this file aside (keep it: it holds the earlier "
+    "sessions' provenance), and `--resume` writes a new one"
 )
 """What to do about a damaged manifest (status, report and resume say it)."""
 

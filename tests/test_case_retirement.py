@@ -218,10 +218,10 @@ def test_csv_sink_writes_the_whole_log(retired_run: Any) -> None:
 def test_histogram_sink_equals_the_histogram_of_the_whole_log(retired_run: Any) -> None:
     """The runner's histogram built frame by frame equals the one of the whole case log."""
     plain, _, frames, _ = retired_run
-    sink = HistogramCaseSink()
+    sink = HistogramCaseSink(0.0)  # every case
     for frame in frames:
         sink(frame)
-    assert sink.rows() == distribution_rows(plain.cases)
+    assert sink.rows() == distribution_rows(plain.cases, 0.0)
     assert sink.cases == len(plain.cases)
 
 

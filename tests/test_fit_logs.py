@@ -226,7 +226,7 @@ def test_recovers_shares_the_model_reports(model_log, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "field", "said"),
     [
-        ('encoding = "utf-8"', 'encoding = "klingon"', "file.encoding", "unknown encoding"),
+        ('encoding = "utf-8"', 'encoding = "klingon"', "file.encoding", "unknown text encoding"),
         (
             'time_format = "%Y-%m-%d %H:%M:%S"',
             'time_format = "%Q"',

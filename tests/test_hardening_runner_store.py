@@ -266,7 +266,7 @@ def test_damaged_manifest_says_what_to_do(finished, capsys):
     manifest.rename(out / "manifest.bad")
     assert main(["status", str(out)]) == 0, capsys.readouterr().err
     run_experiment(path, out, workers=1, run_fn=standins.fake_run, resume=True)
-    assert json.loads(manifest.read_text(encoding="utf-8"))["sessions"], "written again"
+    assert json.loads(manifest.read_text(encoding="utf-8"))["sessions"], "a new one written"
 
 
 def test_microgov_run_on_a_full_disk_names_the_folder(small_disk, capsys):

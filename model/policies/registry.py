@@ -204,7 +204,11 @@ def resolve_policy(family: Family, block: Any, allow_imports: bool = True) -> An
         for key, value in block.items()
         if key != "kind"
     }
-    flags = [k for k in _flag_fields(cls) if k in params and not isinstance(params[k], bool)]
+    flags = [
+        k
+        for k in _flag_fields(cls)
+        if k in params and params[k] is not None and not isinstance(params[k], bool)
+    ]
     if flags:  # pydantic would read "no", "yes", 0 and 1 as booleans ("no" became false)
         raise PolicyError(
             f"{family} kind {kind!r}: "
@@ -228,7 +232,9 @@ def _flag_fields(cls: type) -> tuple[str, ...]:
         hints = typing.get_type_hints(cls)
     except Exception:
         return ()
-    return tuple(f.name for f in fields(cls) if hints.get(f.name) is bool)
+    return tuple(
+        f.name for f in fields(cls) if hints.get(f.name) is bool or hints.get(f.name) == bool | None
+    )
 
 
 @functools.cache
