@@ -58,14 +58,11 @@ def remove_stale(folder: Path) -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    """Whether process ``pid`` exists (another user's, which refuses the probe, too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process
-        return True
-    except OSError:
-        return True
+    except OSError:  # e.g. PermissionError: it exists
+        pass
     return True

@@ -121,7 +121,6 @@ from experiments.experiment_files import (
     load_experiment,
     parameter_json,
 )
-from experiments.held_stops import stops_held
 from experiments.runner import (
     Task,
     default_folder,
@@ -129,6 +128,7 @@ from experiments.runner import (
     experiment_manifest,
     failed_record,
     finished_runs_kept,
+    store_whole,
     warned_runs_line,
 )
 from experiments.scenario_files import Scenario, apply_overrides, field_value, load_scenario
@@ -385,8 +385,7 @@ class _Context:
         with finished_runs_kept(self.store, self.executor, results, self.report):
             for task, result in results:
                 record = result if isinstance(result, RunRecord) else failed_record(task, result)
-                with stops_held():  # a run stored whole, or not at all
-                    self.store.record(record)
+                store_whole(self.store, record)
                 self.report.ran += 1
                 if record.warnings:
                     self.report.warned_runs += 1

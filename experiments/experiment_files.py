@@ -72,8 +72,8 @@ from experiments.scenario_files import (
     load_scenario,
     parse_toml,
     read_toml_bytes,
+    resolved,
 )
-from experiments.scenario_files import resolved as resolved_path
 from model.cases import CASE_TYPES
 from model.mechanisms import POLICY_BLOCKS
 from model.outcomes import OUTCOME_NAMES, find_outcome
@@ -528,20 +528,20 @@ def _check_outcome(path: Path, key: str, name: str) -> None:
 
 
 def _scenario_path(experiment_path: Path, reference: str, key: str) -> Path:
-    resolved = resolved_path(
+    target = resolved(
         experiment_path.parent / reference, file=experiment_path, field=key, value=reference
     )
-    if resolved.is_dir():  # it exists: "not found" would send the user looking for it
+    if target.is_dir():  # it exists: "not found" would send the user looking for it
         raise InputError(
-            f"{experiment_path}: {key}: {reference!r} is a folder ({resolved}); allowed: a "
+            f"{experiment_path}: {key}: {reference!r} is a folder ({target}); allowed: a "
             "scenario .toml file, relative to the experiment file"
         )
-    if not resolved.is_file():
+    if not target.is_file():
         raise InputError(
             f"{experiment_path}: {key}: scenario file {reference!r} not found "
-            f"(looked for {resolved}; paths are relative to the experiment file)"
+            f"(looked for {target}; paths are relative to the experiment file)"
         )
-    return resolved
+    return target
 
 
 def _load_base(
@@ -814,9 +814,7 @@ def _build_calibration(
             _apply(path, f"{key}.{bound}", base, {parameter.name: value})
     if spec.calibration.settle is not None:
         _check_settle(path, spec.calibration.settle, base, names)
-    reference = resolved_path(
-        path.parent / spec.targets, file=path, field="targets", value=spec.targets
-    )
+    reference = resolved(path.parent / spec.targets, file=path, field="targets", value=spec.targets)
     try:
         targets = load_targets(reference)
     except InputError as exc:

@@ -603,8 +603,7 @@ def _run_batches(
         with finished_runs_kept(store, executor, results, report):
             for task, result in results:
                 record = result if isinstance(result, RunRecord) else failed_record(task, result)
-                with stops_held():  # a run stored whole, or not at all (held_stops)
-                    store.record(record)
+                store_whole(store, record)
                 _after_record(record, statuses, session_failed, report, progress)
         report.ok = sum(
             1
@@ -663,6 +662,13 @@ def _after_record(
         )
 
 
+def store_whole(store: ResultStore, record: RunRecord) -> None:
+    """Store a run's record with Ctrl-C and SIGTERM held: whole or not at all, the interrupt
+    raised after it (experiments/held_stops.py)."""
+    with stops_held():
+        store.record(record)
+
+
 class _RunsCounted(Protocol):
     """A session's report that counts the runs it stored (``ran``)."""
 
@@ -689,8 +695,7 @@ def finished_runs_kept(
             close()
         kept = [r for _, r in getattr(executor, "unclaimed", ()) if isinstance(r, RunRecord)]
         for record in kept:  # each whole; another Ctrl-C stops after the one being stored
-            with stops_held():
-                store.record(record)
+            store_whole(store, record)
             if report is not None:
                 report.ran += 1
         if kept:
@@ -874,6 +879,7 @@ __all__ = [
     "precision_status",
     "replicate",
     "run_experiment",
+    "store_whole",
     "timeseries_rows",
     "warned_runs_line",
 ]

@@ -255,8 +255,8 @@ def _load_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if parent_ref is None:
         return own
     parent = _parent_path(path, parent_ref)
-    here = resolved(path)
-    parent_resolved = resolved(parent, file=path, field="extends", value=parent_ref)
+    here = path.resolve()  # (read already, and _parent_path ruled out a loop of links)
+    parent_resolved = parent.resolve()
     if parent_resolved in (*chain, here):
         names = [p.name for p in (*chain, here, parent_resolved)]
         raise InputError(
@@ -643,15 +643,13 @@ def resolved(
     """``path.resolve()``, with a loop of symbolic links an :class:`InputError` naming the
     file that refers to it (``file``, else ``path``; pathlib raises ``RuntimeError``)."""
     try:
-        path.resolve(strict=True)
+        return path.resolve(strict=True)
     except RuntimeError as exc:  # Python 3.12's word for a loop
         loop = str(exc)
     except OSError as exc:  # 3.13's: ELOOP (a missing file is left to the caller)
         if exc.errno != errno.ELOOP:
             return path.resolve()
         loop = exc.strerror or "too many levels of symbolic links"
-    else:
-        return path.resolve()
     raise InputError(
         f"is a loop of symbolic links ({loop})", file=file or path, field=field, value=value
     )

@@ -8,6 +8,7 @@ not validate is never left behind silently.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -128,7 +129,7 @@ def write_extending_scenario(
     Raises:
         InputError: the written file does not validate (from ``load_scenario``).
     """
-    if not any(WRITTEN_BY in line for line in header[:1]):
+    if not header or WRITTEN_BY not in header[0]:
         raise ValueError(f"a written scenario's header starts with {WRITTEN_BY!r}…")
     check_scenario_target(path, "the scenario file")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,8 +151,8 @@ def write_extending_scenario(
     # extend (baseline_calibrated) is never left half-written or invalid
     with replaced_whole(path, ".toml") as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        load_scenario(tmp)
-    return load_scenario(path)
+        written = load_scenario(tmp)
+    return dataclasses.replace(written, path=path)
 
 
 __all__ = ["scenario_tables", "toml_key", "toml_value", "write_extending_scenario"]

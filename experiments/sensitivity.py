@@ -779,14 +779,11 @@ def _noise_row(outcome: str, matrix: np.ndarray) -> dict[str, Any]:
         "note": "",
     }
     complete = valid.all(axis=1)
+    n_complete, n_with_values = int(complete.sum()), int(valid.any(axis=1).sum())
     # the two-way analysis on the complete points when they are most of the points: the
     # others' means average other seeds, whose shifts do not cancel
-    if (
-        matrix.shape[1] >= 2
-        and int(complete.sum()) >= 2
-        and 2 * int(complete.sum()) >= int(valid.any(axis=1).sum())
-    ):
-        left_out = int(valid.any(axis=1).sum() - complete.sum())
+    if matrix.shape[1] >= 2 and n_complete >= 2 and 2 * n_complete >= n_with_values:
+        left_out = n_with_values - n_complete
         within, between, points, replications = _two_way(matrix[complete])
         note = (
             f"{left_out} point(s) with a failed or undefined replication left out"

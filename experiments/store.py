@@ -43,6 +43,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.atomic_files import replaced_whole
 from experiments.code_state import RUN_PATH_FILES, RUN_PATH_PACKAGES
 from experiments.errors import InputError, ResourceError
 from experiments.folder_lock import LOCK_FILE, FolderLock
@@ -86,13 +87,13 @@ CREATE INDEX IF NOT EXISTS warnings_run ON warnings(run_key);
 CREATE TABLE IF NOT EXISTS worker_losses(at TEXT, executor TEXT, worker TEXT, run_key TEXT,
     action TEXT, detail TEXT);
 """
-# Tables cleared and rewritten with a run's row when it is stored again.
 MANIFEST_HINT = (
     "the runs are in results.sqlite: move this file aside (keep it: it holds the earlier "
     "sessions' provenance), and `--resume` writes a new one"
 )
 """What to do about a damaged manifest (status, report and resume say it)."""
 
+# Tables cleared and rewritten with a run's row when it is stored again.
 _RUN_TABLES = ("outcomes", "timeseries", "distributions", "units", "warnings")
 # How many problems PRAGMA quick_check lists at most (enough to say where the damage is).
 _CHECK_PROBLEMS = 5
@@ -630,14 +631,11 @@ class ResultStore:
             ResourceError: the file cannot be written (e.g. the disk is full); the
                 temporary file is removed and the old manifest is left as it was.
         """
-        tmp = self.folder / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
         text = json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
         try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.manifest_path)
+            with replaced_whole(self.manifest_path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
             full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
             raise ResourceError(
                 f"{self.manifest_path}: cannot write the manifest: {exc.strerror or exc}{full}; "

@@ -102,7 +102,7 @@ Number = Annotated[
 ]
 
 Flag = Annotated[bool, Field(strict=True)]
-"""true or false only: "no" or 0 is refused, not converted ("no" read as true before)."""
+"""true or false only: "no" or 0 is refused, not converted (pydantic read them as booleans)."""
 NonNegative = Annotated[Number, Field(ge=0.0)]
 """Finite and ≥ 0, without an upper bound: prefer one of the bounded types below."""
 Positive = Annotated[Number, Field(gt=0.0)]
