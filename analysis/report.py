@@ -612,8 +612,7 @@ def _answer_block(
     sources = {a.source for a in assumptions}
     shared = sources.pop() if len(sources) == 1 and len(assumptions) > 1 else ""
     assumption_texts = [
-        f"{parameter_label(a.factor)} — weight {a.weight:.2f}"
-        + ("" if a.conf is None else f" ± {a.conf:.2f}")
+        f"{parameter_label(a.factor)} — {weight_text(a)}"
         + f" on {outcome_label(a.outcome, unit=False).lower()}"
         + ("" if shared else f" ({a.source})")
         for a in assumptions
@@ -676,6 +675,17 @@ def _lead_sentence(
     text = f"{titles.get(best, best)} does best: better than {reference_title} on {better}"
     text += f"; worse on {worse}." if worse else "; worse on none of the main outcomes."
     return text
+
+
+def weight_text(assumption: answer.Assumption) -> str:
+    """'weight 0.30 [0.00, 0.80]': the weight with its interval where it has one, cut at 0
+    below as the sensitivity table and plot cut it (a total-order index and a scaled μ* are
+    never negative; a bootstrap half-width wider than the weight is its imprecision)."""
+    text = f"weight {assumption.weight:.2f}"
+    if assumption.conf is None:
+        return text
+    low = max(0.0, assumption.weight - assumption.conf)
+    return f"{text} [{low:.2f}, {assumption.weight + assumption.conf:.2f}]"
 
 
 def _best_per_outcome(

@@ -6,7 +6,9 @@
   unless the machine has more CPUs);
 - ``--out``: a folder name, never empty (``--out ""`` would mean the current folder);
 - ``--no-progress``: the one spelling for "no progress bar" (old spellings stay as
-  hidden aliases).
+  hidden aliases);
+- options that contradict each other are refused, never one of them silently ignored
+  (:func:`check_combinations`).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def add_execution_options(
         default=None,
         metavar="N",
         help=f"worker processes, 1 to {max_workers()} (default: every CPU; 1 runs serially "
-        "in this process)",
+        "in this process; with --cluster local, the local cluster's workers)",
     )
     parser.add_argument(
         "--cluster",
@@ -116,3 +118,30 @@ def add_execution_options(
     )
     parser.add_argument("--resume", action="store_true", help=resume_help)
     add_no_progress(parser)
+
+
+def check_combinations(args: argparse.Namespace) -> None:
+    """Refuse options that contradict each other, rather than ignore one of them silently.
+
+    - ``run --no-files`` writes nothing, so ``--out`` or ``--overwrite`` beside it is a
+      mistake about what the run will keep;
+    - ``--workers N`` sizes the local pool or ``--cluster local``; a cluster at a scheduler
+      address has the workers it has.
+
+    Raises:
+        InputError: naming both options and what to do.
+    """
+    if getattr(args, "no_files", False):
+        for option, given in (("--out", args.out is not None), ("--overwrite", args.overwrite)):
+            if given:
+                raise InputError(
+                    f"--no-files writes no files, so {option} has nothing to act on: drop "
+                    f"--no-files to keep the outputs, or {option} to print the outcomes only"
+                )
+    cluster = getattr(args, "cluster", None)
+    if cluster not in (None, "local") and getattr(args, "workers", None) is not None:
+        raise InputError(
+            f"--workers {args.workers} sizes the local pool or --cluster local; the cluster at "
+            f"{cluster} runs on the workers it has: drop --workers (start more Dask workers to "
+            "add some)"
+        )

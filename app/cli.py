@@ -116,6 +116,9 @@ def _run(args_list: list[str]) -> int:
         except SystemExit as exc:  # --help, or argparse's own usage error (already printed)
             return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else 2)
         _configure_logging(args.verbose)
+        from app.arguments import check_combinations  # imported by build_parser already
+
+        check_combinations(args)
         if not hasattr(args, "func"):
             parser.print_help(sys.stderr)
             return EXIT_BAD_INPUT

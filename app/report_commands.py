@@ -41,6 +41,7 @@ def run_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report  # heavy (matplotlib): imported when used
     from analysis.results import ResultsError
 
+    _raise_if_damaged(Path(args.results_dir))
     try:
         paths = write_report(args.results_dir, args.out)
     except ResultsError as exc:
@@ -49,3 +50,26 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"HTML report:     {paths.html}")
     print(f"Markdown report: {paths.markdown} ({len(paths.figures)} figures)")
     return EXIT_OK
+
+
+def _raise_if_damaged(folder: Path) -> None:
+    """Check the results database as ``microgov status`` does before a report is written
+    from it, and say damage as status says it — what SQLite found, that nothing was changed
+    and what to do — with the same exit status (1). Without the check, a database damaged in
+    a page the report does not read gave a report without a word, and one cut short was
+    called "not an SQLite results database". The store's check (``PRAGMA quick_check``) is
+    here because the reader of stored results (``analysis``) never imports the store.
+
+    Raises:
+        experiments.errors.ResourceError: the folder's results database is damaged.
+    """
+    from experiments.errors import InputError, ResourceError
+    from experiments.store import ResultStore
+
+    try:
+        with ResultStore.open(folder):
+            return
+    except ResourceError:
+        raise
+    except InputError:
+        return  # not damage: the report's own message says what is wrong

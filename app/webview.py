@@ -369,8 +369,9 @@ def _whole(name: str, value: Any) -> int:
 
 def _allowed(name: str) -> str:
     control = _BY_NAME[name]
-    noun = "a whole number" if control.kind == "integer" else "a number"
-    return f"{noun} from {control.minimum:g} to {control.maximum:g}"
+    if control.kind == "integer":  # 4294967295, not 4.29497e+09
+        return f"a whole number from {int(control.minimum or 0)} to {int(control.maximum or 0)}"
+    return f"a number from {control.minimum:g} to {control.maximum:g}"
 
 
 def check_settings(scenario: Scenario, settings: Any) -> dict[str, Any]:

@@ -752,10 +752,29 @@ def _build_sensitivity(
                 f"{path}: sensitivity.factors[{i}]: {factor.name!r} is an integer field; "
                 "add integer = true (sampled values are then rounded)"
             )
+        if factor.distribution in ("uniform", "triangular"):
+            # every value lies in [lower, upper]: each end must be a value the field allows
+            for bound in ("lower", "upper"):
+                value: float | int = getattr(factor, bound)
+                if factor.integer and float(value).is_integer():
+                    value = int(value)
+                _apply(path, f"sensitivity.factors[{i}].{bound}", base, {factor.name: value})
+    factors = []
+    for i, f in enumerate(block.factors):
+        try:
+            factors.append(sa.Factor(**f.model_dump()))
+        except sa.SensitivitySpecError as exc:  # named by its place in the file
+            raise InputError(
+                exc.reason,
+                file=path,
+                field=f"sensitivity.factors[{i}].{exc.field}",
+                value=exc.value,
+                allowed=exc.allowed,
+            ) from None
     try:
         salib_spec = sa.SensitivitySpec(
             method=block.method,
-            factors=tuple(sa.Factor(**f.model_dump()) for f in block.factors),
+            factors=tuple(factors),
             samples=block.samples,
             seed=spec.seed,
             calc_second_order=block.calc_second_order,

@@ -165,6 +165,39 @@ def test_run_bad_override_suggests_the_field(capsys: pytest.CaptureFixture[str])
     assert "did you mean 'population.streets'?" in err, err
 
 
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "classroom", "--no-files", "--out", "{tmp}/kept"], "--out has nothing to act on"),
+        (["run", "classroom", "--no-files", "--overwrite"], "--overwrite has nothing to act on"),
+        (
+            ["compare", "compare_reforms", "--cluster", "tcp://127.0.0.1:9", "--workers", "2"],
+            "the cluster at tcp://127.0.0.1:9 runs on the workers it has",
+        ),
+    ],
+)
+def test_contradicting_options_are_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], words: str
+) -> None:
+    """Options that contradict each other are refused, naming both, before anything runs or
+    is written; never one of them silently ignored."""
+    status = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err
+    assert status == 2, f"exit status should be 2, got {status}: {err}"
+    assert words in err and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
+
+
+def test_workers_with_a_local_cluster_is_allowed() -> None:
+    """--workers sizes --cluster local: the two together are not a contradiction."""
+    from app.arguments import check_combinations
+    from app.cli import build_parser
+
+    args = build_parser().parse_args(["compare", "x", "--cluster", "local", "--workers", "2"])
+    check_combinations(args)  # no error
+    assert (args.cluster, args.workers) == ("local", 2), "both options are kept"
+
+
 def test_run_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     """An unknown scenario name lists the known ones and suggests the closest."""
     status = main(["run", "clasroom"])

@@ -163,6 +163,29 @@ def test_sensitivity_factor_that_is_a_policy_kind_shows_its_value(tmp_path):
     assert "numeric scenario field" in message and "None" not in message, message
 
 
+@pytest.mark.parametrize(
+    ("bounds", "named", "words"),
+    [
+        ("lower = -0.5\nupper = 0.9", "sensitivity.factors[0].lower", "from 0 to 1"),
+        ("lower = 0.5\nupper = 1.5", "sensitivity.factors[0].upper", "from 0 to 1"),
+        (
+            'lower = 0.2\nupper = 1.5\ndistribution = "triangular"',
+            "sensitivity.factors[0].upper",
+            "from 0 to 1",
+        ),
+        ("lower = 0.9\nupper = 0.5", "sensitivity.factors[0].upper = 0.5", "above lower = 0.9"),
+    ],
+)
+def test_sensitivity_factor_bounds_are_named_by_their_key(tmp_path, bounds, named, words):
+    """A factor's bound the field does not allow, or bounds in the wrong order, are refused
+    naming the factor's key in the file and the field's range, not a design point."""
+    message = _error(
+        tmp_path, _morris_text(f'name = "coordination.classification_accuracy"\n{bounds}')
+    )
+    assert named in message and words in message, message
+    assert "design point" not in message, message
+
+
 def test_sobol_samples_power_of_two(tmp_path):
     """Sobol' sample sizes that are not powers of two are rejected with alternatives."""
     text = """\

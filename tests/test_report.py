@@ -298,8 +298,26 @@ def test_a_shared_ranking_source_is_said_once(tmp_path: Path) -> None:
         assert box.count("Sobol total-order index") == 1, box
         # the shared source comes first, so it reads as every factor's, not the last one's
         assert box.index(source) < box.index("weight 0.70") < box.index("weight 0.30"), box
-        assert "weight 0.70 ± 0.04" in box, "each weight with its interval"
+        assert "weight 0.70 [0.66, 0.74]" in box, "each weight with its interval"
         assert "above 1" not in box, "no index above 1, no caveat about one"
+
+
+@pytest.mark.parametrize(
+    ("weight", "conf", "text"),
+    [
+        (0.7, 0.04, "weight 0.70 [0.66, 0.74]"),
+        (0.3, 0.5, "weight 0.30 [0.00, 0.80]"),  # cut at 0: a weight is never negative
+        (0.3, None, "weight 0.30"),
+    ],
+)
+def test_an_assumption_s_weight_shows_its_interval_cut_at_zero(
+    weight: float, conf: float | None, text: str
+) -> None:
+    """The answer box gives a weight's interval as the sensitivity table does: cut at 0."""
+    from analysis.answer import Assumption
+    from analysis.report import weight_text
+
+    assert weight_text(Assumption("f", weight, "o", "s", conf)) == text
 
 
 def test_a_total_order_index_above_one_is_explained(tmp_path: Path) -> None:

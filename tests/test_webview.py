@@ -289,6 +289,7 @@ def test_run_matches_microgov_run(result: dict[str, Any], classroom: Scenario) -
             "council",
         ),
         ({"seed": "x"}, "seed", "must be a number"),
+        ({"seed": -1}, "seed", "a whole number from 0 to 4294967295"),
     ],
 )
 def test_bad_value_gives_400_naming_the_field(
