@@ -103,3 +103,57 @@ def test_dask_run_whose_only_worker_dies_times_out_with_a_clear_error(tmp_path, 
     session = manifest["sessions"][-1]
     assert session["status"] == "stopped (ResourceError)", session
     assert session["worker_timeout_s"] == 3, "the limit is in the manifest"
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("when", ["while storing", "after storing"])
+def test_ctrl_c_on_a_dask_run_keeps_every_run_that_finished(tmp_path, monkeypatch, when):
+    """Ctrl-C on a runner of a real Dask cluster: every run that finished on a worker is
+    stored — the one being stored and those the cluster holds finished but not yet handed
+    out (the executor's ``unclaimed``) — none twice, and the session says it stopped."""
+    from distributed import LocalCluster
+
+    path = standins.write_experiment(tmp_path, "s", standins.sweep_text(replications=2))
+    out, finished = tmp_path / "out", tmp_path / "finished"
+    finished.mkdir()
+    original = ResultStore.record
+    calls: list[str] = []
+
+    def record_then_stop(self, record):
+        calls.append(record.run_key)
+        if len(calls) == 1:
+            deadline = time.monotonic() + 60  # the other runs finish on the cluster meanwhile
+            while len(list(finished.iterdir())) < 8 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # and their results reach the client
+            if when == "while storing":
+                signal.raise_signal(signal.SIGINT)  # inside the record's transaction
+        original(self, record)
+        if len(calls) == 1 and when == "after storing":
+            signal.raise_signal(signal.SIGINT)  # between two records
+
+    monkeypatch.setattr(ResultStore, "record", record_then_stop)
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    )
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_experiment(
+                path,
+                out,
+                cluster=cluster.scheduler_address,
+                run_fn=functools.partial(hs.marked_run, folder=str(finished)),
+            )
+    finally:
+        cluster.close(timeout=20)
+    done = len(list(finished.iterdir()))
+    assert done == 8, f"every run of the sweep finished on the cluster: {done}"
+    assert sorted(calls) == sorted(set(calls)), f"none stored twice: {calls}"
+    with ResultStore.open(out) as store:
+        assert store.count_runs() == done, f"{done} runs finished, {store.count_runs()} stored"
+    session = json.loads((out / "manifest.json").read_text())["sessions"][-1]
+    assert session["status"].startswith("stopped"), session
