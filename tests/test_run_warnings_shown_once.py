@@ -141,3 +141,22 @@ def test_replicate_still_logs_run_warnings(caplog) -> None:
     overloaded = apply_overrides(scenario, {field: float(value)})
     replicate([overloaded], 1, days=60, executor=SerialExecutor())
     assert any("urban_management utilisation" in m for m in _run_warnings(caplog))
+
+
+@pytest.mark.parametrize(("days", "short"), [(60, True), (179, True), (180, False)])
+def test_load_warnings_say_when_the_measurement_is_short(days: int, short: bool) -> None:
+    """A department's load over fewer than SETTLED_LOAD_DAYS measured days swings (the
+    classroom's busiest read 101 % over 60 days, 83 % over a year): its warnings say so and
+    how long to run; from that length on they do not."""
+    from experiments.runs import run_single
+
+    scenario = load_scenario(SCENARIOS_FOLDER / "classroom.toml")
+    field, value = OVERLOADED.split("=")
+    overloaded = apply_overrides(scenario, {field: float(value)})
+    with warnings_not_logged():
+        found = run_single(overloaded, 0, days=days).warnings
+    load = [w for w in found if "urban_management utilisation" in w or w.startswith("overloaded")]
+    assert len(load) == 2, f"the overloaded department warns, and so does the overload: {found}"
+    note = f"measured over only {days} days"
+    assert all((note in w) == short for w in load), load
+    assert (f"judge it on {outcomes.SETTLED_LOAD_DAYS} days or more" in load[0]) == short, load
