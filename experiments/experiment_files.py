@@ -752,17 +752,10 @@ def _build_sensitivity(
                 f"{path}: sensitivity.factors[{i}]: {factor.name!r} is an integer field; "
                 "add integer = true (sampled values are then rounded)"
             )
-        if factor.distribution in ("uniform", "triangular"):
-            # every value lies in [lower, upper]: each end must be a value the field allows
-            for bound in ("lower", "upper"):
-                value: float | int = getattr(factor, bound)
-                if factor.integer and float(value).is_integer():
-                    value = int(value)
-                _apply(path, f"sensitivity.factors[{i}].{bound}", base, {factor.name: value})
-    factors = []
+    factors: list[sa.Factor] = []
     for i, f in enumerate(block.factors):
         try:
-            factors.append(sa.Factor(**f.model_dump()))
+            sampled = sa.Factor(**f.model_dump())  # its own rules: order, whole bounds, mode
         except sa.SensitivitySpecError as exc:  # named by its place in the file
             raise InputError(
                 exc.reason,
@@ -771,6 +764,13 @@ def _build_sensitivity(
                 value=exc.value,
                 allowed=exc.allowed,
             ) from None
+        if sampled.distribution in ("uniform", "triangular"):
+            # every value lies in [lower, upper]: each end must be a value the field allows
+            for bound in ("lower", "upper"):
+                value = getattr(sampled, bound)
+                end = int(value) if sampled.integer else value
+                _apply(path, f"sensitivity.factors[{i}].{bound}", base, {sampled.name: end})
+        factors.append(sampled)
     try:
         salib_spec = sa.SensitivitySpec(
             method=block.method,
