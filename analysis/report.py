@@ -679,13 +679,14 @@ def _lead_sentence(
 
 def weight_text(assumption: answer.Assumption) -> str:
     """'weight 0.30 [0.00, 0.80]': the weight with its interval where it has one, cut at 0
-    below as the sensitivity table and plot cut it (a total-order index and a scaled μ* are
-    never negative; a bootstrap half-width wider than the weight is its imprecision)."""
-    text = f"weight {assumption.weight:.2f}"
+    below as the Morris table and plot cut μ*'s (a scaled μ* and a total-order index are
+    never negative: a bootstrap half-width wider than the weight is its imprecision). A
+    negative estimate (a total-order index from a small design) keeps its interval uncut."""
+    weight, text = assumption.weight, f"weight {assumption.weight:.2f}"
     if assumption.conf is None:
         return text
-    low = max(0.0, assumption.weight - assumption.conf)
-    return f"{text} [{low:.2f}, {assumption.weight + assumption.conf:.2f}]"
+    low = weight - assumption.conf
+    return f"{text} [{max(0.0, low) if weight >= 0 else low:.2f}, {weight + assumption.conf:.2f}]"
 
 
 def _best_per_outcome(

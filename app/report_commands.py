@@ -52,24 +52,30 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _raise_if_damaged(folder: Path) -> None:
+def _raise_if_damaged(path: Path) -> None:
     """Check the results database as ``microgov status`` does before a report is written
     from it, and say damage as status says it — what SQLite found, that nothing was changed
     and what to do — with the same exit status (1). Without the check, a database damaged in
     a page the report does not read gave a report without a word, and one cut short was
-    called "not an SQLite results database". The store's check (``PRAGMA quick_check``) is
-    here because the reader of stored results (``analysis``) never imports the store.
+    called "not an SQLite results database". Only damage stops the report here: any other
+    problem of the folder (none there, not a results folder, unreadable) is left to the
+    report's own reader and its messages. The store's check (``PRAGMA quick_check``) is here
+    because the reader of stored results (``analysis``) never imports the store.
+
+    Args:
+        path: the results folder, or its database file (as ``microgov report`` takes it).
 
     Raises:
-        experiments.errors.ResourceError: the folder's results database is damaged.
+        experiments.errors.DamagedDatabase: the folder's results database is damaged.
     """
-    from experiments.errors import InputError, ResourceError
-    from experiments.store import ResultStore
+    from experiments.errors import DamagedDatabase, InputError, ResourceError
+    from experiments.store import DATABASE, ResultStore
 
+    folder = path.parent if path.name == DATABASE and path.is_file() else path
     try:
         with ResultStore.open(folder):
             return
-    except ResourceError:
+    except DamagedDatabase:
         raise
-    except InputError:
-        return  # not damage: the report's own message says what is wrong
+    except (InputError, ResourceError):
+        return  # not damage: the report's own reader says what is wrong

@@ -159,3 +159,10 @@ class ResourceError(Exception):
     The message says what happened and what to do; runs stored before are kept. The
     command line prints ``error: <message>`` and exits with status 1 — never a traceback.
     """
+
+
+class DamagedDatabase(ResourceError):
+    """A :class:`ResourceError` for a results database SQLite finds damaged (its integrity
+    check, or a read that fails on a malformed page): the one resource problem a reader
+    of the folder (``microgov report``) checks for before it reads (app/report_commands.py).
+    """

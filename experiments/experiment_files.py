@@ -764,11 +764,12 @@ def _build_sensitivity(
                 value=exc.value,
                 allowed=exc.allowed,
             ) from None
-        if sampled.distribution in ("uniform", "triangular"):
-            # every value lies in [lower, upper]: each end must be a value the field allows
+        if sampled.distribution in ("uniform", "triangular") or block.method == "morris":
+            # every value lies in [lower, upper] (Morris's grid runs from lower to upper
+            # whatever the distribution): each end must be a value the field allows
             for bound in ("lower", "upper"):
                 value = getattr(sampled, bound)
-                end = int(value) if sampled.integer else value
+                end = round(value) if sampled.integer else value
                 _apply(path, f"sensitivity.factors[{i}].{bound}", base, {sampled.name: end})
         factors.append(sampled)
     try:

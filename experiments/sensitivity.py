@@ -205,16 +205,14 @@ class Factor:
                     f"must lie in [lower, upper] = [{self.lower:g}, {self.upper:g}]",
                 )
             object.__setattr__(self, "mode", float(self.mode))
-        if (
-            self.integer
-            and self.distribution in ("uniform", "triangular")
-            and not (self.lower.is_integer() and self.upper.is_integer())
-        ):
-            raise self._bad(
-                "lower",
-                [self.lower, self.upper],
-                "an integer factor needs whole-number bounds (lower, upper)",
-            )
+        if self.integer and self.distribution in ("uniform", "triangular"):
+            for key in ("lower", "upper"):  # the bound that is not whole, by its own key
+                if not getattr(self, key).is_integer():
+                    raise self._bad(
+                        key,
+                        getattr(self, key),
+                        "an integer factor needs whole-number bounds (lower, upper)",
+                    )
 
     @property
     def peak(self) -> float:

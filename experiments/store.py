@@ -45,7 +45,7 @@ import pandas as pd
 
 from experiments.atomic_files import replaced_whole
 from experiments.code_state import RUN_PATH_FILES, RUN_PATH_PACKAGES
-from experiments.errors import InputError, ResourceError
+from experiments.errors import DamagedDatabase, InputError, ResourceError
 from experiments.folder_lock import LOCK_FILE, FolderLock
 
 logger = logging.getLogger(__name__)
@@ -751,7 +751,7 @@ def _is_damage(exc: sqlite3.Error) -> bool:
     return _primary_code(exc) == sqlite3.SQLITE_CORRUPT or "malformed" in str(exc)
 
 
-def _damaged(database: Path, problems: Sequence[str]) -> ResourceError:
+def _damaged(database: Path, problems: Sequence[str]) -> DamagedDatabase:
     lines = [
         line.strip()
         for problem in problems
@@ -759,7 +759,7 @@ def _damaged(database: Path, problems: Sequence[str]) -> ResourceError:
         if line.strip() and not line.startswith("***")  # "*** in database main ***"
     ]
     shown = "; ".join(lines[:_CHECK_PROBLEMS]) or "unknown damage"
-    return ResourceError(
+    return DamagedDatabase(
         f"{database}: the results database is damaged (SQLite integrity check: {shown}). "
         "Nothing was changed. What to do: move the folder aside and run the experiment again "
         "into a new folder with --out (the seeds are fixed, so every run comes out the same); "

@@ -174,6 +174,12 @@ def test_sensitivity_factor_that_is_a_policy_kind_shows_its_value(tmp_path):
             "from 0 to 1",
         ),
         ("lower = 0.9\nupper = 0.5", "sensitivity.factors[0].upper = 0.5", "above lower = 0.9"),
+        # Morris's grid runs from lower to upper whatever the distribution
+        (
+            'lower = 0.5\nupper = 1.5\ndistribution = "lognormal"',
+            "sensitivity.factors[0].upper",
+            "from 0 to 1",
+        ),
     ],
 )
 def test_sensitivity_factor_bounds_are_named_by_their_key(tmp_path, bounds, named, words):
@@ -184,6 +190,18 @@ def test_sensitivity_factor_bounds_are_named_by_their_key(tmp_path, bounds, name
     )
     assert named in message and words in message, message
     assert "design point" not in message, message
+
+
+def test_an_integer_factor_s_fractional_bound_is_named_by_its_own_key(tmp_path):
+    """Of an integer factor's bounds, the one that is not a whole number is named."""
+    message = _error(
+        tmp_path,
+        _morris_text(
+            'name = "population.residents_per_grid"\nlower = 40\nupper = 80.5\ninteger = true'
+        ),
+    )
+    assert "sensitivity.factors[0].upper = 80.5" in message, message
+    assert "whole-number bounds" in message, message
 
 
 def test_sobol_samples_power_of_two(tmp_path):

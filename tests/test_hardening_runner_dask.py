@@ -125,11 +125,13 @@ def test_ctrl_c_on_a_dask_run_keeps_every_run_that_finished(tmp_path, monkeypatc
             deadline = time.monotonic() + 60  # the other runs finish on the cluster meanwhile
             while len(list(finished.iterdir())) < 8 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(0.5)  # and their results reach the client
+            time.sleep(2.0)  # and their results reach the client (milliseconds when idle)
             if when == "while storing":
-                signal.raise_signal(signal.SIGINT)  # inside the record's transaction
+                signal.raise_signal(signal.SIGINT)  # held: delivered once the record is whole
         original(self, record)
-        if len(calls) == 1 and when == "after storing":
+
+    def stop_after_the_first(event) -> None:  # called after a run is stored, nothing held
+        if when == "after storing" and event.done == 1:
             signal.raise_signal(signal.SIGINT)  # between two records
 
     monkeypatch.setattr(ResultStore, "record", record_then_stop)
@@ -147,6 +149,7 @@ def test_ctrl_c_on_a_dask_run_keeps_every_run_that_finished(tmp_path, monkeypatc
                 out,
                 cluster=cluster.scheduler_address,
                 run_fn=functools.partial(hs.marked_run, folder=str(finished)),
+                progress=stop_after_the_first,
             )
     finally:
         cluster.close(timeout=20)

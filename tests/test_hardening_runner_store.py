@@ -57,14 +57,18 @@ def _truncate_half(database: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [_corrupt_middle, _truncate_half])
-def test_damaged_database_status_export_report_and_resume_say_what_to_do(
-    finished, capsys, damage
-):
+def test_damaged_database_status_export_report_and_resume_say_what_to_do(finished, capsys, damage):
     """status, export, report and --resume on a database damaged mid-file or cut short: the
     same clear diagnosis from each, never a crash."""
     path, out = finished
     damage(out / "results.sqlite")
-    for argv in (["status", str(out)], ["export", str(out)], ["report", str(out)]):
+    commands = (
+        ["status", str(out)],
+        ["export", str(out)],
+        ["report", str(out)],
+        ["report", str(out / "results.sqlite")],  # report also takes the database file
+    )
+    for argv in commands:
         status = main(argv)
         err = capsys.readouterr().err
         assert status == 1, f"{argv[0]}: exit 1 for a damaged database, got {status}: {err}"

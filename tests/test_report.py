@@ -308,6 +308,7 @@ def test_a_shared_ranking_source_is_said_once(tmp_path: Path) -> None:
         (0.7, 0.04, "weight 0.70 [0.66, 0.74]"),
         (0.3, 0.5, "weight 0.30 [0.00, 0.80]"),  # cut at 0: a weight is never negative
         (0.3, None, "weight 0.30"),
+        (-0.05, 0.03, "weight -0.05 [-0.08, -0.02]"),  # a negative estimate: not cut
     ],
 )
 def test_an_assumption_s_weight_shows_its_interval_cut_at_zero(

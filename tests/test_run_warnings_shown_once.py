@@ -160,3 +160,18 @@ def test_load_warnings_say_when_the_measurement_is_short(days: int, short: bool)
     note = f"measured over only {days} days"
     assert all((note in w) == short for w in load), load
     assert (f"judge it on {outcomes.SETTLED_LOAD_DAYS} days or more" in load[0]) == short, load
+
+
+def test_an_overload_by_backlog_is_not_said_to_be_a_short_measurement() -> None:
+    """Only a busy department's overload is hedged on a short run: an overload by a backlog
+    of more than a month of arrivals is not a load that swings."""
+    from types import SimpleNamespace
+
+    model = SimpleNamespace(measured_days=60, department_names=["transport"])
+    summary = {"department_utilisation_transport": 0.5, "department_utilisation_max": 0.5}
+    with warnings_not_logged():
+        (by_backlog,) = outcomes.run_warnings(model, {**summary, "overloaded": 1.0})  # type: ignore[arg-type]
+        busy = {"department_utilisation_transport": 0.99, "department_utilisation_max": 0.99}
+        by_load = outcomes.run_warnings(model, {**busy, "overloaded": 1.0})  # type: ignore[arg-type]
+    assert by_backlog.startswith("overloaded") and "measured over only" not in by_backlog
+    assert len(by_load) == 2 and all("measured over only 60 days" in w for w in by_load), by_load
