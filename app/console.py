@@ -68,6 +68,12 @@ def outcome_table(summary: Mapping[str, float]) -> str:
                 for s in ("mean", "median", "p90")
             ]
             lines.append(f"  {case_type:<{column}} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}")
+        if any(math.isnan(stats.get(s, math.nan)) for _, stats in rows for s in ("median", "p90")):
+            # model/outcomes.py _quantiles: open cases count as longer than every closed one
+            lines.append(
+                "  n/a: more than 10 % (p90) or half (median) of the type's measured cases were "
+                "still open at the end: the percentile lies beyond the run"
+            )
     if other:
         lines.append("other")
         lines += [f"  {n:<{width}}  {format_value(n, summary[n]):>16}" for n in other]

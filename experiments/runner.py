@@ -330,7 +330,8 @@ class ExperimentReport:
         """One paragraph for the end of a command."""
         text = (
             f"experiment {self.name!r} ({self.kind}): {self.ok} of {self.planned} runs ok "
-            f"({self.ran} run now, {self.skipped} already stored), {self.replications} replications; "
+            f"({self.ran} run now, {self.skipped} already stored), {self.replications} "
+            f"replication{'' if self.replications == 1 else 's'}; "
             f"results in {self.folder}"
         )
         if self.failed_runs:

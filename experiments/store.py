@@ -764,7 +764,10 @@ def _damaged(database: Path, problems: Sequence[str]) -> DamagedDatabase:
         "Nothing was changed. What to do: move the folder aside and run the experiment again "
         "into a new folder with --out (the seeds are fixed, so every run comes out the same); "
         "to save the readable rows first, use the sqlite3 shell: "
-        f"sqlite3 {database} .recover | sqlite3 recovered.sqlite"
+        f"sqlite3 {database} .dump | sed '$s/^ROLLBACK; -- due to errors$/COMMIT;/' | "
+        "sqlite3 recovered.sqlite (.dump stops at the damage and rolls back what it read: the "
+        "sed keeps it; a shell built with .recover saves more: "
+        f"sqlite3 {database} .recover | sqlite3 recovered.sqlite)"
     )
 
 

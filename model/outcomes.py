@@ -1341,7 +1341,8 @@ def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str
         value = summary.get(f"department_utilisation_{name}", math.nan)
         if value > UTILISATION_WARNING:
             found.append(
-                f"department {name} utilisation {value:.2f} exceeds {UTILISATION_WARNING}: "
+                f"department {name} busy {100 * value:.1f} % of its staff's time, above "
+                f"{100 * UTILISATION_WARNING:.0f} %: "
                 f"its queue may not settle, and outcomes depend on the run's length{short}"
             )
     if summary.get("overloaded") == 1.0:

@@ -45,6 +45,15 @@ def test_failing_point_is_recorded_and_others_finish(tmp_path):
     assert failed["error"].str.contains("Traceback").all(), "the whole traceback is kept"
 
 
+@pytest.mark.parametrize(("replications", "said"), [(1, "1 replication;"), (2, "2 replications;")])
+def test_the_summary_counts_replications_in_words(tmp_path, replications, said):
+    """The closing paragraph says '1 replication', not '1 replications'."""
+    text = standins.sweep_text(replications=replications)
+    path = standins.write_experiment(tmp_path, "s", text)
+    report = run_experiment(path, tmp_path / "out", workers=1, run_fn=standins.fake_run)
+    assert said in report.summary(), report.summary()
+
+
 def test_resume_retries_failed_runs(tmp_path, monkeypatch):
     """On resume failed runs are retried and replaced; stored ok runs are not run again."""
     path = standins.write_experiment(tmp_path, "s", standins.sweep_text(delays=(1.0, 13.0)))

@@ -341,3 +341,29 @@ def test_an_oserror_of_the_run_itself_keeps_its_own_message(tmp_path, capsys, mo
         assert main(["run", "classroom", "--days", "2", "--no-progress", *extra]) == 2
         err = capsys.readouterr().err
         assert "/etc/some_plugin.conf" in err and "cannot write the run's files" not in err, err
+
+
+@pytest.mark.parametrize("damage", [_corrupt_middle, _truncate_half])
+def test_the_salvage_command_the_damage_message_gives_works(finished, capsys, damage):
+    """The sqlite3 shell command the message offers to save the readable rows runs as
+    printed (Debian's shell has no .recover, so the portable .dump route comes first) and
+    gives a database whose stored runs are readable."""
+    import shutil
+
+    if shutil.which("sqlite3") is None or shutil.which("sed") is None:
+        pytest.skip("needs the sqlite3 shell and sed")
+    _, out = finished
+    damage(out / "results.sqlite")
+    assert main(["status", str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())  # the message, unwrapped
+    command = err.split("use the sqlite3 shell: ", 1)[1].split(" (.dump stops", 1)[0]
+    assert command.startswith("sqlite3 ") and command.endswith("sqlite3 recovered.sqlite"), command
+    done = subprocess.run(
+        ["sh", "-c", command], cwd=out.parent, capture_output=True, text=True, timeout=120
+    )
+    recovered = sqlite3.connect(out.parent / "recovered.sqlite")
+    try:
+        runs = recovered.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    finally:
+        recovered.close()
+    assert runs >= 1, f"no run saved: {done.stderr}"

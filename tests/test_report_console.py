@@ -45,6 +45,7 @@ def test_table_groups_and_units() -> None:
     inquiry = next(line for line in lines if line.strip().startswith("inquiry"))
     assert inquiry.split() == ["inquiry", "6.0", "h", "6", "min", "n/a"], inquiry
     assert "e+" not in text, "no exponent notation"
+    assert "n/a: more than 10 % (p90)" in text, "an n/a percentile is explained below the table"
 
 
 def test_case_type_table_stays_aligned_with_a_long_type_name() -> None:
@@ -63,6 +64,7 @@ def test_case_type_table_stays_aligned_with_a_long_type_name() -> None:
     means = [line.index("mean") + len("mean") for line in table[:1]]
     means += [line.index("days") + len("days") for line in table[1:]]
     assert len(set(means)) == 1, f"the mean column ends at {means}: {table}"
+    assert "n/a:" not in "\n".join(lines), "no explanation without an n/a"
 
 
 def test_format_value_missing() -> None:

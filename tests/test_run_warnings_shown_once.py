@@ -102,7 +102,7 @@ def test_microgov_run_lists_its_warnings_without_logging_them(capsys, caplog) ->
     printed = capsys.readouterr().out
     assert status == 0, printed
     listed = printed.split("warnings (", 1)[-1]
-    assert "urban_management utilisation" in listed, printed
+    assert "department urban_management busy" in listed, printed
     assert _run_warnings(caplog) == [], "the list is the only place they are shown"
 
 
@@ -129,7 +129,7 @@ def test_pool_workers_print_no_run_warnings(tmp_path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "exceeds 0.9" not in done.stderr, done.stderr
+    assert "of its staff's time, above 90 %" not in done.stderr, done.stderr
     assert "run(s) reported warnings" in done.stdout, done.stdout
     assert _stored_warnings(out) >= 2
 
@@ -140,7 +140,7 @@ def test_replicate_still_logs_run_warnings(caplog) -> None:
     field, value = OVERLOADED.split("=")
     overloaded = apply_overrides(scenario, {field: float(value)})
     replicate([overloaded], 1, days=60, executor=SerialExecutor())
-    assert any("urban_management utilisation" in m for m in _run_warnings(caplog))
+    assert any("department urban_management busy" in m for m in _run_warnings(caplog))
 
 
 @pytest.mark.parametrize(("days", "short"), [(60, True), (179, True), (180, False)])
@@ -155,7 +155,9 @@ def test_load_warnings_say_when_the_measurement_is_short(days: int, short: bool)
     overloaded = apply_overrides(scenario, {field: float(value)})
     with warnings_not_logged():
         found = run_single(overloaded, 0, days=days).warnings
-    load = [w for w in found if "urban_management utilisation" in w or w.startswith("overloaded")]
+    load = [
+        w for w in found if "department urban_management busy" in w or w.startswith("overloaded")
+    ]
     assert len(load) == 2, f"the overloaded department warns, and so does the overload: {found}"
     note = f"measured over only {days} days"
     assert all((note in w) == short for w in load), load
