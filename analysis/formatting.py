@@ -123,6 +123,9 @@ def _scale_and_unit(entry: Outcome | None, magnitude: float, difference: bool) -
 
 
 def _join(number: str, unit: str) -> str:
+    """'3 meetings', '1 meeting', '+1 case': a count's unit in the singular for exactly one."""
+    if unit.endswith("s") and number.lstrip("+-" + MINUS) == "1":
+        unit = unit[:-1]
     return f"{number} {unit}" if unit else number
 
 

@@ -31,6 +31,8 @@ from analysis.formatting import (
         ("on_time_share", 0.632, "63.2 %"),
         ("cases_generated", 3830.4, "3,830 cases"),
         ("backlog_final", 12.0, "12 open cases"),
+        ("meetings_held", 1.0, "1 meeting"),  # one: the unit in the singular
+        ("backlog_final", 1.0, "1 open case"),
         ("staff_hours_per_case", 2.345, "2.3 h"),
         ("trust_mean", 0.5123, "0.512"),
         ("participation_share_age_70_plus", 0.081, "8.1 %"),
@@ -51,6 +53,7 @@ def test_levels_in_natural_units(name: str, value: float, expected: str) -> None
         ("resolution_time_median_days", -1.24, "−1.2 days"),
         ("resolution_time_median_days", -0.2, "−4.8 h"),
         ("cases_closed", 120.4, "+120 cases"),
+        ("cases_closed", -1.0, "−1 case"),
         ("trust_mean", 0.0013, "+0.001"),
     ],
 )
