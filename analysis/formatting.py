@@ -27,8 +27,6 @@ from model.outcomes import Outcome, find_outcome
 
 MINUS = "−"
 HOURS_PER_DAY = 24.0
-# Outcomes that cannot be negative (so an interval of their level is clipped at zero).
-_NON_NEGATIVE = ("count", "hours", "duration", "share")
 
 
 def _float(value: Any) -> float:
@@ -122,6 +120,20 @@ def _scale_and_unit(entry: Outcome | None, magnitude: float, difference: bool) -
     return 1.0, ""
 
 
+def within_range(
+    entry: Outcome | None, low: float, high: float, difference: bool = False
+) -> tuple[float, float]:
+    """An interval around a level cut to the values the outcome can take, or around a
+    difference of two levels to ± the range's width (unchanged for an outcome the registry
+    does not know, and where the range is unbounded)."""
+    if entry is None:
+        return low, high
+    least, most = entry.level_range
+    if difference:
+        least, most = least - most, most - least  # -inf, inf for an unbounded range
+    return min(max(low, least), most), max(min(high, most), least)
+
+
 def _join(number: str, unit: str) -> str:
     """'3 meetings', '1 meeting', '+1 case': a count's unit in the singular for exactly one."""
     if unit.endswith("s") and number.lstrip("+-" + MINUS) == "1":
@@ -159,19 +171,21 @@ def format_interval(
     magnitude: float,
     centre: int | None = None,
 ) -> str:
-    """``[low, high]`` in the unit chosen for ``magnitude``; a level's bounds clipped at 0.
+    """``[low, high]`` in the unit chosen for ``magnitude``; a level's bounds cut to the
+    values the outcome can take.
 
-    A level of a non-negative outcome (a count, a duration, a share) cannot fall below zero,
-    so its lower bound is clipped there; differences are not clipped. ``centre``: the
-    digits of the value the interval belongs to (so both read with one precision).
+    A level cannot leave its outcome's range (``Outcome.level_range``: a share stays within
+    0–100 %, a count, a duration or a staff's load above 0), nor a difference of two levels
+    the range's width either way (a share's within ±100 pp), so a wide interval from few
+    replications is cut there (``within_range``). ``centre``: the digits of the value the
+    interval belongs to (so both read with one precision).
     """
     lo, hi = _float(low), _float(high)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return ""
     entry = find_outcome(name)
     display = entry.display if entry else ""
-    if not difference and display in _NON_NEGATIVE:
-        lo = max(lo, 0.0)
+    lo, hi = within_range(entry, lo, hi, difference)
     scale, _ = _scale_and_unit(entry, magnitude, difference)
     digits = _digits(display, scale, magnitude, (lo, hi)) if centre is None else centre
     bounds = [_number(v, display, scale, signed=False, digits=digits) for v in (lo, hi)]
@@ -201,16 +215,15 @@ def format_effect(name: str, difference: Any, low: Any, high: Any, level: Any = 
 
 
 def format_level_with_interval(name: str, value: Any, low: Any, high: Any) -> str:
-    """A level with its interval (clipped at zero where the outcome cannot be negative)."""
+    """A level with its interval, cut to the values the outcome can take (``within_range``)."""
     number = _float(value)
     if not math.isfinite(number):
         return format_level(name, value)
     entry = find_outcome(name)
     scale, unit = _scale_and_unit(entry, abs(number), difference=False)
     display = entry.display if entry else ""
-    bounds = _finite([low, high])
-    if display in _NON_NEGATIVE:
-        bounds = [max(b, 0.0) for b in bounds]
+    finite = _finite([low, high])
+    bounds = list(within_range(entry, finite[0], finite[1])) if len(finite) == 2 else finite
     digits = _digits(display, scale, number, bounds)
     centre = _number(number, display, scale, signed=False, digits=digits)
     interval = format_interval(name, low, high, False, abs(number), centre=digits)

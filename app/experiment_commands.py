@@ -201,15 +201,17 @@ class _ProgressBar:
 
 
 def _means_text(folder: Path, outcomes: list[str], labels: dict[str, str]) -> str:
-    """Mean and 95 % t interval per point of the outcomes of interest; ``labels``: point → its
-    parameters as text, in the experiment's point order.
+    """Mean and 95 % t interval (cut to the outcome's range) per point of the outcomes of
+    interest; ``labels``: point → its parameters as text, in the experiment's point order.
 
     The t quantile is ``scipy.special.stdtrit``, the function ``scipy.stats.t.ppf`` calls
     (the same floats): importing ``scipy.stats`` took ≈ 0.45 s of every ``compare`` after
     its last run (issue 11, sixteenth round)."""
     from scipy.special import stdtrit
 
+    from analysis.formatting import within_range
     from experiments.store import ResultStore
+    from model.outcomes import find_outcome
 
     with ResultStore.open(folder) as store:
         table = store.outcome_table(outcomes)
@@ -229,8 +231,9 @@ def _means_text(folder: Path, outcomes: list[str], labels: dict[str, str]) -> st
                 if n > 1
                 else math.nan
             )
+            low, high = within_range(find_outcome(outcome), mean - half, mean + half)
             interval = (
-                f"[{format_value(outcome, mean - half)}, {format_value(outcome, mean + half)}]"
+                f"[{format_value(outcome, low)}, {format_value(outcome, high)}]"
                 if not math.isnan(half)
                 else ""
             )

@@ -75,6 +75,18 @@ class Outcome:
             return math.nan
         return self.threshold * abs(reference_level)
 
+    @property
+    def level_range(self) -> tuple[float, float]:
+        """The values a level of this outcome (a run's value, a mean) can take, to which an
+        interval around a level is cut: 0–1 for a share of something and a 0–1 index, at
+        least 0 for counts, hours, durations, ratios and a staff's load (busy time over
+        staffed time can pass 1), and the signed outcomes' own (``SIGNED_LEVELS``)."""
+        if self.name in SIGNED_LEVELS:
+            return SIGNED_LEVELS[self.name]
+        if self.display in ("share", "index") and "utilisation" not in self.name:
+            return (0.0, 1.0)
+        return (0.0, math.inf)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of every field (for the classroom view and exports)."""
         return {
@@ -151,6 +163,12 @@ class OutcomeFamily:
         }
 
 
+# Outcomes whose level can be negative: a change of trust on its 0–1 scale, and the growth
+# of requests from the first to the last 90 measured days (a share of the first).
+SIGNED_LEVELS: dict[str, tuple[float, float]] = {
+    "trust_change": (-1.0, 1.0),
+    "requests_growth_share": (-1.0, math.inf),
+}
 STATISTIC_LABELS = {"mean": "mean", "median": "median", "p90": "90th percentile"}
 STATISTIC_CHINESE = {"mean": "平均", "median": "中位", "p90": "90分位"}
 # Case types in Chinese (F2: 咨询 求助 投诉 举报 建议; patrol and sensor finds).

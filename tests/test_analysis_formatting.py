@@ -82,6 +82,32 @@ def test_count_level_interval_is_clipped_at_zero() -> None:
     assert format_effect("cases_open", 3, -2, 8) == "+3 cases [−2, 8]"
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "low", "high", "expected"),
+    [
+        ("on_time_share", 0.636, -0.102, 1.37, "63.6 % [0.0, 100.0]"),  # a share: 0–100 %
+        ("overloaded", 0.5, -5.853, 6.853, "0.500 [0.000, 1.000]"),  # a 0/1 flag
+        ("department_utilisation_max", 0.95, 0.8, 1.1, "95.0 % [80.0, 110.0]"),  # a load: > 1
+        ("department_utilisation_transport", 0.95, 0.8, 1.1, "95.0 % [80.0, 110.0]"),
+        ("trust_change", -0.003, -0.011, 0.005, "−0.003 [−0.011, 0.005]"),  # signed
+        ("handoffs_per_case", 2.04, -0.777, 4.86, "2.04 [0, 4.86]"),  # a ratio: ≥ 0
+    ],
+)
+def test_a_level_s_interval_is_cut_to_the_outcome_s_range(name, value, low, high, expected):
+    """An interval around a level from few replications stays within the values the outcome
+    can take: a share within 0–100 %, a flag within 0–1, a ratio at least 0; a staff's load
+    can pass 100 % and a change of trust can be negative, so they are not cut there."""
+    assert format_level_with_interval(name, value, low, high) == expected
+
+
+def test_a_difference_s_interval_is_cut_to_the_range_s_width() -> None:
+    """A difference of two levels lies within ± the range's width: a flag's within ±1, a
+    share's within ±100 pp; an unbounded outcome's is not cut."""
+    assert format_effect("overloaded", 0.5, -5.853, 6.853) == "+0.500 [−1.000, 1.000]"
+    assert format_effect("on_time_share", 0.5, -1.3, 1.8) == "+50.0 pp [−100.0, 100.0]"
+    assert format_effect("cases_open", 3, -2, 8) == "+3 cases [−2, 8]"
+
+
 def test_one_precision_per_string() -> None:
     """A value and its interval bounds are written with the same number of decimals."""
     assert format_level_with_interval("backlog_mean", 9.0, 7.1, 11.0) == (
