@@ -144,7 +144,7 @@ class RunRecord:
         units: rows (node, level, parent, name, variable, value): final backlog and trust per
             unit of the governance network, for small scenarios only (``RunOutput.units``).
         warnings: the run's warnings (``RunOutput.warnings``), e.g. "department transport
-            utilisation 0.93 > 0.9".
+            busy 93.0 % of its staff's time, above 90 %: …".
     """
 
     run_key: str
