@@ -70,6 +70,40 @@ def test_closing_table_intervals_are_scipy_stats_t_intervals(stored: tuple[Path,
         assert expected in line, (expected, line)
 
 
+def test_closing_table_paired_differences_are_the_report_s(tmp_path: Path) -> None:
+    """With a reference, the closing table gives each other point's paired difference and
+    interval as the report computes them (analysis.statistics.paired_differences), on real
+    runs whose differences vary from seed to seed."""
+    from analysis.formatting import format_effect
+    from analysis.results import Results
+    from analysis.statistics import paired_differences
+
+    classroom = (ROOT / "scenarios" / "classroom.toml").as_posix()
+    path = tmp_path / "paired.toml"
+    path.write_text(
+        'name = "paired"\nkind = "compare"\nseed = 5\nreplications = 3\ndays = 20\n'
+        'reference = "classroom"\noutcomes = ["on_time_share"]\n'
+        f'[[scenarios]]\npath = "{classroom}"\n'
+        f'[[scenarios]]\npath = "{classroom}"\nname = "integrated"\n'
+        '[scenarios.overrides]\n"routing.kind" = "integrated"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    run_experiment(path, out, workers=1)
+    outcome = "on_time_share"
+    text = _means_text(out, [outcome], {"classroom": "", "integrated": ""}, "classroom")
+    row = paired_differences(Results(out).outcomes(), "classroom", [outcome]).iloc[0]
+    assert row["ci_high"] > row["ci_low"], "the differences vary: an interval of some width"
+    level = float(_values(out, "classroom", outcome).mean())
+    expected = format_effect(outcome, row["difference"], row["ci_low"], row["ci_high"], level)
+    lines = text.splitlines()
+    block = lines.index("    difference from classroom (paired on common seeds) [95 % interval]")
+    assert lines[block + 1].split() == ["integrated", *expected.split(), "(pairs", "=", "3)"], (
+        expected,
+        lines[block + 1],
+    )
+
+
 def test_precision_half_widths_are_scipy_stats_t_half_widths(stored: tuple[Path, Path]) -> None:
     """The precision target's half-widths are t.ppf(0.5 + c/2, n − 1)·s/√n, bit for bit."""
     path, out = stored
@@ -95,7 +129,7 @@ def test_neither_interval_imports_scipy_stats(stored: tuple[Path, Path]) -> None
         "from experiments.runner import precision_status\n"
         "from experiments.store import ResultStore\n"
         f"_means_text(__import__('pathlib').Path({str(out)!r}), "
-        "['resolution_time_median_days'], {'tiny': ''})\n"
+        "['resolution_time_median_days'], {'tiny': '', 'tiny_integrated': ''}, 'tiny')\n"
         f"with ResultStore.open({str(out)!r}) as store:\n"
         f"    precision_status(store, load_experiment({str(path)!r}), 4)\n"
         "print('scipy.stats' in sys.modules)\n"
