@@ -57,7 +57,8 @@ def _raise_if_damaged(path: Path) -> None:
     from it, and say damage as status says it — what SQLite found, that nothing was changed
     and what to do — with the same exit status (1). Without the check, a database damaged in
     a page the report does not read gave a report without a word, and one cut short was
-    called "not an SQLite results database". Only damage stops the report here: any other
+    called "not an SQLite results database". Only damage (and an empty database, which
+    status calls empty too) stops the report here: any other
     problem of the folder (none there, not a results folder, unreadable) is left to the
     report's own reader and its messages. The store's check (``PRAGMA quick_check``) is here
     because the reader of stored results (``analysis``) never imports the store.
@@ -67,15 +68,16 @@ def _raise_if_damaged(path: Path) -> None:
 
     Raises:
         experiments.errors.DamagedDatabase: the folder's results database is damaged.
+        experiments.errors.EmptyDatabase: it is empty (0 bytes).
     """
-    from experiments.errors import DamagedDatabase, InputError, ResourceError
+    from experiments.errors import DamagedDatabase, EmptyDatabase, InputError, ResourceError
     from experiments.store import DATABASE, ResultStore
 
     folder = path.parent if path.name == DATABASE and path.is_file() else path
     try:
         with ResultStore.open(folder):
             return
-    except DamagedDatabase:
+    except (DamagedDatabase, EmptyDatabase):  # said as status says them
         raise
     except (InputError, ResourceError):
         return  # not damage: the report's own reader says what is wrong

@@ -166,3 +166,8 @@ class DamagedDatabase(ResourceError):
     check, or a read that fails on a malformed page): the one resource problem a reader
     of the folder (``microgov report``) checks for before it reads (app/report_commands.py).
     """
+
+
+class EmptyDatabase(InputError):
+    """A results folder whose database file is empty (0 bytes): the experiment stopped
+    before it stored anything. ``status`` and ``report`` say it in the same words."""

@@ -45,7 +45,7 @@ import pandas as pd
 
 from experiments.atomic_files import replaced_whole
 from experiments.code_state import RUN_PATH_FILES, RUN_PATH_PACKAGES
-from experiments.errors import DamagedDatabase, InputError, ResourceError
+from experiments.errors import DamagedDatabase, EmptyDatabase, InputError, ResourceError
 from experiments.folder_lock import LOCK_FILE, FolderLock
 
 logger = logging.getLogger(__name__)
@@ -363,6 +363,12 @@ class ResultStore:
             raise InputError(f"{folder}: no such results folder")
         if not database.is_file():
             raise InputError(f"{folder}: not a microgov results folder (no {DATABASE})")
+        if database.stat().st_size == 0:
+            raise EmptyDatabase(
+                f"{database}: empty (0 bytes): the experiment stopped before it stored anything "
+                "(not even its plan); run it again, into a new folder with --out or here after "
+                "removing the folder"
+            )
         store = cls(folder, _open_checked(database, create=False, writable=writable))
         try:
             meta = store.meta()
@@ -761,7 +767,8 @@ def _damaged(database: Path, problems: Sequence[str]) -> DamagedDatabase:
     shown = "; ".join(lines[:_CHECK_PROBLEMS]) or "unknown damage"
     return DamagedDatabase(
         f"{database}: the results database is damaged (SQLite integrity check: {shown}). "
-        "Nothing was changed. What to do: move the folder aside and run the experiment again "
+        "The database was not changed (a reader may leave SQLite's -shm and -wal index files "
+        "beside it). What to do: move the folder aside and run the experiment again "
         "into a new folder with --out (the seeds are fixed, so every run comes out the same); "
         "to save the readable rows first, use the sqlite3 shell: "
         f"sqlite3 {database} .dump | sed '$s/^ROLLBACK; -- due to errors$/COMMIT;/' | "

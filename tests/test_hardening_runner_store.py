@@ -367,3 +367,17 @@ def test_the_salvage_command_the_damage_message_gives_works(finished, capsys, da
     finally:
         recovered.close()
     assert runs >= 1, f"no run saved: {done.stderr}"
+
+
+def test_an_empty_database_is_said_to_be_empty_by_status_and_report(finished, capsys):
+    """A results database of 0 bytes (an experiment stopped before it stored anything) is
+    called empty, in the same words, by status and report — not a database missing tables."""
+    _, out = finished
+    (out / "results.sqlite").write_bytes(b"")
+    said = []
+    for argv in (["status", str(out)], ["report", str(out)]):
+        assert main(argv) == 2, argv
+        said.append(capsys.readouterr().err)
+    assert said[0] == said[1] and "empty (0 bytes)" in said[0], said
+    assert "missing table" not in said[0] and "no such table" not in said[0], said
+    assert not (out / "report").exists(), "no report from an empty database"
