@@ -22,6 +22,7 @@ import argparse
 import json
 import logging
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -469,17 +470,42 @@ def _print_losses(losses: Any, out: TextIO) -> None:
         )
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
 def _print_warnings(warnings: Any, out: TextIO) -> None:
-    """Runs' warnings (table warnings): each distinct message with how many runs gave it."""
+    """Runs' warnings (table warnings), grouped by kind: messages that differ only in their
+    numbers are one line, each number that varies shown as its range ('busy 91.2–99.0 %'),
+    with how many runs gave one of them."""
     if warnings.empty:
         return
     runs = warnings["run_key"].nunique()
     print(f"  warnings ({runs} run(s)):", file=out)
-    counts = warnings.groupby("message", sort=False)["run_key"].nunique()
-    for message, n in counts.sort_values(ascending=False).head(10).items():
-        print(f"    {message}  ({n} run(s))", file=out)
-    if len(counts) > 10:
-        print(f"    … and {len(counts) - 10} more messages (table warnings)", file=out)
+    kinds: dict[str, tuple[list[list[str]], set[str]]] = {}
+    for message, run_key in zip(warnings["message"], warnings["run_key"], strict=True):
+        text = str(message)
+        numbers, keys = kinds.setdefault(_NUMBER.sub("\x00", text), ([], set()))
+        numbers.append(_NUMBER.findall(text))
+        keys.add(str(run_key))
+    ordered = sorted(kinds.items(), key=lambda item: -len(item[1][1]))
+    for shape, (numbers, keys) in ordered[:10]:
+        parts = shape.split("\x00")
+        filled = parts[0] + "".join(
+            n + rest for n, rest in zip(_ranges(numbers), parts[1:], strict=True)
+        )
+        print(f"    {filled}  ({len(keys)} run(s))", file=out)
+    if len(ordered) > 10:
+        print(f"    … and {len(ordered) - 10} more kinds of message (table warnings)", file=out)
+
+
+def _ranges(numbers: list[list[str]]) -> list[str]:
+    """For each number's place in messages of one kind, the number, or 'least–most' when
+    the messages differ there (each as written in its message)."""
+    shown = []
+    for place in zip(*numbers, strict=True):
+        least, most = min(place, key=float), max(place, key=float)
+        shown.append(least if float(least) == float(most) else f"{least}–{most}")
+    return shown
 
 
 def _last_line(text: str | None) -> str:

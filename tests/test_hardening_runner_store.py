@@ -381,3 +381,37 @@ def test_an_empty_database_is_said_to_be_empty_by_status_and_report(finished, ca
     assert said[0] == said[1] and "empty (0 bytes)" in said[0], said
     assert "missing table" not in said[0] and "no such table" not in said[0], said
     assert not (out / "report").exists(), "no report from an empty database"
+
+
+def test_status_groups_warnings_that_differ_only_in_their_numbers():
+    """Warnings of one kind from several runs are one line, each varying number as its range
+    and the runs counted once; other kinds keep their own lines."""
+    import io
+
+    import pandas as pd
+
+    from app.experiment_commands import _print_warnings
+
+    busy = (
+        "department transport busy {} % of its staff's time, above 90 %: its queue may not settle"
+    )
+    warnings = pd.DataFrame(
+        {
+            "run_key": ["a", "b", "c", "c", "d"],
+            "message": [
+                busy.format("94.0"),
+                busy.format("99.1"),
+                busy.format("91.5"),
+                "overloaded: the system cannot keep up",
+                busy.replace("transport", "health").format("90.2"),
+            ],
+        }
+    )
+    out = io.StringIO()
+    _print_warnings(warnings, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  warnings (4 run(s)):", lines
+    assert lines[1] == f"    {busy.format('91.5–99.1')}  (3 run(s))", lines
+    assert f"    {busy.replace('transport', 'health').format('90.2')}  (1 run(s))" in lines, lines
+    assert "    overloaded: the system cannot keep up  (1 run(s))" in lines, lines
+    assert len(lines) == 4, lines
