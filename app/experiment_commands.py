@@ -214,8 +214,6 @@ def _means_text(
     The t quantile is ``scipy.special.stdtrit``, the function ``scipy.stats.t.ppf`` calls
     (the same floats): importing ``scipy.stats`` took ≈ 0.45 s of every ``compare`` after
     its last run (issue 11, sixteenth round)."""
-    from scipy.special import stdtrit
-
     from analysis.formatting import within_range
     from experiments.store import ResultStore
     from model.outcomes import find_outcome
@@ -232,12 +230,7 @@ def _means_text(
             group = rows[rows["point_id"] == point_id]
             values = group["value"].dropna()
             n = len(values)
-            mean = float(values.mean()) if n else math.nan
-            half = (
-                float(stdtrit(n - 1, 0.975) * values.std(ddof=1) / math.sqrt(n))
-                if n > 1
-                else math.nan
-            )
+            mean, half = _mean_and_half_width(values)
             low, high = within_range(find_outcome(outcome), mean - half, mean + half)
             interval = (
                 f"[{format_value(outcome, low)}, {format_value(outcome, high)}]"
@@ -252,11 +245,20 @@ def _means_text(
     return "\n".join(lines)
 
 
+def _mean_and_half_width(values: Any) -> tuple[float, float]:
+    """The mean of ``values`` (a series without NaN) and its 95 % t half-width (NaN below two
+    values); the t quantile is ``scipy.special.stdtrit`` (see :func:`_means_text`)."""
+    from scipy.special import stdtrit
+
+    n = len(values)
+    mean = float(values.mean()) if n else math.nan
+    half = float(stdtrit(n - 1, 0.975) * values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    return mean, half
+
+
 def _paired_lines(rows: Any, outcome: str, reference: str, points: list[str]) -> list[str]:
     """``outcome``'s paired differences of ``points`` from ``reference`` (rows: the outcome
     table's rows of ``outcome``), each with its 95 % t interval and the pairs it counts."""
-    from scipy.special import stdtrit
-
     from analysis.formatting import format_effect
 
     by_point = rows.dropna(subset=["value"]).set_index(["point_id", "replication"])["value"]
@@ -269,12 +271,7 @@ def _paired_lines(rows: Any, outcome: str, reference: str, points: list[str]) ->
             continue
         differences = (by_point.loc[point_id] - base).dropna()
         n = len(differences)
-        mean = float(differences.mean()) if n else math.nan
-        half = (
-            float(stdtrit(n - 1, 0.975) * differences.std(ddof=1) / math.sqrt(n))
-            if n > 1
-            else math.nan
-        )
+        mean, half = _mean_and_half_width(differences)
         text = format_effect(outcome, mean, mean - half, mean + half, level=float(base.mean()))
         lines.append(f"      {point_id:<22} {text}  (pairs = {n})")
     return lines
