@@ -211,10 +211,10 @@ def _means_text(
     too: replication i against the reference's replication i (common seeds), the mean of
     the differences with its 95 % t interval, as the report gives it.
 
-    The t quantile is ``scipy.special.stdtrit``, the function ``scipy.stats.t.ppf`` calls
-    (the same floats): importing ``scipy.stats`` took ≈ 0.45 s of every ``compare`` after
-    its last run (issue 11, sixteenth round)."""
+    The intervals are :func:`experiments.runner.mean_and_t_half_width`'s (no
+    ``scipy.stats``)."""
     from analysis.formatting import within_range
+    from experiments.runner import mean_and_t_half_width
     from experiments.store import ResultStore
     from model.outcomes import find_outcome
 
@@ -226,12 +226,13 @@ def _means_text(
     for outcome in outcomes:
         lines.append(f"  {outcome}")
         rows = table[table["outcome"] == outcome]
+        entry = find_outcome(outcome)
         for point_id, label in labels.items():
             group = rows[rows["point_id"] == point_id]
             values = group["value"].dropna()
             n = len(values)
-            mean, half = _mean_and_half_width(values)
-            low, high = within_range(find_outcome(outcome), mean - half, mean + half)
+            mean, half = mean_and_t_half_width(values)
+            low, high = within_range(entry, mean - half, mean + half)
             interval = (
                 f"[{format_value(outcome, low)}, {format_value(outcome, high)}]"
                 if not math.isnan(half)
@@ -245,33 +246,24 @@ def _means_text(
     return "\n".join(lines)
 
 
-def _mean_and_half_width(values: Any) -> tuple[float, float]:
-    """The mean of ``values`` (a series without NaN) and its 95 % t half-width (NaN below two
-    values); the t quantile is ``scipy.special.stdtrit`` (see :func:`_means_text`)."""
-    from scipy.special import stdtrit
-
-    n = len(values)
-    mean = float(values.mean()) if n else math.nan
-    half = float(stdtrit(n - 1, 0.975) * values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    return mean, half
-
-
 def _paired_lines(rows: Any, outcome: str, reference: str, points: list[str]) -> list[str]:
     """``outcome``'s paired differences of ``points`` from ``reference`` (rows: the outcome
     table's rows of ``outcome``), each with its 95 % t interval and the pairs it counts."""
     from analysis.formatting import format_effect
+    from experiments.runner import mean_and_t_half_width
 
     by_point = rows.dropna(subset=["value"]).set_index(["point_id", "replication"])["value"]
-    if reference not in by_point.index.get_level_values(0):
+    stored = set(by_point.index.get_level_values(0))
+    if reference not in stored:
         return []
     base = by_point.loc[reference]
     lines = [f"    difference from {reference} (paired on common seeds) [95 % interval]"]
     for point_id in points:
-        if point_id not in by_point.index.get_level_values(0):
+        if point_id not in stored:
             continue
         differences = (by_point.loc[point_id] - base).dropna()
         n = len(differences)
-        mean, half = _mean_and_half_width(differences)
+        mean, half = mean_and_t_half_width(differences)
         text = format_effect(outcome, mean, mean - half, mean + half, level=float(base.mean()))
         lines.append(f"      {point_id:<22} {text}  (pairs = {n})")
     return lines

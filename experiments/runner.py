@@ -681,7 +681,7 @@ def finished_runs_kept(
     store: ResultStore,
     executor: AnyExecutor,
     results: Iterator[Any],
-    report: _RunsCounted | None = None,
+    report: _RunsCounted,
 ) -> Iterator[None]:
     """On an interrupt (Ctrl-C, SIGTERM), store the runs that finished but were not handed
     out yet (the executor's ``unclaimed``, known once its generator is closed) before the
@@ -697,8 +697,7 @@ def finished_runs_kept(
         kept = [r for _, r in getattr(executor, "unclaimed", ()) if isinstance(r, RunRecord)]
         for record in kept:  # each whole; another Ctrl-C stops after the one being stored
             store_whole(store, record)
-            if report is not None:
-                report.ran += 1
+            report.ran += 1
         if kept:
             logger.info("interrupted: %d finished run(s) stored on the way out", len(kept))
         raise
@@ -720,16 +719,27 @@ def _last_line(text: str | None) -> str:
     return lines[-1] if lines else ""
 
 
+def mean_and_t_half_width(values: Any, confidence: float = 0.95) -> tuple[float, float]:
+    """The mean of ``values`` (a series without NaN) and the half-width of its ``confidence``
+    t interval, NaN below two values. The t quantile is ``scipy.special.stdtrit``, the
+    function ``scipy.stats.t.ppf`` calls (the same floats), without importing
+    ``scipy.stats`` (≈ 0.45 s of every ``compare``'s end; issue 11, sixteenth round)."""
+    from scipy.special import stdtrit
+
+    n = len(values)
+    mean = float(values.mean()) if n else math.nan
+    if n < 2:
+        return mean, math.nan
+    sd = float(values.std(ddof=1))
+    return mean, float(stdtrit(n - 1, 0.5 + confidence / 2)) * sd / math.sqrt(n)
+
+
 def precision_status(store: ResultStore, exp: Experiment, replications: int) -> dict[str, Any]:
     """Whether every chosen outcome at every point has a narrow enough confidence interval.
 
     Returns ``{"met": bool, "replications": R, "worst": text, "rows": [...]}``; each row holds
     point, outcome, n, mean, half_width and the target it is compared with.
     """
-    # the t quantile as ``scipy.stats.t.ppf`` computes it (the same floats), without
-    # importing ``scipy.stats`` (≈ 0.45 s; issue 11, sixteenth round)
-    from scipy.special import stdtrit
-
     precision = exp.spec.precision
     assert precision is not None
     table = store.outcome_table(precision.outcomes)
@@ -744,11 +754,8 @@ def precision_status(store: ResultStore, exp: Experiment, replications: int) -> 
             ]
             values = values[np.isfinite(values)]
             n = len(values)
-            mean = float(values.mean()) if n else math.nan
-            if n >= 2:
-                sd = float(values.std(ddof=1))
-                half = float(stdtrit(n - 1, 0.5 + precision.confidence / 2)) * sd / math.sqrt(n)
-            else:
+            mean, half = mean_and_t_half_width(values, precision.confidence)
+            if n < 2:
                 half = math.inf
             if precision.relative:
                 ratio = (
@@ -877,6 +884,7 @@ __all__ = [
     "execute_task",
     "execute_task_quietly",
     "finished_runs_kept",
+    "mean_and_t_half_width",
     "precision_status",
     "replicate",
     "run_experiment",

@@ -91,7 +91,8 @@ MANIFEST_HINT = (
     "the runs are in results.sqlite: move this file aside (keep it: it holds the earlier "
     "sessions' provenance), and `--resume` writes a new one"
 )
-"""What to do about a damaged manifest (status, report and resume say it)."""
+"""What to do about a damaged manifest (status and resume say it; the report's reader,
+which may not import this module, says the same in its own words)."""
 
 # Tables cleared and rewritten with a run's row when it is stored again.
 _RUN_TABLES = ("outcomes", "timeseries", "distributions", "units", "warnings")
