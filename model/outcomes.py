@@ -55,6 +55,10 @@ class Outcome:
             (or, when ``relative_threshold``, as a share of the reference level); a smaller
             difference is "no practical difference" (overridable per experiment).
         relative_threshold: whether ``threshold`` is relative to the reference level.
+        level_range: the values a level (a run's value, a mean) can take, to which an
+            interval around a level is cut: 0–1 for a share of something and a 0–1 index,
+            at least 0 for counts, hours, durations, ratios and a staff's load (busy time
+            over staffed time can pass 1); a signed outcome's own.
     """
 
     name: str
@@ -66,6 +70,7 @@ class Outcome:
     display: str
     threshold: float
     relative_threshold: bool = False
+    level_range: tuple[float, float] = (0.0, math.inf)
 
     def practical_threshold(self, reference_level: float) -> float:
         """The threshold in the stored unit for a given reference level (NaN if undefined)."""
@@ -74,18 +79,6 @@ class Outcome:
         if not math.isfinite(reference_level):
             return math.nan
         return self.threshold * abs(reference_level)
-
-    @property
-    def level_range(self) -> tuple[float, float]:
-        """The values a level of this outcome (a run's value, a mean) can take, to which an
-        interval around a level is cut: 0–1 for a share of something and a 0–1 index, at
-        least 0 for counts, hours, durations, ratios and a staff's load (busy time over
-        staffed time can pass 1), and the signed outcomes' own (``SIGNED_LEVELS``)."""
-        if self.name in SIGNED_LEVELS:
-            return SIGNED_LEVELS[self.name]
-        if self.display in ("share", "index") and "utilisation" not in self.name:
-            return (0.0, 1.0)
-        return (0.0, math.inf)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of every field (for the classroom view and exports)."""
@@ -121,6 +114,7 @@ class OutcomeFamily:
     display: str
     threshold: float
     relative_threshold: bool = False
+    level_range: tuple[float, float] = (0.0, math.inf)
 
     def resolve(self, name: str) -> Outcome | None:
         """The entry of ``name`` when it belongs to this family, else None."""
@@ -145,6 +139,7 @@ class OutcomeFamily:
             display=self.display,
             threshold=self.threshold,
             relative_threshold=self.relative_threshold,
+            level_range=self.level_range,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -163,12 +158,6 @@ class OutcomeFamily:
         }
 
 
-# Outcomes whose level can be negative: a change of trust on its 0–1 scale, and the growth
-# of requests from the first to the last 90 measured days (a share of the first).
-SIGNED_LEVELS: dict[str, tuple[float, float]] = {
-    "trust_change": (-1.0, 1.0),
-    "requests_growth_share": (-1.0, math.inf),
-}
 STATISTIC_LABELS = {"mean": "mean", "median": "median", "p90": "90th percentile"}
 STATISTIC_CHINESE = {"mean": "平均", "median": "中位", "p90": "90分位"}
 # Case types in Chinese (F2: 咨询 求助 投诉 举报 建议; patrol and sensor finds).
@@ -190,8 +179,15 @@ _RELATIVE = 0.05  # 5 % of the reference level for counts and hours (assumption)
 _INDEX = 0.01  # 0.01 on a 0–1 scale (assumption)
 
 
-def _entries(display: str, default: float, relative: bool = False) -> Callable[..., Outcome]:
-    """A constructor of entries shown as ``display`` with a default practical threshold."""
+def _entries(
+    display: str,
+    default: float,
+    relative: bool = False,
+    level_range: tuple[float, float] = (0.0, math.inf),
+) -> Callable[..., Outcome]:
+    """A constructor of entries shown as ``display`` with a default practical threshold and
+    a default range of levels."""
+    usual = level_range
 
     def make(
         name: str,
@@ -201,17 +197,22 @@ def _entries(display: str, default: float, relative: bool = False) -> Callable[.
         group: str,
         direction: Direction = None,
         threshold: float = default,
+        level_range: tuple[float, float] = usual,
     ) -> Outcome:
-        return Outcome(name, label, unit, chinese, group, direction, display, threshold, relative)
+        return Outcome(
+            name, label, unit, chinese, group, direction, display, threshold, relative, level_range
+        )
 
     return make
 
 
 _count = _entries("count", _RELATIVE, relative=True)
 _hours = _entries("hours", _RELATIVE, relative=True)
-_percent = _entries("share", _SHARE)
+_SHARE_RANGE = (0.0, 1.0)  # a share of something, a 0–1 index
+_LOAD_RANGE = (0.0, math.inf)  # busy time over staffed time: a load can pass 1
+_percent = _entries("share", _SHARE, level_range=_SHARE_RANGE)
 _duration = _entries("duration", _DAYS)
-_index = _entries("index", _INDEX)
+_index = _entries("index", _INDEX, level_range=_SHARE_RANGE)
 _ratio = _entries("ratio", 0.1)
 
 
@@ -318,7 +319,13 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     _index("trust_mean", "Trust, mean at the end", "0–1 scale", "信任度", "quality", "higher"),
     _index(
-        "trust_change", "Trust, change over the run", "0–1 scale", "信任度变化", "quality", "higher"
+        "trust_change",
+        "Trust, change over the run",
+        "0–1 scale",
+        "信任度变化",
+        "quality",
+        "higher",
+        level_range=(-1.0, 1.0),  # a change on the 0–1 scale
     ),
     _percent(
         "participation_share",
@@ -393,6 +400,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "部门人员负荷率",
         "cost",
         threshold=0.05,
+        level_range=_LOAD_RANGE,
     ),
     _percent(
         "grid_worker_utilisation",
@@ -401,6 +409,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "网格员负荷率",
         "cost",
         threshold=0.05,
+        level_range=_LOAD_RANGE,
     ),
     _percent(
         "community_utilisation",
@@ -409,6 +418,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "社区工作负荷率",
         "cost",
         threshold=0.05,
+        level_range=_LOAD_RANGE,
     ),
     _percent(
         "community_overload_share",
@@ -531,6 +541,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "cost",
         "lower",
         threshold=0.05,
+        level_range=_LOAD_RANGE,
     ),
     _percent(
         "parked_share",
@@ -634,6 +645,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "relative change",
         "诉求量增长",
         "volume",
+        level_range=(-1.0, math.inf),  # a share of the first 90 days' requests
     ),
     _index(
         "overloaded",
@@ -891,6 +903,7 @@ OUTCOME_FAMILIES: tuple[OutcomeFamily, ...] = (
         None,
         "share",
         0.01,
+        level_range=_SHARE_RANGE,
     ),
     OutcomeFamily(
         r"case_share_(?P<key>[a-z0-9_]+)",
@@ -902,6 +915,7 @@ OUTCOME_FAMILIES: tuple[OutcomeFamily, ...] = (
         None,
         "share",
         _SHARE,
+        level_range=_SHARE_RANGE,
     ),
     OutcomeFamily(
         r"department_utilisation_(?P<key>[a-z0-9_]+)",
@@ -936,6 +950,7 @@ OUTCOME_FAMILIES: tuple[OutcomeFamily, ...] = (
         "higher",
         "share",
         _SHARE,
+        level_range=_SHARE_RANGE,
     ),
     OutcomeFamily(
         r"place_satisfaction_share_(?P<key>[a-z0-9_]+)",
@@ -947,6 +962,7 @@ OUTCOME_FAMILIES: tuple[OutcomeFamily, ...] = (
         "higher",
         "share",
         _SHARE,
+        level_range=_SHARE_RANGE,
     ),
 )
 
