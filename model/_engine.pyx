@@ -894,6 +894,7 @@ cdef inline bint _plain_calendar(object calendar) except -1:
 cdef extern from "_trust_step.h":
     int MICROGOV_TRUST_SIMD
     void microgov_trust_to_float(const double* t, float* x, Py_ssize_t n, int simd) noexcept nogil
+    void microgov_fill_slots(float* x, const int* source, const int* to, Py_ssize_t slots) noexcept nogil
     void microgov_group_sums(
         const int* row, const int64_t* starts, Py_ssize_t groups, const int* tie,
         const float* weight, const float* x, float* out, int simd,
@@ -1003,12 +1004,10 @@ def diffuse_trust(
     cdef const double* d = &disposition[0]
     cdef const int* source = &far_from[0] if slots else NULL
     cdef const int* to = &far_to[0] if slots else NULL
-    cdef Py_ssize_t i
     cdef int bad = 0
     with nogil:
         microgov_trust_to_float(t, x, n, simd)
-        for i in range(slots):  # the far ties' trust, in the order the sums read it
-            x[to[i]] = x[source[i]]
+        microgov_fill_slots(x, source, to, slots)  # the far ties' trust, in the sums' order
         microgov_group_sums(row, &starts[0], groups, tie, wt, x, out, simd)
         trust_sum = 0.0 + _update_and_sum(t, d, out, 0, n, w32, keep, r, &bad, simd)
     return bad != 0, trust_sum
