@@ -26,7 +26,13 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
-from analysis.formatting import axis_scale, axis_unit, outcome_label, parameter_label
+from analysis.formatting import (
+    axis_scale,
+    axis_unit,
+    outcome_label,
+    parameter_label,
+    within_range,
+)
 from model.outcomes import find_outcome
 
 PNG_DPI = 110
@@ -245,7 +251,9 @@ def plot_forest(
         labels: scenario → legend text.
 
     Filled markers: the interval excludes zero. Rows whose reference mean is 0 (no relative
-    change) are left out.
+    change) are left out. Each interval is cut as the report's table cuts it: a difference
+    of two levels within ± the width of the outcome's range (``Outcome.level_range``; a
+    share's within ±100 pp), then scaled by the reference mean.
     """
     data = (
         effects[np.isfinite(effects["relative_change"].astype(float))] if len(effects) else effects
@@ -264,8 +272,7 @@ def plot_forest(
             + (s - (len(scenarios) - 1) / 2) * step
         )
         centre = 100 * rows["relative_change"].to_numpy(dtype=float)
-        low = 100 * rows["relative_low"].to_numpy(dtype=float)
-        high = 100 * rows["relative_high"].to_numpy(dtype=float)
+        low, high = _relative_bounds(rows)
         error = np.vstack([np.nan_to_num(centre - low), np.nan_to_num(high - centre)])
         colour = colour_of[scenario]
         axes.errorbar(centre, positions, xerr=error, fmt="none", ecolor=colour, capsize=3)
@@ -306,6 +313,24 @@ def plot_forest(
         _empty(axes, "no paired effects")
     axes.grid(True, axis="x", alpha=0.3)
     return figure
+
+
+def _relative_bounds(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The paired effects' intervals in % of |reference mean| (``paired_differences``'
+    ``relative_low`` and ``relative_high``), each difference's interval first cut to ± its
+    outcome's range width (``within_range``, the report table's rule)."""
+    low, high = [], []
+    for outcome, reference, ci_low, ci_high in zip(
+        rows["outcome"],
+        rows["reference_mean"].to_numpy(dtype=float),
+        rows["ci_low"].to_numpy(dtype=float),
+        rows["ci_high"].to_numpy(dtype=float),
+        strict=True,
+    ):
+        cut_low, cut_high = within_range(find_outcome(outcome), ci_low, ci_high, difference=True)
+        low.append(100 * cut_low / abs(reference))
+        high.append(100 * cut_high / abs(reference))
+    return np.array(low, dtype=float), np.array(high, dtype=float)
 
 
 def _wrap(text: str, width: int) -> str:

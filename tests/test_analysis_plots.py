@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
+import pandas as pd
 import pytest
 from analysis_fixtures import FakeResults, write_compare, write_sensitivity, write_sweep
 from matplotlib.figure import Figure
@@ -91,6 +92,34 @@ def test_forest_plot(compare: Results, tmp_path: Path) -> None:
     assert y == "", f"the outcome ticks need no y label, got {y!r}"
     ticks = [t.get_text().replace("\n", " ") for t in figure.axes[0].get_yticklabels()]
     assert ticks == [plots.outcome_label(n, unit=False) for n in names], f"ticks {ticks}"
+
+
+def test_forest_intervals_cut_to_the_outcomes_range() -> None:
+    """Two replications give a share's difference a t interval far beyond ±100 pp; the
+    forest draws it cut to ±100 pp (the report table's rule) over the reference mean, and
+    an outcome whose range is unbounded keeps its interval as computed."""
+    wide = pd.DataFrame(
+        {
+            "scenario": ["baseline", "baseline", "reform", "reform"],
+            "replication": [0, 1, 0, 1],
+            "on_time_share": [0.50, 0.60, 0.10, 0.95],
+            "backlog_mean": [100.0, 120.0, 20.0, 190.0],
+        }
+    )
+    effects = st.paired_differences(wide, "baseline", names=["on_time_share", "backlog_mean"])
+    share = effects.set_index("outcome").loc["on_time_share"]
+    assert share["ci_low"] < -1 and share["ci_high"] > 1, "the interval must pass ±100 pp"
+    figure = plots.plot_forest(effects, "baseline")
+    (bars,) = [c for c in figure.axes[0].collections if type(c).__name__ == "LineCollection"]
+    # one horizontal bar per outcome, in the order of the ticks (on_time_share, backlog_mean)
+    extents = [(float(seg[:, 0].min()), float(seg[:, 0].max())) for seg in bars.get_segments()]
+    reference = 0.55
+    assert extents[0] == pytest.approx((-100 / reference, 100 / reference)), extents
+    backlog = effects.set_index("outcome").loc["backlog_mean"]
+    assert backlog["ci_low"] / 110 < -2, "a count's interval is not cut above −100 %…"
+    assert extents[1] == pytest.approx(
+        (100 * backlog["relative_low"], 100 * backlog["relative_high"])
+    ), "…but a difference of counts has no bound: drawn as computed"
 
 
 def test_participation_by_group(compare: Results, tmp_path: Path) -> None:
