@@ -223,6 +223,7 @@ def _means_text(
     if table.empty:
         return "no successful runs yet"
     lines = ["mean over replications [95 % interval]"]
+    longest = max((len(str(p)) for p in labels), default=0)  # each block's names in a column
     for outcome in outcomes:
         lines.append(f"  {outcome}")
         rows = table[table["outcome"] == outcome]
@@ -239,16 +240,21 @@ def _means_text(
                 else ""
             )
             lines.append(
-                f"    {point_id:<24} {format_value(outcome, mean):>14} {interval}  (n = {n})  {label}"
+                f"    {point_id:<{max(24, longest)}} {format_value(outcome, mean):>14} "
+                f"{interval}  (n = {n})  {label}"
             )
         if reference is not None:
-            lines += _paired_lines(rows, outcome, reference, [p for p in labels if p != reference])
+            others = [p for p in labels if p != reference]
+            lines += _paired_lines(rows, outcome, reference, others, max(22, longest))
     return "\n".join(lines)
 
 
-def _paired_lines(rows: Any, outcome: str, reference: str, points: list[str]) -> list[str]:
+def _paired_lines(
+    rows: Any, outcome: str, reference: str, points: list[str], width: int
+) -> list[str]:
     """``outcome``'s paired differences of ``points`` from ``reference`` (rows: the outcome
-    table's rows of ``outcome``), each with its 95 % t interval and the pairs it counts."""
+    table's rows of ``outcome``), each with its 95 % t interval and the pairs it counts;
+    the points' names in a column ``width`` wide."""
     from analysis.formatting import format_effect
     from experiments.runner import mean_and_t_half_width
 
@@ -265,7 +271,7 @@ def _paired_lines(rows: Any, outcome: str, reference: str, points: list[str]) ->
         n = len(differences)
         mean, half = mean_and_t_half_width(differences)
         text = format_effect(outcome, mean, mean - half, mean + half, level=float(base.mean()))
-        lines.append(f"      {point_id:<22} {text}  (pairs = {n})")
+        lines.append(f"      {point_id:<{width}} {text}  (pairs = {n})")
     return lines
 
 

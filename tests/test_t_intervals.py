@@ -144,3 +144,42 @@ def test_neither_interval_imports_scipy_stats(stored: tuple[Path, Path]) -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_closing_table_columns_hold_a_long_scenario_name(tmp_path: Path) -> None:
+    """A scenario's name longer than the name column widens it: the name keeps a space
+    before its numbers, and each block's numbers start in one column for every point."""
+    classroom = (ROOT / "scenarios" / "classroom.toml").as_posix()
+    long_name = "integrated_dispatch_with_a_long_name"
+    path = tmp_path / "wide.toml"
+    path.write_text(
+        'name = "wide"\nkind = "compare"\nseed = 5\nreplications = 2\ndays = 5\n'
+        'reference = "classroom"\noutcomes = ["on_time_share"]\n'
+        f'[[scenarios]]\npath = "{classroom}"\n'
+        f'[[scenarios]]\npath = "{classroom}"\nname = "{long_name}"\n'
+        '[scenarios.overrides]\n"routing.kind" = "integrated"\n'
+        f'[[scenarios]]\npath = "{classroom}"\nname = "whistle"\n'
+        '[scenarios.overrides]\n"routing.kind" = "whistle"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    run_experiment(path, out, workers=1)
+    names = ("classroom", long_name, "whistle")
+    text = _means_text(out, ["on_time_share"], dict.fromkeys(names, ""), "classroom")
+    lines = text.splitlines()
+    block = lines.index("    difference from classroom (paired on common seeds) [95 % interval]")
+    means = [li for li in lines[:block] if li.strip().split(" ")[0] in names]
+    paired = lines[block + 1 :]
+    assert len(means) == 3 and len(paired) == 2, text
+
+    def after_name(line: str) -> int:
+        """Where the text after the line's name and its padding starts."""
+        name = line.split()[0]
+        assert line.strip().startswith(name + " "), line
+        end = line.index(name) + len(name)
+        return end + len(line[end:]) - len(line[end:].lstrip())
+
+    # the means' numbers right-aligned in one column: their intervals start in one column
+    assert len({li.index("[") for li in means}) == 1, text
+    assert len({after_name(li) for li in paired}) == 1, text
+    assert all(after_name(li) for li in means)
