@@ -628,22 +628,22 @@ def _build_compare(
     spec: CompareSpec, path: Path, allow_imports: bool = True
 ) -> tuple[dict[str, Scenario], list[Point]]:
     scenarios: dict[str, Scenario] = {}
-    for i, entry in enumerate(spec.scenarios):
-        key = f"scenarios[{i}]"
-        base = _load_base(path, entry.path, f"{key}.path", allow_imports)
-        name = entry.name or str(base.name)
-        if not re.match(_NAME_PATTERN, name):
-            raise InputError(
-                f"{path}: {key}: scenario name {name!r} cannot name a point "
-                "(letters, digits, '_', '-', '.'); give the entry a 'name'"
-            )
+    problems: list[str] = []  # every entry's first problem, reported together
+    for i in range(len(spec.scenarios)):
+        try:
+            name, built = _compare_entry(spec, path, i, allow_imports)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
         if name in scenarios:
-            raise InputError(
-                f"{path}: {key}: scenario name {name!r} appears twice; give each entry a distinct 'name'"
+            problems.append(
+                f"{path}: scenarios[{i}]: scenario name {name!r} appears twice; give each "
+                "entry a distinct 'name'"
             )
-        built = _apply(path, "overrides", base, spec.overrides)
-        built = _apply(path, f"{key}.overrides", built, entry.overrides, name=name)
+            continue
         scenarios[name] = built
+    if problems:
+        raise InputError("\n".join(problems))
     if spec.reference is not None and spec.reference not in scenarios:
         raise InputError(
             f"{path}: reference: {spec.reference!r} is not one of the scenarios; allowed: {', '.join(scenarios)}"
@@ -658,6 +658,24 @@ def _build_compare(
             )
     points = [Point(name, name, {}, built) for name, built in scenarios.items()]
     return scenarios, points
+
+
+def _compare_entry(
+    spec: CompareSpec, path: Path, i: int, allow_imports: bool
+) -> tuple[str, Scenario]:
+    """The ``i``-th scenario of a compare file, its name and the scenario built with the
+    file's and its own overrides."""
+    entry = spec.scenarios[i]
+    key = f"scenarios[{i}]"
+    base = _load_base(path, entry.path, f"{key}.path", allow_imports)
+    name = entry.name or str(base.name)
+    if not re.match(_NAME_PATTERN, name):
+        raise InputError(
+            f"{path}: {key}: scenario name {name!r} cannot name a point "
+            "(letters, digits, '_', '-', '.'); give the entry a 'name'"
+        )
+    built = _apply(path, "overrides", base, spec.overrides)
+    return name, _apply(path, f"{key}.overrides", built, entry.overrides, name=name)
 
 
 def _build_sweep(

@@ -83,6 +83,26 @@ def test_missing_scenario_file(tmp_path):
     )
 
 
+def test_every_compare_entry_s_problem_is_reported_at_once(tmp_path):
+    """A compare file with several bad entries names each of them in one error (one line
+    an entry), so a user fixes them in one pass; its good entries are not named."""
+    text = standins.compare_text().replace("tiny_integrated.toml", "nowhere.toml")
+    text += (
+        '[[scenarios]]\npath = "../scenarios/tiny.toml"\nname = "odd"\n'
+        '[scenarios.overrides]\n"routing.kind" = "nonsense"\n'
+        '[[scenarios]]\npath = "../scenarios/tiny.toml"\nname = "fine"\n'
+        '[[scenarios]]\npath = "../scenarios/tiny.toml"\nname = "tiny"\n'
+    )
+    lines = _error(tmp_path, text).splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "scenarios[1].path",
+        "scenarios[2].overrides",
+        "scenarios[4]",
+    ], lines
+    assert "nowhere.toml" in lines[0] and "'nonsense'" in lines[1], lines
+    assert "'tiny' appears twice" in lines[2], lines
+
+
 def test_a_scenario_path_that_is_a_folder_is_named_as_one(tmp_path):
     """A scenario path naming a folder is not 'not found': the message says it is a
     folder, where, and what is allowed."""
