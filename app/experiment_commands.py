@@ -245,7 +245,8 @@ def _means_text(
             )
         if reference is not None:
             others = [p for p in labels if p != reference]
-            lines += _paired_lines(rows, outcome, reference, others, max(22, longest))
+            width = max((len(str(p)) for p in others), default=0)
+            lines += _paired_lines(rows, outcome, reference, others, max(22, width))
     return "\n".join(lines)
 
 

@@ -628,22 +628,41 @@ def _build_compare(
     spec: CompareSpec, path: Path, allow_imports: bool = True
 ) -> tuple[dict[str, Scenario], list[Point]]:
     scenarios: dict[str, Scenario] = {}
-    problems: list[str] = []  # every entry's first problem, reported together
-    for i in range(len(spec.scenarios)):
+    # each entry's first problem, reported together (``InputError.combine``); the file's
+    # own [overrides] once, at the first entry they fail on
+    problems: list[InputError] = []
+    named: set[str] = set()
+    shared_failed = False
+    for i, entry in enumerate(spec.scenarios):
+        key = f"scenarios[{i}]"
         try:
-            name, built = _compare_entry(spec, path, i, allow_imports)
+            name, base = _compare_base(path, key, entry, allow_imports)
         except InputError as exc:
-            problems.append(str(exc))
+            problems.append(exc)
             continue
-        if name in scenarios:
+        if name in named:
             problems.append(
-                f"{path}: scenarios[{i}]: scenario name {name!r} appears twice; give each "
-                "entry a distinct 'name'"
+                InputError(
+                    f"{path}: {key}: scenario name {name!r} appears twice; give each entry a "
+                    "distinct 'name'"
+                )
             )
             continue
-        scenarios[name] = built
+        named.add(name)
+        if shared_failed:
+            continue
+        try:
+            built = _apply(path, "overrides", base, spec.overrides)
+        except InputError as exc:
+            problems.append(exc)
+            shared_failed = True
+            continue
+        try:
+            scenarios[name] = _apply(path, f"{key}.overrides", built, entry.overrides, name=name)
+        except InputError as exc:
+            problems.append(exc)
     if problems:
-        raise InputError("\n".join(problems))
+        raise InputError.combine(problems)
     if spec.reference is not None and spec.reference not in scenarios:
         raise InputError(
             f"{path}: reference: {spec.reference!r} is not one of the scenarios; allowed: {', '.join(scenarios)}"
@@ -660,13 +679,10 @@ def _build_compare(
     return scenarios, points
 
 
-def _compare_entry(
-    spec: CompareSpec, path: Path, i: int, allow_imports: bool
+def _compare_base(
+    path: Path, key: str, entry: ScenarioEntry, allow_imports: bool
 ) -> tuple[str, Scenario]:
-    """The ``i``-th scenario of a compare file, its name and the scenario built with the
-    file's and its own overrides."""
-    entry = spec.scenarios[i]
-    key = f"scenarios[{i}]"
+    """A compare entry's name and its scenario as its file gives it (no overrides yet)."""
     base = _load_base(path, entry.path, f"{key}.path", allow_imports)
     name = entry.name or str(base.name)
     if not re.match(_NAME_PATTERN, name):
@@ -674,8 +690,7 @@ def _compare_entry(
             f"{path}: {key}: scenario name {name!r} cannot name a point "
             "(letters, digits, '_', '-', '.'); give the entry a 'name'"
         )
-    built = _apply(path, "overrides", base, spec.overrides)
-    return name, _apply(path, f"{key}.overrides", built, entry.overrides, name=name)
+    return name, base
 
 
 def _build_sweep(

@@ -1,5 +1,6 @@
-/* The daily trust step's three loops (model/_engine.pyx ``diffuse_trust``; docs/design.md
- * "The trust step's loops four and two lanes wide"), each written twice: one value at a time,
+/* The daily trust step's loops (model/_engine.pyx ``diffuse_trust``; docs/design.md
+ * "The trust step's loops four and two lanes wide"). The far ties' copy into their slots
+ * (``microgov_fill_slots``) is written once; the other three each twice: one value at a time,
  * and with SSE2's 128-bit vectors where the compiler targets them (every x86-64 processor;
  * gcc and clang say so by __SSE2__, MSVC by _M_X64):
  * four float32 rows' sums side by side in the four lanes of one vector, two float64

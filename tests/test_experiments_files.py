@@ -84,23 +84,40 @@ def test_missing_scenario_file(tmp_path):
 
 
 def test_every_compare_entry_s_problem_is_reported_at_once(tmp_path):
-    """A compare file with several bad entries names each of them in one error (one line
-    an entry), so a user fixes them in one pass; its good entries are not named."""
+    """A compare file with several bad entries names each of them in one error (a count,
+    then one indented line an entry's first problem), so a user fixes them in one pass;
+    its good entries are not named."""
     text = standins.compare_text().replace("tiny_integrated.toml", "nowhere.toml")
     text += (
         '[[scenarios]]\npath = "../scenarios/tiny.toml"\nname = "odd"\n'
         '[scenarios.overrides]\n"routing.kind" = "nonsense"\n'
         '[[scenarios]]\npath = "../scenarios/tiny.toml"\nname = "fine"\n'
         '[[scenarios]]\npath = "../scenarios/tiny.toml"\nname = "tiny"\n'
+        '[scenarios.overrides]\n"routing.kind" = "nonsense"\n'
     )
     lines = _error(tmp_path, text).splitlines()
-    assert [line.split(": ")[1] for line in lines] == [
+    assert lines[0] == "3 problems:", lines
+    assert all(line.startswith("  ") for line in lines[1:]), lines
+    assert [line.split(": ")[1] for line in lines[1:]] == [
         "scenarios[1].path",
         "scenarios[2].overrides",
         "scenarios[4]",
     ], lines
-    assert "nowhere.toml" in lines[0] and "'nonsense'" in lines[1], lines
-    assert "'tiny' appears twice" in lines[2], lines
+    assert "nowhere.toml" in lines[1] and "'nonsense'" in lines[2], lines
+    # a repeated name is the entry's first problem, before its overrides are read
+    assert "'tiny' appears twice" in lines[3], lines
+
+
+def test_a_bad_file_level_override_is_reported_once(tmp_path):
+    """The file's own [overrides] apply to every entry: a bad one is one problem, named
+    once, not once an entry; an entry's own problem is still named beside it."""
+    text = standins.compare_text(extra='[overrides]\n"routing.kind" = "nonsense"\n')
+    text += '[[scenarios]]\npath = "../scenarios/nowhere.toml"\nname = "third"\n'
+    text += '[[scenarios]]\npath = "../scenarios/tiny.toml"\nname = "fourth"\n'
+    lines = _error(tmp_path, text).splitlines()
+    assert lines[0] == "2 problems:", lines
+    assert [line.split(": ")[1] for line in lines[1:]] == ["overrides", "scenarios[2].path"], lines
+    assert "'nonsense'" in lines[1] and "nowhere.toml" in lines[2], lines
 
 
 def test_a_scenario_path_that_is_a_folder_is_named_as_one(tmp_path):
