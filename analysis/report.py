@@ -698,10 +698,11 @@ def _best_per_outcome(
         entry = find_outcome(outcome)
         if entry is None or entry.direction is None:
             continue
-        better = verdicts[(verdicts["outcome"] == outcome) & (verdicts["verdict"] == answer.BETTER)]
+        rows = verdicts[verdicts["outcome"] == outcome]
+        better = rows[rows["verdict"] == answer.BETTER]
         label = outcome_label(outcome, unit=False).lower()
         if better.empty:
-            parts.append(f"{label}: none makes a practical difference")
+            parts.append(f"{label}: {_none_better(set(rows['verdict']))}")
             continue
         sign = 1.0 if entry.direction == "higher" else -1.0
         top = better.loc[(sign * better["difference"].astype(float)).idxmax()]
@@ -710,6 +711,17 @@ def _best_per_outcome(
             f"{label}: {titles.get(scenario, scenario)} ({effect_text(scenario, outcome)})"
         )
     return "Best on each: " + "; ".join(parts) + "." if parts else ""
+
+
+def _none_better(verdicts: set[str]) -> str:
+    """Why no reform is best on an outcome, from its reforms' verdicts: no data for any, no
+    practical difference for all, or else none clearly better (intervals spanning zero,
+    reforms worse)."""
+    if verdicts <= {answer.NO_DATA}:
+        return "no data"
+    if verdicts == {answer.NO_PRACTICAL_DIFFERENCE}:
+        return "none makes a practical difference"
+    return "none is clearly better"
 
 
 def _compare_section(

@@ -8,6 +8,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from analysis_fixtures import (
     FakeResults,
@@ -16,6 +17,7 @@ from analysis_fixtures import (
     write_sweep,
 )
 
+from analysis import answer
 from analysis.formatting import format_effect, outcome_label
 from analysis.report import ReportPaths, scenario_settings, write_report
 from analysis.results import load_results
@@ -359,3 +361,32 @@ def test_the_reports_default_precision_is_no_warning(
     assert all(r.levelname == "INFO" for r in precision), [r.getMessage() for r in precision]
     assert all("miss the default precision" in r.getMessage() for r in precision)
     assert not any("requested" in r.getMessage() for r in precision)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "says"),
+    [
+        ([answer.UNCLEAR, answer.BETTER], "on time: b (+5 pp)"),
+        ([answer.NO_DATA, answer.NO_DATA], "on time: no data"),
+        ([answer.NO_PRACTICAL_DIFFERENCE] * 2, "on time: none makes a practical difference"),
+        ([answer.UNCLEAR, answer.NO_PRACTICAL_DIFFERENCE], "on time: none is clearly better"),
+        ([answer.WORSE, answer.NO_DATA], "on time: none is clearly better"),
+    ],
+)
+def test_best_on_each_says_why_none_is_best(verdicts: list[str], says: str) -> None:
+    """The answer's 'Best on each' names the best reform, or why there is none: an outcome
+    no run measured (a short run's censored percentile) reads "no data", not "none makes a
+    practical difference", nor does one whose intervals span zero."""
+    from analysis.report import _best_per_outcome
+
+    frame = pd.DataFrame(
+        {
+            "outcome": ["on_time_share"] * 2,
+            "scenario": ["a", "b"][: len(verdicts)],
+            "verdict": verdicts,
+            "difference": [0.01, 0.05],
+        }
+    )
+    text = _best_per_outcome(frame, ["on_time_share"], {}, lambda s, o: "+5 pp")
+    label = outcome_label("on_time_share", unit=False).lower()
+    assert text == "Best on each: " + says.replace("on time", label) + ".", text
