@@ -623,12 +623,8 @@ def _answer_block(
         if any(a.total_order and a.weight > 1.0 for a in assumptions)
         else ""
     )
-    legend = (
-        f"Reference row: {named.get(reference, reference)}: mean with its {level} % interval. "
-        f"Other rows: paired difference from it (same seeds) with its {level} % interval. "
-        "▲/▼ better/worse by the outcome's direction; ≈ the difference is below the smallest "
-        "that matters; ? the interval spans zero (more replications needed)."
-    )
+    no_data = any(cell.verdict == answer.NO_DATA for *_, cells in rows for cell in cells)
+    legend = _legend(named.get(reference, reference), level, no_data)
     block = _Answer(
         lead=lead,
         each=_best_per_outcome(verdicts, main, named, effect_text),
@@ -644,6 +640,25 @@ def _answer_block(
         overloads=_overload_text(results, [reference, *listed], named),
     )
     return block, verdicts
+
+
+def _legend(reference: str, level: int, no_data: bool) -> str:
+    """How to read the answer's table; where a cell has no data (``no_data``), why that may
+    be."""
+    text = (
+        f"Reference row: {reference}: mean with its {level} % interval. "
+        f"Other rows: paired difference from it (same seeds) with its {level} % interval. "
+        "▲/▼ better/worse by the outcome's direction; ≈ the difference is below the smallest "
+        "that matters; ? the interval spans zero (more replications needed)."
+    )
+    if no_data:
+        text += (
+            " – no data: no pair of runs gave the outcome a value. A percentile of resolution "
+            "time has none while more than its share of the measured cases (half for the "
+            "median, a tenth for the 90th percentile) is still open when a run ends: a "
+            "longer run measures it."
+        )
+    return text
 
 
 def _lead_sentence(

@@ -390,3 +390,24 @@ def test_best_on_each_says_why_none_is_best(verdicts: list[str], says: str) -> N
     text = _best_per_outcome(frame, ["on_time_share"], {}, lambda s, o: "+5 pp")
     label = outcome_label("on_time_share", unit=False).lower()
     assert text == "Best on each: " + says.replace("on time", label) + ".", text
+
+
+def test_the_legend_says_why_a_cell_has_no_data(
+    compare_report: tuple[FakeResults, ReportPaths], tmp_path: Path
+) -> None:
+    """Where an answer cell has no data (e.g. a short run's censored percentile, stored as
+    NULL), the legend says what that means and what measures it; where every cell has a
+    value, it says nothing of the kind."""
+    note = "– no data: no pair of runs gave the outcome a value"
+    html_text, markdown = _texts(compare_report[1])
+    assert note not in html_text and note not in markdown, "no cell lacks data here"
+    fake = write_compare(tmp_path / "compare", experiment_keys=EXPERIMENT_KEYS)
+    with sqlite3.connect(fake.path / "results.sqlite") as db:
+        blanked = db.execute(
+            "UPDATE outcomes SET value = NULL WHERE outcome = 'on_time_share'"
+        ).rowcount
+    assert blanked > 0, "the fixture stores the outcome the answer shows"
+    html_text, markdown = _texts(write_report(fake.path))
+    assert "on time" in markdown.lower()
+    for text in (html_text, markdown):
+        assert note in text and "a longer run measures it" in text, text[:2000]
