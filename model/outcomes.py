@@ -1381,9 +1381,10 @@ def run_warnings(model: GovernanceModel, summary: dict[str, float]) -> tuple[str
             )
     if summary.get("overloaded") == 1.0:
         found.append(
-            "overloaded: the system cannot keep up (a department above "
-            f"{OVERLOAD_UTILISATION} busy or a backlog of over {OVERLOAD_BACKLOG_DAYS:.0f} days "
-            "of arrivals); the run shows collapse, its time outcomes are censored"
+            "overloaded: the system cannot keep up (a department busy above "
+            f"{100 * OVERLOAD_UTILISATION:.0f} % of its staff's time or a backlog of over "
+            f"{OVERLOAD_BACKLOG_DAYS:.0f} days of arrivals); the run shows collapse, its time "
+            "outcomes are censored"
             # a backlog is not a load that swings: only a busy department's overload is hedged
             + (short if summary["department_utilisation_max"] > OVERLOAD_UTILISATION else "")
         )

@@ -106,6 +106,9 @@ def test_a_department_over_ninety_percent_busy_is_warned_about() -> None:
     out = run_single(_classroom({"departments.transport.staff_per_100k_residents": 4.0}), 1, 90)
     assert out.summary["department_utilisation_transport"] > 0.9, "a starved department"
     assert any("transport busy" in w and "above 90 %" in w for w in out.warnings), out.warnings
+    # starved past 98 %, the run is overloaded: its threshold in the load warnings' unit
+    (overload,) = [w for w in out.warnings if w.startswith("overloaded")]
+    assert "a department busy above 98 % of its staff's time" in overload, overload
     # the street pools its fractional staff; a single community's 0.2 FTE can swing above 0.9
     calm = run_single(load_scenario(SCENARIOS / "baseline.toml"), 1, 90)
     assert calm.warnings == (), f"default staffing settles: {calm.warnings}"
