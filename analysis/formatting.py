@@ -226,7 +226,11 @@ def format_level_with_interval(name: str, value: Any, low: Any, high: Any) -> st
     bounds = list(within_range(entry, finite[0], finite[1])) if len(finite) == 2 else finite
     digits = _digits(display, scale, number, bounds)
     centre = _number(number, display, scale, signed=False, digits=digits)
-    interval = format_interval(name, low, high, False, abs(number), centre=digits)
+    interval = (
+        format_interval(name, *bounds, False, abs(number), centre=digits)
+        if len(bounds) == 2
+        else ""
+    )
     return f"{_join(centre, unit)} {interval}".strip()
 
 

@@ -224,13 +224,16 @@ def _means_text(
         return "no successful runs yet"
     lines = ["mean over replications [95 % interval]"]
     longest = max((len(str(p)) for p in labels), default=0)  # each block's names in a column
+    others = [p for p in labels if p != reference] if reference is not None else []
+    paired_width = max([22, *(len(str(p)) for p in others)])
     for outcome in outcomes:
         lines.append(f"  {outcome}")
         rows = table[table["outcome"] == outcome]
+        by_point = rows.dropna(subset=["value"]).set_index(["point_id", "replication"])["value"]
+        stored = set(by_point.index.get_level_values(0))
         entry = find_outcome(outcome)
         for point_id, label in labels.items():
-            group = rows[rows["point_id"] == point_id]
-            values = group["value"].dropna()
+            values = by_point.loc[point_id] if point_id in stored else by_point.iloc[:0]
             n = len(values)
             mean, half = mean_and_t_half_width(values)
             low, high = within_range(entry, mean - half, mean + half)
@@ -243,26 +246,21 @@ def _means_text(
                 f"    {point_id:<{max(24, longest)}} {format_value(outcome, mean):>14} "
                 f"{interval}  (n = {n})  {label}"
             )
-        if reference is not None:
-            others = [p for p in labels if p != reference]
-            width = max((len(str(p)) for p in others), default=0)
-            lines += _paired_lines(rows, outcome, reference, others, max(22, width))
+        if reference is not None and reference in stored:
+            lines += _paired_lines(by_point, stored, outcome, reference, others, paired_width)
     return "\n".join(lines)
 
 
 def _paired_lines(
-    rows: Any, outcome: str, reference: str, points: list[str], width: int
+    by_point: Any, stored: set[str], outcome: str, reference: str, points: list[str], width: int
 ) -> list[str]:
-    """``outcome``'s paired differences of ``points`` from ``reference`` (rows: the outcome
-    table's rows of ``outcome``), each with its 95 % t interval and the pairs it counts;
-    the points' names in a column ``width`` wide."""
+    """``outcome``'s paired differences of ``points`` from ``reference`` (``by_point``: the
+    outcome's stored values by point and replication; ``stored``: the points among them,
+    the reference one of them), each with its 95 % t interval and the pairs it counts; the
+    points' names in a column ``width`` wide."""
     from analysis.formatting import format_effect
     from experiments.runner import mean_and_t_half_width
 
-    by_point = rows.dropna(subset=["value"]).set_index(["point_id", "replication"])["value"]
-    stored = set(by_point.index.get_level_values(0))
-    if reference not in stored:
-        return []
     base = by_point.loc[reference]
     lines = [f"    difference from {reference} (paired on common seeds) [95 % interval]"]
     for point_id in points:

@@ -787,15 +787,11 @@ def _build_sensitivity(
             )
     factors: list[sa.Factor] = []
     for i, f in enumerate(block.factors):
-        try:
-            sampled = sa.Factor(**f.model_dump())  # its own rules: order, whole bounds, mode
-        except sa.SensitivitySpecError as exc:  # named by its place in the file
+        try:  # its own rules (order, whole bounds, mode), named by its place in the file
+            sampled = sa.as_factor(f.model_dump(), i)
+        except sa.SensitivitySpecError as exc:
             raise InputError(
-                exc.reason,
-                file=path,
-                field=f"sensitivity.factors[{i}].{exc.field}",
-                value=exc.value,
-                allowed=exc.allowed,
+                exc.reason, file=path, field=exc.field, value=exc.value, allowed=exc.allowed
             ) from None
         if sampled.distribution in ("uniform", "triangular") or block.method == "morris":
             # every value lies in [lower, upper] (Morris's grid runs from lower to upper

@@ -324,7 +324,7 @@ def as_sensitivity_spec(block: Mapping[str, Any], seed: int) -> SensitivitySpec:
         raise _bad("sensitivity.factors", raw_factors, "must be a list of factor tables")
     return SensitivitySpec(
         method=block.get("method", "sobol"),
-        factors=tuple(_as_factor(entry, i) for i, entry in enumerate(raw_factors)),
+        factors=tuple(as_factor(entry, i) for i, entry in enumerate(raw_factors)),
         samples=block.get("samples", 0),
         seed=seed,
         calc_second_order=block.get("calc_second_order", False),
@@ -518,7 +518,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
-def _as_factor(entry: object, index: int) -> Factor:
+def as_factor(entry: object, index: int) -> Factor:
     """A factor from a file table; errors name ``sensitivity.factors[i].<key>``."""
     where = f"sensitivity.factors[{index}]"
     if isinstance(entry, Factor):

@@ -187,7 +187,6 @@ def _entries(
 ) -> Callable[..., Outcome]:
     """A constructor of entries shown as ``display`` with a default practical threshold and
     a default range of levels."""
-    usual = level_range
 
     def make(
         name: str,
@@ -197,7 +196,7 @@ def _entries(
         group: str,
         direction: Direction = None,
         threshold: float = default,
-        level_range: tuple[float, float] = usual,
+        level_range: tuple[float, float] = level_range,
     ) -> Outcome:
         return Outcome(
             name, label, unit, chinese, group, direction, display, threshold, relative, level_range
