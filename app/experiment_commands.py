@@ -168,8 +168,8 @@ def run_command(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         print(sensitivity_text(report.sensitivity, report.noise), file=out)
     elif experiment.spec.outcomes:
         labels = {p.point_id: describe_parameters(p.parameters) for p in experiment.points}
-        reference = experiment.spec.reference if experiment.kind == "compare" else None
-        print(_means_text(folder, experiment.spec.outcomes, labels, reference), file=out)
+        # a compare's reference (its first scenario where the file names none), as the report's
+        print(_means_text(folder, experiment.spec.outcomes, labels, experiment.reference), file=out)
     print(report.summary(), file=out)
     if experiment.kind == "compare":  # the explains the compare asks for (issue 9)
         from app.explain_commands import run_compare_explains_command

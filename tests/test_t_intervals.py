@@ -184,3 +184,29 @@ def test_closing_table_columns_hold_a_long_scenario_name(tmp_path: Path) -> None
     assert len({after_name(li) for li in paired}) == 1, text
     for line in means:  # each mean's name keeps a space before its number
         after_name(line)
+
+
+def test_closing_table_pairs_against_the_first_scenario_when_none_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A compare file without ``reference =`` is paired against its first scenario, as the
+    report pairs it: the compare command's closing table gives that paired block too."""
+    from app.cli import main
+
+    classroom = (ROOT / "scenarios" / "classroom.toml").as_posix()
+    path = tmp_path / "unnamed.toml"
+    path.write_text(
+        'name = "unnamed"\nkind = "compare"\nseed = 5\nreplications = 2\ndays = 5\n'
+        'outcomes = ["on_time_share"]\n'
+        f'[[scenarios]]\npath = "{classroom}"\n'
+        f'[[scenarios]]\npath = "{classroom}"\nname = "integrated"\n'
+        '[scenarios.overrides]\n"routing.kind" = "integrated"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["compare", str(path), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "    difference from classroom (paired on common seeds) [95 % interval]" in printed, (
+        printed
+    )
+    assert "(pairs = 2)" in printed, printed
