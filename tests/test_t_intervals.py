@@ -54,6 +54,34 @@ def _values(out: Path, point: str, outcome: str) -> pd.Series:
     return rows["value"][np.isfinite(rows["value"])]
 
 
+def _classroom_compare(
+    folder: Path,
+    name: str,
+    variants: dict[str, str],
+    replications: int,
+    days: int,
+    reference: bool = True,
+) -> Path:
+    """A compare file of the classroom (its reference, named by ``reference = `` when asked)
+    against copies of it, ``variants``: name → routing kind; its outcome on_time_share."""
+    classroom = (ROOT / "scenarios" / "classroom.toml").as_posix()
+    text = (
+        f'name = "{name}"\nkind = "compare"\nseed = 5\nreplications = {replications}\n'
+        f"days = {days}\n"
+        + ('reference = "classroom"\n' if reference else "")
+        + 'outcomes = ["on_time_share"]\n'
+        + f'[[scenarios]]\npath = "{classroom}"\n'
+    )
+    for variant, routing in variants.items():
+        text += (
+            f'[[scenarios]]\npath = "{classroom}"\nname = "{variant}"\n'
+            f'[scenarios.overrides]\n"routing.kind" = "{routing}"\n'
+        )
+    path = folder / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_closing_table_intervals_are_scipy_stats_t_intervals(stored: tuple[Path, Path]) -> None:
     """Each line's interval is mean ± t.ppf(0.975, n − 1)·s/√n, as printed before the change."""
     _, out = stored
@@ -78,16 +106,7 @@ def test_closing_table_paired_differences_are_the_report_s(tmp_path: Path) -> No
     from analysis.results import Results
     from analysis.statistics import paired_differences
 
-    classroom = (ROOT / "scenarios" / "classroom.toml").as_posix()
-    path = tmp_path / "paired.toml"
-    path.write_text(
-        'name = "paired"\nkind = "compare"\nseed = 5\nreplications = 3\ndays = 20\n'
-        'reference = "classroom"\noutcomes = ["on_time_share"]\n'
-        f'[[scenarios]]\npath = "{classroom}"\n'
-        f'[[scenarios]]\npath = "{classroom}"\nname = "integrated"\n'
-        '[scenarios.overrides]\n"routing.kind" = "integrated"\n',
-        encoding="utf-8",
-    )
+    path = _classroom_compare(tmp_path, "paired", {"integrated": "integrated"}, 3, 20)
     out = tmp_path / "out"
     run_experiment(path, out, workers=1)
     outcome = "on_time_share"
@@ -149,19 +168,9 @@ def test_neither_interval_imports_scipy_stats(stored: tuple[Path, Path]) -> None
 def test_closing_table_columns_hold_a_long_scenario_name(tmp_path: Path) -> None:
     """A scenario's name longer than the name column widens it: the name keeps a space
     before its numbers, and each block's numbers start in one column for every point."""
-    classroom = (ROOT / "scenarios" / "classroom.toml").as_posix()
     long_name = "integrated_dispatch_with_a_long_name"
-    path = tmp_path / "wide.toml"
-    path.write_text(
-        'name = "wide"\nkind = "compare"\nseed = 5\nreplications = 2\ndays = 5\n'
-        'reference = "classroom"\noutcomes = ["on_time_share"]\n'
-        f'[[scenarios]]\npath = "{classroom}"\n'
-        f'[[scenarios]]\npath = "{classroom}"\nname = "{long_name}"\n'
-        '[scenarios.overrides]\n"routing.kind" = "integrated"\n'
-        f'[[scenarios]]\npath = "{classroom}"\nname = "whistle"\n'
-        '[scenarios.overrides]\n"routing.kind" = "whistle"\n',
-        encoding="utf-8",
-    )
+    variants = {long_name: "integrated", "whistle": "whistle"}
+    path = _classroom_compare(tmp_path, "wide", variants, 2, 5)
     out = tmp_path / "out"
     run_experiment(path, out, workers=1)
     names = ("classroom", long_name, "whistle")
@@ -193,15 +202,8 @@ def test_closing_table_pairs_against_the_first_scenario_when_none_is_named(
     report pairs it: the compare command's closing table gives that paired block too."""
     from app.cli import main
 
-    classroom = (ROOT / "scenarios" / "classroom.toml").as_posix()
-    path = tmp_path / "unnamed.toml"
-    path.write_text(
-        'name = "unnamed"\nkind = "compare"\nseed = 5\nreplications = 2\ndays = 5\n'
-        'outcomes = ["on_time_share"]\n'
-        f'[[scenarios]]\npath = "{classroom}"\n'
-        f'[[scenarios]]\npath = "{classroom}"\nname = "integrated"\n'
-        '[scenarios.overrides]\n"routing.kind" = "integrated"\n',
-        encoding="utf-8",
+    path = _classroom_compare(
+        tmp_path, "unnamed", {"integrated": "integrated"}, 2, 5, reference=False
     )
     out = tmp_path / "out"
     assert main(["compare", str(path), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
