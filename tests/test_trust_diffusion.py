@@ -335,7 +335,19 @@ def _copies(grouped: diffusion.TiesByDegree) -> dict[str, np.ndarray]:
     return {name: np.array(getattr(grouped, name)) for name in diffusion._CHECKED}
 
 
-def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
+@pytest.fixture(params=["compiled", "numpy"])
+def checker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The groupings' checks by the compiled engine's ``grouping_fits`` or by numpy's
+    reference (``_numpy_fits``), each test run with both."""
+    if request.param == "compiled":
+        if diffusion._engine is None:
+            pytest.skip("the compiled engine is not built")
+    else:
+        monkeypatch.setattr(diffusion, "_fits", diffusion._numpy_fits)
+    return str(request.param)
+
+
+def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs(checker: str) -> None:
     """A row twice (another missing), a row in the group of another number of ties, or a tie
     beyond the rows is refused when made; what is made cannot be changed after the check."""
     pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
@@ -401,7 +413,7 @@ def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs() -> None:
 
 
 def test_ties_by_degree_refuse_more_slots_than_int32_numbers(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, checker: str
 ) -> None:
     """Rows and slots are int32 numbers: a grouping with more of them is refused, when
     made and when checked (the limit lowered to this population's size)."""
@@ -445,7 +457,7 @@ def test_ties_by_degree_cannot_be_changed_after_the_check() -> None:
     assert not hasattr(gathered, "__dict__")  # no instance dictionary to put arrays in
 
 
-def test_ties_by_degree_check_what_they_keep() -> None:
+def test_ties_by_degree_check_what_they_keep(checker: str) -> None:
     """A masked array reads past its masked entries but copies their fill value: the
     checks run on the copies kept, so the fill value beyond the arrays is refused; and a
     subclass of ndarray is refused outright (its copy may not be what it reads)."""
@@ -794,6 +806,84 @@ def test_the_compiled_grouping_is_numpys(
     assert [a.tolist() for a in diffusion._grouping(matrix, far_rows)] == [
         a.tolist() for a in expected
     ]
+
+
+def _gathered_arrays(degrees: list[int], columns: list[int], far_rows: int, stretch: int):
+    """A random matrix of ``degrees`` and its gathered grouping's arrays, as ``layouts_of``
+    makes them: (the row pointers, rows, starts, ties, far_from, far_to)."""
+    n = len(degrees)
+    indptr = np.concatenate(([0], np.cumsum(degrees, dtype=np.int64))).astype(np.int32)
+    indices = np.array([c % max(n, 1) for c in columns[: int(indptr[-1])]], dtype=np.int32)
+    matrix = sp.csr_matrix((np.ones(indices.shape[0], np.float32), indices, indptr), (n, n))
+    rows, starts, ties, slot_of = diffusion._numpy_grouping(matrix, far_rows)
+    far_from = ties[slot_of]
+    ties[slot_of] = np.arange(n, n + slot_of.shape[0], dtype=np.int32)
+    order = diffusion._stretch_order(far_from, n, stretch)
+    return indptr, rows, starts, ties, far_from[order], (order + n).astype(np.int32)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    degrees=st.lists(st.integers(0, 6), max_size=30),
+    columns=st.lists(st.integers(0, 2**31 - 1), min_size=180, max_size=180),
+    far_rows=st.integers(0, 12),
+    stretch=st.integers(1, 9),
+    which=st.integers(0, 5),
+    at=st.integers(0, 2**31 - 1),
+    value=st.integers(-3, 40),
+)
+def test_the_compiled_check_of_a_grouping_is_numpys(
+    degrees: list[int],
+    columns: list[int],
+    far_rows: int,
+    stretch: int,
+    which: int,
+    at: int,
+    value: int,
+) -> None:
+    """The engine's ``grouping_fits`` answers as ``_numpy_fits`` (the reference) does: yes
+    for a grouping ``layouts_of`` makes, and the same answer after one of its arrays has
+    one value changed to anything near the rows and slots (a row twice, a row in another
+    group, a tie or slot beyond them, a slot filled or read twice, starts out of order,
+    a decreasing row pointer)."""
+    engine = diffusion._engine
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    arrays = list(_gathered_arrays(degrees, columns, far_rows, stretch))
+    assert engine.grouping_fits(*arrays) and diffusion._numpy_fits(*arrays)
+    changed = arrays[which].copy()
+    if changed.shape[0]:
+        changed[at % changed.shape[0]] = value
+        arrays[which] = changed
+        assert engine.grouping_fits(*arrays) == diffusion._numpy_fits(*arrays)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    far_from=st.lists(st.integers(0, 2**31 - 1), max_size=60),
+    few=st.lists(st.integers(0, 4), max_size=60),
+    stretch=st.one_of(st.integers(1, 70), st.just(2**62)),
+)
+def test_the_compiled_stretch_order_is_numpys(
+    far_from: list[int], few: list[int], stretch: int
+) -> None:
+    """The engine's ``stretch_order`` is ``_stable_order`` of each far tie's stretch, then
+    row — the same order and type — for rows of any size, many equal, any stretch; it
+    refuses a negative row and a stretch below one."""
+    engine = diffusion._engine
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    for values in (far_from, few):
+        rows = np.array(values, dtype=np.int32)
+        n = int(rows.max()) + 1 if rows.shape[0] else 0
+        key = np.arange(rows.shape[0], dtype=np.int64) // stretch * n + rows
+        expected = diffusion._stable_order(key)
+        got = engine.stretch_order(rows, stretch)
+        assert got.tolist() == expected.tolist() and got.dtype == expected.dtype
+    with pytest.raises(ValueError, match="negative row"):
+        engine.stretch_order(np.array([3, -1, 2], dtype=np.int32), 2)
+    with pytest.raises(ValueError, match="stretch 0"):
+        engine.stretch_order(np.array([3, 1], dtype=np.int32), 0)
 
 
 def test_the_grouping_is_compiled_for_the_kernels_matrix_only() -> None:
