@@ -127,8 +127,9 @@ class TiesByDegree:
             and self.far_to.shape == (slots,)
             and n + slots <= _MOST_SLOTS
             and self.source.indptr.shape == (n + 1,)
-            and _fits(self.source.indptr, self.rows, self.starts, self.ties, self.far_from,
-                      self.far_to)  # fmt: skip
+            and _fits(
+                self.source.indptr, self.rows, self.starts, self.ties, self.far_from, self.far_to
+            )
         )
         if not fits:
             raise ValueError("TiesByDegree: the groups do not describe the matrix's ties")
