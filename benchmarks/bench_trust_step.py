@@ -19,6 +19,10 @@ Three measurements on one scenario's population (default ``yongchuan``, seed 1):
   it; ``--root`` runs this measurement (and the others) on another checkout's model, so
   that the tree before and after can be alternated.
 
+Before them, the grouping the step runs on is made as a run's first day makes it, and its
+first call is timed (``grouping_first_call_s``: the checks and the far ties' order, issue
+11, forty-second round).
+
 Since the thirty-sixth round the step's far ties are read in the layout its first calls
 timed faster (model/far_tie_trial.py): the trial is settled before the measurements above,
 so the kernel's figures are the kept layout's (``far_ties`` in the JSON), and ``--layouts``
@@ -105,7 +109,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     population = model.population
     weights = population.row_weight
     saved = (population.trust.copy(), population.disposition.copy())
-    diffusion.grouped_ties(population)  # as the model's first day would: not timed below
+    start = time.perf_counter()
+    diffusion.grouped_ties(population)  # as the model's first day would: timed once, here
+    grouping_s = time.perf_counter() - start
     # the far ties' trial settled first (model/far_tie_trial.py; a tree before it has none),
     # so that the kernel's times below are the layout a run keeps on this machine
     while getattr(population, "far_tie_trial", None) is not None:
@@ -155,6 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "in_run": {kind: _figures(v) for kind, v in in_run.items() if v},
         "with_mean": {"model": _figures(with_mean)},
         "far_ties": layout,
+        "grouping_first_call_s": grouping_s,
         "layouts_in_run": {name: _figures(v) for name, v in layouts.items() if v},
         "root": str(root),
         "days": args.days,
@@ -162,7 +169,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     print(
         f"{args.scenario}: {figures['residents']:,} residents, {figures['ties']:,} ties; "
-        f"the kernel on the far ties' layout kept: {layout}"
+        f"the kernel on the far ties' layout kept: {layout}; the grouping's first call "
+        f"{grouping_s:.3f} s"
     )
     print("| where | step | n | min ms | q1 ms | median ms | mean ms |")
     print("|---|---|---:|---:|---:|---:|---:|")

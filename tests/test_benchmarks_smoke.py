@@ -244,7 +244,7 @@ def test_bench_case_log_writes_both_and_they_read_back_equal(tmp_path: Path) -> 
 
 def test_bench_trust_step_times_both_steps_standalone_and_in_a_run(tmp_path: Path) -> None:
     """bench_trust_step times the kernel and the reference alone and on alternate days of a run,
-    and the model's step with the day's mean trust."""
+    the model's step with the day's mean trust, and the grouping's first call."""
     out = tmp_path / "trust.json"
     done = _run(
         "bench_trust_step.py",
@@ -259,6 +259,7 @@ def test_bench_trust_step_times_both_steps_standalone_and_in_a_run(tmp_path: Pat
     assert figures["root"] == str(ROOT), figures
     assert figures["ties"] > 0 and figures["residents"] > 0, figures
     assert figures["far_ties"] == "no far ties" and figures["layouts_in_run"] == {}, figures
+    assert figures["grouping_first_call_s"] > 0, figures
 
 
 def test_bench_trust_step_times_the_far_ties_two_layouts_in_a_run(tmp_path: Path) -> None:
