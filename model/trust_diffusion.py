@@ -206,8 +206,8 @@ class TiesByDegree:
                 return read_in_place, None
         far_from = ties[slot_of]
         ties[slot_of] = np.arange(n, n + count, dtype=np.int32)
-        # by stretch, then by row (one sort of one key: ≈ 8× faster than np.lexsort; the
-        # order of one row's slots within a stretch does not matter)
+        # by stretch, then by row (stably; the order of one row's slots within a stretch
+        # does not matter, but the engine's and numpy's give the same)
         stretch = min(stretch, count)
         order = _stretch_order(far_from, n, stretch)
         gathered = cls(
@@ -306,7 +306,7 @@ def _numpy_fits(
     (``n`` … ``n + slots − 1``), every slot filled once from a row and read once."""
     n, slots = rows.shape[0], far_from.shape[0]
     sizes = np.diff(starts)
-    return (
+    return bool(
         starts.shape[0] >= 2
         and starts[0] == 0
         and starts[-1] == n
@@ -314,8 +314,8 @@ def _numpy_fits(
         and int(sizes @ np.arange(sizes.shape[0])) == ties.shape[0]
         and _within(rows, n)
         and bool((np.bincount(rows, minlength=n) == 1).all())  # each row once
-        and np.array_equal(  # each row in the group of its number of ties
-            np.diff(indptr)[rows], np.repeat(np.arange(sizes.shape[0]), sizes)
+        and np.array_equal(  # each row in the group of its number of ties (int64: no wrap)
+            np.diff(indptr.astype(np.int64))[rows], np.repeat(np.arange(sizes.shape[0]), sizes)
         )
         and _within(ties, n + slots)
         and _within(far_from, n)
@@ -347,9 +347,10 @@ def _stable_order(key: np.ndarray) -> np.ndarray:
 
 def _stretch_order(far_from: np.ndarray, n: int, stretch: int) -> np.ndarray:
     """The far ties in order of their stretch of ``stretch``, then of their row (stably):
-    by the compiled engine's ``stretch_order`` where it is built (two counting sorts of
-    16-bit digits a stretch: the district's 2.0 M in ≈ 0.01 s against ≈ 0.13 s; issue 11,
-    forty-second round), else by :func:`_stable_order` of one key (the same order)."""
+    by the compiled engine's ``stretch_order`` where it is built (three stable counting
+    sorts: the district's 2.0 M in ≈ 0.05–0.06 s against ≈ 0.11–0.16 s; issue 11,
+    forty-second round), else by :func:`_stable_order` of one key (the same order for rows
+    below ``n``)."""
     if _engine is not None and far_from.dtype == np.int32 and far_from.flags.c_contiguous:
         return _engine.stretch_order(far_from, stretch)
     return _stable_order(np.arange(far_from.shape[0], dtype=np.int64) // stretch * n + far_from)

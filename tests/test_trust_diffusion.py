@@ -413,7 +413,7 @@ def test_ties_by_degree_refuse_a_grouping_that_is_not_the_matrixs(checker: str) 
 
 
 def test_ties_by_degree_refuse_more_slots_than_int32_numbers(
-    monkeypatch: pytest.MonkeyPatch, checker: str
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Rows and slots are int32 numbers: a grouping with more of them is refused, when
     made and when checked (the limit lowered to this population's size)."""
@@ -457,7 +457,7 @@ def test_ties_by_degree_cannot_be_changed_after_the_check() -> None:
     assert not hasattr(gathered, "__dict__")  # no instance dictionary to put arrays in
 
 
-def test_ties_by_degree_check_what_they_keep(checker: str) -> None:
+def test_ties_by_degree_check_what_they_keep() -> None:
     """A masked array reads past its masked entries but copies their fill value: the
     checks run on the copies kept, so the fill value beyond the arrays is refused; and a
     subclass of ndarray is refused outright (its copy may not be what it reads)."""
@@ -830,7 +830,8 @@ def _gathered_arrays(degrees: list[int], columns: list[int], far_rows: int, stre
     stretch=st.integers(1, 9),
     which=st.integers(0, 5),
     at=st.integers(0, 2**31 - 1),
-    value=st.integers(-3, 40),
+    value=st.one_of(st.integers(-3, -1), st.integers(0, 40), st.just(2**31 - 1)),
+    shorter=st.booleans(),
 )
 def test_the_compiled_check_of_a_grouping_is_numpys(
     degrees: list[int],
@@ -840,28 +841,77 @@ def test_the_compiled_check_of_a_grouping_is_numpys(
     which: int,
     at: int,
     value: int,
+    shorter: bool,
 ) -> None:
     """The engine's ``grouping_fits`` answers as ``_numpy_fits`` (the reference) does: yes
     for a grouping ``layouts_of`` makes, and the same answer after one of its arrays has
-    one value changed to anything near the rows and slots (a row twice, a row in another
-    group, a tie or slot beyond them, a slot filled or read twice, starts out of order,
-    a decreasing row pointer)."""
+    one value changed to anything near the rows and slots, or negative (a row twice, a row
+    in another group, a tie or slot beyond them, a slot filled or read twice, starts out of
+    order, a decreasing row pointer), or has lost its last value (the ties fewer than the
+    groups hold: the other arrays' lengths are the constructor's own checks)."""
     engine = diffusion._engine
     if engine is None:
         pytest.skip("the compiled engine is not built")
     arrays = list(_gathered_arrays(degrees, columns, far_rows, stretch))
     assert engine.grouping_fits(*arrays) and diffusion._numpy_fits(*arrays)
     changed = arrays[which].copy()
-    if changed.shape[0]:
+    if shorter and which == 3:
+        arrays[which] = changed[:-1]
+        assert engine.grouping_fits(*arrays) == diffusion._numpy_fits(*arrays)
+    elif changed.shape[0]:
         changed[at % changed.shape[0]] = value
         arrays[which] = changed
         assert engine.grouping_fits(*arrays) == diffusion._numpy_fits(*arrays)
 
 
+def test_the_compiled_check_refuses_what_numpys_refuses() -> None:
+    """Both checks refuse groups whose starts go back, ties fewer or more than the groups
+    hold, a row pointer whose difference wraps in int32, and a tie below the rows; both
+    accept the grouping as made. (Starts that go back are also refused by the rows seen
+    twice they imply; the engine's own check of their order keeps it from reading before
+    the rows, which no answer shows.)"""
+    engine = diffusion._engine
+    if engine is None:
+        pytest.skip("the compiled engine is not built")
+    pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
+    assert pop.row_weight is not None
+    made = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
+    good = [pop.influence.indptr, *(np.array(getattr(made, k)) for k in diffusion._CHECKED)]
+    del good[4]  # (the weights are not the check's)
+    n = pop.size
+    back = good[2].copy()
+    back[1] = -5  # starts 0, −5, …: the group "between" would begin before the rows
+    wrapped = np.array([2**31 - 1, -(2**31)], dtype=np.int32)  # one row: 1 tie, wrapped
+    below = good[3].copy()
+    below[0] = -1
+    cases = {
+        "as made": (good, True),
+        "starts going back": ([*good[:2], back, *good[3:]], False),
+        "a tie fewer": ([*good[:3], good[3][:-1], *good[4:]], False),
+        "a tie more": ([*good[:3], np.append(good[3], 0).astype(np.int32), *good[4:]], False),
+        "a tie below the rows": ([*good[:3], below, *good[4:]], False),
+        "a wrapping row pointer": (
+            [
+                wrapped,
+                np.array([0], dtype=np.int32),
+                np.array([0, 0, 1], dtype=np.int64),
+                np.array([0], dtype=np.int32),
+                np.empty(0, dtype=np.int32),
+                np.empty(0, dtype=np.int32),
+            ],
+            False,
+        ),
+    }
+    assert n == good[1].shape[0]
+    for name, (arrays, expected) in cases.items():
+        assert engine.grouping_fits(*arrays) is expected, name
+        assert diffusion._numpy_fits(*arrays) is expected, name
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    far_from=st.lists(st.integers(0, 2**31 - 1), max_size=60),
-    few=st.lists(st.integers(0, 4), max_size=60),
+    far_from=st.lists(st.integers(0, 2**31 - 1), max_size=300),
+    few=st.lists(st.integers(0, 4), max_size=300),
     stretch=st.one_of(st.integers(1, 70), st.just(2**62)),
 )
 def test_the_compiled_stretch_order_is_numpys(
