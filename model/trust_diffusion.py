@@ -275,22 +275,16 @@ def _numpy_grouping(
     return rows, starts, ties, _far_ties(ties, rows, grouped_degree, far_rows)
 
 
-def _fits(
-    indptr: np.ndarray,
-    rows: np.ndarray,
-    starts: np.ndarray,
-    ties: np.ndarray,
-    far_from: np.ndarray,
-    far_to: np.ndarray,
-) -> bool:
-    """Whether the grouping's arrays (of their types and shapes) describe the rows of the
-    row pointers ``indptr``: by the compiled engine's ``grouping_fits`` where it is built
-    and the pointers are int32 (one pass over each array, where numpy's checks took ≈ 0.1 s
-    of each of the district's two groupings; issue 11, forty-second round), else by
+def _fits(indptr: np.ndarray, *grouping: np.ndarray) -> bool:
+    """Whether the grouping's arrays — ``rows``, ``starts``, ``ties``, ``far_from``,
+    ``far_to``, of their types and shapes — describe the rows of the row pointers
+    ``indptr``: by the compiled engine's ``grouping_fits`` where it is built and the
+    pointers are int32 (one pass over each array, where numpy's checks took ≈ 0.1 s of each
+    of the district's two groupings; issue 11, forty-second round), else by
     :func:`_numpy_fits` (its reference: the same answer)."""
     if _engine is not None and indptr.dtype == np.int32 and indptr.flags.c_contiguous:
-        return bool(_engine.grouping_fits(indptr, rows, starts, ties, far_from, far_to))
-    return _numpy_fits(indptr, rows, starts, ties, far_from, far_to)
+        return bool(_engine.grouping_fits(indptr, *grouping))
+    return _numpy_fits(indptr, *grouping)
 
 
 def _numpy_fits(
