@@ -2024,11 +2024,10 @@ def stretch_order(const int32_t[::1] far_from, int64_t stretch):
             digit = far_from[k] >> 16
             second[place[digit]] = k
             place[digit] += 1
-        # then by the stretch, stably, into the order
-        memset(place, 0, stretches * sizeof(Py_ssize_t))
-        for k in range(count):
-            place[k // stretch] += 1
-        _bucket_starts(place, stretches)
+        # then by the stretch, stably, into the order (stretch s holds positions
+        # s·stretch … of them, in order: where it begins needs no count)
+        for digit in range(stretches):
+            place[digit] = digit * stretch
         for j in range(count):
             k = second[j]
             digit = k // stretch

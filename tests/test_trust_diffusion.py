@@ -808,18 +808,23 @@ def test_the_compiled_grouping_is_numpys(
     ]
 
 
+def _fits_arrays(grouped: diffusion.TiesByDegree) -> list[np.ndarray]:
+    """What the checks are given of ``grouped``: its matrix's row pointers, then its rows,
+    starts, ties, far_from and far_to (copies)."""
+    arrays = _copies(grouped)
+    del arrays["weight"]  # (the weights are not the checks')
+    return [grouped.source.indptr, *arrays.values()]
+
+
 def _gathered_arrays(degrees: list[int], columns: list[int], far_rows: int, stretch: int):
-    """A random matrix of ``degrees`` and its gathered grouping's arrays, as ``layouts_of``
-    makes them: (the row pointers, rows, starts, ties, far_from, far_to)."""
+    """A random matrix of ``degrees`` and the arrays the checks are given of its gathered
+    grouping (``TiesByDegree.of``)."""
     n = len(degrees)
     indptr = np.concatenate(([0], np.cumsum(degrees, dtype=np.int64))).astype(np.int32)
     indices = np.array([c % max(n, 1) for c in columns[: int(indptr[-1])]], dtype=np.int32)
     matrix = sp.csr_matrix((np.ones(indices.shape[0], np.float32), indices, indptr), (n, n))
-    rows, starts, ties, slot_of = diffusion._numpy_grouping(matrix, far_rows)
-    far_from = ties[slot_of]
-    ties[slot_of] = np.arange(n, n + slot_of.shape[0], dtype=np.int32)
-    order = diffusion._stretch_order(far_from, n, stretch)
-    return indptr, rows, starts, ties, far_from[order], (order + n).astype(np.int32)
+    grouped = diffusion.TiesByDegree.of(matrix, np.ones(n, np.float32), far_rows, stretch)
+    return _fits_arrays(grouped)
 
 
 @settings(max_examples=300, deadline=None)
@@ -875,9 +880,7 @@ def test_the_compiled_check_refuses_what_numpys_refuses() -> None:
         pytest.skip("the compiled engine is not built")
     pop = build_population(SMALL, SocialParameters(), np.random.default_rng(4))
     assert pop.row_weight is not None
-    made = diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2)
-    good = [pop.influence.indptr, *(np.array(getattr(made, k)) for k in diffusion._CHECKED)]
-    del good[4]  # (the weights are not the check's)
+    good = _fits_arrays(diffusion.TiesByDegree.of(pop.influence, pop.row_weight, far_rows=2))
     n = pop.size
     back = good[2].copy()
     back[1] = -5  # starts 0, −5, …: the group "between" would begin before the rows
