@@ -156,6 +156,24 @@ def intake_items(
     limits: list[float],
     small_batch: int,
 ) -> tuple[list[Any], list[int], Any, Any, Any]: ...
+def today_entries(
+    how: list[int],
+    position: list[int],
+    times: list[float],
+    base: int,
+    needs: Any,
+    sensor_delay: float,
+    sensor_source: int,
+) -> tuple[list[Any], list[int], list[int]]: ...
+def file_found(
+    found: dict[int, list[Any]],
+    patrolled: list[int],
+    found_at: list[float],
+    position: list[int],
+    base: int,
+    needs: Any,
+    patrol_source: int,
+) -> int: ...
 def write_cases(
     rows: list[int],
     items: list[Any],

@@ -1522,6 +1522,64 @@ def intake_items(
     return items, case_types, now_of, in_person, limit_days
 
 
+def today_entries(
+    list how, list position, list times, Py_ssize_t base, object needs, double sensor_delay,
+    long sensor_source,
+):
+    """``Casework.receive``'s entries of the day (model/casework.py ``_today_entries``, the
+    reference; tests/test_case_intake.py): for the ``j``-th kept need, ``(moment, base +
+    position[j], needs, j, source)`` — its time and channel if ``how[j]`` is one (≥ 0), its
+    time plus ``sensor_delay`` if ``how[j]`` is ``sensor_source`` — and, for a need left for
+    a patrol (−1), ``j`` and ``position[j]``. Returns ``(today, patrolled, their positions)``."""
+    cdef Py_ssize_t j, n = len(how)
+    if len(position) != n or len(times) != n:
+        raise ValueError("today_entries: how, position and times of different lengths")
+    cdef list today = []
+    cdef list patrolled = []
+    cdef list batch_rows = []
+    cdef long source
+    for j in range(n):
+        source = how[j]
+        if source == sensor_source:
+            today.append((times[j] + sensor_delay, base + <object> position[j], needs, j, source))
+        elif source >= 0:
+            today.append((times[j], base + <object> position[j], needs, j, source))
+        else:
+            patrolled.append(j)
+            batch_rows.append(position[j])
+    return today, patrolled, batch_rows
+
+
+def file_found(
+    dict found, list patrolled, list found_at, list position, Py_ssize_t base, object needs,
+    long patrol_source,
+):
+    """``Casework.receive``'s patrol finds filed by day (model/casework.py ``_file_found``,
+    the reference; tests/test_case_intake.py): for each patrolled need ``j`` found at
+    ``found_at`` (in the same order), ``(moment, base + position[j], needs, j,
+    patrol_source)`` appended to ``found[int(moment)]``. Returns the number filed."""
+    cdef Py_ssize_t k, n = len(patrolled)
+    if len(found_at) != n:
+        raise ValueError("file_found: patrolled and found_at of different lengths")
+    cdef object day
+    cdef double value
+    for k in range(n):
+        j = patrolled[k]
+        moment = found_at[k]
+        if type(moment) is float and isfinite(<double> moment) and (
+            -4.0e18 < <double> moment < 4.0e18
+        ):
+            value = <double> moment
+            day = <long long> value  # int(moment): toward zero
+        else:
+            day = int(moment)
+        entries = found.get(day)
+        if entries is None:
+            entries = found[day] = []
+        (<list?> entries).append((moment, base + <object> position[j], needs, j, patrol_source))
+    return n
+
+
 @cython.boundscheck(True)
 @cython.wraparound(True)
 def write_cases(

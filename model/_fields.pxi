@@ -142,6 +142,7 @@ cdef enum:  # the fields' indexes in their _Fields
     _INDEX = 1
     _PARTS = 0
     _ROUTES = 1
+    _FRESH = 2
 
 cdef tuple _ROUTE_FIELDS = (
     "stages", "handoff_delay_hours", "overhead_hours", "priority", "first_unit_leads",
@@ -149,4 +150,4 @@ cdef tuple _ROUTE_FIELDS = (
 cdef tuple _STAGE_FIELDS = ("visits", "role", "claimable")
 cdef tuple _VISIT_FIELDS = ("unit", "work_hours", "response_hours")
 cdef tuple _UNIT_FIELDS = ("level", "index")
-cdef tuple _MEMO_FIELDS = ("parts", "routes")  # model.route_memo.RouteMemo's, read by _route_of
+cdef tuple _MEMO_FIELDS = ("parts", "routes", "fresh")  # model.route_memo.RouteMemo's, read by _route_of

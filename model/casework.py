@@ -518,7 +518,8 @@ class Casework(Lifecycle):
         # for a patrol); needs whose source a rate hook removed do not arise (model/demand.py)
         # and keep their number, so every other need keeps its attributes (common random
         # numbers); ``position``: their positions in the batch, in order
-        if _engine is not None and self.backend == "compiled":
+        engine = _engine if self.backend == "compiled" else None
+        if engine is not None:
             n_prevented, n_reported, n_found, position, how = self._sort_compiled(batch)
         else:
             n_prevented, n_reported, n_found, position, how = self._sort_needs(batch)
@@ -532,7 +533,7 @@ class Casework(Lifecycle):
         self.need_offset += n
         # only the needs that become cases are read row by row (most lapse, issue 11); ``j``
         # is a need's position among them, ``position[j]`` its position in the batch
-        needs = _NeedRows(batch, position, self.backend == "compiled")
+        needs = _NeedRows(batch, position, engine is not None)
         # a public problem's place is a hash of its number among the other needs, so that
         # neighbourhood disputes (numbered with them) move no public problem (none hashed
         # on a day whose kept needs all have a resident: ``public_grid`` is read only for a
@@ -549,28 +550,28 @@ class Casework(Lifecycle):
         # Each kept need is reported (by its channel), found by a sensor five minutes on, or
         # left for a patrol; the order of ``today`` before its sort does not matter (the
         # needs' numbers make every key distinct)
-        today: list[tuple[float, int, _NeedRows, int, int]] = []
-        patrolled: list[int] = []
-        for j, source in enumerate(how):
-            if source == SENSOR_SOURCE:
-                today.append((times[j] + 5 * MINUTE, base + position[j], needs, j, SENSOR_SOURCE))
-            elif source >= 0:
-                today.append((times[j], base + position[j], needs, j, source))
-            else:
-                patrolled.append(j)
+        if engine is not None:  # ``_today_entries``' Python, in C
+            today, patrolled, batch_rows = engine.today_entries(
+                how, position, times, base, needs, 5 * MINUTE, SENSOR_SOURCE
+            )
+        else:
+            today, patrolled, batch_rows = _today_entries(how, position, times, base, needs)
         # found on a patrol in working hours, ``delay`` days later
         if patrolled:
-            later = np.array([position[j] for j in patrolled], dtype=np.intp)
+            later = np.array(batch_rows, dtype=np.intp)
             when = batch.time[later] + batch.patrol_delay_days[later]
             if len(patrolled) < SMALL_BATCH:
                 add_working_hours = self.calendar.add_working_hours
                 found_at = [add_working_hours(t, 0.0) for t in when.tolist()]
             else:
                 found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
-            for j, moment in zip(patrolled, found_at, strict=True):
-                self.pending_found += 1
-                self.found.setdefault(int(moment), []).append(
-                    (moment, base + position[j], needs, j, PATROL_SOURCE)
+            if engine is not None:  # ``_file_found``'s Python, in C
+                self.pending_found += engine.file_found(
+                    self.found, patrolled, found_at, position, base, needs, PATROL_SOURCE
+                )
+            else:
+                self.pending_found += _file_found(
+                    self.found, patrolled, found_at, position, base, needs
                 )
         today += self.found.pop(day, [])  # kept in the intake's form: no tuple made again
         # by the moment, then the need's number: a plain sort of the tuples, whose first two
@@ -1057,6 +1058,44 @@ class Casework(Lifecycle):
                 if status[cid] == "open":
                     status[cid] = "queued"
         return status
+
+
+def _today_entries(
+    how: list[int], position: list[int], times: list[float], base: int, needs: _NeedRows
+) -> tuple[list[tuple[float, int, _NeedRows, int, int]], list[int], list[int]]:
+    """:meth:`Casework.receive`'s entries of the day — ``(moment, need's number, need rows,
+    row, source)`` for each kept need reported (by its channel) or found by a sensor (five
+    minutes on) — and, of those left for a patrol, their rows among the kept needs and their
+    positions in the batch. The reference of the compiled engine's ``today_entries`` (issue
+    11, forty-third round)."""
+    today: list[tuple[float, int, _NeedRows, int, int]] = []
+    patrolled: list[int] = []
+    for j, source in enumerate(how):
+        if source == SENSOR_SOURCE:
+            today.append((times[j] + 5 * MINUTE, base + position[j], needs, j, SENSOR_SOURCE))
+        elif source >= 0:
+            today.append((times[j], base + position[j], needs, j, source))
+        else:
+            patrolled.append(j)
+    return today, patrolled, [position[j] for j in patrolled]
+
+
+def _file_found(
+    found: dict[int, list[tuple[float, int, _NeedRows, int, int]]],
+    patrolled: list[int],
+    found_at: list[float],
+    position: list[int],
+    base: int,
+    needs: _NeedRows,
+) -> int:
+    """The patrol finds filed under the day they are found (``found[int(moment)]``, in
+    :meth:`Casework.receive`'s entry form); the number filed. The reference of the compiled
+    engine's ``file_found`` (issue 11, forty-third round)."""
+    for j, moment in zip(patrolled, found_at, strict=True):
+        found.setdefault(int(moment), []).append(
+            (moment, base + position[j], needs, j, PATROL_SOURCE)
+        )
+    return len(patrolled)
 
 
 class _NeedRows:

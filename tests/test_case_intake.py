@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -25,6 +26,7 @@ from model.casework import (
     _FOUND_TYPE,
     _VALUE_ROWS,
     HOTLINE,
+    MINUTE,
     NEED_VALUES,
     PATROL_SOURCE,
     SENSOR_SOURCE,
@@ -558,3 +560,73 @@ def test_intake_items_leave_arrays_of_other_numbers_to_numpy(
     assert made([(0.5, 7, rows, 0, 0.5)], casework.limits)[2:] == (None, None, None)
     with pytest.raises(ValueError, match="not 5"):
         made([(0.5, 7, rows, 0)], casework.limits)
+
+
+@st.composite
+def kept_needs(draw: st.DrawFn) -> tuple[list[int], list[int], list[float], int]:
+    """A day's kept needs as ``Casework.receive`` has them: each one's source (a channel
+    0–2, the sensor's, or −1: left for a patrol), its position in the batch (ascending),
+    its time, and the day's first need number."""
+    n = draw(st.integers(0, 40))
+    how = draw(st.lists(st.sampled_from([0, 1, 2, SENSOR_SOURCE, -1]), min_size=n, max_size=n))
+    position = sorted(draw(st.sets(st.integers(0, 10**4), min_size=n, max_size=n)))
+    moments = st.floats(0.0, 4000.0, allow_nan=False)
+    times = draw(st.lists(moments, min_size=n, max_size=n))
+    return how, position, times, draw(st.integers(0, 2**40))
+
+
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(kept=kept_needs(), moments=st.data())
+def test_compiled_entries_of_the_day_are_the_references(
+    kept: tuple[list[int], list[int], list[float], int], moments: st.DataObject
+) -> None:
+    """The compiled ``today_entries`` and ``file_found`` make ``_today_entries``' entries
+    and patrolled rows and ``_file_found``'s filing — the same tuples, of the same types, in
+    the same order, onto days already holding finds — and count what they file."""
+    how, position, times, base = kept
+    rows = _one_need_rows()
+    assert ENGINE is not None
+    want = casework_module._today_entries(how, position, times, base, rows)
+    got = ENGINE.today_entries(how, position, times, base, rows, 5 * MINUTE, SENSOR_SOURCE)
+    assert got == want
+    assert [tuple(map(type, t)) for t in got[0]] == [tuple(map(type, t)) for t in want[0]]
+    patrolled = want[1]
+    found_at = moments.draw(
+        st.lists(
+            st.floats(0.0, 4000.0, allow_nan=False),
+            min_size=len(patrolled),
+            max_size=len(patrolled),
+        ),
+        label="found_at",
+    )
+    earlier = ("an earlier day's find",)
+    found_want: dict = {int(t): [earlier] for t in found_at[:1]}
+    found_got = copy.deepcopy(found_want)
+    n_want = casework_module._file_found(found_want, patrolled, found_at, position, base, rows)
+    n_got = ENGINE.file_found(found_got, patrolled, found_at, position, base, rows, PATROL_SOURCE)
+    assert n_got == n_want == len(patrolled)
+    assert found_got == found_want
+    assert list(found_got) == list(found_want)  # the days in the order first filed
+    assert all(type(day) is int for day in found_got)
+
+
+@needs_compiled
+def test_finds_are_filed_under_the_day_int_gives() -> None:
+    """A find's day is ``int(moment)``, toward zero, for a float past any C integer's range
+    and for an int too; a moment int refuses (NaN, infinity) is refused as int refuses it;
+    lists of different lengths are refused."""
+    rows = _one_need_rows()
+    assert ENGINE is not None
+    found: dict = {}
+    moments = [2.999, 1e19, -0.5, 7]
+    assert ENGINE.file_found(found, [0, 0, 0, 0], moments, [3], 10, rows, PATROL_SOURCE) == 4
+    assert list(found) == [2, 10**19, 0, 7]
+    assert found[0] == [(-0.5, 13, rows, 0, PATROL_SOURCE)]
+    for bad, error in ((math.nan, ValueError), (math.inf, OverflowError)):
+        with pytest.raises(error):
+            ENGINE.file_found({}, [0], [bad], [3], 10, rows, PATROL_SOURCE)
+    with pytest.raises(ValueError, match="different lengths"):
+        ENGINE.file_found({}, [0, 0], [1.0], [3], 10, rows, PATROL_SOURCE)
+    with pytest.raises(ValueError, match="different lengths"):
+        ENGINE.today_entries([0, 1], [3], [1.0], 10, rows, 5 * MINUTE, SENSOR_SOURCE)

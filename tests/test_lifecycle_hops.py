@@ -6,6 +6,9 @@ positional arguments is the keyword one."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,12 +18,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.scenario_files import load_scenario
+from model.casework import Casework
 from model.governance import GovernanceModel
-from model.lifecycle import CENTRE, NEIGHBOUR_DISPUTE, PATROL_SOURCE, Progress
+from model.lifecycle import (
+    CENTRE,
+    NEIGHBOUR_DISPUTE,
+    PATROL_SOURCE,
+    Lifecycle,
+    Progress,
+    PythonLifecycle,
+)
 from model.policies.base import Route, Stage, Unit, Visit
-from model.route_memo import CASE_VIEW_FIELDS, key_columns
+from model.route_memo import CASE_VIEW_FIELDS, RouteMemo, key_columns, key_function
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+COMPILED = Lifecycle is not PythonLifecycle  # the lifecycle is the compiled engine's
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +208,146 @@ def test_the_lifecycle_finds_a_memoized_route_under_the_memo_s_key(
         for name, memo in zip(names, saved, strict=True):
             setattr(casework, name, memo)
     assert kinds == {None, *names}
+
+
+def _memos_asking(casework: Any, memo_class: type = RouteMemo) -> tuple[dict, list[int]]:
+    """A memo of each kind (routing, mediation, digital; the routing memo's fields) put on
+    ``casework``, each asking a policy that records the cases it is asked about and gives a
+    route of its own; the memos and the cases asked."""
+    asked: list[int] = []
+
+    def fresh(cid: int) -> Route:
+        asked.append(cid)
+        return Route(stages=(), priority=float(cid))
+
+    fields = ("departments", "community", "minor")
+    memos = {}
+    for name in ("_routing_memo", "_mediation_memo", "_digital_memo"):
+        parts = casework._key_parts(fields)
+        memos[name] = memo_class(key_function(parts), fresh, parts)
+    return memos, asked
+
+
+@contextmanager
+def _calls_of(function: Any) -> Iterator[list[Any]]:
+    """The first argument after ``self`` of each call of ``function`` (a Python function)
+    while inside, from Python or from the compiled lifecycle."""
+    calls: list[Any] = []
+    code = function.__code__
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is code:
+            calls.append(frame.f_locals[code.co_varnames[1]])
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(previous)
+
+
+@contextmanager
+def _one_of_each_kind(casework: Any) -> Iterator[dict[str, int]]:
+    """Three cases not found on patrol, not bundles, not disputes, made one of each memo's
+    kind while inside (a dispute, a patrol's find, one left as it is), as KINDS makes them."""
+    cases = casework.cases
+    rows = [
+        c
+        for c in range(len(cases))
+        if cases.source[c] != PATROL_SOURCE
+        and cases.case_type[c] != NEIGHBOUR_DISPUTE
+        and not cases.bundle[c]
+    ][:3]
+    own = [(cases.source[c], cases.case_type[c]) for c in rows]
+    cases.case_type[rows[1]] = NEIGHBOUR_DISPUTE
+    cases.source[rows[2]] = PATROL_SOURCE
+    try:
+        chosen = {_kind(casework, c): c for c in rows}
+        yield chosen  # type: ignore[misc]
+    finally:
+        for c, (source, case_type) in zip(rows, own, strict=True):
+            cases.source[c], cases.case_type[c] = source, case_type
+
+
+def test_a_memo_miss_is_made_as_casework_route_makes_it(town: GovernanceModel) -> None:
+    """A case whose key its memo lacks (the lifecycle's own look-up misses, in C where
+    compiled): the memo's policy is asked once, the route is the policy's and is kept under
+    ``memo.key(cid)`` — what Casework._route and RouteMemo.route make of a miss — and the
+    next look-up finds it without asking again; for each memo, Casework._route not asked."""
+    casework = town.casework
+    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
+    saved = tuple(getattr(casework, name) for name in names)
+    memos, asked = _memos_asking(casework)
+    try:
+        for name, memo in memos.items():
+            setattr(casework, name, memo)
+        with _one_of_each_kind(casework) as chosen:
+            assert set(chosen) == set(names), f"a case of each kind: {chosen}"
+            for kind, cid in chosen.items():
+                memo = memos[kind]
+                asked.clear()
+                with _calls_of(Casework._route) as routed:
+                    found = casework._route_case(cid, CENTRE)
+                assert asked == [cid] and found == Route(stages=(), priority=float(cid))
+                assert memo.routes == {memo.key(cid): found}, kind
+                assert routed == ([] if COMPILED else [cid]), "compiled: made without _route"
+                assert casework._route_case(cid, CENTRE) is found and asked == [cid]
+    finally:
+        for name, memo in zip(names, saved, strict=True):
+            setattr(casework, name, memo)
+
+
+class _OwnRouteMemo(RouteMemo):
+    """A memo whose ``route`` is its own: it keeps what it finds under a key of its own."""
+
+    def route(self, cid: int) -> Route:
+        return self.routes.setdefault(("own", cid), self.fresh(cid))
+
+
+@pytest.mark.parametrize("change", ["casework_route", "memo_route", "routes_mapping"])
+def test_a_miss_is_asked_of_a_route_method_that_is_not_as_written(
+    town: GovernanceModel, change: str
+) -> None:
+    """A miss is made by the lifecycle itself only where Casework._route and RouteMemo.route
+    are as written and the routes are a plain dict; else the methods are asked: an instance's
+    own ``_route``, a memo class's own ``route`` (which keeps routes its own way), routes in
+    a dict subclass."""
+    casework = town.casework
+    saved = casework._routing_memo
+    memo_class = _OwnRouteMemo if change == "memo_route" else RouteMemo
+    memos, asked = _memos_asking(casework, memo_class)
+    memo = memos["_routing_memo"]
+    routed: list[int] = []
+    if change == "casework_route":
+        casework._route = lambda cid, intake: routed.append(cid) or memo.route(cid)  # type: ignore[method-assign]
+    stored: list[Any] = []
+    if change == "routes_mapping":
+
+        class Routes(dict):
+            def __setitem__(self, key: Any, value: Any) -> None:
+                stored.append(key)
+                super().__setitem__(key, value)
+
+        memo.routes = Routes()
+    try:
+        casework._routing_memo = memo
+        with _one_of_each_kind(casework) as chosen:
+            cid = chosen["_routing_memo"]
+            found = casework._route_case(cid, CENTRE)
+    finally:
+        if change == "casework_route":
+            del casework._route
+        casework._routing_memo = saved
+    assert asked == [cid] and found == Route(stages=(), priority=float(cid))
+    if change == "casework_route":
+        assert routed == [cid]
+    if change == "memo_route":
+        assert dict(memo.routes) == {("own", cid): found}
+    else:
+        assert dict(memo.routes) == {memo.key(cid): found}
+    if change == "routes_mapping":
+        assert stored == [memo.key(cid)], "the mapping's own item assignment"
 
 
 @given(
