@@ -169,7 +169,7 @@ def file_found(
     found: dict[int, list[Any]],
     patrolled: list[int],
     found_at: list[float],
-    position: list[int],
+    batch_rows: list[int],
     base: int,
     needs: Any,
     patrol_source: int,

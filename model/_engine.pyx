@@ -1522,15 +1522,18 @@ def intake_items(
     return items, case_types, now_of, in_person, limit_days
 
 
+@cython.boundscheck(True)
+@cython.wraparound(True)
 def today_entries(
     list how, list position, list times, Py_ssize_t base, object needs, double sensor_delay,
     long sensor_source,
 ):
     """``Casework.receive``'s entries of the day (model/casework.py ``_today_entries``, the
-    reference; tests/test_case_intake.py): for the ``j``-th kept need, ``(moment, base +
-    position[j], needs, j, source)`` — its time and channel if ``how[j]`` is one (≥ 0), its
-    time plus ``sensor_delay`` if ``how[j]`` is ``sensor_source`` — and, for a need left for
-    a patrol (−1), ``j`` and ``position[j]``. Returns ``(today, patrolled, their positions)``."""
+    reference, whose arguments these are; tests/test_case_intake.py): for the ``j``-th kept
+    need, ``(moment, base + position[j], needs, j, source)`` — its time plus
+    ``sensor_delay`` if ``how[j]`` is ``sensor_source``, else its time if ``how[j]`` is a
+    channel (≥ 0) — and, for a need left for a patrol (−1), ``j`` and ``position[j]``.
+    Returns ``(today, patrolled, their positions)``."""
     cdef Py_ssize_t j, n = len(how)
     if len(position) != n or len(times) != n:
         raise ValueError("today_entries: how, position and times of different lengths")
@@ -1550,21 +1553,24 @@ def today_entries(
     return today, patrolled, batch_rows
 
 
+@cython.boundscheck(True)
+@cython.wraparound(True)
 def file_found(
-    dict found, list patrolled, list found_at, list position, Py_ssize_t base, object needs,
-    long patrol_source,
+    dict found, list patrolled, list found_at, list batch_rows, Py_ssize_t base,
+    object needs, long patrol_source,
 ):
     """``Casework.receive``'s patrol finds filed by day (model/casework.py ``_file_found``,
-    the reference; tests/test_case_intake.py): for each patrolled need ``j`` found at
-    ``found_at`` (in the same order), ``(moment, base + position[j], needs, j,
-    patrol_source)`` appended to ``found[int(moment)]``. Returns the number filed."""
+    the reference, whose arguments these are; tests/test_case_intake.py): for the ``k``-th
+    patrolled need found at ``found_at[k]``, ``(moment, base + batch_rows[k],
+    needs, patrolled[k], patrol_source)`` appended to ``found[int(moment)]`` — the day by a
+    C conversion, toward zero, for a finite float within ±4·10¹⁸, else by ``int``. Returns
+    the number filed."""
     cdef Py_ssize_t k, n = len(patrolled)
-    if len(found_at) != n:
-        raise ValueError("file_found: patrolled and found_at of different lengths")
+    if len(found_at) != n or len(batch_rows) != n:
+        raise ValueError("file_found: patrolled, found_at and batch_rows of different lengths")
     cdef object day
     cdef double value
     for k in range(n):
-        j = patrolled[k]
         moment = found_at[k]
         if type(moment) is float and isfinite(<double> moment) and (
             -4.0e18 < <double> moment < 4.0e18
@@ -1576,7 +1582,9 @@ def file_found(
         entries = found.get(day)
         if entries is None:
             entries = found[day] = []
-        (<list?> entries).append((moment, base + <object> position[j], needs, j, patrol_source))
+        (<list?> entries).append(
+            (moment, base + <object> batch_rows[k], needs, patrolled[k], patrol_source)
+        )
     return n
 
 

@@ -153,10 +153,10 @@ cdef int _load_names() except -1:
         casework_module.Casework, _MAYBE_CONTACT_AGAIN, ("cases", "p", "residents", "events")
     )
     _CASEWORK_ROUTE = _Owned(
-        casework_module.Casework, _ROUTE_OF_CASE,
+        casework_module.Casework, _CASEWORK_ROUTE_NAMES,
         ("_digital_memo", "_mediation_memo", "_routing_memo", "cases"),
     )
-    _MEMO_ROUTE = _Owned(route_memo.RouteMemo, _ROUTE_NAME, ("key", "fresh", "routes"))
+    _MEMO_ROUTE = _Owned(route_memo.RouteMemo, _MEMO_ROUTE_NAMES, ("key", "fresh", "routes"))
     _RESIDENTS = _Owned(
         residents_module.Residents, _LEARN_FROM, ("_members", "_size", "_population", "_learning_rate")
     )
@@ -317,7 +317,8 @@ DEF _MOST = 16  # methods an _Owned watches at most
 @cython.final
 cdef class _Owned:
     """Whether an agent decides by the methods model/agents.py (or model/units.py) writes
-    for its class: its class's own entry for each of the names, in its method resolution
+    for its class (also whether Casework._route and RouteMemo.route are as
+    model/casework.py and model/route_memo.py write them, for a route memo's miss): its class's own entry for each of the names, in its method resolution
     order, is a plain function whose code is that method as written (its qualified name and
     file: not a subclass's own, a wrapper, a static method, or a method given to the class
     later), the class reads attributes as ``object`` does (no ``__getattribute__`` or
@@ -476,8 +477,8 @@ cdef _Owned _UNITS = None  # model.units.Units' station and dispatcher
 cdef _Owned _CASEWORK = None  # model.casework.Casework's _maybe_contact_again
 cdef _Owned _CASEWORK_ROUTE = None  # model.casework.Casework's _route
 cdef _Owned _MEMO_ROUTE = None  # model.route_memo.RouteMemo's route
-cdef tuple _ROUTE_OF_CASE = ("_route",)
-cdef tuple _ROUTE_NAME = ("route",)
+cdef tuple _CASEWORK_ROUTE_NAMES = ("_route",)
+cdef tuple _MEMO_ROUTE_NAMES = ("route",)
 cdef _Owned _RESIDENTS = None  # model.residents.Residents' learning
 cdef _Owned _RESIDENTS_CONTACTS = None  # and its repeat contacts
 cdef object _HandlingParameters = None  # model.parameters.HandlingParameters (frozen)
@@ -1145,7 +1146,8 @@ cdef class Lifecycle:
 
     # --------------------------------------------------------------- routing
     def _route_case(self, cid, intake):
-        """Case ``cid``'s route: a memo hit looked up in C, else Casework._route's
+        """Case ``cid``'s route: a memo hit looked up in C, a miss made in C where
+        Casework._route and RouteMemo.route are as written, else Casework._route's
         (model.lifecycle's reference)."""
         return self._route_of(cid, intake)
 
@@ -1202,24 +1204,28 @@ cdef class Lifecycle:
                 key = _memo_key(parts, row)
                 if key is not _NO_KEY:
                     routes = _OF_MEMO.get(memo, _ROUTES)
-                    # a dict's own get, or the mapping's (a dict subclass's too, as the
-                    # reference asks it: not refused as a typed dict refused it)
-                    route = (<dict> routes).get(key) if type(routes) is dict else routes.get(key)
-                    if route is not None:
-                        return route
-                    if (
-                        type(routes) is dict
-                        and _MEMO_ROUTE.by(memo, _ROUTE_NAME)
-                        and _CASEWORK_ROUTE.by(self, _ROUTE_OF_CASE)
-                    ):
-                        # a miss, where Casework._route and RouteMemo.route are as written:
-                        # what they do for it (the policy asked through the memo's ``fresh``,
-                        # the route kept under the key), without remaking the key in Python
-                        # and looking it up again (≈ 7 µs of a miss's ≈ 14, ≈ 130 a district
-                        # day; issue 11, forty-third round)
-                        route = _OF_MEMO.get(memo, _FRESH)(cid)
-                        (<dict> routes)[key] = route
-                        return route
+                    if type(routes) is not dict:
+                        # the mapping's own get (a dict subclass's too, as the reference
+                        # asks it: not refused as a typed dict refused it)
+                        route = routes.get(key)
+                        if route is not None:
+                            return route
+                    else:
+                        route = (<dict> routes).get(key)
+                        if route is not None:
+                            return route
+                        if (
+                            _MEMO_ROUTE.by(memo, _MEMO_ROUTE_NAMES)
+                            and _CASEWORK_ROUTE.by(self, _CASEWORK_ROUTE_NAMES)
+                        ):
+                            # a miss, where Casework._route and RouteMemo.route are as
+                            # written: what they make of it (``self.routes[key] =
+                            # self.fresh(cid)``, the routes read after the call), without
+                            # remaking the key in Python and looking it up again (≈ 134
+                            # misses a district day; issue 11, forty-third round)
+                            route = _OF_MEMO.get(memo, _FRESH)(cid)
+                            _OF_MEMO.get(memo, _ROUTES)[key] = route
+                            return route
         return self._route(cid, intake)
 
     # --------------------------------------------------------------- registration

@@ -70,6 +70,9 @@ _FOUND_TYPE = {PATROL_SOURCE: PATROL, SENSOR_SOURCE: SENSOR}
 # (≈ 320 k instructions a batch against ≈ 9.5 k a case by the scalar forms, ≈ 2.8 k by the
 # vector forms; docs/design.md "The small day's intake"; both give the same times, bit for bit)
 SMALL_BATCH = 48
+# a sensor's alarm registers a need five minutes after it arises (assumption: the alarm's
+# relay to the centre; a fixed delay too small to matter against working-day time limits)
+SENSOR_DELAY = 5 * MINUTE
 # whether a need of each case type (index into CASE_TYPES) can be seen by others than the
 # one it concerns, by a sensor or a patrol: not an inquiry, a suggestion or a dispute
 _VISIBLE_TYPE = np.array(
@@ -550,12 +553,10 @@ class Casework(Lifecycle):
         # Each kept need is reported (by its channel), found by a sensor five minutes on, or
         # left for a patrol; the order of ``today`` before its sort does not matter (the
         # needs' numbers make every key distinct)
-        if engine is not None:  # ``_today_entries``' Python, in C
-            today, patrolled, batch_rows = engine.today_entries(
-                how, position, times, base, needs, 5 * MINUTE, SENSOR_SOURCE
-            )
-        else:
-            today, patrolled, batch_rows = _today_entries(how, position, times, base, needs)
+        entries = _today_entries if engine is None else engine.today_entries
+        today, patrolled, batch_rows = entries(
+            how, position, times, base, needs, SENSOR_DELAY, SENSOR_SOURCE
+        )
         # found on a patrol in working hours, ``delay`` days later
         if patrolled:
             later = np.array(batch_rows, dtype=np.intp)
@@ -565,14 +566,10 @@ class Casework(Lifecycle):
                 found_at = [add_working_hours(t, 0.0) for t in when.tolist()]
             else:
                 found_at = self.calendar.add_working_hours_array(when, 0.0).tolist()
-            if engine is not None:  # ``_file_found``'s Python, in C
-                self.pending_found += engine.file_found(
-                    self.found, patrolled, found_at, position, base, needs, PATROL_SOURCE
-                )
-            else:
-                self.pending_found += _file_found(
-                    self.found, patrolled, found_at, position, base, needs
-                )
+            file_found = _file_found if engine is None else engine.file_found
+            self.pending_found += file_found(
+                self.found, patrolled, found_at, batch_rows, base, needs, PATROL_SOURCE
+            )
         today += self.found.pop(day, [])  # kept in the intake's form: no tuple made again
         # by the moment, then the need's number: a plain sort of the tuples, whose first two
         # entries are those, and the numbers are distinct (no need rows are ever compared;
@@ -907,7 +904,7 @@ class Casework(Lifecycle):
     def _memo(self, fields: tuple[str, ...], fresh: Callable[[int], Route]) -> RouteMemo:
         """A memo of the routes ``fresh`` gives, keyed on the case columns ``fields`` read."""
         parts = self._key_parts(fields)
-        return RouteMemo(key_function(parts), fresh, parts)
+        return RouteMemo(None, fresh, parts)
 
     def _key_parts(self, fields: tuple[str, ...]) -> tuple[KeyPart, ...]:
         geography = self.geography
@@ -1061,18 +1058,25 @@ class Casework(Lifecycle):
 
 
 def _today_entries(
-    how: list[int], position: list[int], times: list[float], base: int, needs: _NeedRows
+    how: list[int],
+    position: list[int],
+    times: list[float],
+    base: int,
+    needs: _NeedRows,
+    sensor_delay: float,
+    sensor_source: int,
 ) -> tuple[list[tuple[float, int, _NeedRows, int, int]], list[int], list[int]]:
     """:meth:`Casework.receive`'s entries of the day — ``(moment, need's number, need rows,
-    row, source)`` for each kept need reported (by its channel) or found by a sensor (five
-    minutes on) — and, of those left for a patrol, their rows among the kept needs and their
+    row, source)`` for each kept need found by a sensor (``how[j]`` is ``sensor_source``:
+    its time plus ``sensor_delay``) or reported (any other ``how[j]`` ≥ 0, its channel: its
+    time) — and, of those left for a patrol (−1), their rows among the kept needs and their
     positions in the batch. The reference of the compiled engine's ``today_entries`` (issue
     11, forty-third round)."""
     today: list[tuple[float, int, _NeedRows, int, int]] = []
     patrolled: list[int] = []
     for j, source in enumerate(how):
-        if source == SENSOR_SOURCE:
-            today.append((times[j] + 5 * MINUTE, base + position[j], needs, j, SENSOR_SOURCE))
+        if source == sensor_source:
+            today.append((times[j] + sensor_delay, base + position[j], needs, j, source))
         elif source >= 0:
             today.append((times[j], base + position[j], needs, j, source))
         else:
@@ -1084,17 +1088,18 @@ def _file_found(
     found: dict[int, list[tuple[float, int, _NeedRows, int, int]]],
     patrolled: list[int],
     found_at: list[float],
-    position: list[int],
+    batch_rows: list[int],
     base: int,
     needs: _NeedRows,
+    patrol_source: int,
 ) -> int:
-    """The patrol finds filed under the day they are found (``found[int(moment)]``, in
-    :meth:`Casework.receive`'s entry form); the number filed. The reference of the compiled
-    engine's ``file_found`` (issue 11, forty-third round)."""
-    for j, moment in zip(patrolled, found_at, strict=True):
-        found.setdefault(int(moment), []).append(
-            (moment, base + position[j], needs, j, PATROL_SOURCE)
-        )
+    """The patrol finds filed under the day they are found: for the ``k``-th patrolled need
+    (row ``patrolled[k]`` among the kept needs, ``batch_rows[k]`` in the batch) found at
+    ``found_at[k]``, ``(moment, need's number, need rows, row, patrol_source)`` appended to
+    ``found[int(moment)]``; the number filed. The reference of the compiled engine's
+    ``file_found`` (issue 11, forty-third round)."""
+    for j, moment, row in zip(patrolled, found_at, batch_rows, strict=True):
+        found.setdefault(int(moment), []).append((moment, base + row, needs, j, patrol_source))
     return len(patrolled)
 
 

@@ -170,7 +170,8 @@ class PythonLifecycle:
         patrol's find on the digital network, a neighbourhood dispute, or any other case but a
         bundle, as Casework._route chooses the memo; model/route_memo.py), looked up here
         with the key the memo's ``parts`` make; else Casework._route's, which asks the policy
-        and fills the memo. The compiled class makes the key in C."""
+        and fills the memo. The compiled class makes the key in C, and a miss too where
+        Casework._route and RouteMemo.route are as written (the routes a plain dict)."""
         cases = self.cases
         digital = self._digital_memo is not None and cases.source[cid] == PATROL_SOURCE
         if digital:

@@ -92,22 +92,34 @@ class RouteMemo:
     """The routes of one policy by key: ``route(cid)`` computes a case's route once per key.
 
     Args:
-        key: the key of a case (from its raw columns: :func:`key_function`).
+        key: the key of a case, for a memo without ``parts`` (then every look-up goes
+            through ``route``); None with ``parts``.
         fresh: the route of a case computed by the policy (a fresh CaseView each time).
-        parts: where ``key`` reads each value (:func:`key_parts`, a tuple), for the
-            lifecycle, which makes the same key (in C where compiled) to find a memo hit
-            in ``routes`` itself; None when ``key`` is not made from parts (then every
-            look-up goes through ``route``).
+        parts: where the key reads each value (:func:`key_parts`, a tuple); the key is
+            then made from them (:func:`key_function`), and the lifecycle, which makes the
+            same key from them (in C where compiled), finds memo hits in ``routes`` and
+            keeps a miss's route there itself. Replacing ``key`` or ``parts`` later is not
+            supported.
+
+    Raises:
+        ValueError: both ``key`` and ``parts`` given, or neither.
     """
 
     __slots__ = ("fresh", "key", "parts", "routes")
 
     def __init__(
         self,
-        key: Callable[[int], Hashable],
+        key: Callable[[int], Hashable] | None,
         fresh: Callable[[int], Route],
         parts: tuple[KeyPart, ...] | None = None,
     ) -> None:
+        if parts is not None and key is None:
+            key = key_function(parts)
+        elif key is None or parts is not None:
+            raise ValueError(
+                "a route memo takes a key, or the parts its key is made from (key None), "
+                "not both and not neither"
+            )
         self.key = key
         self.fresh = fresh
         self.parts = parts

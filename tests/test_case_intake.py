@@ -26,9 +26,9 @@ from model.casework import (
     _FOUND_TYPE,
     _VALUE_ROWS,
     HOTLINE,
-    MINUTE,
     NEED_VALUES,
     PATROL_SOURCE,
+    SENSOR_DELAY,
     SENSOR_SOURCE,
     CaseTable,
     Casework,
@@ -575,40 +575,52 @@ def kept_needs(draw: st.DrawFn) -> tuple[list[int], list[int], list[float], int]
     return how, position, times, draw(st.integers(0, 2**40))
 
 
+# the moments a find may be filed at: a day's, and any finite float or int (negative, past
+# the C conversion's range)
+FOUND_AT = st.one_of(
+    st.floats(0.0, 4000.0, allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(2**70), 2**70),
+)
+
+
+def _types(entries: list[tuple]) -> list[tuple[type, ...]]:
+    return [tuple(map(type, entry)) for entry in entries]
+
+
 @needs_compiled
 @settings(max_examples=200, deadline=None)
 @given(kept=kept_needs(), moments=st.data())
 def test_compiled_entries_of_the_day_are_the_references(
     kept: tuple[list[int], list[int], list[float], int], moments: st.DataObject
 ) -> None:
-    """The compiled ``today_entries`` and ``file_found`` make ``_today_entries``' entries
-    and patrolled rows and ``_file_found``'s filing — the same tuples, of the same types, in
-    the same order, onto days already holding finds — and count what they file."""
+    """The compiled ``today_entries`` and ``file_found`` make ``_today_entries``' entries,
+    patrolled rows and positions and ``_file_found``'s filing — the same tuples, of the same
+    types, in the same order, under the same days (ints), onto days already holding finds —
+    and count what they file."""
     how, position, times, base = kept
     rows = _one_need_rows()
     assert ENGINE is not None
-    want = casework_module._today_entries(how, position, times, base, rows)
-    got = ENGINE.today_entries(how, position, times, base, rows, 5 * MINUTE, SENSOR_SOURCE)
-    assert got == want
-    assert [tuple(map(type, t)) for t in got[0]] == [tuple(map(type, t)) for t in want[0]]
-    patrolled = want[1]
+    arguments = (how, position, times, base, rows, SENSOR_DELAY, SENSOR_SOURCE)
+    want = casework_module._today_entries(*arguments)
+    got = ENGINE.today_entries(*arguments)
+    assert got == want and _types(got[0]) == _types(want[0])
+    patrolled, batch_rows = want[1], want[2]
     found_at = moments.draw(
-        st.lists(
-            st.floats(0.0, 4000.0, allow_nan=False),
-            min_size=len(patrolled),
-            max_size=len(patrolled),
-        ),
-        label="found_at",
+        st.lists(FOUND_AT, min_size=len(patrolled), max_size=len(patrolled)), label="found_at"
     )
     earlier = ("an earlier day's find",)
     found_want: dict = {int(t): [earlier] for t in found_at[:1]}
     found_got = copy.deepcopy(found_want)
-    n_want = casework_module._file_found(found_want, patrolled, found_at, position, base, rows)
-    n_got = ENGINE.file_found(found_got, patrolled, found_at, position, base, rows, PATROL_SOURCE)
+    filed = (patrolled, found_at, batch_rows, base, rows, PATROL_SOURCE)
+    n_want = casework_module._file_found(found_want, *filed)
+    n_got = ENGINE.file_found(found_got, *filed)
     assert n_got == n_want == len(patrolled)
     assert found_got == found_want
     assert list(found_got) == list(found_want)  # the days in the order first filed
-    assert all(type(day) is int for day in found_got)
+    assert [type(day) for day in found_got] == [type(day) for day in found_want]
+    for day, entries in found_want.items():
+        assert _types(found_got[day]) == _types(entries)
 
 
 @needs_compiled
@@ -620,13 +632,15 @@ def test_finds_are_filed_under_the_day_int_gives() -> None:
     assert ENGINE is not None
     found: dict = {}
     moments = [2.999, 1e19, -0.5, 7]
-    assert ENGINE.file_found(found, [0, 0, 0, 0], moments, [3], 10, rows, PATROL_SOURCE) == 4
+    assert (
+        ENGINE.file_found(found, [0, 1, 2, 3], moments, [3, 4, 5, 6], 10, rows, PATROL_SOURCE) == 4
+    )
     assert list(found) == [2, 10**19, 0, 7]
-    assert found[0] == [(-0.5, 13, rows, 0, PATROL_SOURCE)]
+    assert found[0] == [(-0.5, 15, rows, 2, PATROL_SOURCE)]
     for bad, error in ((math.nan, ValueError), (math.inf, OverflowError)):
         with pytest.raises(error):
             ENGINE.file_found({}, [0], [bad], [3], 10, rows, PATROL_SOURCE)
     with pytest.raises(ValueError, match="different lengths"):
-        ENGINE.file_found({}, [0, 0], [1.0], [3], 10, rows, PATROL_SOURCE)
+        ENGINE.file_found({}, [0, 1], [1.0, 2.0], [3], 10, rows, PATROL_SOURCE)
     with pytest.raises(ValueError, match="different lengths"):
-        ENGINE.today_entries([0, 1], [3], [1.0], 10, rows, 5 * MINUTE, SENSOR_SOURCE)
+        ENGINE.today_entries([0, 1], [3], [1.0], 10, rows, SENSOR_DELAY, SENSOR_SOURCE)

@@ -29,7 +29,7 @@ from model.lifecycle import (
     PythonLifecycle,
 )
 from model.policies.base import Route, Stage, Unit, Visit
-from model.route_memo import CASE_VIEW_FIELDS, RouteMemo, key_columns, key_function
+from model.route_memo import CASE_VIEW_FIELDS, RouteMemo, key_columns
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 COMPILED = Lifecycle is not PythonLifecycle  # the lifecycle is the compiled engine's
@@ -224,7 +224,7 @@ def _memos_asking(casework: Any, memo_class: type = RouteMemo) -> tuple[dict, li
     memos = {}
     for name in ("_routing_memo", "_mediation_memo", "_digital_memo"):
         parts = casework._key_parts(fields)
-        memos[name] = memo_class(key_function(parts), fresh, parts)
+        memos[name] = memo_class(None, fresh, parts)
     return memos, asked
 
 
@@ -250,7 +250,8 @@ def _calls_of(function: Any) -> Iterator[list[Any]]:
 @contextmanager
 def _one_of_each_kind(casework: Any) -> Iterator[dict[str, int]]:
     """Three cases not found on patrol, not bundles, not disputes, made one of each memo's
-    kind while inside (a dispute, a patrol's find, one left as it is), as KINDS makes them."""
+    kind while inside (the first left as it is, the second a dispute, the third a patrol's
+    find), as KINDS makes them; by the memo Casework._route reads for each."""
     cases = casework.cases
     rows = [
         c
@@ -264,6 +265,7 @@ def _one_of_each_kind(casework: Any) -> Iterator[dict[str, int]]:
     cases.source[rows[2]] = PATROL_SOURCE
     try:
         chosen = {_kind(casework, c): c for c in rows}
+        assert len(chosen) == 3, f"three kinds (the digital memo set): {chosen}"
         yield chosen  # type: ignore[misc]
     finally:
         for c, (source, case_type) in zip(rows, own, strict=True):
@@ -298,6 +300,37 @@ def test_a_memo_miss_is_made_as_casework_route_makes_it(town: GovernanceModel) -
             setattr(casework, name, memo)
 
 
+def test_a_miss_keeps_its_route_in_the_routes_the_memo_holds_after_asking(
+    town: GovernanceModel,
+) -> None:
+    """RouteMemo.route keeps a miss's route with ``self.routes[key] = self.fresh(cid)``,
+    reading the routes after the policy is asked: a policy that gives the memo new routes
+    meanwhile finds the route kept in the new ones, the old left as they were."""
+    casework = town.casework
+    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
+    saved = tuple(getattr(casework, name) for name in names)
+    memos, asked = _memos_asking(casework)
+    memo = memos["_routing_memo"]
+    old, new = memo.routes, {}
+    asking = memo.fresh
+
+    def fresh(cid: int) -> Route:
+        memo.routes = new
+        return asking(cid)
+
+    memo.fresh = fresh
+    try:
+        for name, each in memos.items():
+            setattr(casework, name, each)
+        with _one_of_each_kind(casework) as chosen:
+            cid = chosen["_routing_memo"]
+            found = casework._route_case(cid, CENTRE)
+    finally:
+        for name, each in zip(names, saved, strict=True):
+            setattr(casework, name, each)
+    assert asked == [cid] and old == {} and new == {memo.key(cid): found}
+
+
 class _OwnRouteMemo(RouteMemo):
     """A memo whose ``route`` is its own: it keeps what it finds under a key of its own."""
 
@@ -312,16 +345,17 @@ def test_a_miss_is_asked_of_a_route_method_that_is_not_as_written(
     """A miss is made by the lifecycle itself only where Casework._route and RouteMemo.route
     are as written and the routes are a plain dict; else the methods are asked: an instance's
     own ``_route``, a memo class's own ``route`` (which keeps routes its own way), routes in
-    a dict subclass."""
+    a dict subclass (whose own item assignment keeps them). For the routing memo's case."""
     casework = town.casework
-    saved = casework._routing_memo
+    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
+    saved = tuple(getattr(casework, name) for name in names)
     memo_class = _OwnRouteMemo if change == "memo_route" else RouteMemo
     memos, asked = _memos_asking(casework, memo_class)
     memo = memos["_routing_memo"]
     routed: list[int] = []
+    stored: list[Any] = []
     if change == "casework_route":
         casework._route = lambda cid, intake: routed.append(cid) or memo.route(cid)  # type: ignore[method-assign]
-    stored: list[Any] = []
     if change == "routes_mapping":
 
         class Routes(dict):
@@ -331,14 +365,17 @@ def test_a_miss_is_asked_of_a_route_method_that_is_not_as_written(
 
         memo.routes = Routes()
     try:
-        casework._routing_memo = memo
+        for name, each in memos.items():
+            setattr(casework, name, each)
         with _one_of_each_kind(casework) as chosen:
+            assert set(chosen) == set(names), f"a case of each kind: {chosen}"
             cid = chosen["_routing_memo"]
             found = casework._route_case(cid, CENTRE)
     finally:
         if change == "casework_route":
             del casework._route
-        casework._routing_memo = saved
+        for name, each in zip(names, saved, strict=True):
+            setattr(casework, name, each)
     assert asked == [cid] and found == Route(stages=(), priority=float(cid))
     if change == "casework_route":
         assert routed == [cid]

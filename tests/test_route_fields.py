@@ -235,7 +235,7 @@ class _Every(dict):  # type: ignore[type-arg]
 
 def test_a_memo_s_parts_and_routes_read_as_getattr() -> None:
     assert ENGINE is not None
-    memo = RouteMemo(lambda cid: cid, lambda cid: Route(()), ((None, None, None),))
+    memo = RouteMemo(None, lambda cid: Route(()), (([0], None, None),))
     read = ENGINE._Fields(RouteMemo, ("parts", "routes"))
     assert read.read(memo, 0) is memo.parts
     assert read.read(memo, 1) is memo.routes

@@ -34,6 +34,7 @@ from model.route_memo import (
     RouteMemo,
     declared_route_fields,
     key_columns,
+    key_function,
 )
 
 N_DEPARTMENTS = 4
@@ -319,7 +320,7 @@ class _MemoWithoutParts(RouteMemo):
     __slots__ = ()
 
     def __init__(self, key: Any, fresh: Any, parts: Any = None) -> None:
-        super().__init__(key, fresh, None)
+        super().__init__(key_function(parts) if key is None else key, fresh, None)
 
 
 def _route_without_memo(self: Any, cid: int, intake: Any) -> Route:
@@ -371,3 +372,15 @@ def test_a_policy_without_the_declaration_is_called_for_every_case(
     assert len(policy.calls) == len(asked), (
         f"the policy was called {len(policy.calls)} times for {len(asked)} routings"
     )
+
+
+def test_a_memo_takes_a_key_or_the_parts_its_key_is_made_from() -> None:
+    """A memo of parts makes its key from them (the key the lifecycle makes from the parts
+    itself); a memo given both a key and parts, or neither, is refused."""
+    column = [5, 7, 9]
+    memo = RouteMemo(None, lambda cid: Route(()), ((column, None, None),))
+    assert memo.key(1) == 7
+    with pytest.raises(ValueError, match="not both"):
+        RouteMemo(lambda cid: cid, lambda cid: Route(()), ((column, None, None),))
+    with pytest.raises(ValueError, match="not neither"):
+        RouteMemo(None, lambda cid: Route(()))
