@@ -154,7 +154,7 @@ cdef int _load_names() except -1:
     )
     _CASEWORK_ROUTE = _Owned(
         casework_module.Casework, _CASEWORK_ROUTE_NAMES,
-        ("_digital_memo", "_mediation_memo", "_routing_memo", "cases"),
+        ("_digital_memo", "_mediation_memo", "_routing_memo", "cases", "mediation", "routing"),
     )
     _MEMO_ROUTE = _Owned(route_memo.RouteMemo, _MEMO_ROUTE_NAMES, ("key", "fresh", "routes"))
     _RESIDENTS = _Owned(
@@ -317,8 +317,7 @@ DEF _MOST = 16  # methods an _Owned watches at most
 @cython.final
 cdef class _Owned:
     """Whether an agent decides by the methods model/agents.py (or model/units.py) writes
-    for its class (also whether Casework._route and RouteMemo.route are as
-    model/casework.py and model/route_memo.py write them, for a route memo's miss): its class's own entry for each of the names, in its method resolution
+    for its class: its class's own entry for each of the names, in its method resolution
     order, is a plain function whose code is that method as written (its qualified name and
     file: not a subclass's own, a wrapper, a static method, or a method given to the class
     later), the class reads attributes as ``object`` does (no ``__getattribute__`` or
@@ -329,7 +328,9 @@ cdef class _Owned:
     (its version). Then the lifecycle makes those decisions itself, with the methods'
     operations in their order (a Python call and its attribute reads were ≈ 400-900
     instructions a decision, about ten a case; issue 11, twenty-third round); anything else
-    is asked."""
+    is asked. The same check tells whether Casework._route and RouteMemo.route are as
+    model/casework.py and model/route_memo.py write them, for a route memo's miss (the
+    memo or the case work in the agent's place; forty-third round)."""
 
     cdef tuple names
     cdef tuple written  # the methods' code objects as the module wrote them (None: replaced)

@@ -70,8 +70,7 @@ _FOUND_TYPE = {PATROL_SOURCE: PATROL, SENSOR_SOURCE: SENSOR}
 # (≈ 320 k instructions a batch against ≈ 9.5 k a case by the scalar forms, ≈ 2.8 k by the
 # vector forms; docs/design.md "The small day's intake"; both give the same times, bit for bit)
 SMALL_BATCH = 48
-# a sensor's alarm registers a need five minutes after it arises (assumption: the alarm's
-# relay to the centre; a fixed delay too small to matter against working-day time limits)
+# a sensor's alarm registers a need five minutes after it arises (assumption)
 SENSOR_DELAY = 5 * MINUTE
 # whether a need of each case type (index into CASE_TYPES) can be seen by others than the
 # one it concerns, by a sensor or a patrol: not an inquiry, a suggestion or a dispute
@@ -1072,6 +1071,8 @@ def _today_entries(
     time) — and, of those left for a patrol (−1), their rows among the kept needs and their
     positions in the batch. The reference of the compiled engine's ``today_entries`` (issue
     11, forty-third round)."""
+    if len(position) != len(how) or len(times) != len(how):
+        raise ValueError("today_entries: how, position and times of different lengths")
     today: list[tuple[float, int, _NeedRows, int, int]] = []
     patrolled: list[int] = []
     for j, source in enumerate(how):

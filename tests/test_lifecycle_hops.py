@@ -247,6 +247,22 @@ def _calls_of(function: Any) -> Iterator[list[Any]]:
         sys.setprofile(previous)
 
 
+MEMO_NAMES = ("_routing_memo", "_mediation_memo", "_digital_memo")
+
+
+@contextmanager
+def _memos_set(casework: Any, memos: dict[str, RouteMemo]) -> Iterator[None]:
+    """``memos`` put on ``casework`` by name while inside, its own put back after."""
+    saved = {name: getattr(casework, name) for name in memos}
+    try:
+        for name, memo in memos.items():
+            setattr(casework, name, memo)
+        yield
+    finally:
+        for name, memo in saved.items():
+            setattr(casework, name, memo)
+
+
 @contextmanager
 def _one_of_each_kind(casework: Any) -> Iterator[dict[str, int]]:
     """Three cases not found on patrol, not bundles, not disputes, made one of each memo's
@@ -278,26 +294,18 @@ def test_a_memo_miss_is_made_as_casework_route_makes_it(town: GovernanceModel) -
     ``memo.key(cid)`` — what Casework._route and RouteMemo.route make of a miss — and the
     next look-up finds it without asking again; for each memo, Casework._route not asked."""
     casework = town.casework
-    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
-    saved = tuple(getattr(casework, name) for name in names)
     memos, asked = _memos_asking(casework)
-    try:
-        for name, memo in memos.items():
-            setattr(casework, name, memo)
-        with _one_of_each_kind(casework) as chosen:
-            assert set(chosen) == set(names), f"a case of each kind: {chosen}"
-            for kind, cid in chosen.items():
-                memo = memos[kind]
-                asked.clear()
-                with _calls_of(Casework._route) as routed:
-                    found = casework._route_case(cid, CENTRE)
-                assert asked == [cid] and found == Route(stages=(), priority=float(cid))
-                assert memo.routes == {memo.key(cid): found}, kind
-                assert routed == ([] if COMPILED else [cid]), "compiled: made without _route"
-                assert casework._route_case(cid, CENTRE) is found and asked == [cid]
-    finally:
-        for name, memo in zip(names, saved, strict=True):
-            setattr(casework, name, memo)
+    with _memos_set(casework, memos), _one_of_each_kind(casework) as chosen:
+        assert set(chosen) == set(MEMO_NAMES), f"a case of each kind: {chosen}"
+        for kind, cid in chosen.items():
+            memo = memos[kind]
+            asked.clear()
+            with _calls_of(Casework._route) as routed:
+                found = casework._route_case(cid, CENTRE)
+            assert asked == [cid] and found == Route(stages=(), priority=float(cid))
+            assert memo.routes == {memo.key(cid): found}, kind
+            assert routed == ([] if COMPILED else [cid]), "compiled: made without _route"
+            assert casework._route_case(cid, CENTRE) is found and asked == [cid]
 
 
 def test_a_miss_keeps_its_route_in_the_routes_the_memo_holds_after_asking(
@@ -307,8 +315,6 @@ def test_a_miss_keeps_its_route_in_the_routes_the_memo_holds_after_asking(
     reading the routes after the policy is asked: a policy that gives the memo new routes
     meanwhile finds the route kept in the new ones, the old left as they were."""
     casework = town.casework
-    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
-    saved = tuple(getattr(casework, name) for name in names)
     memos, asked = _memos_asking(casework)
     memo = memos["_routing_memo"]
     old, new = memo.routes, {}
@@ -319,15 +325,9 @@ def test_a_miss_keeps_its_route_in_the_routes_the_memo_holds_after_asking(
         return asking(cid)
 
     memo.fresh = fresh
-    try:
-        for name, each in memos.items():
-            setattr(casework, name, each)
-        with _one_of_each_kind(casework) as chosen:
-            cid = chosen["_routing_memo"]
-            found = casework._route_case(cid, CENTRE)
-    finally:
-        for name, each in zip(names, saved, strict=True):
-            setattr(casework, name, each)
+    with _memos_set(casework, memos), _one_of_each_kind(casework) as chosen:
+        cid = chosen["_routing_memo"]
+        found = casework._route_case(cid, CENTRE)
     assert asked == [cid] and old == {} and new == {memo.key(cid): found}
 
 
@@ -345,37 +345,37 @@ def test_a_miss_is_asked_of_a_route_method_that_is_not_as_written(
     """A miss is made by the lifecycle itself only where Casework._route and RouteMemo.route
     are as written and the routes are a plain dict; else the methods are asked: an instance's
     own ``_route``, a memo class's own ``route`` (which keeps routes its own way), routes in
-    a dict subclass (whose own item assignment keeps them). For the routing memo's case."""
+    a dict subclass (whose own ``get`` both lifecycles ask, as RouteMemo.route asks it after
+    their own look-up, and whose own item assignment keeps the route). For the routing
+    memo's case."""
     casework = town.casework
-    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
-    saved = tuple(getattr(casework, name) for name in names)
     memo_class = _OwnRouteMemo if change == "memo_route" else RouteMemo
     memos, asked = _memos_asking(casework, memo_class)
     memo = memos["_routing_memo"]
     routed: list[int] = []
+    looked: list[Any] = []
     stored: list[Any] = []
     if change == "casework_route":
         casework._route = lambda cid, intake: routed.append(cid) or memo.route(cid)  # type: ignore[method-assign]
     if change == "routes_mapping":
 
         class Routes(dict):
+            def get(self, key: Any, default: Any = None) -> Any:
+                looked.append(key)
+                return super().get(key, default)
+
             def __setitem__(self, key: Any, value: Any) -> None:
                 stored.append(key)
                 super().__setitem__(key, value)
 
         memo.routes = Routes()
     try:
-        for name, each in memos.items():
-            setattr(casework, name, each)
-        with _one_of_each_kind(casework) as chosen:
-            assert set(chosen) == set(names), f"a case of each kind: {chosen}"
+        with _memos_set(casework, memos), _one_of_each_kind(casework) as chosen:
             cid = chosen["_routing_memo"]
             found = casework._route_case(cid, CENTRE)
     finally:
         if change == "casework_route":
             del casework._route
-        for name, each in zip(names, saved, strict=True):
-            setattr(casework, name, each)
     assert asked == [cid] and found == Route(stages=(), priority=float(cid))
     if change == "casework_route":
         assert routed == [cid]
@@ -384,7 +384,9 @@ def test_a_miss_is_asked_of_a_route_method_that_is_not_as_written(
     else:
         assert dict(memo.routes) == {memo.key(cid): found}
     if change == "routes_mapping":
-        assert stored == [memo.key(cid)], "the mapping's own item assignment"
+        key = memo.key(cid)
+        assert looked == [key, key], "the lifecycle's look-up, then RouteMemo.route's"
+        assert stored == [key], "the mapping's own item assignment"
 
 
 @given(

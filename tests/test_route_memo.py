@@ -320,7 +320,8 @@ class _MemoWithoutParts(RouteMemo):
     __slots__ = ()
 
     def __init__(self, key: Any, fresh: Any, parts: Any = None) -> None:
-        super().__init__(key_function(parts) if key is None else key, fresh, None)
+        assert key is None, "made as Casework._memo makes a memo: of parts"
+        super().__init__(key_function(parts), fresh, None)
 
 
 def _route_without_memo(self: Any, cid: int, intake: Any) -> Route:
