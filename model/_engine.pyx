@@ -2036,6 +2036,25 @@ cdef inline void _bucket_starts(Py_ssize_t* place, Py_ssize_t buckets) noexcept 
         total += size
 
 
+cdef void _by_row_digit(
+    const int32_t[::1] far_from, const Py_ssize_t* given, Py_ssize_t* out, int shift,
+    Py_ssize_t* place,
+) noexcept nogil:
+    """One stable counting pass of ``stretch_order``: the positions ``given`` (NULL: 0, 1,
+    …) into ``out`` in the order of their rows' 16-bit digit ``far_from[k] >> shift &
+    0xFFFF`` (``place``: 65,536 entries of work space)."""
+    cdef Py_ssize_t count = far_from.shape[0], j, k, digit
+    memset(place, 0, 65536 * sizeof(Py_ssize_t))
+    for k in range(count):
+        place[(far_from[k] >> shift) & 0xFFFF] += 1
+    _bucket_starts(place, 65536)
+    for j in range(count):
+        k = j if given is NULL else given[j]
+        digit = (far_from[k] >> shift) & 0xFFFF
+        out[place[digit]] = k
+        place[digit] += 1
+
+
 @cython.cdivision(True)  # (k ≥ 0 and stretch ≥ 1: C's division is floor division)
 def stretch_order(const int32_t[::1] far_from, int64_t stretch):
     """``numpy.argsort(k // stretch * n + far_from[k], kind="stable")`` (intp) for rows
@@ -2071,25 +2090,8 @@ def stretch_order(const int32_t[::1] far_from, int64_t stretch):
         free(place)
         raise MemoryError()
     try:
-        # by the low 16 bits of the row, into ``first``
-        memset(place, 0, 65536 * sizeof(Py_ssize_t))
-        for k in range(count):
-            place[far_from[k] & 0xFFFF] += 1
-        _bucket_starts(place, 65536)
-        for k in range(count):
-            digit = far_from[k] & 0xFFFF
-            first[place[digit]] = k
-            place[digit] += 1
-        # then by the high bits, stably, into ``second``
-        memset(place, 0, 65536 * sizeof(Py_ssize_t))
-        for k in range(count):
-            place[far_from[k] >> 16] += 1
-        _bucket_starts(place, 65536)
-        for j in range(count):
-            k = first[j]
-            digit = far_from[k] >> 16
-            second[place[digit]] = k
-            place[digit] += 1
+        _by_row_digit(far_from, NULL, first, 0, place)  # by the row's low 16 bits
+        _by_row_digit(far_from, first, second, 16, place)  # then its high bits, stably
         # then by the stretch, stably, into the order (stretch s holds positions
         # s·stretch … of them, in order: where it begins needs no count)
         for digit in range(stretches):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -52,7 +53,6 @@ from model.route_memo import (
     KeyPart,
     RouteMemo,
     declared_route_fields,
-    key_function,
     key_parts,
 )
 from model.scalar_draws import uniform, uniforms
@@ -507,6 +507,12 @@ class Casework(Lifecycle):
         self.disputes_mark = self.disputes
 
     # ------------------------------------------------------------------ intake
+    @property
+    def _intake_engine(self) -> ModuleType | None:
+        """The compiled engine the intake's loops run on: None where it is not built or the
+        backend is "python" (then their Python references run)."""
+        return _engine if self.backend == "compiled" else None
+
     def receive(self, batch: NeedBatch, day: int) -> None:
         """Decide for each of today's needs whether it becomes a case, when and how; and
         create the cases of needs patrols find today (even on a day with no new need)."""
@@ -520,7 +526,7 @@ class Casework(Lifecycle):
         # for a patrol); needs whose source a rate hook removed do not arise (model/demand.py)
         # and keep their number, so every other need keeps its attributes (common random
         # numbers); ``position``: their positions in the batch, in order
-        engine = _engine if self.backend == "compiled" else None
+        engine = self._intake_engine
         if engine is not None:
             n_prevented, n_reported, n_found, position, how = self._sort_compiled(batch)
         else:
@@ -672,8 +678,9 @@ class Casework(Lifecycle):
         one_thing = self.one_thing
         items: list[tuple[float, _NeedRows, int, int, int, int | None]]
         now_of = in_person = limit_days = None  # the batch's arrays, where the engine made them
-        if _engine is not None and self.backend == "compiled":  # ``_items``' Python, in C
-            items, case_types, now_of, in_person, limit_days = _engine.intake_items(
+        engine = self._intake_engine
+        if engine is not None:  # ``_items``' Python, in C
+            items, case_types, now_of, in_person, limit_days = engine.intake_items(
                 today,
                 one_thing.linked if one_thing.share > 0 else None,
                 one_thing.bundling,
@@ -708,7 +715,7 @@ class Casework(Lifecycle):
             registered = registered_at.tolist()
         cases = self.cases
         cids = cases.allocate(len(items))
-        if _engine is not None and self.backend == "compiled":
+        if engine is not None:
             self._write_compiled(cids, items, case_types)
         else:
             self._write_cases(cids, items, case_types)
@@ -908,9 +915,6 @@ class Casework(Lifecycle):
     def _key_parts(self, fields: tuple[str, ...]) -> tuple[KeyPart, ...]:
         geography = self.geography
         return key_parts(fields, self.cases, geography.grid_community, geography.community_street)
-
-    def _route_key(self, fields: tuple[str, ...]) -> Callable[[int], Hashable]:
-        return key_function(self._key_parts(fields))
 
     def _reclassify(self, cid: int) -> None:
         """Re-filed under the longest time limit of the reported case types (gaming, M10):

@@ -108,7 +108,7 @@ def test_a_route_key_is_the_tuple_of_its_columns(
     """The memo's key of a case is its key columns' values (a tuple when several), however many."""
     casework = model.casework
     cases, geography = casework.cases, casework.geography
-    key = casework._route_key(tuple(fields))
+    key = casework._memo(tuple(fields), lambda cid: Route(stages=())).key
     columns = key_columns(fields)
     for row in rows:
         cid = row % len(cases)
@@ -172,48 +172,45 @@ def test_the_lifecycle_finds_a_memoized_route_under_the_memo_s_key(
     Every row of a town of several streets and communities, each made each kind."""
     casework = town.casework
     cases = casework.cases
-    names = ("_routing_memo", "_mediation_memo", "_digital_memo")
-    saved = tuple(getattr(casework, name) for name in names)
     memos = {
         name: casework._memo(tuple(fields), lambda cid: pytest.fail("the policy was asked"))
-        for name in names
+        for name in MEMO_NAMES
     }
-    for name, memo in memos.items():
-        setattr(casework, name, memo)
     asked: list[int] = []
     casework._route = lambda cid, intake: asked.append(cid) or Route(stages=())  # type: ignore[method-assign]
     kinds = set()
     try:
-        for cid in range(len(cases)):
-            own = cases.source[cid], cases.case_type[cid], cases.bundle[cid]
-            for source, case_type, bundle in KINDS:
-                cases.source[cid] = own[0] if source is None else source
-                cases.case_type[cid] = own[1] if case_type is None else case_type
-                cases.bundle[cid] = bundle
-                kind = _kind(casework, cid)
-                for memo in memos.values():
-                    memo.routes.clear()
-                stored = Route(stages=(), priority=float(cid))
-                if kind is not None:
-                    memos[kind].routes[memos[kind].key(cid)] = stored
-                found = casework._route_case(cid, CENTRE)
-                if kind is None:
-                    assert asked[-1:] == [cid] and found is not stored, "a bundle goes to _route"
-                else:
-                    assert found is stored, f"{kind} {fields} of {cid}"
-                kinds.add(kind)
-            cases.source[cid], cases.case_type[cid], cases.bundle[cid] = own
+        with _memos_set(casework, memos):
+            for cid in range(len(cases)):
+                own = cases.source[cid], cases.case_type[cid], cases.bundle[cid]
+                for source, case_type, bundle in KINDS:
+                    cases.source[cid] = own[0] if source is None else source
+                    cases.case_type[cid] = own[1] if case_type is None else case_type
+                    cases.bundle[cid] = bundle
+                    kind = _kind(casework, cid)
+                    for memo in memos.values():
+                        memo.routes.clear()
+                    stored = Route(stages=(), priority=float(cid))
+                    if kind is not None:
+                        memos[kind].routes[memos[kind].key(cid)] = stored
+                    found = casework._route_case(cid, CENTRE)
+                    if kind is None:
+                        assert asked[-1:] == [cid] and found is not stored, (
+                            "a bundle goes to _route"
+                        )
+                    else:
+                        assert found is stored, f"{kind} {fields} of {cid}"
+                    kinds.add(kind)
+                cases.source[cid], cases.case_type[cid], cases.bundle[cid] = own
     finally:
         del casework._route
-        for name, memo in zip(names, saved, strict=True):
-            setattr(casework, name, memo)
-    assert kinds == {None, *names}
+    assert kinds == {None, *MEMO_NAMES}
 
 
 def _memos_asking(casework: Any, memo_class: type = RouteMemo) -> tuple[dict, list[int]]:
-    """A memo of each kind (routing, mediation, digital; the routing memo's fields) put on
-    ``casework``, each asking a policy that records the cases it is asked about and gives a
-    route of its own; the memos and the cases asked."""
+    """A memo of each kind (routing, mediation, digital; the routing memo's fields) for
+    ``casework`` (:func:`_memos_set` puts them on), each asking a policy that records the
+    cases it is asked about and gives a route of its own; the memos and the cases asked."""
     asked: list[int] = []
 
     def fresh(cid: int) -> Route:
