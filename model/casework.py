@@ -27,6 +27,7 @@ from model.deadline_days import DeadlineDays
 from model.demand import PATROL, SENSOR, UNIFORM_ROWS, NeedBatch
 from model.engine_backend import compiled_engine
 from model.events import EventCalendar
+from model.geography import Geography
 from model.lifecycle import (
     HOTLINE,
     MINUTE,
@@ -56,7 +57,7 @@ from model.route_memo import (
     key_parts,
 )
 from model.scalar_draws import uniform, uniforms
-from model.units import Geography, Units
+from model.units import Units
 
 if TYPE_CHECKING:
     from model.parameters import ModelParameters

@@ -50,12 +50,13 @@ if TYPE_CHECKING:
     from model.calendar import WorkCalendar
     from model.casework import CaseTable
     from model.events import EventCalendar
+    from model.geography import Geography
     from model.mediation import Mediators
     from model.parameters import ModelParameters
     from model.party import Organisations
     from model.residents import Residents
     from model.route_memo import RouteMemo
-    from model.units import Geography, Units
+    from model.units import Units
 
 HANDLING_ROLES = ("handle", "resolve")
 MINUTE = 1.0 / (24 * 60)  # in days

@@ -41,10 +41,11 @@ if TYPE_CHECKING:
     from model.agents import PartyMember, Resident
     from model.calendar import WorkCalendar
     from model.events import EventCalendar
+    from model.geography import Geography
     from model.meetings import Deliberation
     from model.parameters import ModelParameters
     from model.population import Population
-    from model.units import Geography, Units
+    from model.units import Units
 
 # Days of the party organisation's follow-up budget period (a month).
 BUDGET_DAYS = 30

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.cases import REPORTED_TYPES
-from model.units import Geography
+from model.geography import Geography
 
 if TYPE_CHECKING:
     from model.parameters import ModelParameters

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from model.cases import CASE_TYPES
+from model.geography import Geography
 from model.project_types import PROJECT_TYPES
-from model.units import Geography, Units
+from model.units import Units
 
 if TYPE_CHECKING:
     from model.casework import Casework

@@ -18,12 +18,17 @@ period whose check has not finished when the run ends is counted open
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from model.calendar import WorkCalendar
 from model.events import EventCalendar
+from model.geography import Geography
 from model.parameters import ModelParameters
-from model.units import Geography, Units
+
+if TYPE_CHECKING:  # the outcome registry imports this module: no agents, no Mesa (issue 11)
+    from model.units import Units
 
 
 class FalseAlarm:

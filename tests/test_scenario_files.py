@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -654,3 +656,42 @@ def test_target_and_map_files_skip_a_byte_order_mark(tmp_path: Path) -> None:
         read, expected = load(marked), load(shipped)
         # a target set also names its file; compare what was read
         assert getattr(read, "targets", read) == getattr(expected, "targets", expected)
+
+
+def _modules_loaded_by(code: str, names: tuple[str, ...]) -> str:
+    """Which of ``names`` a fresh interpreter has imported after running ``code``."""
+    probe = code + f"print(sorted(m for m in {names!r} if m in sys.modules))\n"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + probe],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_reading_and_checking_files_imports_no_mesa() -> None:
+    """Loading and checking every shipped scenario (the district's layout included) loads no
+    Mesa, SciPy or pandas, and every shipped experiment file no Mesa: ``microgov validate``,
+    the command line's reading of an experiment and API users pay ≈ 0.2 s for a scenario,
+    not the ≈ 0.9 s of the run path's imports (issue 11; the geography apart from the
+    agents, model/geography.py). (The outcome registry that experiment files are checked
+    against reads pandas' types, and a sensitivity design SALib.)"""
+    scenarios = (
+        "from pathlib import Path\n"
+        "from experiments.scenario_files import load_scenario\n"
+        "for path in sorted(Path('scenarios').glob('*.toml')):\n"
+        "    load_scenario(path).parameters\n"
+    )
+    heavy = ("mesa", "scipy", "pandas", "networkx", "model.agents", "model.units")
+    assert _modules_loaded_by(scenarios, heavy) == "[]"
+    experiments = (
+        "from pathlib import Path\n"
+        "from experiments.experiment_files import load_experiment\n"
+        "for path in sorted(Path('experiments').glob('*.toml')):\n"
+        "    load_experiment(path)\n"
+    )
+    assert _modules_loaded_by(experiments, ("mesa", "model.agents", "model.units")) == "[]"

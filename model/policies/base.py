@@ -9,10 +9,12 @@ on a few fake views without building a model (docs/design.md "Conventions").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # an annotation only: checking a scenario imports no SciPy (issue 11)
+    import scipy.sparse as sp
 
 
 def read_only(array: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from model.agents import PartyMember
 from model.mechanisms import Mechanism
 from model.policies.base import CommunityView
 
@@ -70,6 +69,10 @@ def invitations_through_ties(
     neighbours = indices[
         np.repeat(starts[has_ties] - first, lengths) + np.arange(int(lengths.sum()))
     ]
+    # the members' own decision (their agent class); imported here, not with the module,
+    # so that checking a scenario's policies imports no Mesa (issue 11: a command's start)
+    from model.agents import PartyMember
+
     chance = PartyMember.invitation_probability(invitations_per_member, lengths)
     p = np.repeat(chance, lengths)
     invited = neighbours[rng.random(neighbours.shape[0]) < p]
