@@ -109,7 +109,7 @@ def _run(args_list: list[str]) -> int:
         _prestart_pool(args_list)
         _exit_quickly()
         args_list = [a for a in args_list if a != "--debug"]
-        _import_mesa_first()
+        _import_mesa_first(args_list)
         parser = build_parser()
         try:
             args = parser.parse_args(args_list)
@@ -204,16 +204,26 @@ def _prestart_pool(args: list[str]) -> None:
     prestart_workers()
 
 
-def _import_mesa_first() -> None:
-    """Import Mesa from the top of the import stack, before the command modules import it.
+# Commands that read files or stored results only: they import no Mesa (tests/test_cli.py).
+READING_COMMANDS = frozenset({"validate", "status", "export", "report", "mechanisms"})
+
+
+def _import_mesa_first(args: list[str]) -> None:
+    """Import Mesa from the top of the import stack, before the command modules import it,
+    unless the command reads files or stored results only (:data:`READING_COMMANDS`).
 
     ``mesa.model`` walks the whole import stack twice (``inspect.stack()``,
     ``inspect.getouterframes()``) when it is
     imported (Mesa's ``mesa_logging``): from deep inside the command modules' imports that
     cost ≈ 0.22 s of every command's start, from here ≈ 0.07 s (issue 11; docs/design.md
     "A quick start and a quick exit"). The fork server does the same
-    (:mod:`experiments.worker_preload`)."""
-    importlib.import_module("mesa")
+    (:mod:`experiments.worker_preload`). A reading command never imports Mesa (checking a
+    scenario imports none, model/geography.py): importing it here would cost it ≈ 0.4 s.
+    A guess from the raw arguments, as :func:`_prestart_pool`'s: a wrong guess costs time,
+    never a result."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in READING_COMMANDS:
+        importlib.import_module("mesa")
 
 
 def _exit_quickly() -> None:
