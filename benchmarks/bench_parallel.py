@@ -17,7 +17,12 @@ from others hits both alike) — and the script reports, per mode:
 - the **speed-up** (``serial wall / pool wall``, the efficiency of issue 11, target ≥ 1.8)
   and the machine's **ceiling** at the time: two pure-Python burns at once against one
   (another engineer's process on a 2-core machine lowers it below 2; a speed-up can not
-  beat it).
+  beat it);
+- the **runs' ceiling**: ``workers × Σ run s serial / Σ run s pool``, the speed-up the
+  runs themselves allowed — each run of the pool took longer than the same run alone
+  when the cores shared the machine's caches and memory, which the pure-Python burns of
+  the ceiling do not feel (docs/performance.md, forty-fourth round: street runs ≈ 25–35 %
+  slower two at a time on a 2-vCPU AMD EPYC whose burns read 1.93);
 
 Workloads (``--workloads``):
 
@@ -143,6 +148,14 @@ def run_cli(experiment: Path, out: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def runs_ceiling(serial: dict[str, Any], pool: dict[str, Any], workers: int) -> float:
+    """The speed-up the runs alone allowed: ``workers`` at once, each as much slower than
+    alone as the pool's runs took in all against the serial runs (the same runs)."""
+    if serial["runs"] != pool["runs"]:
+        raise ValueError(f"serial ran {serial['runs']} runs and the pool {pool['runs']}")
+    return workers * serial["run_s_sum"] / pool["run_s_sum"]
+
+
 def machine() -> dict[str, Any]:
     """The machine and the interpreter build (PGO, LTO: docs/performance.md) measured on."""
     return {
@@ -178,12 +191,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "pool": pool,
                     "speedup": serial["wall_s"] / pool["wall_s"],
                     "ceiling": (before + after) / 2,
+                    "runs_ceiling": runs_ceiling(serial, pool, args.workers),
                     "load_1min_after": load_average(),
                 }
                 print(
                     f"{name} #{rep + 1}: serial {serial['wall_s']:.2f} s, pool "
                     f"{pool['wall_s']:.2f} s, speed-up {row['speedup']:.2f} "
-                    f"(ceiling {row['ceiling']:.2f}, load {serial['load_1min_before']:.2f})",
+                    f"(ceiling {row['ceiling']:.2f}, the runs' {row['runs_ceiling']:.2f}, "
+                    f"load {serial['load_1min_before']:.2f})",
                     file=sys.stderr,
                 )
                 repeats.append(row)
@@ -205,19 +220,21 @@ def markdown(result: dict[str, Any]) -> str:
         f"Commit {result['commit'][:8]}, {result['date']}, {result['workers']} workers.",
         "",
         "| workload | repeat | mode | runs | wall s | before first run s | runs span s "
-        "| after last run s | Σ run s | workers busy | speed-up | ceiling | load |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| after last run s | Σ run s | workers busy | speed-up | ceiling | runs' ceiling "
+        "| load |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, workload in result["workloads"].items():
         for rep, row in enumerate(workload["repeats"], 1):
             for mode in ("serial", "pool"):
                 t = row[mode]
                 speed = f"{row['speedup']:.2f}" if mode == "pool" else ""
+                runs = f"{row['runs_ceiling']:.2f}" if mode == "pool" else ""
                 lines.append(
                     f"| {name} | {rep} | {mode} | {t['runs']} | {t['wall_s']:.2f} "
                     f"| {t['before_first_run_s']:.2f} | {t['runs_span_s']:.2f} "
                     f"| {t['after_last_run_s']:.2f} | {t['run_s_sum']:.2f} "
-                    f"| {t['busy_share']:.2f} | {speed} | {row['ceiling']:.2f} "
+                    f"| {t['busy_share']:.2f} | {speed} | {row['ceiling']:.2f} | {runs} "
                     f"| {t['load_1min_before']:.2f} |"
                 )
     return "\n".join(lines)

@@ -569,3 +569,35 @@ def test_sample_days_names_an_unknown_scenario() -> None:
     assert done.returncode == 1
     assert "--scenario no_such_scenario" in done.stderr and "no such file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_bench_parallel_runs_ceiling_is_the_pools_runs_against_the_same_runs_alone() -> None:
+    """The runs' ceiling: with each run of the pool a third slower than alone, two workers
+    allow 1.5×, whatever the burns said; it is shown beside the speed-up, and runs of two
+    different experiments are refused."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from bench_parallel import markdown, runs_ceiling
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    phases = {"before_first_run_s": 1.0, "after_last_run_s": 0.1, "load_1min_before": 0.2}
+    serial = {"runs": 8, "wall_s": 4.0, "runs_span_s": 3.0, "run_s_sum": 3.0, "busy_share": 1.0}
+    pool = {"runs": 8, "wall_s": 3.0, "runs_span_s": 2.0, "run_s_sum": 4.0, "busy_share": 1.0}
+    assert runs_ceiling(serial, pool, 2) == pytest.approx(1.5)
+    assert runs_ceiling(serial, serial, 2) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="serial ran 8 runs and the pool 7"):
+        runs_ceiling(serial, pool | {"runs": 7}, 2)
+    row = {
+        "serial": serial | phases,
+        "pool": pool | phases,
+        "speedup": 4.0 / 3.0,
+        "ceiling": 1.93,
+        "runs_ceiling": runs_ceiling(serial, pool, 2),
+    }
+    table = markdown(
+        {"commit": "0" * 40, "date": "today", "workers": 2, "workloads": {"w": {"repeats": [row]}}}
+    )
+    header, _, serial_line, pool_line = table.splitlines()[2:]
+    assert header.split("|")[12:14] == [" ceiling ", " runs' ceiling "]
+    assert pool_line.split("|")[11:14] == [" 1.33 ", " 1.93 ", " 1.50 "]
+    assert serial_line.split("|")[13] == "  ", "the runs' ceiling is the pool's row's"
