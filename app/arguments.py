@@ -37,7 +37,8 @@ def days_bounds() -> tuple[int, int]:
 
 
 def days(text: str) -> int:
-    """``--days``: simulated days, within the scenario schema's bounds."""
+    """``--days``: measured days after the warm-up (``simulation.days``), within the scenario
+    schema's bounds."""
     low, high = days_bounds()
     try:
         value = int(text)
@@ -47,7 +48,7 @@ def days(text: str) -> int:
         ) from None
     if not low <= value <= high:
         raise argparse.ArgumentTypeError(
-            f"{value} is out of range; allowed: {low} to {high} simulated days "
+            f"{value} is out of range; allowed: {low} to {high} measured days "
             "(the scenario field simulation.days has the same bounds)"
         )
     return value

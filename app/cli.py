@@ -191,8 +191,7 @@ def _prestart_pool(args: list[str]) -> None:
     when the command will run a local pool, so that its imports overlap ours (issue 11;
     docs/design.md "Speed outside the hot path"). A guess from the raw arguments: a wrong
     guess costs one idle fork server, never a wrong result."""
-    command = next((a for a in args if not a.startswith("-")), None)
-    if command not in POOL_COMMANDS:
+    if _command(args) not in POOL_COMMANDS:
         return
     for i, arg in enumerate(args):
         if arg.startswith("--cluster") or arg == "--workers=1":
@@ -204,7 +203,8 @@ def _prestart_pool(args: list[str]) -> None:
     prestart_workers()
 
 
-# Commands that read files or stored results only: they import no Mesa (tests/test_cli.py).
+# Commands that read files or stored results only: they import no Mesa
+# (tests/test_executor_warm_workers.py).
 READING_COMMANDS = frozenset({"validate", "status", "export", "report", "mechanisms"})
 
 
@@ -217,13 +217,20 @@ def _import_mesa_first(args: list[str]) -> None:
     imported (Mesa's ``mesa_logging``): from deep inside the command modules' imports that
     cost ≈ 0.22 s of every command's start, from here ≈ 0.07 s (issue 11; docs/design.md
     "A quick start and a quick exit"). The fork server does the same
-    (:mod:`experiments.worker_preload`). A reading command never imports Mesa (checking a
+    (:mod:`experiments.worker_preload`). A reading command imports no Mesa (checking a
     scenario imports none, model/geography.py): importing it here would cost it ≈ 0.4 s.
+    (Only ``validate`` of a calibration naming an outcome the registry does not know runs
+    the model, for one day, to read its outcomes: Mesa is then imported deep, ≈ 0.15 s more.)
     A guess from the raw arguments, as :func:`_prestart_pool`'s: a wrong guess costs time,
     never a result."""
-    command = next((a for a in args if not a.startswith("-")), None)
-    if command not in READING_COMMANDS:
+    if _command(args) not in READING_COMMANDS:
         importlib.import_module("mesa")
+
+
+def _command(args: list[str]) -> str | None:
+    """The command the raw arguments name: the first that is not an option (a guess made
+    before the parser is built)."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _exit_quickly() -> None:

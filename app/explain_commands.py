@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
         type=arguments.days,
         default=None,
         metavar="D",
-        help="simulated days (default: the scenario's)",
+        help="measured days after the scenarios' warm-up (default: the scenario's)",
     )
     explain.add_argument(
         "--seed", type=lambda t: arguments.count(t, 0), default=0, help="root seed (default 0)"

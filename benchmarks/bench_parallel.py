@@ -21,8 +21,9 @@ from others hits both alike) — and the script reports, per mode:
 - the **runs' ceiling**: ``workers × Σ run s serial / Σ run s pool``, the speed-up the
   runs themselves allowed — each run of the pool took longer than the same run alone
   when the cores shared the machine's caches and memory, which the pure-Python burns of
-  the ceiling do not feel (docs/performance.md, forty-fourth round: street runs ≈ 25–35 %
-  slower two at a time on a 2-vCPU AMD EPYC whose burns read 1.93);
+  the ceiling do not feel (docs/performance.md, forty-fourth round: street runs 23–43 %
+  slower in all two at a time in most readings on a 2-vCPU AMD EPYC whose burns read
+  1.80–1.93, 4 % in one);
 
 Workloads (``--workloads``):
 

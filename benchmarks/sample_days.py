@@ -78,7 +78,8 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("trust step", ("model/trust_diffusion.py", "model/sparse_product.py")),
     (INTAKE_PART, ("model/demand.py", "model/sensors.py")),
     ("case lifecycle (casework, routes, calendar)", (
-        "model/casework.py", "model/lifecycle.py", "model/route_memo.py", "model/units.py", "model/bundles.py",
+        "model/casework.py", "model/lifecycle.py", "model/route_memo.py", "model/units.py",
+        "model/geography.py", "model/bundles.py",
         "model/calendar.py", "model/policies/routing.py", "model/policies/mediation.py",
     )),
     ("agents' decisions", ("model/agents.py", "model/residents.py", "model/party.py", "model/mediation.py")),

@@ -178,7 +178,7 @@ class MicroSpaces:
         Only problems arise from a place's condition: complaints, reports and the public
         problems patrols and sensors find; an inquiry, a request for help or a suggestion
         does not. A public problem's grid is the one casework gives it
-        (:meth:`model.units.Geography.public_grids` of its number among the non-dispute
+        (:meth:`model.geography.Geography.public_grids` of its number among the non-dispute
         needs; disputes are received after the day's needs)."""
         casework = self.casework
         numbers = (
