@@ -24,6 +24,7 @@ from model.agents import (
     PartyMember,
     StreetOffice,
 )
+from model.busy_time import unfinished_hours
 from model.calendar import WorkCalendar
 from model.case_retirement import CaseRetirement, CaseSink
 from model.case_tallies import CaseRows, CaseTallies
@@ -190,6 +191,9 @@ class GovernanceModel(mesa.Model):
         self.initial_trust_mean = float(self.population.trust.mean())
         self.warmup_trust_mean = self.initial_trust_mean
         self._trust_total: float | None = None  # the day's trust step's sum (_mean_trust)
+        # staff hours still to be worked at the warm-up's end by jobs then in service, per
+        # station (model/busy_time.py): the measured period's share of those jobs
+        self._unfinished_at_mark: dict[int, float] = {}
         if self.warmup_days == 0:
             self._end_warmup()
 
@@ -426,6 +430,7 @@ class GovernanceModel(mesa.Model):
         from here on, and trust change is measured from here (docs/design.md "Warm-up")."""
         for station in self.units.all_stations():
             station.mark()
+        self._unfinished_at_mark = unfinished_hours(self.events, self.calendar)
         self.deliberation.mark()
         self.projects.mark()
         self.casework.mark()
@@ -547,6 +552,20 @@ class GovernanceModel(mesa.Model):
         live ones' (model/case_tallies.py)."""
         retired = self.retirement.tallies if self.retirement is not None else CaseTallies()
         return retired.plus(self.live_cases())
+
+    def measured_busy(self) -> Callable[[Station], float]:
+        """Each station's staff hours worked within the measured period so far: its jobs'
+        hours counted at their start since the warm-up's end, plus what jobs in service then
+        had still to work, less what jobs in service now have still to work
+        (model/busy_time.py). Reads the pending events once, when called."""
+        at_mark = self._unfinished_at_mark
+        now = unfinished_hours(self.events, self.calendar)
+
+        def hours(station: Station) -> float:
+            key = id(station)
+            return station.busy_hours_since_mark + at_mark.get(key, 0.0) - now.get(key, 0.0)
+
+        return hours
 
     def output(self) -> RunOutput:
         """Summary, daily time series (measured days, day 0 = the first after the warm-up),

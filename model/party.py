@@ -21,7 +21,7 @@ organisation and other actors").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -489,12 +489,14 @@ class Organisations:
             deliberation._fail(item)  # followed up once: the issue is open again
 
     # ---------------------------------------------------------------- outcomes
-    def volunteer_hours(self) -> dict[str, float]:
-        """Volunteer hours of the measured period by actor: tasks worked, plus invitations."""
+    def volunteer_hours(self, busy: Callable[[Station], float]) -> dict[str, float]:
+        """Volunteer hours of the measured period by actor: tasks worked (``busy``: a
+        station's hours within the period, ``GovernanceModel.measured_busy``), plus
+        invitations."""
         units = self.units
 
         def worked(stations: list[Station | None]) -> float:
-            return float(sum(s.busy_hours_since_mark for s in stations if s is not None))
+            return float(sum(busy(s) for s in stations if s is not None))
 
         groups = units.volunteer_groups
         heads = sum(h.invitation_hours for h in self.building_heads if h is not None)
@@ -506,10 +508,11 @@ class Organisations:
             "social_organisations": worked(groups.get("social", [])) + social,
         }
 
-    def summary(self) -> dict[str, float]:
-        """The organisation's outcomes (model.outcomes registry)."""
+    def summary(self, busy: Callable[[Station], float]) -> dict[str, float]:
+        """The organisation's outcomes (model.outcomes registry); ``busy`` as for
+        :meth:`volunteer_hours`."""
         out: dict[str, float] = {}
-        hours = self.volunteer_hours()
+        hours = self.volunteer_hours(busy)
         for actor in ACTORS:
             out[f"volunteer_hours_{actor}"] = hours[actor]
             out[f"cases_taken_{actor}"] = float(self.taken[actor])
