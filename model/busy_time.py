@@ -11,12 +11,14 @@ within the measured period").
 
 :func:`unfinished_hours` gives, per station, the staff hours its jobs in service have still
 to work at the events' present moment: a job at a desk until ``end`` works
-``working_hours_between(now, end) / slowdown`` more staff hours (a desk of a fractional
-station is staffed ``1 / slowdown`` of its time, model/desks.py). Read from the pending
+``working_hours_between(now, end) / slowdown`` more staff hours on the station's own
+calendar (a desk of a fractional station is staffed ``1 / slowdown`` of its time,
+model/desks.py; a profession's sessions at a joint mediation platform work on its sitting
+days only, model/mediation.py's ``ScheduleCalendar``). Read from the pending
 events — the stations' own finishing events — twice a run (the warm-up's end and the
 output), nothing on the hot path. The measured staff hours of a station are then its busy
 hours since the mark, plus what was still to be worked at the mark, less what is still to be
-worked now (:meth:`model.governance.GovernanceModel.measured_busy_hours`): the staff hours
+worked now (:meth:`model.governance.GovernanceModel.measured_busy`): the staff hours
 worked within the period, so that a station's utilisation is at most 1.
 """
 
@@ -27,16 +29,15 @@ from typing import TYPE_CHECKING
 from model.stations import PythonStation, Station
 
 if TYPE_CHECKING:
-    from model.calendar import WorkCalendar
     from model.events import EventCalendar
 
 _STATIONS = tuple({PythonStation, Station})  # the reference, and the compiled class if built
 
 
-def unfinished_hours(events: EventCalendar, calendar: WorkCalendar) -> dict[int, float]:
+def unfinished_hours(events: EventCalendar) -> dict[int, float]:
     """Per station (by ``id``), the staff hours of its jobs in service still to be worked
-    at ``events.now``: one term per job, in the order the jobs end. Stations with no job in
-    service are left out."""
+    at ``events.now``, in the station's own working time: one term per job, in the order
+    the jobs end. Stations with no job in service are left out."""
     now = events.now
     left: dict[int, float] = {}
     for end, callback, _ in events.pending():
@@ -47,6 +48,6 @@ def unfinished_hours(events: EventCalendar, calendar: WorkCalendar) -> dict[int,
             and end > now
         ):
             key = id(station)
-            hours = calendar.working_hours_between(now, end) / station.slowdown
+            hours = station.calendar.working_hours_between(now, end) / station.slowdown
             left[key] = left.get(key, 0.0) + hours
     return left

@@ -430,7 +430,7 @@ class GovernanceModel(mesa.Model):
         from here on, and trust change is measured from here (docs/design.md "Warm-up")."""
         for station in self.units.all_stations():
             station.mark()
-        self._unfinished_at_mark = unfinished_hours(self.events, self.calendar)
+        self._unfinished_at_mark = unfinished_hours(self.events)
         self.deliberation.mark()
         self.projects.mark()
         self.casework.mark()
@@ -559,7 +559,7 @@ class GovernanceModel(mesa.Model):
         had still to work, less what jobs in service now have still to work
         (model/busy_time.py). Reads the pending events once, when called."""
         at_mark = self._unfinished_at_mark
-        now = unfinished_hours(self.events, self.calendar)
+        now = unfinished_hours(self.events)
 
         def hours(station: Station) -> float:
             key = id(station)
