@@ -660,9 +660,38 @@ class DaskExecutor:
         alone_since = None if processing else time.monotonic()
         next_poll = time.monotonic() + _DASK_POLL_S
         lost_names: list[str] = []
+
+        def observe() -> dict[str, list[Any]]:
+            """The workers now and the runs each is running; a worker gone since the last
+            look is reported with the runs it was running then."""
+            now_processing = self._processing()
+            for worker in sorted(set(processing) - set(now_processing)):
+                keys = processing[worker]
+                in_flight = tuple(by_key[k] for k in keys if k in by_key)
+                lost_names.append(worker)
+                detail = (
+                    f"Dask worker {worker} was lost with {len(in_flight)} run(s) in flight; "
+                    f"{len(now_processing)} worker(s) left"
+                )
+                if on_worker_lost is None:  # else the caller logs it
+                    logger.warning("%s", detail)
+                else:
+                    on_worker_lost(
+                        WorkerLoss(
+                            _now(), self.name, worker, in_flight, "rescheduled by Dask", detail
+                        )
+                    )
+            return now_processing
+
         try:
             while futures:
                 batch = completed.next_batch(block=False)
+                if batch:
+                    # looked at before the caller takes the results (and may take long, or
+                    # stop a worker): the runs a worker is running are then the ones after
+                    # these, not a second-old picture of them (issue 13: a lost worker's run
+                    # in flight is named)
+                    processing = observe()
                 for future in batch:
                     task = futures.pop(future)
                     if future.status == "error":
@@ -679,24 +708,7 @@ class DaskExecutor:
                         time.sleep(0.05)
                     continue
                 next_poll = time.monotonic() + _DASK_POLL_S
-                now_processing = self._processing()
-                for worker in sorted(set(processing) - set(now_processing)):
-                    keys = processing[worker]
-                    in_flight = tuple(by_key[k] for k in keys if k in by_key)
-                    lost_names.append(worker)
-                    detail = (
-                        f"Dask worker {worker} was lost with {len(in_flight)} run(s) in flight; "
-                        f"{len(now_processing)} worker(s) left"
-                    )
-                    if on_worker_lost is None:  # else the caller logs it
-                        logger.warning("%s", detail)
-                    else:
-                        on_worker_lost(
-                            WorkerLoss(
-                                _now(), self.name, worker, in_flight, "rescheduled by Dask", detail
-                            )
-                        )
-                processing = now_processing
+                processing = observe()
                 if processing:
                     alone_since = None
                     continue
