@@ -67,6 +67,9 @@ DEFAULT_WORKER_TIMEOUT_S = 300.0
 WORKERS_PER_CPU = 4
 MAX_WORKERS_CEILING = 64
 _DASK_POLL_S = 1.0  # how often the Dask executor asks the scheduler for its workers
+# ... and at most how often it asks again as results arrive (a sweep of many short runs
+# makes one call per this interval, not one per batch of results)
+_DASK_LOOK_S = 0.1
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # What a pool worker imports to run a task: the fork server imports them once, so every
@@ -109,7 +112,9 @@ class WorkerLoss:
         executor: ``process`` or ``dask``.
         worker: which worker (``pid 1234 (killed by SIGKILL)``, a Dask address), as known.
         tasks: the tasks that were in flight on it (a pool cannot tell which of its
-            workers ran which task: every task in flight when the pool broke is listed).
+            workers ran which task: every task in flight when the pool broke is listed; a
+            Dask worker's are those the scheduler had given it at the executor's last look,
+            the one running and any queued there, less those whose results had arrived).
         action: what happens to those tasks: ``retried``, ``failed`` (retries used up) or
             ``rescheduled by Dask``.
         detail: one line for people.
@@ -654,20 +659,26 @@ class DaskExecutor:
         futures: dict[Any, T] = {}
         for task in tasks:
             futures[self.client.submit(fn, task, pure=False)] = task
-        by_key = {future.key: task for future, task in futures.items()}
+        pending = {future.key: future for future in futures}  # results not yet arrived
         completed = as_completed(list(futures))
         processing = self._processing()
         alone_since = None if processing else time.monotonic()
         next_poll = time.monotonic() + _DASK_POLL_S
+        next_look = time.monotonic() + _DASK_LOOK_S
         lost_names: list[str] = []
 
         def observe() -> dict[str, list[Any]]:
             """The workers now and the runs each is running; a worker gone since the last
-            look is reported with the runs it was running then."""
+            look is reported with the runs it was given then whose results have not arrived
+            (a result that arrived is stored, not rerun)."""
             now_processing = self._processing()
             for worker in sorted(set(processing) - set(now_processing)):
                 keys = processing[worker]
-                in_flight = tuple(by_key[k] for k in keys if k in by_key)
+                in_flight = tuple(
+                    futures[pending[k]]
+                    for k in keys
+                    if k in pending and pending[k].status != "finished"
+                )
                 lost_names.append(worker)
                 detail = (
                     f"Dask worker {worker} was lost with {len(in_flight)} run(s) in flight; "
@@ -686,13 +697,15 @@ class DaskExecutor:
         try:
             while futures:
                 batch = completed.next_batch(block=False)
-                if batch:
+                if batch and time.monotonic() >= next_look:
                     # looked at before the caller takes the results (and may take long, or
                     # stop a worker): the runs a worker is running are then the ones after
                     # these, not a second-old picture of them (issue 13: a lost worker's run
                     # in flight is named)
+                    next_look = time.monotonic() + _DASK_LOOK_S
                     processing = observe()
                 for future in batch:
+                    pending.pop(future.key, None)
                     task = futures.pop(future)
                     if future.status == "error":
                         yield task, future.exception()
