@@ -659,7 +659,7 @@ class DaskExecutor:
         futures: dict[Any, T] = {}
         for task in tasks:
             futures[self.client.submit(fn, task, pure=False)] = task
-        pending = {future.key: future for future in futures}  # results not yet arrived
+        by_key = {future.key: future for future in futures}
         completed = as_completed(list(futures))
         processing = self._processing()
         alone_since = None if processing else time.monotonic()
@@ -667,17 +667,15 @@ class DaskExecutor:
         next_look = time.monotonic() + _DASK_LOOK_S
         lost_names: list[str] = []
 
-        def observe() -> dict[str, list[Any]]:
-            """The workers now and the runs each is running; a worker gone since the last
-            look is reported with the runs it was given then whose results have not arrived
-            (a result that arrived is stored, not rerun)."""
+        def observe(before: dict[str, list[Any]]) -> dict[str, list[Any]]:
+            """The workers now and the runs each is running; a worker gone since the look
+            ``before`` is reported with the runs it was given then whose results have not
+            arrived (a result that arrived is stored, not rerun)."""
             now_processing = self._processing()
-            for worker in sorted(set(processing) - set(now_processing)):
-                keys = processing[worker]
+            for worker in sorted(set(before) - set(now_processing)):
+                given = [by_key[k] for k in before[worker] if k in by_key]  # ours
                 in_flight = tuple(
-                    futures[pending[k]]
-                    for k in keys
-                    if k in pending and pending[k].status != "finished"
+                    futures[f] for f in given if f in futures and f.status != "finished"
                 )
                 lost_names.append(worker)
                 detail = (
@@ -703,9 +701,8 @@ class DaskExecutor:
                     # these, not a second-old picture of them (issue 13: a lost worker's run
                     # in flight is named)
                     next_look = time.monotonic() + _DASK_LOOK_S
-                    processing = observe()
+                    processing = observe(processing)
                 for future in batch:
-                    pending.pop(future.key, None)
                     task = futures.pop(future)
                     if future.status == "error":
                         yield task, future.exception()
@@ -721,7 +718,7 @@ class DaskExecutor:
                         time.sleep(0.05)
                     continue
                 next_poll = time.monotonic() + _DASK_POLL_S
-                processing = observe()
+                processing = observe(processing)
                 if processing:
                     alone_since = None
                     continue

@@ -31,7 +31,7 @@ from model.stations import PythonStation, Station
 if TYPE_CHECKING:
     from model.events import EventCalendar
 
-_STATIONS = tuple({PythonStation, Station})  # the reference, and the compiled class if built
+_STATIONS = (PythonStation, Station)  # the reference, and the compiled class if built
 
 
 def unfinished_hours(events: EventCalendar) -> dict[int, float]:
